@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Developer entry point, used by the README's two commands and by CI.
+#   deploy/dev.sh serve   install what is missing, build, run the server on http://127.0.0.1:8080/
+#   deploy/dev.sh test    install what is missing, build, run every test
+#   deploy/dev.sh build   install what is missing and build only
+# Run as root on Debian bookworm (it calls apt-get when a package is missing).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${CERCLE_JOBS:-2}
+
+debian_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsodium-dev libprotobuf-dev protobuf-compiler librocksdb-dev libtomlplusplus-dev libicu-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+install_missing() {
+  local missing=()
+  for p in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "missing packages need root: run as root, or install them: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build -j"$jobs"
+}
+
+case "${1:-}" in
+  build)
+    install_missing
+    build
+    ;;
+  serve)
+    install_missing
+    build
+    mkdir -p data
+    exec build/bin/cercle-server --data ./data --web ./web/dist --listen 127.0.0.1:8080 "${@:2}"
+    ;;
+  test)
+    install_missing
+    build
+    ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+    ;;
+  *)
+    echo "usage: $0 serve|test|build" >&2
+    exit 2
+    ;;
+esac
