@@ -1,0 +1,79 @@
+// Result<T>: the value of an operation that can fail, or the Error that says why. Errors carry a code
+// that maps one-to-one to the wire protocol's ErrorCode, so a domain failure reaches the client typed.
+// Plain values; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace cercle {
+
+// Numbering mirrors cercle.v1.ErrorCode (proto/cercle.proto); never renumber.
+enum class Errc : int {
+  kMalformedFrame = 1,
+  kUnknownOperation = 2,
+  kUnknownField = 3,
+  kFrameTooLarge = 4,
+  kUnsupportedVersion = 5,
+  kHelloRequired = 6,
+  kNotAuthenticated = 7,
+  kAlreadyAuthenticated = 8,
+  kAuthFailed = 9,
+  kChallengeUsed = 10,
+  kInvalidHandle = 11,
+  kHandleTaken = 12,
+  kRegistrationCodeRequired = 13,
+  kRegistrationCodeInvalid = 14,
+  kInvalidArgument = 15,
+  kNotFound = 16,
+  kForbidden = 17,
+  kStaleEpoch = 18,
+  kDuplicateKeyPackage = 19,
+  kKeyPackageLimit = 20,
+  kLimitReached = 21,
+  kRateLimited = 22,
+  kShuttingDown = 23,
+  kInternal = 24,
+  kDeviceKeyTaken = 25,
+};
+
+struct Error {
+  Errc code = Errc::kInternal;
+  std::string message;          // Readable; never holds content, keys or tokens.
+  uint64_t current_epoch = 0;   // kStaleEpoch only.
+  uint64_t retry_after_ms = 0;  // kRateLimited, kShuttingDown.
+};
+
+inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+
+struct Ok {};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected.
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+using Status = Result<Ok>;
+
+}  // namespace cercle

@@ -1,0 +1,315 @@
+#include "server/storage/store.h"
+
+#include <sodium.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "server/storage/keys.h"
+
+namespace cercle::storage {
+
+namespace {
+
+// Column family order; index 0 is RocksDB's default family, used for metadata.
+enum Cf : int {
+  kMeta = 0,
+  kAccounts,
+  kDevices,
+  kConversations,
+  kMembers,
+  kLog,
+  kCursors,
+  kKeyPackages,
+  kRegCodes,
+  kCfCount
+};
+constexpr const char* kCfNames[kCfCount] = {
+    "default", "accounts", "devices", "conversations", "members",
+    "log",     "cursors",  "key_packages", "reg_codes"};
+
+constexpr std::string_view kSchemaKey = "schema_version";
+constexpr std::string_view kInstanceKey = "instance_id";
+
+Error db_error(std::string_view what, const rocksdb::Status& s) {
+  return make_error(Errc::kInternal, std::string(what) + ": " + s.ToString());
+}
+
+rocksdb::Slice slice(std::string_view v) { return {v.data(), v.size()}; }
+
+rocksdb::ColumnFamilyOptions family_options(int cf) {
+  rocksdb::ColumnFamilyOptions o;
+  // Small memtables: an association's instance runs on a small machine.
+  o.write_buffer_size = (cf == kLog) ? 32 << 20 : 4 << 20;
+  // Ciphertext does not compress; metadata is tiny. Compression would only cost CPU.
+  o.compression = rocksdb::kNoCompression;
+  if (cf == kLog || cf == kMembers) {
+    o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+  }
+  return o;
+}
+
+template <class Record, class Visit>
+Status scan(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, Visit&& visit) {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // Whole-family scan across prefixes.
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, cf));
+  Record record;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return make_error(Errc::kInternal, "corrupt record in " + cf->GetName());
+    }
+    if (!visit(std::string_view(it->key().data(), it->key().size()), record)) {
+      return make_error(Errc::kInternal, "corrupt key in " + cf->GetName());
+    }
+  }
+  if (!it->status().ok()) return db_error("scan " + cf->GetName(), it->status());
+  return Ok{};
+}
+
+}  // namespace
+
+// ---- WriteBatch ----------------------------------------------------------------------------------
+
+WriteBatch::WriteBatch(const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
+    : cfs_(cfs), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::put(int cf, std::string_view key, const google::protobuf::MessageLite& value) {
+  batch_->Put((*cfs_)[cf], slice(key), value.SerializeAsString());
+}
+
+void WriteBatch::put_account(const AccountRecord& r) { put(kAccounts, keys::u64(r.id()), r); }
+void WriteBatch::put_device(const DeviceRecord& r) { put(kDevices, keys::u64(r.id()), r); }
+void WriteBatch::put_conversation(const ConvId& id, const ConversationRecord& r) {
+  put(kConversations, id.view(), r);
+}
+void WriteBatch::put_member(const ConvId& conv, DeviceId device, const MemberRecord& r) {
+  put(kMembers, keys::conv_u64(conv, device), r);
+}
+void WriteBatch::delete_member(const ConvId& conv, DeviceId device) {
+  batch_->Delete((*cfs_)[kMembers], slice(keys::conv_u64(conv, device)));
+}
+void WriteBatch::append_log(const ConvId& conv, uint64_t seq, const LogRecord& r) {
+  put(kLog, keys::conv_u64(conv, seq), r);
+}
+void WriteBatch::put_cursor(DeviceId device, const ConvId& conv, uint64_t seq) {
+  batch_->Put((*cfs_)[kCursors], slice(keys::u64_conv(device, conv)), slice(keys::u64(seq)));
+}
+void WriteBatch::delete_cursor(DeviceId device, const ConvId& conv) {
+  batch_->Delete((*cfs_)[kCursors], slice(keys::u64_conv(device, conv)));
+}
+void WriteBatch::put_key_package(DeviceId device, uint64_t package_seq,
+                                 const KeyPackageRecord& r) {
+  put(kKeyPackages, keys::u64_u64(device, package_seq), r);
+}
+void WriteBatch::delete_key_package(DeviceId device, uint64_t package_seq) {
+  batch_->Delete((*cfs_)[kKeyPackages], slice(keys::u64_u64(device, package_seq)));
+}
+void WriteBatch::put_registration_code(std::string_view code_hash,
+                                       const RegistrationCodeRecord& r) {
+  put(kRegCodes, code_hash, r);
+}
+bool WriteBatch::empty() const { return batch_->Count() == 0; }
+size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
+
+// ---- Store ---------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 3;
+  db_options.max_log_file_size = 4 << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int cf = 0; cf < kCfCount; ++cf) descriptors.emplace_back(kCfNames[cf], family_options(cf));
+
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &store->cfs_, &raw);
+  if (!s.ok()) return db_error("cannot open the data folder " + options.path, s);
+  store->db_.reset(raw);
+  if (auto meta = store->init_meta(); !meta) return std::move(meta).error();
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
+  db_->Close();
+}
+
+Status Store::init_meta() {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], slice(kSchemaKey), &value);
+  rocksdb::WriteBatch batch;
+  if (s.IsNotFound()) {
+    char id[16];
+    randombytes_buf(id, sizeof id);
+    instance_id_.assign(id, sizeof id);
+    batch.Put(cfs_[kMeta], slice(kSchemaKey), slice(keys::u32(kSchemaVersion)));
+    batch.Put(cfs_[kMeta], slice(kInstanceKey), slice(instance_id_));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Write(wo, &batch);
+    if (!s.ok()) return db_error("cannot initialise the data folder", s);
+    return Ok{};
+  }
+  if (!s.ok()) return db_error("cannot read the schema version", s);
+  const uint32_t version = keys::read_u32(value);
+  if (version > kSchemaVersion) {
+    return make_error(Errc::kInternal,
+                      "the data folder has schema version " + std::to_string(version) +
+                          ", newer than this server knows (" + std::to_string(kSchemaVersion) +
+                          "): run a newer cercle-server");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], slice(kInstanceKey), &instance_id_);
+  if (!s.ok()) return db_error("cannot read the instance id", s);
+  return Ok{};
+}
+
+Status Store::scan_accounts(const std::function<void(const AccountRecord&)>& visit) const {
+  return scan<AccountRecord>(*db_, cfs_[kAccounts], [&](std::string_view, const auto& r) {
+    visit(r);
+    return true;
+  });
+}
+
+Status Store::scan_devices(const std::function<void(const DeviceRecord&)>& visit) const {
+  return scan<DeviceRecord>(*db_, cfs_[kDevices], [&](std::string_view, const auto& r) {
+    visit(r);
+    return true;
+  });
+}
+
+Status Store::scan_conversations(
+    const std::function<void(const ConvId&, const ConversationRecord&)>& visit) const {
+  return scan<ConversationRecord>(*db_, cfs_[kConversations], [&](std::string_view k, const auto& r) {
+    ConvId id;
+    if (!ConvId::parse(k, id)) return false;
+    visit(id, r);
+    return true;
+  });
+}
+
+Status Store::scan_members(
+    const std::function<void(const ConvId&, DeviceId, const MemberRecord&)>& visit) const {
+  return scan<MemberRecord>(*db_, cfs_[kMembers], [&](std::string_view k, const auto& r) {
+    ConvId conv;
+    uint64_t device;
+    if (!keys::parse_conv_u64(k, conv, device)) return false;
+    visit(conv, device, r);
+    return true;
+  });
+}
+
+Status Store::scan_cursors(const std::function<void(DeviceId, const ConvId&, uint64_t)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCursors]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    DeviceId device;
+    ConvId conv;
+    std::string_view key(it->key().data(), it->key().size());
+    if (!keys::parse_u64_conv(key, device, conv) || it->value().size() != 8) {
+      return make_error(Errc::kInternal, "corrupt cursor record");
+    }
+    visit(device, conv, keys::read_u64(std::string_view(it->value().data(), 8)));
+  }
+  if (!it->status().ok()) return db_error("scan cursors", it->status());
+  return Ok{};
+}
+
+Status Store::scan_key_packages(
+    const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const {
+  return scan<KeyPackageRecord>(*db_, cfs_[kKeyPackages], [&](std::string_view k, const auto& r) {
+    uint64_t device, seq;
+    if (!keys::parse_u64_u64(k, device, seq)) return false;
+    visit(device, seq, r);
+    return true;
+  });
+}
+
+Status Store::scan_registration_codes(
+    const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const {
+  return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes], [&](std::string_view k, const auto& r) {
+    visit(k, r);
+    return true;
+  });
+}
+
+Result<uint64_t> Store::last_log_seq(const ConvId& conv) const {
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kLog]));
+  const std::string upper = keys::conv_u64(conv, UINT64_MAX);
+  it->SeekForPrev(slice(upper));
+  if (!it->status().ok()) return db_error("read log head", it->status());
+  if (!it->Valid()) return uint64_t{0};
+  ConvId found;
+  uint64_t seq;
+  std::string_view key(it->key().data(), it->key().size());
+  if (!keys::parse_conv_u64(key, found, seq)) return make_error(Errc::kInternal, "corrupt log key");
+  return found == conv ? seq : 0;
+}
+
+Result<std::vector<LogEntry>> Store::read_log(const ConvId& conv, uint64_t after_seq,
+                                              uint64_t upto_seq, size_t max_entries,
+                                              size_t max_bytes) const {
+  std::vector<LogEntry> out;
+  if (after_seq >= upto_seq || max_entries == 0) return out;
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  const std::string upper = keys::conv_u64(conv, upto_seq + 1);
+  rocksdb::Slice upper_slice = slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kLog]));
+  size_t bytes = 0;
+  for (it->Seek(slice(keys::conv_u64(conv, after_seq + 1)));
+       it->Valid() && out.size() < max_entries && bytes < max_bytes; it->Next()) {
+    ConvId found;
+    LogEntry entry;
+    std::string_view key(it->key().data(), it->key().size());
+    if (!keys::parse_conv_u64(key, found, entry.seq) || found != conv) break;
+    if (!entry.record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return make_error(Errc::kInternal, "corrupt log record");
+    }
+    bytes += it->value().size();
+    out.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) return db_error("read log", it->status());
+  return out;
+}
+
+Result<KeyPackageRecord> Store::read_key_package(DeviceId device, uint64_t package_seq) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kKeyPackages],
+                    slice(keys::u64_u64(device, package_seq)), &value);
+  if (s.IsNotFound()) return make_error(Errc::kNotFound, "no such key package");
+  if (!s.ok()) return db_error("read key package", s);
+  KeyPackageRecord record;
+  if (!record.ParseFromString(value)) return make_error(Errc::kInternal, "corrupt key package");
+  return record;
+}
+
+Status Store::write(WriteBatch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto s = db_->Write(wo, batch.batch_.get());
+  if (!s.ok()) return db_error("write", s);
+  return Ok{};
+}
+
+Status Store::sync_wal() {
+  auto s = db_->SyncWAL();
+  if (!s.ok()) return db_error("sync", s);
+  return Ok{};
+}
+
+}  // namespace cercle::storage

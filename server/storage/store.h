@@ -1,0 +1,136 @@
+// Store: the server's durable state in an embedded RocksDB, one column family per record kind.
+//
+// Key layout (big-endian integers, so byte order is numeric order):
+//   meta           "schema_version" -> u32, "instance_id" -> 16 random bytes
+//   accounts       account_id(8)                  -> AccountRecord
+//   devices        device_id(8)                   -> DeviceRecord
+//   conversations  conv_id(16)                    -> ConversationRecord
+//   members        conv_id(16) device_id(8)       -> MemberRecord
+//   log            conv_id(16) seq(8)             -> LogRecord   (uncompressed: ciphertext)
+//   cursors        device_id(8) conv_id(16)       -> seq(8)
+//   key_packages   device_id(8) package_seq(8)    -> KeyPackageRecord
+//   reg_codes      sha256(code)(32)               -> RegistrationCodeRecord
+// One conversation's log is one contiguous key range, read with a prefix scan.
+//
+// Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
+// Store::write, which the GroupCommitter calls from its own thread. The Store outlives both.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/common/ids.h"
+#include "server/common/result.h"
+#include "server/storage/records.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace cercle::storage {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+struct StoreOptions {
+  std::string path;
+  bool create_if_missing = true;
+};
+
+struct LogEntry {
+  uint64_t seq = 0;
+  LogRecord record;
+};
+
+// A set of changes applied atomically by Store::write. Made by Store::batch(); must not outlive the
+// Store. Movable, not copyable.
+class WriteBatch {
+ public:
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  void put_account(const AccountRecord& r);
+  void put_device(const DeviceRecord& r);
+  void put_conversation(const ConvId& id, const ConversationRecord& r);
+  void put_member(const ConvId& conv, DeviceId device, const MemberRecord& r);
+  void delete_member(const ConvId& conv, DeviceId device);
+  void append_log(const ConvId& conv, uint64_t seq, const LogRecord& r);
+  void put_cursor(DeviceId device, const ConvId& conv, uint64_t seq);
+  void delete_cursor(DeviceId device, const ConvId& conv);
+  void put_key_package(DeviceId device, uint64_t package_seq, const KeyPackageRecord& r);
+  void delete_key_package(DeviceId device, uint64_t package_seq);
+  void put_registration_code(std::string_view code_hash, const RegistrationCodeRecord& r);
+
+  bool empty() const;
+  size_t byte_size() const;
+
+ private:
+  friend class Store;
+  explicit WriteBatch(const std::vector<rocksdb::ColumnFamilyHandle*>* cfs);
+  void put(int cf, std::string_view key, const google::protobuf::MessageLite& value);
+
+  const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the database at options.path. Errors: kInternal when RocksDB cannot open it
+  // (message says why, e.g. locked by a running server), or when its schema version is newer than
+  // kSchemaVersion.
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The instance's random id, created with the database. Stable for the store's life.
+  const std::string& instance_id() const { return instance_id_; }
+
+  // Start-up scans: call `visit` once per record, in key order.
+  Status scan_accounts(const std::function<void(const AccountRecord&)>& visit) const;
+  Status scan_devices(const std::function<void(const DeviceRecord&)>& visit) const;
+  Status scan_conversations(
+      const std::function<void(const ConvId&, const ConversationRecord&)>& visit) const;
+  Status scan_members(
+      const std::function<void(const ConvId&, DeviceId, const MemberRecord&)>& visit) const;
+  Status scan_cursors(const std::function<void(DeviceId, const ConvId&, uint64_t)>& visit) const;
+  Status scan_key_packages(
+      const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const;
+  Status scan_registration_codes(
+      const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const;
+
+  // Returns the highest sequence number in the conversation's log, 0 when empty.
+  Result<uint64_t> last_log_seq(const ConvId& conv) const;
+
+  // Returns entries with after_seq < seq <= upto_seq, in order, stopping after max_entries entries or
+  // once max_bytes of payload were read (at least one entry is returned when there is one).
+  Result<std::vector<LogEntry>> read_log(const ConvId& conv, uint64_t after_seq, uint64_t upto_seq,
+                                         size_t max_entries, size_t max_bytes) const;
+
+  // Returns one stored key package. kNotFound when absent.
+  Result<KeyPackageRecord> read_key_package(DeviceId device, uint64_t package_seq) const;
+
+  // Returns an empty batch for this store.
+  WriteBatch batch() const { return WriteBatch(&cfs_); }
+
+  // Applies the batch atomically; with sync, returns only once it is on stable storage.
+  Status write(WriteBatch& batch, bool sync);
+  // Makes every earlier write durable (fsync of the write-ahead log).
+  Status sync_wal();
+
+ private:
+  Store() = default;
+  Status init_meta();
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::string instance_id_;
+};
+
+}  // namespace cercle::storage

@@ -1,0 +1,172 @@
+#include "server/storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "server/storage/group_commit.h"
+
+namespace cercle::storage {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cercle-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> open() {
+    auto r = Store::open({dir_.string()});
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+
+  static ConvId conv(uint8_t b) {
+    ConvId id;
+    id.bytes.fill(b);
+    return id;
+  }
+
+  static LogRecord entry(std::string payload) {
+    LogRecord r;
+    r.set_kind(1);
+    r.set_payload(std::move(payload));
+    return r;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, InstanceIdSurvivesReopen) {
+  std::string id;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    id = store->instance_id();
+    EXPECT_EQ(id.size(), 16u);
+  }
+  auto again = open();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->instance_id(), id);
+}
+
+TEST_F(StoreTest, LogIsReadInOrderWithinOneConversationOnly) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto batch = store->batch();
+  for (uint64_t seq = 1; seq <= 5; ++seq) batch.append_log(conv(1), seq, entry("a" + std::to_string(seq)));
+  for (uint64_t seq = 1; seq <= 3; ++seq) batch.append_log(conv(2), seq, entry("b"));
+  ASSERT_TRUE(store->write(batch, true).ok());
+
+  auto head = store->last_log_seq(conv(1));
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(*head, 5u);
+  EXPECT_EQ(*store->last_log_seq(conv(2)), 3u);
+  EXPECT_EQ(*store->last_log_seq(conv(3)), 0u);
+
+  auto entries = store->read_log(conv(1), 1, 4, 100, 1 << 20);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);  // seq 2, 3, 4: after 1, up to 4.
+  EXPECT_EQ((*entries)[0].seq, 2u);
+  EXPECT_EQ((*entries)[2].seq, 4u);
+  EXPECT_EQ((*entries)[2].record.payload(), "a4");
+
+  auto limited = store->read_log(conv(1), 0, 5, 2, 1 << 20);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+  auto by_bytes = store->read_log(conv(1), 0, 5, 100, 1);
+  ASSERT_TRUE(by_bytes.ok());
+  EXPECT_EQ(by_bytes->size(), 1u);  // At least one entry even when it exceeds max_bytes.
+}
+
+TEST_F(StoreTest, ScansReturnWhatWasWritten) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto batch = store->batch();
+  AccountRecord account;
+  account.set_id(42);
+  account.set_handle("Écureuil");
+  batch.put_account(account);
+  MemberRecord member;
+  member.set_join_seq(7);
+  batch.put_member(conv(9), 1234, member);
+  batch.put_cursor(1234, conv(9), 11);
+  ASSERT_TRUE(store->write(batch, false).ok());
+
+  std::vector<std::string> handles;
+  ASSERT_TRUE(store->scan_accounts([&](const AccountRecord& r) { handles.push_back(r.handle()); }).ok());
+  EXPECT_EQ(handles, std::vector<std::string>{"Écureuil"});
+
+  int members = 0;
+  ASSERT_TRUE(store
+                  ->scan_members([&](const ConvId& c, DeviceId d, const MemberRecord& r) {
+                    EXPECT_EQ(c, conv(9));
+                    EXPECT_EQ(d, 1234u);
+                    EXPECT_EQ(r.join_seq(), 7u);
+                    ++members;
+                  })
+                  .ok());
+  EXPECT_EQ(members, 1);
+  uint64_t cursor = 0;
+  ASSERT_TRUE(store->scan_cursors([&](DeviceId, const ConvId&, uint64_t s) { cursor = s; }).ok());
+  EXPECT_EQ(cursor, 11u);
+}
+
+TEST_F(StoreTest, SecondOpenOfARunningStoreFailsClearly) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto second = Store::open({dir_.string()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::kInternal);
+  EXPECT_NE(second.error().message.find("cannot open"), std::string::npos);
+}
+
+TEST_F(StoreTest, GroupCommitterCompletesEveryBatchInOrder) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> all_done;
+  constexpr int kBatches = 200;
+  {
+    GroupCommitter committer(
+        *store, true, [](std::function<void()> fn) { fn(); }, nullptr);
+    for (int i = 0; i < kBatches; ++i) {
+      auto batch = store->batch();
+      batch.append_log(conv(5), static_cast<uint64_t>(i + 1), entry("x"));
+      committer.submit(std::move(batch), [&, i](const Status& s) {
+        EXPECT_TRUE(s.ok());
+        std::lock_guard lock(mu);
+        order.push_back(i);
+        if (static_cast<int>(order.size()) == kBatches) all_done.set_value();
+      });
+    }
+    ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    EXPECT_LE(committer.stats().groups, static_cast<uint64_t>(kBatches));
+    EXPECT_EQ(committer.stats().batches, static_cast<uint64_t>(kBatches));
+  }
+  for (int i = 0; i < kBatches; ++i) ASSERT_EQ(order[i], i);
+  EXPECT_EQ(*store->last_log_seq(conv(5)), static_cast<uint64_t>(kBatches));
+}
+
+TEST_F(StoreTest, SubmitAfterStopIsRefused) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  GroupCommitter committer(*store, true, [](std::function<void()> fn) { fn(); }, nullptr);
+  committer.stop();
+  bool called = false;
+  committer.submit(store->batch(), [&](const Status& s) {
+    called = true;
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::kShuttingDown);
+  });
+  EXPECT_TRUE(called);
+}
+
+}  // namespace
+}  // namespace cercle::storage
