@@ -1,0 +1,329 @@
+#include "server/domain/conversations.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "server/domain/handle.h"
+
+namespace cercle::domain {
+
+namespace {
+
+Error not_member() {
+  return make_error(Errc::kForbidden, "this device is not a member of the conversation");
+}
+
+Error too_large(std::string_view what, size_t limit) {
+  return make_error(Errc::kFrameTooLarge,
+                    std::string(what) + " is over the limit of " + std::to_string(limit) + " bytes");
+}
+
+bool has_duplicates(const std::vector<DeviceId>& ids) {
+  std::unordered_set<DeviceId> seen;
+  for (DeviceId id : ids) {
+    if (!seen.insert(id).second) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Conversations::write_conversation(const ConvState& conv, storage::WriteBatch& batch) const {
+  storage::ConversationRecord r;
+  r.set_id(conv.id.str());
+  r.set_kind(static_cast<int>(conv.kind));
+  r.set_epoch(conv.epoch);
+  r.set_created_ms(conv.created_ms);
+  for (AccountId a : conv.accounts) r.add_accounts(a);
+  batch.put_conversation(conv.id, r);
+}
+
+ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
+  ConvView v{conv.id, conv.kind, conv.epoch, conv.durable_seq, 0, {}};
+  if (const MemberState* m = conv.member(viewer)) v.cursor = m->cursor;
+  for (const auto& [device_id, member] : conv.members) {
+    if (!member.active()) continue;
+    const DeviceState* d = ctx_.state.device(device_id);
+    const AccountState* a = d ? ctx_.state.account(d->account) : nullptr;
+    if (a) v.members.push_back({device_id, a->id, a->handle, a->type});
+  }
+  return v;
+}
+
+void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_handle,
+                           Done<ConvView> done) {
+  auto& state = ctx_.state;
+  DeviceState* device = state.device(actor);
+  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  if (device->conversations.size() >= ctx_.config.max_conversations_per_device) {
+    return done(make_error(Errc::kLimitReached, "this device is in too many conversations"));
+  }
+  ConvState conv;
+  conv.kind = kind;
+  if (kind == ConvKind::kDirect) {
+    auto handle = normalize_handle(peer_handle);
+    if (!handle) return done(std::move(handle).error());
+    const AccountState* peer = state.account_by_key(handle->key);
+    if (!peer) return done(make_error(Errc::kNotFound, "no account has this handle"));
+    if (peer->id == device->account) {
+      return done(make_error(Errc::kInvalidArgument, "a direct conversation needs another account"));
+    }
+    conv.accounts = {device->account, peer->id};
+  } else if (kind != ConvKind::kGroup || !peer_handle.empty()) {
+    return done(make_error(Errc::kInvalidArgument, "kind must be DIRECT (with peer_handle) or GROUP"));
+  }
+  conv.id = state.new_conv_id();
+  conv.created_ms = ctx_.clock.now_ms();
+  conv.add_member(actor, MemberState{});
+
+  auto batch = ctx_.store.batch();
+  write_conversation(conv, batch);
+  batch.put_member(conv.id, actor, storage::MemberRecord());
+  device->conversations.push_back(conv.id);
+  ConvView v = view(conv, actor);
+  state.conversations.emplace(conv.id, std::move(conv));
+  ctx_.committer.submit(std::move(batch), [v = std::move(v), done](const Status& s) mutable {
+    if (!s) return done(s.error());
+    done(std::move(v));
+  });
+}
+
+Result<ConvState*> Conversations::writable(DeviceId actor, const ConvId& conv_id, uint64_t epoch) {
+  ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  const MemberState* m = conv->member(actor);
+  if (!m || !m->active()) return not_member();
+  if (epoch != conv->epoch) {
+    Error e = make_error(Errc::kStaleEpoch, "the conversation is at epoch " +
+                                                std::to_string(conv->epoch));
+    e.current_epoch = conv->epoch;
+    return e;
+  }
+  return conv;
+}
+
+Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor,
+                                           const CommitArgs& args) const {
+  if (has_duplicates(args.add) || has_duplicates(args.remove)) {
+    return make_error(Errc::kInvalidArgument, "a device is listed twice");
+  }
+  if (args.add.empty() != args.welcome.empty()) {
+    return make_error(Errc::kInvalidArgument, "a welcome goes with added devices, and only then");
+  }
+  for (DeviceId id : args.add) {
+    const DeviceState* d = ctx_.state.device(id);
+    if (!d) return make_error(Errc::kNotFound, "no such device: " + std::to_string(id));
+    const MemberState* m = conv.member(id);
+    if (m && m->active()) return make_error(Errc::kInvalidArgument, "the device is already a member");
+    if (ctx_.state.device(id)->conversations.size() >= ctx_.config.max_conversations_per_device) {
+      return make_error(Errc::kLimitReached, "the added device is in too many conversations");
+    }
+    if (conv.kind == ConvKind::kDirect &&
+        std::find(conv.accounts.begin(), conv.accounts.end(), d->account) == conv.accounts.end()) {
+      return make_error(Errc::kForbidden, "a direct conversation admits only its two accounts");
+    }
+  }
+  for (DeviceId id : args.remove) {
+    const MemberState* m = conv.member(id);
+    if (!m || !m->active()) return make_error(Errc::kInvalidArgument, "the device is not a member");
+    if (id == actor) return make_error(Errc::kInvalidArgument, "a device cannot commit its own removal");
+    if (std::find(args.add.begin(), args.add.end(), id) != args.add.end()) {
+      return make_error(Errc::kInvalidArgument, "a device cannot be added and removed at once");
+    }
+  }
+  if (conv.active_members() + args.add.size() - args.remove.size() >
+      ctx_.config.max_conversation_devices) {
+    return make_error(Errc::kLimitReached, "the conversation would have too many devices");
+  }
+  return Ok{};
+}
+
+void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done) {
+  auto w = writable(actor, args.conv, args.epoch);
+  if (!w) return done(std::move(w).error());
+  ConvState& conv = **w;
+  const size_t limit = ctx_.config.max_payload_bytes;
+  if (args.commit.empty()) return done(make_error(Errc::kInvalidArgument, "the commit is empty"));
+  if (args.commit.size() > limit) return done(too_large("the commit", limit));
+  if (args.welcome.size() > limit) return done(too_large("the welcome", limit));
+  if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
+
+  const uint64_t seq = ++conv.last_seq;
+  conv.epoch += 1;
+  auto batch = ctx_.store.batch();
+  write_conversation(conv, batch);
+  for (DeviceId id : args.add) {
+    conv.add_member(id, MemberState{seq - 1, 0, seq - 1});
+    storage::MemberRecord r;
+    r.set_join_seq(seq - 1);
+    batch.put_member(conv.id, id, r);
+    auto& convs = ctx_.state.device(id)->conversations;
+    if (std::find(convs.begin(), convs.end(), conv.id) == convs.end()) convs.push_back(conv.id);
+  }
+  for (DeviceId id : args.remove) {
+    MemberState* m = conv.member(id);
+    m->left_seq = seq;
+    storage::MemberRecord r;
+    r.set_join_seq(m->join_seq);
+    r.set_left_seq(seq);
+    batch.put_member(conv.id, id, r);
+  }
+  storage::LogRecord record;
+  record.set_kind(static_cast<int>(EntryKind::kCommit));
+  record.set_epoch(args.epoch);
+  record.set_sender_device(actor);
+  record.set_time_ms(ctx_.clock.now_ms());
+  record.set_payload(std::move(args.commit));
+  for (DeviceId id : args.add) record.add_added_devices(id);
+  for (DeviceId id : args.remove) record.add_removed_devices(id);
+  record.set_welcome(std::move(args.welcome));
+  const uint64_t epoch = conv.epoch;
+  append(conv, seq, std::move(record), std::move(batch), [done, seq, epoch](const Status& s) {
+    if (!s) return done(s.error());
+    done(CommitOk{seq, epoch});
+  });
+}
+
+void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
+  auto w = writable(actor, args.conv, args.epoch);
+  if (!w) return done(std::move(w).error());
+  ConvState& conv = **w;
+  if (args.kind != EntryKind::kApplication && args.kind != EntryKind::kProposal) {
+    return done(make_error(Errc::kInvalidArgument, "kind must be APPLICATION or PROPOSAL"));
+  }
+  if (args.payload.empty()) return done(make_error(Errc::kInvalidArgument, "the payload is empty"));
+  if (args.payload.size() > ctx_.config.max_payload_bytes) {
+    return done(too_large("the payload", ctx_.config.max_payload_bytes));
+  }
+  const uint64_t seq = ++conv.last_seq;
+  const int64_t now = ctx_.clock.now_ms();
+  storage::LogRecord record;
+  record.set_kind(static_cast<int>(args.kind));
+  record.set_epoch(args.epoch);
+  record.set_sender_device(actor);
+  record.set_time_ms(now);
+  record.set_payload(std::move(args.payload));
+  append(conv, seq, std::move(record), ctx_.store.batch(), [done, seq, now](const Status& s) {
+    if (!s) return done(s.error());
+    done(SendOk{seq, now});
+  });
+}
+
+void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord record,
+                           storage::WriteBatch batch, std::function<void(const Status&)> done) {
+  batch.append_log(conv.id, seq, record);
+  ctx_.committer.submit(std::move(batch), [this, conv_id = conv.id, seq, done = std::move(done),
+                                           record = std::move(record)](const Status& s) {
+    if (!s) return done(s);
+    if (ConvState* c = ctx_.state.conversation(conv_id)) c->durable_seq = std::max(c->durable_seq, seq);
+    // The sender hears first, so that its session knows the entry as its own before any later
+    // entry is fanned out.
+    done(s);
+    publish(conv_id, seq, record);
+  });
+}
+
+void Conversations::publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record) {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return;
+  recipients_.clear();
+  for (const auto& [device, member] : conv->members) {
+    if (device != record.sender_device() && member.reads(seq)) recipients_.push_back(device);
+  }
+  outbox_.publish(conv_id, seq, record, recipients_);
+}
+
+Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint64_t seq) {
+  ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  MemberState* m = conv->member(actor);
+  if (!m) return not_member();
+  uint64_t upto = std::min(seq, conv->durable_seq);
+  if (!m->active()) upto = std::min(upto, m->left_seq);
+  if (upto > m->cursor) {
+    m->cursor = upto;
+    if (!m->cursor_dirty) {
+      m->cursor_dirty = true;
+      ctx_.state.dirty_cursors.emplace_back(actor, conv_id);
+    }
+  }
+  const uint64_t cursor = m->cursor;
+  forget_if_done(*conv, actor);
+  return cursor;
+}
+
+void Conversations::forget_if_done(ConvState& conv, DeviceId device) {
+  const MemberState* m = conv.member(device);
+  if (!m || m->active() || m->cursor < m->left_seq) return;
+  conv.erase_member(device);
+  if (DeviceState* d = ctx_.state.device(device)) {
+    std::erase(d->conversations, conv.id);
+  }
+  auto batch = ctx_.store.batch();
+  batch.delete_member(conv.id, device);
+  batch.delete_cursor(device, conv.id);
+  ctx_.committer.submit(std::move(batch), nullptr);
+}
+
+void Conversations::flush_cursors() {
+  auto& dirty = ctx_.state.dirty_cursors;
+  if (dirty.empty()) return;
+  auto batch = ctx_.store.batch();
+  for (const auto& [device, conv_id] : dirty) {
+    ConvState* conv = ctx_.state.conversation(conv_id);
+    MemberState* m = conv ? conv->member(device) : nullptr;
+    if (!m) continue;  // It left and was forgotten; its records are deleted.
+    m->cursor_dirty = false;
+    batch.put_cursor(device, conv_id, m->cursor);
+  }
+  dirty.clear();
+  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+}
+
+std::vector<ConvView> Conversations::list(DeviceId actor) const {
+  std::vector<ConvView> out;
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return out;
+  for (const ConvId& id : device->conversations) {
+    if (const ConvState* conv = ctx_.state.conversation(id)) out.push_back(view(*conv, actor));
+  }
+  return out;
+}
+
+Result<ConvView> Conversations::get(DeviceId actor, const ConvId& conv_id) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  if (!conv->member(actor)) return not_member();
+  return view(*conv, actor);
+}
+
+Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const ConvId& conv_id,
+                                                           uint64_t after_seq, size_t max_entries,
+                                                           size_t max_bytes) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  const MemberState* m = conv->member(actor);
+  if (!m) return not_member();
+  const uint64_t after = std::max(after_seq, m->join_seq);
+  const uint64_t upto = m->active() ? conv->durable_seq : std::min(conv->durable_seq, m->left_seq);
+  return ctx_.store.read_log(conv_id, after, upto, max_entries, max_bytes);
+}
+
+std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {
+  std::vector<StreamStart> out;
+  const DeviceState* device = ctx_.state.device(device_id);
+  if (!device) return out;
+  for (const ConvId& id : device->conversations) {
+    const ConvState* conv = ctx_.state.conversation(id);
+    const MemberState* m = conv ? conv->member(device_id) : nullptr;
+    if (m) out.push_back({id, m->cursor, m->left_seq});
+  }
+  return out;
+}
+
+uint64_t Conversations::durable_seq(const ConvId& conv_id) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  return conv ? conv->durable_seq : 0;
+}
+
+}  // namespace cercle::domain

@@ -1,0 +1,86 @@
+// Conversations: MLS groups as the relay sees them. Each has a kind, a member list of devices, an
+// epoch, and one ordered log of commits, proposals and application messages.
+//
+// Rules enforced here: only member devices write to or read from a conversation; at most one commit
+// per epoch (the first wins, later ones get kStaleEpoch with the current epoch); application messages
+// and proposals only at the current epoch; a Welcome reaches added devices only through the accepted
+// commit that added them; a direct conversation only admits devices of its two accounts.
+//
+// Every accepted write is answered, and published to the Outbox, once durable, in sequence order.
+// Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "server/domain/identity.h"
+#include "server/domain/outbox.h"
+#include "server/domain/state.h"
+
+namespace cercle::domain {
+
+class Conversations {
+ public:
+  template <class T>
+  using Done = std::function<void(Result<T>)>;
+
+  Conversations(Context ctx, const Identity& identity, Outbox& outbox)
+      : ctx_(ctx), identity_(identity), outbox_(outbox) {}
+
+  // Creates a conversation whose only member is the actor, at epoch 0. DIRECT needs peer_handle.
+  // Errors: kInvalidArgument, kInvalidHandle, kNotFound, kLimitReached.
+  void create(DeviceId actor, ConvKind kind, std::string_view peer_handle, Done<ConvView> done);
+
+  // Accepts the commit if it is built on the current epoch; moves the conversation to the next one.
+  // Errors: kForbidden (not a member; device outside a direct conversation's accounts),
+  // kNotFound (conversation or device), kStaleEpoch, kInvalidArgument, kFrameTooLarge,
+  // kLimitReached.
+  void commit(DeviceId actor, CommitArgs args, Done<CommitOk> done);
+
+  // Appends an application message or proposal at the current epoch.
+  // Errors: kNotFound, kForbidden, kStaleEpoch, kInvalidArgument, kFrameTooLarge.
+  void send(DeviceId actor, SendArgs args, Done<SendOk> done);
+
+  // Advances the actor's cursor to `seq` (never backwards, never past what it may read); returns
+  // the cursor. Cursors reach the disk with flush_cursors(): losing the latest ones in a crash only
+  // means entries are delivered again, which clients de-duplicate. Errors: kNotFound, kForbidden.
+  Result<uint64_t> ack(DeviceId actor, const ConvId& conv, uint64_t seq);
+
+  // Writes every cursor changed since the last call. Call it periodically and before stopping.
+  void flush_cursors();
+
+  // Conversations the actor is in, with its cursors.
+  std::vector<ConvView> list(DeviceId actor) const;
+  // Errors: kNotFound, kForbidden.
+  Result<ConvView> get(DeviceId actor, const ConvId& conv) const;
+
+  // Durable entries the actor may read after `after_seq`. Errors: kNotFound, kForbidden, kInternal.
+  Result<std::vector<storage::LogEntry>> read(DeviceId actor, const ConvId& conv,
+                                              uint64_t after_seq, size_t max_entries,
+                                              size_t max_bytes) const;
+
+  // Where each of the device's delivery streams starts: one per conversation it reads.
+  std::vector<StreamStart> streams(DeviceId device) const;
+
+  // The last durable entry of `conv`, 0 when unknown.
+  uint64_t durable_seq(const ConvId& conv) const;
+
+ private:
+  Result<ConvState*> writable(DeviceId actor, const ConvId& conv, uint64_t epoch);
+  Status check_commit_members(const ConvState& conv, DeviceId actor, const CommitArgs& args) const;
+  void append(ConvState& conv, uint64_t seq, storage::LogRecord record, storage::WriteBatch batch,
+              std::function<void(const Status&)> done);
+  void publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record);
+  ConvView view(const ConvState& conv, DeviceId viewer) const;
+  void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
+  void forget_if_done(ConvState& conv, DeviceId device);
+
+  Context ctx_;
+  const Identity& identity_;
+  Outbox& outbox_;
+  std::vector<DeviceId> recipients_;  // Reused by publish.
+};
+
+}  // namespace cercle::domain

@@ -1,0 +1,45 @@
+// Domain: the relay's rules, without transport or storage engine. Owns the in-memory State and the
+// three services that change it (Identity, KeyPackages, Conversations).
+//
+// Lives on one thread (the server's io_context thread): every call and every completion callback
+// runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
+#pragma once
+
+#include "server/domain/conversations.h"
+#include "server/domain/identity.h"
+#include "server/domain/key_packages.h"
+#include "server/domain/outbox.h"
+#include "server/domain/state.h"
+
+namespace cercle::domain {
+
+class Domain {
+ public:
+  Domain(Config config, storage::Store& store, storage::GroupCommitter& committer,
+         const Clock& clock, Outbox& outbox, KeyPackages::LowStock low_stock = nullptr)
+      : config_(std::move(config)),
+        ctx_{config_, state_, store, committer, clock},
+        identity_(ctx_),
+        key_packages_(ctx_, identity_, std::move(low_stock)),
+        conversations_(ctx_, identity_, outbox) {}
+
+  // Loads the state from the store. Call once, before anything else. Errors: kInternal.
+  Status load() { return state_.load(ctx_.store); }
+
+  const Config& config() const { return config_; }
+  const std::string& instance_id() const { return ctx_.store.instance_id(); }
+  Identity& identity() { return identity_; }
+  KeyPackages& key_packages() { return key_packages_; }
+  Conversations& conversations() { return conversations_; }
+  const State& state() const { return state_; }
+
+ private:
+  Config config_;
+  State state_;
+  Context ctx_;
+  Identity identity_;
+  KeyPackages key_packages_;
+  Conversations conversations_;
+};
+
+}  // namespace cercle::domain

@@ -1,0 +1,269 @@
+#include "server/domain/identity.h"
+
+#include <sodium.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "server/domain/handle.h"
+
+namespace cercle::domain {
+
+namespace {
+
+// Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand is not misread.
+constexpr char kCodeAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr int kCodeChars = 16;  // 80 bits.
+
+std::string sha256(std::string_view data) {
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<uint8_t*>(out.data()),
+                     reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  return out;
+}
+
+std::string new_code() {
+  uint8_t random[kCodeChars];
+  randombytes_buf(random, sizeof random);
+  std::string code;
+  for (int i = 0; i < kCodeChars; ++i) {
+    if (i > 0 && i % 4 == 0) code.push_back('-');
+    code.push_back(kCodeAlphabet[random[i] & 31]);
+  }
+  return code;
+}
+
+bool parse_key(std::string_view raw, PublicKey& key) {
+  if (raw.size() != key.size()) return false;
+  std::memcpy(key.data(), raw.data(), key.size());
+  return true;
+}
+
+bool verify(const PublicKey& key, std::string_view signature, std::string_view message) {
+  if (signature.size() != crypto_sign_BYTES) return false;
+  return crypto_sign_verify_detached(reinterpret_cast<const uint8_t*>(signature.data()),
+                                     reinterpret_cast<const uint8_t*>(message.data()),
+                                     message.size(), key.data()) == 0;
+}
+
+}  // namespace
+
+std::string canonical_registration_code(std::string_view code) {
+  std::string out;
+  for (char c : code) {
+    if (c == '-' || c == ' ') continue;
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+AuthInfo Identity::auth_info(const DeviceState& device) const {
+  const AccountState* a = ctx_.state.account(device.account);
+  return AuthInfo{device.account, device.id, a ? a->handle : "", a ? a->type : AccountType::kPeer,
+                  a && a->admin};
+}
+
+AccountView Identity::view(const AccountState& account) const {
+  AccountView v{account.id, account.handle, account.type, {}};
+  for (DeviceId id : account.devices) {
+    if (const DeviceState* d = ctx_.state.device(id)) v.devices.push_back({id, d->public_key});
+  }
+  return v;
+}
+
+void Identity::write_account(const AccountState& account, storage::WriteBatch& batch) const {
+  storage::AccountRecord r;
+  r.set_id(account.id);
+  r.set_handle(account.handle);
+  r.set_type(static_cast<int>(account.type));
+  r.set_admin(account.admin);
+  r.set_created_ms(account.created_ms);
+  batch.put_account(r);
+}
+
+void Identity::write_device(const DeviceState& device, storage::WriteBatch& batch) {
+  storage::DeviceRecord r;
+  r.set_id(device.id);
+  r.set_account_id(device.account);
+  r.set_public_key(device.public_key.data(), device.public_key.size());
+  r.set_created_ms(device.created_ms);
+  batch.put_device(r);
+}
+
+Status Identity::check_registration_code(std::string_view code, std::string& code_hash) const {
+  if (ctx_.config.registration == RegistrationPolicy::kOpen) return Ok{};
+  if (code.empty()) {
+    return make_error(Errc::kRegistrationCodeRequired, "this instance needs a registration code");
+  }
+  code_hash = sha256(canonical_registration_code(code));
+  auto it = ctx_.state.codes.find(code_hash);
+  if (it == ctx_.state.codes.end() || it->second.used ||
+      it->second.expires_ms <= ctx_.clock.now_ms()) {
+    return make_error(Errc::kRegistrationCodeInvalid,
+                      "the registration code is unknown, expired or already used");
+  }
+  return Ok{};
+}
+
+void Identity::register_account(std::string_view handle_in, std::string_view public_key,
+                                std::string_view signature, std::string_view transcript,
+                                std::string_view code, Done<AuthInfo> done) {
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return done(std::move(handle).error());
+  if (ctx_.state.handle_keys.contains(handle->key)) {
+    return done(make_error(Errc::kHandleTaken, "this handle is taken"));
+  }
+  PublicKey key;
+  if (!parse_key(public_key, key)) {
+    return done(make_error(Errc::kInvalidArgument, "device_public_key must be 32 bytes"));
+  }
+  if (ctx_.state.device_keys.contains(key)) {
+    return done(make_error(Errc::kDeviceKeyTaken, "this device key is already registered"));
+  }
+  // The signature is checked before the code so that a forged request cannot burn a code.
+  if (!verify(key, signature, transcript)) {
+    return done(make_error(Errc::kAuthFailed, "the signature does not verify"));
+  }
+  std::string code_hash;
+  if (auto s = check_registration_code(code, code_hash); !s) return done(std::move(s).error());
+
+  const int64_t now = ctx_.clock.now_ms();
+  auto& state = ctx_.state;
+  AccountState account{state.new_account_id(), handle->display, AccountType::kPeer, false, now, {}};
+  DeviceState device;
+  device.id = state.new_device_id();
+  device.account = account.id;
+  device.public_key = key;
+  device.created_ms = now;
+  account.devices.push_back(device.id);
+
+  auto batch = ctx_.store.batch();
+  write_account(account, batch);
+  write_device(device, batch);
+  if (!code_hash.empty()) {
+    auto& c = state.codes[code_hash];
+    c.used = true;
+    storage::RegistrationCodeRecord r;
+    r.set_created_ms(c.created_ms);
+    r.set_expires_ms(c.expires_ms);
+    r.set_used(true);
+    batch.put_registration_code(code_hash, r);
+  }
+  state.handle_keys[handle->key] = account.id;
+  state.device_keys[key] = device.id;
+  AuthInfo info{account.id, device.id, account.handle, account.type, false};
+  state.accounts.emplace(account.id, std::move(account));
+  state.devices.emplace(device.id, std::move(device));
+  ctx_.committer.submit(std::move(batch), [info = std::move(info), done](const Status& s) mutable {
+    if (!s) return done(s.error());
+    done(std::move(info));
+  });
+}
+
+Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string_view signature,
+                                        std::string_view transcript) {
+  PublicKey key;
+  const DeviceState* device = parse_key(public_key, key) ? ctx_.state.device_by_key(key) : nullptr;
+  if (!device || !verify(key, signature, transcript)) {
+    return make_error(Errc::kAuthFailed, "unknown device or bad signature");
+  }
+  return auth_info(*device);
+}
+
+void Identity::add_device(DeviceId actor, std::string_view public_key, Done<DeviceId> done) {
+  auto& state = ctx_.state;
+  const DeviceState* owner = state.device(actor);
+  AccountState* account = owner ? state.account(owner->account) : nullptr;
+  if (!account) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  PublicKey key;
+  if (!parse_key(public_key, key)) {
+    return done(make_error(Errc::kInvalidArgument, "device_public_key must be 32 bytes"));
+  }
+  if (state.device_keys.contains(key)) {
+    return done(make_error(Errc::kDeviceKeyTaken, "this device key is already registered"));
+  }
+  if (account->devices.size() >= ctx_.config.max_devices_per_account) {
+    return done(make_error(Errc::kLimitReached, "the account has the maximum number of devices"));
+  }
+  DeviceState device;
+  device.id = state.new_device_id();
+  device.account = account->id;
+  device.public_key = key;
+  device.created_ms = ctx_.clock.now_ms();
+  auto batch = ctx_.store.batch();
+  write_device(device, batch);
+  account->devices.push_back(device.id);
+  state.device_keys[key] = device.id;
+  const DeviceId id = device.id;
+  state.devices.emplace(id, std::move(device));
+  ctx_.committer.submit(std::move(batch), [id, done](const Status& s) {
+    if (!s) return done(s.error());
+    done(id);
+  });
+}
+
+Result<AccountView> Identity::lookup(std::string_view handle_in) {
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return std::move(handle).error();
+  const AccountState* account = ctx_.state.account_by_key(handle->key);
+  if (!account) return make_error(Errc::kNotFound, "no account has this handle");
+  return view(*account);
+}
+
+Status Identity::check_admin(DeviceId actor) const {
+  if (actor == 0) return Ok{};
+  const DeviceState* device = ctx_.state.device(actor);
+  const AccountState* account = device ? ctx_.state.account(device->account) : nullptr;
+  if (!account || !account->admin) {
+    return make_error(Errc::kForbidden, "only an instance admin may do this");
+  }
+  return Ok{};
+}
+
+void Identity::create_registration_code(DeviceId actor, int64_t ttl_ms,
+                                        Done<RegistrationCode> done) {
+  if (auto s = check_admin(actor); !s) return done(std::move(s).error());
+  if (ttl_ms < 0) return done(make_error(Errc::kInvalidArgument, "ttl must not be negative"));
+  const int64_t now = ctx_.clock.now_ms();
+  RegistrationCode code{new_code(), now + (ttl_ms ? ttl_ms : ctx_.config.registration_code_ttl_ms)};
+  const std::string hash = sha256(canonical_registration_code(code.code));
+  ctx_.state.codes[hash] = RegistrationCodeState{code.expires_ms, now, false};
+  storage::RegistrationCodeRecord r;
+  r.set_created_ms(now);
+  r.set_expires_ms(code.expires_ms);
+  auto batch = ctx_.store.batch();
+  batch.put_registration_code(hash, r);
+  ctx_.committer.submit(std::move(batch), [code = std::move(code), done](const Status& s) mutable {
+    if (!s) return done(s.error());
+    done(std::move(code));
+  });
+}
+
+void Identity::set_account_type(DeviceId actor, std::string_view handle_in, AccountType type,
+                                Done<Ok> done) {
+  if (auto s = check_admin(actor); !s) return done(std::move(s).error());
+  if (type != AccountType::kPeer && type != AccountType::kProfessional) {
+    return done(make_error(Errc::kInvalidArgument, "type must be PEER or PROFESSIONAL"));
+  }
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return done(std::move(handle).error());
+  AccountState* account = ctx_.state.account_by_key(handle->key);
+  if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
+  account->type = type;
+  auto batch = ctx_.store.batch();
+  write_account(*account, batch);
+  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) {
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return done(std::move(handle).error());
+  AccountState* account = ctx_.state.account_by_key(handle->key);
+  if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
+  account->admin = admin;
+  auto batch = ctx_.store.batch();
+  write_account(*account, batch);
+  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+}  // namespace cercle::domain

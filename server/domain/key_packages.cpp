@@ -1,0 +1,133 @@
+#include "server/domain/key_packages.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <unordered_set>
+
+#include "server/domain/handle.h"
+
+namespace cercle::domain {
+
+namespace {
+
+uint64_t digest(std::string_view data) {
+  uint8_t hash[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  uint64_t d;
+  std::memcpy(&d, hash, sizeof d);
+  return d;
+}
+
+}  // namespace
+
+void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
+                         Done<uint32_t> done) {
+  auto& state = ctx_.state;
+  DeviceState* device = state.device(actor);
+  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  if (packages.empty()) return done(make_error(Errc::kInvalidArgument, "no key package given"));
+
+  std::vector<uint64_t> digests;
+  std::unordered_set<uint64_t> seen;
+  size_t regular = 0, last_resort = 0;
+  for (const auto& p : packages) {
+    if (p.data.empty() || p.data.size() > ctx_.config.max_payload_bytes) {
+      return done(make_error(Errc::kInvalidArgument, "a key package is empty or too large"));
+    }
+    const uint64_t d = digest(p.data);
+    if (state.package_digests.contains(d) || !seen.insert(d).second) {
+      return done(make_error(Errc::kDuplicateKeyPackage, "this key package was already uploaded"));
+    }
+    digests.push_back(d);
+    (p.last_resort ? last_resort : regular) += 1;
+  }
+  if (last_resort > 1) {
+    return done(make_error(Errc::kInvalidArgument, "at most one last-resort key package"));
+  }
+  if (device->packages.size() + regular > ctx_.config.max_key_packages) {
+    return done(make_error(Errc::kKeyPackageLimit,
+                           "the device already stores " + std::to_string(device->packages.size()) +
+                               " key packages; the limit is " +
+                               std::to_string(ctx_.config.max_key_packages)));
+  }
+
+  auto batch = ctx_.store.batch();
+  for (size_t i = 0; i < packages.size(); ++i) {
+    KeyPackageSlot slot{device->next_package_seq++, digests[i]};
+    storage::KeyPackageRecord r;
+    r.set_data(std::move(packages[i].data));
+    r.set_last_resort(packages[i].last_resort);
+    batch.put_key_package(actor, slot.seq, r);
+    state.package_digests.insert(slot.digest);
+    if (!packages[i].last_resort) {
+      device->packages.push_back(slot);
+      continue;
+    }
+    if (device->last_resort) {  // A new last-resort package replaces the old one.
+      batch.delete_key_package(actor, device->last_resort->seq);
+      state.package_digests.erase(device->last_resort->digest);
+    }
+    device->last_resort = slot;
+  }
+  const auto stored = static_cast<uint32_t>(device->packages.size());
+  ctx_.committer.submit(std::move(batch), [stored, done](const Status& s) {
+    if (!s) return done(s.error());
+    done(stored);
+  });
+}
+
+void KeyPackages::fetch(DeviceId actor, std::string_view handle_in,
+                        Done<FetchedKeyPackages> done) {
+  auto& state = ctx_.state;
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return done(std::move(handle).error());
+  const AccountState* account = state.account_by_key(handle->key);
+  if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
+
+  FetchedKeyPackages out{identity_.view(*account), {}};
+  auto batch = ctx_.store.batch();
+  std::vector<std::pair<DeviceId, uint32_t>> low;
+  for (DeviceId id : account->devices) {
+    DeviceState* device = state.device(id);
+    if (!device || id == actor) continue;  // A device never adds itself.
+    FetchedKeyPackage fetched{id, {}, false};
+    std::optional<KeyPackageSlot> slot;
+    if (!device->packages.empty()) {
+      slot = device->packages.front();
+    } else if (device->last_resort) {
+      slot = device->last_resort;
+      fetched.last_resort = true;
+    }
+    if (slot) {
+      auto record = ctx_.store.read_key_package(id, slot->seq);
+      if (!record) return done(std::move(record).error());
+      fetched.data = std::move(*record->mutable_data());
+    }
+    if (slot && !fetched.last_resort) {
+      device->packages.erase(device->packages.begin());
+      state.package_digests.erase(slot->digest);
+      batch.delete_key_package(id, slot->seq);
+      if (device->packages.size() < ctx_.config.max_key_packages / 4) {
+        low.emplace_back(id, static_cast<uint32_t>(device->packages.size()));
+      }
+    }
+    out.packages.push_back(std::move(fetched));
+  }
+  ctx_.committer.submit(std::move(batch), [out = std::move(out), low = std::move(low), done,
+                                           this](const Status& s) mutable {
+    if (!s) return done(s.error());
+    done(std::move(out));
+    if (low_stock_) {
+      for (auto [device, stored] : low) low_stock_(device, stored);
+    }
+  });
+}
+
+KeyPackageCount KeyPackages::count(DeviceId actor) const {
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return {};
+  return {static_cast<uint32_t>(device->packages.size()), device->last_resort.has_value()};
+}
+
+}  // namespace cercle::domain

@@ -1,0 +1,45 @@
+// KeyPackages: the stock of MLS KeyPackages each device leaves on the server so that others can add
+// it to a conversation while it is offline. Packages are opaque here. Each one is handed out once,
+// except the device's last-resort package, handed out whenever nothing else is left.
+// Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "server/domain/identity.h"
+#include "server/domain/state.h"
+
+namespace cercle::domain {
+
+class KeyPackages {
+ public:
+  template <class T>
+  using Done = std::function<void(Result<T>)>;
+  // Told when a device's stock fell under a quarter of the limit, so it can be asked for more.
+  using LowStock = std::function<void(DeviceId, uint32_t stored)>;
+
+  KeyPackages(Context ctx, const Identity& identity, LowStock low_stock)
+      : ctx_(ctx), identity_(identity), low_stock_(std::move(low_stock)) {}
+
+  // Stores packages for the actor's device, all or none; returns the new count once durable.
+  // Errors: kInvalidArgument (empty, oversized, several last-resort), kDuplicateKeyPackage,
+  // kKeyPackageLimit.
+  void upload(DeviceId actor, std::vector<KeyPackageUpload> packages, Done<uint32_t> done);
+
+  // Takes one package for each device of the account with this handle; answers once the taken
+  // packages are durably deleted, so a crash cannot hand one out twice. Errors: kInvalidHandle,
+  // kNotFound.
+  void fetch(DeviceId actor, std::string_view handle, Done<FetchedKeyPackages> done);
+
+  // Returns the actor's stock.
+  KeyPackageCount count(DeviceId actor) const;
+
+ private:
+  Context ctx_;
+  const Identity& identity_;
+  LowStock low_stock_;
+};
+
+}  // namespace cercle::domain

@@ -1,0 +1,175 @@
+#include "server/domain/state.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "server/domain/handle.h"
+
+namespace cercle::domain {
+
+namespace {
+
+template <class Vec>
+auto find_member(Vec& members, DeviceId device) {
+  return std::lower_bound(members.begin(), members.end(), device,
+                          [](const auto& m, DeviceId d) { return m.first < d; });
+}
+
+uint64_t random_nonzero_u64() {
+  uint64_t v = 0;
+  while (v == 0) randombytes_buf(&v, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+MemberState* ConvState::member(DeviceId device) {
+  auto it = find_member(members, device);
+  return (it != members.end() && it->first == device) ? &it->second : nullptr;
+}
+
+const MemberState* ConvState::member(DeviceId device) const {
+  auto it = find_member(members, device);
+  return (it != members.end() && it->first == device) ? &it->second : nullptr;
+}
+
+MemberState& ConvState::add_member(DeviceId device, MemberState m) {
+  auto it = find_member(members, device);
+  if (it != members.end() && it->first == device) {
+    it->second = m;
+    return it->second;
+  }
+  return members.insert(it, {device, m})->second;
+}
+
+void ConvState::erase_member(DeviceId device) {
+  auto it = find_member(members, device);
+  if (it != members.end() && it->first == device) members.erase(it);
+}
+
+size_t ConvState::active_members() const {
+  return static_cast<size_t>(
+      std::count_if(members.begin(), members.end(), [](const auto& m) { return m.second.active(); }));
+}
+
+AccountState* State::account(AccountId id) {
+  auto it = accounts.find(id);
+  return it == accounts.end() ? nullptr : &it->second;
+}
+
+AccountState* State::account_by_key(const std::string& handle_key) {
+  auto it = handle_keys.find(handle_key);
+  return it == handle_keys.end() ? nullptr : account(it->second);
+}
+
+DeviceState* State::device(DeviceId id) {
+  auto it = devices.find(id);
+  return it == devices.end() ? nullptr : &it->second;
+}
+
+DeviceState* State::device_by_key(const PublicKey& key) {
+  auto it = device_keys.find(key);
+  return it == device_keys.end() ? nullptr : device(it->second);
+}
+
+ConvState* State::conversation(const ConvId& id) {
+  auto it = conversations.find(id);
+  return it == conversations.end() ? nullptr : &it->second;
+}
+
+AccountId State::new_account_id() const {
+  for (;;) {
+    const AccountId id = random_nonzero_u64();
+    if (!accounts.contains(id)) return id;
+  }
+}
+
+DeviceId State::new_device_id() const {
+  for (;;) {
+    const DeviceId id = random_nonzero_u64();
+    if (!devices.contains(id)) return id;
+  }
+}
+
+ConvId State::new_conv_id() const {
+  for (;;) {
+    ConvId id;
+    randombytes_buf(id.bytes.data(), id.bytes.size());
+    if (!conversations.contains(id)) return id;
+  }
+}
+
+Status State::load(const storage::Store& store) {
+  Status status = Ok{};
+  auto check = [&](Status s) {
+    if (status && !s) status = std::move(s);
+  };
+  check(store.scan_accounts([&](const storage::AccountRecord& r) {
+    auto handle = normalize_handle(r.handle());
+    AccountState a{r.id(), r.handle(), static_cast<AccountType>(r.type()), r.admin(), r.created_ms(), {}};
+    if (handle) handle_keys[handle->key] = r.id();
+    accounts.emplace(r.id(), std::move(a));
+  }));
+  check(store.scan_devices([&](const storage::DeviceRecord& r) {
+    DeviceState d;
+    d.id = r.id();
+    d.account = r.account_id();
+    d.created_ms = r.created_ms();
+    if (r.public_key().size() == d.public_key.size()) {
+      std::memcpy(d.public_key.data(), r.public_key().data(), d.public_key.size());
+    }
+    device_keys[d.public_key] = d.id;
+    if (auto* a = account(d.account)) a->devices.push_back(d.id);
+    devices.emplace(d.id, std::move(d));
+  }));
+  check(store.scan_conversations([&](const ConvId& id, const storage::ConversationRecord& r) {
+    ConvState c;
+    c.id = id;
+    c.kind = static_cast<ConvKind>(r.kind());
+    c.epoch = r.epoch();
+    c.created_ms = r.created_ms();
+    c.accounts.assign(r.accounts().begin(), r.accounts().end());
+    conversations.emplace(id, std::move(c));
+  }));
+  if (!status) return status;
+  for (auto& [id, conv] : conversations) {
+    auto last = store.last_log_seq(id);
+    if (!last) return std::move(last).error();
+    conv.last_seq = conv.durable_seq = *last;
+  }
+  check(store.scan_members([&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
+    auto* c = conversation(conv_id);
+    auto* d = this->device(device);
+    if (!c || !d) return;
+    c->add_member(device, MemberState{r.join_seq(), r.left_seq(), r.join_seq()});
+    d->conversations.push_back(conv_id);
+  }));
+  check(store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {
+    if (auto* c = conversation(conv_id)) {
+      if (auto* m = c->member(device)) m->cursor = std::max(m->cursor, seq);
+    }
+  }));
+  check(store.scan_key_packages([&](DeviceId device, uint64_t seq, const storage::KeyPackageRecord& r) {
+    auto* d = this->device(device);
+    if (!d) return;
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
+    KeyPackageSlot slot{seq};
+    std::memcpy(&slot.digest, hash, sizeof slot.digest);
+    package_digests.insert(slot.digest);
+    if (r.last_resort()) {
+      d->last_resort = slot;
+    } else {
+      d->packages.push_back(slot);
+    }
+    d->next_package_seq = std::max(d->next_package_seq, seq + 1);
+  }));
+  check(store.scan_registration_codes([&](std::string_view hash, const storage::RegistrationCodeRecord& r) {
+    codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
+  }));
+  return status;
+}
+
+}  // namespace cercle::domain

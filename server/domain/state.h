@@ -1,0 +1,129 @@
+// State: the server's metadata held in memory (accounts, devices, conversations and memberships,
+// cursors, the key-package index, registration codes), loaded from the Store at start-up and kept in
+// step with it: every change is applied here first, then written through the GroupCommitter. Message
+// logs and key-package bodies stay on disk.
+//
+// Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock and
+// no disk read. Lives on the domain's thread (the server's io_context thread); not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "server/common/clock.h"
+#include "server/common/ids.h"
+#include "server/common/result.h"
+#include "server/domain/types.h"
+#include "server/storage/group_commit.h"
+#include "server/storage/store.h"
+
+namespace cercle::domain {
+
+struct PublicKeyHash {
+  size_t operator()(const PublicKey& k) const {
+    size_t h;
+    std::memcpy(&h, k.data(), sizeof h);  // Public keys are uniformly distributed.
+    return h;
+  }
+};
+
+struct AccountState {
+  AccountId id = 0;
+  std::string handle;
+  AccountType type = AccountType::kPeer;
+  bool admin = false;
+  int64_t created_ms = 0;
+  std::vector<DeviceId> devices;
+};
+
+struct KeyPackageSlot {
+  uint64_t seq = 0;     // Storage key within the device.
+  uint64_t digest = 0;  // First 8 bytes of the package's SHA-256, to refuse duplicates.
+};
+
+struct DeviceState {
+  DeviceId id = 0;
+  AccountId account = 0;
+  PublicKey public_key{};
+  int64_t created_ms = 0;
+  std::vector<KeyPackageSlot> packages;  // Oldest first.
+  std::optional<KeyPackageSlot> last_resort;
+  uint64_t next_package_seq = 1;
+  std::vector<ConvId> conversations;  // Every conversation it is or was a member of, until it leaves.
+};
+
+struct MemberState {
+  uint64_t join_seq = 0;  // Reads entries after this one.
+  uint64_t left_seq = 0;  // 0 while a member; else the commit that removed it (its last entry).
+  uint64_t cursor = 0;    // Last entry it acknowledged.
+  bool cursor_dirty = false;  // Changed since the last flush to disk.
+  bool active() const { return left_seq == 0; }
+  // Whether entry `seq` is delivered to this device.
+  bool reads(uint64_t seq) const { return seq > join_seq && (left_seq == 0 || seq <= left_seq); }
+};
+
+struct ConvState {
+  ConvId id;
+  ConvKind kind = ConvKind::kGroup;
+  uint64_t epoch = 0;
+  uint64_t last_seq = 0;     // Last sequence number handed out.
+  uint64_t durable_seq = 0;  // Last entry known durable: readers never go past it.
+  int64_t created_ms = 0;
+  std::vector<AccountId> accounts;  // DIRECT: the two accounts allowed in.
+  std::vector<std::pair<DeviceId, MemberState>> members;  // Sorted by device id.
+
+  MemberState* member(DeviceId device);
+  const MemberState* member(DeviceId device) const;
+  MemberState& add_member(DeviceId device, MemberState m);
+  void erase_member(DeviceId device);
+  size_t active_members() const;
+};
+
+struct RegistrationCodeState {
+  int64_t expires_ms = 0;
+  int64_t created_ms = 0;
+  bool used = false;
+};
+
+class State {
+ public:
+  // Loads every metadata record from the store. Errors: kInternal on a read failure or corruption.
+  Status load(const storage::Store& store);
+
+  AccountState* account(AccountId id);
+  AccountState* account_by_key(const std::string& handle_key);
+  DeviceState* device(DeviceId id);
+  DeviceState* device_by_key(const PublicKey& key);
+  ConvState* conversation(const ConvId& id);
+
+  // Fresh random ids, unused in this state.
+  AccountId new_account_id() const;
+  DeviceId new_device_id() const;
+  ConvId new_conv_id() const;
+
+  std::unordered_map<AccountId, AccountState> accounts;
+  std::unordered_map<std::string, AccountId> handle_keys;  // Handle key -> account.
+  std::unordered_map<DeviceId, DeviceState> devices;
+  std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
+  std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
+  std::unordered_map<std::string, RegistrationCodeState> codes;  // SHA-256 of the code -> state.
+  std::unordered_set<uint64_t> package_digests;
+  // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
+  std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
+};
+
+// What every domain service works with. Lives on the domain's thread; outlives the services.
+struct Context {
+  const Config& config;
+  State& state;
+  storage::Store& store;
+  storage::GroupCommitter& committer;
+  const Clock& clock;
+};
+
+}  // namespace cercle::domain

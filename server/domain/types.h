@@ -1,0 +1,129 @@
+// Value types of the server's domain: configuration, enums mirroring the wire protocol, and the views
+// that domain services return to the api layer. Plain values; thread-compatible.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/common/ids.h"
+
+namespace cercle::domain {
+
+// Numbering mirrors cercle.v1 enums.
+enum class AccountType : int { kPeer = 1, kProfessional = 2 };
+enum class RegistrationPolicy : int { kInviteCode = 1, kOpen = 2 };
+enum class ConvKind : int { kDirect = 1, kGroup = 2 };
+enum class EntryKind : int { kApplication = 1, kProposal = 2, kCommit = 3, kWelcome = 4 };
+
+struct Config {
+  std::string instance_name = "Cercle";
+  RegistrationPolicy registration = RegistrationPolicy::kInviteCode;
+  uint32_t max_payload_bytes = 200 * 1024;
+  uint32_t max_key_packages = 100;
+  uint32_t max_devices_per_account = 10;
+  uint32_t max_conversation_devices = 1000;
+  uint32_t max_conversations_per_device = 10000;
+  int64_t registration_code_ttl_ms = 7LL * 24 * 3600 * 1000;
+};
+
+using PublicKey = std::array<uint8_t, 32>;
+
+struct AuthInfo {
+  AccountId account_id = 0;
+  DeviceId device_id = 0;
+  std::string handle;
+  AccountType type = AccountType::kPeer;
+  bool admin = false;
+};
+
+struct DeviceView {
+  DeviceId id = 0;
+  PublicKey public_key{};
+};
+
+struct AccountView {
+  AccountId id = 0;
+  std::string handle;
+  AccountType type = AccountType::kPeer;
+  std::vector<DeviceView> devices;
+};
+
+struct MemberView {
+  DeviceId device_id = 0;
+  AccountId account_id = 0;
+  std::string handle;
+  AccountType type = AccountType::kPeer;
+};
+
+struct ConvView {
+  ConvId id;
+  ConvKind kind = ConvKind::kGroup;
+  uint64_t epoch = 0;
+  uint64_t head_seq = 0;  // Last durable entry.
+  uint64_t cursor = 0;    // The asking device's cursor.
+  std::vector<MemberView> members;  // Current members only.
+};
+
+struct FetchedKeyPackage {
+  DeviceId device_id = 0;
+  std::string data;  // Empty: the device has none left.
+  bool last_resort = false;
+};
+
+struct FetchedKeyPackages {
+  AccountView account;
+  std::vector<FetchedKeyPackage> packages;
+};
+
+struct KeyPackageUpload {
+  std::string data;
+  bool last_resort = false;
+};
+
+struct KeyPackageCount {
+  uint32_t stored = 0;
+  bool has_last_resort = false;
+};
+
+struct CommitArgs {
+  ConvId conv;
+  uint64_t epoch = 0;
+  std::string commit;
+  std::vector<DeviceId> add;
+  std::vector<DeviceId> remove;
+  std::string welcome;
+};
+
+struct CommitOk {
+  uint64_t seq = 0;
+  uint64_t epoch = 0;
+};
+
+struct SendArgs {
+  ConvId conv;
+  uint64_t epoch = 0;
+  std::string payload;
+  EntryKind kind = EntryKind::kApplication;
+};
+
+struct SendOk {
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+};
+
+struct RegistrationCode {
+  std::string code;  // Shown once to the admin; only its hash is stored.
+  int64_t expires_ms = 0;
+};
+
+// Where a device's delivery stream of one conversation starts and ends.
+struct StreamStart {
+  ConvId conv;
+  uint64_t cursor = 0;          // Last entry the device acknowledged.
+  uint64_t readable_upto = 0;   // 0: no end (a member); else the commit that removed the device.
+};
+
+}  // namespace cercle::domain
