@@ -1,0 +1,45 @@
+// Connection: what the api layer needs from a transport connection (a WebSocket in server/net).
+// Called on the server's io_context thread only.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace cercle::api {
+
+// One encoded ServerFrame, shared by every connection it is sent to.
+using SharedFrame = std::shared_ptr<const std::string>;
+
+inline SharedFrame make_frame(std::string bytes) {
+  return std::make_shared<const std::string>(std::move(bytes));
+}
+
+enum class CloseReason {
+  kNormal,        // 1000
+  kGoingAway,     // 1001: the server is stopping.
+  kTooSlow,       // 1013: the send queue overflowed; reconnect and catch up from storage.
+  kPolicy,        // 1008: the client broke the protocol beyond repair.
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // Queues a frame. `delivery` marks a DeliveryBatch frame, which the transport may coalesce with
+  // neighbouring ones into one WebSocket message. When the queue would exceed its bound the
+  // connection is closed with kTooSlow and the frame dropped: the device catches up on reconnect.
+  // Returns false when the frame was dropped (queue overflow, or the connection is closing).
+  virtual bool send(SharedFrame frame, bool delivery) = 0;
+
+  // Bytes queued and not yet written.
+  virtual size_t queued_bytes() const = 0;
+
+  // Starts reading again after the session asked to pause (Session::wants_input() turned false).
+  virtual void resume_input() = 0;
+
+  // Closes the connection once the frames already queued are written.
+  virtual void close(CloseReason reason) = 0;
+};
+
+}  // namespace cercle::api

@@ -1,0 +1,215 @@
+// Session's handlers for requests of an authenticated device.
+#include <algorithm>
+
+#include "server/api/frames.h"
+#include "server/api/session.h"
+
+namespace cercle::api {
+
+namespace {
+
+using Rc = v1::ClientFrame::RequestCase;
+
+Error bad_conv_id() {
+  return make_error(Errc::kInvalidArgument, "conversation_id must be 16 bytes");
+}
+
+}  // namespace
+
+void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
+  auto& domain = hub_.domain();
+  v1::Response response;
+  response.set_request_id(id);
+  switch (frame.request_case()) {
+    case Rc::kAddDevice:
+      return run_async<DeviceId>(
+          id,
+          [&](auto done) {
+            domain.identity().add_device(device_, frame.add_device().device_public_key(),
+                                         std::move(done));
+          },
+          [](DeviceId d, v1::Response& r) { r.mutable_device()->set_device_id(d); });
+    case Rc::kLookupAccount: {
+      auto account = domain.identity().lookup(frame.lookup_account().handle());
+      if (!account) return fail(id, account.error());
+      fill_account(*account, *response.mutable_account());
+      return respond(response);
+    }
+    case Rc::kUploadKeyPackages: {
+      std::vector<domain::KeyPackageUpload> uploads;
+      for (const auto& kp : frame.upload_key_packages().key_packages()) {
+        uploads.push_back({kp.data(), kp.last_resort()});
+      }
+      return run_async<uint32_t>(
+          id,
+          [&](auto done) {
+            domain.key_packages().upload(device_, std::move(uploads), std::move(done));
+          },
+          [](uint32_t stored, v1::Response& r) {
+            r.mutable_upload_key_packages()->set_stored(stored);
+          });
+    }
+    case Rc::kFetchKeyPackages:
+      return run_async<domain::FetchedKeyPackages>(
+          id,
+          [&](auto done) {
+            domain.key_packages().fetch(device_, frame.fetch_key_packages().handle(),
+                                        std::move(done));
+          },
+          [](const domain::FetchedKeyPackages& f, v1::Response& r) {
+            auto* out = r.mutable_fetch_key_packages();
+            fill_account(f.account, *out->mutable_account());
+            for (const auto& p : f.packages) {
+              auto* kp = out->add_key_packages();
+              kp->set_device_id(p.device_id);
+              kp->set_data(p.data);
+              kp->set_last_resort(p.last_resort);
+            }
+          });
+    case Rc::kCountKeyPackages: {
+      const auto count = domain.key_packages().count(device_);
+      response.mutable_count_key_packages()->set_stored(count.stored);
+      response.mutable_count_key_packages()->set_has_last_resort(count.has_last_resort);
+      return respond(response);
+    }
+    case Rc::kCreateRegistrationCode:
+    case Rc::kSetAccountType:
+      return on_admin_request(id, frame);
+    default:
+      return on_conversation_request(id, frame);
+  }
+}
+
+void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame) {
+  auto& conversations = hub_.domain().conversations();
+  v1::Response response;
+  response.set_request_id(id);
+  ConvId conv;
+  switch (frame.request_case()) {
+    case Rc::kCreateConversation: {
+      const auto& req = frame.create_conversation();
+      return run_async<domain::ConvView>(
+          id,
+          [&](auto done) {
+            conversations.create(device_, static_cast<domain::ConvKind>(req.kind()),
+                                 req.peer_handle(), std::move(done));
+          },
+          [this](const domain::ConvView& v, v1::Response& r) {
+            fill_conversation(v, *r.mutable_conversation());
+            if (!stream(v.id)) streams_.push_back(Stream{v.id, 0, 0, true});  // Empty log.
+          });
+    }
+    case Rc::kCommit:
+      return on_commit(id, frame.commit());
+    case Rc::kSend:
+      return on_send(id, frame.send());
+    case Rc::kAck: {
+      if (!ConvId::parse(frame.ack().conversation_id(), conv)) return fail(id, bad_conv_id());
+      auto cursor = conversations.ack(device_, conv, frame.ack().seq());
+      if (!cursor) return fail(id, cursor.error());
+      response.mutable_ack()->set_cursor(*cursor);
+      return respond(response);
+    }
+    case Rc::kListConversations: {
+      auto* list = response.mutable_conversations();
+      for (const auto& v : conversations.list(device_)) fill_conversation(v, *list->add_conversations());
+      return respond(response);
+    }
+    case Rc::kGetConversation: {
+      if (!ConvId::parse(frame.get_conversation().conversation_id(), conv)) {
+        return fail(id, bad_conv_id());
+      }
+      auto view = conversations.get(device_, conv);
+      if (!view) return fail(id, view.error());
+      fill_conversation(*view, *response.mutable_conversation());
+      return respond(response);
+    }
+    case Rc::kFetchLog:
+      return on_fetch_log(id, frame.fetch_log());
+    default:
+      return fail(id, make_error(Errc::kUnknownOperation, "unknown request kind"));
+  }
+}
+
+void Session::on_commit(uint64_t id, const v1::Commit& request) {
+  domain::CommitArgs args;
+  if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
+  args.epoch = request.epoch();
+  args.commit = request.commit();
+  args.add.assign(request.add_devices().begin(), request.add_devices().end());
+  args.remove.assign(request.remove_devices().begin(), request.remove_devices().end());
+  args.welcome = request.welcome();
+  const ConvId conv = args.conv;
+  run_async<domain::CommitOk>(
+      id,
+      [&](auto done) {
+        hub_.domain().conversations().commit(device_, std::move(args), std::move(done));
+      },
+      [this, conv](const domain::CommitOk& ok, v1::Response& r) {
+        r.mutable_commit()->set_seq(ok.seq);
+        r.mutable_commit()->set_epoch(ok.epoch);
+        own_entry(conv, ok.seq);
+      });
+}
+
+void Session::on_send(uint64_t id, const v1::Send& request) {
+  domain::SendArgs args;
+  if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
+  args.epoch = request.epoch();
+  args.payload = request.payload();
+  args.kind = request.kind() == v1::DELIVERY_KIND_UNSPECIFIED
+                  ? domain::EntryKind::kApplication
+                  : static_cast<domain::EntryKind>(request.kind());
+  const ConvId conv = args.conv;
+  run_async<domain::SendOk>(
+      id,
+      [&](auto done) {
+        hub_.domain().conversations().send(device_, std::move(args), std::move(done));
+      },
+      [this, conv](const domain::SendOk& ok, v1::Response& r) {
+        r.mutable_send()->set_seq(ok.seq);
+        r.mutable_send()->set_server_time_ms(ok.time_ms);
+        own_entry(conv, ok.seq);
+      });
+}
+
+void Session::on_fetch_log(uint64_t id, const v1::FetchLog& request) {
+  ConvId conv;
+  if (!ConvId::parse(request.conversation_id(), conv)) return fail(id, bad_conv_id());
+  const auto& limits = hub_.limits();
+  const size_t limit = std::clamp<size_t>(request.limit(), 1, limits.catchup_entries);
+  // Keep the answer under the frame limit clients were told about.
+  auto entries = hub_.domain().conversations().read(device_, conv, request.after_seq(), limit,
+                                                    limits.max_frame_bytes / 2);
+  if (!entries) return fail(id, entries.error());
+  v1::Response response;
+  response.set_request_id(id);
+  auto* log = response.mutable_log();
+  for (const auto& e : *entries) {
+    fill_delivery(conv, e.seq, e.record, is_welcome_for(e.record, device_), *log->add_entries());
+  }
+  respond(response);
+}
+
+void Session::on_admin_request(uint64_t id, const v1::ClientFrame& frame) {
+  auto& identity = hub_.domain().identity();
+  if (frame.has_create_registration_code()) {
+    const int64_t ttl_ms = int64_t{frame.create_registration_code().ttl_hours()} * 3'600'000;
+    return run_async<domain::RegistrationCode>(
+        id, [&](auto done) { identity.create_registration_code(device_, ttl_ms, std::move(done)); },
+        [](const domain::RegistrationCode& code, v1::Response& r) {
+          r.mutable_registration_code()->set_code(code.code);
+          r.mutable_registration_code()->set_expires_at_ms(code.expires_ms);
+        });
+  }
+  const auto& req = frame.set_account_type();
+  run_async<Ok>(
+      id,
+      [&](auto done) {
+        identity.set_account_type(device_, req.handle(), static_cast<domain::AccountType>(req.type()),
+                                  std::move(done));
+      },
+      [](const Ok&, v1::Response& r) { r.mutable_done(); });
+}
+
+}  // namespace cercle::api

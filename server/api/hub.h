@@ -1,0 +1,71 @@
+// Hub: the api layer's shared state. It knows which devices are connected (and through which
+// sessions), turns durable log entries into deliveries for them (it is the domain's Outbox), and
+// holds the limits announced to clients.
+//
+// Lives on the server's io_context thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "server/domain/domain.h"
+#include "server/domain/outbox.h"
+
+namespace cercle::api {
+
+class Session;
+
+struct ApiLimits {
+  uint32_t max_frame_bytes = 256 * 1024;
+  uint32_t idle_timeout_s = 60;
+  // Catch-up reads the log in slices, and reads the next slice only once the connection's queue
+  // fell under the low-water mark, so a device far behind never floods its own queue.
+  size_t catchup_entries = 128;
+  size_t catchup_bytes = 256 * 1024;
+  size_t catchup_low_water = 64 * 1024;
+  // Requests of one connection waiting for a durable write; past it the connection stops reading.
+  uint32_t max_inflight = 256;
+};
+
+struct HubStats {
+  uint64_t deliveries = 0;  // Live deliveries handed to connections.
+  uint64_t catchup_deliveries = 0;
+};
+
+class Hub final : public domain::Outbox {
+ public:
+  explicit Hub(ApiLimits limits) : limits_(limits) {}
+
+  // Binds the domain, which is built with this Hub as its Outbox. Call once, before any session.
+  void bind(domain::Domain& domain) { domain_ = &domain; }
+  domain::Domain& domain() { return *domain_; }
+  const ApiLimits& limits() const { return limits_; }
+
+  // Registers an authenticated session for live deliveries; it must detach before it is destroyed.
+  void attach(DeviceId device, Session* session);
+  void detach(DeviceId device, Session* session);
+
+  void publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
+               std::span<const DeviceId> recipients) override;
+
+  // Tells the device's sessions that its stock of key packages runs low.
+  void key_packages_low(DeviceId device, uint32_t stored);
+
+  // From now on requests are answered kShuttingDown.
+  void begin_shutdown() { shutting_down_ = true; }
+  bool shutting_down() const { return shutting_down_; }
+
+  size_t online_devices() const { return online_.size(); }
+  HubStats& stats() { return stats_; }
+
+ private:
+  ApiLimits limits_;
+  domain::Domain* domain_ = nullptr;
+  std::unordered_map<DeviceId, std::vector<Session*>> online_;
+  bool shutting_down_ = false;
+  HubStats stats_;
+};
+
+}  // namespace cercle::api

@@ -1,0 +1,308 @@
+#include "server/api/session.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "proto/wire.h"
+#include "server/api/frames.h"
+#include "server/common/log.h"
+
+namespace cercle::api {
+
+namespace {
+
+using Rc = v1::ClientFrame::RequestCase;
+
+constexpr size_t kChallengeBytes = 32;
+constexpr size_t kMaxClientName = 64;
+
+// Reused for every frame parsed on this thread; dispatch copies what outlives the call.
+thread_local v1::ClientFrame t_frame;
+
+Error err(Errc code, std::string message) { return make_error(code, std::move(message)); }
+
+}  // namespace
+
+Session::Session(Hub& hub, Connection& connection, std::weak_ptr<void> life)
+    : hub_(hub), connection_(connection), life_(std::move(life)) {}
+
+Session::~Session() { on_closed(); }
+
+void Session::on_closed() {
+  if (phase_ == Phase::kAuthenticated) hub_.detach(device_, this);
+  phase_ = Phase::kClosed;
+  streams_.clear();
+  streams_.shrink_to_fit();
+}
+
+void Session::respond(const v1::Response& response) {
+  connection_.send(response_frame(response), false);
+}
+
+void Session::fail(uint64_t request_id, const Error& error) {
+  connection_.send(error_frame(request_id, error), false);
+}
+
+void Session::on_frame_too_large(std::string_view head) {
+  fail(leading_request_id(head),
+       err(Errc::kFrameTooLarge, "the frame is over the limit of " +
+                                     std::to_string(hub_.limits().max_frame_bytes) + " bytes"));
+}
+
+void Session::on_text_frame(std::string_view bytes) {
+  fail(leading_request_id(bytes),
+       err(Errc::kMalformedFrame, "frames must be binary WebSocket messages"));
+}
+
+void Session::on_frame(std::string_view bytes) {
+  if (phase_ == Phase::kClosed) return;
+  v1::ClientFrame& frame = t_frame;
+  frame.Clear();
+  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return fail(leading_request_id(bytes),
+                err(Errc::kMalformedFrame, "the frame is not a valid ClientFrame"));
+  }
+  const uint64_t id = frame.request_id();
+  if (frame.request_case() == Rc::REQUEST_NOT_SET) {
+    return fail(id, err(Errc::kUnknownOperation, "unknown or missing request kind"));
+  }
+  if (auto path = wire::first_unknown_field(frame); !path.empty()) {
+    return fail(id, err(Errc::kUnknownField, "unknown field " + path));
+  }
+  if (hub_.shutting_down()) {
+    Error e = err(Errc::kShuttingDown, "the server is stopping");
+    e.retry_after_ms = 1000;
+    return fail(id, e);
+  }
+  dispatch(frame);
+}
+
+bool Session::check_phase(uint64_t id, Rc kind) {
+  const bool auth_step = kind == Rc::kRegister || kind == Rc::kAuthenticate || kind == Rc::kGetChallenge;
+  if (kind == Rc::kHello) {
+    if (phase_ == Phase::kNew) return true;
+    fail(id, err(Errc::kInvalidArgument, "hello was already done on this connection"));
+    return false;
+  }
+  switch (phase_) {
+    case Phase::kNew:
+      fail(id, err(Errc::kHelloRequired, "send hello first"));
+      return false;
+    case Phase::kHello:
+      if (auth_step) return true;
+      fail(id, err(Errc::kNotAuthenticated, "authenticate first"));
+      return false;
+    case Phase::kAuthenticating:
+      fail(id, err(auth_step ? Errc::kChallengeUsed : Errc::kNotAuthenticated,
+                   "an authentication is in progress"));
+      return false;
+    case Phase::kAuthenticated:
+      if (!auth_step) return true;
+      fail(id, err(Errc::kAlreadyAuthenticated, "this connection is already authenticated"));
+      return false;
+    case Phase::kClosed:
+      return false;
+  }
+  return false;
+}
+
+void Session::dispatch(const v1::ClientFrame& frame) {
+  const uint64_t id = frame.request_id();
+  if (!check_phase(id, frame.request_case())) return;
+  switch (frame.request_case()) {
+    case Rc::kHello:
+      return on_hello(id, frame.hello());
+    case Rc::kGetChallenge:
+      return on_get_challenge(id);
+    case Rc::kRegister:
+      return on_register(id, frame.register_());
+    case Rc::kAuthenticate:
+      return on_authenticate(id, frame.authenticate());
+    default:
+      return on_request(id, frame);
+  }
+}
+
+std::string Session::new_challenge() {
+  challenge_.resize(kChallengeBytes);
+  randombytes_buf(challenge_.data(), challenge_.size());
+  return challenge_;
+}
+
+std::string Session::transcript() const {
+  return wire::auth_transcript(hub_.domain().instance_id(), challenge_, wire::kProtocolVersion);
+}
+
+void Session::on_hello(uint64_t id, const v1::Hello& hello) {
+  if (hello.protocol_version() != v1::PROTOCOL_VERSION_1) {
+    return fail(id, err(Errc::kUnsupportedVersion, "this server speaks protocol version 1"));
+  }
+  if (hello.client_name().size() > kMaxClientName) {
+    return fail(id, err(Errc::kInvalidArgument, "client_name is over 64 bytes"));
+  }
+  phase_ = Phase::kHello;
+  const auto& config = hub_.domain().config();
+  v1::Response response;
+  response.set_request_id(id);
+  auto* r = response.mutable_hello();
+  r->set_protocol_version(v1::PROTOCOL_VERSION_1);
+  r->set_instance_id(hub_.domain().instance_id());
+  r->set_instance_name(config.instance_name);
+  r->set_registration(static_cast<v1::RegistrationPolicy>(config.registration));
+  r->set_challenge(new_challenge());
+  auto* limits = r->mutable_limits();
+  limits->set_max_frame_bytes(hub_.limits().max_frame_bytes);
+  limits->set_max_payload_bytes(config.max_payload_bytes);
+  limits->set_max_key_packages(config.max_key_packages);
+  limits->set_max_devices_per_account(config.max_devices_per_account);
+  limits->set_max_conversation_devices(config.max_conversation_devices);
+  limits->set_min_handle_chars(3);
+  limits->set_max_handle_chars(32);
+  limits->set_idle_timeout_s(hub_.limits().idle_timeout_s);
+  respond(response);
+}
+
+void Session::on_get_challenge(uint64_t id) {
+  v1::Response response;
+  response.set_request_id(id);
+  response.mutable_challenge()->set_challenge(new_challenge());
+  respond(response);
+}
+
+void Session::on_register(uint64_t id, const v1::Register& request) {
+  if (challenge_.empty()) {
+    return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
+  }
+  const std::string t = transcript();
+  challenge_.clear();  // Single use, whatever the outcome.
+  phase_ = Phase::kAuthenticating;
+  ++inflight_;
+  hub_.domain().identity().register_account(
+      request.handle(), request.device_public_key(), request.signature(), t,
+      request.registration_code(), [this, life = life_, id](Result<domain::AuthInfo> result) {
+        const auto alive = life.lock();
+        if (!alive || phase_ == Phase::kClosed) return;
+        --inflight_;
+        if (!result) {
+          phase_ = Phase::kHello;  // It may ask for a new challenge and try again.
+          return fail(id, result.error());
+        }
+        v1::Response response;
+        response.set_request_id(id);
+        fill_auth(*result, *response.mutable_auth());
+        respond(response);
+        log::info("account.registered", {{"device", result->device_id}});
+        on_authenticated(*result);
+      });
+}
+
+void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
+  if (challenge_.empty()) {
+    return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
+  }
+  const std::string t = transcript();
+  challenge_.clear();  // Single use, whatever the outcome.
+  auto result = hub_.domain().identity().authenticate(request.device_public_key(),
+                                                      request.signature(), t);
+  if (!result) {
+    log::info("auth.failed", {});
+    return fail(id, result.error());
+  }
+  v1::Response response;
+  response.set_request_id(id);
+  fill_auth(*result, *response.mutable_auth());
+  respond(response);
+  on_authenticated(*result);
+}
+
+void Session::on_authenticated(const domain::AuthInfo& info) {
+  phase_ = Phase::kAuthenticated;
+  device_ = info.device_id;
+  hub_.attach(device_, this);
+  for (const auto& start : hub_.domain().conversations().streams(device_)) {
+    streams_.push_back(Stream{start.conv, start.cursor, start.readable_upto, false});
+  }
+  pump_catchup();
+}
+
+// ---- Streams -------------------------------------------------------------------------------------
+
+Session::Stream* Session::stream(const ConvId& conv) {
+  for (auto& s : streams_) {
+    if (s.conv == conv) return &s;
+  }
+  return nullptr;
+}
+
+void Session::deliver_live(const ConvId& conv, uint64_t seq, const SharedFrame& frame) {
+  if (phase_ != Phase::kAuthenticated) return;
+  Stream* s = stream(conv);
+  if (!s) {
+    // A conversation this device just joined: its stream starts from storage (the Welcome).
+    streams_.push_back(Stream{conv, 0, 0, false});
+    return pump_catchup();
+  }
+  if (!s->live || seq <= s->delivered) return;  // Catch-up will send it, or already did.
+  if (seq != s->delivered + 1) {
+    s->live = false;  // A gap: fill it from storage.
+    return pump_catchup();
+  }
+  if (connection_.send(frame, true)) s->delivered = seq;
+}
+
+void Session::own_entry(const ConvId& conv, uint64_t seq) {
+  Stream* s = stream(conv);
+  if (!s) {
+    streams_.push_back(Stream{conv, 0, 0, false});
+    return pump_catchup();
+  }
+  if (s->live && seq == s->delivered + 1) {
+    s->delivered = seq;  // The sender has it already: not sent back.
+  } else if (s->live && seq > s->delivered) {
+    s->live = false;
+    pump_catchup();
+  }
+}
+
+void Session::push_event(const SharedFrame& frame) {
+  if (phase_ == Phase::kAuthenticated) connection_.send(frame, false);
+}
+
+void Session::on_drained() { pump_catchup(); }
+
+void Session::pump_catchup() {
+  if (pumping_ || phase_ != Phase::kAuthenticated) return;
+  pumping_ = true;  // Sending may re-enter through on_drained.
+  while (connection_.queued_bytes() < hub_.limits().catchup_low_water) {
+    auto it = std::find_if(streams_.begin(), streams_.end(), [](const Stream& s) { return !s.live; });
+    if (it == streams_.end() || !catch_up(*it)) break;
+  }
+  pumping_ = false;
+}
+
+bool Session::catch_up(Stream& s) {
+  auto& conversations = hub_.domain().conversations();
+  const auto& limits = hub_.limits();
+  auto entries =
+      conversations.read(device_, s.conv, s.delivered, limits.catchup_entries, limits.catchup_bytes);
+  if (!entries) {
+    // No longer readable (it left and acknowledged everything): the stream ends.
+    const ConvId conv = s.conv;
+    std::erase_if(streams_, [&](const Stream& x) { return x.conv == conv; });
+    return true;
+  }
+  if (entries->empty()) {
+    s.live = true;  // Reads stop at the last durable entry: from here on the Hub delivers.
+    return true;
+  }
+  for (const auto& e : *entries) {
+    auto frame = delivery_frame(s.conv, e.seq, e.record, is_welcome_for(e.record, device_));
+    if (!connection_.send(std::move(frame), true)) return false;
+    s.delivered = e.seq;
+    ++hub_.stats().catchup_deliveries;
+  }
+  return true;
+}
+
+}  // namespace cercle::api

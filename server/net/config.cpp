@@ -1,0 +1,161 @@
+#include "server/net/config.h"
+
+#define TOML_EXCEPTIONS 0
+#define TOML_HEADER_ONLY 1  // The packaged library is built with exceptions: another ABI.
+#include <toml++/toml.h>
+
+#include <charconv>
+
+namespace cercle::net {
+
+namespace {
+
+Error bad(std::string message) { return make_error(Errc::kInvalidArgument, std::move(message)); }
+
+Status parse_registration(std::string_view v, domain::RegistrationPolicy& out) {
+  if (v == "open") {
+    out = domain::RegistrationPolicy::kOpen;
+  } else if (v == "invite-code") {
+    out = domain::RegistrationPolicy::kInviteCode;
+  } else {
+    return bad("registration must be \"open\" or \"invite-code\", not \"" + std::string(v) + "\"");
+  }
+  return Ok{};
+}
+
+Status parse_bool(std::string_view v, bool& out) {
+  if (v == "true" || v == "on" || v == "1") {
+    out = true;
+  } else if (v == "false" || v == "off" || v == "0") {
+    out = false;
+  } else {
+    return bad("expected true or false, not \"" + std::string(v) + "\"");
+  }
+  return Ok{};
+}
+
+// Reads an integer key into `out` if present; fails when it is out of [lo, hi].
+template <class T>
+Status read_int(const toml::table& t, std::string_view path, T& out, int64_t lo, int64_t hi) {
+  auto node = t.at_path(path);
+  if (!node) return Ok{};
+  auto v = node.value<int64_t>();
+  if (!v || *v < lo || *v > hi) {
+    return bad(std::string(path) + " must be an integer from " + std::to_string(lo) + " to " +
+               std::to_string(hi));
+  }
+  out = static_cast<T>(*v);
+  return Ok{};
+}
+
+Status read_string(const toml::table& t, std::string_view path, std::string& out) {
+  auto node = t.at_path(path);
+  if (!node) return Ok{};
+  auto v = node.value<std::string>();
+  if (!v) return bad(std::string(path) + " must be a string");
+  out = *v;
+  return Ok{};
+}
+
+Status read_all(const toml::table& t, ServerConfig& c) {
+  std::string listen, registration;
+  bool sync = c.sync;
+  int64_t ttl_hours = c.domain.registration_code_ttl_ms / 3'600'000;
+  for (Status s : {read_string(t, "server.listen", listen), read_string(t, "server.data", c.data_dir),
+                   read_string(t, "server.web", c.web_dir),
+                   read_string(t, "server.instance_name", c.domain.instance_name),
+                   read_string(t, "server.registration", registration),
+                   read_string(t, "log.level", c.log_level),
+                   read_int(t, "limits.max_frame_bytes", c.api.max_frame_bytes, 1024, 16 << 20),
+                   read_int(t, "limits.max_payload_bytes", c.domain.max_payload_bytes, 256, 16 << 20),
+                   read_int(t, "limits.handshake_timeout_s", c.handshake_timeout_s, 1, 600),
+                   read_int(t, "limits.idle_timeout_s", c.idle_timeout_s, 5, 3600),
+                   read_int(t, "limits.send_queue_bytes", c.send_queue_bytes, 64 << 10, 1 << 30),
+                   read_int(t, "limits.max_connections", c.max_connections, 1, 1'000'000),
+                   read_int(t, "limits.max_key_packages", c.domain.max_key_packages, 1, 10'000),
+                   read_int(t, "limits.max_devices_per_account", c.domain.max_devices_per_account, 1, 100),
+                   read_int(t, "limits.max_conversation_devices", c.domain.max_conversation_devices, 2,
+                            100'000),
+                   read_int(t, "limits.registration_code_ttl_hours", ttl_hours, 1, 24 * 365),
+                   read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000)}) {
+    if (!s) return s;
+  }
+  if (auto node = t.at_path("storage.sync")) {
+    auto v = node.value<bool>();
+    if (!v) return bad("storage.sync must be true or false");
+    sync = *v;
+  }
+  c.sync = sync;
+  c.domain.registration_code_ttl_ms = ttl_hours * 3'600'000;
+  if (!listen.empty()) {
+    if (auto s = parse_listen(listen, c); !s) return s;
+  }
+  if (!registration.empty()) {
+    if (auto s = parse_registration(registration, c.domain.registration); !s) return s;
+  }
+  if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
+    return bad("limits.max_payload_bytes must be at least 1024 bytes under limits.max_frame_bytes");
+  }
+  c.api.idle_timeout_s = c.idle_timeout_s;
+  return Ok{};
+}
+
+}  // namespace
+
+Status parse_listen(const std::string& text, ServerConfig& config) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("--listen expects HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const char* begin = text.data() + colon + 1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || port > 65535) return bad("the port must be 0 to 65535");
+  config.listen_host = host;
+  config.listen_port = static_cast<uint16_t>(port);
+  return Ok{};
+}
+
+Status load_config_file(const std::string& path, ServerConfig& config) {
+  auto parsed = toml::parse_file(path);
+  if (!parsed) {
+    const auto& e = parsed.error();
+    return bad(path + ":" + std::to_string(e.source().begin.line) + ": " +
+               std::string(e.description()));
+  }
+  if (auto s = read_all(parsed.table(), config); !s) {
+    return bad(path + ": " + s.error().message);
+  }
+  return Ok{};
+}
+
+Status apply_flags(const std::vector<std::string>& args, ServerConfig& config) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (i + 1 >= args.size()) return bad(flag + " needs a value\n" + kUsage);
+    const std::string& value = args[++i];
+    Status s = Ok{};
+    if (flag == "--listen") {
+      s = parse_listen(value, config);
+    } else if (flag == "--data") {
+      config.data_dir = value;
+    } else if (flag == "--web") {
+      config.web_dir = value;
+    } else if (flag == "--registration") {
+      s = parse_registration(value, config.domain.registration);
+    } else if (flag == "--sync") {
+      s = parse_bool(value, config.sync);
+    } else if (flag == "--log-level") {
+      config.log_level = value;
+    } else if (flag == "--config") {
+      continue;  // Read first, by the caller.
+    } else {
+      return bad("unknown option " + flag + "\n" + kUsage);
+    }
+    if (!s) return s;
+  }
+  return Ok{};
+}
+
+}  // namespace cercle::net

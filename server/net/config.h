@@ -1,0 +1,51 @@
+// ServerConfig: every setting of cercle-server, with its default, read from a TOML file and then
+// overridden by command-line flags. The documented example is deploy/cercle.toml.
+// Plain values; parsing is pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/api/hub.h"
+#include "server/common/result.h"
+#include "server/domain/types.h"
+
+namespace cercle::net {
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  std::string web_dir;  // Empty: no static files.
+  uint32_t handshake_timeout_s = 10;
+  uint32_t idle_timeout_s = 60;
+  size_t send_queue_bytes = 1 << 20;
+  uint32_t max_connections = 20000;
+  bool sync = true;  // fsync before acknowledging writes.
+  uint32_t cursor_flush_ms = 200;
+  std::string log_level = "info";
+  domain::Config domain;
+  api::ApiLimits api;
+};
+
+// Reads a TOML file into `config` (keys absent from the file keep their value). Errors:
+// kInvalidArgument naming the file, key and problem.
+[[nodiscard]] Status load_config_file(const std::string& path, ServerConfig& config);
+
+// Applies command-line flags after the optional --config file. `args` excludes the program name.
+// Errors: kInvalidArgument with a usage hint.
+[[nodiscard]] Status apply_flags(const std::vector<std::string>& args, ServerConfig& config);
+
+// Parses "HOST:PORT" (HOST may be "[v6]"). Errors: kInvalidArgument.
+[[nodiscard]] Status parse_listen(const std::string& text, ServerConfig& config);
+
+inline constexpr const char* kUsage =
+    "usage: cercle-server [--config FILE] [--listen HOST:PORT] [--data DIR] [--web DIR]\n"
+    "                     [--registration open|invite-code] [--sync true|false] [--log-level L]\n"
+    "       cercle-server [--config FILE] [--data DIR] admin code-create [--ttl-hours N]\n"
+    "       cercle-server [--config FILE] [--data DIR] admin set-admin HANDLE on|off\n"
+    "       cercle-server [--config FILE] [--data DIR] admin set-type HANDLE peer|professional\n"
+    "(admin commands work on the data folder while the server is stopped)\n";
+
+}  // namespace cercle::net

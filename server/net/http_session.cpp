@@ -1,0 +1,149 @@
+#include "server/net/http_session.h"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "server/common/log.h"
+#include "server/net/static_files.h"
+#include "server/net/ws_session.h"
+
+namespace cercle::net {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+constexpr size_t kHeaderLimit = 8 * 1024;
+constexpr size_t kBodyLimit = 4 * 1024;  // Nothing here takes a request body.
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+template <class Body>
+void set_common(http::response<Body>& res, bool keep_alive) {
+  res.set(http::field::server, "cercle");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.keep_alive(keep_alive);
+}
+
+http::message_generator text_response(const http::request<http::string_body>& req,
+                                      http::status status, std::string body) {
+  http::response<http::string_body> res{status, req.version()};
+  set_common(res, req.keep_alive());
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = req.method() == http::verb::head ? std::string() : std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http::message_generator static_response(const http::request<http::string_body>& req,
+                                        const StaticFile& file) {
+  beast::error_code ec;
+  http::file_body::value_type body;
+  body.open(file.path.c_str(), beast::file_mode::scan, ec);
+  if (ec) return text_response(req, http::status::not_found, "not found\n");
+  const auto size = body.size();
+  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                      std::make_tuple(http::status::ok, req.version())};
+  set_common(res, req.keep_alive());
+  res.set(http::field::content_type, file.content_type);
+  res.set(http::field::cache_control, file.cache_control);
+  res.set(http::field::vary, "Accept-Encoding");
+  // The web client needs nothing from elsewhere: forbid it all (scripts, frames, connections).
+  res.set("Content-Security-Policy",
+          "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+          "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  if (file.gzip) res.set(http::field::content_encoding, "gzip");
+  res.content_length(size);
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> head{http::status::ok, req.version()};
+    head.base() = res.base();
+    return head;
+  }
+  return res;
+}
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, NetContext& ctx) : stream_(std::move(socket)), ctx_(ctx) {
+    ++ctx_.connections;
+  }
+  ~HttpSession() { --ctx_.connections; }
+
+  void run() { do_read(); }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kBodyLimit);
+    stream_.expires_after(std::chrono::seconds(ctx_.config.handshake_timeout_s));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec) return close();  // End of stream, timeout or a malformed request: just close.
+    auto req = parser_->release();
+    parser_.reset();
+    if (beast::websocket::is_upgrade(req)) {
+      if (path_of(req.target()) != "/ws" || ctx_.stopping) {
+        return write(text_response(req, http::status::not_found, "not found\n"));
+      }
+      stream_.expires_never();
+      return start_websocket(stream_.release_socket(), std::move(req), ctx_);
+    }
+    write(route(req));
+  }
+
+  http::message_generator route(const http::request<http::string_body>& req) {
+    const auto path = path_of(req.target());
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      return text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    }
+    if (path == "/healthz") return text_response(req, http::status::ok, "ok\n");
+    if (path == "/ws") return text_response(req, http::status::upgrade_required, "upgrade to a WebSocket\n");
+    const auto encodings = req[http::field::accept_encoding];
+    const bool gzip = encodings.find("gzip") != std::string_view::npos;
+    if (auto file = resolve_static(ctx_.config.web_dir, req.target(), gzip)) {
+      return static_response(req, *file);
+    }
+    return text_response(req, http::status::not_found, "not found\n");
+  }
+
+  void write(http::message_generator msg) {
+    const bool keep_alive = msg.keep_alive() && !ctx_.stopping;
+    beast::async_write(stream_, std::move(msg),
+                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                         if (ec || !keep_alive) return self->close();
+                         self->do_read();
+                       });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  NetContext& ctx_;
+};
+
+}  // namespace
+
+void start_http(tcp::socket socket, NetContext& ctx) {
+  std::make_shared<HttpSession>(std::move(socket), ctx)->run();
+}
+
+}  // namespace cercle::net

@@ -1,0 +1,14 @@
+// Serves one accepted TCP connection over HTTP/1.1: /healthz, the web client's static files, and
+// the upgrade of /ws to a WebSocket. Runs on the io_context thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/net/net_context.h"
+
+namespace cercle::net {
+
+// Takes over `socket`. The connection keeps itself alive until it ends.
+void start_http(boost::asio::ip::tcp::socket socket, NetContext& ctx);
+
+}  // namespace cercle::net

@@ -1,0 +1,33 @@
+// NetContext: what every connection of the transport shares. Lives on the io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <cstddef>
+
+#include "server/api/hub.h"
+#include "server/net/config.h"
+
+namespace cercle::net {
+
+// Base of every WebSocket connection, linked into NetContext::websockets so that shutdown can
+// close them all. Unlinks itself when destroyed.
+class LiveWebSocket
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  virtual ~LiveWebSocket() = default;
+  // Sends a close frame after what is queued (going away), or drops the socket when `hard`.
+  virtual void shut(bool hard) = 0;
+};
+
+struct NetContext {
+  boost::asio::io_context& ioc;
+  const ServerConfig& config;
+  api::Hub& hub;
+  boost::intrusive::list<LiveWebSocket, boost::intrusive::constant_time_size<false>> websockets;
+  size_t connections = 0;  // Open sockets, HTTP and WebSocket.
+  bool stopping = false;
+};
+
+}  // namespace cercle::net

@@ -1,0 +1,150 @@
+#include "server/net/server.h"
+
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+
+#include "server/common/log.h"
+#include "server/net/http_session.h"
+
+namespace cercle::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer the close frames.
+
+}  // namespace
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)),
+      hub_(config_.api),
+      ctx_{ioc_, config_, hub_, {}, 0, false},
+      acceptor_(ioc_),
+      signals_(ioc_, SIGTERM, SIGINT),
+      flush_timer_(ioc_),
+      accept_timer_(ioc_),
+      shutdown_timer_(ioc_) {}
+
+Server::~Server() {
+  if (committer_) committer_->stop();  // Nothing may post to the io_context once it is gone.
+}
+
+Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
+  std::unique_ptr<Server> s(new Server(std::move(config)));
+  auto store = storage::Store::open({s->config_.data_dir});
+  if (!store) return std::move(store).error();
+  s->store_ = std::move(store).value();
+  Server* self = s.get();
+  s->committer_ = std::make_unique<storage::GroupCommitter>(
+      *s->store_, s->config_.sync,
+      [self](std::function<void()> fn) { asio::post(self->ioc_, std::move(fn)); },
+      [self](const Error& e) {
+        log::error("storage.failed", {{"error", e.message}});
+        self->exit_code_ = 1;
+        self->stop();
+      });
+  s->domain_ = std::make_unique<domain::Domain>(
+      s->config_.domain, *s->store_, *s->committer_, s->clock_, s->hub_,
+      [self](DeviceId device, uint32_t stored) { self->hub_.key_packages_low(device, stored); });
+  s->hub_.bind(*s->domain_);
+  if (auto loaded = s->domain_->load(); !loaded) return std::move(loaded).error();
+
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(s->config_.listen_host, ec);
+  if (ec) return make_error(Errc::kInvalidArgument, "bad listen address: " + s->config_.listen_host);
+  const tcp::endpoint endpoint(address, s->config_.listen_port);
+  s->acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) s->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s->acceptor_.bind(endpoint, ec);
+  if (!ec) s->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(Errc::kInternal, "cannot listen on " + s->config_.listen_host + ":" +
+                                           std::to_string(s->config_.listen_port) + ": " + ec.message());
+  }
+  s->port_ = s->acceptor_.local_endpoint().port();
+  return s;
+}
+
+int Server::run() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) shutdown();
+  });
+  accept();
+  schedule_flush();
+  log::info("server.started", {{"port", port_}, {"sync", config_.sync ? 1 : 0}});
+  ioc_.run();
+  log::info("server.stopped", {{"exit_code", exit_code_.load()}});
+  return exit_code_;
+}
+
+void Server::stop() {
+  asio::post(ioc_, [this] { shutdown(); });
+}
+
+void Server::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ctx_.stopping) return;
+    if (ec) {
+      // Out of file descriptors, most often: wait a little instead of spinning.
+      log::warn("accept.failed", {{"error", ec.message()}});
+      accept_timer_.expires_after(std::chrono::milliseconds(50));
+      return accept_timer_.async_wait([this](auto) {
+        if (!ctx_.stopping) accept();
+      });
+    }
+    if (ctx_.connections >= config_.max_connections) {
+      log::warn("accept.refused", {{"connections", ctx_.connections}});
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      start_http(std::move(socket), ctx_);
+    }
+    accept();
+  });
+}
+
+void Server::schedule_flush() {
+  flush_timer_.expires_after(std::chrono::milliseconds(config_.cursor_flush_ms));
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || ctx_.stopping) return;
+    domain_->conversations().flush_cursors();
+    schedule_flush();
+  });
+}
+
+void Server::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  ctx_.stopping = true;
+  log::info("server.stopping", {{"connections", ctx_.connections}});
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  signals_.cancel(ignored);
+  flush_timer_.cancel();
+  accept_timer_.cancel();
+  hub_.begin_shutdown();
+  domain_->conversations().flush_cursors();
+  // Blocks until every submitted write is on disk; their completions are posted before this returns,
+  // so they run (and answer their requests) before the step below.
+  committer_->stop();
+  asio::post(ioc_, [this] {
+    for (auto& ws : ctx_.websockets) ws.shut(false);
+    wait_for_connections(kShutdownTicks);
+  });
+}
+
+void Server::wait_for_connections(int ticks_left) {
+  if (ctx_.websockets.empty() || ticks_left == 0) {
+    for (auto& ws : ctx_.websockets) ws.shut(true);
+    ioc_.stop();
+    return;
+  }
+  shutdown_timer_.expires_after(std::chrono::milliseconds(20));
+  shutdown_timer_.async_wait([this, ticks_left](const boost::system::error_code&) {
+    wait_for_connections(ticks_left - 1);
+  });
+}
+
+}  // namespace cercle::net

@@ -1,0 +1,71 @@
+// Server: cercle-server assembled. Opens the store, loads the domain, listens for HTTP and WebSocket
+// connections, flushes delivery cursors periodically, and stops cleanly on SIGTERM or SIGINT: it
+// stops accepting, finishes the durable writes under way (and answers them), closes every
+// WebSocket with a close frame, then returns from run().
+//
+// All network and domain work runs on the thread that calls run(); storage writes run on the
+// GroupCommitter's thread. stop() may be called from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "server/api/hub.h"
+#include "server/common/clock.h"
+#include "server/domain/domain.h"
+#include "server/net/config.h"
+#include "server/net/net_context.h"
+#include "server/storage/group_commit.h"
+#include "server/storage/store.h"
+
+namespace cercle::net {
+
+class Server {
+ public:
+  // Opens the data folder and binds the listening socket. Errors: kInternal (storage, bind), with a
+  // message for the person running the server.
+  static Result<std::unique_ptr<Server>> create(ServerConfig config);
+  ~Server();
+
+  // The bound port (useful with port 0).
+  uint16_t port() const { return port_; }
+
+  // Serves until stopped. Returns the process exit code: 0 after a clean stop, 1 after a storage
+  // failure.
+  int run();
+
+  // Starts the clean stop. Safe from any thread.
+  void stop();
+
+ private:
+  explicit Server(ServerConfig config);
+  void accept();
+  void schedule_flush();
+  void shutdown();
+  void wait_for_connections(int ticks_left);
+
+  ServerConfig config_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::GroupCommitter> committer_;
+  SystemClock clock_;
+  api::Hub hub_;
+  std::unique_ptr<domain::Domain> domain_;
+  // Declared after everything its pending handlers use, so that it is destroyed first.
+  boost::asio::io_context ioc_{1};
+  NetContext ctx_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer flush_timer_;
+  boost::asio::steady_timer accept_timer_;
+  boost::asio::steady_timer shutdown_timer_;
+  uint16_t port_ = 0;
+  std::atomic<int> exit_code_{0};
+  bool shutting_down_ = false;
+};
+
+}  // namespace cercle::net

@@ -1,0 +1,256 @@
+// The WebSocket transport of one device connection (Boost.Beast). Reads client messages in small
+// slices so that an idle connection holds almost no buffer, discards oversized messages without
+// storing them, and writes from a bounded queue with one write in flight, coalescing queued
+// deliveries into one message.
+#include "server/net/ws_session.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/api/session.h"
+#include "server/common/log.h"
+
+namespace cercle::net {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr size_t kFirstReadBytes = 256;       // Most requests fit; an idle connection holds this.
+constexpr size_t kNextReadBytes = 64 * 1024;  // Rest of a larger message.
+constexpr size_t kHeadBytes = 16;             // Kept from an oversized message, for its request id.
+constexpr size_t kMaxBatchBytes = 256 * 1024; // Deliveries coalesced into one message, at most.
+constexpr size_t kHardMessageMax = 16 << 20;  // Past this Beast closes the connection (1009).
+
+websocket::close_code close_code(api::CloseReason reason) {
+  switch (reason) {
+    case api::CloseReason::kNormal:
+      return websocket::close_code::normal;
+    case api::CloseReason::kGoingAway:
+      return websocket::close_code::going_away;
+    case api::CloseReason::kTooSlow:
+      return websocket::close_code::try_again_later;
+    case api::CloseReason::kPolicy:
+      return websocket::close_code::policy_error;
+  }
+  return websocket::close_code::normal;
+}
+
+class WsSession final : public std::enable_shared_from_this<WsSession>,
+                        public api::Connection,
+                        public LiveWebSocket {
+ public:
+  WsSession(tcp::socket socket, NetContext& ctx) : ws_(std::move(socket)), ctx_(ctx) {
+    ++ctx_.connections;
+    ctx_.websockets.push_back(*this);
+  }
+  ~WsSession() override {
+    session_.reset();
+    --ctx_.connections;
+  }
+
+  void start(http::request<http::string_body> request) {
+    session_.emplace(ctx_.hub, *this, weak_from_this());
+    const auto& c = ctx_.config;
+    websocket::stream_base::timeout timeouts{std::chrono::seconds(c.handshake_timeout_s),
+                                             std::chrono::seconds(c.idle_timeout_s), true};
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "cercle"); }));
+    ws_.read_message_max(kHardMessageMax);
+    ws_.auto_fragment(false);  // One frame per message: one gathered write, no 4 KiB slicing.
+    ws_.binary(true);
+    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  }
+
+  bool send(api::SharedFrame frame, bool delivery) override {
+    if (closing_) return false;
+    if (queued_bytes_ + frame->size() > ctx_.config.send_queue_bytes) {
+      log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}});
+      drop();  // It catches up from storage when it comes back.
+      return false;
+    }
+    queued_bytes_ += frame->size();
+    queue_.push_back(Queued{std::move(frame), delivery});
+    if (!writing_) do_write();
+    return true;
+  }
+
+  size_t queued_bytes() const override { return queued_bytes_; }
+
+  void resume_input() override {
+    if (!paused_ || closing_) return;
+    paused_ = false;
+    do_read();
+  }
+
+  void close(api::CloseReason reason) override {
+    if (closing_) return;
+    closing_ = true;
+    close_code_ = close_code(reason);
+    if (!writing_) do_write();  // Sends the close frame once the queue is empty.
+  }
+
+  void shut(bool hard) override {
+    if (hard) return drop();
+    close(api::CloseReason::kGoingAway);
+  }
+
+ private:
+  struct Queued {
+    api::SharedFrame frame;
+    bool delivery;
+  };
+
+  void on_accept(beast::error_code ec) {
+    if (ec) return end(ec);
+    log::debug("conn.open", {{"connections", ctx_.connections}});
+    do_read();
+  }
+
+  void do_read() {
+    const size_t limit = message_bytes_ == 0 ? kFirstReadBytes : kNextReadBytes;
+    ws_.async_read_some(buffer_, limit,
+                        beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t n) {
+    if (ec) return end(ec);
+    message_bytes_ += n;
+    if (!discarding_ && buffer_.size() > ctx_.config.api.max_frame_bytes) {
+      discarding_ = true;  // Read to its end without keeping it; answer FRAME_TOO_LARGE.
+      head_.assign(static_cast<const char*>(buffer_.data().data()),
+                   std::min(kHeadBytes, buffer_.size()));
+    }
+    if (discarding_) buffer_.consume(buffer_.size());
+    if (!ws_.is_message_done()) return do_read();
+    if (closing_) {
+      // Closing: requests are not answered any more.
+    } else if (discarding_) {
+      session_->on_frame_too_large(head_);
+    } else if (!ws_.got_binary()) {
+      session_->on_text_frame(std::string_view(static_cast<const char*>(buffer_.data().data()),
+                                               buffer_.size()));
+    } else {
+      session_->on_frame(std::string_view(static_cast<const char*>(buffer_.data().data()),
+                                          buffer_.size()));
+    }
+    discarding_ = false;
+    head_.clear();
+    message_bytes_ = 0;
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > kFirstReadBytes) buffer_.shrink_to_fit();
+    if (!closing_ && !session_->wants_input()) {
+      paused_ = true;  // Resumed by the session once its requests are written.
+      return;
+    }
+    do_read();
+  }
+
+  void do_write() {
+    if (head_index_ == queue_.size()) {
+      queue_.clear();
+      if (queue_.capacity() > 16) queue_.shrink_to_fit();
+      if (closing_ && !close_sent_) {
+        close_sent_ = true;
+        ws_.async_close(close_code_, beast::bind_front_handler(&WsSession::on_close, shared_from_this()));
+      }
+      return;
+    }
+    writing_ = true;
+    size_t n = 1, bytes = queue_[head_index_].frame->size();
+    if (queue_[head_index_].delivery) {
+      while (head_index_ + n < queue_.size() && queue_[head_index_ + n].delivery &&
+             bytes + queue_[head_index_ + n].frame->size() <= kMaxBatchBytes) {
+        bytes += queue_[head_index_ + n].frame->size();
+        ++n;
+      }
+    }
+    in_flight_ = n;
+    auto handler = beast::bind_front_handler(&WsSession::on_write, shared_from_this());
+    if (n == 1) return ws_.async_write(asio::buffer(*queue_[head_index_].frame), std::move(handler));
+    // Concatenated DeliveryBatch frames parse as one batch (see cercle.proto).
+    batch_.clear();
+    batch_.reserve(n);
+    for (size_t i = 0; i < n; ++i) batch_.push_back(asio::buffer(*queue_[head_index_ + i].frame));
+    ws_.async_write(batch_, std::move(handler));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec) return end(ec);
+    for (size_t i = 0; i < in_flight_; ++i) {
+      queued_bytes_ -= queue_[head_index_].frame->size();
+      queue_[head_index_++].frame.reset();
+    }
+    if (head_index_ > 64 && head_index_ * 2 > queue_.size()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_index_));
+      head_index_ = 0;
+    }
+    if (batch_.capacity() > 64) batch_ = {};
+    do_write();
+    if (!closing_ && queued_bytes_ < ctx_.hub.limits().catchup_low_water) session_->on_drained();
+  }
+
+  void on_close(beast::error_code) {
+    // The read loop ends when the peer answers the close frame, or at the handshake timeout.
+  }
+
+  // Drops the socket now: pending operations end with operation_aborted.
+  void drop() {
+    closing_ = true;
+    close_sent_ = true;
+    beast::error_code ignored;
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
+  }
+
+  void end(beast::error_code ec) {
+    if (ended_) return;
+    ended_ = true;
+    if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
+      log::debug("conn.error", {{"error", ec.message()}});
+    }
+    session_->on_closed();
+    unlink();
+    drop();
+  }
+
+  websocket::stream<tcp::socket, false> ws_;
+  NetContext& ctx_;
+  std::optional<api::Session> session_;
+  beast::flat_buffer buffer_;
+  std::string head_;
+  std::vector<Queued> queue_;
+  size_t head_index_ = 0;
+  size_t queued_bytes_ = 0;
+  size_t in_flight_ = 0;
+  std::vector<asio::const_buffer> batch_;
+  size_t message_bytes_ = 0;
+  websocket::close_code close_code_ = websocket::close_code::normal;
+  bool writing_ = false;
+  bool paused_ = false;
+  bool discarding_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+void start_websocket(tcp::socket socket, http::request<http::string_body> request,
+                     NetContext& ctx) {
+  std::make_shared<WsSession>(std::move(socket), ctx)->start(std::move(request));
+}
+
+}  // namespace cercle::net

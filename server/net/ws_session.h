@@ -1,0 +1,19 @@
+// Starts the WebSocket side of a connection whose HTTP request asked to upgrade on /ws.
+// Runs on the io_context thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "server/net/net_context.h"
+
+namespace cercle::net {
+
+// Takes over `socket`: answers the upgrade, then runs the device's protocol session until the
+// connection ends. The connection keeps itself alive; nothing to own.
+void start_websocket(boost::asio::ip::tcp::socket socket,
+                     boost::beast::http::request<boost::beast::http::string_body> request,
+                     NetContext& ctx);
+
+}  // namespace cercle::net
