@@ -79,6 +79,8 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
       append_value(line, *s);
     } else if (const auto* i = std::get_if<int64_t>(&f.value)) {
       line.append(std::to_string(*i));
+    } else if (const auto* u = std::get_if<uint64_t>(&f.value)) {
+      line.append(std::to_string(*u));
     } else {
       line.append(std::to_string(std::get<double>(f.value)));
     }

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 namespace cercle::log {
@@ -18,12 +19,15 @@ struct Field {
   Field(std::string_view k, const char* v) : key(k), value(std::string(v)) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
   template <class N>
-    requires std::is_integral_v<N>
+    requires std::is_integral_v<N> && std::is_signed_v<N>
   Field(std::string_view k, N v) : key(k), value(static_cast<int64_t>(v)) {}
+  template <class N>
+    requires std::is_integral_v<N> && std::is_unsigned_v<N>
+  Field(std::string_view k, N v) : key(k), value(static_cast<uint64_t>(v)) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
 
   std::string_view key;
-  std::variant<std::string, int64_t, double> value;
+  std::variant<std::string, int64_t, uint64_t, double> value;
 };
 
 // Sets the lowest level written; the default is kInfo. Returns false for an unknown name.

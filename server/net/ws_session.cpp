@@ -160,6 +160,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void do_write() {
     if (head_index_ == queue_.size()) {
       queue_.clear();
+      head_index_ = 0;
       if (queue_.capacity() > 16) queue_.shrink_to_fit();
       if (closing_ && !close_sent_) {
         close_sent_ = true;

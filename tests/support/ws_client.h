@@ -1,0 +1,106 @@
+// WsClient: a WebSocket client of the Cercle protocol for integration tests. It keeps one read
+// outstanding and sorts what arrives into responses (by request id), deliveries and events. Every
+// wait is bounded. One thread; each client has its own io_context.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/cercle.pb.h"
+
+namespace cercle::testing {
+
+using namespace std::chrono_literals;
+
+// An Ed25519 device key pair.
+struct DeviceKey {
+  DeviceKey();
+  std::string public_key() const;
+  std::string sign(std::string_view message) const;
+  unsigned char pk[32];
+  unsigned char sk[64];
+};
+
+class WsClient {
+ public:
+  // Connects to ws://127.0.0.1:port/ws. Returns nullptr when it cannot within the timeout.
+  static std::unique_ptr<WsClient> connect(uint16_t port, std::chrono::milliseconds timeout = 5s);
+  ~WsClient();
+
+  // Sends raw bytes as one WebSocket message (binary unless `text`).
+  bool send_raw(std::string_view bytes, bool text = false);
+  // Sends the frame, giving it a fresh request id unless it has one; returns the id.
+  uint64_t send(v1::ClientFrame frame);
+  // Waits for the response to request `id`.
+  std::optional<v1::Response> wait_response(uint64_t id, std::chrono::milliseconds timeout = 5s);
+  // send() then wait_response().
+  std::optional<v1::Response> call(v1::ClientFrame frame, std::chrono::milliseconds timeout = 5s);
+
+  // Waits for the next delivery (in arrival order).
+  std::optional<v1::Delivery> next_delivery(std::chrono::milliseconds timeout = 5s);
+  // Waits until `n` deliveries are queued, then returns them all.
+  std::vector<v1::Delivery> deliveries(size_t n, std::chrono::milliseconds timeout = 5s);
+  std::optional<v1::Event> next_event(std::chrono::milliseconds timeout = 5s);
+  // Deliveries already received and not yet taken.
+  size_t pending_deliveries() const { return deliveries_.size(); }
+  // Runs the client for `duration`, collecting whatever arrives.
+  void drain(std::chrono::milliseconds duration);
+
+  // Waits until the server closes the connection. Returns true if it did, with its close code.
+  bool wait_closed(std::chrono::milliseconds timeout = 5s, int* close_code = nullptr);
+  bool is_closed() const { return closed_; }
+
+  // Protocol steps. Each returns nullopt on a timeout; errors come back in the Response.
+  std::optional<v1::Response> hello();
+  std::optional<v1::Response> register_device(const DeviceKey& key, std::string_view handle,
+                                              std::string_view code = {});
+  std::optional<v1::Response> authenticate(const DeviceKey& key);
+  std::optional<v1::Response> new_challenge();
+
+  // hello + register; returns the AuthResult or nullopt (and records why in last_error()).
+  std::optional<v1::AuthResult> hello_and_register(const DeviceKey& key, std::string_view handle,
+                                                   std::string_view code = {});
+  std::optional<v1::AuthResult> hello_and_authenticate(const DeviceKey& key);
+  const std::string& last_error() const { return last_error_; }
+
+  const v1::HelloResult& hello_result() const { return hello_result_; }
+  std::string transcript() const;
+
+ private:
+  WsClient();
+  struct Impl;
+  template <class Pred>
+  bool run_until(Pred pred, std::chrono::milliseconds timeout);
+  void start_read();
+  void on_frame(std::string_view bytes);
+
+  std::unique_ptr<Impl> impl_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, v1::Response> responses_;
+  std::deque<v1::Delivery> deliveries_;
+  std::deque<v1::Event> events_;
+  bool closed_ = false;
+  int close_code_ = 0;
+  v1::HelloResult hello_result_;
+  std::string challenge_;
+  std::string last_error_;
+};
+
+// Frame builders for the common requests.
+v1::ClientFrame send_frame(const std::string& conv, uint64_t epoch, std::string payload);
+v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::vector<uint64_t> add,
+                             std::vector<uint64_t> remove = {}, std::string welcome = {});
+v1::ClientFrame create_group_frame();
+v1::ClientFrame ack_frame(const std::string& conv, uint64_t seq);
+
+// The error code of a response, or ERROR_CODE_UNSPECIFIED if it is a result.
+v1::ErrorCode error_of(const std::optional<v1::Response>& r);
+
+}  // namespace cercle::testing
