@@ -150,7 +150,7 @@ TEST_F(RelayDurabilityTest, SigtermClosesEveryClientWithGoingAwayAndKeepsAcknowl
   while (acked < 200 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
-  ASSERT_EQ(::kill(server_->pid(), SIGTERM), 0);
+  EXPECT_EQ(::kill(server_->pid(), SIGTERM), 0);  // No ASSERT while the threads run.
   for (auto& t : threads) t.join();
   stop = true;
   for (WsClient* c : {a.ws.get(), b.ws.get(), bare.get(), hello_only.get()}) {

@@ -55,8 +55,20 @@ bool WsClient::run_until(Pred pred, std::chrono::milliseconds timeout) {
 }
 
 std::unique_ptr<WsClient> WsClient::connect(uint16_t port, std::chrono::milliseconds timeout) {
+  return connect_small_buffer(port, 0, timeout);
+}
+
+std::unique_ptr<WsClient> WsClient::connect_small_buffer(uint16_t port, int receive_buffer_bytes,
+                                                         std::chrono::milliseconds timeout) {
   std::unique_ptr<WsClient> c(new WsClient());
   auto& ws = c->impl_->ws;
+  if (receive_buffer_bytes > 0) {
+    // Set before connecting: it fixes the window the kernel announces and disables autotuning.
+    beast::error_code ec;
+    ws.next_layer().open(tcp::v4(), ec);
+    if (!ec) ws.next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes), ec);
+    if (ec) return nullptr;
+  }
   bool done = false;
   beast::error_code result = asio::error::timed_out;
   ws.next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
@@ -72,6 +84,10 @@ std::unique_ptr<WsClient> WsClient::connect(uint16_t port, std::chrono::millisec
                                   });
                                 });
   if (!c->run_until([&] { return done; }, timeout) || result) return nullptr;
+  // Like browsers: without it Nagle's algorithm and delayed ACKs add 40 ms to request-response
+  // round trips whose frame spans several segments.
+  beast::error_code ignored;
+  ws.next_layer().set_option(tcp::no_delay(true), ignored);
   ws.binary(true);
   ws.read_message_max(64 << 20);
   c->start_read();

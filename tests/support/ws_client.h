@@ -32,6 +32,11 @@ class WsClient {
  public:
   // Connects to ws://127.0.0.1:port/ws. Returns nullptr when it cannot within the timeout.
   static std::unique_ptr<WsClient> connect(uint16_t port, std::chrono::milliseconds timeout = 5s);
+  // Like connect(), with the socket's receive buffer set to `receive_buffer_bytes` before it
+  // connects, so that a client that stops reading pushes back on the server after a few KiB
+  // instead of after megabytes of kernel buffering.
+  static std::unique_ptr<WsClient> connect_small_buffer(uint16_t port, int receive_buffer_bytes,
+                                                        std::chrono::milliseconds timeout = 5s);
   ~WsClient();
 
   // Sends raw bytes as one WebSocket message (binary unless `text`).
