@@ -385,5 +385,34 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   EXPECT_EQ(info->conversation().members_size(), 2);
 }
 
+TEST_F(RelayConversationTest, FetchLogAnswersStayUnderTheAnnouncedFrameLimit) {
+  // Clients may size their receive buffer to the frame limit HelloResult announces; the server's
+  // own comment on FetchLog says it keeps answers under it.
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
+  const auto& limits = a.ws->hello_result().limits();
+  // A 100 KiB entry, then entries of the largest payload allowed.
+  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, std::string(100 * 1024, 'a')));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, std::string(limits.max_payload_bytes(), 'b' + i)));
+  }
+  uint64_t after = 0;
+  int read = 0;
+  while (read < 5) {  // The Welcome and the four messages, in as many answers as it takes.
+    auto r = b.ws->call(fetch_frame(conv, after));
+    ASSERT_TRUE(r && r->has_log()) << (r ? r->error().message() : "timeout");
+    ASSERT_GT(r->log().entries_size(), 0);
+    v1::ServerFrame frame;
+    *frame.mutable_response() = *r;
+    EXPECT_LE(frame.ByteSizeLong(), limits.max_frame_bytes())
+        << r->log().entries_size() << " entries after seq " << after;
+    read += r->log().entries_size();
+    after = r->log().entries(r->log().entries_size() - 1).seq();
+  }
+}
+
 }  // namespace
 }  // namespace cercle::testing
