@@ -7,13 +7,13 @@
 
 namespace cercle::api {
 
-void Hub::attach(DeviceId device, Session* session) { online_[device].push_back(session); }
+void Hub::attach(DeviceId device, Session* session) { online_.emplace(device, session); }
 
 void Hub::detach(DeviceId device, Session* session) {
-  auto it = online_.find(device);
-  if (it == online_.end()) return;
-  std::erase(it->second, session);
-  if (it->second.empty()) online_.erase(it);
+  auto [first, last] = online_.equal_range(device);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == session) return void(online_.erase(it));
+  }
 }
 
 void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
@@ -21,27 +21,27 @@ void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& re
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;
   for (DeviceId device : recipients) {
-    auto it = online_.find(device);
-    if (it == online_.end()) continue;
+    auto [first, last] = online_.equal_range(device);
+    if (first == last) continue;
     const bool welcome = record.added_devices_size() > 0 && is_welcome_for(record, device);
     SharedFrame& frame = welcome ? as_welcome : as_entry;
     if (!frame) frame = delivery_frame(conv, seq, record, welcome);
     // Safe to iterate: a session closing while it is handed a frame detaches later, from its
     // transport's completion handler, never during this call.
-    for (Session* s : it->second) {
-      s->deliver_live(conv, seq, frame);
+    for (auto it = first; it != last; ++it) {
+      it->second->deliver_live(conv, seq, frame);
       ++stats_.deliveries;
     }
   }
 }
 
 void Hub::key_packages_low(DeviceId device, uint32_t stored) {
-  auto it = online_.find(device);
-  if (it == online_.end()) return;
+  auto [first, last] = online_.equal_range(device);
+  if (first == last) return;
   v1::ServerFrame frame;
   frame.mutable_event()->mutable_key_packages_low()->set_stored(stored);
   auto bytes = make_frame(frame.SerializeAsString());
-  for (Session* s : it->second) s->push_event(bytes);
+  for (auto it = first; it != last; ++it) it->second->push_event(bytes);
 }
 
 }  // namespace cercle::api

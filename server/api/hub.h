@@ -57,13 +57,13 @@ class Hub final : public domain::Outbox {
   void begin_shutdown() { shutting_down_ = true; }
   bool shutting_down() const { return shutting_down_; }
 
-  size_t online_devices() const { return online_.size(); }
+  size_t online_sessions() const { return online_.size(); }
   HubStats& stats() { return stats_; }
 
  private:
   ApiLimits limits_;
   domain::Domain* domain_ = nullptr;
-  std::unordered_map<DeviceId, std::vector<Session*>> online_;
+  std::unordered_multimap<DeviceId, Session*> online_;  // One node per session: lean.
   bool shutting_down_ = false;
   HubStats stats_;
 };

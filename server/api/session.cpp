@@ -44,8 +44,8 @@ void Session::fail(uint64_t request_id, const Error& error) {
   connection_.send(error_frame(request_id, error), false);
 }
 
-void Session::on_frame_too_large(std::string_view head) {
-  fail(leading_request_id(head),
+void Session::on_frame_too_large(uint64_t request_id) {
+  fail(request_id,
        err(Errc::kFrameTooLarge, "the frame is over the limit of " +
                                      std::to_string(hub_.limits().max_frame_bytes) + " bytes"));
 }
@@ -175,7 +175,7 @@ void Session::on_register(uint64_t id, const v1::Register& request) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
   const std::string t = transcript();
-  challenge_.clear();  // Single use, whatever the outcome.
+  std::string().swap(challenge_);  // Single use, whatever the outcome.
   phase_ = Phase::kAuthenticating;
   ++inflight_;
   hub_.domain().identity().register_account(
@@ -202,7 +202,7 @@ void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
   const std::string t = transcript();
-  challenge_.clear();  // Single use, whatever the outcome.
+  std::string().swap(challenge_);  // Single use, whatever the outcome.
   auto result = hub_.domain().identity().authenticate(request.device_public_key(),
                                                       request.signature(), t);
   if (!result) {

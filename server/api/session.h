@@ -31,8 +31,9 @@ class Session {
 
   // One complete binary message from the client.
   void on_frame(std::string_view bytes);
-  // A message over the frame limit was received and discarded; `head` is its first bytes.
-  void on_frame_too_large(std::string_view head);
+  // A message over the frame limit was received and discarded; `request_id` was read from its
+  // first bytes (0 if none).
+  void on_frame_too_large(uint64_t request_id);
   // A text message: the protocol is binary only.
   void on_text_frame(std::string_view bytes);
   // The connection's send queue fell under the catch-up low-water mark.

@@ -5,6 +5,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "server/api/hub.h"
 #include "server/net/config.h"
@@ -19,6 +20,8 @@ class LiveWebSocket
   virtual ~LiveWebSocket() = default;
   // Sends a close frame after what is queued (going away), or drops the socket when `hard`.
   virtual void shut(bool hard) = 0;
+  // Called about once a second: pings a quiet peer, drops a silent one or a stuck close.
+  virtual void sweep(int64_t now_ms) = 0;
 };
 
 struct NetContext {
@@ -27,6 +30,9 @@ struct NetContext {
   api::Hub& hub;
   boost::intrusive::list<LiveWebSocket, boost::intrusive::constant_time_size<false>> websockets;
   size_t connections = 0;  // Open sockets, HTTP and WebSocket.
+  // Coarse monotonic time in milliseconds, refreshed by the sweep timer: connections stamp their
+  // activity with it at no cost.
+  int64_t now_ms = 0;
   bool stopping = false;
 };
 

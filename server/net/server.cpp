@@ -26,6 +26,7 @@ Server::Server(ServerConfig config)
       signals_(ioc_, SIGTERM, SIGINT),
       flush_timer_(ioc_),
       accept_timer_(ioc_),
+      sweep_timer_(ioc_),
       shutdown_timer_(ioc_) {}
 
 Server::~Server() {
@@ -72,8 +73,10 @@ int Server::run() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) shutdown();
   });
+  ctx_.now_ms = steady_ms();
   accept();
   schedule_flush();
+  schedule_sweep();
   log::info("server.started", {{"port", port_}, {"sync", config_.sync ? 1 : 0}});
   ioc_.run();
   log::info("server.stopped", {{"exit_code", exit_code_.load()}});
@@ -105,6 +108,21 @@ void Server::accept() {
   });
 }
 
+int64_t Server::steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+void Server::schedule_sweep() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || ctx_.stopping) return;
+    ctx_.now_ms = steady_ms();
+    for (auto& ws : ctx_.websockets) ws.sweep(ctx_.now_ms);
+    schedule_sweep();
+  });
+}
+
 void Server::schedule_flush() {
   flush_timer_.expires_after(std::chrono::milliseconds(config_.cursor_flush_ms));
   flush_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -125,6 +143,8 @@ void Server::shutdown() {
   flush_timer_.cancel();
   accept_timer_.cancel();
   hub_.begin_shutdown();
+  // Close handshakes are bounded by wait_for_connections, not by the sweep.
+  sweep_timer_.cancel();
   domain_->conversations().flush_cursors();
   // Blocks until every submitted write is on disk; their completions are posted before this returns,
   // so they run (and answer their requests) before the step below.
@@ -136,6 +156,7 @@ void Server::shutdown() {
 }
 
 void Server::wait_for_connections(int ticks_left) {
+  ctx_.now_ms = steady_ms();
   if (ctx_.websockets.empty() || ticks_left == 0) {
     for (auto& ws : ctx_.websockets) ws.shut(true);
     ioc_.stop();

@@ -46,6 +46,8 @@ class Server {
   explicit Server(ServerConfig config);
   void accept();
   void schedule_flush();
+  void schedule_sweep();
+  static int64_t steady_ms();
   void shutdown();
   void wait_for_connections(int ticks_left);
 
@@ -62,6 +64,7 @@ class Server {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer accept_timer_;
+  boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer shutdown_timer_;
   uint16_t port_ = 0;
   std::atomic<int> exit_code_{0};

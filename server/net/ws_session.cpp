@@ -2,6 +2,10 @@
 // slices so that an idle connection holds almost no buffer, discards oversized messages without
 // storing them, and writes from a bounded queue with one write in flight, coalescing queued
 // deliveries into one message.
+//
+// Idle handling does not use Beast's per-stream timeout (a timer operation pending on every
+// connection costs about 600 bytes each): the server's sweep timer visits every connection once a
+// second, pings the quiet ones and drops the silent ones.
 #include "server/net/ws_session.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "server/api/frames.h"
 #include "server/api/session.h"
 #include "server/common/log.h"
 
@@ -26,7 +31,7 @@ namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-constexpr size_t kFirstReadBytes = 256;       // Most requests fit; an idle connection holds this.
+constexpr size_t kFirstReadBytes = 64;        // Acks fit; an idle connection holds only this.
 constexpr size_t kNextReadBytes = 64 * 1024;  // Rest of a larger message.
 constexpr size_t kHeadBytes = 16;             // Kept from an oversized message, for its request id.
 constexpr size_t kMaxBatchBytes = 256 * 1024; // Deliveries coalesced into one message, at most.
@@ -61,10 +66,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   void start(http::request<http::string_body> request) {
     session_.emplace(ctx_.hub, *this, weak_from_this());
-    const auto& c = ctx_.config;
-    websocket::stream_base::timeout timeouts{std::chrono::seconds(c.handshake_timeout_s),
-                                             std::chrono::seconds(c.idle_timeout_s), true};
-    ws_.set_option(timeouts);
+    last_activity_ms_ = ctx_.now_ms;
+    // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
+    ws_.control_callback([this](websocket::frame_type, std::string_view) {
+      last_activity_ms_ = ctx_.now_ms;
+    });
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "cercle"); }));
     ws_.read_message_max(kHardMessageMax);
@@ -97,6 +103,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void close(api::CloseReason reason) override {
     if (closing_) return;
     closing_ = true;
+    closing_since_ms_ = ctx_.now_ms;
     close_code_ = close_code(reason);
     if (!writing_) do_write();  // Sends the close frame once the queue is empty.
   }
@@ -104,6 +111,23 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void shut(bool hard) override {
     if (hard) return drop();
     close(api::CloseReason::kGoingAway);
+  }
+
+  void sweep(int64_t now_ms) override {
+    const int64_t quiet = now_ms - last_activity_ms_;
+    const int64_t idle_limit = int64_t{ctx_.config.idle_timeout_s} * 1000;
+    const int64_t close_limit = int64_t{ctx_.config.handshake_timeout_s} * 1000;
+    if (quiet > idle_limit || (closing_ && now_ms - closing_since_ms_ > close_limit)) {
+      log::debug("conn.timeout", {{"quiet_ms", quiet}});
+      return drop();
+    }
+    if (quiet > idle_limit / 2 && !pinging_ && !closing_ && accepted_) {
+      pinging_ = true;
+      ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
+        self->pinging_ = false;
+        if (self->closing_ && !self->writing_) self->do_write();  // A close waited for the ping.
+      });
+    }
   }
 
  private:
@@ -114,6 +138,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   void on_accept(beast::error_code ec) {
     if (ec) return end(ec);
+    accepted_ = true;
     log::debug("conn.open", {{"connections", ctx_.connections}});
     do_read();
   }
@@ -126,18 +151,19 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   void on_read(beast::error_code ec, size_t n) {
     if (ec) return end(ec);
+    last_activity_ms_ = ctx_.now_ms;
     message_bytes_ += n;
     if (!discarding_ && buffer_.size() > ctx_.config.api.max_frame_bytes) {
       discarding_ = true;  // Read to its end without keeping it; answer FRAME_TOO_LARGE.
-      head_.assign(static_cast<const char*>(buffer_.data().data()),
-                   std::min(kHeadBytes, buffer_.size()));
+      too_large_id_ = api::leading_request_id(std::string_view(
+          static_cast<const char*>(buffer_.data().data()), std::min(kHeadBytes, buffer_.size())));
     }
     if (discarding_) buffer_.consume(buffer_.size());
     if (!ws_.is_message_done()) return do_read();
     if (closing_) {
       // Closing: requests are not answered any more.
     } else if (discarding_) {
-      session_->on_frame_too_large(head_);
+      session_->on_frame_too_large(too_large_id_);
     } else if (!ws_.got_binary()) {
       session_->on_text_frame(std::string_view(static_cast<const char*>(buffer_.data().data()),
                                                buffer_.size()));
@@ -146,7 +172,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
                                           buffer_.size()));
     }
     discarding_ = false;
-    head_.clear();
     message_bytes_ = 0;
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > kFirstReadBytes) buffer_.shrink_to_fit();
@@ -159,10 +184,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   void do_write() {
     if (head_index_ == queue_.size()) {
-      queue_.clear();
+      queue_ = {};  // An idle connection keeps no queue storage.
       head_index_ = 0;
-      if (queue_.capacity() > 16) queue_.shrink_to_fit();
-      if (closing_ && !close_sent_) {
+      // Beast allows no close while a ping is under way: the ping's handler comes back here.
+      if (closing_ && !close_sent_ && !pinging_ && accepted_) {
         close_sent_ = true;
         ws_.async_close(close_code_, beast::bind_front_handler(&WsSession::on_close, shared_from_this()));
       }
@@ -198,7 +223,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_index_));
       head_index_ = 0;
     }
-    if (batch_.capacity() > 64) batch_ = {};
+    if (!batch_.empty()) batch_ = {};  // Idle connections keep no batch storage.
     do_write();
     if (!closing_ && queued_bytes_ < ctx_.hub.limits().catchup_low_water) session_->on_drained();
   }
@@ -209,6 +234,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   // Drops the socket now: pending operations end with operation_aborted.
   void drop() {
+    if (!closing_) closing_since_ms_ = ctx_.now_ms;
     closing_ = true;
     close_sent_ = true;
     beast::error_code ignored;
@@ -231,15 +257,19 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   NetContext& ctx_;
   std::optional<api::Session> session_;
   beast::flat_buffer buffer_;
-  std::string head_;
+  uint64_t too_large_id_ = 0;  // Request id of the message being discarded.
   std::vector<Queued> queue_;
   size_t head_index_ = 0;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;
   std::vector<asio::const_buffer> batch_;
   size_t message_bytes_ = 0;
+  int64_t last_activity_ms_ = 0;
+  int64_t closing_since_ms_ = 0;
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
+  bool accepted_ = false;
+  bool pinging_ = false;
   bool paused_ = false;
   bool discarding_ = false;
   bool closing_ = false;

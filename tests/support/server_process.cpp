@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -68,19 +69,28 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::string& data_dir,
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, p->log_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<std::string> args = {CERCLE_SERVER_BIN, "--listen", "127.0.0.1:0", "--data", data_dir};
+  // For profiling: CERCLE_SERVER_WRAPPER="heaptrack -o /tmp/h" runs the server under a tool.
+  if (const char* wrapper = std::getenv("CERCLE_SERVER_WRAPPER"); wrapper && *wrapper) {
+    std::istringstream words(wrapper);
+    std::vector<std::string> prefix{std::istream_iterator<std::string>(words), {}};
+    args.insert(args.begin(), prefix.begin(), prefix.end());
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   auto argv = argv_of(args);
-  const int rc = posix_spawn(&p->pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&p->pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   if (rc != 0) {
     close(out[0]);
     return fail("posix_spawn failed");
   }
-  // Read stdout until the "listening on HOST:PORT" line, 10 s at most.
+  // Read stdout until the "listening on HOST:PORT" line, 10 s at most. A wrapper may print first.
   std::string text;
+  size_t line_at = std::string::npos;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (text.find('\n') == std::string::npos) {
+  for (;;) {
+    line_at = text.find("listening on ");
+    if (line_at != std::string::npos && text.find('\n', line_at) != std::string::npos) break;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     pollfd pfd{out[0], POLLIN, 0};
@@ -90,17 +100,19 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::string& data_dir,
     if (n <= 0) break;
     text.append(buf, static_cast<size_t>(n));
   }
-  close(out[0]);
-  const auto colon = text.rfind(':');
-  if (text.rfind("listening on ", 0) != 0 || colon == std::string::npos) {
+  p->stdout_fd_ = out[0];  // Kept open: a wrapper may print more at exit.
+  if (line_at == std::string::npos) {
     return fail("the server did not start: stdout=\"" + text + "\" log=\"" + p->log() + "\"");
   }
-  p->port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
+  const auto colon = text.find('\n', line_at);
+  const std::string line = text.substr(line_at, colon - line_at);
+  p->port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
   return p;
 }
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) kill9();
+  if (stdout_fd_ >= 0) close(stdout_fd_);
 }
 
 int ServerProcess::terminate(std::chrono::milliseconds timeout) {

@@ -49,6 +49,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string log_path_;
+  int stdout_fd_ = -1;
 };
 
 // Runs `cercle-server --data data_dir admin ARGS...` and returns its stdout; `status` receives the

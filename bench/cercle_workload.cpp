@@ -1,0 +1,207 @@
+#include "bench/cercle_workload.h"
+
+#include "proto/wire.h"
+
+namespace cercle::bench {
+
+namespace {
+
+constexpr int kAckEvery = 64;
+
+uint64_t kind_of(uint64_t request_id) { return request_id >> 56; }
+
+thread_local v1::ServerFrame t_frame;
+
+}  // namespace
+
+void CercleWorkload::request(int index, Kind kind, v1::ClientFrame& frame) {
+  frame.set_request_id((uint64_t{kind} << 56) | ++peers_[index].counter);
+  conns_[index]->send(frame.SerializeAsString());
+}
+
+void CercleWorkload::start_peer(int index, bool registering) {
+  auto conn = WsConn::create(ioc_);
+  conns_[index] = conn;
+  conn->on_message([this, index, registering](std::string_view bytes) {
+    on_message(index, bytes, registering);
+  });
+  conn->on_close([this] { ++closed_; });
+  conn->connect(endpoint(), [this, index](bool ok) {
+    if (!ok) {
+      ++failed_;
+      return void(fail("cannot connect"));
+    }
+    v1::ClientFrame hello;
+    hello.mutable_hello()->set_protocol_version(v1::PROTOCOL_VERSION_1);
+    hello.mutable_hello()->set_client_name("cercle-bench");
+    request(index, kHello, hello);
+  });
+}
+
+void CercleWorkload::on_message(int index, std::string_view bytes, bool registering) {
+  v1::ServerFrame& frame = t_frame;
+  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    ++failed_;
+    return void(fail("unparsable server frame"));
+  }
+  if (frame.has_response()) return on_response(index, frame.response(), registering);
+  if (!frame.has_deliveries()) return;
+  for (const auto& d : frame.deliveries().deliveries()) on_delivery(index, d);
+}
+
+void CercleWorkload::on_response(int index, const v1::Response& r, bool registering) {
+  Peer& peer = peers_[index];
+  if (r.has_error()) {
+    if (kind_of(r.request_id()) == kAck) return;
+    ++failed_;
+    return void(fail("request kind " + std::to_string(kind_of(r.request_id())) + ": " +
+                     r.error().message()));
+  }
+  switch (kind_of(r.request_id())) {
+    case kHello: {
+      instance_id_ = r.hello().instance_id();
+      const auto t = wire::auth_transcript(instance_id_, r.hello().challenge(), wire::kProtocolVersion);
+      v1::ClientFrame f;
+      if (registering) {
+        auto* reg = f.mutable_register_();
+        reg->set_handle("bench" + std::to_string(index));
+        reg->set_device_public_key(peer.key.public_key());
+        reg->set_signature(peer.key.sign(t));
+        return request(index, kRegister, f);
+      }
+      f.mutable_authenticate()->set_device_public_key(peer.key.public_key());
+      f.mutable_authenticate()->set_signature(peer.key.sign(t));
+      return request(index, kAuthenticate, f);
+    }
+    case kRegister:
+    case kAuthenticate:
+      peer.device_id = r.auth().device_id();
+      peer.authenticated = true;
+      ++authenticated_;
+      return;
+    case kCreate:
+      peer.conv = r.conversation().conversation_id();
+      return;
+    case kCommit:
+      peer.epoch = r.commit().epoch();
+      peer.in_group = true;
+      ++in_group_;
+      return;
+    case kSend:
+      return on_acked(index);
+    default:
+      return;
+  }
+}
+
+void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
+  Peer& peer = peers_[index];
+  if (d.kind() == v1::WELCOME) {
+    peer.conv = d.conversation_id();
+    peer.epoch = d.epoch() + 1;
+    peer.in_group = true;
+    ++in_group_;
+  } else if (d.kind() == v1::APPLICATION) {
+    on_delivered(d.payload());
+  }
+  peer.last_seq = d.seq();
+  if (++peer.unacked >= kAckEvery) {
+    peer.unacked = 0;
+    v1::ClientFrame ack;
+    ack.mutable_ack()->set_conversation_id(peer.conv);
+    ack.mutable_ack()->set_seq(peer.last_seq);
+    request(index, kAck, ack);
+  }
+}
+
+void CercleWorkload::send_message(int index, std::string payload) {
+  Peer& peer = peers_[index];
+  v1::ClientFrame f;
+  auto* send = f.mutable_send();
+  send->set_conversation_id(peer.conv);
+  send->set_epoch(peer.epoch);
+  send->set_payload(std::move(payload));
+  request(index, kSend, f);
+}
+
+bool CercleWorkload::connect_batch(int concurrency, bool registering) {
+  const int n = static_cast<int>(peers_.size());
+  conns_.assign(n, nullptr);
+  authenticated_ = failed_ = started_ = 0;
+  for (auto& p : peers_) p.authenticated = false;
+  while (authenticated_ < n) {
+    while (started_ < n && started_ - authenticated_ < concurrency) start_peer(started_++, registering);
+    const int target = authenticated_ + 1;
+    if (!run_until([&] { return authenticated_ >= target || failed_ > 0; }, std::chrono::seconds(30))) {
+      return fail("timed out connecting: " + std::to_string(authenticated_) + " of " + std::to_string(n));
+    }
+    if (failed_ > 0) return false;
+  }
+  return true;
+}
+
+bool CercleWorkload::register_all(int n, int concurrency) {
+  peers_.clear();
+  peers_.resize(n);  // One fresh key each: assign() would copy one key n times.
+  return connect_batch(concurrency, true);
+}
+
+double CercleWorkload::authenticate_all(int concurrency) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!connect_batch(concurrency, false)) return -1;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void CercleWorkload::close_all() {
+  closed_ = 0;
+  int open = 0;
+  for (auto& c : conns_) {
+    if (!c) continue;
+    c->close();
+    ++open;
+  }
+  run_until([&] { return closed_ >= open; }, std::chrono::seconds(10));
+  conns_.clear();
+}
+
+bool CercleWorkload::form_groups(int group_size) {
+  const int n = static_cast<int>(peers_.size());
+  in_group_ = 0;
+  for (int leader = 0; leader < n; leader += group_size) {
+    v1::ClientFrame create;
+    create.mutable_create_conversation()->set_kind(v1::GROUP);
+    request(leader, kCreate, create);
+  }
+  if (!run_until([&] {
+        for (int leader = 0; leader < n; leader += group_size) {
+          if (peers_[leader].conv.empty()) return failed_ > 0;
+        }
+        return true;
+      }, std::chrono::seconds(30)) || failed_ > 0) {
+    return fail("creating conversations failed");
+  }
+  for (int leader = 0; leader < n; leader += group_size) {
+    v1::ClientFrame commit;
+    auto* c = commit.mutable_commit();
+    c->set_conversation_id(peers_[leader].conv);
+    c->set_epoch(0);
+    c->set_commit("commit");
+    c->set_welcome("welcome");
+    for (int m = leader + 1; m < std::min(n, leader + group_size); ++m) {
+      c->add_add_devices(peers_[m].device_id);
+    }
+    request(leader, kCommit, commit);
+  }
+  if (!run_until([&] { return in_group_ >= n || failed_ > 0; }, std::chrono::seconds(60)) ||
+      failed_ > 0) {
+    return fail("forming groups failed: " + std::to_string(in_group_) + " of " + std::to_string(n));
+  }
+  return true;
+}
+
+bool CercleWorkload::setup(const RunOptions& options) {
+  if (!register_all(options.connections, 256)) return false;
+  return form_groups(options.group_size);
+}
+
+}  // namespace cercle::bench
