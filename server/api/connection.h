@@ -15,6 +15,12 @@ inline SharedFrame make_frame(std::string bytes) {
   return std::make_shared<const std::string>(std::move(bytes));
 }
 
+enum class FrameKind {
+  kReply,     // A response or an event.
+  kDelivery,  // A live delivery.
+  kCatchUp,   // A delivery read from storage.
+};
+
 enum class CloseReason {
   kNormal,        // 1000
   kGoingAway,     // 1001: the server is stopping.
@@ -26,11 +32,15 @@ class Connection {
  public:
   virtual ~Connection() = default;
 
-  // Queues a frame. `delivery` marks a DeliveryBatch frame, which the transport may coalesce with
-  // neighbouring ones into one WebSocket message. When the queue would exceed its bound the
-  // connection is closed with kTooSlow and the frame dropped: the device catches up on reconnect.
-  // Returns false when the frame was dropped (queue overflow, or the connection is closing).
-  virtual bool send(SharedFrame frame, bool delivery) = 0;
+  // Queues a frame. Delivery frames (kDelivery, kCatchUp) may be coalesced into one WebSocket
+  // message. When a kReply or kDelivery frame would take the queue past its limit, the connection
+  // is closed with kTooSlow and the frame dropped: the device catches up on reconnect. kCatchUp
+  // frames are paced by the session (see queue_limit()) and never cause a drop.
+  // Returns false when the frame was dropped (overflow, or the connection is closing).
+  virtual bool send(SharedFrame frame, FrameKind kind) = 0;
+
+  // The queue's limit in bytes.
+  virtual size_t queue_limit() const = 0;
 
   // Bytes queued and not yet written.
   virtual size_t queued_bytes() const = 0;

@@ -178,9 +178,12 @@ void Session::on_fetch_log(uint64_t id, const v1::FetchLog& request) {
   if (!ConvId::parse(request.conversation_id(), conv)) return fail(id, bad_conv_id());
   const auto& limits = hub_.limits();
   const size_t limit = std::clamp<size_t>(request.limit(), 1, limits.catchup_entries);
-  // Keep the answer under the frame limit clients were told about.
-  auto entries = hub_.domain().conversations().read(device_, conv, request.after_seq(), limit,
-                                                    limits.max_frame_bytes / 2);
+  // Keep the answer under the frame limit clients were told about: stored records are at least as
+  // large as what is sent of them, and the margin covers each entry's conversation id and the
+  // envelope. A single entry always fits: payloads are at least 1 KiB under the frame limit.
+  const size_t budget = limits.max_frame_bytes - std::min<size_t>(limits.max_frame_bytes / 2,
+                                                                   limit * 32 + 64);
+  auto entries = hub_.domain().conversations().read(device_, conv, request.after_seq(), limit, budget);
   if (!entries) return fail(id, entries.error());
   v1::Response response;
   response.set_request_id(id);

@@ -37,11 +37,11 @@ void Session::on_closed() {
 }
 
 void Session::respond(const v1::Response& response) {
-  connection_.send(response_frame(response), false);
+  connection_.send(response_frame(response), FrameKind::kReply);
 }
 
 void Session::fail(uint64_t request_id, const Error& error) {
-  connection_.send(error_frame(request_id, error), false);
+  connection_.send(error_frame(request_id, error), FrameKind::kReply);
 }
 
 void Session::on_frame_too_large(uint64_t request_id) {
@@ -248,7 +248,7 @@ void Session::deliver_live(const ConvId& conv, uint64_t seq, const SharedFrame& 
     s->live = false;  // A gap: fill it from storage.
     return pump_catchup();
   }
-  if (connection_.send(frame, true)) s->delivered = seq;
+  if (connection_.send(frame, FrameKind::kDelivery)) s->delivered = seq;
 }
 
 void Session::own_entry(const ConvId& conv, uint64_t seq) {
@@ -266,15 +266,22 @@ void Session::own_entry(const ConvId& conv, uint64_t seq) {
 }
 
 void Session::push_event(const SharedFrame& frame) {
-  if (phase_ == Phase::kAuthenticated) connection_.send(frame, false);
+  if (phase_ == Phase::kAuthenticated) connection_.send(frame, FrameKind::kReply);
 }
 
 void Session::on_drained() { pump_catchup(); }
 
+// Catch-up is paced by the connection's queue: a slice is read only when the queue is under a
+// quarter of its limit, and a slice never holds more than what fits under half of it (a single
+// entry excepted), so reading back a long history never overflows the queue.
+size_t Session::catchup_low_water() const {
+  return std::min(hub_.limits().catchup_low_water, connection_.queue_limit() / 4);
+}
+
 void Session::pump_catchup() {
   if (pumping_ || phase_ != Phase::kAuthenticated) return;
   pumping_ = true;  // Sending may re-enter through on_drained.
-  while (connection_.queued_bytes() < hub_.limits().catchup_low_water) {
+  while (connection_.queued_bytes() < catchup_low_water()) {
     auto it = std::find_if(streams_.begin(), streams_.end(), [](const Stream& s) { return !s.live; });
     if (it == streams_.end() || !catch_up(*it)) break;
   }
@@ -284,8 +291,10 @@ void Session::pump_catchup() {
 bool Session::catch_up(Stream& s) {
   auto& conversations = hub_.domain().conversations();
   const auto& limits = hub_.limits();
-  auto entries =
-      conversations.read(device_, s.conv, s.delivered, limits.catchup_entries, limits.catchup_bytes);
+  const size_t room = connection_.queue_limit() / 2 - std::min(connection_.queue_limit() / 2,
+                                                                connection_.queued_bytes());
+  auto entries = conversations.read(device_, s.conv, s.delivered, limits.catchup_entries,
+                                    std::clamp<size_t>(room, 1, limits.catchup_bytes));
   if (!entries) {
     // No longer readable (it left and acknowledged everything): the stream ends.
     const ConvId conv = s.conv;
@@ -298,7 +307,7 @@ bool Session::catch_up(Stream& s) {
   }
   for (const auto& e : *entries) {
     auto frame = delivery_frame(s.conv, e.seq, e.record, is_welcome_for(e.record, device_));
-    if (!connection_.send(std::move(frame), true)) return false;
+    if (!connection_.send(std::move(frame), FrameKind::kCatchUp)) return false;
     s.delivered = e.seq;
     ++hub_.stats().catchup_deliveries;
   }

@@ -86,6 +86,7 @@ class Session {
   Stream* stream(const ConvId& conv);
   void own_entry(const ConvId& conv, uint64_t seq);
   void pump_catchup();
+  size_t catchup_low_water() const;
   bool catch_up(Stream& s);
 
   Hub& hub_;

@@ -112,8 +112,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (path == "/healthz") return text_response(req, http::status::ok, "ok\n");
     if (path == "/ws") return text_response(req, http::status::upgrade_required, "upgrade to a WebSocket\n");
-    const auto encodings = req[http::field::accept_encoding];
-    const bool gzip = encodings.find("gzip") != std::string_view::npos;
+    const bool gzip = accepts_gzip(req[http::field::accept_encoding]);
     if (auto file = resolve_static(ctx_.config.web_dir, req.target(), gzip)) {
       return static_response(req, *file);
     }

@@ -2,6 +2,8 @@
 
 #include <boost/url/parse_path.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <system_error>
 
@@ -29,6 +31,35 @@ std::string_view content_type_for(std::string_view name) {
 
 namespace {
 
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The q-value of one Accept-Encoding element ("gzip;q=0.5"): 1 when absent.
+double q_value(std::string_view params) {
+  for (size_t start = 0; start <= params.size();) {
+    const size_t end = std::min(params.find(';', start), params.size());
+    const auto param = trim(params.substr(start, end - start));
+    if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+      try {
+        return std::stod(std::string(param.substr(2)));
+      } catch (...) {
+        return 0;  // Unparsable: treat as refused.
+      }
+    }
+    start = end + 1;
+  }
+  return 1;
+}
+
 bool is_regular(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
@@ -55,6 +86,21 @@ std::optional<fs::path> safe_relative(std::string_view target) {
 }
 
 }  // namespace
+
+bool accepts_gzip(std::string_view header) {
+  std::optional<double> gzip, any;
+  for (size_t start = 0; start <= header.size();) {
+    const size_t end = std::min(header.find(',', start), header.size());
+    const auto element = trim(header.substr(start, end - start));
+    const size_t semi = std::min(element.find(';'), element.size());
+    const auto coding = trim(element.substr(0, semi));
+    const double q = q_value(element.substr(std::min(semi + 1, element.size())));
+    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = q;
+    if (coding == "*") any = q;
+    start = end + 1;
+  }
+  return gzip ? *gzip > 0 : (any && *any > 0);
+}
 
 std::optional<StaticFile> resolve_static(const std::string& root, std::string_view target,
                                          bool accepts_gzip) {

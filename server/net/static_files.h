@@ -21,6 +21,10 @@ struct StaticFile {
 std::optional<StaticFile> resolve_static(const std::string& root, std::string_view target,
                                          bool accepts_gzip);
 
+// Whether an Accept-Encoding header value accepts gzip (RFC 9110 12.5.3: "gzip;q=0" refuses it, and
+// "*" stands for any coding not listed).
+bool accepts_gzip(std::string_view accept_encoding);
+
 // Returns the MIME type for a file name, from its extension.
 std::string_view content_type_for(std::string_view name);
 

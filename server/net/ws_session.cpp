@@ -34,7 +34,6 @@ using tcp = asio::ip::tcp;
 constexpr size_t kFirstReadBytes = 64;        // Acks fit; an idle connection holds only this.
 constexpr size_t kNextReadBytes = 64 * 1024;  // Rest of a larger message.
 constexpr size_t kHeadBytes = 16;             // Kept from an oversized message, for its request id.
-constexpr size_t kMaxBatchBytes = 256 * 1024; // Deliveries coalesced into one message, at most.
 constexpr size_t kHardMessageMax = 16 << 20;  // Past this Beast closes the connection (1009).
 
 websocket::close_code close_code(api::CloseReason reason) {
@@ -79,20 +78,21 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
 
-  bool send(api::SharedFrame frame, bool delivery) override {
+  bool send(api::SharedFrame frame, api::FrameKind kind) override {
     if (closing_) return false;
-    if (queued_bytes_ + frame->size() > ctx_.config.send_queue_bytes) {
+    if (kind != api::FrameKind::kCatchUp && queued_bytes_ + frame->size() > queue_limit()) {
       log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}});
       drop();  // It catches up from storage when it comes back.
       return false;
     }
     queued_bytes_ += frame->size();
-    queue_.push_back(Queued{std::move(frame), delivery});
+    queue_.push_back(Queued{std::move(frame), kind != api::FrameKind::kReply});
     if (!writing_) do_write();
     return true;
   }
 
   size_t queued_bytes() const override { return queued_bytes_; }
+  size_t queue_limit() const override { return ctx_.config.send_queue_bytes; }
 
   void resume_input() override {
     if (!paused_ || closing_) return;
@@ -194,10 +194,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
       return;
     }
     writing_ = true;
+    // Coalesced deliveries stay under the frame limit clients were told about.
     size_t n = 1, bytes = queue_[head_index_].frame->size();
     if (queue_[head_index_].delivery) {
       while (head_index_ + n < queue_.size() && queue_[head_index_ + n].delivery &&
-             bytes + queue_[head_index_ + n].frame->size() <= kMaxBatchBytes) {
+             bytes + queue_[head_index_ + n].frame->size() <= ctx_.config.api.max_frame_bytes) {
         bytes += queue_[head_index_ + n].frame->size();
         ++n;
       }
@@ -225,7 +226,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     }
     if (!batch_.empty()) batch_ = {};  // Idle connections keep no batch storage.
     do_write();
-    if (!closing_ && queued_bytes_ < ctx_.hub.limits().catchup_low_water) session_->on_drained();
+    if (!closing_ && queued_bytes_ < queue_limit() / 4) session_->on_drained();
   }
 
   void on_close(beast::error_code) {

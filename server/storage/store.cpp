@@ -271,12 +271,13 @@ Result<std::vector<LogEntry>> Store::read_log(const ConvId& conv, uint64_t after
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kLog]));
   size_t bytes = 0;
-  for (it->Seek(slice(keys::conv_u64(conv, after_seq + 1)));
-       it->Valid() && out.size() < max_entries && bytes < max_bytes; it->Next()) {
+  for (it->Seek(slice(keys::conv_u64(conv, after_seq + 1))); it->Valid() && out.size() < max_entries;
+       it->Next()) {
     ConvId found;
     LogEntry entry;
     std::string_view key(it->key().data(), it->key().size());
     if (!keys::parse_conv_u64(key, found, entry.seq) || found != conv) break;
+    if (!out.empty() && bytes + it->value().size() > max_bytes) break;
     if (!entry.record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return make_error(Errc::kInternal, "corrupt log record");
     }

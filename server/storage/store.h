@@ -108,8 +108,8 @@ class Store {
   // Returns the highest sequence number in the conversation's log, 0 when empty.
   Result<uint64_t> last_log_seq(const ConvId& conv) const;
 
-  // Returns entries with after_seq < seq <= upto_seq, in order, stopping after max_entries entries or
-  // once max_bytes of payload were read (at least one entry is returned when there is one).
+  // Returns entries with after_seq < seq <= upto_seq, in order: at most max_entries, and no more
+  // than max_bytes of stored records, except that the first entry is returned whatever its size.
   Result<std::vector<LogEntry>> read_log(const ConvId& conv, uint64_t after_seq, uint64_t upto_seq,
                                          size_t max_entries, size_t max_bytes) const;
 

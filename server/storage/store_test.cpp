@@ -82,6 +82,9 @@ TEST_F(StoreTest, LogIsReadInOrderWithinOneConversationOnly) {
   auto by_bytes = store->read_log(conv(1), 0, 5, 100, 1);
   ASSERT_TRUE(by_bytes.ok());
   EXPECT_EQ(by_bytes->size(), 1u);  // At least one entry even when it exceeds max_bytes.
+  const size_t one = entry("a1").ByteSizeLong();
+  EXPECT_EQ(store->read_log(conv(1), 0, 5, 100, 2 * one - 1)->size(), 1u);
+  EXPECT_EQ(store->read_log(conv(1), 0, 5, 100, 2 * one)->size(), 2u);  // Never past max_bytes.
 }
 
 TEST_F(StoreTest, ScansReturnWhatWasWritten) {
