@@ -1,0 +1,72 @@
+#include "server/net/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace cercle::net {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  char name[] = "/tmp/cercle-config-XXXXXX";
+  const int fd = mkstemp(name);
+  close(fd);
+  std::ofstream(name) << text;
+  return name;
+}
+
+TEST(Config, TheDocumentedExampleParsesToTheDefaults) {
+  ServerConfig defaults;
+  ServerConfig parsed;
+  const auto s = load_config_file(CERCLE_SOURCE_DIR "/deploy/cercle.toml", parsed);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(parsed.listen_host, defaults.listen_host);
+  EXPECT_EQ(parsed.listen_port, defaults.listen_port);
+  EXPECT_EQ(parsed.send_queue_bytes, defaults.send_queue_bytes);
+  EXPECT_EQ(parsed.api.max_frame_bytes, defaults.api.max_frame_bytes);
+  EXPECT_EQ(parsed.domain.max_payload_bytes, defaults.domain.max_payload_bytes);
+  EXPECT_EQ(parsed.domain.registration, defaults.domain.registration);
+  EXPECT_EQ(parsed.domain.registration_code_ttl_ms, defaults.domain.registration_code_ttl_ms);
+  EXPECT_EQ(parsed.sync, defaults.sync);
+}
+
+TEST(Config, ValuesAreReadAndFlagsOverrideThem) {
+  ServerConfig c;
+  const auto path = write_temp(
+      "[server]\nlisten = \"0.0.0.0:9000\"\nregistration = \"open\"\n"
+      "[limits]\nidle_timeout_s = 30\n[storage]\nsync = false\n");
+  ASSERT_TRUE(load_config_file(path, c).ok());
+  EXPECT_EQ(c.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.listen_port, 9000);
+  EXPECT_EQ(c.domain.registration, domain::RegistrationPolicy::kOpen);
+  EXPECT_EQ(c.idle_timeout_s, 30u);
+  EXPECT_EQ(c.api.idle_timeout_s, 30u);
+  EXPECT_FALSE(c.sync);
+  ASSERT_TRUE(apply_flags({"--listen", "127.0.0.1:0", "--sync", "true"}, c).ok());
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_TRUE(c.sync);
+  std::remove(path.c_str());
+}
+
+TEST(Config, ErrorsNameTheKeyAndTheRule) {
+  ServerConfig c;
+  const auto path = write_temp("[limits]\nidle_timeout_s = 1\n");
+  auto s = load_config_file(path, c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("limits.idle_timeout_s"), std::string::npos);
+  std::remove(path.c_str());
+
+  const auto syntax = write_temp("[server\n");
+  s = load_config_file(syntax, c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find(":1:"), std::string::npos);  // File and line.
+  std::remove(syntax.c_str());
+
+  EXPECT_FALSE(apply_flags({"--registration", "sometimes"}, c).ok());
+  EXPECT_FALSE(apply_flags({"--listen", "nocolon"}, c).ok());
+  EXPECT_FALSE(apply_flags({"--bogus", "1"}, c).ok());
+}
+
+}  // namespace
+}  // namespace cercle::net
