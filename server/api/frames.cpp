@@ -92,6 +92,16 @@ void fill_auth(const domain::AuthInfo& in, v1::AuthResult& out) {
   out.set_admin(in.admin);
 }
 
+void fill_contact_link(const domain::ContactLinkView& in, v1::ContactLinkInfo& out) {
+  out.set_token(in.token);
+  out.set_label(in.label);
+  out.set_created_ms(in.created_ms);
+  out.set_expires_at_ms(in.expires_ms);
+  out.set_revoked(in.revoked);
+  out.set_registrations(in.registrations);
+  if (in.owner) fill_account(*in.owner, *out.mutable_owner());
+}
+
 uint64_t leading_request_id(std::string_view bytes) {
   // request_id is field 1, a varint: tag byte 0x08. Serializers write fields in number order.
   if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != 0x08) return 0;

@@ -34,6 +34,7 @@ void fill_delivery(const ConvId& conv, uint64_t seq, const storage::LogRecord& r
 void fill_account(const domain::AccountView& in, v1::AccountInfo& out);
 void fill_conversation(const domain::ConvView& in, v1::ConversationInfo& out);
 void fill_auth(const domain::AuthInfo& in, v1::AuthResult& out);
+void fill_contact_link(const domain::ContactLinkView& in, v1::ContactLinkInfo& out);
 
 // Reads the request id at the start of a possibly truncated or invalid ClientFrame encoding, so that
 // an error about an unparsable frame can still name its request. Returns 0 when there is none.

@@ -75,6 +75,10 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kCreateRegistrationCode:
     case Rc::kSetAccountType:
       return on_admin_request(id, frame);
+    case Rc::kCreateContactLink:
+    case Rc::kListContactLinks:
+    case Rc::kRevokeContactLink:
+      return on_contact_link_request(id, frame);
     default:
       return on_conversation_request(id, frame);
   }
@@ -191,6 +195,39 @@ void Session::on_fetch_log(uint64_t id, const v1::FetchLog& request) {
   for (const auto& e : *entries) {
     fill_delivery(conv, e.seq, e.record, is_welcome_for(e.record, device_), *log->add_entries());
   }
+  respond(response);
+}
+
+void Session::on_contact_link_request(uint64_t id, const v1::ClientFrame& frame) {
+  auto& links = hub_.domain().contact_links();
+  if (frame.has_create_contact_link()) {
+    const auto& req = frame.create_contact_link();
+    const int64_t expires_ms = int64_t{req.expires_in_hours()} * 3'600'000;
+    return run_async<domain::ContactLinkView>(
+        id, [&](auto done) { links.create(device_, req.label(), expires_ms, std::move(done)); },
+        [](const domain::ContactLinkView& v, v1::Response& r) {
+          fill_contact_link(v, *r.mutable_contact_link());
+        });
+  }
+  if (frame.has_revoke_contact_link()) {
+    return run_async<Ok>(
+        id,
+        [&](auto done) { links.revoke(device_, frame.revoke_contact_link().token(), std::move(done)); },
+        [](const Ok&, v1::Response& r) { r.mutable_done(); });
+  }
+  v1::Response response;
+  response.set_request_id(id);
+  auto* list = response.mutable_contact_links();
+  for (const auto& v : links.list(device_)) fill_contact_link(v, *list->add_links());
+  respond(response);
+}
+
+void Session::on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request) {
+  auto link = hub_.domain().contact_links().resolve(request.token());
+  if (!link) return fail(id, link.error());
+  v1::Response response;
+  response.set_request_id(id);
+  fill_contact_link(*link, *response.mutable_contact_link());
   respond(response);
 }
 

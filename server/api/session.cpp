@@ -80,6 +80,11 @@ void Session::on_frame(std::string_view bytes) {
 
 bool Session::check_phase(uint64_t id, Rc kind) {
   const bool auth_step = kind == Rc::kRegister || kind == Rc::kAuthenticate || kind == Rc::kGetChallenge;
+  // Resolving a contact link is allowed before authentication: the visitor's page names the helper
+  // before the visitor picks a pseudonym.
+  if (kind == Rc::kResolveContactLink && (phase_ == Phase::kHello || phase_ == Phase::kAuthenticated)) {
+    return true;
+  }
   if (kind == Rc::kHello) {
     if (phase_ == Phase::kNew) return true;
     fail(id, err(Errc::kInvalidArgument, "hello was already done on this connection"));
@@ -119,6 +124,8 @@ void Session::dispatch(const v1::ClientFrame& frame) {
       return on_register(id, frame.register_());
     case Rc::kAuthenticate:
       return on_authenticate(id, frame.authenticate());
+    case Rc::kResolveContactLink:
+      return on_resolve_contact_link(id, frame.resolve_contact_link());
     default:
       return on_request(id, frame);
   }
@@ -151,6 +158,7 @@ void Session::on_hello(uint64_t id, const v1::Hello& hello) {
   r->set_instance_name(config.instance_name);
   r->set_registration(static_cast<v1::RegistrationPolicy>(config.registration));
   r->set_challenge(new_challenge());
+  r->set_contact_link_registration(config.contact_link_registration);
   auto* limits = r->mutable_limits();
   limits->set_max_frame_bytes(hub_.limits().max_frame_bytes);
   limits->set_max_payload_bytes(config.max_payload_bytes);
@@ -180,7 +188,8 @@ void Session::on_register(uint64_t id, const v1::Register& request) {
   ++inflight_;
   hub_.domain().identity().register_account(
       request.handle(), request.device_public_key(), request.signature(), t,
-      request.registration_code(), [this, life = life_, id](Result<domain::AuthInfo> result) {
+      {request.registration_code(), request.contact_token()},
+      [this, life = life_, id](Result<domain::AuthInfo> result) {
         const auto alive = life.lock();
         if (!alive || phase_ == Phase::kClosed) return;
         --inflight_;

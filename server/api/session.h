@@ -80,6 +80,8 @@ class Session {
   void on_send(uint64_t id, const v1::Send& request);
   void on_fetch_log(uint64_t id, const v1::FetchLog& request);
   void on_admin_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_contact_link_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request);
 
   std::string new_challenge();
   std::string transcript() const;

@@ -1,10 +1,11 @@
 // Domain: the relay's rules, without transport or storage engine. Owns the in-memory State and the
-// three services that change it (Identity, KeyPackages, Conversations).
+// services that change it (Identity, KeyPackages, Conversations, ContactLinks).
 //
 // Lives on one thread (the server's io_context thread): every call and every completion callback
 // runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
 #pragma once
 
+#include "server/domain/contact_links.h"
 #include "server/domain/conversations.h"
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
@@ -21,7 +22,10 @@ class Domain {
         ctx_{config_, state_, store, committer, clock},
         identity_(ctx_),
         key_packages_(ctx_, identity_, std::move(low_stock)),
-        conversations_(ctx_, identity_, outbox) {}
+        conversations_(ctx_, identity_, outbox),
+        contact_links_(ctx_, identity_) {
+    identity_.set_contact_links(&contact_links_);
+  }
 
   // Loads the state from the store. Call once, before anything else. Errors: kInternal.
   Status load() { return state_.load(ctx_.store); }
@@ -31,6 +35,7 @@ class Domain {
   Identity& identity() { return identity_; }
   KeyPackages& key_packages() { return key_packages_; }
   Conversations& conversations() { return conversations_; }
+  ContactLinks& contact_links() { return contact_links_; }
   const State& state() const { return state_; }
 
  private:
@@ -40,6 +45,7 @@ class Domain {
   Identity identity_;
   KeyPackages key_packages_;
   Conversations conversations_;
+  ContactLinks contact_links_;
 };
 
 }  // namespace cercle::domain

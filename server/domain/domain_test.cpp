@@ -127,7 +127,7 @@ class DomainTest : public ::testing::Test {
   Result<AuthInfo> register_device(Device& d, std::string_view handle, std::string code = "") {
     const std::string t = transcript("challenge");
     auto r = await<AuthInfo>([&](auto cb) {
-      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, code, cb);
+      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {code, ""}, cb);
     });
     if (r) d.info = *r;
     return r;
@@ -226,7 +226,8 @@ TEST_F(DomainTest, InviteCodesAreSingleUseAndExpire) {
   // Forged registrations do not burn the code.
   const std::string t = transcript("x");
   auto forged = await<AuthInfo>([&](auto cb) {
-    domain_->identity().register_account("mallory", b.public_key(), a.sign(t), t, code->code, cb);
+    domain_->identity().register_account("mallory", b.public_key(), a.sign(t), t, {code->code, ""},
+                                         cb);
   });
   EXPECT_EQ(forged.error().code, Errc::kAuthFailed);
 
@@ -399,6 +400,70 @@ TEST_F(DomainTest, DirectConversationAdmitsOnlyItsTwoAccounts) {
   auto self = await<ConvView>(
       [&](auto cb) { domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "alice", cb); });
   EXPECT_EQ(self.error().code, Errc::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cercle::domain
+
+namespace cercle::domain {
+namespace {
+
+TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
+  config_.registration = RegistrationPolicy::kInviteCode;
+  config_.contact_link_registrations_per_hour = 2;
+  config_.max_contact_links = 2;
+  restart();
+  auto code = await<RegistrationCode>(
+      [&](auto cb) { domain_->identity().create_registration_code(0, 0, cb); });
+  Device helper, v1, v2, v3, v4;
+  ASSERT_TRUE(register_device(helper, "aidant", code->code).ok());
+  auto link = await<ContactLinkView>([&](auto cb) {
+    domain_->contact_links().create(helper.info.device_id, "site", 3'600'000, cb);
+  });
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->token.size(), 22u);
+
+  auto resolved = domain_->contact_links().resolve(link->token);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->owner->handle, "aidant");
+  EXPECT_TRUE(resolved->label.empty());  // The owner's note is not for visitors.
+
+  auto through_link = [&](Device& d, std::string handle, const std::string& token) {
+    const std::string t = transcript("c");
+    return await<AuthInfo>([&](auto cb) {
+      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {"", token}, cb);
+    });
+  };
+  ASSERT_TRUE(through_link(v1, "visiteur1", link->token).ok());
+  ASSERT_TRUE(through_link(v2, "visiteur2", link->token).ok());
+  auto limited = through_link(v3, "visiteur3", link->token);
+  ASSERT_FALSE(limited.ok());
+  EXPECT_EQ(limited.error().code, Errc::kRateLimited);
+  EXPECT_GT(limited.error().retry_after_ms, 0u);
+  clock_.advance_ms(3'600'000);  // The link was made to last one hour.
+  EXPECT_EQ(through_link(v3, "visiteur3", link->token).error().code, Errc::kRegistrationCodeInvalid);
+
+  auto second = await<ContactLinkView>(
+      [&](auto cb) { domain_->contact_links().create(helper.info.device_id, "", 0, cb); });
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(through_link(v3, "visiteur3", second->token).ok());
+  EXPECT_EQ(domain_->contact_links().list(helper.info.device_id).size(), 2u);
+  // Only the owner revokes.
+  EXPECT_EQ(await<Ok>([&](auto cb) {
+              domain_->contact_links().revoke(v1.info.device_id, second->token, cb);
+            }).error().code,
+            Errc::kNotFound);
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->contact_links().revoke(helper.info.device_id, second->token, cb);
+              }).ok());
+  restart();  // Revocation and counts are durable.
+  EXPECT_EQ(through_link(v4, "visiteur4", second->token).error().code,
+            Errc::kRegistrationCodeInvalid);
+  EXPECT_EQ(domain_->contact_links().resolve(second->token).error().code, Errc::kNotFound);
+  auto links = domain_->contact_links().list(helper.info.device_id);
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_TRUE(links[0].revoked);
+  EXPECT_EQ(links[0].registrations, 1u);
 }
 
 }  // namespace

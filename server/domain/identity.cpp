@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "server/domain/contact_links.h"
 #include "server/domain/handle.h"
 
 namespace cercle::domain {
@@ -90,12 +91,17 @@ void Identity::write_device(const DeviceState& device, storage::WriteBatch& batc
   batch.put_device(r);
 }
 
-Status Identity::check_registration_code(std::string_view code, std::string& code_hash) const {
+Status Identity::check_admission(Admission admission, std::string& code_hash) const {
+  if (!admission.contact_token.empty()) {
+    // Whatever the policy: a visitor who came through a broken link should hear so.
+    if (!links_) return make_error(Errc::kInternal, "contact links are not set up");
+    return links_->check_registration(admission.contact_token);
+  }
   if (ctx_.config.registration == RegistrationPolicy::kOpen) return Ok{};
-  if (code.empty()) {
+  if (admission.code.empty()) {
     return make_error(Errc::kRegistrationCodeRequired, "this instance needs a registration code");
   }
-  code_hash = sha256(canonical_registration_code(code));
+  code_hash = sha256(canonical_registration_code(admission.code));
   auto it = ctx_.state.codes.find(code_hash);
   if (it == ctx_.state.codes.end() || it->second.used ||
       it->second.expires_ms <= ctx_.clock.now_ms()) {
@@ -107,7 +113,7 @@ Status Identity::check_registration_code(std::string_view code, std::string& cod
 
 void Identity::register_account(std::string_view handle_in, std::string_view public_key,
                                 std::string_view signature, std::string_view transcript,
-                                std::string_view code, Done<AuthInfo> done) {
+                                Admission admission, Done<AuthInfo> done) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
   if (ctx_.state.handle_keys.contains(handle->key)) {
@@ -125,7 +131,7 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
     return done(make_error(Errc::kAuthFailed, "the signature does not verify"));
   }
   std::string code_hash;
-  if (auto s = check_registration_code(code, code_hash); !s) return done(std::move(s).error());
+  if (auto s = check_admission(admission, code_hash); !s) return done(std::move(s).error());
 
   const int64_t now = ctx_.clock.now_ms();
   auto& state = ctx_.state;
@@ -149,6 +155,7 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
     r.set_used(true);
     batch.put_registration_code(code_hash, r);
   }
+  if (!admission.contact_token.empty()) links_->record_registration(admission.contact_token, batch);
   state.handle_keys[handle->key] = account.id;
   state.device_keys[key] = device.id;
   AuthInfo info{account.id, device.id, account.handle, account.type, false};

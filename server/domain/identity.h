@@ -13,6 +13,8 @@
 
 namespace cercle::domain {
 
+class ContactLinks;
+
 class Identity {
  public:
   template <class T>
@@ -20,13 +22,23 @@ class Identity {
 
   explicit Identity(Context ctx) : ctx_(ctx) {}
 
+  // What allows a registration: a registration code, or a contact link's token (either may be
+  // empty).
+  struct Admission {
+    std::string_view code;
+    std::string_view contact_token;
+  };
+
   // Creates an account with its first device, once `signature` over `transcript` verifies with
   // `public_key`. `done` runs once the account is durable. Errors: kInvalidHandle, kHandleTaken,
   // kInvalidArgument (key size), kDeviceKeyTaken, kAuthFailed, kRegistrationCodeRequired,
-  // kRegistrationCodeInvalid.
+  // kRegistrationCodeInvalid, kRateLimited (too many registrations through one contact link).
   void register_account(std::string_view handle, std::string_view public_key,
                         std::string_view signature, std::string_view transcript,
-                        std::string_view code, Done<AuthInfo> done);
+                        Admission admission, Done<AuthInfo> done);
+
+  // Registrations through contact links are checked and counted by `links` (set once, by Domain).
+  void set_contact_links(ContactLinks* links) { links_ = links; }
 
   // Returns who the device is once `signature` over `transcript` verifies with its key.
   // Errors: kAuthFailed (unknown key or bad signature: the two are not told apart).
@@ -53,12 +65,13 @@ class Identity {
   AccountView view(const AccountState& account) const;
 
  private:
-  Status check_registration_code(std::string_view code, std::string& code_hash) const;
+  Status check_admission(Admission admission, std::string& code_hash) const;
   Status check_admin(DeviceId actor) const;
   void write_account(const AccountState& account, storage::WriteBatch& batch) const;
   static void write_device(const DeviceState& device, storage::WriteBatch& batch);
 
   Context ctx_;
+  ContactLinks* links_ = nullptr;
 };
 
 // Returns the canonical form of a registration code as typed by a person: upper case, without

@@ -166,6 +166,11 @@ Status State::load(const storage::Store& store) {
     }
     d->next_package_seq = std::max(d->next_package_seq, seq + 1);
   }));
+  check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {
+    contact_links[std::string(token)] = ContactLinkState{r.owner_account(), r.label(), r.created_ms(),
+                                                         r.expires_ms(), r.revoked(),
+                                                         r.registrations(), {}};
+  }));
   check(store.scan_registration_codes([&](std::string_view hash, const storage::RegistrationCodeRecord& r) {
     codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
   }));

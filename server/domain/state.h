@@ -84,6 +84,18 @@ struct ConvState {
   size_t active_members() const;
 };
 
+struct ContactLinkState {
+  AccountId owner = 0;
+  std::string label;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0: never.
+  bool revoked = false;
+  uint32_t registrations = 0;
+  std::vector<int64_t> recent_registrations;  // Times within the last hour, for the rate limit.
+
+  bool usable(int64_t now_ms) const { return !revoked && (expires_ms == 0 || now_ms < expires_ms); }
+};
+
 struct RegistrationCodeState {
   int64_t expires_ms = 0;
   int64_t created_ms = 0;
@@ -112,6 +124,7 @@ class State {
   std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
   std::unordered_map<std::string, RegistrationCodeState> codes;  // SHA-256 of the code -> state.
+  std::unordered_map<std::string, ContactLinkState> contact_links;  // Token -> link.
   std::unordered_set<uint64_t> package_digests;
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;

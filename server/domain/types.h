@@ -27,6 +27,10 @@ struct Config {
   uint32_t max_conversation_devices = 1000;
   uint32_t max_conversations_per_device = 10000;
   int64_t registration_code_ttl_ms = 7LL * 24 * 3600 * 1000;
+  // Visitors arriving through a valid contact link may register without a code.
+  bool contact_link_registration = true;
+  uint32_t max_contact_links = 20;                  // Active (not revoked, not expired) per account.
+  uint32_t contact_link_registrations_per_hour = 30;  // Per link: a published link is not a spam gate.
 };
 
 using PublicKey = std::array<uint8_t, 32>;
@@ -117,6 +121,16 @@ struct SendOk {
 struct RegistrationCode {
   std::string code;  // Shown once to the admin; only its hash is stored.
   int64_t expires_ms = 0;
+};
+
+struct ContactLinkView {
+  std::string token;
+  std::string label;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0: never.
+  bool revoked = false;
+  uint32_t registrations = 0;
+  std::optional<AccountView> owner;  // Filled by resolve only.
 };
 
 // Where a device's delivery stream of one conversation starts and ends.

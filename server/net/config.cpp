@@ -80,6 +80,17 @@ Status read_all(const toml::table& t, ServerConfig& c) {
                    read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000)}) {
     if (!s) return s;
   }
+  for (Status s : {read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0,
+                            1000),
+                   read_int(t, "limits.contact_link_registrations_per_hour",
+                            c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
+    if (!s) return s;
+  }
+  if (auto node = t.at_path("server.contact_link_registration")) {
+    auto v = node.value<bool>();
+    if (!v) return bad("server.contact_link_registration must be true or false");
+    c.domain.contact_link_registration = *v;
+  }
   if (auto node = t.at_path("storage.sync")) {
     auto v = node.value<bool>();
     if (!v) return bad("storage.sync must be true or false");

@@ -26,11 +26,12 @@ enum Cf : int {
   kCursors,
   kKeyPackages,
   kRegCodes,
+  kContactLinks,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -115,6 +116,9 @@ void WriteBatch::delete_key_package(DeviceId device, uint64_t package_seq) {
 void WriteBatch::put_registration_code(std::string_view code_hash,
                                        const RegistrationCodeRecord& r) {
   put(kRegCodes, code_hash, r);
+}
+void WriteBatch::put_contact_link(std::string_view token, const ContactLinkRecord& r) {
+  put(kContactLinks, token, r);
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
@@ -239,6 +243,14 @@ Status Store::scan_key_packages(
 Status Store::scan_registration_codes(
     const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const {
   return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes], [&](std::string_view k, const auto& r) {
+    visit(k, r);
+    return true;
+  });
+}
+
+Status Store::scan_contact_links(
+    const std::function<void(std::string_view, const ContactLinkRecord&)>& visit) const {
+  return scan<ContactLinkRecord>(*db_, cfs_[kContactLinks], [&](std::string_view k, const auto& r) {
     visit(k, r);
     return true;
   });

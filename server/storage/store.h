@@ -10,6 +10,7 @@
 //   cursors        device_id(8) conv_id(16)       -> seq(8)
 //   key_packages   device_id(8) package_seq(8)    -> KeyPackageRecord
 //   reg_codes      sha256(code)(32)               -> RegistrationCodeRecord
+//   contact_links  token                          -> ContactLinkRecord
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -66,6 +67,7 @@ class WriteBatch {
   void put_key_package(DeviceId device, uint64_t package_seq, const KeyPackageRecord& r);
   void delete_key_package(DeviceId device, uint64_t package_seq);
   void put_registration_code(std::string_view code_hash, const RegistrationCodeRecord& r);
+  void put_contact_link(std::string_view token, const ContactLinkRecord& r);
 
   bool empty() const;
   size_t byte_size() const;
@@ -104,6 +106,8 @@ class Store {
       const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const;
   Status scan_registration_codes(
       const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const;
+  Status scan_contact_links(
+      const std::function<void(std::string_view, const ContactLinkRecord&)>& visit) const;
 
   // Returns the highest sequence number in the conversation's log, 0 when empty.
   Result<uint64_t> last_log_seq(const ConvId& conv) const;

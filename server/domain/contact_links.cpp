@@ -1,0 +1,140 @@
+#include "server/domain/contact_links.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace cercle::domain {
+
+namespace {
+
+constexpr size_t kMaxLabelBytes = 64;
+constexpr int64_t kHourMs = 3'600'000;
+
+// 128 random bits, base64url without padding: 22 characters that survive any URL.
+std::string new_token() {
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  char out[sodium_base64_ENCODED_LEN(16, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(out, sizeof out, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return out;
+}
+
+}  // namespace
+
+ContactLinkView ContactLinks::view(const std::string& token, const ContactLinkState& link) const {
+  return ContactLinkView{token,        link.label,   link.created_ms, link.expires_ms,
+                         link.revoked, link.registrations, std::nullopt};
+}
+
+void ContactLinks::write(std::string_view token, const ContactLinkState& link,
+                         storage::WriteBatch& batch) {
+  storage::ContactLinkRecord r;
+  r.set_owner_account(link.owner);
+  r.set_label(link.label);
+  r.set_created_ms(link.created_ms);
+  r.set_expires_ms(link.expires_ms);
+  r.set_revoked(link.revoked);
+  r.set_registrations(link.registrations);
+  batch.put_contact_link(token, r);
+}
+
+void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
+                          Done<ContactLinkView> done) {
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  if (label.size() > kMaxLabelBytes) {
+    return done(make_error(Errc::kInvalidArgument, "the label is over 64 bytes"));
+  }
+  if (expires_in_ms < 0) return done(make_error(Errc::kInvalidArgument, "bad expiry"));
+  const int64_t now = ctx_.clock.now_ms();
+  const auto active = std::count_if(
+      ctx_.state.contact_links.begin(), ctx_.state.contact_links.end(),
+      [&](const auto& kv) { return kv.second.owner == device->account && kv.second.usable(now); });
+  if (static_cast<uint32_t>(active) >= ctx_.config.max_contact_links) {
+    return done(make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
+  }
+  std::string token = new_token();
+  ContactLinkState link{device->account, std::string(label), now,
+                        expires_in_ms ? now + expires_in_ms : 0, false, 0, {}};
+  auto batch = ctx_.store.batch();
+  write(token, link, batch);
+  ContactLinkView v = view(token, link);
+  ctx_.state.contact_links.emplace(std::move(token), std::move(link));
+  ctx_.committer.submit(std::move(batch), [v = std::move(v), done](const Status& s) mutable {
+    if (!s) return done(s.error());
+    done(std::move(v));
+  });
+}
+
+std::vector<ContactLinkView> ContactLinks::list(DeviceId actor) const {
+  std::vector<ContactLinkView> out;
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return out;
+  for (const auto& [token, link] : ctx_.state.contact_links) {
+    if (link.owner == device->account) out.push_back(view(token, link));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.created_ms > b.created_ms; });
+  return out;
+}
+
+void ContactLinks::revoke(DeviceId actor, std::string_view token, Done<Ok> done) {
+  const DeviceState* device = ctx_.state.device(actor);
+  auto it = ctx_.state.contact_links.find(std::string(token));
+  if (!device || it == ctx_.state.contact_links.end() || it->second.owner != device->account) {
+    return done(make_error(Errc::kNotFound, "no such contact link"));
+  }
+  it->second.revoked = true;
+  auto batch = ctx_.store.batch();
+  write(it->first, it->second, batch);
+  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+Result<ContactLinkView> ContactLinks::resolve(std::string_view token) const {
+  auto it = ctx_.state.contact_links.find(std::string(token));
+  if (it == ctx_.state.contact_links.end() || !it->second.usable(ctx_.clock.now_ms())) {
+    return make_error(Errc::kNotFound, "this contact link does not exist or no longer works");
+  }
+  const AccountState* owner = ctx_.state.account(it->second.owner);
+  if (!owner) return make_error(Errc::kNotFound, "this contact link no longer works");
+  ContactLinkView v = view(it->first, it->second);
+  v.label.clear();  // The label is the owner's note, not for visitors.
+  v.owner = identity_.view(*owner);
+  return v;
+}
+
+Status ContactLinks::check_registration(std::string_view token) const {
+  if (!ctx_.config.contact_link_registration) {
+    return make_error(Errc::kRegistrationCodeRequired,
+                      "this instance does not allow registering through contact links");
+  }
+  const int64_t now = ctx_.clock.now_ms();
+  auto it = ctx_.state.contact_links.find(std::string(token));
+  if (it == ctx_.state.contact_links.end() || !it->second.usable(now)) {
+    return make_error(Errc::kRegistrationCodeInvalid, "this contact link does not work any more");
+  }
+  const auto& recent = it->second.recent_registrations;
+  const auto in_hour = std::count_if(recent.begin(), recent.end(),
+                                     [&](int64_t t) { return now - t < kHourMs; });
+  if (static_cast<uint32_t>(in_hour) >= ctx_.config.contact_link_registrations_per_hour) {
+    Error e = make_error(Errc::kRateLimited, "too many accounts were created through this link");
+    const int64_t oldest = *std::min_element(recent.begin(), recent.end());
+    e.retry_after_ms = static_cast<uint64_t>(std::max<int64_t>(oldest + kHourMs - now, 1));
+    return e;
+  }
+  return Ok{};
+}
+
+void ContactLinks::record_registration(std::string_view token, storage::WriteBatch& batch) {
+  auto it = ctx_.state.contact_links.find(std::string(token));
+  if (it == ctx_.state.contact_links.end()) return;
+  const int64_t now = ctx_.clock.now_ms();
+  auto& recent = it->second.recent_registrations;
+  std::erase_if(recent, [&](int64_t t) { return now - t >= kHourMs; });
+  recent.push_back(now);
+  it->second.registrations += 1;
+  write(it->first, it->second, batch);
+}
+
+}  // namespace cercle::domain

@@ -1,0 +1,184 @@
+// Contact links against the real server: a peer helper publishes /c/<token>; a visitor resolves it
+// before having an account, registers through it without a code on an invite-code instance, and
+// opens a direct conversation with the helper.
+#include <gtest/gtest.h>
+
+#include "tests/support/relay_fixture.h"
+
+namespace cercle::testing {
+namespace {
+
+class RelayContactLinksTest : public RelayFixture {
+ protected:
+  void SetUp() override {
+    int status = -1;
+    code_ = run_admin(data_dir(), {"code-create"}, &status);
+    ASSERT_EQ(status, 0);
+    code_.pop_back();  // Newline.
+    ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "invite-code"}));
+    helper_.ws = connect();
+    auto auth = helper_.ws->hello_and_register(helper_.key, "Aidant-Paul", code_);
+    ASSERT_TRUE(auth) << helper_.ws->last_error();
+    helper_.device_id = auth->device_id();
+  }
+
+  std::optional<v1::Response> create_link(uint32_t hours = 0, std::string label = "site") {
+    v1::ClientFrame f;
+    f.mutable_create_contact_link()->set_label(std::move(label));
+    f.mutable_create_contact_link()->set_expires_in_hours(hours);
+    return helper_.ws->call(f);
+  }
+
+  static v1::ClientFrame resolve(const std::string& token) {
+    v1::ClientFrame f;
+    f.mutable_resolve_contact_link()->set_token(token);
+    return f;
+  }
+
+  std::optional<v1::Response> register_through(WsClient& c, const DeviceKey& key,
+                                               const std::string& handle, const std::string& token) {
+    v1::ClientFrame f;
+    auto* reg = f.mutable_register_();
+    reg->set_handle(handle);
+    reg->set_device_public_key(key.public_key());
+    reg->set_signature(key.sign(c.transcript()));
+    reg->set_contact_token(token);
+    return c.call(f);
+  }
+
+  std::string code_;
+  TestDevice helper_;
+};
+
+TEST_F(RelayContactLinksTest, AVisitorReachesTheHelperThroughALinkWithoutACode) {
+  auto link = create_link();
+  ASSERT_TRUE(link && link->has_contact_link()) << (link ? link->error().message() : "timeout");
+  const std::string token = link->contact_link().token();
+  EXPECT_EQ(token.size(), 22u);
+
+  // The helper publishes key packages so that a visitor can add it while it is offline.
+  v1::ClientFrame upload;
+  upload.mutable_upload_key_packages()->add_key_packages()->set_data("helper-kp");
+  upload.mutable_upload_key_packages()->mutable_key_packages(0)->set_last_resort(true);
+  ASSERT_TRUE(helper_.ws->call(upload)->has_upload_key_packages());
+
+  auto visitor = connect();
+  ASSERT_TRUE(visitor->hello());
+  EXPECT_TRUE(visitor->hello_result().contact_link_registration());
+  // Before having an account, the page can say whom the link leads to.
+  auto who = visitor->call(resolve(token));
+  ASSERT_TRUE(who && who->has_contact_link()) << (who ? who->error().message() : "timeout");
+  EXPECT_EQ(who->contact_link().owner().handle(), "Aidant-Paul");
+  EXPECT_TRUE(who->contact_link().label().empty());
+  // Other requests still need an account.
+  EXPECT_EQ(error_of(visitor->call(create_group_frame())), v1::NOT_AUTHENTICATED);
+
+  DeviceKey visitor_key;
+  auto reg = register_through(*visitor, visitor_key, "Camille", token);
+  ASSERT_TRUE(reg && reg->has_auth()) << (reg ? reg->error().message() : "timeout");
+
+  // The visitor opens the direct conversation and adds the helper's device.
+  v1::ClientFrame fetch;
+  fetch.mutable_fetch_key_packages()->set_handle("aidant-paul");
+  auto kps = visitor->call(fetch);
+  ASSERT_TRUE(kps && kps->has_fetch_key_packages());
+  ASSERT_EQ(kps->fetch_key_packages().key_packages_size(), 1);
+  EXPECT_EQ(kps->fetch_key_packages().key_packages(0).data(), "helper-kp");
+  v1::ClientFrame direct;
+  direct.mutable_create_conversation()->set_kind(v1::DIRECT);
+  direct.mutable_create_conversation()->set_peer_handle("Aidant-Paul");
+  auto conv = visitor->call(direct);
+  ASSERT_TRUE(conv && conv->has_conversation());
+  const std::string conv_id = conv->conversation().conversation_id();
+  auto commit = visitor->call(commit_frame(conv_id, 0, {helper_.device_id}));
+  ASSERT_TRUE(commit && commit->has_commit());
+  auto welcome = helper_.ws->next_delivery();
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->kind(), v1::WELCOME);
+  EXPECT_EQ(welcome->conversation_id(), conv_id);
+
+  auto sent = visitor->call(send_frame(conv_id, 1, "bonjour"));
+  ASSERT_TRUE(sent && sent->has_send());
+  auto got = helper_.ws->next_delivery();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->payload(), "bonjour");
+
+  // The helper sees how many accounts came through the link.
+  v1::ClientFrame list;
+  list.mutable_list_contact_links();
+  auto links = helper_.ws->call(list);
+  ASSERT_TRUE(links && links->has_contact_links());
+  ASSERT_EQ(links->contact_links().links_size(), 1);
+  EXPECT_EQ(links->contact_links().links(0).registrations(), 1u);
+  EXPECT_EQ(links->contact_links().links(0).label(), "site");
+}
+
+TEST_F(RelayContactLinksTest, RevokedOrUnknownLinksNeitherResolveNorRegister) {
+  auto link = create_link();
+  ASSERT_TRUE(link && link->has_contact_link());
+  const std::string token = link->contact_link().token();
+  v1::ClientFrame revoke;
+  revoke.mutable_revoke_contact_link()->set_token(token);
+
+  // Only the owner revokes.
+  auto other = connect();
+  DeviceKey other_key;
+  ASSERT_TRUE(other->hello());
+  ASSERT_TRUE(register_through(*other, other_key, "visiteur", token)->has_auth());
+  EXPECT_EQ(error_of(other->call(revoke)), v1::NOT_FOUND);
+  ASSERT_TRUE(helper_.ws->call(revoke)->has_done());
+
+  auto visitor = connect();
+  ASSERT_TRUE(visitor->hello());
+  EXPECT_EQ(error_of(visitor->call(resolve(token))), v1::NOT_FOUND);
+  EXPECT_EQ(error_of(visitor->call(resolve("nonexistent-token-xxxxx"))), v1::NOT_FOUND);
+  DeviceKey key;
+  EXPECT_EQ(error_of(register_through(*visitor, key, "Dominique", token)),
+            v1::REGISTRATION_CODE_INVALID);
+  // Without a link or a code, an invite-code instance refuses.
+  visitor->new_challenge();
+  EXPECT_EQ(error_of(visitor->register_device(key, "Dominique")), v1::REGISTRATION_CODE_REQUIRED);
+}
+
+TEST_F(RelayContactLinksTest, RegistrationsThroughOneLinkAreRateLimited) {
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(start_server(
+      {"--registration", "invite-code", "--config",
+       write_config("[limits]\ncontact_link_registrations_per_hour = 2\n")}));
+  helper_.ws = connect();
+  ASSERT_TRUE(helper_.ws->hello_and_authenticate(helper_.key));
+  auto link = create_link();
+  ASSERT_TRUE(link && link->has_contact_link());
+  for (int i = 0; i < 3; ++i) {
+    auto c = connect();
+    DeviceKey key;
+    ASSERT_TRUE(c->hello());
+    auto r = register_through(*c, key, "visiteur" + std::to_string(i), link->contact_link().token());
+    if (i < 2) {
+      EXPECT_TRUE(r && r->has_auth());
+    } else {
+      ASSERT_EQ(error_of(r), v1::RATE_LIMITED);
+      EXPECT_GT(r->error().retry_after_ms(), 0u);
+    }
+  }
+}
+
+TEST_F(RelayContactLinksTest, AnInstanceCanTurnLinkRegistrationOff) {
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(start_server(
+      {"--registration", "invite-code", "--config",
+       write_config("[server]\ncontact_link_registration = false\n")}));
+  helper_.ws = connect();
+  ASSERT_TRUE(helper_.ws->hello_and_authenticate(helper_.key));
+  auto link = create_link();
+  ASSERT_TRUE(link && link->has_contact_link());
+  auto visitor = connect();
+  ASSERT_TRUE(visitor->hello());
+  EXPECT_FALSE(visitor->hello_result().contact_link_registration());
+  DeviceKey key;
+  EXPECT_EQ(error_of(register_through(*visitor, key, "Dominique", link->contact_link().token())),
+            v1::REGISTRATION_CODE_REQUIRED);
+}
+
+}  // namespace
+}  // namespace cercle::testing
