@@ -1,0 +1,898 @@
+// The client: account, connection loop with backoff and catch-up, MLS direct conversations,
+// de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
+import { create } from "@bufbuild/protobuf";
+import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./bytes";
+import * as mls from "./mls";
+import {
+  authTranscript,
+  ConversationKind,
+  DeliveryKind,
+  ErrorCode,
+  HelloSchema,
+  ProtocolVersion,
+  type ContactLinkInfo,
+  type Delivery,
+  type HelloResult,
+  type ServerFrame,
+} from "./proto";
+import { openBackup, sealBackup } from "./backup";
+import { exportPkcs8, generateKey, importPkcs8, sign, type KeyHandle } from "./signer";
+import { del, put, type Op, type Store } from "./store";
+import { ConnectionLost, RelayError, Wire } from "./wire";
+
+export type ConnState = "connecting" | "online" | "offline" | "stopped";
+export type Role = "helper" | "visitor";
+
+export interface Account {
+  handle: string;
+  accountId: bigint;
+  deviceId: bigint;
+  instanceId: Uint8Array;
+  device: KeyHandle;     // Authenticates this device to the relay.
+  mlsKey: KeyHandle;     // Signs this device's MLS messages.
+  mlsKeyId: Uint8Array;
+  role: Role;
+  createdMs: number;
+}
+
+export interface ConvMeta {
+  id: string;              // Conversation id, hex.
+  peer: string;            // The other account's handle.
+  members: Record<string, string>;  // Device id (decimal) to handle.
+  processed: number;       // Every entry up to this seq is handled.
+  above: number[];         // Handled entries above `processed`.
+  ready: boolean;          // This device holds the group's MLS state.
+  unread: number;
+  lastTime: number;
+  createdMs: number;
+}
+
+export type MessageStatus = "pending" | "sent" | "received" | "failed" | "unreadable";
+
+export interface ChatMessage {
+  key: string;           // Store key: peer, NUL, local order.
+  peer: string;
+  conv: string;          // "" until the conversation exists.
+  seq: number;           // 0 until the relay accepted it.
+  mine: boolean;
+  sender: string;
+  text: string;
+  time: number;
+  status: MessageStatus;
+  payload?: Uint8Array;  // Own message already encrypted, not yet confirmed.
+  epoch?: number;
+}
+
+export interface Thread {
+  peer: string;
+  unread: number;
+  lastTime: number;
+  ready: boolean;
+}
+
+export interface MessengerOptions {
+  url: string;
+  store: Store;
+  clientName?: string;
+  /** Key packages kept on the relay (a last-resort one is added). */
+  keyPackageStock?: number;
+}
+
+/** The peer has no key package: nobody can start a conversation with them now. */
+export class PeerUnreachable extends Error {}
+
+/** The backup was made on another instance. */
+export class OtherInstance extends Error {}
+
+interface BackupPayload {
+  handle: string;
+  role: Role;
+  instanceId: string;
+  deviceId: string;
+  publicKey: string;
+  privateKey: string;
+  messages: { peer: string; mine: boolean; sender: string; text: string; time: number; sent: boolean }[];
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+type Listener = () => void;
+
+export class Messenger {
+  account?: Account;
+  state: ConnState = "offline";
+  /** When the next connection attempt starts (ms since epoch), while offline. */
+  retryAt = 0;
+  hello?: HelloResult;
+
+  private readonly url: string;
+  private readonly store: Store;
+  private readonly clientName: string;
+  private readonly stock: number | undefined;
+  private wire?: Wire;
+  private anon?: { wire: Wire; fresh: boolean };
+  private running = false;
+  private wake?: () => void;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly convs = new Map<string, ConvMeta>();
+  private readonly groups = new Map<string, mls.GroupStateHandle>();
+  private identity?: mls.SigningIdentity;
+  private flushing = false;
+  private readonly starting = new Map<string, Promise<string>>();
+  private restoredPeers: string[] = [];
+  private flushAgain = false;
+  private readonly listeners = { state: new Set<Listener>(), change: new Set<Listener>() };
+  private readonly incoming = new Set<(m: ChatMessage) => void>();
+
+  private constructor(opts: MessengerOptions) {
+    this.url = opts.url;
+    this.store = opts.store;
+    this.clientName = opts.clientName ?? "cercle-web/0.1";
+    this.stock = opts.keyPackageStock;
+  }
+
+  static async load(opts: MessengerOptions): Promise<Messenger> {
+    const m = new Messenger(opts);
+    const account = await m.store.get<Account>("kv", "account");
+    if (account) m.useAccount(account);
+    for (const c of await m.store.list<ConvMeta>("convs")) m.convs.set(c.id, c);
+    return m;
+  }
+
+  // ---- events -------------------------------------------------------------------------------------
+
+  onState(fn: Listener): () => void {
+    this.listeners.state.add(fn);
+    return () => this.listeners.state.delete(fn);
+  }
+
+  /** Threads, messages or links changed. */
+  onChange(fn: Listener): () => void {
+    this.listeners.change.add(fn);
+    return () => this.listeners.change.delete(fn);
+  }
+
+  /** A message from the peer was received. */
+  onIncoming(fn: (m: ChatMessage) => void): () => void {
+    this.incoming.add(fn);
+    return () => this.incoming.delete(fn);
+  }
+
+  private setState(s: ConnState): void {
+    if (this.state === s) return;
+    this.state = s;
+    for (const fn of this.listeners.state) fn();
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners.change) fn();
+  }
+
+  // ---- before an account exists -------------------------------------------------------------------
+
+  /** Opens (or reuses) a connection that has said hello but is not authenticated. */
+  async connectAnonymous(): Promise<HelloResult> {
+    if (this.anon && !this.anon.wire.isClosed && this.hello) return this.hello;
+    const wire = await Wire.open(this.url);
+    wire.onPush = (f) => this.onPush(wire, f);
+    const hello = await wire.call(
+      { case: "hello", value: create(HelloSchema, { protocolVersion: ProtocolVersion.PROTOCOL_VERSION_1, clientName: this.clientName }) },
+      "hello",
+    );
+    this.hello = hello;
+    this.anon = { wire, fresh: true };
+    return hello;
+  }
+
+  async resolveContactLink(token: string): Promise<ContactLinkInfo> {
+    if (this.wire && !this.wire.isClosed) {
+      return this.wire.call({ case: "resolveContactLink", value: { token } }, "contactLink");
+    }
+    await this.connectAnonymous();
+    return this.anon!.wire.call({ case: "resolveContactLink", value: { token } }, "contactLink");
+  }
+
+  /**
+   * Creates the account and this device, then starts the connection loop. With contactToken, the
+   * account is a visitor's and the conversation with the link's owner is opened.
+   */
+  async register(handle: string, opts: { code?: string; contactToken?: string; role?: Role } = {}): Promise<void> {
+    await this.connectAnonymous();
+    const anon = this.anon!;
+    let challenge = this.hello!.challenge;
+    if (!anon.fresh) {
+      challenge = (await anon.wire.call({ case: "getChallenge", value: {} }, "challenge")).challenge;
+    }
+    anon.fresh = false;
+    const device = await generateKey();
+    const signature = await sign(device, authTranscript(this.hello!.instanceId, challenge));
+    const auth = await anon.wire.call(
+      {
+        case: "register",
+        value: {
+          handle,
+          devicePublicKey: device.publicKey,
+          signature,
+          registrationCode: opts.code ?? "",
+          contactToken: opts.contactToken ?? "",
+        },
+      },
+      "auth",
+    );
+    const account: Account = {
+      handle: auth.handle,
+      accountId: auth.accountId,
+      deviceId: auth.deviceId,
+      instanceId: this.hello!.instanceId,
+      device,
+      mlsKey: await generateKey(),
+      mlsKeyId: fromHex(randomHex(16)),
+      role: opts.role ?? (opts.contactToken ? "visitor" : "helper"),
+      createdMs: Date.now(),
+    };
+    await this.store.write([put("kv", "account", account)]);
+    this.useAccount(account);
+    this.anon = undefined;
+    this.startLoop(anon.wire);
+  }
+
+  private useAccount(account: Account): void {
+    this.account = account;
+    this.identity = {
+      handle: account.handle,
+      ref: mls.registerSigningKey(account.mlsKeyId, account.mlsKey),
+      publicKey: account.mlsKey.publicKey,
+    };
+  }
+
+  // ---- the connection loop ------------------------------------------------------------------------
+
+  /** Connects, and reconnects with backoff until stop(). */
+  start(): void {
+    if (!this.account) throw new Error("no account");
+    this.startLoop(undefined);
+  }
+
+  private startLoop(first: Wire | undefined): void {
+    if (this.running) return;
+    this.running = true;
+    void this.loop(first);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.wire?.close();
+    this.anon?.wire.close();
+    this.wake?.();
+    this.setState("stopped");
+  }
+
+  /** Drops the connection now (the device went offline); the loop reconnects later. */
+  disconnect(): void {
+    this.wire?.close();
+  }
+
+  /** Skips the wait before the next attempt (the device is back online). */
+  reconnectNow(): void {
+    this.wake?.();
+  }
+
+  /** Waits until the state is online (or the timeout passes). */
+  async waitOnline(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.state !== "online" && Date.now() < end) await sleep(50);
+    return this.state === "online";
+  }
+
+  private async loop(first: Wire | undefined): Promise<void> {
+    let backoff = 1000;
+    while (this.running) {
+      let wire = first;
+      first = undefined;
+      try {
+        if (!wire) {
+          this.setState("connecting");
+          wire = await Wire.open(this.url);
+          const w = wire;
+          wire.onPush = (f) => this.onPush(w, f);
+          await this.authenticate(wire);
+        }
+        this.wire = wire;
+        this.setState("online");
+        backoff = 1000;
+        void this.afterOnline(wire);
+        await wire.closed;
+      } catch (e) {
+        wire?.close();
+        if (e instanceof RelayError && e.code === ErrorCode.AUTH_FAILED) backoff = MAX_BACKOFF_MS;
+      }
+      this.wire = undefined;
+      if (!this.running) break;
+      this.setState("offline");
+      const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
+      this.retryAt = Date.now() + delay;
+      for (const fn of this.listeners.state) fn();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  private async authenticate(wire: Wire): Promise<void> {
+    const account = this.account!;
+    const hello = await wire.call(
+      { case: "hello", value: create(HelloSchema, { protocolVersion: ProtocolVersion.PROTOCOL_VERSION_1, clientName: this.clientName }) },
+      "hello",
+    );
+    this.hello = hello;
+    const signature = await sign(account.device, authTranscript(hello.instanceId, hello.challenge));
+    await wire.call({ case: "authenticate", value: { devicePublicKey: account.device.publicKey, signature } }, "auth");
+  }
+
+  private async afterOnline(wire: Wire): Promise<void> {
+    try {
+      await this.refillKeyPackages(wire);
+      await this.flushOutbox();
+      while (this.restoredPeers.length) {
+        await this.startConversation(this.restoredPeers[0]).catch(() => {});
+        this.restoredPeers.shift();
+      }
+    } catch {
+      // Retried at the next connection.
+    }
+  }
+
+  private requireWire(): Wire {
+    if (!this.wire || this.wire.isClosed) throw new ConnectionLost("offline");
+    return this.wire;
+  }
+
+  /** Runs fn after every MLS operation queued before it (one at a time). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  // ---- key packages -------------------------------------------------------------------------------
+
+  private async refillKeyPackages(wire: Wire): Promise<void> {
+    const target = this.stock ?? (this.account!.role === "helper" ? 10 : 2);
+    const count = await wire.call({ case: "countKeyPackages", value: {} }, "countKeyPackages");
+    const fresh: mls.StoredKeyPackage[] = [];
+    for (let i = count.stored; i < target; i++) fresh.push(await mls.newKeyPackage(this.identity!));
+    if (!count.hasLastResort) fresh.push(await mls.newKeyPackage(this.identity!, true));
+    if (fresh.length === 0) return;
+    // Private parts first: a package the relay hands out must be usable.
+    await this.store.write(fresh.map((k) => put("keypackages", k.ref, k)));
+    await wire.call(
+      { case: "uploadKeyPackages", value: { keyPackages: fresh.map((k) => ({ data: k.encoded, lastResort: k.lastResort })) } },
+      "uploadKeyPackages",
+    );
+  }
+
+  // ---- deliveries ---------------------------------------------------------------------------------
+
+  private onPush(wire: Wire, frame: ServerFrame): void {
+    if (frame.kind.case === "deliveries") {
+      const batch = frame.kind.value.deliveries;
+      void this.exclusive(() => this.handleBatch(wire, batch));
+    } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "keyPackagesLow") {
+      void this.refillKeyPackages(wire).catch(() => {});
+    }
+  }
+
+  private async handleBatch(wire: Wire, deliveries: Delivery[]): Promise<void> {
+    if (!this.account) return;
+    const touched = new Set<string>();
+    for (const d of deliveries) {
+      try {
+        await this.handleDelivery(wire, d);
+      } catch {
+        // Not handled: it stays unacknowledged and comes back with the next catch-up.
+        continue;
+      }
+      touched.add(toHex(d.conversationId));
+    }
+    for (const id of touched) {
+      const meta = this.convs.get(id);
+      if (meta && meta.processed > 0) {
+        wire.fire({ case: "ack", value: { conversationId: fromHex(id), seq: BigInt(meta.processed) } });
+      }
+    }
+    if (touched.size) this.changed();
+  }
+
+  private handled(meta: ConvMeta | undefined, seq: number): boolean {
+    return !!meta && (seq <= meta.processed || meta.above.includes(seq));
+  }
+
+  private markHandled(meta: ConvMeta, seq: number): void {
+    if (seq <= meta.processed || meta.above.includes(seq)) return;
+    meta.above.push(seq);
+    meta.above.sort((a, b) => a - b);
+    while (meta.above.length && meta.above[0] === meta.processed + 1) {
+      meta.processed = meta.above.shift()!;
+    }
+  }
+
+  private async handleDelivery(wire: Wire, d: Delivery): Promise<void> {
+    const id = toHex(d.conversationId);
+    const seq = Number(d.seq);
+    let meta = this.convs.get(id);
+    if (this.handled(meta, seq)) return;  // Delivered again after a reconnect.
+    const ops: Op[] = [];
+    if (d.kind === DeliveryKind.WELCOME) {
+      meta = await this.join(wire, id, d, ops);
+    } else if (!meta || !meta.ready) {
+      // A conversation this device cannot read (joined without a usable Welcome): nothing to do.
+      if (!meta) return;
+      this.markHandled(meta, seq);
+    } else if (d.senderDevice === this.account!.deviceId) {
+      this.markHandled(meta, seq);  // Our own entry, already applied when it was sent.
+    } else {
+      await this.apply(wire, meta, d, ops);
+      this.markHandled(meta, seq);
+    }
+    ops.push(put("convs", meta.id, meta));
+    await this.store.write(ops);
+  }
+
+  private async join(wire: Wire, id: string, d: Delivery, ops: Op[]): Promise<ConvMeta> {
+    const info = await wire.call({ case: "getConversation", value: { conversationId: d.conversationId } }, "conversation");
+    const members = membersOf(info.members);
+    const peer = Object.values(members).find((h) => h !== this.account!.handle) ?? "";
+    const meta: ConvMeta = this.convs.get(id) ?? {
+      id,
+      peer,
+      members,
+      processed: Number(d.seq),
+      above: [],
+      ready: false,
+      unread: 0,
+      lastTime: Number(d.serverTimeMs),
+      createdMs: Date.now(),
+    };
+    meta.members = members;
+    meta.processed = Math.max(meta.processed, Number(d.seq));
+    try {
+      const { state, used } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
+      this.groups.set(id, state);
+      meta.ready = true;
+      ops.push(put("groups", id, mls.encodeState(state)));
+      if (!used.lastResort) ops.push(del("keypackages", used.ref));
+    } catch {
+      meta.ready = false;
+    }
+    this.convs.set(id, meta);
+    return meta;
+  }
+
+  private async group(id: string): Promise<mls.GroupStateHandle> {
+    let g = this.groups.get(id);
+    if (!g) {
+      const bytes = await this.store.get<Uint8Array>("groups", id);
+      if (!bytes) throw new Error("no group state");
+      g = mls.decodeState(bytes);
+      this.groups.set(id, g);
+    }
+    return g;
+  }
+
+  private async apply(wire: Wire, meta: ConvMeta, d: Delivery, ops: Op[]): Promise<void> {
+    const state = await this.group(meta.id);
+    const sender = meta.members[String(d.senderDevice)] ?? meta.peer;
+    if (d.kind === DeliveryKind.APPLICATION) {
+      let text = "";
+      let status: MessageStatus = "received";
+      let next = state;
+      try {
+        const out = await mls.processIncoming(state, d.payload);
+        next = out.newState;
+        if (!out.application) throw new Error("not an application message");
+        text = fromUtf8(out.application);
+      } catch {
+        status = "unreadable";
+      }
+      this.groups.set(meta.id, next);
+      ops.push(put("groups", meta.id, mls.encodeState(next)));
+      const msg: ChatMessage = {
+        key: messageKey(meta.peer, Number(d.serverTimeMs)),
+        peer: meta.peer,
+        conv: meta.id,
+        seq: Number(d.seq),
+        mine: false,
+        sender,
+        text,
+        time: Number(d.serverTimeMs),
+        status,
+      };
+      ops.push(put("messages", msg.key, msg));
+      meta.unread += 1;
+      meta.lastTime = msg.time;
+      queueMicrotask(() => this.incoming.forEach((fn) => fn(msg)));
+      return;
+    }
+    // A commit or a proposal.
+    const out = await mls.processIncoming(state, d.payload);
+    this.groups.set(meta.id, out.newState);
+    ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
+    if (d.addedDevices.length || d.removedDevices.length) {
+      const info = await wire.call({ case: "getConversation", value: { conversationId: d.conversationId } }, "conversation");
+      meta.members = membersOf(info.members);
+    }
+  }
+
+  // ---- conversations ------------------------------------------------------------------------------
+
+  threads(): Thread[] {
+    const byPeer = new Map<string, Thread>();
+    for (const c of this.convs.values()) {
+      const t = byPeer.get(c.peer) ?? { peer: c.peer, unread: 0, lastTime: 0, ready: false };
+      t.unread += c.unread;
+      t.lastTime = Math.max(t.lastTime, c.lastTime, c.createdMs);
+      t.ready ||= c.ready;
+      byPeer.set(c.peer, t);
+    }
+    return [...byPeer.values()].sort((a, b) => b.lastTime - a.lastTime);
+  }
+
+  async messages(peer: string): Promise<ChatMessage[]> {
+    const list = await this.store.list<ChatMessage>("messages", peer + "\u0000");
+    return list.map(({ payload: _p, ...m }) => m as ChatMessage);
+  }
+
+  async markRead(peer: string): Promise<void> {
+    const ops: Op[] = [];
+    for (const c of this.convs.values()) {
+      if (c.peer === peer && c.unread) {
+        c.unread = 0;
+        ops.push(put("convs", c.id, c));
+      }
+    }
+    if (ops.length) {
+      await this.exclusive(() => this.store.write(ops));
+      this.changed();
+    }
+  }
+
+  /** The newest conversation with `peer` whose group this device holds. */
+  private activeConv(peer: string): ConvMeta | undefined {
+    let best: ConvMeta | undefined;
+    for (const c of this.convs.values()) {
+      if (c.peer === peer && c.ready && (!best || c.createdMs > best.createdMs)) best = c;
+    }
+    return best;
+  }
+
+  /** The account's canonical handle, or NOT_FOUND. */
+  async lookup(handle: string): Promise<string> {
+    const info = await this.requireWire().call({ case: "lookupAccount", value: { handle } }, "account");
+    return info.handle;
+  }
+
+  /** Opens an encrypted direct conversation with `peer` unless one exists; returns the peer's handle. */
+  startConversation(peerInput: string): Promise<string> {
+    const key = peerInput.normalize("NFC").toLowerCase();
+    let p = this.starting.get(key);
+    if (!p) {
+      p = this.openConversation(peerInput).finally(() => this.starting.delete(key));
+      this.starting.set(key, p);
+    }
+    return p;
+  }
+
+  private async openConversation(peerInput: string): Promise<string> {
+    const wire = this.requireWire();
+    const fetched = await wire.call({ case: "fetchKeyPackages", value: { handle: peerInput } }, "fetchKeyPackages");
+    const peer = fetched.account!.handle;
+    if (this.activeConv(peer)) return peer;
+    const usable = fetched.keyPackages.filter((k) => k.data.length > 0);
+    if (usable.length === 0) throw new PeerUnreachable("no key package");
+    const info = await wire.call(
+      { case: "createConversation", value: { kind: ConversationKind.DIRECT, peerHandle: peer } },
+      "conversation",
+    );
+    const id = toHex(info.conversationId);
+    const me = this.account!;
+    const kps = usable.map((k) => mls.decodeKeyPackage(k.data));
+    const out = await this.exclusive(async () => mls.commitAdd(await mls.newGroup(info.conversationId, this.identity!), kps));
+    const res = await wire.call(
+      {
+        case: "commit",
+        value: {
+          conversationId: info.conversationId,
+          epoch: 0n,
+          commit: out.commit,
+          addDevices: usable.map((k) => k.deviceId),
+          welcome: out.welcome,
+        },
+      },
+      "commit",
+    );
+    const members: Record<string, string> = { [String(me.deviceId)]: me.handle };
+    for (const k of usable) members[String(k.deviceId)] = peer;
+    const meta: ConvMeta = {
+      id,
+      peer,
+      members,
+      processed: 0,
+      above: [],
+      ready: true,
+      unread: 0,
+      lastTime: Date.now(),
+      createdMs: Date.now(),
+    };
+    this.markHandled(meta, Number(res.seq));
+    await this.exclusive(async () => {
+      this.groups.set(id, out.newState);
+      this.convs.set(id, meta);
+      await this.store.write([put("groups", id, mls.encodeState(out.newState)), put("convs", id, meta)]);
+    });
+    this.changed();
+    void this.flushOutbox();
+    return peer;
+  }
+
+  // ---- sending ------------------------------------------------------------------------------------
+
+  /** Queues a message to `peer`; it is sent now if online, else at the next connection. */
+  async sendText(peer: string, text: string): Promise<ChatMessage> {
+    const msg: ChatMessage = {
+      key: messageKey(peer, Date.now()),
+      peer,
+      conv: "",
+      seq: 0,
+      mine: true,
+      sender: this.account!.handle,
+      text,
+      time: Date.now(),
+      status: "pending",
+    };
+    await this.store.write([put("messages", msg.key, msg)]);
+    this.changed();
+    void this.flushOutbox();
+    return msg;
+  }
+
+  /** Sends every pending message, oldest first. */
+  async flushOutbox(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.flushAgain = false;
+        const pending = (await this.store.list<ChatMessage>("messages")).filter((m) => m.mine && m.status === "pending");
+        pending.sort((a, b) => a.time - b.time);
+        for (const msg of pending) {
+          if (!this.wire || this.wire.isClosed) return;
+          await this.sendOne(msg);
+        }
+      } while (this.flushAgain);
+    } catch {
+      // Offline or refused: stays pending, retried at the next connection.
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async sendOne(msg: ChatMessage): Promise<void> {
+    const wire = this.requireWire();
+    let meta = this.activeConv(msg.peer);
+    if (!meta) {
+      try {
+        await this.startConversation(msg.peer);
+      } catch (e) {
+        if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND) {
+          msg.status = "failed";
+          await this.store.write([put("messages", msg.key, msg)]);
+          this.changed();
+          return;
+        }
+        throw e;
+      }
+      meta = this.activeConv(msg.peer)!;
+    }
+    const convId = fromHex(meta.id);
+    // An earlier attempt whose answer was lost may have reached the relay: look before sending again.
+    if (msg.payload && msg.conv === meta.id && (await this.confirmFromLog(wire, meta, msg))) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const state = await this.group(meta.id);
+      if (!msg.payload || msg.conv !== meta.id || msg.epoch !== Number(mls.epochOf(state))) {
+        await this.exclusive(async () => {
+          const out = await mls.encrypt(await this.group(meta!.id), utf8(msg.text));
+          this.groups.set(meta!.id, out.newState);
+          msg.payload = out.message;
+          msg.conv = meta!.id;
+          msg.epoch = Number(mls.epochOf(out.newState));
+          await this.store.write([put("groups", meta!.id, mls.encodeState(out.newState)), put("messages", msg.key, msg)]);
+        });
+      }
+      try {
+        const res = await wire.call(
+          { case: "send", value: { conversationId: convId, epoch: BigInt(msg.epoch!), payload: msg.payload! } },
+          "send",
+        );
+        await this.confirmSent(wire, meta, msg, Number(res.seq), Number(res.serverTimeMs));
+        return;
+      } catch (e) {
+        if (e instanceof RelayError && e.code === ErrorCode.STALE_EPOCH) {
+          await this.waitForEpoch(meta.id, Number(e.currentEpoch), 10_000);
+          continue;
+        }
+        if (e instanceof RelayError) {
+          msg.status = "failed";
+          delete msg.payload;
+          await this.store.write([put("messages", msg.key, msg)]);
+          this.changed();
+          return;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async confirmSent(wire: Wire, meta: ConvMeta, msg: ChatMessage, seq: number, time: number): Promise<void> {
+    await this.exclusive(async () => {
+      msg.seq = seq;
+      msg.status = "sent";
+      msg.time = time || msg.time;
+      delete msg.payload;
+      meta.lastTime = msg.time;
+      this.markHandled(meta, seq);
+      await this.store.write([put("messages", msg.key, msg), put("convs", meta.id, meta)]);
+      wire.fire({ case: "ack", value: { conversationId: fromHex(meta.id), seq: BigInt(meta.processed) } });
+    });
+    this.changed();
+  }
+
+  private async confirmFromLog(wire: Wire, meta: ConvMeta, msg: ChatMessage): Promise<boolean> {
+    let after = BigInt(Math.max(0, meta.processed - 1));
+    for (let page = 0; page < 20; page++) {
+      const log = await wire.call(
+        { case: "fetchLog", value: { conversationId: fromHex(meta.id), afterSeq: after, limit: 100 } },
+        "log",
+      );
+      for (const e of log.entries) {
+        if (e.senderDevice === this.account!.deviceId && equalBytes(e.payload, msg.payload!)) {
+          await this.confirmSent(wire, meta, msg, Number(e.seq), Number(e.serverTimeMs));
+          return true;
+        }
+      }
+      if (log.entries.length === 0) return false;
+      after = log.entries[log.entries.length - 1].seq;
+    }
+    return false;
+  }
+
+  private async waitForEpoch(id: string, epoch: number, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const g = await this.group(id);
+      if (Number(mls.epochOf(g)) >= epoch) return;
+      await sleep(100);
+    }
+  }
+
+  // ---- contact links ------------------------------------------------------------------------------
+
+  createContactLink(label: string, expiresInHours: number): Promise<ContactLinkInfo> {
+    return this.requireWire().call({ case: "createContactLink", value: { label, expiresInHours } }, "contactLink");
+  }
+
+  async listContactLinks(): Promise<ContactLinkInfo[]> {
+    return (await this.requireWire().call({ case: "listContactLinks", value: {} }, "contactLinks")).links;
+  }
+
+  async revokeContactLink(token: string): Promise<void> {
+    await this.requireWire().call({ case: "revokeContactLink", value: { token } }, "done");
+  }
+
+  // ---- backup -------------------------------------------------------------------------------------
+
+  /**
+   * Makes a backup file's text. This device's keys cannot leave the browser, so the backup holds a
+   * new key registered as another device of the account, and the messages' text; a browser that
+   * restores it becomes a device of the same account and opens new conversations with the peers.
+   */
+  async exportBackup(passphrase: string): Promise<string> {
+    const wire = this.requireWire();
+    const me = this.account!;
+    const key = await generateKey(true);
+    const added = await wire.call({ case: "addDevice", value: { devicePublicKey: key.publicKey } }, "device");
+    const messages = (await this.store.list<ChatMessage>("messages"))
+      .filter((m) => m.status !== "unreadable")
+      .map((m) => ({ peer: m.peer, mine: m.mine, sender: m.sender, text: m.text, time: m.time, sent: m.status !== "pending" && m.status !== "failed" }));
+    const payload: BackupPayload = {
+      handle: me.handle,
+      role: me.role,
+      instanceId: toHex(me.instanceId),
+      deviceId: String(added.deviceId),
+      publicKey: toHex(key.publicKey),
+      privateKey: toHex(await exportPkcs8(key)),
+      messages,
+    };
+    return sealBackup(payload, passphrase);
+  }
+
+  /**
+   * Restores an account from a backup file on this (empty) device: signs in with the backup's key,
+   * registers a new non-extractable device key, keeps the messages, then reopens the conversations.
+   */
+  async importBackup(text: string, passphrase: string): Promise<void> {
+    const payload = await openBackup<BackupPayload>(text, passphrase);
+    await this.connectAnonymous();
+    const anon = this.anon!;
+    if (toHex(this.hello!.instanceId) !== payload.instanceId) throw new OtherInstance("another instance");
+    let challenge = this.hello!.challenge;
+    if (!anon.fresh) challenge = (await anon.wire.call({ case: "getChallenge", value: {} }, "challenge")).challenge;
+    anon.fresh = false;
+    const backupKey = await importPkcs8(fromHex(payload.privateKey), fromHex(payload.publicKey));
+    const signature = await sign(backupKey, authTranscript(this.hello!.instanceId, challenge));
+    const auth = await anon.wire.call({ case: "authenticate", value: { devicePublicKey: backupKey.publicKey, signature } }, "auth");
+    const device = await generateKey();
+    const added = await anon.wire.call({ case: "addDevice", value: { devicePublicKey: device.publicKey } }, "device");
+    anon.wire.close();
+    this.anon = undefined;
+    const account: Account = {
+      handle: auth.handle,
+      accountId: auth.accountId,
+      deviceId: added.deviceId,
+      instanceId: this.hello!.instanceId,
+      device,
+      mlsKey: await generateKey(),
+      mlsKeyId: fromHex(randomHex(16)),
+      role: payload.role,
+      createdMs: Date.now(),
+    };
+    const ops: Op[] = [put("kv", "account", account)];
+    for (const m of payload.messages) {
+      const msg: ChatMessage = {
+        key: messageKey(m.peer, m.time),
+        peer: m.peer,
+        conv: "",
+        seq: 0,
+        mine: m.mine,
+        sender: m.sender,
+        text: m.text,
+        time: m.time,
+        status: m.mine ? (m.sent ? "sent" : "failed") : "received",
+      };
+      ops.push(put("messages", msg.key, msg));
+    }
+    await this.store.write(ops);
+    this.useAccount(account);
+    this.restoredPeers = [...new Set(payload.messages.map((m) => m.peer))];
+    this.start();
+  }
+
+  /** Forgets everything stored on this device. */
+  async forget(): Promise<void> {
+    this.stop();
+    await this.store.clear();
+    this.account = undefined;
+    this.convs.clear();
+    this.groups.clear();
+  }
+}
+
+function membersOf(members: { deviceId: bigint; handle: string }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of members) out[String(m.deviceId)] = m.handle;
+  return out;
+}
+
+let counter = 0;
+function messageKey(peer: string, time: number): string {
+  counter = (counter + 1) % 1_000_000;
+  return `${peer}\u0000${String(time).padStart(15, "0")}:${String(counter).padStart(6, "0")}:${randomHex(4)}`;
+}

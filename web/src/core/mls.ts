@@ -1,0 +1,209 @@
+// MLS (RFC 9420) through ts-mls, cipher suite 3: MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519.
+//
+// Wire formats (what the C++ client must produce and accept): every payload is an MLSMessage —
+// key packages as mls_key_package, commits as mls_public_message (the ratchet tree travels in the
+// Welcome's GroupInfo extension), Welcomes as mls_welcome, application messages as
+// mls_private_message whose plaintext is the message text in UTF-8. Basic credentials whose identity
+// is the account handle (UTF-8, as the relay stores it).
+//
+// The device's MLS signing key never enters ts-mls as key material: ts-mls gets an opaque reference
+// and this module's signature implementation signs with the device's (non-extractable) key.
+import {
+  acceptAll,
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeGroupState,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultLifetime,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroup,
+  processMessage,
+  type CiphersuiteImpl,
+  type ClientState,
+  type KeyPackage,
+  type PrivateKeyPackage,
+  type Proposal,
+} from "ts-mls";
+import { defaultClientConfig } from "ts-mls/clientConfig.js";
+import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
+import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
+import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
+
+export const SUITE = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519" as const;
+export type GroupStateHandle = ClientState;
+
+const REF_MAGIC = utf8("cercle-key-ref:");
+const keys = new Map<string, KeyHandle>();
+
+/** Makes `key` usable by ts-mls under an opaque reference (stored in group states in its place). */
+export function registerSigningKey(id: Uint8Array, key: KeyHandle): Uint8Array {
+  const ref = concat(REF_MAGIC, id);
+  keys.set(toHex(ref), key);
+  return ref;
+}
+
+function lookup(ref: Uint8Array): KeyHandle | undefined {
+  if (ref.length <= REF_MAGIC.length || !equalBytes(ref.subarray(0, REF_MAGIC.length), REF_MAGIC)) return undefined;
+  return keys.get(toHex(ref));
+}
+
+let implPromise: Promise<CiphersuiteImpl> | undefined;
+
+export function suite(): Promise<CiphersuiteImpl> {
+  implPromise ??= (async () => {
+    const base = await getCiphersuiteImpl(getCiphersuiteFromName(SUITE));
+    const native = await webCryptoEd25519();
+    return {
+      ...base,
+      signature: {
+        async sign(signKey: Uint8Array, message: Uint8Array) {
+          const key = lookup(signKey);
+          if (!key) throw new Error("unknown signing key");
+          return sign(key, message);
+        },
+        verify: native ? base.signature.verify : verify,
+        keygen: base.signature.keygen,
+      },
+    };
+  })();
+  return implPromise;
+}
+
+export interface SigningIdentity {
+  handle: string;
+  ref: Uint8Array;        // From registerSigningKey.
+  publicKey: Uint8Array;  // Ed25519 public key.
+}
+
+export interface StoredKeyPackage {
+  ref: string;  // Hex KeyPackageRef.
+  encoded: Uint8Array;  // MLSMessage(mls_key_package), as uploaded.
+  privatePackage: PrivateKeyPackage;
+  lastResort: boolean;
+}
+
+export async function newKeyPackage(id: SigningIdentity, lastResort = false): Promise<StoredKeyPackage> {
+  const cs = await suite();
+  const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
+    { credentialType: "basic", identity: utf8(id.handle) },
+    defaultCapabilities(),
+    defaultLifetime,
+    [],
+    { signKey: id.ref, publicKey: id.publicKey },
+    cs,
+  );
+  const encoded = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage });
+  const ref = toHex(await makeKeyPackageRef(publicPackage, cs.hash));
+  return { ref, encoded, privatePackage, lastResort };
+}
+
+export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (!decoded || decoded[0].wireformat !== "mls_key_package") throw new Error("not a key package");
+  return decoded[0].keyPackage;
+}
+
+/** A new group whose only member is this device (its leaf from a fresh, never uploaded key package). */
+export async function newGroup(groupId: Uint8Array, id: SigningIdentity): Promise<ClientState> {
+  const cs = await suite();
+  const own = await newKeyPackage(id);
+  const kp = decodeKeyPackage(own.encoded);
+  return createGroup(groupId, kp, own.privatePackage, [], cs);
+}
+
+export interface CommitOut {
+  newState: ClientState;
+  commit: Uint8Array;
+  welcome: Uint8Array;
+}
+
+/** A commit adding the key packages' owners; the Welcome carries the ratchet tree. */
+export async function commitAdd(state: ClientState, keyPackages: KeyPackage[]): Promise<CommitOut> {
+  const cs = await suite();
+  const proposals: Proposal[] = keyPackages.map((keyPackage) => ({ proposalType: "add", add: { keyPackage } }));
+  const out = await createCommit(
+    { state, cipherSuite: cs },
+    { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true },
+  );
+  return {
+    newState: out.newState,
+    commit: encodeMlsMessage(out.commit),
+    welcome: out.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome }) : new Uint8Array(),
+  };
+}
+
+/** Joins from a Welcome with one of this device's key packages; returns the state and the package used. */
+export async function joinFromWelcome(
+  bytes: Uint8Array,
+  find: (ref: string) => Promise<StoredKeyPackage | undefined>,
+): Promise<{ state: ClientState; used: StoredKeyPackage }> {
+  const cs = await suite();
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (!decoded || decoded[0].wireformat !== "mls_welcome") throw new Error("not a welcome");
+  const welcome = decoded[0].welcome;
+  for (const secret of welcome.secrets) {
+    const stored = await find(toHex(secret.newMember));
+    if (!stored) continue;
+    const state = await joinGroup(welcome, decodeKeyPackage(stored.encoded), stored.privatePackage, emptyPskIndex, cs);
+    return { state, used: stored };
+  }
+  throw new Error("the welcome is for none of this device's key packages");
+}
+
+export async function encrypt(state: ClientState, plaintext: Uint8Array): Promise<{ newState: ClientState; message: Uint8Array }> {
+  const cs = await suite();
+  const out = await createApplicationMessage(state, plaintext, cs);
+  const message = encodeMlsMessage({ version: "mls10", wireformat: "mls_private_message", privateMessage: out.privateMessage });
+  return { newState: out.newState, message };
+}
+
+export interface Processed {
+  newState: ClientState;
+  application?: Uint8Array;
+}
+
+/** Processes a commit, proposal or application message of the group. */
+export async function processIncoming(state: ClientState, bytes: Uint8Array): Promise<Processed> {
+  const cs = await suite();
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (!decoded) throw new Error("not an MLS message");
+  const msg = decoded[0];
+  if (msg.wireformat !== "mls_private_message" && msg.wireformat !== "mls_public_message") {
+    throw new Error("unexpected MLS wire format");
+  }
+  const out = await processMessage(msg, state, emptyPskIndex, acceptAll, cs);
+  if (out.kind === "applicationMessage") return { newState: out.newState, application: out.message };
+  return { newState: out.newState };
+}
+
+export function epochOf(state: ClientState): bigint {
+  return state.groupContext.epoch;
+}
+
+export function encodeState(state: ClientState): Uint8Array {
+  return encodeGroupState(state);
+}
+
+export function decodeState(bytes: Uint8Array): ClientState {
+  const decoded = decodeGroupState(bytes, 0);
+  if (!decoded) throw new Error("corrupt group state");
+  return { ...decoded[0], clientConfig: defaultClientConfig };
+}
+
+/** The handles (credential identities) of the group's members. */
+export function memberHandles(state: ClientState): string[] {
+  const out: string[] = [];
+  for (const node of state.ratchetTree) {
+    if (node?.nodeType === "leaf" && node.leaf.credential.credentialType === "basic") {
+      out.push(fromUtf8(node.leaf.credential.identity));
+    }
+  }
+  return out;
+}

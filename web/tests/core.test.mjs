@@ -1,0 +1,103 @@
+// The client core under node (the same code as the page, in-memory storage) against the real relay:
+// contact link, registration through it, an MLS direct conversation both ways, catch-up without
+// duplicates after a reconnect, backup and restore.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { MemoryStore, Messenger, RelayError, ErrorCode } from "../build-node/core.mjs";
+import { eventually, startServer } from "./support.mjs";
+
+let server;
+const people = [];
+
+async function person(opts = {}) {
+  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test", ...opts });
+  people.push(m);
+  return m;
+}
+
+async function texts(m, peer) {
+  return (await m.messages(peer)).sort((a, b) => a.time - b.time).map((x) => `${x.mine ? ">" : "<"}${x.text}`);
+}
+
+before(async () => {
+  server = await startServer({ registration: "invite-code", codes: 2 });
+});
+
+after(async () => {
+  for (const m of people) m.stop();
+  await server?.stop();
+});
+
+test("registration needs a code, except through a contact link", async () => {
+  const nobody = await person();
+  const hello = await nobody.connectAnonymous();
+  assert.equal(hello.contactLinkRegistration, true);
+  await assert.rejects(nobody.register("sans_code"), (e) => e instanceof RelayError && e.code === ErrorCode.REGISTRATION_CODE_REQUIRED);
+});
+
+test("helper and visitor talk through a contact link, and catch up after a reconnect", async () => {
+  const helper = await person();
+  await helper.register("aidant.node", { code: server.codes[0] });
+  assert.ok(await helper.waitOnline(10_000));
+  const link = await helper.createContactLink("site", 0);
+  assert.ok(link.token.length >= 16);
+
+  const visitor = await person();
+  const resolved = await visitor.resolveContactLink(link.token);
+  assert.equal(resolved.owner.handle, "aidant.node");
+  await visitor.register("visiteur.node", { contactToken: link.token });
+  assert.ok(await visitor.waitOnline(10_000));
+  // The helper's key packages are uploaded by its connection loop: wait until it has some.
+  const peer = await eventually("conversation opened", () => visitor.startConversation("aidant.node").catch(() => null));
+  assert.equal(peer, "aidant.node");
+  await visitor.sendText(peer, "Bonjour, j'aimerais parler.");
+  await eventually("helper receives", async () => (await texts(helper, "visiteur.node")).includes("<Bonjour, j'aimerais parler."));
+  assert.equal(helper.threads()[0].unread, 1);
+  await helper.sendText("visiteur.node", "Bonjour ! Je vous écoute.");
+  await eventually("visitor receives", async () => (await texts(visitor, "aidant.node")).includes("<Bonjour ! Je vous écoute."));
+
+  // The visitor drops off; the helper writes twice; the visitor comes back and catches up.
+  visitor.stop();
+  await helper.sendText("visiteur.node", "Message 1 pendant l'absence");
+  await helper.sendText("visiteur.node", "Message 2 pendant l'absence");
+  await eventually("helper's messages sent", async () => (await helper.messages("visiteur.node")).filter((m) => m.mine).every((m) => m.status === "sent"));
+  const back = visitor;
+  back.start();
+  await eventually("catch-up", async () => (await texts(back, "aidant.node")).length === 4);
+  // A second reconnect re-delivers nothing new and duplicates nothing.
+  back.disconnect();
+  assert.ok(await eventually("reconnected", async () => { back.reconnectNow(); return back.state === "online"; }));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(await texts(back, "aidant.node"), [
+    ">Bonjour, j'aimerais parler.",
+    "<Bonjour ! Je vous écoute.",
+    "<Message 1 pendant l'absence",
+    "<Message 2 pendant l'absence",
+  ]);
+});
+
+test("a backup restores the account in another place, and the conversation goes on", async () => {
+  const helper = await person();
+  await helper.register("aidante.backup", { code: server.codes[1] });
+  assert.ok(await helper.waitOnline(10_000));
+  const link = await helper.createContactLink("", 24);
+  const visitor = await person();
+  await visitor.register("visiteur.backup", { contactToken: link.token });
+  assert.ok(await visitor.waitOnline(10_000));
+  await eventually("conversation opened", () => visitor.startConversation("aidante.backup").catch(() => null));
+  await visitor.sendText("aidante.backup", "avant la sauvegarde");
+  await eventually("helper receives", async () => (await texts(helper, "visiteur.backup")).includes("<avant la sauvegarde"));
+
+  const file = await visitor.exportBackup("une phrase secrète assez longue");
+  assert.ok(!file.includes("avant la sauvegarde"), "the backup file is encrypted");
+  const restored = await person();
+  await assert.rejects(restored.importBackup(file, "mauvaise phrase"), (e) => e.name === "Error" || e instanceof Error);
+  await restored.importBackup(file, "une phrase secrète assez longue");
+  assert.equal(restored.account.handle, "visiteur.backup");
+  assert.ok(await restored.waitOnline(10_000));
+  assert.deepEqual(await texts(restored, "aidante.backup"), [">avant la sauvegarde"]);
+  await restored.sendText("aidante.backup", "après la restauration");
+  await eventually("helper receives from the restored device", async () => (await texts(helper, "visiteur.backup")).includes("<après la restauration"));
+  await helper.sendText("visiteur.backup", "bien reçu");
+  await eventually("restored device receives", async () => (await texts(restored, "aidante.backup")).includes("<bien reçu"));
+});

@@ -1,0 +1,133 @@
+// Test support: the real cercle-server on 127.0.0.1 port 0 with a temporary data folder, serving
+// web/dist; Debian's Chromium through playwright-core; axe-core scans. Every wait is bounded.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+export const WEB = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const DIST = join(WEB, "dist");
+export const CHROMIUM = process.env.CERCLE_CHROMIUM ?? "/usr/bin/chromium";
+
+export function serverBinary() {
+  const candidates = [process.env.CERCLE_SERVER, join(WEB, "../build/bin/cercle-server"), join(WEB, "../build-web/bin/cercle-server")];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("cercle-server not found: build it, or set CERCLE_SERVER");
+  return found;
+}
+
+/** Bounded wait for a promise. */
+export function within(ms, what, promise) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
+  ]);
+}
+
+/** Polls `check` until it returns a truthy value (bounded). */
+export async function eventually(what, check, ms = 15_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not true after ${ms} ms: ${what} (last: ${last})`);
+}
+
+/**
+ * Starts the server. registration: "invite-code" or "open"; codes: registration codes to create
+ * first (with the server's admin command, on the stopped data folder).
+ */
+export async function startServer({ registration = "invite-code", codes = 0, web = DIST } = {}) {
+  const bin = serverBinary();
+  const data = mkdtempSync(join(tmpdir(), "cercle-web-test-"));
+  const made = [];
+  for (let i = 0; i < codes; i++) {
+    made.push(execFileSync(bin, ["--data", data, "admin", "code-create"], { encoding: "utf8", timeout: 30_000 }).trim());
+  }
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const port = await within(
+    20_000,
+    "cercle-server to listen",
+    new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /listening on [\d.]+:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on("exit", (code) => reject(new Error(`cercle-server exited with ${code}: ${stderr}`)));
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    ws: `ws://127.0.0.1:${port}/ws`,
+    codes: made,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await within(10_000, "cercle-server to stop", new Promise((r) => child.once("exit", r))).catch(() => child.kill("SIGKILL"));
+      }
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30_000,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** A new browser context (a separate person: own storage); records CSP violations and page errors. */
+export async function newPerson(browser, opts = {}) {
+  const context = await browser.newContext({ locale: "fr-FR", ...opts });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(String(err)));
+  return { context, page, problems };
+}
+
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/** Runs axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the page; returns the violations. */
+export async function axe(page) {
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline scripts) stays on.
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] },
+      resultTypes: ["violations"],
+    });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+}
+
+/** No horizontal scrolling (WCAG 1.4.10 reflow). */
+export function horizontalOverflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
