@@ -23,7 +23,7 @@ class RelaySlowConsumerTest : public RelayFixture {
  protected:
   // Builds a group of a sender, two fast readers and one reader that stops reading, then sends
   // rounds of messages until the server drops the stalled reader; then brings it back.
-  void run(const std::string& config_toml, int max_rounds) {
+  void run(const std::string& config_toml) {
     ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false", "--config", write_config(config_toml)}));
     TestDevice sender, fast1, fast2, slow;
     ASSERT_NO_FATAL_FAILURE(register_device("sender", &sender));
@@ -43,7 +43,9 @@ class RelaySlowConsumerTest : public RelayFixture {
 
     int sent = 0;
     int rounds_after_drop = -1;
-    for (int round = 0; round < max_rounds && rounds_after_drop < 3; ++round) {
+    // Its queue fills, then its writes stall; the server drops it after write_stall_s (2 s here).
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (int round = 0; std::chrono::steady_clock::now() < deadline && rounds_after_drop < 3; ++round) {
       // One message at a time: a fast reader's queue never holds more than a message or two.
       for (int i = 0; i < kPerRound; ++i) {
         uint64_t seq = 0;
@@ -63,6 +65,8 @@ class RelaySlowConsumerTest : public RelayFixture {
         ++rounds_after_drop;
       } else if (server_->log().find("conn.too_slow") != std::string::npos) {
         rounds_after_drop = 0;
+      } else {
+        fast1.ws->drain(20ms);  // Let the stall clock run.
       }
     }
     ASSERT_GE(rounds_after_drop, 0) << "the stalled reader was never dropped after " << sent
@@ -91,13 +95,15 @@ class RelaySlowConsumerTest : public RelayFixture {
 };
 
 TEST_F(RelaySlowConsumerTest, AStalledReaderIsDroppedOthersKeepUpAndItCatchesUpLater) {
-  // The default queue (1 MiB) plus what the kernel buffers: a few MiB until the drop.
-  ASSERT_NO_FATAL_FAILURE(run("", 100));
+  // The default queue (1 MiB) plus what the kernel buffers: a few MiB until writes stall.
+  ASSERT_NO_FATAL_FAILURE(run("[limits]\nwrite_stall_s = 2\n"));
 }
 
 TEST_F(RelaySlowConsumerTest, WithTheSmallestSendQueueTheStalledReaderStillCatchesUp) {
-  // 64 KiB, the smallest queue the configuration accepts.
-  ASSERT_NO_FATAL_FAILURE(run("[limits]\nsend_queue_bytes = 65536\n", 100));
+  // 64 KiB, the smallest queue the configuration accepts (twice a 32 KiB frame limit).
+  ASSERT_NO_FATAL_FAILURE(
+      run("[limits]\nsend_queue_bytes = 65536\nmax_frame_bytes = 32768\n"
+          "max_payload_bytes = 31744\nwrite_stall_s = 2\n"));
 }
 
 }  // namespace

@@ -34,8 +34,10 @@ class Connection {
 
   // Queues a frame. Delivery frames (kDelivery, kCatchUp) may be coalesced into one WebSocket
   // message. When a kReply or kDelivery frame would take the queue past its limit, the connection
-  // is closed with kTooSlow and the frame dropped: the device catches up on reconnect. kCatchUp
-  // frames are paced by the session (see queue_limit()) and never cause a drop.
+  // is closed with kTooSlow and the frame dropped: the device catches up on reconnect (sessions
+  // check the room left before sending deliveries). kCatchUp frames are paced by the session (see
+  // queue_limit()) and never cause a drop. A connection whose writes make no progress for the
+  // configured stall time is dropped too.
   // Returns false when the frame was dropped (overflow, or the connection is closing).
   virtual bool send(SharedFrame frame, FrameKind kind) = 0;
 

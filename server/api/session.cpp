@@ -257,6 +257,13 @@ void Session::deliver_live(const ConvId& conv, uint64_t seq, const SharedFrame& 
     s->live = false;  // A gap: fill it from storage.
     return pump_catchup();
   }
+  if (connection_.queued_bytes() + frame->size() > connection_.queue_limit()) {
+    // A burst bigger than the queue: read the rest back from storage as the queue drains, rather
+    // than hold it in memory. A reader that stops reading altogether is dropped by the transport
+    // when its writes stall.
+    s->live = false;
+    return;
+  }
   if (connection_.send(frame, FrameKind::kDelivery)) s->delivered = seq;
 }
 

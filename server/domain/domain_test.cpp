@@ -288,6 +288,11 @@ TEST_F(DomainTest, KeyPackagesAreHandedOutOnceExceptLastResort) {
   }
   EXPECT_EQ(got, (std::vector<std::string>{"kp1", "kp2", "kp-last", "kp-last"}));
   EXPECT_EQ(domain_->key_packages().count(bob.info.device_id).stored, 0u);
+  // A package handed out cannot come back, even after a restart.
+  auto again = await<uint32_t>([&](auto cb) {
+    domain_->key_packages().upload(bob.info.device_id, {{"kp1", false}}, cb);
+  });
+  EXPECT_EQ(again.error().code, Errc::kDuplicateKeyPackage);
 }
 
 TEST_F(DomainTest, FirstCommitOfAnEpochWinsAndFanOutReachesMembers) {

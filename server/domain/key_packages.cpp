@@ -106,8 +106,9 @@ void KeyPackages::fetch(DeviceId actor, std::string_view handle_in,
     }
     if (slot && !fetched.last_resort) {
       device->packages.erase(device->packages.begin());
-      state.package_digests.erase(slot->digest);
+      // Its digest stays known, so that the same package cannot be uploaded and handed out again.
       batch.delete_key_package(id, slot->seq);
+      batch.put_used_key_package(slot->digest);
       if (device->packages.size() < ctx_.config.max_key_packages / 4) {
         low.emplace_back(id, static_cast<uint32_t>(device->packages.size()));
       }

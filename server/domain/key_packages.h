@@ -1,6 +1,7 @@
 // KeyPackages: the stock of MLS KeyPackages each device leaves on the server so that others can add
 // it to a conversation while it is offline. Packages are opaque here. Each one is handed out once,
-// except the device's last-resort package, handed out whenever nothing else is left.
+// except the device's last-resort package, handed out whenever nothing else is left; a package
+// handed out can never be uploaded again.
 // Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
 #pragma once
 

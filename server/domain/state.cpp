@@ -166,6 +166,7 @@ Status State::load(const storage::Store& store) {
     }
     d->next_package_seq = std::max(d->next_package_seq, seq + 1);
   }));
+  check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
   check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {
     contact_links[std::string(token)] = ContactLinkState{r.owner_account(), r.label(), r.created_ms(),
                                                          r.expires_ms(), r.revoked(),

@@ -125,6 +125,7 @@ class State {
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
   std::unordered_map<std::string, RegistrationCodeState> codes;  // SHA-256 of the code -> state.
   std::unordered_map<std::string, ContactLinkState> contact_links;  // Token -> link.
+  // Digests of every key package stored or ever handed out: none is accepted twice.
   std::unordered_set<uint64_t> package_digests;
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;

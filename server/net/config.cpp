@@ -72,6 +72,7 @@ Status read_all(const toml::table& t, ServerConfig& c) {
                    read_int(t, "limits.idle_timeout_s", c.idle_timeout_s, 5, 3600),
                    read_int(t, "limits.send_queue_bytes", c.send_queue_bytes, 64 << 10, 1 << 30),
                    read_int(t, "limits.max_connections", c.max_connections, 1, 1'000'000),
+                   read_int(t, "limits.write_stall_s", c.write_stall_s, 1, 3600),
                    read_int(t, "limits.max_key_packages", c.domain.max_key_packages, 1, 10'000),
                    read_int(t, "limits.max_devices_per_account", c.domain.max_devices_per_account, 1, 100),
                    read_int(t, "limits.max_conversation_devices", c.domain.max_conversation_devices, 2,
@@ -106,6 +107,9 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   }
   if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
     return bad("limits.max_payload_bytes must be at least 1024 bytes under limits.max_frame_bytes");
+  }
+  if (c.send_queue_bytes < 2 * size_t{c.api.max_frame_bytes}) {
+    return bad("limits.send_queue_bytes must be at least twice limits.max_frame_bytes");
   }
   c.api.idle_timeout_s = c.idle_timeout_s;
   return Ok{};

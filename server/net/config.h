@@ -21,6 +21,7 @@ struct ServerConfig {
   uint32_t handshake_timeout_s = 10;
   uint32_t idle_timeout_s = 60;
   size_t send_queue_bytes = 1 << 20;
+  uint32_t write_stall_s = 30;  // A connection whose writes make no progress this long is dropped.
   uint32_t max_connections = 20000;
   bool sync = true;  // fsync before acknowledging writes.
   uint32_t cursor_flush_ms = 200;

@@ -79,7 +79,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   }
 
   bool send(api::SharedFrame frame, api::FrameKind kind) override {
-    if (closing_) return false;
+    if (close_sent_) return false;  // Until the close frame goes, a closing connection still answers.
+    if (queue_.size() == head_index_) last_progress_ms_ = ctx_.now_ms;  // The stall clock starts.
     if (kind != api::FrameKind::kCatchUp && queued_bytes_ + frame->size() > queue_limit()) {
       log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}});
       drop();  // It catches up from storage when it comes back.
@@ -121,6 +122,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
       log::debug("conn.timeout", {{"quiet_ms", quiet}});
       return drop();
     }
+    if (queued_bytes_ > 0 && now_ms - last_progress_ms_ > int64_t{ctx_.config.write_stall_s} * 1000) {
+      log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}, {"stalled_ms", now_ms - last_progress_ms_}});
+      return drop();  // It catches up from storage when it comes back.
+    }
     if (quiet > idle_limit / 2 && !pinging_ && !closing_ && accepted_) {
       pinging_ = true;
       ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
@@ -160,8 +165,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     }
     if (discarding_) buffer_.consume(buffer_.size());
     if (!ws_.is_message_done()) return do_read();
-    if (closing_) {
-      // Closing: requests are not answered any more.
+    if (close_sent_) {
+      // No frame can follow our close frame: the request is not executed; the client resends it
+      // on its next connection.
     } else if (discarding_) {
       session_->on_frame_too_large(too_large_id_);
     } else if (!ws_.got_binary()) {
@@ -175,7 +181,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     message_bytes_ = 0;
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > kFirstReadBytes) buffer_.shrink_to_fit();
-    if (!closing_ && !session_->wants_input()) {
+    if (!close_sent_ && !session_->wants_input()) {
       paused_ = true;  // Resumed by the session once its requests are written.
       return;
     }
@@ -216,6 +222,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void on_write(beast::error_code ec, size_t) {
     writing_ = false;
     if (ec) return end(ec);
+    last_progress_ms_ = ctx_.now_ms;
     for (size_t i = 0; i < in_flight_; ++i) {
       queued_bytes_ -= queue_[head_index_].frame->size();
       queue_[head_index_++].frame.reset();
@@ -266,6 +273,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   std::vector<asio::const_buffer> batch_;
   size_t message_bytes_ = 0;
   int64_t last_activity_ms_ = 0;
+  int64_t last_progress_ms_ = 0;  // Last write completed, or when the queue stopped being empty.
   int64_t closing_since_ms_ = 0;
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;

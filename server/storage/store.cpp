@@ -27,11 +27,12 @@ enum Cf : int {
   kKeyPackages,
   kRegCodes,
   kContactLinks,
+  kUsedPackages,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -119,6 +120,9 @@ void WriteBatch::put_registration_code(std::string_view code_hash,
 }
 void WriteBatch::put_contact_link(std::string_view token, const ContactLinkRecord& r) {
   put(kContactLinks, token, r);
+}
+void WriteBatch::put_used_key_package(uint64_t digest) {
+  batch_->Put((*cfs_)[kUsedPackages], slice(keys::u64(digest)), rocksdb::Slice());
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
@@ -246,6 +250,17 @@ Status Store::scan_registration_codes(
     visit(k, r);
     return true;
   });
+}
+
+Status Store::scan_used_key_packages(const std::function<void(uint64_t)>& visit) const {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kUsedPackages]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return make_error(Errc::kInternal, "corrupt used key package record");
+    visit(keys::read_u64(std::string_view(it->key().data(), 8)));
+  }
+  if (!it->status().ok()) return db_error("scan used key packages", it->status());
+  return Ok{};
 }
 
 Status Store::scan_contact_links(
