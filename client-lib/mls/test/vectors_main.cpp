@@ -43,12 +43,11 @@ const FileSpec kFiles[] = {
     {"psk_secret", psk_secret, false},
     {"transcript-hashes", transcript_hashes, false},
     {"message-protection", message_protection, false},
-#ifdef CERCLE_MLS_VECTORS_TREE
+
     {"tree-validation", tree_validation, false},
     {"tree-operations", tree_operations, true},
     {"treekem", treekem, false},
     {"messages", messages, true},
-#endif
 #ifdef CERCLE_MLS_VECTORS_GROUP
     {"welcome", welcome, false},
     {"passive-client-welcome", passive_client, false},
