@@ -48,11 +48,9 @@ const FileSpec kFiles[] = {
     {"tree-operations", tree_operations, true},
     {"treekem", treekem, false},
     {"messages", messages, true},
-#ifdef CERCLE_MLS_VECTORS_GROUP
     {"welcome", welcome, false},
     {"passive-client-welcome", passive_client, false},
     {"passive-client-handling-commit", passive_client, false},
-#endif
 };
 
 bool run_file(const std::string& dir, const FileSpec& spec) {
