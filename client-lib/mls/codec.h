@@ -106,6 +106,12 @@ class Reader {
   bool* failed_;
 };
 
+// GCC 12 reports -Wmaybe-uninitialized false positives when large std::variant values move
+// into Result; every alternative here is fully constructed by T::decode.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Decodes a whole buffer with `T::decode`: fails on short, malformed or trailing data.
 template <typename T>
 Result<T> decode_exact(BytesView data) {
@@ -115,6 +121,9 @@ Result<T> decode_exact(BytesView data) {
   if (!r.at_end()) return make_error(Errc::kDecode, "trailing bytes");
   return value;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 template <typename T>
 Bytes encode(const T& value) {

@@ -235,26 +235,19 @@ void MlsMessage::encode(Writer& w) const {
   std::visit([&](const auto& v) { v.encode(w); }, body);
 }
 MlsMessage MlsMessage::decode(Reader& r) {
-  MlsMessage m;
-  m.version = r.u16();
+  uint16_t version = r.u16();
   switch (read_wire_format(r)) {
-    case WireFormat::kPublicMessage:
-      m.body = PublicMessage::decode(r);
-      break;
     case WireFormat::kPrivateMessage:
-      m.body = PrivateMessage::decode(r);
-      break;
+      return MlsMessage{version, PrivateMessage::decode(r)};
     case WireFormat::kWelcome:
-      m.body = Welcome::decode(r);
-      break;
+      return MlsMessage{version, Welcome::decode(r)};
     case WireFormat::kGroupInfo:
-      m.body = GroupInfo::decode(r);
-      break;
+      return MlsMessage{version, GroupInfo::decode(r)};
     case WireFormat::kKeyPackage:
-      m.body = KeyPackage::decode(r);
-      break;
+      return MlsMessage{version, KeyPackage::decode(r)};
+    default:
+      return MlsMessage{version, PublicMessage::decode(r)};
   }
-  return m;
 }
 
 }  // namespace cercle::mls

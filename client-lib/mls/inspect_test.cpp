@@ -31,7 +31,9 @@ TEST(Inspect, CommitAddsRemovesAndWelcomeTargets) {
   EXPECT_TRUE(summary.has_path);
   EXPECT_EQ(inspect::welcome_targets(*out.welcome).value(), expected);
 
-  auto removal = out.pending.commit(CommitOptions{{}, {2}}).value();
+  CommitOptions remove;
+  remove.remove_leaves = {2};
+  auto removal = out.pending.commit(remove).value();
   EXPECT_EQ(inspect::commit_summary(removal.message)->removed_leaves, std::vector<uint32_t>{2});
   // Wrong kinds and bad bytes are errors, not crashes.
   EXPECT_EQ(inspect::commit_summary(*out.welcome).error().code, Errc::kInvalid);

@@ -174,7 +174,7 @@ Status validate_leaf_node(const LeafNode& leaf, LeafNodeSource expected, BytesVi
   return {};
 }
 
-Status validate_key_package(const KeyPackage& kp, std::optional<uint64_t> now) {
+Status validate_key_package(const KeyPackage& kp, std::optional<uint64_t> now, uint64_t skew) {
   if (kp.version != kProtocolVersion || kp.cipher_suite != kCipherSuite) {
     return make_error(Errc::kInvalid, "KeyPackage version or cipher suite mismatch");
   }
@@ -182,7 +182,9 @@ Status validate_key_package(const KeyPackage& kp, std::optional<uint64_t> now) {
   if (kp.init_key == kp.leaf_node.encryption_key || kp.init_key.size() != kKemKeyLen) {
     return make_error(Errc::kInvalid, "bad KeyPackage init_key");
   }
-  if (now && (*now < kp.leaf_node.lifetime.not_before || *now > kp.leaf_node.lifetime.not_after)) {
+  const Lifetime& life = kp.leaf_node.lifetime;
+  if (now && (*now + skew < life.not_before ||
+              (life.not_after<UINT64_MAX - skew&& * now> life.not_after + skew))) {
     return make_error(Errc::kInvalid, "KeyPackage outside its lifetime");
   }
   if (has_duplicate_extensions(kp.extensions)) {

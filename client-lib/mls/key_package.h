@@ -57,9 +57,10 @@ Result<KeyPackage> parse_key_package(BytesView data);
 uint64_t now_seconds();
 
 // Checks a KeyPackage by itself (RFC 9420 10.1): version and suite, leaf source, signatures,
-// init_key distinct from encryption_key, lifetime against `now` (if given), extensions in
-// capabilities. kVerify on a bad signature, kInvalid otherwise.
-Status validate_key_package(const KeyPackage& kp, std::optional<uint64_t> now);
+// init_key distinct from encryption_key, lifetime against `now` (if given, widened by `skew`
+// seconds on both ends), extensions in capabilities. kVerify on a bad signature, kInvalid
+// otherwise.
+Status validate_key_package(const KeyPackage& kp, std::optional<uint64_t> now, uint64_t skew = 0);
 // Checks a LeafNode by itself: signature (with group_id / leaf_index for update and commit
 // sources), expected source, own extensions and credential listed in its capabilities.
 Status validate_leaf_node(const LeafNode& leaf, LeafNodeSource expected, BytesView group_id,

@@ -72,6 +72,9 @@ struct Extension {
 // A credential. The group-state API only creates BasicCredentials (identity); X.509 chains are
 // decoded and re-encoded so foreign messages round-trip.
 struct Credential {
+  Credential() = default;
+  explicit Credential(Bytes basic_identity) : identity(std::move(basic_identity)) {}
+
   Bytes identity;
   uint16_t credential_type = kCredentialBasic;
   std::vector<Opaque> certificates;

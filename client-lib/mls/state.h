@@ -102,7 +102,7 @@ class State {
   friend struct ProcessOutput;
   State() = default;
   Result<AppliedProposals> apply_proposals(const std::vector<ResolvedProposal>& proposals,
-                                           uint32_t committer, bool creating) const;
+                                           uint32_t committer) const;
   Result<std::vector<PskWithId>> resolve_psks(const std::vector<PreSharedKeyId>& ids) const;
   NextEpoch next_epoch(const RatchetTree& tree, const std::vector<Extension>& extensions,
                        const AuthenticatedContent& commit, const Secret& commit_secret,
@@ -111,6 +111,8 @@ class State {
   Result<std::vector<ResolvedProposal>> resolve_commit(const Commit& commit,
                                                        uint32_t committer) const;
   Result<ProcessOutput> process_commit(const AuthenticatedContent& content) const;
+  Result<Secret> merge_update_path(RatchetTree& tree, PrivateTree& priv, uint32_t committer,
+                                   const UpdatePath& path, const AppliedProposals& applied) const;
   Result<ProcessOutput> process_proposal(const AuthenticatedContent& content) const;
   Result<AuthenticatedContent> unprotect(const MlsMessage& message, State& next) const;
   Result<ProposalOutput> send_proposal(Proposal proposal,

@@ -56,7 +56,7 @@ Result<ProposalBuckets> bucket(const std::vector<ResolvedProposal>& proposals, u
 }  // namespace
 
 Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedProposal>& proposals,
-                                                uint32_t committer, bool creating) const {
+                                                uint32_t committer) const {
   MLS_TRY(ProposalBuckets b, bucket(proposals, committer));
   AppliedProposals out;
   out.tree = tree_;
@@ -83,10 +83,12 @@ Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedPropos
     out.tree.remove_leaf(leaf);
     out.tree.truncate();
   }
-  std::optional<uint64_t> now;
-  if (creating) now = now_seconds();
+  // Lifetimes are checked on both sides (RFC 9420 7.3 recommends it for receivers); receivers
+  // allow for clock skew so that a commit the server accepted does not fork the group.
+  const uint64_t now = now_seconds();
+  const uint64_t skew = committer == own_leaf() ? 0 : kLifetimeSkewSeconds;
   for (const KeyPackage* kp : b.adds) {
-    MLS_CHECK(validate_key_package(*kp, now));
+    MLS_CHECK(validate_key_package(*kp, now, skew));
     MLS_CHECK(check_leaf_fits_group(kp->leaf_node, UINT32_MAX, out.tree, out.extensions));
     for (const auto& other : out.added_key_packages) {
       MLS_ENSURE(other.init_key != kp->init_key, Errc::kInvalid, "duplicate init key");
@@ -193,7 +195,7 @@ Result<CommitOutput> State::commit(const CommitOptions& options) const {
   MLS_TRY(auto list, commit_proposal_list(options));
   Commit commit{list, std::nullopt};
   MLS_TRY(auto resolved, resolve_commit(commit, own_leaf()));
-  MLS_TRY(AppliedProposals applied, apply_proposals(resolved, own_leaf(), true));
+  MLS_TRY(AppliedProposals applied, apply_proposals(resolved, own_leaf()));
   MLS_TRY(auto psks, resolve_psks(applied.psks));
   RatchetTree tree = applied.tree;
   PrivateTree priv = priv_;

@@ -29,6 +29,9 @@ struct NextEpoch {
   Bytes confirmation_tag;
 };
 
+// Clock skew a receiver tolerates on KeyPackage lifetimes in a commit.
+inline constexpr uint64_t kLifetimeSkewSeconds = 24 * 3600;
+
 // Keeps this many past epochs' resumption PSKs.
 inline constexpr size_t kResumptionPskWindow = 16;
 

@@ -32,9 +32,12 @@ Status validate_joined_tree(const RatchetTree& tree, const GroupContext& gc) {
   MLS_ENSURE(tree.root_hash() == gc.tree_hash, Errc::kVerify, "tree hash mismatch");
   MLS_CHECK(tree.validate(gc.group_id));
   MLS_CHECK(check_members_support(tree, gc.extensions));
+  // Lifetimes of leaves already in the tree are not checked: RFC 9420 7.3 leaves it optional
+  // for received trees and a leaf legitimately outlives its KeyPackage lifetime.
   for (uint32_t l : tree.occupied_leaves()) {
     const LeafNode* leaf = tree.leaf(l);
     MLS_CHECK(validate_leaf_node(*leaf, leaf->source, gc.group_id, l));
+
     MLS_CHECK(check_leaf_fits_group(*leaf, l, tree, gc.extensions));
   }
   return {};

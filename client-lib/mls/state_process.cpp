@@ -94,11 +94,45 @@ Result<std::vector<ResolvedProposal>> State::resolve_commit(const Commit& commit
   return out;
 }
 
+Result<Secret> State::merge_update_path(RatchetTree& tree, PrivateTree& priv, uint32_t committer,
+                                        const UpdatePath& path,
+                                        const AppliedProposals& applied) const {
+  MLS_CHECK(
+      validate_leaf_node(path.leaf_node, LeafNodeSource::kCommit, context_.group_id, committer));
+  MLS_CHECK(check_leaf_fits_group(path.leaf_node, committer, tree, applied.extensions));
+  MLS_ENSURE(path.leaf_node.encryption_key != tree.leaf(committer)->encryption_key, Errc::kInvalid,
+             "committer kept its encryption key");
+  std::vector<Bytes> keys;
+  std::set<Bytes> seen = {path.leaf_node.encryption_key};
+  for (const auto& n : path.nodes) {
+    MLS_ENSURE(seen.insert(n.encryption_key).second, Errc::kInvalid, "repeated path key");
+    keys.push_back(n.encryption_key);
+  }
+  // No key of the UpdatePath may already be in the tree (RFC 9420 12.4.2); the committer's
+  // own leaf is about to be replaced.
+  for (uint32_t i = 0; i < tree.width(); ++i) {
+    const Bytes* k = tree.encryption_key(i);
+    MLS_ENSURE(!k || i == 2 * committer || !seen.count(*k), Errc::kInvalid,
+               "UpdatePath key already in the tree");
+  }
+  auto fdp = tree.filtered_direct_path(committer);
+  MLS_ENSURE(fdp.size() == keys.size(), Errc::kInvalid, "UpdatePath has the wrong length");
+  Bytes ph = tree.merge_path_keys(committer, fdp, keys);
+  MLS_ENSURE(ph == path.leaf_node.parent_hash, Errc::kVerify, "bad parent hash in UpdatePath");
+  tree.set_leaf(committer, path.leaf_node);
+  GroupContext provisional = context_;
+  provisional.epoch = context_.epoch + 1;
+  provisional.tree_hash = tree.root_hash();
+  provisional.extensions = applied.extensions;
+  std::set<uint32_t> new_leaves(applied.added_leaves.begin(), applied.added_leaves.end());
+  return decrypt_update_path(tree, priv, committer, fdp, path, encode(provisional), new_leaves);
+}
+
 Result<ProcessOutput> State::process_commit(const AuthenticatedContent& ac) const {
   const Commit& commit = std::get<Commit>(ac.content.content);
   uint32_t committer = ac.content.sender.index;
   MLS_TRY(auto resolved, resolve_commit(commit, committer));
-  MLS_TRY(AppliedProposals applied, apply_proposals(resolved, committer, false));
+  MLS_TRY(AppliedProposals applied, apply_proposals(resolved, committer));
   MLS_TRY(auto psks, resolve_psks(applied.psks));
   MLS_ENSURE(commit.path || !applied.path_required, Errc::kInvalid, "commit requires a path");
   ProcessOutput out;
@@ -115,34 +149,7 @@ Result<ProcessOutput> State::process_commit(const AuthenticatedContent& ac) cons
   if (applied.own_leaf_key) priv.set_key(2 * own_leaf(), *applied.own_leaf_key);
   Secret commit_secret(Bytes(kHashLen, 0));
   if (commit.path) {
-    const UpdatePath& path = *commit.path;
-    MLS_CHECK(
-        validate_leaf_node(path.leaf_node, LeafNodeSource::kCommit, context_.group_id, committer));
-    MLS_CHECK(check_leaf_fits_group(path.leaf_node, committer, tree, applied.extensions));
-    MLS_ENSURE(path.leaf_node.encryption_key != tree.leaf(committer)->encryption_key,
-               Errc::kInvalid, "committer kept its encryption key");
-    std::vector<Bytes> keys;
-    std::set<Bytes> seen = {path.leaf_node.encryption_key};
-    for (const auto& n : path.nodes) {
-      MLS_ENSURE(seen.insert(n.encryption_key).second, Errc::kInvalid, "repeated path key");
-      for (uint32_t i = 0; i < tree.width(); ++i) {
-        const Bytes* k = tree.encryption_key(i);
-        MLS_ENSURE(!k || *k != n.encryption_key, Errc::kInvalid, "path key already in tree");
-      }
-      keys.push_back(n.encryption_key);
-    }
-    auto fdp = tree.filtered_direct_path(committer);
-    MLS_ENSURE(fdp.size() == keys.size(), Errc::kInvalid, "UpdatePath has the wrong length");
-    Bytes ph = tree.merge_path_keys(committer, fdp, keys);
-    MLS_ENSURE(ph == path.leaf_node.parent_hash, Errc::kVerify, "bad parent hash in UpdatePath");
-    tree.set_leaf(committer, path.leaf_node);
-    GroupContext provisional = context_;
-    provisional.epoch = context_.epoch + 1;
-    provisional.tree_hash = tree.root_hash();
-    provisional.extensions = applied.extensions;
-    std::set<uint32_t> new_leaves(applied.added_leaves.begin(), applied.added_leaves.end());
-    MLS_TRY(commit_secret,
-            decrypt_update_path(tree, priv, committer, fdp, path, encode(provisional), new_leaves));
+    MLS_TRY(commit_secret, merge_update_path(tree, priv, committer, *commit.path, applied));
   }
   NextEpoch next =
       next_epoch(tree, applied.extensions, ac, commit_secret, compute_psk_secret(psks));
