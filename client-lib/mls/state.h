@@ -100,6 +100,8 @@ class State {
   friend struct CommitOutput;
   friend struct ProposalOutput;
   friend struct ProcessOutput;
+  // Lets the fuzz fixture act as a malicious insider (sign and MAC arbitrary content).
+  friend struct FuzzAccess;
   State() = default;
   Result<AppliedProposals> apply_proposals(const std::vector<ResolvedProposal>& proposals,
                                            uint32_t committer) const;

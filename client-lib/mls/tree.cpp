@@ -26,6 +26,18 @@ Result<RatchetTree> RatchetTree::from_data(const RatchetTreeData& data) {
     bool is_leaf_node = std::holds_alternative<LeafNode>(t.nodes_[i]->value);
     if (is_leaf_node != tm::is_leaf(i)) return make_error(Errc::kInvalid, "node kind mismatch");
   }
+  // Every unmerged leaf must be a non-blank leaf below its parent: code that walks resolutions
+  // relies on it, so no RatchetTree value ever breaks it.
+  for (uint32_t p = 1; p < t.nodes_.size(); p += 2) {
+    const ParentNode* node = t.parent(p);
+    if (!node) continue;
+    for (const auto& u : node->unmerged_leaves) {
+      if (u.value >= t.n_leaves_ || !tm::in_subtree(p, tm::leaf_to_node(u.value)) ||
+          t.blank(tm::leaf_to_node(u.value))) {
+        return make_error(Errc::kInvalid, "bad unmerged leaf");
+      }
+    }
+  }
   return t;
 }
 

@@ -113,8 +113,10 @@ Result<UpdatePath> encrypt_update_path(const RatchetTree& tree, const PreparedPa
     UpdatePathNode node;
     node.encryption_key = *tree.encryption_key(p.fdp[i]);
     for (uint32_t r : tree.resolution(RatchetTree::copath_child(p.fdp[i], x), &new_leaves)) {
-      MLS_TRY(auto ct, encrypt_with_label(*tree.encryption_key(r), "UpdatePathNode", group_context,
-                                          p.path_secrets[i].view()));
+      const Bytes* key = tree.encryption_key(r);
+      MLS_ENSURE(key, Errc::kInvalid, "blank node in a resolution");
+      MLS_TRY(auto ct,
+              encrypt_with_label(*key, "UpdatePathNode", group_context, p.path_secrets[i].view()));
       node.encrypted_path_secret.push_back(std::move(ct));
     }
     path.nodes.push_back(std::move(node));
