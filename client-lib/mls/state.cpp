@@ -33,20 +33,20 @@ Result<State> State::create(Bytes group_id, const Credential& credential,
   uint64_t now = now_seconds();
   leaf.lifetime = {now > 3600 ? now - 3600 : 0, now + 365ull * 24 * 3600};
   leaf.signature = sign_with_label(signer, "LeafNodeTBS", leaf.to_be_signed({}, 0));
-  s.tree_ = RatchetTree(std::move(leaf));
-  MLS_CHECK(check_members_support(s.tree_, gce));
+  s.tree_ = std::make_shared<const RatchetTree>(std::move(leaf));
+  MLS_CHECK(check_members_support(*s.tree_, gce));
   s.priv_ = PrivateTree(0, std::move(leaf_key));
   s.signer_ = std::move(signer);
   s.context_.group_id = std::move(group_id);
   s.context_.epoch = 0;
-  s.context_.tree_hash = s.tree_.root_hash();
+  s.context_.tree_hash = s.tree_->root_hash();
   s.context_.extensions = std::move(gce);
   Bytes zero(kHashLen, 0);
   Secret init(random_bytes(kHashLen));
   s.secrets_ = EpochSecrets::derive(init.view(), zero, zero, encode(s.context_));
   Bytes tag = hmac_sha256(s.secrets_.confirmation_key.view(), {});
   s.interim_transcript_hash_ = interim_transcript_hash({}, tag);
-  s.secret_tree_ = SecretTree(s.secrets_.encryption_secret, s.tree_.n_leaves());
+  s.secret_tree_ = SecretTree(s.secrets_.encryption_secret, s.tree_->n_leaves());
   s.resumption_psks_[0] = s.secrets_.resumption_psk;
   return s;
 }
@@ -58,8 +58,8 @@ Result<Bytes> State::export_secret(std::string_view label, BytesView context, si
 
 std::vector<Member> State::members() const {
   std::vector<Member> out;
-  for (uint32_t l : tree_.occupied_leaves()) {
-    const LeafNode* leaf = tree_.leaf(l);
+  for (uint32_t l : tree_->occupied_leaves()) {
+    const LeafNode* leaf = tree_->leaf(l);
     out.push_back(Member{l, leaf->credential, leaf->signature_key});
   }
   return out;
@@ -106,7 +106,7 @@ Result<ProposalOutput> State::send_proposal(Proposal proposal,
 }
 
 Result<ProposalOutput> State::propose_remove(uint32_t leaf) const {
-  if (!tree_.leaf(leaf) || leaf == own_leaf()) {
+  if (!tree_->leaf(leaf) || leaf == own_leaf()) {
     return make_error(Errc::kInvalid, "cannot remove that leaf");
   }
   return send_proposal(Proposal{RemoveProposal{leaf}}, std::nullopt);
@@ -120,7 +120,7 @@ Result<ProposalOutput> State::propose_add(BytesView key_package) const {
 
 Result<ProposalOutput> State::propose_update() const {
   HpkePrivateKey key = HpkePrivateKey::generate();
-  LeafNode leaf = *tree_.leaf(own_leaf());
+  LeafNode leaf = *tree_->leaf(own_leaf());
   leaf.encryption_key = key.public_key;
   leaf.source = LeafNodeSource::kUpdate;
   leaf.lifetime = {};
@@ -136,7 +136,7 @@ Bytes State::serialize() const {
   Writer w;
   w.u16(kStorageVersion);
   context_.encode(w);
-  w.opaque(tree_.encode_bytes());
+  w.opaque(tree_->encode_bytes());
   priv_.encode(w);
   w.opaque(signer_.seed());
   secrets_.encode(w);
@@ -202,15 +202,17 @@ Result<State> State::deserialize(BytesView data) {
   if (!r.ok() || !r.at_end() || version != kStorageVersion) {
     return make_error(Errc::kDecode, "malformed stored state");
   }
-  MLS_TRY(s.tree_, RatchetTree::decode_bytes(tree));
+  MLS_TRY(RatchetTree decoded_tree, RatchetTree::decode_bytes(tree));
+  s.tree_ = std::make_shared<const RatchetTree>(std::move(decoded_tree));
   MLS_TRY(s.signer_, SignaturePrivateKey::from_seed(seed.view()));
   for (const auto& k : update_keys) {
     MLS_TRY(auto key, HpkePrivateKey::from_private(k.view()));
     s.pending_update_keys_.push_back(std::move(key));
   }
-  const LeafNode* own = s.tree_.leaf(s.priv_.own_leaf());
+  const LeafNode* own = s.tree_->leaf(s.priv_.own_leaf());
   if (!own || own->signature_key != s.signer_.public_key ||
-      !s.priv_.check_consistent(s.tree_).ok() || s.secret_tree_.n_leaves() != s.tree_.n_leaves()) {
+      !s.priv_.check_consistent(*s.tree_).ok() ||
+      s.secret_tree_.n_leaves() != s.tree_->n_leaves()) {
     return make_error(Errc::kInvalid, "stored state is inconsistent");
   }
   return s;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -88,7 +89,7 @@ class State {
   const Bytes& group_id() const { return context_.group_id; }
   std::vector<Extension> group_context_extensions() const { return context_.extensions; }
   const GroupContext& group_context() const { return context_; }
-  const RatchetTree& tree() const { return tree_; }
+  const RatchetTree& tree() const { return *tree_; }
   // Returns a copy that also knows an external PSK (for PreSharedKey proposals / Welcomes).
   State with_external_psk(Bytes id, Bytes psk) const;
 
@@ -128,7 +129,8 @@ class State {
                                          const GroupSecrets& secrets, const Secret& psk_secret);
 
   GroupContext context_;
-  RatchetTree tree_;
+  // Shared between the states of one epoch (copies of a State are cheap); never mutated.
+  std::shared_ptr<const RatchetTree> tree_ = std::make_shared<const RatchetTree>();
   PrivateTree priv_;
   SignaturePrivateKey signer_;
   EpochSecrets secrets_;

@@ -59,11 +59,11 @@ Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedPropos
                                                 uint32_t committer) const {
   MLS_TRY(ProposalBuckets b, bucket(proposals, committer));
   AppliedProposals out;
-  out.tree = tree_;
+  out.tree = *tree_;
   out.extensions = b.gce ? b.gce->extensions : context_.extensions;
   out.path_required = proposals.empty() || b.gce || !b.updates.empty() || !b.removes.empty();
   for (const auto& [u, sender] : b.updates) {
-    const LeafNode* old = tree_.leaf(sender);
+    const LeafNode* old = tree_->leaf(sender);
     MLS_ENSURE(old, Errc::kInvalid, "Update from a blank leaf");
     MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, context_.group_id, sender));
     MLS_ENSURE(u->leaf_node.encryption_key != old->encryption_key, Errc::kInvalid,
@@ -137,12 +137,12 @@ NextEpoch State::next_epoch(const RatchetTree& tree, const std::vector<Extension
 State State::successor(const NextEpoch& next, RatchetTree tree, PrivateTree priv) const {
   State s;
   s.context_ = next.context;
-  s.tree_ = std::move(tree);
-  priv.prune(s.tree_);
+  priv.prune(tree);
+  s.tree_ = std::make_shared<const RatchetTree>(std::move(tree));
   s.priv_ = std::move(priv);
   s.signer_ = signer_;
   s.secrets_ = next.secrets;
-  s.secret_tree_ = SecretTree(next.secrets.encryption_secret, s.tree_.n_leaves());
+  s.secret_tree_ = SecretTree(next.secrets.encryption_secret, s.tree_->n_leaves());
   s.interim_transcript_hash_ =
       interim_transcript_hash(next.context.confirmed_transcript_hash, next.confirmation_tag);
   s.resumption_psks_ = resumption_psks_;
@@ -158,7 +158,7 @@ Result<std::vector<ProposalOrRef>> State::commit_proposal_list(const CommitOptio
   std::vector<ProposalOrRef> list;
   std::set<uint32_t> removed(o.remove_leaves.begin(), o.remove_leaves.end());
   for (uint32_t leaf : o.remove_leaves) {
-    MLS_ENSURE(tree_.leaf(leaf) && leaf != own_leaf(), Errc::kInvalid, "cannot remove that leaf");
+    MLS_ENSURE(tree_->leaf(leaf) && leaf != own_leaf(), Errc::kInvalid, "cannot remove that leaf");
   }
   if (o.include_pending_proposals) {
     for (const auto& p : proposals_) {
@@ -202,7 +202,7 @@ Result<CommitOutput> State::commit(const CommitOptions& options) const {
   Secret commit_secret(Bytes(kHashLen, 0));
   std::optional<PreparedPath> prepared;
   if (options.force_path || applied.path_required) {
-    MLS_TRY(prepared, prepare_update_path(tree, own_leaf(), *tree_.leaf(own_leaf()), signer_,
+    MLS_TRY(prepared, prepare_update_path(tree, own_leaf(), *tree_->leaf(own_leaf()), signer_,
                                           context_.group_id));
     GroupContext provisional = context_;
     provisional.epoch = context_.epoch + 1;
@@ -235,7 +235,7 @@ Result<Bytes> State::make_welcome(const State& next, const AppliedProposals& app
                                   const std::vector<PskWithId>& psks) const {
   GroupInfo info;
   info.group_context = next.context_;
-  info.extensions.push_back(Extension{kExtRatchetTree, next.tree_.encode_bytes()});
+  info.extensions.push_back(Extension{kExtRatchetTree, next.tree_->encode_bytes()});
   Bytes tag_input = next.context_.confirmed_transcript_hash;
   info.confirmation_tag = hmac_sha256(next.secrets_.confirmation_key.view(), tag_input);
   info.signer = own_leaf();

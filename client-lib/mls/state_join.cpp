@@ -102,11 +102,11 @@ Result<State> State::join_from_secrets(const GroupInfo& info, RatchetTree tree,
                                             *secrets.path_secret));
   }
   s.context_ = gc;
-  s.tree_ = std::move(tree);
+  s.tree_ = std::make_shared<const RatchetTree>(std::move(tree));
   s.signer_ = bundle.signer;
   s.interim_transcript_hash_ =
       interim_transcript_hash(gc.confirmed_transcript_hash, info.confirmation_tag);
-  s.secret_tree_ = SecretTree(s.secrets_.encryption_secret, s.tree_.n_leaves());
+  s.secret_tree_ = SecretTree(s.secrets_.encryption_secret, s.tree_->n_leaves());
   s.resumption_psks_[gc.epoch] = s.secrets_.resumption_psk;
   return s;
 }

@@ -24,7 +24,7 @@ Result<AuthenticatedContent> State::unprotect(const MlsMessage& message, State& 
     return make_error(Errc::kInvalid, "not a PublicMessage or PrivateMessage");
   }
   uint32_t sender = ac.content.sender.index;
-  const LeafNode* leaf = tree_.leaf(sender);
+  const LeafNode* leaf = tree_->leaf(sender);
   MLS_ENSURE(leaf, Errc::kInvalid, "sender is not a member");
   MLS_ENSURE(sender != own_leaf(), Errc::kInvalid, "own message (adopt the pending state)");
   MLS_CHECK(verify_content_signature(ac, leaf->signature_key, context_));
@@ -62,7 +62,7 @@ Result<ProcessOutput> State::process_proposal(const AuthenticatedContent& ac) co
   } else if (auto* a = std::get_if<AddProposal>(&p.value)) {
     MLS_CHECK(validate_key_package(a->key_package, std::nullopt));
   } else if (auto* r = std::get_if<RemoveProposal>(&p.value)) {
-    MLS_ENSURE(tree_.leaf(r->removed), Errc::kInvalid, "Remove of a blank leaf");
+    MLS_ENSURE(tree_->leaf(r->removed), Errc::kInvalid, "Remove of a blank leaf");
   } else if (std::holds_alternative<ExternalInitProposal>(p.value)) {
     return make_error(Errc::kInvalid, "ExternalInit sent as a proposal");
   }
