@@ -92,5 +92,20 @@ TEST(StateMore, MessagesOfOldEpochRefusedAfterCommit) {
   EXPECT_EQ(bob.process(ct).error().code, Errc::kWrongEpoch);
 }
 
+TEST(StateMore, EveryTruncationAndTrailingByteOfRealMessagesIsRefused) {
+  auto g = make_pair_group();
+  auto commit = g.alice.commit(CommitOptions{}).value();
+  auto [app, next] = g.alice.encrypt(to_bytes("hello")).value();
+  for (const Bytes& m : {commit.message, app, g.welcome, g.bob_kp.key_package}) {
+    ASSERT_TRUE(decode_exact<MlsMessage>(m).ok());
+    for (size_t n = 0; n < m.size(); ++n) {
+      ASSERT_FALSE(decode_exact<MlsMessage>(BytesView(m.data(), n)).ok()) << n;
+    }
+    Bytes longer = m;
+    longer.push_back(0);
+    EXPECT_EQ(decode_exact<MlsMessage>(longer).error().code, Errc::kDecode);
+  }
+}
+
 }  // namespace
 }  // namespace cercle::mls
