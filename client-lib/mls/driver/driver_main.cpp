@@ -42,6 +42,7 @@ class Driver {
     if (op == "add") return add(req);
     if (op == "join") return join(req);
     if (op == "commit") return commit(req);
+    if (op == "propose") return propose(req);
     if (op == "process" || op == "decrypt") return process(req, op == "decrypt");
     if (op == "encrypt") return encrypt(req);
     if (op == "export_secret") return export_secret(req);
@@ -96,6 +97,17 @@ class Driver {
         opts.remove_leaves.push_back(leaf.to_number<uint32_t>());
     }
     return finish_commit(unwrap(state().commit(opts)));
+  }
+
+  json::object propose(const json::object& req) {
+    ProposalOutput out = [&] {
+      if (const json::value* r = req.if_contains("remove")) {
+        return unwrap(state().propose_remove(r->to_number<uint32_t>()));
+      }
+      return unwrap(state().propose_update());
+    }();
+    state_ = std::move(out.state);
+    return {{"proposal", to_hex(out.message)}};
   }
 
   json::object join(const json::object& req) {

@@ -49,11 +49,25 @@ async function cppCreatesGroup(driverPath) {
   await cpp.call("process", { message: hex(c3.commit) });
   await carol.join(c3.welcome);
   await agree("ts-mls adds a third member", cpp, carol);
-  const members = await cpp.call("members");
-  check("C++ lists three members", members.members.length === 3);
-  const c4 = await cpp.call("commit", { remove: [2] });
+  const dave = new TsMember("dave");
+  const c4 = await cpp.call("add", { key_package: hex(await dave.keyPackage()) });
   await bob.process(unhex(c4.commit));
+  await carol.process(unhex(c4.commit));
+  await dave.join(unhex(c4.welcome));
+  await agree("C++ adds a fourth member", cpp, dave);
+  const members = await cpp.call("members");
+  check("C++ lists four members", members.members.length === 4);
+  const proposal = await bob.proposeRemove(2);
+  await cpp.call("process", { message: hex(proposal) });
+  await dave.process(proposal);
+  const c5 = await cpp.call("commit", {});
+  await bob.process(unhex(c5.commit));
+  await dave.process(unhex(c5.commit));
+  await agree("C++ commits a ts-mls Remove proposal by reference", cpp, bob);
+  const c6 = await cpp.call("commit", { remove: [3] });
+  await bob.process(unhex(c6.commit));
   await agree("C++ removes a member", cpp, bob);
+  check("C++ lists two members", (await cpp.call("members")).members.length === 2);
   await messagesBothWays("after removal", cpp, bob);
   cpp.close();
 }
@@ -73,6 +87,11 @@ async function tsCreatesGroup(driverPath) {
   const c2 = await dana.commit();
   await cpp.call("process", { message: hex(c2.commit) });
   await agree("ts-mls commit processed by C++", cpp, dana);
+  const update = await cpp.call("propose", {});
+  await dana.process(unhex(update.proposal));
+  const c3 = await dana.commit();
+  await cpp.call("process", { message: hex(c3.commit) });
+  await agree("ts-mls commits a C++ Update proposal", cpp, dana);
   await messagesBothWays("ts-mls group after commits", cpp, dana);
   cpp.close();
 }

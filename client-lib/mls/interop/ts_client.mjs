@@ -1,6 +1,6 @@
 // A ts-mls member with the same operations as the driver (suite 3, commits as PublicMessage).
 import {
-  acceptAll, createApplicationMessage, createCommit, createGroup, decodeMlsMessage,
+  acceptAll, createApplicationMessage, createCommit, createGroup, createProposal, decodeMlsMessage,
   defaultCapabilities, defaultLifetime, emptyPskIndex, encodeMlsMessage, generateKeyPackage,
   getCiphersuiteFromName, getCiphersuiteImpl, joinGroup, mlsExporter, processMessage,
 } from "ts-mls";
@@ -44,6 +44,11 @@ export class TsMember {
   }
   async remove(leaf) {
     return this.commit([{ proposalType: "remove", remove: { removed: leaf } }]);
+  }
+  async proposeRemove(leaf) {
+    const r = await createProposal(this.state, true, { proposalType: "remove", remove: { removed: leaf } }, impl);
+    this.state = r.newState;
+    return encodeMlsMessage(r.message);
   }
   async encrypt(plaintext) {
     const r = await createApplicationMessage(this.state, plaintext, impl);
