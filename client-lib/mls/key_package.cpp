@@ -152,6 +152,11 @@ Status validate_leaf_node(const LeafNode& leaf, LeafNodeSource expected, BytesVi
   if (leaf.credential.credential_type != kCredentialBasic) {
     return make_error(Errc::kUnsupported, "only basic credentials are accepted");
   }
+  // Every member must support the group's protocol version and cipher suite (RFC 9420 11.1).
+  if (!lists(leaf.capabilities.versions, kProtocolVersion) ||
+      !lists(leaf.capabilities.cipher_suites, kCipherSuite)) {
+    return make_error(Errc::kInvalid, "leaf does not support mls10 with cipher suite 3");
+  }
   if (!lists(leaf.capabilities.credentials, leaf.credential.credential_type)) {
     return make_error(Errc::kInvalid, "credential type not in capabilities");
   }
