@@ -1,0 +1,170 @@
+// cercle::mls::State: one member's view of an MLS group (RFC 9420) as an immutable value.
+// Every operation that changes the group returns a new State and leaves the receiver intact,
+// so a caller can keep the current state until the server has accepted a commit, and drop a
+// state whose message was rejected. Commits and proposals are sent as PublicMessage (so the
+// server can check membership changes, RFC 9750 6.4); application data as PrivateMessage.
+// Thread-safety: State is immutable and thread-compatible; concurrent const calls are safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "client-lib/mls/key_package.h"
+#include "client-lib/mls/key_schedule.h"
+#include "client-lib/mls/treekem.h"
+
+namespace cercle::mls {
+
+struct Member {
+  uint32_t leaf_index = 0;
+  Credential credential;
+  Bytes signature_key;
+};
+
+struct CommitOptions {
+  // KeyPackages to add, each MLSMessage(KeyPackage) or a bare KeyPackage.
+  std::vector<Bytes> add_key_packages;
+  std::vector<uint32_t> remove_leaves;
+  // Replaces the group context extensions (GroupContextExtensions proposal).
+  std::optional<std::vector<Extension>> group_context_extensions;
+  // External PSKs to inject (must be known to every member, see State::with_external_psk).
+  std::vector<Bytes> external_psk_ids;
+  // Include an UpdatePath even when the proposals do not require one.
+  bool force_path = true;
+  // Commit the proposals received in this epoch (by reference).
+  bool include_pending_proposals = true;
+  Bytes authenticated_data;
+};
+
+enum class ContentKind { kApplication, kProposal, kCommit };
+
+struct CachedProposal {
+  Bytes ref;
+  Proposal proposal;
+  uint32_t sender = 0;
+};
+
+struct CommitOutput;
+struct ProposalOutput;
+struct ProcessOutput;
+struct ResolvedProposal;
+struct AppliedProposals;
+struct NextEpoch;
+
+class State {
+ public:
+  // Creates a one-member group at epoch 0. kInvalid if the extensions are inconsistent.
+  static Result<State> create(Bytes group_id, const Credential& credential,
+                              SignaturePrivateKey signer, std::vector<Extension> gce = {});
+  // Joins from MLSMessage(Welcome) with the KeyPackage it was made for. The ratchet tree comes
+  // from the GroupInfo's ratchet_tree extension unless given. `external_psks` resolves PSKs the
+  // Welcome refers to. kNotFound if the Welcome is not for this KeyPackage; kVerify on any bad
+  // signature, tag or hash.
+  static Result<State> join(BytesView welcome, const KeyPackageBundle& key_package,
+                            std::optional<BytesView> ratchet_tree = {},
+                            const std::vector<std::pair<Bytes, Bytes>>& external_psks = {});
+
+  // Builds a Commit; see CommitOutput. kInvalid for an invalid proposal list.
+  Result<CommitOutput> commit(const CommitOptions& options) const;
+  // Proposals (sent as PublicMessage); the returned state caches them for a later commit.
+  Result<ProposalOutput> propose_remove(uint32_t leaf) const;
+  Result<ProposalOutput> propose_update() const;
+  Result<ProposalOutput> propose_add(BytesView key_package) const;
+  // Processes an incoming MLSMessage (PublicMessage or PrivateMessage) of the current epoch.
+  Result<ProcessOutput> process(BytesView mls_message) const;
+  // Encrypts application data as MLSMessage(PrivateMessage); returns it with the new state
+  // (the sender's ratchet advanced).
+  Result<std::pair<Bytes, State>> encrypt(BytesView plaintext, BytesView authenticated_data = {},
+                                          size_t padding = 0) const;
+
+  uint64_t epoch() const { return context_.epoch; }
+  Bytes epoch_authenticator() const { return secrets_.epoch_authenticator.copy_bytes(); }
+  // MLS-Exporter(label, context, length); kLimit if length > 255 * 32.
+  Result<Bytes> export_secret(std::string_view label, BytesView context, size_t length) const;
+  std::vector<Member> members() const;
+  uint32_t own_leaf() const { return priv_.own_leaf(); }
+  const Bytes& group_id() const { return context_.group_id; }
+  std::vector<Extension> group_context_extensions() const { return context_.extensions; }
+  const GroupContext& group_context() const { return context_; }
+  const RatchetTree& tree() const { return *tree_; }
+  // Returns a copy that also knows an external PSK (for PreSharedKey proposals / Welcomes).
+  State with_external_psk(Bytes id, Bytes psk) const;
+
+  // Whole state for local storage (holds private keys: store encrypted).
+  Bytes serialize() const;
+  static Result<State> deserialize(BytesView data);
+
+ private:
+  friend struct CommitOutput;
+  friend struct ProposalOutput;
+  friend struct ProcessOutput;
+  // Lets the fuzz fixture act as a malicious insider (sign and MAC arbitrary content).
+  friend struct FuzzAccess;
+  State() = default;
+  Result<AppliedProposals> apply_proposals(const std::vector<ResolvedProposal>& proposals,
+                                           uint32_t committer) const;
+  Result<std::vector<PskWithId>> resolve_psks(const std::vector<PreSharedKeyId>& ids) const;
+  NextEpoch next_epoch(const RatchetTree& tree, const std::vector<Extension>& extensions,
+                       const AuthenticatedContent& commit, const Secret& commit_secret,
+                       const Secret& psk_secret) const;
+  State successor(const NextEpoch& next, RatchetTree tree, PrivateTree priv) const;
+  Result<std::vector<ResolvedProposal>> resolve_commit(const Commit& commit,
+                                                       uint32_t committer) const;
+  Result<ProcessOutput> process_commit(const AuthenticatedContent& content) const;
+  Result<Secret> merge_update_path(RatchetTree& tree, PrivateTree& priv, uint32_t committer,
+                                   const UpdatePath& path, const AppliedProposals& applied) const;
+  Result<ProcessOutput> process_proposal(const AuthenticatedContent& content) const;
+  Result<AuthenticatedContent> unprotect(const MlsMessage& message, State& next) const;
+  Result<ProposalOutput> send_proposal(Proposal proposal,
+                                       std::optional<HpkePrivateKey> new_key) const;
+  Result<std::vector<ProposalOrRef>> commit_proposal_list(const CommitOptions& options) const;
+  Result<Bytes> make_welcome(const State& next, const AppliedProposals& applied,
+                             const std::optional<PreparedPath>& path,
+                             const std::vector<PskWithId>& psks) const;
+  static Result<State> join_from_secrets(const GroupInfo& info, RatchetTree tree,
+                                         const KeyPackageBundle& kp, const KeyPackage& decoded,
+                                         const GroupSecrets& secrets, const Secret& psk_secret);
+
+  GroupContext context_;
+  // Shared between the states of one epoch (copies of a State are cheap); never mutated.
+  std::shared_ptr<const RatchetTree> tree_ = std::make_shared<const RatchetTree>();
+  PrivateTree priv_;
+  SignaturePrivateKey signer_;
+  EpochSecrets secrets_;
+  SecretTree secret_tree_;
+  Bytes interim_transcript_hash_;
+  std::vector<CachedProposal> proposals_;
+  // Private keys of our own Update proposals, by public key, until one is committed.
+  std::vector<HpkePrivateKey> pending_update_keys_;
+  std::map<uint64_t, Secret> resumption_psks_;
+  std::map<Bytes, Secret> external_psks_;
+};
+
+struct CommitOutput {
+  Bytes message;                 // MLSMessage(PublicMessage) carrying the Commit
+  std::optional<Bytes> welcome;  // MLSMessage(Welcome) when members were added
+  std::vector<uint32_t> added_leaves;
+  // The group's next state; adopt it only once the server has accepted `message`.
+  State pending;
+};
+
+struct ProposalOutput {
+  Bytes message;  // MLSMessage(PublicMessage) carrying the Proposal
+  State state;    // remembers the proposal (and any new private key)
+};
+
+struct ProcessOutput {
+  ContentKind kind = ContentKind::kApplication;
+  uint32_t sender = 0;     // leaf index of the sender
+  Bytes application_data;  // kApplication only
+  Bytes authenticated_data;
+  // True when the commit removed this member: `state` is then the unchanged old state and the
+  // group must be left.
+  bool removed = false;
+  State state;
+};
+
+}  // namespace cercle::mls
