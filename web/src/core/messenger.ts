@@ -120,6 +120,9 @@ export class Messenger {
   private flushing = false;
   private readonly starting = new Map<string, Promise<string>>();
   private restoredPeers: string[] = [];
+  /** Peers known from a restored backup (their threads exist before any conversation does). */
+  private readonly restored = new Set<string>();
+  private retryTimer?: ReturnType<typeof setTimeout>;
   private flushAgain = false;
   private readonly listeners = { state: new Set<Listener>(), change: new Set<Listener>() };
   private readonly incoming = new Set<(m: ChatMessage) => void>();
@@ -136,6 +139,7 @@ export class Messenger {
     const account = await m.store.get<Account>("kv", "account");
     if (account) m.useAccount(account);
     for (const c of await m.store.list<ConvMeta>("convs")) m.convs.set(c.id, c);
+    for (const p of (await m.store.get<string[]>("kv", "restoredPeers")) ?? []) m.restored.add(p);
     return m;
   }
 
@@ -540,6 +544,9 @@ export class Messenger {
       t.ready ||= c.ready;
       byPeer.set(c.peer, t);
     }
+    for (const peer of this.restored) {
+      if (!byPeer.has(peer)) byPeer.set(peer, { peer, unread: 0, lastTime: 0, ready: false });
+    }
     return [...byPeer.values()].sort((a, b) => b.lastTime - a.lastTime);
   }
 
@@ -679,7 +686,14 @@ export class Messenger {
         }
       } while (this.flushAgain);
     } catch {
-      // Offline or refused: stays pending, retried at the next connection.
+      // Stays pending: retried at the next connection, or soon if still online (the peer may have
+      // no key package yet, or the relay asked to slow down).
+      if (this.wire && !this.wire.isClosed && !this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.flushOutbox();
+        }, 3000);
+      }
     } finally {
       this.flushing = false;
     }
@@ -854,7 +868,8 @@ export class Messenger {
       role: payload.role,
       createdMs: Date.now(),
     };
-    const ops: Op[] = [put("kv", "account", account)];
+    const peers = [...new Set(payload.messages.map((m) => m.peer))];
+    const ops: Op[] = [put("kv", "account", account), put("kv", "restoredPeers", peers)];
     for (const m of payload.messages) {
       const msg: ChatMessage = {
         key: messageKey(m.peer, m.time),
@@ -871,7 +886,8 @@ export class Messenger {
     }
     await this.store.write(ops);
     this.useAccount(account);
-    this.restoredPeers = [...new Set(payload.messages.map((m) => m.peer))];
+    this.restoredPeers = [...peers];
+    for (const p of peers) this.restored.add(p);
     this.start();
   }
 

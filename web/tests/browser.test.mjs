@@ -1,0 +1,262 @@
+// The web client in Debian's Chromium against the real relay: a helper and a visitor in two browser
+// contexts, contact link, messages both ways, reload, offline and back, backup and restore, revoked
+// link; axe-core on every screen (light and dark), reflow at 360 and 320 px.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { axe, eventually, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+
+let server;
+let browser;
+let helper;   // { context, page, problems }
+let visitor;
+let linkUrl;
+const PHONE = { viewport: { width: 360, height: 740 } };
+
+async function scan(page, screen) {
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
+}
+
+async function noReflowProblem(page, screen) {
+  for (const width of [360, 320]) {
+    await page.setViewportSize({ width, height: 740 });
+    assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at ${width} px on "${screen}"`);
+  }
+  await page.setViewportSize(PHONE.viewport);
+}
+
+const messages = (page) => page.locator("ol.messages li.msg .text").allTextContents();
+const connText = (page) => page.locator(".conn-text");
+const bubble = (page, text) => page.locator("ol.messages li.msg .text", { hasText: text });
+
+before(async () => {
+  server = await startServer({ registration: "invite-code", codes: 2 });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the home page is plain, accessible in French and English, and reflows on a small screen", async () => {
+  helper = await newPerson(browser, PHONE);
+  const { page } = helper;
+  await page.goto(`${server.url}/`);
+  await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
+  assert.equal(await page.getAttribute("html", "lang"), "fr");
+  await page.getByLabel("Code d'inscription").waitFor();
+  await scan(page, "accueil");
+  await noReflowProblem(page, "accueil");
+  await page.getByRole("button", { name: "English" }).click();
+  await page.getByRole("button", { name: "Create my account" }).waitFor();
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  await scan(page, "home (English)");
+  await page.getByRole("button", { name: "Français" }).click();
+  await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
+});
+
+test("registration errors are said in words next to the field", async () => {
+  const { page } = helper;
+  await page.getByLabel("Pseudonyme").fill("aidante");
+  await page.getByLabel("Code d'inscription").fill("mauvais-code");
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await page.getByText("Ce code ne marche pas.").waitFor();
+  assert.equal(await page.getByLabel("Code d'inscription").getAttribute("aria-invalid"), "true");
+  await scan(page, "accueil avec erreur");
+});
+
+test("a helper creates an account with a code, then a contact link", async () => {
+  const { page } = helper;
+  await page.getByLabel("Code d'inscription").fill(server.codes[0]);
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
+  await connText(page).filter({ hasText: "Connecté." }).waitFor();
+  await page.getByText("Pas encore de conversation.").waitFor();
+  await scan(page, "conversations (vide)");
+  await noReflowProblem(page, "conversations");
+
+  await page.getByRole("link", { name: "Liens de contact" }).click();
+  await page.getByRole("heading", { level: 1, name: "Liens de contact" }).waitFor();
+  await page.getByText("Pas encore de lien.").waitFor();
+  await page.getByLabel("Nom du lien").fill("site de l'association");
+  await page.getByLabel("Durée du lien").selectOption("168");
+  await page.getByRole("button", { name: "Créer le lien" }).click();
+  const address = page.getByLabel("Adresse du lien « site de l'association »");
+  await address.waitFor();
+  linkUrl = await address.inputValue();
+  assert.match(linkUrl, new RegExp(`^${server.url}/c/[A-Za-z0-9_-]{16,}$`));
+  await page.getByText(/^Actif jusqu'au/).waitFor();
+  await scan(page, "liens de contact");
+  await noReflowProblem(page, "liens de contact");
+});
+
+test("a visitor opens the link in another browser, picks a pseudonym and writes", async () => {
+  visitor = await newPerson(browser, PHONE);
+  const { page } = visitor;
+  await page.goto(linkUrl);
+  await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();
+  await page.getByText("Votre conversation est gardée seulement dans ce navigateur.").waitFor();
+  await scan(page, "lien de contact (visiteur)");
+  await noReflowProblem(page, "lien de contact");
+  await page.getByLabel("Choisissez un pseudonyme").fill("camille");
+  await page.getByRole("button", { name: "Commencer" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
+  await connText(page).filter({ hasText: "Connecté." }).waitFor();
+  await page.getByText("Pas encore de message.").waitFor();
+  await scan(page, "conversation (visiteur, vide)");
+  await page.getByLabel("Votre message").fill("Bonjour, j'aimerais parler à quelqu'un.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
+  assert.deepEqual(await messages(page), ["Bonjour, j'aimerais parler à quelqu'un."]);
+  await scan(page, "conversation (visiteur)");
+  await noReflowProblem(page, "conversation");
+});
+
+test("the helper sees the unread count, reads and answers; the visitor is told by the live region", async () => {
+  const { page } = helper;
+  await page.getByRole("link", { name: "Conversations" }).click();
+  const thread = page.getByRole("link", { name: /camille.*1 nouveau message/ });
+  await thread.waitFor();
+  await scan(page, "conversations (non lu)");
+  await thread.click();
+  await page.getByRole("heading", { level: 1, name: "Conversation avec camille" }).waitFor();
+  await bubble(page, "Bonjour, j'aimerais parler à quelqu'un.").waitFor();
+  await scan(page, "conversation (aidante)");
+  await page.getByLabel("Votre message").fill("Bonjour camille, je vous écoute.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
+
+  await bubble(visitor.page, "Bonjour camille, je vous écoute.").waitFor();
+  await eventually("the live region announces the new message", async () =>
+    (await visitor.page.locator("[aria-live=polite]").textContent()) === "Nouveau message de aidante : Bonjour camille, je vous écoute.",
+  );
+  await page.getByRole("link", { name: "Retour aux conversations" }).click();
+  await page.getByRole("link", { name: /camille.*Pas de nouveau message/ }).waitFor();
+});
+
+test("both still see the history after a reload", async () => {
+  const expected = ["Bonjour, j'aimerais parler à quelqu'un.", "Bonjour camille, je vous écoute."];
+  await visitor.page.reload();
+  await visitor.page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
+  await eventually("visitor's history", async () => JSON.stringify(await messages(visitor.page)) === JSON.stringify(expected));
+  await helper.page.goto(`${server.url}/#/t/camille`);
+  await helper.page.reload();
+  await helper.page.getByRole("heading", { level: 1, name: "Conversation avec camille" }).waitFor();
+  await eventually("helper's history", async () => JSON.stringify(await messages(helper.page)) === JSON.stringify(expected));
+  await connText(visitor.page).filter({ hasText: "Connecté." }).waitFor();
+  await connText(helper.page).filter({ hasText: "Connecté." }).waitFor();
+});
+
+test("the visitor's page goes offline, says so, and catches up when back, without duplicates", async () => {
+  const before = await messages(visitor.page);
+  await visitor.context.setOffline(true);
+  await connText(visitor.page).filter({ hasText: "Pas de connexion." }).waitFor();
+  await visitor.page.getByRole("button", { name: "Réessayer maintenant" }).waitFor();
+  await scan(visitor.page, "conversation hors ligne");
+
+  // Written while offline: kept, and sent when the connection is back.
+  await visitor.page.getByLabel("Votre message").fill("Écrit sans connexion.");
+  await visitor.page.getByRole("button", { name: "Envoyer" }).click();
+  await visitor.page.locator("li.msg.mine .status", { hasText: "En attente de connexion" }).waitFor();
+
+  for (const text of ["Premier message pendant la coupure.", "Deuxième message pendant la coupure."]) {
+    await helper.page.getByLabel("Votre message").fill(text);
+    await helper.page.getByRole("button", { name: "Envoyer" }).click();
+  }
+  await eventually("helper's two messages accepted", async () => (await helper.page.locator("li.msg.mine .status", { hasText: "Envoyé" }).count()) === 3);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(await messages(visitor.page), [...before, "Écrit sans connexion."], "nothing arrives while offline");
+
+  await visitor.context.setOffline(false);
+  await connText(visitor.page).filter({ hasText: "Connecté." }).waitFor({ timeout: 20_000 });
+  const expected = [...before, "Écrit sans connexion.", "Premier message pendant la coupure.", "Deuxième message pendant la coupure."];
+  await eventually("catch-up", async () => (await messages(visitor.page)).length >= expected.length);
+  await visitor.page.locator("li.msg.mine .status", { hasText: "En attente de connexion" }).waitFor({ state: "detached" });
+  await bubble(helper.page, "Écrit sans connexion.").waitFor();
+  // Once more, to see that nothing comes twice.
+  await visitor.page.reload();
+  await visitor.page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
+  await connText(visitor.page).filter({ hasText: "Connecté." }).waitFor();
+  await new Promise((r) => setTimeout(r, 500));
+  const got = await messages(visitor.page);
+  assert.deepEqual([...got].sort(), [...expected].sort(), "every message exactly once");
+  assert.equal(new Set(got).size, got.length);
+});
+
+test("the account page warns about clearing browser data and makes a backup that restores elsewhere", async () => {
+  const { page } = visitor;
+  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("heading", { level: 1, name: "Mon compte" }).waitFor();
+  await page.getByText("Si vous effacez les données du navigateur, vous la perdez.").waitFor();
+  await scan(page, "mon compte");
+  await noReflowProblem(page, "mon compte");
+  await page.getByLabel("Phrase secrète", { exact: true }).fill("court");
+  await page.getByRole("button", { name: "Télécharger la sauvegarde" }).click();
+  await page.getByText("La phrase secrète est trop courte").waitFor();
+  await page.getByLabel("Phrase secrète", { exact: true }).fill("le chat dort sur le canapé");
+  await page.getByLabel("Répétez la phrase secrète").fill("le chat dort sur le canapé");
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 30_000 }),
+    page.getByRole("button", { name: "Télécharger la sauvegarde" }).click(),
+  ]);
+  const file = readFileSync(await download.path(), "utf8");
+  assert.ok(!file.includes("camille, je vous écoute"), "the backup is encrypted");
+  await page.getByText("Sauvegarde téléchargée.").waitFor();
+
+  const other = await newPerson(browser, PHONE);
+  await other.page.goto(`${server.url}/`);
+  await other.page.getByRole("button", { name: "Récupérer mon compte" }).waitFor();
+  const upload = { name: "cercle-camille.cercle", mimeType: "application/json", buffer: Buffer.from(file) };
+  await other.page.getByLabel("Fichier de sauvegarde").setInputFiles(upload);
+  await other.page.getByLabel("Phrase secrète").fill("pas la bonne phrase");
+  await other.page.getByRole("button", { name: "Récupérer mon compte" }).click();
+  await other.page.getByText("La phrase secrète ne correspond pas à ce fichier.").waitFor({ timeout: 30_000 });
+  await scan(other.page, "récupérer (erreur)");
+  await other.page.getByLabel("Phrase secrète").fill("le chat dort sur le canapé");
+  await other.page.getByRole("button", { name: "Récupérer mon compte" }).click();
+  await other.page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor({ timeout: 30_000 });
+  await bubble(other.page, "Bonjour camille, je vous écoute.").waitFor();
+  await other.page.getByLabel("Votre message").fill("Je suis sur mon autre téléphone.");
+  await other.page.getByRole("button", { name: "Envoyer" }).click();
+  await bubble(helper.page, "Je suis sur mon autre téléphone.").waitFor({ timeout: 20_000 });
+  await other.context.close();
+});
+
+test("a revoked link says so in plain words", async () => {
+  const { page } = helper;
+  await page.getByRole("link", { name: "Liens de contact" }).click();
+  await page.getByText("Personnes venues par ce lien : 1.").waitFor();
+  await page.getByRole("button", { name: "Annuler ce lien" }).click();
+  await page.getByText("Annulé.", { exact: true }).waitFor();
+  await scan(page, "liens de contact (annulé)");
+  const late = await newPerson(browser, PHONE);
+  await late.page.goto(linkUrl);
+  await late.page.getByRole("heading", { level: 1, name: "Ce lien ne marche pas" }).waitFor();
+  await scan(late.page, "lien annulé");
+  await late.context.close();
+});
+
+test("the dark colour scheme passes axe as well", async () => {
+  for (const [who, path, screen] of [
+    [helper, "/#/", "conversations"],
+    [helper, "/#/t/camille", "conversation"],
+    [helper, "/#/links", "liens"],
+    [visitor, "/#/account", "mon compte"],
+  ]) {
+    await who.page.emulateMedia({ colorScheme: "dark" });
+    await who.page.goto(`${server.url}${path}`);
+    await who.page.locator("h1").first().waitFor();
+    await connText(who.page).filter({ hasText: "Connecté." }).waitFor();
+    await scan(who.page, `${screen} (sombre)`);
+    await who.page.emulateMedia({ colorScheme: "light" });
+  }
+});
+
+test("no page error and no blocked script or style (the relay's strict CSP holds)", async () => {
+  for (const who of [helper, visitor]) {
+    const real = who.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED|net::ERR/.test(p));
+    assert.deepEqual(real, []);
+  }
+});
