@@ -116,7 +116,7 @@ test("a visitor opens the link in another browser, picks a pseudonym and writes"
 
 test("the helper sees the unread count, reads and answers; the visitor is told by the live region", async () => {
   const { page } = helper;
-  await page.getByRole("link", { name: "Conversations" }).click();
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
   const thread = page.getByRole("link", { name: /camille.*1 nouveau message/ });
   await thread.waitFor();
   await scan(page, "conversations (non lu)");
