@@ -467,6 +467,12 @@ export class Messenger {
     meta.processed = Math.max(meta.processed, Number(d.seq));
     try {
       const { state, used } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
+      // A direct conversation holds the two accounts the relay names, nobody else.
+      const handles = new Set(mls.memberHandles(state));
+      const expected = new Set(Object.values(members));
+      if ([...handles].some((x) => !expected.has(x)) || !handles.has(this.account!.handle)) {
+        throw new Error("the group's members are not the conversation's");
+      }
       this.groups.set(id, state);
       meta.ready = true;
       ops.push(put("groups", id, mls.encodeState(state)));
@@ -600,7 +606,15 @@ export class Messenger {
     const fetched = await wire.call({ case: "fetchKeyPackages", value: { handle: peerInput } }, "fetchKeyPackages");
     const peer = fetched.account!.handle;
     if (this.activeConv(peer)) return peer;
-    const usable = fetched.keyPackages.filter((k) => k.data.length > 0);
+    // Only packages that name the account the relay says they belong to.
+    const usable = fetched.keyPackages.filter((k) => {
+      if (k.data.length === 0) return false;
+      try {
+        return mls.keyPackageHandle(mls.decodeKeyPackage(k.data)) === peer;
+      } catch {
+        return false;
+      }
+    });
     if (usable.length === 0) throw new PeerUnreachable("no key package");
     const info = await wire.call(
       { case: "createConversation", value: { kind: ConversationKind.DIRECT, peerHandle: peer } },

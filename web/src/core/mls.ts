@@ -110,6 +110,12 @@ export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
   return decoded[0].keyPackage;
 }
 
+/** The handle a key package claims (its basic credential's identity). */
+export function keyPackageHandle(kp: KeyPackage): string | undefined {
+  const c = kp.leafNode.credential;
+  return c.credentialType === "basic" ? fromUtf8(c.identity) : undefined;
+}
+
 /** A new group whose only member is this device (its leaf from a fresh, never uploaded key package). */
 export async function newGroup(groupId: Uint8Array, id: SigningIdentity): Promise<ClientState> {
   const cs = await suite();
