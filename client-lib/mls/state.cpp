@@ -106,7 +106,8 @@ Result<ProposalOutput> State::send_proposal(Proposal proposal,
 }
 
 Result<ProposalOutput> State::propose_remove(uint32_t leaf) const {
-  if (!tree_->leaf(leaf) || leaf == own_leaf()) {
+  // Proposing one's own removal is how a member leaves: another member commits it.
+  if (!tree_->leaf(leaf)) {
     return make_error(Errc::kInvalid, "cannot remove that leaf");
   }
   return send_proposal(Proposal{RemoveProposal{leaf}}, std::nullopt);

@@ -70,6 +70,7 @@ class State {
   // Builds a Commit; see CommitOutput. kInvalid for an invalid proposal list.
   Result<CommitOutput> commit(const CommitOptions& options) const;
   // Proposals (sent as PublicMessage); the returned state caches them for a later commit.
+  // propose_remove(own_leaf()) is how a member leaves: another member commits it.
   Result<ProposalOutput> propose_remove(uint32_t leaf) const;
   Result<ProposalOutput> propose_update() const;
   Result<ProposalOutput> propose_add(BytesView key_package) const;

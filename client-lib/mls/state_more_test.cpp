@@ -80,7 +80,6 @@ TEST(StateMore, OwnMessagesAndApplicationAsPublicRefused) {
   auto out = g.alice.commit(CommitOptions{}).value();
   EXPECT_EQ(g.alice.process(out.message).error().code, Errc::kInvalid);
   EXPECT_FALSE(g.alice.export_secret("l", {}, 255 * 32 + 1).ok());
-  EXPECT_EQ(g.alice.propose_remove(0).error().code, Errc::kInvalid);
   EXPECT_EQ(g.alice.propose_remove(7).error().code, Errc::kInvalid);
 }
 
@@ -105,6 +104,27 @@ TEST(StateMore, EveryTruncationAndTrailingByteOfRealMessagesIsRefused) {
     longer.push_back(0);
     EXPECT_EQ(decode_exact<MlsMessage>(longer).error().code, Errc::kDecode);
   }
+}
+
+TEST(StateMore, AMemberLeavesByProposingItsOwnRemoval) {
+  Pair g = make_pair_group();
+  auto leave = g.bob.propose_remove(g.bob.own_leaf());
+  ASSERT_TRUE(leave.ok()) << leave.error().message;
+  auto seen = g.alice.process(leave->message);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(seen->kind, ContentKind::kProposal);
+  CommitOptions opts;  // Pending proposals are included by reference.
+  auto out = seen->state.commit(opts);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->pending.members().size(), 1u);
+  auto gone = leave->state.process(out->message);
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  EXPECT_TRUE(gone->removed);
+  // The committer never removes itself, even when asked by a proposal.
+  auto self = g.alice.propose_remove(g.alice.own_leaf()).value();
+  auto kept = self.state.commit(opts);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->pending.members().size(), 2u);
 }
 
 }  // namespace

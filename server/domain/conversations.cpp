@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "server/domain/handle.h"
+#include "server/domain/handshake.h"
 
 namespace cercle::domain {
 
@@ -27,6 +28,8 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
 }
 
 }  // namespace
+
+uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
 
 void Conversations::write_conversation(const ConvState& conv, storage::WriteBatch& batch) const {
   storage::ConversationRecord r;
@@ -107,15 +110,12 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
   if (has_duplicates(args.add) || has_duplicates(args.remove)) {
     return make_error(Errc::kInvalidArgument, "a device is listed twice");
   }
-  if (args.add.empty() != args.welcome.empty()) {
-    return make_error(Errc::kInvalidArgument, "a welcome goes with added devices, and only then");
-  }
   for (DeviceId id : args.add) {
     const DeviceState* d = ctx_.state.device(id);
     if (!d) return make_error(Errc::kNotFound, "no such device: " + std::to_string(id));
     const MemberState* m = conv.member(id);
     if (m && m->active()) return make_error(Errc::kInvalidArgument, "the device is already a member");
-    if (ctx_.state.device(id)->conversations.size() >= ctx_.config.max_conversations_per_device) {
+    if (d->conversations.size() >= ctx_.config.max_conversations_per_device) {
       return make_error(Errc::kLimitReached, "the added device is in too many conversations");
     }
     if (conv.kind == ConvKind::kDirect &&
@@ -127,9 +127,6 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
     const MemberState* m = conv.member(id);
     if (!m || !m->active()) return make_error(Errc::kInvalidArgument, "the device is not a member");
     if (id == actor) return make_error(Errc::kInvalidArgument, "a device cannot commit its own removal");
-    if (std::find(args.add.begin(), args.add.end(), id) != args.add.end()) {
-      return make_error(Errc::kInvalidArgument, "a device cannot be added and removed at once");
-    }
   }
   if (conv.active_members() + args.add.size() - args.remove.size() >
       ctx_.config.max_conversation_devices) {
@@ -146,15 +143,22 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   if (args.commit.empty()) return done(make_error(Errc::kInvalidArgument, "the commit is empty"));
   if (args.commit.size() > limit) return done(too_large("the commit", limit));
   if (args.welcome.size() > limit) return done(too_large("the welcome", limit));
+  auto change = handshake::read_commit(ctx_.state, conv, actor, args, now_s());
+  if (!change) return done(std::move(change).error());
   if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
 
+  // Leaves as the MLS tree assigns them: removes free theirs, adds take the leftmost free ones.
+  const auto leaves = handshake::assign_leaves(conv, change->removes, change->adds.size());
   const uint64_t seq = ++conv.last_seq;
   conv.epoch += 1;
+  conv.proposals.clear();  // Proposals do not outlive their epoch.
   auto batch = ctx_.store.batch();
   write_conversation(conv, batch);
-  for (DeviceId id : args.add) {
-    conv.add_member(id, MemberState{seq - 1, 0, seq - 1});
+  for (size_t i = 0; i < change->adds.size(); ++i) {
+    const DeviceId id = change->adds[i].first;
+    conv.add_member(id, MemberState{leaves[i], seq - 1, 0, seq - 1});
     storage::MemberRecord r;
+    r.set_leaf(leaves[i]);
     r.set_join_seq(seq - 1);
     batch.put_member(conv.id, id, r);
     auto& convs = ctx_.state.device(id)->conversations;
@@ -164,6 +168,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
     MemberState* m = conv.member(id);
     m->left_seq = seq;
     storage::MemberRecord r;
+    r.set_leaf(m->leaf);
     r.set_join_seq(m->join_seq);
     r.set_left_seq(seq);
     batch.put_member(conv.id, id, r);
@@ -194,6 +199,13 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   if (args.payload.empty()) return done(make_error(Errc::kInvalidArgument, "the payload is empty"));
   if (args.payload.size() > ctx_.config.max_payload_bytes) {
     return done(too_large("the payload", ctx_.config.max_payload_bytes));
+  }
+  if (args.kind == EntryKind::kProposal) {
+    // Application messages stay opaque (the relay can check nothing useful in a PrivateMessage);
+    // proposals are read, and remembered for the commits of this epoch.
+    auto proposal = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
+    if (!proposal) return done(std::move(proposal).error());
+    conv.proposals.push_back(std::move(*proposal));
   }
   const uint64_t seq = ++conv.last_seq;
   const int64_t now = ctx_.clock.now_ms();

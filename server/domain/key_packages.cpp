@@ -21,6 +21,22 @@ uint64_t digest(std::string_view data) {
 
 }  // namespace
 
+Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view data,
+                                                               const DeviceState& device) const {
+  // An hour of tolerance on lifetimes: a phone's clock may be a little ahead of the server's.
+  auto facts = mls_checks::key_package(data, static_cast<uint64_t>(ctx_.clock.now_ms() / 1000), 3600);
+  if (!facts) return std::move(facts).error();
+  const AccountState* account = ctx_.state.account(device.account);
+  if (!account || facts->identity != account->handle) {
+    return make_error(Errc::kInvalidArgument, "the key package's credential must be the account's handle");
+  }
+  auto owner = ctx_.state.mls_keys.find(facts->signature_key);
+  if (owner != ctx_.state.mls_keys.end() && owner->second != device.id) {
+    return make_error(Errc::kInvalidArgument, "this MLS signature key belongs to another device");
+  }
+  return facts;
+}
+
 void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
                          Done<uint32_t> done) {
   auto& state = ctx_.state;
@@ -29,6 +45,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
   if (packages.empty()) return done(make_error(Errc::kInvalidArgument, "no key package given"));
 
   std::vector<uint64_t> digests;
+  std::vector<std::string> signature_keys;
   std::unordered_set<uint64_t> seen;
   size_t regular = 0, last_resort = 0;
   for (const auto& p : packages) {
@@ -39,7 +56,10 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
     if (state.package_digests.contains(d) || !seen.insert(d).second) {
       return done(make_error(Errc::kDuplicateKeyPackage, "this key package was already uploaded"));
     }
+    auto facts = check_package(p.data, *device);
+    if (!facts) return done(std::move(facts).error());
     digests.push_back(d);
+    signature_keys.push_back(std::move(facts->signature_key));
     (p.last_resort ? last_resort : regular) += 1;
   }
   if (last_resort > 1) {
@@ -53,6 +73,9 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
   }
 
   auto batch = ctx_.store.batch();
+  for (const auto& key : signature_keys) {
+    if (state.mls_keys.emplace(key, actor).second) batch.put_mls_key(key, actor);
+  }
   for (size_t i = 0; i < packages.size(); ++i) {
     KeyPackageSlot slot{device->next_package_seq++, digests[i]};
     storage::KeyPackageRecord r;

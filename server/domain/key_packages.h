@@ -24,9 +24,11 @@ class KeyPackages {
   KeyPackages(Context ctx, const Identity& identity, LowStock low_stock)
       : ctx_(ctx), identity_(identity), low_stock_(std::move(low_stock)) {}
 
-  // Stores packages for the actor's device, all or none; returns the new count once durable.
-  // Errors: kInvalidArgument (empty, oversized, several last-resort), kDuplicateKeyPackage,
-  // kKeyPackageLimit.
+  // Stores packages for the actor's device, all or none; returns the new count once durable. Each
+  // must be a valid MLS KeyPackage whose credential is the account's handle and whose signature key
+  // no other device uses: the relay then knows which device a leaf with that key is.
+  // Errors: kInvalidArgument (not a valid KeyPackage, wrong credential, another device's key,
+  // empty, oversized, several last-resort), kDuplicateKeyPackage, kKeyPackageLimit.
   void upload(DeviceId actor, std::vector<KeyPackageUpload> packages, Done<uint32_t> done);
 
   // Takes one package for each device of the account with this handle; answers once the taken
@@ -38,6 +40,9 @@ class KeyPackages {
   KeyPackageCount count(DeviceId actor) const;
 
  private:
+  Result<mls_checks::KeyPackageFacts> check_package(std::string_view data,
+                                                    const DeviceState& device) const;
+
   Context ctx_;
   const Identity& identity_;
   LowStock low_stock_;

@@ -49,6 +49,13 @@ void ConvState::erase_member(DeviceId device) {
   if (it != members.end() && it->first == device) members.erase(it);
 }
 
+DeviceId ConvState::device_at(uint32_t leaf) const {
+  for (const auto& [device, m] : members) {
+    if (m.active() && m.leaf == leaf) return device;
+  }
+  return 0;
+}
+
 size_t ConvState::active_members() const {
   return static_cast<size_t>(
       std::count_if(members.begin(), members.end(), [](const auto& m) { return m.second.active(); }));
@@ -143,7 +150,7 @@ Status State::load(const storage::Store& store) {
     auto* c = conversation(conv_id);
     auto* d = this->device(device);
     if (!c || !d) return;
-    c->add_member(device, MemberState{r.join_seq(), r.left_seq(), r.join_seq()});
+    c->add_member(device, MemberState{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq()});
     d->conversations.push_back(conv_id);
   }));
   check(store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {
@@ -165,6 +172,9 @@ Status State::load(const storage::Store& store) {
       d->packages.push_back(slot);
     }
     d->next_package_seq = std::max(d->next_package_seq, seq + 1);
+  }));
+  check(store.scan_mls_keys([&](std::string_view key, DeviceId device) {
+    mls_keys[std::string(key)] = device;
   }));
   check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
   check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {

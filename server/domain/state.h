@@ -18,6 +18,7 @@
 #include "server/common/clock.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
+#include "server/domain/mls_checks.h"
 #include "server/domain/types.h"
 #include "server/storage/group_commit.h"
 #include "server/storage/store.h"
@@ -58,6 +59,7 @@ struct DeviceState {
 };
 
 struct MemberState {
+  uint32_t leaf = 0;      // Its leaf index in the MLS tree, as the relay tracks it.
   uint64_t join_seq = 0;  // Reads entries after this one.
   uint64_t left_seq = 0;  // 0 while a member; else the commit that removed it (its last entry).
   uint64_t cursor = 0;    // Last entry it acknowledged.
@@ -65,6 +67,13 @@ struct MemberState {
   bool active() const { return left_seq == 0; }
   // Whether entry `seq` is delivered to this device.
   bool reads(uint64_t seq) const { return seq > join_seq && (left_seq == 0 || seq <= left_seq); }
+};
+
+// A proposal received in the current epoch, which a commit may include by reference.
+struct CachedProposal {
+  std::string ref;
+  uint32_t sender_leaf = 0;
+  mls_checks::ProposalFacts facts;
 };
 
 struct ConvState {
@@ -76,8 +85,13 @@ struct ConvState {
   int64_t created_ms = 0;
   std::vector<AccountId> accounts;  // DIRECT: the two accounts allowed in.
   std::vector<std::pair<DeviceId, MemberState>> members;  // Sorted by device id.
+  // Proposals of the current epoch, in memory only: after a restart a commit that refers to one
+  // is refused and its author sends the proposal again.
+  std::vector<CachedProposal> proposals;
 
   MemberState* member(DeviceId device);
+  // The active member at `leaf`, or 0.
+  DeviceId device_at(uint32_t leaf) const;
   const MemberState* member(DeviceId device) const;
   MemberState& add_member(DeviceId device, MemberState m);
   void erase_member(DeviceId device);
@@ -127,6 +141,8 @@ class State {
   std::unordered_map<std::string, ContactLinkState> contact_links;  // Token -> link.
   // Digests of every key package stored or ever handed out: none is accepted twice.
   std::unordered_set<uint64_t> package_digests;
+  // MLS signature key -> the device that signs with it (bound when the device uploads a KeyPackage).
+  std::unordered_map<std::string, DeviceId> mls_keys;
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 };

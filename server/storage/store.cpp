@@ -28,11 +28,12 @@ enum Cf : int {
   kRegCodes,
   kContactLinks,
   kUsedPackages,
+  kMlsKeys,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -123,6 +124,9 @@ void WriteBatch::put_contact_link(std::string_view token, const ContactLinkRecor
 }
 void WriteBatch::put_used_key_package(uint64_t digest) {
   batch_->Put((*cfs_)[kUsedPackages], slice(keys::u64(digest)), rocksdb::Slice());
+}
+void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
+  batch_->Put((*cfs_)[kMlsKeys], slice(signature_key), slice(keys::u64(device)));
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
@@ -250,6 +254,17 @@ Status Store::scan_registration_codes(
     visit(k, r);
     return true;
   });
+}
+
+Status Store::scan_mls_keys(const std::function<void(std::string_view, DeviceId)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kMlsKeys]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->value().size() != 8) return make_error(Errc::kInternal, "corrupt MLS key record");
+    visit(std::string_view(it->key().data(), it->key().size()),
+          keys::read_u64(std::string_view(it->value().data(), 8)));
+  }
+  if (!it->status().ok()) return db_error("scan MLS keys", it->status());
+  return Ok{};
 }
 
 Status Store::scan_used_key_packages(const std::function<void(uint64_t)>& visit) const {

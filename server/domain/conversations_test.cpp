@@ -1,0 +1,216 @@
+#include "server/domain/domain_fixture.h"
+
+namespace cercle::domain {
+namespace {
+
+TEST_F(DomainTest, FirstCommitOfAnEpochWinsAndFanOutReachesMembers) {
+  Device a, b, c;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ASSERT_TRUE(register_device(c, "carol").ok());
+  ConvView conv = create_group(a);
+  auto added = commit(a, conv.id, 0, {&b});
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(added->epoch, 1u);
+  ASSERT_FALSE(outbox_.published.empty());
+  EXPECT_EQ(outbox_.published.back().recipients, std::vector<DeviceId>{b.info.device_id});
+
+  // Both build a commit on epoch 1 before either is accepted: the first submitted wins, the
+  // second learns the current epoch, and its author processes the winner instead.
+  Device d;
+  ASSERT_TRUE(register_device(d, "dave").ok());
+  const std::string g = conv.id.str();
+  auto from_b = b.mls->commit(g, {upload_key_package(c)});
+  auto from_a = a.mls->commit(g, {upload_key_package(d)});
+  auto first = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(
+        b.info.device_id, CommitArgs{conv.id, 1, from_b.message, {c.info.device_id}, {}, from_b.welcome}, cb);
+  });
+  auto second = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(
+        a.info.device_id, CommitArgs{conv.id, 1, from_a.message, {d.info.device_id}, {}, from_a.welcome}, cb);
+  });
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::kStaleEpoch);
+  EXPECT_EQ(second.error().current_epoch, 2u);
+  b.mls->adopt(g);
+  a.mls->discard(g);
+  ASSERT_TRUE(a.mls->process(g, from_b.message));
+  ASSERT_TRUE(c.mls->join(g, from_b.welcome));
+  EXPECT_EQ(a.mls->epoch_authenticator(g), c.mls->epoch_authenticator(g));
+
+  auto stale_send = send(c, conv.id, 1, "old");
+  EXPECT_EQ(stale_send.error().code, Errc::kStaleEpoch);
+  auto sent = send(c, conv.id, 2, "hello");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->seq, 3u);
+  auto recipients = outbox_.published.back().recipients;
+  std::sort(recipients.begin(), recipients.end());
+  std::vector<DeviceId> expected{a.info.device_id, b.info.device_id};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(recipients, expected);
+}
+
+TEST_F(DomainTest, NonMembersCanNeitherWriteNorRead) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ConvView conv = create_group(a);
+  EXPECT_EQ(send(b, conv.id, 0, "x").error().code, Errc::kForbidden);
+  // A commit from outside: b builds one for a group of its own with the same id.
+  b.mls->create(conv.id.str());
+  auto outside = b.mls->commit(conv.id.str(), {}, {});
+  auto refused = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(b.info.device_id, CommitArgs{conv.id, 0, outside.message, {}, {}, ""},
+                                    cb);
+  });
+  EXPECT_EQ(refused.error().code, Errc::kForbidden);
+  EXPECT_EQ(domain_->conversations().read(b.info.device_id, conv.id, 0, 10, 1000).error().code,
+            Errc::kForbidden);
+  EXPECT_EQ(domain_->conversations().ack(b.info.device_id, conv.id, 1).error().code,
+            Errc::kForbidden);
+  ConvId unknown;
+  unknown.bytes.fill(7);
+  EXPECT_EQ(send(a, unknown, 0, "x").error().code, Errc::kNotFound);
+}
+
+TEST_F(DomainTest, RemovedDeviceReadsUpToItsRemovalThenIsForgotten) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ConvView conv = create_group(a);
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());   // seq 1
+  ASSERT_TRUE(send(a, conv.id, 1, "m").ok());                       // seq 2
+  auto removed = commit(a, conv.id, 1, {}, {&b});    // seq 3
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(outbox_.published.back().recipients, std::vector<DeviceId>{b.info.device_id});
+  ASSERT_TRUE(send(a, conv.id, 2, "after").ok());                   // seq 4
+  EXPECT_TRUE(outbox_.published.back().recipients.empty());
+  EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
+
+  auto read = domain_->conversations().read(b.info.device_id, conv.id, 0, 100, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 3u);  // Its welcome (1), the message (2) and its removal (3), not 4.
+  EXPECT_EQ(read->back().seq, 3u);
+
+  auto cursor = domain_->conversations().ack(b.info.device_id, conv.id, 99);
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor, 3u);
+  EXPECT_TRUE(domain_->conversations().streams(b.info.device_id).empty());
+  restart();
+  EXPECT_TRUE(domain_->conversations().streams(b.info.device_id).empty());
+}
+
+TEST_F(DomainTest, CursorsAndEpochSurviveRestart) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ConvView conv = create_group(a);
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(send(a, conv.id, 1, "m").ok());
+  ASSERT_EQ(*domain_->conversations().ack(b.info.device_id, conv.id, 4), 4u);
+  restart();
+  auto streams = domain_->conversations().streams(b.info.device_id);
+  ASSERT_EQ(streams.size(), 1u);
+  EXPECT_EQ(streams[0].cursor, 4u);
+  auto got = domain_->conversations().get(a.info.device_id, conv.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->epoch, 1u);
+  EXPECT_EQ(got->head_seq, 6u);
+  EXPECT_EQ(got->members.size(), 2u);
+  auto next = send(a, conv.id, 1, "after restart");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->seq, 7u);
+}
+
+TEST_F(DomainTest, DirectConversationAdmitsOnlyItsTwoAccounts) {
+  Device a, b, c;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ASSERT_TRUE(register_device(c, "carol").ok());
+  auto conv = await<ConvView>(
+      [&](auto cb) { domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "bob", cb); });
+  ASSERT_TRUE(conv.ok());
+  a.mls->create(conv->id.str());
+  EXPECT_EQ(commit(a, conv->id, 0, {&c}).error().code, Errc::kForbidden);
+  EXPECT_TRUE(commit(a, conv->id, 0, {&b}).ok());
+  auto self = await<ConvView>(
+      [&](auto cb) { domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "alice", cb); });
+  EXPECT_EQ(self.error().code, Errc::kInvalidArgument);
+}
+
+TEST_F(DomainTest, RelayAndMlsAgreeOnLeavesAfterRemovesAndAdds) {
+  Device a, b, c, d;
+  for (auto [dev, name] : {std::pair{&a, "alice"}, {&b, "bob"}, {&c, "carol"}, {&d, "dave"}}) {
+    ASSERT_TRUE(register_device(*dev, name).ok());
+  }
+  ConvView conv = create_group(a);
+  const std::string g = conv.id.str();
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b, &c}).ok());
+  ASSERT_TRUE(commit(a, conv.id, 1, {}, {&b}).ok());  // Frees leaf 1.
+  ASSERT_TRUE(commit(c, conv.id, 2, {&d}).ok());      // d takes the leftmost free leaf.
+  for (Device* dev : {&a, &c, &d}) {
+    EXPECT_EQ(leaf_of(conv.id, *dev), dev->mls->leaf(g)) << dev->info.handle;
+  }
+  EXPECT_EQ(leaf_of(conv.id, d), 1u);
+  EXPECT_EQ(a.mls->epoch_authenticator(g), d.mls->epoch_authenticator(g));
+}
+
+TEST_F(DomainTest, ACommitMustSayWhatItDoes) {
+  Device a, b, c;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ASSERT_TRUE(register_device(c, "carol").ok());
+  ConvView conv = create_group(a);
+  const std::string g = conv.id.str();
+  auto submit = [&](Device& actor, CommitArgs args) {
+    return await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(actor.info.device_id, std::move(args), cb);
+    });
+  };
+  const std::string kp_b = upload_key_package(b);
+  auto built = a.mls->commit(g, {kp_b});
+  // add_devices must name the device the MLS commit adds.
+  auto undeclared = submit(a, CommitArgs{conv.id, 0, built.message, {}, {}, built.welcome});
+  EXPECT_EQ(undeclared.error().code, Errc::kInvalidArgument);
+  auto misnamed = submit(a, CommitArgs{conv.id, 0, built.message, {c.info.device_id}, {}, built.welcome});
+  EXPECT_EQ(misnamed.error().code, Errc::kInvalidArgument);
+  // The Welcome must be for the added key package.
+  auto other = a.mls->commit(g, {upload_key_package(b)});
+  auto wrong_welcome = submit(a, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, other.welcome});
+  EXPECT_EQ(wrong_welcome.error().code, Errc::kInvalidArgument);
+  // Not an MLS commit at all.
+  auto garbage = submit(a, CommitArgs{conv.id, 0, "commit@0", {}, {}, ""});
+  EXPECT_EQ(garbage.error().code, Errc::kInvalidArgument);
+  a.mls->discard(g);
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());
+
+  // A member cannot submit a commit signed from another member's leaf.
+  auto bobs = b.mls->commit(g, {}, {});
+  auto impersonated = submit(a, CommitArgs{conv.id, 1, bobs.message, {}, {}, ""});
+  EXPECT_EQ(impersonated.error().code, Errc::kForbidden);
+  b.mls->discard(g);
+}
+
+TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ConvView conv = create_group(a);
+  const std::string g = conv.id.str();
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());
+  const std::string leave = b.mls->propose_remove(g, b.mls->leaf(g));
+  ASSERT_TRUE(send(b, conv.id, 1, leave, EntryKind::kProposal).ok());
+  ASSERT_TRUE(a.mls->process(g, leave));
+  auto built = a.mls->commit(g, {}, {});  // Includes the pending proposal by reference.
+  auto r = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(a.info.device_id,
+                                    CommitArgs{conv.id, 1, built.message, {}, {b.info.device_id}, ""}, cb);
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
+}
+
+}  // namespace
+}  // namespace cercle::domain

@@ -1,0 +1,132 @@
+#include "server/domain/handshake.h"
+
+#include <algorithm>
+#include <set>
+
+namespace cercle::domain::handshake {
+
+namespace {
+
+Error invalid(std::string message) { return make_error(Errc::kInvalidArgument, std::move(message)); }
+
+// Checks what every handshake message of the conversation must be: this group, this epoch, the
+// actor's own leaf.
+Status check_envelope(const ConvState& conv, DeviceId actor, const mls_checks::HandshakeFacts& f,
+                      uint64_t epoch) {
+  if (f.group_id != conv.id.str()) return invalid("the message is for another MLS group");
+  if (f.epoch != epoch) return invalid("the message's MLS epoch is not the request's");
+  const MemberState* me = conv.member(actor);
+  if (!me || f.sender_leaf != me->leaf) {
+    return make_error(Errc::kForbidden, "the message is sent from another member's leaf");
+  }
+  return Ok{};
+}
+
+Result<DeviceId> device_of_key(const State& state, const mls_checks::KeyPackageFacts& kp) {
+  auto it = state.mls_keys.find(kp.signature_key);
+  if (it == state.mls_keys.end()) {
+    return make_error(Errc::kNotFound, "the added key package was not uploaded by any device");
+  }
+  return it->second;
+}
+
+template <class T>
+std::vector<T> sorted(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+Status check_declared(const MembershipChange& change, const CommitArgs& args) {
+  std::vector<DeviceId> added;
+  for (const auto& [device, ref] : change.adds) added.push_back(device);
+  if (sorted(added) != sorted(args.add)) {
+    return invalid("add_devices must list exactly the devices the commit adds");
+  }
+  if (sorted(change.removes) != sorted(args.remove)) {
+    return invalid("remove_devices must list exactly the devices the commit removes");
+  }
+  if (change.adds.empty()) {
+    if (!args.welcome.empty()) return invalid("a welcome goes with added devices, and only then");
+    return Ok{};
+  }
+  auto targets = mls_checks::welcome_targets(args.welcome);
+  if (!targets) return std::move(targets).error();
+  std::vector<std::string> refs;
+  for (const auto& [device, ref] : change.adds) refs.push_back(ref);
+  if (sorted(*targets) != sorted(refs)) {
+    return invalid("the welcome must be for exactly the key packages the commit adds");
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<MembershipChange> read_commit(const State& state, const ConvState& conv, DeviceId actor,
+                                     const CommitArgs& args, uint64_t now_s) {
+  auto facts = mls_checks::handshake(args.commit, now_s, kLifetimeSkewS);
+  if (!facts) return std::move(facts).error();
+  if (!facts->is_commit) return invalid("the commit field must hold an MLS commit");
+  if (auto s = check_envelope(conv, actor, *facts, args.epoch); !s) return std::move(s).error();
+
+  std::vector<const mls_checks::ProposalFacts*> proposals;
+  for (const auto& p : facts->by_value) proposals.push_back(&p);
+  for (const auto& ref : facts->by_reference) {
+    auto it = std::find_if(conv.proposals.begin(), conv.proposals.end(),
+                           [&](const CachedProposal& c) { return c.ref == ref; });
+    if (it == conv.proposals.end()) {
+      return invalid("the commit refers to a proposal the relay does not know in this epoch");
+    }
+    proposals.push_back(&it->facts);
+  }
+  MembershipChange change;
+  for (const auto* p : proposals) {
+    if (p->kind == mls_checks::ProposalKind::kAdd) {
+      auto device = device_of_key(state, *p->added);
+      if (!device) return std::move(device).error();
+      change.adds.emplace_back(*device, p->added->ref);
+    } else if (p->kind == mls_checks::ProposalKind::kRemove) {
+      const DeviceId device = conv.device_at(p->removed_leaf);
+      if (device == 0) return invalid("the commit removes a leaf where no member is");
+      change.removes.push_back(device);
+    }
+  }
+  if (auto s = check_declared(change, args); !s) return std::move(s).error();
+  return change;
+}
+
+Result<CachedProposal> read_proposal(const State& state, const ConvState& conv, DeviceId actor,
+                                     std::string_view payload, uint64_t now_s) {
+  auto facts = mls_checks::handshake(payload, now_s, kLifetimeSkewS);
+  if (!facts) return std::move(facts).error();
+  if (facts->is_commit) return invalid("commits are sent with Commit, not Send");
+  if (auto s = check_envelope(conv, actor, *facts, conv.epoch); !s) return std::move(s).error();
+  const auto& p = facts->by_value.front();
+  if (p.kind == mls_checks::ProposalKind::kAdd) {
+    if (auto device = device_of_key(state, *p.added); !device) return std::move(device).error();
+  } else if (p.kind == mls_checks::ProposalKind::kRemove && conv.device_at(p.removed_leaf) == 0) {
+    return invalid("the proposal removes a leaf where no member is");
+  }
+  return CachedProposal{facts->proposal_ref, facts->sender_leaf, p};
+}
+
+std::vector<uint32_t> assign_leaves(const ConvState& conv, const std::vector<DeviceId>& removes,
+                                    size_t adds) {
+  std::set<uint32_t> taken;
+  for (const auto& [device, m] : conv.members) {
+    if (m.active() && std::find(removes.begin(), removes.end(), device) == removes.end()) {
+      taken.insert(m.leaf);
+    }
+  }
+  std::vector<uint32_t> out;
+  uint32_t candidate = 0;
+  while (out.size() < adds) {
+    if (!taken.contains(candidate)) {
+      out.push_back(candidate);
+      taken.insert(candidate);
+    }
+    ++candidate;
+  }
+  return out;
+}
+
+}  // namespace cercle::domain::handshake

@@ -1,0 +1,66 @@
+// MlsMember: one device's side of MLS (client-lib/mls) for tests that need real handshake messages:
+// KeyPackages the relay accepts, commits and Welcomes it can read, application messages. The
+// device's Ed25519 key signs its MLS leaves too; the credential is the account's handle. A member
+// may be in several groups; each group's MLS group id is its conversation id.
+// One thread; values only. Failures of MLS operations throw std::runtime_error (tests only).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client-lib/mls/state.h"
+
+namespace cercle::testing {
+
+class MlsMember {
+ public:
+  // `secret_key`: a libsodium Ed25519 secret key (64 bytes: seed then public key).
+  MlsMember(std::string handle, const unsigned char* secret_key);
+
+  // A fresh KeyPackage (MLSMessage); its private keys are kept to join from a Welcome later.
+  std::string key_package();
+
+  // Creates the group of conversation `conv` with this member alone.
+  void create(const std::string& conv);
+
+  struct Commit {
+    std::string message;  // MLSMessage(PublicMessage)
+    std::string welcome;  // Empty when nobody is added.
+  };
+  // Builds a commit on the group's current epoch; adopt() makes it current once the relay
+  // accepted it, discard() forgets it.
+  Commit commit(const std::string& conv, const std::vector<std::string>& add_key_packages,
+                const std::vector<uint32_t>& remove_leaves = {});
+  void adopt(const std::string& conv);
+  void discard(const std::string& conv);
+  // A proposal to remove `leaf` (a member leaving proposes its own removal).
+  std::string propose_remove(const std::string& conv, uint32_t leaf);
+
+  // Joins from a Welcome made for one of this member's KeyPackages. False on failure.
+  bool join(const std::string& conv, const std::string& welcome);
+  // Processes a handshake message of the group's current epoch. False on failure.
+  bool process(const std::string& conv, const std::string& message);
+  std::string encrypt(const std::string& conv, const std::string& text);
+  std::optional<std::string> decrypt(const std::string& conv, const std::string& message);
+
+  bool in_group(const std::string& conv) const { return groups_.contains(conv); }
+  uint64_t epoch(const std::string& conv) const;
+  uint32_t leaf(const std::string& conv) const;
+  std::string epoch_authenticator(const std::string& conv) const;
+  // The leaf of the member whose credential is `handle` (first match), or -1.
+  int64_t leaf_of(const std::string& conv, const std::string& handle) const;
+
+ private:
+  const mls::State& group(const std::string& conv) const;
+
+  std::string handle_;
+  mls::SignaturePrivateKey signer_;
+  std::map<std::string, mls::State> groups_;
+  std::map<std::string, mls::State> pending_;
+  std::vector<mls::KeyPackageBundle> bundles_;
+};
+
+}  // namespace cercle::testing
