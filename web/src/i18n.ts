@@ -8,6 +8,8 @@ const fr = {
   langSwitchLabel: "Read this page in English",
   mainNav: "Menu",
 
+  otherTabTitle: "Cercle est déjà ouvert",
+  otherTabText: "Cercle est ouvert dans un autre onglet de ce navigateur. Utilisez cet autre onglet, ou fermez-le puis rechargez cette page.",
   connOnline: "Connecté.",
   connConnecting: "Connexion en cours…",
   connOffline: "Pas de connexion. Nouvel essai dans {s} s.",
@@ -85,6 +87,7 @@ const fr = {
   composeHint: "Pour envoyer avec le clavier : Ctrl + Entrée.",
   send: "Envoyer",
   statusPending: "En attente de connexion",
+  statusSending: "Envoi en cours…",
   statusSent: "Envoyé",
   statusFailed: "Pas envoyé",
   unreadable: "Ce message n'a pas pu être lu.",
@@ -142,6 +145,8 @@ const en: Record<Key, string> = {
   langSwitchLabel: "Lire cette page en français",
   mainNav: "Menu",
 
+  otherTabTitle: "Cercle is already open",
+  otherTabText: "Cercle is open in another tab of this browser. Use that tab, or close it and reload this page.",
   connOnline: "Connected.",
   connConnecting: "Connecting…",
   connOffline: "No connection. Trying again in {s} s.",
@@ -219,6 +224,7 @@ const en: Record<Key, string> = {
   composeHint: "To send with the keyboard: Ctrl + Enter.",
   send: "Send",
   statusPending: "Waiting for the connection",
+  statusSending: "Sending…",
   statusSent: "Sent",
   statusFailed: "Not sent",
   unreadable: "This message could not be read.",

@@ -1,18 +1,32 @@
 import "./style.css";
 import { IdbStore } from "./core/store";
 import { Messenger } from "./core/messenger";
-import { setLang, type Lang } from "./i18n";
+import { setLang, t, type Lang } from "./i18n";
 import { App } from "./ui/app";
+import { h, replace } from "./ui/dom";
 
-async function boot(): Promise<void> {
-  const saved = localStorage.getItem("cercle.lang");
-  const lang: Lang = saved === "en" || saved === "fr" ? saved : "fr";
-  setLang(lang);
+async function boot(root: HTMLElement): Promise<void> {
   const store = await IdbStore.open();
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const messenger = await Messenger.load({ url: `${scheme}//${location.host}/ws`, store });
-  const app = new App(messenger, document.getElementById("app")!);
-  app.start();
+  new App(messenger, root).start();
 }
 
-void boot();
+function otherTab(root: HTMLElement): void {
+  document.title = t("otherTabTitle");
+  replace(root, h("main", {}, h("h1", {}, t("otherTabTitle")), h("p", {}, t("otherTabText"))));
+}
+
+const saved = localStorage.getItem("cercle.lang");
+setLang((saved === "en" || saved === "fr" ? saved : "fr") as Lang);
+const root = document.getElementById("app")!;
+// One tab at a time holds this device's keys and connection: two would race on the MLS state.
+if (navigator.locks) {
+  void navigator.locks.request("cercle-device", { ifAvailable: true }, async (lock) => {
+    if (!lock) return otherTab(root);
+    await boot(root);
+    await new Promise(() => {});  // Held until the tab closes or reloads.
+  });
+} else {
+  void boot(root);
+}

@@ -23,7 +23,12 @@ async function noReflowProblem(page, screen) {
     await page.setViewportSize({ width, height: 740 });
     assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at ${width} px on "${screen}"`);
   }
+  // Text at 200% on a 360 px wide screen: still no horizontal scrolling.
   await page.setViewportSize(PHONE.viewport);
+  await page.evaluate(() => (document.documentElement.style.fontSize = "200%"));
+  const overflow = await horizontalOverflow(page);
+  await page.evaluate(() => (document.documentElement.style.fontSize = ""));
+  assert.ok(overflow <= 0, `horizontal scrolling with text at 200% on "${screen}" (${overflow} px)`);
 }
 
 const messages = (page) => page.locator("ol.messages li.msg .text").allTextContents();
@@ -183,6 +188,14 @@ test("the visitor's page goes offline, says so, and catches up when back, withou
   const got = await messages(visitor.page);
   assert.deepEqual([...got].sort(), [...expected].sort(), "every message exactly once");
   assert.equal(new Set(got).size, got.length);
+});
+
+test("a second tab of the same browser says Cercle is open elsewhere (one tab holds the keys)", async () => {
+  const second = await visitor.context.newPage();
+  await second.goto(`${server.url}/`);
+  await second.getByRole("heading", { level: 1, name: "Cercle est déjà ouvert" }).waitFor();
+  await scan(second, "autre onglet");
+  await second.close();
 });
 
 test("the account page warns about clearing browser data and makes a backup that restores elsewhere", async () => {

@@ -569,7 +569,7 @@ class ConversationScreen implements Screen {
       this.list,
       shown.map((msg) => {
         const status =
-          msg.mine && msg.status === "pending" ? t("statusPending") : msg.mine && msg.status === "failed" ? t("statusFailed") : msg.mine ? t("statusSent") : null;
+          msg.mine && msg.status === "pending" ? t(this.m.state === "online" ? "statusSending" : "statusPending") : msg.mine && msg.status === "failed" ? t("statusFailed") : msg.mine ? t("statusSent") : null;
         return h(
           "li",
           { class: `msg ${msg.mine ? "mine" : "theirs"}` },
