@@ -113,4 +113,10 @@ test("a backup restores the account in another place, and the conversation goes 
   await eventually("helper receives from the restored device", async () => (await texts(helper, "visiteur.backup")).includes("<après la restauration"));
   await helper.sendText("visiteur.backup", "bien reçu");
   await eventually("restored device receives", async () => (await texts(restored, "aidante.backup")).includes("<bien reçu"));
+  // The original device is still the account's: the restored device added it to the new conversation.
+  await eventually("original device receives too", async () => (await texts(visitor, "aidante.backup")).includes("<bien reçu"));
+  assert.equal((await texts(visitor, "aidante.backup")).filter((x) => x === "<bien reçu").length, 1);
+  // What the restored device wrote there shows as ours on the original device.
+  await restored.sendText("aidante.backup", "écrit sur l'autre appareil");
+  await eventually("own message from the other device", async () => (await texts(visitor, "aidante.backup")).includes(">écrit sur l'autre appareil"));
 });

@@ -12,6 +12,7 @@ import {
   ProtocolVersion,
   type ContactLinkInfo,
   type Delivery,
+  type FetchedKeyPackage,
   type HelloResult,
   type ServerFrame,
 } from "./proto";
@@ -512,21 +513,25 @@ export class Messenger {
       }
       this.groups.set(meta.id, next);
       ops.push(put("groups", meta.id, mls.encodeState(next)));
+      // From another device of this account: ours, already read.
+      const mine = sender === this.account!.handle;
       const msg: ChatMessage = {
         key: messageKey(meta.peer, Number(d.serverTimeMs)),
         peer: meta.peer,
         conv: meta.id,
         seq: Number(d.seq),
-        mine: false,
+        mine,
         sender,
         text,
         time: Number(d.serverTimeMs),
-        status,
+        status: mine && status === "received" ? "sent" : status,
       };
       ops.push(put("messages", msg.key, msg));
-      meta.unread += 1;
       meta.lastTime = msg.time;
-      queueMicrotask(() => this.incoming.forEach((fn) => fn(msg)));
+      if (!mine) {
+        meta.unread += 1;
+        queueMicrotask(() => this.incoming.forEach((fn) => fn(msg)));
+      }
       return;
     }
     // A commit or a proposal.
@@ -616,13 +621,15 @@ export class Messenger {
       }
     });
     if (usable.length === 0) throw new PeerUnreachable("no key package");
+    const mine = await this.ownOtherDevices(wire);
     const info = await wire.call(
       { case: "createConversation", value: { kind: ConversationKind.DIRECT, peerHandle: peer } },
       "conversation",
     );
     const id = toHex(info.conversationId);
     const me = this.account!;
-    const kps = usable.map((k) => mls.decodeKeyPackage(k.data));
+    const added = [...usable, ...mine];
+    const kps = added.map((k) => mls.decodeKeyPackage(k.data));
     const out = await this.exclusive(async () => mls.commitAdd(await mls.newGroup(info.conversationId, this.identity!), kps));
     const res = await wire.call(
       {
@@ -631,7 +638,7 @@ export class Messenger {
           conversationId: info.conversationId,
           epoch: 0n,
           commit: out.commit,
-          addDevices: usable.map((k) => k.deviceId),
+          addDevices: added.map((k) => k.deviceId),
           welcome: out.welcome,
         },
       },
@@ -639,6 +646,7 @@ export class Messenger {
     );
     const members: Record<string, string> = { [String(me.deviceId)]: me.handle };
     for (const k of usable) members[String(k.deviceId)] = peer;
+    for (const k of mine) members[String(k.deviceId)] = me.handle;
     const meta: ConvMeta = {
       id,
       peer,
@@ -659,6 +667,26 @@ export class Messenger {
     this.changed();
     void this.flushOutbox();
     return peer;
+  }
+
+  /** A key package of each of this account's other devices (they join the conversation too). */
+  private async ownOtherDevices(wire: Wire): Promise<FetchedKeyPackage[]> {
+    const me = this.account!;
+    try {
+      const account = await wire.call({ case: "lookupAccount", value: { handle: me.handle } }, "account");
+      if (!account.devices.some((d) => d.deviceId !== me.deviceId)) return [];
+      const own = await wire.call({ case: "fetchKeyPackages", value: { handle: me.handle } }, "fetchKeyPackages");
+      return own.keyPackages.filter((k) => {
+        if (k.deviceId === me.deviceId || k.data.length === 0) return false;
+        try {
+          return mls.keyPackageHandle(mls.decodeKeyPackage(k.data)) === me.handle;
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return [];  // The conversation still works on this device.
+    }
   }
 
   // ---- sending ------------------------------------------------------------------------------------
