@@ -81,6 +81,7 @@ void fill_conversation(const domain::ConvView& in, v1::ConversationInfo& out) {
     member->set_account_id(m.account_id);
     member->set_handle(m.handle);
     member->set_type(static_cast<v1::AccountType>(m.type));
+    member->set_leaf(m.leaf);
   }
 }
 

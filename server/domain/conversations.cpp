@@ -48,7 +48,7 @@ ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
     if (!member.active()) continue;
     const DeviceState* d = ctx_.state.device(device_id);
     const AccountState* a = d ? ctx_.state.account(d->account) : nullptr;
-    if (a) v.members.push_back({device_id, a->id, a->handle, a->type});
+    if (a) v.members.push_back({device_id, a->id, a->handle, a->type, member.leaf});
   }
   return v;
 }

@@ -60,6 +60,7 @@ struct MemberView {
   AccountId account_id = 0;
   std::string handle;
   AccountType type = AccountType::kPeer;
+  uint32_t leaf = 0;
 };
 
 struct ConvView {

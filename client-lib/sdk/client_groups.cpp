@@ -1,0 +1,238 @@
+// Client: creating conversations and changing who is in them (commits, with retries when another
+// member's commit won the epoch).
+#include <algorithm>
+#include <cctype>
+
+#include "client-lib/mls/key_package.h"
+#include "client-lib/sdk/client_internal.h"
+
+namespace cercle::client {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+struct Fetched {
+  std::vector<mls::Bytes> key_packages;
+  std::vector<uint64_t> devices;
+};
+
+}  // namespace
+
+Status Client::Impl::change(Conv& conv, const Build& build) {
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    if (auto s = process_incoming(); !s) return s;
+    if (!conv.state || conv.left || conv.broken) {
+      return make_error(Errc::kRefused, "this conversation cannot be changed any more");
+    }
+    v1::ClientFrame f;
+    auto* commit = f.mutable_commit();
+    auto out = build(*conv.state, *commit);
+    if (!out) return make_error(Errc::kInvalidArgument, out.error().message);
+    commit->set_conversation_id(conv.id);
+    commit->set_epoch(conv.state->epoch());
+    commit->set_commit(to_string(out->message));
+    if (out->welcome) commit->set_welcome(to_string(*out->welcome));
+    // Saved before it is sent: if we crash, the commit read back after restart is recognised.
+    conv.pending = std::move(out->pending);
+    conv.pending_message = commit->commit();
+    conv.pending_seq = 0;
+    if (auto s = save(conv); !s) return s;
+    auto r = conn->call(f);
+    if (r) {
+      conv.pending_seq = r->commit().seq();
+      drain(conv);
+      return save(conv);
+    }
+    conv.pending.reset();
+    conv.pending_message.clear();
+    if (auto s = save(conv); !s) return s;
+    if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
+    // Another member's commit won this epoch: follow it, then rebuild ours on top.
+    if (auto s = wait_for_epoch(conv, r.error().current_epoch); !s) return s;
+  }
+  return make_error(Errc::kServer, "the group kept changing; try again");
+}
+
+// When members asked to leave (proposals removing their own leaves), one member commits them: the
+// one with the lowest leaf among those staying, so that members do not race for it.
+void Client::Impl::commit_pending_self_removals(Conv& conv) {
+  if (conv.leaving.empty() || !conv.state || conv.left || conv.broken || conv.pending) return;
+  for (const auto& m : conv.state->members()) {
+    if (conv.leaving.contains(m.leaf_index)) continue;
+    if (m.leaf_index != conv.state->own_leaf()) return;  // Someone before us commits.
+    break;
+  }
+  v1::ClientFrame get;
+  get.mutable_get_conversation()->set_conversation_id(conv.id);
+  auto info = conn->call(get);
+  if (!info) return;
+  const std::set<uint32_t> leaving = conv.leaving;
+  conv.leaving.clear();
+  auto done = change(conv, [&](const mls::State& state, v1::Commit& commit) {
+    for (const auto& m : info->conversation().members()) {
+      if (leaving.contains(m.leaf())) commit.add_remove_devices(m.device_id());
+    }
+    return state.commit(mls::CommitOptions{});  // Takes the pending proposals by reference.
+  });
+  if (!done) warn(conv, "a member's request to leave could not be completed: " + done.error().message);
+}
+
+Result<std::string> Client::create_group() {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  v1::ClientFrame f;
+  f.mutable_create_conversation()->set_kind(v1::GROUP);
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  auto key = impl.signer();
+  if (!key) return std::move(key).error();
+  Conv conv;
+  conv.id = r->conversation().conversation_id();
+  conv.kind = v1::GROUP;
+  auto state = mls::State::create(to_bytes(conv.id), impl.credential(), std::move(*key));
+  if (!state) return make_error(Errc::kProtocol, state.error().message);
+  conv.state = std::move(*state);
+  auto& stored = impl.convs.emplace(conv.id, std::move(conv)).first->second;
+  if (auto s = impl.save(stored); !s) return std::move(s).error();
+  return to_hex(stored.id);
+}
+
+// Fetches one KeyPackage for each device of `handle`, checking that each is for that account: a
+// server handing out someone else's packages is caught here.
+static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view handle) {
+  v1::ClientFrame f;
+  f.mutable_fetch_key_packages()->set_handle(std::string(handle));
+  auto r = conn.call(f);
+  if (!r) return std::move(r).error();
+  const auto& result = r->fetch_key_packages();
+  if (lower(result.account().handle()) != lower(handle)) {
+    return make_error(Errc::kProtocol, "the server answered for another account");
+  }
+  Fetched out;
+  for (const auto& kp : result.key_packages()) {
+    if (kp.data().empty()) continue;  // A device with no package left cannot be added now.
+    auto decoded = mls::parse_key_package(to_bytes(kp.data()));
+    if (!decoded || to_string(decoded->leaf_node.credential.identity) != result.account().handle()) {
+      return make_error(Errc::kProtocol, "a key package does not belong to " + std::string(handle));
+    }
+    out.key_packages.push_back(to_bytes(kp.data()));
+    out.devices.push_back(kp.device_id());
+  }
+  if (out.devices.empty()) {
+    return make_error(Errc::kNotFound, std::string(handle) + " has no device that can be added now");
+  }
+  return out;
+}
+
+Status Client::add_member(const std::string& conversation, std::string_view handle) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  auto fetched = fetch_key_packages(*impl.conn, handle);
+  if (!fetched) return std::move(fetched).error();
+  return impl.change(**found, [&](const mls::State& state, v1::Commit& commit) {
+    mls::CommitOptions options;
+    options.add_key_packages = fetched->key_packages;
+    for (uint64_t d : fetched->devices) commit.add_add_devices(d);
+    (void)state;
+    return state.commit(options);
+  });
+}
+
+Result<std::string> Client::start_direct(std::string_view handle) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  auto fetched = fetch_key_packages(*impl.conn, handle);
+  if (!fetched) return std::move(fetched).error();
+  v1::ClientFrame f;
+  f.mutable_create_conversation()->set_kind(v1::DIRECT);
+  f.mutable_create_conversation()->set_peer_handle(std::string(handle));
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  auto key = impl.signer();
+  if (!key) return std::move(key).error();
+  Conv conv;
+  conv.id = r->conversation().conversation_id();
+  conv.kind = v1::DIRECT;
+  auto state = mls::State::create(to_bytes(conv.id), impl.credential(), std::move(*key));
+  if (!state) return make_error(Errc::kProtocol, state.error().message);
+  conv.state = std::move(*state);
+  auto& stored = impl.convs.emplace(conv.id, std::move(conv)).first->second;
+  if (auto s = impl.save(stored); !s) return std::move(s).error();
+  auto added = impl.change(stored, [&](const mls::State& state, v1::Commit& commit) {
+    mls::CommitOptions options;
+    options.add_key_packages = fetched->key_packages;
+    for (uint64_t d : fetched->devices) commit.add_add_devices(d);
+    return state.commit(options);
+  });
+  if (!added) return std::move(added).error();
+  return to_hex(stored.id);
+}
+
+Status Client::remove_member(const std::string& conversation, std::string_view handle) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  // The leaves come from MLS; the device ids the server knows them by come from its member list.
+  v1::ClientFrame get;
+  get.mutable_get_conversation()->set_conversation_id(conv.id);
+  auto info = impl.conn->call(get);
+  if (!info) return std::move(info).error();
+  std::vector<uint64_t> devices;
+  for (const auto& m : info->conversation().members()) {
+    if (lower(m.handle()) == lower(handle)) devices.push_back(m.device_id());
+  }
+  return impl.change(conv, [&](const mls::State& state, v1::Commit& commit) {
+    mls::CommitOptions options;
+    for (const auto& m : state.members()) {
+      if (lower(to_string(m.credential.identity)) == lower(handle) && m.leaf_index != state.own_leaf()) {
+        options.remove_leaves.push_back(m.leaf_index);
+      }
+    }
+    if (options.remove_leaves.empty()) {
+      return mls::Result<mls::CommitOutput>(
+          mls::Error{mls::Errc::kNotFound, std::string(handle) + " is not in this conversation"});
+    }
+    for (uint64_t d : devices) commit.add_remove_devices(d);
+    return state.commit(options);
+  });
+}
+
+Status Client::leave(const std::string& conversation) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  if (!conv.state) return make_error(Errc::kRefused, "not in this conversation any more");
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    if (auto s = impl.process_incoming(); !s) return s;
+    auto proposal = conv.state->propose_remove(conv.state->own_leaf());
+    if (!proposal) return make_error(Errc::kProtocol, proposal.error().message);
+    v1::ClientFrame f;
+    f.mutable_send()->set_conversation_id(conv.id);
+    f.mutable_send()->set_epoch(conv.state->epoch());
+    f.mutable_send()->set_payload(to_string(proposal->message));
+    f.mutable_send()->set_kind(v1::PROPOSAL);
+    auto r = impl.conn->call(f);
+    if (r) {
+      conv.state = std::move(proposal->state);
+      conv.own_seqs.insert(r->send().seq());
+      impl.drain(conv);
+      return impl.save(conv);
+    }
+    if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
+    if (auto s = impl.wait_for_epoch(conv, r.error().current_epoch); !s) return s;
+  }
+  return make_error(Errc::kServer, "the group kept changing; try again");
+}
+
+}  // namespace cercle::client

@@ -1,0 +1,309 @@
+// Client: incoming entries (in order, each once), sending text, saving conversation state.
+#include "client-lib/mls/inspect.h"
+#include "client-lib/mls/key_package.h"
+#include "client-lib/sdk/client_internal.h"
+
+namespace cercle::client {
+
+namespace {
+
+constexpr std::string_view kKeyPackagePrefix = "kp/";
+constexpr std::string_view kLastResort = "kp-last";
+
+std::string history_log(const Conv& conv) { return "history/" + to_hex(conv.id); }
+
+}  // namespace
+
+Status Client::Impl::save(Conv& conv) {
+  local::Conversation r;
+  r.set_id(conv.id);
+  r.set_kind(conv.kind);
+  if (conv.state) r.set_mls_state(to_string(conv.state->serialize()));
+  if (conv.pending) r.set_pending_state(to_string(conv.pending->serialize()));
+  r.set_pending_message(conv.pending_message);
+  r.set_pending_seq(conv.pending_seq);
+  r.set_last_seq(conv.last_seq);
+  for (uint64_t s : conv.own_seqs) r.add_own_seqs(s);
+  r.set_left(conv.left);
+  r.set_broken(conv.broken);
+  if (auto s = store->put("conv/" + to_hex(conv.id), r.SerializeAsString()); !s) return s;
+  conv.dirty = false;
+  return Ok{};
+}
+
+Status Client::Impl::save_dirty() {
+  for (auto& [id, conv] : convs) {
+    if (!conv.dirty) continue;
+    if (auto s = save(conv); !s) return s;
+  }
+  return Ok{};
+}
+
+void Client::Impl::warn(const Conv& conv, std::string detail) {
+  Event e;
+  e.kind = Event::Kind::kWarning;
+  e.conversation = to_hex(conv.id);
+  e.detail = std::move(detail);
+  events.push_back(std::move(e));
+}
+
+std::string Client::Impl::sender_name(const Conv& conv, uint32_t leaf) const {
+  for (const auto& m : conv.state->members()) {
+    if (m.leaf_index == leaf) return to_string(m.credential.identity);
+  }
+  return "?";
+}
+
+// Takes a delivery into its conversation's queue; entries are applied strictly in sequence.
+void Client::Impl::accept(const v1::Delivery& d) {
+  auto it = convs.find(d.conversation_id());
+  if (it == convs.end()) {
+    if (d.kind() != v1::WELCOME) return;  // Not ours (or forgotten): nothing to do with it.
+    Conv c;
+    c.id = d.conversation_id();
+    c.last_seq = d.seq() - 1;  // A device reads from its Welcome on.
+    it = convs.emplace(c.id, std::move(c)).first;
+  }
+  Conv& conv = it->second;
+  if (d.seq() <= conv.last_seq || conv.left) return;  // Already processed: a duplicate.
+  conv.waiting.emplace(d.seq(), d);
+  drain(conv);
+}
+
+void Client::Impl::drain(Conv& conv) {
+  for (;;) {
+    const uint64_t next = conv.last_seq + 1;
+    if (conv.pending && conv.pending_seq == next) {
+      adopt_pending(conv);  // Our own commit, which the server does not send back live.
+      continue;
+    }
+    if (conv.own_seqs.erase(next)) {  // Our own message: already in the history.
+      conv.last_seq = next;
+      conv.dirty = true;
+      continue;
+    }
+    auto it = conv.waiting.find(next);
+    if (it == conv.waiting.end()) return;
+    v1::Delivery d = std::move(it->second);
+    conv.waiting.erase(it);
+    conv.last_seq = next;
+    conv.dirty = true;
+    if (!conv.broken && !conv.left) apply(conv, d);
+  }
+}
+
+void Client::Impl::adopt_pending(Conv& conv) {
+  conv.state = std::move(conv.pending);
+  conv.pending.reset();
+  conv.pending_message.clear();
+  conv.last_seq = conv.pending_seq;
+  conv.pending_seq = 0;
+  conv.dirty = true;
+  events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
+}
+
+void Client::Impl::apply(Conv& conv, const v1::Delivery& d) {
+  const bool own = d.sender_device() == identity->device_id();
+  switch (d.kind()) {
+    case v1::WELCOME:
+      return apply_welcome(conv, d);
+    case v1::COMMIT:
+      if (own) {
+        // Read back after a restart: our commit was accepted; its state was saved as pending.
+        if (conv.pending && conv.pending_message == d.payload()) {
+          conv.pending_seq = d.seq();
+          conv.last_seq = d.seq() - 1;
+          adopt_pending(conv);
+        }
+        return;
+      }
+      return apply_handshake(conv, d);
+    case v1::PROPOSAL:
+      if (!own) apply_handshake(conv, d);
+      return;
+    case v1::APPLICATION:
+      if (!own) apply_application(conv, d);
+      return;
+    default:
+      return;
+  }
+}
+
+void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
+  auto targets = mls::inspect::welcome_targets(to_bytes(d.payload()));
+  if (!targets) return warn(conv, "an invitation could not be read");
+  for (const auto& ref : *targets) {
+    const std::string name = std::string(kKeyPackagePrefix) + to_hex(to_string(ref));
+    std::optional<std::string> raw;
+    for (const std::string& candidate : {name, std::string(kLastResort)}) {
+      auto got = store->get(candidate);
+      if (got && *got) {
+        auto bundle = mls::KeyPackageBundle::deserialize(to_bytes(**got));
+        auto bundle_ref = bundle ? bundle->ref() : mls::Result<mls::Bytes>(mls::Error{});
+        if (bundle && bundle_ref && *bundle_ref == ref) {
+          auto joined = mls::State::join(to_bytes(d.payload()), *bundle);
+          if (!joined) return warn(conv, "an invitation was refused: " + joined.error().message);
+          conv.state = std::move(*joined);
+          conv.kind = v1::GROUP;  // Refined by the server's view in conversations().
+          conv.dirty = true;
+          if (candidate == name) (void)store->remove(name);  // One-time keys go once used.
+          events.push_back(Event{Event::Kind::kJoined, to_hex(conv.id), {}, {}});
+          return;
+        }
+      }
+    }
+  }
+  warn(conv, "an invitation was for a key this device no longer has");
+}
+
+void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
+  if (!conv.state) return;
+  auto out = conv.state->process(to_bytes(d.payload()));
+  if (!out) {
+    // The group moved on without us being able to follow: refuse, stay, and say so.
+    conv.broken = true;
+    return warn(conv, "a change to the group was refused: " + out.error().message);
+  }
+  if (out->kind == mls::ContentKind::kProposal) {
+    auto summary = mls::inspect::proposal_summary(to_bytes(d.payload()));
+    const auto* remove = summary ? std::get_if<mls::RemoveProposal>(&summary->proposal.value) : nullptr;
+    if (remove && remove->removed == out->sender) conv.leaving.insert(out->sender);
+  }
+  if (out->kind == mls::ContentKind::kCommit) {
+    conv.leaving.clear();  // Proposals do not outlive their epoch.
+    conv.pending.reset();  // Any commit of ours built on the old epoch lost the race.
+    conv.pending_message.clear();
+    conv.pending_seq = 0;
+    if (out->removed) {
+      conv.left = true;
+      conv.state.reset();
+      events.push_back(Event{Event::Kind::kLeft, to_hex(conv.id), {}, {}});
+      return;
+    }
+    events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
+  }
+  conv.state = std::move(out->state);
+}
+
+void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
+  if (!conv.state) return;
+  auto out = conv.state->process(to_bytes(d.payload()));
+  if (!out || out->kind != mls::ContentKind::kApplication) {
+    return warn(conv, "a message could not be decrypted");
+  }
+  conv.state = std::move(out->state);
+  Message m{to_hex(conv.id), d.seq(), sender_name(conv, out->sender), d.server_time_ms(),
+            to_string(out->application_data), false};
+  local::HistoryEntry e;
+  e.set_seq(m.seq);
+  e.set_sender(m.sender);
+  e.set_time_ms(m.time_ms);
+  e.set_text(m.text);
+  if (auto s = store->append(history_log(conv), e.SerializeAsString()); !s) {
+    warn(conv, "a message could not be saved on this device");
+  }
+  events.push_back(Event{Event::Kind::kMessage, m.conversation, std::move(m), {}});
+}
+
+Status Client::Impl::acknowledge() {
+  for (auto& [id, conv] : convs) {
+    if (conv.last_seq <= conv.acked) continue;
+    v1::ClientFrame ack;
+    ack.mutable_ack()->set_conversation_id(id);
+    ack.mutable_ack()->set_seq(conv.last_seq);
+    auto r = conn->call(ack);
+    if (!r) return std::move(r).error();
+    conv.acked = conv.last_seq;
+  }
+  return Ok{};
+}
+
+// Applies every queued delivery, saves what changed (before acknowledging: an entry is never
+// acknowledged before its effect is on disk), then acknowledges.
+Status Client::Impl::process_incoming() {
+  auto& queue = conn->deliveries();
+  while (!queue.empty()) {
+    v1::Delivery d = std::move(queue.front());
+    queue.pop_front();
+    accept(d);
+  }
+  for (auto& e : conn->events()) {
+    if (e.has_key_packages_low()) (void)top_up_key_packages(kKeyPackageStock);
+  }
+  conn->events().clear();
+  if (auto s = save_dirty(); !s) return s;
+  for (auto& [id, conv] : convs) commit_pending_self_removals(conv);
+  return acknowledge();
+}
+
+Status Client::Impl::wait_for_epoch(Conv& conv, uint64_t epoch) {
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  while (conv.state && conv.state->epoch() < epoch && !conv.broken && !conv.left) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return make_error(Errc::kNetwork, "the group's latest change did not arrive");
+    if (auto s = conn->pump(std::min(left, std::chrono::milliseconds(200))); !s) return s;
+    if (auto s = process_incoming(); !s) return s;
+  }
+  if (conv.broken || conv.left || !conv.state) {
+    return make_error(Errc::kRefused, "this conversation cannot be written to any more");
+  }
+  return Ok{};
+}
+
+Result<uint64_t> Client::send_text(const std::string& conversation, std::string_view text) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  if (auto s = impl.process_incoming(); !s) return std::move(s).error();
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    if (!conv.state || conv.left || conv.broken) {
+      return make_error(Errc::kRefused, "this conversation cannot be written to any more");
+    }
+    auto sealed = conv.state->encrypt(to_bytes(text));
+    if (!sealed) return make_error(Errc::kProtocol, sealed.error().message);
+    // The ratchet moved: save before sending, so that a crash never reuses a key.
+    conv.state = std::move(sealed->second);
+    if (auto s = impl.save(conv); !s) return std::move(s).error();
+    v1::ClientFrame f;
+    f.mutable_send()->set_conversation_id(conv.id);
+    f.mutable_send()->set_epoch(conv.state->epoch());
+    f.mutable_send()->set_payload(to_string(sealed->first));
+    auto r = impl.conn->call(f);
+    if (r) {
+      const uint64_t seq = r->send().seq();
+      local::HistoryEntry e;
+      e.set_seq(seq);
+      e.set_sender(impl.identity->handle());
+      e.set_time_ms(r->send().server_time_ms());
+      e.set_text(std::string(text));
+      e.set_own(true);
+      if (auto s = impl.store->append("history/" + to_hex(conv.id), e.SerializeAsString()); !s) {
+        return std::move(s).error();
+      }
+      if (seq > conv.last_seq) conv.own_seqs.insert(seq);
+      impl.drain(conv);
+      if (auto s = impl.save(conv); !s) return std::move(s).error();
+      return seq;
+    }
+    if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
+    if (auto s = impl.wait_for_epoch(conv, r.error().current_epoch); !s) return std::move(s).error();
+  }
+  return make_error(Errc::kServer, "the group kept changing; try again");
+}
+
+Result<std::vector<Event>> Client::poll(std::chrono::milliseconds timeout) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  if (impl.conn->deliveries().empty() && impl.events.empty()) {
+    if (auto s = impl.conn->pump(timeout); !s) return std::move(s).error();
+  }
+  if (auto s = impl.process_incoming(); !s) return std::move(s).error();
+  std::vector<Event> out;
+  out.swap(impl.events);
+  return out;
+}
+
+}  // namespace cercle::client
