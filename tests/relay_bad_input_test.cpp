@@ -154,10 +154,10 @@ TEST_F(RelayBadInputTest, UnknownRequestKindsAndUnknownFieldsAreTyped) {
   r = m.call(list);
   EXPECT_EQ(error_of(r), v1::UNKNOWN_FIELD);
   EXPECT_NE(r->error().message().find("cercle.v1.ClientFrame#7"), std::string::npos);
-  // Deep inside a repeated message.
+  // Deep inside a repeated message (a valid KeyPackage: only the unknown field is wrong).
   v1::ClientFrame upload;
   auto* kp = upload.mutable_upload_key_packages()->add_key_packages();
-  kp->set_data("kp");
+  kp->set_data(mallory_.mls->key_package());
   add_unknown(kp, 9);
   r = m.call(upload);
   EXPECT_EQ(error_of(r), v1::UNKNOWN_FIELD);
@@ -253,18 +253,28 @@ TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
     f.mutable_get_conversation()->set_conversation_id(conv);
     return f;
   };
+  // A real commit of alice's at epoch 1 (never accepted: each request below is refused), sent
+  // under other conversation ids.
+  BuiltCommit empty;
+  ASSERT_NO_FATAL_FAILURE(build_commit(alice_, conv_, 1, {}, {}, &empty));
+  auto commit_to = [&](const std::string& conv) {
+    v1::ClientFrame f = empty.frame;
+    f.mutable_commit()->set_conversation_id(conv);
+    return f;
+  };
   for (const std::string& bad : {short_id, std::string(), std::string(17, 'c')}) {
-    for (const auto& f : {send_frame(bad, 1, "x"), commit_frame(bad, 1, {}), ack_frame(bad, 1),
-                          fetch(bad), get(bad)}) {
+    for (const auto& f : {send_frame(bad, 1, "x"), commit_to(bad), ack_frame(bad, 1), fetch(bad),
+                          get(bad)}) {
       EXPECT_EQ(error_of(alice_.ws->call(f)), v1::INVALID_ARGUMENT) << f.ShortDebugString();
     }
   }
-  for (const auto& f : {send_frame(unknown, 1, "x"), commit_frame(unknown, 1, {}),
-                        ack_frame(unknown, 1), fetch(unknown), get(unknown)}) {
+  for (const auto& f : {send_frame(unknown, 1, "x"), commit_to(unknown), ack_frame(unknown, 1),
+                        fetch(unknown), get(unknown)}) {
     EXPECT_EQ(error_of(alice_.ws->call(f)), v1::NOT_FOUND) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
-  for (const auto& f : {send_frame(conv_, 1, "x"), commit_frame(conv_, 1, {}), fetch(conv_)}) {
+  // mallory replays alice's commit.
+  for (const auto& f : {send_frame(conv_, 1, "x"), empty.frame, fetch(conv_)}) {
     EXPECT_EQ(error_of(m.call(f)), v1::FORBIDDEN) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
@@ -274,13 +284,19 @@ TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
   EXPECT_EQ(error_of(stale), v1::STALE_EPOCH);
   EXPECT_EQ(stale->error().current_epoch(), 1u);
   EXPECT_EQ(error_of(alice_.ws->call(send_frame(conv_, 1, ""))), v1::INVALID_ARGUMENT);
-  auto empty_commit = commit_frame(conv_, 1, {});
-  empty_commit.mutable_commit()->clear_commit();
-  EXPECT_EQ(error_of(alice_.ws->call(empty_commit)), v1::INVALID_ARGUMENT);
-  EXPECT_EQ(error_of(alice_.ws->call(commit_frame(conv_, 1, {bob_.device_id}))),
-            v1::INVALID_ARGUMENT);  // Already a member.
-  EXPECT_EQ(error_of(alice_.ws->call(commit_frame(conv_, 1, {mallory_.device_id, mallory_.device_id}))),
-            v1::INVALID_ARGUMENT);  // Listed twice.
+  auto no_commit = empty.frame;
+  no_commit.mutable_commit()->clear_commit();
+  EXPECT_EQ(error_of(alice_.ws->call(no_commit)), v1::INVALID_ARGUMENT);
+  // MLS cannot add a member twice, nor one device twice (the leaves would share a signature key),
+  // so in these the request says more than the commit does.
+  auto member_again = empty.frame;
+  member_again.mutable_commit()->add_add_devices(bob_.device_id);
+  EXPECT_EQ(error_of(alice_.ws->call(member_again)), v1::INVALID_ARGUMENT);  // Already a member.
+  BuiltCommit twice;
+  ASSERT_NO_FATAL_FAILURE(build_commit(alice_, conv_, 1, {&mallory_}, {}, &twice));
+  twice.frame.mutable_commit()->add_add_devices(mallory_.device_id);
+  EXPECT_EQ(error_of(alice_.ws->call(twice.frame)), v1::INVALID_ARGUMENT);  // Listed twice.
+  alice_.mls->discard(conv_);
   v1::ClientFrame weird_kind;
   weird_kind.mutable_create_conversation()->set_kind(static_cast<v1::ConversationKind>(9));
   EXPECT_EQ(error_of(alice_.ws->call(weird_kind)), v1::INVALID_ARGUMENT);
@@ -290,7 +306,7 @@ TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
 TEST_F(RelayBadInputTest, AccountAndKeyPackageRequestsWithBadValues) {
   auto& m = *mallory_.ws;
   v1::ClientFrame upload;
-  upload.mutable_upload_key_packages()->add_key_packages()->set_data("kp-1");
+  upload.mutable_upload_key_packages()->add_key_packages()->set_data(mallory_.mls->key_package());
   auto first = m.call(upload);
   ASSERT_TRUE(first && first->has_upload_key_packages());
   EXPECT_EQ(error_of(m.call(upload)), v1::DUPLICATE_KEY_PACKAGE);

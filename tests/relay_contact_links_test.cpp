@@ -16,10 +16,7 @@ class RelayContactLinksTest : public RelayFixture {
     ASSERT_EQ(status, 0);
     code_.pop_back();  // Newline.
     ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "invite-code"}));
-    helper_.ws = connect();
-    auto auth = helper_.ws->hello_and_register(helper_.key, "Aidant-Paul", code_);
-    ASSERT_TRUE(auth) << helper_.ws->last_error();
-    helper_.device_id = auth->device_id();
+    ASSERT_NO_FATAL_FAILURE(register_device("Aidant-Paul", &helper_, code_));
   }
 
   std::optional<v1::Response> create_link(uint32_t hours = 0, std::string label = "site") {
@@ -57,10 +54,13 @@ TEST_F(RelayContactLinksTest, AVisitorReachesTheHelperThroughALinkWithoutACode) 
   EXPECT_EQ(token.size(), 22u);
 
   // The helper publishes key packages so that a visitor can add it while it is offline.
+  const std::string helper_kp = helper_.mls->key_package();
   v1::ClientFrame upload;
-  upload.mutable_upload_key_packages()->add_key_packages()->set_data("helper-kp");
+  upload.mutable_upload_key_packages()->add_key_packages()->set_data(helper_kp);
   upload.mutable_upload_key_packages()->mutable_key_packages(0)->set_last_resort(true);
-  ASSERT_TRUE(helper_.ws->call(upload)->has_upload_key_packages());
+  auto uploaded = helper_.ws->call(upload);
+  ASSERT_TRUE(uploaded && uploaded->has_upload_key_packages())
+      << (uploaded ? uploaded->error().message() : "timeout");
 
   auto visitor = connect();
   ASSERT_TRUE(visitor->hello());
@@ -73,35 +73,46 @@ TEST_F(RelayContactLinksTest, AVisitorReachesTheHelperThroughALinkWithoutACode) 
   // Other requests still need an account.
   EXPECT_EQ(error_of(visitor->call(create_group_frame())), v1::NOT_AUTHENTICATED);
 
-  DeviceKey visitor_key;
-  auto reg = register_through(*visitor, visitor_key, "Camille", token);
+  TestDevice camille;
+  auto reg = register_through(*visitor, camille.key, "Camille", token);
   ASSERT_TRUE(reg && reg->has_auth()) << (reg ? reg->error().message() : "timeout");
+  camille.ws = std::move(visitor);
+  authenticated(&camille, reg->auth());
 
   // The visitor opens the direct conversation and adds the helper's device.
   v1::ClientFrame fetch;
   fetch.mutable_fetch_key_packages()->set_handle("aidant-paul");
-  auto kps = visitor->call(fetch);
+  auto kps = camille.ws->call(fetch);
   ASSERT_TRUE(kps && kps->has_fetch_key_packages());
   ASSERT_EQ(kps->fetch_key_packages().key_packages_size(), 1);
-  EXPECT_EQ(kps->fetch_key_packages().key_packages(0).data(), "helper-kp");
+  const std::string fetched = kps->fetch_key_packages().key_packages(0).data();
+  EXPECT_EQ(fetched, helper_kp);
   v1::ClientFrame direct;
   direct.mutable_create_conversation()->set_kind(v1::DIRECT);
   direct.mutable_create_conversation()->set_peer_handle("Aidant-Paul");
-  auto conv = visitor->call(direct);
+  auto conv = camille.ws->call(direct);
   ASSERT_TRUE(conv && conv->has_conversation());
   const std::string conv_id = conv->conversation().conversation_id();
-  auto commit = visitor->call(commit_frame(conv_id, 0, {helper_.device_id}));
-  ASSERT_TRUE(commit && commit->has_commit());
+  camille.mls->create(conv_id);
+  BuiltCommit adding;
+  ASSERT_NO_FATAL_FAILURE(build_commit(camille, conv_id, 0, {&helper_}, {}, &adding, {fetched}));
+  auto commit = camille.ws->call(adding.frame);
+  ASSERT_TRUE(commit && commit->has_commit()) << (commit ? commit->error().message() : "timeout");
+  accepted(camille, conv_id, adding);
   auto welcome = helper_.ws->next_delivery();
   ASSERT_TRUE(welcome);
   EXPECT_EQ(welcome->kind(), v1::WELCOME);
   EXPECT_EQ(welcome->conversation_id(), conv_id);
+  ASSERT_NO_FATAL_FAILURE(join(helper_, conv_id, welcome->payload()));
 
-  auto sent = visitor->call(send_frame(conv_id, 1, "bonjour"));
+  // The first message, end to end encrypted: the relay carries it as it is.
+  const std::string bonjour = camille.mls->encrypt(conv_id, "bonjour");
+  auto sent = camille.ws->call(send_frame(conv_id, 1, bonjour));
   ASSERT_TRUE(sent && sent->has_send());
   auto got = helper_.ws->next_delivery();
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->payload(), "bonjour");
+  EXPECT_EQ(got->payload(), bonjour);
+  EXPECT_EQ(helper_.mls->decrypt(conv_id, got->payload()), "bonjour");
 
   // The helper sees how many accounts came through the link.
   v1::ClientFrame list;

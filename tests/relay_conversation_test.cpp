@@ -1,5 +1,6 @@
 // Conversations against the real server: direct conversations, racing commits, fan-out order,
-// Welcome delivery, membership checks, stale epochs and removal.
+// Welcome delivery, membership checks, stale epochs and removal. Commits, proposals and Welcomes
+// are real MLS (the relay reads them); application payloads are opaque bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,11 +60,14 @@ TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAcc
   EXPECT_EQ(created->conversation().kind(), v1::DIRECT);
   const std::string conv = created->conversation().conversation_id();
   EXPECT_EQ(conv.size(), 16u);
+  alice.mls->create(conv);
 
   // A third account's device cannot be added, alone or next to an allowed one.
-  EXPECT_EQ(error_of(alice.ws->call(commit_frame(conv, 0, {carol.device_id}))), v1::FORBIDDEN);
-  EXPECT_EQ(error_of(alice.ws->call(commit_frame(conv, 0, {bob.device_id, carol.device_id}))),
-            v1::FORBIDDEN);
+  std::optional<v1::Response> r;
+  ASSERT_NO_FATAL_FAILURE(try_commit(alice, conv, 0, {&carol}, {}, &r));
+  EXPECT_EQ(error_of(r), v1::FORBIDDEN);
+  ASSERT_NO_FATAL_FAILURE(try_commit(alice, conv, 0, {&bob, &carol}, {}, &r));
+  EXPECT_EQ(error_of(r), v1::FORBIDDEN);
   EXPECT_FALSE(carol.ws->next_delivery(200ms)) << "carol got something from a refused commit";
   ASSERT_NO_FATAL_FAILURE(add_members(alice, conv, 0, {&bob, &bob2}));
 
@@ -87,7 +91,8 @@ TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAcc
   }
   EXPECT_FALSE(carol.ws->next_delivery(100ms));
   // Later commits keep the rule.
-  EXPECT_EQ(error_of(bob.ws->call(commit_frame(conv, 1, {carol.device_id}))), v1::FORBIDDEN);
+  ASSERT_NO_FATAL_FAILURE(try_commit(bob, conv, 1, {&carol}, {}, &r));
+  EXPECT_EQ(error_of(r), v1::FORBIDDEN);
 }
 
 TEST_F(RelayConversationTest, TwoCommitsForTheSameEpochExactlyOneWins) {
@@ -100,24 +105,29 @@ TEST_F(RelayConversationTest, TwoCommitsForTheSameEpochExactlyOneWins) {
   for (size_t round = 0; round < 4; ++round) {
     TestDevice& x = m[1 + round % 4];
     TestDevice& y = m[(2 + round) % 5];
-    auto fx = commit_frame(conv, epoch, {});
-    fx.mutable_commit()->set_commit("from-x-" + std::to_string(round));
-    auto fy = commit_frame(conv, epoch, {});
-    fy.mutable_commit()->set_commit("from-y-" + std::to_string(round));
-    // Both frames are on the wire before either answer is read.
-    const uint64_t idx = x.ws->send(fx);
-    const uint64_t idy = y.ws->send(fy);
+    // Both commits are built on the same epoch, and both are on the wire before either answer is
+    // read.
+    BuiltCommit cx, cy;
+    ASSERT_NO_FATAL_FAILURE(build_commit(x, conv, epoch, {}, {}, &cx));
+    ASSERT_NO_FATAL_FAILURE(build_commit(y, conv, epoch, {}, {}, &cy));
+    const uint64_t idx = x.ws->send(cx.frame);
+    const uint64_t idy = y.ws->send(cy.frame);
     auto rx = x.ws->wait_response(idx);
     auto ry = y.ws->wait_response(idy);
     ASSERT_TRUE(rx && ry);
     ASSERT_NE(rx->has_commit(), ry->has_commit()) << "exactly one commit must win";
     TestDevice& winner = rx->has_commit() ? x : y;
+    TestDevice& loser = rx->has_commit() ? y : x;
     const auto& win = rx->has_commit() ? *rx : *ry;
     const auto& lose = rx->has_commit() ? *ry : *rx;
     EXPECT_EQ(win.commit().epoch(), epoch + 1);
     EXPECT_EQ(lose.error().code(), v1::STALE_EPOCH);
     EXPECT_EQ(lose.error().current_epoch(), epoch + 1);
-    const std::string payload = (&winner == &x ? fx : fy).commit().commit();
+    // The loser drops its commit and, like everyone, processes the winner's.
+    const BuiltCommit& won = &winner == &x ? cx : cy;
+    loser.mls->discard(conv);
+    accepted(winner, conv, won);
+    const std::string payload = won.mls.message;
     // Every other member (the loser too) gets the winning commit, once.
     for (auto& d : m) {
       if (&d == &winner) continue;
@@ -136,6 +146,11 @@ TEST_F(RelayConversationTest, TwoCommitsForTheSameEpochExactlyOneWins) {
   auto info = m[0].ws->call(get_frame(conv));
   ASSERT_TRUE(info && info->has_conversation());
   EXPECT_EQ(info->conversation().epoch(), epoch);
+  // The relay's epoch is every member's MLS epoch, and they all agree on its secrets.
+  for (auto& d : m) {
+    EXPECT_EQ(d.mls->epoch(conv), epoch) << d.handle;
+    EXPECT_EQ(d.mls->epoch_authenticator(conv), m[0].mls->epoch_authenticator(conv)) << d.handle;
+  }
 }
 
 TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder) {
@@ -211,25 +226,45 @@ TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAccept
   ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "before carol"));
   ASSERT_TRUE(b.ws->next_delivery());
 
-  // Rejected commits deliver no Welcome: stale epoch, missing welcome, unknown device.
-  auto stale = b.ws->call(commit_frame(conv, 0, {carol.device_id}, {}, "w-stale"));
-  EXPECT_EQ(error_of(stale), v1::STALE_EPOCH);
-  EXPECT_EQ(stale->error().current_epoch(), 1u);
-  auto no_welcome = commit_frame(conv, 1, {carol.device_id});
-  no_welcome.mutable_commit()->clear_welcome();
-  EXPECT_EQ(error_of(a.ws->call(no_welcome)), v1::INVALID_ARGUMENT);
-  EXPECT_EQ(error_of(a.ws->call(commit_frame(conv, 1, {carol.device_id, 12345}))), v1::NOT_FOUND);
+  // Rejected commits deliver no Welcome: stale epoch, missing welcome, unknown device. Each carries
+  // a real Welcome for carol (but the missing one).
+  BuiltCommit stale;
+  ASSERT_NO_FATAL_FAILURE(build_commit(b, conv, 0, {&carol}, {}, &stale));
+  auto r = b.ws->call(stale.frame);
+  EXPECT_EQ(error_of(r), v1::STALE_EPOCH);
+  EXPECT_EQ(r->error().current_epoch(), 1u);
+  b.mls->discard(conv);
+  BuiltCommit no_welcome;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol}, {}, &no_welcome));
+  no_welcome.frame.mutable_commit()->clear_welcome();
+  EXPECT_EQ(error_of(a.ws->call(no_welcome.frame)), v1::INVALID_ARGUMENT);
+  a.mls->discard(conv);
+  // Next to carol, a device the relay does not know: its KeyPackage was never uploaded.
+  TestDevice stranger;
+  stranger.device_id = 12345;
+  stranger.mls = std::make_unique<MlsMember>("stranger", stranger.key.sk);
+  stranger.spare_key_packages.push_back(stranger.mls->key_package());
+  BuiltCommit unknown;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol, &stranger}, {}, &unknown));
+  EXPECT_EQ(error_of(a.ws->call(unknown.frame)), v1::NOT_FOUND);
+  a.mls->discard(conv);
   EXPECT_FALSE(carol.ws->next_delivery(300ms)) << "a Welcome escaped a rejected commit";
   EXPECT_FALSE(b.ws->next_delivery(50ms));
 
-  // dave is offline when he is added: he gets the Welcome when he comes back.
+  // dave is offline when he is added (his KeyPackage uploaded before he left): he gets the Welcome
+  // when he comes back.
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(dave));
   dave.ws.reset();
-  auto ok = a.ws->call(commit_frame(conv, 1, {carol.device_id, dave.device_id}, {}, "w-ok"));
+  BuiltCommit adding;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol, &dave}, {}, &adding));
+  auto ok = a.ws->call(adding.frame);
   ASSERT_TRUE(ok && ok->has_commit()) << ok->error().message();
+  accepted(a, conv, adding);
   auto w = carol.ws->next_delivery();
   ASSERT_TRUE(w);
   EXPECT_EQ(w->kind(), v1::WELCOME);
-  EXPECT_EQ(w->payload(), "w-ok");
+  EXPECT_EQ(w->payload(), adding.mls.welcome);
+  ASSERT_NO_FATAL_FAILURE(join(carol, conv, w->payload()));
   EXPECT_EQ(w->seq(), ok->commit().seq());
   EXPECT_EQ(w->epoch(), 1u);
   EXPECT_EQ(std::vector<uint64_t>(w->added_devices().begin(), w->added_devices().end()),
@@ -238,7 +273,7 @@ TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAccept
   auto c = b.ws->next_delivery();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->kind(), v1::COMMIT);
-  EXPECT_EQ(c->payload(), "commit@1");
+  EXPECT_EQ(c->payload(), adding.mls.message);
 
   ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, "after carol"));
   auto next = carol.ws->next_delivery();
@@ -255,8 +290,13 @@ TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAccept
   auto got = dave.ws->deliveries(2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].kind(), v1::WELCOME);
-  EXPECT_EQ(got[0].payload(), "w-ok");
+  EXPECT_EQ(got[0].payload(), adding.mls.welcome);
   EXPECT_EQ(got[1].payload(), "after carol");
+  // Both added devices are in the group a and b moved to.
+  ASSERT_NO_FATAL_FAILURE(join(dave, conv, got[0].payload()));
+  for (TestDevice* d : {&b, &carol, &dave}) {
+    EXPECT_EQ(d->mls->epoch_authenticator(conv), a.mls->epoch_authenticator(conv)) << d->handle;
+  }
 }
 
 TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
@@ -270,7 +310,18 @@ TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
 
   auto& o = *outsider.ws;
   EXPECT_EQ(error_of(o.call(send_frame(conv, 1, "intrusion"))), v1::FORBIDDEN);
-  EXPECT_EQ(error_of(o.call(commit_frame(conv, 1, {outsider.device_id}))), v1::FORBIDDEN);
+  // A well-formed commit adding mallory: from a group of her making with this id, at epoch 1,
+  // sent from leaf 0 (alice's leaf in the real group) with alice's name.
+  DeviceKey forged_key;
+  MlsMember forger("alice", forged_key.sk);
+  forger.create(conv);
+  forger.commit(conv, {});
+  forger.adopt(conv);
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(outsider));
+  auto forged = forger.commit(conv, {outsider.spare_key_packages.front()});
+  EXPECT_EQ(error_of(o.call(commit_frame(conv, 1, forged.message, {outsider.device_id}, {},
+                                         forged.welcome))),
+            v1::FORBIDDEN);
   EXPECT_EQ(error_of(o.call(fetch_frame(conv))), v1::FORBIDDEN);
   EXPECT_EQ(error_of(o.call(get_frame(conv))), v1::FORBIDDEN);
   EXPECT_EQ(error_of(o.call(ack_frame(conv, 2))), v1::FORBIDDEN);
@@ -304,23 +355,30 @@ TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
     EXPECT_EQ(error_of(r), v1::STALE_EPOCH) << "epoch " << wrong;
     EXPECT_EQ(r->error().current_epoch(), 1u);
   }
-  auto commit = b.ws->call(commit_frame(conv, 1, {}));
-  ASSERT_TRUE(commit && commit->has_commit());
+  std::optional<v1::Response> commit;
+  ASSERT_NO_FATAL_FAILURE(try_commit(b, conv, 1, {}, {}, &commit));
+  ASSERT_TRUE(commit->has_commit()) << commit->error().message();
   ASSERT_TRUE(a.ws->next_delivery());
   auto old = a.ws->call(send_frame(conv, 1, "late"));
   EXPECT_EQ(error_of(old), v1::STALE_EPOCH);
   EXPECT_EQ(old->error().current_epoch(), 2u);
   EXPECT_FALSE(b.ws->next_delivery(200ms)) << "a stale message was delivered";
 
-  // Proposals follow the same rule and keep their kind.
-  auto proposal = send_frame(conv, 2, "proposal");
+  // Proposals follow the same rule and keep their kind (alice proposes to leave).
+  const std::string leave = a.mls->propose_remove(conv, a.mls->leaf(conv));
+  auto proposal = send_frame(conv, 1, leave);
   proposal.mutable_send()->set_kind(v1::PROPOSAL);
+  auto late = a.ws->call(proposal);
+  EXPECT_EQ(error_of(late), v1::STALE_EPOCH);
+  EXPECT_EQ(late->error().current_epoch(), 2u);
+  proposal.mutable_send()->set_epoch(2);
   auto p = a.ws->call(proposal);
-  ASSERT_TRUE(p && p->has_send());
+  ASSERT_TRUE(p && p->has_send()) << (p ? p->error().message() : "timeout");
   auto got = b.ws->next_delivery();
   ASSERT_TRUE(got);
   EXPECT_EQ(got->kind(), v1::PROPOSAL);
   EXPECT_EQ(got->epoch(), 2u);
+  EXPECT_EQ(got->payload(), leave);
   // Kinds a client may not send.
   auto bad = send_frame(conv, 2, "x");
   bad.mutable_send()->set_kind(v1::COMMIT);
@@ -335,24 +393,39 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   ASSERT_NO_FATAL_FAILURE(register_device("dave", &d));
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b, &c, &d}, &conv));
-  EXPECT_EQ(error_of(c.ws->call(commit_frame(conv, 1, {}, {c.device_id}))), v1::INVALID_ARGUMENT);
+  // MLS has no commit removing its own author: one that says it does is refused.
+  BuiltCommit self;
+  ASSERT_NO_FATAL_FAILURE(build_commit(c, conv, 1, {}, {}, &self));
+  self.frame.mutable_commit()->add_remove_devices(c.device_id);
+  EXPECT_EQ(error_of(c.ws->call(self.frame)), v1::INVALID_ARGUMENT);
+  c.mls->discard(conv);
 
   // carol is online, dave offline, when both are removed.
   d.ws.reset();
   uint64_t removal = 0;
+  BuiltCommit removing;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {}, {&c, &d}, &removing));
   {
-    auto r = a.ws->call(commit_frame(conv, 1, {}, {c.device_id, d.device_id}));
+    auto r = a.ws->call(removing.frame);
     ASSERT_TRUE(r && r->has_commit()) << r->error().message();
     removal = r->commit().seq();
   }
+  accepted(a, conv, removing);
+  EXPECT_FALSE(c.mls->in_group(conv)) << "carol's MLS state does not see her removal";
   auto got = c.ws->next_delivery();
   ASSERT_TRUE(got);
   EXPECT_EQ(got->kind(), v1::COMMIT);
   EXPECT_EQ(got->seq(), removal);
+  EXPECT_EQ(got->payload(), removing.mls.message);
   EXPECT_EQ(std::vector<uint64_t>(got->removed_devices().begin(), got->removed_devices().end()),
             (std::vector<uint64_t>{c.device_id, d.device_id}));
   ASSERT_TRUE(b.ws->next_delivery());
-  EXPECT_EQ(error_of(a.ws->call(commit_frame(conv, 2, {}, {c.device_id}))), v1::INVALID_ARGUMENT);
+  // Removing carol again: MLS has no leaf of hers left to remove, so only the request names her.
+  BuiltCommit again;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 2, {}, {}, &again));
+  again.frame.mutable_commit()->add_remove_devices(c.device_id);
+  EXPECT_EQ(error_of(a.ws->call(again.frame)), v1::INVALID_ARGUMENT);
+  a.mls->discard(conv);
 
   ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 2, "after removal"));
   ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, "after removal 2"));

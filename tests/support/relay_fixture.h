@@ -1,15 +1,21 @@
 // RelayFixture: a GoogleTest fixture for integration tests of the relay. It runs one cercle-server on
 // a temporary data folder (restartable on the same folder), registers devices and builds groups.
+// The relay reads MLS handshake messages (key packages, commits, proposals, Welcomes), so every
+// device has a real MLS side (MlsMember) and the group helpers build real commits; application
+// payloads stay opaque to the relay and tests may send any bytes there.
 // Helpers that can fail are void and use ASSERT: call them inside ASSERT_NO_FATAL_FAILURE(...).
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/support/mls_member.h"
 #include "tests/support/server_process.h"
 #include "tests/support/ws_client.h"
 
@@ -18,10 +24,21 @@ namespace cercle::testing {
 // One registered device and, while it is online, its connection.
 struct TestDevice {
   DeviceKey key;
-  std::string handle;
+  std::string handle;  // As the relay stores it (AuthResult.handle): what its credentials name.
   uint64_t account_id = 0;
   uint64_t device_id = 0;
   std::unique_ptr<WsClient> ws;
+  // Its MLS side, signed with `key`, made when it first authenticates. Kept while it is offline:
+  // the client's state lives on the device, not in the connection.
+  std::unique_ptr<MlsMember> mls;
+  // KeyPackages it uploaded that no commit of the test used yet (see upload_key_packages()).
+  std::deque<std::string> spare_key_packages;
+};
+
+// A commit built by a test: the MLS output and the Commit request that carries it.
+struct BuiltCommit {
+  MlsMember::Commit mls;
+  v1::ClientFrame frame;
 };
 
 class RelayFixture : public ::testing::Test {
@@ -56,14 +73,22 @@ class RelayFixture : public ::testing::Test {
   }
 
   // Registers a new account with one device and leaves it connected.
-  void register_device(const std::string& handle, TestDevice* out) {
-    out->handle = handle;
+  void register_device(const std::string& handle, TestDevice* out, const std::string& code = {}) {
     out->ws = WsClient::connect(server_->port());
     ASSERT_TRUE(out->ws);
-    auto auth = out->ws->hello_and_register(out->key, handle);
+    auto auth = out->ws->hello_and_register(out->key, handle, code);
     ASSERT_TRUE(auth) << out->ws->last_error() << "\n" << server_->log();
-    out->account_id = auth->account_id();
-    out->device_id = auth->device_id();
+    authenticated(out, *auth);
+  }
+
+  // Records what the relay said about a device that just authenticated (or registered) on
+  // `d->ws`, and gives it its MLS side the first time, named by the handle as stored.
+  void authenticated(TestDevice* d, const v1::AuthResult& auth) {
+    d->account_id = auth.account_id();
+    d->device_id = auth.device_id();
+    d->handle = auth.handle();
+    if (!d->mls) d->mls = std::make_unique<MlsMember>(auth.handle(), d->key.sk);
+    if (std::find(devices_.begin(), devices_.end(), d) == devices_.end()) devices_.push_back(d);
   }
 
   // Adds a device to `owner`'s account (AddDevice) and connects it.
@@ -72,10 +97,9 @@ class RelayFixture : public ::testing::Test {
     f.mutable_add_device()->set_device_public_key(out->key.public_key());
     auto r = owner.ws->call(f);
     ASSERT_TRUE(r && r->has_device()) << (r ? r->error().message() : "timeout");
-    out->handle = owner.handle;
-    out->account_id = owner.account_id;
     out->device_id = r->device().device_id();
     ASSERT_NO_FATAL_FAILURE(reconnect(out));
+    ASSERT_EQ(out->account_id, owner.account_id);
   }
 
   // Opens a new connection for the device (dropping the old one) and authenticates it.
@@ -86,31 +110,107 @@ class RelayFixture : public ::testing::Test {
     auto auth = d->ws->hello_and_authenticate(d->key);
     ASSERT_TRUE(auth) << d->ws->last_error();
     ASSERT_EQ(auth->device_id(), d->device_id);
+    authenticated(d, *auth);
   }
 
+  // Creates a group conversation and its MLS group (the conversation id is the MLS group id).
   void create_group(TestDevice& owner, std::string* conv) {
     auto r = owner.ws->call(create_group_frame());
     ASSERT_TRUE(r && r->has_conversation()) << (r ? r->error().message() : "timeout");
     ASSERT_EQ(r->conversation().epoch(), 0u);
     *conv = r->conversation().conversation_id();
+    owner.mls->create(*conv);
   }
 
-  // `committer` commits at `epoch`, adding `added`; each added device that is online must get the
-  // commit as its WELCOME. Returns the commit's sequence number in `seq`.
+  // Uploads `n` fresh KeyPackages of `d` (online) and keeps them as spares for later commits.
+  static void upload_key_packages(TestDevice& d, size_t n = 1) {
+    ASSERT_TRUE(d.ws) << d.handle << " is offline: upload its key packages before it goes";
+    v1::ClientFrame f;
+    std::vector<std::string> packages;
+    for (size_t i = 0; i < n; ++i) {
+      packages.push_back(d.mls->key_package());
+      f.mutable_upload_key_packages()->add_key_packages()->set_data(packages.back());
+    }
+    auto r = d.ws->call(f);
+    ASSERT_TRUE(r && r->has_upload_key_packages()) << (r ? r->error().message() : "timeout");
+    d.spare_key_packages.insert(d.spare_key_packages.end(), packages.begin(), packages.end());
+  }
+
+  // Builds `committer`'s MLS commit on its current epoch of `conv` and the Commit request for
+  // `epoch`: it adds each device of `add` with `key_packages` (in order) or else with a spare
+  // KeyPackage of the device (uploading a fresh one if it has none), and removes the leaves of
+  // `remove` (from their own MLS state). Nothing is sent; the committer holds it pending until
+  // accepted() or MlsMember::discard().
+  static void build_commit(TestDevice& committer, const std::string& conv, uint64_t epoch,
+                           const std::vector<TestDevice*>& add,
+                           const std::vector<TestDevice*>& remove, BuiltCommit* out,
+                           std::vector<std::string> key_packages = {}) {
+    for (size_t i = key_packages.size(); i < add.size(); ++i) {
+      if (add[i]->spare_key_packages.empty()) {
+        ASSERT_NO_FATAL_FAILURE(upload_key_packages(*add[i]));
+      }
+      key_packages.push_back(add[i]->spare_key_packages.front());
+      add[i]->spare_key_packages.pop_front();
+    }
+    std::vector<uint32_t> leaves;
+    for (const auto* d : remove) leaves.push_back(d->mls->leaf(conv));
+    out->mls = committer.mls->commit(conv, key_packages, leaves);
+    std::vector<uint64_t> add_ids, remove_ids;
+    for (const auto* d : add) add_ids.push_back(d->device_id);
+    for (const auto* d : remove) remove_ids.push_back(d->device_id);
+    out->frame = commit_frame(conv, epoch, out->mls.message, add_ids, remove_ids, out->mls.welcome);
+  }
+
+  // The relay accepted `c` from `committer`: the committer adopts it and every other device still
+  // in the MLS group processes it (as it would from its COMMIT delivery), so that any of them can
+  // commit next. Added devices are left to join().
+  void accepted(TestDevice& committer, const std::string& conv, const BuiltCommit& c) {
+    committer.mls->adopt(conv);
+    for (TestDevice* d : devices_) {
+      if (d == &committer || !d->mls->in_group(conv)) continue;
+      EXPECT_TRUE(d->mls->process(conv, c.mls.message)) << d->handle << " cannot process the commit";
+    }
+  }
+
+  static void join(TestDevice& d, const std::string& conv, const std::string& welcome) {
+    ASSERT_TRUE(d.mls->join(conv, welcome)) << d.handle << " cannot join from the Welcome";
+  }
+
+  // Builds and submits a commit (see build_commit()); on success the members move on and the added
+  // devices join from the commit's Welcome, on failure the committer drops it. `r` gets the answer.
+  void try_commit(TestDevice& committer, const std::string& conv, uint64_t epoch,
+                  const std::vector<TestDevice*>& add, const std::vector<TestDevice*>& remove,
+                  std::optional<v1::Response>* r) {
+    BuiltCommit c;
+    ASSERT_NO_FATAL_FAILURE(build_commit(committer, conv, epoch, add, remove, &c));
+    *r = committer.ws->call(c.frame);
+    ASSERT_TRUE(*r) << "timeout";
+    if (!(*r)->has_commit()) return committer.mls->discard(conv);
+    accepted(committer, conv, c);
+    for (auto* d : add) ASSERT_NO_FATAL_FAILURE(join(*d, conv, c.mls.welcome));
+  }
+
+  // `committer` commits at `epoch`, adding `added`; each added device that is online must get the commit as its WELCOME, and joins from it (an offline one joins from the
+  // commit's Welcome directly). Returns the commit's sequence number in `seq`.
   void add_members(TestDevice& committer, const std::string& conv, uint64_t epoch,
                    const std::vector<TestDevice*>& added, uint64_t* seq = nullptr) {
-    std::vector<uint64_t> ids;
-    for (const auto* d : added) ids.push_back(d->device_id);
-    auto r = committer.ws->call(commit_frame(conv, epoch, ids));
+    BuiltCommit c;
+    ASSERT_NO_FATAL_FAILURE(build_commit(committer, conv, epoch, added, {}, &c));
+    auto r = committer.ws->call(c.frame);
     ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
     ASSERT_EQ(r->commit().epoch(), epoch + 1);
     if (seq) *seq = r->commit().seq();
+    accepted(committer, conv, c);
     for (auto* d : added) {
-      if (!d->ws) continue;
+      if (!d->ws) {
+        ASSERT_NO_FATAL_FAILURE(join(*d, conv, c.mls.welcome));
+        continue;
+      }
       auto w = d->ws->next_delivery();
       ASSERT_TRUE(w) << "no welcome for device " << d->device_id;
       ASSERT_EQ(w->kind(), v1::WELCOME);
       ASSERT_EQ(w->seq(), r->commit().seq());
+      ASSERT_NO_FATAL_FAILURE(join(*d, conv, w->payload()));
     }
   }
 
@@ -148,6 +248,8 @@ class RelayFixture : public ::testing::Test {
   TempDir dir_;
   std::vector<std::string> args_;
   std::unique_ptr<ServerProcess> server_;
+  // Every device of the test (they live in the test body), for accepted().
+  std::vector<TestDevice*> devices_;
 };
 
 }  // namespace cercle::testing

@@ -263,16 +263,17 @@ v1::ClientFrame send_frame(const std::string& conv, uint64_t epoch, std::string 
   return f;
 }
 
-v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::vector<uint64_t> add,
-                             std::vector<uint64_t> remove, std::string welcome) {
+v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::string commit,
+                             std::vector<uint64_t> add, std::vector<uint64_t> remove,
+                             std::string welcome) {
   v1::ClientFrame f;
   auto* c = f.mutable_commit();
   c->set_conversation_id(conv);
   c->set_epoch(epoch);
-  c->set_commit("commit@" + std::to_string(epoch));
+  c->set_commit(std::move(commit));
   for (auto d : add) c->add_add_devices(d);
   for (auto d : remove) c->add_remove_devices(d);
-  if (!add.empty()) c->set_welcome(welcome.empty() ? "welcome@" + std::to_string(epoch) : welcome);
+  c->set_welcome(std::move(welcome));
   return f;
 }
 

@@ -100,8 +100,10 @@ class WsClient {
 
 // Frame builders for the common requests.
 v1::ClientFrame send_frame(const std::string& conv, uint64_t epoch, std::string payload);
-v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::vector<uint64_t> add,
-                             std::vector<uint64_t> remove = {}, std::string welcome = {});
+// A Commit request carrying `commit` (an MLS commit, or bytes a test wants refused).
+v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::string commit,
+                             std::vector<uint64_t> add = {}, std::vector<uint64_t> remove = {},
+                             std::string welcome = {});
 v1::ClientFrame create_group_frame();
 v1::ClientFrame ack_frame(const std::string& conv, uint64_t seq);
 
