@@ -190,9 +190,10 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   ASSERT_TRUE(conv.ok());
   ASSERT_TRUE(alice->add_member(*conv, "bob").ok());
   ASSERT_TRUE(joined(*bob, *conv));
-  bob->disconnect();  // Bob's saved MLS state is now the last one he had as a member.
+  bob.reset();  // Bob's saved MLS state is now the last one he had as a member.
   ASSERT_TRUE(alice->remove_member(*conv, "bob").ok());
   ASSERT_TRUE(alice->send_text(*conv, "après le départ de Bob").ok());
+  alice.reset();  // Its store is read below: one program at a time.
 
   // Bob's last state as a member, from his own store.
   auto bob_store = client::LocalStore::open(options("bob").data_dir, options("bob").passphrase);
@@ -240,7 +241,9 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   EXPECT_FALSE(removed->state.process(as_bytes(secret.payload())).ok());
 
   // Bob's client learns it was removed, forgets the keys and cannot write any more.
-  ASSERT_TRUE(bob->connect().ok());
+  bob_store->reset();
+  bob = client("bob");
+  ASSERT_TRUE(bob);
   bool left = false;
   for (int i = 0; i < 50 && !left; ++i) {
     auto events = bob->poll(std::chrono::milliseconds(100));
@@ -253,6 +256,9 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   EXPECT_TRUE(left);
   EXPECT_FALSE(bob->send_text(*conv, "encore là ?").ok());
   EXPECT_TRUE(receive(*bob, *conv, 1, std::chrono::milliseconds(500)).empty());
+  bob.reset();
+  bob_store = client::LocalStore::open(options("bob").data_dir, options("bob").passphrase);
+  ASSERT_TRUE(bob_store.ok());
   ASSERT_TRUE(saved.ParseFromString(**(*bob_store)->get(names[0])));
   EXPECT_TRUE(saved.left());
   EXPECT_TRUE(saved.mls_state().empty());

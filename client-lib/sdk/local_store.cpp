@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -121,7 +122,19 @@ std::string encode_name(std::string_view name) {
 
 LocalStore::LocalStore(std::string dir, std::string key) : dir_(std::move(dir)), key_(std::move(key)) {}
 
-LocalStore::~LocalStore() { sodium_memzero(key_.data(), key_.size()); }
+LocalStore::~LocalStore() {
+  sodium_memzero(key_.data(), key_.size());
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status LocalStore::lock() {
+  // Two processes on one store would both advance the same MLS ratchets: one at a time.
+  lock_fd_ = ::open((fs::path(dir_) / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return storage("the local store is in use by another Cercle program");
+  }
+  return Ok{};
+}
 
 Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& dir,
                                                      std::string_view passphrase) {
@@ -141,6 +154,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& dir,
     auto key = derive(passphrase, h);
     if (!key) return std::move(key).error();
     std::unique_ptr<LocalStore> store(new LocalStore(dir, std::move(*key)));
+    if (auto s = store->lock(); !s) return std::move(s).error();
     h.check = store->seal(kCheckName, kCheckValue);
     if (auto s = write_file_atomic(header_path, encode_header(h)); !s) return std::move(s).error();
     return store;
@@ -152,6 +166,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& dir,
   auto key = derive(passphrase, *header);
   if (!key) return std::move(key).error();
   std::unique_ptr<LocalStore> store(new LocalStore(dir, std::move(*key)));
+  if (auto s = store->lock(); !s) return std::move(s).error();
   auto check = store->open_sealed(kCheckName, header->check);
   if (!check || *check != kCheckValue) {
     return make_error(Errc::kBadPassphrase, "this passphrase does not open the local store");

@@ -8,7 +8,8 @@
 // Every value is sealed with XChaCha20-Poly1305 under the derived key, with a random nonce and the
 // value's name as associated data, so a file moved under another name does not open.
 //
-// One LocalStore per folder at a time; not thread-safe. Keys are wiped when it is destroyed.
+// One LocalStore per folder at a time (a lock file enforces it across processes); not thread-safe.
+// Keys are wiped when it is destroyed.
 #pragma once
 
 #include <memory>
@@ -24,7 +25,7 @@ namespace cercle::client {
 class LocalStore {
  public:
   // Opens the store in `dir`, creating it (and the folder) if it does not exist.
-  // Errors: kBadPassphrase (the passphrase does not open it), kStorage.
+  // Errors: kBadPassphrase (the passphrase does not open it), kStorage (also: in use elsewhere).
   static Result<std::unique_ptr<LocalStore>> open(const std::string& dir, std::string_view passphrase);
   ~LocalStore();
   LocalStore(const LocalStore&) = delete;
@@ -50,8 +51,11 @@ class LocalStore {
   std::string seal(std::string_view name, std::string_view plaintext) const;
   Result<std::string> open_sealed(std::string_view name, std::string_view sealed) const;
 
+  Status lock();
+
   std::string dir_;
   std::string key_;  // 32 bytes; wiped in the destructor.
+  int lock_fd_ = -1;
 };
 
 // File names used for values are derived from their names; names may hold any bytes.

@@ -42,6 +42,16 @@ TEST_F(LocalStoreTest, ValuesAndLogsSurviveReopening) {
   EXPECT_EQ((*store)->list("conv/"), std::vector<std::string>{"conv/abc"});
 }
 
+TEST_F(LocalStoreTest, OneUserAtATime) {
+  auto first = LocalStore::open(dir_, "pw");
+  ASSERT_TRUE(first.ok());
+  auto second = LocalStore::open(dir_, "pw");
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos);
+  first->reset();
+  EXPECT_TRUE(LocalStore::open(dir_, "pw").ok());
+}
+
 TEST_F(LocalStoreTest, AWrongPassphraseIsRefusedCleanly) {
   ASSERT_TRUE(LocalStore::open(dir_, "right").ok());
   auto wrong = LocalStore::open(dir_, "wrong");
