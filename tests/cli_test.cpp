@@ -1,0 +1,94 @@
+// The `cercle` command line against the real server: two users' processes exchange messages both
+// ways in a direct conversation, and the exit codes say what went wrong.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "tests/support/server_process.h"
+
+namespace cercle::testing {
+namespace {
+
+struct CliRun {
+  int status = -1;
+  std::string out;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    server_ = ServerProcess::start(dir_.path() + "/data", {"--registration", "open"}, &error);
+    ASSERT_TRUE(server_) << error;
+  }
+
+  // Runs `cercle --json ARGS` as `user` (its own data folder and passphrase).
+  CliRun cli(const std::string& user, const std::string& args, const std::string& passphrase = "") {
+    const std::string command =
+        "CERCLE_PASSPHRASE='" + (passphrase.empty() ? "secret de " + user : passphrase) + "' " +
+        CERCLE_CLI_BIN + " --server ws://127.0.0.1:" + std::to_string(server_->port()) +
+        "/ws --data '" + dir_.path() + "/" + user + "' --json " + args + " 2>&1";
+    CliRun r;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return r;
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+    const int rc = pclose(pipe);
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return r;
+  }
+
+  static std::string field(const std::string& json, const std::string& name) {
+    const std::string key = "\"" + name + "\":\"";
+    const auto at = json.find(key);
+    if (at == std::string::npos) return {};
+    const auto end = json.find('"', at + key.size());
+    return json.substr(at + key.size(), end - at - key.size());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(CliTest, TwoUsersExchangeMessagesBothWays) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  CliRun dm = cli("alice", "dm bob");
+  ASSERT_EQ(dm.status, 0) << dm.out;
+  const std::string conv = field(dm.out, "conversation");
+  ASSERT_EQ(conv.size(), 32u) << dm.out;
+
+  ASSERT_EQ(cli("alice", "send " + conv + " 'Bonjour Bob'").status, 0);
+  CliRun got = cli("bob", "listen --count 1 --timeout 10");
+  ASSERT_EQ(got.status, 0) << got.out;
+  EXPECT_EQ(field(got.out, "text"), "Bonjour Bob");
+  EXPECT_EQ(field(got.out, "sender"), "alice");
+
+  ASSERT_EQ(cli("bob", "send " + conv + " 'Salut Alice'").status, 0);
+  CliRun back = cli("alice", "listen --count 1 --timeout 10");
+  ASSERT_EQ(back.status, 0) << back.out;
+  EXPECT_EQ(field(back.out, "text"), "Salut Alice");
+
+  CliRun history = cli("bob", "history " + conv);
+  ASSERT_EQ(history.status, 0);
+  EXPECT_NE(history.out.find("Bonjour Bob"), std::string::npos);
+  EXPECT_NE(history.out.find("Salut Alice"), std::string::npos);
+  CliRun list = cli("bob", "conversations");
+  EXPECT_NE(list.out.find(conv), std::string::npos);
+}
+
+TEST_F(CliTest, ExitCodesSayWhatWentWrong) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  EXPECT_EQ(cli("alice", "conversations", "wrong passphrase").status, 3);
+  EXPECT_EQ(cli("carol", "dm alice").status, 7);         // No account yet.
+  EXPECT_EQ(cli("alice", "dm nobody-here").status, 5);   // The server refuses: no such account.
+  EXPECT_EQ(cli("alice", "send 0011 hello").status, 6);  // No such conversation here.
+  EXPECT_EQ(cli("alice", "frobnicate").status, 2);
+  ASSERT_EQ(server_->terminate(), 0);
+  EXPECT_EQ(cli("alice", "conversations").status, 4);  // The server is gone.
+}
+
+}  // namespace
+}  // namespace cercle::testing
