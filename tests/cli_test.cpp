@@ -90,5 +90,24 @@ TEST_F(CliTest, ExitCodesSayWhatWentWrong) {
   EXPECT_EQ(cli("alice", "conversations").status, 4);  // The server is gone.
 }
 
+TEST_F(CliTest, TheCExampleTalksToACliUser) {
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " + std::string(CERCLE_C_EXAMPLE_BIN) +
+                              " ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws '" +
+                              dir_.path() + "/alice' alice bob 'Bonjour depuis C' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_TRUE(pipe);
+  std::string out;
+  char buf[256];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int rc = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
+  CliRun got = cli("bob", "listen --count 1 --timeout 10");
+  ASSERT_EQ(got.status, 0) << got.out;
+  EXPECT_EQ(field(got.out, "text"), "Bonjour depuis C");
+  EXPECT_EQ(field(got.out, "sender"), "alice");
+}
+
 }  // namespace
 }  // namespace cercle::testing
