@@ -77,12 +77,19 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
     case kAuthenticate:
       peer.device_id = r.auth().device_id();
       peer.authenticated = true;
+      if (!peer.mls) peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
       ++authenticated_;
+      return;
+    case kUpload:
+      peer.uploaded = true;
+      ++uploaded_;
       return;
     case kCreate:
       peer.conv = r.conversation().conversation_id();
+      peer.mls->create(peer.conv);
       return;
     case kCommit:
+      peer.mls->adopt(peer.conv);
       peer.epoch = r.commit().epoch();
       peer.in_group = true;
       ++in_group_;
@@ -99,10 +106,14 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
   if (d.kind() == v1::WELCOME) {
     peer.conv = d.conversation_id();
     peer.epoch = d.epoch() + 1;
+    if (!peer.mls->join(peer.conv, d.payload())) return void(fail("a Welcome did not open"));
     peer.in_group = true;
     ++in_group_;
   } else if (d.kind() == v1::APPLICATION) {
-    on_delivered(d.payload());
+    if (!crypto_) return on_delivered(d.payload());
+    auto plain = peer.mls->decrypt(peer.conv, d.payload());
+    if (!plain) return void(fail("a message did not decrypt"));
+    on_delivered(*plain);
   }
   peer.last_seq = d.seq();
   if (++peer.unacked >= kAckEvery) {
@@ -120,7 +131,7 @@ void CercleWorkload::send_message(int index, std::string payload) {
   auto* send = f.mutable_send();
   send->set_conversation_id(peer.conv);
   send->set_epoch(peer.epoch);
-  send->set_payload(std::move(payload));
+  send->set_payload(crypto_ ? peer.mls->encrypt(peer.conv, payload) : std::move(payload));
   request(index, kSend, f);
 }
 
@@ -181,15 +192,18 @@ bool CercleWorkload::form_groups(int group_size) {
     return fail("creating conversations failed");
   }
   for (int leader = 0; leader < n; leader += group_size) {
+    std::vector<std::string> key_packages;
     v1::ClientFrame commit;
     auto* c = commit.mutable_commit();
-    c->set_conversation_id(peers_[leader].conv);
-    c->set_epoch(0);
-    c->set_commit("commit");
-    c->set_welcome("welcome");
     for (int m = leader + 1; m < std::min(n, leader + group_size); ++m) {
       c->add_add_devices(peers_[m].device_id);
+      key_packages.push_back(peers_[m].key_package);
     }
+    auto built = peers_[leader].mls->commit(peers_[leader].conv, key_packages);
+    c->set_conversation_id(peers_[leader].conv);
+    c->set_epoch(0);
+    c->set_commit(built.message);
+    c->set_welcome(built.welcome);
     request(leader, kCommit, commit);
   }
   if (!run_until([&] { return in_group_ >= n || failed_ > 0; }, std::chrono::seconds(60)) ||
@@ -199,8 +213,28 @@ bool CercleWorkload::form_groups(int group_size) {
   return true;
 }
 
+bool CercleWorkload::upload_key_packages(int group_size) {
+  const int n = static_cast<int>(peers_.size());
+  uploaded_ = 0;
+  int expected = 0;
+  for (int i = 0; i < n; ++i) {
+    if (i % group_size == 0) continue;  // Leaders create groups; they are not added.
+    peers_[i].key_package = peers_[i].mls->key_package();
+    v1::ClientFrame f;
+    f.mutable_upload_key_packages()->add_key_packages()->set_data(peers_[i].key_package);
+    request(i, kUpload, f);
+    ++expected;
+  }
+  if (!run_until([&] { return uploaded_ >= expected || failed_ > 0; }, std::chrono::seconds(60)) ||
+      failed_ > 0) {
+    return failed_ > 0 ? false : fail("uploading key packages timed out");
+  }
+  return true;
+}
+
 bool CercleWorkload::setup(const RunOptions& options) {
   if (!register_all(options.connections, 256)) return false;
+  if (!upload_key_packages(options.group_size)) return false;
   return form_groups(options.group_size);
 }
 

@@ -1,6 +1,8 @@
 // CercleWorkload: the benchmark's clients of the Cercle relay. Registers devices, authenticates them,
-// forms groups (one creates the conversation and commits the others in), then sends application
-// messages with opaque payloads and acknowledges deliveries as a real client does.
+// forms groups with real MLS (one creates the group and commits the others in with their
+// KeyPackages; they join from the Welcome), then sends application messages and acknowledges
+// deliveries as a real client does. Payloads are opaque bytes, or with `crypto` real MLS
+// PrivateMessages: each sender encrypts and each receiver decrypts on the client side.
 // Runs on the calling thread.
 #pragma once
 
@@ -9,13 +11,14 @@
 #include <vector>
 
 #include "bench/workload.h"
+#include "tests/support/mls_member.h"
 #include "tests/support/ws_client.h"
 
 namespace cercle::bench {
 
 class CercleWorkload final : public Workload {
  public:
-  explicit CercleWorkload(uint16_t port) : Workload(port) {}
+  CercleWorkload(uint16_t port, bool crypto = false) : Workload(port), crypto_(crypto) {}
 
   bool setup(const RunOptions& options) override;
 
@@ -31,9 +34,12 @@ class CercleWorkload final : public Workload {
   void send_message(int index, std::string payload) override;
 
  private:
-  enum Kind : uint64_t { kHello = 1, kRegister, kAuthenticate, kCreate, kCommit, kSend, kAck };
+  enum Kind : uint64_t { kHello = 1, kRegister, kAuthenticate, kCreate, kCommit, kSend, kAck, kUpload };
   struct Peer {
     testing::DeviceKey key;
+    std::unique_ptr<testing::MlsMember> mls;
+    std::string key_package;  // Uploaded, for the group's leader to add this peer.
+    bool uploaded = false;
     uint64_t device_id = 0;
     std::string conv;
     uint64_t epoch = 0;
@@ -51,8 +57,12 @@ class CercleWorkload final : public Workload {
   void on_delivery(int index, const v1::Delivery& d);
   void request(int index, Kind kind, v1::ClientFrame& frame);
   bool form_groups(int group_size);
+  bool upload_key_packages(int group_size);
 
+  const bool crypto_;
   std::vector<Peer> peers_;
+  int uploaded_ = 0;
+  std::vector<std::string> welcomes_;  // By leader index.
   std::string instance_id_;
   int authenticated_ = 0;
   int in_group_ = 0;

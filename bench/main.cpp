@@ -24,13 +24,14 @@ struct Args {
   bool durable = true;
   bool baseline = true;
   bool json = false;
+  bool crypto = false;
   int idle = 0;
 };
 
 constexpr const char* kUsage =
     "usage: cercle-bench [--connections N] [--group-size K] [--messages M] [--size BYTES]\n"
     "                    [--durable on|off] [--rate MSGS_PER_S] [--window W] [--no-baseline] [--json]\n"
-    "                    [--timeout SECONDS]\n"
+    "                    [--timeout SECONDS] [--crypto]\n"
     "       cercle-bench --idle N [--json]\n";
 
 bool parse(int argc, char** argv, Args& a) {
@@ -46,6 +47,7 @@ bool parse(int argc, char** argv, Args& a) {
     else if (flag == "--window") a.run.window = std::stoi(next());
     else if (flag == "--no-baseline") a.baseline = false;
     else if (flag == "--json") a.json = true;
+    else if (flag == "--crypto") a.crypto = true;
     else if (flag == "--idle") a.idle = std::stoi(next());
     else if (flag == "--timeout") a.run.timeout = std::chrono::seconds(std::stoi(next()));
     else return false;
@@ -95,7 +97,7 @@ int run_relay(const Args& a, boost::json::object& out) {
   auto server = start_server(dir.path() + "/data", a.durable);
   if (!server) return 1;
   const uint64_t rss_before = rss_bytes(server->pid());
-  CercleWorkload relay(server->port());
+  CercleWorkload relay(server->port(), a.crypto);
   if (!relay.setup(a.run)) {
     std::cerr << "cercle-bench: relay setup: " << relay.why() << "\n";
     return 1;
@@ -103,6 +105,7 @@ int run_relay(const Args& a, boost::json::object& out) {
   const uint64_t rss_after = rss_bytes(server->pid());
   RunResult r = relay.run(a.run);
   report(out, "", r);
+  out["messages_per_s"] = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
   out["rss_per_conn_bytes"] = (rss_after - rss_before) / static_cast<uint64_t>(a.run.connections);
   out["server_rss_bytes"] = rss_bytes(server->pid());
   relay.close_all();
@@ -175,6 +178,7 @@ int main(int argc, char** argv) {
   out["messages"] = args.run.messages;
   out["payload_bytes"] = args.run.payload_bytes;
   out["rate"] = args.run.rate;
+  out["crypto"] = args.crypto;
   const int rc = args.idle ? run_idle(args, out) : run_relay(args, out);
   if (args.json) {
     std::cout << boost::json::serialize(out) << std::endl;
