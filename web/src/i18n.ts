@@ -8,6 +8,9 @@ const fr = {
   langSwitchLabel: "Read this page in English",
   mainNav: "Menu",
 
+  cannotStartTitle: "Cercle ne peut pas démarrer",
+  needsHttps: "Cette page doit être ouverte avec une adresse sécurisée (https). Prévenez l'association.",
+  needsStorage: "Ce navigateur ne permet pas de garder vos messages. La navigation privée empêche peut-être cela. Essayez une fenêtre normale ou un autre navigateur.",
   otherTabTitle: "Cercle est déjà ouvert",
   otherTabText: "Cercle est ouvert dans un autre onglet de ce navigateur. Utilisez cet autre onglet, ou fermez-le puis rechargez cette page.",
   connOnline: "Connecté.",
@@ -145,6 +148,9 @@ const en: Record<Key, string> = {
   langSwitchLabel: "Lire cette page en français",
   mainNav: "Menu",
 
+  cannotStartTitle: "Cercle cannot start",
+  needsHttps: "This page must be opened with a secure address (https). Tell the association.",
+  needsStorage: "This browser does not let Cercle keep your messages. Private browsing may prevent it. Try a normal window or another browser.",
   otherTabTitle: "Cercle is already open",
   otherTabText: "Cercle is open in another tab of this browser. Use that tab, or close it and reload this page.",
   connOnline: "Connected.",

@@ -5,8 +5,19 @@ import { setLang, t, type Lang } from "./i18n";
 import { App } from "./ui/app";
 import { h, replace } from "./ui/dom";
 
+function cannotStart(root: HTMLElement, reason: "needsHttps" | "needsStorage"): void {
+  document.title = t("cannotStartTitle");
+  replace(root, h("main", {}, h("h1", {}, t("cannotStartTitle")), h("p", {}, t(reason))));
+}
+
 async function boot(root: HTMLElement): Promise<void> {
-  const store = await IdbStore.open();
+  if (!globalThis.crypto?.subtle) return cannotStart(root, "needsHttps");  // WebCrypto needs https.
+  let store: IdbStore;
+  try {
+    store = await IdbStore.open();
+  } catch {
+    return cannotStart(root, "needsStorage");
+  }
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const messenger = await Messenger.load({ url: `${scheme}//${location.host}/ws`, store });
   new App(messenger, root).start();
