@@ -399,5 +399,39 @@ TEST_F(RelayMlsTest, RelayAndMembersAgreeOnLeavesAfterRemovesAndAdds) {
   ASSERT_NO_FATAL_FAILURE(expect_agreement(conv, {&b, &f, &g}, {&a, &c, &d, &e}));
 }
 
+// Disabled: fails on the current server (reported). Re-adding a device overwrites its membership
+// record (join_seq and cursor jump to the re-adding commit), so the entries it had not received
+// before its removal, and the removal itself, are neither delivered nor readable with FetchLog,
+// although the protocol promises every entry after the cursor, with no gap, up to a removal.
+TEST_F(RelayMlsTest, DISABLED_ADeviceReAddedWhileOfflineStillGetsWhatItMissedBeforeItsRemoval) {
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  std::string conv;
+  uint64_t welcome = 0;
+  ASSERT_NO_FATAL_FAILURE(create_group(a, &conv));
+  ASSERT_NO_FATAL_FAILURE(add_members(a, conv, 0, {&b}, &welcome));
+  auto ack = b.ws->call(ack_frame(conv, welcome));
+  ASSERT_TRUE(ack && ack->has_ack());
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(b));  // For the re-add, while he is away.
+  b.ws.reset();
+
+  uint64_t message = 0;
+  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "while bob is a member", &message));
+  std::optional<v1::Response> r;
+  ASSERT_NO_FATAL_FAILURE(try_commit(a, conv, 1, {}, {&b}, &r));
+  ASSERT_TRUE(r->has_commit()) << r->error().message();
+  const uint64_t removal = r->commit().seq();
+  ASSERT_NO_FATAL_FAILURE(try_commit(a, conv, 2, {&b}, {}, &r));
+  ASSERT_TRUE(r->has_commit()) << r->error().message();
+  const uint64_t re_added = r->commit().seq();
+
+  ASSERT_NO_FATAL_FAILURE(reconnect(&b));
+  auto got = b.ws->deliveries(3, 2s);
+  std::vector<uint64_t> seqs;
+  for (const auto& d : got) seqs.push_back(d.seq());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{message, removal, re_added}));
+}
+
 }  // namespace
 }  // namespace cercle::testing
