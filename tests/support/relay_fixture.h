@@ -185,7 +185,10 @@ class RelayFixture : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(build_commit(committer, conv, epoch, add, remove, &c));
     *r = committer.ws->call(c.frame);
     ASSERT_TRUE(*r) << "timeout";
-    if (!(*r)->has_commit()) return committer.mls->discard(conv);
+    if (!(*r)->has_commit()) {
+      committer.mls->discard(conv);
+      return;
+    }
     accepted(committer, conv, c);
     for (auto* d : add) ASSERT_NO_FATAL_FAILURE(join(*d, conv, c.mls.welcome));
   }
