@@ -31,6 +31,19 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
 
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
 
+storage::MemberRecord Conversations::member_record(const MemberState& m) {
+  storage::MemberRecord r;
+  r.set_leaf(m.leaf);
+  r.set_join_seq(m.join_seq);
+  r.set_left_seq(m.left_seq);
+  for (const auto& [join, left] : m.earlier) {
+    auto* p = r.add_earlier();
+    p->set_join_seq(join);
+    p->set_left_seq(left);
+  }
+  return r;
+}
+
 void Conversations::write_conversation(const ConvState& conv, storage::WriteBatch& batch) const {
   storage::ConversationRecord r;
   r.set_id(conv.id.str());
@@ -156,22 +169,23 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   write_conversation(conv, batch);
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
-    conv.add_member(id, MemberState{leaves[i], seq - 1, 0, seq - 1});
-    storage::MemberRecord r;
-    r.set_leaf(leaves[i]);
-    r.set_join_seq(seq - 1);
-    batch.put_member(conv.id, id, r);
+    MemberState added{leaves[i], seq - 1, 0, seq - 1, false, {}};
+    if (const MemberState* before = conv.member(id)) {
+      // Removed while offline and added again: it keeps what it had not read of its earlier
+      // membership, and its cursor.
+      added.earlier = before->earlier;
+      if (before->cursor < before->left_seq) added.earlier.emplace_back(before->join_seq, before->left_seq);
+      if (!added.earlier.empty()) added.cursor = before->cursor;
+    }
+    batch.put_member(conv.id, id, member_record(added));
+    conv.add_member(id, std::move(added));
     auto& convs = ctx_.state.device(id)->conversations;
     if (std::find(convs.begin(), convs.end(), conv.id) == convs.end()) convs.push_back(conv.id);
   }
   for (DeviceId id : args.remove) {
     MemberState* m = conv.member(id);
     m->left_seq = seq;
-    storage::MemberRecord r;
-    r.set_leaf(m->leaf);
-    r.set_join_seq(m->join_seq);
-    r.set_left_seq(seq);
-    batch.put_member(conv.id, id, r);
+    batch.put_member(conv.id, id, member_record(*m));
   }
   storage::LogRecord record;
   record.set_kind(static_cast<int>(EntryKind::kCommit));
@@ -252,6 +266,7 @@ Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint6
   if (!m) return not_member();
   uint64_t upto = std::min(seq, conv->durable_seq);
   if (!m->active()) upto = std::min(upto, m->left_seq);
+  std::erase_if(m->earlier, [&](const auto& p) { return p.second <= std::max(upto, m->cursor); });
   if (upto > m->cursor) {
     m->cursor = upto;
     if (!m->cursor_dirty) {
@@ -316,9 +331,10 @@ Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   const MemberState* m = conv->member(actor);
   if (!m) return not_member();
-  const uint64_t after = std::max(after_seq, m->join_seq);
-  const uint64_t upto = m->active() ? conv->durable_seq : std::min(conv->durable_seq, m->left_seq);
-  return ctx_.store.read_log(conv_id, after, upto, max_entries, max_bytes);
+  // Periods are read one at a time; the caller asks again after the last entry it got.
+  const auto period = m->readable_after(after_seq, conv->durable_seq);
+  if (!period) return std::vector<storage::LogEntry>();
+  return ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
 }
 
 std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {

@@ -78,6 +78,7 @@ class Conversations {
   void publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record);
   ConvView view(const ConvState& conv, DeviceId viewer) const;
   void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
+  static storage::MemberRecord member_record(const MemberState& m);
   void forget_if_done(ConvState& conv, DeviceId device);
   uint64_t now_s() const;
 

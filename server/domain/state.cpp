@@ -25,6 +25,23 @@ uint64_t random_nonzero_u64() {
 
 }  // namespace
 
+bool MemberState::reads(uint64_t seq) const {
+  if (seq > join_seq && (left_seq == 0 || seq <= left_seq)) return true;
+  return std::any_of(earlier.begin(), earlier.end(),
+                     [&](const auto& p) { return seq > p.first && seq <= p.second; });
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> MemberState::readable_after(uint64_t after,
+                                                                         uint64_t durable) const {
+  for (const auto& [join, left] : earlier) {
+    const uint64_t upto = std::min(left, durable);
+    if (after < upto) return std::make_pair(std::max(after, join), upto);
+  }
+  const uint64_t upto = active() ? durable : std::min(left_seq, durable);
+  if (after < upto) return std::make_pair(std::max(after, join_seq), upto);
+  return std::nullopt;
+}
+
 MemberState* ConvState::member(DeviceId device) {
   auto it = find_member(members, device);
   return (it != members.end() && it->first == device) ? &it->second : nullptr;
@@ -150,7 +167,10 @@ Status State::load(const storage::Store& store) {
     auto* c = conversation(conv_id);
     auto* d = this->device(device);
     if (!c || !d) return;
-    c->add_member(device, MemberState{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq()});
+    MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
+    for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
+    if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
+    c->add_member(device, std::move(m));
     d->conversations.push_back(conv_id);
   }));
   check(store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {

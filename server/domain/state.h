@@ -64,9 +64,16 @@ struct MemberState {
   uint64_t left_seq = 0;  // 0 while a member; else the commit that removed it (its last entry).
   uint64_t cursor = 0;    // Last entry it acknowledged.
   bool cursor_dirty = false;  // Changed since the last flush to disk.
+  // Earlier periods (join, left] it has not read to their end: removed while offline, then added
+  // again. Oldest first; all before join_seq.
+  std::vector<std::pair<uint64_t, uint64_t>> earlier;
+
   bool active() const { return left_seq == 0; }
   // Whether entry `seq` is delivered to this device.
-  bool reads(uint64_t seq) const { return seq > join_seq && (left_seq == 0 || seq <= left_seq); }
+  bool reads(uint64_t seq) const;
+  // The first period with entries after `after`, as (after, upto]: upto is `durable` for the
+  // current period of an active member. nullopt when nothing readable lies after `after`.
+  std::optional<std::pair<uint64_t, uint64_t>> readable_after(uint64_t after, uint64_t durable) const;
 };
 
 // A proposal received in the current epoch, which a commit may include by reference.
