@@ -31,6 +31,16 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
 
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
 
+void Conversations::mark_package_used(const std::string& ref, storage::WriteBatch& batch) {
+  auto it = ctx_.state.package_refs.find(ref);
+  if (it == ctx_.state.package_refs.end() || it->second.last_resort) return;
+  it->second.used = true;
+  storage::PackageRefRecord r;
+  r.set_device(it->second.device);
+  r.set_used(true);
+  batch.put_package_ref(ref, r);
+}
+
 storage::MemberRecord Conversations::member_record(const MemberState& m) {
   storage::MemberRecord r;
   r.set_leaf(m.leaf);
@@ -169,6 +179,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   write_conversation(conv, batch);
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
+    mark_package_used(change->adds[i].second, batch);
     MemberState added{leaves[i], seq - 1, 0, seq - 1, false, {}};
     if (const MemberState* before = conv.member(id)) {
       // Removed while offline and added again: it keeps what it had not read of its earlier

@@ -79,6 +79,7 @@ class Conversations {
   ConvView view(const ConvState& conv, DeviceId viewer) const;
   void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
   static storage::MemberRecord member_record(const MemberState& m);
+  void mark_package_used(const std::string& ref, storage::WriteBatch& batch);
   void forget_if_done(ConvState& conv, DeviceId device);
   uint64_t now_s() const;
 

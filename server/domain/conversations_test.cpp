@@ -212,5 +212,46 @@ TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {
   EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
 }
 
+TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  auto submit = [&](const ConvView& conv, const std::string& kp) {
+    auto built = a.mls->commit(conv.id.str(), {kp});
+    auto r = await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(
+          a.info.device_id, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, built.welcome}, cb);
+    });
+    if (r) {
+      a.mls->adopt(conv.id.str());
+    } else {
+      a.mls->discard(conv.id.str());
+    }
+    return r;
+  };
+  // A package bob's key signed but never uploaded is not one the relay can vouch for.
+  ConvView first = create_group(a);
+  auto unknown = submit(first, b.mls->key_package());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, Errc::kNotFound);
+
+  const std::string kp = upload_key_package(b);
+  ASSERT_TRUE(submit(first, kp).ok());
+  restart();  // Its use is durable.
+  ConvView second = create_group(a);
+  auto reused = submit(second, kp);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(reused.error().message.find("already used"), std::string::npos);
+
+  // A last-resort package may join several groups.
+  const std::string last = b.mls->key_package();
+  ASSERT_TRUE(upload(b, {{last, true}}).ok());
+  ConvView third = create_group(a);
+  ASSERT_TRUE(submit(third, last).ok());
+  ConvView fourth = create_group(a);
+  EXPECT_TRUE(submit(fourth, last).ok());
+}
+
 }  // namespace
 }  // namespace cercle::domain

@@ -22,12 +22,21 @@ Status check_envelope(const ConvState& conv, DeviceId actor, const mls_checks::H
   return Ok{};
 }
 
-Result<DeviceId> device_of_key(const State& state, const mls_checks::KeyPackageFacts& kp) {
-  auto it = state.mls_keys.find(kp.signature_key);
-  if (it == state.mls_keys.end()) {
+// The device whose KeyPackage an Add adds: the relay must have accepted that package from it, and
+// a package other than last-resort joins one group only.
+Result<DeviceId> device_of_package(const State& state, const mls_checks::KeyPackageFacts& kp) {
+  auto it = state.package_refs.find(kp.ref);
+  if (it == state.package_refs.end()) {
     return make_error(Errc::kNotFound, "the added key package was not uploaded by any device");
   }
-  return it->second;
+  if (it->second.used && !it->second.last_resort) {
+    return invalid("the added key package was already used to join a group");
+  }
+  auto key = state.mls_keys.find(kp.signature_key);
+  if (key == state.mls_keys.end() || key->second != it->second.device) {
+    return invalid("the added key package is not signed by the device that uploaded it");
+  }
+  return it->second.device;
 }
 
 template <class T>
@@ -81,7 +90,7 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
   MembershipChange change;
   for (const auto* p : proposals) {
     if (p->kind == mls_checks::ProposalKind::kAdd) {
-      auto device = device_of_key(state, *p->added);
+      auto device = device_of_package(state, *p->added);
       if (!device) return std::move(device).error();
       change.adds.emplace_back(*device, p->added->ref);
     } else if (p->kind == mls_checks::ProposalKind::kRemove) {
@@ -102,7 +111,7 @@ Result<CachedProposal> read_proposal(const State& state, const ConvState& conv, 
   if (auto s = check_envelope(conv, actor, *facts, conv.epoch); !s) return std::move(s).error();
   const auto& p = facts->by_value.front();
   if (p.kind == mls_checks::ProposalKind::kAdd) {
-    if (auto device = device_of_key(state, *p.added); !device) return std::move(device).error();
+    if (auto device = device_of_package(state, *p.added); !device) return std::move(device).error();
   } else if (p.kind == mls_checks::ProposalKind::kRemove && conv.device_at(p.removed_leaf) == 0) {
     return invalid("the proposal removes a leaf where no member is");
   }

@@ -45,6 +45,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
   if (packages.empty()) return done(make_error(Errc::kInvalidArgument, "no key package given"));
 
   std::vector<uint64_t> digests;
+  std::vector<std::string> refs;
   std::vector<std::string> signature_keys;
   std::unordered_set<uint64_t> seen;
   size_t regular = 0, last_resort = 0;
@@ -59,6 +60,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
     auto facts = check_package(p.data, *device);
     if (!facts) return done(std::move(facts).error());
     digests.push_back(d);
+    refs.push_back(std::move(facts->ref));
     signature_keys.push_back(std::move(facts->signature_key));
     (p.last_resort ? last_resort : regular) += 1;
   }
@@ -77,6 +79,11 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
     if (state.mls_keys.emplace(key, actor).second) batch.put_mls_key(key, actor);
   }
   for (size_t i = 0; i < packages.size(); ++i) {
+    storage::PackageRefRecord ref;
+    ref.set_device(actor);
+    ref.set_last_resort(packages[i].last_resort);
+    batch.put_package_ref(refs[i], ref);
+    state.package_refs[refs[i]] = State::PackageRef{actor, packages[i].last_resort, false};
     KeyPackageSlot slot{device->next_package_seq++, digests[i]};
     storage::KeyPackageRecord r;
     r.set_data(std::move(packages[i].data));

@@ -193,6 +193,9 @@ Status State::load(const storage::Store& store) {
     }
     d->next_package_seq = std::max(d->next_package_seq, seq + 1);
   }));
+  check(store.scan_package_refs([&](std::string_view ref, const storage::PackageRefRecord& r) {
+    package_refs[std::string(ref)] = PackageRef{r.device(), r.last_resort(), r.used()};
+  }));
   check(store.scan_mls_keys([&](std::string_view key, DeviceId device) {
     mls_keys[std::string(key)] = device;
   }));

@@ -150,6 +150,13 @@ class State {
   std::unordered_set<uint64_t> package_digests;
   // MLS signature key -> the device that signs with it (bound when the device uploads a KeyPackage).
   std::unordered_map<std::string, DeviceId> mls_keys;
+  struct PackageRef {
+    DeviceId device = 0;
+    bool last_resort = false;
+    bool used = false;  // A commit added it (last-resort packages may be added again).
+  };
+  // KeyPackageRef -> the package's uploader: a commit may only add packages the relay accepted.
+  std::unordered_map<std::string, PackageRef> package_refs;
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 };

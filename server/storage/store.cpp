@@ -29,11 +29,12 @@ enum Cf : int {
   kContactLinks,
   kUsedPackages,
   kMlsKeys,
+  kPackageRefs,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -127,6 +128,9 @@ void WriteBatch::put_used_key_package(uint64_t digest) {
 }
 void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
   batch_->Put((*cfs_)[kMlsKeys], slice(signature_key), slice(keys::u64(device)));
+}
+void WriteBatch::put_package_ref(std::string_view ref, const PackageRefRecord& r) {
+  put(kPackageRefs, ref, r);
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
@@ -251,6 +255,14 @@ Status Store::scan_key_packages(
 Status Store::scan_registration_codes(
     const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const {
   return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes], [&](std::string_view k, const auto& r) {
+    visit(k, r);
+    return true;
+  });
+}
+
+Status Store::scan_package_refs(
+    const std::function<void(std::string_view, const PackageRefRecord&)>& visit) const {
+  return scan<PackageRefRecord>(*db_, cfs_[kPackageRefs], [&](std::string_view k, const auto& r) {
     visit(k, r);
     return true;
   });

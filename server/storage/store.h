@@ -13,6 +13,7 @@
 //   contact_links  token                          -> ContactLinkRecord
 //   used_packages  digest(8)                      -> empty: key packages handed out, never again
 //   mls_keys       MLS signature key              -> device_id(8): which device signs as that leaf
+//   package_refs   KeyPackageRef                  -> PackageRefRecord
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -72,6 +73,7 @@ class WriteBatch {
   void put_contact_link(std::string_view token, const ContactLinkRecord& r);
   void put_used_key_package(uint64_t digest);
   void put_mls_key(std::string_view signature_key, DeviceId device);
+  void put_package_ref(std::string_view ref, const PackageRefRecord& r);
 
   bool empty() const;
   size_t byte_size() const;
@@ -110,6 +112,8 @@ class Store {
       const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const;
   Status scan_registration_codes(
       const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const;
+  Status scan_package_refs(
+      const std::function<void(std::string_view, const PackageRefRecord&)>& visit) const;
   Status scan_mls_keys(const std::function<void(std::string_view, DeviceId)>& visit) const;
   Status scan_used_key_packages(const std::function<void(uint64_t digest)>& visit) const;
   Status scan_contact_links(
