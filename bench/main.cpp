@@ -73,9 +73,15 @@ double percentile_ms(std::vector<uint32_t>& v, double p) {
 }
 
 std::unique_ptr<testing::ServerProcess> start_server(const std::string& data, bool durable) {
+  // Every benchmark connection comes from 127.0.0.1: per-address limits would measure themselves.
+  const std::string config = data + ".toml";
+  std::ofstream(config) << "[rate_limits]\nregistrations_per_ip_per_hour = 0\n"
+                           "auth_attempts_per_ip_per_minute = 0\nmessages_per_ip_per_second = 0\n"
+                           "messages_per_account_per_second = 0\n";
   std::string error;
   auto server = testing::ServerProcess::start(
-      data, {"--registration", "open", "--sync", durable ? "true" : "false", "--log-level", "warn"},
+      data, {"--registration", "open", "--sync", durable ? "true" : "false", "--log-level", "warn",
+             "--config", config},
       &error);
   if (!server) std::cerr << "cercle-bench: " << error << "\n";
   return server;

@@ -23,8 +23,11 @@ class RelaySlowConsumerTest : public RelayFixture {
  protected:
   // Builds a group of a sender, two fast readers and one reader that stops reading, then sends
   // rounds of messages until the server drops the stalled reader; then brings it back.
-  void run(const std::string& config_toml) {
-    ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false", "--config", write_config(config_toml)}));
+  void run(const std::string& limits_toml) {
+    // The sender sends as fast as it can: its account's message limit is off here.
+    const std::string config =
+        limits_toml + "[rate_limits]\nmessages_per_account_per_second = 0\n";
+    ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false", "--config", write_config(config)}));
     TestDevice sender, fast1, fast2, slow;
     ASSERT_NO_FATAL_FAILURE(register_device("sender", &sender));
     ASSERT_NO_FATAL_FAILURE(register_device("fast1", &fast1));

@@ -7,6 +7,29 @@
 
 namespace cercle::api {
 
+std::optional<Error> Hub::limit(Limited what, std::string_view ip, AccountId account) {
+  const int64_t now = clock_.now_ms();
+  uint64_t wait = 0;
+  switch (what) {
+    case Limited::kRegistration:
+      wait = registrations_.take(ip, now);
+      break;
+    case Limited::kAuthentication:
+      wait = auth_attempts_.take(ip, now);
+      break;
+    case Limited::kMessage:
+      wait = std::max(account_messages_.take(std::to_string(account), now), ip_messages_.take(ip, now));
+      break;
+  }
+  if (wait == 0) return std::nullopt;
+  ++stats_.rate_limited;
+  Error e = make_error(Errc::kRateLimited, what == Limited::kMessage
+                                               ? "too many messages: slow down"
+                                               : "too many attempts from this address: wait");
+  e.retry_after_ms = wait;
+  return e;
+}
+
 void Hub::attach(DeviceId device, Session* session) { online_.emplace(device, session); }
 
 void Hub::detach(DeviceId device, Session* session) {

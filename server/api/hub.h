@@ -6,10 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "server/api/rate_limiter.h"
+#include "server/common/clock.h"
 #include "server/domain/domain.h"
 #include "server/domain/outbox.h"
 
@@ -29,14 +33,41 @@ struct ApiLimits {
   uint32_t max_inflight = 256;
 };
 
+// Rate limits: `per_second` tokens regained, at most `burst` at once; per_second 0 turns one off.
+struct Rate {
+  double per_second = 0;
+  double burst = 1;
+};
+
+struct RateLimits {
+  Rate registrations_per_ip{30.0 / 3600, 30};  // 30 an hour.
+  Rate auth_attempts_per_ip{1.0, 60};          // 60 a minute.
+  Rate messages_per_account{20, 200};
+  Rate messages_per_ip{500, 5000};
+};
+
 struct HubStats {
   uint64_t deliveries = 0;  // Live deliveries handed to connections.
   uint64_t catchup_deliveries = 0;
+  uint64_t rate_limited = 0;
 };
+
+// What a rate limit applies to.
+enum class Limited { kRegistration, kAuthentication, kMessage };
 
 class Hub final : public domain::Outbox {
  public:
-  explicit Hub(ApiLimits limits) : limits_(limits) {}
+  Hub(ApiLimits limits, RateLimits rates, const Clock& clock)
+      : limits_(limits),
+        clock_(clock),
+        registrations_(rates.registrations_per_ip.per_second, rates.registrations_per_ip.burst),
+        auth_attempts_(rates.auth_attempts_per_ip.per_second, rates.auth_attempts_per_ip.burst),
+        account_messages_(rates.messages_per_account.per_second, rates.messages_per_account.burst),
+        ip_messages_(rates.messages_per_ip.per_second, rates.messages_per_ip.burst) {}
+
+  // Takes a token for a request from `ip` (and `account`, for messages). Returns the Error to
+  // answer when a limit is reached (kRateLimited, with the time to wait), or nullopt.
+  std::optional<Error> limit(Limited what, std::string_view ip, AccountId account = 0);
 
   // Binds the domain, which is built with this Hub as its Outbox. Call once, before any session.
   void bind(domain::Domain& domain) { domain_ = &domain; }
@@ -62,6 +93,11 @@ class Hub final : public domain::Outbox {
 
  private:
   ApiLimits limits_;
+  const Clock& clock_;
+  RateLimiter registrations_;
+  RateLimiter auth_attempts_;
+  RateLimiter account_messages_;
+  RateLimiter ip_messages_;
   domain::Domain* domain_ = nullptr;
   std::unordered_multimap<DeviceId, Session*> online_;  // One node per session: lean.
   bool shutting_down_ = false;

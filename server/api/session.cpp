@@ -24,8 +24,9 @@ Error err(Errc code, std::string message) { return make_error(code, std::move(me
 
 }  // namespace
 
-Session::Session(Hub& hub, Connection& connection, std::weak_ptr<void> life)
-    : hub_(hub), connection_(connection), life_(std::move(life)) {}
+Session::Session(Hub& hub, Connection& connection, std::weak_ptr<void> life,
+                 std::string peer_address)
+    : hub_(hub), connection_(connection), life_(std::move(life)), peer_address_(std::move(peer_address)) {}
 
 Session::~Session() { on_closed(); }
 
@@ -179,6 +180,7 @@ void Session::on_get_challenge(uint64_t id) {
 }
 
 void Session::on_register(uint64_t id, const v1::Register& request) {
+  if (auto limited = hub_.limit(Limited::kRegistration, peer_address_)) return fail(id, *limited);
   if (challenge_.empty()) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
@@ -207,6 +209,7 @@ void Session::on_register(uint64_t id, const v1::Register& request) {
 }
 
 void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
+  if (auto limited = hub_.limit(Limited::kAuthentication, peer_address_)) return fail(id, *limited);
   if (challenge_.empty()) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
@@ -228,6 +231,7 @@ void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
 void Session::on_authenticated(const domain::AuthInfo& info) {
   phase_ = Phase::kAuthenticated;
   device_ = info.device_id;
+  account_ = info.account_id;
   hub_.attach(device_, this);
   for (const auto& start : hub_.domain().conversations().streams(device_)) {
     streams_.push_back(Stream{start.conv, start.cursor, start.readable_upto, false});

@@ -24,7 +24,8 @@ namespace cercle::api {
 
 class Session {
  public:
-  Session(Hub& hub, Connection& connection, std::weak_ptr<void> life);
+  // `peer_address`: the client's IP address, for per-address rate limits.
+  Session(Hub& hub, Connection& connection, std::weak_ptr<void> life, std::string peer_address);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -97,6 +98,8 @@ class Session {
   Phase phase_ = Phase::kNew;
   uint32_t inflight_ = 0;
   DeviceId device_ = 0;
+  AccountId account_ = 0;
+  std::string peer_address_;
   std::string challenge_;  // Empty once used.
   std::vector<Stream> streams_;
   bool pumping_ = false;

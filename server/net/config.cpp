@@ -48,6 +48,22 @@ Status read_int(const toml::table& t, std::string_view path, T& out, int64_t lo,
   return Ok{};
 }
 
+// Reads "<name>" (tokens per period) and "<name>_burst" into a Rate; `period_s` converts to per second.
+Status read_rate(const toml::table& t, const std::string& name, double period_s, api::Rate& out) {
+  int64_t count = static_cast<int64_t>(out.per_second * period_s + 0.5);
+  int64_t burst = static_cast<int64_t>(out.burst);
+  const bool had_count = static_cast<bool>(t.at_path(name));
+  for (Status s : {read_int(t, name, count, 0, 1'000'000), read_int(t, name + "_burst", burst, 1, 10'000'000)}) {
+    if (!s) return s;
+  }
+  out.per_second = static_cast<double>(count) / period_s;
+  // Unless set, the burst follows the count: "N per hour" lets N through at once.
+  out.burst = t.at_path(name + "_burst") ? static_cast<double>(burst)
+              : had_count                ? std::max<double>(1, static_cast<double>(count))
+                                         : out.burst;
+  return Ok{};
+}
+
 Status read_string(const toml::table& t, std::string_view path, std::string& out) {
   auto node = t.at_path(path);
   if (!node) return Ok{};
@@ -85,6 +101,12 @@ Status read_all(const toml::table& t, ServerConfig& c) {
                             1000),
                    read_int(t, "limits.contact_link_registrations_per_hour",
                             c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
+    if (!s) return s;
+  }
+  for (Status s : {read_rate(t, "rate_limits.registrations_per_ip_per_hour", 3600, c.rates.registrations_per_ip),
+                   read_rate(t, "rate_limits.auth_attempts_per_ip_per_minute", 60, c.rates.auth_attempts_per_ip),
+                   read_rate(t, "rate_limits.messages_per_account_per_second", 1, c.rates.messages_per_account),
+                   read_rate(t, "rate_limits.messages_per_ip_per_second", 1, c.rates.messages_per_ip)}) {
     if (!s) return s;
   }
   if (auto node = t.at_path("server.contact_link_registration")) {

@@ -28,6 +28,7 @@ struct ServerConfig {
   std::string log_level = "info";
   domain::Config domain;
   api::ApiLimits api;
+  api::RateLimits rates;
 };
 
 // Reads a TOML file into `config` (keys absent from the file keep their value). Errors:

@@ -20,7 +20,7 @@ constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer th
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      hub_(config_.api),
+      hub_(config_.api, config_.rates, clock_),
       ctx_{ioc_, config_, hub_, {}, 0, false},
       acceptor_(ioc_),
       signals_(ioc_, SIGTERM, SIGINT),

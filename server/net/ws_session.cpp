@@ -64,7 +64,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   }
 
   void start(http::request<http::string_body> request) {
-    session_.emplace(ctx_.hub, *this, weak_from_this());
+    beast::error_code ec;
+    const auto remote = ws_.next_layer().remote_endpoint(ec);
+    session_.emplace(ctx_.hub, *this, weak_from_this(), ec ? std::string() : remote.address().to_string());
     last_activity_ms_ = ctx_.now_ms;
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {
