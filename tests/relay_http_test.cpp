@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "tests/support/server_process.h"
+#include "tests/support/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {
@@ -191,6 +192,44 @@ TEST_F(RelayHttpTest, GzipIsNotServedWhenTheClientRefusesItWithQZero) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header(http::field::content_encoding), "");
   EXPECT_EQ(r.body, kAppJs);
+}
+
+TEST_F(RelayHttpTest, ReadyzSaysTheServerServes) {
+  auto r = get(port(), "/readyz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ready\n");
+}
+
+class RelayMetricsTest : public RelayFixture {};
+
+TEST_F(RelayMetricsTest, MetricsCountWithoutNamingAnyone) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("Clementine-Secrete", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
+  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "un message"));
+  ASSERT_TRUE(b.ws->next_delivery());
+  auto r = get(server_->port(), "/metrics");
+  ASSERT_EQ(r.status, 200);
+  for (const char* sample : {"cercle_websockets 2\n", "cercle_sessions_authenticated 2\n",
+                             "cercle_messages_total 1\n", "cercle_commits_total 1\n",
+                             "cercle_accounts 2\n", "cercle_conversations 1\n",
+                             "cercle_delivery_lag_seconds_count 2\n",
+                             "# TYPE cercle_deliveries_live_total counter"}) {
+    EXPECT_NE(r.body.find(sample), std::string::npos) << sample << "\n" << r.body;
+  }
+  // Counts only: no handle, no conversation id, no content.
+  EXPECT_EQ(r.body.find("Clementine"), std::string::npos);
+  EXPECT_EQ(r.body.find("un message"), std::string::npos);
+  std::string hex;
+  for (unsigned char ch : conv.substr(0, 4)) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex += kHex[ch >> 4];
+    hex += kHex[ch & 15];
+  }
+  EXPECT_EQ(r.body.find(hex), std::string::npos);
 }
 
 TEST(RelayHttpNoWebTest, WithoutAWebFolderOnlyTheApiIsServed) {

@@ -41,6 +41,8 @@ void Hub::detach(DeviceId device, Session* session) {
 
 void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                   std::span<const DeviceId> recipients) {
+  if (record.kind() > 0 && record.kind() < 5) ++stats_.entries[record.kind()];
+  stats_.delivery_lag.observe(static_cast<double>(clock_.now_ms() - record.time_ms()) / 1000.0);
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;
   for (DeviceId device : recipients) {

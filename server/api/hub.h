@@ -14,6 +14,7 @@
 
 #include "server/api/rate_limiter.h"
 #include "server/common/clock.h"
+#include "server/common/metrics.h"
 #include "server/domain/domain.h"
 #include "server/domain/outbox.h"
 
@@ -50,6 +51,9 @@ struct HubStats {
   uint64_t deliveries = 0;  // Live deliveries handed to connections.
   uint64_t catchup_deliveries = 0;
   uint64_t rate_limited = 0;
+  uint64_t entries[5] = {};  // Durable log entries by cercle.v1.DeliveryKind.
+  // From a log entry's acceptance to its fan-out (the durable write included).
+  metrics::Histogram delivery_lag{metrics::latency_buckets()};
 };
 
 // What a rate limit applies to.

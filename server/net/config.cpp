@@ -109,6 +109,11 @@ Status read_all(const toml::table& t, ServerConfig& c) {
                    read_rate(t, "rate_limits.messages_per_ip_per_second", 1, c.rates.messages_per_ip)}) {
     if (!s) return s;
   }
+  if (auto node = t.at_path("server.metrics_public")) {
+    auto v = node.value<bool>();
+    if (!v) return bad("server.metrics_public must be true or false");
+    c.metrics_public = *v;
+  }
   if (auto node = t.at_path("server.contact_link_registration")) {
     auto v = node.value<bool>();
     if (!v) return bad("server.contact_link_registration must be true or false");

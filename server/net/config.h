@@ -26,6 +26,7 @@ struct ServerConfig {
   bool sync = true;  // fsync before acknowledging writes.
   uint32_t cursor_flush_ms = 200;
   std::string log_level = "info";
+  bool metrics_public = false;  // /metrics answers only loopback clients unless true.
   domain::Config domain;
   api::ApiLimits api;
   api::RateLimits rates;

@@ -111,6 +111,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return text_response(req, http::status::method_not_allowed, "method not allowed\n");
     }
     if (path == "/healthz") return text_response(req, http::status::ok, "ok\n");
+    if (path == "/readyz") {
+      return ctx_.stopping ? text_response(req, http::status::service_unavailable, "stopping\n")
+                           : text_response(req, http::status::ok, "ready\n");
+    }
+    if (path == "/metrics") {
+      beast::error_code ec;
+      const auto peer = stream_.socket().remote_endpoint(ec);
+      if (!ctx_.metrics || (!ctx_.config.metrics_public && (ec || !peer.address().is_loopback()))) {
+        return text_response(req, http::status::not_found, "not found\n");
+      }
+      return text_response(req, http::status::ok, ctx_.metrics());
+    }
     if (path == "/ws") return text_response(req, http::status::upgrade_required, "upgrade to a WebSocket\n");
     const bool gzip = accepts_gzip(req[http::field::accept_encoding]);
     if (auto file = resolve_static(ctx_.config.web_dir, req.target(), gzip)) {

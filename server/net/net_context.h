@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "server/api/hub.h"
 #include "server/net/config.h"
@@ -22,6 +24,7 @@ class LiveWebSocket
   virtual void shut(bool hard) = 0;
   // Called about once a second: pings a quiet peer, drops a silent one or a stuck close.
   virtual void sweep(int64_t now_ms) = 0;
+  virtual size_t queued_bytes() const = 0;
 };
 
 struct NetContext {
@@ -34,6 +37,8 @@ struct NetContext {
   // activity with it at no cost.
   int64_t now_ms = 0;
   bool stopping = false;
+  // Renders /metrics (Prometheus text).
+  std::function<std::string()> metrics;
 };
 
 }  // namespace cercle::net

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "server/common/log.h"
+#include "server/common/metrics.h"
 #include "server/net/http_session.h"
 
 namespace cercle::net {
@@ -21,7 +22,7 @@ constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer th
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       hub_(config_.api, config_.rates, clock_),
-      ctx_{ioc_, config_, hub_, {}, 0, false},
+      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}},
       acceptor_(ioc_),
       signals_(ioc_, SIGTERM, SIGINT),
       flush_timer_(ioc_),
@@ -66,6 +67,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
                                            std::to_string(s->config_.listen_port) + ": " + ec.message());
   }
   s->port_ = s->acceptor_.local_endpoint().port();
+  s->ctx_.metrics = [self] { return self->metrics_text(); };
   return s;
 }
 
@@ -106,6 +108,58 @@ void Server::accept() {
     }
     accept();
   });
+}
+
+std::string Server::metrics_text() {
+  using metrics::write;
+  std::string out;
+  const auto& hub = hub_.stats();
+  write(out, "cercle_connections", "gauge", "Open connections, HTTP and WebSocket.",
+        static_cast<double>(ctx_.connections));
+  size_t websockets = 0, queued = 0;
+  for (auto& ws : ctx_.websockets) {
+    ++websockets;
+    queued += ws.queued_bytes();
+  }
+  write(out, "cercle_websockets", "gauge", "Open WebSocket connections.", static_cast<double>(websockets));
+  write(out, "cercle_sessions_authenticated", "gauge", "Authenticated device connections.",
+        static_cast<double>(hub_.online_sessions()));
+  write(out, "cercle_send_queue_bytes", "gauge", "Bytes queued for all connections.",
+        static_cast<double>(queued));
+  write(out, "cercle_messages_total", "counter", "Application messages accepted.",
+        static_cast<double>(hub.entries[1]));
+  write(out, "cercle_proposals_total", "counter", "MLS proposals accepted.",
+        static_cast<double>(hub.entries[2]));
+  write(out, "cercle_commits_total", "counter", "MLS commits accepted.",
+        static_cast<double>(hub.entries[3]));
+  write(out, "cercle_deliveries_live_total", "counter", "Deliveries sent live.",
+        static_cast<double>(hub.deliveries));
+  write(out, "cercle_deliveries_catchup_total", "counter", "Deliveries read back from storage.",
+        static_cast<double>(hub.catchup_deliveries));
+  write(out, "cercle_rate_limited_total", "counter", "Requests refused by a rate limit.",
+        static_cast<double>(hub.rate_limited));
+  hub.delivery_lag.write(out, "cercle_delivery_lag_seconds",
+                         "From a message's acceptance to its fan-out, durable write included.");
+  const auto storage = committer_->stats();
+  write(out, "cercle_storage_commit_groups_total", "counter", "Synced write groups.",
+        static_cast<double>(storage.groups));
+  write(out, "cercle_storage_batches_total", "counter", "Write batches.",
+        static_cast<double>(storage.batches));
+  write(out, "cercle_storage_queued_batches", "gauge", "Batches waiting for the writer.",
+        static_cast<double>(storage.queued));
+  const auto& state = domain_->state();
+  write(out, "cercle_accounts", "gauge", "Accounts.", static_cast<double>(state.accounts.size()));
+  write(out, "cercle_devices", "gauge", "Devices.", static_cast<double>(state.devices.size()));
+  write(out, "cercle_conversations", "gauge", "Conversations.",
+        static_cast<double>(state.conversations.size()));
+  for (const auto& [name, property] :
+       {std::pair{"cercle_rocksdb_keys", "rocksdb.estimate-num-keys"},
+        {"cercle_rocksdb_live_data_bytes", "rocksdb.estimate-live-data-size"},
+        {"cercle_rocksdb_sst_bytes", "rocksdb.total-sst-files-size"},
+        {"cercle_rocksdb_memtable_bytes", "rocksdb.cur-size-all-mem-tables"}}) {
+    write(out, name, "gauge", property, static_cast<double>(store_->int_property(property)));
+  }
+  return out;
 }
 
 int64_t Server::steady_ms() {

@@ -50,6 +50,7 @@ class Server {
   static int64_t steady_ms();
   void shutdown();
   void wait_for_connections(int ticks_left);
+  std::string metrics_text();
 
   ServerConfig config_;
   std::unique_ptr<storage::Store> store_;

@@ -39,7 +39,9 @@ void GroupCommitter::stop() {
 
 GroupCommitter::Stats GroupCommitter::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  Stats s = stats_;
+  s.queued = queue_.size();
+  return s;
 }
 
 void GroupCommitter::run() {

@@ -28,6 +28,7 @@ class GroupCommitter {
   struct Stats {
     uint64_t groups = 0;
     uint64_t batches = 0;
+    size_t queued = 0;  // Submitted and not yet taken by the writer.
   };
 
   // sync: whether each group is fsync'd before its completions run (the durable-ack mode).

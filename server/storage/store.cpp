@@ -361,6 +361,15 @@ Status Store::write(WriteBatch& batch, bool sync) {
   return Ok{};
 }
 
+uint64_t Store::int_property(const std::string& name) const {
+  uint64_t total = 0;
+  for (auto* cf : cfs_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(cf, name, &v)) total += v;
+  }
+  return total;
+}
+
 Status Store::sync_wal() {
   auto s = db_->SyncWAL();
   if (!s.ok()) return db_error("sync", s);

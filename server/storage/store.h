@@ -138,6 +138,10 @@ class Store {
   // Makes every earlier write durable (fsync of the write-ahead log).
   Status sync_wal();
 
+  // A RocksDB integer property summed over the column families (e.g. "rocksdb.estimate-num-keys"),
+  // 0 when unknown. Safe on any thread.
+  uint64_t int_property(const std::string& name) const;
+
  private:
   Store() = default;
   Status init_meta();
