@@ -7,7 +7,10 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/backup_engine.h>
 #include <rocksdb/write_batch.h>
+
+#include <filesystem>
 
 #include "server/storage/keys.h"
 
@@ -187,8 +190,26 @@ Status Store::init_meta() {
                           ", newer than this server knows (" + std::to_string(kSchemaVersion) +
                           "): run a newer cercle-server");
   }
+  if (auto migrated = migrate(version); !migrated) return migrated;
   s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], slice(kInstanceKey), &instance_id_);
   if (!s.ok()) return db_error("cannot read the instance id", s);
+  return Ok{};
+}
+
+// Migrations, one per schema version: kMigrations[v - 1] turns a version-v folder into version
+// v + 1, in one synced batch with the new version number, so a crash leaves either version. Schema
+// 1 is the first: none yet. A new version adds its function here and bumps kSchemaVersion.
+Status Store::migrate(uint32_t from) {
+  using Migration = Status (*)(Store&, rocksdb::WriteBatch&);
+  static constexpr Migration kMigrations[] = {nullptr};  // Index 0 would take 1 -> 2.
+  for (uint32_t v = from; v < kSchemaVersion; ++v) {
+    rocksdb::WriteBatch batch;
+    if (auto s = kMigrations[v - 1](*this, batch); !s) return s;
+    batch.Put(cfs_[kMeta], slice(kSchemaKey), slice(keys::u32(v + 1)));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto s = db_->Write(wo, &batch); !s.ok()) return db_error("migration failed", s);
+  }
   return Ok{};
 }
 
@@ -359,6 +380,64 @@ Status Store::write(WriteBatch& batch, bool sync) {
   auto s = db_->Write(wo, batch.batch_.get());
   if (!s.ok()) return db_error("write", s);
   return Ok{};
+}
+
+namespace {
+
+Result<std::unique_ptr<rocksdb::BackupEngine>> open_backups(const std::string& dir) {
+  rocksdb::BackupEngine* raw = nullptr;
+  rocksdb::BackupEngineOptions options(dir);
+  options.sync = true;  // A backup that says it is done is on disk.
+  auto s = rocksdb::BackupEngine::Open(rocksdb::Env::Default(), options, &raw);
+  if (!s.ok()) return db_error("cannot open the backup folder " + dir, s);
+  return std::unique_ptr<rocksdb::BackupEngine>(raw);
+}
+
+Result<Store::BackupInfo> latest(rocksdb::BackupEngine& engine, const std::string& dir) {
+  std::vector<rocksdb::BackupInfo> infos;
+  engine.GetBackupInfo(&infos);
+  if (infos.empty()) return make_error(Errc::kNotFound, "no backup in " + dir);
+  const auto& last = infos.back();
+  return Store::BackupInfo{last.backup_id, last.timestamp, last.size};
+}
+
+}  // namespace
+
+Result<Store::BackupInfo> Store::create_backup(const std::string& dir) {
+  auto engine = open_backups(dir);
+  if (!engine) return std::move(engine).error();
+  rocksdb::CreateBackupOptions options;
+  // Memtables are flushed first, so the backup holds every acknowledged write in table files.
+  options.flush_before_backup = true;
+  auto s = (*engine)->CreateNewBackup(options, db_.get());
+  if (!s.ok()) return db_error("backup failed", s);
+  return latest(**engine, dir);
+}
+
+Result<Store::BackupInfo> Store::verify_backup(const std::string& dir) {
+  if (!std::filesystem::exists(dir)) return make_error(Errc::kNotFound, "no backup folder " + dir);
+  auto engine = open_backups(dir);
+  if (!engine) return std::move(engine).error();
+  auto info = latest(**engine, dir);
+  if (!info) return info;
+  auto s = (*engine)->VerifyBackup(info->id, /*verify_with_checksum=*/true);
+  if (!s.ok()) return db_error("the backup does not verify", s);
+  return info;
+}
+
+Result<Store::BackupInfo> Store::restore_backup(const std::string& dir, const std::string& target) {
+  std::error_code ec;
+  if (std::filesystem::exists(target, ec) && !std::filesystem::is_empty(target, ec)) {
+    return make_error(Errc::kInvalidArgument, "the restore folder " + target + " is not empty");
+  }
+  if (!std::filesystem::exists(dir)) return make_error(Errc::kNotFound, "no backup folder " + dir);
+  auto engine = open_backups(dir);
+  if (!engine) return std::move(engine).error();
+  auto info = latest(**engine, dir);
+  if (!info) return info;
+  auto s = (*engine)->RestoreDBFromLatestBackup(target, target);
+  if (!s.ok()) return db_error("restore failed", s);
+  return info;
 }
 
 uint64_t Store::int_property(const std::string& name) const {

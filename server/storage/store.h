@@ -39,6 +39,8 @@ class WriteBatch;
 
 namespace cercle::storage {
 
+// Version of the records and key layout. Start-up runs the migrations from the folder's version to
+// this one (store_migrations.cpp) and refuses a folder written by a newer version.
 inline constexpr uint32_t kSchemaVersion = 1;
 
 struct StoreOptions {
@@ -138,6 +140,21 @@ class Store {
   // Makes every earlier write durable (fsync of the write-ahead log).
   Status sync_wal();
 
+  struct BackupInfo {
+    uint32_t id = 0;
+    int64_t timestamp_s = 0;
+    uint64_t size_bytes = 0;
+  };
+  // Adds a backup of the live database to the backup folder `dir` (created if needed; earlier
+  // backups there share unchanged files). Everything written before the call is in it. Safe while
+  // the server writes, from any thread. Errors: kInternal.
+  Result<BackupInfo> create_backup(const std::string& dir);
+  // Checks the latest backup in `dir` against its checksums. Errors: kNotFound, kInternal.
+  static Result<BackupInfo> verify_backup(const std::string& dir);
+  // Restores the latest backup in `dir` into the empty or missing folder `target`.
+  // Errors: kInvalidArgument (target not empty), kNotFound, kInternal.
+  static Result<BackupInfo> restore_backup(const std::string& dir, const std::string& target);
+
   // A RocksDB integer property summed over the column families (e.g. "rocksdb.estimate-num-keys"),
   // 0 when unknown. Safe on any thread.
   uint64_t int_property(const std::string& name) const;
@@ -145,6 +162,7 @@ class Store {
  private:
   Store() = default;
   Status init_meta();
+  Status migrate(uint32_t from);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;

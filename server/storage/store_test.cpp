@@ -7,6 +7,8 @@
 
 #include "server/storage/group_commit.h"
 
+#include <rocksdb/db.h>
+
 namespace cercle::storage {
 namespace {
 
@@ -118,6 +120,54 @@ TEST_F(StoreTest, ScansReturnWhatWasWritten) {
   uint64_t cursor = 0;
   ASSERT_TRUE(store->scan_cursors([&](DeviceId, const ConvId&, uint64_t s) { cursor = s; }).ok());
   EXPECT_EQ(cursor, 11u);
+}
+
+TEST_F(StoreTest, AFolderFromANewerSchemaIsRefusedClearly) {
+  { ASSERT_TRUE(open()); }
+  {
+    // Written by a future version: schema 99 in the metadata family (RocksDB's default one).
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.string(), &names).ok());
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), families, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "schema_version", std::string("\0\0\0\x63", 4)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto refused = Store::open({dir_.string()});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("schema version 99"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("newer"), std::string::npos);
+}
+
+TEST_F(StoreTest, BackupsHoldWhatWasWrittenAndRestoreIntoAnEmptyFolder) {
+  const std::string backups = dir_.string() + "-backups";
+  const std::string restored = dir_.string() + "-restored";
+  std::filesystem::remove_all(backups);
+  std::filesystem::remove_all(restored);
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    auto batch = store->batch();
+    for (uint64_t seq = 1; seq <= 3; ++seq) batch.append_log(conv(4), seq, entry("m"));
+    ASSERT_TRUE(store->write(batch, true).ok());
+    auto backup = store->create_backup(backups);
+    ASSERT_TRUE(backup.ok()) << backup.error().message;
+    EXPECT_GT(backup->size_bytes, 0u);
+  }
+  ASSERT_TRUE(Store::verify_backup(backups).ok());
+  EXPECT_EQ(Store::verify_backup(backups + "-none").error().code, Errc::kNotFound);
+  ASSERT_TRUE(Store::restore_backup(backups, restored).ok());
+  EXPECT_EQ(Store::restore_backup(backups, restored).error().code, Errc::kInvalidArgument);
+  auto again = Store::open({restored});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*(*again)->last_log_seq(conv(4)), 3u);
+  std::filesystem::remove_all(backups);
+  std::filesystem::remove_all(restored);
 }
 
 TEST_F(StoreTest, SecondOpenOfARunningStoreFailsClearly) {
