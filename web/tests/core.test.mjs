@@ -1,6 +1,7 @@
 // The client core under node (the same code as the page, in-memory storage) against the real relay:
 // contact link, registration through it, an MLS direct conversation both ways, catch-up without
-// duplicates after a reconnect, backup and restore.
+// duplicates after a reconnect, senders named by their MLS credentials (not by the relay), backup and
+// restore.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MemoryStore, Messenger, RelayError, ErrorCode } from "../build-node/core.mjs";
@@ -20,7 +21,7 @@ async function texts(m, peer) {
 }
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 2 });
+  server = await startServer({ registration: "invite-code", codes: 3 });
 });
 
 after(async () => {
@@ -119,4 +120,46 @@ test("a backup restores the account in another place, and the conversation goes 
   // What the restored device wrote there shows as ours on the original device.
   await restored.sendText("aidante.backup", "écrit sur l'autre appareil");
   await eventually("own message from the other device", async () => (await texts(visitor, "aidante.backup")).includes(">écrit sur l'autre appareil"));
+});
+
+test("a message's sender is named by the MLS credential of its leaf, not by the relay's device list", async () => {
+  const helper = await person();
+  await helper.register("aidant.mls", { code: server.codes[2] });
+  assert.ok(await helper.waitOnline(10_000));
+  const link = await helper.createContactLink("", 24);
+  const visitor = await person();
+  await visitor.register("visiteur.mls", { contactToken: link.token });
+  assert.ok(await visitor.waitOnline(10_000));
+
+  // A relay that lies about who owns which device: in its answers to the helper, each member's device
+  // is attributed to the other account (same accounts, so the Welcome's member check still passes).
+  // Trusting that mapping would show the visitor's words as the helper's own, and the reverse.
+  const wire = helper.wire;
+  const call = wire.call.bind(wire);
+  let lied = 0;
+  wire.call = async (request, expect, ...rest) => {
+    const answer = await call(request, expect, ...rest);
+    if (request.case !== "getConversation") return answer;
+    const handles = answer.members.map((m) => m.handle);
+    if (new Set(handles).size !== 2) return answer;
+    lied += 1;
+    return { ...answer, members: answer.members.map((m) => ({ ...m, handle: handles.find((h) => h !== m.handle) })) };
+  };
+
+  await eventually("conversation opened", () => visitor.startConversation("aidant.mls").catch(() => null));
+  await visitor.sendText("aidant.mls", "C'est moi, le visiteur, qui écris.");
+  await eventually("helper receives", async () => (await helper.messages("visiteur.mls")).some((m) => m.text === "C'est moi, le visiteur, qui écris."));
+  assert.ok(lied >= 1, "the helper asked the (lying) relay about the conversation");
+  const [got] = (await helper.messages("visiteur.mls")).filter((m) => m.text === "C'est moi, le visiteur, qui écris.");
+  assert.equal(got.sender, "visiteur.mls");
+  assert.equal(got.mine, false);
+  assert.equal(got.status, "received");
+  assert.deepEqual(helper.threads().map((t) => [t.peer, t.unread]), [["visiteur.mls", 1]]);
+
+  // And the other way: the creator names the helper's message from the helper's leaf too.
+  await helper.sendText("visiteur.mls", "Et moi, l'aidant, je réponds.");
+  await eventually("visitor receives", async () => (await visitor.messages("aidant.mls")).some((m) => m.text === "Et moi, l'aidant, je réponds."));
+  const [answer] = (await visitor.messages("aidant.mls")).filter((m) => m.text === "Et moi, l'aidant, je réponds.");
+  assert.equal(answer.sender, "aidant.mls");
+  assert.equal(answer.mine, false);
 });

@@ -38,8 +38,7 @@ export interface Account {
 
 export interface ConvMeta {
   id: string;              // Conversation id, hex.
-  peer: string;            // The other account's handle.
-  members: Record<string, string>;  // Device id (decimal) to handle.
+  peer: string;            // The other account's handle (from the group's MLS credentials once joined).
   processed: number;       // Every entry up to this seq is handled.
   above: number[];         // Handled entries above `processed`.
   ready: boolean;          // This device holds the group's MLS state.
@@ -442,7 +441,7 @@ export class Messenger {
     } else if (d.senderDevice === this.account!.deviceId) {
       this.markHandled(meta, seq);  // Our own entry, already applied when it was sent.
     } else {
-      await this.apply(wire, meta, d, ops);
+      await this.apply(meta, d, ops);
       this.markHandled(meta, seq);
     }
     ops.push(put("convs", meta.id, meta));
@@ -451,12 +450,11 @@ export class Messenger {
 
   private async join(wire: Wire, id: string, d: Delivery, ops: Op[]): Promise<ConvMeta> {
     const info = await wire.call({ case: "getConversation", value: { conversationId: d.conversationId } }, "conversation");
-    const members = membersOf(info.members);
-    const peer = Object.values(members).find((h) => h !== this.account!.handle) ?? "";
+    const me = this.account!.handle;
+    const expected = new Set(info.members.map((m) => m.handle));
     const meta: ConvMeta = this.convs.get(id) ?? {
       id,
-      peer,
-      members,
+      peer: [...expected].find((h) => h !== me) ?? "",
       processed: Number(d.seq),
       above: [],
       ready: false,
@@ -464,16 +462,17 @@ export class Messenger {
       lastTime: Number(d.serverTimeMs),
       createdMs: Date.now(),
     };
-    meta.members = members;
     meta.processed = Math.max(meta.processed, Number(d.seq));
     try {
       const { state, used } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
-      // A direct conversation holds the two accounts the relay names, nobody else.
+      // A direct conversation holds the two accounts the relay names, nobody else. Who is in it is
+      // what the group's credentials say: the peer is named from them, not from the relay.
       const handles = new Set(mls.memberHandles(state));
-      const expected = new Set(Object.values(members));
-      if ([...handles].some((x) => !expected.has(x)) || !handles.has(this.account!.handle)) {
+      const peer = [...handles].find((h) => h !== me);
+      if ([...handles].some((x) => !expected.has(x)) || !handles.has(me) || !peer) {
         throw new Error("the group's members are not the conversation's");
       }
+      meta.peer = peer;
       this.groups.set(id, state);
       meta.ready = true;
       ops.push(put("groups", id, mls.encodeState(state)));
@@ -496,25 +495,28 @@ export class Messenger {
     return g;
   }
 
-  private async apply(wire: Wire, meta: ConvMeta, d: Delivery, ops: Op[]): Promise<void> {
+  private async apply(meta: ConvMeta, d: Delivery, ops: Op[]): Promise<void> {
     const state = await this.group(meta.id);
-    const sender = meta.members[String(d.senderDevice)] ?? meta.peer;
     if (d.kind === DeliveryKind.APPLICATION) {
       let text = "";
       let status: MessageStatus = "received";
+      // The sender is who the MLS credential of the sending leaf names; the relay's sender_device
+      // is not trusted for it. An unreadable message is shown as the peer's (nothing is known).
+      let sender = meta.peer;
       let next = state;
       try {
         const out = await mls.processIncoming(state, d.payload);
         next = out.newState;
-        if (!out.application) throw new Error("not an application message");
+        if (!out.application || !out.sender) throw new Error("not an application message");
         text = fromUtf8(out.application);
+        sender = out.sender;
       } catch {
         status = "unreadable";
       }
       this.groups.set(meta.id, next);
       ops.push(put("groups", meta.id, mls.encodeState(next)));
       // From another device of this account: ours, already read.
-      const mine = sender === this.account!.handle;
+      const mine = status === "received" && sender === this.account!.handle;
       const msg: ChatMessage = {
         key: messageKey(meta.peer, Number(d.serverTimeMs)),
         peer: meta.peer,
@@ -538,10 +540,6 @@ export class Messenger {
     const out = await mls.processIncoming(state, d.payload);
     this.groups.set(meta.id, out.newState);
     ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
-    if (d.addedDevices.length || d.removedDevices.length) {
-      const info = await wire.call({ case: "getConversation", value: { conversationId: d.conversationId } }, "conversation");
-      meta.members = membersOf(info.members);
-    }
   }
 
   // ---- conversations ------------------------------------------------------------------------------
@@ -627,7 +625,6 @@ export class Messenger {
       "conversation",
     );
     const id = toHex(info.conversationId);
-    const me = this.account!;
     const added = [...usable, ...mine];
     const kps = added.map((k) => mls.decodeKeyPackage(k.data));
     const out = await this.exclusive(async () => mls.commitAdd(await mls.newGroup(info.conversationId, this.identity!), kps));
@@ -644,13 +641,9 @@ export class Messenger {
       },
       "commit",
     );
-    const members: Record<string, string> = { [String(me.deviceId)]: me.handle };
-    for (const k of usable) members[String(k.deviceId)] = peer;
-    for (const k of mine) members[String(k.deviceId)] = me.handle;
     const meta: ConvMeta = {
       id,
       peer,
-      members,
       processed: 0,
       above: [],
       ready: true,
@@ -941,12 +934,6 @@ export class Messenger {
     this.convs.clear();
     this.groups.clear();
   }
-}
-
-function membersOf(members: { deviceId: bigint; handle: string }[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of members) out[String(m.deviceId)] = m.handle;
-  return out;
 }
 
 let counter = 0;

@@ -33,6 +33,8 @@ import {
 } from "ts-mls";
 import { defaultClientConfig } from "ts-mls/clientConfig.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
+import type { PrivateMessage } from "ts-mls/privateMessage.js";
+import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
 
@@ -173,6 +175,11 @@ export async function encrypt(state: ClientState, plaintext: Uint8Array): Promis
 export interface Processed {
   newState: ClientState;
   application?: Uint8Array;
+  /**
+   * An application message's sender: the handle in the basic credential of the sender's leaf, in
+   * the group's ratchet tree of the message's epoch (never the relay's word).
+   */
+  sender?: string;
 }
 
 /** Processes a commit, proposal or application message of the group. */
@@ -185,8 +192,30 @@ export async function processIncoming(state: ClientState, bytes: Uint8Array): Pr
     throw new Error("unexpected MLS wire format");
   }
   const out = await processMessage(msg, state, emptyPskIndex, acceptAll, cs);
-  if (out.kind === "applicationMessage") return { newState: out.newState, application: out.message };
+  if (out.kind === "applicationMessage") {
+    if (msg.wireformat !== "mls_private_message") throw new Error("application message in the clear");
+    // processMessage verified the content's signature with the key of the leaf that the sender
+    // data names: that leaf's credential is the authenticated sender.
+    return { newState: out.newState, application: out.message, sender: await senderHandle(state, msg.privateMessage) };
+  }
   return { newState: out.newState };
+}
+
+/** The handle of the leaf that sent `pm`, read in `state` as it was before processing `pm`. */
+async function senderHandle(state: ClientState, pm: PrivateMessage): Promise<string> {
+  const cs = await suite();
+  const epoch =
+    pm.epoch === state.groupContext.epoch
+      ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
+      : state.historicalReceiverData.get(pm.epoch);
+  if (!epoch) throw new Error("no secrets for the message's epoch");
+  const data = await decryptSenderData(pm, epoch.senderDataSecret, cs);
+  if (!data) throw new Error("unreadable sender data");
+  const node = epoch.ratchetTree[data.leafIndex * 2];  // Leaf i is node 2i.
+  if (node?.nodeType !== "leaf" || node.leaf.credential.credentialType !== "basic") {
+    throw new Error("the sender's leaf has no basic credential");
+  }
+  return fromUtf8(node.leaf.credential.identity);
 }
 
 export function epochOf(state: ClientState): bigint {
