@@ -1,6 +1,6 @@
 // Interoperability: the web client in Chromium and a ts-mls client under node (WebCrypto of node,
 // in-memory storage) in one direct conversation, messages both ways, with each side creating the
-// MLS group once. (To be repeated against the C++ `cercle` CLI once it exists.)
+// MLS group once. (The same against the C++ `cercle` CLI: interop-cli.test.mjs.)
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";

@@ -1,0 +1,167 @@
+// Interoperability with the C++ command-line client `cercle` (client-lib/cli, on the client SDK): the
+// web client in Chromium and a `cercle` user in one direct conversation, messages both ways, each side
+// creating the conversation once. Every CLI command is its own process (its own connection, its
+// state in its encrypted local store between commands), killed if it outlives its time limit.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { WEB, eventually, launchBrowser, newPerson, startServer } from "./support.mjs";
+
+let server;
+let browser;
+let web;     // The helper, in Chromium.
+const clis = [];
+
+const message = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: text }) });
+
+function cliBinary() {
+  const candidates = [process.env.CERCLE_CLI, join(WEB, "../build/bin/cercle"), join(WEB, "../build-web/bin/cercle")];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("cercle (the CLI) not found: build the cmake target `cercle`, or set CERCLE_CLI");
+  return found;
+}
+
+/** A `cercle` user: its own data folder and passphrase; one process per command. */
+class CliUser {
+  constructor(handle) {
+    this.handle = handle;
+    this.dir = mkdtempSync(join(tmpdir(), "cercle-cli-interop-"));
+    this.env = { ...process.env, CERCLE_PASSPHRASE: `phrase de test de ${handle}` };
+  }
+
+  /** Runs `cercle --json ARGS`; resolves with the exit code and output, whatever the code. */
+  run(args, timeoutMs = 30_000) {
+    const argv = ["--server", server.ws, "--data", this.dir, "--json", ...args];
+    return new Promise((resolve) => {
+      execFile(cliBinary(), argv, { env: this.env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        const code = err ? (err.killed ? `killed after ${timeoutMs} ms` : err.code) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** Runs a command that must succeed; returns its JSON lines. */
+  async ok(args, timeoutMs) {
+    const r = await this.run(args, timeoutMs);
+    if (r.code !== 0) throw new Error(`cercle ${args[0]}: exit ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+
+  /** Waits (bounded, in the CLI) for exactly `count` new messages. */
+  listen(count, seconds = 20) {
+    return this.ok(["listen", "--count", String(count), "--timeout", String(seconds)], (seconds + 15) * 1000);
+  }
+}
+
+async function cliUser(handle, code) {
+  const u = new CliUser(handle);
+  clis.push(u);
+  const [registered] = await u.ok(["register", handle, "--code", code]);
+  assert.equal(registered.handle, handle);
+  return u;
+}
+
+before(async () => {
+  cliBinary();
+  server = await startServer({ registration: "invite-code", codes: 3 });
+  browser = await launchBrowser();
+  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+  await web.page.goto(`${server.url}/`);
+  await web.page.getByLabel("Pseudonyme").fill("web.aidante");
+  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
+  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
+  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+});
+
+after(async () => {
+  for (const u of clis) rmSync(u.dir, { recursive: true, force: true });
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the CLI starts a direct conversation with the web client: messages both ways", async () => {
+  const cli = await cliUser("cli.visiteur", server.codes[1]);
+  // The web client's key packages are on the relay shortly after it is online.
+  const [{ conversation }] = await eventually("the CLI opens the conversation", () => cli.ok(["dm", "web.aidante"]).catch(() => null), 30_000);
+  assert.match(conversation, /^[0-9a-f]{32}$/);
+  await cli.ok(["send", conversation, "Bonjour depuis le client en ligne de commande."]);
+
+  const { page, problems } = web;
+  const thread = page.getByRole("link", { name: /cli\.visiteur.*1 nouveau message/ });
+  await thread.waitFor();
+  await thread.click();
+  const first = message(page, "Bonjour depuis le client en ligne de commande.");
+  await first.waitFor();
+  assert.equal(await first.locator(".who").textContent(), "cli.visiteur");
+
+  await page.getByLabel("Votre message").fill("Bonjour le CLI, ici le navigateur. Accents : éàç ✓");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  const [got] = await cli.listen(1);
+  assert.deepEqual(
+    { conversation: got.conversation, sender: got.sender, text: got.text, own: got.own },
+    { conversation, sender: "web.aidante", text: "Bonjour le CLI, ici le navigateur. Accents : éàç ✓", own: false },
+  );
+
+  await cli.ok(["send", conversation, "Deuxième message du CLI, après celui du navigateur."]);
+  await message(page, "Deuxième message du CLI, après celui du navigateur.").waitFor();
+
+  const convs = await cli.ok(["conversations"]);
+  assert.deepEqual(
+    convs.map((c) => [c.conversation, c.direct, [...c.members].sort()]),
+    [[conversation, true, ["cli.visiteur", "web.aidante"]]],
+  );
+  // The CLI's own record of the conversation: every message once, in order, named by MLS.
+  const history = await cli.ok(["history", conversation]);
+  assert.deepEqual(
+    history.map((m) => [m.sender, m.own, m.text]),
+    [
+      ["cli.visiteur", true, "Bonjour depuis le client en ligne de commande."],
+      ["web.aidante", false, "Bonjour le CLI, ici le navigateur. Accents : éàç ✓"],
+      ["cli.visiteur", true, "Deuxième message du CLI, après celui du navigateur."],
+    ],
+  );
+  assert.deepEqual(problems, []);
+});
+
+test("the web client starts a direct conversation with the CLI user's handle: messages both ways", async () => {
+  const cli = await cliUser("cli.pair", server.codes[2]);
+  const { page, problems } = web;
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
+  await page.getByLabel("Pseudonyme de la personne").fill("cli.pair");
+  await page.getByRole("button", { name: "Ouvrir la conversation" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversation avec cli.pair" }).waitFor();
+  await page.getByLabel("Votre message").fill("Bonjour, c'est le navigateur qui commence.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
+
+  // The CLI joins from the Welcome and reads the message.
+  const [got] = await cli.listen(1);
+  assert.equal(got.sender, "web.aidante");
+  assert.equal(got.text, "Bonjour, c'est le navigateur qui commence.");
+  assert.equal(got.own, false);
+  const { conversation } = got;
+  assert.match(conversation, /^[0-9a-f]{32}$/);
+  const convs = await cli.ok(["conversations"]);
+  assert.equal(convs.length, 1);
+  assert.equal(convs[0].conversation, conversation);
+  // (Not `direct`: the SDK records every conversation it joins from a Welcome as a group, whoever
+  // created it; client-lib/sdk/client_sync.cpp apply_welcome.)
+  assert.deepEqual([...convs[0].members].sort(), ["cli.pair", "web.aidante"]);
+
+  await cli.ok(["send", conversation, "Bien reçu par le CLI."]);
+  const answer = message(page, "Bien reçu par le CLI.");
+  await answer.waitFor();
+  assert.equal(await answer.locator(".who").textContent(), "cli.pair");
+
+  await page.getByLabel("Votre message").fill("Et un deuxième message du navigateur.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  const [second] = await cli.listen(1);
+  assert.deepEqual(
+    { conversation: second.conversation, sender: second.sender, text: second.text },
+    { conversation, sender: "web.aidante", text: "Et un deuxième message du navigateur." },
+  );
+  assert.deepEqual(problems, []);
+});
