@@ -91,6 +91,11 @@ TEST_F(ClientSdkTest, DirectConversationBothWays) {
   auto members = bob->members(*conv);
   ASSERT_TRUE(members.ok());
   ASSERT_EQ(members->size(), 2u);
+  for (Client* c : {alice.get(), bob.get()}) {
+    auto list = c->conversations();
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_TRUE(list[0].direct) << c->handle();  // Also for the one who joined from a Welcome.
+  }
   EXPECT_EQ(*alice->epoch_authenticator(*conv), *bob->epoch_authenticator(*conv));
   auto history = bob->history(*conv);
   ASSERT_TRUE(history.ok());
@@ -155,7 +160,9 @@ TEST_F(ClientSdkTest, AGroupOfTenChangesWhileMembersSend) {
     ASSERT_TRUE(m[1]->send_text(*conv, "message " + std::to_string(sent++)).ok());
     ASSERT_TRUE(m[0]->add_member(*conv, m[i]->handle()).ok());
     ASSERT_TRUE(m[2]->send_text(*conv, "message " + std::to_string(sent++)).ok());
-    if (i == 7) ASSERT_TRUE(m[4]->remove_member(*conv, m[3]->handle()).ok());
+    if (i == 7) {
+      ASSERT_TRUE(m[4]->remove_member(*conv, m[3]->handle()).ok());
+    }
   }
   for (int i = 6; i <= 9; ++i) ASSERT_TRUE(joined(*m[i], *conv)) << i;
   ASSERT_TRUE(m[5]->send_text(*conv, "à tous").ok());

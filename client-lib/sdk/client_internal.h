@@ -74,6 +74,7 @@ struct Client::Impl {
   void apply_application(Conv& conv, const v1::Delivery& d);
   void adopt_pending(Conv& conv);
   Status acknowledge();
+  void learn_kinds();
   Status wait_for_epoch(Conv& conv, uint64_t epoch);
   void warn(const Conv& conv, std::string detail);
   std::string sender_name(const Conv& conv, uint32_t leaf) const;

@@ -144,7 +144,7 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
           auto joined = mls::State::join(to_bytes(d.payload()), *bundle);
           if (!joined) return warn(conv, "an invitation was refused: " + joined.error().message);
           conv.state = std::move(*joined);
-          conv.kind = v1::GROUP;  // Refined by the server's view in conversations().
+          conv.kind = 0;  // Unknown until asked (see learn_kinds): a Welcome does not say.
           conv.dirty = true;
           if (candidate == name) (void)store->remove(name);  // One-time keys go once used.
           events.push_back(Event{Event::Kind::kJoined, to_hex(conv.id), {}, {}});
@@ -231,9 +231,24 @@ Status Client::Impl::process_incoming() {
     if (e.has_key_packages_low()) (void)top_up_key_packages(kKeyPackageStock);
   }
   conn->events().clear();
+  learn_kinds();
   if (auto s = save_dirty(); !s) return s;
   for (auto& [id, conv] : convs) commit_pending_self_removals(conv);
   return acknowledge();
+}
+
+// Asks the server whether conversations joined from a Welcome are direct or groups. Only a label:
+// who is in the conversation comes from MLS.
+void Client::Impl::learn_kinds() {
+  for (auto& [id, conv] : convs) {
+    if (conv.kind != 0 || !conn) continue;
+    v1::ClientFrame get;
+    get.mutable_get_conversation()->set_conversation_id(id);
+    auto r = conn->call(get);
+    if (!r) continue;  // Asked again next time.
+    conv.kind = r->conversation().kind();
+    conv.dirty = true;
+  }
 }
 
 Status Client::Impl::wait_for_epoch(Conv& conv, uint64_t epoch) {
