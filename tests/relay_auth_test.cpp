@@ -61,7 +61,7 @@ TEST_F(RelayAuthTest, OpenRegistrationThenAuthenticationOnANewConnection) {
 TEST_F(RelayAuthTest, InviteCodeRegistrationNeedsAFreshCode) {
   std::string data = dir_.path() + "/data";
   int status = -1;
-  std::string code = run_admin(data, {"code-create"}, &status);
+  std::string code = run_admin(data, {"code", "create"}, &status);
   ASSERT_EQ(status, 0);
   while (!code.empty() && code.back() == '\n') code.pop_back();
   ASSERT_EQ(code.size(), 19u) << code;
@@ -154,7 +154,7 @@ TEST_F(RelayAuthTest, AdminFlagFromTheCommandLineAllowsCreatingCodesAndSettingTy
   ASSERT_TRUE(connect()->hello_and_register(pro_key, "docteur"));
   ASSERT_EQ(server_->terminate(), 0);
   int status = -1;
-  run_admin(data, {"set-admin", "admin", "on"}, &status);
+  run_admin(data, {"account", "set-admin", "admin", "on"}, &status);
   ASSERT_EQ(status, 0);
   start({"--registration", "open"});
 

@@ -12,7 +12,7 @@ class RelayContactLinksTest : public RelayFixture {
  protected:
   void SetUp() override {
     int status = -1;
-    code_ = run_admin(data_dir(), {"code-create"}, &status);
+    code_ = run_admin(data_dir(), {"code", "create"}, &status);
     ASSERT_EQ(status, 0);
     code_.pop_back();  // Newline.
     ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "invite-code"}));

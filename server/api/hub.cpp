@@ -60,6 +60,14 @@ void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& re
   }
 }
 
+void Hub::disconnect(const std::vector<DeviceId>& devices) {
+  for (DeviceId device : devices) {
+    auto [first, last] = online_.equal_range(device);
+    // close() only starts closing: sessions detach later, so the range stays valid.
+    for (auto it = first; it != last; ++it) it->second->close(CloseReason::kPolicy);
+  }
+}
+
 void Hub::key_packages_low(DeviceId device, uint32_t stored) {
   auto [first, last] = online_.equal_range(device);
   if (first == last) return;

@@ -85,6 +85,9 @@ class Hub final : public domain::Outbox {
   void publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                std::span<const DeviceId> recipients) override;
 
+  // Closes every connection of these devices (their account was suspended).
+  void disconnect(const std::vector<DeviceId>& devices);
+
   // Tells the device's sessions that its stock of key packages runs low.
   void key_packages_low(DeviceId device, uint32_t stored);
 

@@ -48,6 +48,8 @@ class Session {
   // Called by the Hub: a durable entry of `conv` for this device.
   void deliver_live(const ConvId& conv, uint64_t seq, const SharedFrame& frame);
   void push_event(const SharedFrame& frame);
+  // Closes the connection (after what is queued).
+  void close(CloseReason reason) { connection_.close(reason); }
 
   DeviceId device() const { return device_; }
 

@@ -37,6 +37,8 @@ class Domain {
   Conversations& conversations() { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
   const State& state() const { return state_; }
+  // Counts for the instance admin.
+  InstanceStats stats() const;
 
  private:
   Config config_;

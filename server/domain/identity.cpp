@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -78,6 +79,7 @@ void Identity::write_account(const AccountState& account, storage::WriteBatch& b
   r.set_handle(account.handle);
   r.set_type(static_cast<int>(account.type));
   r.set_admin(account.admin);
+  r.set_suspended(account.suspended);
   r.set_created_ms(account.created_ms);
   batch.put_account(r);
 }
@@ -135,7 +137,8 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
 
   const int64_t now = ctx_.clock.now_ms();
   auto& state = ctx_.state;
-  AccountState account{state.new_account_id(), handle->display, AccountType::kPeer, false, now, {}};
+  AccountState account{state.new_account_id(), handle->display, AccountType::kPeer, false, false,
+                       now, {}};
   DeviceState device;
   device.id = state.new_device_id();
   device.account = account.id;
@@ -173,6 +176,10 @@ Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string
   const DeviceState* device = parse_key(public_key, key) ? ctx_.state.device_by_key(key) : nullptr;
   if (!device || !verify(key, signature, transcript)) {
     return make_error(Errc::kAuthFailed, "unknown device or bad signature");
+  }
+  const AccountState* account = ctx_.state.account(device->account);
+  if (account && account->suspended) {
+    return make_error(Errc::kForbidden, "this account is suspended by the instance's admins");
   }
   return auth_info(*device);
 }
@@ -271,6 +278,46 @@ void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) 
   auto batch = ctx_.store.batch();
   write_account(*account, batch);
   ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+void Identity::set_suspended(std::string_view handle_in, bool suspended,
+                             Done<std::vector<DeviceId>> done) {
+  auto handle = normalize_handle(handle_in);
+  if (!handle) return done(std::move(handle).error());
+  AccountState* account = ctx_.state.account_by_key(handle->key);
+  if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
+  account->suspended = suspended;
+  auto batch = ctx_.store.batch();
+  write_account(*account, batch);
+  ctx_.committer.submit(std::move(batch), [devices = account->devices, done](const Status& s) {
+    if (!s) return done(s.error());
+    done(devices);
+  });
+}
+
+void Identity::revoke_registration_code(std::string_view code, Done<Ok> done) {
+  const std::string hash = sha256(canonical_registration_code(code));
+  auto it = ctx_.state.codes.find(hash);
+  if (it == ctx_.state.codes.end() || it->second.used) {
+    return done(make_error(Errc::kNotFound, "no unused registration code like this"));
+  }
+  it->second.used = true;
+  storage::RegistrationCodeRecord r;
+  r.set_created_ms(it->second.created_ms);
+  r.set_expires_ms(it->second.expires_ms);
+  r.set_used(true);
+  auto batch = ctx_.store.batch();
+  batch.put_registration_code(hash, r);
+  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+std::vector<AccountSummary> Identity::list_accounts() const {
+  std::vector<AccountSummary> out;
+  for (const auto& [id, a] : ctx_.state.accounts) {
+    out.push_back({a.handle, a.type, a.admin, a.suspended, a.devices.size(), a.created_ms});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.handle < y.handle; });
+  return out;
 }
 
 }  // namespace cercle::domain

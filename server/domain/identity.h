@@ -41,7 +41,8 @@ class Identity {
   void set_contact_links(ContactLinks* links) { links_ = links; }
 
   // Returns who the device is once `signature` over `transcript` verifies with its key.
-  // Errors: kAuthFailed (unknown key or bad signature: the two are not told apart).
+  // Errors: kAuthFailed (unknown key or bad signature: the two are not told apart), kForbidden
+  // (the account is suspended).
   Result<AuthInfo> authenticate(std::string_view public_key, std::string_view signature,
                                 std::string_view transcript);
 
@@ -58,8 +59,15 @@ class Identity {
   // Sets an account's type. actor as above. Errors: kForbidden, kNotFound, kInvalidArgument.
   void set_account_type(DeviceId actor, std::string_view handle, AccountType type, Done<Ok> done);
 
-  // Grants or revokes the admin flag: from the server machine's command line only.
+  // Grants or revokes the admin flag: from the server machine (cercle-admin) only.
   void set_admin(std::string_view handle, bool admin, Done<Ok> done);
+  // Suspends (or restores) an account: a suspended account's devices cannot authenticate. Returns
+  // the account's devices, whose connections the caller closes. From the server machine only.
+  void set_suspended(std::string_view handle, bool suspended, Done<std::vector<DeviceId>> done);
+  // Revokes an unused registration code. Errors: kNotFound (unknown or already used).
+  void revoke_registration_code(std::string_view code, Done<Ok> done);
+  // Every account, by handle.
+  std::vector<AccountSummary> list_accounts() const;
 
   AuthInfo auth_info(const DeviceState& device) const;
   AccountView view(const AccountState& account) const;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "server/domain/domain.h"
 #include "server/domain/handle.h"
 
 namespace cercle::domain {
@@ -132,7 +133,8 @@ Status State::load(const storage::Store& store) {
   };
   check(store.scan_accounts([&](const storage::AccountRecord& r) {
     auto handle = normalize_handle(r.handle());
-    AccountState a{r.id(), r.handle(), static_cast<AccountType>(r.type()), r.admin(), r.created_ms(), {}};
+    AccountState a{r.id(),    r.handle(),     static_cast<AccountType>(r.type()), r.admin(),
+                   r.suspended(), r.created_ms(), {}};
     if (handle) handle_keys[handle->key] = r.id();
     accounts.emplace(r.id(), std::move(a));
   }));
@@ -209,6 +211,27 @@ Status State::load(const storage::Store& store) {
     codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
   }));
   return status;
+}
+
+InstanceStats Domain::stats() const {
+  InstanceStats s;
+  const int64_t now = ctx_.clock.now_ms();
+  s.accounts = state_.accounts.size();
+  for (const auto& [id, a] : state_.accounts) {
+    s.professionals += a.type == AccountType::kProfessional;
+    s.suspended += a.suspended;
+  }
+  s.devices = state_.devices.size();
+  for (const auto& [id, d] : state_.devices) s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
+  for (const auto& [id, c] : state_.conversations) {
+    (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
+    s.log_entries += c.durable_seq;
+  }
+  s.contact_links = state_.contact_links.size();
+  for (const auto& [hash, code] : state_.codes) {
+    s.registration_codes_unused += !code.used && code.expires_ms > now;
+  }
+  return s;
 }
 
 }  // namespace cercle::domain

@@ -38,6 +38,7 @@ struct AccountState {
   std::string handle;
   AccountType type = AccountType::kPeer;
   bool admin = false;
+  bool suspended = false;
   int64_t created_ms = 0;
   std::vector<DeviceId> devices;
 };

@@ -134,6 +134,29 @@ struct ContactLinkView {
   std::optional<AccountView> owner;  // Filled by resolve only.
 };
 
+struct AccountSummary {
+  std::string handle;
+  AccountType type = AccountType::kPeer;
+  bool admin = false;
+  bool suspended = false;
+  size_t devices = 0;
+  int64_t created_ms = 0;
+};
+
+// Counts only, for the instance admin: never who or what.
+struct InstanceStats {
+  size_t accounts = 0;
+  size_t professionals = 0;
+  size_t suspended = 0;
+  size_t devices = 0;
+  size_t direct_conversations = 0;
+  size_t group_conversations = 0;
+  uint64_t log_entries = 0;
+  size_t key_packages = 0;
+  size_t contact_links = 0;
+  size_t registration_codes_unused = 0;
+};
+
 // Where a device's delivery stream of one conversation starts and ends.
 struct StreamStart {
   ConvId conv;

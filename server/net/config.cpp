@@ -79,6 +79,7 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   int64_t ttl_hours = c.domain.registration_code_ttl_ms / 3'600'000;
   for (Status s : {read_string(t, "server.listen", listen), read_string(t, "server.data", c.data_dir),
                    read_string(t, "server.web", c.web_dir),
+                   read_string(t, "server.admin_socket", c.admin_socket),
                    read_string(t, "server.instance_name", c.domain.instance_name),
                    read_string(t, "server.registration", registration),
                    read_string(t, "log.level", c.log_level),

@@ -18,6 +18,7 @@ struct ServerConfig {
   uint16_t listen_port = 8080;
   std::string data_dir = "./data";
   std::string web_dir;  // Empty: no static files.
+  std::string admin_socket;  // Empty: <data_dir>/admin.sock.
   uint32_t handshake_timeout_s = 10;
   uint32_t idle_timeout_s = 60;
   size_t send_queue_bytes = 1 << 20;
@@ -46,9 +47,6 @@ struct ServerConfig {
 inline constexpr const char* kUsage =
     "usage: cercle-server [--config FILE] [--listen HOST:PORT] [--data DIR] [--web DIR]\n"
     "                     [--registration open|invite-code] [--sync true|false] [--log-level L]\n"
-    "       cercle-server [--config FILE] [--data DIR] admin code-create [--ttl-hours N]\n"
-    "       cercle-server [--config FILE] [--data DIR] admin set-admin HANDLE on|off\n"
-    "       cercle-server [--config FILE] [--data DIR] admin set-type HANDLE peer|professional\n"
-    "(admin commands work on the data folder while the server is stopped)\n";
+    "Instance administration: cercle-admin --help\n";
 
 }  // namespace cercle::net

@@ -4,7 +4,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <future>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -26,68 +25,11 @@ void raise_file_limit() {
   }
 }
 
-template <class T, class Call>
-Result<T> wait_for(Call call) {
-  std::promise<Result<T>> promise;
-  call([&](Result<T> r) { promise.set_value(std::move(r)); });
-  return promise.get_future().get();
-}
-
-// Admin commands on a stopped server's data folder. Returns the exit code.
-int run_admin(const net::ServerConfig& config, const std::vector<std::string>& args) {
-  auto store = storage::Store::open({config.data_dir});
-  if (!store) {
-    std::cerr << "cercle-server: " << store.error().message << "\n";
-    return 1;
-  }
-  struct NoOutbox : domain::Outbox {
-    void publish(const ConvId&, uint64_t, const storage::LogRecord&, std::span<const DeviceId>) override {}
-  } outbox;
-  storage::GroupCommitter committer(**store, true, [](std::function<void()> fn) { fn(); }, nullptr);
-  SystemClock clock;
-  domain::Domain domain(config.domain, **store, committer, clock, outbox);
-  if (auto loaded = domain.load(); !loaded) {
-    std::cerr << "cercle-server: " << loaded.error().message << "\n";
-    return 1;
-  }
-  auto& identity = domain.identity();
-  const std::string command = args.empty() ? "" : args[0];
-  Status status = Ok{};
-  if (command == "code-create" && (args.size() == 1 || (args.size() == 3 && args[1] == "--ttl-hours"))) {
-    const int64_t hours = args.size() == 3 ? std::stoll(args[2]) : 0;
-    auto code = wait_for<domain::RegistrationCode>(
-        [&](auto cb) { identity.create_registration_code(0, hours * 3'600'000, cb); });
-    if (code) std::cout << code->code << "\n";
-    status = code ? Status(Ok{}) : Status(code.error());
-  } else if (command == "set-admin" && args.size() == 3 && (args[2] == "on" || args[2] == "off")) {
-    status = wait_for<Ok>([&](auto cb) { identity.set_admin(args[1], args[2] == "on", cb); });
-  } else if (command == "set-type" && args.size() == 3 &&
-             (args[2] == "peer" || args[2] == "professional")) {
-    const auto type = args[2] == "peer" ? domain::AccountType::kPeer : domain::AccountType::kProfessional;
-    status = wait_for<Ok>([&](auto cb) { identity.set_account_type(0, args[1], type, cb); });
-  } else {
-    std::cerr << net::kUsage;
-    return 2;
-  }
-  if (!status) {
-    std::cerr << "cercle-server: " << status.error().message << "\n";
-    return 1;
-  }
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> admin_args;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "admin") {
-      admin_args.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-      args.resize(i);
-      admin_args.insert(admin_args.begin(), "");  // Marks admin mode even with no command.
-      break;
-    }
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << net::kUsage;
       return 0;
@@ -113,10 +55,6 @@ int main(int argc, char** argv) {
   if (!log::set_level(config.log_level)) {
     std::cerr << "cercle-server: log level must be debug, info, warn or error\n";
     return 2;
-  }
-  if (!admin_args.empty()) {
-    admin_args.erase(admin_args.begin());
-    return run_admin(config, admin_args);
   }
   std::signal(SIGPIPE, SIG_IGN);
   raise_file_limit();

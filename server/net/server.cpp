@@ -68,6 +68,14 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
   }
   s->port_ = s->acceptor_.local_endpoint().port();
   s->ctx_.metrics = [self] { return self->metrics_text(); };
+  s->admin_ = std::make_unique<api::Admin>(
+      *s->domain_, [self](const std::vector<DeviceId>& devices) { self->hub_.disconnect(devices); });
+  const std::string socket_path = s->config_.admin_socket.empty()
+                                      ? s->config_.data_dir + "/admin.sock"
+                                      : s->config_.admin_socket;
+  auto admin_socket = AdminSocket::open(s->ioc_, socket_path, *s->admin_, *s->store_);
+  if (!admin_socket) return std::move(admin_socket).error();
+  s->admin_socket_ = std::move(*admin_socket);
   return s;
 }
 
@@ -193,6 +201,7 @@ void Server::shutdown() {
   log::info("server.stopping", {{"connections", ctx_.connections}});
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  admin_socket_->close();
   signals_.cancel(ignored);
   flush_timer_.cancel();
   accept_timer_.cancel();

@@ -15,7 +15,9 @@
 #include <atomic>
 #include <memory>
 
+#include "server/api/admin.h"
 #include "server/api/hub.h"
+#include "server/net/admin_socket.h"
 #include "server/common/clock.h"
 #include "server/domain/domain.h"
 #include "server/net/config.h"
@@ -58,6 +60,7 @@ class Server {
   SystemClock clock_;
   api::Hub hub_;
   std::unique_ptr<domain::Domain> domain_;
+  std::unique_ptr<api::Admin> admin_;
   // Declared after everything its pending handlers use, so that it is destroyed first.
   boost::asio::io_context ioc_{1};
   NetContext ctx_;
@@ -67,6 +70,7 @@ class Server {
   boost::asio::steady_timer accept_timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer shutdown_timer_;
+  std::unique_ptr<AdminSocket> admin_socket_;
   uint16_t port_ = 0;
   std::atomic<int> exit_code_{0};
   bool shutting_down_ = false;

@@ -143,7 +143,7 @@ std::string ServerProcess::log() const {
 
 std::string run_admin(const std::string& data_dir, const std::vector<std::string>& admin_args,
                       int* status) {
-  std::string command = std::string(CERCLE_SERVER_BIN) + " --data '" + data_dir + "' admin";
+  std::string command = std::string(CERCLE_ADMIN_BIN) + " --data '" + data_dir + "'";
   for (const auto& a : admin_args) command += " '" + a + "'";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;

@@ -52,8 +52,8 @@ class ServerProcess {
   int stdout_fd_ = -1;
 };
 
-// Runs `cercle-server --data data_dir admin ARGS...` and returns its stdout; `status` receives the
-// exit status.
+// Runs `cercle-admin --data data_dir ARGS...` and returns its stdout; `status` receives the exit
+// status. It talks to a running server through its admin socket, or opens the stopped data folder.
 std::string run_admin(const std::string& data_dir, const std::vector<std::string>& args,
                       int* status = nullptr);
 

@@ -1,0 +1,44 @@
+// Admin: the instance admin's commands, as one JSON object in and one out, for cercle-admin (through
+// the server's local admin socket, or on a stopped server's data folder). Commands:
+//   code-create {ttl_hours}            -> {code, expires_ms}
+//   code-revoke {code}
+//   account-list                       -> {accounts: [{handle, type, admin, suspended, devices, created_ms}]}
+//   account-set-type {handle, type: "peer"|"professional"}
+//   account-set-admin {handle, admin: bool}
+//   account-suspend {handle, suspended: bool}
+//   stats                              -> counts only
+// Answers are {"ok": true, ...} or {"ok": false, "error": "..."}. Backups are not here: they run off
+// the io thread (see server/net/admin_socket.h).
+// Lives on the domain's thread; not thread-safe.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "server/domain/domain.h"
+
+namespace cercle::api {
+
+class Admin {
+ public:
+  using Done = std::function<void(boost::json::object)>;
+
+  // `on_suspended` gets the devices of an account just suspended, to close their connections.
+  Admin(domain::Domain& domain, std::function<void(const std::vector<DeviceId>&)> on_suspended)
+      : domain_(domain), on_suspended_(std::move(on_suspended)) {}
+
+  void run(const boost::json::object& request, Done done);
+
+ private:
+  void account_command(const std::string& command, const boost::json::object& request, Done done);
+
+  domain::Domain& domain_;
+  std::function<void(const std::vector<DeviceId>&)> on_suspended_;
+};
+
+// Builds {"ok": false, "error": message}.
+boost::json::object admin_error(std::string_view message);
+
+}  // namespace cercle::api

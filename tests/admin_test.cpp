@@ -1,0 +1,166 @@
+// cercle-admin against the real server, running (through its admin socket) and stopped (on its data
+// folder): codes, accounts, suspension, counts, and backups taken while clients send.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "tests/support/relay_fixture.h"
+
+namespace cercle::testing {
+namespace {
+
+class AdminTest : public RelayFixture {
+ protected:
+  // Runs cercle-admin and returns its stdout, asserting its exit status.
+  std::string admin(std::vector<std::string> args, int expected_status = 0) {
+    int status = -1;
+    std::string out = run_admin(data_dir(), args, &status);
+    EXPECT_EQ(status, expected_status) << out;
+    return out;
+  }
+  static std::string trim(std::string s) {
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+  }
+  std::optional<v1::Response> lookup(TestDevice& asker, const std::string& handle) {
+    v1::ClientFrame f;
+    f.mutable_lookup_account()->set_handle(handle);
+    return asker.ws->call(f);
+  }
+};
+
+TEST_F(AdminTest, OnTheRunningServerThroughItsSocket) {
+  ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "invite-code"}));
+  const std::string code = trim(admin({"code", "create", "--ttl-hours", "2"}));
+  ASSERT_EQ(code.size(), 19u) << code;  // The code alone on stdout.
+  auto c = connect();
+  TestDevice alice;
+  auto reg = c->hello_and_register(alice.key, "alice", code);
+  ASSERT_TRUE(reg) << c->last_error();
+  alice.ws = std::move(c);
+
+  const std::string revoked = trim(admin({"code", "create"}));
+  admin({"code", "revoke", revoked});
+  admin({"code", "revoke", revoked}, 1);  // Already unusable.
+  auto bob_ws = connect();
+  DeviceKey bob_key;
+  EXPECT_FALSE(bob_ws->hello_and_register(bob_key, "bob", revoked));
+
+  admin({"account", "set-type", "alice", "professional"});
+  auto found = lookup(alice, "alice");
+  ASSERT_TRUE(found && found->has_account());
+  EXPECT_EQ(found->account().type(), v1::PROFESSIONAL);
+  admin({"account", "set-type", "nobody", "peer"}, 1);
+
+  admin({"account", "set-admin", "alice", "on"});
+  const std::string list = admin({"account", "list"});
+  EXPECT_NE(list.find("alice\tprofessional\tadmin"), std::string::npos) << list;
+
+  const std::string stats = admin({"--json", "stats"});
+  EXPECT_NE(stats.find("\"accounts\":1"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"professionals\":1"), std::string::npos) << stats;
+  EXPECT_EQ(stats.find("alice"), std::string::npos) << "counts only";
+}
+
+TEST_F(AdminTest, ASuspendedAccountIsDisconnectedAndCannotComeBackUntilRestored) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  TestDevice bob;
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &bob));
+  admin({"account", "suspend", "bob"});
+  EXPECT_TRUE(bob.ws->wait_closed(5s));
+  auto again = connect();
+  ASSERT_TRUE(again->hello());
+  EXPECT_EQ(error_of(again->authenticate(bob.key)), v1::FORBIDDEN);
+  EXPECT_NE(admin({"account", "list"}).find("bob\tpeer\tsuspended"), std::string::npos);
+  admin({"account", "unsuspend", "bob"});
+  auto back = connect();
+  EXPECT_TRUE(back->hello_and_authenticate(bob.key)) << back->last_error();
+}
+
+TEST_F(AdminTest, OnTheStoppedServersDataFolder) {
+  ASSERT_NO_FATAL_FAILURE(start_server());
+  TestDevice alice;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &alice));
+  alice.ws.reset();
+  ASSERT_EQ(server_->terminate(), 0);
+  admin({"account", "set-type", "alice", "professional"});
+  EXPECT_NE(admin({"account", "list"}).find("alice\tprofessional"), std::string::npos);
+  EXPECT_NE(admin({"--json", "stats"}).find("\"accounts\":1"), std::string::npos);
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  ASSERT_NO_FATAL_FAILURE(reconnect(&alice));
+  auto found = lookup(alice, "alice");
+  ASSERT_TRUE(found && found->has_account());
+  EXPECT_EQ(found->account().type(), v1::PROFESSIONAL);
+}
+
+TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
+  ASSERT_NO_FATAL_FAILURE(start_server({"--config", write_config(
+      "[rate_limits]\nmessages_per_account_per_second = 0\nmessages_per_ip_per_second = 0\n")}));
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
+
+  // Alice sends continuously on her own connection, recording what the server acknowledged.
+  std::mutex mu;
+  std::map<uint64_t, std::string> acked;
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    for (int i = 0; !stop; ++i) {
+      const std::string text = "m" + std::to_string(i);
+      auto r = a.ws->call(send_frame(conv, 1, text));
+      if (!r || !r->has_send()) return;
+      std::lock_guard lock(mu);
+      acked[r->send().seq()] = text;
+    }
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (bool enough = false; !enough && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(10ms);  // Let some messages through before the backup.
+    std::lock_guard lock(mu);
+    enough = acked.size() >= 20;
+  }
+  std::map<uint64_t, std::string> before_backup;
+  {
+    std::lock_guard lock(mu);
+    before_backup = acked;
+  }
+  const std::string backups = dir_.path() + "/backups";
+  admin({"backup", "create", backups});
+  stop = true;
+  sender.join();
+  admin({"backup", "verify", backups});
+
+  // The backup restored into a fresh folder, served by a second server.
+  const std::string restored = dir_.path() + "/restored";
+  admin({"backup", "restore", backups, restored});
+  std::string error;
+  auto second = ServerProcess::start(restored, {"--registration", "open"}, &error);
+  ASSERT_TRUE(second) << error;
+  auto reader = WsClient::connect(second->port());
+  ASSERT_TRUE(reader && reader->hello_and_authenticate(b.key)) << (reader ? reader->last_error() : "");
+  std::map<uint64_t, std::string> found;
+  for (uint64_t after = 0;;) {
+    v1::ClientFrame f;
+    f.mutable_fetch_log()->set_conversation_id(conv);
+    f.mutable_fetch_log()->set_after_seq(after);
+    f.mutable_fetch_log()->set_limit(100);
+    auto r = reader->call(f);
+    ASSERT_TRUE(r && r->has_log());
+    if (r->log().entries_size() == 0) break;
+    for (const auto& e : r->log().entries()) found[e.seq()] = e.payload();
+    after = r->log().entries(r->log().entries_size() - 1).seq();
+  }
+  ASSERT_GE(before_backup.size(), 20u);
+  for (const auto& [seq, text] : before_backup) {
+    ASSERT_TRUE(found.contains(seq)) << "acknowledged before the backup, missing: " << seq;
+    EXPECT_EQ(found[seq], text);
+  }
+}
+
+}  // namespace
+}  // namespace cercle::testing
