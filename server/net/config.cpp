@@ -80,6 +80,8 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   for (Status s : {read_string(t, "server.listen", listen), read_string(t, "server.data", c.data_dir),
                    read_string(t, "server.web", c.web_dir),
                    read_string(t, "server.admin_socket", c.admin_socket),
+                   read_string(t, "tls.certificate", c.tls_certificate),
+                   read_string(t, "tls.key", c.tls_key),
                    read_string(t, "server.instance_name", c.domain.instance_name),
                    read_string(t, "server.registration", registration),
                    read_string(t, "log.level", c.log_level),
@@ -136,6 +138,9 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
     return bad("limits.max_payload_bytes must be at least 1024 bytes under limits.max_frame_bytes");
   }
+  if (c.tls_certificate.empty() != c.tls_key.empty()) {
+    return bad("tls.certificate and tls.key go together");
+  }
   if (c.send_queue_bytes < 2 * size_t{c.api.max_frame_bytes}) {
     return bad("limits.send_queue_bytes must be at least twice limits.max_frame_bytes");
   }
@@ -191,6 +196,10 @@ Status apply_flags(const std::vector<std::string>& args, ServerConfig& config) {
       s = parse_bool(value, config.sync);
     } else if (flag == "--log-level") {
       config.log_level = value;
+    } else if (flag == "--tls-certificate") {
+      config.tls_certificate = value;
+    } else if (flag == "--tls-key") {
+      config.tls_key = value;
     } else if (flag == "--config") {
       continue;  // Read first, by the caller.
     } else {

@@ -19,6 +19,8 @@ struct ServerConfig {
   std::string data_dir = "./data";
   std::string web_dir;  // Empty: no static files.
   std::string admin_socket;  // Empty: <data_dir>/admin.sock.
+  std::string tls_certificate;  // PEM chain; with tls_key, the server speaks only TLS.
+  std::string tls_key;
   uint32_t handshake_timeout_s = 10;
   uint32_t idle_timeout_s = 60;
   size_t send_queue_bytes = 1 << 20;
@@ -47,6 +49,7 @@ struct ServerConfig {
 inline constexpr const char* kUsage =
     "usage: cercle-server [--config FILE] [--listen HOST:PORT] [--data DIR] [--web DIR]\n"
     "                     [--registration open|invite-code] [--sync true|false] [--log-level L]\n"
+    "                     [--tls-certificate FILE --tls-key FILE]\n"
     "Instance administration: cercle-admin --help\n";
 
 }  // namespace cercle::net

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <memory>
@@ -17,6 +18,7 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace asio = boost::asio;
 using tcp = boost::asio::ip::tcp;
 
 constexpr size_t kHeaderLimit = 8 * 1024;
@@ -72,23 +74,43 @@ http::message_generator static_response(const http::request<http::string_body>& 
   return res;
 }
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// Stream: beast::tcp_stream, or TlsStream when the server speaks TLS.
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   HttpSession(tcp::socket socket, NetContext& ctx) : stream_(std::move(socket)), ctx_(ctx) {
     ++ctx_.connections;
   }
+  HttpSession(tcp::socket socket, NetContext& ctx, std::shared_ptr<asio::ssl::context> tls)
+      : tls_(std::move(tls)), stream_(std::move(socket), *tls_), ctx_(ctx) {
+    ++ctx_.connections;
+  }
   ~HttpSession() { --ctx_.connections; }
 
-  void run() { do_read(); }
+  void run() {
+    if constexpr (kTls) {
+      tcp_layer().expires_after(std::chrono::seconds(ctx_.config.handshake_timeout_s));
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close();
+                                self->do_read();
+                              });
+    } else {
+      do_read();
+    }
+  }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kBodyLimit);
-    stream_.expires_after(std::chrono::seconds(ctx_.config.handshake_timeout_s));
+    tcp_layer().expires_after(std::chrono::seconds(ctx_.config.handshake_timeout_s));
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -99,8 +121,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (path_of(req.target()) != "/ws" || ctx_.stopping) {
         return write(text_response(req, http::status::not_found, "not found\n"));
       }
-      stream_.expires_never();
-      return start_websocket(stream_.release_socket(), std::move(req), ctx_);
+      tcp_layer().expires_never();
+      if constexpr (kTls) {
+        return start_websocket(std::move(stream_), std::move(req), ctx_, tls_);
+      } else {
+        return start_websocket(stream_.release_socket(), std::move(req), ctx_);
+      }
     }
     write(route(req));
   }
@@ -117,7 +143,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (path == "/metrics") {
       beast::error_code ec;
-      const auto peer = stream_.socket().remote_endpoint(ec);
+      const auto peer = tcp_layer().socket().remote_endpoint(ec);
       if (!ctx_.metrics || (!ctx_.config.metrics_public && (ec || !peer.address().is_loopback()))) {
         return text_response(req, http::status::not_found, "not found\n");
       }
@@ -134,7 +160,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void write(http::message_generator msg) {
     const bool keep_alive = msg.keep_alive() && !ctx_.stopping;
     beast::async_write(stream_, std::move(msg),
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                          if (ec || !keep_alive) return self->close();
                          self->do_read();
                        });
@@ -142,10 +168,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_;  // Before stream_, which is made with it.
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   NetContext& ctx_;
@@ -154,7 +181,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void start_http(tcp::socket socket, NetContext& ctx) {
-  std::make_shared<HttpSession>(std::move(socket), ctx)->run();
+  if (ctx.tls) {
+    std::make_shared<HttpSession<TlsStream>>(std::move(socket), ctx, ctx.tls)->run();
+  } else {
+    std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), ctx)->run();
+  }
 }
 
 }  // namespace cercle::net

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/intrusive/list.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "server/api/hub.h"
@@ -39,6 +41,8 @@ struct NetContext {
   bool stopping = false;
   // Renders /metrics (Prometheus text).
   std::function<std::string()> metrics;
+  // Set when the server speaks TLS; replaced on reload (SIGHUP), kept by the connections using it.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 }  // namespace cercle::net

@@ -7,6 +7,7 @@
 #include "server/common/log.h"
 #include "server/common/metrics.h"
 #include "server/net/http_session.h"
+#include "server/net/tls.h"
 
 namespace cercle::net {
 
@@ -22,9 +23,10 @@ constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer th
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       hub_(config_.api, config_.rates, clock_),
-      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}},
+      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}, {}},
       acceptor_(ioc_),
       signals_(ioc_, SIGTERM, SIGINT),
+      reload_signal_(ioc_, SIGHUP),
       flush_timer_(ioc_),
       accept_timer_(ioc_),
       sweep_timer_(ioc_),
@@ -67,6 +69,11 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
                                            std::to_string(s->config_.listen_port) + ": " + ec.message());
   }
   s->port_ = s->acceptor_.local_endpoint().port();
+  if (!s->config_.tls_certificate.empty()) {
+    auto tls = make_tls_context(s->config_.tls_certificate, s->config_.tls_key);
+    if (!tls) return std::move(tls).error();
+    s->ctx_.tls = std::move(*tls);
+  }
   s->ctx_.metrics = [self] { return self->metrics_text(); };
   s->admin_ = std::make_unique<api::Admin>(
       *s->domain_, [self](const std::vector<DeviceId>& devices) { self->hub_.disconnect(devices); });
@@ -83,6 +90,7 @@ int Server::run() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) shutdown();
   });
+  wait_for_reload();
   ctx_.now_ms = steady_ms();
   accept();
   schedule_flush();
@@ -91,6 +99,24 @@ int Server::run() {
   ioc_.run();
   log::info("server.stopped", {{"exit_code", exit_code_.load()}});
   return exit_code_;
+}
+
+// SIGHUP: reload the TLS certificate and key. New connections use the new ones; open connections
+// keep theirs. A failed reload keeps the current ones.
+void Server::wait_for_reload() {
+  reload_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (!config_.tls_certificate.empty()) {
+      auto tls = make_tls_context(config_.tls_certificate, config_.tls_key);
+      if (tls) {
+        ctx_.tls = std::move(*tls);
+        log::info("tls.reloaded", {});
+      } else {
+        log::error("tls.reload_failed", {{"error", tls.error().message}});
+      }
+    }
+    wait_for_reload();
+  });
 }
 
 void Server::stop() {
@@ -203,6 +229,7 @@ void Server::shutdown() {
   acceptor_.close(ignored);
   admin_socket_->close();
   signals_.cancel(ignored);
+  reload_signal_.cancel(ignored);
   flush_timer_.cancel();
   accept_timer_.cancel();
   hub_.begin_shutdown();

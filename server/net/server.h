@@ -53,6 +53,7 @@ class Server {
   void shutdown();
   void wait_for_connections(int ticks_left);
   std::string metrics_text();
+  void wait_for_reload();
 
   ServerConfig config_;
   std::unique_ptr<storage::Store> store_;
@@ -66,6 +67,7 @@ class Server {
   NetContext ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;
   boost::asio::steady_timer flush_timer_;
   boost::asio::steady_timer accept_timer_;
   boost::asio::steady_timer sweep_timer_;

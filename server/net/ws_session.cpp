@@ -10,7 +10,9 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <memory>
 #include <optional>
@@ -50,11 +52,18 @@ websocket::close_code close_code(api::CloseReason reason) {
   return websocket::close_code::normal;
 }
 
-class WsSession final : public std::enable_shared_from_this<WsSession>,
+// The TCP socket under a stream, plain or TLS.
+tcp::socket& raw_socket(tcp::socket& s) { return s; }
+tcp::socket& raw_socket(TlsStream& s) { return beast::get_lowest_layer(s).socket(); }
+
+// NextLayer: tcp::socket, or TlsStream when the server speaks TLS.
+template <class NextLayer>
+class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>>,
                         public api::Connection,
                         public LiveWebSocket {
  public:
-  WsSession(tcp::socket socket, NetContext& ctx) : ws_(std::move(socket)), ctx_(ctx) {
+  WsSession(NextLayer next, NetContext& ctx, std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)), ws_(std::move(next)), ctx_(ctx) {
     ++ctx_.connections;
     ctx_.websockets.push_back(*this);
   }
@@ -65,8 +74,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   void start(http::request<http::string_body> request) {
     beast::error_code ec;
-    const auto remote = ws_.next_layer().remote_endpoint(ec);
-    session_.emplace(ctx_.hub, *this, weak_from_this(), ec ? std::string() : remote.address().to_string());
+    const auto remote = raw_socket(ws_.next_layer()).remote_endpoint(ec);
+    session_.emplace(ctx_.hub, *this, this->weak_from_this(), ec ? std::string() : remote.address().to_string());
     last_activity_ms_ = ctx_.now_ms;
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {
@@ -77,7 +86,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     ws_.read_message_max(kHardMessageMax);
     ws_.auto_fragment(false);  // One frame per message: one gathered write, no 4 KiB slicing.
     ws_.binary(true);
-    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
 
   bool send(api::SharedFrame frame, api::FrameKind kind) override {
@@ -130,7 +139,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     }
     if (quiet > idle_limit / 2 && !pinging_ && !closing_ && accepted_) {
       pinging_ = true;
-      ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
+      ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code) {
         self->pinging_ = false;
         if (self->closing_ && !self->writing_) self->do_write();  // A close waited for the ping.
       });
@@ -153,7 +162,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void do_read() {
     const size_t limit = message_bytes_ == 0 ? kFirstReadBytes : kNextReadBytes;
     ws_.async_read_some(buffer_, limit,
-                        beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+                        beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t n) {
@@ -197,7 +206,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
       // Beast allows no close while a ping is under way: the ping's handler comes back here.
       if (closing_ && !close_sent_ && !pinging_ && accepted_) {
         close_sent_ = true;
-        ws_.async_close(close_code_, beast::bind_front_handler(&WsSession::on_close, shared_from_this()));
+        ws_.async_close(close_code_, beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
       }
       return;
     }
@@ -212,7 +221,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
       }
     }
     in_flight_ = n;
-    auto handler = beast::bind_front_handler(&WsSession::on_write, shared_from_this());
+    auto handler = beast::bind_front_handler(&WsSession::on_write, this->shared_from_this());
     if (n == 1) return ws_.async_write(asio::buffer(*queue_[head_index_].frame), std::move(handler));
     // Concatenated DeliveryBatch frames parse as one batch (see cercle.proto).
     batch_.clear();
@@ -248,8 +257,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     closing_ = true;
     close_sent_ = true;
     beast::error_code ignored;
-    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-    ws_.next_layer().close(ignored);
+    raw_socket(ws_.next_layer()).shutdown(tcp::socket::shutdown_both, ignored);
+    raw_socket(ws_.next_layer()).close(ignored);
   }
 
   void end(beast::error_code ec) {
@@ -263,7 +272,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
     drop();
   }
 
-  websocket::stream<tcp::socket, false> ws_;
+  std::shared_ptr<asio::ssl::context> tls_;  // Outlives the stream made with it.
+  websocket::stream<NextLayer, false> ws_;
   NetContext& ctx_;
   std::optional<api::Session> session_;
   beast::flat_buffer buffer_;
@@ -292,7 +302,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
 void start_websocket(tcp::socket socket, http::request<http::string_body> request,
                      NetContext& ctx) {
-  std::make_shared<WsSession>(std::move(socket), ctx)->start(std::move(request));
+  std::make_shared<WsSession<tcp::socket>>(std::move(socket), ctx)->start(std::move(request));
+}
+
+void start_websocket(TlsStream stream, http::request<http::string_body> request, NetContext& ctx,
+                     std::shared_ptr<asio::ssl::context> tls) {
+  std::make_shared<WsSession<TlsStream>>(std::move(stream), ctx, std::move(tls))
+      ->start(std::move(request));
 }
 
 }  // namespace cercle::net

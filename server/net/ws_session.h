@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "server/net/net_context.h"
@@ -15,5 +17,12 @@ namespace cercle::net {
 void start_websocket(boost::asio::ip::tcp::socket socket,
                      boost::beast::http::request<boost::beast::http::string_body> request,
                      NetContext& ctx);
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// The same over TLS (after its handshake); `tls` is the context the stream was made with.
+void start_websocket(TlsStream stream,
+                     boost::beast::http::request<boost::beast::http::string_body> request,
+                     NetContext& ctx, std::shared_ptr<boost::asio::ssl::context> tls);
 
 }  // namespace cercle::net
