@@ -2,7 +2,9 @@
 // Called on the server's io_context thread only.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,24 @@ using SharedFrame = std::shared_ptr<const std::string>;
 inline SharedFrame make_frame(std::string bytes) {
   return std::make_shared<const std::string>(std::move(bytes));
 }
+
+// The client's IP address, compact: rate limits key on it (IPv6 by its /64, which one subscriber
+// usually holds whole).
+struct PeerAddress {
+  std::array<uint8_t, 16> bytes{};
+  bool v6 = false;
+
+  // The rate-limit key: the IPv4 address, or the IPv6 /64 prefix, in hex.
+  std::string key() const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(v6 ? "6:" : "4:");
+    for (size_t i = 0; i < (v6 ? 8u : 4u); ++i) {
+      out.push_back(kHex[bytes[i] >> 4]);
+      out.push_back(kHex[bytes[i] & 15]);
+    }
+    return out;
+  }
+};
 
 enum class FrameKind {
   kReply,     // A response or an event.
@@ -52,6 +72,10 @@ class Connection {
 
   // Closes the connection once the frames already queued are written.
   virtual void close(CloseReason reason) = 0;
+
+  // A weak reference to the connection: completion callbacks hold it and do nothing once it
+  // expired.
+  virtual std::weak_ptr<void> life() = 0;
 };
 
 }  // namespace cercle::api

@@ -136,7 +136,7 @@ void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame)
 }
 
 void Session::on_commit(uint64_t id, const v1::Commit& request) {
-  if (auto limited = hub_.limit(Limited::kMessage, peer_address_, account_)) return fail(id, *limited);
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) return fail(id, *limited);
   domain::CommitArgs args;
   if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
   args.epoch = request.epoch();
@@ -158,7 +158,7 @@ void Session::on_commit(uint64_t id, const v1::Commit& request) {
 }
 
 void Session::on_send(uint64_t id, const v1::Send& request) {
-  if (auto limited = hub_.limit(Limited::kMessage, peer_address_, account_)) return fail(id, *limited);
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) return fail(id, *limited);
   domain::SendArgs args;
   if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
   args.epoch = request.epoch();

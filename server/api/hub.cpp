@@ -30,13 +30,21 @@ std::optional<Error> Hub::limit(Limited what, std::string_view ip, AccountId acc
   return e;
 }
 
-void Hub::attach(DeviceId device, Session* session) { online_.emplace(device, session); }
+std::pair<Hub::Online::iterator, Hub::Online::iterator> Hub::sessions_of(DeviceId device) {
+  return std::equal_range(online_.begin(), online_.end(), std::pair<DeviceId, Session*>{device, nullptr},
+                          [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+void Hub::attach(DeviceId device, Session* session) {
+  const std::pair<DeviceId, Session*> entry{device, session};
+  online_.insert(std::upper_bound(online_.begin(), online_.end(), entry), entry);
+}
 
 void Hub::detach(DeviceId device, Session* session) {
-  auto [first, last] = online_.equal_range(device);
-  for (auto it = first; it != last; ++it) {
-    if (it->second == session) return void(online_.erase(it));
-  }
+  auto [first, last] = sessions_of(device);
+  auto it = std::find_if(first, last, [&](const auto& e) { return e.second == session; });
+  if (it != last) online_.erase(it);
+  if (online_.empty()) Online().swap(online_);
 }
 
 void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
@@ -46,7 +54,7 @@ void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& re
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;
   for (DeviceId device : recipients) {
-    auto [first, last] = online_.equal_range(device);
+    auto [first, last] = sessions_of(device);
     if (first == last) continue;
     const bool welcome = record.added_devices_size() > 0 && is_welcome_for(record, device);
     SharedFrame& frame = welcome ? as_welcome : as_entry;
@@ -62,14 +70,14 @@ void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& re
 
 void Hub::disconnect(const std::vector<DeviceId>& devices) {
   for (DeviceId device : devices) {
-    auto [first, last] = online_.equal_range(device);
+    auto [first, last] = sessions_of(device);
     // close() only starts closing: sessions detach later, so the range stays valid.
     for (auto it = first; it != last; ++it) it->second->close(CloseReason::kPolicy);
   }
 }
 
 void Hub::key_packages_low(DeviceId device, uint32_t stored) {
-  auto [first, last] = online_.equal_range(device);
+  auto [first, last] = sessions_of(device);
   if (first == last) return;
   v1::ServerFrame frame;
   frame.mutable_event()->mutable_key_packages_low()->set_stored(stored);

@@ -106,7 +106,10 @@ class Hub final : public domain::Outbox {
   RateLimiter account_messages_;
   RateLimiter ip_messages_;
   domain::Domain* domain_ = nullptr;
-  std::unordered_multimap<DeviceId, Session*> online_;  // One node per session: lean.
+  // Sorted by device: 16 bytes a connected session, found by binary search.
+  using Online = std::vector<std::pair<DeviceId, Session*>>;
+  std::pair<Online::iterator, Online::iterator> sessions_of(DeviceId device);
+  Online online_;
   bool shutting_down_ = false;
   HubStats stats_;
 };

@@ -24,10 +24,6 @@ Error err(Errc code, std::string message) { return make_error(code, std::move(me
 
 }  // namespace
 
-Session::Session(Hub& hub, Connection& connection, std::weak_ptr<void> life,
-                 std::string peer_address)
-    : hub_(hub), connection_(connection), life_(std::move(life)), peer_address_(std::move(peer_address)) {}
-
 Session::~Session() { on_closed(); }
 
 void Session::on_closed() {
@@ -133,13 +129,14 @@ void Session::dispatch(const v1::ClientFrame& frame) {
 }
 
 std::string Session::new_challenge() {
-  challenge_.resize(kChallengeBytes);
-  randombytes_buf(challenge_.data(), challenge_.size());
-  return challenge_;
+  challenge_ = std::make_unique<std::string>(kChallengeBytes, '\0');
+  randombytes_buf(challenge_->data(), challenge_->size());
+  return *challenge_;
 }
 
 std::string Session::transcript() const {
-  return wire::auth_transcript(hub_.domain().instance_id(), challenge_, wire::kProtocolVersion);
+  return wire::auth_transcript(hub_.domain().instance_id(), challenge_ ? *challenge_ : std::string(),
+                               wire::kProtocolVersion);
 }
 
 void Session::on_hello(uint64_t id, const v1::Hello& hello) {
@@ -180,18 +177,18 @@ void Session::on_get_challenge(uint64_t id) {
 }
 
 void Session::on_register(uint64_t id, const v1::Register& request) {
-  if (auto limited = hub_.limit(Limited::kRegistration, peer_address_)) return fail(id, *limited);
-  if (challenge_.empty()) {
+  if (auto limited = hub_.limit(Limited::kRegistration, peer_.key())) return fail(id, *limited);
+  if (!challenge_) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
   const std::string t = transcript();
-  std::string().swap(challenge_);  // Single use, whatever the outcome.
+  challenge_.reset();  // Single use, whatever the outcome.
   phase_ = Phase::kAuthenticating;
   ++inflight_;
   hub_.domain().identity().register_account(
       request.handle(), request.device_public_key(), request.signature(), t,
       {request.registration_code(), request.contact_token()},
-      [this, life = life_, id](Result<domain::AuthInfo> result) {
+      [this, life = connection_.life(), id](Result<domain::AuthInfo> result) {
         const auto alive = life.lock();
         if (!alive || phase_ == Phase::kClosed) return;
         --inflight_;
@@ -209,12 +206,12 @@ void Session::on_register(uint64_t id, const v1::Register& request) {
 }
 
 void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
-  if (auto limited = hub_.limit(Limited::kAuthentication, peer_address_)) return fail(id, *limited);
-  if (challenge_.empty()) {
+  if (auto limited = hub_.limit(Limited::kAuthentication, peer_.key())) return fail(id, *limited);
+  if (!challenge_) {
     return fail(id, err(Errc::kChallengeUsed, "the challenge was used: ask for a new one"));
   }
   const std::string t = transcript();
-  std::string().swap(challenge_);  // Single use, whatever the outcome.
+  challenge_.reset();  // Single use, whatever the outcome.
   auto result = hub_.domain().identity().authenticate(request.device_public_key(),
                                                       request.signature(), t);
   if (!result) {

@@ -5,7 +5,8 @@
 // no duplicate.
 //
 // Owned by its transport connection, which outlives it; lives on the io_context thread. Completion
-// callbacks hold `life` (a weak reference to the owning connection) and do nothing once it expired.
+// callbacks hold Connection::life() (a weak reference to the connection) and do nothing once it
+// expired.
 #pragma once
 
 #include <array>
@@ -24,8 +25,9 @@ namespace cercle::api {
 
 class Session {
  public:
-  // `peer_address`: the client's IP address, for per-address rate limits.
-  Session(Hub& hub, Connection& connection, std::weak_ptr<void> life, std::string peer_address);
+  Session(Hub& hub, Connection& connection) : hub_(hub), connection_(connection) {}
+  // `peer`: the client's IP address, for per-address rate limits.
+  void set_peer(PeerAddress peer) { peer_ = peer; }
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -96,13 +98,13 @@ class Session {
 
   Hub& hub_;
   Connection& connection_;
-  std::weak_ptr<void> life_;
   Phase phase_ = Phase::kNew;
   uint32_t inflight_ = 0;
   DeviceId device_ = 0;
   AccountId account_ = 0;
-  std::string peer_address_;
-  std::string challenge_;  // Empty once used.
+  PeerAddress peer_;
+  // The connection's current challenge, only while it is not authenticated: null once used.
+  std::unique_ptr<std::string> challenge_;
   std::vector<Stream> streams_;
   bool pumping_ = false;
 };
@@ -110,7 +112,7 @@ class Session {
 template <class T, class Call, class Fill>
 inline void Session::run_async(uint64_t id, Call call, Fill fill) {
   ++inflight_;
-  call([this, life = life_, id, fill = std::move(fill)](Result<T> result) mutable {
+  call([this, life = connection_.life(), id, fill = std::move(fill)](Result<T> result) mutable {
     const auto alive = life.lock();
     if (!alive || phase_ == Phase::kClosed) return;
     const bool was_full = !wants_input();

@@ -14,6 +14,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,23 +65,30 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
                         public LiveWebSocket {
  public:
   WsSession(NextLayer next, NetContext& ctx, std::shared_ptr<asio::ssl::context> tls = nullptr)
-      : tls_(std::move(tls)), ws_(std::move(next)), ctx_(ctx) {
+      : tls_(std::move(tls)), ws_(std::move(next)), ctx_(ctx), session_(ctx.hub, *this) {
     ++ctx_.connections;
     ctx_.websockets.push_back(*this);
   }
   ~WsSession() override {
-    session_.reset();
     --ctx_.connections;
   }
 
   void start(http::request<http::string_body> request) {
     beast::error_code ec;
     const auto remote = raw_socket(ws_.next_layer()).remote_endpoint(ec);
-    session_.emplace(ctx_.hub, *this, this->weak_from_this(), ec ? std::string() : remote.address().to_string());
-    last_activity_ms_ = ctx_.now_ms;
+    api::PeerAddress peer;
+    if (!ec && remote.address().is_v4()) {
+      const auto b = remote.address().to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), peer.bytes.begin());
+    } else if (!ec) {
+      peer.v6 = true;
+      peer.bytes = remote.address().to_v6().to_bytes();
+    }
+    session_.set_peer(peer);
+    last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {
-      last_activity_ms_ = ctx_.now_ms;
+      last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     });
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "cercle"); }));
@@ -91,7 +100,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
   bool send(api::SharedFrame frame, api::FrameKind kind) override {
     if (close_sent_) return false;  // Until the close frame goes, a closing connection still answers.
-    if (queue_.size() == head_index_) last_progress_ms_ = ctx_.now_ms;  // The stall clock starts.
+    if (queue_.size() == head_index_) last_progress_ms_ = static_cast<uint32_t>(ctx_.now_ms);  // The stall clock starts.
     if (kind != api::FrameKind::kCatchUp && queued_bytes_ + frame->size() > queue_limit()) {
       log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}});
       drop();  // It catches up from storage when it comes back.
@@ -105,6 +114,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
   size_t queued_bytes() const override { return queued_bytes_; }
   size_t queue_limit() const override { return ctx_.config.send_queue_bytes; }
+  std::weak_ptr<void> life() override { return this->weak_from_this(); }
 
   void resume_input() override {
     if (!paused_ || closing_) return;
@@ -115,7 +125,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   void close(api::CloseReason reason) override {
     if (closing_) return;
     closing_ = true;
-    closing_since_ms_ = ctx_.now_ms;
+    closing_since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     close_code_ = close_code(reason);
     if (!writing_) do_write();  // Sends the close frame once the queue is empty.
   }
@@ -126,15 +136,17 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   }
 
   void sweep(int64_t now_ms) override {
-    const int64_t quiet = now_ms - last_activity_ms_;
-    const int64_t idle_limit = int64_t{ctx_.config.idle_timeout_s} * 1000;
-    const int64_t close_limit = int64_t{ctx_.config.handshake_timeout_s} * 1000;
-    if (quiet > idle_limit || (closing_ && now_ms - closing_since_ms_ > close_limit)) {
+    const auto now = static_cast<uint32_t>(now_ms);
+    const uint32_t quiet = now - last_activity_ms_;
+    const uint32_t idle_limit = ctx_.config.idle_timeout_s * 1000;
+    const uint32_t close_limit = ctx_.config.handshake_timeout_s * 1000;
+    if (quiet > idle_limit || (closing_ && now - closing_since_ms_ > close_limit)) {
       log::debug("conn.timeout", {{"quiet_ms", quiet}});
       return drop();
     }
-    if (queued_bytes_ > 0 && now_ms - last_progress_ms_ > int64_t{ctx_.config.write_stall_s} * 1000) {
-      log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}, {"stalled_ms", now_ms - last_progress_ms_}});
+    const uint32_t stalled = now - last_progress_ms_;
+    if (queued_bytes_ > 0 && stalled > ctx_.config.write_stall_s * 1000) {
+      log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}, {"stalled_ms", stalled}});
       return drop();  // It catches up from storage when it comes back.
     }
     if (quiet > idle_limit / 2 && !pinging_ && !closing_ && accepted_) {
@@ -159,40 +171,45 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     do_read();
   }
 
+  // Reads the next slice of the current message into in_. A new message gets 64 bytes, all that
+  // an idle connection holds; the rest of a larger one gets what its frame still has (Beast's hint,
+  // at most 64 KiB a time). Calling async_read_some with a plain buffer also avoids the extra
+  // operation layer of the dynamic-buffer overload on every pending read.
   void do_read() {
-    const size_t limit = message_bytes_ == 0 ? kFirstReadBytes : kNextReadBytes;
-    ws_.async_read_some(buffer_, limit,
+    const size_t want = message_bytes_ == 0 ? kFirstReadBytes
+                                            : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes),
+                                                                 1, kNextReadBytes);
+    in_.reserve(in_.filled + want);
+    ws_.async_read_some(asio::buffer(in_.data.get() + in_.filled, in_.capacity - in_.filled),
                         beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t n) {
     if (ec) return end(ec);
-    last_activity_ms_ = ctx_.now_ms;
+    last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     message_bytes_ += n;
-    if (!discarding_ && buffer_.size() > ctx_.config.api.max_frame_bytes) {
+    in_.filled += n;
+    if (!discarding_ && in_.filled > ctx_.config.api.max_frame_bytes) {
       discarding_ = true;  // Read to its end without keeping it; answer FRAME_TOO_LARGE.
-      too_large_id_ = api::leading_request_id(std::string_view(
-          static_cast<const char*>(buffer_.data().data()), std::min(kHeadBytes, buffer_.size())));
+      too_large_id_ = api::leading_request_id(in_.view().substr(0, kHeadBytes));
     }
-    if (discarding_) buffer_.consume(buffer_.size());
+    if (discarding_) in_.filled = 0;
     if (!ws_.is_message_done()) return do_read();
     if (close_sent_) {
       // No frame can follow our close frame: the request is not executed; the client resends it
       // on its next connection.
     } else if (discarding_) {
-      session_->on_frame_too_large(too_large_id_);
+      session_.on_frame_too_large(too_large_id_);
     } else if (!ws_.got_binary()) {
-      session_->on_text_frame(std::string_view(static_cast<const char*>(buffer_.data().data()),
-                                               buffer_.size()));
+      session_.on_text_frame(in_.view());
     } else {
-      session_->on_frame(std::string_view(static_cast<const char*>(buffer_.data().data()),
-                                          buffer_.size()));
+      session_.on_frame(in_.view());
     }
     discarding_ = false;
     message_bytes_ = 0;
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > kFirstReadBytes) buffer_.shrink_to_fit();
-    if (!close_sent_ && !session_->wants_input()) {
+    in_.filled = 0;
+    if (in_.capacity > 4 * kFirstReadBytes) in_.release();
+    if (!close_sent_ && !session_.wants_input()) {
       paused_ = true;  // Resumed by the session once its requests are written.
       return;
     }
@@ -224,16 +241,17 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     auto handler = beast::bind_front_handler(&WsSession::on_write, this->shared_from_this());
     if (n == 1) return ws_.async_write(asio::buffer(*queue_[head_index_].frame), std::move(handler));
     // Concatenated DeliveryBatch frames parse as one batch (see cercle.proto).
-    batch_.clear();
-    batch_.reserve(n);
-    for (size_t i = 0; i < n; ++i) batch_.push_back(asio::buffer(*queue_[head_index_ + i].frame));
-    ws_.async_write(batch_, std::move(handler));
+    // The write operation keeps its own copy of the buffer list: nothing to hold here.
+    std::vector<asio::const_buffer> batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) batch.push_back(asio::buffer(*queue_[head_index_ + i].frame));
+    ws_.async_write(batch, std::move(handler));
   }
 
   void on_write(beast::error_code ec, size_t) {
     writing_ = false;
     if (ec) return end(ec);
-    last_progress_ms_ = ctx_.now_ms;
+    last_progress_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     for (size_t i = 0; i < in_flight_; ++i) {
       queued_bytes_ -= queue_[head_index_].frame->size();
       queue_[head_index_++].frame.reset();
@@ -242,9 +260,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_index_));
       head_index_ = 0;
     }
-    if (!batch_.empty()) batch_ = {};  // Idle connections keep no batch storage.
     do_write();
-    if (!closing_ && queued_bytes_ < queue_limit() / 4) session_->on_drained();
+    if (!closing_ && queued_bytes_ < queue_limit() / 4) session_.on_drained();
   }
 
   void on_close(beast::error_code) {
@@ -253,7 +270,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
   // Drops the socket now: pending operations end with operation_aborted.
   void drop() {
-    if (!closing_) closing_since_ms_ = ctx_.now_ms;
+    if (!closing_) closing_since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     closing_ = true;
     close_sent_ = true;
     beast::error_code ignored;
@@ -267,26 +284,50 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
       log::debug("conn.error", {{"error", ec.message()}});
     }
-    session_->on_closed();
+    session_.on_closed();
     unlink();
     drop();
   }
 
-  std::shared_ptr<asio::ssl::context> tls_;  // Outlives the stream made with it.
+  // Outlives the stream made with it; nothing for a plain connection.
+  struct NoTls {
+    NoTls(std::shared_ptr<asio::ssl::context>) {}
+  };
+  [[no_unique_address]] std::conditional_t<std::is_same_v<NextLayer, tcp::socket>, NoTls,
+                                           std::shared_ptr<asio::ssl::context>> tls_;
   websocket::stream<NextLayer, false> ws_;
   NetContext& ctx_;
-  std::optional<api::Session> session_;
-  beast::flat_buffer buffer_;
+  api::Session session_;
+  // The message being read: allocated without zeroing, grown as needed, released when large.
+  struct Input {
+    std::unique_ptr<char[]> data;
+    uint32_t capacity = 0;
+    uint32_t filled = 0;
+    void reserve(size_t size) {
+      if (size <= capacity) return;
+      auto bigger = std::make_unique_for_overwrite<char[]>(size);
+      if (filled) std::memcpy(bigger.get(), data.get(), filled);
+      data = std::move(bigger);
+      capacity = static_cast<uint32_t>(size);
+    }
+    void release() {
+      data.reset();
+      capacity = 0;
+    }
+    std::string_view view() const { return {data.get(), filled}; }
+  };
+  Input in_;
   uint64_t too_large_id_ = 0;  // Request id of the message being discarded.
   std::vector<Queued> queue_;
-  size_t head_index_ = 0;
+  uint32_t head_index_ = 0;
   size_t queued_bytes_ = 0;
-  size_t in_flight_ = 0;
-  std::vector<asio::const_buffer> batch_;
-  size_t message_bytes_ = 0;
-  int64_t last_activity_ms_ = 0;
-  int64_t last_progress_ms_ = 0;  // Last write completed, or when the queue stopped being empty.
-  int64_t closing_since_ms_ = 0;
+  uint32_t in_flight_ = 0;
+  uint32_t message_bytes_ = 0;
+  // Times on NetContext's coarse clock, kept in 32 bits: only differences of minutes are taken,
+  // which unsigned arithmetic gets right across wrap-around.
+  uint32_t last_activity_ms_ = 0;
+  uint32_t last_progress_ms_ = 0;  // Last write completed, or when the queue stopped being empty.
+  uint32_t closing_since_ms_ = 0;
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
   bool accepted_ = false;
