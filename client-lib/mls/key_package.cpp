@@ -84,7 +84,10 @@ Result<KeyPackageBundle> create_key_package(const Credential& credential,
   leaf.encryption_key = b.encryption_key.public_key;
   leaf.signature_key = signer.public_key;
   leaf.credential = credential;
-  leaf.capabilities = default_capabilities(options.extra_extension_types);
+  std::vector<uint16_t> advertised = options.extra_extension_types;
+  for (const auto& ext : options.leaf_extensions) advertised.push_back(ext.extension_type);
+  leaf.capabilities = default_capabilities(advertised);
+  leaf.extensions = options.leaf_extensions;
   leaf.source = LeafNodeSource::kKeyPackage;
   uint64_t now = now_seconds();
   // Tolerate an hour of clock skew between members.

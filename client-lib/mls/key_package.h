@@ -18,10 +18,16 @@ namespace cercle::mls {
 // GroupContext extension; our clients list it in their capabilities and groups require it.
 inline constexpr uint16_t kRolesExtensionType = 0xF0A0;
 
+// Private-use leaf node extension carrying the account type (1 byte: 1 peer, 2 professional), so
+// that every member sees from the ratchet tree which members are professionals.
+inline constexpr uint16_t kAccountTypeExtensionType = 0xF0A1;
+
 struct KeyPackageOptions {
   uint64_t lifetime_seconds = 90ull * 24 * 3600;
   // Extra non-default extension types to advertise in the leaf capabilities.
   std::vector<uint16_t> extra_extension_types;
+  // Extensions of the leaf node (their types are advertised in its capabilities too).
+  std::vector<Extension> leaf_extensions;
 };
 
 // A KeyPackage and the private keys that go with it.
