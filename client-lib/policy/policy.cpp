@@ -1,0 +1,195 @@
+#include "client-lib/policy/policy.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace cercle::policy {
+
+namespace {
+
+const Member* member_at(const Group& g, uint32_t leaf) {
+  for (const auto& m : g.members) {
+    if (m.leaf == leaf) return &m;
+  }
+  return nullptr;
+}
+
+const Member* member_named(const Group& g, std::string_view handle) {
+  for (const auto& m : g.members) {
+    if (m.handle == handle) return &m;
+  }
+  return nullptr;
+}
+
+bool contains(const google::protobuf::RepeatedPtrField<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+// Checks an invitation a commit carries for `added`; returns a refusal or "".
+std::string check_invitation(const Group& g, const v1::GroupPolicy& policy,
+                             const v1::SignedInvitation& signed_invitation, const Added& added,
+                             int64_t now_ms, std::string& nonce) {
+  v1::Invitation peek;
+  if (!peek.ParseFromString(signed_invitation.invitation())) return "an invitation is unreadable";
+  const Member* inviter = member_named(g, peek.inviter());
+  if (!inviter || role_of(policy, inviter->handle) != v1::FACILITATOR) {
+    return "an invitation was not made by a facilitator of the group";
+  }
+  auto invitation = verify_invitation(signed_invitation, inviter->signature_key);
+  if (!invitation) return "an invitation's signature does not verify";
+  if (invitation->conversation_id() != g.conversation_id) return "an invitation is for another group";
+  if (invitation->invitee() != added.handle) return "an invitation is for someone else";
+  if (added.kind == Kind::kProfessional && invitation->invitee_type() != v1::INVITEE_PROFESSIONAL) {
+    return "a professional was invited as a peer";
+  }
+  if (invitation->expires_at_ms() <= now_ms) return "an invitation has expired";
+  nonce = invitation->nonce();
+  if (g.used_invitations.contains(nonce)) return "an invitation was already used";
+  if (g.revoked_invitations.contains(nonce)) return "an invitation was revoked";
+  return {};
+}
+
+// Finds the invitation the commit carries for `handle`, if any.
+const v1::SignedInvitation* invitation_for(const Change& c, std::string_view handle) {
+  for (const auto& s : c.data.invitations()) {
+    v1::Invitation i;
+    if (i.ParseFromString(s.invitation()) && i.invitee() == handle) return &s;
+  }
+  return nullptr;
+}
+
+std::string check_policy_change(const Group& g, const Change& c, const Member& committer) {
+  const v1::GroupPolicy& next = *c.new_policy;
+  if (!g.policy) {
+    if (g.members.size() != 1) return "a group's first rules come from its creator alone";
+  } else if (role_of(*g.policy, committer.handle) != v1::FACILITATOR) {
+    return "only a facilitator changes the group's rules";
+  }
+  // Someone must still lead the group: a facilitator among those who stay or join.
+  for (const auto& grant : next.roles()) {
+    if (grant.role() != v1::FACILITATOR) continue;
+    const Member* m = member_named(g, grant.handle());
+    const bool leaving = m && std::any_of(c.removed.begin(), c.removed.end(),
+                                          [&](const Removed& r) { return r.leaf == m->leaf; });
+    const bool joining = std::any_of(c.added.begin(), c.added.end(),
+                                     [&](const Added& a) { return a.handle == grant.handle(); });
+    if ((m && !leaving) || joining) return {};
+  }
+  return "the group would have no facilitator left";
+}
+
+std::string check_adds(const Group& g, const Change& c, const v1::GroupPolicy& current,
+                       const v1::GroupPolicy& after, bool facilitator, int64_t now_ms,
+                       std::vector<std::string>& used) {
+  for (const auto& added : c.added) {
+    if (is_banned(after, added.handle)) return added.handle + " is banned from this group";
+    const v1::SignedInvitation* invitation = invitation_for(c, added.handle);
+    if (added.kind == Kind::kProfessional && !invitation) {
+      return "a professional joins a group only by invitation";
+    }
+    if (!invitation) {
+      if (!facilitator && current.join_rule() != v1::OPEN_TO_PEERS) {
+        return "only a facilitator adds members to this group";
+      }
+      continue;
+    }
+    std::string nonce;
+    if (auto why = check_invitation(g, current, *invitation, added, now_ms, nonce); !why.empty()) {
+      return why;
+    }
+    if (!facilitator) return "only a facilitator adds an invited member";
+    used.push_back(nonce);
+  }
+  return {};
+}
+
+}  // namespace
+
+v1::Role role_of(const v1::GroupPolicy& policy, std::string_view handle) {
+  for (const auto& grant : policy.roles()) {
+    if (grant.handle() == handle) return grant.role();
+  }
+  return v1::ROLE_MEMBER;
+}
+
+bool is_banned(const v1::GroupPolicy& policy, std::string_view handle) {
+  return contains(policy.banned(), handle);
+}
+
+bool is_muted(const v1::GroupPolicy& policy, std::string_view handle) {
+  return contains(policy.muted(), handle);
+}
+
+v1::GroupPolicy initial_policy(std::string_view creator) {
+  v1::GroupPolicy p;
+  auto* grant = p.add_roles();
+  grant->set_handle(std::string(creator));
+  grant->set_role(v1::FACILITATOR);
+  return p;
+}
+
+Verdict check_commit(const Group& g, const Change& c, int64_t now_ms) {
+  Verdict v;
+  const Member* committer = member_at(g, c.committer_leaf);
+  if (!committer) return {"the commit comes from no member", {}};
+  if (!g.policy && !c.new_policy) {
+    return {"a group's first commit sets its rules", {}};
+  }
+  if (c.new_policy) {
+    if (auto why = check_policy_change(g, c, *committer); !why.empty()) return {why, {}};
+  }
+  // Rules in force are the current ones; for a new group, the ones its creator sets now.
+  const v1::GroupPolicy& current = g.policy ? *g.policy : *c.new_policy;
+  const v1::GroupPolicy& after = c.new_policy ? *c.new_policy : current;
+  const bool facilitator = role_of(current, committer->handle) == v1::FACILITATOR;
+  for (const auto& r : c.removed) {
+    if (!r.self_requested && !facilitator) return {"only a facilitator removes others", {}};
+  }
+  if (auto why = check_adds(g, c, current, after, facilitator, now_ms, v.used_nonces); !why.empty()) {
+    return {why, {}};
+  }
+  return v;
+}
+
+std::string invitation_transcript(std::string_view encoded_invitation) {
+  std::string out(kInvitationLabel);
+  out.push_back('\0');
+  out.append(encoded_invitation);
+  return out;
+}
+
+v1::SignedInvitation sign_invitation(const v1::Invitation& invitation, const unsigned char* secret_key) {
+  v1::SignedInvitation s;
+  s.set_invitation(invitation.SerializeAsString());
+  const std::string t = invitation_transcript(s.invitation());
+  std::string sig(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(t.data()), t.size(), secret_key);
+  s.set_signature(sig);
+  return s;
+}
+
+std::optional<v1::Invitation> verify_invitation(const v1::SignedInvitation& s,
+                                                std::string_view public_key) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || s.signature().size() != crypto_sign_BYTES) {
+    return std::nullopt;
+  }
+  const std::string t = invitation_transcript(s.invitation());
+  if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(s.signature().data()),
+                                  reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                                  reinterpret_cast<const unsigned char*>(public_key.data())) != 0) {
+    return std::nullopt;
+  }
+  v1::Invitation i;
+  if (!i.ParseFromString(s.invitation())) return std::nullopt;
+  return i;
+}
+
+std::string kind_extension(Kind kind) { return std::string(1, kind == Kind::kProfessional ? 2 : 1); }
+
+Kind kind_of_extension(std::string_view data) {
+  return data.size() == 1 && data[0] == 2 ? Kind::kProfessional : Kind::kPeer;
+}
+
+}  // namespace cercle::policy
