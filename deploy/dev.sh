@@ -16,6 +16,7 @@ debian_packages=(
   libsodium-dev libprotobuf-dev protobuf-compiler librocksdb-dev libtomlplusplus-dev libicu-dev
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev chromium
+  systemd  # systemd-analyze, for the deploy tests
 )
 
 install_missing() {
