@@ -199,7 +199,10 @@ bool CercleWorkload::form_groups(int group_size) {
       c->add_add_devices(peers_[m].device_id);
       key_packages.push_back(peers_[m].key_package);
     }
-    auto built = peers_[leader].mls->commit(peers_[leader].conv, key_packages);
+    // A group's first commit sets its rules: the leader facilitates.
+    auto built = peers_[leader].mls->commit(
+        peers_[leader].conv, key_packages, {},
+        testing::facilitating_policy(std::nullopt, "bench" + std::to_string(leader), {}));
     c->set_conversation_id(peers_[leader].conv);
     c->set_epoch(0);
     c->set_commit(built.message);

@@ -16,6 +16,7 @@ namespace {
 
 using client::Client;
 using client::Event;
+using client::Role;
 
 class ClientSdkTest : public ::testing::Test {
  protected:
@@ -73,6 +74,17 @@ class ClientSdkTest : public ::testing::Test {
     return false;
   }
 
+  // Polls until `c` reached `epoch` of `conv`.
+  static bool wait_epoch(Client& c, const std::string& conv, uint64_t epoch) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto e = c.epoch(conv);
+      if (e.ok() && *e >= epoch) return true;
+      if (!c.poll(std::chrono::milliseconds(100)).ok()) return false;
+    }
+    return false;
+  }
+
   TempDir dir_;
   std::unique_ptr<ServerProcess> server_;
 };
@@ -124,6 +136,8 @@ TEST_F(ClientSdkTest, TwoMembersCommittingAtOnceEndInTheSameEpoch) {
   ASSERT_TRUE(conv.ok());
   ASSERT_TRUE(alice->add_member(*conv, "bob").ok());
   ASSERT_TRUE(joined(*bob, *conv));
+  ASSERT_TRUE(alice->set_role(*conv, "bob", Role::kFacilitator).ok());  // Both may add people.
+  ASSERT_TRUE(wait_epoch(*bob, *conv, *alice->epoch(*conv)));
   const uint64_t epoch = *bob->epoch(*conv);
   // Alice commits first; Bob, who has not seen it, builds his on the same epoch: the server says
   // stale, and his client follows Alice's commit and rebuilds his own on top.
@@ -153,6 +167,7 @@ TEST_F(ClientSdkTest, AGroupOfTenChangesWhileMembersSend) {
   ASSERT_TRUE(conv.ok());
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(m[0]->add_member(*conv, m[i]->handle()).ok());
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(joined(*m[i], *conv)) << i;
+  ASSERT_TRUE(m[0]->set_role(*conv, m[4]->handle(), Role::kFacilitator).ok());  // Shares the role.
   // Members 1 and 2 keep sending while the facilitator adds 6..9 and removes 3; members act on
   // stale views and their clients catch up and retry.
   int sent = 0;

@@ -93,6 +93,16 @@ Status Client::Impl::load() {
     c.own_seqs.insert(r.own_seqs().begin(), r.own_seqs().end());
     c.left = r.left();
     c.broken = r.broken();
+    for (const auto& i : r.invitations()) {
+      v1::SignedInvitation signed_invitation;
+      v1::Invitation inv;
+      if (!signed_invitation.ParseFromString(i.signed_invitation()) ||
+          !inv.ParseFromString(signed_invitation.invitation())) {
+        continue;  // Only the flags of an invitation seen in a commit: nothing to keep.
+      }
+      c.invitations[inv.nonce()] = i;
+    }
+    c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
     convs.emplace(c.id, std::move(c));
   }
   return Ok{};
@@ -177,6 +187,12 @@ Status Client::Impl::authenticate() {
   auth->set_signature(sig);
   auto r = conn->call(f);
   if (!r) return std::move(r).error();
+  if (r->auth().type() != identity->account_type()) {
+    // The instance changed this account's type: its packages must now say so (the server
+    // dropped the old ones).
+    identity->set_account_type(r->auth().type());
+    if (auto s = save_identity(); !s) return s;
+  }
   return Ok{};
 }
 
@@ -215,6 +231,7 @@ Status Client::register_account(std::string_view handle, std::string_view code,
   impl.identity->set_account_id(r->auth().account_id());
   impl.identity->set_device_id(r->auth().device_id());
   impl.identity->set_instance_id(hello.instance_id());
+  impl.identity->set_account_type(r->auth().type());
   if (auto s = impl.save_identity(); !s) return s;
   return impl.top_up_key_packages(kKeyPackageStock);
 }
@@ -231,8 +248,14 @@ Status Client::Impl::top_up_key_packages(size_t target) {
   const bool need_last = !have->count_key_packages().has_last_resort();
   const size_t missing = target > have->count_key_packages().stored()
                              ? target - have->count_key_packages().stored() : 0;
+  // Every leaf says the account's type, so that members see who is a professional.
+  mls::KeyPackageOptions kp_options;
+  const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
+                                                                 : policy::Kind::kPeer;
+  kp_options.leaf_extensions.push_back(
+      mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))});
   for (size_t i = 0; i < missing + (need_last ? 1 : 0); ++i) {
-    auto bundle = mls::create_key_package(credential(), *key);
+    auto bundle = mls::create_key_package(credential(), *key, kp_options);
     if (!bundle) return make_error(Errc::kProtocol, bundle.error().message);
     const bool last = need_last && i == missing;
     auto* kp = upload.mutable_upload_key_packages()->add_key_packages();
@@ -261,16 +284,6 @@ std::vector<ConversationSummary> Client::conversations() const {
       for (const auto& m : c.state->members()) s.members.push_back(to_string(m.credential.identity));
     }
     out.push_back(std::move(s));
-  }
-  return out;
-}
-
-Result<std::vector<Member>> Client::members(const std::string& conversation) const {
-  const Conv* c = impl_->lookup(conversation);
-  if (!c || !c->state) return make_error(Errc::kNotFound, "no such conversation on this device");
-  std::vector<Member> out;
-  for (const auto& m : c->state->members()) {
-    out.push_back({to_string(m.credential.identity), m.leaf_index, m.leaf_index == c->state->own_leaf()});
   }
   return out;
 }

@@ -41,12 +41,57 @@ struct Message {
   int64_t time_ms = 0;       // The server's time of receipt.
   std::string text;
   bool own = false;
+  bool professional = false;  // The sender is a professional (from its MLS leaf).
 };
+
+enum class Role { kMember, kFacilitator, kInvitedProfessional };
 
 struct Member {
   std::string handle;
   uint32_t leaf = 0;
   bool self = false;
+  // The account type the member's own leaf declares (the instance checks it against the account).
+  bool professional = false;
+  Role role = Role::kMember;  // From the group's rules.
+  std::string accompanying;   // kInvitedProfessional: the member they accompany, if any.
+};
+
+// A groupe de parole's rules, as the group's MLS state holds them (every member verifies changes).
+struct GroupRules {
+  bool open_to_peers = false;       // Peers of the instance may ask to join; professionals never.
+  bool relatives_admitted = false;  // Proches (relatives, caregivers) may be invited.
+  uint32_t retention_days = 0;      // Messages older than this are erased everywhere; 0: kept.
+  std::string charter;              // Every invitee reads and accepts it before joining.
+  uint32_t objection_hours = 0;     // A professional joins only after this long without objection.
+  std::vector<std::string> facilitators;
+  std::vector<std::string> banned;
+  std::vector<std::string> muted;
+};
+
+struct Invitation {
+  std::string id;            // Hex.
+  std::string conversation;  // Hex id.
+  std::string inviter;
+  std::string invitee;
+  bool professional = false;
+  std::string accompanying;
+  int64_t expires_at_ms = 0;
+  std::string charter;
+};
+
+struct OpenGroup {
+  std::string conversation;
+  std::string charter;
+  uint32_t members = 0;
+};
+
+// A report a member sent to this facilitator (sealed to this device; the server could not read it).
+struct Report {
+  std::string conversation;
+  std::string reporter;
+  uint64_t seq = 0;  // The message reported.
+  std::string text;  // What the reporter's device showed for it.
+  std::string reason;
 };
 
 struct ConversationSummary {
@@ -58,11 +103,30 @@ struct ConversationSummary {
 };
 
 struct Event {
-  enum class Kind { kMessage, kJoined, kMembersChanged, kLeft, kWarning };
+  enum class Kind {
+    kMessage,
+    kJoined,
+    kMembersChanged,
+    kLeft,
+    kWarning,             // Something was refused or failed: `detail` says what, in plain words.
+    kInvited,             // Someone was invited to the group: `invitation`, `by`.
+    kInvitation,          // This account is invited to a group: `invitation`.
+    kInvitationAccepted,  // `invitation`'s invitee accepted the charter.
+    kInvitationRevoked,   // `invitation` was revoked, `by`.
+    kObjection,           // `by` objected to `invitation`.
+    kJoinRequest,         // `by` asks to join this open group.
+    kMessageDeleted,      // A facilitator (`by`) deleted message `seq` for everyone.
+    kReport,              // A member reported a message to this facilitator: `report`.
+    kAdminAnswer,         // The instance admins answered a report: `detail`.
+  };
   Kind kind = Kind::kMessage;
   std::string conversation;
   Message message;     // kMessage.
-  std::string detail;  // kWarning: what went wrong, in plain words.
+  std::string detail;  // kWarning, kAdminAnswer.
+  Invitation invitation;
+  Report report;
+  std::string by;
+  uint64_t seq = 0;
 };
 
 class Client {
@@ -93,6 +157,48 @@ class Client {
   Status add_member(const std::string& conversation, std::string_view handle);
   // Removes every leaf whose credential is `handle`. Errors: kNotFound, kServer.
   Status remove_member(const std::string& conversation, std::string_view handle);
+
+  // ---- Groupes de parole (only facilitators change a group; every member's client checks) ----
+  // The group's rules. Errors: kNotFound (also: a conversation without rules, such as a direct one).
+  Result<GroupRules> rules(const std::string& conversation) const;
+  // Changes the join rule, relatives, retention, charter and objection delay (not the roles, bans
+  // or mutes, which have their own calls). Errors: kRefused, kServer (FORBIDDEN: not a facilitator).
+  Status set_rules(const std::string& conversation, const GroupRules& rules);
+  // Gives (kFacilitator) or takes back (kMember) the facilitator role.
+  Status set_role(const std::string& conversation, std::string_view handle, Role role);
+  // Removes every device of `handle` and bans the account from the group; unban() lifts it.
+  Status ban(const std::string& conversation, std::string_view handle);
+  Status unban(const std::string& conversation, std::string_view handle);
+  // A muted member's messages are refused by the server in this group.
+  Status mute(const std::string& conversation, std::string_view handle, bool muted);
+
+  // Invites the account `handle` (a peer or a professional, as the instance knows it), valid for
+  // `valid_for`; a professional may accompany a member. The invitee accepts the charter, then the
+  // inviter's client adds them. Errors: kNotFound, kServer (FORBIDDEN, NOT_FOUND).
+  Result<Invitation> invite(const std::string& conversation, std::string_view handle,
+                            std::string_view accompanying = {},
+                            std::chrono::hours valid_for = std::chrono::hours(72));
+  Status revoke_invitation(const std::string& conversation, const std::string& invitation_id);
+  // Invitations addressed to this account, still pending.
+  Result<std::vector<Invitation>> invitations();
+  // Accepts the invitation's charter: the inviter's client may now add this account.
+  Status accept_invitation(const Invitation& invitation);
+  // Objects to a professional's invitation (groups with an objection delay).
+  Status object_to_invitation(const std::string& conversation, const std::string& invitation_id);
+
+  // Groups open to peers, and asking to join one (a member's client then adds this account).
+  Result<std::vector<OpenGroup>> open_groups();
+  Status request_join(const std::string& conversation);
+
+  // Deletes message `seq` for everyone (facilitators): the server erases it, clients hide it.
+  Status delete_message(const std::string& conversation, uint64_t seq);
+  // Reports message `seq` to the group's facilitators, sealed to their devices: the server learns
+  // only that a report exists. Errors: kNotFound (no such message here, or no facilitator).
+  Status report(const std::string& conversation, uint64_t seq, std::string_view reason);
+  // Reports message `seq` to the instance's admins, revealing its text to them. Call only with the
+  // reporter's explicit consent to that. Returns the report's id.
+  Result<uint64_t> report_to_admins(const std::string& conversation, uint64_t seq,
+                                    std::string_view reason);
   // Asks to leave (a self-removal proposal that another member's client commits).
   Status leave(const std::string& conversation);
   // Encrypts and sends; returns the message's sequence number.

@@ -99,6 +99,15 @@ Result<std::string> Client::create_group() {
   conv.state = std::move(*state);
   auto& stored = impl.convs.emplace(conv.id, std::move(conv)).first->second;
   if (auto s = impl.save(stored); !s) return std::move(s).error();
+  // A group's first commit sets its rules: its creator facilitates, invitation only.
+  const std::string rules = policy::initial_policy(impl.identity->handle()).SerializeAsString();
+  auto first = impl.change(stored, [&](const mls::State& state, v1::Commit&) {
+    mls::CommitOptions options;
+    options.group_context_extensions =
+        std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, to_bytes(rules)}};
+    return state.commit(options);
+  });
+  if (!first) return std::move(first).error();
   return to_hex(stored.id);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client-lib/mls/state.h"
+#include "client-lib/policy/policy.h"
 #include "client-lib/sdk/client.h"
 #include "client-lib/sdk/connection.h"
 #include "client-lib/sdk/local.pb.h"
@@ -41,7 +42,14 @@ struct Conv {
   bool dirty = false;  // Changed since last saved.
   std::set<uint32_t> leaving;  // Leaves that proposed their own removal in this epoch.
   uint64_t acked = 0;
+  std::map<std::string, local::TrackedInvitation> invitations;  // Groups, by nonce.
+  std::set<std::string> join_requests;  // Open groups: handles that asked to join.
 };
+
+// The account type a member's leaf declares (client_rules.cpp).
+policy::Kind member_kind(const mls::State& state, uint32_t leaf);
+// The group's rules from its MLS state; nullopt for a conversation without (a direct one).
+std::optional<v1::GroupPolicy> group_policy(const mls::State& state);
 
 struct Client::Impl {
   Options options;
@@ -72,6 +80,8 @@ struct Client::Impl {
   void apply_welcome(Conv& conv, const v1::Delivery& d);
   void apply_handshake(Conv& conv, const v1::Delivery& d);
   void apply_application(Conv& conv, const v1::Delivery& d);
+  // Checks an incoming commit against the group's rules; returns the refusal or "".
+  std::string verify_commit(Conv& conv, const mls::ProcessOutput& out, int64_t time_ms);
   void adopt_pending(Conv& conv);
   Status acknowledge();
   void learn_kinds();
@@ -84,6 +94,17 @@ struct Client::Impl {
   using Build = std::function<mls::Result<mls::CommitOutput>(const mls::State&, v1::Commit&)>;
   Status change(Conv& conv, const Build& build);
   void commit_pending_self_removals(Conv& conv);
+
+  // client_rules.cpp
+  // Checks a processed commit against the rules in force before it; returns the refusal or "".
+  std::string check_commit(const Conv& conv, const mls::State& before, const mls::ProcessOutput& out,
+                           int64_t time_ms, std::vector<std::string>& used) const;
+  // A commit that changes the group's rules with `edit` (and removes every device of
+  // `remove_handle`, if given), with retries.
+  Status change_rules(Conv& conv, const std::function<Status(v1::GroupPolicy&)>& edit,
+                      std::string_view remove_handle = {});
+  // The devices of `handle` in the conversation, as the server lists them.
+  Result<std::vector<uint64_t>> devices_of(const Conv& conv, std::string_view handle);
 };
 
 }  // namespace cercle::client

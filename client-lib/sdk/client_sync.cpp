@@ -26,6 +26,8 @@ Status Client::Impl::save(Conv& conv) {
   for (uint64_t s : conv.own_seqs) r.add_own_seqs(s);
   r.set_left(conv.left);
   r.set_broken(conv.broken);
+  for (const auto& [nonce, i] : conv.invitations) *r.add_invitations() = i;
+  for (const auto& h : conv.join_requests) r.add_join_requests(h);
   if (auto s = store->put("conv/" + to_hex(conv.id), r.SerializeAsString()); !s) return s;
   conv.dirty = false;
   return Ok{};
@@ -170,6 +172,11 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
     if (remove && remove->removed == out->sender) conv.leaving.insert(out->sender);
   }
   if (out->kind == mls::ContentKind::kCommit) {
+    // The group's rules decide who may change it: a commit that breaks them is refused here even
+    // if the server accepted it. The group stays as it was, and the user is told.
+    if (auto why = verify_commit(conv, *out, d.server_time_ms()); !why.empty()) {
+      return warn(conv, "a change to the group was refused because it breaks the group's rules: " + why);
+    }
     conv.leaving.clear();  // Proposals do not outlive their epoch.
     conv.pending.reset();  // Any commit of ours built on the old epoch lost the race.
     conv.pending_message.clear();
@@ -183,6 +190,26 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
     events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
   }
   conv.state = std::move(out->state);
+}
+
+std::string Client::Impl::verify_commit(Conv& conv, const mls::ProcessOutput& out, int64_t time_ms) {
+  if (out.removed) {
+    // We cannot see the group after it: check only that removing us was allowed.
+    const auto rules = group_policy(*conv.state);
+    if (!rules || conv.leaving.contains(conv.state->own_leaf())) return {};
+    for (const auto& m : conv.state->members()) {
+      if (m.leaf_index != out.sender) continue;
+      const std::string handle = to_string(m.credential.identity);
+      return policy::role_of(*rules, handle) == v1::FACILITATOR ? std::string()
+                                                                : "only a facilitator removes others";
+    }
+    return "the commit comes from no member";
+  }
+  std::vector<std::string> used;
+  auto why = check_commit(conv, *conv.state, out, time_ms, used);
+  if (!why.empty()) return why;
+  for (const auto& nonce : used) conv.invitations[nonce].set_used(true);
+  return {};
 }
 
 void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {

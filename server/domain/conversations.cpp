@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "server/domain/handle.h"
+#include "server/domain/group_rules.h"
 #include "server/domain/handshake.h"
 
 namespace cercle::domain {
@@ -30,6 +31,35 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
 }  // namespace
 
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
+
+// Applies what the group rules accepted: the new policy, and the invitations now used; join
+// requests of those added are settled.
+void Conversations::apply_rules(ConvState& conv, const group_rules::Accepted& rules,
+                                const handshake::MembershipChange& change, storage::WriteBatch& batch) {
+  if (rules.policy) conv.policy = rules.policy;
+  for (const auto& nonce : rules.used_nonces) {
+    conv.used_invitations.insert(nonce);
+    auto it = conv.invitations.find(nonce);
+    if (it == conv.invitations.end()) continue;
+    it->second.used = true;
+    write_invitation(conv, nonce, it->second, batch);
+  }
+  for (const auto& [device, ref] : change.adds) {
+    if (const DeviceState* d = ctx_.state.device(device)) conv.join_requests.erase(d->account);
+  }
+}
+
+void Conversations::write_invitation(const ConvState& conv, const std::string& nonce,
+                                     const InvitationState& i, storage::WriteBatch& batch) {
+  storage::InvitationRecord r;
+  r.set_signed_invitation(i.signed_bytes);
+  r.set_invitee_account(i.invitee);
+  r.set_accepted_ms(i.accepted_ms);
+  r.set_objected(i.objected);
+  r.set_used(i.used);
+  r.set_revoked(i.revoked);
+  batch.put_invitation(conv.id, nonce, r);
+}
 
 void Conversations::mark_package_used(const std::string& ref, storage::WriteBatch& batch) {
   auto it = ctx_.state.package_refs.find(ref);
@@ -61,6 +91,10 @@ void Conversations::write_conversation(const ConvState& conv, storage::WriteBatc
   r.set_epoch(conv.epoch);
   r.set_created_ms(conv.created_ms);
   for (AccountId a : conv.accounts) r.add_accounts(a);
+  if (conv.policy) r.set_policy(conv.policy->SerializeAsString());
+  for (const auto& n : conv.used_invitations) r.add_used_invitations(n);
+  for (const auto& n : conv.revoked_invitations) r.add_revoked_invitations(n);
+  for (AccountId a : conv.join_requests) r.add_join_requests(a);
   batch.put_conversation(conv.id, r);
 }
 
@@ -169,6 +203,12 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   auto change = handshake::read_commit(ctx_.state, conv, actor, args, now_s());
   if (!change) return done(std::move(change).error());
   if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
+  std::optional<group_rules::Accepted> rules;
+  if (conv.kind == ConvKind::kGroup) {
+    auto accepted = group_rules::check_commit(ctx_.state, conv, *change, ctx_.clock.now_ms());
+    if (!accepted) return done(std::move(accepted).error());
+    rules = std::move(*accepted);
+  }
 
   // Leaves as the MLS tree assigns them: removes free theirs, adds take the leftmost free ones.
   const auto leaves = handshake::assign_leaves(conv, change->removes, change->adds.size());
@@ -176,6 +216,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   conv.epoch += 1;
   conv.proposals.clear();  // Proposals do not outlive their epoch.
   auto batch = ctx_.store.batch();
+  if (rules) apply_rules(conv, *rules, *change, batch);
   write_conversation(conv, batch);
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
@@ -225,13 +266,19 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   if (args.payload.size() > ctx_.config.max_payload_bytes) {
     return done(too_large("the payload", ctx_.config.max_payload_bytes));
   }
+  std::optional<CachedProposal> proposal;
   if (args.kind == EntryKind::kProposal) {
     // Application messages stay opaque (the relay can check nothing useful in a PrivateMessage);
     // proposals are read, and remembered for the commits of this epoch.
-    auto proposal = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
-    if (!proposal) return done(std::move(proposal).error());
-    conv.proposals.push_back(std::move(*proposal));
+    auto read = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
+    if (!read) return done(std::move(read).error());
+    proposal = std::move(*read);
   }
+  if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind, proposal ? &*proposal : nullptr);
+      !s) {
+    return done(std::move(s).error());
+  }
+  if (proposal) conv.proposals.push_back(std::move(*proposal));
   const uint64_t seq = ++conv.last_seq;
   const int64_t now = ctx_.clock.now_ms();
   storage::LogRecord record;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/domain/group_rules.h"
 #include "server/domain/identity.h"
 #include "server/domain/outbox.h"
 #include "server/domain/state.h"
@@ -78,8 +79,17 @@ class Conversations {
   void publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record);
   ConvView view(const ConvState& conv, DeviceId viewer) const;
   void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
+  void apply_rules(ConvState& conv, const group_rules::Accepted& rules,
+                   const handshake::MembershipChange& change, storage::WriteBatch& batch);
   static storage::MemberRecord member_record(const MemberState& m);
   void mark_package_used(const std::string& ref, storage::WriteBatch& batch);
+
+ public:
+  // Writes an invitation's record into `batch`. For the Groups service too.
+  void write_invitation(const ConvState& conv, const std::string& nonce, const InvitationState& i,
+                        storage::WriteBatch& batch);
+
+ private:
   void forget_if_done(ConvState& conv, DeviceId device);
   uint64_t now_s() const;
 

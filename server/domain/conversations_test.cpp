@@ -10,7 +10,7 @@ TEST_F(DomainTest, FirstCommitOfAnEpochWinsAndFanOutReachesMembers) {
   ASSERT_TRUE(register_device(c, "carol").ok());
   ConvView conv = create_group(a);
   auto added = commit(a, conv.id, 0, {&b});
-  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(added.ok()) << added.error().message;
   EXPECT_EQ(added->epoch, 1u);
   ASSERT_FALSE(outbox_.published.empty());
   EXPECT_EQ(outbox_.published.back().recipients, std::vector<DeviceId>{b.info.device_id});
@@ -217,7 +217,9 @@ TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
   ASSERT_TRUE(register_device(a, "alice").ok());
   ASSERT_TRUE(register_device(b, "bob").ok());
   auto submit = [&](const ConvView& conv, const std::string& kp) {
-    auto built = a.mls->commit(conv.id.str(), {kp});
+    const std::string group = conv.id.str();
+    auto built = a.mls->commit(
+        group, {kp}, {}, testing::facilitating_policy(a.mls->policy(group), a.info.handle, {b.info.handle}));
     auto r = await<CommitOk>([&](auto cb) {
       domain_->conversations().commit(
           a.info.device_id, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, built.welcome}, cb);

@@ -188,7 +188,13 @@ class DomainTest : public ::testing::Test {
     std::vector<uint32_t> leaves;
     for (Device* r : remove) leaves.push_back(leaf_of(conv, *r));
     const std::string group = conv.str();
-    auto built = d.mls->commit(group, kps, leaves);
+    std::vector<std::string> added_handles;
+    for (Device* a : add) added_handles.push_back(a->info.handle);
+    // Mechanics tests: committers and the added facilitate (policy tests build their own).
+    const auto policy = d.mls->in_group(group) && everyone_facilitates_
+                            ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
+                            : std::nullopt;
+    auto built = d.mls->commit(group, kps, leaves, policy);
     CommitArgs args{conv, epoch, built.message, ids(add), ids(remove), built.welcome};
     auto r = await<CommitOk>(
         [&](auto cb) { domain_->conversations().commit(d.info.device_id, std::move(args), cb); });
@@ -225,6 +231,7 @@ class DomainTest : public ::testing::Test {
   std::unique_ptr<storage::GroupCommitter> committer_;
   std::unique_ptr<Domain> domain_;
   std::vector<Device*> devices_;
+  bool everyone_facilitates_ = true;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> posted_;

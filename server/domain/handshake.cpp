@@ -77,26 +77,34 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
   if (!facts->is_commit) return invalid("the commit field must hold an MLS commit");
   if (auto s = check_envelope(conv, actor, *facts, args.epoch); !s) return std::move(s).error();
 
-  std::vector<const mls_checks::ProposalFacts*> proposals;
-  for (const auto& p : facts->by_value) proposals.push_back(&p);
+  // Each proposal with the leaf that proposed it (the committer for those carried by value).
+  std::vector<std::pair<const mls_checks::ProposalFacts*, uint32_t>> proposals;
+  for (const auto& p : facts->by_value) proposals.emplace_back(&p, facts->sender_leaf);
   for (const auto& ref : facts->by_reference) {
     auto it = std::find_if(conv.proposals.begin(), conv.proposals.end(),
                            [&](const CachedProposal& c) { return c.ref == ref; });
     if (it == conv.proposals.end()) {
       return invalid("the commit refers to a proposal the relay does not know in this epoch");
     }
-    proposals.push_back(&it->facts);
+    proposals.emplace_back(&it->facts, it->sender_leaf);
   }
   MembershipChange change;
-  for (const auto* p : proposals) {
+  change.committer_leaf = facts->sender_leaf;
+  change.authenticated_data = facts->authenticated_data;
+  for (const auto& [p, proposer] : proposals) {
     if (p->kind == mls_checks::ProposalKind::kAdd) {
       auto device = device_of_package(state, *p->added);
       if (!device) return std::move(device).error();
       change.adds.emplace_back(*device, p->added->ref);
+      change.added_professional.push_back(p->added->professional);
     } else if (p->kind == mls_checks::ProposalKind::kRemove) {
       const DeviceId device = conv.device_at(p->removed_leaf);
       if (device == 0) return invalid("the commit removes a leaf where no member is");
       change.removes.push_back(device);
+      change.removed_leaves.push_back(p->removed_leaf);
+      change.self_requested.push_back(proposer == p->removed_leaf);
+    } else if (p->kind == mls_checks::ProposalKind::kGroupContextExtensions && p->policy) {
+      change.policy = p->policy;
     }
   }
   if (auto s = check_declared(change, args); !s) return std::move(s).error();

@@ -21,6 +21,13 @@ inline constexpr uint64_t kLifetimeSkewS = 24 * 3600;
 struct MembershipChange {
   std::vector<std::pair<DeviceId, std::string>> adds;  // Device and KeyPackageRef, commit order.
   std::vector<DeviceId> removes;
+  // What the group rules look at (client-lib/policy).
+  uint32_t committer_leaf = 0;
+  std::vector<uint32_t> removed_leaves;      // Parallel to removes.
+  std::vector<bool> self_requested;          // Parallel to removes: the leaver proposed it.
+  std::vector<bool> added_professional;      // Parallel to adds: the KeyPackage says so.
+  std::optional<std::string> policy;         // A new GroupPolicy (encoded), if the commit sets one.
+  std::string authenticated_data;            // An encoded CommitData.
 };
 
 // Reads `args.commit`: a commit of `conv` at `args.epoch`, from the actor's leaf, whose proposals

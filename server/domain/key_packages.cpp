@@ -30,6 +30,14 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
   if (!account || facts->identity != account->handle) {
     return make_error(Errc::kInvalidArgument, "the key package's credential must be the account's handle");
   }
+  // Members see from the leaf who is a professional: the claim must be the account's type, and a
+  // professional's packages must make it.
+  const bool professional = account->type == AccountType::kProfessional;
+  if (facts->professional != professional || (professional && !facts->has_account_type)) {
+    return make_error(Errc::kInvalidArgument,
+                      "the key package's account type must be the account's (" +
+                          std::string(professional ? "professional" : "peer") + ")");
+  }
   auto owner = ctx_.state.mls_keys.find(facts->signature_key);
   if (owner != ctx_.state.mls_keys.end() && owner->second != device.id) {
     return make_error(Errc::kInvalidArgument, "this MLS signature key belongs to another device");
@@ -77,6 +85,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
   auto batch = ctx_.store.batch();
   for (const auto& key : signature_keys) {
     if (state.mls_keys.emplace(key, actor).second) batch.put_mls_key(key, actor);
+    device->mls_signature_key = key;
   }
   for (size_t i = 0; i < packages.size(); ++i) {
     storage::PackageRefRecord ref;

@@ -28,8 +28,13 @@ Result<KeyPackageFacts> facts_of(const mls::KeyPackage& kp, uint64_t now_s, uint
   if (kp.leaf_node.credential.credential_type != mls::kCredentialBasic) {
     return make_error(Errc::kInvalidArgument, "the key package must carry a basic credential");
   }
-  return KeyPackageFacts{str(mls::key_package_ref(kp)), str(kp.leaf_node.signature_key),
-                         str(kp.leaf_node.credential.identity)};
+  KeyPackageFacts facts{str(mls::key_package_ref(kp)), str(kp.leaf_node.signature_key),
+                        str(kp.leaf_node.credential.identity)};
+  if (const auto* type = mls::find_extension(kp.leaf_node.extensions, mls::kAccountTypeExtensionType)) {
+    facts.has_account_type = true;
+    facts.professional = type->extension_data.size() == 1 && type->extension_data[0] == 2;
+  }
+  return facts;
 }
 
 Result<ProposalFacts> proposal_facts(const mls::Proposal& p, uint64_t now_s, uint64_t skew_s) {
@@ -46,8 +51,11 @@ Result<ProposalFacts> proposal_facts(const mls::Proposal& p, uint64_t now_s, uin
     f.kind = ProposalKind::kUpdate;
   } else if (std::holds_alternative<mls::PskProposal>(p.value)) {
     f.kind = ProposalKind::kPreSharedKey;
-  } else if (std::holds_alternative<mls::GroupContextExtensionsProposal>(p.value)) {
+  } else if (const auto* gce = std::get_if<mls::GroupContextExtensionsProposal>(&p.value)) {
     f.kind = ProposalKind::kGroupContextExtensions;
+    if (const auto* ext = mls::find_extension(gce->extensions, mls::kRolesExtensionType)) {
+      f.policy = str(ext->extension_data);
+    }
   } else {
     return make_error(Errc::kInvalidArgument, "ReInit and ExternalInit proposals are not relayed");
   }
@@ -72,6 +80,7 @@ Result<HandshakeFacts> handshake(std::string_view bytes, uint64_t now_s, uint64_
     return make_error(Errc::kInvalidArgument, "only members send handshake messages here");
   }
   HandshakeFacts facts;
+  facts.authenticated_data = str(content.authenticated_data);
   facts.group_id = str(content.group_id);
   facts.epoch = content.epoch;
   facts.sender_leaf = content.sender.index;

@@ -20,6 +20,8 @@ struct KeyPackageFacts {
   std::string ref;            // KeyPackageRef.
   std::string signature_key;  // The leaf's Ed25519 signature key.
   std::string identity;       // The BasicCredential identity (our clients: the account's handle).
+  bool professional = false;  // The leaf's account-type extension says so.
+  bool has_account_type = false;
 };
 
 // Decodes and validates a KeyPackage (MLSMessage-wrapped or bare): suite 3, its signatures, the
@@ -33,6 +35,7 @@ struct ProposalFacts {
   ProposalKind kind = ProposalKind::kOther;
   std::optional<KeyPackageFacts> added;  // kAdd (its KeyPackage is checked as above)
   uint32_t removed_leaf = 0;             // kRemove
+  std::optional<std::string> policy;     // kGroupContextExtensions: the policy extension, if set.
 };
 
 // A PublicMessage carrying a proposal or a commit from a member.
@@ -45,6 +48,7 @@ struct HandshakeFacts {
   std::vector<ProposalFacts> by_value;      // A proposal: one; a commit: those carried by value.
   std::vector<std::string> by_reference;    // A commit: ProposalRefs.
   bool has_path = false;
+  std::string authenticated_data;
 };
 
 // Decodes a handshake message. Errors: kInvalidArgument when it is not an MLS 1.0 PublicMessage

@@ -84,6 +84,16 @@ AccountState* State::account(AccountId id) {
   return it == accounts.end() ? nullptr : &it->second;
 }
 
+const AccountState* State::account(AccountId id) const {
+  auto it = accounts.find(id);
+  return it == accounts.end() ? nullptr : &it->second;
+}
+
+const DeviceState* State::device(DeviceId id) const {
+  auto it = devices.find(id);
+  return it == devices.end() ? nullptr : &it->second;
+}
+
 AccountState* State::account_by_key(const std::string& handle_key) {
   auto it = handle_keys.find(handle_key);
   return it == handle_keys.end() ? nullptr : account(it->second);
@@ -157,6 +167,13 @@ Status State::load(const storage::Store& store) {
     c.epoch = r.epoch();
     c.created_ms = r.created_ms();
     c.accounts.assign(r.accounts().begin(), r.accounts().end());
+    if (!r.policy().empty()) {
+      c.policy.emplace();
+      c.policy->ParseFromString(r.policy());
+    }
+    c.used_invitations.insert(r.used_invitations().begin(), r.used_invitations().end());
+    c.revoked_invitations.insert(r.revoked_invitations().begin(), r.revoked_invitations().end());
+    c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
     conversations.emplace(id, std::move(c));
   }));
   if (!status) return status;
@@ -200,6 +217,30 @@ Status State::load(const storage::Store& store) {
   }));
   check(store.scan_mls_keys([&](std::string_view key, DeviceId device) {
     mls_keys[std::string(key)] = device;
+    if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
+  }));
+  check(store.scan_invitations([&](const ConvId& conv_id, std::string_view nonce,
+                                   const storage::InvitationRecord& r) {
+    auto* c = conversation(conv_id);
+    v1::SignedInvitation signed_invitation;
+    InvitationState i;
+    if (!c || !signed_invitation.ParseFromString(r.signed_invitation()) ||
+        !i.invitation.ParseFromString(signed_invitation.invitation())) {
+      return;
+    }
+    i.signed_bytes = r.signed_invitation();
+    i.invitee = r.invitee_account();
+    i.accepted_ms = r.accepted_ms();
+    i.objected = r.objected();
+    i.used = r.used();
+    i.revoked = r.revoked();
+    c->invitations.emplace(std::string(nonce), std::move(i));
+  }));
+  check(store.scan_admin_reports([&](uint64_t id, const storage::AdminReportRecord& r) {
+    ConvId conv;
+    ConvId::parse(r.conversation_id(), conv);
+    admin_reports[id] = AdminReport{r.reporter_account(), conv, r.seq(), r.revealed_text(), r.reason(),
+                                    r.created_ms(), r.answer(), r.answer_delivered()};
   }));
   check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
   check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -18,6 +20,7 @@
 #include "server/common/clock.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
+#include "proto/policy.pb.h"
 #include "server/domain/mls_checks.h"
 #include "server/domain/types.h"
 #include "server/storage/group_commit.h"
@@ -57,6 +60,7 @@ struct DeviceState {
   std::optional<KeyPackageSlot> last_resort;
   uint64_t next_package_seq = 1;
   std::vector<ConvId> conversations;  // Every conversation it is or was a member of, until it leaves.
+  std::string mls_signature_key;      // Bound by its first KeyPackage: signs its MLS leaves.
 };
 
 struct MemberState {
@@ -84,6 +88,16 @@ struct CachedProposal {
   mls_checks::ProposalFacts facts;
 };
 
+struct InvitationState {
+  v1::Invitation invitation;
+  std::string signed_bytes;  // The encoded SignedInvitation, as the facilitator made it.
+  AccountId invitee = 0;
+  int64_t accepted_ms = 0;
+  bool objected = false;
+  bool used = false;
+  bool revoked = false;
+};
+
 struct ConvState {
   ConvId id;
   ConvKind kind = ConvKind::kGroup;
@@ -96,6 +110,12 @@ struct ConvState {
   // Proposals of the current epoch, in memory only: after a restart a commit that refers to one
   // is refused and its author sends the proposal again.
   std::vector<CachedProposal> proposals;
+  // GROUP: the rules in force, read from the MLS commits that set them (client-lib/policy).
+  std::optional<v1::GroupPolicy> policy;
+  std::set<std::string> used_invitations;
+  std::set<std::string> revoked_invitations;
+  std::map<std::string, InvitationState> invitations;  // By nonce.
+  std::set<AccountId> join_requests;
 
   MemberState* member(DeviceId device);
   // The active member at `leaf`, or 0.
@@ -118,6 +138,17 @@ struct ContactLinkState {
   bool usable(int64_t now_ms) const { return !revoked && (expires_ms == 0 || now_ms < expires_ms); }
 };
 
+struct AdminReport {
+  AccountId reporter = 0;
+  ConvId conv;
+  uint64_t seq = 0;
+  std::string revealed_text;
+  std::string reason;
+  int64_t created_ms = 0;
+  std::string answer;
+  bool answer_delivered = false;
+};
+
 struct RegistrationCodeState {
   int64_t expires_ms = 0;
   int64_t created_ms = 0;
@@ -130,8 +161,10 @@ class State {
   Status load(const storage::Store& store);
 
   AccountState* account(AccountId id);
+  const AccountState* account(AccountId id) const;
   AccountState* account_by_key(const std::string& handle_key);
   DeviceState* device(DeviceId id);
+  const DeviceState* device(DeviceId id) const;
   DeviceState* device_by_key(const PublicKey& key);
   ConvState* conversation(const ConvId& id);
 
@@ -158,6 +191,7 @@ class State {
   };
   // KeyPackageRef -> the package's uploader: a commit may only add packages the relay accepted.
   std::unordered_map<std::string, PackageRef> package_refs;
+  std::map<uint64_t, AdminReport> admin_reports;  // By id, oldest first.
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 };

@@ -33,11 +33,13 @@ enum Cf : int {
   kUsedPackages,
   kMlsKeys,
   kPackageRefs,
+  kInvitations,
+  kAdminReports,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs", "invitations", "admin_reports"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -134,6 +136,19 @@ void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
 }
 void WriteBatch::put_package_ref(std::string_view ref, const PackageRefRecord& r) {
   put(kPackageRefs, ref, r);
+}
+void WriteBatch::put_invitation(const ConvId& conv, std::string_view nonce,
+                                const InvitationRecord& r) {
+  put(kInvitations, conv.str() + std::string(nonce), r);
+}
+void WriteBatch::put_admin_report(uint64_t id, const AdminReportRecord& r) {
+  put(kAdminReports, keys::u64(id), r);
+}
+void WriteBatch::delete_log(const ConvId& conv, uint64_t seq) {
+  batch_->Delete((*cfs_)[kLog], slice(keys::conv_u64(conv, seq)));
+}
+void WriteBatch::delete_log_range(const ConvId& conv, uint64_t from, uint64_t to) {
+  batch_->DeleteRange((*cfs_)[kLog], slice(keys::conv_u64(conv, from)), slice(keys::conv_u64(conv, to)));
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
@@ -279,6 +294,35 @@ Status Store::scan_registration_codes(
     visit(k, r);
     return true;
   });
+}
+
+Status Store::scan_invitations(
+    const std::function<void(const ConvId&, std::string_view, const InvitationRecord&)>& visit) const {
+  return scan<InvitationRecord>(*db_, cfs_[kInvitations], [&](std::string_view k, const auto& r) {
+    ConvId conv;
+    if (k.size() < 16 || !ConvId::parse(k.substr(0, 16), conv)) return false;
+    visit(conv, k.substr(16), r);
+    return true;
+  });
+}
+
+Status Store::scan_admin_reports(
+    const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const {
+  return scan<AdminReportRecord>(*db_, cfs_[kAdminReports], [&](std::string_view k, const auto& r) {
+    if (k.size() != 8) return false;
+    visit(keys::read_u64(k), r);
+    return true;
+  });
+}
+
+void Store::compact_log(const ConvId& conv, uint64_t from, uint64_t to) {
+  const std::string begin = keys::conv_u64(conv, from), end = keys::conv_u64(conv, to);
+  rocksdb::Slice b = slice(begin), e = slice(end);
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  // First the memtable (the entries may not have left it yet), then the range of table files.
+  db_->Flush(rocksdb::FlushOptions(), cfs_[kLog]);
+  db_->CompactRange(options, cfs_[kLog], &b, &e);
 }
 
 Status Store::scan_package_refs(

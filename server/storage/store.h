@@ -14,6 +14,8 @@
 //   used_packages  digest(8)                      -> empty: key packages handed out, never again
 //   mls_keys       MLS signature key              -> device_id(8): which device signs as that leaf
 //   package_refs   KeyPackageRef                  -> PackageRefRecord
+//   invitations    conv_id(16) nonce              -> InvitationRecord
+//   admin_reports  id(8)                          -> AdminReportRecord
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -76,6 +78,11 @@ class WriteBatch {
   void put_used_key_package(uint64_t digest);
   void put_mls_key(std::string_view signature_key, DeviceId device);
   void put_package_ref(std::string_view ref, const PackageRefRecord& r);
+  void put_invitation(const ConvId& conv, std::string_view nonce, const InvitationRecord& r);
+  void put_admin_report(uint64_t id, const AdminReportRecord& r);
+  // Erases one log entry (its ciphertext), or every entry with from <= seq < to.
+  void delete_log(const ConvId& conv, uint64_t seq);
+  void delete_log_range(const ConvId& conv, uint64_t from, uint64_t to);
 
   bool empty() const;
   size_t byte_size() const;
@@ -114,6 +121,11 @@ class Store {
       const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const;
   Status scan_registration_codes(
       const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const;
+  Status scan_invitations(
+      const std::function<void(const ConvId&, std::string_view, const InvitationRecord&)>& visit) const;
+  Status scan_admin_reports(const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const;
+  // Compacts a conversation's log range so that erased entries leave the disk, not only the index.
+  void compact_log(const ConvId& conv, uint64_t from, uint64_t to);
   Status scan_package_refs(
       const std::function<void(std::string_view, const PackageRefRecord&)>& visit) const;
   Status scan_mls_keys(const std::function<void(std::string_view, DeviceId)>& visit) const;

@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 
+#include "client-lib/mls/key_package.h"
+#include "proto/policy.pb.h"
+
 namespace cercle::testing {
 
 namespace {
@@ -27,9 +30,13 @@ const mls::State& MlsMember::group(const std::string& conv) const {
   return it->second;
 }
 
-std::string MlsMember::key_package() {
-  auto bundle =
-      must(mls::create_key_package(mls::Credential(bytes(handle_)), signer_), "key package");
+std::string MlsMember::key_package(bool professional) {
+  mls::KeyPackageOptions options;
+  if (professional) {
+    options.leaf_extensions.push_back(mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes{2}});
+  }
+  auto bundle = must(mls::create_key_package(mls::Credential(bytes(handle_)), signer_, options),
+                     "key package");
   bundles_.push_back(bundle);
   return str(bundle.key_package);
 }
@@ -41,10 +48,16 @@ void MlsMember::create(const std::string& conv) {
 
 MlsMember::Commit MlsMember::commit(const std::string& conv,
                                     const std::vector<std::string>& add_key_packages,
-                                    const std::vector<uint32_t>& remove_leaves) {
+                                    const std::vector<uint32_t>& remove_leaves,
+                                    const std::optional<std::string>& policy, const std::string& data) {
   mls::CommitOptions options;
   for (const auto& kp : add_key_packages) options.add_key_packages.push_back(bytes(kp));
   options.remove_leaves = remove_leaves;
+  if (policy) {
+    options.group_context_extensions =
+        std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
+  }
+  options.authenticated_data = bytes(data);
   auto out = must(group(conv).commit(options), "commit");
   pending_.insert_or_assign(conv, out.pending);
   return Commit{str(out.message), out.welcome ? str(*out.welcome) : std::string()};
@@ -104,6 +117,13 @@ std::optional<std::string> MlsMember::decrypt(const std::string& conv, const std
   return str(out->application_data);
 }
 
+std::optional<std::string> MlsMember::policy(const std::string& conv) const {
+  for (const auto& e : group(conv).group_context_extensions()) {
+    if (e.extension_type == mls::kRolesExtensionType) return str(e.extension_data);
+  }
+  return std::nullopt;
+}
+
 uint64_t MlsMember::epoch(const std::string& conv) const { return group(conv).epoch(); }
 uint32_t MlsMember::leaf(const std::string& conv) const { return group(conv).own_leaf(); }
 
@@ -116,6 +136,27 @@ int64_t MlsMember::leaf_of(const std::string& conv, const std::string& handle) c
     if (str(m.credential.identity) == handle) return m.leaf_index;
   }
   return -1;
+}
+
+std::optional<std::string> facilitating_policy(const std::optional<std::string>& current,
+                                               const std::string& committer,
+                                               const std::vector<std::string>& added) {
+  v1::GroupPolicy p;
+  if (current) p.ParseFromString(*current);
+  bool changed = !current;
+  std::vector<std::string> wanted{committer};
+  wanted.insert(wanted.end(), added.begin(), added.end());
+  for (const auto& handle : wanted) {
+    bool present = false;
+    for (const auto& g : p.roles()) present |= g.handle() == handle && g.role() == v1::FACILITATOR;
+    if (present) continue;
+    auto* grant = p.add_roles();
+    grant->set_handle(handle);
+    grant->set_role(v1::FACILITATOR);
+    changed = true;
+  }
+  if (!changed) return std::nullopt;
+  return p.SerializeAsString();
 }
 
 }  // namespace cercle::testing

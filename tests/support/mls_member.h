@@ -20,8 +20,9 @@ class MlsMember {
   // `secret_key`: a libsodium Ed25519 secret key (64 bytes: seed then public key).
   MlsMember(std::string handle, const unsigned char* secret_key);
 
-  // A fresh KeyPackage (MLSMessage); its private keys are kept to join from a Welcome later.
-  std::string key_package();
+  // A fresh KeyPackage (MLSMessage); its private keys are kept to join from a Welcome later. A
+  // professional's packages say so in their leaf (the relay checks it against the account).
+  std::string key_package(bool professional = false);
 
   // Creates the group of conversation `conv` with this member alone.
   void create(const std::string& conv);
@@ -32,8 +33,13 @@ class MlsMember {
   };
   // Builds a commit on the group's current epoch; adopt() makes it current once the relay
   // accepted it, discard() forgets it.
+  // `policy`: a new encoded GroupPolicy (a GroupContextExtensions proposal); `data`: the commit's
+  // authenticated data (an encoded CommitData).
   Commit commit(const std::string& conv, const std::vector<std::string>& add_key_packages,
-                const std::vector<uint32_t>& remove_leaves = {});
+                const std::vector<uint32_t>& remove_leaves = {},
+                const std::optional<std::string>& policy = std::nullopt, const std::string& data = {});
+  // The group's current policy (encoded), or nullopt.
+  std::optional<std::string> policy(const std::string& conv) const;
   void adopt(const std::string& conv);
   void discard(const std::string& conv);
   // A proposal to remove `leaf` (a member leaving proposes its own removal).
@@ -62,5 +68,12 @@ class MlsMember {
   std::map<std::string, mls::State> pending_;
   std::vector<mls::KeyPackageBundle> bundles_;
 };
+
+// For tests about the relay's mechanics rather than the group rules: the policy a commit by
+// `committer` carries so that it is allowed: the current one (or a new group's first) in which the
+// committer and every handle in `added` facilitate. nullopt when nothing needs to change.
+std::optional<std::string> facilitating_policy(const std::optional<std::string>& current,
+                                               const std::string& committer,
+                                               const std::vector<std::string>& added);
 
 }  // namespace cercle::testing

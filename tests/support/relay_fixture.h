@@ -154,7 +154,13 @@ class RelayFixture : public ::testing::Test {
     }
     std::vector<uint32_t> leaves;
     for (const auto* d : remove) leaves.push_back(d->mls->leaf(conv));
-    out->mls = committer.mls->commit(conv, key_packages, leaves);
+    // These tests are about the relay's mechanics: whoever commits, and whoever they add, is made
+    // a facilitator so that the group rules allow it (tests/relay_groups_test.cpp tests the rules).
+    std::vector<std::string> added_handles;
+    for (const auto* d : add) added_handles.push_back(d->handle);
+    out->mls = committer.mls->commit(
+        conv, key_packages, leaves,
+        testing::facilitating_policy(committer.mls->policy(conv), committer.handle, added_handles));
     std::vector<uint64_t> add_ids, remove_ids;
     for (const auto* d : add) add_ids.push_back(d->device_id);
     for (const auto* d : remove) remove_ids.push_back(d->device_id);

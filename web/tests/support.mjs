@@ -20,6 +20,13 @@ export function serverBinary() {
   return found;
 }
 
+export function adminBinary() {
+  const candidates = [process.env.CERCLE_ADMIN, join(WEB, "../build/bin/cercle-admin"), join(WEB, "../build-web/bin/cercle-admin")];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("cercle-admin not found: build it, or set CERCLE_ADMIN");
+  return found;
+}
+
 /** Bounded wait for a promise. */
 export function within(ms, what, promise) {
   let timer;
@@ -47,14 +54,14 @@ export async function eventually(what, check, ms = 15_000) {
 
 /**
  * Starts the server. registration: "invite-code" or "open"; codes: registration codes to create
- * first (with the server's admin command, on the stopped data folder).
+ * first (with cercle-admin, on the data folder before the server starts).
  */
 export async function startServer({ registration = "invite-code", codes = 0, web = DIST } = {}) {
   const bin = serverBinary();
   const data = mkdtempSync(join(tmpdir(), "cercle-web-test-"));
   const made = [];
   for (let i = 0; i < codes; i++) {
-    made.push(execFileSync(bin, ["--data", data, "admin", "code-create"], { encoding: "utf8", timeout: 30_000 }).trim());
+    made.push(execFileSync(adminBinary(), ["--data", data, "code", "create"], { encoding: "utf8", timeout: 30_000 }).trim());
   }
   const child = spawn(bin, ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"], {
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,120 @@
+#include "server/domain/group_rules.h"
+
+#include "client-lib/policy/policy.h"
+
+namespace cercle::domain::group_rules {
+
+namespace {
+
+Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
+
+policy::Kind kind_of(const State& state, DeviceId device) {
+  const DeviceState* d = state.device(device);
+  const AccountState* a = d ? state.account(d->account) : nullptr;
+  return a && a->type == AccountType::kProfessional ? policy::Kind::kProfessional : policy::Kind::kPeer;
+}
+
+policy::Group group_of(const State& state, const ConvState& conv) {
+  policy::Group g;
+  g.conversation_id = conv.id.str();
+  g.policy = conv.policy;
+  g.used_invitations = conv.used_invitations;
+  g.revoked_invitations = conv.revoked_invitations;
+  for (const auto& [device, m] : conv.members) {
+    if (!m.active()) continue;
+    const DeviceState* d = state.device(device);
+    g.members.push_back({handle_of(state, device), m.leaf, kind_of(state, device),
+                         d ? d->mls_signature_key : std::string()});
+  }
+  return g;
+}
+
+// What only the relay can check about the invitations a commit uses.
+Status check_recorded(const State& state, const ConvState& conv, const v1::GroupPolicy& rules,
+                      const std::vector<std::string>& nonces, int64_t now_ms) {
+  for (const auto& nonce : nonces) {
+    auto it = conv.invitations.find(nonce);
+    if (it == conv.invitations.end()) return refused("the relay has no record of this invitation");
+    const InvitationState& i = it->second;
+    if (i.accepted_ms == 0) return refused("the invitee has not accepted the charter yet");
+    if (i.invitation.invitee_type() == v1::INVITEE_PROFESSIONAL && rules.objection_hours() > 0) {
+      if (i.objected) return refused("a member objected to this invitation");
+      if (now_ms < i.accepted_ms + int64_t{rules.objection_hours()} * 3'600'000) {
+        return refused("the group's delay for objections has not passed yet");
+      }
+    }
+  }
+  (void)state;
+  return Ok{};
+}
+
+}  // namespace
+
+std::string handle_of(const State& state, DeviceId device) {
+  const DeviceState* d = state.device(device);
+  const AccountState* a = d ? state.account(d->account) : nullptr;
+  return a ? a->handle : std::string();
+}
+
+bool is_facilitator(const State& state, const ConvState& conv, DeviceId device) {
+  return conv.policy && policy::role_of(*conv.policy, handle_of(state, device)) == v1::FACILITATOR;
+}
+
+Result<Accepted> check_commit(const State& state, const ConvState& conv,
+                              const handshake::MembershipChange& change, int64_t now_ms) {
+  policy::Change c;
+  c.committer_leaf = change.committer_leaf;
+  for (size_t i = 0; i < change.adds.size(); ++i) {
+    c.added.push_back({handle_of(state, change.adds[i].first), kind_of(state, change.adds[i].first)});
+  }
+  for (size_t i = 0; i < change.removes.size(); ++i) {
+    c.removed.push_back({change.removed_leaves[i], change.self_requested[i]});
+  }
+  if (change.policy) {
+    c.new_policy.emplace();
+    if (!c.new_policy->ParseFromString(*change.policy)) {
+      return make_error(Errc::kInvalidArgument, "the group's new rules are unreadable");
+    }
+  }
+  if (!change.authenticated_data.empty() && !c.data.ParseFromString(change.authenticated_data)) {
+    return make_error(Errc::kInvalidArgument, "the commit's data is unreadable");
+  }
+  const auto verdict = policy::check_commit(group_of(state, conv), c, now_ms);
+  if (!verdict.ok()) return refused(verdict.refusal);
+  const v1::GroupPolicy& rules = conv.policy ? *conv.policy : *c.new_policy;
+  if (auto s = check_recorded(state, conv, rules, verdict.used_nonces, now_ms); !s) {
+    return std::move(s).error();
+  }
+  // In an open group, a member who is not a facilitator adds only peers who asked.
+  const DeviceId committer = conv.device_at(change.committer_leaf);
+  if (policy::role_of(rules, handle_of(state, committer)) != v1::FACILITATOR) {
+    for (const auto& [device, ref] : change.adds) {
+      const DeviceState* d = state.device(device);
+      if (!d || !conv.join_requests.contains(d->account)) {
+        return refused("only a facilitator adds someone who did not ask to join");
+      }
+    }
+  }
+  return Accepted{std::move(c.new_policy), verdict.used_nonces};
+}
+
+Status check_send(const State& state, const ConvState& conv, DeviceId actor, EntryKind kind,
+                  const CachedProposal* proposal) {
+  if (conv.kind != ConvKind::kGroup || !conv.policy) return Ok{};
+  const std::string handle = handle_of(state, actor);
+  if (kind == EntryKind::kApplication) {
+    if (policy::is_muted(*conv.policy, handle)) return refused("you are muted in this group");
+    return Ok{};
+  }
+  if (!proposal || is_facilitator(state, conv, actor)) return Ok{};
+  const auto& f = proposal->facts;
+  const bool self_removal = f.kind == mls_checks::ProposalKind::kRemove &&
+                            f.removed_leaf == proposal->sender_leaf;
+  if (f.kind == mls_checks::ProposalKind::kAdd || f.kind == mls_checks::ProposalKind::kGroupContextExtensions ||
+      (f.kind == mls_checks::ProposalKind::kRemove && !self_removal)) {
+    return refused("only a facilitator proposes this");
+  }
+  return Ok{};
+}
+
+}  // namespace cercle::domain::group_rules

@@ -1,0 +1,39 @@
+// The rules of a groupe de parole as the relay applies them: client-lib/policy's check_commit
+// (which every member's client runs too) on the facts the relay read from the commit, plus what
+// only the relay knows: the invitations it recorded (accepted by the invitee, not revoked, past
+// the group's objection delay) and the join requests of peers in open groups.
+// Pure functions over the State; domain thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/policy.pb.h"
+#include "server/common/result.h"
+#include "server/domain/handshake.h"
+#include "server/domain/state.h"
+
+namespace cercle::domain::group_rules {
+
+struct Accepted {
+  std::optional<v1::GroupPolicy> policy;  // The rules the commit sets, if it sets some.
+  std::vector<std::string> used_nonces;   // Invitations it uses.
+};
+
+// Checks a commit of a GROUP conversation. Errors: kForbidden (the rules refuse it, with why),
+// kInvalidArgument (unreadable policy or commit data).
+[[nodiscard]] Result<Accepted> check_commit(const State& state, const ConvState& conv,
+                                            const handshake::MembershipChange& change, int64_t now_ms);
+
+// Checks a message or proposal in a GROUP conversation: a muted member's messages are refused;
+// only facilitators propose adding someone or changing the rules; removing others too.
+// Errors: kForbidden.
+[[nodiscard]] Status check_send(const State& state, const ConvState& conv, DeviceId actor,
+                                EntryKind kind, const CachedProposal* proposal);
+
+// The handle of a device's account ("" if unknown).
+std::string handle_of(const State& state, DeviceId device);
+bool is_facilitator(const State& state, const ConvState& conv, DeviceId device);
+
+}  // namespace cercle::domain::group_rules
