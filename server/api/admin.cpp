@@ -80,6 +80,43 @@ void Admin::run(const json::object& request, Done done) {
     return done(std::move(out));
   }
   if (command.rfind("account-", 0) == 0) return account_command(command, request, std::move(done));
+  group_command(command, request, std::move(done));
+}
+
+void Admin::group_command(const std::string& command, const json::object& request, Done done) {
+  auto& groups = domain_.groups();
+  if (command == "report-list") {
+    json::array reports;
+    for (const auto& r : groups.admin_reports()) {
+      reports.push_back(json::object{{"id", r.id},
+                                     {"reporter", r.reporter},
+                                     {"conversation", r.conv.hex()},
+                                     {"seq", r.seq},
+                                     {"text", r.revealed_text},
+                                     {"reason", r.reason},
+                                     {"created_ms", r.created_ms},
+                                     {"answer", r.answer}});
+    }
+    json::object out = ok();
+    out["reports"] = std::move(reports);
+    return done(std::move(out));
+  }
+  if (command == "report-answer") {
+    return groups.answer_report(static_cast<uint64_t>(integer(request, "id")), text(request, "text"),
+                                answer<Ok>(std::move(done), [](const Ok&, json::object&) {}));
+  }
+  if (command == "retention-run" || command == "clock-advance") {
+    json::object out = ok();
+    if (command == "clock-advance") {
+      if (!test_clock_) return done(admin_error("the clock moves only on a test instance (--test-clock true)"));
+      const int64_t hours = integer(request, "hours");
+      if (hours <= 0) return done(admin_error("hours must be positive"));
+      test_clock_->advance_ms(hours * 3'600'000);
+      out["now_ms"] = test_clock_->now_ms();
+    }
+    out["groups"] = groups.erase_expired();
+    return done(std::move(out));
+  }
   done(admin_error("unknown command: " + command));
 }
 

@@ -7,6 +7,11 @@
 //   account-set-admin {handle, admin: bool}
 //   account-suspend {handle, suspended: bool}
 //   stats                              -> counts only
+//   report-list                        -> {reports: [{id, reporter, conversation, seq, text, reason,
+//                                          created_ms, answer}]}: reports members chose to reveal
+//   report-answer {id, text}           the reporter's devices get the answer
+//   retention-run                      -> {groups}: erase what is past each group's retention now
+//   clock-advance {hours}              -> {now_ms, groups}: test instances only (--test-clock)
 // Answers are {"ok": true, ...} or {"ok": false, "error": "..."}. Backups are not here: they run off
 // the io thread (see server/net/admin_socket.h).
 // Lives on the domain's thread; not thread-safe.
@@ -26,16 +31,20 @@ class Admin {
   using Done = std::function<void(boost::json::object)>;
 
   // `on_suspended` gets the devices of an account just suspended, to close their connections.
-  Admin(domain::Domain& domain, std::function<void(const std::vector<DeviceId>&)> on_suspended)
-      : domain_(domain), on_suspended_(std::move(on_suspended)) {}
+  // `test_clock`: the clock `clock-advance` moves (a test instance), or null.
+  Admin(domain::Domain& domain, std::function<void(const std::vector<DeviceId>&)> on_suspended,
+        AdjustableClock* test_clock = nullptr)
+      : domain_(domain), on_suspended_(std::move(on_suspended)), test_clock_(test_clock) {}
 
   void run(const boost::json::object& request, Done done);
 
  private:
   void account_command(const std::string& command, const boost::json::object& request, Done done);
+  void group_command(const std::string& command, const boost::json::object& request, Done done);
 
   domain::Domain& domain_;
   std::function<void(const std::vector<DeviceId>&)> on_suspended_;
+  AdjustableClock* test_clock_;
 };
 
 // Builds {"ok": false, "error": message}.

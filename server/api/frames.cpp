@@ -49,6 +49,7 @@ void fill_delivery(const ConvId& conv, uint64_t seq, const storage::LogRecord& r
   out.set_payload(as_welcome ? record.welcome() : record.payload());
   out.mutable_added_devices()->CopyFrom(record.added_devices());
   out.mutable_removed_devices()->CopyFrom(record.removed_devices());
+  if (record.erased_from() != 0) out.set_erased_from(record.erased_from());
 }
 
 SharedFrame delivery_frame(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,

@@ -79,6 +79,18 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kListContactLinks:
     case Rc::kRevokeContactLink:
       return on_contact_link_request(id, frame);
+    case Rc::kCreateInvitation:
+    case Rc::kRevokeInvitation:
+    case Rc::kAcceptInvitation:
+    case Rc::kObjectToInvitation:
+    case Rc::kListInvitations:
+    case Rc::kListOpenGroups:
+    case Rc::kRequestJoin:
+    case Rc::kDeleteEntry:
+    case Rc::kReportToFacilitators:
+    case Rc::kAckReport:
+    case Rc::kReportToAdmins:
+      return on_group_request(id, frame);
     default:
       return on_conversation_request(id, frame);
   }

@@ -49,7 +49,7 @@ void Hub::detach(DeviceId device, Session* session) {
 
 void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                   std::span<const DeviceId> recipients) {
-  if (record.kind() > 0 && record.kind() < 5) ++stats_.entries[record.kind()];
+  if (record.kind() > 0 && record.kind() < 7) ++stats_.entries[record.kind()];
   stats_.delivery_lag.observe(static_cast<double>(clock_.now_ms() - record.time_ms()) / 1000.0);
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;
@@ -74,6 +74,22 @@ void Hub::disconnect(const std::vector<DeviceId>& devices) {
     // close() only starts closing: sessions detach later, so the range stays valid.
     for (auto it = first; it != last; ++it) it->second->close(CloseReason::kPolicy);
   }
+}
+
+size_t Hub::notify(std::span<const DeviceId> devices, const v1::Event& event) {
+  SharedFrame bytes;
+  size_t reached = 0;
+  for (DeviceId device : devices) {
+    auto [first, last] = sessions_of(device);
+    if (first == last) continue;
+    if (!bytes) {
+      v1::ServerFrame frame;
+      *frame.mutable_event() = event;
+      bytes = make_frame(frame.SerializeAsString());
+    }
+    for (auto it = first; it != last; ++it, ++reached) it->second->push_event(bytes);
+  }
+  return reached;
 }
 
 void Hub::key_packages_low(DeviceId device, uint32_t stored) {

@@ -51,7 +51,7 @@ struct HubStats {
   uint64_t deliveries = 0;  // Live deliveries handed to connections.
   uint64_t catchup_deliveries = 0;
   uint64_t rate_limited = 0;
-  uint64_t entries[5] = {};  // Durable log entries by cercle.v1.DeliveryKind.
+  uint64_t entries[7] = {};  // Durable log entries by cercle.v1.DeliveryKind.
   // From a log entry's acceptance to its fan-out (the durable write included).
   metrics::Histogram delivery_lag{metrics::latency_buckets()};
 };
@@ -84,6 +84,8 @@ class Hub final : public domain::Outbox {
 
   void publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                std::span<const DeviceId> recipients) override;
+
+  size_t notify(std::span<const DeviceId> devices, const v1::Event& event) override;
 
   // Closes every connection of these devices (their account was suspended).
   void disconnect(const std::vector<DeviceId>& devices);

@@ -233,6 +233,7 @@ void Session::on_authenticated(const domain::AuthInfo& info) {
   for (const auto& start : hub_.domain().conversations().streams(device_)) {
     streams_.push_back(Stream{start.conv, start.cursor, start.readable_upto, false});
   }
+  push_waiting();
   pump_catchup();
 }
 

@@ -87,6 +87,9 @@ class Session {
   void on_admin_request(uint64_t id, const v1::ClientFrame& frame);
   void on_contact_link_request(uint64_t id, const v1::ClientFrame& frame);
   void on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request);
+  void on_group_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_report_request(uint64_t id, const v1::ClientFrame& frame);
+  void push_waiting();
 
   std::string new_challenge();
   std::string transcript() const;

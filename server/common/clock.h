@@ -23,6 +23,19 @@ class SystemClock final : public Clock {
   }
 };
 
+// The system clock moved forward by an offset that only a test instance changes (cercle-server
+// --test-clock, then cercle-admin clock advance): lets integration tests reach expiries and
+// retention periods without waiting. Safe on any thread.
+class AdjustableClock final : public Clock {
+ public:
+  int64_t now_ms() const override { return system_.now_ms() + offset_ms_.load(); }
+  void advance_ms(int64_t ms) { offset_ms_ += ms; }
+
+ private:
+  SystemClock system_;
+  std::atomic<int64_t> offset_ms_{0};
+};
+
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t start_ms) : now_(start_ms) {}

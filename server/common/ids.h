@@ -27,6 +27,16 @@ struct ConvId {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
   std::string str() const { return std::string(view()); }
+  // The whole id in lowercase hex, as clients show it.
+  std::string hex() const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : bytes) {
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    }
+    return out;
+  }
   // Short hex prefix for logs: enough to correlate, not the whole id.
   std::string log_tag() const {
     static constexpr char kHex[] = "0123456789abcdef";

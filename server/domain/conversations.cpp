@@ -50,7 +50,7 @@ void Conversations::apply_rules(ConvState& conv, const group_rules::Accepted& ru
 }
 
 void Conversations::write_invitation(const ConvState& conv, const std::string& nonce,
-                                     const InvitationState& i, storage::WriteBatch& batch) {
+                                     const InvitationState& i, storage::WriteBatch& batch) const {
   storage::InvitationRecord r;
   r.set_signed_invitation(i.signed_bytes);
   r.set_invitee_account(i.invitee);
@@ -95,6 +95,7 @@ void Conversations::write_conversation(const ConvState& conv, storage::WriteBatc
   for (const auto& n : conv.used_invitations) r.add_used_invitations(n);
   for (const auto& n : conv.revoked_invitations) r.add_revoked_invitations(n);
   for (AccountId a : conv.join_requests) r.add_join_requests(a);
+  r.set_erased_upto(conv.erased_upto);
   batch.put_conversation(conv.id, r);
 }
 
@@ -307,12 +308,29 @@ void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord rec
   });
 }
 
+void Conversations::append_event(ConvState& conv, DeviceId actor, const v1::GroupEvent& event,
+                                 storage::WriteBatch batch, Done<uint64_t> done) {
+  const uint64_t seq = ++conv.last_seq;
+  storage::LogRecord record;
+  record.set_kind(static_cast<int>(EntryKind::kEvent));
+  record.set_epoch(conv.epoch);
+  record.set_sender_device(actor);
+  record.set_time_ms(ctx_.clock.now_ms());
+  record.set_payload(event.SerializeAsString());
+  append(conv, seq, std::move(record), std::move(batch), [done = std::move(done), seq](const Status& s) {
+    if (!s) return done(s.error());
+    done(seq);
+  });
+}
+
 void Conversations::publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record) {
   const ConvState* conv = ctx_.state.conversation(conv_id);
   if (!conv) return;
   recipients_.clear();
+  // Events go to their author's devices too: the response does not carry them.
+  const bool event = record.kind() == static_cast<int>(EntryKind::kEvent);
   for (const auto& [device, member] : conv->members) {
-    if (device != record.sender_device() && member.reads(seq)) recipients_.push_back(device);
+    if ((event || device != record.sender_device()) && member.reads(seq)) recipients_.push_back(device);
   }
   outbox_.publish(conv_id, seq, record, recipients_);
 }
@@ -392,7 +410,34 @@ Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const
   // Periods are read one at a time; the caller asks again after the last entry it got.
   const auto period = m->readable_after(after_seq, conv->durable_seq);
   if (!period) return std::vector<storage::LogEntry>();
-  return ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
+  auto entries = ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
+  if (!entries) return entries;
+  return with_erasures(std::move(*entries), period->first, period->second);
+}
+
+// Where entries of a readable period are missing (erased: deleted for everyone, or past the
+// group's retention), an ERASED entry says so, so that the reader knows nothing is lost in transit.
+std::vector<storage::LogEntry> Conversations::with_erasures(std::vector<storage::LogEntry> entries,
+                                                            uint64_t after, uint64_t upto) {
+  std::vector<storage::LogEntry> out;
+  out.reserve(entries.size() + 1);
+  uint64_t expected = after + 1;
+  auto erased = [&](uint64_t from, uint64_t to) {
+    storage::LogEntry e;
+    e.seq = to;
+    e.record.set_kind(static_cast<int>(EntryKind::kErased));
+    e.record.set_erased_from(from);
+    out.push_back(std::move(e));
+  };
+  for (auto& e : entries) {
+    if (e.seq > expected) erased(expected, e.seq - 1);
+    expected = e.seq + 1;
+    out.push_back(std::move(e));
+  }
+  // A read that stopped short (limits) ends at its last entry; one that found nothing more ends at
+  // the period's end, erased.
+  if (entries.empty() && expected <= upto) erased(expected, upto);
+  return out;
 }
 
 std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {

@@ -71,6 +71,15 @@ class Conversations {
   // The last durable entry of `conv`, 0 when unknown.
   uint64_t durable_seq(const ConvId& conv) const;
 
+  // For the Groups service (groups.h), on the same thread.
+  // Appends a group event, an EVENT entry that every member reads (its author too), with the other
+  // writes of `batch`; `done` gets its sequence number once durable.
+  void append_event(ConvState& conv, DeviceId actor, const v1::GroupEvent& event,
+                    storage::WriteBatch batch, Done<uint64_t> done);
+  void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
+  void write_invitation(const ConvState& conv, const std::string& nonce, const InvitationState& i,
+                        storage::WriteBatch& batch) const;
+
  private:
   Result<ConvState*> writable(DeviceId actor, const ConvId& conv, uint64_t epoch);
   Status check_commit_members(const ConvState& conv, DeviceId actor, const CommitArgs& args) const;
@@ -78,18 +87,13 @@ class Conversations {
               std::function<void(const Status&)> done);
   void publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record);
   ConvView view(const ConvState& conv, DeviceId viewer) const;
-  void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
   void apply_rules(ConvState& conv, const group_rules::Accepted& rules,
                    const handshake::MembershipChange& change, storage::WriteBatch& batch);
   static storage::MemberRecord member_record(const MemberState& m);
   void mark_package_used(const std::string& ref, storage::WriteBatch& batch);
 
- public:
-  // Writes an invitation's record into `batch`. For the Groups service too.
-  void write_invitation(const ConvState& conv, const std::string& nonce, const InvitationState& i,
-                        storage::WriteBatch& batch);
-
- private:
+  static std::vector<storage::LogEntry> with_erasures(std::vector<storage::LogEntry> entries,
+                                                      uint64_t after, uint64_t upto);
   void forget_if_done(ConvState& conv, DeviceId device);
   uint64_t now_s() const;
 

@@ -1,5 +1,5 @@
 // Domain: the relay's rules, without transport or storage engine. Owns the in-memory State and the
-// services that change it (Identity, KeyPackages, Conversations, ContactLinks).
+// services that change it (Identity, KeyPackages, Conversations, ContactLinks, Groups).
 //
 // Lives on one thread (the server's io_context thread): every call and every completion callback
 // runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
@@ -7,6 +7,7 @@
 
 #include "server/domain/contact_links.h"
 #include "server/domain/conversations.h"
+#include "server/domain/groups.h"
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
 #include "server/domain/outbox.h"
@@ -23,7 +24,8 @@ class Domain {
         identity_(ctx_),
         key_packages_(ctx_, identity_, std::move(low_stock)),
         conversations_(ctx_, identity_, outbox),
-        contact_links_(ctx_, identity_) {
+        contact_links_(ctx_, identity_),
+        groups_(ctx_, conversations_, outbox) {
     identity_.set_contact_links(&contact_links_);
   }
 
@@ -36,6 +38,7 @@ class Domain {
   KeyPackages& key_packages() { return key_packages_; }
   Conversations& conversations() { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
+  Groups& groups() { return groups_; }
   const State& state() const { return state_; }
   // Counts for the instance admin.
   InstanceStats stats() const;
@@ -48,6 +51,7 @@ class Domain {
   KeyPackages key_packages_;
   Conversations conversations_;
   ContactLinks contact_links_;
+  Groups groups_;
 };
 
 }  // namespace cercle::domain

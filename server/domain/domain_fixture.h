@@ -34,7 +34,12 @@ class RecordingOutbox : public Outbox {
                std::span<const DeviceId> recipients) override {
     published.push_back({conv, seq, record.kind(), {recipients.begin(), recipients.end()}});
   }
+  size_t notify(std::span<const DeviceId> devices, const v1::Event& event) override {
+    for (DeviceId d : devices) notified.emplace_back(d, event);
+    return 0;  // Nobody online: what must reach a device waits for its next sign-in.
+  }
   std::vector<Published> published;
+  std::vector<std::pair<DeviceId, v1::Event>> notified;
 };
 
 struct Device {

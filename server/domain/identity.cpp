@@ -263,9 +263,22 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   if (!handle) return done(std::move(handle).error());
   AccountState* account = ctx_.state.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
+  const bool changed = account->type != type;
   account->type = type;
   auto batch = ctx_.store.batch();
   write_account(*account, batch);
+  if (changed) {
+    // The account's key packages declare its old type, and members read the type from the leaf:
+    // they go, and its devices publish new ones when they next sign in.
+    for (DeviceId id : account->devices) {
+      DeviceState* device = ctx_.state.device(id);
+      if (!device) continue;
+      for (const auto& slot : device->packages) batch.delete_key_package(id, slot.seq);
+      if (device->last_resort) batch.delete_key_package(id, device->last_resort->seq);
+      device->packages.clear();
+      device->last_resort.reset();
+    }
+  }
   ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
 }
 

@@ -1,9 +1,11 @@
-// Outbox: how the domain hands durable log entries to whoever delivers them live (the api layer,
-// which knows the connected devices). Called on the domain's thread.
+// Outbox: how the domain hands durable log entries, and events for particular devices, to whoever
+// delivers them live (the api layer, which knows the connected devices). Called on the domain's
+// thread.
 #pragma once
 
 #include <span>
 
+#include "proto/cercle.pb.h"
 #include "server/common/ids.h"
 #include "server/storage/records.pb.h"
 
@@ -19,6 +21,14 @@ class Outbox {
   // only during the call.
   virtual void publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                        std::span<const DeviceId> recipients) = 0;
+
+  // Sends `event` to the connected sessions of these devices; returns how many sessions got it
+  // (0: nobody is online, the domain keeps what must reach them later).
+  virtual size_t notify(std::span<const DeviceId> devices, const v1::Event& event) {
+    (void)devices;
+    (void)event;
+    return 0;
+  }
 };
 
 }  // namespace cercle::domain

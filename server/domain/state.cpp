@@ -174,6 +174,7 @@ Status State::load(const storage::Store& store) {
     c.used_invitations.insert(r.used_invitations().begin(), r.used_invitations().end());
     c.revoked_invitations.insert(r.revoked_invitations().begin(), r.revoked_invitations().end());
     c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
+    c.erased_upto = r.erased_upto();
     conversations.emplace(id, std::move(c));
   }));
   if (!status) return status;
@@ -241,6 +242,13 @@ Status State::load(const storage::Store& store) {
     ConvId::parse(r.conversation_id(), conv);
     admin_reports[id] = AdminReport{r.reporter_account(), conv, r.seq(), r.revealed_text(), r.reason(),
                                     r.created_ms(), r.answer(), r.answer_delivered()};
+    next_report_id = std::max(next_report_id, id + 1);
+  }));
+  check(store.scan_sealed_reports([&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
+    ConvId conv;
+    ConvId::parse(r.conversation_id(), conv);
+    sealed_reports[device][id] = SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
+    next_report_id = std::max(next_report_id, id + 1);
   }));
   check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
   check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {

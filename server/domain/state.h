@@ -116,6 +116,7 @@ struct ConvState {
   std::set<std::string> revoked_invitations;
   std::map<std::string, InvitationState> invitations;  // By nonce.
   std::set<AccountId> join_requests;
+  uint64_t erased_upto = 0;  // Entries up to here were erased for the group's retention.
 
   MemberState* member(DeviceId device);
   // The active member at `leaf`, or 0.
@@ -192,6 +193,15 @@ class State {
   // KeyPackageRef -> the package's uploader: a commit may only add packages the relay accepted.
   std::unordered_map<std::string, PackageRef> package_refs;
   std::map<uint64_t, AdminReport> admin_reports;  // By id, oldest first.
+  struct SealedReport {
+    ConvId conv;
+    AccountId reporter = 0;
+    std::string sealed;
+    int64_t created_ms = 0;
+  };
+  // Reports sealed to facilitator devices, until each device acknowledges its own.
+  std::unordered_map<DeviceId, std::map<uint64_t, SealedReport>> sealed_reports;
+  uint64_t next_report_id = 1;  // For both kinds of report.
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 };

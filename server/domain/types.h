@@ -16,7 +16,14 @@ namespace cercle::domain {
 enum class AccountType : int { kPeer = 1, kProfessional = 2 };
 enum class RegistrationPolicy : int { kInviteCode = 1, kOpen = 2 };
 enum class ConvKind : int { kDirect = 1, kGroup = 2 };
-enum class EntryKind : int { kApplication = 1, kProposal = 2, kCommit = 3, kWelcome = 4 };
+enum class EntryKind : int {
+  kApplication = 1,
+  kProposal = 2,
+  kCommit = 3,
+  kWelcome = 4,
+  kEvent = 5,   // A GroupEvent the relay records (proto/policy.proto).
+  kErased = 6,  // Entries erased (never stored: made when reading across them).
+};
 
 struct Config {
   std::string instance_name = "Cercle";
@@ -155,6 +162,31 @@ struct InstanceStats {
   size_t key_packages = 0;
   size_t contact_links = 0;
   size_t registration_codes_unused = 0;
+};
+
+struct OpenGroupView {
+  ConvId id;
+  std::string charter;
+  uint32_t members = 0;  // Accounts.
+};
+
+struct SealedReportView {
+  uint64_t id = 0;
+  ConvId conv;
+  std::string reporter;  // Handle.
+  std::string sealed;
+  int64_t created_ms = 0;
+};
+
+struct AdminReportView {
+  uint64_t id = 0;
+  std::string reporter;  // Handle.
+  ConvId conv;
+  uint64_t seq = 0;
+  std::string revealed_text;
+  std::string reason;
+  int64_t created_ms = 0;
+  std::string answer;
 };
 
 // Where a device's delivery stream of one conversation starts and ends.

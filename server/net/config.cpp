@@ -200,6 +200,8 @@ Status apply_flags(const std::vector<std::string>& args, ServerConfig& config) {
       config.tls_certificate = value;
     } else if (flag == "--tls-key") {
       config.tls_key = value;
+    } else if (flag == "--test-clock") {
+      s = parse_bool(value, config.test_clock);
     } else if (flag == "--config") {
       continue;  // Read first, by the caller.
     } else {

@@ -30,6 +30,9 @@ struct ServerConfig {
   uint32_t cursor_flush_ms = 200;
   std::string log_level = "info";
   bool metrics_public = false;  // /metrics answers only loopback clients unless true.
+  // Tests only: `cercle-admin clock advance` may move the server's clock forward.
+  bool test_clock = false;
+  uint32_t retention_check_s = 600;  // How often messages past a group's retention are erased.
   domain::Config domain;
   api::ApiLimits api;
   api::RateLimits rates;
@@ -49,7 +52,7 @@ struct ServerConfig {
 inline constexpr const char* kUsage =
     "usage: cercle-server [--config FILE] [--listen HOST:PORT] [--data DIR] [--web DIR]\n"
     "                     [--registration open|invite-code] [--sync true|false] [--log-level L]\n"
-    "                     [--tls-certificate FILE --tls-key FILE]\n"
+    "                     [--tls-certificate FILE --tls-key FILE] [--test-clock true|false]\n"
     "Instance administration: cercle-admin --help\n";
 
 }  // namespace cercle::net

@@ -76,7 +76,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
   }
   s->ctx_.metrics = [self] { return self->metrics_text(); };
   s->admin_ = std::make_unique<api::Admin>(
-      *s->domain_, [self](const std::vector<DeviceId>& devices) { self->hub_.disconnect(devices); });
+      *s->domain_, [self](const std::vector<DeviceId>& devices) { self->hub_.disconnect(devices); },
+      s->config_.test_clock ? &s->clock_ : nullptr);
   const std::string socket_path = s->config_.admin_socket.empty()
                                       ? s->config_.data_dir + "/admin.sock"
                                       : s->config_.admin_socket;
@@ -207,6 +208,10 @@ void Server::schedule_sweep() {
     if (ec || ctx_.stopping) return;
     ctx_.now_ms = steady_ms();
     for (auto& ws : ctx_.websockets) ws.sweep(ctx_.now_ms);
+    if (++sweeps_ >= config_.retention_check_s) {
+      sweeps_ = 0;
+      domain_->groups().erase_expired();
+    }
     schedule_sweep();
   });
 }

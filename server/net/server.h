@@ -58,7 +58,8 @@ class Server {
   ServerConfig config_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::GroupCommitter> committer_;
-  SystemClock clock_;
+  AdjustableClock clock_;
+  uint32_t sweeps_ = 0;  // Seconds since the last retention run.
   api::Hub hub_;
   std::unique_ptr<domain::Domain> domain_;
   std::unique_ptr<api::Admin> admin_;

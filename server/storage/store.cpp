@@ -35,11 +35,12 @@ enum Cf : int {
   kPackageRefs,
   kInvitations,
   kAdminReports,
+  kSealedReports,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
     "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs", "invitations", "admin_reports"};
+    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs", "invitations", "admin_reports", "sealed_reports"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -144,6 +145,12 @@ void WriteBatch::put_invitation(const ConvId& conv, std::string_view nonce,
 void WriteBatch::put_admin_report(uint64_t id, const AdminReportRecord& r) {
   put(kAdminReports, keys::u64(id), r);
 }
+void WriteBatch::put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r) {
+  put(kSealedReports, keys::u64_u64(device, id), r);
+}
+void WriteBatch::delete_sealed_report(DeviceId device, uint64_t id) {
+  batch_->Delete((*cfs_)[kSealedReports], slice(keys::u64_u64(device, id)));
+}
 void WriteBatch::delete_log(const ConvId& conv, uint64_t seq) {
   batch_->Delete((*cfs_)[kLog], slice(keys::conv_u64(conv, seq)));
 }
@@ -172,10 +179,15 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (!s.ok()) return db_error("cannot open the data folder " + options.path, s);
   store->db_.reset(raw);
   if (auto meta = store->init_meta(); !meta) return std::move(meta).error();
+  store->maintenance_ = std::jthread([s = store.get()](std::stop_token stop) { s->run_maintenance(stop); });
   return store;
 }
 
 Store::~Store() {
+  if (maintenance_.joinable()) {
+    maintenance_.request_stop();
+    maintenance_.join();
+  }
   if (!db_) return;
   for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
   db_->Close();
@@ -315,14 +327,50 @@ Status Store::scan_admin_reports(
   });
 }
 
+Status Store::scan_sealed_reports(
+    const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const {
+  return scan<SealedReportRecord>(*db_, cfs_[kSealedReports], [&](std::string_view k, const auto& r) {
+    if (k.size() != 16) return false;
+    visit(keys::read_u64(k.substr(0, 8)), keys::read_u64(k.substr(8)), r);
+    return true;
+  });
+}
+
 void Store::compact_log(const ConvId& conv, uint64_t from, uint64_t to) {
-  const std::string begin = keys::conv_u64(conv, from), end = keys::conv_u64(conv, to);
-  rocksdb::Slice b = slice(begin), e = slice(end);
-  rocksdb::CompactRangeOptions options;
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  // First the memtable (the entries may not have left it yet), then the range of table files.
-  db_->Flush(rocksdb::FlushOptions(), cfs_[kLog]);
-  db_->CompactRange(options, cfs_[kLog], &b, &e);
+  {
+    std::lock_guard lock(maintenance_mutex_);
+    compactions_.push_back({keys::conv_u64(conv, from), keys::conv_u64(conv, to)});
+    ++compactions_requested_;
+  }
+  maintenance_wake_.notify_one();
+}
+
+uint64_t Store::compactions_done() const { return compactions_done_.load(); }
+
+// Erased entries leave the disk only once no file holds them any more: the memtables are flushed
+// (of every family, so that the write-ahead log files that still hold the entries become obsolete
+// and are deleted), then the range is compacted down to the last level, where range tombstones
+// drop what they cover.
+void Store::run_maintenance(std::stop_token stop) {
+  std::unique_lock lock(maintenance_mutex_);
+  for (;;) {
+    maintenance_wake_.wait(lock, stop, [&] { return !compactions_.empty(); });
+    if (stop.stop_requested()) return;
+    auto ranges = std::move(compactions_);
+    compactions_.clear();
+    lock.unlock();
+    rocksdb::FlushOptions flush;
+    flush.allow_write_stall = true;
+    db_->Flush(flush, cfs_);
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (const auto& [begin, end] : ranges) {
+      rocksdb::Slice b = slice(begin), e = slice(end);
+      db_->CompactRange(options, cfs_[kLog], &b, &e);
+    }
+    lock.lock();
+    compactions_done_ += ranges.size();
+  }
 }
 
 Status Store::scan_package_refs(

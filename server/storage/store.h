@@ -16,14 +16,20 @@
 //   package_refs   KeyPackageRef                  -> PackageRefRecord
 //   invitations    conv_id(16) nonce              -> InvitationRecord
 //   admin_reports  id(8)                          -> AdminReportRecord
+//   sealed_reports device_id(8) id(8)             -> SealedReportRecord: for a facilitator device
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
 // Store::write, which the GroupCommitter calls from its own thread. The Store outlives both.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +86,8 @@ class WriteBatch {
   void put_package_ref(std::string_view ref, const PackageRefRecord& r);
   void put_invitation(const ConvId& conv, std::string_view nonce, const InvitationRecord& r);
   void put_admin_report(uint64_t id, const AdminReportRecord& r);
+  void put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r);
+  void delete_sealed_report(DeviceId device, uint64_t id);
   // Erases one log entry (its ciphertext), or every entry with from <= seq < to.
   void delete_log(const ConvId& conv, uint64_t seq);
   void delete_log_range(const ConvId& conv, uint64_t from, uint64_t to);
@@ -124,8 +132,13 @@ class Store {
   Status scan_invitations(
       const std::function<void(const ConvId&, std::string_view, const InvitationRecord&)>& visit) const;
   Status scan_admin_reports(const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const;
-  // Compacts a conversation's log range so that erased entries leave the disk, not only the index.
+  Status scan_sealed_reports(
+      const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const;
+  // Compacts a conversation's log range [from, to) so that erased entries leave the disk, not only
+  // the index. Runs on the store's maintenance thread: returns at once. Safe on any thread.
   void compact_log(const ConvId& conv, uint64_t from, uint64_t to);
+  // How many compaction requests have completed (for tests and metrics).
+  uint64_t compactions_done() const;
   Status scan_package_refs(
       const std::function<void(std::string_view, const PackageRefRecord&)>& visit) const;
   Status scan_mls_keys(const std::function<void(std::string_view, DeviceId)>& visit) const;
@@ -176,9 +189,18 @@ class Store {
   Status init_meta();
   Status migrate(uint32_t from);
 
+  void run_maintenance(std::stop_token stop);
+
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string instance_id_;
+  // Compactions, off the callers' threads.
+  std::mutex maintenance_mutex_;
+  std::condition_variable_any maintenance_wake_;
+  std::vector<std::pair<std::string, std::string>> compactions_;
+  uint64_t compactions_requested_ = 0;
+  std::atomic<uint64_t> compactions_done_{0};
+  std::jthread maintenance_;  // Last: stopped and joined first.
 };
 
 }  // namespace cercle::storage

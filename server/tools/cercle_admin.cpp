@@ -6,6 +6,7 @@
 // data folder); with the server stopped it works on the data folder itself. Exit codes: 0 done,
 // 1 refused or failed, 2 usage.
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -42,6 +43,10 @@ commands:
   account set-admin HANDLE on|off
   account suspend HANDLE | account unsuspend HANDLE
   stats                                    counts only: nothing about who or what
+  report list                              reports members chose to reveal to the admins
+  report answer ID TEXT                    answer a report (the reporter's devices get it)
+  retention run                            erase now what is past each group's retention
+  clock advance HOURS                      test instances only (cercle-server --test-clock true)
   backup create DIR                        back up the data (online: the server keeps serving)
   backup verify DIR                        check the latest backup in DIR
   backup restore DIR TARGET                restore the latest backup into the empty folder TARGET
@@ -81,6 +86,14 @@ std::optional<json::object> request_of(const std::vector<std::string>& w) {
     return json::object{{"command", "account-suspend"}, {"handle", w[2]}, {"suspended", w[1] == "suspend"}};
   }
   if (is({"stats"}) && w.size() == 1) return json::object{{"command", "stats"}};
+  if (is({"report", "list"}) && w.size() == 2) return json::object{{"command", "report-list"}};
+  if (is({"report", "answer"}) && w.size() == 4) {
+    return json::object{{"command", "report-answer"}, {"id", std::stoll(w[2])}, {"text", w[3]}};
+  }
+  if (is({"retention", "run"}) && w.size() == 2) return json::object{{"command", "retention-run"}};
+  if (is({"clock", "advance"}) && w.size() == 3) {
+    return json::object{{"command", "clock-advance"}, {"hours", std::stoll(w[2])}};
+  }
   if (is({"backup", "create"}) && w.size() == 3) return json::object{{"command", "backup-create"}, {"dir", w[2]}};
   if (is({"backup", "verify"}) && w.size() == 3) return json::object{{"command", "backup-verify"}, {"dir", w[2]}};
   if (is({"backup", "restore"}) && w.size() == 4) {
@@ -147,6 +160,15 @@ void print(const json::object& request, const json::object& answer) {
                 << (o.at("admin").as_bool() ? "\tadmin" : "") << (o.at("suspended").as_bool() ? "\tsuspended" : "")
                 << "\n";
     }
+  } else if (command == "report-list") {
+    for (const auto& r : answer.at("reports").as_array()) {
+      const auto& o = r.as_object();
+      std::cout << "#" << json::serialize(o.at("id")) << "\t" << o.at("reporter").as_string().c_str()
+                << "\tconversation " << o.at("conversation").as_string().c_str() << " message "
+                << json::serialize(o.at("seq")) << "\n  text: " << o.at("text").as_string().c_str()
+                << "\n  reason: " << o.at("reason").as_string().c_str()
+                << "\n  answer: " << o.at("answer").as_string().c_str() << "\n";
+    }
   } else {
     for (const auto& [key, value] : answer) {
       if (key != "ok") std::cout << key << ": " << json::serialize(value) << "\n";
@@ -178,6 +200,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sodium_init() < 0) return 1;
+  ::umask(077);  // A data folder it creates or restores is the server's alone, like the server's own.
   const std::string socket = args.socket.empty() ? args.data + "/admin.sock" : args.socket;
   std::optional<json::object> answer = ask_server(socket, *request);
   if (!answer) {

@@ -1,0 +1,274 @@
+#include "server/domain/groups.h"
+
+#include <algorithm>
+
+#include "client-lib/policy/policy.h"
+#include "server/domain/group_rules.h"
+#include "server/domain/handle.h"
+
+namespace cercle::domain {
+
+namespace {
+
+constexpr size_t kMaxPendingInvitations = 200;             // Per group.
+constexpr int64_t kMaxInvitationMs = 30LL * 24 * 3600 * 1000;  // An invitation lasts a month at most.
+constexpr size_t kNonceBytes = 16;
+
+Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
+Error invalid(std::string why) { return make_error(Errc::kInvalidArgument, std::move(why)); }
+
+bool pending(const InvitationState& i, int64_t now_ms) {
+  return !i.used && !i.revoked && now_ms < i.invitation.expires_at_ms();
+}
+
+AccountType type_of(const State& state, DeviceId device) {
+  const DeviceState* d = state.device(device);
+  const AccountState* a = d ? state.account(d->account) : nullptr;
+  return a ? a->type : AccountType::kPeer;
+}
+
+bool has_active_device(const ConvState& conv, const AccountState& account) {
+  return std::any_of(account.devices.begin(), account.devices.end(), [&](DeviceId d) {
+    const MemberState* m = conv.member(d);
+    return m && m->active();
+  });
+}
+
+}  // namespace
+
+Result<Groups::Found> Groups::group_of(DeviceId actor, const ConvId& conv_id, bool member) const {
+  ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  if (conv->kind != ConvKind::kGroup || !conv->policy) {
+    return invalid("this conversation is not a groupe de parole with rules");
+  }
+  const MemberState* m = conv->member(actor);
+  if (member && (!m || !m->active())) return refused("you are not a member of this group");
+  return Found{conv, group_rules::handle_of(ctx_.state, actor)};
+}
+
+Result<InvitationState*> Groups::invitation(ConvState& conv, const std::string& nonce) const {
+  auto it = conv.invitations.find(nonce);
+  if (it == conv.invitations.end()) return make_error(Errc::kNotFound, "no such invitation");
+  return &it->second;
+}
+
+void Groups::notify_account(AccountId account_id, const v1::Event& event) {
+  const AccountState* account = ctx_.state.account(account_id);
+  if (account) outbox_.notify(account->devices, event);
+}
+
+void Groups::record(ConvState& conv, DeviceId actor, const std::string& nonce, v1::GroupEvent event,
+                    Done<Ok> done, std::function<void()> after, std::optional<storage::WriteBatch> with) {
+  storage::WriteBatch batch = with ? std::move(*with) : ctx_.store.batch();
+  if (!nonce.empty()) conversations_.write_invitation(conv, nonce, conv.invitations.at(nonce), batch);
+  conversations_.write_conversation(conv, batch);
+  event.set_by(group_rules::handle_of(ctx_.state, actor));
+  conversations_.append_event(conv, actor, event, std::move(batch),
+                              [done = std::move(done), after = std::move(after)](Result<uint64_t> r) {
+                                if (!r) return done(std::move(r).error());
+                                if (after) after();
+                                done(Ok{});
+                              });
+}
+
+// ---- Invitations -------------------------------------------------------------------------------
+
+Status Groups::check_new_invitation(const ConvState& conv, const Found& found, DeviceId actor,
+                                    const v1::SignedInvitation& signed_invitation,
+                                    const v1::Invitation& i, AccountId& invitee) const {
+  if (policy::role_of(*conv.policy, found.handle) != v1::FACILITATOR || i.inviter() != found.handle) {
+    return refused("only a facilitator of the group invites, in their own name");
+  }
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device || !policy::verify_invitation(signed_invitation, device->mls_signature_key)) {
+    return invalid("the invitation is not signed by this device's key");
+  }
+  const int64_t now = ctx_.clock.now_ms();
+  if (i.expires_at_ms() <= now || i.expires_at_ms() > now + kMaxInvitationMs) {
+    return invalid("an invitation expires in the future, within 30 days");
+  }
+  if (i.nonce().size() != kNonceBytes || conv.invitations.contains(i.nonce())) {
+    return invalid("the invitation's nonce must be 16 new bytes");
+  }
+  if (i.charter() != conv.policy->charter()) return invalid("the invitation must carry the group's charter");
+  auto handle = normalize_handle(i.invitee());
+  const AccountState* account = handle ? ctx_.state.account_by_key(handle->key) : nullptr;
+  if (!account || account->handle != i.invitee()) return make_error(Errc::kNotFound, "no such account");
+  const bool professional = account->type == AccountType::kProfessional;
+  if (i.invitee_type() != (professional ? v1::INVITEE_PROFESSIONAL : v1::INVITEE_PEER)) {
+    return invalid(std::string("the invitee is ") + (professional ? "a professional" : "a peer"));
+  }
+  if (policy::is_banned(*conv.policy, account->handle)) return refused("the invitee is banned from this group");
+  if (has_active_device(conv, *account)) return refused("the invitee is already a member");
+  const size_t open = std::count_if(conv.invitations.begin(), conv.invitations.end(),
+                                    [&](const auto& e) { return pending(e.second, now); });
+  if (open >= kMaxPendingInvitations) {
+    return make_error(Errc::kLimitReached, "too many pending invitations in this group");
+  }
+  invitee = account->id;
+  return Ok{};
+}
+
+void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, Done<Ok> done) {
+  v1::SignedInvitation signed_invitation;
+  v1::Invitation i;
+  ConvId conv_id;
+  if (!signed_invitation.ParseFromString(signed_bytes) ||
+      !i.ParseFromString(signed_invitation.invitation()) ||
+      !ConvId::parse(i.conversation_id(), conv_id)) {
+    return done(invalid("the invitation is unreadable"));
+  }
+  auto found = group_of(actor, conv_id, true);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  AccountId invitee = 0;
+  if (auto s = check_new_invitation(conv, *found, actor, signed_invitation, i, invitee); !s) {
+    return done(std::move(s).error());
+  }
+  const std::string nonce = i.nonce();
+  InvitationState state;
+  state.invitation = i;
+  state.signed_bytes = signed_bytes;
+  state.invitee = invitee;
+  conv.invitations.emplace(nonce, std::move(state));
+  v1::GroupEvent event;
+  *event.mutable_invited() = signed_invitation;
+  record(conv, actor, nonce, std::move(event), std::move(done), [this, invitee, signed_bytes] {
+    v1::Event e;
+    e.mutable_invitation_received()->set_signed_invitation(signed_bytes);
+    notify_account(invitee, e);
+  });
+}
+
+void Groups::revoke_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
+                               Done<Ok> done) {
+  auto found = group_of(actor, conv_id, true);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
+    return done(refused("only a facilitator revokes an invitation"));
+  }
+  auto i = invitation(conv, nonce);
+  if (!i) return done(std::move(i).error());
+  if ((*i)->used) return done(invalid("this invitation was already used"));
+  (*i)->revoked = true;
+  conv.revoked_invitations.insert(nonce);
+  v1::GroupEvent event;
+  event.set_revoked(nonce);
+  record(conv, actor, nonce, std::move(event), std::move(done));
+}
+
+void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
+                               Done<Ok> done) {
+  auto found = group_of(actor, conv_id, false);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  auto i = invitation(conv, nonce);
+  if (!i) return done(std::move(i).error());
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device || device->account != (*i)->invitee) return done(refused("this invitation is for someone else"));
+  const int64_t now = ctx_.clock.now_ms();
+  if (!pending(**i, now)) return done(invalid("this invitation was revoked, used or has expired"));
+  if ((*i)->accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
+  (*i)->accepted_ms = now;
+  v1::GroupEvent event;
+  event.set_accepted(nonce);
+  record(conv, actor, nonce, std::move(event), std::move(done));
+}
+
+void Groups::object_to_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
+                                  Done<Ok> done) {
+  auto found = group_of(actor, conv_id, true);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  auto i = invitation(conv, nonce);
+  if (!i) return done(std::move(i).error());
+  if (!pending(**i, ctx_.clock.now_ms()) ||
+      (*i)->invitation.invitee_type() != v1::INVITEE_PROFESSIONAL) {
+    return done(invalid("one objects only to a professional's pending invitation"));
+  }
+  (*i)->objected = true;
+  v1::GroupEvent event;
+  event.set_objected(nonce);
+  record(conv, actor, nonce, std::move(event), std::move(done));
+}
+
+std::vector<std::string> Groups::invitations_for(DeviceId actor) const {
+  std::vector<std::string> out;
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return out;
+  const int64_t now = ctx_.clock.now_ms();
+  for (const auto& [id, conv] : ctx_.state.conversations) {
+    for (const auto& [nonce, i] : conv.invitations) {
+      if (i.invitee == device->account && pending(i, now)) out.push_back(i.signed_bytes);
+    }
+  }
+  return out;
+}
+
+// ---- Open groups -------------------------------------------------------------------------------
+
+std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) const {
+  std::vector<OpenGroupView> out;
+  if (type_of(ctx_.state, actor) != AccountType::kPeer) return out;
+  const std::string handle = group_rules::handle_of(ctx_.state, actor);
+  for (const auto& [id, conv] : ctx_.state.conversations) {
+    if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->join_rule() != v1::OPEN_TO_PEERS ||
+        policy::is_banned(*conv.policy, handle)) {
+      continue;
+    }
+    std::set<AccountId> accounts;
+    for (const auto& [device, m] : conv.members) {
+      const DeviceState* d = ctx_.state.device(device);
+      if (m.active() && d) accounts.insert(d->account);
+    }
+    out.push_back({id, conv.policy->charter(), static_cast<uint32_t>(accounts.size())});
+  }
+  return out;
+}
+
+void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) {
+  auto found = group_of(actor, conv_id, false);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  if (conv.policy->join_rule() != v1::OPEN_TO_PEERS) return done(refused("this group admits only by invitation"));
+  if (type_of(ctx_.state, actor) != AccountType::kPeer) {
+    return done(refused("a professional joins a group only by invitation"));
+  }
+  if (policy::is_banned(*conv.policy, found->handle)) return done(refused("you are banned from this group"));
+  const DeviceState* device = ctx_.state.device(actor);
+  const AccountState* account = device ? ctx_.state.account(device->account) : nullptr;
+  if (!account) return done(make_error(Errc::kNotFound, "no such account"));
+  if (has_active_device(conv, *account)) return done(invalid("you are already a member"));
+  if (!conv.join_requests.insert(account->id).second) return done(Ok{});  // Asked already.
+  v1::GroupEvent event;
+  event.set_join_request(found->handle);
+  record(conv, actor, {}, std::move(event), std::move(done));
+}
+
+// ---- Moderation --------------------------------------------------------------------------------
+
+void Groups::delete_entry(DeviceId actor, const ConvId& conv_id, uint64_t seq, Done<Ok> done) {
+  auto found = group_of(actor, conv_id, true);
+  if (!found) return done(std::move(found).error());
+  ConvState& conv = *found->conv;
+  if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
+    return done(refused("only a facilitator deletes a message for everyone"));
+  }
+  if (seq == 0 || seq <= conv.erased_upto || seq > conv.durable_seq) return done(make_error(Errc::kNotFound, "no such message"));
+  auto entry = ctx_.store.read_log(conv.id, seq - 1, seq, 1, SIZE_MAX);
+  if (!entry) return done(std::move(entry).error());
+  if (entry->empty() || entry->front().seq != seq) return done(make_error(Errc::kNotFound, "no such message (deleted already?)"));
+  if (entry->front().record.kind() != static_cast<int>(EntryKind::kApplication)) {
+    return done(invalid("only messages can be deleted, not changes to the group"));
+  }
+  auto batch = ctx_.store.batch();
+  batch.delete_log(conv.id, seq);
+  v1::GroupEvent event;
+  event.set_deleted_seq(seq);
+  record(conv, actor, {}, std::move(event), std::move(done),
+         [this, id = conv.id, seq] { ctx_.store.compact_log(id, seq, seq + 1); }, std::move(batch));
+}
+
+}  // namespace cercle::domain

@@ -1,0 +1,109 @@
+// Groups: what a groupe de parole needs from the relay beyond MLS commits (whose rules
+// group_rules.h checks): invitations (recorded, accepted by the invitee after reading the charter,
+// revoked, objected to), join requests to groups open to peers, deleting a message for everyone,
+// reports (sealed to the facilitators' devices, or revealed to the instance's admins with the
+// reporter's consent), and erasing what is older than a group's retention period.
+//
+// What the whole group must see goes into the group's log as an EVENT entry (a GroupEvent), so
+// every member's client shows it and no member is told something different. What is for one account
+// or device (an invitation, a report, an admin's answer) goes out as an Outbox notification, and is
+// kept until it can be delivered.
+//
+// An instance admin has no power here: every call is judged by the actor's place in the group.
+// Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/domain/conversations.h"
+#include "server/domain/outbox.h"
+#include "server/domain/state.h"
+
+namespace cercle::domain {
+
+class Groups {
+ public:
+  template <class T>
+  using Done = std::function<void(Result<T>)>;
+
+  Groups(Context ctx, Conversations& conversations, Outbox& outbox)
+      : ctx_(ctx), conversations_(conversations), outbox_(outbox) {}
+
+  // Records an invitation a facilitator signed with the device making the request, shows it to the
+  // group (GroupEvent invited) and sends it to the invitee's devices. Errors: kInvalidArgument
+  // (unreadable, bad signature, expired, wrong account type or charter, already recorded),
+  // kForbidden (not a facilitator; invitee banned or already a member), kNotFound, kLimitReached.
+  void create_invitation(DeviceId actor, const std::string& signed_invitation, Done<Ok> done);
+  // A facilitator revokes an invitation not used yet. Errors: kForbidden, kNotFound, kInvalidArgument.
+  void revoke_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce, Done<Ok> done);
+  // The invitee accepts the charter. Errors: kForbidden (not the invitee), kNotFound,
+  // kInvalidArgument (revoked, used or expired).
+  void accept_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce, Done<Ok> done);
+  // A member objects to a professional's pending invitation. Errors: kForbidden, kNotFound,
+  // kInvalidArgument.
+  void object_to_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
+                            Done<Ok> done);
+  // The encoded SignedInvitations addressed to the actor's account that are still pending.
+  std::vector<std::string> invitations_for(DeviceId actor) const;
+
+  // Groups open to peers that the actor (a peer) may ask to join.
+  std::vector<OpenGroupView> open_groups(DeviceId actor) const;
+  // A peer asks to join an open group; a member's client then adds them. Errors: kNotFound,
+  // kForbidden (not open, a professional, banned), kInvalidArgument (already a member).
+  void request_join(DeviceId actor, const ConvId& conv, Done<Ok> done);
+
+  // A facilitator deletes message `seq` for everyone: its ciphertext is erased from storage (and
+  // from the disk, by a compaction) and a GroupEvent deleted_seq tells the clients to hide it.
+  // Errors: kForbidden, kNotFound, kInvalidArgument (not a message).
+  void delete_entry(DeviceId actor, const ConvId& conv, uint64_t seq, Done<Ok> done);
+
+  // Reports sealed by the reporter's client, one per facilitator device: kept for each device
+  // until it acknowledges it. Errors: kForbidden (not a member; a target is not a facilitator's
+  // device), kInvalidArgument (none, too many, too large).
+  void report_to_facilitators(DeviceId actor, const ConvId& conv,
+                              std::vector<std::pair<DeviceId, std::string>> sealed, Done<Ok> done);
+  std::vector<SealedReportView> pending_reports(DeviceId device) const;
+  // The device kept report `id`: it is forgotten. Errors: kNotFound.
+  void ack_report(DeviceId actor, uint64_t id, Done<Ok> done);
+
+  // A report to the instance's admins revealing one message, with the reporter's consent; returns
+  // its id. Errors: kForbidden (not a member), kInvalidArgument (no such message, too long).
+  void report_to_admins(DeviceId actor, const ConvId& conv, uint64_t seq, std::string text,
+                        std::string reason, Done<uint64_t> done);
+  // For cercle-admin: every report to the admins, oldest first; an answer goes to the reporter.
+  std::vector<AdminReportView> admin_reports() const;
+  void answer_report(uint64_t id, std::string text, Done<Ok> done);
+  // Answers the account has not received yet; they are marked received.
+  std::vector<std::pair<uint64_t, std::string>> take_answers(DeviceId device);
+
+  // Erases, in every group with a retention period, the log entries older than it. Returns how many
+  // groups had entries erased. The disk space is reclaimed by a background compaction.
+  size_t erase_expired();
+
+ private:
+  struct Found {
+    ConvState* conv = nullptr;
+    std::string handle;  // The actor's.
+  };
+  // The group and the actor's handle, if the actor is an active member (or `member` is false).
+  Result<Found> group_of(DeviceId actor, const ConvId& conv, bool member) const;
+  Result<InvitationState*> invitation(ConvState& conv, const std::string& nonce) const;
+  Status check_new_invitation(const ConvState& conv, const Found& found, DeviceId actor,
+                              const v1::SignedInvitation& signed_invitation,
+                              const v1::Invitation& invitation, AccountId& invitee) const;
+  // Writes the invitation and conversation, then the group event; `after` runs once durable.
+  void record(ConvState& conv, DeviceId actor, const std::string& nonce, v1::GroupEvent event,
+              Done<Ok> done, std::function<void()> after = nullptr,
+              std::optional<storage::WriteBatch> batch = std::nullopt);
+  void notify_account(AccountId account, const v1::Event& event);
+  size_t erase_expired(ConvState& conv, int64_t cutoff_ms);
+
+  Context ctx_;
+  Conversations& conversations_;
+  Outbox& outbox_;
+};
+
+}  // namespace cercle::domain
