@@ -305,11 +305,17 @@ Result<std::vector<Message>> Client::history(const std::string& conversation) co
   if (!c) return make_error(Errc::kNotFound, "no such conversation on this device");
   auto records = impl_->store->read_log("history/" + to_hex(c->id));
   if (!records) return std::move(records).error();
+  // Past the group's retention period a message is gone, even before the next pruning.
+  const auto rules = c->state ? group_policy(*c->state) : std::nullopt;
+  const int64_t cutoff = rules && rules->retention_days() > 0
+                             ? impl_->server_now_ms() - int64_t{rules->retention_days()} * 86'400'000
+                             : INT64_MIN;
   std::vector<Message> out;
   for (const auto& raw : *records) {
     local::HistoryEntry e;
     if (!e.ParseFromString(raw)) return storage_corrupt("a history record is damaged");
-    out.push_back({conversation, e.seq(), e.sender(), e.time_ms(), e.text(), e.own()});
+    if (e.time_ms() < cutoff) continue;
+    out.push_back({conversation, e.seq(), e.sender(), e.time_ms(), e.text(), e.own(), e.professional()});
   }
   return out;
 }

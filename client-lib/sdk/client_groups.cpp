@@ -138,20 +138,58 @@ static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view han
   return out;
 }
 
+// Adds every device of `handle`, with the invitation that lets them in when there is one: the
+// commit carries it, signed by its inviter, so that every member's client can check it; a
+// professional also gets the role that marks them, with the member they accompany.
+Status Client::Impl::add_with(Conv& conv, std::string_view handle, const v1::SignedInvitation* invitation) {
+  auto fetched = fetch_key_packages(*conn, handle);
+  if (!fetched) return std::move(fetched).error();
+  v1::Invitation i;
+  if (invitation && !i.ParseFromString(invitation->invitation())) {
+    return make_error(Errc::kInvalidArgument, "the invitation is unreadable");
+  }
+  auto done = change(conv, [&](const mls::State& state, v1::Commit& commit) {
+    mls::CommitOptions options;
+    options.add_key_packages = fetched->key_packages;
+    for (uint64_t d : fetched->devices) commit.add_add_devices(d);
+    auto rules = group_policy(state);
+    if (invitation) {
+      v1::CommitData data;
+      *data.add_invitations() = *invitation;
+      options.authenticated_data = to_bytes(data.SerializeAsString());
+      if (rules && i.invitee_type() == v1::INVITEE_PROFESSIONAL) {
+        auto* grant = rules->add_roles();
+        grant->set_handle(i.invitee());
+        grant->set_role(v1::INVITED_PROFESSIONAL);
+        grant->set_accompanying(i.accompanying());
+        options.group_context_extensions = std::vector<mls::Extension>{
+            mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
+      }
+    }
+    return state.commit(options);
+  });
+  if (done && invitation) conv.invitations[i.nonce()].set_used(true);
+  return done;
+}
+
 Status Client::add_member(const std::string& conversation, std::string_view handle) {
   auto& impl = *impl_;
   if (auto s = impl.require_connection(); !s) return s;
   auto found = impl.find(conversation);
   if (!found) return std::move(found).error();
-  auto fetched = fetch_key_packages(*impl.conn, handle);
-  if (!fetched) return std::move(fetched).error();
-  return impl.change(**found, [&](const mls::State& state, v1::Commit& commit) {
-    mls::CommitOptions options;
-    options.add_key_packages = fetched->key_packages;
-    for (uint64_t d : fetched->devices) commit.add_add_devices(d);
-    (void)state;
-    return state.commit(options);
-  });
+  Conv& conv = **found;
+  if (auto s = impl.process_incoming(); !s) return s;
+  // An accepted invitation for them, if there is one (a professional needs it).
+  std::optional<v1::SignedInvitation> invitation;
+  for (const auto& [nonce, t] : conv.invitations) {
+    v1::SignedInvitation s;
+    v1::Invitation i;
+    if (t.accepted() && !t.used() && !t.revoked() && s.ParseFromString(t.signed_invitation()) &&
+        i.ParseFromString(s.invitation()) && i.invitee() == handle) {
+      invitation = std::move(s);
+    }
+  }
+  return impl.add_with(conv, handle, invitation ? &*invitation : nullptr);
 }
 
 Result<std::string> Client::start_direct(std::string_view handle) {

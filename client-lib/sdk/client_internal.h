@@ -44,7 +44,10 @@ struct Conv {
   uint64_t acked = 0;
   std::map<std::string, local::TrackedInvitation> invitations;  // Groups, by nonce.
   std::set<std::string> join_requests;  // Open groups: handles that asked to join.
+  std::set<std::string> tried;  // Invitations and join requests this session tried to add once.
 };
+
+Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
 
 // The account type a member's leaf declares (client_rules.cpp).
 policy::Kind member_kind(const mls::State& state, uint32_t leaf);
@@ -94,6 +97,29 @@ struct Client::Impl {
   using Build = std::function<mls::Result<mls::CommitOutput>(const mls::State&, v1::Commit&)>;
   Status change(Conv& conv, const Build& build);
   void commit_pending_self_removals(Conv& conv);
+
+  // client_events.cpp
+  void apply_event(Conv& conv, const v1::Delivery& d);
+  void on_server_event(const v1::Event& e);
+  // Hides message `seq` (deleted for everyone): it leaves this device's history.
+  void forget_message(const Conv& conv, uint64_t seq);
+  // Drops local messages older than the group's retention period.
+  void prune_expired(const Conv& conv);
+  // What this client does for the group without being asked: it adds the people it invited once
+  // they accepted (and, for a professional, once the objection delay passed) and, in an open group,
+  // the peers who asked to join when its leaf is the lowest.
+  void act_on_requests(Conv& conv);
+  Status add_with(Conv& conv, std::string_view handle, const v1::SignedInvitation* invitation);
+  bool acting = false;  // Inside act_on_requests: no nested automatic commits.
+  // The server's clock, as its deliveries show it (invitations expire and objection delays pass
+  // by the server's time, which the relay also checks).
+  int64_t server_now_ms() const;
+  void saw_server_time(int64_t server_ms);
+  int64_t server_offset_ms = INT64_MIN / 2;
+  int64_t last_prune_ms = 0;
+
+  // client_moderation.cpp
+  std::optional<Report> open_report(const v1::ReportReceived& r) const;
 
   // client_rules.cpp
   // Checks a processed commit against the rules in force before it; returns the refusal or "".

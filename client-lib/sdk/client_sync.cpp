@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::string_view kKeyPackagePrefix = "kp/";
 constexpr std::string_view kLastResort = "kp-last";
+constexpr int64_t kPruneEveryMs = 60'000;
 
 std::string history_log(const Conv& conv) { return "history/" + to_hex(conv.id); }
 
@@ -67,8 +68,21 @@ void Client::Impl::accept(const v1::Delivery& d) {
     it = convs.emplace(c.id, std::move(c)).first;
   }
   Conv& conv = it->second;
+  if (d.server_time_ms() != 0) saw_server_time(d.server_time_ms());
+  if (d.kind() == v1::WELCOME && (conv.left || !conv.state) && d.seq() > conv.last_seq) {
+    // Added again after leaving (or after a Welcome we could not use): a fresh start.
+    const std::string id = conv.id;
+    conv = Conv{};
+    conv.id = id;
+    conv.last_seq = d.seq() - 1;
+  }
   if (d.seq() <= conv.last_seq || conv.left) return;  // Already processed: a duplicate.
-  conv.waiting.emplace(d.seq(), d);
+  if (d.kind() == v1::ERASED) {
+    // Stands for erased_from..seq: it is next once everything before erased_from is processed.
+    conv.waiting.emplace(std::max(d.erased_from(), conv.last_seq + 1), d);
+  } else {
+    conv.waiting.emplace(d.seq(), d);
+  }
   drain(conv);
 }
 
@@ -90,6 +104,11 @@ void Client::Impl::drain(Conv& conv) {
     conv.waiting.erase(it);
     conv.last_seq = next;
     conv.dirty = true;
+    if (d.kind() == v1::ERASED) {
+      conv.last_seq = std::max(next, d.seq());
+      std::erase_if(conv.own_seqs, [&](uint64_t s) { return s <= conv.last_seq; });
+      continue;
+    }
     if (!conv.broken && !conv.left) apply(conv, d);
   }
 }
@@ -126,6 +145,8 @@ void Client::Impl::apply(Conv& conv, const v1::Delivery& d) {
     case v1::APPLICATION:
       if (!own) apply_application(conv, d);
       return;
+    case v1::EVENT:
+      return apply_event(conv, d);
     default:
       return;
   }
@@ -220,12 +241,14 @@ void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
   }
   conv.state = std::move(out->state);
   Message m{to_hex(conv.id), d.seq(), sender_name(conv, out->sender), d.server_time_ms(),
-            to_string(out->application_data), false};
+            to_string(out->application_data), false,
+            member_kind(*conv.state, out->sender) == policy::Kind::kProfessional};
   local::HistoryEntry e;
   e.set_seq(m.seq);
   e.set_sender(m.sender);
   e.set_time_ms(m.time_ms);
   e.set_text(m.text);
+  e.set_professional(m.professional);
   if (auto s = store->append(history_log(conv), e.SerializeAsString()); !s) {
     warn(conv, "a message could not be saved on this device");
   }
@@ -254,13 +277,19 @@ Status Client::Impl::process_incoming() {
     queue.pop_front();
     accept(d);
   }
-  for (auto& e : conn->events()) {
-    if (e.has_key_packages_low()) (void)top_up_key_packages(kKeyPackageStock);
-  }
-  conn->events().clear();
+  // Taken out first: handling one may make calls, during which more arrive.
+  std::deque<v1::Event> server_events;
+  server_events.swap(conn->events());
+  for (const auto& e : server_events) on_server_event(e);
   learn_kinds();
   if (auto s = save_dirty(); !s) return s;
   for (auto& [id, conv] : convs) commit_pending_self_removals(conv);
+  for (auto& [id, conv] : convs) act_on_requests(conv);
+  if (server_now_ms() - last_prune_ms > kPruneEveryMs) {
+    last_prune_ms = server_now_ms();
+    for (const auto& [id, conv] : convs) prune_expired(conv);
+  }
+  if (auto s = save_dirty(); !s) return s;
   return acknowledge();
 }
 
@@ -316,6 +345,7 @@ Result<uint64_t> Client::send_text(const std::string& conversation, std::string_
     auto r = impl.conn->call(f);
     if (r) {
       const uint64_t seq = r->send().seq();
+      impl.saw_server_time(r->send().server_time_ms());
       local::HistoryEntry e;
       e.set_seq(seq);
       e.set_sender(impl.identity->handle());

@@ -1,0 +1,265 @@
+// Client: invitations, open groups, deleting a message for everyone, and reports.
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "client-lib/sdk/client_internal.h"
+
+namespace cercle::client {
+
+namespace {
+
+constexpr size_t kNonceBytes = 16;
+
+Result<std::string> raw_id(std::string_view hex, size_t bytes, std::string_view what) {
+  auto raw = from_hex(hex);
+  if (!raw || raw->size() != bytes) return make_error(Errc::kInvalidArgument, std::string(what) + " is not valid");
+  return raw;
+}
+
+// Finds what this device showed for message `seq` (its own history).
+Result<std::string> message_text(LocalStore& store, const Conv& conv, uint64_t seq) {
+  auto records = store.read_log("history/" + to_hex(conv.id));
+  if (!records) return std::move(records).error();
+  for (const auto& raw : *records) {
+    local::HistoryEntry e;
+    if (e.ParseFromString(raw) && e.seq() == seq) return e.text();
+  }
+  return make_error(Errc::kNotFound, "no such message on this device");
+}
+
+}  // namespace
+
+Invitation invitation_view(const v1::Invitation& i) {
+  Invitation out;
+  out.id = to_hex(i.nonce());
+  out.conversation = to_hex(i.conversation_id());
+  out.inviter = i.inviter();
+  out.invitee = i.invitee();
+  out.professional = i.invitee_type() == v1::INVITEE_PROFESSIONAL;
+  out.accompanying = i.accompanying();
+  out.expires_at_ms = i.expires_at_ms();
+  out.charter = i.charter();
+  return out;
+}
+
+Result<Invitation> Client::invite(const std::string& conversation, std::string_view handle,
+                                  std::string_view accompanying, std::chrono::hours valid_for) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  if (auto s = impl.process_incoming(); !s) return std::move(s).error();
+  const auto rules = conv.state ? group_policy(*conv.state) : std::nullopt;
+  if (!rules) return make_error(Errc::kNotFound, "this conversation has no group rules");
+  v1::ClientFrame lookup;
+  lookup.mutable_lookup_account()->set_handle(std::string(handle));
+  auto account = impl.conn->call(lookup);
+  if (!account) return std::move(account).error();
+  v1::Invitation i;
+  i.set_conversation_id(conv.id);
+  i.set_inviter(impl.identity->handle());
+  i.set_invitee(account->account().handle());
+  i.set_invitee_type(account->account().type() == v1::PROFESSIONAL ? v1::INVITEE_PROFESSIONAL
+                                                                    : v1::INVITEE_PEER);
+  i.set_accompanying(std::string(accompanying));
+  const auto expires = std::chrono::system_clock::now() + valid_for;
+  i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count());
+  std::string nonce(kNonceBytes, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  i.set_nonce(nonce);
+  i.set_charter(rules->charter());
+  const auto signed_invitation = policy::sign_invitation(
+      i, reinterpret_cast<const unsigned char*>(impl.identity->device_secret_key().data()));
+  v1::ClientFrame f;
+  f.mutable_create_invitation()->set_signed_invitation(signed_invitation.SerializeAsString());
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return invitation_view(i);
+}
+
+// Sends a request naming a conversation and an invitation; `fill` sets the request's fields.
+template <class Fill>
+static Status invitation_request(Client::Impl& impl, const std::string& conversation,
+                                 const std::string& invitation_id, Fill fill) {
+  if (auto s = impl.require_connection(); !s) return s;
+  auto conv = raw_id(conversation, 16, "the conversation id");
+  if (!conv) return std::move(conv).error();
+  auto nonce = raw_id(invitation_id, kNonceBytes, "the invitation id");
+  if (!nonce) return std::move(nonce).error();
+  v1::ClientFrame f;
+  fill(f, *conv, *nonce);
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return impl.process_incoming();
+}
+
+Status Client::revoke_invitation(const std::string& conversation, const std::string& invitation_id) {
+  return invitation_request(*impl_, conversation, invitation_id, [](v1::ClientFrame& f, auto& c, auto& n) {
+    f.mutable_revoke_invitation()->set_conversation_id(c);
+    f.mutable_revoke_invitation()->set_nonce(n);
+  });
+}
+
+Status Client::accept_invitation(const Invitation& invitation) {
+  return invitation_request(*impl_, invitation.conversation, invitation.id,
+                            [](v1::ClientFrame& f, auto& c, auto& n) {
+                              f.mutable_accept_invitation()->set_conversation_id(c);
+                              f.mutable_accept_invitation()->set_nonce(n);
+                            });
+}
+
+Status Client::object_to_invitation(const std::string& conversation, const std::string& invitation_id) {
+  return invitation_request(*impl_, conversation, invitation_id, [](v1::ClientFrame& f, auto& c, auto& n) {
+    f.mutable_object_to_invitation()->set_conversation_id(c);
+    f.mutable_object_to_invitation()->set_nonce(n);
+  });
+}
+
+Result<std::vector<Invitation>> Client::invitations() {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  v1::ClientFrame f;
+  f.mutable_list_invitations();
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  std::vector<Invitation> out;
+  for (const auto& bytes : r->invitations().signed_invitations()) {
+    v1::SignedInvitation s;
+    v1::Invitation i;
+    if (s.ParseFromString(bytes) && i.ParseFromString(s.invitation())) out.push_back(invitation_view(i));
+  }
+  return out;
+}
+
+Result<std::vector<OpenGroup>> Client::open_groups() {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  v1::ClientFrame f;
+  f.mutable_list_open_groups();
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  std::vector<OpenGroup> out;
+  for (const auto& g : r->open_groups().groups()) {
+    out.push_back({to_hex(g.conversation_id()), g.charter(), g.members()});
+  }
+  return out;
+}
+
+Status Client::request_join(const std::string& conversation) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto conv = raw_id(conversation, 16, "the conversation id");
+  if (!conv) return std::move(conv).error();
+  v1::ClientFrame f;
+  f.mutable_request_join()->set_conversation_id(*conv);
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Status Client::delete_message(const std::string& conversation, uint64_t seq) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  v1::ClientFrame f;
+  f.mutable_delete_entry()->set_conversation_id((*found)->id);
+  f.mutable_delete_entry()->set_seq(seq);
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return impl.process_incoming();
+}
+
+// The report travels sealed (crypto_box_seal) to each facilitator device, with the X25519 key
+// derived from the device's Ed25519 key, which is also its MLS leaf's signature key: the reporter's
+// client takes the keys from the group's ratchet tree, not from the server.
+Status Client::report(const std::string& conversation, uint64_t seq, std::string_view reason) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  const auto rules = conv.state ? group_policy(*conv.state) : std::nullopt;
+  if (!rules) return make_error(Errc::kNotFound, "this conversation has no group rules");
+  auto text = message_text(*impl.store, conv, seq);
+  if (!text) return std::move(text).error();
+  local::ReportContent content;
+  content.set_conversation_id(conv.id);
+  content.set_seq(seq);
+  content.set_text(*text);
+  content.set_reason(std::string(reason));
+  content.set_reporter(impl.identity->handle());
+  const std::string plain = content.SerializeAsString();
+  v1::ClientFrame get;
+  get.mutable_get_conversation()->set_conversation_id(conv.id);
+  auto info = impl.conn->call(get);
+  if (!info) return std::move(info).error();
+  v1::ClientFrame f;
+  auto* req = f.mutable_report_to_facilitators();
+  req->set_conversation_id(conv.id);
+  for (const auto& m : info->conversation().members()) {
+    if (policy::role_of(*rules, m.handle()) != v1::FACILITATOR || m.device_id() == impl.identity->device_id()) continue;
+    for (const auto& leaf : conv.state->members()) {
+      if (leaf.leaf_index != m.leaf() || to_string(leaf.credential.identity) != m.handle()) continue;
+      unsigned char x25519[crypto_box_PUBLICKEYBYTES];
+      if (leaf.signature_key.size() != crypto_sign_PUBLICKEYBYTES ||
+          crypto_sign_ed25519_pk_to_curve25519(x25519, leaf.signature_key.data()) != 0) {
+        continue;
+      }
+      std::string sealed(plain.size() + crypto_box_SEALBYTES, '\0');
+      crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                      reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), x25519);
+      auto* out = req->add_reports();
+      out->set_device_id(m.device_id());
+      out->set_sealed(std::move(sealed));
+    }
+  }
+  if (req->reports_size() == 0) return make_error(Errc::kNotFound, "this group has no other facilitator to report to");
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Result<uint64_t> Client::report_to_admins(const std::string& conversation, uint64_t seq,
+                                          std::string_view reason) {
+  auto& impl = *impl_;
+  if (auto s = impl.require_connection(); !s) return std::move(s).error();
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  auto text = message_text(*impl.store, **found, seq);
+  if (!text) return std::move(text).error();
+  v1::ClientFrame f;
+  auto* req = f.mutable_report_to_admins();
+  req->set_conversation_id((*found)->id);
+  req->set_seq(seq);
+  req->set_revealed_text(*text);
+  req->set_reason(std::string(reason));
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return r->report().report_id();
+}
+
+// Opens a report sealed to this device; nullopt when it does not open.
+std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) const {
+  const auto& sk = identity->device_secret_key();
+  unsigned char x_sk[crypto_box_SECRETKEYBYTES], x_pk[crypto_box_PUBLICKEYBYTES];
+  if (sk.size() != crypto_sign_SECRETKEYBYTES || r.sealed().size() < crypto_box_SEALBYTES ||
+      crypto_sign_ed25519_sk_to_curve25519(x_sk, reinterpret_cast<const unsigned char*>(sk.data())) != 0 ||
+      crypto_sign_ed25519_pk_to_curve25519(x_pk, reinterpret_cast<const unsigned char*>(sk.data()) + 32) != 0) {
+    return std::nullopt;
+  }
+  std::string plain(r.sealed().size() - crypto_box_SEALBYTES, '\0');
+  const bool opened = crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
+                                           reinterpret_cast<const unsigned char*>(r.sealed().data()),
+                                           r.sealed().size(), x_pk, x_sk) == 0;
+  sodium_memzero(x_sk, sizeof x_sk);
+  local::ReportContent content;
+  if (!opened || !content.ParseFromString(plain) || content.conversation_id() != r.conversation_id()) {
+    return std::nullopt;
+  }
+  return Report{to_hex(content.conversation_id()), r.reporter(), content.seq(), content.text(), content.reason()};
+}
+
+}  // namespace cercle::client
