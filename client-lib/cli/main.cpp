@@ -15,11 +15,12 @@
 
 #include <boost/json.hpp>
 
+#include "client-lib/cli/cli.h"
 #include "client-lib/sdk/client.h"
 
-namespace {
-
 using namespace cercle::client;
+
+namespace {
 
 constexpr const char* kUsage = R"(usage: cercle [--server ws://HOST:PORT/ws] [--data DIR] [--passphrase-file FILE]
               [--ca-file FILE] [--json] COMMAND ...
@@ -31,6 +32,23 @@ commands:
   group remove CONVERSATION HANDLE                   remove someone from a group
   group members CONVERSATION                         list the members
   group leave CONVERSATION                           leave a group
+  group policy CONVERSATION [--open yes|no] [--relatives yes|no] [--retention DAYS]
+               [--charter TEXT] [--objection-hours N]  show or change the group's rules
+  group role CONVERSATION HANDLE facilitator|member  give or take back the facilitator role
+  group invite CONVERSATION HANDLE [--accompanying HANDLE] [--hours N]
+                                                     invite someone; prints the invitation's id
+  group revoke CONVERSATION INVITATION               revoke a pending invitation
+  group invitations                                  invitations for you, with their charter
+  group accept INVITATION                            accept an invitation's charter
+  group object CONVERSATION INVITATION               object to a professional's invitation
+  group ban|unban CONVERSATION HANDLE                remove and ban someone, or lift the ban
+  group mute|unmute CONVERSATION HANDLE              refuse or allow someone's messages
+  group delete CONVERSATION SEQ                      delete a message for everyone
+  group report CONVERSATION SEQ REASON [--to-admins] report a message to the facilitators (or,
+                                                     with --to-admins, reveal it to the instance's
+                                                     admins: only with the reporter's consent)
+  group open                                         groups open to peers
+  group join CONVERSATION                            ask to join an open group
   conversations                                      list conversations
   send CONVERSATION TEXT                             send a message
   listen [--count N] [--timeout SECONDS]             print incoming messages, one per line
@@ -48,31 +66,6 @@ struct Args {
   bool json = false;
   std::vector<std::string> rest;
 };
-
-int exit_code(const Error& e) {
-  switch (e.code) {
-    case Errc::kBadPassphrase:
-      return 3;
-    case Errc::kNetwork:
-      return 4;
-    case Errc::kServer:
-    case Errc::kRefused:
-      return 5;
-    case Errc::kNotFound:
-      return 6;
-    case Errc::kNotRegistered:
-      return 7;
-    case Errc::kStorage:
-      return 8;
-    default:
-      return 1;
-  }
-}
-
-int fail(const Error& e) {
-  std::cerr << "cercle: " << e.message << "\n";
-  return exit_code(e);
-}
 
 std::string default_data_dir() {
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/cercle";
@@ -116,7 +109,10 @@ bool passphrase(const Args& a, std::string& out) {
   return true;
 }
 
-// Reads "--name value" options after the positional arguments of a command.
+}  // namespace
+
+namespace cercle::cli {
+
 std::string option(const std::vector<std::string>& rest, const std::string& name) {
   for (size_t i = 0; i + 1 < rest.size(); ++i) {
     if (rest[i] == name) return rest[i + 1];
@@ -124,16 +120,48 @@ std::string option(const std::vector<std::string>& rest, const std::string& name
   return {};
 }
 
+int exit_code(const Error& e) {
+  switch (e.code) {
+    case Errc::kBadPassphrase:
+      return 3;
+    case Errc::kNetwork:
+      return 4;
+    case Errc::kServer:
+    case Errc::kRefused:
+      return 5;
+    case Errc::kNotFound:
+      return 6;
+    case Errc::kNotRegistered:
+      return 7;
+    case Errc::kStorage:
+      return 8;
+    default:
+      return 1;
+  }
+}
+
+int fail(const Error& e) {
+  std::cerr << "cercle: " << e.message << "\n";
+  return exit_code(e);
+}
+
 void print_message(const Message& m, bool json) {
   if (json) {
     boost::json::object o{{"conversation", m.conversation}, {"seq", m.seq}, {"sender", m.sender},
-                          {"time_ms", m.time_ms}, {"text", m.text}, {"own", m.own}};
+                          {"time_ms", m.time_ms}, {"text", m.text}, {"own", m.own},
+                          {"professional", m.professional}};
     std::cout << boost::json::serialize(o) << std::endl;
   } else {
-    std::cout << m.conversation.substr(0, 8) << " #" << m.seq << " " << m.sender << ": " << m.text
-              << std::endl;
+    std::cout << m.conversation.substr(0, 8) << " #" << m.seq << " " << m.sender
+              << (m.professional ? " (professionnel·le)" : "") << ": " << m.text << std::endl;
   }
 }
+
+}  // namespace cercle::cli
+
+namespace {
+
+using namespace cercle::cli;
 
 void print_id(const std::string& id, bool json) {
   if (json) {
@@ -160,6 +188,8 @@ int listen(Client& c, const Args& a) {
         if (count >= 0 && ++seen >= count) break;
       } else if (e.kind == Event::Kind::kWarning) {
         std::cerr << "cercle: " << e.detail << "\n";
+      } else {
+        print_event(e, a.json);
       }
     }
   }
@@ -180,9 +210,11 @@ int group_command(Client& c, const Args& a) {
     boost::json::array out;
     for (const auto& m : *members) {
       if (a.json) {
-        out.push_back(boost::json::object{{"handle", m.handle}, {"leaf", m.leaf}, {"self", m.self}});
+        out.push_back(boost::json::object{{"handle", m.handle}, {"leaf", m.leaf}, {"self", m.self},
+                                          {"professional", m.professional},
+                                          {"role", role_name(m.role)}, {"accompanying", m.accompanying}});
       } else {
-        std::cout << m.handle << (m.self ? " (vous)" : "") << std::endl;
+        std::cout << m.handle << member_marks(m) << (m.self ? " (vous)" : "") << std::endl;
       }
     }
     if (a.json) std::cout << boost::json::serialize(out) << std::endl;
@@ -196,8 +228,9 @@ int group_command(Client& c, const Args& a) {
     auto s = r[1] == "add" ? c.add_member(r[2], r[3]) : c.remove_member(r[2], r[3]);
     return s ? 0 : fail(s.error());
   }
-  std::cerr << kUsage;
-  return 2;
+  const int code = moderation_command(c, r, a.json);
+  if (code == 2) std::cerr << kUsage;
+  return code;
 }
 
 int run(Client& c, const Args& a) {
@@ -276,7 +309,12 @@ int main(int argc, char** argv) {
   auto client = Client::open(options);
   if (!client) return fail(client.error());
   if (auto s = (*client)->connect(); !s) return fail(s.error());
-  const int code = run(**client, args);
+  int code = 2;
+  try {
+    code = run(**client, args);
+  } catch (const std::exception&) {  // A number that does not read as one (std::stoul...).
+    std::cerr << kUsage;
+  }
   (*client)->disconnect();
   return code;
 }
