@@ -109,5 +109,30 @@ TEST_F(CliTest, TheCExampleTalksToACliUser) {
   EXPECT_EQ(field(got.out, "sender"), "alice");
 }
 
+TEST_F(CliTest, TheCGroupExampleSetsRulesAndMutesAMember) {
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " + std::string(CERCLE_C_GROUP_EXAMPLE_BIN) +
+                              " ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws '" +
+                              dir_.path() + "/alice' alice bob 'Bienveillance' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_TRUE(pipe);
+  std::string out;
+  char buf[256];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int rc = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
+  EXPECT_NE(out.find("member alice facilitator self"), std::string::npos) << out;
+  EXPECT_NE(out.find("member bob member\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("rules retention=30 charter=Bienveillance"), std::string::npos) << out;
+  const std::string conv = out.substr(0, 32);
+  // Bob sees the rules the C program set, and is muted by them.
+  CliRun rules = cli("bob", "group policy " + conv);
+  ASSERT_EQ(rules.status, 0) << rules.out;
+  EXPECT_NE(rules.out.find("\"charter\":\"Bienveillance\""), std::string::npos) << rules.out;
+  EXPECT_NE(rules.out.find("\"muted\":[\"bob\"]"), std::string::npos) << rules.out;
+  EXPECT_EQ(cli("bob", "send " + conv + " 'je peux parler ?'").status, 5);
+}
+
 }  // namespace
 }  // namespace cercle::testing

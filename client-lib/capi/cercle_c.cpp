@@ -1,60 +1,9 @@
 // The C API (client-lib/include/cercle/cercle.h) over cercle::client::Client.
 #include "client-lib/include/cercle/cercle.h"
 
-#include <cstring>
-#include <memory>
-#include <string>
+#include "client-lib/capi/capi_internal.h"
 
-#include "client-lib/sdk/client.h"
-
-struct cercle_client {
-  std::unique_ptr<cercle::client::Client> impl;
-  std::string last_error;
-};
-
-namespace {
-
-using cercle::client::Errc;
-using cercle::client::Error;
-
-cercle_status status_of(const Error& e) {
-  switch (e.code) {
-    case Errc::kBadPassphrase:
-      return CERCLE_ERR_BAD_PASSPHRASE;
-    case Errc::kNetwork:
-      return CERCLE_ERR_NETWORK;
-    case Errc::kServer:
-    case Errc::kRefused:
-      return CERCLE_ERR_REFUSED;
-    case Errc::kNotFound:
-      return CERCLE_ERR_NOT_FOUND;
-    case Errc::kNotRegistered:
-      return CERCLE_ERR_NOT_REGISTERED;
-    case Errc::kStorage:
-      return CERCLE_ERR_STORAGE;
-    case Errc::kInvalidArgument:
-      return CERCLE_ERR_INVALID;
-    default:
-      return CERCLE_ERR_OTHER;
-  }
-}
-
-template <class R>
-cercle_status finish(cercle_client* c, const R& result) {
-  if (result) {
-    c->last_error.clear();
-    return CERCLE_OK;
-  }
-  c->last_error = result.error().message;
-  return status_of(result.error());
-}
-
-void copy_id(const std::string& id, char out[CERCLE_ID_SIZE]) {
-  std::strncpy(out, id.c_str(), CERCLE_ID_SIZE - 1);
-  out[CERCLE_ID_SIZE - 1] = '\0';
-}
-
-}  // namespace
+using namespace cercle::capi;
 
 extern "C" {
 
@@ -68,7 +17,7 @@ cercle_status cercle_open(const char* server_url, const char* data_dir, const ch
   options.client_name = "cercle-c/0.1";
   auto opened = cercle::client::Client::open(options);
   if (!opened) return status_of(opened.error());
-  *out = new cercle_client{std::move(*opened), {}};
+  *out = new cercle_client{std::move(*opened), {}, {}};
   return CERCLE_OK;
 }
 
@@ -124,21 +73,7 @@ cercle_status cercle_send_text(cercle_client* c, const char* conversation, const
 }
 
 cercle_status cercle_poll(cercle_client* c, int timeout_ms, cercle_message_fn on_message, void* user) {
-  auto events = c->impl->poll(std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms));
-  if (events && on_message) {
-    for (const auto& e : *events) {
-      if (e.kind != cercle::client::Event::Kind::kMessage) continue;
-      cercle_message m{};
-      copy_id(e.message.conversation, m.conversation);
-      m.seq = e.message.seq;
-      m.sender = e.message.sender.c_str();
-      m.text = e.message.text.c_str();
-      m.time_ms = e.message.time_ms;
-      m.own = e.message.own ? 1 : 0;
-      on_message(user, &m);
-    }
-  }
-  return finish(c, events);
+  return cercle_poll_events(c, timeout_ms, on_message, nullptr, user);
 }
 
 }  // extern "C"

@@ -40,6 +40,7 @@ typedef struct {
   const char* text;   /* UTF-8. Valid during the callback only. */
   int64_t time_ms;
   int own;
+  int professional;   /* The sender is a professional: show it beside the message. */
 } cercle_message;
 
 typedef void (*cercle_message_fn)(void* user, const cercle_message* message);
@@ -69,6 +70,113 @@ cercle_status cercle_send_text(cercle_client* client, const char* conversation, 
 /* Waits up to timeout_ms for incoming messages and calls on_message for each, in order. */
 cercle_status cercle_poll(cercle_client* client, int timeout_ms, cercle_message_fn on_message,
                           void* user);
+
+/* ---- Groupes de parole ------------------------------------------------------------------------
+ * Only facilitators change a group (its rules, roles, bans, mutes, invitations); the server refuses
+ * the others and every member's client checks each change against the group's rules. Strings given
+ * to callbacks are valid during the callback only. Invitation ids are 32 hex characters. */
+
+typedef enum {
+  CERCLE_ROLE_MEMBER = 0,
+  CERCLE_ROLE_FACILITATOR = 1,
+  CERCLE_ROLE_INVITED_PROFESSIONAL = 2
+} cercle_role;
+
+typedef struct {
+  const char* handle;
+  int self;
+  int professional; /* Always show it: a professional is marked as such. */
+  cercle_role role;
+  const char* accompanying; /* An invited professional: the member they accompany, or "". */
+} cercle_member;
+
+typedef void (*cercle_member_fn)(void* user, const cercle_member* member);
+cercle_status cercle_members(cercle_client* client, const char* conversation, cercle_member_fn on_member,
+                             void* user);
+
+typedef struct {
+  int open_to_peers;      /* Peers may ask to join; professionals never. */
+  int relatives_admitted;
+  uint32_t retention_days; /* 0: kept. */
+  const char* charter;     /* cercle_get_rules: valid until the next call on this client. */
+  uint32_t objection_hours;
+} cercle_group_rules;
+
+cercle_status cercle_get_rules(cercle_client* client, const char* conversation, cercle_group_rules* out);
+cercle_status cercle_set_rules(cercle_client* client, const char* conversation,
+                               const cercle_group_rules* rules);
+cercle_status cercle_set_role(cercle_client* client, const char* conversation, const char* handle,
+                              cercle_role role);
+cercle_status cercle_ban(cercle_client* client, const char* conversation, const char* handle);
+cercle_status cercle_unban(cercle_client* client, const char* conversation, const char* handle);
+cercle_status cercle_mute(cercle_client* client, const char* conversation, const char* handle, int muted);
+
+/* Invites handle (accompanying may be NULL), valid for valid_hours; writes the invitation's id. */
+cercle_status cercle_invite(cercle_client* client, const char* conversation, const char* handle,
+                            const char* accompanying, uint32_t valid_hours,
+                            char invitation_id[CERCLE_ID_SIZE]);
+cercle_status cercle_revoke_invitation(cercle_client* client, const char* conversation,
+                                       const char* invitation_id);
+
+typedef struct {
+  char id[CERCLE_ID_SIZE];
+  char conversation[CERCLE_ID_SIZE];
+  const char* inviter;
+  const char* invitee;
+  int professional;
+  const char* accompanying;
+  int64_t expires_at_ms;
+  const char* charter; /* To show to the invitee before they accept. */
+} cercle_invitation;
+
+typedef void (*cercle_invitation_fn)(void* user, const cercle_invitation* invitation);
+/* The invitations addressed to this account that are still pending. */
+cercle_status cercle_invitations(cercle_client* client, cercle_invitation_fn on_invitation, void* user);
+cercle_status cercle_accept_invitation(cercle_client* client, const char* conversation,
+                                       const char* invitation_id);
+cercle_status cercle_object_to_invitation(cercle_client* client, const char* conversation,
+                                          const char* invitation_id);
+cercle_status cercle_request_join(cercle_client* client, const char* conversation);
+
+/* A facilitator deletes a message for everyone. */
+cercle_status cercle_delete_message(cercle_client* client, const char* conversation, uint64_t seq);
+/* Reports a message to the group's facilitators, sealed to their devices. */
+cercle_status cercle_report(cercle_client* client, const char* conversation, uint64_t seq,
+                            const char* reason);
+/* Reveals a message to the instance's admins: call only with the user's explicit consent. */
+cercle_status cercle_report_to_admins(cercle_client* client, const char* conversation, uint64_t seq,
+                                      const char* reason, uint64_t* report_id);
+
+typedef enum {
+  CERCLE_EVENT_WARNING = 1,      /* detail: what was refused or failed, in words. */
+  CERCLE_EVENT_JOINED = 2,
+  CERCLE_EVENT_MEMBERS_CHANGED = 3,
+  CERCLE_EVENT_LEFT = 4,
+  CERCLE_EVENT_INVITED = 5,      /* Someone was invited to the group: invitee, by. */
+  CERCLE_EVENT_INVITATION = 6,   /* This account is invited: call cercle_invitations. */
+  CERCLE_EVENT_INVITATION_ACCEPTED = 7,
+  CERCLE_EVENT_INVITATION_REVOKED = 8,
+  CERCLE_EVENT_OBJECTION = 9,
+  CERCLE_EVENT_JOIN_REQUEST = 10, /* by: who asks. */
+  CERCLE_EVENT_MESSAGE_DELETED = 11, /* seq: hide it. */
+  CERCLE_EVENT_REPORT = 12,      /* For a facilitator: by (reporter), seq, text, detail (reason). */
+  CERCLE_EVENT_ADMIN_ANSWER = 13 /* detail: the admins' answer to a report. */
+} cercle_event_kind;
+
+typedef struct {
+  cercle_event_kind kind;
+  char conversation[CERCLE_ID_SIZE];
+  const char* by;
+  const char* invitee;
+  uint64_t seq;
+  const char* text;
+  const char* detail;
+} cercle_event;
+
+typedef void (*cercle_event_fn)(void* user, const cercle_event* event);
+/* cercle_poll, with the group's events too (either callback may be NULL). */
+cercle_status cercle_poll_events(cercle_client* client, int timeout_ms, cercle_message_fn on_message,
+                                 cercle_event_fn on_event, void* user);
 
 #ifdef __cplusplus
 }
