@@ -12,7 +12,7 @@ fi
 stale=0
 if [[ ! -f dist/index.html ]]; then
   stale=1
-elif [[ -n $(find src index.html vite.config.ts tsconfig.json package-lock.json scripts ../proto/cercle.proto \
+elif [[ -n $(find src index.html vite.config.ts tsconfig.json package-lock.json scripts ../proto/cercle.proto ../proto/policy.proto \
                 -newer dist/index.html -print -quit 2>/dev/null) ]]; then
   stale=1
 fi

@@ -1,5 +1,7 @@
-// The wire protocol (generated from ../proto/cercle.proto) and the signed authentication transcript.
+// The wire protocol (generated from ../proto/cercle.proto), the groups' rules and events (from
+// ../proto/policy.proto) and the signed authentication transcript.
 export * from "../gen/cercle_pb";
+export * from "../gen/policy_pb";
 import { concat, utf8 } from "./bytes";
 
 export const PROTOCOL_VERSION = 1;

@@ -1,0 +1,249 @@
+// The rules of a groupe de parole, checked by this client before it applies a commit, the same way
+// the relay and the C++ clients check them (client-lib/policy/policy.cpp is the reference; this is a
+// port written from it, not generated). Only facilitators add and remove others (anyone may leave by
+// asking to); a professional comes in only with a valid invitation signed by a facilitator's leaf
+// key; in an open-to-peers group any member may add a peer; banned accounts never come back; only
+// facilitators change the rules, and someone must still lead; a group's first commit sets its rules.
+//
+// Pure functions over plain values (the facts come from comparing the group before and after the
+// commit, in messenger.ts); signature checks are the only asynchronous part.
+import { fromBinary } from "@bufbuild/protobuf";
+import { concat, toHex, utf8 } from "./bytes";
+import { InvitationSchema, InviteeType, JoinRule, Role, type CommitData, type GroupPolicy, type Invitation, type SignedInvitation } from "./proto";
+import { verify } from "./signer";
+
+/** MLS group context extension: the encoded cercle.v1.GroupPolicy. */
+export const POLICY_EXTENSION = 0xf0a0;
+/** MLS leaf extension: one byte, the account type (1 peer, 2 professional; absent: a peer). */
+export const ACCOUNT_TYPE_EXTENSION = 0xf0a1;
+export const INVITATION_LABEL = "cercle-invitation-v1";
+
+export type Kind = "peer" | "professional";
+
+export interface Member {
+  handle: string;
+  leaf: number;
+  kind: Kind;
+  signatureKey: Uint8Array;  // Ed25519 public key of the leaf.
+}
+
+export interface Added {
+  handle: string;
+  kind: Kind;
+}
+
+export interface Removed {
+  leaf: number;
+  selfRequested: boolean;  // A Remove proposal sent by the removed member itself (leaving).
+}
+
+/** What a commit does. */
+export interface Change {
+  committerLeaf: number;
+  added: Added[];
+  removed: Removed[];
+  newPolicy?: GroupPolicy;  // When the commit changes the group context's rules.
+  data?: CommitData;        // The commit's authenticated data.
+}
+
+/** The group as it is before the commit. */
+export interface Group {
+  conversationId: Uint8Array;
+  policy?: GroupPolicy;  // Undefined: a new group, before its first commit.
+  members: Member[];
+  usedInvitations: Set<string>;     // Nonces (hex) already used in this group.
+  revokedInvitations: Set<string>;  // Nonces (hex) revoked by a facilitator.
+}
+
+/** Why a commit is refused (each has a sentence in i18n.ts, "refusal_<code>"). */
+export type Refusal =
+  | "notMember"
+  | "firstCommitSetsRules"
+  | "firstRulesFromCreator"
+  | "onlyFacilitatorChangesRules"
+  | "noFacilitatorLeft"
+  | "onlyFacilitatorRemoves"
+  | "banned"
+  | "professionalNeedsInvitation"
+  | "onlyFacilitatorAdds"
+  | "onlyFacilitatorAddsInvited"
+  | "invitationUnreadable"
+  | "invitationNotFromFacilitator"
+  | "invitationSignature"
+  | "invitationOtherGroup"
+  | "invitationOtherPerson"
+  | "professionalInvitedAsPeer"
+  | "invitationExpired"
+  | "invitationUsed"
+  | "invitationRevoked"
+  // Read by the client before the check itself:
+  | "rulesRemoved"
+  | "rulesUnreadable"
+  | "dataUnreadable";
+
+export interface Verdict {
+  refusal?: Refusal;
+  who?: string;          // The handle the refusal is about, when there is one.
+  usedNonces: string[];  // Invitations (hex nonces) the commit uses.
+}
+
+export type VerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => Promise<boolean>;
+
+export function roleOf(policy: GroupPolicy, handle: string): Role {
+  for (const grant of policy.roles) if (grant.handle === handle) return grant.role;
+  return Role.ROLE_MEMBER;
+}
+
+export function accompanyingOf(policy: GroupPolicy, handle: string): string {
+  for (const grant of policy.roles) if (grant.handle === handle) return grant.accompanying;
+  return "";
+}
+
+export function isBanned(policy: GroupPolicy, handle: string): boolean {
+  return policy.banned.includes(handle);
+}
+
+export function isMuted(policy: GroupPolicy, handle: string): boolean {
+  return policy.muted.includes(handle);
+}
+
+/** The bytes an inviter signs: "cercle-invitation-v1" || 0x00 || invitation. */
+export function invitationTranscript(encodedInvitation: Uint8Array): Uint8Array {
+  return concat(utf8(INVITATION_LABEL), Uint8Array.of(0), encodedInvitation);
+}
+
+/** The invitation, if `signed` verifies with one of `publicKeys`; else undefined. */
+export async function verifyInvitation(
+  signed: SignedInvitation,
+  publicKeys: Uint8Array[],
+  verifyFn: VerifyFn = verify,
+): Promise<Invitation | undefined> {
+  if (signed.signature.length !== 64) return undefined;
+  let invitation: Invitation;
+  try {
+    invitation = fromBinary(InvitationSchema, signed.invitation);
+  } catch {
+    return undefined;
+  }
+  const transcript = invitationTranscript(signed.invitation);
+  for (const key of publicKeys) {
+    if (key.length !== 32) continue;
+    try {
+      if (await verifyFn(key, transcript, signed.signature)) return invitation;
+    } catch {
+      // A key WebCrypto will not import verifies nothing.
+    }
+  }
+  return undefined;
+}
+
+/** Account type from a leaf's 0xF0A1 extension data (absent or anything else: a peer). */
+export function kindOfExtension(data: Uint8Array | undefined): Kind {
+  return data && data.length === 1 && data[0] === 2 ? "professional" : "peer";
+}
+
+export function kindExtension(kind: Kind): Uint8Array {
+  return Uint8Array.of(kind === "professional" ? 2 : 1);
+}
+
+function peek(signed: SignedInvitation): Invitation | undefined {
+  try {
+    return fromBinary(InvitationSchema, signed.invitation);
+  } catch {
+    return undefined;
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+interface Fail {
+  refusal: Refusal;
+  who?: string;
+}
+
+async function checkInvitation(
+  g: Group,
+  policy: GroupPolicy,
+  signed: SignedInvitation,
+  added: Added,
+  nowMs: number,
+  verifyFn: VerifyFn,
+): Promise<Fail | { nonce: string }> {
+  const claimed = peek(signed);
+  if (!claimed) return { refusal: "invitationUnreadable", who: added.handle };
+  // Every leaf of the inviter (a facilitator may have several devices) may have signed it.
+  const keys = g.members.filter((m) => m.handle === claimed.inviter).map((m) => m.signatureKey);
+  if (keys.length === 0 || roleOf(policy, claimed.inviter) !== Role.FACILITATOR) {
+    return { refusal: "invitationNotFromFacilitator", who: added.handle };
+  }
+  const invitation = await verifyInvitation(signed, keys, verifyFn);
+  if (!invitation) return { refusal: "invitationSignature", who: added.handle };
+  if (!equal(invitation.conversationId, g.conversationId)) return { refusal: "invitationOtherGroup", who: added.handle };
+  if (invitation.invitee !== added.handle) return { refusal: "invitationOtherPerson", who: added.handle };
+  if (added.kind === "professional" && invitation.inviteeType !== InviteeType.INVITEE_PROFESSIONAL) {
+    return { refusal: "professionalInvitedAsPeer", who: added.handle };
+  }
+  if (Number(invitation.expiresAtMs) <= nowMs) return { refusal: "invitationExpired", who: added.handle };
+  const nonce = toHex(invitation.nonce);
+  if (g.usedInvitations.has(nonce)) return { refusal: "invitationUsed", who: added.handle };
+  if (g.revokedInvitations.has(nonce)) return { refusal: "invitationRevoked", who: added.handle };
+  return { nonce };
+}
+
+/** The invitation the commit carries for `handle`, if any. */
+function invitationFor(c: Change, handle: string): SignedInvitation | undefined {
+  return c.data?.invitations.find((s) => peek(s)?.invitee === handle);
+}
+
+function checkPolicyChange(g: Group, c: Change, committer: Member): Refusal | undefined {
+  const next = c.newPolicy!;
+  if (!g.policy) {
+    if (g.members.length !== 1) return "firstRulesFromCreator";
+  } else if (roleOf(g.policy, committer.handle) !== Role.FACILITATOR) {
+    return "onlyFacilitatorChangesRules";
+  }
+  // Someone must still lead the group: a facilitator among those who stay or join.
+  for (const grant of next.roles) {
+    if (grant.role !== Role.FACILITATOR) continue;
+    const stays = g.members.some((m) => m.handle === grant.handle && !c.removed.some((r) => r.leaf === m.leaf));
+    const joins = c.added.some((a) => a.handle === grant.handle);
+    if (stays || joins) return undefined;
+  }
+  return "noFacilitatorLeft";
+}
+
+/** Checks a commit against the group's rules at `nowMs` (the relay's time of the commit). */
+export async function checkCommit(g: Group, c: Change, nowMs: number, verifyFn: VerifyFn = verify): Promise<Verdict> {
+  const refuse = (refusal: Refusal, who?: string): Verdict => ({ refusal, who, usedNonces: [] });
+  const committer = g.members.find((m) => m.leaf === c.committerLeaf);
+  if (!committer) return refuse("notMember");
+  if (!g.policy && !c.newPolicy) return refuse("firstCommitSetsRules");
+  if (c.newPolicy) {
+    const why = checkPolicyChange(g, c, committer);
+    if (why) return refuse(why);
+  }
+  // The rules in force are the current ones; for a new group, the ones its creator sets now.
+  const current = g.policy ?? c.newPolicy!;
+  const after = c.newPolicy ?? current;
+  const facilitator = roleOf(current, committer.handle) === Role.FACILITATOR;
+  for (const r of c.removed) {
+    if (!r.selfRequested && !facilitator) return refuse("onlyFacilitatorRemoves");
+  }
+  const used: string[] = [];
+  for (const added of c.added) {
+    if (isBanned(after, added.handle)) return refuse("banned", added.handle);
+    const invitation = invitationFor(c, added.handle);
+    if (added.kind === "professional" && !invitation) return refuse("professionalNeedsInvitation", added.handle);
+    if (!invitation) {
+      if (!facilitator && current.joinRule !== JoinRule.OPEN_TO_PEERS) return refuse("onlyFacilitatorAdds", added.handle);
+      continue;
+    }
+    const checked = await checkInvitation(g, current, invitation, added, nowMs, verifyFn);
+    if ("refusal" in checked) return refuse(checked.refusal, checked.who);
+    if (!facilitator) return refuse("onlyFacilitatorAddsInvited", added.handle);
+    used.push(checked.nonce);
+  }
+  return { usedNonces: used };
+}
