@@ -54,16 +54,19 @@ export async function eventually(what, check, ms = 15_000) {
 
 /**
  * Starts the server. registration: "invite-code" or "open"; codes: registration codes to create
- * first (with cercle-admin, on the data folder before the server starts).
+ * first (with cercle-admin, on the data folder before the server starts); testClock: the server's
+ * clock can be moved forward with `admin("clock", "advance", HOURS)`.
  */
-export async function startServer({ registration = "invite-code", codes = 0, web = DIST } = {}) {
+export async function startServer({ registration = "invite-code", codes = 0, web = DIST, testClock = false } = {}) {
   const bin = serverBinary();
   const data = mkdtempSync(join(tmpdir(), "cercle-web-test-"));
   const made = [];
   for (let i = 0; i < codes; i++) {
     made.push(execFileSync(adminBinary(), ["--data", data, "code", "create"], { encoding: "utf8", timeout: 30_000 }).trim());
   }
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"], {
+  const args = ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"];
+  if (testClock) args.push("--test-clock", "true");
+  const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -86,6 +89,11 @@ export async function startServer({ registration = "invite-code", codes = 0, web
     url,
     ws: `ws://127.0.0.1:${port}/ws`,
     codes: made,
+    data,
+    /** Runs cercle-admin against the running server (its admin socket in the data folder). */
+    admin(...adminArgs) {
+      return execFileSync(adminBinary(), ["--data", data, ...adminArgs], { encoding: "utf8", timeout: 30_000 }).trim();
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");

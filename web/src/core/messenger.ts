@@ -1,15 +1,20 @@
-// The client: account, connection loop with backoff and catch-up, MLS direct conversations,
+// The client: account, connection loop with backoff and catch-up, MLS direct conversations and
+// groupes de parole (rules checked before every commit is adopted, group events, retention),
 // de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
 import { create } from "@bufbuild/protobuf";
 import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./bytes";
+import * as groups from "./groups";
+import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import * as mls from "./mls";
 import {
+  AccountType,
   authTranscript,
   ConversationKind,
   DeliveryKind,
   ErrorCode,
   HelloSchema,
   ProtocolVersion,
+  type AuthResult,
   type ContactLinkInfo,
   type Delivery,
   type FetchedKeyPackage,
@@ -34,24 +39,37 @@ export interface Account {
   mlsKeyId: Uint8Array;
   role: Role;
   createdMs: number;
+  /** The account type the relay gave at the last sign-in (AccountType; absent in old records: a peer). */
+  type?: number;
 }
 
 export interface ConvMeta {
   id: string;              // Conversation id, hex.
-  peer: string;            // The other account's handle (from the group's MLS credentials once joined).
+  /**
+   * The thread's key: in a direct conversation, the other account's handle (from the group's MLS
+   * credentials once joined); in a group, "#" + id (no handle has a "#").
+   */
+  peer: string;
   processed: number;       // Every entry up to this seq is handled.
-  above: number[];         // Handled entries above `processed`.
+  above: [number, number][];  // Handled ranges (inclusive) above `processed`, sorted, apart.
   ready: boolean;          // This device holds the group's MLS state.
   unread: number;
   lastTime: number;
   createdMs: number;
+  group?: boolean;         // A groupe de parole (the relay's word, checked against the MLS state).
+  roster?: RosterEntry[];  // Group: who is in it, from the MLS state.
+  rules?: RulesView;       // Group: what the member sees of its rules.
+  invitations?: Record<string, TrackedInvitation>;  // Group: by nonce (hex).
+  refused?: boolean;       // A commit that breaks the group's rules was refused (the group stayed).
+  broken?: boolean;        // A change of the group could not be read.
+  left?: boolean;          // This device was removed from the group.
 }
 
 export type MessageStatus = "pending" | "sent" | "received" | "failed" | "unreadable";
 
 export interface ChatMessage {
-  key: string;           // Store key: peer, NUL, local order.
-  peer: string;
+  key: string;           // Store key: thread key (peer), NUL, local order.
+  peer: string;          // The thread's key (see ConvMeta.peer).
   conv: string;          // "" until the conversation exists.
   seq: number;           // 0 until the relay accepted it.
   mine: boolean;
@@ -61,13 +79,31 @@ export interface ChatMessage {
   status: MessageStatus;
   payload?: Uint8Array;  // Own message already encrypted, not yet confirmed.
   epoch?: number;
+  professional?: boolean;  // The sender's leaf says a professional account.
+  event?: GroupNotice;     // Not a message: something that happened in the group.
 }
 
 export interface Thread {
-  peer: string;
+  peer: string;          // The thread's key.
   unread: number;
   lastTime: number;
   ready: boolean;
+  group: boolean;
+  members: string[];     // Group: the other members' handles.
+}
+
+/** A group as its member sees it. */
+export interface GroupView {
+  roster: RosterEntry[];
+  rules?: RulesView;
+  refused: boolean;
+  broken: boolean;
+  left: boolean;
+}
+
+/** The thread key of a group. */
+export function groupKey(id: string): string {
+  return `#${id}`;
 }
 
 export interface MessengerOptions {
@@ -95,6 +131,12 @@ interface BackupPayload {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 60_000;
+
+function accountKind(type: number | undefined): "peer" | "professional" {
+  return type === AccountType.PROFESSIONAL ? "professional" : "peer";
+}
 
 type Listener = () => void;
 
@@ -126,6 +168,9 @@ export class Messenger {
   private flushAgain = false;
   private readonly listeners = { state: new Set<Listener>(), change: new Set<Listener>() };
   private readonly incoming = new Set<(m: ChatMessage) => void>();
+  /** Relay's clock minus this device's (from the times the relay stamps), once one was seen. */
+  private serverOffset = -Infinity;
+  private pruneTimer?: ReturnType<typeof setInterval>;
 
   private constructor(opts: MessengerOptions) {
     this.url = opts.url;
@@ -138,7 +183,11 @@ export class Messenger {
     const m = new Messenger(opts);
     const account = await m.store.get<Account>("kv", "account");
     if (account) m.useAccount(account);
-    for (const c of await m.store.list<ConvMeta>("convs")) m.convs.set(c.id, c);
+    for (const c of await m.store.list<ConvMeta>("convs")) {
+      // Records written before ranges: single handled seqs.
+      c.above = (c.above as unknown[]).map((x) => (typeof x === "number" ? [x, x] : x) as [number, number]);
+      m.convs.set(c.id, c);
+    }
     for (const p of (await m.store.get<string[]>("kv", "restoredPeers")) ?? []) m.restored.add(p);
     return m;
   }
@@ -233,6 +282,7 @@ export class Messenger {
       mlsKeyId: fromHex(randomHex(16)),
       role: opts.role ?? (opts.contactToken ? "visitor" : "helper"),
       createdMs: Date.now(),
+      type: auth.type,
     };
     await this.store.write([put("kv", "account", account)]);
     this.useAccount(account);
@@ -246,7 +296,36 @@ export class Messenger {
       handle: account.handle,
       ref: mls.registerSigningKey(account.mlsKeyId, account.mlsKey),
       publicKey: account.mlsKey.publicKey,
+      kind: accountKind(account.type),
     };
+  }
+
+  /** Whether the relay says this account is a professional's (every leaf of it says so too). */
+  get professional(): boolean {
+    return accountKind(this.account?.type) === "professional";
+  }
+
+  /**
+   * Keeps the account type the relay gives at sign-in: key packages declare it (the relay refuses
+   * a professional's package that does not, and drops the old ones when an admin changes it).
+   */
+  private async learnType(auth: AuthResult): Promise<void> {
+    const account = this.account!;
+    if ((account.type ?? AccountType.PEER) === (auth.type || AccountType.PEER)) return;
+    account.type = auth.type;
+    await this.store.write([put("kv", "account", account)]);
+    this.useAccount(account);
+  }
+
+  // ---- the relay's clock --------------------------------------------------------------------------
+
+  private sawServerTime(ms: number): void {
+    if (ms > 0) this.serverOffset = Math.max(this.serverOffset, ms - Date.now());
+  }
+
+  /** The relay's time now, as far as this device knows (its own clock until the relay stamped something). */
+  serverNow(): number {
+    return Date.now() + (Number.isFinite(this.serverOffset) ? this.serverOffset : 0);
   }
 
   // ---- the connection loop ------------------------------------------------------------------------
@@ -260,11 +339,15 @@ export class Messenger {
   private startLoop(first: Wire | undefined): void {
     if (this.running) return;
     this.running = true;
+    void this.prune();
+    this.pruneTimer ??= setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     void this.loop(first);
   }
 
   stop(): void {
     this.running = false;
+    clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
     this.wire?.close();
     this.anon?.wire.close();
     this.wake?.();
@@ -336,7 +419,8 @@ export class Messenger {
     );
     this.hello = hello;
     const signature = await sign(account.device, authTranscript(hello.instanceId, hello.challenge));
-    await wire.call({ case: "authenticate", value: { devicePublicKey: account.device.publicKey, signature } }, "auth");
+    const auth = await wire.call({ case: "authenticate", value: { devicePublicKey: account.device.publicKey, signature } }, "auth");
+    await this.learnType(auth);
   }
 
   private async afterOnline(wire: Wire): Promise<void> {
@@ -411,32 +495,59 @@ export class Messenger {
       }
     }
     if (touched.size) this.changed();
+    // New times from the relay may put older messages past a group's retention.
+    if ([...touched].some((id) => this.cutoff(this.convs.get(id)) !== undefined)) void this.prune();
   }
 
-  private handled(meta: ConvMeta | undefined, seq: number): boolean {
-    return !!meta && (seq <= meta.processed || meta.above.includes(seq));
+  /** Whether every entry from..to was handled already. */
+  private handled(meta: ConvMeta | undefined, from: number, to = from): boolean {
+    if (!meta) return false;
+    if (to <= meta.processed) return true;
+    const start = Math.max(from, meta.processed + 1);
+    return meta.above.some(([a, b]) => a <= start && to <= b);
   }
 
-  private markHandled(meta: ConvMeta, seq: number): void {
-    if (seq <= meta.processed || meta.above.includes(seq)) return;
-    meta.above.push(seq);
-    meta.above.sort((a, b) => a - b);
-    while (meta.above.length && meta.above[0] === meta.processed + 1) {
-      meta.processed = meta.above.shift()!;
+  /**
+   * Marks entries from..to handled; the watermark `processed` moves over every contiguous handled
+   * entry (an ERASED delivery covers a whole range, so nothing ever waits for the entries it replaces).
+   */
+  private markHandled(meta: ConvMeta, from: number, to = from): void {
+    if (to <= meta.processed) return;
+    const ranges = [...meta.above, [Math.max(from, meta.processed + 1), to] as [number, number]].sort((x, y) => x[0] - y[0]);
+    const merged: [number, number][] = [];
+    for (const r of ranges) {
+      const last = merged[merged.length - 1];
+      if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+      else merged.push([r[0], r[1]]);
     }
+    while (merged.length && merged[0][0] <= meta.processed + 1) {
+      meta.processed = Math.max(meta.processed, merged.shift()![1]);
+    }
+    meta.above = merged;
   }
 
   private async handleDelivery(wire: Wire, d: Delivery): Promise<void> {
     const id = toHex(d.conversationId);
     const seq = Number(d.seq);
+    const erased = d.kind === DeliveryKind.ERASED;
+    // An ERASED delivery stands for every entry from erased_from to seq.
+    const from = erased && d.erasedFrom > 0n ? Math.min(Number(d.erasedFrom), seq) : seq;
     let meta = this.convs.get(id);
-    if (this.handled(meta, seq)) return;  // Delivered again after a reconnect.
+    if (this.handled(meta, from, seq)) return;  // Delivered again after a reconnect.
+    this.sawServerTime(Number(d.serverTimeMs));
     const ops: Op[] = [];
-    if (d.kind === DeliveryKind.WELCOME) {
-      meta = await this.join(wire, id, d, ops);
-    } else if (!meta || !meta.ready) {
-      // A conversation this device cannot read (joined without a usable Welcome): nothing to do.
+    if (erased) {
       if (!meta) return;
+      this.markHandled(meta, from, seq);
+    } else if (d.kind === DeliveryKind.WELCOME) {
+      meta = await this.join(wire, id, d, ops);
+    } else if (!meta || !meta.ready || meta.left) {
+      // A conversation this device cannot read (joined without a usable Welcome, or left): nothing to do.
+      if (!meta) return;
+      this.markHandled(meta, seq);
+    } else if (d.kind === DeliveryKind.EVENT) {
+      // Written by the relay, not an MLS message: never given to ts-mls.
+      await this.applyEvent(meta, d, ops);
       this.markHandled(meta, seq);
     } else if (d.senderDevice === this.account!.deviceId) {
       this.markHandled(meta, seq);  // Our own entry, already applied when it was sent.
@@ -452,9 +563,11 @@ export class Messenger {
     const info = await wire.call({ case: "getConversation", value: { conversationId: d.conversationId } }, "conversation");
     const me = this.account!.handle;
     const expected = new Set(info.members.map((m) => m.handle));
-    const meta: ConvMeta = this.convs.get(id) ?? {
+    const isGroup = info.kind === ConversationKind.GROUP;
+    const existing = this.convs.get(id);
+    const meta: ConvMeta = existing ?? {
       id,
-      peer: [...expected].find((h) => h !== me) ?? "",
+      peer: isGroup ? groupKey(id) : ([...expected].find((h) => h !== me) ?? ""),
       processed: Number(d.seq),
       above: [],
       ready: false,
@@ -463,16 +576,31 @@ export class Messenger {
       createdMs: Date.now(),
     };
     meta.processed = Math.max(meta.processed, Number(d.seq));
+    meta.above = meta.above.filter(([, b]) => b > meta.processed);
     try {
       const { state, used } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
-      // A direct conversation holds the two accounts the relay names, nobody else. Who is in it is
-      // what the group's credentials say: the peer is named from them, not from the relay.
       const handles = new Set(mls.memberHandles(state));
-      const peer = [...handles].find((h) => h !== me);
-      if ([...handles].some((x) => !expected.has(x)) || !handles.has(me) || !peer) {
-        throw new Error("the group's members are not the conversation's");
+      if (!handles.has(me)) throw new Error("this account is not in the group");
+      if (isGroup || mls.policyBytes(state)) {
+        // A groupe de parole: who is in it is what its MLS state says (the relay's list may already
+        // be newer than the Welcome); every later change is checked against its rules.
+        meta.group = true;
+        meta.peer = groupKey(id);
+        meta.invitations ??= {};
+        delete meta.refused;
+        delete meta.broken;
+        delete meta.left;
+        this.describeGroup(meta, state);
+        this.note(meta, Number(d.seq), Number(d.serverTimeMs), { type: "youJoined" }, ops);
+      } else {
+        // A direct conversation holds the two accounts the relay names, nobody else. Who is in it is
+        // what the group's credentials say: the peer is named from them, not from the relay.
+        const peer = [...handles].find((h) => h !== me);
+        if ([...handles].some((x) => !expected.has(x)) || !peer) {
+          throw new Error("the group's members are not the conversation's");
+        }
+        meta.peer = peer;
       }
-      meta.peer = peer;
       this.groups.set(id, state);
       meta.ready = true;
       ops.push(put("groups", id, mls.encodeState(state)));
@@ -495,6 +623,50 @@ export class Messenger {
     return g;
   }
 
+  /** Keeps what the page shows of a group (members, roles, rules) in step with its MLS state. */
+  private describeGroup(meta: ConvMeta, state: mls.GroupStateHandle): void {
+    const { roster, rules } = groups.describe(state, this.account!.handle);
+    meta.roster = roster;
+    meta.rules = rules;
+  }
+
+  /** Records something that happened in a group, shown in the conversation and said to screen readers. */
+  private note(meta: ConvMeta, seq: number, time: number, event: GroupNotice, ops: Op[]): void {
+    const when = time || this.serverNow();
+    const msg: ChatMessage = {
+      key: messageKey(meta.peer, when),
+      peer: meta.peer,
+      conv: meta.id,
+      seq,
+      mine: false,
+      sender: "",
+      text: "",
+      time: when,
+      status: "received",
+      event,
+    };
+    ops.push(put("messages", msg.key, msg));
+    meta.lastTime = Math.max(meta.lastTime, when);
+    queueMicrotask(() => this.incoming.forEach((fn) => fn(msg)));
+  }
+
+  private async applyEvent(meta: ConvMeta, d: Delivery, ops: Op[]): Promise<void> {
+    if (!meta.group) return;  // Only groups have events.
+    const state = await this.group(meta.id);
+    meta.invitations ??= {};
+    const out = await groups.readEvent(d.payload, state, d.conversationId, meta.invitations);
+    const seq = Number(d.seq);
+    const time = Number(d.serverTimeMs);
+    if (out.deletedSeq !== undefined) {
+      // Deleted for everyone by a facilitator: gone from this device too.
+      const target = out.deletedSeq;
+      for (const m of await this.store.list<ChatMessage>("messages", meta.peer + "\u0000")) {
+        if (m.conv === meta.id && m.seq === target && !m.event) ops.push(del("messages", m.key));
+      }
+    }
+    if (out.notice) this.note(meta, seq, time, out.notice, ops);
+  }
+
   private async apply(meta: ConvMeta, d: Delivery, ops: Op[]): Promise<void> {
     const state = await this.group(meta.id);
     if (d.kind === DeliveryKind.APPLICATION) {
@@ -502,14 +674,16 @@ export class Messenger {
       let status: MessageStatus = "received";
       // The sender is who the MLS credential of the sending leaf names; the relay's sender_device
       // is not trusted for it. An unreadable message is shown as the peer's (nothing is known).
-      let sender = meta.peer;
+      let sender = meta.group ? "" : meta.peer;
+      let professional = false;
       let next = state;
       try {
         const out = await mls.processIncoming(state, d.payload);
         next = out.newState;
         if (!out.application || !out.sender) throw new Error("not an application message");
         text = fromUtf8(out.application);
-        sender = out.sender;
+        sender = out.sender.handle;
+        professional = out.sender.professional;
       } catch {
         status = "unreadable";
       }
@@ -527,6 +701,7 @@ export class Messenger {
         text,
         time: Number(d.serverTimeMs),
         status: mine && status === "received" ? "sent" : status,
+        professional,
       };
       ops.push(put("messages", msg.key, msg));
       meta.lastTime = msg.time;
@@ -536,10 +711,70 @@ export class Messenger {
       }
       return;
     }
-    // A commit or a proposal.
-    const out = await mls.processIncoming(state, d.payload);
-    this.groups.set(meta.id, out.newState);
-    ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
+    if (d.kind !== DeliveryKind.COMMIT && d.kind !== DeliveryKind.PROPOSAL) return;
+    const seq = Number(d.seq);
+    const time = Number(d.serverTimeMs);
+    let hs: mls.Handshake;
+    try {
+      hs = await mls.processHandshake(state, d.payload);
+    } catch {
+      // The group moved on in a way this device cannot follow: say so, and do not stall on it.
+      if (d.kind === DeliveryKind.COMMIT) {
+        meta.broken = true;
+        this.note(meta, seq, time, { type: "broken" }, ops);
+      }
+      return;
+    }
+    if (hs.commit) {
+      // The group's rules decide who may change it: a commit that breaks them is refused here even
+      // if the relay accepted it. The group stays as it was (on its epoch), and the member is told.
+      const verdict = await groups.verifyCommit(
+        { conversationId: d.conversationId, group: !!meta.group, invitations: (meta.invitations ??= {}), me: this.account!.handle },
+        state,
+        hs,
+        time || this.serverNow(),
+      );
+      if (verdict.refusal) {
+        meta.refused = true;
+        this.note(meta, seq, time, { type: "refused", reason: verdict.refusal, who: verdict.who }, ops);
+        return;
+      }
+      for (const nonce of verdict.usedNonces) (meta.invitations[nonce] ??= { invitee: "", inviter: "", professional: false, accompanying: "" }).used = true;
+      if (hs.commit.removesMe) {
+        meta.left = true;
+        if (meta.group) this.note(meta, seq, time, { type: "youLeft" }, ops);
+        return;
+      }
+      if (meta.group) {
+        this.describeGroup(meta, hs.newState);
+        for (const n of verdict.notices) this.note(meta, seq, time, n, ops);
+      }
+    }
+    this.groups.set(meta.id, hs.newState);
+    ops.push(put("groups", meta.id, mls.encodeState(hs.newState)));
+  }
+
+  // ---- retention ----------------------------------------------------------------------------------
+
+  /** Messages of a group older than this are past its retention (undefined: kept). */
+  private cutoff(meta: ConvMeta | undefined): number | undefined {
+    const days = meta?.rules?.retentionDays ?? 0;
+    return days > 0 ? this.serverNow() - days * DAY_MS : undefined;
+  }
+
+  /** Deletes this device's copies of group messages older than their group's retention. */
+  async prune(): Promise<void> {
+    const ops: Op[] = [];
+    for (const meta of this.convs.values()) {
+      const cutoff = this.cutoff(meta);
+      if (cutoff === undefined) continue;
+      for (const m of await this.store.list<ChatMessage>("messages", meta.peer + "\u0000")) {
+        if (m.time < cutoff && m.status !== "pending") ops.push(del("messages", m.key));
+      }
+    }
+    if (ops.length === 0) return;
+    await this.exclusive(() => this.store.write(ops));
+    this.changed();
   }
 
   // ---- conversations ------------------------------------------------------------------------------
@@ -547,21 +782,33 @@ export class Messenger {
   threads(): Thread[] {
     const byPeer = new Map<string, Thread>();
     for (const c of this.convs.values()) {
-      const t = byPeer.get(c.peer) ?? { peer: c.peer, unread: 0, lastTime: 0, ready: false };
+      const t = byPeer.get(c.peer) ?? { peer: c.peer, unread: 0, lastTime: 0, ready: false, group: !!c.group, members: [] };
       t.unread += c.unread;
       t.lastTime = Math.max(t.lastTime, c.lastTime, c.createdMs);
       t.ready ||= c.ready;
+      if (c.group) t.members = (c.roster ?? []).filter((r) => !r.self).map((r) => r.handle);
       byPeer.set(c.peer, t);
     }
     for (const peer of this.restored) {
-      if (!byPeer.has(peer)) byPeer.set(peer, { peer, unread: 0, lastTime: 0, ready: false });
+      if (!byPeer.has(peer)) byPeer.set(peer, { peer, unread: 0, lastTime: 0, ready: false, group: false, members: [] });
     }
     return [...byPeer.values()].sort((a, b) => b.lastTime - a.lastTime);
   }
 
+  /** A thread's messages and group events; in a group, nothing older than its retention. */
   async messages(peer: string): Promise<ChatMessage[]> {
     const list = await this.store.list<ChatMessage>("messages", peer + "\u0000");
-    return list.map(({ payload: _p, ...m }) => m as ChatMessage);
+    const cutoff = peer.startsWith("#") ? this.cutoff(this.convs.get(peer.slice(1))) : undefined;
+    return list
+      .filter((m) => cutoff === undefined || m.time >= cutoff || m.status === "pending")
+      .map(({ payload: _p, ...m }) => m as ChatMessage);
+  }
+
+  /** A group's members, roles and rules as its MLS state says (undefined: not a group here). */
+  groupView(peer: string): GroupView | undefined {
+    const meta = peer.startsWith("#") ? this.convs.get(peer.slice(1)) : undefined;
+    if (!meta?.group) return undefined;
+    return { roster: meta.roster ?? [], rules: meta.rules, refused: !!meta.refused, broken: !!meta.broken, left: !!meta.left };
   }
 
   async markRead(peer: string): Promise<void> {
@@ -582,7 +829,7 @@ export class Messenger {
   private activeConv(peer: string): ConvMeta | undefined {
     let best: ConvMeta | undefined;
     for (const c of this.convs.values()) {
-      if (c.peer === peer && c.ready && (!best || c.createdMs > best.createdMs)) best = c;
+      if (c.peer === peer && c.ready && !c.left && (!best || c.createdMs > best.createdMs)) best = c;
     }
     return best;
   }
@@ -696,6 +943,7 @@ export class Messenger {
       text,
       time: Date.now(),
       status: "pending",
+      professional: this.professional,
     };
     await this.store.write([put("messages", msg.key, msg)]);
     this.changed();
@@ -737,14 +985,17 @@ export class Messenger {
   private async sendOne(msg: ChatMessage): Promise<void> {
     const wire = this.requireWire();
     let meta = this.activeConv(msg.peer);
+    if (!meta && msg.peer.startsWith("#")) {
+      // A group this device is no longer in (or cannot read): nobody is started for it.
+      await this.markFailed(msg);
+      return;
+    }
     if (!meta) {
       try {
         await this.startConversation(msg.peer);
       } catch (e) {
         if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND) {
-          msg.status = "failed";
-          await this.store.write([put("messages", msg.key, msg)]);
-          this.changed();
+          await this.markFailed(msg);
           return;
         }
         throw e;
@@ -779,18 +1030,25 @@ export class Messenger {
           continue;
         }
         if (e instanceof RelayError) {
-          msg.status = "failed";
-          delete msg.payload;
-          await this.store.write([put("messages", msg.key, msg)]);
-          this.changed();
+          await this.markFailed(msg);
           return;
         }
         throw e;
       }
     }
+    // The relay's group went to an epoch this device refused (or cannot read): it will not catch up.
+    if (meta.refused || meta.broken) await this.markFailed(msg);
+  }
+
+  private async markFailed(msg: ChatMessage): Promise<void> {
+    msg.status = "failed";
+    delete msg.payload;
+    await this.store.write([put("messages", msg.key, msg)]);
+    this.changed();
   }
 
   private async confirmSent(wire: Wire, meta: ConvMeta, msg: ChatMessage, seq: number, time: number): Promise<void> {
+    this.sawServerTime(time);
     await this.exclusive(async () => {
       msg.seq = seq;
       msg.status = "sent";
@@ -858,8 +1116,10 @@ export class Messenger {
     const me = this.account!;
     const key = await generateKey(true);
     const added = await wire.call({ case: "addDevice", value: { devicePublicKey: key.publicKey } }, "device");
+    // Direct conversations only: a group's messages stay in the group (its retention rules apply to
+    // every copy, and a restored device is not in the group until a facilitator adds it).
     const messages = (await this.store.list<ChatMessage>("messages"))
-      .filter((m) => m.status !== "unreadable")
+      .filter((m) => m.status !== "unreadable" && !m.event && !m.peer.startsWith("#"))
       .map((m) => ({ peer: m.peer, mine: m.mine, sender: m.sender, text: m.text, time: m.time, sent: m.status !== "pending" && m.status !== "failed" }));
     const payload: BackupPayload = {
       handle: me.handle,
@@ -902,6 +1162,7 @@ export class Messenger {
       mlsKeyId: fromHex(randomHex(16)),
       role: payload.role,
       createdMs: Date.now(),
+      type: auth.type,
     };
     const peers = [...new Set(payload.messages.map((m) => m.peer))];
     const ops: Op[] = [put("kv", "account", account), put("kv", "restoredPeers", peers)];

@@ -8,6 +8,11 @@
 //
 // The device's MLS signing key never enters ts-mls as key material: ts-mls gets an opaque reference
 // and this module's signature implementation signs with the device's (non-extractable) key.
+//
+// Groupes de parole: every leaf carries the extension 0xF0A1 (one byte, the account type: 1 peer,
+// 2 professional), and a group's rules are its group context extension 0xF0A0 (an encoded
+// cercle.v1.GroupPolicy). Key packages list both in their capabilities, so that this client can be
+// added to groups that have them.
 import {
   acceptAll,
   createApplicationMessage,
@@ -36,6 +41,7 @@ import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import type { PrivateMessage } from "ts-mls/privateMessage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
+import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindExtension, kindOfExtension, type Kind } from "./policy";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
 
 export const SUITE = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519" as const;
@@ -82,6 +88,7 @@ export interface SigningIdentity {
   handle: string;
   ref: Uint8Array;        // From registerSigningKey.
   publicKey: Uint8Array;  // Ed25519 public key.
+  kind: Kind;             // The account type the relay gave at sign-in: declared in every leaf.
 }
 
 export interface StoredKeyPackage {
@@ -93,13 +100,16 @@ export interface StoredKeyPackage {
 
 export async function newKeyPackage(id: SigningIdentity, lastResort = false): Promise<StoredKeyPackage> {
   const cs = await suite();
+  const capabilities = defaultCapabilities();
+  capabilities.extensions = [...capabilities.extensions, POLICY_EXTENSION, ACCOUNT_TYPE_EXTENSION];
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     { credentialType: "basic", identity: utf8(id.handle) },
-    defaultCapabilities(),
+    capabilities,
     defaultLifetime,
     [],
     { signKey: id.ref, publicKey: id.publicKey },
     cs,
+    [{ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension(id.kind) }],
   );
   const encoded = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage });
   const ref = toHex(await makeKeyPackageRef(publicPackage, cs.hash));
@@ -132,19 +142,41 @@ export interface CommitOut {
   welcome: Uint8Array;
 }
 
-/** A commit adding the key packages' owners; the Welcome carries the ratchet tree. */
-export async function commitAdd(state: ClientState, keyPackages: KeyPackage[]): Promise<CommitOut> {
+export interface CommitOptions {
+  add?: KeyPackage[];
+  removeLeaves?: number[];
+  /** New group rules (an encoded GroupPolicy): the group context extension 0xF0A0. */
+  policy?: Uint8Array;
+  /** The commit's authenticated data (an encoded CommitData). */
+  authenticatedData?: Uint8Array;
+}
+
+/** A commit (a PublicMessage); the Welcome, when it adds someone, carries the ratchet tree. */
+export async function commit(state: ClientState, opts: CommitOptions): Promise<CommitOut> {
   const cs = await suite();
-  const proposals: Proposal[] = keyPackages.map((keyPackage) => ({ proposalType: "add", add: { keyPackage } }));
+  const proposals: Proposal[] = (opts.add ?? []).map((keyPackage) => ({ proposalType: "add", add: { keyPackage } }));
+  for (const removed of opts.removeLeaves ?? []) proposals.push({ proposalType: "remove", remove: { removed } });
+  if (opts.policy) {
+    const others = state.groupContext.extensions.filter((e) => e.extensionType !== POLICY_EXTENSION);
+    proposals.push({
+      proposalType: "group_context_extensions",
+      groupContextExtensions: { extensions: [...others, { extensionType: POLICY_EXTENSION, extensionData: opts.policy }] },
+    });
+  }
   const out = await createCommit(
     { state, cipherSuite: cs },
-    { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true },
+    { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true, authenticatedData: opts.authenticatedData },
   );
   return {
     newState: out.newState,
     commit: encodeMlsMessage(out.commit),
     welcome: out.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome }) : new Uint8Array(),
   };
+}
+
+/** A commit adding the key packages' owners; the Welcome carries the ratchet tree. */
+export function commitAdd(state: ClientState, keyPackages: KeyPackage[]): Promise<CommitOut> {
+  return commit(state, { add: keyPackages });
 }
 
 /** Joins from a Welcome with one of this device's key packages; returns the state and the package used. */
@@ -176,13 +208,13 @@ export interface Processed {
   newState: ClientState;
   application?: Uint8Array;
   /**
-   * An application message's sender: the handle in the basic credential of the sender's leaf, in
-   * the group's ratchet tree of the message's epoch (never the relay's word).
+   * An application message's sender: the leaf that sent it, in the group's ratchet tree of the
+   * message's epoch (never the relay's word): its credential's handle and its account type.
    */
-  sender?: string;
+  sender?: Leaf;
 }
 
-/** Processes a commit, proposal or application message of the group. */
+/** Processes an application message of the group. */
 export async function processIncoming(state: ClientState, bytes: Uint8Array): Promise<Processed> {
   const cs = await suite();
   const decoded = decodeMlsMessage(bytes, 0);
@@ -196,13 +228,110 @@ export async function processIncoming(state: ClientState, bytes: Uint8Array): Pr
     if (msg.wireformat !== "mls_private_message") throw new Error("application message in the clear");
     // processMessage verified the content's signature with the key of the leaf that the sender
     // data names: that leaf's credential is the authenticated sender.
-    return { newState: out.newState, application: out.message, sender: await senderHandle(state, msg.privateMessage) };
+    return { newState: out.newState, application: out.message, sender: await senderLeaf(state, msg.privateMessage) };
   }
   return { newState: out.newState };
 }
 
-/** The handle of the leaf that sent `pm`, read in `state` as it was before processing `pm`. */
-async function senderHandle(state: ClientState, pm: PrivateMessage): Promise<string> {
+/** A proposal as the commit that applies it lists it, with the leaf that sent it. */
+export interface ProposalFrom {
+  proposal: Proposal;
+  sender?: number;
+}
+
+export interface Handshake {
+  /** The group after the message, not yet adopted: the caller checks a commit before keeping it. */
+  newState: ClientState;
+  /** A commit: who made it, what it applies and the data it carries. */
+  commit?: {
+    committer: number;
+    proposals: ProposalFrom[];
+    authenticatedData: Uint8Array;
+    /** The commit removes this device: newState is the old epoch, marked removed. */
+    removesMe: boolean;
+  };
+  /** A proposal: who sent it and what it proposes. */
+  proposal?: ProposalFrom;
+}
+
+/**
+ * Processes a proposal or a commit (a PublicMessage) without touching `state` (ts-mls states are
+ * immutable values): the result is a new state that the caller may adopt or drop.
+ */
+export async function processHandshake(state: ClientState, bytes: Uint8Array): Promise<Handshake> {
+  const cs = await suite();
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (!decoded || decoded[0].wireformat !== "mls_public_message") throw new Error("a handshake message must be a PublicMessage");
+  const content = decoded[0].publicMessage.content;
+  if (content.sender.senderType !== "member") throw new Error("only members send handshake messages here");
+  let seen: ProposalFrom[] | undefined;
+  const out = await processMessage(
+    decoded[0],
+    state,
+    emptyPskIndex,
+    (incoming) => {
+      if (incoming.kind === "commit") seen = incoming.proposals.map((p) => ({ proposal: p.proposal, sender: p.senderLeafIndex }));
+      return "accept";
+    },
+    cs,
+  );
+  if (content.contentType === "proposal") {
+    return { newState: out.newState, proposal: { proposal: content.proposal, sender: content.sender.leafIndex } };
+  }
+  if (content.contentType !== "commit") throw new Error("not a proposal or a commit");
+  return {
+    newState: out.newState,
+    commit: {
+      committer: content.sender.leafIndex,
+      proposals: seen ?? [],
+      authenticatedData: content.authenticatedData,
+      removesMe: out.newState.groupActiveState.kind === "removedFromGroup",
+    },
+  };
+}
+
+/** A member's leaf: who it is and what it declares. */
+export interface Leaf {
+  leaf: number;
+  handle: string;
+  signatureKey: Uint8Array;
+  professional: boolean;
+}
+
+function leafOf(node: ClientState["ratchetTree"][number], index: number): Leaf | undefined {
+  if (node?.nodeType !== "leaf" || node.leaf.credential.credentialType !== "basic") return undefined;
+  const ext = node.leaf.extensions.find((e) => e.extensionType === ACCOUNT_TYPE_EXTENSION);
+  return {
+    leaf: index,
+    handle: fromUtf8(node.leaf.credential.identity),
+    signatureKey: node.leaf.signaturePublicKey,
+    professional: kindOfExtension(ext?.extensionData) === "professional",
+  };
+}
+
+/** The group's members, one per leaf (an account with several devices has several). */
+export function leaves(state: ClientState): Leaf[] {
+  const out: Leaf[] = [];
+  state.ratchetTree.forEach((node, i) => {
+    if (i % 2 !== 0) return;  // Leaf i is node 2i.
+    const l = leafOf(node, i / 2);
+    if (l) out.push(l);
+  });
+  return out;
+}
+
+/** This device's leaf index. */
+export function ownLeaf(state: ClientState): number {
+  return state.privatePath.leafIndex;
+}
+
+/** The group's rules as stored in its context (encoded GroupPolicy), if it has them. */
+export function policyBytes(state: ClientState): Uint8Array | undefined {
+  return state.groupContext.extensions.find((e) => e.extensionType === POLICY_EXTENSION)?.extensionData;
+}
+
+/** The leaf that sent `pm`, read in `state` as it was before processing `pm`. */
+async function senderLeaf(state: ClientState, pm: PrivateMessage): Promise<Leaf> {
   const cs = await suite();
   const epoch =
     pm.epoch === state.groupContext.epoch
@@ -211,11 +340,9 @@ async function senderHandle(state: ClientState, pm: PrivateMessage): Promise<str
   if (!epoch) throw new Error("no secrets for the message's epoch");
   const data = await decryptSenderData(pm, epoch.senderDataSecret, cs);
   if (!data) throw new Error("unreadable sender data");
-  const node = epoch.ratchetTree[data.leafIndex * 2];  // Leaf i is node 2i.
-  if (node?.nodeType !== "leaf" || node.leaf.credential.credentialType !== "basic") {
-    throw new Error("the sender's leaf has no basic credential");
-  }
-  return fromUtf8(node.leaf.credential.identity);
+  const leaf = leafOf(epoch.ratchetTree[data.leafIndex * 2], data.leafIndex);
+  if (!leaf) throw new Error("the sender's leaf has no basic credential");
+  return leaf;
 }
 
 export function epochOf(state: ClientState): bigint {

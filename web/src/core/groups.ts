@@ -1,0 +1,308 @@
+// Groupes de parole on this client: reading a group's rules and members from its MLS state, the
+// facts of a commit (the group before and after it, compared leaf by leaf), the rules check before
+// a commit is adopted (policy.ts), and what the group's events mean. Used by messenger.ts.
+import { fromBinary } from "@bufbuild/protobuf";
+import { equalBytes, toHex } from "./bytes";
+import * as mls from "./mls";
+import { checkCommit, roleOf, accompanyingOf, isMuted, verifyInvitation, type Change, type Group, type Member, type Refusal } from "./policy";
+import {
+  CommitDataSchema,
+  GroupEventSchema,
+  GroupPolicySchema,
+  InvitationSchema,
+  InviteeType,
+  JoinRule,
+  Role,
+  type CommitData,
+  type GroupEvent,
+  type GroupPolicy,
+} from "./proto";
+
+/** An invitation the group was shown (verified), and what became of it. */
+export interface TrackedInvitation {
+  invitee: string;
+  inviter: string;
+  professional: boolean;
+  accompanying: string;
+  accepted?: boolean;
+  revoked?: boolean;
+  objected?: boolean;
+  used?: boolean;
+}
+
+export type RosterRole = "facilitator" | "invitedProfessional" | "member";
+
+/** One account of the group, as every member sees it. */
+export interface RosterEntry {
+  handle: string;
+  self: boolean;
+  professional: boolean;  // From the account type in its leaves (never hidden).
+  role: RosterRole;       // From the group's rules.
+  accompanying: string;   // An invited professional: the member they accompany, if any.
+}
+
+/** The parts of the rules the member sees. */
+export interface RulesView {
+  retentionDays: number;
+  charter: string;
+  open: boolean;
+  relatives: boolean;
+  mutedMe: boolean;
+}
+
+/** Something that happened in the group, shown in the conversation (words in i18n.ts). */
+export type GroupNotice =
+  | { type: "invited"; by: string; invitee: string; professional: boolean; accompanying: string }
+  | { type: "accepted" | "revoked" | "objected"; invitee?: string; professional?: boolean }
+  | { type: "joinRequest"; who: string }
+  | { type: "deleted" }
+  | { type: "joined"; who: string; professional: boolean }
+  | { type: "left" | "removed"; who: string }
+  | { type: "rulesChanged" }
+  | { type: "youJoined" | "youLeft" }
+  | { type: "refused"; reason: Refusal; who?: string }
+  | { type: "broken" }
+  | { type: "ignored"; what: "invitation" | "revocation" | "deletion" | "event" };
+
+/** Warnings are shown (and said) as such. */
+export function isWarning(n: GroupNotice): boolean {
+  return n.type === "refused" || n.type === "broken" || n.type === "ignored";
+}
+
+export function decodePolicy(bytes: Uint8Array): GroupPolicy {
+  return fromBinary(GroupPolicySchema, bytes);
+}
+
+/** The group's rules, if it has readable ones. */
+export function rulesOf(state: mls.GroupStateHandle): GroupPolicy | undefined {
+  const bytes = mls.policyBytes(state);
+  if (!bytes) return undefined;
+  try {
+    return decodePolicy(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function rosterRole(r: Role): RosterRole {
+  return r === Role.FACILITATOR ? "facilitator" : r === Role.INVITED_PROFESSIONAL ? "invitedProfessional" : "member";
+}
+
+/** Who is in the group (one entry per account), facilitators first, and the rules' visible parts. */
+export function describe(state: mls.GroupStateHandle, me: string): { roster: RosterEntry[]; rules?: RulesView } {
+  const rules = rulesOf(state);
+  const byHandle = new Map<string, RosterEntry>();
+  for (const leaf of mls.leaves(state)) {
+    const entry = byHandle.get(leaf.handle) ?? {
+      handle: leaf.handle,
+      self: leaf.handle === me,
+      professional: false,
+      role: rules ? rosterRole(roleOf(rules, leaf.handle)) : "member",
+      accompanying: rules ? accompanyingOf(rules, leaf.handle) : "",
+    };
+    // An account with a professional leaf is a professional, whatever its other devices say.
+    entry.professional ||= leaf.professional;
+    byHandle.set(leaf.handle, entry);
+  }
+  const order = (e: RosterEntry) => (e.role === "facilitator" ? 0 : 1);
+  const roster = [...byHandle.values()].sort((a, b) => order(a) - order(b) || a.handle.localeCompare(b.handle));
+  return {
+    roster,
+    rules: rules && {
+      retentionDays: rules.retentionDays,
+      charter: rules.charter,
+      open: rules.joinRule === JoinRule.OPEN_TO_PEERS,
+      relatives: rules.relativesAdmitted,
+      mutedMe: isMuted(rules, me),
+    },
+  };
+}
+
+function asMember(l: mls.Leaf): Member {
+  return { handle: l.handle, leaf: l.leaf, kind: l.professional ? "professional" : "peer", signatureKey: l.signatureKey };
+}
+
+function sameMember(a: Member, b: Member): boolean {
+  return a.leaf === b.leaf && a.handle === b.handle && equalBytes(a.signatureKey, b.signatureKey);
+}
+
+export interface CommitContext {
+  conversationId: Uint8Array;
+  /** The relay calls it a group: a commit that leaves it without rules is refused. */
+  group: boolean;
+  invitations: Record<string, TrackedInvitation>;
+  me: string;
+}
+
+export interface CommitVerdict {
+  refusal?: Refusal;
+  who?: string;
+  usedNonces: string[];
+  /** What the group sees of an accepted commit. */
+  notices: GroupNotice[];
+}
+
+/**
+ * Checks a processed (not yet adopted) commit against the group's rules, exactly as the relay and
+ * the C++ clients do: the facts come from comparing the members before and after it (leaf index,
+ * signature key and credential), the rules from the group context before and after it, the
+ * invitations from its authenticated data. `nowMs` is the relay's time of the commit.
+ */
+export async function verifyCommit(
+  ctx: CommitContext,
+  before: mls.GroupStateHandle,
+  hs: mls.Handshake,
+  nowMs: number,
+): Promise<CommitVerdict> {
+  const c = hs.commit!;
+  const refuse = (refusal: Refusal, who?: string): CommitVerdict => ({ refusal, who, usedNonces: [], notices: [] });
+  const oldBytes = mls.policyBytes(before);
+  const selfRequested = (leaf: number) =>
+    c.proposals.some((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === leaf && p.sender === leaf);
+  const membersBefore = mls.leaves(before).map(asMember);
+  if (c.removesMe) {
+    // This device cannot see the group after the commit: it checks only that removing it was allowed.
+    if (!oldBytes) return { usedNonces: [], notices: [{ type: "youLeft" }] };
+    let rules: GroupPolicy;
+    try {
+      rules = decodePolicy(oldBytes);
+    } catch {
+      return refuse("rulesUnreadable");
+    }
+    const committer = membersBefore.find((m) => m.leaf === c.committer);
+    if (!committer) return refuse("notMember");
+    if (!selfRequested(mls.ownLeaf(before)) && roleOf(rules, committer.handle) !== Role.FACILITATOR) {
+      return refuse("onlyFacilitatorRemoves");
+    }
+    return { usedNonces: [], notices: [{ type: "youLeft" }] };
+  }
+  const newBytes = mls.policyBytes(hs.newState);
+  if (!oldBytes && !newBytes && !ctx.group) return { usedNonces: [], notices: [] };  // A direct conversation.
+  if (oldBytes && !newBytes) return refuse("rulesRemoved");
+  const g: Group = {
+    conversationId: ctx.conversationId,
+    members: membersBefore,
+    usedInvitations: new Set(Object.entries(ctx.invitations).filter(([, i]) => i.used).map(([n]) => n)),
+    revokedInvitations: new Set(Object.entries(ctx.invitations).filter(([, i]) => i.revoked).map(([n]) => n)),
+  };
+  const change: Change = { committerLeaf: c.committer, added: [], removed: [] };
+  try {
+    if (oldBytes) g.policy = decodePolicy(oldBytes);
+    if (newBytes && (!oldBytes || !equalBytes(oldBytes, newBytes))) change.newPolicy = decodePolicy(newBytes);
+  } catch {
+    return refuse("rulesUnreadable");
+  }
+  const after = mls.leaves(hs.newState).map(asMember);
+  for (const m of g.members) {
+    if (!after.some((a) => sameMember(a, m))) change.removed.push({ leaf: m.leaf, selfRequested: selfRequested(m.leaf) });
+  }
+  for (const a of after) {
+    if (!g.members.some((m) => sameMember(a, m))) change.added.push({ handle: a.handle, kind: a.kind });
+  }
+  if (c.authenticatedData.length > 0) {
+    let data: CommitData;
+    try {
+      data = fromBinary(CommitDataSchema, c.authenticatedData);
+    } catch {
+      return refuse("dataUnreadable");
+    }
+    change.data = data;
+  }
+  const verdict = await checkCommit(g, change, nowMs);
+  if (verdict.refusal) return { refusal: verdict.refusal, who: verdict.who, usedNonces: [], notices: [] };
+
+  // What members see of it: who came, who went, whether the rules changed.
+  const notices: GroupNotice[] = [];
+  const handlesBefore = new Set(g.members.map((m) => m.handle));
+  const handlesAfter = new Set(after.map((m) => m.handle));
+  const seen = new Set<string>();
+  for (const a of change.added) {
+    if (handlesBefore.has(a.handle) || seen.has(a.handle) || a.handle === ctx.me) continue;
+    seen.add(a.handle);
+    notices.push({ type: "joined", who: a.handle, professional: after.some((m) => m.handle === a.handle && m.kind === "professional") });
+  }
+  for (const r of change.removed) {
+    const who = g.members.find((m) => m.leaf === r.leaf)!.handle;
+    if (handlesAfter.has(who) || seen.has(who)) continue;
+    seen.add(who);
+    notices.push({ type: r.selfRequested ? "left" : "removed", who });
+  }
+  if (g.policy && change.newPolicy) notices.push({ type: "rulesChanged" });
+  return { usedNonces: verdict.usedNonces, notices };
+}
+
+export interface EventOutcome {
+  notice?: GroupNotice;
+  /** A facilitator deleted this entry for everyone. */
+  deletedSeq?: number;
+}
+
+/**
+ * What a group event (written by the relay) means. What a member can check, it checks: an
+ * invitation must verify with a leaf key of its inviter, a facilitator; revocations and deletions
+ * must be in a facilitator's name. Updates `invitations`.
+ */
+export async function readEvent(
+  payload: Uint8Array,
+  state: mls.GroupStateHandle,
+  conversationId: Uint8Array,
+  invitations: Record<string, TrackedInvitation>,
+): Promise<EventOutcome> {
+  let e: GroupEvent;
+  try {
+    e = fromBinary(GroupEventSchema, payload);
+  } catch {
+    return { notice: { type: "ignored", what: "event" } };
+  }
+  const rules = rulesOf(state);
+  const facilitator = (handle: string) => !!rules && roleOf(rules, handle) === Role.FACILITATOR;
+  const tracked = (nonce: Uint8Array) => (invitations[toHex(nonce)] ??= { invitee: "", inviter: "", professional: false, accompanying: "" });
+  const about = (t: TrackedInvitation) => ({ invitee: t.invitee || undefined, professional: t.professional });
+  switch (e.kind.case) {
+    case "invited": {
+      const signed = e.kind.value;
+      let claimed;
+      try {
+        claimed = fromBinary(InvitationSchema, signed.invitation);
+      } catch {
+        return { notice: { type: "ignored", what: "invitation" } };
+      }
+      const keys = mls.leaves(state).filter((l) => l.handle === claimed.inviter).map((l) => l.signatureKey);
+      const valid =
+        equalBytes(claimed.conversationId, conversationId) &&
+        facilitator(claimed.inviter) &&
+        (await verifyInvitation(signed, keys)) !== undefined;
+      if (!valid) return { notice: { type: "ignored", what: "invitation" } };
+      const t = tracked(claimed.nonce);
+      t.invitee = claimed.invitee;
+      t.inviter = claimed.inviter;
+      t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
+      t.accompanying = claimed.accompanying;
+      return { notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying } };
+    }
+    case "accepted": {
+      const t = tracked(e.kind.value);
+      t.accepted = true;
+      return { notice: { type: "accepted", ...about(t) } };
+    }
+    case "revoked": {
+      if (!facilitator(e.by)) return { notice: { type: "ignored", what: "revocation" } };
+      const t = tracked(e.kind.value);
+      t.revoked = true;
+      return { notice: { type: "revoked", ...about(t) } };
+    }
+    case "objected": {
+      const t = tracked(e.kind.value);
+      t.objected = true;
+      return { notice: { type: "objected", ...about(t) } };
+    }
+    case "joinRequest":
+      if (!rules || rules.joinRule !== JoinRule.OPEN_TO_PEERS) return {};
+      return { notice: { type: "joinRequest", who: e.kind.value } };
+    case "deletedSeq":
+      if (!facilitator(e.by)) return { notice: { type: "ignored", what: "deletion" } };
+      return { notice: { type: "deleted" }, deletedSeq: Number(e.kind.value) };
+    default:
+      return {};
+  }
+}
