@@ -227,8 +227,20 @@ export async function verifyCommit(
     seen.add(who);
     notices.push({ type: r.selfRequested ? "left" : "removed", who });
   }
-  if (g.policy && change.newPolicy) notices.push({ type: "rulesChanged" });
+  // Giving the professional who comes in their role is part of adding them, not a change of rules.
+  if (g.policy && change.newPolicy && rulesDiffer(g.policy, change.newPolicy, new Set(change.added.map((a) => a.handle)))) {
+    notices.push({ type: "rulesChanged" });
+  }
   return { usedNonces: verdict.usedNonces, notices };
+}
+
+/** Whether the rules differ otherwise than by the roles of `newcomers`. */
+function rulesDiffer(a: GroupPolicy, b: GroupPolicy, newcomers: Set<string>): boolean {
+  const roles = (p: GroupPolicy) =>
+    JSON.stringify(p.roles.filter((r) => !newcomers.has(r.handle)).map((r) => [r.handle, r.role, r.accompanying]));
+  const rest = (p: GroupPolicy) =>
+    JSON.stringify([p.joinRule, p.relativesAdmitted, p.retentionDays, p.charter, p.objectionHours, p.banned, p.muted]);
+  return roles(a) !== roles(b) || rest(a) !== rest(b);
 }
 
 export interface EventOutcome {

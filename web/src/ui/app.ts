@@ -1,10 +1,12 @@
 // The page: a shell (header, connection state, live regions) and one screen at a time.
-import { OtherInstance, PeerUnreachable, type ChatMessage, type Messenger } from "../core/messenger";
+import { groupKey, OtherInstance, PeerUnreachable, type ChatMessage, type Messenger } from "../core/messenger";
+import { isWarning } from "../core/groups";
 import { BadBackupFile, BadPassphrase } from "../core/backup";
 import { ErrorCode, RegistrationPolicy, type ContactLinkInfo } from "../core/proto";
 import { ConnectionLost, RelayError } from "../core/wire";
 import { lang, setLang, t, type Key } from "../i18n";
 import { field, h, replace } from "./dom";
+import { noticeText, rosterSection, rulesSection, stateNotices, threadTitle } from "./group";
 
 interface Screen {
   el: HTMLElement;
@@ -42,8 +44,9 @@ function formatTime(ms: number): string {
   return new Intl.DateTimeFormat(lang(), opts).format(d);
 }
 
+/** The address of a thread: a direct conversation by the peer's handle, a group by its id. */
 function peerRoute(peer: string): string {
-  return `#/t/${encodeURIComponent(peer)}`;
+  return peer.startsWith("#") ? `#/g/${peer.slice(1)}` : `#/t/${encodeURIComponent(peer)}`;
 }
 
 /** A button that shows it is working and cannot be pressed twice meanwhile. */
@@ -94,9 +97,16 @@ export class App {
   }
 
   private announce(msg: ChatMessage): void {
-    const text = msg.status === "unreadable" ? t("unreadable") : msg.text;
+    let said: string;
+    if (msg.event) {
+      said = t("announceGroup", { text: noticeText(msg.event) });
+    } else {
+      const text = msg.status === "unreadable" ? t("unreadable") : msg.text;
+      const name = msg.sender || t("someone");
+      said = t("announceIncoming", { name: msg.professional ? `${name} (${t("proTag")})` : name, text });
+    }
     this.announcer.textContent = "";
-    setTimeout(() => (this.announcer.textContent = t("announceIncoming", { name: msg.sender, text })), 50);
+    setTimeout(() => (this.announcer.textContent = said), 50);
   }
 
   private renderShell(): void {
@@ -186,7 +196,9 @@ export class App {
       }
       const hash = location.hash;
       const conv = /^#\/t\/(.+)$/.exec(hash);
+      const group = /^#\/g\/([0-9a-f]+)$/.exec(hash);
       if (conv) next = new ConversationScreen(this.m, decodeURIComponent(conv[1]));
+      else if (group) next = new ConversationScreen(this.m, groupKey(group[1]));
       else if (hash === "#/links" && account.role === "helper") next = new LinksScreen(this.m);
       else if (hash === "#/account") next = new AccountScreen(this.m);
       else {
@@ -479,7 +491,7 @@ class ListScreen implements Screen {
             h(
               "a",
               { href: peerRoute(th.peer), class: th.unread ? "thread unread" : "thread" },
-              h("span", { class: "peer" }, th.peer),
+              h("span", { class: "peer" }, threadTitle(th)),
               h("span", { class: th.unread ? "badge" : "muted" }, unread),
               th.lastTime ? h("time", { datetime: new Date(th.lastTime).toISOString() }, formatTime(th.lastTime)) : null,
             ),
@@ -495,6 +507,9 @@ class ConversationScreen implements Screen {
   title: string;
   private readonly list = h("ol", { class: "messages" });
   private readonly empty = h("p", { class: "muted" }, t("convEmpty"));
+  private readonly groupBox = h("div", { class: "group-info" });
+  private readonly form: HTMLFormElement;
+  private groupShown = "";
   private rendering = false;
   private again = false;
 
@@ -502,11 +517,14 @@ class ConversationScreen implements Screen {
     private readonly m: Messenger,
     private readonly peer: string,
   ) {
-    this.title = t("convTitle", { name: peer });
+    const group = peer.startsWith("#");
+    const thread = m.threads().find((th) => th.peer === peer);
+    this.title = group ? (thread ? threadTitle(thread) : t("groupTitle")) : t("convTitle", { name: peer });
     const text = h("textarea", { name: "message", rows: 3, maxlength: 4000 });
     const f = field({ label: t("composeLabel"), hint: t("composeHint"), control: text });
     const button = h("button", { type: "submit" }, t("send"));
     const form = h("form", { novalidate: true, class: "composer" }, f.wrap, button);
+    this.form = form;
     const submit = () =>
       void busy(button, async () => {
         const value = text.value.trim();
@@ -536,6 +554,7 @@ class ConversationScreen implements Screen {
       h("h1", {}, this.title),
       h("p", { class: "muted" }, t("convEncrypted")),
       isHelper ? h("p", {}, h("a", { href: "#/" }, t("convBack"))) : h("p", { class: "warning-inline" }, t("browserWarning")),
+      group ? this.groupBox : null,
       h("h2", { class: "sr-only" }, t("convMessages")),
       this.empty,
       this.list,
@@ -558,33 +577,58 @@ class ConversationScreen implements Screen {
     });
   }
 
+  /** Members, roles and rules: redrawn only when they change (a screen reader keeps its place). */
+  private renderGroup(): void {
+    const view = this.m.groupView(this.peer);
+    if (!view) return;
+    const shown = JSON.stringify(view);
+    this.form.hidden = view.left;
+    if (shown === this.groupShown) return;
+    const wasOpen = this.groupBox.querySelector("details")?.open ?? false;
+    this.groupShown = shown;
+    replace(this.groupBox, stateNotices(view), rosterSection(view), rulesSection(view));
+    const details = this.groupBox.querySelector("details");
+    if (details) details.open = wasOpen;
+  }
+
+  private item(msg: ChatMessage): HTMLElement {
+    const time = h("time", { datetime: new Date(msg.time).toISOString() }, formatTime(msg.time));
+    if (msg.event) {
+      return h(
+        "li",
+        { class: isWarning(msg.event) ? "msg event warn" : "msg event" },
+        h("p", { class: "meta" }, time),
+        h("p", { class: "text" }, noticeText(msg.event)),
+      );
+    }
+    const status =
+      msg.mine && msg.status === "pending" ? t(this.m.state === "online" ? "statusSending" : "statusPending") : msg.mine && msg.status === "failed" ? t("statusFailed") : msg.mine ? t("statusSent") : null;
+    return h(
+      "li",
+      { class: `msg ${msg.mine ? "mine" : "theirs"}` },
+      h(
+        "p",
+        { class: "meta" },
+        h("span", { class: "who" }, msg.mine ? t("you") : msg.sender || t("someone")),
+        // A professional is always marked as such, beside each of their messages (in words).
+        msg.professional ? [" ", h("span", { class: "tag pro" }, t("proTag"))] : null,
+        " ",
+        time,
+        status ? [" ", h("span", { class: `status ${msg.status}` }, status)] : null,
+      ),
+      h("p", { class: msg.status === "unreadable" ? "text muted" : "text" }, msg.status === "unreadable" ? t("unreadable") : msg.text),
+    );
+  }
+
   private async render(): Promise<void> {
+    this.renderGroup();
     const messages = await this.m.messages(this.peer);
     messages.sort((a, b) => a.time - b.time || a.seq - b.seq);
     const shown = messages.slice(-300);
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     this.empty.hidden = shown.length > 0;
     this.list.hidden = shown.length === 0;
-    replace(
-      this.list,
-      shown.map((msg) => {
-        const status =
-          msg.mine && msg.status === "pending" ? t(this.m.state === "online" ? "statusSending" : "statusPending") : msg.mine && msg.status === "failed" ? t("statusFailed") : msg.mine ? t("statusSent") : null;
-        return h(
-          "li",
-          { class: `msg ${msg.mine ? "mine" : "theirs"}` },
-          h(
-            "p",
-            { class: "meta" },
-            h("span", { class: "who" }, msg.mine ? t("you") : msg.sender),
-            " ",
-            h("time", { datetime: new Date(msg.time).toISOString() }, formatTime(msg.time)),
-            status ? [" ", h("span", { class: `status ${msg.status}` }, status)] : null,
-          ),
-          h("p", { class: msg.status === "unreadable" ? "text muted" : "text" }, msg.status === "unreadable" ? t("unreadable") : msg.text),
-        );
-      }),
-    );
+    replace(this.list, shown.map((msg) => this.item(msg)));
     if (atBottom) this.list.lastElementChild?.scrollIntoView({ block: "end" });
     if (document.visibilityState === "visible" && this.m.threads().some((th) => th.peer === this.peer && th.unread > 0)) {
       await this.m.markRead(this.peer);

@@ -1,0 +1,123 @@
+// What a member sees of a groupe de parole: who is in it and with which role (a professional is
+// always marked), its rules, and its events in plain words.
+import type { GroupView, Thread } from "../core/messenger";
+import type { GroupNotice, RosterEntry } from "../core/groups";
+import { t, type Key } from "../i18n";
+import { h } from "./dom";
+
+/** A list of names in words: "a, b and 3 others". */
+function names(list: string[], max = 4): string {
+  if (list.length <= max) return list.join(", ");
+  return t("groupAndOthers", { names: list.slice(0, max).join(", "), n: list.length - max });
+}
+
+export function threadTitle(th: Thread): string {
+  if (!th.group) return th.peer;
+  return th.members.length ? t("groupThread", { names: names(th.members) }) : t("groupThreadAlone");
+}
+
+/** The sentence for a group event, in the page's language. */
+export function noticeText(n: GroupNotice): string {
+  switch (n.type) {
+    case "invited":
+      if (!n.professional) return t("evInvited", { by: n.by, name: n.invitee });
+      return n.accompanying
+        ? t("evInvitedProFor", { by: n.by, name: n.invitee, who: n.accompanying })
+        : t("evInvitedPro", { by: n.by, name: n.invitee });
+    case "accepted":
+      return n.invitee ? t("evAccepted", { name: n.invitee }) : t("evAcceptedUnknown");
+    case "revoked":
+      return n.invitee ? t("evRevoked", { name: n.invitee }) : t("evRevokedUnknown");
+    case "objected":
+      return n.invitee ? t("evObjected", { name: n.invitee }) : t("evObjectedUnknown");
+    case "joinRequest":
+      return t("evJoinRequest", { name: n.who });
+    case "deleted":
+      return t("evDeleted");
+    case "joined":
+      return t(n.professional ? "evJoinedPro" : "evJoined", { name: n.who });
+    case "left":
+      return t("evLeft", { name: n.who });
+    case "removed":
+      return t("evRemoved", { name: n.who });
+    case "rulesChanged":
+      return t("evRulesChanged");
+    case "youJoined":
+      return t("evYouJoined");
+    case "youLeft":
+      return t("evYouLeft");
+    case "refused":
+      return t("evRefused", { reason: t(`refusal_${n.reason}` as Key, { name: n.who ?? "?" }) });
+    case "broken":
+      return t("evBroken");
+    case "ignored": {
+      const byWhat = { invitation: "evIgnoredInvitation", revocation: "evIgnoredRevocation", deletion: "evIgnoredDeletion", event: "evIgnoredEvent" } as const;
+      return t(byWhat[n.what]);
+    }
+  }
+}
+
+function roleWords(r: RosterEntry): string[] {
+  const out: string[] = [];
+  if (r.role === "facilitator") out.push(t("roleFacilitator"));
+  if (r.role === "invitedProfessional") out.push(t("roleInvitedPro"));
+  else if (r.professional) out.push(t("rolePro"));
+  if ((r.role === "invitedProfessional" || r.professional) && r.accompanying) out.push(t("roleAccompanies", { name: r.accompanying }));
+  return out;
+}
+
+/** The member list: each account once, with its role; professionals marked in words, not by colour only. */
+export function rosterSection(view: GroupView): HTMLElement {
+  const pros = view.roster.filter((r) => r.professional || r.role === "invitedProfessional").map((r) => r.handle);
+  return h(
+    "section",
+    { class: "roster", "aria-labelledby": "roster-title" },
+    h("h2", { id: "roster-title" }, t("groupMembersTitle", { n: view.roster.length })),
+    pros.length ? h("p", { class: "warning-inline pro-notice" }, t(pros.length === 1 ? "groupProPresent" : "groupProPresentMany", { names: pros.join(", ") })) : null,
+    h(
+      "ul",
+      { class: "members" },
+      view.roster.map((r) => {
+        const words = roleWords(r);
+        const professional = r.professional || r.role === "invitedProfessional";
+        return h(
+          "li",
+          { class: professional ? "member pro" : "member" },
+          h("span", { class: "who" }, r.handle),
+          r.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null,
+          words.length ? [" ", h("span", { class: professional ? "role tag pro" : "role tag" }, words.join(", "))] : null,
+        );
+      }),
+    ),
+  );
+}
+
+/** The rules the member should know: the charter, how long messages are kept, who may join. */
+export function rulesSection(view: GroupView): HTMLElement | null {
+  const rules = view.rules;
+  if (!rules) return null;
+  const retention = rules.retentionDays
+    ? rules.retentionDays === 1
+      ? t("groupRetentionOne")
+      : t("groupRetention", { n: rules.retentionDays })
+    : t("groupKept");
+  return h(
+    "details",
+    { class: "rules" },
+    h("summary", {}, t("groupRulesTitle")),
+    rules.charter ? [h("p", {}, h("strong", {}, t("groupCharter"))), h("p", { class: "charter" }, rules.charter)] : null,
+    h("p", {}, retention),
+    h("p", {}, rules.open ? t("groupOpen") : t("groupInviteOnly")),
+    h("p", {}, rules.relatives ? t("groupRelatives") : t("groupNoRelatives")),
+  );
+}
+
+/** Lasting notices about this member's place in the group. */
+export function stateNotices(view: GroupView): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (view.left) out.push(h("p", { class: "warning-inline" }, t("groupLeftNotice")));
+  else if (view.rules?.mutedMe) out.push(h("p", { class: "warning-inline" }, t("groupMutedNotice")));
+  if (view.refused) out.push(h("p", { class: "warning-inline" }, t("groupRefusedNotice")));
+  if (view.broken) out.push(h("p", { class: "warning-inline" }, t("groupBrokenNotice")));
+  return out;
+}
