@@ -50,9 +50,10 @@ class CliUser {
     return r.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   }
 
-  /** Waits (bounded, in the CLI) for exactly `count` new messages. */
-  listen(count, seconds = 20) {
-    return this.ok(["listen", "--count", String(count), "--timeout", String(seconds)], (seconds + 15) * 1000);
+  /** Waits (bounded, in the CLI) for exactly `count` new messages; returns them (not the group events it also prints). */
+  async listen(count, seconds = 20) {
+    const lines = await this.ok(["listen", "--count", String(count), "--timeout", String(seconds)], (seconds + 15) * 1000);
+    return lines.filter((l) => typeof l.text === "string");
   }
 }
 
@@ -66,7 +67,7 @@ async function cliUser(handle, code) {
 
 before(async () => {
   cliBinary();
-  server = await startServer({ registration: "invite-code", codes: 3 });
+  server = await startServer({ registration: "invite-code", codes: 5 });
   browser = await launchBrowser();
   web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
   await web.page.goto(`${server.url}/`);
@@ -163,5 +164,68 @@ test("the web client starts a direct conversation with the CLI user's handle: me
     { conversation: second.conversation, sender: second.sender, text: second.text },
     { conversation, sender: "web.aidante", text: "Et un deuxième message du navigateur." },
   );
+  assert.deepEqual(problems, []);
+});
+
+test("a groupe de parole made by the CLI: the web member sees its facilitator, a professional it invited, marked, and its events", async () => {
+  const anim = await cliUser("cli.anim", server.codes[3]);
+  const pro = await cliUser("cli.pro", server.codes[4]);
+  server.admin("account", "set-type", "cli.pro", "professional");
+  const { page, problems } = web;
+  const [{ conversation }] = await anim.ok(["group", "create"]);
+  await anim.ok(["group", "policy", conversation, "--charter", "Ce qui se dit ici reste ici."]);
+  await anim.ok(["group", "add", conversation, "web.aidante"]);
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
+  const thread = page.getByRole("link", { name: /Groupe de parole avec cli\.anim/ });
+  await thread.waitFor();
+  await thread.click();
+  const members = page.locator("ul.members li");
+  await eventually("two members", async () => (await members.count()) === 2);
+  assert.deepEqual((await members.allTextContents()).map((x) => x.trim()), ["cli.anim animateur ou animatrice", "web.aidante (vous)"]);
+
+  // The C++ facilitator invites a professional who accompanies the web user; its client adds them
+  // once they accepted. The web client checks the invitation against the C++ leaf's key.
+  await pro.ok(["conversations"]);  // Signs in once as a professional: key packages that say so.
+  const [invitation] = await anim.ok(["group", "invite", conversation, "cli.pro", "--accompanying", "web.aidante"]);
+  const event = (text) => page.locator("ol.messages li.msg.event p.text", { hasText: text });
+  await event("cli.anim a invité cli.pro, professionnel·le, qui accompagne web.aidante.").waitFor();
+  const pending = await pro.ok(["group", "invitations"]);
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0].invitation, invitation.invitation);
+  assert.equal(pending[0].charter, "Ce qui se dit ici reste ici.");
+  await pro.ok(["group", "accept", invitation.invitation]);
+  await event("cli.pro a accepté l'invitation.").waitFor();
+  await anim.ok(["listen", "--timeout", "3"], 20_000);  // Its client adds who accepted.
+  await event("cli.pro, professionnel·le, a rejoint le groupe.").waitFor();
+  const proItem = page.locator("ul.members li", { hasText: "cli.pro" });
+  await proItem.waitFor();
+  assert.equal((await proItem.textContent()).trim(), "cli.pro professionnel·le invité·e, accompagne web.aidante");
+
+  const [{ seq }] = await pro.ok(["send", conversation, "Bonjour, je suis la professionnelle invitée."]);
+  const said = message(page, "Bonjour, je suis la professionnelle invitée.");
+  await said.waitFor();
+  assert.equal(await said.locator(".who").textContent(), "cli.pro");
+  assert.equal(await said.locator(".tag.pro").textContent(), "professionnel·le");
+
+  await page.getByLabel("Votre message").fill("Bonjour à vous deux, depuis le navigateur.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  const heard = await anim.listen(2);  // The professional's message, then the web user's.
+  assert.deepEqual(
+    heard.map((m) => [m.conversation, m.sender, m.text, m.professional]),
+    [
+      [conversation, "cli.pro", "Bonjour, je suis la professionnelle invitée.", true],
+      [conversation, "web.aidante", "Bonjour à vous deux, depuis le navigateur.", false],
+    ],
+  );
+  const members2 = await anim.ok(["group", "members", conversation]);
+  assert.deepEqual(
+    members2[0].map((m) => [m.handle, m.role, m.professional]).sort(),
+    [["cli.anim", "facilitator", false], ["cli.pro", "invited_professional", true], ["web.aidante", "member", false]],
+  );
+
+  // The facilitator deletes the professional's message for everyone.
+  await anim.ok(["group", "delete", conversation, String(seq)]);
+  await event("Un message a été supprimé par l'animation.").waitFor();
+  await said.waitFor({ state: "detached" });
   assert.deepEqual(problems, []);
 });

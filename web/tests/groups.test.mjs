@@ -1,0 +1,265 @@
+// A groupe de parole in Chromium: the browser user is a member of a group that a node-side
+// facilitator (the client core, as a test helper) created with its rules. The page shows who leads
+// the group and marks a professional as such in the member list and beside each of their messages;
+// group events are said in plain words (and through the live region); a deletion removes the
+// message from the page and from IndexedDB; a forged commit (a member who is not a facilitator
+// adding someone, passed on by a relay double) is refused, the group stays on its epoch and the
+// user is warned; entries erased while offline do not stall the stream; the group's retention
+// deletes old copies. axe-core on the group screens, light and dark, French and English.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
+import { startRelayDouble } from "./relay-double.mjs";
+import { axe, eventually, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+
+let server;
+let double;
+let browser;
+let web;  // sam, in Chromium.
+const nodes = [];
+let camille, alex, drMartin;
+let id;
+
+async function scan(page, screen) {
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
+}
+
+async function person(handle, code) {
+  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-groups", keyPackageStock: 3 });
+  await m.register(handle, { code });
+  assert.ok(await m.waitOnline(10_000));
+  nodes.push(m);
+  return m;
+}
+
+const bubble = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: text }) });
+const shownTexts = (page) => page.locator("ol.messages li.msg:not(.event) .text").allTextContents();
+const eventTexts = (page) => page.locator("ol.messages li.msg.event .text").allTextContents();
+/** An event shown in the conversation, by its exact words. */
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+const ev = (page, text) => page.locator("ol.messages li.msg.event p.text", { hasText: exactly(text) });
+const rulesButton = (page) => page.locator("summary", { hasText: "Règles du groupe" });
+const live = (page) => page.locator("main [aria-live=polite]").textContent();
+
+/** What the page keeps in IndexedDB for the group (texts and event kinds). */
+function stored(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("cercle", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction("messages").objectStore("messages").getAll();
+          all.onsuccess = () => {
+            resolve(all.result.filter((m) => m.peer.startsWith("#")).map((m) => (m.event ? `event:${m.event.type}` : m.text)));
+            open.result.close();
+          };
+        };
+      }),
+  );
+}
+
+before(async () => {
+  server = await startServer({ registration: "invite-code", codes: 6, testClock: true });
+  double = await startRelayDouble(server);
+  browser = await launchBrowser();
+  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+  await web.page.goto(`${double.url}/`);
+  await web.page.getByLabel("Pseudonyme").fill("sam");
+  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
+  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
+  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  camille = await person("camille", server.codes[1]);
+  alex = await person("alex", server.codes[2]);
+  drMartin = await person("dr.martin", server.codes[3]);
+  await person("intrus", server.codes[4]);
+  server.admin("account", "set-type", "dr.martin", "professional");
+  drMartin.stop();
+  drMartin.start();
+  assert.ok(await drMartin.waitOnline(10_000));
+});
+
+after(async () => {
+  for (const m of nodes) m.stop();
+  await browser?.close();
+  await double?.stop();
+  await server?.stop();
+});
+
+test("the browser user joins a group: its leader is shown, and its rules", async () => {
+  id = await eventually("group created", () => f.createGroup(camille, { charter: "Ce qui se dit ici reste ici." }, ["sam", "alex"]).catch(() => null), 30_000);
+  const { page } = web;
+  const thread = page.getByRole("link", { name: /Groupe de parole avec camille, alex/ });
+  await thread.waitFor();
+  await thread.click();
+  await page.getByRole("heading", { level: 1, name: "Groupe de parole avec camille, alex" }).waitFor();
+  const members = page.locator("ul.members li");
+  await eventually("three members", async () => (await members.count()) === 3);
+  assert.deepEqual((await members.allTextContents()).map((s) => s.trim()), ["camille animateur ou animatrice", "alex", "sam (vous)"]);
+  await ev(page, "Vous avez rejoint le groupe.").waitFor();
+  // The rules open from the keyboard (Tab to them, Enter), with a visible focus.
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement?.tagName === "SUMMARY");
+  }
+  assert.ok(reached, "the group's rules are reached with Tab");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, "none", "focus is visible on the rules");
+  await page.keyboard.press("Enter");
+  await page.locator("details.rules p", { hasText: exactly("Ce qui se dit ici reste ici.") }).waitFor();
+  await page.locator("details.rules p", { hasText: exactly("Le groupe n'a pas fixé de durée : les messages sont gardés.") }).waitFor();
+  await scan(page, "groupe de parole");
+  await page.getByLabel("Votre message").fill("Bonjour à toutes et à tous.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await eventually("camille reads sam", async () => (await f.groupMessages(camille, id)).some((m) => m.text === "Bonjour à toutes et à tous."));
+});
+
+test("a professional joins by invitation: visible in the list and beside every message (a)", async () => {
+  const { page, problems } = web;
+  const signed = await f.invite(camille, id, "dr.martin", { professional: true, accompanying: "sam" });
+  await ev(page, "camille a invité dr.martin, professionnel·le, qui accompagne sam.").waitFor();
+  await f.accept(drMartin, id, signed);
+  await ev(page, "dr.martin a accepté l'invitation.").waitFor();
+  await f.add(camille, id, "dr.martin", signed);
+  await ev(page, "dr.martin, professionnel·le, a rejoint le groupe.").waitFor();
+  const pro = page.locator("ul.members li", { hasText: "dr.martin" });
+  await pro.waitFor();
+  assert.equal((await pro.textContent()).trim(), "dr.martin professionnel·le invité·e, accompagne sam");
+  await page.locator(".group-info .pro-notice", { hasText: exactly("Attention : une personne professionnelle est dans ce groupe : dr.martin.") }).waitFor();
+  await eventually("dr.martin joined", () => drMartin.groupView(groupKey(id))?.roster.length === 4);
+  await drMartin.sendText(groupKey(id), "Bonjour, je suis là pour accompagner Sam.");
+  const msg = bubble(page, "Bonjour, je suis là pour accompagner Sam.");
+  await msg.waitFor();
+  assert.equal(await msg.locator(".who").textContent(), "dr.martin");
+  assert.equal(await msg.locator(".tag.pro").textContent(), "professionnel·le");
+  await eventually("announced", async () => (await live(page)) === "Nouveau message de dr.martin (professionnel·le) : Bonjour, je suis là pour accompagner Sam.");
+  // A peer's message has no such mark.
+  await alex.sendText(groupKey(id), "Bienvenue.");
+  await bubble(page, "Bienvenue.").waitFor();
+  assert.equal(await bubble(page, "Bienvenue.").locator(".tag").count(), 0);
+  await scan(page, "groupe avec une professionnelle");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await scan(page, "groupe avec une professionnelle (sombre)");
+  await page.emulateMedia({ colorScheme: "light" });
+  for (const width of [360, 320]) {
+    await page.setViewportSize({ width, height: 740 });
+    assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1024, height: 800 });
+  // In English too.
+  await page.getByRole("button", { name: "English" }).click();
+  await page.locator("ul.members li", { hasText: "invited professional, accompanies sam" }).waitFor();
+  await bubble(page, "Bonjour, je suis là pour accompagner Sam.").locator(".tag.pro", { hasText: "professional" }).waitFor();
+  await ev(page, "camille invited dr.martin, a professional, who accompanies sam.").waitFor();
+  await scan(page, "group (English)");
+  await page.getByRole("button", { name: "Français" }).click();
+  await page.getByRole("heading", { level: 1, name: /Groupe de parole avec/ }).waitFor();
+  assert.deepEqual(problems, []);
+});
+
+test("a withdrawn invitation and a message deleted by the facilitator are shown; the message is gone (b)", async () => {
+  const { page } = web;
+  const invitation = await f.invite(camille, id, "intrus", {});
+  await ev(page, "camille a invité intrus.").waitFor();
+  await f.revoke(camille, id, invitation);
+  await ev(page, "L'invitation de intrus a été retirée.").waitFor();
+  await alex.sendText(groupKey(id), "Un message que l'animation va supprimer.");
+  await bubble(page, "Un message que l'animation va supprimer.").waitFor();
+  assert.ok((await stored(page)).includes("Un message que l'animation va supprimer."));
+  const [target] = (await f.groupMessages(camille, id)).filter((m) => m.text === "Un message que l'animation va supprimer.");
+  await eventually("camille has it", () => target?.seq > 0);
+  await f.deleteEntry(camille, id, target.seq);
+  await ev(page, "Un message a été supprimé par l'animation.").waitFor();
+  await bubble(page, "Un message que l'animation va supprimer.").waitFor({ state: "detached" });
+  await eventually("gone from IndexedDB", async () => !(await stored(page)).includes("Un message que l'animation va supprimer."));
+  await eventually("announced", async () => (await live(page)) === "Dans le groupe : Un message a été supprimé par l'animation.");
+  await scan(page, "groupe après une suppression");
+});
+
+test("a forged commit is refused: the group stays on its epoch and the user is warned (c)", async () => {
+  const { page } = web;
+  const epoch = await f.epoch(camille, id);
+  // Alex, a plain member, builds a commit adding "intrus". The relay would refuse it; the relay
+  // double shows it to the browser in place of alex's next message, as a lying relay would.
+  const forged = await f.forgeCommit(alex, id, { addHandle: "intrus" });
+  let replaced = 0;
+  double.rewrite = (d) => {
+    if (replaced || d.kind !== proto.DeliveryKind.APPLICATION || d.senderDevice !== alex.account.deviceId) return d;
+    replaced += 1;
+    return { ...d, kind: proto.DeliveryKind.COMMIT, epoch, payload: forged };
+  };
+  await alex.sendText(groupKey(id), "Ce message est remplacé par le relais menteur.");
+  await ev(page, "Attention : un changement du groupe a été refusé, car il ne respecte pas les règles du groupe. Seule l'animation ajoute quelqu'un à ce groupe. Il voulait ajouter intrus. Le groupe reste comme avant.").waitFor();
+  double.rewrite = (d) => d;
+  assert.equal(replaced, 1);
+  await page.locator(".group-info .warning-inline", { hasText: "Un changement du groupe a été refusé parce qu'il ne respecte pas les règles du groupe." }).waitFor();
+  assert.equal(await page.locator("ul.members li", { hasText: "intrus" }).count(), 0);
+  await eventually("warning announced", async () => (await live(page)).startsWith("Dans le groupe : Attention : un changement du groupe a été refusé"));
+  // Still on the group's real epoch: it reads and writes as before.
+  await camille.sendText(groupKey(id), "Le groupe continue.");
+  await bubble(page, "Le groupe continue.").waitFor();
+  await page.getByLabel("Votre message").fill("Je suis toujours là.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await eventually("camille reads it", async () => (await f.groupMessages(camille, id)).some((m) => m.text === "Je suis toujours là."));
+  assert.equal(await f.epoch(camille, id), epoch);
+  await scan(page, "groupe avec un avertissement");
+});
+
+test("entries erased while the browser was offline do not stall it (d)", async () => {
+  const { page, context } = web;
+  await context.setOffline(true);
+  await page.locator(".conn-text", { hasText: "Pas de connexion." }).waitFor();
+  await alex.sendText(groupKey(id), "Effacé avant le retour du navigateur.");
+  await eventually("sent", async () => (await f.groupMessages(alex, id)).some((m) => m.text === "Effacé avant le retour du navigateur." && m.status === "sent"));
+  const [gone] = (await f.groupMessages(alex, id)).filter((m) => m.text === "Effacé avant le retour du navigateur.");
+  await f.deleteEntry(camille, id, gone.seq);
+  await alex.sendText(groupKey(id), "Après l'effacement.");
+  await eventually("sent", async () => (await f.groupMessages(alex, id)).some((m) => m.text === "Après l'effacement." && m.status === "sent"));
+  const [last] = (await f.groupMessages(alex, id)).filter((m) => m.text === "Après l'effacement.");
+  await context.setOffline(false);
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor({ timeout: 20_000 });
+  await bubble(page, "Après l'effacement.").waitFor();
+  assert.equal(await bubble(page, "Effacé avant le retour du navigateur.").count(), 0);
+  // The watermark went past the erased entry and the later ones: nothing is waiting.
+  const processed = await page.evaluate(
+    (conv) =>
+      new Promise((resolve) => {
+        const open = indexedDB.open("cercle", 1);
+        open.onsuccess = () => {
+          const get = open.result.transaction("convs").objectStore("convs").get(conv);
+          get.onsuccess = () => {
+            resolve(get.result.processed);
+            open.result.close();
+          };
+        };
+      }),
+    id,
+  );
+  assert.ok(processed >= last.seq, `watermark ${processed} reached ${last.seq}`);
+  // A reload shows every message once.
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: /Groupe de parole avec/ }).waitFor();
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  await new Promise((r) => setTimeout(r, 500));
+  const texts = await shownTexts(page);
+  assert.equal(texts.filter((t) => t === "Après l'effacement.").length, 1);
+  assert.equal(new Set(texts).size, texts.length);
+});
+
+test("the group's retention deletes the copies older than it, on the page and in IndexedDB", async () => {
+  const { page } = web;
+  await f.setRules(camille, id, (p) => (p.retentionDays = 1));
+  await ev(page, "L'animation a changé les règles du groupe.").waitFor();
+  await rulesButton(page).click();
+  await page.locator("details.rules p", { hasText: exactly("Les messages sont effacés après 1 jour, aussi sur cet appareil.") }).waitFor();
+  assert.ok((await shownTexts(page)).includes("Bonjour à toutes et à tous."));
+  server.admin("clock", "advance", "25");
+  await camille.sendText(groupKey(id), "Un jour plus tard.");
+  await bubble(page, "Un jour plus tard.").waitFor();
+  await eventually("older messages gone from the page", async () => JSON.stringify(await shownTexts(page)) === JSON.stringify(["Un jour plus tard."]));
+  assert.deepEqual(await eventTexts(page), []);
+  await eventually("and from IndexedDB", async () => JSON.stringify(await stored(page)) === JSON.stringify(["Un jour plus tard."]));
+  await scan(page, "groupe après la durée de conservation");
+});
