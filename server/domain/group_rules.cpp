@@ -22,9 +22,7 @@ policy::Group group_of(const State& state, const ConvState& conv) {
   g.revoked_invitations = conv.revoked_invitations;
   for (const auto& [device, m] : conv.members) {
     if (!m.active()) continue;
-    const DeviceState* d = state.device(device);
-    g.members.push_back({handle_of(state, device), m.leaf, kind_of(state, device),
-                         d ? d->mls_signature_key : std::string()});
+    g.members.push_back({handle_of(state, device), m.leaf, kind_of(state, device), leaf_key(state, device)});
   }
   return g;
 }
@@ -49,6 +47,13 @@ Status check_recorded(const State& state, const ConvState& conv, const v1::Group
 }
 
 }  // namespace
+
+std::string leaf_key(const State& state, DeviceId device) {
+  const DeviceState* d = state.device(device);
+  if (!d) return {};
+  if (!d->mls_signature_key.empty()) return d->mls_signature_key;
+  return std::string(reinterpret_cast<const char*>(d->public_key.data()), d->public_key.size());
+}
 
 std::string handle_of(const State& state, DeviceId device) {
   const DeviceState* d = state.device(device);

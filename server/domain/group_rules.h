@@ -32,6 +32,10 @@ struct Accepted {
 [[nodiscard]] Status check_send(const State& state, const ConvState& conv, DeviceId actor,
                                 EntryKind kind, const CachedProposal* proposal);
 
+// The key a device's MLS leaf signs with: the one its key packages declared, else the device key
+// itself (our clients use it for both; a device that never published a package still leads the
+// groups it created). "" if unknown.
+std::string leaf_key(const State& state, DeviceId device);
 // The handle of a device's account ("" if unknown).
 std::string handle_of(const State& state, DeviceId device);
 bool is_facilitator(const State& state, const ConvState& conv, DeviceId device);

@@ -80,8 +80,10 @@ Status Groups::check_new_invitation(const ConvState& conv, const Found& found, D
   if (policy::role_of(*conv.policy, found.handle) != v1::FACILITATOR || i.inviter() != found.handle) {
     return refused("only a facilitator of the group invites, in their own name");
   }
-  const DeviceState* device = ctx_.state.device(actor);
-  if (!device || !policy::verify_invitation(signed_invitation, device->mls_signature_key)) {
+  // Members check it with the inviter's leaf key: the device's MLS key, which our clients make the
+  // device key itself (the one it signs in with) until it has published key packages.
+  const std::string key = group_rules::leaf_key(ctx_.state, actor);
+  if (key.empty() || !policy::verify_invitation(signed_invitation, key)) {
     return invalid("the invitation is not signed by this device's key");
   }
   const int64_t now = ctx_.clock.now_ms();

@@ -1,0 +1,211 @@
+// Groups on the domain alone: what the relay checks about invitations before recording them, and
+// before a commit may use one; what a reader is told where entries were erased.
+#include "client-lib/policy/policy.h"
+#include "server/domain/domain_fixture.h"
+
+namespace cercle::domain {
+namespace {
+
+class GroupsTest : public DomainTest {
+ protected:
+  void SetUp() override {
+    DomainTest::SetUp();
+    everyone_facilitates_ = false;  // Real roles: alice alone facilitates.
+  }
+
+  // A group alice creates and facilitates (its first commit sets the rules), with `members`.
+  ConvView group(Device& alice, std::vector<Device*> members, const std::string& charter = "Bienveillance") {
+    ConvView conv = create_group(alice);
+    v1::GroupPolicy rules = policy::initial_policy(alice.info.handle);
+    rules.set_charter(charter);
+    EXPECT_TRUE(submit(alice, conv, rules.SerializeAsString(), {}, members).ok());
+    return conv;
+  }
+
+  // Alice's commit adding `add` (with `data` as authenticated data) and maybe new rules.
+  Result<CommitOk> submit(Device& by, const ConvView& conv, std::optional<std::string> rules,
+                          const std::string& data, std::vector<Device*> add,
+                          std::vector<Device*> remove = {}) {
+    const std::string g = conv.id.str();
+    std::vector<std::string> kps;
+    for (Device* d : add) kps.push_back(upload_key_package(*d));
+    std::vector<uint32_t> leaves;
+    for (Device* d : remove) leaves.push_back(by.mls->leaf_of(g, d->info.handle));
+    auto built = by.mls->commit(g, kps, leaves, rules, data);
+    const uint64_t epoch = by.mls->epoch(g);
+    auto r = await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(by.info.device_id,
+                                      CommitArgs{conv.id, epoch, built.message, ids(add), ids(remove), built.welcome},
+                                      cb);
+    });
+    if (!r) {
+      by.mls->discard(g);
+      return r;
+    }
+    by.mls->adopt(g);
+    for (Device* d : add) EXPECT_TRUE(d->mls->join(g, built.welcome));
+    for (Device* d : devices_) {
+      const bool added = std::find(add.begin(), add.end(), d) != add.end();
+      if (!added && d != &by && d->mls->in_group(g)) d->mls->process(g, built.message);
+    }
+    return r;
+  }
+
+  v1::Invitation invitation(const ConvView& conv, const Device& inviter, const Device& invitee,
+                            v1::InviteeType type, const std::string& charter = "Bienveillance") {
+    v1::Invitation i;
+    i.set_conversation_id(conv.id.str());
+    i.set_inviter(inviter.info.handle);
+    i.set_invitee(invitee.info.handle);
+    i.set_invitee_type(type);
+    i.set_expires_at_ms(clock_.now_ms() + 3'600'000);
+    std::string nonce(16, '\0');
+    randombytes_buf(nonce.data(), nonce.size());
+    i.set_nonce(nonce);
+    i.set_charter(charter);
+    return i;
+  }
+
+  Status create(const Device& by, const v1::SignedInvitation& s) {
+    return await<Ok>([&](auto cb) {
+      domain_->groups().create_invitation(by.info.device_id, s.SerializeAsString(), cb);
+    });
+  }
+
+  Status accept(const Device& by, const ConvView& conv, const v1::Invitation& i) {
+    return await<Ok>([&](auto cb) { domain_->groups().accept_invitation(by.info.device_id, conv.id, i.nonce(), cb); });
+  }
+
+  // Alice's commit adding the professional `pro` (a package saying so) with `data`.
+  Result<CommitOk> add_professional(Device& alice, const ConvView& conv, Device& pro, const std::string& data) {
+    const std::string g = conv.id.str();
+    const std::string kp = pro.mls->key_package(true);
+    if (auto up = upload(pro, {{kp, false}}); !up) return std::move(up).error();
+    auto built = alice.mls->commit(g, {kp}, {}, std::nullopt, data);
+    auto r = await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(
+          alice.info.device_id,
+          CommitArgs{conv.id, alice.mls->epoch(g), built.message, {pro.info.device_id}, {}, built.welcome}, cb);
+    });
+    if (!r) {
+      alice.mls->discard(g);
+      return r;
+    }
+    alice.mls->adopt(g);
+    EXPECT_TRUE(pro.mls->join(g, built.welcome));
+    for (Device* d : devices_) {
+      if (d != &alice && d != &pro && d->mls->in_group(g)) EXPECT_TRUE(d->mls->process(g, built.message));
+    }
+    return r;
+  }
+
+  static std::string data_with(const v1::SignedInvitation& s) {
+    v1::CommitData data;
+    *data.add_invitations() = s;
+    return data.SerializeAsString();
+  }
+};
+
+TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnlyOnceWithOne) {
+  Device alice, bob, pro;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional, cb);
+              }).ok());
+  ConvView conv = group(alice, {&bob});
+
+  const auto good = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  // Refused: by a member who is not a facilitator; signed by another key; the wrong account type;
+  // another charter than the group's.
+  EXPECT_EQ(create(bob, policy::sign_invitation(invitation(conv, bob, pro, v1::INVITEE_PROFESSIONAL), bob.sk)).error().code,
+            Errc::kForbidden);
+  EXPECT_EQ(create(alice, policy::sign_invitation(good, bob.sk)).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(create(alice, policy::sign_invitation(invitation(conv, alice, pro, v1::INVITEE_PEER), alice.sk)).error().code,
+            Errc::kInvalidArgument);
+  EXPECT_EQ(create(alice, policy::sign_invitation(invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL, "Autre"), alice.sk))
+                .error()
+                .code,
+            Errc::kInvalidArgument);
+
+  const auto signed_good = policy::sign_invitation(good, alice.sk);
+  ASSERT_TRUE(create(alice, signed_good).ok());
+  EXPECT_EQ(create(alice, signed_good).error().code, Errc::kInvalidArgument);  // Its nonce is known.
+  ASSERT_FALSE(outbox_.notified.empty());  // The invitee's device heard of it.
+  EXPECT_EQ(outbox_.notified.back().first, pro.info.device_id);
+  EXPECT_EQ(domain_->groups().invitations_for(pro.info.device_id).size(), 1u);
+
+  // Not before the invitee accepted; accepted by the invitee only.
+  auto early = add_professional(alice, conv, pro, data_with(signed_good));
+  ASSERT_FALSE(early.ok());
+  EXPECT_NE(early.error().message.find("accepted"), std::string::npos) << early.error().message;
+  EXPECT_EQ(accept(bob, conv, good).error().code, Errc::kForbidden);
+  ASSERT_TRUE(accept(pro, conv, good).ok());
+
+  // A professional's packages must say so.
+  EXPECT_FALSE(upload(pro, {{pro.mls->key_package(false), false}}).ok());
+  auto added = add_professional(alice, conv, pro, data_with(signed_good));
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_TRUE(domain_->groups().invitations_for(pro.info.device_id).empty());
+
+  // Removed, the professional cannot come back with the same invitation, even after a restart.
+  ASSERT_TRUE(submit(alice, conv, std::nullopt, {}, {}, {&pro}).ok());
+  restart();
+  auto reused = add_professional(alice, conv, pro, data_with(signed_good));
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, Errc::kForbidden);
+  EXPECT_NE(reused.error().message.find("already used"), std::string::npos) << reused.error().message;
+}
+
+TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
+  Device alice, bob;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ConvView conv = group(alice, {&bob});
+  const uint64_t epoch = alice.mls->epoch(conv.id.str());
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 4; ++i) {
+    auto sent = send(bob, conv.id, epoch, "message " + std::to_string(i));
+    ASSERT_TRUE(sent.ok());
+    seqs.push_back(sent->seq);
+  }
+  // A facilitator deletes the second: bob (only a member) may not.
+  EXPECT_EQ(await<Ok>([&](auto cb) { domain_->groups().delete_entry(bob.info.device_id, conv.id, seqs[1], cb); })
+                .error()
+                .code,
+            Errc::kForbidden);
+  ASSERT_TRUE(await<Ok>([&](auto cb) { domain_->groups().delete_entry(alice.info.device_id, conv.id, seqs[1], cb); }).ok());
+  auto read = domain_->conversations().read(bob.info.device_id, conv.id, seqs[0], 100, 1 << 20);
+  ASSERT_TRUE(read.ok());
+  ASSERT_GE(read->size(), 4u);
+  EXPECT_EQ((*read)[0].record.kind(), static_cast<int>(EntryKind::kErased));
+  EXPECT_EQ((*read)[0].record.erased_from(), seqs[1]);
+  EXPECT_EQ((*read)[0].seq, seqs[1]);
+  EXPECT_EQ((*read)[1].seq, seqs[2]);
+  EXPECT_EQ(read->back().record.kind(), static_cast<int>(EntryKind::kEvent));  // deleted_seq.
+  v1::GroupEvent event;
+  ASSERT_TRUE(event.ParseFromString(read->back().record.payload()));
+  EXPECT_EQ(event.deleted_seq(), seqs[1]);
+  EXPECT_EQ(event.by(), "alice");
+
+  // Retention: alice sets one day; two days later everything up to now is erased, in one range.
+  v1::GroupPolicy rules;
+  ASSERT_TRUE(rules.ParseFromString(*alice.mls->policy(conv.id.str())));
+  rules.set_retention_days(1);
+  ASSERT_TRUE(submit(alice, conv, rules.SerializeAsString(), {}, {}).ok());
+  clock_.advance_ms(2 * 24 * 3'600'000LL);
+  EXPECT_EQ(domain_->groups().erase_expired(), 1u);
+  auto fresh = send(bob, conv.id, alice.mls->epoch(conv.id.str()), "aujourd'hui");
+  ASSERT_TRUE(fresh.ok());
+  pump_until([&] { return domain_->conversations().durable_seq(conv.id) >= fresh->seq; });
+  auto after = domain_->conversations().read(bob.info.device_id, conv.id, 0, 100, 1 << 20);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].record.kind(), static_cast<int>(EntryKind::kErased));
+  EXPECT_EQ((*after)[1].seq, fresh->seq);
+  EXPECT_EQ((*after)[0].seq, fresh->seq - 1);
+}
+
+}  // namespace
+}  // namespace cercle::domain
