@@ -76,8 +76,17 @@ test("a professional comes in by invitation, visibly, and is marked beside each 
     invitee: "dr.martin",
     professional: true,
     accompanying: "sam",
+    id: Buffer.from(f.nonceOf(signed)).toString("hex"),
   });
-  await f.accept(drMartin, id, signed);
+  // The invitee's client lists the invitation, with the charter to accept, and accepts it.
+  await eventually("dr.martin has the invitation", () => drMartin.invitations().length === 1);
+  const [pending] = drMartin.invitations();
+  assert.deepEqual(
+    [pending.inviter, pending.professional, pending.accompanying, pending.charter, pending.conversation],
+    ["camille", true, "sam", "Ce qui se dit ici reste ici.", id],
+  );
+  await drMartin.acceptInvitation(pending.id);
+  assert.equal(drMartin.invitations().length, 0);
   await eventually("sam sees the acceptance", async () => (await events(sam)).some((e) => e.type === "accepted" && e.invitee === "dr.martin"));
   await f.add(camille, id, "dr.martin", signed);
   await eventually("sam sees dr.martin join", () => sam.groupView(groupKey(id)).roster.some((r) => r.handle === "dr.martin"));
@@ -100,7 +109,9 @@ test("a withdrawn invitation and a deleted message are shown; the message is gon
   await eventually("sam sees the withdrawal", async () => (await events(sam)).some((e) => e.type === "revoked" && e.invitee === "intrus"));
   await alex.sendText(groupKey(id), "Un message à supprimer.");
   await eventually("sam reads it", async () => (await texts(sam)).includes("Un message à supprimer."));
-  const [target] = (await f.groupMessages(camille, id)).filter((x) => x.text === "Un message à supprimer.");
+  const target = await eventually("camille has it", async () =>
+    (await f.groupMessages(camille, id)).find((x) => x.text === "Un message à supprimer." && x.seq > 0),
+  );
   await f.deleteEntry(camille, id, target.seq);
   await eventually("sam deletes it", async () => !(await texts(sam)).includes("Un message à supprimer."));
   assert.ok((await events(sam)).some((e) => e.type === "deleted"));

@@ -17,7 +17,7 @@ let double;
 let browser;
 let web;  // sam, in Chromium.
 const nodes = [];
-let camille, alex, drMartin;
+let camille, alex, drMartin, drAutre;
 let id;
 
 async function scan(page, screen) {
@@ -61,7 +61,7 @@ function stored(page) {
 }
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 6, testClock: true });
+  server = await startServer({ registration: "invite-code", codes: 8, testClock: true });
   double = await startRelayDouble(server);
   browser = await launchBrowser();
   web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
@@ -74,10 +74,14 @@ before(async () => {
   alex = await person("alex", server.codes[2]);
   drMartin = await person("dr.martin", server.codes[3]);
   await person("intrus", server.codes[4]);
+  drAutre = await person("dr.autre", server.codes[6]);
   server.admin("account", "set-type", "dr.martin", "professional");
-  drMartin.stop();
-  drMartin.start();
-  assert.ok(await drMartin.waitOnline(10_000));
+  server.admin("account", "set-type", "dr.autre", "professional");
+  for (const pro of [drMartin, drAutre]) {
+    pro.stop();
+    pro.start();
+    assert.ok(await pro.waitOnline(10_000));
+  }
 });
 
 after(async () => {
@@ -168,8 +172,9 @@ test("a withdrawn invitation and a message deleted by the facilitator are shown;
   await alex.sendText(groupKey(id), "Un message que l'animation va supprimer.");
   await bubble(page, "Un message que l'animation va supprimer.").waitFor();
   assert.ok((await stored(page)).includes("Un message que l'animation va supprimer."));
-  const [target] = (await f.groupMessages(camille, id)).filter((m) => m.text === "Un message que l'animation va supprimer.");
-  await eventually("camille has it", () => target?.seq > 0);
+  const target = await eventually("camille has it", async () =>
+    (await f.groupMessages(camille, id)).find((m) => m.text === "Un message que l'animation va supprimer." && m.seq > 0),
+  );
   await f.deleteEntry(camille, id, target.seq);
   await ev(page, "Un message a été supprimé par l'animation.").waitFor();
   await bubble(page, "Un message que l'animation va supprimer.").waitFor({ state: "detached" });
@@ -248,10 +253,75 @@ test("entries erased while the browser was offline do not stall it (d)", async (
   assert.equal(new Set(texts).size, texts.length);
 });
 
+test("a professional on the web client reads the charter, accepts the invitation and joins, marked for everyone", async () => {
+  const pro = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+  const { page } = pro;
+  await page.goto(`${double.url}/`);
+  await page.getByLabel("Pseudonyme").fill("dr.web");
+  await page.getByLabel("Code d'inscription").fill(server.codes[5]);
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  // An admin makes the account a professional's; at its next sign-in the page publishes key
+  // packages that say so (the relay refuses a professional's package that does not).
+  server.admin("account", "set-type", "dr.web", "professional");
+  await page.reload();
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  const signed = await eventually("invited", () => f.invite(camille, id, "dr.web", { professional: true, accompanying: "sam" }).catch(() => null));
+  const link = page.getByRole("link", { name: "Invitations (1)" });
+  await link.waitFor();
+  await link.click();
+  await page.getByRole("heading", { level: 2, name: "Invitations à un groupe de parole" }).waitFor();
+  const item = page.locator("ul.invitations li");
+  await item.getByRole("heading", { level: 3, name: "Invitation de camille" }).waitFor();
+  await item.getByText("Vous êtes invité·e comme professionnel·le, pour accompagner sam.").waitFor();
+  await item.getByText("Ce qui se dit ici reste ici.").waitFor();
+  await scan(page, "invitation à un groupe");
+  await page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).click();
+  await page.getByText("Invitation acceptée. L'animation va vous ajouter au groupe.").waitFor();
+  await link.waitFor({ state: "hidden" });
+  await ev(web.page, "dr.web a accepté l'invitation.").waitFor();
+  await f.add(camille, id, "dr.web", signed);
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
+  await page.getByRole("link", { name: /Groupe de parole avec/ }).click();
+  const me = page.locator("ul.members li", { hasText: "dr.web" });
+  await me.waitFor();
+  assert.equal((await me.textContent()).trim(), "dr.web (vous) professionnel·le invité·e, accompagne sam");
+  await page.getByLabel("Votre message").fill("Bonjour, je suis la professionnelle qui accompagne Sam.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await bubble(page, "Bonjour, je suis la professionnelle qui accompagne Sam.").locator(".tag.pro").waitFor();
+  const seen = bubble(web.page, "Bonjour, je suis la professionnelle qui accompagne Sam.");
+  await seen.waitFor();
+  assert.equal(await seen.locator(".tag.pro").textContent(), "professionnel·le");
+  await ev(web.page, "dr.web, professionnel·le, a rejoint le groupe.").waitFor();
+  await scan(page, "groupe vu par une professionnelle");
+  assert.deepEqual(pro.problems, []);
+  await pro.context.close();
+});
+
+test("in a group with a delay for objections, a member objects to a professional's invitation", async () => {
+  const { page } = web;
+  await f.setRules(camille, id, (p) => (p.objectionHours = 48));
+  await eventually("rules known", async () => (await ev(page, "L'animation a changé les règles du groupe.").count()) >= 1);
+  const signed = await eventually("invited", () => f.invite(camille, id, "dr.autre", { professional: true }).catch(() => null));
+  await ev(page, "camille a invité dr.autre, professionnel·le.").waitFor();
+  const object = page.getByRole("button", { name: "Je m'oppose à l'invitation de dr.autre" });
+  await object.waitFor();
+  await scan(page, "invitation avec opposition possible");
+  await object.click();
+  await ev(page, "Un membre s'oppose à l'invitation de dr.autre.").waitFor();
+  await object.waitFor({ state: "detached" });
+  await page.getByText("Votre opposition est envoyée au groupe.").waitFor();
+  // The relay keeps the professional out: the facilitator's client cannot add them.
+  const [pending] = await eventually("dr.autre has it", () => drAutre.invitations().length === 1 && drAutre.invitations());
+  await drAutre.acceptInvitation(pending.id);
+  await assert.rejects(f.add(camille, id, "dr.autre", signed), /objected/);
+});
+
 test("the group's retention deletes the copies older than it, on the page and in IndexedDB", async () => {
   const { page } = web;
+  const changes = await ev(page, "L'animation a changé les règles du groupe.").count();
   await f.setRules(camille, id, (p) => (p.retentionDays = 1));
-  await ev(page, "L'animation a changé les règles du groupe.").waitFor();
+  await eventually("the change is shown", async () => (await ev(page, "L'animation a changé les règles du groupe.").count()) === changes + 1);
   await rulesButton(page).click();
   await page.locator("details.rules p", { hasText: exactly("Les messages sont effacés après 1 jour, aussi sur cet appareil.") }).waitFor();
   assert.ok((await shownTexts(page)).includes("Bonjour à toutes et à tous."));

@@ -44,6 +44,7 @@ export interface RosterEntry {
 /** The parts of the rules the member sees. */
 export interface RulesView {
   retentionDays: number;
+  objectionHours: number;  // Members may object to a professional's invitation for this long.
   charter: string;
   open: boolean;
   relatives: boolean;
@@ -52,7 +53,7 @@ export interface RulesView {
 
 /** Something that happened in the group, shown in the conversation (words in i18n.ts). */
 export type GroupNotice =
-  | { type: "invited"; by: string; invitee: string; professional: boolean; accompanying: string }
+  | { type: "invited"; by: string; invitee: string; professional: boolean; accompanying: string; id?: string }
   | { type: "accepted" | "revoked" | "objected"; invitee?: string; professional?: boolean }
   | { type: "joinRequest"; who: string }
   | { type: "deleted" }
@@ -110,6 +111,7 @@ export function describe(state: mls.GroupStateHandle, me: string): { roster: Ros
     roster,
     rules: rules && {
       retentionDays: rules.retentionDays,
+      objectionHours: rules.objectionHours,
       charter: rules.charter,
       open: rules.joinRule === JoinRule.OPEN_TO_PEERS,
       relatives: rules.relativesAdmitted,
@@ -290,7 +292,9 @@ export async function readEvent(
       t.inviter = claimed.inviter;
       t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
       t.accompanying = claimed.accompanying;
-      return { notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying } };
+      return {
+        notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying, id: toHex(claimed.nonce) },
+      };
     }
     case "accepted": {
       const t = tracked(e.kind.value);

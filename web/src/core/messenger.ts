@@ -1,7 +1,7 @@
 // The client: account, connection loop with backoff and catch-up, MLS direct conversations and
 // groupes de parole (rules checked before every commit is adopted, group events, retention),
 // de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./bytes";
 import * as groups from "./groups";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
@@ -13,7 +13,10 @@ import {
   DeliveryKind,
   ErrorCode,
   HelloSchema,
+  InvitationSchema,
+  InviteeType,
   ProtocolVersion,
+  SignedInvitationSchema,
   type AuthResult,
   type ContactLinkInfo,
   type Delivery,
@@ -99,6 +102,18 @@ export interface GroupView {
   refused: boolean;
   broken: boolean;
   left: boolean;
+  invitations: Record<string, TrackedInvitation>;
+}
+
+/** An invitation to a group addressed to this account, not yet accepted. */
+export interface PendingInvitation {
+  id: string;            // The nonce, hex.
+  conversation: string;  // Hex.
+  inviter: string;
+  professional: boolean;
+  accompanying: string;
+  charter: string;       // What the invitee accepts.
+  expiresAtMs: number;
 }
 
 /** The thread key of a group. */
@@ -171,6 +186,8 @@ export class Messenger {
   /** Relay's clock minus this device's (from the times the relay stamps), once one was seen. */
   private serverOffset = -Infinity;
   private pruneTimer?: ReturnType<typeof setInterval>;
+  /** Invitations to groups for this account (from the relay at each connection, and live). */
+  private readonly pending = new Map<string, PendingInvitation>();
 
   private constructor(opts: MessengerOptions) {
     this.url = opts.url;
@@ -426,6 +443,7 @@ export class Messenger {
   private async afterOnline(wire: Wire): Promise<void> {
     try {
       await this.refillKeyPackages(wire);
+      await this.loadInvitations(wire).catch(() => {});
       await this.flushOutbox();
       while (this.restoredPeers.length) {
         await this.startConversation(this.restoredPeers[0]).catch(() => {});
@@ -473,7 +491,60 @@ export class Messenger {
       void this.exclusive(() => this.handleBatch(wire, batch));
     } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "keyPackagesLow") {
       void this.refillKeyPackages(wire).catch(() => {});
+    } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "invitationReceived") {
+      this.learnInvitation(frame.kind.value.kind.value.signedInvitation);
+      this.changed();
     }
+  }
+
+  private async loadInvitations(wire: Wire): Promise<void> {
+    const list = await wire.call({ case: "listInvitations", value: {} }, "invitations");
+    this.pending.clear();
+    for (const bytes of list.signedInvitations) this.learnInvitation(bytes);
+    this.changed();
+  }
+
+  private learnInvitation(bytes: Uint8Array): void {
+    try {
+      const i = fromBinary(InvitationSchema, fromBinary(SignedInvitationSchema, bytes).invitation);
+      if (i.invitee !== this.account?.handle) return;
+      const id = toHex(i.nonce);
+      this.pending.set(id, {
+        id,
+        conversation: toHex(i.conversationId),
+        inviter: i.inviter,
+        professional: i.inviteeType === InviteeType.INVITEE_PROFESSIONAL,
+        accompanying: i.accompanying,
+        charter: i.charter,
+        expiresAtMs: Number(i.expiresAtMs),
+      });
+    } catch {
+      // Unreadable: not shown.
+    }
+  }
+
+  // ---- invitations to groups ----------------------------------------------------------------------
+
+  /** Invitations for this account that are still open, oldest first. */
+  invitations(): PendingInvitation[] {
+    const now = this.serverNow();
+    return [...this.pending.values()].filter((i) => i.expiresAtMs > now).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+  }
+
+  /** Accepts an invitation (and its charter): the inviter's client then adds this account. */
+  async acceptInvitation(id: string): Promise<void> {
+    const i = this.pending.get(id);
+    if (!i) return;
+    await this.requireWire().call({ case: "acceptInvitation", value: { conversationId: fromHex(i.conversation), nonce: fromHex(id) } }, "done");
+    this.pending.delete(id);
+    this.changed();
+  }
+
+  /** Objects to a professional's invitation to a group this device is in (groups with a delay for objections). */
+  async objectToInvitation(peer: string, id: string): Promise<void> {
+    const meta = this.convs.get(peer.slice(1));
+    if (!meta?.group) return;
+    await this.requireWire().call({ case: "objectToInvitation", value: { conversationId: fromHex(meta.id), nonce: fromHex(id) } }, "done");
   }
 
   private async handleBatch(wire: Wire, deliveries: Delivery[]): Promise<void> {
@@ -808,7 +879,14 @@ export class Messenger {
   groupView(peer: string): GroupView | undefined {
     const meta = peer.startsWith("#") ? this.convs.get(peer.slice(1)) : undefined;
     if (!meta?.group) return undefined;
-    return { roster: meta.roster ?? [], rules: meta.rules, refused: !!meta.refused, broken: !!meta.broken, left: !!meta.left };
+    return {
+      roster: meta.roster ?? [],
+      rules: meta.rules,
+      refused: !!meta.refused,
+      broken: !!meta.broken,
+      left: !!meta.left,
+      invitations: meta.invitations ?? {},
+    };
   }
 
   async markRead(peer: string): Promise<void> {

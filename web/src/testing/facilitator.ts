@@ -162,7 +162,7 @@ export async function invite(
     invitee,
     inviteeType: opts.professional ? InviteeType.INVITEE_PROFESSIONAL : InviteeType.INVITEE_PEER,
     accompanying: opts.accompanying ?? "",
-    expiresAtMs: BigInt(Date.now() + (opts.expiresInMs ?? 86_400_000)),
+    expiresAtMs: BigInt(Math.round(m.serverNow()) + (opts.expiresInMs ?? 86_400_000)),
     nonce: fromHex(randomHex(16)),
     charter: rules.charter,
   });

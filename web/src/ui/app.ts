@@ -1,6 +1,6 @@
 // The page: a shell (header, connection state, live regions) and one screen at a time.
 import { groupKey, OtherInstance, PeerUnreachable, type ChatMessage, type Messenger } from "../core/messenger";
-import { isWarning } from "../core/groups";
+import { isWarning, type GroupNotice } from "../core/groups";
 import { BadBackupFile, BadPassphrase } from "../core/backup";
 import { ErrorCode, RegistrationPolicy, type ContactLinkInfo } from "../core/proto";
 import { ConnectionLost, RelayError } from "../core/wire";
@@ -70,6 +70,7 @@ export class App {
   private readonly connText = h("span", { class: "conn-text" });
   private readonly connDot = h("span", { class: "dot", "aria-hidden": "true" });
   private readonly retryButton = h("button", { type: "button", class: "link-button", hidden: true }, "");
+  private readonly invitationsItem = h("li", { hidden: true }, h("a", { href: "#/invitations" }, ""));
   private started = false;
 
   constructor(
@@ -90,7 +91,10 @@ export class App {
       this.updateConn(true);
       this.screen?.update?.();
     });
-    this.m.onChange(() => this.screen?.update?.());
+    this.m.onChange(() => {
+      this.updateInvitationsLink();
+      this.screen?.update?.();
+    });
     this.m.onIncoming((msg) => this.announce(msg));
     setInterval(() => this.updateConn(false), 1000);
     this.route();
@@ -141,15 +145,26 @@ export class App {
                   h("li", {}, h("a", { href: "#/links" }, t("navLinks"))),
                 ]
               : h("li", {}, h("a", { href: "#/" }, t("navConversation"))),
+            this.invitationsItem,
             h("li", {}, h("a", { href: "#/account" }, t("navAccount"))),
           ),
         )
       : null;
+    this.updateInvitationsLink();
     this.retryButton.textContent = t("connRetry");
     const conn = account ? h("p", { class: "conn" }, this.connDot, this.connText, " ", this.retryButton) : null;
     replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), langButton), nav, conn);
     replace(this.root, skip, this.header, this.main);
     this.updateConn(false);
+  }
+
+  /** "Invitations (n)" in the menu while invitations to groups wait for an answer. */
+  private updateInvitationsLink(): void {
+    const n = this.m.account ? this.m.invitations().length : 0;
+    this.invitationsItem.hidden = n === 0;
+    const text = t("navInvitations", { n });
+    const link = this.invitationsItem.firstElementChild as HTMLAnchorElement;
+    if (link.textContent !== text) link.textContent = text;
   }
 
   private lastConnState = "";
@@ -201,9 +216,12 @@ export class App {
       else if (group) next = new ConversationScreen(this.m, groupKey(group[1]));
       else if (hash === "#/links" && account.role === "helper") next = new LinksScreen(this.m);
       else if (hash === "#/account") next = new AccountScreen(this.m);
+      else if (hash === "#/invitations") next = new ListScreen(this, this.m);
       else {
         const threads = this.m.threads();
-        if (account.role === "visitor" && threads.length === 1) next = new ConversationScreen(this.m, threads[0].peer);
+        if (account.role === "visitor" && threads.length === 1 && this.m.invitations().length === 0) {
+          next = new ConversationScreen(this.m, threads[0].peer);
+        }
         else next = new ListScreen(this, this.m);
       }
     }
@@ -436,6 +454,9 @@ class ListScreen implements Screen {
   el: HTMLElement;
   title = t("listTitle");
   private readonly list = h("div", {});
+  private readonly invitations = h("div", {});
+  private readonly invitationStatus = h("p", { class: "notice", role: "status" });
+  private invitationsShown = "";
 
   constructor(
     private readonly app: App,
@@ -469,10 +490,58 @@ class ListScreen implements Screen {
         }
       });
     });
-    this.el = h("section", {}, h("h1", {}, t("listTitle")), this.list, form);
+    this.el = h("section", {}, h("h1", {}, t("listTitle")), this.invitations, this.invitationStatus, this.list, form);
+  }
+
+  /** Invitations to groups: who invites, as what, the charter to accept; one button each. */
+  private renderInvitations(): void {
+    const pending = this.m.invitations();
+    const shown = JSON.stringify(pending);
+    if (shown === this.invitationsShown) return;
+    this.invitationsShown = shown;
+    if (pending.length === 0) {
+      replace(this.invitations);
+      return;
+    }
+    replace(
+      this.invitations,
+      h("h2", {}, t("invitationsTitle")),
+      h(
+        "ul",
+        { class: "invitations" },
+        pending.map((i) => {
+          const accept = h("button", { type: "button", "aria-label": t("invitationAcceptFrom", { name: i.inviter }) }, t("invitationAccept"));
+          accept.addEventListener("click", () =>
+            busy(accept, async () => {
+              try {
+                await this.m.acceptInvitation(i.id);
+                this.invitationStatus.textContent = t("invitationAccepted");
+              } catch (err) {
+                this.invitationStatus.textContent = errorText(err);
+              }
+            }),
+          );
+          const as = i.professional
+            ? i.accompanying
+              ? t("invitationAsProFor", { name: i.accompanying })
+              : t("invitationAsPro")
+            : t("invitationAsPeer");
+          return h(
+            "li",
+            { class: "link" },
+            h("h3", {}, t("invitationFrom", { name: i.inviter })),
+            h("p", {}, as),
+            i.charter ? [h("p", {}, h("strong", {}, t("groupCharter"))), h("p", { class: "charter" }, i.charter)] : h("p", {}, t("invitationNoCharter")),
+            h("p", {}, t("invitationHow")),
+            accept,
+          );
+        }),
+      ),
+    );
   }
 
   update(): void {
+    this.renderInvitations();
     const threads = this.m.threads();
     if (threads.length === 0) {
       replace(this.list, h("p", {}, t("listEmpty")));
@@ -508,6 +577,7 @@ class ConversationScreen implements Screen {
   private readonly list = h("ol", { class: "messages" });
   private readonly empty = h("p", { class: "muted" }, t("convEmpty"));
   private readonly groupBox = h("div", { class: "group-info" });
+  private readonly status = h("p", { class: "notice", role: "status" });
   private readonly form: HTMLFormElement;
   private groupShown = "";
   private rendering = false;
@@ -558,6 +628,7 @@ class ConversationScreen implements Screen {
       h("h2", { class: "sr-only" }, t("convMessages")),
       this.empty,
       this.list,
+      group ? this.status : null,
       form,
     );
   }
@@ -599,6 +670,7 @@ class ConversationScreen implements Screen {
         { class: isWarning(msg.event) ? "msg event warn" : "msg event" },
         h("p", { class: "meta" }, time),
         h("p", { class: "text" }, noticeText(msg.event)),
+        this.objection(msg.event),
       );
     }
     const status =
@@ -618,6 +690,26 @@ class ConversationScreen implements Screen {
       ),
       h("p", { class: msg.status === "unreadable" ? "text muted" : "text" }, msg.status === "unreadable" ? t("unreadable") : msg.text),
     );
+  }
+
+  /** In groups with a delay for objections, a member may object to a professional's invitation. */
+  private objection(n: GroupNotice): HTMLElement | null {
+    const view = this.m.groupView(this.peer);
+    if (n.type !== "invited" || !n.professional || !n.id || !view || view.left || !view.rules?.objectionHours) return null;
+    const tracked = view.invitations[n.id];
+    if (!tracked || tracked.used || tracked.revoked || tracked.objected || n.invitee === this.m.account!.handle) return null;
+    const button = h("button", { type: "button", class: "danger" }, t("objectButton", { name: n.invitee }));
+    button.addEventListener("click", () =>
+      busy(button, async () => {
+        try {
+          await this.m.objectToInvitation(this.peer, n.id!);
+          this.status.textContent = t("objectDone");
+        } catch (err) {
+          this.status.textContent = errorText(err);
+        }
+      }),
+    );
+    return h("p", {}, button);
   }
 
   private async render(): Promise<void> {
