@@ -2,6 +2,8 @@
 // folder): codes, accounts, suspension, counts, and backups taken while clients send.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -94,6 +96,24 @@ TEST_F(AdminTest, OnTheStoppedServersDataFolder) {
   auto found = lookup(alice, "alice");
   ASSERT_TRUE(found && found->has_account());
   EXPECT_EQ(found->account().type(), v1::PROFESSIONAL);
+}
+
+TEST_F(AdminTest, BackupsKeepOnlyTheNewestWhenAsked) {
+  ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "open"}));
+  const std::string backups = dir_.path() + "/backups";
+  auto count = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(backups + "/meta")) n += e.is_regular_file();
+    return n;
+  };
+  admin({"backup", "create", backups});
+  admin({"backup", "create", backups});
+  admin({"backup", "create", backups});
+  EXPECT_EQ(count(), 3u);
+  admin({"backup", "create", backups, "--keep", "2"});
+  EXPECT_EQ(count(), 2u);
+  admin({"backup", "verify", backups});
+  admin({"backup", "create", backups, "--keep", "lots"}, 2);  // Not a number: a usage error.
 }
 
 TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {

@@ -34,13 +34,15 @@ struct Reply {
 
 // One request on a fresh connection, 5 s at most. `target` is sent exactly as given.
 Reply request(uint16_t port, http::verb method, const std::string& target,
-              const std::vector<std::pair<http::field, std::string>>& fields = {}) {
+              const std::vector<std::pair<http::field, std::string>>& fields = {},
+              const std::vector<std::pair<std::string, std::string>>& named = {}) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
   http::request<http::empty_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
   for (const auto& [f, v] : fields) req.set(f, v);
+  for (const auto& [f, v] : named) req.set(f, v);
   http::response_parser<http::string_body> parser;
   parser.body_limit(16 << 20);
   if (method == http::verb::head) parser.skip(true);  // A HEAD answer has no body to read.
@@ -230,6 +232,28 @@ TEST_F(RelayMetricsTest, MetricsCountWithoutNamingAnyone) {
     hex += kHex[ch & 15];
   }
   EXPECT_EQ(r.body.find(hex), std::string::npos);
+}
+
+TEST(RelayHttpProxyTest, BehindATrustedProxyMetricsAnswerOnlyLocalClients) {
+  TempDir dir;
+  const std::string config = dir.path() + "/cercle.toml";
+  std::ofstream(config) << "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+  std::string error;
+  auto server = ServerProcess::start(dir.path() + "/data", {"--config", config}, &error);
+  ASSERT_TRUE(server) << error;
+  auto via_proxy = [&](const std::string& client) {
+    return request(server->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", client}}).status;
+  };
+  EXPECT_EQ(via_proxy("203.0.113.5"), 404);            // A remote client, forwarded by the proxy.
+  EXPECT_EQ(via_proxy("203.0.113.5, 127.0.0.1"), 200);  // The proxy says: from this machine.
+  EXPECT_EQ(get(server->port(), "/metrics").status, 200);
+
+  // Without trusted proxies the header is anyone's claim, and ignored.
+  TempDir other;
+  auto plain = ServerProcess::start(other.path() + "/data", {}, &error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_EQ(request(plain->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", "203.0.113.5"}}).status,
+            200);
 }
 
 TEST(RelayHttpNoWebTest, WithoutAWebFolderOnlyTheApiIsServed) {

@@ -44,7 +44,10 @@ json::object run_backup_command(storage::Store* store, const json::object& reque
   if (dir.empty()) return api::admin_error("a backup folder is needed");
   if (command == "backup-create") {
     if (!store) return api::admin_error("no open data folder");
-    return backup_answer(store->create_backup(dir));
+    const auto* keep = request.if_contains("keep");
+    const int64_t n = keep && keep->is_int64() ? keep->as_int64() : 0;
+    if (n < 0 || n > 1000) return api::admin_error("keep must be between 1 and 1000");
+    return backup_answer(store->create_backup(dir, static_cast<uint32_t>(n)));
   }
   if (command == "backup-verify") return backup_answer(storage::Store::verify_backup(dir));
   if (command == "backup-restore") {

@@ -117,6 +117,16 @@ Status read_all(const toml::table& t, ServerConfig& c) {
     if (!v) return bad("server.metrics_public must be true or false");
     c.metrics_public = *v;
   }
+  if (auto node = t.at_path("server.trusted_proxies")) {
+    const auto* list = node.as_array();
+    if (!list) return bad("server.trusted_proxies must be a list of IP addresses");
+    c.trusted_proxies.clear();
+    for (const auto& item : *list) {
+      auto v = item.value<std::string>();
+      if (!v) return bad("server.trusted_proxies must be a list of IP addresses");
+      c.trusted_proxies.push_back(*v);
+    }
+  }
   if (auto node = t.at_path("server.contact_link_registration")) {
     auto v = node.value<bool>();
     if (!v) return bad("server.contact_link_registration must be true or false");

@@ -30,6 +30,9 @@ struct ServerConfig {
   uint32_t cursor_flush_ms = 200;
   std::string log_level = "info";
   bool metrics_public = false;  // /metrics answers only loopback clients unless true.
+  // Reverse proxies (on this machine, usually 127.0.0.1) whose X-Forwarded-For names the client,
+  // for per-address rate limits and /metrics. Empty: the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
   // Tests only: `cercle-admin clock advance` may move the server's clock forward.
   bool test_clock = false;
   uint32_t retention_check_s = 600;  // How often messages past a group's retention are erased.

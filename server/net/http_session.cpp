@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "server/common/log.h"
+#include "server/net/peer.h"
 #include "server/net/static_files.h"
 #include "server/net/ws_session.h"
 
@@ -144,7 +145,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (path == "/metrics") {
       beast::error_code ec;
       const auto peer = tcp_layer().socket().remote_endpoint(ec);
-      if (!ctx_.metrics || (!ctx_.config.metrics_public && (ec || !peer.address().is_loopback()))) {
+      const bool local =
+          !ec && client_address(peer.address(), req["X-Forwarded-For"], ctx_.trusted_proxies).is_loopback();
+      if (!ctx_.metrics || (!ctx_.config.metrics_public && !local)) {
         return text_response(req, http::status::not_found, "not found\n");
       }
       return text_response(req, http::status::ok, ctx_.metrics());

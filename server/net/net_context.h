@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/intrusive/list.hpp>
 
@@ -10,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/api/hub.h"
 #include "server/net/config.h"
@@ -43,6 +45,8 @@ struct NetContext {
   std::function<std::string()> metrics;
   // Set when the server speaks TLS; replaced on reload (SIGHUP), kept by the connections using it.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // Reverse proxies whose X-Forwarded-For is believed (server.trusted_proxies).
+  std::vector<boost::asio::ip::address> trusted_proxies;
 };
 
 }  // namespace cercle::net

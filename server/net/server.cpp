@@ -7,6 +7,7 @@
 #include "server/common/log.h"
 #include "server/common/metrics.h"
 #include "server/net/http_session.h"
+#include "server/net/peer.h"
 #include "server/net/tls.h"
 
 namespace cercle::net {
@@ -23,7 +24,7 @@ constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer th
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       hub_(config_.api, config_.rates, clock_),
-      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}, {}},
+      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}, {}, {}},
       acceptor_(ioc_),
       signals_(ioc_, SIGTERM, SIGINT),
       reload_signal_(ioc_, SIGHUP),
@@ -74,6 +75,9 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
     if (!tls) return std::move(tls).error();
     s->ctx_.tls = std::move(*tls);
   }
+  auto proxies = parse_proxies(s->config_.trusted_proxies);
+  if (!proxies) return std::move(proxies).error();
+  s->ctx_.trusted_proxies = std::move(*proxies);
   s->ctx_.metrics = [self] { return self->metrics_text(); };
   s->admin_ = std::make_unique<api::Admin>(
       *s->domain_, [self](const std::vector<DeviceId>& devices) { self->hub_.disconnect(devices); },

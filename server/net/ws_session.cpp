@@ -24,6 +24,7 @@
 #include "server/api/frames.h"
 #include "server/api/session.h"
 #include "server/common/log.h"
+#include "server/net/peer.h"
 
 namespace cercle::net {
 
@@ -76,15 +77,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   void start(http::request<http::string_body> request) {
     beast::error_code ec;
     const auto remote = raw_socket(ws_.next_layer()).remote_endpoint(ec);
-    api::PeerAddress peer;
-    if (!ec && remote.address().is_v4()) {
-      const auto b = remote.address().to_v4().to_bytes();
-      std::copy(b.begin(), b.end(), peer.bytes.begin());
-    } else if (!ec) {
-      peer.v6 = true;
-      peer.bytes = remote.address().to_v6().to_bytes();
+    if (!ec) {
+      session_.set_peer(peer_of(client_address(remote.address(), request["X-Forwarded-For"],
+                                               ctx_.trusted_proxies)));
     }
-    session_.set_peer(peer);
     last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {

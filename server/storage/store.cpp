@@ -495,7 +495,7 @@ Result<Store::BackupInfo> latest(rocksdb::BackupEngine& engine, const std::strin
 
 }  // namespace
 
-Result<Store::BackupInfo> Store::create_backup(const std::string& dir) {
+Result<Store::BackupInfo> Store::create_backup(const std::string& dir, uint32_t keep) {
   auto engine = open_backups(dir);
   if (!engine) return std::move(engine).error();
   rocksdb::CreateBackupOptions options;
@@ -503,6 +503,10 @@ Result<Store::BackupInfo> Store::create_backup(const std::string& dir) {
   options.flush_before_backup = true;
   auto s = (*engine)->CreateNewBackup(options, db_.get());
   if (!s.ok()) return db_error("backup failed", s);
+  if (keep > 0) {
+    s = (*engine)->PurgeOldBackups(keep);
+    if (!s.ok()) return db_error("removing old backups failed", s);
+  }
   return latest(**engine, dir);
 }
 

@@ -171,9 +171,10 @@ class Store {
     uint64_t size_bytes = 0;
   };
   // Adds a backup of the live database to the backup folder `dir` (created if needed; earlier
-  // backups there share unchanged files). Everything written before the call is in it. Safe while
+  // backups there share unchanged files). Everything written before the call is in it. With `keep`,
+  // only the newest `keep` backups stay (erased data must not live on in old backups). Safe while
   // the server writes, from any thread. Errors: kInternal.
-  Result<BackupInfo> create_backup(const std::string& dir);
+  Result<BackupInfo> create_backup(const std::string& dir, uint32_t keep = 0);
   // Checks the latest backup in `dir` against its checksums. Errors: kNotFound, kInternal.
   static Result<BackupInfo> verify_backup(const std::string& dir);
   // Restores the latest backup in `dir` into the empty or missing folder `target`.

@@ -47,7 +47,8 @@ commands:
   report answer ID TEXT                    answer a report (the reporter's devices get it)
   retention run                            erase now what is past each group's retention
   clock advance HOURS                      test instances only (cercle-server --test-clock true)
-  backup create DIR                        back up the data (online: the server keeps serving)
+  backup create DIR [--keep N]             back up the data (online: the server keeps serving);
+                                           with --keep, only the newest N backups stay in DIR
   backup verify DIR                        check the latest backup in DIR
   backup restore DIR TARGET                restore the latest backup into the empty folder TARGET
 With the server running, cercle-admin uses its admin socket (admin.sock in the data folder unless
@@ -95,6 +96,9 @@ std::optional<json::object> request_of(const std::vector<std::string>& w) {
     return json::object{{"command", "clock-advance"}, {"hours", std::stoll(w[2])}};
   }
   if (is({"backup", "create"}) && w.size() == 3) return json::object{{"command", "backup-create"}, {"dir", w[2]}};
+  if (is({"backup", "create"}) && w.size() == 5 && w[3] == "--keep") {
+    return json::object{{"command", "backup-create"}, {"dir", w[2]}, {"keep", std::stoll(w[4])}};
+  }
   if (is({"backup", "verify"}) && w.size() == 3) return json::object{{"command", "backup-verify"}, {"dir", w[2]}};
   if (is({"backup", "restore"}) && w.size() == 4) {
     return json::object{{"command", "backup-restore"}, {"dir", w[2]}, {"target", w[3]}};
@@ -194,7 +198,11 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  auto request = request_of(args.words);
+  std::optional<json::object> request;
+  try {
+    request = request_of(args.words);
+  } catch (const std::exception&) {  // A number that does not read as one.
+  }
   if (!request) {
     std::cerr << kUsage;
     return 2;
