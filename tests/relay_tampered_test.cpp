@@ -231,10 +231,27 @@ TEST_F(RelayTamperedTest, AMemberWhoIsNotFacilitatorCannotAddAPeerThroughATamper
   auto attack = mallory->add_member(*conv, "eve");
   ASSERT_FALSE(attack.ok());
   EXPECT_EQ(attack.error().server_code, v1::FORBIDDEN) << attack.error().message;
-  ASSERT_EQ(victims(), (std::vector<std::string>{"alice", "bob", "carol"}));
+  ASSERT_EQ(victims(), (std::vector<std::string>{"alice", "bob", "carol", "eve (welcome)"}));
   for (Client* c : {alice.get(), bob.get(), carol.get()}) {
     ASSERT_NO_FATAL_FAILURE(expect_refused(*c, *conv, before, "facilitator", "eve"));
   }
+  // Eve got the Welcome too: her client sees that a member who may not add people made it, and does
+  // not sit down in a copy of the group with Mallory.
+  std::vector<Event> eve_events;
+  ASSERT_TRUE(poll_until(
+      *eve,
+      [&] {
+        return std::any_of(eve_events.begin(), eve_events.end(), [](const Event& e) {
+          return e.kind == Event::Kind::kWarning && e.detail.find("joining a group was refused") != std::string::npos;
+        });
+      },
+      &eve_events)) << [&] {
+        std::string all;
+        for (const auto& e : eve_events) all += std::to_string(static_cast<int>(e.kind)) + ":" + e.detail + "; ";
+        return all;
+      }();
+  for (const auto& e : eve_events) EXPECT_NE(e.kind, Event::Kind::kJoined) << "Eve joined from a forged Welcome";
+  EXPECT_FALSE(eve->epoch(*conv).ok());
 
   // The honest members carry on through the real server. Carol reconnects in between: she catches
   // up from the cursor she acknowledged past the forged entry.
@@ -283,7 +300,17 @@ TEST_F(RelayTamperedTest,
   auto attack = dave->add_member(*conv, "paula");
   ASSERT_FALSE(attack.ok());
   EXPECT_EQ(attack.error().server_code, v1::FORBIDDEN) << attack.error().message;
-  ASSERT_EQ(victims(), (std::vector<std::string>{"alice", "bob", "carol"}));
+  ASSERT_EQ(victims(), (std::vector<std::string>{"alice", "bob", "carol", "paula (welcome)"}));
+  // Paula's own client will not seat her either: she accepted no invitation to this group.
+  std::vector<Event> paula_events;
+  ASSERT_TRUE(poll_until(
+      *paula,
+      [&] {
+        return std::any_of(paula_events.begin(), paula_events.end(), [](const Event& e) {
+          return e.kind == Event::Kind::kWarning && e.detail.find("did not accept an invitation") != std::string::npos;
+        });
+      },
+      &paula_events));
   for (Client* c : {alice.get(), bob.get(), carol.get()}) {
     ASSERT_NO_FATAL_FAILURE(expect_refused(*c, *conv, before, "invitation", "paula"));
   }

@@ -108,6 +108,7 @@ Result<State> State::join_from_secrets(const GroupInfo& info, RatchetTree tree,
       interim_transcript_hash(gc.confirmed_transcript_hash, info.confirmation_tag);
   s.secret_tree_ = SecretTree(s.secrets_.encryption_secret, s.tree_->n_leaves());
   s.resumption_psks_[gc.epoch] = s.secrets_.resumption_psk;
+  s.joined_from_ = info.signer;
   return s;
 }
 

@@ -279,6 +279,7 @@ Status Client::Impl::top_up_key_packages(size_t target) {
 std::vector<ConversationSummary> Client::conversations() const {
   std::vector<ConversationSummary> out;
   for (const auto& [id, c] : impl_->convs) {
+    if (!c.state && !c.left) continue;  // Only a Welcome we refused: we are not in it.
     ConversationSummary s{to_hex(id), c.kind == v1::DIRECT, c.state ? c.state->epoch() : 0, {}, c.left};
     if (c.state) {
       for (const auto& m : c.state->members()) s.members.push_back(to_string(m.credential.identity));

@@ -20,6 +20,8 @@ namespace cercle::client {
 
 inline constexpr size_t kKeyPackageStock = 20;   // Published at registration and topped up to.
 inline constexpr int kMaxCommitAttempts = 6;     // Retries when another member committed first.
+// Local store names "accepted/<conversation hex>": this account accepted an invitation there.
+inline constexpr std::string_view kAcceptedPrefix = "accepted/";
 
 std::string to_hex(std::string_view bytes);
 Result<std::string> from_hex(std::string_view hex);
@@ -83,6 +85,8 @@ struct Client::Impl {
   void apply_welcome(Conv& conv, const v1::Delivery& d);
   void apply_handshake(Conv& conv, const v1::Delivery& d);
   void apply_application(Conv& conv, const v1::Delivery& d);
+  // Checks that whoever added us to a group was allowed to; returns the refusal or "".
+  std::string check_welcome(const mls::State& joined) const;
   // Checks an incoming commit against the group's rules; returns the refusal or "".
   std::string verify_commit(Conv& conv, const mls::ProcessOutput& out, int64_t time_ms);
   void adopt_pending(Conv& conv);

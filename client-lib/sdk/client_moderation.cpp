@@ -103,6 +103,11 @@ Status Client::revoke_invitation(const std::string& conversation, const std::str
 }
 
 Status Client::accept_invitation(const Invitation& invitation) {
+  // Remembered first: the Welcome may come at once, and a professional's client joins a group only
+  // if it accepted an invitation to it.
+  if (auto s = impl_->store->put(std::string(kAcceptedPrefix) + invitation.conversation, invitation.id); !s) {
+    return s;
+  }
   return invitation_request(*impl_, invitation.conversation, invitation.id,
                             [](v1::ClientFrame& f, auto& c, auto& n) {
                               f.mutable_accept_invitation()->set_conversation_id(c);

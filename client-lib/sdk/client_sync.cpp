@@ -166,6 +166,9 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
         if (bundle && bundle_ref && *bundle_ref == ref) {
           auto joined = mls::State::join(to_bytes(d.payload()), *bundle);
           if (!joined) return warn(conv, "an invitation was refused: " + joined.error().message);
+          if (auto why = check_welcome(*joined); !why.empty()) {
+            return warn(conv, "joining a group was refused because it breaks the group's rules: " + why);
+          }
           conv.state = std::move(*joined);
           conv.kind = 0;  // Unknown until asked (see learn_kinds): a Welcome does not say.
           conv.dirty = true;
@@ -211,6 +214,29 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
     events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
   }
   conv.state = std::move(out->state);
+}
+
+// Whoever added us must have been allowed to: a facilitator, or, in a group open to peers, any
+// member adding a peer. (The commit itself went to the members, who check it; a relay could
+// otherwise hand a forged Welcome to one person and seat them in a copy of the group.)
+std::string Client::Impl::check_welcome(const mls::State& joined) const {
+  const auto rules = group_policy(joined);
+  if (!rules) return {};  // A direct conversation.
+  const auto signer = joined.joined_from();
+  if (!signer) return "the invitation does not say who made it";
+  std::string handle;
+  for (const auto& m : joined.members()) {
+    if (m.leaf_index == *signer) handle = to_string(m.credential.identity);
+  }
+  const bool peer = member_kind(joined, joined.own_leaf()) == policy::Kind::kPeer;
+  if (!peer) {
+    // A professional comes in only by an invitation they accepted, here, on their own device.
+    auto accepted = store->get(std::string(kAcceptedPrefix) + to_hex(to_string(joined.group_id())));
+    if (!accepted || !*accepted) return "you did not accept an invitation to this group";
+  }
+  if (policy::role_of(*rules, handle) == v1::FACILITATOR) return {};
+  if (rules->join_rule() == v1::OPEN_TO_PEERS && peer) return {};
+  return "only a facilitator adds members to this group";
 }
 
 std::string Client::Impl::verify_commit(Conv& conv, const mls::ProcessOutput& out, int64_t time_ms) {
@@ -262,7 +288,9 @@ Status Client::Impl::acknowledge() {
     ack.mutable_ack()->set_conversation_id(id);
     ack.mutable_ack()->set_seq(conv.last_seq);
     auto r = conn->call(ack);
-    if (!r) return std::move(r).error();
+    // A conversation the server does not let us read (a Welcome we refused, from a server that
+    // lied): nothing to acknowledge there, and no reason to stop acknowledging the others.
+    if (!r && r.error().code != Errc::kServer) return std::move(r).error();
     conv.acked = conv.last_seq;
   }
   return Ok{};
@@ -297,7 +325,7 @@ Status Client::Impl::process_incoming() {
 // who is in the conversation comes from MLS.
 void Client::Impl::learn_kinds() {
   for (auto& [id, conv] : convs) {
-    if (conv.kind != 0 || !conn) continue;
+    if (conv.kind != 0 || !conn || !conv.state) continue;
     v1::ClientFrame get;
     get.mutable_get_conversation()->set_conversation_id(id);
     auto r = conn->call(get);

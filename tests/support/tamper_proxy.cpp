@@ -211,6 +211,24 @@ void TamperingRelay::Impl::on_commit(const Link& from, const v1::Commit& commit)
     *frame.mutable_deliveries()->add_deliveries() = it->second;
     link->send_down(frame.SerializeAsString());
   }
+  // And the devices the commit adds get its Welcome, as from a server that let them in. They do
+  // not read the conversation yet, so nothing of theirs needs renumbering.
+  for (const auto& link : links) {
+    const auto& view = link->rewriter.view();
+    if (commit.welcome().empty() || !view || link->closed ||
+        std::find(commit.add_devices().begin(), commit.add_devices().end(), view->device_id()) ==
+            commit.add_devices().end()) {
+      continue;
+    }
+    v1::Delivery welcome = entry;
+    welcome.set_kind(v1::WELCOME);
+    welcome.set_seq(1);
+    welcome.set_payload(commit.welcome());
+    v1::ServerFrame frame;
+    *frame.mutable_deliveries()->add_deliveries() = welcome;
+    link->send_down(frame.SerializeAsString());
+    done.push_back({view->handle() + " (welcome)", 1});
+  }
   std::lock_guard lock(mu);
   injections.insert(injections.end(), done.begin(), done.end());
 }

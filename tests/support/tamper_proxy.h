@@ -5,7 +5,8 @@
 // real cercle-server for each of them and forwards every message both ways. Once armed, when the
 // attacker's device sends a Commit for the armed conversation, it forwards the request (the real
 // server judges it) and also delivers that commit to every other connection that reads the
-// conversation, as a COMMIT entry, exactly as a server that accepted it would. The real log never
+// conversation, as a COMMIT entry, exactly as a server that accepted it would, and hands its
+// Welcome to the devices it adds. The real log never
 // holds that entry, so from then on the relay renumbers what each of those devices sees
 // (tests/support/shifted_view.h) to keep their logs without gap or duplicate.
 //
@@ -36,7 +37,7 @@ class TamperingRelay {
   void arm(const std::string& attacker, const std::string& conversation);
 
   struct Injection {
-    std::string victim;  // The handle of the device that received it.
+    std::string victim;  // The handle of the device that received it ("HANDLE (welcome)": the Welcome).
     uint64_t seq = 0;    // The seq it had for that device.
   };
   // Every injection so far.
