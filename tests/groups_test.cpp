@@ -301,6 +301,38 @@ TEST_F(GroupsTest, ExpiredRevokedAndUsedInvitationsFail) {
   EXPECT_EQ(server_code(users_["camille"]->add_member(conv, "dr_martin")), v1::FORBIDDEN);
 }
 
+TEST_F(GroupsTest, WithAnObjectionDelayAProfessionalWaitsAndAnObjectionKeepsThemOut) {
+  user("camille");
+  user("sam");
+  user("dr_martin", /*professional=*/true);
+  user("dr_leroy", /*professional=*/true);
+  const std::string conv = group("camille", {"sam"});
+  client::GroupRules rules = *users_["camille"]->rules(conv);
+  rules.objection_hours = 24;
+  ASSERT_TRUE(users_["camille"]->set_rules(conv, rules).ok());
+  ASSERT_TRUE(until([&] { return same_epoch(conv, {"camille", "sam"}); }));
+
+  auto martin = users_["camille"]->invite(conv, "dr_martin");
+  auto leroy = users_["camille"]->invite(conv, "dr_leroy");
+  ASSERT_TRUE(martin.ok() && leroy.ok());
+  ASSERT_TRUE(users_["dr_martin"]->accept_invitation(*martin).ok());
+  ASSERT_TRUE(users_["dr_leroy"]->accept_invitation(*leroy).ok());
+  // Accepted, but the members have a day to object: nobody comes in yet.
+  EXPECT_EQ(server_code(users_["camille"]->add_member(conv, "dr_martin")), v1::FORBIDDEN);
+  ASSERT_TRUE(until([&] { return has_event("sam", Event::Kind::kInvitationAccepted); }));
+  ASSERT_TRUE(users_["sam"]->object_to_invitation(conv, leroy->id).ok());
+  int status = -1;
+  run_admin(data(), {"clock", "advance", "25"}, &status);
+  ASSERT_EQ(status, 0);
+  // A day later: the professional nobody objected to joins; the other stays out.
+  ASSERT_TRUE(users_["camille"]->add_member(conv, "dr_martin").ok());
+  ASSERT_TRUE(until([&] { return member_of("dr_martin", conv); }));
+  auto objected = users_["camille"]->add_member(conv, "dr_leroy");
+  EXPECT_EQ(server_code(objected), v1::FORBIDDEN);
+  EXPECT_NE(objected.error().message.find("objected"), std::string::npos) << objected.error().message;
+  EXPECT_FALSE(until([&] { return member_of("dr_leroy", conv); }, 500ms));
+}
+
 TEST_F(GroupsTest, OnlyFacilitatorsChangeTheGroupAndBannedMembersNeverReturn) {
   user("camille");
   user("sam");
