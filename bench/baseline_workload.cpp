@@ -1,4 +1,5 @@
-// The benchmark's clients of the raw Beast baseline server (see baseline_server.h for its protocol).
+// The benchmark's clients of the raw Beast baseline server (see baseline_server.h for its
+// protocol).
 #include "bench/workload.h"
 
 namespace cercle::bench {
@@ -31,7 +32,8 @@ class BaselineWorkload final : public Workload {
         conn->send(group, true);
       });
       // Bounded concurrency, as for the relay.
-      if (i % 256 == 255) run_until([&] { return joined > i - 64 || failed > 0; }, std::chrono::seconds(30));
+      if (i % 256 == 255)
+        run_until([&] { return joined > i - 64 || failed > 0; }, std::chrono::seconds(30));
     }
     if (!run_until([&] { return joined >= n || failed > 0; }, std::chrono::seconds(30)) || failed) {
       return fail("baseline connections failed");
@@ -51,7 +53,9 @@ class BaselineWorkload final : public Workload {
   }
 
  protected:
-  void send_message(int index, std::string payload) override { conns_[index]->send(std::move(payload)); }
+  void send_message(int index, std::string payload) override {
+    conns_[index]->send(std::move(payload));
+  }
 };
 
 }  // namespace

@@ -60,7 +60,8 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
   switch (kind_of(r.request_id())) {
     case kHello: {
       instance_id_ = r.hello().instance_id();
-      const auto t = wire::auth_transcript(instance_id_, r.hello().challenge(), wire::kProtocolVersion);
+      const auto t =
+          wire::auth_transcript(instance_id_, r.hello().challenge(), wire::kProtocolVersion);
       v1::ClientFrame f;
       if (registering) {
         auto* reg = f.mutable_register_();
@@ -77,7 +78,8 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
     case kAuthenticate:
       peer.device_id = r.auth().device_id();
       peer.authenticated = true;
-      if (!peer.mls) peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
+      if (!peer.mls)
+        peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
       ++authenticated_;
       return;
     case kUpload:
@@ -141,10 +143,13 @@ bool CercleWorkload::connect_batch(int concurrency, bool registering) {
   authenticated_ = failed_ = started_ = 0;
   for (auto& p : peers_) p.authenticated = false;
   while (authenticated_ < n) {
-    while (started_ < n && started_ - authenticated_ < concurrency) start_peer(started_++, registering);
+    while (started_ < n && started_ - authenticated_ < concurrency)
+      start_peer(started_++, registering);
     const int target = authenticated_ + 1;
-    if (!run_until([&] { return authenticated_ >= target || failed_ > 0; }, std::chrono::seconds(30))) {
-      return fail("timed out connecting: " + std::to_string(authenticated_) + " of " + std::to_string(n));
+    if (!run_until([&] { return authenticated_ >= target || failed_ > 0; },
+                   std::chrono::seconds(30))) {
+      return fail("timed out connecting: " + std::to_string(authenticated_) + " of " +
+                  std::to_string(n));
     }
     if (failed_ > 0) return false;
   }
@@ -183,12 +188,15 @@ bool CercleWorkload::form_groups(int group_size) {
     create.mutable_create_conversation()->set_kind(v1::GROUP);
     request(leader, kCreate, create);
   }
-  if (!run_until([&] {
-        for (int leader = 0; leader < n; leader += group_size) {
-          if (peers_[leader].conv.empty()) return failed_ > 0;
-        }
-        return true;
-      }, std::chrono::seconds(30)) || failed_ > 0) {
+  if (!run_until(
+          [&] {
+            for (int leader = 0; leader < n; leader += group_size) {
+              if (peers_[leader].conv.empty()) return failed_ > 0;
+            }
+            return true;
+          },
+          std::chrono::seconds(30)) ||
+      failed_ > 0) {
     return fail("creating conversations failed");
   }
   for (int leader = 0; leader < n; leader += group_size) {

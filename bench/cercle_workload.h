@@ -1,5 +1,5 @@
-// CercleWorkload: the benchmark's clients of the Cercle relay. Registers devices, authenticates them,
-// forms groups with real MLS (one creates the group and commits the others in with their
+// CercleWorkload: the benchmark's clients of the Cercle relay. Registers devices, authenticates
+// them, forms groups with real MLS (one creates the group and commits the others in with their
 // KeyPackages; they join from the Welcome), then sends application messages and acknowledges
 // deliveries as a real client does. Payloads are opaque bytes, or with `crypto` real MLS
 // PrivateMessages: each sender encrypts and each receiver decrypts on the client side.
@@ -34,7 +34,16 @@ class CercleWorkload final : public Workload {
   void send_message(int index, std::string payload) override;
 
  private:
-  enum Kind : uint64_t { kHello = 1, kRegister, kAuthenticate, kCreate, kCommit, kSend, kAck, kUpload };
+  enum Kind : uint64_t {
+    kHello = 1,
+    kRegister,
+    kAuthenticate,
+    kCreate,
+    kCommit,
+    kSend,
+    kAck,
+    kUpload
+  };
   struct Peer {
     testing::DeviceKey key;
     std::unique_ptr<testing::MlsMember> mls;

@@ -30,7 +30,8 @@ struct Args {
 
 constexpr const char* kUsage =
     "usage: cercle-bench [--connections N] [--group-size K] [--messages M] [--size BYTES]\n"
-    "                    [--durable on|off] [--rate MSGS_PER_S] [--window W] [--no-baseline] [--json]\n"
+    "                    [--durable on|off] [--rate MSGS_PER_S] [--window W] [--no-baseline] "
+    "[--json]\n"
     "                    [--timeout SECONDS] [--crypto]\n"
     "       cercle-bench --idle N [--json]\n";
 
@@ -38,19 +39,32 @@ bool parse(int argc, char** argv, Args& a) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (flag == "--connections") a.run.connections = std::stoi(next());
-    else if (flag == "--group-size") a.run.group_size = std::stoi(next());
-    else if (flag == "--messages") a.run.messages = std::stoull(next());
-    else if (flag == "--size") a.run.payload_bytes = std::stoul(next());
-    else if (flag == "--durable") a.durable = next() != "off";
-    else if (flag == "--rate") a.run.rate = std::stod(next());
-    else if (flag == "--window") a.run.window = std::stoi(next());
-    else if (flag == "--no-baseline") a.baseline = false;
-    else if (flag == "--json") a.json = true;
-    else if (flag == "--crypto") a.crypto = true;
-    else if (flag == "--idle") a.idle = std::stoi(next());
-    else if (flag == "--timeout") a.run.timeout = std::chrono::seconds(std::stoi(next()));
-    else return false;
+    if (flag == "--connections")
+      a.run.connections = std::stoi(next());
+    else if (flag == "--group-size")
+      a.run.group_size = std::stoi(next());
+    else if (flag == "--messages")
+      a.run.messages = std::stoull(next());
+    else if (flag == "--size")
+      a.run.payload_bytes = std::stoul(next());
+    else if (flag == "--durable")
+      a.durable = next() != "off";
+    else if (flag == "--rate")
+      a.run.rate = std::stod(next());
+    else if (flag == "--window")
+      a.run.window = std::stoi(next());
+    else if (flag == "--no-baseline")
+      a.baseline = false;
+    else if (flag == "--json")
+      a.json = true;
+    else if (flag == "--crypto")
+      a.crypto = true;
+    else if (flag == "--idle")
+      a.idle = std::stoi(next());
+    else if (flag == "--timeout")
+      a.run.timeout = std::chrono::seconds(std::stoi(next()));
+    else
+      return false;
   }
   return a.run.connections > 0 && a.run.group_size >= 2 && a.run.messages > 0;
 }
@@ -79,10 +93,11 @@ std::unique_ptr<testing::ServerProcess> start_server(const std::string& data, bo
                            "auth_attempts_per_ip_per_minute = 0\nmessages_per_ip_per_second = 0\n"
                            "messages_per_account_per_second = 0\n";
   std::string error;
-  auto server = testing::ServerProcess::start(
-      data, {"--registration", "open", "--sync", durable ? "true" : "false", "--log-level", "warn",
-             "--config", config},
-      &error);
+  auto server =
+      testing::ServerProcess::start(data,
+                                    {"--registration", "open", "--sync", durable ? "true" : "false",
+                                     "--log-level", "warn", "--config", config},
+                                    &error);
   if (!server) std::cerr << "cercle-bench: " << error << "\n";
   return server;
 }

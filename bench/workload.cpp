@@ -15,8 +15,7 @@ int64_t now_ns() {
 
 }  // namespace
 
-Workload::Workload(uint16_t port)
-    : endpoint_(boost::asio::ip::make_address("127.0.0.1"), port) {}
+Workload::Workload(uint16_t port) : endpoint_(boost::asio::ip::make_address("127.0.0.1"), port) {}
 
 RunResult Workload::run(const RunOptions& options) {
   options_ = options;
@@ -30,7 +29,8 @@ RunResult Workload::run(const RunOptions& options) {
   expected_ = 0;
   for (int i = 0; i < n; ++i) {
     // The last group may be smaller when n is not a multiple of the group size.
-    const int members = std::min(options.group_size, n - (i / options.group_size) * options.group_size);
+    const int members =
+        std::min(options.group_size, n - (i / options.group_size) * options.group_size);
     expected_ += quota_[i] * static_cast<uint64_t>(members - 1);
   }
   start_ = last_delivery_ = std::chrono::steady_clock::now();
@@ -65,10 +65,11 @@ void Workload::send_next(int index) {
 
 void Workload::tick() {
   // Open loop: the schedule does not wait for acknowledgements.
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const auto target = static_cast<uint64_t>(elapsed * options_.rate);
   const size_t n = conns_.size();
-  for (size_t tries = 0; sent_ < target && tries < n; ) {
+  for (size_t tries = 0; sent_ < target && tries < n;) {
     const size_t i = rr_++ % n;
     if (quota_[i] == 0) {
       ++tries;

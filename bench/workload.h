@@ -25,8 +25,8 @@ struct RunOptions {
   int group_size = 8;
   uint64_t messages = 200'000;
   size_t payload_bytes = 256;
-  double rate = 0;   // Messages per second across all senders; 0: as fast as the window allows.
-  int window = 8;    // Unacknowledged messages per connection (max-rate mode).
+  double rate = 0;  // Messages per second across all senders; 0: as fast as the window allows.
+  int window = 8;   // Unacknowledged messages per connection (max-rate mode).
   std::chrono::seconds timeout{120};
 };
 

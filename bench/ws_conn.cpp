@@ -19,18 +19,19 @@ class Conn final : public WsConn, public std::enable_shared_from_this<Conn> {
   explicit Conn(asio::io_context& ioc) : ws_(ioc) {}
 
   void connect(const tcp::endpoint& endpoint, Done done) override {
-    ws_.next_layer().async_connect(endpoint, [self = shared_from_this(), done](beast::error_code ec) {
-      if (ec) return done(false);
-      self->ws_.next_layer().set_option(tcp::no_delay(true));
-      self->ws_.auto_fragment(false);
-      self->ws_.read_message_max(64 << 20);
-      self->ws_.async_handshake("127.0.0.1", "/ws", [self, done](beast::error_code ec2) {
-        if (ec2) return done(false);
-        self->ws_.binary(true);
-        self->read();
-        done(true);
-      });
-    });
+    ws_.next_layer().async_connect(
+        endpoint, [self = shared_from_this(), done](beast::error_code ec) {
+          if (ec) return done(false);
+          self->ws_.next_layer().set_option(tcp::no_delay(true));
+          self->ws_.auto_fragment(false);
+          self->ws_.read_message_max(64 << 20);
+          self->ws_.async_handshake("127.0.0.1", "/ws", [self, done](beast::error_code ec2) {
+            if (ec2) return done(false);
+            self->ws_.binary(true);
+            self->read();
+            done(true);
+          });
+        });
   }
 
   void on_message(OnMessage fn) override { on_message_ = std::move(fn); }
@@ -88,6 +89,8 @@ class Conn final : public WsConn, public std::enable_shared_from_this<Conn> {
 
 }  // namespace
 
-std::shared_ptr<WsConn> WsConn::create(asio::io_context& ioc) { return std::make_shared<Conn>(ioc); }
+std::shared_ptr<WsConn> WsConn::create(asio::io_context& ioc) {
+  return std::make_shared<Conn>(ioc);
+}
 
 }  // namespace cercle::bench

@@ -1,6 +1,6 @@
-// WsConn: one client WebSocket connection of the benchmark, callback style on one io_context thread.
-// Sends are queued and written one at a time; every received message is handed to `on_message`.
-// Lives on its io_context thread.
+// WsConn: one client WebSocket connection of the benchmark, callback style on one io_context
+// thread. Sends are queued and written one at a time; every received message is handed to
+// `on_message`. Lives on its io_context thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -103,7 +103,8 @@ TEST_F(AdminTest, BackupsKeepOnlyTheNewestWhenAsked) {
   const std::string backups = dir_.path() + "/backups";
   auto count = [&] {
     size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(backups + "/meta")) n += e.is_regular_file();
+    for (const auto& e : std::filesystem::directory_iterator(backups + "/meta"))
+      n += e.is_regular_file();
     return n;
   };
   admin({"backup", "create", backups});
@@ -117,8 +118,9 @@ TEST_F(AdminTest, BackupsKeepOnlyTheNewestWhenAsked) {
 }
 
 TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
-  ASSERT_NO_FATAL_FAILURE(start_server({"--config", write_config(
-      "[rate_limits]\nmessages_per_account_per_second = 0\nmessages_per_ip_per_second = 0\n")}));
+  ASSERT_NO_FATAL_FAILURE(
+      start_server({"--config", write_config("[rate_limits]\nmessages_per_account_per_second = "
+                                             "0\nmessages_per_ip_per_second = 0\n")}));
   TestDevice a, b;
   ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
   ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
@@ -162,7 +164,8 @@ TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
   auto second = ServerProcess::start(restored, {"--registration", "open"}, &error);
   ASSERT_TRUE(second) << error;
   auto reader = WsClient::connect(second->port());
-  ASSERT_TRUE(reader && reader->hello_and_authenticate(b.key)) << (reader ? reader->last_error() : "");
+  ASSERT_TRUE(reader && reader->hello_and_authenticate(b.key))
+      << (reader ? reader->last_error() : "");
   std::map<uint64_t, std::string> found;
   for (uint64_t after = 0;;) {
     v1::ClientFrame f;

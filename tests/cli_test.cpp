@@ -92,7 +92,8 @@ TEST_F(CliTest, ExitCodesSayWhatWentWrong) {
 
 TEST_F(CliTest, TheCExampleTalksToACliUser) {
   ASSERT_EQ(cli("bob", "register bob").status, 0);
-  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " + std::string(CERCLE_C_EXAMPLE_BIN) +
+  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " +
+                              std::string(CERCLE_C_EXAMPLE_BIN) +
                               " ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws '" +
                               dir_.path() + "/alice' alice bob 'Bonjour depuis C' 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
@@ -111,7 +112,8 @@ TEST_F(CliTest, TheCExampleTalksToACliUser) {
 
 TEST_F(CliTest, TheCGroupExampleSetsRulesAndMutesAMember) {
   ASSERT_EQ(cli("bob", "register bob").status, 0);
-  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " + std::string(CERCLE_C_GROUP_EXAMPLE_BIN) +
+  const std::string command = "CERCLE_PASSPHRASE='secret de alice' " +
+                              std::string(CERCLE_C_GROUP_EXAMPLE_BIN) +
                               " ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws '" +
                               dir_.path() + "/alice' alice bob 'Bienveillance' 2>&1";
   FILE* pipe = popen(command.c_str(), "r");

@@ -50,15 +50,17 @@ class ClientSdkTest : public ::testing::Test {
   }
 
   // Polls `c` until `n` messages arrived in `conv` (or `wait` passed); returns their texts.
-  static std::vector<std::string> receive(Client& c, const std::string& conv, size_t n,
-                                          std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  static std::vector<std::string> receive(
+      Client& c, const std::string& conv, size_t n,
+      std::chrono::milliseconds wait = std::chrono::seconds(10)) {
     std::vector<std::string> texts;
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (texts.size() < n && std::chrono::steady_clock::now() < deadline) {
       auto events = c.poll(std::chrono::milliseconds(100));
       if (!events.ok()) break;
       for (const auto& e : *events) {
-        if (e.kind == Event::Kind::kMessage && e.conversation == conv) texts.push_back(e.message.text);
+        if (e.kind == Event::Kind::kMessage && e.conversation == conv)
+          texts.push_back(e.message.text);
       }
     }
     return texts;
@@ -224,8 +226,8 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   ASSERT_EQ(names.size(), 1u);
   client::local::Conversation saved;
   ASSERT_TRUE(saved.ParseFromString(**(*bob_store)->get(names[0])));
-  auto bob_state = mls::State::deserialize(
-      mls::Bytes(saved.mls_state().begin(), saved.mls_state().end()));
+  auto bob_state =
+      mls::State::deserialize(mls::Bytes(saved.mls_state().begin(), saved.mls_state().end()));
   ASSERT_TRUE(bob_state.ok());
 
   // What was sent after the removal, as the log holds it (read by Alice's device).

@@ -2,7 +2,8 @@
 // invitation, whatever the join rule; expired, revoked or used invitations fail; banned accounts
 // never come back), who may change the group (facilitators), moderation (mute, delete for everyone,
 // reports to facilitators only and to the admins), retention, and what every member sees (roles,
-// professionals marked). Deleted and expired messages are checked gone from the data folder's files.
+// professionals marked). Deleted and expired messages are checked gone from the data folder's
+// files.
 #include <gtest/gtest.h>
 
 #include <sodium.h>
@@ -30,7 +31,8 @@ class GroupsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    server_ = ServerProcess::start(data(), {"--registration", "open", "--test-clock", "true"}, &error);
+    server_ =
+        ServerProcess::start(data(), {"--registration", "open", "--test-clock", "true"}, &error);
     ASSERT_TRUE(server_) << error;
   }
 
@@ -98,7 +100,8 @@ class GroupsTest : public ::testing::Test {
 
   bool sees(const std::string& name, const std::string& conv, const std::string& text) {
     auto h = users_[name]->history(conv);
-    return h.ok() && std::any_of(h->begin(), h->end(), [&](const auto& m) { return m.text == text; });
+    return h.ok() &&
+           std::any_of(h->begin(), h->end(), [&](const auto& m) { return m.text == text; });
   }
 
   bool same_epoch(const std::string& conv, const std::vector<std::string>& names) {
@@ -129,8 +132,8 @@ class GroupsTest : public ::testing::Test {
 
   static std::string raw_conv(const std::string& hex) {
     std::string conv(16, '\0');
-    sodium_hex2bin(reinterpret_cast<unsigned char*>(conv.data()), conv.size(), hex.data(), hex.size(),
-                   nullptr, nullptr, nullptr);
+    sodium_hex2bin(reinterpret_cast<unsigned char*>(conv.data()), conv.size(), hex.data(),
+                   hex.size(), nullptr, nullptr, nullptr);
     return conv;
   }
 
@@ -173,7 +176,8 @@ class GroupsTest : public ::testing::Test {
     for (const auto& f : std::filesystem::recursive_directory_iterator(data())) {
       if (!f.is_regular_file()) continue;
       std::ifstream in(f.path(), std::ios::binary);
-      const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string content((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
       if (content.find(bytes) != std::string::npos) return true;
     }
     return false;
@@ -211,13 +215,18 @@ TEST_F(GroupsTest, AProfessionalJoinsOnlyByInvitationAndEveryoneSeesThemMarked) 
   auto invitation = users_["camille"]->invite(conv, "dr_martin", "sam");
   ASSERT_TRUE(invitation.ok()) << invitation.error().message;
   EXPECT_TRUE(invitation->professional);
-  ASSERT_TRUE(until([&] { return has_event("lou", Event::Kind::kInvited) && has_event("dr_martin", Event::Kind::kInvitation); }));
+  ASSERT_TRUE(until([&] {
+    return has_event("lou", Event::Kind::kInvited) &&
+           has_event("dr_martin", Event::Kind::kInvitation);
+  }));
   auto mine = users_["dr_martin"]->invitations();
   ASSERT_TRUE(mine.ok());
   ASSERT_EQ(mine->size(), 1u);
   EXPECT_EQ((*mine)[0].accompanying, "sam");
   ASSERT_TRUE(users_["dr_martin"]->accept_invitation((*mine)[0]).ok());
-  ASSERT_TRUE(until([&] { return member_of("dr_martin", conv) && same_epoch(conv, {"camille", "sam", "lou", "dr_martin"}); }));
+  ASSERT_TRUE(until([&] {
+    return member_of("dr_martin", conv) && same_epoch(conv, {"camille", "sam", "lou", "dr_martin"});
+  }));
 
   for (const std::string name : {"camille", "sam", "lou", "dr_martin"}) {
     auto members = users_[name]->members(conv);
@@ -255,7 +264,9 @@ TEST_F(GroupsTest, AnOpenGroupAdmitsPeersWhoAskButNeverAProfessional) {
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ((*open)[0].charter, rules.charter);
   ASSERT_TRUE(users_["noa"]->request_join(conv).ok());
-  ASSERT_TRUE(until([&] { return member_of("noa", conv) && same_epoch(conv, {"camille", "sam", "noa"}); }));
+  ASSERT_TRUE(until([&] {
+    return member_of("noa", conv) && same_epoch(conv, {"camille", "sam", "noa"});
+  }));
 
   // A professional sees no open group, may not ask, and a member adding one is refused.
   EXPECT_TRUE(users_["dr_martin"]->open_groups()->empty());
@@ -329,7 +340,8 @@ TEST_F(GroupsTest, WithAnObjectionDelayAProfessionalWaitsAndAnObjectionKeepsThem
   ASSERT_TRUE(until([&] { return member_of("dr_martin", conv); }));
   auto objected = users_["camille"]->add_member(conv, "dr_leroy");
   EXPECT_EQ(server_code(objected), v1::FORBIDDEN);
-  EXPECT_NE(objected.error().message.find("objected"), std::string::npos) << objected.error().message;
+  EXPECT_NE(objected.error().message.find("objected"), std::string::npos)
+      << objected.error().message;
   EXPECT_FALSE(until([&] { return member_of("dr_leroy", conv); }, 500ms));
 }
 
@@ -392,15 +404,20 @@ TEST_F(GroupsTest, ADeletedMessageDisappearsForEveryoneAndFromTheDisk) {
   auto seq = users_["sam"]->send_text(conv, "un message à retirer");
   ASSERT_TRUE(seq.ok());
   ASSERT_TRUE(users_["sam"]->send_text(conv, "un message qui reste").ok());
-  ASSERT_TRUE(until([&] { return sees("lou", conv, "un message qui reste") && sees("camille", conv, "un message qui reste"); }));
+  ASSERT_TRUE(until([&] {
+    return sees("lou", conv, "un message qui reste") &&
+           sees("camille", conv, "un message qui reste");
+  }));
   const std::string ciphertext = stored_payload("lou", conv, *seq);
   ASSERT_GT(ciphertext.size(), 32u);
   ASSERT_TRUE(on_disk(ciphertext));
 
-  EXPECT_EQ(server_code(users_["lou"]->delete_message(conv, *seq)), v1::FORBIDDEN);  // Not a facilitator.
+  EXPECT_EQ(server_code(users_["lou"]->delete_message(conv, *seq)),
+            v1::FORBIDDEN);  // Not a facilitator.
   ASSERT_TRUE(users_["camille"]->delete_message(conv, *seq).ok());
   ASSERT_TRUE(until([&] {
-    return !sees("lou", conv, "un message à retirer") && !sees("sam", conv, "un message à retirer") &&
+    return !sees("lou", conv, "un message à retirer") &&
+           !sees("sam", conv, "un message à retirer") &&
            !sees("camille", conv, "un message à retirer");
   }));
   EXPECT_TRUE(sees("lou", conv, "un message qui reste"));
@@ -426,7 +443,9 @@ TEST_F(GroupsTest, MessagesPastTheRetentionPeriodAreGoneFromTheDisk) {
   EXPECT_TRUE(gone_from_disk(ciphertext));
   // The members' devices let it go too, once they see the server's time move on.
   ASSERT_TRUE(users_["camille"]->send_text(conv, "un message d'aujourd'hui").ok());
-  EXPECT_TRUE(until([&] { return sees("sam", conv, "un message d'aujourd'hui") && !sees("sam", conv, "un vieux message"); }));
+  EXPECT_TRUE(until([&] {
+    return sees("sam", conv, "un message d'aujourd'hui") && !sees("sam", conv, "un vieux message");
+  }));
   // A device catching up now is told the old entries are erased, and follows on.
   users_["sam"].reset();
   user("sam");
@@ -443,7 +462,10 @@ TEST_F(GroupsTest, AReportReachesTheFacilitatorsAndNobodyElse) {
   ASSERT_TRUE(users_["camille"]->set_role(conv, "alex", Role::kFacilitator).ok());
   auto seq = users_["sam"]->send_text(conv, "un message déplacé");
   ASSERT_TRUE(seq.ok());
-  ASSERT_TRUE(until([&] { return sees("lou", conv, "un message déplacé") && same_epoch(conv, {"camille", "alex", "sam", "lou"}); }));
+  ASSERT_TRUE(until([&] {
+    return sees("lou", conv, "un message déplacé") &&
+           same_epoch(conv, {"camille", "alex", "sam", "lou"});
+  }));
   const std::string reason = "propos blessants envers un membre";
   ASSERT_TRUE(users_["lou"]->report(conv, *seq, reason).ok());
   auto got_report = [&](const std::string& name) {
@@ -456,7 +478,11 @@ TEST_F(GroupsTest, AReportReachesTheFacilitatorsAndNobodyElse) {
     return false;
   };
   ASSERT_TRUE(until([&] { return got_report("camille") && got_report("alex"); }));
-  EXPECT_FALSE(until([&] { return has_event("sam", Event::Kind::kReport) || has_event("lou", Event::Kind::kReport); }, 1s));
+  EXPECT_FALSE(until(
+      [&] {
+        return has_event("sam", Event::Kind::kReport) || has_event("lou", Event::Kind::kReport);
+      },
+      1s));
   // The relay kept only sealed bytes: the reason is nowhere in its files.
   EXPECT_FALSE(on_disk(reason));
 
@@ -467,7 +493,8 @@ TEST_F(GroupsTest, AReportReachesTheFacilitatorsAndNobodyElse) {
   const std::string listed = run_admin(data(), {"report", "list"}, &status);
   ASSERT_EQ(status, 0);
   EXPECT_NE(listed.find("un message déplacé"), std::string::npos);
-  run_admin(data(), {"report", "answer", std::to_string(*id), "Nous avons suspendu le compte."}, &status);
+  run_admin(data(), {"report", "answer", std::to_string(*id), "Nous avons suspendu le compte."},
+            &status);
   ASSERT_EQ(status, 0);
   EXPECT_TRUE(until([&] { return has_event("lou", Event::Kind::kAdminAnswer); }));
 }

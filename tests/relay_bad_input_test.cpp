@@ -76,7 +76,8 @@ TEST_F(RelayBadInputTest, MalformedFramesAreAnsweredWithTheirRequestIdWhenReadab
   // request_id 42, then a truncated tag.
   ASSERT_NO_FATAL_FAILURE(expect_raw_error(m, raw_frame(42, "\xff\xff"), 42, v1::MALFORMED_FRAME));
   // A length running past the end of the frame.
-  ASSERT_NO_FATAL_FAILURE(expect_raw_error(m, raw_frame(43, "\x82\x02\x7f"), 43, v1::MALFORMED_FRAME));
+  ASSERT_NO_FATAL_FAILURE(
+      expect_raw_error(m, raw_frame(43, "\x82\x02\x7f"), 43, v1::MALFORMED_FRAME));
   // Wire type 7 does not exist; no readable request id.
   ASSERT_NO_FATAL_FAILURE(expect_raw_error(m, "\x0f\x01\x02", 0, v1::MALFORMED_FRAME));
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
@@ -167,7 +168,7 @@ TEST_F(RelayBadInputTest, UnknownRequestKindsAndUnknownFieldsAreTyped) {
   r = m.call(count);
   ASSERT_TRUE(r && r->has_count_key_packages());
   EXPECT_EQ(r->count_key_packages().stored(), 0u);  // The upload was not executed.
-  ASSERT_NO_FATAL_FAILURE(expect_round_trip());  // And the refused send never reached bob.
+  ASSERT_NO_FATAL_FAILURE(expect_round_trip());     // And the refused send never reached bob.
 }
 
 TEST_F(RelayBadInputTest, OversizedFramesAreDiscardedAndTheConnectionStaysUsable) {
@@ -263,8 +264,8 @@ TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
     return f;
   };
   for (const std::string& bad : {short_id, std::string(), std::string(17, 'c')}) {
-    for (const auto& f : {send_frame(bad, 1, "x"), commit_to(bad), ack_frame(bad, 1), fetch(bad),
-                          get(bad)}) {
+    for (const auto& f :
+         {send_frame(bad, 1, "x"), commit_to(bad), ack_frame(bad, 1), fetch(bad), get(bad)}) {
       EXPECT_EQ(error_of(alice_.ws->call(f)), v1::INVALID_ARGUMENT) << f.ShortDebugString();
     }
   }

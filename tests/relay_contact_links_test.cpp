@@ -33,7 +33,8 @@ class RelayContactLinksTest : public RelayFixture {
   }
 
   std::optional<v1::Response> register_through(WsClient& c, const DeviceKey& key,
-                                               const std::string& handle, const std::string& token) {
+                                               const std::string& handle,
+                                               const std::string& token) {
     v1::ClientFrame f;
     auto* reg = f.mutable_register_();
     reg->set_handle(handle);
@@ -153,9 +154,9 @@ TEST_F(RelayContactLinksTest, RevokedOrUnknownLinksNeitherResolveNorRegister) {
 
 TEST_F(RelayContactLinksTest, RegistrationsThroughOneLinkAreRateLimited) {
   ASSERT_EQ(server_->terminate(), 0);
-  ASSERT_NO_FATAL_FAILURE(start_server(
-      {"--registration", "invite-code", "--config",
-       write_config("[limits]\ncontact_link_registrations_per_hour = 2\n")}));
+  ASSERT_NO_FATAL_FAILURE(
+      start_server({"--registration", "invite-code", "--config",
+                    write_config("[limits]\ncontact_link_registrations_per_hour = 2\n")}));
   helper_.ws = connect();
   ASSERT_TRUE(helper_.ws->hello_and_authenticate(helper_.key));
   auto link = create_link();
@@ -164,7 +165,8 @@ TEST_F(RelayContactLinksTest, RegistrationsThroughOneLinkAreRateLimited) {
     auto c = connect();
     DeviceKey key;
     ASSERT_TRUE(c->hello());
-    auto r = register_through(*c, key, "visiteur" + std::to_string(i), link->contact_link().token());
+    auto r =
+        register_through(*c, key, "visiteur" + std::to_string(i), link->contact_link().token());
     if (i < 2) {
       EXPECT_TRUE(r && r->has_auth());
     } else {
@@ -176,9 +178,9 @@ TEST_F(RelayContactLinksTest, RegistrationsThroughOneLinkAreRateLimited) {
 
 TEST_F(RelayContactLinksTest, AnInstanceCanTurnLinkRegistrationOff) {
   ASSERT_EQ(server_->terminate(), 0);
-  ASSERT_NO_FATAL_FAILURE(start_server(
-      {"--registration", "invite-code", "--config",
-       write_config("[server]\ncontact_link_registration = false\n")}));
+  ASSERT_NO_FATAL_FAILURE(
+      start_server({"--registration", "invite-code", "--config",
+                    write_config("[server]\ncontact_link_registration = false\n")}));
   helper_.ws = connect();
   ASSERT_TRUE(helper_.ws->hello_and_authenticate(helper_.key));
   auto link = create_link();

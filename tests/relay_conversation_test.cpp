@@ -162,7 +162,8 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
   // One sender, pipelined: consecutive sequence numbers, in order, everywhere.
   constexpr int kCount = 40;
   std::vector<uint64_t> ids;
-  for (int i = 0; i < kCount; ++i) ids.push_back(m[0].ws->send(send_frame(conv, 1, "m" + std::to_string(i))));
+  for (int i = 0; i < kCount; ++i)
+    ids.push_back(m[0].ws->send(send_frame(conv, 1, "m" + std::to_string(i))));
   std::vector<uint64_t> seqs;
   for (uint64_t id : ids) {
     auto r = m[0].ws->wait_response(id);
@@ -319,8 +320,8 @@ TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
   forger.adopt(conv);
   ASSERT_NO_FATAL_FAILURE(upload_key_packages(outsider));
   auto forged = forger.commit(conv, {outsider.spare_key_packages.front()});
-  EXPECT_EQ(error_of(o.call(commit_frame(conv, 1, forged.message, {outsider.device_id}, {},
-                                         forged.welcome))),
+  EXPECT_EQ(error_of(o.call(
+                commit_frame(conv, 1, forged.message, {outsider.device_id}, {}, forged.welcome))),
             v1::FORBIDDEN);
   EXPECT_EQ(error_of(o.call(fetch_frame(conv))), v1::FORBIDDEN);
   EXPECT_EQ(error_of(o.call(get_frame(conv))), v1::FORBIDDEN);

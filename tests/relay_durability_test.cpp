@@ -23,8 +23,8 @@ class RelayDurabilityTest : public RelayFixture {
  protected:
   // Reconnects `reader` and checks the whole log of `conv`: sequence numbers 1..head with no gap,
   // every acknowledged entry present with its payload, nothing that was never sent.
-  void verify_log(TestDevice& reader, const std::string& conv,
-                  const std::vector<SenderLog>& logs, uint64_t* head) {
+  void verify_log(TestDevice& reader, const std::string& conv, const std::vector<SenderLog>& logs,
+                  uint64_t* head) {
     ASSERT_NO_FATAL_FAILURE(reconnect(&reader));
     std::vector<v1::Delivery> entries;
     ASSERT_NO_FATAL_FAILURE(fetch_all(reader, conv, &entries));
@@ -55,7 +55,8 @@ class RelayDurabilityTest : public RelayFixture {
 
 // Pipelines sends (up to `window` outstanding) until the connection ends or `stop` is set.
 void send_until_closed(WsClient& ws, const std::string& conv, uint64_t epoch, int sender,
-                       std::atomic<int>& acked_total, const std::atomic<bool>& stop, SenderLog& log) {
+                       std::atomic<int>& acked_total, const std::atomic<bool>& stop,
+                       SenderLog& log) {
   constexpr size_t kWindow = 16;
   std::deque<std::pair<uint64_t, std::string>> outstanding;
   int next = 0;

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/server_process.h"
 #include "tests/support/relay_fixture.h"
+#include "tests/support/server_process.h"
 
 namespace cercle::testing {
 namespace {
@@ -48,20 +48,20 @@ Reply request(uint16_t port, http::verb method, const std::string& target,
   if (method == http::verb::head) parser.skip(true);  // A HEAD answer has no body to read.
   Reply reply;
   stream.expires_after(5s);
-  stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
-                       [&](beast::error_code ec) {
-                         if (ec) return;
-                         http::async_write(stream, req, [&](beast::error_code ec2, size_t) {
-                           if (ec2) return;
-                           http::async_read(stream, buffer, parser, [&](beast::error_code ec3, size_t) {
-                             if (ec3) return;
-                             const auto& res = parser.get();
-                             reply.status = res.result_int();
-                             reply.headers = res.base();
-                             reply.body = res.body();
-                           });
-                         });
-                       });
+  stream.async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
+        if (ec) return;
+        http::async_write(stream, req, [&](beast::error_code ec2, size_t) {
+          if (ec2) return;
+          http::async_read(stream, buffer, parser, [&](beast::error_code ec3, size_t) {
+            if (ec3) return;
+            const auto& res = parser.get();
+            reply.status = res.result_int();
+            reply.headers = res.base();
+            reply.body = res.body();
+          });
+        });
+      });
   ioc.run_for(6s);
   return reply;
 }
@@ -124,8 +124,7 @@ TEST_F(RelayHttpTest, StaticFilesAreServedWithTheirTypeAndCaching) {
   EXPECT_EQ(index.header(http::field::content_type), "text/html; charset=utf-8");
   EXPECT_EQ(index.header(http::field::cache_control), "no-cache");  // Must pick up new releases.
   EXPECT_EQ(index.header("X-Content-Type-Options"), "nosniff");
-  EXPECT_NE(index.header("Content-Security-Policy").find("default-src 'self'"),
-            std::string::npos);
+  EXPECT_NE(index.header("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
   EXPECT_EQ(get(port(), "/index.html").body, kIndex);
 
   auto js = get(port(), "/assets/app.js");
@@ -215,11 +214,10 @@ TEST_F(RelayMetricsTest, MetricsCountWithoutNamingAnyone) {
   ASSERT_TRUE(b.ws->next_delivery());
   auto r = get(server_->port(), "/metrics");
   ASSERT_EQ(r.status, 200);
-  for (const char* sample : {"cercle_websockets 2\n", "cercle_sessions_authenticated 2\n",
-                             "cercle_messages_total 1\n", "cercle_commits_total 1\n",
-                             "cercle_accounts 2\n", "cercle_conversations 1\n",
-                             "cercle_delivery_lag_seconds_count 2\n",
-                             "# TYPE cercle_deliveries_live_total counter"}) {
+  for (const char* sample :
+       {"cercle_websockets 2\n", "cercle_sessions_authenticated 2\n", "cercle_messages_total 1\n",
+        "cercle_commits_total 1\n", "cercle_accounts 2\n", "cercle_conversations 1\n",
+        "cercle_delivery_lag_seconds_count 2\n", "# TYPE cercle_deliveries_live_total counter"}) {
     EXPECT_NE(r.body.find(sample), std::string::npos) << sample << "\n" << r.body;
   }
   // Counts only: no handle, no conversation id, no content.
@@ -242,9 +240,10 @@ TEST(RelayHttpProxyTest, BehindATrustedProxyMetricsAnswerOnlyLocalClients) {
   auto server = ServerProcess::start(dir.path() + "/data", {"--config", config}, &error);
   ASSERT_TRUE(server) << error;
   auto via_proxy = [&](const std::string& client) {
-    return request(server->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", client}}).status;
+    return request(server->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", client}})
+        .status;
   };
-  EXPECT_EQ(via_proxy("203.0.113.5"), 404);            // A remote client, forwarded by the proxy.
+  EXPECT_EQ(via_proxy("203.0.113.5"), 404);             // A remote client, forwarded by the proxy.
   EXPECT_EQ(via_proxy("203.0.113.5, 127.0.0.1"), 200);  // The proxy says: from this machine.
   EXPECT_EQ(get(server->port(), "/metrics").status, 200);
 
@@ -252,8 +251,10 @@ TEST(RelayHttpProxyTest, BehindATrustedProxyMetricsAnswerOnlyLocalClients) {
   TempDir other;
   auto plain = ServerProcess::start(other.path() + "/data", {}, &error);
   ASSERT_TRUE(plain) << error;
-  EXPECT_EQ(request(plain->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", "203.0.113.5"}}).status,
-            200);
+  EXPECT_EQ(
+      request(plain->port(), http::verb::get, "/metrics", {}, {{"X-Forwarded-For", "203.0.113.5"}})
+          .status,
+      200);
 }
 
 TEST(RelayHttpNoWebTest, WithoutAWebFolderOnlyTheApiIsServed) {

@@ -163,7 +163,7 @@ TEST_F(RelayKeyPackagesTest, TheLastResortPackageIsHandedOutRepeatedlyOnceTheOth
   const std::string& regular2 = kps[3];
   ASSERT_NO_FATAL_FAILURE(upload_ok(bob_, {regular}, 1, resort1));
   auto c = count(bob_);
-  EXPECT_EQ(c.stored(), 1u);  // The last-resort package is not counted...
+  EXPECT_EQ(c.stored(), 1u);         // The last-resort package is not counted...
   EXPECT_TRUE(c.has_last_resort());  // ...but reported.
 
   v1::FetchedKeyPackage kp;

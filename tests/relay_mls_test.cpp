@@ -27,8 +27,7 @@ class RelayMlsTest : public RelayFixture {
     return f;
   }
 
-  static void get_conversation(TestDevice& d, const std::string& conv,
-                               v1::ConversationInfo* out) {
+  static void get_conversation(TestDevice& d, const std::string& conv, v1::ConversationInfo* out) {
     v1::ClientFrame f;
     f.mutable_get_conversation()->set_conversation_id(conv);
     auto r = d.ws->call(f);
@@ -85,8 +84,7 @@ TEST_F(RelayMlsTest, ACommitMustDeclareExactlyTheDevicesItAddsAndRemoves) {
   EXPECT_EQ(error_of(a.ws->call(declared({carol.device_id, dave.device_id}, {}))),
             v1::INVALID_ARGUMENT);
   // It removes nobody.
-  EXPECT_EQ(error_of(a.ws->call(declared({carol.device_id}, {b.device_id}))),
-            v1::INVALID_ARGUMENT);
+  EXPECT_EQ(error_of(a.ws->call(declared({carol.device_id}, {b.device_id}))), v1::INVALID_ARGUMENT);
   // The Welcome must be for carol's KeyPackage in this commit, not for another one of hers.
   const std::string carol_kp = carol.mls->key_package();
   ASSERT_TRUE(carol.ws->call(upload_frame(carol_kp))->has_upload_key_packages());
@@ -157,8 +155,7 @@ TEST_F(RelayMlsTest, BytesThatAreNotTheRightMlsMessageForTheGroupAreRefused) {
   EXPECT_EQ(error_of(b.ws->call(commit_of(proposal))), v1::INVALID_ARGUMENT);
   BuiltCommit again;
   ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {}, {}, &again));
-  EXPECT_EQ(error_of(a.ws->call(proposal_frame(conv, 1, again.mls.message))),
-            v1::INVALID_ARGUMENT);
+  EXPECT_EQ(error_of(a.ws->call(proposal_frame(conv, 1, again.mls.message))), v1::INVALID_ARGUMENT);
   a.mls->discard(conv);
   EXPECT_EQ(error_of(a.ws->call(proposal_frame(conv, 1, "proposal"))), v1::INVALID_ARGUMENT);
 
@@ -349,8 +346,8 @@ TEST_F(RelayMlsTest, TheLeaversLeafGoesToTheDeviceAddedInTheCommitThatRemovesIt)
 TEST_F(RelayMlsTest, RelayAndMembersAgreeOnLeavesAfterRemovesAndAdds) {
   std::vector<TestDevice> m(7);
   for (size_t i = 0; i < m.size(); ++i) {
-    ASSERT_NO_FATAL_FAILURE(register_device(std::string(1, static_cast<char>('a' + i)) + "-member",
-                                            &m[i]));
+    ASSERT_NO_FATAL_FAILURE(
+        register_device(std::string(1, static_cast<char>('a' + i)) + "-member", &m[i]));
   }
   TestDevice &a = m[0], &b = m[1], &c = m[2], &d = m[3], &e = m[4], &f = m[5], &g = m[6];
   std::string conv;

@@ -1,5 +1,5 @@
-// Offline devices against the real server: catch-up from storage after the cursor, in order, with no
-// gap and no duplicate, handing over to live delivery; acknowledgements; a second device.
+// Offline devices against the real server: catch-up from storage after the cursor, in order, with
+// no gap and no duplicate, handing over to live delivery; acknowledgements; a second device.
 #include <gtest/gtest.h>
 
 #include "tests/support/relay_fixture.h"
@@ -25,7 +25,8 @@ class RelayOfflineTest : public RelayFixture {
   static void send_burst(TestDevice& d, const std::string& conv, uint64_t epoch, int first, int n,
                          std::vector<uint64_t>* seqs) {
     std::vector<uint64_t> ids;
-    for (int i = first; i < first + n; ++i) ids.push_back(d.ws->send(send_frame(conv, epoch, payload(i))));
+    for (int i = first; i < first + n; ++i)
+      ids.push_back(d.ws->send(send_frame(conv, epoch, payload(i))));
     for (uint64_t id : ids) {
       auto r = d.ws->wait_response(id);
       ASSERT_TRUE(r && r->has_send()) << (r ? r->error().message() : "timeout");

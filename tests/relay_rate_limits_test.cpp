@@ -12,11 +12,13 @@ namespace {
 class RelayRateLimitsTest : public RelayFixture {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(start_server({"--config", write_config(
-        "[rate_limits]\n"
-        "registrations_per_ip_per_hour = 3600\nregistrations_per_ip_per_hour_burst = 2\n"
-        "auth_attempts_per_ip_per_minute = 60\nauth_attempts_per_ip_per_minute_burst = 3\n"
-        "messages_per_account_per_second = 2\nmessages_per_account_per_second_burst = 2\n")}));
+    ASSERT_NO_FATAL_FAILURE(start_server(
+        {"--config",
+         write_config(
+             "[rate_limits]\n"
+             "registrations_per_ip_per_hour = 3600\nregistrations_per_ip_per_hour_burst = 2\n"
+             "auth_attempts_per_ip_per_minute = 60\nauth_attempts_per_ip_per_minute_burst = 3\n"
+             "messages_per_account_per_second = 2\nmessages_per_account_per_second_burst = 2\n")}));
   }
 };
 

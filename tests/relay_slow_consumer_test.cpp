@@ -25,8 +25,7 @@ class RelaySlowConsumerTest : public RelayFixture {
   // rounds of messages until the server drops the stalled reader; then brings it back.
   void run(const std::string& limits_toml) {
     // The sender sends as fast as it can: its account's message limit is off here.
-    const std::string config =
-        limits_toml + "[rate_limits]\nmessages_per_account_per_second = 0\n";
+    const std::string config = limits_toml + "[rate_limits]\nmessages_per_account_per_second = 0\n";
     ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false", "--config", write_config(config)}));
     TestDevice sender, fast1, fast2, slow;
     ASSERT_NO_FATAL_FAILURE(register_device("sender", &sender));
@@ -48,7 +47,8 @@ class RelaySlowConsumerTest : public RelayFixture {
     int rounds_after_drop = -1;
     // Its queue fills, then its writes stall; the server drops it after write_stall_s (2 s here).
     const auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (int round = 0; std::chrono::steady_clock::now() < deadline && rounds_after_drop < 3; ++round) {
+    for (int round = 0; std::chrono::steady_clock::now() < deadline && rounds_after_drop < 3;
+         ++round) {
       // One message at a time: a fast reader's queue never holds more than a message or two.
       for (int i = 0; i < kPerRound; ++i) {
         uint64_t seq = 0;
@@ -72,8 +72,8 @@ class RelaySlowConsumerTest : public RelayFixture {
         fast1.ws->drain(20ms);  // Let the stall clock run.
       }
     }
-    ASSERT_GE(rounds_after_drop, 0) << "the stalled reader was never dropped after " << sent
-                                    << " messages";
+    ASSERT_GE(rounds_after_drop, 0)
+        << "the stalled reader was never dropped after " << sent << " messages";
     EXPECT_EQ(server_->log().find("conn.too_slow"), server_->log().rfind("conn.too_slow"))
         << "more than one connection was dropped";
     // Reading what its socket still holds, the stalled reader sees the connection end.

@@ -242,15 +242,19 @@ TEST_F(RelayTamperedTest, AMemberWhoIsNotFacilitatorCannotAddAPeerThroughATamper
       *eve,
       [&] {
         return std::any_of(eve_events.begin(), eve_events.end(), [](const Event& e) {
-          return e.kind == Event::Kind::kWarning && e.detail.find("joining a group was refused") != std::string::npos;
+          return e.kind == Event::Kind::kWarning &&
+                 e.detail.find("joining a group was refused") != std::string::npos;
         });
       },
-      &eve_events)) << [&] {
-        std::string all;
-        for (const auto& e : eve_events) all += std::to_string(static_cast<int>(e.kind)) + ":" + e.detail + "; ";
-        return all;
-      }();
-  for (const auto& e : eve_events) EXPECT_NE(e.kind, Event::Kind::kJoined) << "Eve joined from a forged Welcome";
+      &eve_events))
+      << [&] {
+           std::string all;
+           for (const auto& e : eve_events)
+             all += std::to_string(static_cast<int>(e.kind)) + ":" + e.detail + "; ";
+           return all;
+         }();
+  for (const auto& e : eve_events)
+    EXPECT_NE(e.kind, Event::Kind::kJoined) << "Eve joined from a forged Welcome";
   EXPECT_FALSE(eve->epoch(*conv).ok());
 
   // The honest members carry on through the real server. Carol reconnects in between: she catches
@@ -307,7 +311,8 @@ TEST_F(RelayTamperedTest,
       *paula,
       [&] {
         return std::any_of(paula_events.begin(), paula_events.end(), [](const Event& e) {
-          return e.kind == Event::Kind::kWarning && e.detail.find("did not accept an invitation") != std::string::npos;
+          return e.kind == Event::Kind::kWarning &&
+                 e.detail.find("did not accept an invitation") != std::string::npos;
         });
       },
       &paula_events));

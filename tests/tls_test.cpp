@@ -34,10 +34,9 @@ class TlsTest : public ::testing::Test {
     ASSERT_TRUE(make_certificate(cert_, key_));
     std::filesystem::copy_file(cert_, first_ca_);
     std::string error;
-    server_ = ServerProcess::start(dir_.path() + "/data",
-                                   {"--registration", "open", "--tls-certificate", cert_,
-                                    "--tls-key", key_},
-                                   &error);
+    server_ = ServerProcess::start(
+        dir_.path() + "/data",
+        {"--registration", "open", "--tls-certificate", cert_, "--tls-key", key_}, &error);
     ASSERT_TRUE(server_) << error;
   }
 

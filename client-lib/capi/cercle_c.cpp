@@ -36,7 +36,8 @@ cercle_status cercle_register(cercle_client* c, const char* handle, const char* 
 
 int cercle_is_registered(const cercle_client* c) { return c && c->impl->registered() ? 1 : 0; }
 
-cercle_status cercle_start_direct(cercle_client* c, const char* handle, char conversation[CERCLE_ID_SIZE]) {
+cercle_status cercle_start_direct(cercle_client* c, const char* handle,
+                                  char conversation[CERCLE_ID_SIZE]) {
   if (!handle || !conversation) return CERCLE_ERR_INVALID;
   auto id = c->impl->start_direct(handle);
   if (id) copy_id(*id, conversation);
@@ -65,14 +66,16 @@ cercle_status cercle_leave(cercle_client* c, const char* conversation) {
   return finish(c, c->impl->leave(conversation));
 }
 
-cercle_status cercle_send_text(cercle_client* c, const char* conversation, const char* text, uint64_t* seq) {
+cercle_status cercle_send_text(cercle_client* c, const char* conversation, const char* text,
+                               uint64_t* seq) {
   if (!conversation || !text) return CERCLE_ERR_INVALID;
   auto sent = c->impl->send_text(conversation, text);
   if (sent && seq) *seq = *sent;
   return finish(c, sent);
 }
 
-cercle_status cercle_poll(cercle_client* c, int timeout_ms, cercle_message_fn on_message, void* user) {
+cercle_status cercle_poll(cercle_client* c, int timeout_ms, cercle_message_fn on_message,
+                          void* user) {
   return cercle_poll_events(c, timeout_ms, on_message, nullptr, user);
 }
 

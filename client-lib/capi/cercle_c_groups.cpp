@@ -1,4 +1,5 @@
-// The C API's calls for groupes de parole (client-lib/include/cercle/cercle.h) and cercle_poll_events.
+// The C API's calls for groupes de parole (client-lib/include/cercle/cercle.h) and
+// cercle_poll_events.
 #include "client-lib/capi/capi_internal.h"
 
 using namespace cercle::capi;
@@ -14,7 +15,7 @@ Role role_of(cercle_role r) {
 }
 
 cercle_role c_role(Role r) {
-  return r == Role::kFacilitator            ? CERCLE_ROLE_FACILITATOR
+  return r == Role::kFacilitator           ? CERCLE_ROLE_FACILITATOR
          : r == Role::kInvitedProfessional ? CERCLE_ROLE_INVITED_PROFESSIONAL
                                            : CERCLE_ROLE_MEMBER;
 }
@@ -94,7 +95,8 @@ cercle_status cercle_members(cercle_client* c, const char* conversation, cercle_
   return finish(c, members);
 }
 
-cercle_status cercle_get_rules(cercle_client* c, const char* conversation, cercle_group_rules* out) {
+cercle_status cercle_get_rules(cercle_client* c, const char* conversation,
+                               cercle_group_rules* out) {
   if (!conversation || !out) return CERCLE_ERR_INVALID;
   auto rules = c->impl->rules(conversation);
   if (rules) {
@@ -105,7 +107,8 @@ cercle_status cercle_get_rules(cercle_client* c, const char* conversation, cercl
   return finish(c, rules);
 }
 
-cercle_status cercle_set_rules(cercle_client* c, const char* conversation, const cercle_group_rules* in) {
+cercle_status cercle_set_rules(cercle_client* c, const char* conversation,
+                               const cercle_group_rules* in) {
   if (!conversation || !in) return CERCLE_ERR_INVALID;
   cercle::client::GroupRules rules;
   rules.open_to_peers = in->open_to_peers != 0;
@@ -116,7 +119,8 @@ cercle_status cercle_set_rules(cercle_client* c, const char* conversation, const
   return finish(c, c->impl->set_rules(conversation, rules));
 }
 
-cercle_status cercle_set_role(cercle_client* c, const char* conversation, const char* handle, cercle_role role) {
+cercle_status cercle_set_role(cercle_client* c, const char* conversation, const char* handle,
+                              cercle_role role) {
   if (!conversation || !handle) return CERCLE_ERR_INVALID;
   return finish(c, c->impl->set_role(conversation, handle, role_of(role)));
 }
@@ -131,13 +135,15 @@ cercle_status cercle_unban(cercle_client* c, const char* conversation, const cha
   return finish(c, c->impl->unban(conversation, handle));
 }
 
-cercle_status cercle_mute(cercle_client* c, const char* conversation, const char* handle, int muted) {
+cercle_status cercle_mute(cercle_client* c, const char* conversation, const char* handle,
+                          int muted) {
   if (!conversation || !handle) return CERCLE_ERR_INVALID;
   return finish(c, c->impl->mute(conversation, handle, muted != 0));
 }
 
 cercle_status cercle_invite(cercle_client* c, const char* conversation, const char* handle,
-                            const char* accompanying, uint32_t valid_hours, char invitation_id[CERCLE_ID_SIZE]) {
+                            const char* accompanying, uint32_t valid_hours,
+                            char invitation_id[CERCLE_ID_SIZE]) {
   if (!conversation || !handle || !invitation_id || valid_hours == 0) return CERCLE_ERR_INVALID;
   auto i = c->impl->invite(conversation, handle, accompanying ? accompanying : "",
                            std::chrono::hours(valid_hours));
@@ -145,7 +151,8 @@ cercle_status cercle_invite(cercle_client* c, const char* conversation, const ch
   return finish(c, i);
 }
 
-cercle_status cercle_revoke_invitation(cercle_client* c, const char* conversation, const char* invitation_id) {
+cercle_status cercle_revoke_invitation(cercle_client* c, const char* conversation,
+                                       const char* invitation_id) {
   if (!conversation || !invitation_id) return CERCLE_ERR_INVALID;
   return finish(c, c->impl->revoke_invitation(conversation, invitation_id));
 }
@@ -170,7 +177,8 @@ cercle_status cercle_invitations(cercle_client* c, cercle_invitation_fn on_invit
   return finish(c, list);
 }
 
-cercle_status cercle_accept_invitation(cercle_client* c, const char* conversation, const char* invitation_id) {
+cercle_status cercle_accept_invitation(cercle_client* c, const char* conversation,
+                                       const char* invitation_id) {
   if (!conversation || !invitation_id) return CERCLE_ERR_INVALID;
   cercle::client::Invitation i;
   i.conversation = conversation;
@@ -178,7 +186,8 @@ cercle_status cercle_accept_invitation(cercle_client* c, const char* conversatio
   return finish(c, c->impl->accept_invitation(i));
 }
 
-cercle_status cercle_object_to_invitation(cercle_client* c, const char* conversation, const char* invitation_id) {
+cercle_status cercle_object_to_invitation(cercle_client* c, const char* conversation,
+                                          const char* invitation_id) {
   if (!conversation || !invitation_id) return CERCLE_ERR_INVALID;
   return finish(c, c->impl->object_to_invitation(conversation, invitation_id));
 }
@@ -193,7 +202,8 @@ cercle_status cercle_delete_message(cercle_client* c, const char* conversation, 
   return finish(c, c->impl->delete_message(conversation, seq));
 }
 
-cercle_status cercle_report(cercle_client* c, const char* conversation, uint64_t seq, const char* reason) {
+cercle_status cercle_report(cercle_client* c, const char* conversation, uint64_t seq,
+                            const char* reason) {
   if (!conversation || !reason) return CERCLE_ERR_INVALID;
   return finish(c, c->impl->report(conversation, seq, reason));
 }

@@ -48,7 +48,8 @@ void print_rules(const client::GroupRules& r, bool as_json) {
   std::cout << "entrée : " << (r.open_to_peers ? "ouverte aux pairs" : "sur invitation") << "\n"
             << "proches : " << (r.relatives_admitted ? "admis" : "non admis") << "\n"
             << "conservation : "
-            << (r.retention_days ? std::to_string(r.retention_days) + " jours" : "sans limite") << "\n"
+            << (r.retention_days ? std::to_string(r.retention_days) + " jours" : "sans limite")
+            << "\n"
             << "délai d'opposition : " << r.objection_hours << " h\n"
             << "animation : " << joined(r.facilitators) << "\n"
             << "exclus : " << joined(r.banned) << "\n"
@@ -71,8 +72,8 @@ void print_invitation(const client::Invitation& i, bool as_json) {
   }
   std::cout << i.id << " groupe " << i.conversation << " invité·e par " << i.inviter
             << (i.professional ? " (professionnel·le)" : "")
-            << (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying) << "\n  charte : "
-            << (i.charter.empty() ? "(aucune)" : i.charter) << std::endl;
+            << (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying)
+            << "\n  charte : " << (i.charter.empty() ? "(aucune)" : i.charter) << std::endl;
 }
 
 int policy_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
@@ -181,8 +182,8 @@ void print_event(const Event& e, bool as_json) {
   std::string text;
   switch (e.kind) {
     case Event::Kind::kInvited:
-      text = i.inviter + " a invité " + (i.professional ? "le ou la professionnel·le " : "") + i.invitee +
-             (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying);
+      text = i.inviter + " a invité " + (i.professional ? "le ou la professionnel·le " : "") +
+             i.invitee + (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying);
       break;
     case Event::Kind::kInvitation:
       text = "vous êtes invité·e par " + i.inviter + " (invitation " + i.id + ")";
@@ -203,8 +204,8 @@ void print_event(const Event& e, bool as_json) {
       text = "le message #" + std::to_string(e.seq) + " a été supprimé par " + e.by;
       break;
     case Event::Kind::kReport:
-      text = "signalement de " + e.report.reporter + " sur le message #" + std::to_string(e.report.seq) +
-             " (« " + e.report.text + " ») : " + e.report.reason;
+      text = "signalement de " + e.report.reporter + " sur le message #" +
+             std::to_string(e.report.seq) + " (« " + e.report.text + " ») : " + e.report.reason;
       break;
     case Event::Kind::kAdminAnswer:
       text = "réponse de l'administration : " + e.detail;
@@ -222,10 +223,11 @@ void print_event(const Event& e, bool as_json) {
       return;
   }
   if (as_json) {
-    std::cout << json::serialize(json::object{{"conversation", e.conversation}, {"event", text}}) << std::endl;
+    std::cout << json::serialize(json::object{{"conversation", e.conversation}, {"event", text}})
+              << std::endl;
   } else {
-    std::cout << (e.conversation.empty() ? std::string("--------") : e.conversation.substr(0, 8)) << " * "
-              << text << std::endl;
+    std::cout << (e.conversation.empty() ? std::string("--------") : e.conversation.substr(0, 8))
+              << " * " << text << std::endl;
   }
 }
 
@@ -239,7 +241,8 @@ int moderation_command(client::Client& c, const std::vector<std::string>& r, boo
   if ((what == "ban" || what == "unban") && r.size() == 4) {
     return done(what == "ban" ? c.ban(r[2], r[3]) : c.unban(r[2], r[3]));
   }
-  if ((what == "mute" || what == "unmute") && r.size() == 4) return done(c.mute(r[2], r[3], what == "mute"));
+  if ((what == "mute" || what == "unmute") && r.size() == 4)
+    return done(c.mute(r[2], r[3], what == "mute"));
   if (what == "delete" && r.size() == 4) return done(c.delete_message(r[2], std::stoull(r[3])));
   if (what == "report" && (r.size() == 5 || r.size() == 6)) return report_command(c, r, as_json);
   if (what == "open" && r.size() == 2) {
@@ -247,11 +250,13 @@ int moderation_command(client::Client& c, const std::vector<std::string>& r, boo
     if (!groups) return fail(groups.error());
     for (const auto& g : *groups) {
       if (as_json) {
-        std::cout << json::serialize(json::object{{"conversation", g.conversation}, {"charter", g.charter},
+        std::cout << json::serialize(json::object{{"conversation", g.conversation},
+                                                  {"charter", g.charter},
                                                   {"members", g.members}})
                   << std::endl;
       } else {
-        std::cout << g.conversation << " " << g.members << " membres, charte : " << g.charter << std::endl;
+        std::cout << g.conversation << " " << g.members << " membres, charte : " << g.charter
+                  << std::endl;
       }
     }
     return 0;

@@ -22,7 +22,8 @@ using namespace cercle::client;
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: cercle [--server ws://HOST:PORT/ws] [--data DIR] [--passphrase-file FILE]
+constexpr const char* kUsage =
+    R"(usage: cercle [--server ws://HOST:PORT/ws] [--data DIR] [--passphrase-file FILE]
               [--ca-file FILE] [--json] COMMAND ...
 commands:
   register HANDLE [--code CODE] [--contact TOKEN]   create this device's account
@@ -68,8 +69,10 @@ struct Args {
 };
 
 std::string default_data_dir() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/cercle";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/share/cercle";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/cercle";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.local/share/cercle";
   return "./cercle-data";
 }
 
@@ -85,8 +88,8 @@ bool parse(int argc, char** argv, Args& a) {
                flag == "--ca-file") {
       const char* v = value();
       if (!v) return false;
-      (flag == "--server" ? a.server
-       : flag == "--data" ? a.data
+      (flag == "--server"    ? a.server
+       : flag == "--data"    ? a.data
        : flag == "--ca-file" ? a.ca_file
                              : a.passphrase_file) = v;
     } else {
@@ -147,8 +150,8 @@ int fail(const Error& e) {
 
 void print_message(const Message& m, bool json) {
   if (json) {
-    boost::json::object o{{"conversation", m.conversation}, {"seq", m.seq}, {"sender", m.sender},
-                          {"time_ms", m.time_ms}, {"text", m.text}, {"own", m.own},
+    boost::json::object o{{"conversation", m.conversation}, {"seq", m.seq},   {"sender", m.sender},
+                          {"time_ms", m.time_ms},           {"text", m.text}, {"own", m.own},
                           {"professional", m.professional}};
     std::cout << boost::json::serialize(o) << std::endl;
   } else {
@@ -175,9 +178,9 @@ int listen(Client& c, const Args& a) {
   const std::string count_text = option(a.rest, "--count");
   const std::string timeout_text = option(a.rest, "--timeout");
   const long count = count_text.empty() ? -1 : std::stol(count_text);
-  const auto deadline = timeout_text.empty()
-                            ? std::chrono::steady_clock::time_point::max()
-                            : std::chrono::steady_clock::now() + std::chrono::seconds(std::stol(timeout_text));
+  const auto deadline = timeout_text.empty() ? std::chrono::steady_clock::time_point::max()
+                                             : std::chrono::steady_clock::now() +
+                                                   std::chrono::seconds(std::stol(timeout_text));
   long seen = 0;
   while (!g_stop && (count < 0 || seen < count) && std::chrono::steady_clock::now() < deadline) {
     auto events = c.poll(std::chrono::milliseconds(500));
@@ -210,9 +213,12 @@ int group_command(Client& c, const Args& a) {
     boost::json::array out;
     for (const auto& m : *members) {
       if (a.json) {
-        out.push_back(boost::json::object{{"handle", m.handle}, {"leaf", m.leaf}, {"self", m.self},
+        out.push_back(boost::json::object{{"handle", m.handle},
+                                          {"leaf", m.leaf},
+                                          {"self", m.self},
                                           {"professional", m.professional},
-                                          {"role", role_name(m.role)}, {"accompanying", m.accompanying}});
+                                          {"role", role_name(m.role)},
+                                          {"accompanying", m.accompanying}});
       } else {
         std::cout << m.handle << member_marks(m) << (m.self ? " (vous)" : "") << std::endl;
       }
@@ -239,10 +245,12 @@ int run(Client& c, const Args& a) {
   if (cmd == "register" && r.size() >= 2) {
     auto s = c.register_account(r[1], option(r, "--code"), option(r, "--contact"));
     if (!s) return fail(s.error());
-    if (a.json) std::cout << boost::json::serialize(boost::json::object{{"handle", c.handle()}}) << std::endl;
+    if (a.json)
+      std::cout << boost::json::serialize(boost::json::object{{"handle", c.handle()}}) << std::endl;
     return 0;
   }
-  if (!c.registered()) return fail(make_error(Errc::kNotRegistered, "no account yet: run cercle register"));
+  if (!c.registered())
+    return fail(make_error(Errc::kNotRegistered, "no account yet: run cercle register"));
   if (cmd == "dm" && r.size() == 2) {
     auto id = c.start_direct(r[1]);
     if (!id) return fail(id.error());
@@ -253,7 +261,8 @@ int run(Client& c, const Args& a) {
   if (cmd == "send" && r.size() == 3) {
     auto seq = c.send_text(r[1], r[2]);
     if (!seq) return fail(seq.error());
-    if (a.json) std::cout << boost::json::serialize(boost::json::object{{"seq", *seq}}) << std::endl;
+    if (a.json)
+      std::cout << boost::json::serialize(boost::json::object{{"seq", *seq}}) << std::endl;
     return 0;
   }
   if (cmd == "listen") return listen(c, a);
@@ -263,9 +272,11 @@ int run(Client& c, const Args& a) {
       if (a.json) {
         boost::json::array members;
         for (const auto& m : conv.members) members.push_back(boost::json::string(m));
-        std::cout << boost::json::serialize(boost::json::object{
-                         {"conversation", conv.id}, {"direct", conv.direct}, {"epoch", conv.epoch},
-                         {"members", members}, {"left", conv.left}})
+        std::cout << boost::json::serialize(boost::json::object{{"conversation", conv.id},
+                                                                {"direct", conv.direct},
+                                                                {"epoch", conv.epoch},
+                                                                {"members", members},
+                                                                {"left", conv.left}})
                   << std::endl;
       } else {
         std::cout << conv.id << (conv.direct ? " direct" : " groupe");

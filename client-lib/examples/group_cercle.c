@@ -21,8 +21,8 @@ static const char* role_name(cercle_role role) {
 
 static void print_member(void* user, const cercle_member* m) {
   (void)user;
-  printf("member %s %s%s%s\n", m->handle, role_name(m->role), m->professional ? " professional" : "",
-         m->self ? " self" : "");
+  printf("member %s %s%s%s\n", m->handle, role_name(m->role),
+         m->professional ? " professional" : "", m->self ? " self" : "");
 }
 
 static int check(cercle_client* client, cercle_status status, const char* what) {
@@ -34,14 +34,16 @@ static int check(cercle_client* client, cercle_status status, const char* what) 
 int main(int argc, char** argv) {
   const char* passphrase = getenv("CERCLE_PASSPHRASE");
   if (argc != 6 || !passphrase) {
-    fprintf(stderr, "usage: CERCLE_PASSPHRASE=... %s SERVER DATA_DIR HANDLE MEMBER CHARTER\n", argv[0]);
+    fprintf(stderr, "usage: CERCLE_PASSPHRASE=... %s SERVER DATA_DIR HANDLE MEMBER CHARTER\n",
+            argv[0]);
     return 2;
   }
   cercle_client* client = NULL;
   cercle_status status = cercle_open(argv[1], argv[2], passphrase, &client);
   if (status != CERCLE_OK) return (int)status;
   int rc = check(client, cercle_connect(client), "connect");
-  if (!rc && !cercle_is_registered(client)) rc = check(client, cercle_register(client, argv[3], NULL), "register");
+  if (!rc && !cercle_is_registered(client))
+    rc = check(client, cercle_register(client, argv[3], NULL), "register");
   char conversation[CERCLE_ID_SIZE];
   if (!rc) rc = check(client, cercle_create_group(client, conversation), "create a group");
   cercle_group_rules rules;
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
     printf("%s\n", conversation);
     rc = check(client, cercle_members(client, conversation, print_member, NULL), "members");
   }
-  if (!rc) rc = check(client, cercle_get_rules(client, conversation, &rules), "read the rules again");
+  if (!rc)
+    rc = check(client, cercle_get_rules(client, conversation, &rules), "read the rules again");
   if (!rc) printf("rules retention=%u charter=%s\n", (unsigned)rules.retention_days, rules.charter);
   cercle_free(client);
   return rc;

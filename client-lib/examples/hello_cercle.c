@@ -32,15 +32,18 @@ int main(int argc, char** argv) {
     return (int)status;
   }
   int rc = check(client, cercle_connect(client), "connect");
-  if (!rc && !cercle_is_registered(client)) rc = check(client, cercle_register(client, argv[3], NULL), "register");
+  if (!rc && !cercle_is_registered(client))
+    rc = check(client, cercle_register(client, argv[3], NULL), "register");
   char conversation[CERCLE_ID_SIZE];
-  if (!rc) rc = check(client, cercle_start_direct(client, argv[4], conversation), "start a conversation");
+  if (!rc)
+    rc = check(client, cercle_start_direct(client, argv[4], conversation), "start a conversation");
   uint64_t seq = 0;
   if (!rc) rc = check(client, cercle_send_text(client, conversation, argv[5], &seq), "send");
   if (!rc) {
     printf("%s\n", conversation);
     fflush(stdout);
-    for (int i = 0; i < 3 && !rc; ++i) rc = check(client, cercle_poll(client, 1000, print_message, NULL), "poll");
+    for (int i = 0; i < 3 && !rc; ++i)
+      rc = check(client, cercle_poll(client, 1000, print_message, NULL), "poll");
   }
   cercle_free(client);
   return rc;

@@ -91,9 +91,9 @@ class State {
   std::vector<Extension> group_context_extensions() const { return context_.extensions; }
   const GroupContext& group_context() const { return context_; }
   const RatchetTree& tree() const { return *tree_; }
-  // Set by join(): the leaf of the member who signed the Welcome's GroupInfo (the committer who added
-  // us), so that the joiner can check they were allowed to. Read it right after join(): states
-  // derived from that one keep it, and it is not serialised (nullopt after deserialize()).
+  // Set by join(): the leaf of the member who signed the Welcome's GroupInfo (the committer who
+  // added us), so that the joiner can check they were allowed to. Read it right after join():
+  // states derived from that one keep it, and it is not serialised (nullopt after deserialize()).
   std::optional<uint32_t> joined_from() const { return joined_from_; }
   // Returns a copy that also knows an external PSK (for PreSharedKey proposals / Welcomes).
   State with_external_psk(Bytes id, Bytes psk) const;

@@ -38,7 +38,8 @@ std::string check_invitation(const Group& g, const v1::GroupPolicy& policy,
   }
   auto invitation = verify_invitation(signed_invitation, inviter->signature_key);
   if (!invitation) return "an invitation's signature does not verify";
-  if (invitation->conversation_id() != g.conversation_id) return "an invitation is for another group";
+  if (invitation->conversation_id() != g.conversation_id)
+    return "an invitation is for another group";
   if (invitation->invitee() != added.handle) return "an invitation is for someone else";
   if (added.kind == Kind::kProfessional && invitation->invitee_type() != v1::INVITEE_PROFESSIONAL) {
     return "a professional was invited as a peer";
@@ -146,7 +147,8 @@ Verdict check_commit(const Group& g, const Change& c, int64_t now_ms) {
   for (const auto& r : c.removed) {
     if (!r.self_requested && !facilitator) return {"only a facilitator removes others", {}};
   }
-  if (auto why = check_adds(g, c, current, after, facilitator, now_ms, v.used_nonces); !why.empty()) {
+  if (auto why = check_adds(g, c, current, after, facilitator, now_ms, v.used_nonces);
+      !why.empty()) {
     return {why, {}};
   }
   return v;
@@ -159,7 +161,8 @@ std::string invitation_transcript(std::string_view encoded_invitation) {
   return out;
 }
 
-v1::SignedInvitation sign_invitation(const v1::Invitation& invitation, const unsigned char* secret_key) {
+v1::SignedInvitation sign_invitation(const v1::Invitation& invitation,
+                                     const unsigned char* secret_key) {
   v1::SignedInvitation s;
   s.set_invitation(invitation.SerializeAsString());
   const std::string t = invitation_transcript(s.invitation());
@@ -172,7 +175,8 @@ v1::SignedInvitation sign_invitation(const v1::Invitation& invitation, const uns
 
 std::optional<v1::Invitation> verify_invitation(const v1::SignedInvitation& s,
                                                 std::string_view public_key) {
-  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || s.signature().size() != crypto_sign_BYTES) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES ||
+      s.signature().size() != crypto_sign_BYTES) {
     return std::nullopt;
   }
   const std::string t = invitation_transcript(s.invitation());
@@ -186,7 +190,9 @@ std::optional<v1::Invitation> verify_invitation(const v1::SignedInvitation& s,
   return i;
 }
 
-std::string kind_extension(Kind kind) { return std::string(1, kind == Kind::kProfessional ? 2 : 1); }
+std::string kind_extension(Kind kind) {
+  return std::string(1, kind == Kind::kProfessional ? 2 : 1);
+}
 
 Kind kind_of_extension(std::string_view data) {
   return data.size() == 1 && data[0] == 2 ? Kind::kProfessional : Kind::kPeer;

@@ -60,7 +60,7 @@ struct Group {
 };
 
 struct Verdict {
-  std::string refusal;                  // Empty: the commit obeys the rules.
+  std::string refusal;                   // Empty: the commit obeys the rules.
   std::vector<std::string> used_nonces;  // Invitations it uses.
   bool ok() const { return refusal.empty(); }
 };
@@ -78,7 +78,8 @@ v1::GroupPolicy initial_policy(std::string_view creator);
 // The bytes an inviter signs.
 std::string invitation_transcript(std::string_view encoded_invitation);
 // Signs an invitation with a libsodium Ed25519 secret key (64 bytes).
-v1::SignedInvitation sign_invitation(const v1::Invitation& invitation, const unsigned char* secret_key);
+v1::SignedInvitation sign_invitation(const v1::Invitation& invitation,
+                                     const unsigned char* secret_key);
 // Returns the invitation when `signed_invitation` verifies with `public_key`, else nullopt.
 std::optional<v1::Invitation> verify_invitation(const v1::SignedInvitation& signed_invitation,
                                                 std::string_view public_key);

@@ -10,7 +10,9 @@ struct Key {
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
   unsigned char sk[crypto_sign_SECRETKEYBYTES];
   Key() { crypto_sign_keypair(pk, sk); }
-  std::string public_key() const { return std::string(reinterpret_cast<const char*>(pk), sizeof pk); }
+  std::string public_key() const {
+    return std::string(reinterpret_cast<const char*>(pk), sizeof pk);
+  }
 };
 
 class PolicyTest : public ::testing::Test {
@@ -61,8 +63,9 @@ TEST_F(PolicyTest, OnlyFacilitatorsAddAndRemoveOthers) {
 }
 
 TEST_F(PolicyTest, AProfessionalNeedsAValidInvitationFromAFacilitator) {
-  EXPECT_NE(check_commit(group_, adding(0, "dr-x", Kind::kProfessional), kNow).refusal.find("invitation"),
-            std::string::npos);
+  EXPECT_NE(
+      check_commit(group_, adding(0, "dr-x", Kind::kProfessional), kNow).refusal.find("invitation"),
+      std::string::npos);
   Change c = adding(0, "dr-x", Kind::kProfessional);
   *c.data.add_invitations() = invite(anna_, "anna", "dr-x", v1::INVITEE_PROFESSIONAL);
   auto ok = check_commit(group_, c, kNow);
@@ -76,7 +79,8 @@ TEST_F(PolicyTest, AProfessionalNeedsAValidInvitationFromAFacilitator) {
   } cases[] = {
       {invite(ben_, "ben", "dr-x", v1::INVITEE_PROFESSIONAL), "not made by a facilitator"},
       {invite(ben_, "anna", "dr-x", v1::INVITEE_PROFESSIONAL), "signature"},  // Forged.
-      {invite(anna_, "anna", "dr-y", v1::INVITEE_PROFESSIONAL), "only by invitation"},  // Not for dr-x.
+      {invite(anna_, "anna", "dr-y", v1::INVITEE_PROFESSIONAL),
+       "only by invitation"},  // Not for dr-x.
       {invite(anna_, "anna", "dr-x", v1::INVITEE_PEER), "invited as a peer"},
       {invite(anna_, "anna", "dr-x", v1::INVITEE_PROFESSIONAL, kNow - 1), "expired"},
   };
@@ -122,7 +126,8 @@ TEST_F(PolicyTest, OnlyFacilitatorsChangeTheRulesAndSomeoneKeepsLeading) {
   c.committer_leaf = 1;
   c.new_policy = *group_.policy;
   c.new_policy->add_muted("anna");
-  EXPECT_NE(check_commit(group_, c, kNow).refusal.find("only a facilitator changes"), std::string::npos);
+  EXPECT_NE(check_commit(group_, c, kNow).refusal.find("only a facilitator changes"),
+            std::string::npos);
   c.committer_leaf = 0;
   EXPECT_TRUE(check_commit(group_, c, kNow).ok());
   c.new_policy->clear_roles();  // Nobody left to facilitate.

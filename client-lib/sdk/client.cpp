@@ -73,7 +73,8 @@ Status Client::Impl::load() {
     auto value = store->get(name);
     if (!value) return std::move(value).error();
     local::Conversation r;
-    if (!*value || !r.ParseFromString(**value)) return storage_corrupt("a conversation record is damaged");
+    if (!*value || !r.ParseFromString(**value))
+      return storage_corrupt("a conversation record is damaged");
     Conv c;
     c.id = r.id();
     c.kind = r.kind();
@@ -115,13 +116,15 @@ Status Client::Impl::save_identity() {
 Result<mls::SignaturePrivateKey> Client::Impl::signer() const {
   // The device key signs both the server's challenges and the device's MLS leaves, so the relay
   // can tell which device a leaf is.
-  auto key = mls::SignaturePrivateKey::from_seed(mls::BytesView(
-      reinterpret_cast<const uint8_t*>(identity->device_secret_key().data()), 32));
+  auto key = mls::SignaturePrivateKey::from_seed(
+      mls::BytesView(reinterpret_cast<const uint8_t*>(identity->device_secret_key().data()), 32));
   if (!key) return make_error(Errc::kStorage, "the device key is damaged");
   return std::move(*key);
 }
 
-mls::Credential Client::Impl::credential() const { return mls::Credential(to_bytes(identity->handle())); }
+mls::Credential Client::Impl::credential() const {
+  return mls::Credential(to_bytes(identity->handle()));
+}
 
 Status Client::Impl::require_connection() const {
   if (!conn || !conn->is_open()) return make_error(Errc::kNetwork, "not connected");
@@ -178,8 +181,8 @@ Status Client::Impl::authenticate() {
   v1::ClientFrame f;
   auto* auth = f.mutable_authenticate();
   auth->set_device_public_key(sk.substr(32, 32));
-  const std::string t = wire::auth_transcript(conn->hello().instance_id(), conn->hello().challenge(),
-                                              wire::kProtocolVersion);
+  const std::string t = wire::auth_transcript(conn->hello().instance_id(),
+                                              conn->hello().challenge(), wire::kProtocolVersion);
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(t.data()), t.size(),
@@ -206,7 +209,8 @@ Status Client::register_account(std::string_view handle, std::string_view code,
   crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk.data()),
                       reinterpret_cast<unsigned char*>(sk.data()));
   const auto& hello = impl.conn->hello();
-  const std::string t = wire::auth_transcript(hello.instance_id(), hello.challenge(), wire::kProtocolVersion);
+  const std::string t =
+      wire::auth_transcript(hello.instance_id(), hello.challenge(), wire::kProtocolVersion);
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(t.data()), t.size(),
@@ -247,7 +251,8 @@ Status Client::Impl::top_up_key_packages(size_t target) {
   std::vector<std::pair<std::string, std::string>> to_store;  // Name, bundle.
   const bool need_last = !have->count_key_packages().has_last_resort();
   const size_t missing = target > have->count_key_packages().stored()
-                             ? target - have->count_key_packages().stored() : 0;
+                             ? target - have->count_key_packages().stored()
+                             : 0;
   // Every leaf says the account's type, so that members see who is a professional.
   mls::KeyPackageOptions kp_options;
   const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
@@ -262,8 +267,8 @@ Status Client::Impl::top_up_key_packages(size_t target) {
     kp->set_data(to_string(bundle->key_package));
     kp->set_last_resort(last);
     auto ref = bundle->ref();
-    const std::string name = last ? std::string(kLastResort)
-                                  : std::string(kKeyPackagePrefix) + to_hex(to_string(*ref));
+    const std::string name =
+        last ? std::string(kLastResort) : std::string(kKeyPackagePrefix) + to_hex(to_string(*ref));
     to_store.emplace_back(name, to_string(bundle->serialize()));
   }
   if (to_store.empty()) return Ok{};
@@ -280,9 +285,11 @@ std::vector<ConversationSummary> Client::conversations() const {
   std::vector<ConversationSummary> out;
   for (const auto& [id, c] : impl_->convs) {
     if (!c.state && !c.left) continue;  // Only a Welcome we refused: we are not in it.
-    ConversationSummary s{to_hex(id), c.kind == v1::DIRECT, c.state ? c.state->epoch() : 0, {}, c.left};
+    ConversationSummary s{
+        to_hex(id), c.kind == v1::DIRECT, c.state ? c.state->epoch() : 0, {}, c.left};
     if (c.state) {
-      for (const auto& m : c.state->members()) s.members.push_back(to_string(m.credential.identity));
+      for (const auto& m : c.state->members())
+        s.members.push_back(to_string(m.credential.identity));
     }
     out.push_back(std::move(s));
   }
@@ -308,15 +315,17 @@ Result<std::vector<Message>> Client::history(const std::string& conversation) co
   if (!records) return std::move(records).error();
   // Past the group's retention period a message is gone, even before the next pruning.
   const auto rules = c->state ? group_policy(*c->state) : std::nullopt;
-  const int64_t cutoff = rules && rules->retention_days() > 0
-                             ? impl_->server_now_ms() - int64_t{rules->retention_days()} * 86'400'000
-                             : INT64_MIN;
+  const int64_t cutoff =
+      rules && rules->retention_days() > 0
+          ? impl_->server_now_ms() - int64_t{rules->retention_days()} * 86'400'000
+          : INT64_MIN;
   std::vector<Message> out;
   for (const auto& raw : *records) {
     local::HistoryEntry e;
     if (!e.ParseFromString(raw)) return storage_corrupt("a history record is damaged");
     if (e.time_ms() < cutoff) continue;
-    out.push_back({conversation, e.seq(), e.sender(), e.time_ms(), e.text(), e.own(), e.professional()});
+    out.push_back(
+        {conversation, e.seq(), e.sender(), e.time_ms(), e.text(), e.own(), e.professional()});
   }
   return out;
 }

@@ -37,8 +37,8 @@ struct Options {
 struct Message {
   std::string conversation;  // Hex id.
   uint64_t seq = 0;
-  std::string sender;        // The sender's handle, from its MLS credential.
-  int64_t time_ms = 0;       // The server's time of receipt.
+  std::string sender;   // The sender's handle, from its MLS credential.
+  int64_t time_ms = 0;  // The server's time of receipt.
   std::string text;
   bool own = false;
   bool professional = false;  // The sender is a professional (from its MLS leaf).
@@ -159,10 +159,12 @@ class Client {
   Status remove_member(const std::string& conversation, std::string_view handle);
 
   // ---- Groupes de parole (only facilitators change a group; every member's client checks) ----
-  // The group's rules. Errors: kNotFound (also: a conversation without rules, such as a direct one).
+  // The group's rules. Errors: kNotFound (also: a conversation without rules, such as a direct
+  // one).
   Result<GroupRules> rules(const std::string& conversation) const;
   // Changes the join rule, relatives, retention, charter and objection delay (not the roles, bans
-  // or mutes, which have their own calls). Errors: kRefused, kServer (FORBIDDEN: not a facilitator).
+  // or mutes, which have their own calls). Errors: kRefused, kServer (FORBIDDEN: not a
+  // facilitator).
   Status set_rules(const std::string& conversation, const GroupRules& rules);
   // Gives (kFacilitator) or takes back (kMember) the facilitator role.
   Status set_role(const std::string& conversation, std::string_view handle, Role role);

@@ -11,7 +11,8 @@ namespace {
 
 constexpr int64_t kHourMs = 3'600'000;
 
-std::optional<v1::Invitation> tracked(const local::TrackedInvitation& t, v1::SignedInvitation* s = nullptr) {
+std::optional<v1::Invitation> tracked(const local::TrackedInvitation& t,
+                                      v1::SignedInvitation* s = nullptr) {
   v1::SignedInvitation signed_invitation;
   v1::Invitation i;
   if (!signed_invitation.ParseFromString(t.signed_invitation()) ||
@@ -32,7 +33,8 @@ bool is_member(const mls::State& state, std::string_view handle) {
 
 int64_t Client::Impl::server_now_ms() const {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + server_offset_ms;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() +
+         server_offset_ms;
 }
 
 void Client::Impl::saw_server_time(int64_t server_ms) {
@@ -46,9 +48,12 @@ void Client::Impl::saw_server_time(int64_t server_ms) {
 // revocations must be in a facilitator's name.
 void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
   v1::GroupEvent e;
-  if (!conv.state || !e.ParseFromString(d.payload())) return warn(conv, "a group event could not be read");
+  if (!conv.state || !e.ParseFromString(d.payload()))
+    return warn(conv, "a group event could not be read");
   const auto rules = group_policy(*conv.state);
-  auto facilitator = [&](const std::string& h) { return rules && policy::role_of(*rules, h) == v1::FACILITATOR; };
+  auto facilitator = [&](const std::string& h) {
+    return rules && policy::role_of(*rules, h) == v1::FACILITATOR;
+  };
   Event out;
   out.conversation = to_hex(conv.id);
   out.by = e.by();
@@ -70,7 +75,9 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
           valid |= policy::verify_invitation(e.invited(), to_string(m.signature_key)).has_value();
         }
       }
-      if (!valid) return warn(conv, "an invitation shown to the group does not come from a facilitator: ignored");
+      if (!valid)
+        return warn(conv,
+                    "an invitation shown to the group does not come from a facilitator: ignored");
       conv.invitations[i.nonce()].set_signed_invitation(e.invited().SerializeAsString());
       out.kind = Event::Kind::kInvited;
       out.invitation = invitation_view(i);
@@ -83,7 +90,8 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.invitation = view(e.accepted());
       break;
     case v1::GroupEvent::kRevoked:
-      if (!facilitator(e.by())) return warn(conv, "a revocation not made by a facilitator was ignored");
+      if (!facilitator(e.by()))
+        return warn(conv, "a revocation not made by a facilitator was ignored");
       conv.invitations[e.revoked()].set_revoked(true);
       out.kind = Event::Kind::kInvitationRevoked;
       out.invitation = view(e.revoked());
@@ -100,7 +108,8 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.by = e.join_request();
       break;
     case v1::GroupEvent::kDeletedSeq:
-      if (!facilitator(e.by())) return warn(conv, "a deletion not made by a facilitator was ignored");
+      if (!facilitator(e.by()))
+        return warn(conv, "a deletion not made by a facilitator was ignored");
       forget_message(conv, e.deleted_seq());
       out.kind = Event::Kind::kMessageDeleted;
       out.seq = e.deleted_seq();
@@ -118,7 +127,9 @@ void Client::Impl::on_server_event(const v1::Event& e) {
   } else if (e.has_invitation_received()) {
     v1::SignedInvitation s;
     v1::Invitation i;
-    if (!s.ParseFromString(e.invitation_received().signed_invitation()) || !i.ParseFromString(s.invitation())) return;
+    if (!s.ParseFromString(e.invitation_received().signed_invitation()) ||
+        !i.ParseFromString(s.invitation()))
+      return;
     Event out;
     out.kind = Event::Kind::kInvitation;
     out.invitation = invitation_view(i);
@@ -188,8 +199,9 @@ void Client::Impl::act_on_requests(Conv& conv) {
   for (const auto& [nonce, t] : conv.invitations) {
     v1::SignedInvitation s;
     const auto i = tracked(t, &s);
-    if (!i || i->inviter() != me || !t.accepted() || t.used() || t.revoked() || conv.tried.contains(nonce) ||
-        i->expires_at_ms() <= now || is_member(*conv.state, i->invitee())) {
+    if (!i || i->inviter() != me || !t.accepted() || t.used() || t.revoked() ||
+        conv.tried.contains(nonce) || i->expires_at_ms() <= now ||
+        is_member(*conv.state, i->invitee())) {
       continue;
     }
     if (i->invitee_type() == v1::INVITEE_PROFESSIONAL &&
@@ -200,16 +212,19 @@ void Client::Impl::act_on_requests(Conv& conv) {
     conv.tried.insert(nonce);
   }
   for (const auto& [handle, s] : to_add) {
-    if (auto r = add_with(conv, handle, &s); !r) warn(conv, "could not add " + handle + ": " + r.error().message);
+    if (auto r = add_with(conv, handle, &s); !r)
+      warn(conv, "could not add " + handle + ": " + r.error().message);
   }
-  std::erase_if(conv.join_requests, [&](const std::string& h) { return is_member(*conv.state, h); });
+  std::erase_if(conv.join_requests,
+                [&](const std::string& h) { return is_member(*conv.state, h); });
   const auto members = conv.state->members();
   const bool lowest = !members.empty() && members.front().leaf_index == conv.state->own_leaf();
   if (rules->join_rule() == v1::OPEN_TO_PEERS && lowest) {
     const std::set<std::string> asking = conv.join_requests;
     for (const auto& h : asking) {
       if (!conv.tried.insert("join:" + h).second) continue;
-      if (auto r = add_with(conv, h, nullptr); !r) warn(conv, "could not add " + h + ": " + r.error().message);
+      if (auto r = add_with(conv, h, nullptr); !r)
+        warn(conv, "could not add " + h + ": " + r.error().message);
     }
   }
   acting = false;

@@ -79,7 +79,8 @@ void Client::Impl::commit_pending_self_removals(Conv& conv) {
     }
     return state.commit(mls::CommitOptions{});  // Takes the pending proposals by reference.
   });
-  if (!done) warn(conv, "a member's request to leave could not be completed: " + done.error().message);
+  if (!done)
+    warn(conv, "a member's request to leave could not be completed: " + done.error().message);
 }
 
 Result<std::string> Client::create_group() {
@@ -126,14 +127,16 @@ static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view han
   for (const auto& kp : result.key_packages()) {
     if (kp.data().empty()) continue;  // A device with no package left cannot be added now.
     auto decoded = mls::parse_key_package(to_bytes(kp.data()));
-    if (!decoded || to_string(decoded->leaf_node.credential.identity) != result.account().handle()) {
+    if (!decoded ||
+        to_string(decoded->leaf_node.credential.identity) != result.account().handle()) {
       return make_error(Errc::kProtocol, "a key package does not belong to " + std::string(handle));
     }
     out.key_packages.push_back(to_bytes(kp.data()));
     out.devices.push_back(kp.device_id());
   }
   if (out.devices.empty()) {
-    return make_error(Errc::kNotFound, std::string(handle) + " has no device that can be added now");
+    return make_error(Errc::kNotFound,
+                      std::string(handle) + " has no device that can be added now");
   }
   return out;
 }
@@ -141,7 +144,8 @@ static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view han
 // Adds every device of `handle`, with the invitation that lets them in when there is one: the
 // commit carries it, signed by its inviter, so that every member's client can check it; a
 // professional also gets the role that marks them, with the member they accompany.
-Status Client::Impl::add_with(Conv& conv, std::string_view handle, const v1::SignedInvitation* invitation) {
+Status Client::Impl::add_with(Conv& conv, std::string_view handle,
+                              const v1::SignedInvitation* invitation) {
   auto fetched = fetch_key_packages(*conn, handle);
   if (!fetched) return std::move(fetched).error();
   v1::Invitation i;
@@ -240,7 +244,8 @@ Status Client::remove_member(const std::string& conversation, std::string_view h
   return impl.change(conv, [&](const mls::State& state, v1::Commit& commit) {
     mls::CommitOptions options;
     for (const auto& m : state.members()) {
-      if (lower(to_string(m.credential.identity)) == lower(handle) && m.leaf_index != state.own_leaf()) {
+      if (lower(to_string(m.credential.identity)) == lower(handle) &&
+          m.leaf_index != state.own_leaf()) {
         options.remove_leaves.push_back(m.leaf_index);
       }
     }

@@ -18,8 +18,8 @@
 
 namespace cercle::client {
 
-inline constexpr size_t kKeyPackageStock = 20;   // Published at registration and topped up to.
-inline constexpr int kMaxCommitAttempts = 6;     // Retries when another member committed first.
+inline constexpr size_t kKeyPackageStock = 20;  // Published at registration and topped up to.
+inline constexpr int kMaxCommitAttempts = 6;    // Retries when another member committed first.
 // Local store names "accepted/<conversation hex>": this account accepted an invitation there.
 inline constexpr std::string_view kAcceptedPrefix = "accepted/";
 
@@ -41,7 +41,7 @@ struct Conv {
   std::map<uint64_t, v1::Delivery> waiting;  // Arrived ahead of an entry not yet seen.
   bool left = false;
   bool broken = false;
-  bool dirty = false;  // Changed since last saved.
+  bool dirty = false;          // Changed since last saved.
   std::set<uint32_t> leaving;  // Leaves that proposed their own removal in this epoch.
   uint64_t acked = 0;
   std::map<std::string, local::TrackedInvitation> invitations;  // Groups, by nonce.
@@ -127,8 +127,9 @@ struct Client::Impl {
 
   // client_rules.cpp
   // Checks a processed commit against the rules in force before it; returns the refusal or "".
-  std::string check_commit(const Conv& conv, const mls::State& before, const mls::ProcessOutput& out,
-                           int64_t time_ms, std::vector<std::string>& used) const;
+  std::string check_commit(const Conv& conv, const mls::State& before,
+                           const mls::ProcessOutput& out, int64_t time_ms,
+                           std::vector<std::string>& used) const;
   // A commit that changes the group's rules with `edit` (and removes every device of
   // `remove_handle`, if given), with retries.
   Status change_rules(Conv& conv, const std::function<Status(v1::GroupPolicy&)>& edit,

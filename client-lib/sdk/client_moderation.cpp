@@ -13,7 +13,8 @@ constexpr size_t kNonceBytes = 16;
 
 Result<std::string> raw_id(std::string_view hex, size_t bytes, std::string_view what) {
   auto raw = from_hex(hex);
-  if (!raw || raw->size() != bytes) return make_error(Errc::kInvalidArgument, std::string(what) + " is not valid");
+  if (!raw || raw->size() != bytes)
+    return make_error(Errc::kInvalidArgument, std::string(what) + " is not valid");
   return raw;
 }
 
@@ -62,10 +63,11 @@ Result<Invitation> Client::invite(const std::string& conversation, std::string_v
   i.set_inviter(impl.identity->handle());
   i.set_invitee(account->account().handle());
   i.set_invitee_type(account->account().type() == v1::PROFESSIONAL ? v1::INVITEE_PROFESSIONAL
-                                                                    : v1::INVITEE_PEER);
+                                                                   : v1::INVITEE_PEER);
   i.set_accompanying(std::string(accompanying));
   const auto expires = std::chrono::system_clock::now() + valid_for;
-  i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count());
+  i.set_expires_at_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count());
   std::string nonce(kNonceBytes, '\0');
   randombytes_buf(nonce.data(), nonce.size());
   i.set_nonce(nonce);
@@ -95,17 +97,21 @@ static Status invitation_request(Client::Impl& impl, const std::string& conversa
   return impl.process_incoming();
 }
 
-Status Client::revoke_invitation(const std::string& conversation, const std::string& invitation_id) {
-  return invitation_request(*impl_, conversation, invitation_id, [](v1::ClientFrame& f, auto& c, auto& n) {
-    f.mutable_revoke_invitation()->set_conversation_id(c);
-    f.mutable_revoke_invitation()->set_nonce(n);
-  });
+Status Client::revoke_invitation(const std::string& conversation,
+                                 const std::string& invitation_id) {
+  return invitation_request(*impl_, conversation, invitation_id,
+                            [](v1::ClientFrame& f, auto& c, auto& n) {
+                              f.mutable_revoke_invitation()->set_conversation_id(c);
+                              f.mutable_revoke_invitation()->set_nonce(n);
+                            });
 }
 
 Status Client::accept_invitation(const Invitation& invitation) {
   // Remembered first: the Welcome may come at once, and a professional's client joins a group only
   // if it accepted an invitation to it.
-  if (auto s = impl_->store->put(std::string(kAcceptedPrefix) + invitation.conversation, invitation.id); !s) {
+  if (auto s =
+          impl_->store->put(std::string(kAcceptedPrefix) + invitation.conversation, invitation.id);
+      !s) {
     return s;
   }
   return invitation_request(*impl_, invitation.conversation, invitation.id,
@@ -115,11 +121,13 @@ Status Client::accept_invitation(const Invitation& invitation) {
                             });
 }
 
-Status Client::object_to_invitation(const std::string& conversation, const std::string& invitation_id) {
-  return invitation_request(*impl_, conversation, invitation_id, [](v1::ClientFrame& f, auto& c, auto& n) {
-    f.mutable_object_to_invitation()->set_conversation_id(c);
-    f.mutable_object_to_invitation()->set_nonce(n);
-  });
+Status Client::object_to_invitation(const std::string& conversation,
+                                    const std::string& invitation_id) {
+  return invitation_request(*impl_, conversation, invitation_id,
+                            [](v1::ClientFrame& f, auto& c, auto& n) {
+                              f.mutable_object_to_invitation()->set_conversation_id(c);
+                              f.mutable_object_to_invitation()->set_nonce(n);
+                            });
 }
 
 Result<std::vector<Invitation>> Client::invitations() {
@@ -133,7 +141,8 @@ Result<std::vector<Invitation>> Client::invitations() {
   for (const auto& bytes : r->invitations().signed_invitations()) {
     v1::SignedInvitation s;
     v1::Invitation i;
-    if (s.ParseFromString(bytes) && i.ParseFromString(s.invitation())) out.push_back(invitation_view(i));
+    if (s.ParseFromString(bytes) && i.ParseFromString(s.invitation()))
+      out.push_back(invitation_view(i));
   }
   return out;
 }
@@ -205,9 +214,12 @@ Status Client::report(const std::string& conversation, uint64_t seq, std::string
   auto* req = f.mutable_report_to_facilitators();
   req->set_conversation_id(conv.id);
   for (const auto& m : info->conversation().members()) {
-    if (policy::role_of(*rules, m.handle()) != v1::FACILITATOR || m.device_id() == impl.identity->device_id()) continue;
+    if (policy::role_of(*rules, m.handle()) != v1::FACILITATOR ||
+        m.device_id() == impl.identity->device_id())
+      continue;
     for (const auto& leaf : conv.state->members()) {
-      if (leaf.leaf_index != m.leaf() || to_string(leaf.credential.identity) != m.handle()) continue;
+      if (leaf.leaf_index != m.leaf() || to_string(leaf.credential.identity) != m.handle())
+        continue;
       unsigned char x25519[crypto_box_PUBLICKEYBYTES];
       if (leaf.signature_key.size() != crypto_sign_PUBLICKEYBYTES ||
           crypto_sign_ed25519_pk_to_curve25519(x25519, leaf.signature_key.data()) != 0) {
@@ -221,7 +233,8 @@ Status Client::report(const std::string& conversation, uint64_t seq, std::string
       out->set_sealed(std::move(sealed));
     }
   }
-  if (req->reports_size() == 0) return make_error(Errc::kNotFound, "this group has no other facilitator to report to");
+  if (req->reports_size() == 0)
+    return make_error(Errc::kNotFound, "this group has no other facilitator to report to");
   auto r = impl.conn->call(f);
   if (!r) return std::move(r).error();
   return Ok{};
@@ -251,20 +264,25 @@ std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) con
   const auto& sk = identity->device_secret_key();
   unsigned char x_sk[crypto_box_SECRETKEYBYTES], x_pk[crypto_box_PUBLICKEYBYTES];
   if (sk.size() != crypto_sign_SECRETKEYBYTES || r.sealed().size() < crypto_box_SEALBYTES ||
-      crypto_sign_ed25519_sk_to_curve25519(x_sk, reinterpret_cast<const unsigned char*>(sk.data())) != 0 ||
-      crypto_sign_ed25519_pk_to_curve25519(x_pk, reinterpret_cast<const unsigned char*>(sk.data()) + 32) != 0) {
+      crypto_sign_ed25519_sk_to_curve25519(
+          x_sk, reinterpret_cast<const unsigned char*>(sk.data())) != 0 ||
+      crypto_sign_ed25519_pk_to_curve25519(
+          x_pk, reinterpret_cast<const unsigned char*>(sk.data()) + 32) != 0) {
     return std::nullopt;
   }
   std::string plain(r.sealed().size() - crypto_box_SEALBYTES, '\0');
-  const bool opened = crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
-                                           reinterpret_cast<const unsigned char*>(r.sealed().data()),
-                                           r.sealed().size(), x_pk, x_sk) == 0;
+  const bool opened =
+      crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
+                           reinterpret_cast<const unsigned char*>(r.sealed().data()),
+                           r.sealed().size(), x_pk, x_sk) == 0;
   sodium_memzero(x_sk, sizeof x_sk);
   local::ReportContent content;
-  if (!opened || !content.ParseFromString(plain) || content.conversation_id() != r.conversation_id()) {
+  if (!opened || !content.ParseFromString(plain) ||
+      content.conversation_id() != r.conversation_id()) {
     return std::nullopt;
   }
-  return Report{to_hex(content.conversation_id()), r.reporter(), content.seq(), content.text(), content.reason()};
+  return Report{to_hex(content.conversation_id()), r.reporter(), content.seq(), content.text(),
+                content.reason()};
 }
 
 }  // namespace cercle::client

@@ -96,18 +96,21 @@ std::string Client::Impl::check_commit(const Conv& conv, const mls::State& befor
   c.committer_leaf = out.sender;
   const auto after = members_of(out.state);
   for (const auto& m : g.members) {
-    const bool stays = std::any_of(after.begin(), after.end(), [&](const auto& a) { return same_member(a, m); });
+    const bool stays =
+        std::any_of(after.begin(), after.end(), [&](const auto& a) { return same_member(a, m); });
     if (!stays) c.removed.push_back({m.leaf, conv.leaving.contains(m.leaf)});
   }
   for (const auto& a : after) {
-    const bool was = std::any_of(g.members.begin(), g.members.end(), [&](const auto& m) { return same_member(a, m); });
+    const bool was = std::any_of(g.members.begin(), g.members.end(),
+                                 [&](const auto& m) { return same_member(a, m); });
     if (!was) c.added.push_back({a.handle, a.kind});
   }
   if (new_bytes != old_bytes) {
     c.new_policy.emplace();
     if (!c.new_policy->ParseFromString(*new_bytes)) return "the group's new rules are unreadable";
   }
-  if (!out.authenticated_data.empty() && !c.data.ParseFromString(to_string(out.authenticated_data))) {
+  if (!out.authenticated_data.empty() &&
+      !c.data.ParseFromString(to_string(out.authenticated_data))) {
     return "the commit's data is unreadable";
   }
   auto verdict = policy::check_commit(g, c, time_ms);
@@ -123,23 +126,25 @@ Status Client::Impl::change_rules(Conv& conv, const std::function<Status(v1::Gro
     if (!found) return std::move(found).error();
     devices = std::move(*found);
   }
-  return change(conv, [&](const mls::State& state, v1::Commit& commit) -> mls::Result<mls::CommitOutput> {
-    auto rules = group_policy(state);
-    if (!rules) return mls::Error{mls::Errc::kNotFound, "this conversation has no group rules"};
-    if (auto s = edit(*rules); !s) return mls::Error{mls::Errc::kInvalid, s.error().message};
-    mls::CommitOptions options;
-    options.group_context_extensions = std::vector<mls::Extension>{
-        mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
-    if (!remove_handle.empty()) {
-      for (const auto& m : state.members()) {
-        if (to_string(m.credential.identity) == remove_handle && m.leaf_index != state.own_leaf()) {
-          options.remove_leaves.push_back(m.leaf_index);
+  return change(
+      conv, [&](const mls::State& state, v1::Commit& commit) -> mls::Result<mls::CommitOutput> {
+        auto rules = group_policy(state);
+        if (!rules) return mls::Error{mls::Errc::kNotFound, "this conversation has no group rules"};
+        if (auto s = edit(*rules); !s) return mls::Error{mls::Errc::kInvalid, s.error().message};
+        mls::CommitOptions options;
+        options.group_context_extensions = std::vector<mls::Extension>{
+            mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
+        if (!remove_handle.empty()) {
+          for (const auto& m : state.members()) {
+            if (to_string(m.credential.identity) == remove_handle &&
+                m.leaf_index != state.own_leaf()) {
+              options.remove_leaves.push_back(m.leaf_index);
+            }
+          }
+          for (uint64_t d : devices) commit.add_remove_devices(d);
         }
-      }
-      for (uint64_t d : devices) commit.add_remove_devices(d);
-    }
-    return state.commit(options);
-  });
+        return state.commit(options);
+      });
 }
 
 Result<std::vector<uint64_t>> Client::Impl::devices_of(const Conv& conv, std::string_view handle) {

@@ -167,7 +167,8 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
           auto joined = mls::State::join(to_bytes(d.payload()), *bundle);
           if (!joined) return warn(conv, "an invitation was refused: " + joined.error().message);
           if (auto why = check_welcome(*joined); !why.empty()) {
-            return warn(conv, "joining a group was refused because it breaks the group's rules: " + why);
+            return warn(conv,
+                        "joining a group was refused because it breaks the group's rules: " + why);
           }
           conv.state = std::move(*joined);
           conv.kind = 0;  // Unknown until asked (see learn_kinds): a Welcome does not say.
@@ -192,14 +193,16 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
   }
   if (out->kind == mls::ContentKind::kProposal) {
     auto summary = mls::inspect::proposal_summary(to_bytes(d.payload()));
-    const auto* remove = summary ? std::get_if<mls::RemoveProposal>(&summary->proposal.value) : nullptr;
+    const auto* remove =
+        summary ? std::get_if<mls::RemoveProposal>(&summary->proposal.value) : nullptr;
     if (remove && remove->removed == out->sender) conv.leaving.insert(out->sender);
   }
   if (out->kind == mls::ContentKind::kCommit) {
     // The group's rules decide who may change it: a commit that breaks them is refused here even
     // if the server accepted it. The group stays as it was, and the user is told.
     if (auto why = verify_commit(conv, *out, d.server_time_ms()); !why.empty()) {
-      return warn(conv, "a change to the group was refused because it breaks the group's rules: " + why);
+      return warn(conv,
+                  "a change to the group was refused because it breaks the group's rules: " + why);
     }
     conv.leaving.clear();  // Proposals do not outlive their epoch.
     conv.pending.reset();  // Any commit of ours built on the old epoch lost the race.
@@ -239,7 +242,8 @@ std::string Client::Impl::check_welcome(const mls::State& joined) const {
   return "only a facilitator adds members to this group";
 }
 
-std::string Client::Impl::verify_commit(Conv& conv, const mls::ProcessOutput& out, int64_t time_ms) {
+std::string Client::Impl::verify_commit(Conv& conv, const mls::ProcessOutput& out,
+                                        int64_t time_ms) {
   if (out.removed) {
     // We cannot see the group after it: check only that removing us was allowed.
     const auto rules = group_policy(*conv.state);
@@ -247,8 +251,9 @@ std::string Client::Impl::verify_commit(Conv& conv, const mls::ProcessOutput& ou
     for (const auto& m : conv.state->members()) {
       if (m.leaf_index != out.sender) continue;
       const std::string handle = to_string(m.credential.identity);
-      return policy::role_of(*rules, handle) == v1::FACILITATOR ? std::string()
-                                                                : "only a facilitator removes others";
+      return policy::role_of(*rules, handle) == v1::FACILITATOR
+                 ? std::string()
+                 : "only a facilitator removes others";
     }
     return "the commit comes from no member";
   }
@@ -266,8 +271,12 @@ void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
     return warn(conv, "a message could not be decrypted");
   }
   conv.state = std::move(out->state);
-  Message m{to_hex(conv.id), d.seq(), sender_name(conv, out->sender), d.server_time_ms(),
-            to_string(out->application_data), false,
+  Message m{to_hex(conv.id),
+            d.seq(),
+            sender_name(conv, out->sender),
+            d.server_time_ms(),
+            to_string(out->application_data),
+            false,
             member_kind(*conv.state, out->sender) == policy::Kind::kProfessional};
   local::HistoryEntry e;
   e.set_seq(m.seq);
@@ -340,7 +349,8 @@ Status Client::Impl::wait_for_epoch(Conv& conv, uint64_t epoch) {
   while (conv.state && conv.state->epoch() < epoch && !conv.broken && !conv.left) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return make_error(Errc::kNetwork, "the group's latest change did not arrive");
+    if (left.count() <= 0)
+      return make_error(Errc::kNetwork, "the group's latest change did not arrive");
     if (auto s = conn->pump(std::min(left, std::chrono::milliseconds(200))); !s) return s;
     if (auto s = process_incoming(); !s) return s;
   }
@@ -389,7 +399,8 @@ Result<uint64_t> Client::send_text(const std::string& conversation, std::string_
       return seq;
     }
     if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
-    if (auto s = impl.wait_for_epoch(conv, r.error().current_epoch); !s) return std::move(s).error();
+    if (auto s = impl.wait_for_epoch(conv, r.error().current_epoch); !s)
+      return std::move(s).error();
   }
   return make_error(Errc::kServer, "the group kept changing; try again");
 }

@@ -18,7 +18,8 @@ namespace cercle::client {
 class Connection {
  public:
   // Connects and says hello. Errors: kNetwork, kProtocol, kServer.
-  static Result<std::unique_ptr<Connection>> open(const std::string& url, const std::string& ca_file,
+  static Result<std::unique_ptr<Connection>> open(const std::string& url,
+                                                  const std::string& ca_file,
                                                   const std::string& client_name,
                                                   std::chrono::milliseconds timeout);
 

@@ -40,7 +40,8 @@ Status write_file_atomic(const fs::path& path, std::string_view data) {
   bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return storage("cannot write " + path.string());
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+    return storage("cannot write " + path.string());
   const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
@@ -79,7 +80,8 @@ std::string encode_header(const Header& h) {
 
 Result<Header> decode_header(std::string_view in) {
   const size_t fixed = kMagic.size() + 1 + crypto_pwhash_SALTBYTES + 8;
-  if (in.size() <= fixed || in.substr(0, kMagic.size()) != kMagic) return storage("not a Cercle store");
+  if (in.size() <= fixed || in.substr(0, kMagic.size()) != kMagic)
+    return storage("not a Cercle store");
   if (static_cast<uint8_t>(in[kMagic.size()]) != kFormatVersion) {
     return storage("this store was written by a newer version of Cercle");
   }
@@ -120,7 +122,8 @@ std::string encode_name(std::string_view name) {
   return out;
 }
 
-LocalStore::LocalStore(std::string dir, std::string key) : dir_(std::move(dir)), key_(std::move(key)) {}
+LocalStore::LocalStore(std::string dir, std::string key)
+    : dir_(std::move(dir)), key_(std::move(key)) {}
 
 LocalStore::~LocalStore() {
   sodium_memzero(key_.data(), key_.size());

@@ -26,7 +26,8 @@ class LocalStore {
  public:
   // Opens the store in `dir`, creating it (and the folder) if it does not exist.
   // Errors: kBadPassphrase (the passphrase does not open it), kStorage (also: in use elsewhere).
-  static Result<std::unique_ptr<LocalStore>> open(const std::string& dir, std::string_view passphrase);
+  static Result<std::unique_ptr<LocalStore>> open(const std::string& dir,
+                                                  std::string_view passphrase);
   ~LocalStore();
   LocalStore(const LocalStore&) = delete;
   LocalStore& operator=(const LocalStore&) = delete;

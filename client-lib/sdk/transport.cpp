@@ -55,7 +55,8 @@ class WsTransport final : public Transport {
         ec = e2;
         done = true;
       });
-      if (!run(done) || ec) return network("TLS handshake with " + e.host + " failed: " + ec.message());
+      if (!run(done) || ec)
+        return network("TLS handshake with " + e.host + " failed: " + ec.message());
     }
     tcp_layer.expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
@@ -81,7 +82,8 @@ class WsTransport final : public Transport {
       const auto deadline = std::chrono::steady_clock::now() + timeout;
       while (in_.empty() && open_) {
         if (ioc().stopped()) ioc().restart();
-        if (ioc().run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+        if (ioc().run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline)
+          break;
       }
     }
     if (!in_.empty()) {

@@ -102,13 +102,15 @@ void Admin::group_command(const std::string& command, const json::object& reques
     return done(std::move(out));
   }
   if (command == "report-answer") {
-    return groups.answer_report(static_cast<uint64_t>(integer(request, "id")), text(request, "text"),
+    return groups.answer_report(static_cast<uint64_t>(integer(request, "id")),
+                                text(request, "text"),
                                 answer<Ok>(std::move(done), [](const Ok&, json::object&) {}));
   }
   if (command == "retention-run" || command == "clock-advance") {
     json::object out = ok();
     if (command == "clock-advance") {
-      if (!test_clock_) return done(admin_error("the clock moves only on a test instance (--test-clock true)"));
+      if (!test_clock_)
+        return done(admin_error("the clock moves only on a test instance (--test-clock true)"));
       const int64_t hours = integer(request, "hours");
       if (hours <= 0) return done(admin_error("hours must be positive"));
       test_clock_->advance_ms(hours * 3'600'000);
@@ -153,8 +155,8 @@ void Admin::account_command(const std::string& command, const json::object& requ
   if (command == "account-suspend") {
     return identity.set_suspended(
         handle, flag(request, "suspended", true),
-        [this, done = std::move(done), suspend = flag(request, "suspended", true)](
-            Result<std::vector<DeviceId>> r) {
+        [this, done = std::move(done),
+         suspend = flag(request, "suspended", true)](Result<std::vector<DeviceId>> r) {
           if (!r) return done(admin_error(r.error().message));
           if (suspend && on_suspended_) on_suspended_(*r);
           done(ok());

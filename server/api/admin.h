@@ -1,20 +1,18 @@
-// Admin: the instance admin's commands, as one JSON object in and one out, for cercle-admin (through
-// the server's local admin socket, or on a stopped server's data folder). Commands:
+// Admin: the instance admin's commands, as one JSON object in and one out, for cercle-admin
+// (through the server's local admin socket, or on a stopped server's data folder). Commands:
 //   code-create {ttl_hours}            -> {code, expires_ms}
 //   code-revoke {code}
-//   account-list                       -> {accounts: [{handle, type, admin, suspended, devices, created_ms}]}
-//   account-set-type {handle, type: "peer"|"professional"}
-//   account-set-admin {handle, admin: bool}
-//   account-suspend {handle, suspended: bool}
-//   stats                              -> counts only
-//   report-list                        -> {reports: [{id, reporter, conversation, seq, text, reason,
+//   account-list                       -> {accounts: [{handle, type, admin, suspended, devices,
+//   created_ms}]} account-set-type {handle, type: "peer"|"professional"} account-set-admin {handle,
+//   admin: bool} account-suspend {handle, suspended: bool} stats                              ->
+//   counts only report-list                        -> {reports: [{id, reporter, conversation, seq,
+//   text, reason,
 //                                          created_ms, answer}]}: reports members chose to reveal
 //   report-answer {id, text}           the reporter's devices get the answer
 //   retention-run                      -> {groups}: erase what is past each group's retention now
 //   clock-advance {hours}              -> {now_ms, groups}: test instances only (--test-clock)
-// Answers are {"ok": true, ...} or {"ok": false, "error": "..."}. Backups are not here: they run off
-// the io thread (see server/net/admin_socket.h).
-// Lives on the domain's thread; not thread-safe.
+// Answers are {"ok": true, ...} or {"ok": false, "error": "..."}. Backups are not here: they run
+// off the io thread (see server/net/admin_socket.h). Lives on the domain's thread; not thread-safe.
 #pragma once
 
 #include <functional>

@@ -42,10 +42,10 @@ enum class FrameKind {
 };
 
 enum class CloseReason {
-  kNormal,        // 1000
-  kGoingAway,     // 1001: the server is stopping.
-  kTooSlow,       // 1013: the send queue overflowed; reconnect and catch up from storage.
-  kPolicy,        // 1008: the client broke the protocol beyond repair.
+  kNormal,     // 1000
+  kGoingAway,  // 1001: the server is stopping.
+  kTooSlow,    // 1013: the send queue overflowed; reconnect and catch up from storage.
+  kPolicy,     // 1008: the client broke the protocol beyond repair.
 };
 
 class Connection {

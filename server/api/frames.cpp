@@ -22,7 +22,7 @@ SharedFrame response_frame(const v1::Response& response) {
   std::string out;
   out.reserve(body.size() + 6);
   out.push_back(0x0a);
-  for (size_t n = body.size(); ; n >>= 7) {
+  for (size_t n = body.size();; n >>= 7) {
     if (n < 0x80) {
       out.push_back(static_cast<char>(n));
       break;

@@ -36,8 +36,8 @@ void fill_conversation(const domain::ConvView& in, v1::ConversationInfo& out);
 void fill_auth(const domain::AuthInfo& in, v1::AuthResult& out);
 void fill_contact_link(const domain::ContactLinkView& in, v1::ContactLinkInfo& out);
 
-// Reads the request id at the start of a possibly truncated or invalid ClientFrame encoding, so that
-// an error about an unparsable frame can still name its request. Returns 0 when there is none.
+// Reads the request id at the start of a possibly truncated or invalid ClientFrame encoding, so
+// that an error about an unparsable frame can still name its request. Returns 0 when there is none.
 uint64_t leading_request_id(std::string_view bytes);
 
 }  // namespace cercle::api

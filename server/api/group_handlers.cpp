@@ -29,28 +29,34 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
       return run_async<Ok>(
           id,
           [&](auto done) {
-            groups.create_invitation(device_, frame.create_invitation().signed_invitation(), std::move(done));
+            groups.create_invitation(device_, frame.create_invitation().signed_invitation(),
+                                     std::move(done));
           },
           fill_done);
     case Rc::kRevokeInvitation: {
       const auto& req = frame.revoke_invitation();
       if (!conv_of(req.conversation_id())) return;
       return run_async<Ok>(
-          id, [&](auto done) { groups.revoke_invitation(device_, conv, req.nonce(), std::move(done)); },
+          id,
+          [&](auto done) { groups.revoke_invitation(device_, conv, req.nonce(), std::move(done)); },
           fill_done);
     }
     case Rc::kAcceptInvitation: {
       const auto& req = frame.accept_invitation();
       if (!conv_of(req.conversation_id())) return;
       return run_async<Ok>(
-          id, [&](auto done) { groups.accept_invitation(device_, conv, req.nonce(), std::move(done)); },
+          id,
+          [&](auto done) { groups.accept_invitation(device_, conv, req.nonce(), std::move(done)); },
           fill_done);
     }
     case Rc::kObjectToInvitation: {
       const auto& req = frame.object_to_invitation();
       if (!conv_of(req.conversation_id())) return;
       return run_async<Ok>(
-          id, [&](auto done) { groups.object_to_invitation(device_, conv, req.nonce(), std::move(done)); },
+          id,
+          [&](auto done) {
+            groups.object_to_invitation(device_, conv, req.nonce(), std::move(done));
+          },
           fill_done);
     }
     case Rc::kListInvitations: {
@@ -76,7 +82,9 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
       if (!conv_of(frame.delete_entry().conversation_id())) return;
       return run_async<Ok>(
           id,
-          [&](auto done) { groups.delete_entry(device_, conv, frame.delete_entry().seq(), std::move(done)); },
+          [&](auto done) {
+            groups.delete_entry(device_, conv, frame.delete_entry().seq(), std::move(done));
+          },
           fill_done);
     default:
       return on_report_request(id, frame);
@@ -96,12 +104,17 @@ void Session::on_report_request(uint64_t id, const v1::ClientFrame& frame) {
       for (const auto& r : req.reports()) sealed.emplace_back(r.device_id(), r.sealed());
       return run_async<Ok>(
           id,
-          [&](auto done) { groups.report_to_facilitators(device_, conv, std::move(sealed), std::move(done)); },
+          [&](auto done) {
+            groups.report_to_facilitators(device_, conv, std::move(sealed), std::move(done));
+          },
           fill_done);
     }
     case Rc::kAckReport:
       return run_async<Ok>(
-          id, [&](auto done) { groups.ack_report(device_, frame.ack_report().report_id(), std::move(done)); },
+          id,
+          [&](auto done) {
+            groups.ack_report(device_, frame.ack_report().report_id(), std::move(done));
+          },
           fill_done);
     case Rc::kReportToAdmins: {
       const auto& req = frame.report_to_admins();
@@ -114,7 +127,9 @@ void Session::on_report_request(uint64_t id, const v1::ClientFrame& frame) {
             groups.report_to_admins(device_, conv, req.seq(), req.revealed_text(), req.reason(),
                                     std::move(done));
           },
-          [](uint64_t report_id, v1::Response& r) { r.mutable_report()->set_report_id(report_id); });
+          [](uint64_t report_id, v1::Response& r) {
+            r.mutable_report()->set_report_id(report_id);
+          });
     }
     default:
       return fail(id, make_error(Errc::kUnknownOperation, "unknown request kind"));

@@ -128,7 +128,8 @@ void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame)
     }
     case Rc::kListConversations: {
       auto* list = response.mutable_conversations();
-      for (const auto& v : conversations.list(device_)) fill_conversation(v, *list->add_conversations());
+      for (const auto& v : conversations.list(device_))
+        fill_conversation(v, *list->add_conversations());
       return respond(response);
     }
     case Rc::kGetConversation: {
@@ -148,7 +149,8 @@ void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame)
 }
 
 void Session::on_commit(uint64_t id, const v1::Commit& request) {
-  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) return fail(id, *limited);
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_))
+    return fail(id, *limited);
   domain::CommitArgs args;
   if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
   args.epoch = request.epoch();
@@ -170,7 +172,8 @@ void Session::on_commit(uint64_t id, const v1::Commit& request) {
 }
 
 void Session::on_send(uint64_t id, const v1::Send& request) {
-  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) return fail(id, *limited);
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_))
+    return fail(id, *limited);
   domain::SendArgs args;
   if (!ConvId::parse(request.conversation_id(), args.conv)) return fail(id, bad_conv_id());
   args.epoch = request.epoch();
@@ -199,9 +202,10 @@ void Session::on_fetch_log(uint64_t id, const v1::FetchLog& request) {
   // Keep the answer under the frame limit clients were told about: stored records are at least as
   // large as what is sent of them, and the margin covers each entry's conversation id and the
   // envelope. A single entry always fits: payloads are at least 1 KiB under the frame limit.
-  const size_t budget = limits.max_frame_bytes - std::min<size_t>(limits.max_frame_bytes / 2,
-                                                                   limit * 32 + 64);
-  auto entries = hub_.domain().conversations().read(device_, conv, request.after_seq(), limit, budget);
+  const size_t budget =
+      limits.max_frame_bytes - std::min<size_t>(limits.max_frame_bytes / 2, limit * 32 + 64);
+  auto entries =
+      hub_.domain().conversations().read(device_, conv, request.after_seq(), limit, budget);
   if (!entries) return fail(id, entries.error());
   v1::Response response;
   response.set_request_id(id);
@@ -226,7 +230,9 @@ void Session::on_contact_link_request(uint64_t id, const v1::ClientFrame& frame)
   if (frame.has_revoke_contact_link()) {
     return run_async<Ok>(
         id,
-        [&](auto done) { links.revoke(device_, frame.revoke_contact_link().token(), std::move(done)); },
+        [&](auto done) {
+          links.revoke(device_, frame.revoke_contact_link().token(), std::move(done));
+        },
         [](const Ok&, v1::Response& r) { r.mutable_done(); });
   }
   v1::Response response;
@@ -260,8 +266,8 @@ void Session::on_admin_request(uint64_t id, const v1::ClientFrame& frame) {
   run_async<Ok>(
       id,
       [&](auto done) {
-        identity.set_account_type(device_, req.handle(), static_cast<domain::AccountType>(req.type()),
-                                  std::move(done));
+        identity.set_account_type(device_, req.handle(),
+                                  static_cast<domain::AccountType>(req.type()), std::move(done));
       },
       [](const Ok&, v1::Response& r) { r.mutable_done(); });
 }

@@ -18,7 +18,8 @@ std::optional<Error> Hub::limit(Limited what, std::string_view ip, AccountId acc
       wait = auth_attempts_.take(ip, now);
       break;
     case Limited::kMessage:
-      wait = std::max(account_messages_.take(std::to_string(account), now), ip_messages_.take(ip, now));
+      wait = std::max(account_messages_.take(std::to_string(account), now),
+                      ip_messages_.take(ip, now));
       break;
   }
   if (wait == 0) return std::nullopt;
@@ -31,7 +32,8 @@ std::optional<Error> Hub::limit(Limited what, std::string_view ip, AccountId acc
 }
 
 std::pair<Hub::Online::iterator, Hub::Online::iterator> Hub::sessions_of(DeviceId device) {
-  return std::equal_range(online_.begin(), online_.end(), std::pair<DeviceId, Session*>{device, nullptr},
+  return std::equal_range(online_.begin(), online_.end(),
+                          std::pair<DeviceId, Session*>{device, nullptr},
                           [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 

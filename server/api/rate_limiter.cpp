@@ -6,7 +6,9 @@
 namespace cercle::api {
 
 RateLimiter::RateLimiter(double per_second, double burst, size_t max_keys)
-    : per_ms_(per_second / 1000.0), burst_(std::max(burst, 1.0)), max_keys_(std::max<size_t>(max_keys, 1)) {}
+    : per_ms_(per_second / 1000.0),
+      burst_(std::max(burst, 1.0)),
+      max_keys_(std::max<size_t>(max_keys, 1)) {}
 
 uint64_t RateLimiter::take(std::string_view key_view, int64_t now_ms) {
   if (per_ms_ <= 0) return 0;

@@ -76,10 +76,12 @@ void Session::on_frame(std::string_view bytes) {
 }
 
 bool Session::check_phase(uint64_t id, Rc kind) {
-  const bool auth_step = kind == Rc::kRegister || kind == Rc::kAuthenticate || kind == Rc::kGetChallenge;
+  const bool auth_step =
+      kind == Rc::kRegister || kind == Rc::kAuthenticate || kind == Rc::kGetChallenge;
   // Resolving a contact link is allowed before authentication: the visitor's page names the helper
   // before the visitor picks a pseudonym.
-  if (kind == Rc::kResolveContactLink && (phase_ == Phase::kHello || phase_ == Phase::kAuthenticated)) {
+  if (kind == Rc::kResolveContactLink &&
+      (phase_ == Phase::kHello || phase_ == Phase::kAuthenticated)) {
     return true;
   }
   if (kind == Rc::kHello) {
@@ -135,8 +137,8 @@ std::string Session::new_challenge() {
 }
 
 std::string Session::transcript() const {
-  return wire::auth_transcript(hub_.domain().instance_id(), challenge_ ? *challenge_ : std::string(),
-                               wire::kProtocolVersion);
+  return wire::auth_transcript(hub_.domain().instance_id(),
+                               challenge_ ? *challenge_ : std::string(), wire::kProtocolVersion);
 }
 
 void Session::on_hello(uint64_t id, const v1::Hello& hello) {
@@ -212,8 +214,8 @@ void Session::on_authenticate(uint64_t id, const v1::Authenticate& request) {
   }
   const std::string t = transcript();
   challenge_.reset();  // Single use, whatever the outcome.
-  auto result = hub_.domain().identity().authenticate(request.device_public_key(),
-                                                      request.signature(), t);
+  auto result =
+      hub_.domain().identity().authenticate(request.device_public_key(), request.signature(), t);
   if (!result) {
     log::info("auth.failed", {});
     return fail(id, result.error());
@@ -237,7 +239,8 @@ void Session::on_authenticated(const domain::AuthInfo& info) {
   pump_catchup();
 }
 
-// ---- Streams -------------------------------------------------------------------------------------
+// ---- Streams
+// -------------------------------------------------------------------------------------
 
 Session::Stream* Session::stream(const ConvId& conv) {
   for (auto& s : streams_) {
@@ -300,7 +303,8 @@ void Session::pump_catchup() {
   if (pumping_ || phase_ != Phase::kAuthenticated) return;
   pumping_ = true;  // Sending may re-enter through on_drained.
   while (connection_.queued_bytes() < catchup_low_water()) {
-    auto it = std::find_if(streams_.begin(), streams_.end(), [](const Stream& s) { return !s.live; });
+    auto it =
+        std::find_if(streams_.begin(), streams_.end(), [](const Stream& s) { return !s.live; });
     if (it == streams_.end() || !catch_up(*it)) break;
   }
   pumping_ = false;
@@ -309,8 +313,8 @@ void Session::pump_catchup() {
 bool Session::catch_up(Stream& s) {
   auto& conversations = hub_.domain().conversations();
   const auto& limits = hub_.limits();
-  const size_t room = connection_.queue_limit() / 2 - std::min(connection_.queue_limit() / 2,
-                                                                connection_.queued_bytes());
+  const size_t room = connection_.queue_limit() / 2 -
+                      std::min(connection_.queue_limit() / 2, connection_.queued_bytes());
   auto entries = conversations.read(device_, s.conv, s.delivered, limits.catchup_entries,
                                     std::clamp<size_t>(room, 1, limits.catchup_bytes));
   if (!entries) {

@@ -1,5 +1,6 @@
-// Identifiers shared by every server layer. Accounts and devices have random 64-bit ids; conversations
-// have random 128-bit ids, so ids reveal neither counts nor creation order. Plain values.
+// Identifiers shared by every server layer. Accounts and devices have random 64-bit ids;
+// conversations have random 128-bit ids, so ids reveal neither counts nor creation order. Plain
+// values.
 #pragma once
 
 #include <array>

@@ -1,6 +1,7 @@
-// Structured logs, one logfmt line per event on stderr: `ts=... level=info event=conn.open k=v ...`.
-// Callers pass only metadata (ids, counts, codes): never message content, keys, tokens or handles of
-// people in combination with content. Safe on any thread; each line is written with one call.
+// Structured logs, one logfmt line per event on stderr: `ts=... level=info event=conn.open k=v
+// ...`. Callers pass only metadata (ids, counts, codes): never message content, keys, tokens or
+// handles of people in combination with content. Safe on any thread; each line is written with one
+// call.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +20,11 @@ struct Field {
   Field(std::string_view k, const char* v) : key(k), value(std::string(v)) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
   template <class N>
-    requires std::is_integral_v<N> && std::is_signed_v<N>
-  Field(std::string_view k, N v) : key(k), value(static_cast<int64_t>(v)) {}
+  requires std::is_integral_v<N> && std::is_signed_v<N> Field(std::string_view k, N v)
+      : key(k), value(static_cast<int64_t>(v)) {}
   template <class N>
-    requires std::is_integral_v<N> && std::is_unsigned_v<N>
-  Field(std::string_view k, N v) : key(k), value(static_cast<uint64_t>(v)) {}
+  requires std::is_integral_v<N> && std::is_unsigned_v<N> Field(std::string_view k, N v)
+      : key(k), value(static_cast<uint64_t>(v)) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
 
   std::string_view key;

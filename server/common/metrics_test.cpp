@@ -24,8 +24,9 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
 TEST(Metrics, SamplesHaveHelpAndType) {
   std::string out;
   write(out, "cercle_connections", "gauge", "Open connections.", 12);
-  EXPECT_EQ(out, "# HELP cercle_connections Open connections.\n# TYPE cercle_connections gauge\n"
-                 "cercle_connections 12\n");
+  EXPECT_EQ(out,
+            "# HELP cercle_connections Open connections.\n# TYPE cercle_connections gauge\n"
+            "cercle_connections 12\n");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// Result<T>: the value of an operation that can fail, or the Error that says why. Errors carry a code
-// that maps one-to-one to the wire protocol's ErrorCode, so a domain failure reaches the client typed.
-// Plain values; thread-compatible.
+// Result<T>: the value of an operation that can fail, or the Error that says why. Errors carry a
+// code that maps one-to-one to the wire protocol's ErrorCode, so a domain failure reaches the
+// client typed. Plain values; thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +53,7 @@ struct Ok {};
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected.
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected.
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }

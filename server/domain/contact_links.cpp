@@ -23,7 +23,7 @@ std::string new_token() {
 }  // namespace
 
 ContactLinkView ContactLinks::view(const std::string& token, const ContactLinkState& link) const {
-  return ContactLinkView{token,        link.label,   link.created_ms, link.expires_ms,
+  return ContactLinkView{token,        link.label,         link.created_ms, link.expires_ms,
                          link.revoked, link.registrations, std::nullopt};
 }
 
@@ -52,11 +52,17 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
       ctx_.state.contact_links.begin(), ctx_.state.contact_links.end(),
       [&](const auto& kv) { return kv.second.owner == device->account && kv.second.usable(now); });
   if (static_cast<uint32_t>(active) >= ctx_.config.max_contact_links) {
-    return done(make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
+    return done(
+        make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
   }
   std::string token = new_token();
-  ContactLinkState link{device->account, std::string(label), now,
-                        expires_in_ms ? now + expires_in_ms : 0, false, 0, {}};
+  ContactLinkState link{device->account,
+                        std::string(label),
+                        now,
+                        expires_in_ms ? now + expires_in_ms : 0,
+                        false,
+                        0,
+                        {}};
   auto batch = ctx_.store.batch();
   write(token, link, batch);
   ContactLinkView v = view(token, link);
@@ -115,8 +121,8 @@ Status ContactLinks::check_registration(std::string_view token) const {
     return make_error(Errc::kRegistrationCodeInvalid, "this contact link does not work any more");
   }
   const auto& recent = it->second.recent_registrations;
-  const auto in_hour = std::count_if(recent.begin(), recent.end(),
-                                     [&](int64_t t) { return now - t < kHourMs; });
+  const auto in_hour =
+      std::count_if(recent.begin(), recent.end(), [&](int64_t t) { return now - t < kHourMs; });
   if (static_cast<uint32_t>(in_hour) >= ctx_.config.contact_link_registrations_per_hour) {
     Error e = make_error(Errc::kRateLimited, "too many accounts were created through this link");
     const int64_t oldest = *std::min_element(recent.begin(), recent.end());

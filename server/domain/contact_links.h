@@ -1,8 +1,8 @@
-// ContactLinks: web addresses (/c/<token>) through which a visitor reaches a peer helper one-to-one,
-// registering in one step (no code) when the instance allows it. The owner creates, lists and
-// revokes them; anyone holding a token can see whom it leads to. Registrations through one link are
-// rate-limited, so that a published link cannot be used to flood the instance with accounts.
-// Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
+// ContactLinks: web addresses (/c/<token>) through which a visitor reaches a peer helper
+// one-to-one, registering in one step (no code) when the instance allows it. The owner creates,
+// lists and revokes them; anyone holding a token can see whom it leads to. Registrations through
+// one link are rate-limited, so that a published link cannot be used to flood the instance with
+// accounts. Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
 #pragma once
 
 #include <functional>
@@ -41,7 +41,8 @@ class ContactLinks {
 
  private:
   ContactLinkView view(const std::string& token, const ContactLinkState& link) const;
-  static void write(std::string_view token, const ContactLinkState& link, storage::WriteBatch& batch);
+  static void write(std::string_view token, const ContactLinkState& link,
+                    storage::WriteBatch& batch);
 
   Context ctx_;
   const Identity& identity_;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "server/domain/handle.h"
 #include "server/domain/group_rules.h"
+#include "server/domain/handle.h"
 #include "server/domain/handshake.h"
 
 namespace cercle::domain {
@@ -16,8 +16,8 @@ Error not_member() {
 }
 
 Error too_large(std::string_view what, size_t limit) {
-  return make_error(Errc::kFrameTooLarge,
-                    std::string(what) + " is over the limit of " + std::to_string(limit) + " bytes");
+  return make_error(Errc::kFrameTooLarge, std::string(what) + " is over the limit of " +
+                                              std::to_string(limit) + " bytes");
 }
 
 bool has_duplicates(const std::vector<DeviceId>& ids) {
@@ -35,7 +35,8 @@ uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.
 // Applies what the group rules accepted: the new policy, and the invitations now used; join
 // requests of those added are settled.
 void Conversations::apply_rules(ConvState& conv, const group_rules::Accepted& rules,
-                                const handshake::MembershipChange& change, storage::WriteBatch& batch) {
+                                const handshake::MembershipChange& change,
+                                storage::WriteBatch& batch) {
   if (rules.policy) conv.policy = rules.policy;
   for (const auto& nonce : rules.used_nonces) {
     conv.used_invitations.insert(nonce);
@@ -127,11 +128,13 @@ void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_
     const AccountState* peer = state.account_by_key(handle->key);
     if (!peer) return done(make_error(Errc::kNotFound, "no account has this handle"));
     if (peer->id == device->account) {
-      return done(make_error(Errc::kInvalidArgument, "a direct conversation needs another account"));
+      return done(
+          make_error(Errc::kInvalidArgument, "a direct conversation needs another account"));
     }
     conv.accounts = {device->account, peer->id};
   } else if (kind != ConvKind::kGroup || !peer_handle.empty()) {
-    return done(make_error(Errc::kInvalidArgument, "kind must be DIRECT (with peer_handle) or GROUP"));
+    return done(
+        make_error(Errc::kInvalidArgument, "kind must be DIRECT (with peer_handle) or GROUP"));
   }
   conv.id = state.new_conv_id();
   conv.created_ms = ctx_.clock.now_ms();
@@ -155,8 +158,8 @@ Result<ConvState*> Conversations::writable(DeviceId actor, const ConvId& conv_id
   const MemberState* m = conv->member(actor);
   if (!m || !m->active()) return not_member();
   if (epoch != conv->epoch) {
-    Error e = make_error(Errc::kStaleEpoch, "the conversation is at epoch " +
-                                                std::to_string(conv->epoch));
+    Error e = make_error(Errc::kStaleEpoch,
+                         "the conversation is at epoch " + std::to_string(conv->epoch));
     e.current_epoch = conv->epoch;
     return e;
   }
@@ -172,7 +175,8 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
     const DeviceState* d = ctx_.state.device(id);
     if (!d) return make_error(Errc::kNotFound, "no such device: " + std::to_string(id));
     const MemberState* m = conv.member(id);
-    if (m && m->active()) return make_error(Errc::kInvalidArgument, "the device is already a member");
+    if (m && m->active())
+      return make_error(Errc::kInvalidArgument, "the device is already a member");
     if (d->conversations.size() >= ctx_.config.max_conversations_per_device) {
       return make_error(Errc::kLimitReached, "the added device is in too many conversations");
     }
@@ -184,7 +188,8 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
   for (DeviceId id : args.remove) {
     const MemberState* m = conv.member(id);
     if (!m || !m->active()) return make_error(Errc::kInvalidArgument, "the device is not a member");
-    if (id == actor) return make_error(Errc::kInvalidArgument, "a device cannot commit its own removal");
+    if (id == actor)
+      return make_error(Errc::kInvalidArgument, "a device cannot commit its own removal");
   }
   if (conv.active_members() + args.add.size() - args.remove.size() >
       ctx_.config.max_conversation_devices) {
@@ -227,7 +232,8 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
       // Removed while offline and added again: it keeps what it had not read of its earlier
       // membership, and its cursor.
       added.earlier = before->earlier;
-      if (before->cursor < before->left_seq) added.earlier.emplace_back(before->join_seq, before->left_seq);
+      if (before->cursor < before->left_seq)
+        added.earlier.emplace_back(before->join_seq, before->left_seq);
       if (!added.earlier.empty()) added.cursor = before->cursor;
     }
     batch.put_member(conv.id, id, member_record(added));
@@ -275,7 +281,8 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
     if (!read) return done(std::move(read).error());
     proposal = std::move(*read);
   }
-  if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind, proposal ? &*proposal : nullptr);
+  if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind,
+                                       proposal ? &*proposal : nullptr);
       !s) {
     return done(std::move(s).error());
   }
@@ -300,7 +307,8 @@ void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord rec
   ctx_.committer.submit(std::move(batch), [this, conv_id = conv.id, seq, done = std::move(done),
                                            record = std::move(record)](const Status& s) {
     if (!s) return done(s);
-    if (ConvState* c = ctx_.state.conversation(conv_id)) c->durable_seq = std::max(c->durable_seq, seq);
+    if (ConvState* c = ctx_.state.conversation(conv_id))
+      c->durable_seq = std::max(c->durable_seq, seq);
     // The sender hears first, so that its session knows the entry as its own before any later
     // entry is fanned out.
     done(s);
@@ -317,10 +325,11 @@ void Conversations::append_event(ConvState& conv, DeviceId actor, const v1::Grou
   record.set_sender_device(actor);
   record.set_time_ms(ctx_.clock.now_ms());
   record.set_payload(event.SerializeAsString());
-  append(conv, seq, std::move(record), std::move(batch), [done = std::move(done), seq](const Status& s) {
-    if (!s) return done(s.error());
-    done(seq);
-  });
+  append(conv, seq, std::move(record), std::move(batch),
+         [done = std::move(done), seq](const Status& s) {
+           if (!s) return done(s.error());
+           done(seq);
+         });
 }
 
 void Conversations::publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record) {
@@ -330,7 +339,8 @@ void Conversations::publish(const ConvId& conv_id, uint64_t seq, const storage::
   // Events go to their author's devices too: the response does not carry them.
   const bool event = record.kind() == static_cast<int>(EntryKind::kEvent);
   for (const auto& [device, member] : conv->members) {
-    if ((event || device != record.sender_device()) && member.reads(seq)) recipients_.push_back(device);
+    if ((event || device != record.sender_device()) && member.reads(seq))
+      recipients_.push_back(device);
   }
   outbox_.publish(conv_id, seq, record, recipients_);
 }
@@ -410,7 +420,8 @@ Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const
   // Periods are read one at a time; the caller asks again after the last entry it got.
   const auto period = m->readable_after(after_seq, conv->durable_seq);
   if (!period) return std::vector<storage::LogEntry>();
-  auto entries = ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
+  auto entries =
+      ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
   if (!entries) return entries;
   return with_erasures(std::move(*entries), period->first, period->second);
 }

@@ -2,12 +2,13 @@
 // epoch, and one ordered log of commits, proposals and application messages.
 //
 // Rules enforced here: only member devices write to or read from a conversation; at most one commit
-// per epoch (the first wins, later ones get kStaleEpoch with the current epoch); application messages
-// and proposals only at the current epoch; a Welcome reaches added devices only through the accepted
-// commit that added them; a direct conversation only admits devices of its two accounts. Commits and
-// proposals are read as MLS messages (handshake.h): the conversation id is the MLS group id, the
-// sender must be the actor's own leaf, and the devices a commit adds or removes are those its MLS
-// proposals add (by their KeyPackages' signature keys) or remove (by leaf).
+// per epoch (the first wins, later ones get kStaleEpoch with the current epoch); application
+// messages and proposals only at the current epoch; a Welcome reaches added devices only through
+// the accepted commit that added them; a direct conversation only admits devices of its two
+// accounts. Commits and proposals are read as MLS messages (handshake.h): the conversation id is
+// the MLS group id, the sender must be the actor's own leaf, and the devices a commit adds or
+// removes are those its MLS proposals add (by their KeyPackages' signature keys) or remove (by
+// leaf).
 //
 // Every accepted write is answered, and published to the Outbox, once durable, in sequence order.
 // Lives on the domain's thread; not thread-safe. Callbacks run on that thread.

@@ -24,11 +24,13 @@ TEST_F(DomainTest, FirstCommitOfAnEpochWinsAndFanOutReachesMembers) {
   auto from_a = a.mls->commit(g, {upload_key_package(d)});
   auto first = await<CommitOk>([&](auto cb) {
     domain_->conversations().commit(
-        b.info.device_id, CommitArgs{conv.id, 1, from_b.message, {c.info.device_id}, {}, from_b.welcome}, cb);
+        b.info.device_id,
+        CommitArgs{conv.id, 1, from_b.message, {c.info.device_id}, {}, from_b.welcome}, cb);
   });
   auto second = await<CommitOk>([&](auto cb) {
     domain_->conversations().commit(
-        a.info.device_id, CommitArgs{conv.id, 1, from_a.message, {d.info.device_id}, {}, from_a.welcome}, cb);
+        a.info.device_id,
+        CommitArgs{conv.id, 1, from_a.message, {d.info.device_id}, {}, from_a.welcome}, cb);
   });
   ASSERT_TRUE(first.ok()) << first.error().message;
   ASSERT_FALSE(second.ok());
@@ -62,8 +64,8 @@ TEST_F(DomainTest, NonMembersCanNeitherWriteNorRead) {
   b.mls->create(conv.id.str());
   auto outside = b.mls->commit(conv.id.str(), {}, {});
   auto refused = await<CommitOk>([&](auto cb) {
-    domain_->conversations().commit(b.info.device_id, CommitArgs{conv.id, 0, outside.message, {}, {}, ""},
-                                    cb);
+    domain_->conversations().commit(b.info.device_id,
+                                    CommitArgs{conv.id, 0, outside.message, {}, {}, ""}, cb);
   });
   EXPECT_EQ(refused.error().code, Errc::kForbidden);
   EXPECT_EQ(domain_->conversations().read(b.info.device_id, conv.id, 0, 10, 1000).error().code,
@@ -81,11 +83,11 @@ TEST_F(DomainTest, RemovedDeviceReadsUpToItsRemovalThenIsForgotten) {
   ASSERT_TRUE(register_device(b, "bob").ok());
   ConvView conv = create_group(a);
   ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());   // seq 1
-  ASSERT_TRUE(send(a, conv.id, 1, "m").ok());                       // seq 2
-  auto removed = commit(a, conv.id, 1, {}, {&b});    // seq 3
+  ASSERT_TRUE(send(a, conv.id, 1, "m").ok());      // seq 2
+  auto removed = commit(a, conv.id, 1, {}, {&b});  // seq 3
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(outbox_.published.back().recipients, std::vector<DeviceId>{b.info.device_id});
-  ASSERT_TRUE(send(a, conv.id, 2, "after").ok());                   // seq 4
+  ASSERT_TRUE(send(a, conv.id, 2, "after").ok());  // seq 4
   EXPECT_TRUE(outbox_.published.back().recipients.empty());
   EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
 
@@ -129,14 +131,16 @@ TEST_F(DomainTest, DirectConversationAdmitsOnlyItsTwoAccounts) {
   ASSERT_TRUE(register_device(a, "alice").ok());
   ASSERT_TRUE(register_device(b, "bob").ok());
   ASSERT_TRUE(register_device(c, "carol").ok());
-  auto conv = await<ConvView>(
-      [&](auto cb) { domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "bob", cb); });
+  auto conv = await<ConvView>([&](auto cb) {
+    domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "bob", cb);
+  });
   ASSERT_TRUE(conv.ok());
   a.mls->create(conv->id.str());
   EXPECT_EQ(commit(a, conv->id, 0, {&c}).error().code, Errc::kForbidden);
   EXPECT_TRUE(commit(a, conv->id, 0, {&b}).ok());
-  auto self = await<ConvView>(
-      [&](auto cb) { domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "alice", cb); });
+  auto self = await<ConvView>([&](auto cb) {
+    domain_->conversations().create(a.info.device_id, ConvKind::kDirect, "alice", cb);
+  });
   EXPECT_EQ(self.error().code, Errc::kInvalidArgument);
 }
 
@@ -174,11 +178,13 @@ TEST_F(DomainTest, ACommitMustSayWhatItDoes) {
   // add_devices must name the device the MLS commit adds.
   auto undeclared = submit(a, CommitArgs{conv.id, 0, built.message, {}, {}, built.welcome});
   EXPECT_EQ(undeclared.error().code, Errc::kInvalidArgument);
-  auto misnamed = submit(a, CommitArgs{conv.id, 0, built.message, {c.info.device_id}, {}, built.welcome});
+  auto misnamed =
+      submit(a, CommitArgs{conv.id, 0, built.message, {c.info.device_id}, {}, built.welcome});
   EXPECT_EQ(misnamed.error().code, Errc::kInvalidArgument);
   // The Welcome must be for the added key package.
   auto other = a.mls->commit(g, {upload_key_package(b)});
-  auto wrong_welcome = submit(a, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, other.welcome});
+  auto wrong_welcome =
+      submit(a, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, other.welcome});
   EXPECT_EQ(wrong_welcome.error().code, Errc::kInvalidArgument);
   // Not an MLS commit at all.
   auto garbage = submit(a, CommitArgs{conv.id, 0, "commit@0", {}, {}, ""});
@@ -205,8 +211,8 @@ TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {
   ASSERT_TRUE(a.mls->process(g, leave));
   auto built = a.mls->commit(g, {}, {});  // Includes the pending proposal by reference.
   auto r = await<CommitOk>([&](auto cb) {
-    domain_->conversations().commit(a.info.device_id,
-                                    CommitArgs{conv.id, 1, built.message, {}, {b.info.device_id}, ""}, cb);
+    domain_->conversations().commit(
+        a.info.device_id, CommitArgs{conv.id, 1, built.message, {}, {b.info.device_id}, ""}, cb);
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
@@ -219,10 +225,12 @@ TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
   auto submit = [&](const ConvView& conv, const std::string& kp) {
     const std::string group = conv.id.str();
     auto built = a.mls->commit(
-        group, {kp}, {}, testing::facilitating_policy(a.mls->policy(group), a.info.handle, {b.info.handle}));
+        group, {kp}, {},
+        testing::facilitating_policy(a.mls->policy(group), a.info.handle, {b.info.handle}));
     auto r = await<CommitOk>([&](auto cb) {
       domain_->conversations().commit(
-          a.info.device_id, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, built.welcome}, cb);
+          a.info.device_id,
+          CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, built.welcome}, cb);
     });
     if (r) {
       a.mls->adopt(conv.id.str());

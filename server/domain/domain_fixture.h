@@ -49,7 +49,9 @@ struct Device {
   std::unique_ptr<testing::MlsMember> mls;  // Once registered.
 
   Device() { crypto_sign_keypair(pk, sk); }
-  std::string public_key() const { return std::string(reinterpret_cast<const char*>(pk), sizeof pk); }
+  std::string public_key() const {
+    return std::string(reinterpret_cast<const char*>(pk), sizeof pk);
+  }
   std::string sign(std::string_view m) const {
     std::string sig(crypto_sign_BYTES, '\0');
     crypto_sign_detached(reinterpret_cast<uint8_t*>(sig.data()), nullptr,
@@ -196,9 +198,10 @@ class DomainTest : public ::testing::Test {
     std::vector<std::string> added_handles;
     for (Device* a : add) added_handles.push_back(a->info.handle);
     // Mechanics tests: committers and the added facilitate (policy tests build their own).
-    const auto policy = d.mls->in_group(group) && everyone_facilitates_
-                            ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
-                            : std::nullopt;
+    const auto policy =
+        d.mls->in_group(group) && everyone_facilitates_
+            ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
+            : std::nullopt;
     auto built = d.mls->commit(group, kps, leaves, policy);
     CommitArgs args{conv, epoch, built.message, ids(add), ids(remove), built.welcome};
     auto r = await<CommitOk>(

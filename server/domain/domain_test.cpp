@@ -33,7 +33,8 @@ TEST_F(DomainTest, ForgedSignaturesAndUnknownKeysFailAlike) {
   auto unknown = domain_->identity().authenticate(other.public_key(), other.sign(t), t);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, Errc::kAuthFailed);
-  auto wrong_transcript = domain_->identity().authenticate(d.public_key(), d.sign(t), transcript("c2"));
+  auto wrong_transcript =
+      domain_->identity().authenticate(d.public_key(), d.sign(t), transcript("c2"));
   EXPECT_FALSE(wrong_transcript.ok());
 }
 
@@ -184,7 +185,8 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
   EXPECT_EQ(limited.error().code, Errc::kRateLimited);
   EXPECT_GT(limited.error().retry_after_ms, 0u);
   clock_.advance_ms(3'600'000);  // The link was made to last one hour.
-  EXPECT_EQ(through_link(v3, "visiteur3", link->token).error().code, Errc::kRegistrationCodeInvalid);
+  EXPECT_EQ(through_link(v3, "visiteur3", link->token).error().code,
+            Errc::kRegistrationCodeInvalid);
 
   auto second = await<ContactLinkView>(
       [&](auto cb) { domain_->contact_links().create(helper.info.device_id, "", 0, cb); });
@@ -194,7 +196,9 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
   // Only the owner revokes.
   EXPECT_EQ(await<Ok>([&](auto cb) {
               domain_->contact_links().revoke(v1.info.device_id, second->token, cb);
-            }).error().code,
+            })
+                .error()
+                .code,
             Errc::kNotFound);
   ASSERT_TRUE(await<Ok>([&](auto cb) {
                 domain_->contact_links().revoke(helper.info.device_id, second->token, cb);

@@ -11,7 +11,8 @@ Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(w
 policy::Kind kind_of(const State& state, DeviceId device) {
   const DeviceState* d = state.device(device);
   const AccountState* a = d ? state.account(d->account) : nullptr;
-  return a && a->type == AccountType::kProfessional ? policy::Kind::kProfessional : policy::Kind::kPeer;
+  return a && a->type == AccountType::kProfessional ? policy::Kind::kProfessional
+                                                    : policy::Kind::kPeer;
 }
 
 policy::Group group_of(const State& state, const ConvState& conv) {
@@ -22,7 +23,8 @@ policy::Group group_of(const State& state, const ConvState& conv) {
   g.revoked_invitations = conv.revoked_invitations;
   for (const auto& [device, m] : conv.members) {
     if (!m.active()) continue;
-    g.members.push_back({handle_of(state, device), m.leaf, kind_of(state, device), leaf_key(state, device)});
+    g.members.push_back(
+        {handle_of(state, device), m.leaf, kind_of(state, device), leaf_key(state, device)});
   }
   return g;
 }
@@ -70,7 +72,8 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
   policy::Change c;
   c.committer_leaf = change.committer_leaf;
   for (size_t i = 0; i < change.adds.size(); ++i) {
-    c.added.push_back({handle_of(state, change.adds[i].first), kind_of(state, change.adds[i].first)});
+    c.added.push_back(
+        {handle_of(state, change.adds[i].first), kind_of(state, change.adds[i].first)});
   }
   for (size_t i = 0; i < change.removes.size(); ++i) {
     c.removed.push_back({change.removed_leaves[i], change.self_requested[i]});
@@ -113,9 +116,10 @@ Status check_send(const State& state, const ConvState& conv, DeviceId actor, Ent
   }
   if (!proposal || is_facilitator(state, conv, actor)) return Ok{};
   const auto& f = proposal->facts;
-  const bool self_removal = f.kind == mls_checks::ProposalKind::kRemove &&
-                            f.removed_leaf == proposal->sender_leaf;
-  if (f.kind == mls_checks::ProposalKind::kAdd || f.kind == mls_checks::ProposalKind::kGroupContextExtensions ||
+  const bool self_removal =
+      f.kind == mls_checks::ProposalKind::kRemove && f.removed_leaf == proposal->sender_leaf;
+  if (f.kind == mls_checks::ProposalKind::kAdd ||
+      f.kind == mls_checks::ProposalKind::kGroupContextExtensions ||
       (f.kind == mls_checks::ProposalKind::kRemove && !self_removal)) {
     return refused("only a facilitator proposes this");
   }

@@ -24,7 +24,8 @@ struct Accepted {
 // Checks a commit of a GROUP conversation. Errors: kForbidden (the rules refuse it, with why),
 // kInvalidArgument (unreadable policy or commit data).
 [[nodiscard]] Result<Accepted> check_commit(const State& state, const ConvState& conv,
-                                            const handshake::MembershipChange& change, int64_t now_ms);
+                                            const handshake::MembershipChange& change,
+                                            int64_t now_ms);
 
 // Checks a message or proposal in a GROUP conversation: a muted member's messages are refused;
 // only facilitators propose adding someone or changing the rules; removing others too.

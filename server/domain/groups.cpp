@@ -10,8 +10,9 @@ namespace cercle::domain {
 
 namespace {
 
-constexpr size_t kMaxPendingInvitations = 200;             // Per group.
-constexpr int64_t kMaxInvitationMs = 30LL * 24 * 3600 * 1000;  // An invitation lasts a month at most.
+constexpr size_t kMaxPendingInvitations = 200;  // Per group.
+constexpr int64_t kMaxInvitationMs =
+    30LL * 24 * 3600 * 1000;  // An invitation lasts a month at most.
 constexpr size_t kNonceBytes = 16;
 
 Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
@@ -59,17 +60,20 @@ void Groups::notify_account(AccountId account_id, const v1::Event& event) {
 }
 
 void Groups::record(ConvState& conv, DeviceId actor, const std::string& nonce, v1::GroupEvent event,
-                    Done<Ok> done, std::function<void()> after, std::optional<storage::WriteBatch> with) {
+                    Done<Ok> done, std::function<void()> after,
+                    std::optional<storage::WriteBatch> with) {
   storage::WriteBatch batch = with ? std::move(*with) : ctx_.store.batch();
-  if (!nonce.empty()) conversations_.write_invitation(conv, nonce, conv.invitations.at(nonce), batch);
+  if (!nonce.empty())
+    conversations_.write_invitation(conv, nonce, conv.invitations.at(nonce), batch);
   conversations_.write_conversation(conv, batch);
   event.set_by(group_rules::handle_of(ctx_.state, actor));
-  conversations_.append_event(conv, actor, event, std::move(batch),
-                              [done = std::move(done), after = std::move(after)](Result<uint64_t> r) {
-                                if (!r) return done(std::move(r).error());
-                                if (after) after();
-                                done(Ok{});
-                              });
+  conversations_.append_event(
+      conv, actor, event, std::move(batch),
+      [done = std::move(done), after = std::move(after)](Result<uint64_t> r) {
+        if (!r) return done(std::move(r).error());
+        if (after) after();
+        done(Ok{});
+      });
 }
 
 // ---- Invitations -------------------------------------------------------------------------------
@@ -77,7 +81,8 @@ void Groups::record(ConvState& conv, DeviceId actor, const std::string& nonce, v
 Status Groups::check_new_invitation(const ConvState& conv, const Found& found, DeviceId actor,
                                     const v1::SignedInvitation& signed_invitation,
                                     const v1::Invitation& i, AccountId& invitee) const {
-  if (policy::role_of(*conv.policy, found.handle) != v1::FACILITATOR || i.inviter() != found.handle) {
+  if (policy::role_of(*conv.policy, found.handle) != v1::FACILITATOR ||
+      i.inviter() != found.handle) {
     return refused("only a facilitator of the group invites, in their own name");
   }
   // Members check it with the inviter's leaf key: the device's MLS key, which our clients make the
@@ -93,15 +98,18 @@ Status Groups::check_new_invitation(const ConvState& conv, const Found& found, D
   if (i.nonce().size() != kNonceBytes || conv.invitations.contains(i.nonce())) {
     return invalid("the invitation's nonce must be 16 new bytes");
   }
-  if (i.charter() != conv.policy->charter()) return invalid("the invitation must carry the group's charter");
+  if (i.charter() != conv.policy->charter())
+    return invalid("the invitation must carry the group's charter");
   auto handle = normalize_handle(i.invitee());
   const AccountState* account = handle ? ctx_.state.account_by_key(handle->key) : nullptr;
-  if (!account || account->handle != i.invitee()) return make_error(Errc::kNotFound, "no such account");
+  if (!account || account->handle != i.invitee())
+    return make_error(Errc::kNotFound, "no such account");
   const bool professional = account->type == AccountType::kProfessional;
   if (i.invitee_type() != (professional ? v1::INVITEE_PROFESSIONAL : v1::INVITEE_PEER)) {
     return invalid(std::string("the invitee is ") + (professional ? "a professional" : "a peer"));
   }
-  if (policy::is_banned(*conv.policy, account->handle)) return refused("the invitee is banned from this group");
+  if (policy::is_banned(*conv.policy, account->handle))
+    return refused("the invitee is banned from this group");
   if (has_active_device(conv, *account)) return refused("the invitee is already a member");
   const size_t open = std::count_if(conv.invitations.begin(), conv.invitations.end(),
                                     [&](const auto& e) { return pending(e.second, now); });
@@ -169,7 +177,8 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
   auto i = invitation(conv, nonce);
   if (!i) return done(std::move(i).error());
   const DeviceState* device = ctx_.state.device(actor);
-  if (!device || device->account != (*i)->invitee) return done(refused("this invitation is for someone else"));
+  if (!device || device->account != (*i)->invitee)
+    return done(refused("this invitation is for someone else"));
   const int64_t now = ctx_.clock.now_ms();
   if (!pending(**i, now)) return done(invalid("this invitation was revoked, used or has expired"));
   if ((*i)->accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
@@ -216,8 +225,8 @@ std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) const {
   if (type_of(ctx_.state, actor) != AccountType::kPeer) return out;
   const std::string handle = group_rules::handle_of(ctx_.state, actor);
   for (const auto& [id, conv] : ctx_.state.conversations) {
-    if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->join_rule() != v1::OPEN_TO_PEERS ||
-        policy::is_banned(*conv.policy, handle)) {
+    if (conv.kind != ConvKind::kGroup || !conv.policy ||
+        conv.policy->join_rule() != v1::OPEN_TO_PEERS || policy::is_banned(*conv.policy, handle)) {
       continue;
     }
     std::set<AccountId> accounts;
@@ -234,11 +243,13 @@ void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) 
   auto found = group_of(actor, conv_id, false);
   if (!found) return done(std::move(found).error());
   ConvState& conv = *found->conv;
-  if (conv.policy->join_rule() != v1::OPEN_TO_PEERS) return done(refused("this group admits only by invitation"));
+  if (conv.policy->join_rule() != v1::OPEN_TO_PEERS)
+    return done(refused("this group admits only by invitation"));
   if (type_of(ctx_.state, actor) != AccountType::kPeer) {
     return done(refused("a professional joins a group only by invitation"));
   }
-  if (policy::is_banned(*conv.policy, found->handle)) return done(refused("you are banned from this group"));
+  if (policy::is_banned(*conv.policy, found->handle))
+    return done(refused("you are banned from this group"));
   const DeviceState* device = ctx_.state.device(actor);
   const AccountState* account = device ? ctx_.state.account(device->account) : nullptr;
   if (!account) return done(make_error(Errc::kNotFound, "no such account"));
@@ -258,10 +269,12 @@ void Groups::delete_entry(DeviceId actor, const ConvId& conv_id, uint64_t seq, D
   if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
     return done(refused("only a facilitator deletes a message for everyone"));
   }
-  if (seq == 0 || seq <= conv.erased_upto || seq > conv.durable_seq) return done(make_error(Errc::kNotFound, "no such message"));
+  if (seq == 0 || seq <= conv.erased_upto || seq > conv.durable_seq)
+    return done(make_error(Errc::kNotFound, "no such message"));
   auto entry = ctx_.store.read_log(conv.id, seq - 1, seq, 1, SIZE_MAX);
   if (!entry) return done(std::move(entry).error());
-  if (entry->empty() || entry->front().seq != seq) return done(make_error(Errc::kNotFound, "no such message (deleted already?)"));
+  if (entry->empty() || entry->front().seq != seq)
+    return done(make_error(Errc::kNotFound, "no such message (deleted already?)"));
   if (entry->front().record.kind() != static_cast<int>(EntryKind::kApplication)) {
     return done(invalid("only messages can be deleted, not changes to the group"));
   }
@@ -269,8 +282,9 @@ void Groups::delete_entry(DeviceId actor, const ConvId& conv_id, uint64_t seq, D
   batch.delete_log(conv.id, seq);
   v1::GroupEvent event;
   event.set_deleted_seq(seq);
-  record(conv, actor, {}, std::move(event), std::move(done),
-         [this, id = conv.id, seq] { ctx_.store.compact_log(id, seq, seq + 1); }, std::move(batch));
+  record(
+      conv, actor, {}, std::move(event), std::move(done),
+      [this, id = conv.id, seq] { ctx_.store.compact_log(id, seq, seq + 1); }, std::move(batch));
 }
 
 }  // namespace cercle::domain

@@ -37,11 +37,14 @@ class Groups {
   // (unreadable, bad signature, expired, wrong account type or charter, already recorded),
   // kForbidden (not a facilitator; invitee banned or already a member), kNotFound, kLimitReached.
   void create_invitation(DeviceId actor, const std::string& signed_invitation, Done<Ok> done);
-  // A facilitator revokes an invitation not used yet. Errors: kForbidden, kNotFound, kInvalidArgument.
-  void revoke_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce, Done<Ok> done);
+  // A facilitator revokes an invitation not used yet. Errors: kForbidden, kNotFound,
+  // kInvalidArgument.
+  void revoke_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
+                         Done<Ok> done);
   // The invitee accepts the charter. Errors: kForbidden (not the invitee), kNotFound,
   // kInvalidArgument (revoked, used or expired).
-  void accept_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce, Done<Ok> done);
+  void accept_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
+                         Done<Ok> done);
   // A member objects to a professional's pending invitation. Errors: kForbidden, kNotFound,
   // kInvalidArgument.
   void object_to_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,

@@ -48,7 +48,8 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
     if (!m || !m->active() || !group_rules::is_facilitator(ctx_.state, conv, device)) {
       return done(refused("a report goes only to the devices of the group's facilitators"));
     }
-    if (bytes.empty() || bytes.size() > kMaxSealedReportBytes) return done(invalid("a sealed report is empty or too large"));
+    if (bytes.empty() || bytes.size() > kMaxSealedReportBytes)
+      return done(invalid("a sealed report is empty or too large"));
   }
   const DeviceState* reporter = ctx_.state.device(actor);
   const int64_t now = ctx_.clock.now_ms();
@@ -62,7 +63,8 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
     r.set_sealed(bytes);
     r.set_created_ms(now);
     batch.put_sealed_report(device, id, r);
-    ctx_.state.sealed_reports[device][id] = State::SealedReport{conv.id, reporter->account, std::move(bytes), now};
+    ctx_.state.sealed_reports[device][id] =
+        State::SealedReport{conv.id, reporter->account, std::move(bytes), now};
     made.emplace_back(device, id);
   }
   ctx_.committer.submit(std::move(batch), [this, made, done = std::move(done)](const Status& s) {
@@ -91,7 +93,8 @@ std::vector<SealedReportView> Groups::pending_reports(DeviceId device) const {
   if (it == ctx_.state.sealed_reports.end()) return out;
   for (const auto& [id, r] : it->second) {
     const AccountState* reporter = ctx_.state.account(r.reporter);
-    out.push_back({id, r.conv, reporter ? reporter->handle : std::string(), r.sealed, r.created_ms});
+    out.push_back(
+        {id, r.conv, reporter ? reporter->handle : std::string(), r.sealed, r.created_ms});
   }
   return out;
 }
@@ -120,11 +123,18 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
     return done(invalid("no such message in this conversation"));
   }
   if (text.empty() || text.size() > kMaxRevealedBytes || reason.size() > kMaxReasonBytes) {
-    return done(invalid("the revealed message (1 byte to 8 KiB) or the reason (2 KiB) is out of bounds"));
+    return done(
+        invalid("the revealed message (1 byte to 8 KiB) or the reason (2 KiB) is out of bounds"));
   }
   const uint64_t id = ctx_.state.next_report_id++;
-  AdminReport r{ctx_.state.device(actor)->account, conv_id, seq, std::move(text), std::move(reason),
-                ctx_.clock.now_ms(), {}, false};
+  AdminReport r{ctx_.state.device(actor)->account,
+                conv_id,
+                seq,
+                std::move(text),
+                std::move(reason),
+                ctx_.clock.now_ms(),
+                {},
+                false};
   auto batch = ctx_.store.batch();
   batch.put_admin_report(id, record_of(r));
   ctx_.state.admin_reports[id] = std::move(r);
@@ -146,8 +156,10 @@ std::vector<AdminReportView> Groups::admin_reports() const {
 
 void Groups::answer_report(uint64_t id, std::string text, Done<Ok> done) {
   auto it = ctx_.state.admin_reports.find(id);
-  if (it == ctx_.state.admin_reports.end()) return done(make_error(Errc::kNotFound, "no such report"));
-  if (text.empty() || text.size() > kMaxRevealedBytes) return done(invalid("an answer is 1 byte to 8 KiB"));
+  if (it == ctx_.state.admin_reports.end())
+    return done(make_error(Errc::kNotFound, "no such report"));
+  if (text.empty() || text.size() > kMaxRevealedBytes)
+    return done(invalid("an answer is 1 byte to 8 KiB"));
   AdminReport& r = it->second;
   r.answer = std::move(text);
   v1::Event e;
@@ -184,14 +196,15 @@ size_t Groups::erase_expired() {
   const int64_t now = ctx_.clock.now_ms();
   size_t erased = 0;
   for (auto& [id, conv] : ctx_.state.conversations) {
-    if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->retention_days() == 0) continue;
+    if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->retention_days() == 0)
+      continue;
     erased += erase_expired(conv, now - int64_t{conv.policy->retention_days()} * kDayMs) > 0;
   }
   return erased;
 }
 
-// Erases the entries of `conv` received before `cutoff_ms`: they come first in the log, so one range
-// deletion covers them.
+// Erases the entries of `conv` received before `cutoff_ms`: they come first in the log, so one
+// range deletion covers them.
 size_t Groups::erase_expired(ConvState& conv, int64_t cutoff_ms) {
   auto entries = ctx_.store.read_log(conv.id, conv.erased_upto, conv.durable_seq,
                                      kRetentionReadEntries, SIZE_MAX);

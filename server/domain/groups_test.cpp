@@ -14,7 +14,8 @@ class GroupsTest : public DomainTest {
   }
 
   // A group alice creates and facilitates (its first commit sets the rules), with `members`.
-  ConvView group(Device& alice, std::vector<Device*> members, const std::string& charter = "Bienveillance") {
+  ConvView group(Device& alice, std::vector<Device*> members,
+                 const std::string& charter = "Bienveillance") {
     ConvView conv = create_group(alice);
     v1::GroupPolicy rules = policy::initial_policy(alice.info.handle);
     rules.set_charter(charter);
@@ -34,9 +35,9 @@ class GroupsTest : public DomainTest {
     auto built = by.mls->commit(g, kps, leaves, rules, data);
     const uint64_t epoch = by.mls->epoch(g);
     auto r = await<CommitOk>([&](auto cb) {
-      domain_->conversations().commit(by.info.device_id,
-                                      CommitArgs{conv.id, epoch, built.message, ids(add), ids(remove), built.welcome},
-                                      cb);
+      domain_->conversations().commit(
+          by.info.device_id,
+          CommitArgs{conv.id, epoch, built.message, ids(add), ids(remove), built.welcome}, cb);
     });
     if (!r) {
       by.mls->discard(g);
@@ -73,11 +74,14 @@ class GroupsTest : public DomainTest {
   }
 
   Status accept(const Device& by, const ConvView& conv, const v1::Invitation& i) {
-    return await<Ok>([&](auto cb) { domain_->groups().accept_invitation(by.info.device_id, conv.id, i.nonce(), cb); });
+    return await<Ok>([&](auto cb) {
+      domain_->groups().accept_invitation(by.info.device_id, conv.id, i.nonce(), cb);
+    });
   }
 
   // Alice's commit adding the professional `pro` (a package saying so) with `data`.
-  Result<CommitOk> add_professional(Device& alice, const ConvView& conv, Device& pro, const std::string& data) {
+  Result<CommitOk> add_professional(Device& alice, const ConvView& conv, Device& pro,
+                                    const std::string& data) {
     const std::string g = conv.id.str();
     const std::string kp = pro.mls->key_package(true);
     if (auto up = upload(pro, {{kp, false}}); !up) return std::move(up).error();
@@ -85,7 +89,9 @@ class GroupsTest : public DomainTest {
     auto r = await<CommitOk>([&](auto cb) {
       domain_->conversations().commit(
           alice.info.device_id,
-          CommitArgs{conv.id, alice.mls->epoch(g), built.message, {pro.info.device_id}, {}, built.welcome}, cb);
+          CommitArgs{
+              conv.id, alice.mls->epoch(g), built.message, {pro.info.device_id}, {}, built.welcome},
+          cb);
     });
     if (!r) {
       alice.mls->discard(g);
@@ -94,7 +100,8 @@ class GroupsTest : public DomainTest {
     alice.mls->adopt(g);
     EXPECT_TRUE(pro.mls->join(g, built.welcome));
     for (Device* d : devices_) {
-      if (d != &alice && d != &pro && d->mls->in_group(g)) EXPECT_TRUE(d->mls->process(g, built.message));
+      if (d != &alice && d != &pro && d->mls->in_group(g))
+        EXPECT_TRUE(d->mls->process(g, built.message));
     }
     return r;
   }
@@ -112,26 +119,37 @@ TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnly
   ASSERT_TRUE(register_device(bob, "bob").ok());
   ASSERT_TRUE(register_device(pro, "dr_martin").ok());
   ASSERT_TRUE(await<Ok>([&](auto cb) {
-                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional, cb);
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
               }).ok());
   ConvView conv = group(alice, {&bob});
 
   const auto good = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
   // Refused: by a member who is not a facilitator; signed by another key; the wrong account type;
   // another charter than the group's.
-  EXPECT_EQ(create(bob, policy::sign_invitation(invitation(conv, bob, pro, v1::INVITEE_PROFESSIONAL), bob.sk)).error().code,
+  EXPECT_EQ(create(bob, policy::sign_invitation(
+                            invitation(conv, bob, pro, v1::INVITEE_PROFESSIONAL), bob.sk))
+                .error()
+                .code,
             Errc::kForbidden);
-  EXPECT_EQ(create(alice, policy::sign_invitation(good, bob.sk)).error().code, Errc::kInvalidArgument);
-  EXPECT_EQ(create(alice, policy::sign_invitation(invitation(conv, alice, pro, v1::INVITEE_PEER), alice.sk)).error().code,
+  EXPECT_EQ(create(alice, policy::sign_invitation(good, bob.sk)).error().code,
             Errc::kInvalidArgument);
-  EXPECT_EQ(create(alice, policy::sign_invitation(invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL, "Autre"), alice.sk))
+  EXPECT_EQ(create(alice, policy::sign_invitation(invitation(conv, alice, pro, v1::INVITEE_PEER),
+                                                  alice.sk))
                 .error()
                 .code,
             Errc::kInvalidArgument);
+  EXPECT_EQ(
+      create(alice, policy::sign_invitation(
+                        invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL, "Autre"), alice.sk))
+          .error()
+          .code,
+      Errc::kInvalidArgument);
 
   const auto signed_good = policy::sign_invitation(good, alice.sk);
   ASSERT_TRUE(create(alice, signed_good).ok());
-  EXPECT_EQ(create(alice, signed_good).error().code, Errc::kInvalidArgument);  // Its nonce is known.
+  EXPECT_EQ(create(alice, signed_good).error().code,
+            Errc::kInvalidArgument);       // Its nonce is known.
   ASSERT_FALSE(outbox_.notified.empty());  // The invitee's device heard of it.
   EXPECT_EQ(outbox_.notified.back().first, pro.info.device_id);
   EXPECT_EQ(domain_->groups().invitations_for(pro.info.device_id).size(), 1u);
@@ -155,7 +173,8 @@ TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnly
   auto reused = add_professional(alice, conv, pro, data_with(signed_good));
   ASSERT_FALSE(reused.ok());
   EXPECT_EQ(reused.error().code, Errc::kForbidden);
-  EXPECT_NE(reused.error().message.find("already used"), std::string::npos) << reused.error().message;
+  EXPECT_NE(reused.error().message.find("already used"), std::string::npos)
+      << reused.error().message;
 }
 
 TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
@@ -171,11 +190,15 @@ TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
     seqs.push_back(sent->seq);
   }
   // A facilitator deletes the second: bob (only a member) may not.
-  EXPECT_EQ(await<Ok>([&](auto cb) { domain_->groups().delete_entry(bob.info.device_id, conv.id, seqs[1], cb); })
+  EXPECT_EQ(await<Ok>([&](auto cb) {
+              domain_->groups().delete_entry(bob.info.device_id, conv.id, seqs[1], cb);
+            })
                 .error()
                 .code,
             Errc::kForbidden);
-  ASSERT_TRUE(await<Ok>([&](auto cb) { domain_->groups().delete_entry(alice.info.device_id, conv.id, seqs[1], cb); }).ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->groups().delete_entry(alice.info.device_id, conv.id, seqs[1], cb);
+              }).ok());
   auto read = domain_->conversations().read(bob.info.device_id, conv.id, seqs[0], 100, 1 << 20);
   ASSERT_TRUE(read.ok());
   ASSERT_GE(read->size(), 4u);

@@ -42,7 +42,8 @@ bool normalize(const UNormalizer2* n, const U16& in, U16& out) {
   UErrorCode err = U_ZERO_ERROR;
   const auto len = static_cast<int32_t>(in.size());
   out.resize(in.size() * 3 + 8);
-  int32_t got = unorm2_normalize(n, in.data(), len, out.data(), static_cast<int32_t>(out.size()), &err);
+  int32_t got =
+      unorm2_normalize(n, in.data(), len, out.data(), static_cast<int32_t>(out.size()), &err);
   if (err == U_BUFFER_OVERFLOW_ERROR) {
     err = U_ZERO_ERROR;
     out.resize(static_cast<size_t>(got));

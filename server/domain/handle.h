@@ -1,11 +1,11 @@
 // Handle rules: the pseudonym that names an account on an instance.
 //
-// A handle is 3 to 32 characters after Unicode NFC normalisation: letters, digits and combining marks
-// of any script, plus "_", "-" and "."; it starts with a letter or a digit, does not end with "_", "-"
-// or ".", and has no two of those in a row. Two handles are the same when they look alike: the
-// uniqueness key is the Unicode confusable skeleton (UTS #39) of the NFKC case-folded handle, so
-// "Alice", "alice", "ＡＬＩＣＥ" and "аlice" (Cyrillic а) are one handle.
-// Pure functions; safe on any thread.
+// A handle is 3 to 32 characters after Unicode NFC normalisation: letters, digits and combining
+// marks of any script, plus "_", "-" and "."; it starts with a letter or a digit, does not end with
+// "_", "-" or ".", and has no two of those in a row. Two handles are the same when they look alike:
+// the uniqueness key is the Unicode confusable skeleton (UTS #39) of the NFKC case-folded handle,
+// so "Alice", "alice", "ＡＬＩＣＥ" and "аlice" (Cyrillic а) are one handle. Pure functions; safe
+// on any thread.
 #pragma once
 
 #include <string>

@@ -12,7 +12,8 @@ std::string key_of(std::string_view h) {
 }
 
 TEST(Handle, AcceptsLettersOfAnyScriptDigitsAndSeparators) {
-  for (std::string_view h : {"alice", "Éloïse_92", "pair.aidant-77", "Ангелина", "محمد", "李小龍"}) {
+  for (std::string_view h :
+       {"alice", "Éloïse_92", "pair.aidant-77", "Ангелина", "محمد", "李小龍"}) {
     auto r = normalize_handle(h);
     ASSERT_TRUE(r.ok()) << h << ": " << r.error().message;
     EXPECT_EQ(r->display, h);
@@ -39,7 +40,9 @@ TEST(Handle, RejectsWithAMessageNamingTheRule) {
       {"alice_", "end with"},
       {"al..ice", "follow each other"},
       {"ali@ce", "only letters"},
-      {"ali\xE2\x80\x8B" "ce", "only letters"},  // Zero-width space.
+      {"ali\xE2\x80\x8B"
+       "ce",
+       "only letters"},  // Zero-width space.
       {"\xFF\xFEzz", "UTF-8"},
   };
   for (const auto& c : cases) {

@@ -7,7 +7,9 @@ namespace cercle::domain::handshake {
 
 namespace {
 
-Error invalid(std::string message) { return make_error(Errc::kInvalidArgument, std::move(message)); }
+Error invalid(std::string message) {
+  return make_error(Errc::kInvalidArgument, std::move(message));
+}
 
 // Checks what every handshake message of the conversation must be: this group, this epoch, the
 // actor's own leaf.

@@ -23,11 +23,11 @@ struct MembershipChange {
   std::vector<DeviceId> removes;
   // What the group rules look at (client-lib/policy).
   uint32_t committer_leaf = 0;
-  std::vector<uint32_t> removed_leaves;      // Parallel to removes.
-  std::vector<bool> self_requested;          // Parallel to removes: the leaver proposed it.
-  std::vector<bool> added_professional;      // Parallel to adds: the KeyPackage says so.
-  std::optional<std::string> policy;         // A new GroupPolicy (encoded), if the commit sets one.
-  std::string authenticated_data;            // An encoded CommitData.
+  std::vector<uint32_t> removed_leaves;  // Parallel to removes.
+  std::vector<bool> self_requested;      // Parallel to removes: the leaver proposed it.
+  std::vector<bool> added_professional;  // Parallel to adds: the KeyPackage says so.
+  std::optional<std::string> policy;     // A new GroupPolicy (encoded), if the commit sets one.
+  std::string authenticated_data;        // An encoded CommitData.
 };
 
 // Reads `args.commit`: a commit of `conv` at `args.epoch`, from the actor's leaf, whose proposals
@@ -38,8 +38,8 @@ struct MembershipChange {
                                                    DeviceId actor, const CommitArgs& args,
                                                    uint64_t now_s);
 
-// Reads a proposal sent with Send(kind PROPOSAL) at the conversation's epoch, from the actor's leaf.
-// Errors: kInvalidArgument, kForbidden, kNotFound.
+// Reads a proposal sent with Send(kind PROPOSAL) at the conversation's epoch, from the actor's
+// leaf. Errors: kInvalidArgument, kForbidden, kNotFound.
 [[nodiscard]] Result<CachedProposal> read_proposal(const State& state, const ConvState& conv,
                                                    DeviceId actor, std::string_view payload,
                                                    uint64_t now_s);

@@ -137,8 +137,8 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
 
   const int64_t now = ctx_.clock.now_ms();
   auto& state = ctx_.state;
-  AccountState account{state.new_account_id(), handle->display, AccountType::kPeer, false, false,
-                       now, {}};
+  AccountState account{
+      state.new_account_id(), handle->display, AccountType::kPeer, false, false, now, {}};
   DeviceState device;
   device.id = state.new_device_id();
   device.account = account.id;
@@ -329,7 +329,8 @@ std::vector<AccountSummary> Identity::list_accounts() const {
   for (const auto& [id, a] : ctx_.state.accounts) {
     out.push_back({a.handle, a.type, a.admin, a.suspended, a.devices.size(), a.created_ms});
   }
-  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.handle < y.handle; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& x, const auto& y) { return x.handle < y.handle; });
   return out;
 }
 

@@ -1,8 +1,8 @@
 // Identity: accounts, devices, device authentication and the instance admin's registration codes.
 //
-// An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an Ed25519
-// public key that proves itself by signing the connection's challenge transcript. Lives on the
-// domain's thread; not thread-safe. Completion callbacks run on that thread.
+// An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an
+// Ed25519 public key that proves itself by signing the connection's challenge transcript. Lives on
+// the domain's thread; not thread-safe. Completion callbacks run on that thread.
 #pragma once
 
 #include <functional>

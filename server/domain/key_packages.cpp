@@ -24,11 +24,13 @@ uint64_t digest(std::string_view data) {
 Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view data,
                                                                const DeviceState& device) const {
   // An hour of tolerance on lifetimes: a phone's clock may be a little ahead of the server's.
-  auto facts = mls_checks::key_package(data, static_cast<uint64_t>(ctx_.clock.now_ms() / 1000), 3600);
+  auto facts =
+      mls_checks::key_package(data, static_cast<uint64_t>(ctx_.clock.now_ms() / 1000), 3600);
   if (!facts) return std::move(facts).error();
   const AccountState* account = ctx_.state.account(device.account);
   if (!account || facts->identity != account->handle) {
-    return make_error(Errc::kInvalidArgument, "the key package's credential must be the account's handle");
+    return make_error(Errc::kInvalidArgument,
+                      "the key package's credential must be the account's handle");
   }
   // Members see from the leaf who is a professional: the claim must be the account's type, and a
   // professional's packages must make it.
@@ -116,8 +118,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
   });
 }
 
-void KeyPackages::fetch(DeviceId actor, std::string_view handle_in,
-                        Done<FetchedKeyPackages> done) {
+void KeyPackages::fetch(DeviceId actor, std::string_view handle_in, Done<FetchedKeyPackages> done) {
   auto& state = ctx_.state;
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());

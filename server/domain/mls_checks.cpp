@@ -30,7 +30,8 @@ Result<KeyPackageFacts> facts_of(const mls::KeyPackage& kp, uint64_t now_s, uint
   }
   KeyPackageFacts facts{str(mls::key_package_ref(kp)), str(kp.leaf_node.signature_key),
                         str(kp.leaf_node.credential.identity)};
-  if (const auto* type = mls::find_extension(kp.leaf_node.extensions, mls::kAccountTypeExtensionType)) {
+  if (const auto* type =
+          mls::find_extension(kp.leaf_node.extensions, mls::kAccountTypeExtensionType)) {
     facts.has_account_type = true;
     facts.professional = type->extension_data.size() == 1 && type->extension_data[0] == 2;
   }

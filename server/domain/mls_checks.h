@@ -1,5 +1,5 @@
-// What the relay reads in MLS handshake messages (RFC 9750 6.4): it never holds group secrets, so it
-// cannot verify signatures or tags over group content, but it decodes every KeyPackage, commit,
+// What the relay reads in MLS handshake messages (RFC 9750 6.4): it never holds group secrets, so
+// it cannot verify signatures or tags over group content, but it decodes every KeyPackage, commit,
 // proposal and Welcome it relays with the MLS codec and extracts the facts it must keep its member
 // list in step with: who adds or removes which leaf, with which KeyPackage, for whom a Welcome is.
 // Pure functions; safe on any thread.
@@ -44,9 +44,9 @@ struct HandshakeFacts {
   uint64_t epoch = 0;
   uint32_t sender_leaf = 0;
   bool is_commit = false;
-  std::string proposal_ref;                 // A proposal: its ProposalRef, for later commits.
-  std::vector<ProposalFacts> by_value;      // A proposal: one; a commit: those carried by value.
-  std::vector<std::string> by_reference;    // A commit: ProposalRefs.
+  std::string proposal_ref;               // A proposal: its ProposalRef, for later commits.
+  std::vector<ProposalFacts> by_value;    // A proposal: one; a commit: those carried by value.
+  std::vector<std::string> by_reference;  // A commit: ProposalRefs.
   bool has_path = false;
   std::string authenticated_data;
 };

@@ -15,8 +15,8 @@ class Outbox {
  public:
   virtual ~Outbox() = default;
 
-  // Entry `seq` of `conv` is durable. `recipients` are the devices that read it, the sender excluded
-  // (it learns the sequence number from its own response). A device listed in
+  // Entry `seq` of `conv` is durable. `recipients` are the devices that read it, the sender
+  // excluded (it learns the sequence number from its own response). A device listed in
   // record.added_devices() receives the Welcome in place of the commit. The references are valid
   // only during the call.
   virtual void publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,

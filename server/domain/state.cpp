@@ -75,8 +75,8 @@ DeviceId ConvState::device_at(uint32_t leaf) const {
 }
 
 size_t ConvState::active_members() const {
-  return static_cast<size_t>(
-      std::count_if(members.begin(), members.end(), [](const auto& m) { return m.second.active(); }));
+  return static_cast<size_t>(std::count_if(members.begin(), members.end(),
+                                           [](const auto& m) { return m.second.active(); }));
 }
 
 AccountState* State::account(AccountId id) {
@@ -143,8 +143,9 @@ Status State::load(const storage::Store& store) {
   };
   check(store.scan_accounts([&](const storage::AccountRecord& r) {
     auto handle = normalize_handle(r.handle());
-    AccountState a{r.id(),    r.handle(),     static_cast<AccountType>(r.type()), r.admin(),
-                   r.suspended(), r.created_ms(), {}};
+    AccountState a{r.id(),    r.handle(),    static_cast<AccountType>(r.type()),
+                   r.admin(), r.suspended(), r.created_ms(),
+                   {}};
     if (handle) handle_keys[handle->key] = r.id();
     accounts.emplace(r.id(), std::move(a));
   }));
@@ -183,22 +184,24 @@ Status State::load(const storage::Store& store) {
     if (!last) return std::move(last).error();
     conv.last_seq = conv.durable_seq = *last;
   }
-  check(store.scan_members([&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
-    auto* c = conversation(conv_id);
-    auto* d = this->device(device);
-    if (!c || !d) return;
-    MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
-    for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
-    if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
-    c->add_member(device, std::move(m));
-    d->conversations.push_back(conv_id);
-  }));
+  check(store.scan_members(
+      [&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
+        auto* c = conversation(conv_id);
+        auto* d = this->device(device);
+        if (!c || !d) return;
+        MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
+        for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
+        if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
+        c->add_member(device, std::move(m));
+        d->conversations.push_back(conv_id);
+      }));
   check(store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {
     if (auto* c = conversation(conv_id)) {
       if (auto* m = c->member(device)) m->cursor = std::max(m->cursor, seq);
     }
   }));
-  check(store.scan_key_packages([&](DeviceId device, uint64_t seq, const storage::KeyPackageRecord& r) {
+  check(store.scan_key_packages([&](DeviceId device, uint64_t seq,
+                                    const storage::KeyPackageRecord& r) {
     auto* d = this->device(device);
     if (!d) return;
     uint8_t hash[crypto_hash_sha256_BYTES];
@@ -220,45 +223,49 @@ Status State::load(const storage::Store& store) {
     mls_keys[std::string(key)] = device;
     if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
   }));
-  check(store.scan_invitations([&](const ConvId& conv_id, std::string_view nonce,
-                                   const storage::InvitationRecord& r) {
-    auto* c = conversation(conv_id);
-    v1::SignedInvitation signed_invitation;
-    InvitationState i;
-    if (!c || !signed_invitation.ParseFromString(r.signed_invitation()) ||
-        !i.invitation.ParseFromString(signed_invitation.invitation())) {
-      return;
-    }
-    i.signed_bytes = r.signed_invitation();
-    i.invitee = r.invitee_account();
-    i.accepted_ms = r.accepted_ms();
-    i.objected = r.objected();
-    i.used = r.used();
-    i.revoked = r.revoked();
-    c->invitations.emplace(std::string(nonce), std::move(i));
-  }));
+  check(store.scan_invitations(
+      [&](const ConvId& conv_id, std::string_view nonce, const storage::InvitationRecord& r) {
+        auto* c = conversation(conv_id);
+        v1::SignedInvitation signed_invitation;
+        InvitationState i;
+        if (!c || !signed_invitation.ParseFromString(r.signed_invitation()) ||
+            !i.invitation.ParseFromString(signed_invitation.invitation())) {
+          return;
+        }
+        i.signed_bytes = r.signed_invitation();
+        i.invitee = r.invitee_account();
+        i.accepted_ms = r.accepted_ms();
+        i.objected = r.objected();
+        i.used = r.used();
+        i.revoked = r.revoked();
+        c->invitations.emplace(std::string(nonce), std::move(i));
+      }));
   check(store.scan_admin_reports([&](uint64_t id, const storage::AdminReportRecord& r) {
     ConvId conv;
     ConvId::parse(r.conversation_id(), conv);
-    admin_reports[id] = AdminReport{r.reporter_account(), conv, r.seq(), r.revealed_text(), r.reason(),
-                                    r.created_ms(), r.answer(), r.answer_delivered()};
+    admin_reports[id] =
+        AdminReport{r.reporter_account(), conv,           r.seq(),    r.revealed_text(),
+                    r.reason(),           r.created_ms(), r.answer(), r.answer_delivered()};
     next_report_id = std::max(next_report_id, id + 1);
   }));
-  check(store.scan_sealed_reports([&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
-    ConvId conv;
-    ConvId::parse(r.conversation_id(), conv);
-    sealed_reports[device][id] = SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
-    next_report_id = std::max(next_report_id, id + 1);
-  }));
+  check(store.scan_sealed_reports(
+      [&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
+        ConvId conv;
+        ConvId::parse(r.conversation_id(), conv);
+        sealed_reports[device][id] =
+            SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
+        next_report_id = std::max(next_report_id, id + 1);
+      }));
   check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
   check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {
-    contact_links[std::string(token)] = ContactLinkState{r.owner_account(), r.label(), r.created_ms(),
-                                                         r.expires_ms(), r.revoked(),
-                                                         r.registrations(), {}};
+    contact_links[std::string(token)] =
+        ContactLinkState{r.owner_account(), r.label(), r.created_ms(), r.expires_ms(), r.revoked(),
+                         r.registrations(), {}};
   }));
-  check(store.scan_registration_codes([&](std::string_view hash, const storage::RegistrationCodeRecord& r) {
-    codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
-  }));
+  check(store.scan_registration_codes(
+      [&](std::string_view hash, const storage::RegistrationCodeRecord& r) {
+        codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
+      }));
   return status;
 }
 
@@ -271,7 +278,8 @@ InstanceStats Domain::stats() const {
     s.suspended += a.suspended;
   }
   s.devices = state_.devices.size();
-  for (const auto& [id, d] : state_.devices) s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
+  for (const auto& [id, d] : state_.devices)
+    s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
   for (const auto& [id, c] : state_.conversations) {
     (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
     s.log_entries += c.durable_seq;

@@ -1,26 +1,26 @@
 // State: the server's metadata held in memory (accounts, devices, conversations and memberships,
-// cursors, the key-package index, registration codes), loaded from the Store at start-up and kept in
-// step with it: every change is applied here first, then written through the GroupCommitter. Message
-// logs and key-package bodies stay on disk.
+// cursors, the key-package index, registration codes), loaded from the Store at start-up and kept
+// in step with it: every change is applied here first, then written through the GroupCommitter.
+// Message logs and key-package bodies stay on disk.
 //
-// Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock and
-// no disk read. Lives on the domain's thread (the server's io_context thread); not thread-safe.
+// Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock
+// and no disk read. Lives on the domain's thread (the server's io_context thread); not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "proto/policy.pb.h"
 #include "server/common/clock.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
-#include "proto/policy.pb.h"
 #include "server/domain/mls_checks.h"
 #include "server/domain/types.h"
 #include "server/storage/group_commit.h"
@@ -59,15 +59,16 @@ struct DeviceState {
   std::vector<KeyPackageSlot> packages;  // Oldest first.
   std::optional<KeyPackageSlot> last_resort;
   uint64_t next_package_seq = 1;
-  std::vector<ConvId> conversations;  // Every conversation it is or was a member of, until it leaves.
-  std::string mls_signature_key;      // Bound by its first KeyPackage: signs its MLS leaves.
+  std::vector<ConvId>
+      conversations;              // Every conversation it is or was a member of, until it leaves.
+  std::string mls_signature_key;  // Bound by its first KeyPackage: signs its MLS leaves.
 };
 
 struct MemberState {
-  uint32_t leaf = 0;      // Its leaf index in the MLS tree, as the relay tracks it.
-  uint64_t join_seq = 0;  // Reads entries after this one.
-  uint64_t left_seq = 0;  // 0 while a member; else the commit that removed it (its last entry).
-  uint64_t cursor = 0;    // Last entry it acknowledged.
+  uint32_t leaf = 0;          // Its leaf index in the MLS tree, as the relay tracks it.
+  uint64_t join_seq = 0;      // Reads entries after this one.
+  uint64_t left_seq = 0;      // 0 while a member; else the commit that removed it (its last entry).
+  uint64_t cursor = 0;        // Last entry it acknowledged.
   bool cursor_dirty = false;  // Changed since the last flush to disk.
   // Earlier periods (join, left] it has not read to their end: removed while offline, then added
   // again. Oldest first; all before join_seq.
@@ -78,7 +79,8 @@ struct MemberState {
   bool reads(uint64_t seq) const;
   // The first period with entries after `after`, as (after, upto]: upto is `durable` for the
   // current period of an active member. nullopt when nothing readable lies after `after`.
-  std::optional<std::pair<uint64_t, uint64_t>> readable_after(uint64_t after, uint64_t durable) const;
+  std::optional<std::pair<uint64_t, uint64_t>> readable_after(uint64_t after,
+                                                              uint64_t durable) const;
 };
 
 // A proposal received in the current epoch, which a commit may include by reference.
@@ -105,7 +107,7 @@ struct ConvState {
   uint64_t last_seq = 0;     // Last sequence number handed out.
   uint64_t durable_seq = 0;  // Last entry known durable: readers never go past it.
   int64_t created_ms = 0;
-  std::vector<AccountId> accounts;  // DIRECT: the two accounts allowed in.
+  std::vector<AccountId> accounts;                        // DIRECT: the two accounts allowed in.
   std::vector<std::pair<DeviceId, MemberState>> members;  // Sorted by device id.
   // Proposals of the current epoch, in memory only: after a restart a commit that refers to one
   // is refused and its author sends the proposal again.
@@ -179,11 +181,12 @@ class State {
   std::unordered_map<DeviceId, DeviceState> devices;
   std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
-  std::unordered_map<std::string, RegistrationCodeState> codes;  // SHA-256 of the code -> state.
+  std::unordered_map<std::string, RegistrationCodeState> codes;     // SHA-256 of the code -> state.
   std::unordered_map<std::string, ContactLinkState> contact_links;  // Token -> link.
   // Digests of every key package stored or ever handed out: none is accepted twice.
   std::unordered_set<uint64_t> package_digests;
-  // MLS signature key -> the device that signs with it (bound when the device uploads a KeyPackage).
+  // MLS signature key -> the device that signs with it (bound when the device uploads a
+  // KeyPackage).
   std::unordered_map<std::string, DeviceId> mls_keys;
   struct PackageRef {
     DeviceId device = 0;

@@ -1,5 +1,5 @@
-// Value types of the server's domain: configuration, enums mirroring the wire protocol, and the views
-// that domain services return to the api layer. Plain values; thread-compatible.
+// Value types of the server's domain: configuration, enums mirroring the wire protocol, and the
+// views that domain services return to the api layer. Plain values; thread-compatible.
 #pragma once
 
 #include <array>
@@ -36,8 +36,9 @@ struct Config {
   int64_t registration_code_ttl_ms = 7LL * 24 * 3600 * 1000;
   // Visitors arriving through a valid contact link may register without a code.
   bool contact_link_registration = true;
-  uint32_t max_contact_links = 20;                  // Active (not revoked, not expired) per account.
-  uint32_t contact_link_registrations_per_hour = 30;  // Per link: a published link is not a spam gate.
+  uint32_t max_contact_links = 20;  // Active (not revoked, not expired) per account.
+  uint32_t contact_link_registrations_per_hour =
+      30;  // Per link: a published link is not a spam gate.
 };
 
 using PublicKey = std::array<uint8_t, 32>;
@@ -74,8 +75,8 @@ struct ConvView {
   ConvId id;
   ConvKind kind = ConvKind::kGroup;
   uint64_t epoch = 0;
-  uint64_t head_seq = 0;  // Last durable entry.
-  uint64_t cursor = 0;    // The asking device's cursor.
+  uint64_t head_seq = 0;            // Last durable entry.
+  uint64_t cursor = 0;              // The asking device's cursor.
   std::vector<MemberView> members;  // Current members only.
 };
 
@@ -192,8 +193,8 @@ struct AdminReportView {
 // Where a device's delivery stream of one conversation starts and ends.
 struct StreamStart {
   ConvId conv;
-  uint64_t cursor = 0;          // Last entry the device acknowledged.
-  uint64_t readable_upto = 0;   // 0: no end (a member); else the commit that removed the device.
+  uint64_t cursor = 0;         // Last entry the device acknowledged.
+  uint64_t readable_upto = 0;  // 0: no end (a member); else the commit that removed the device.
 };
 
 }  // namespace cercle::domain

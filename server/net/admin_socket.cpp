@@ -64,8 +64,9 @@ AdminSocket::~AdminSocket() {
   worker_.join();
 }
 
-Result<std::unique_ptr<AdminSocket>> AdminSocket::open(asio::io_context& ioc, const std::string& path,
-                                                       api::Admin& admin, storage::Store& store) {
+Result<std::unique_ptr<AdminSocket>> AdminSocket::open(asio::io_context& ioc,
+                                                       const std::string& path, api::Admin& admin,
+                                                       storage::Store& store) {
   std::unique_ptr<AdminSocket> s(new AdminSocket(ioc, admin, store));
   s->path_ = path;
   // The data folder's lock makes this server its only user: a socket file left here is stale.
@@ -76,7 +77,9 @@ Result<std::unique_ptr<AdminSocket>> AdminSocket::open(asio::io_context& ioc, co
   if (!ec) s->acceptor_.bind(local::endpoint(path), ec);
   ::umask(old_mask);
   if (!ec) s->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(Errc::kInternal, "cannot open the admin socket " + path + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::kInternal,
+                      "cannot open the admin socket " + path + ": " + ec.message());
   s->accept();
   return s;
 }
@@ -115,7 +118,8 @@ void AdminSocket::serve(local::socket socket) {
                      asio::buffers_begin(conn->buffer.data()) + static_cast<ptrdiff_t>(n));
     boost::system::error_code parse_ec;
     auto value = json::parse(line, parse_ec);
-    if (parse_ec || !value.is_object()) return reply(api::admin_error("the request is not a JSON object"));
+    if (parse_ec || !value.is_object())
+      return reply(api::admin_error("the request is not a JSON object"));
     const auto& request = value.as_object();
     const std::string command = text(request, "command");
     log::info("admin.command", {{"command", command}});
@@ -123,7 +127,8 @@ void AdminSocket::serve(local::socket socket) {
       // Off the io thread: copying the database takes time, and the relay keeps serving.
       return asio::post(worker_, [this, request, reply] {
         auto answer = run_backup_command(&store_, request);
-        asio::post(ioc_, [reply, answer = std::move(answer)]() mutable { reply(std::move(answer)); });
+        asio::post(ioc_,
+                   [reply, answer = std::move(answer)]() mutable { reply(std::move(answer)); });
       });
     }
     admin_.run(request, reply);

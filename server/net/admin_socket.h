@@ -21,8 +21,9 @@ namespace cercle::net {
 class AdminSocket {
  public:
   // Listens on `path`, replacing a stale socket file. Errors: kInternal.
-  static Result<std::unique_ptr<AdminSocket>> open(boost::asio::io_context& ioc, const std::string& path,
-                                                   api::Admin& admin, storage::Store& store);
+  static Result<std::unique_ptr<AdminSocket>> open(boost::asio::io_context& ioc,
+                                                   const std::string& path, api::Admin& admin,
+                                                   storage::Store& store);
   ~AdminSocket();
   void close();
 

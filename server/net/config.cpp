@@ -48,12 +48,14 @@ Status read_int(const toml::table& t, std::string_view path, T& out, int64_t lo,
   return Ok{};
 }
 
-// Reads "<name>" (tokens per period) and "<name>_burst" into a Rate; `period_s` converts to per second.
+// Reads "<name>" (tokens per period) and "<name>_burst" into a Rate; `period_s` converts to per
+// second.
 Status read_rate(const toml::table& t, const std::string& name, double period_s, api::Rate& out) {
   int64_t count = static_cast<int64_t>(out.per_second * period_s + 0.5);
   int64_t burst = static_cast<int64_t>(out.burst);
   const bool had_count = static_cast<bool>(t.at_path(name));
-  for (Status s : {read_int(t, name, count, 0, 1'000'000), read_int(t, name + "_burst", burst, 1, 10'000'000)}) {
+  for (Status s : {read_int(t, name, count, 0, 1'000'000),
+                   read_int(t, name + "_burst", burst, 1, 10'000'000)}) {
     if (!s) return s;
   }
   out.per_second = static_cast<double>(count) / period_s;
@@ -77,39 +79,45 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   std::string listen, registration;
   bool sync = c.sync;
   int64_t ttl_hours = c.domain.registration_code_ttl_ms / 3'600'000;
-  for (Status s : {read_string(t, "server.listen", listen), read_string(t, "server.data", c.data_dir),
-                   read_string(t, "server.web", c.web_dir),
-                   read_string(t, "server.admin_socket", c.admin_socket),
-                   read_string(t, "tls.certificate", c.tls_certificate),
-                   read_string(t, "tls.key", c.tls_key),
-                   read_string(t, "server.instance_name", c.domain.instance_name),
-                   read_string(t, "server.registration", registration),
-                   read_string(t, "log.level", c.log_level),
-                   read_int(t, "limits.max_frame_bytes", c.api.max_frame_bytes, 1024, 16 << 20),
-                   read_int(t, "limits.max_payload_bytes", c.domain.max_payload_bytes, 256, 16 << 20),
-                   read_int(t, "limits.handshake_timeout_s", c.handshake_timeout_s, 1, 600),
-                   read_int(t, "limits.idle_timeout_s", c.idle_timeout_s, 5, 3600),
-                   read_int(t, "limits.send_queue_bytes", c.send_queue_bytes, 64 << 10, 1 << 30),
-                   read_int(t, "limits.max_connections", c.max_connections, 1, 1'000'000),
-                   read_int(t, "limits.write_stall_s", c.write_stall_s, 1, 3600),
-                   read_int(t, "limits.max_key_packages", c.domain.max_key_packages, 1, 10'000),
-                   read_int(t, "limits.max_devices_per_account", c.domain.max_devices_per_account, 1, 100),
-                   read_int(t, "limits.max_conversation_devices", c.domain.max_conversation_devices, 2,
-                            100'000),
-                   read_int(t, "limits.registration_code_ttl_hours", ttl_hours, 1, 24 * 365),
-                   read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000)}) {
+  for (Status s :
+       {read_string(t, "server.listen", listen),
+        read_string(t, "server.data", c.data_dir),
+        read_string(t, "server.web", c.web_dir),
+        read_string(t, "server.admin_socket", c.admin_socket),
+        read_string(t, "tls.certificate", c.tls_certificate),
+        read_string(t, "tls.key", c.tls_key),
+        read_string(t, "server.instance_name", c.domain.instance_name),
+        read_string(t, "server.registration", registration),
+        read_string(t, "log.level", c.log_level),
+        read_int(t, "limits.max_frame_bytes", c.api.max_frame_bytes, 1024, 16 << 20),
+        read_int(t, "limits.max_payload_bytes", c.domain.max_payload_bytes, 256, 16 << 20),
+        read_int(t, "limits.handshake_timeout_s", c.handshake_timeout_s, 1, 600),
+        read_int(t, "limits.idle_timeout_s", c.idle_timeout_s, 5, 3600),
+        read_int(t, "limits.send_queue_bytes", c.send_queue_bytes, 64 << 10, 1 << 30),
+        read_int(t, "limits.max_connections", c.max_connections, 1, 1'000'000),
+        read_int(t, "limits.write_stall_s", c.write_stall_s, 1, 3600),
+        read_int(t, "limits.max_key_packages", c.domain.max_key_packages, 1, 10'000),
+        read_int(t, "limits.max_devices_per_account", c.domain.max_devices_per_account, 1, 100),
+        read_int(t, "limits.max_conversation_devices", c.domain.max_conversation_devices, 2,
+                 100'000),
+        read_int(t, "limits.registration_code_ttl_hours", ttl_hours, 1, 24 * 365),
+        read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000)}) {
     if (!s) return s;
   }
-  for (Status s : {read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0,
-                            1000),
-                   read_int(t, "limits.contact_link_registrations_per_hour",
-                            c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
+  for (Status s :
+       {read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0, 1000),
+        read_int(t, "limits.contact_link_registrations_per_hour",
+                 c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
     if (!s) return s;
   }
-  for (Status s : {read_rate(t, "rate_limits.registrations_per_ip_per_hour", 3600, c.rates.registrations_per_ip),
-                   read_rate(t, "rate_limits.auth_attempts_per_ip_per_minute", 60, c.rates.auth_attempts_per_ip),
-                   read_rate(t, "rate_limits.messages_per_account_per_second", 1, c.rates.messages_per_account),
-                   read_rate(t, "rate_limits.messages_per_ip_per_second", 1, c.rates.messages_per_ip)}) {
+  for (Status s :
+       {read_rate(t, "rate_limits.registrations_per_ip_per_hour", 3600,
+                  c.rates.registrations_per_ip),
+        read_rate(t, "rate_limits.auth_attempts_per_ip_per_minute", 60,
+                  c.rates.auth_attempts_per_ip),
+        read_rate(t, "rate_limits.messages_per_account_per_second", 1,
+                  c.rates.messages_per_account),
+        read_rate(t, "rate_limits.messages_per_ip_per_second", 1, c.rates.messages_per_ip)}) {
     if (!s) return s;
   }
   if (auto node = t.at_path("server.metrics_public")) {
@@ -164,7 +172,8 @@ Status parse_listen(const std::string& text, ServerConfig& config) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad("--listen expects HOST:PORT");
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const char* begin = text.data() + colon + 1;
   const char* end = text.data() + text.size();

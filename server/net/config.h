@@ -17,8 +17,8 @@ struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
   std::string data_dir = "./data";
-  std::string web_dir;  // Empty: no static files.
-  std::string admin_socket;  // Empty: <data_dir>/admin.sock.
+  std::string web_dir;          // Empty: no static files.
+  std::string admin_socket;     // Empty: <data_dir>/admin.sock.
   std::string tls_certificate;  // PEM chain; with tls_key, the server speaks only TLS.
   std::string tls_key;
   uint32_t handshake_timeout_s = 10;

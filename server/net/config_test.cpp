@@ -29,11 +29,16 @@ TEST(Config, TheDocumentedExampleParsesToTheDefaults) {
   EXPECT_EQ(parsed.domain.registration, defaults.domain.registration);
   EXPECT_EQ(parsed.domain.registration_code_ttl_ms, defaults.domain.registration_code_ttl_ms);
   EXPECT_EQ(parsed.sync, defaults.sync);
-  EXPECT_DOUBLE_EQ(parsed.rates.registrations_per_ip.per_second, defaults.rates.registrations_per_ip.per_second);
-  EXPECT_DOUBLE_EQ(parsed.rates.registrations_per_ip.burst, defaults.rates.registrations_per_ip.burst);
-  EXPECT_DOUBLE_EQ(parsed.rates.auth_attempts_per_ip.burst, defaults.rates.auth_attempts_per_ip.burst);
-  EXPECT_DOUBLE_EQ(parsed.rates.messages_per_account.per_second, defaults.rates.messages_per_account.per_second);
-  EXPECT_DOUBLE_EQ(parsed.rates.messages_per_account.burst, defaults.rates.messages_per_account.burst);
+  EXPECT_DOUBLE_EQ(parsed.rates.registrations_per_ip.per_second,
+                   defaults.rates.registrations_per_ip.per_second);
+  EXPECT_DOUBLE_EQ(parsed.rates.registrations_per_ip.burst,
+                   defaults.rates.registrations_per_ip.burst);
+  EXPECT_DOUBLE_EQ(parsed.rates.auth_attempts_per_ip.burst,
+                   defaults.rates.auth_attempts_per_ip.burst);
+  EXPECT_DOUBLE_EQ(parsed.rates.messages_per_account.per_second,
+                   defaults.rates.messages_per_account.per_second);
+  EXPECT_DOUBLE_EQ(parsed.rates.messages_per_account.burst,
+                   defaults.rates.messages_per_account.burst);
   EXPECT_DOUBLE_EQ(parsed.rates.messages_per_ip.burst, defaults.rates.messages_per_ip.burst);
   EXPECT_EQ(parsed.write_stall_s, defaults.write_stall_s);
 }

@@ -146,13 +146,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       beast::error_code ec;
       const auto peer = tcp_layer().socket().remote_endpoint(ec);
       const bool local =
-          !ec && client_address(peer.address(), req["X-Forwarded-For"], ctx_.trusted_proxies).is_loopback();
+          !ec && client_address(peer.address(), req["X-Forwarded-For"], ctx_.trusted_proxies)
+                     .is_loopback();
       if (!ctx_.metrics || (!ctx_.config.metrics_public && !local)) {
         return text_response(req, http::status::not_found, "not found\n");
       }
       return text_response(req, http::status::ok, ctx_.metrics());
     }
-    if (path == "/ws") return text_response(req, http::status::upgrade_required, "upgrade to a WebSocket\n");
+    if (path == "/ws")
+      return text_response(req, http::status::upgrade_required, "upgrade to a WebSocket\n");
     const bool gzip = accepts_gzip(req[http::field::accept_encoding]);
     if (auto file = resolve_static(ctx_.config.web_dir, req.target(), gzip)) {
       return static_response(req, *file);

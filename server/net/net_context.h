@@ -20,8 +20,8 @@ namespace cercle::net {
 
 // Base of every WebSocket connection, linked into NetContext::websockets so that shutdown can
 // close them all. Unlinks itself when destroyed.
-class LiveWebSocket
-    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class LiveWebSocket : public boost::intrusive::list_base_hook<
+                          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual ~LiveWebSocket() = default;
   // Sends a close frame after what is queued (going away), or drops the socket when `hard`.

@@ -26,7 +26,8 @@ Result<std::vector<ip::address>> parse_proxies(const std::vector<std::string>& t
   for (const auto& t : texts) {
     boost::system::error_code ec;
     const auto a = ip::make_address(t, ec);
-    if (ec) return make_error(Errc::kInvalidArgument, "server.trusted_proxies: not an IP address: " + t);
+    if (ec)
+      return make_error(Errc::kInvalidArgument, "server.trusted_proxies: not an IP address: " + t);
     out.push_back(unmapped(a));
   }
   return out;
@@ -35,9 +36,11 @@ Result<std::vector<ip::address>> parse_proxies(const std::vector<std::string>& t
 ip::address client_address(const ip::address& remote, std::string_view forwarded_for,
                            const std::vector<ip::address>& trusted) {
   const ip::address peer = unmapped(remote);
-  if (forwarded_for.empty() || std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
+  if (forwarded_for.empty() || std::find(trusted.begin(), trusted.end(), peer) == trusted.end())
+    return peer;
   const auto comma = forwarded_for.rfind(',');
-  const std::string_view last = trimmed(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
+  const std::string_view last =
+      trimmed(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
   boost::system::error_code ec;
   const auto forwarded = ip::make_address(std::string(last), ec);
   return ec ? peer : unmapped(forwarded);

@@ -14,7 +14,8 @@ TEST(Peer, AMappedIpv4ClientIsItsIpv4Address) {
   EXPECT_EQ(a.to_string(), "192.0.2.7");
   EXPECT_EQ(peer_of(a).key(), peer_of(ip::make_address("192.0.2.7")).key());
   // Two IPv4 clients arriving mapped do not share a rate-limit bucket.
-  EXPECT_NE(peer_of(client_address(ip::make_address("::ffff:192.0.2.8"), "", {})).key(), peer_of(a).key());
+  EXPECT_NE(peer_of(client_address(ip::make_address("::ffff:192.0.2.8"), "", {})).key(),
+            peer_of(a).key());
   EXPECT_TRUE(client_address(ip::make_address("::ffff:127.0.0.1"), "", {}).is_loopback());
 }
 
@@ -26,7 +27,8 @@ TEST(Peer, OnlyATrustedProxyNamesTheClient) {
   EXPECT_EQ(client_address(proxy, "10.9.9.9, 203.0.113.5", *trusted).to_string(), "203.0.113.5");
   EXPECT_EQ(client_address(proxy, " 2001:db8::1 ", *trusted).to_string(), "2001:db8::1");
   // Not a trusted proxy, no header, or an unreadable one: the TCP peer.
-  EXPECT_EQ(client_address(ip::make_address("198.51.100.1"), "203.0.113.5", *trusted).to_string(), "198.51.100.1");
+  EXPECT_EQ(client_address(ip::make_address("198.51.100.1"), "203.0.113.5", *trusted).to_string(),
+            "198.51.100.1");
   EXPECT_EQ(client_address(proxy, "", *trusted).to_string(), "127.0.0.1");
   EXPECT_EQ(client_address(proxy, "n'importe quoi", *trusted).to_string(), "127.0.0.1");
   EXPECT_EQ(client_address(proxy, "203.0.113.5", {}).to_string(), "127.0.0.1");

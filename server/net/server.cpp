@@ -59,7 +59,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
 
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(s->config_.listen_host, ec);
-  if (ec) return make_error(Errc::kInvalidArgument, "bad listen address: " + s->config_.listen_host);
+  if (ec)
+    return make_error(Errc::kInvalidArgument, "bad listen address: " + s->config_.listen_host);
   const tcp::endpoint endpoint(address, s->config_.listen_port);
   s->acceptor_.open(endpoint.protocol(), ec);
   if (!ec) s->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -67,7 +68,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
   if (!ec) s->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return make_error(Errc::kInternal, "cannot listen on " + s->config_.listen_host + ":" +
-                                           std::to_string(s->config_.listen_port) + ": " + ec.message());
+                                           std::to_string(s->config_.listen_port) + ": " +
+                                           ec.message());
   }
   s->port_ = s->acceptor_.local_endpoint().port();
   if (!s->config_.tls_certificate.empty()) {
@@ -160,7 +162,8 @@ std::string Server::metrics_text() {
     ++websockets;
     queued += ws.queued_bytes();
   }
-  write(out, "cercle_websockets", "gauge", "Open WebSocket connections.", static_cast<double>(websockets));
+  write(out, "cercle_websockets", "gauge", "Open WebSocket connections.",
+        static_cast<double>(websockets));
   write(out, "cercle_sessions_authenticated", "gauge", "Authenticated device connections.",
         static_cast<double>(hub_.online_sessions()));
   write(out, "cercle_send_queue_bytes", "gauge", "Bytes queued for all connections.",
@@ -245,8 +248,8 @@ void Server::shutdown() {
   // Close handshakes are bounded by wait_for_connections, not by the sweep.
   sweep_timer_.cancel();
   domain_->conversations().flush_cursors();
-  // Blocks until every submitted write is on disk; their completions are posted before this returns,
-  // so they run (and answer their requests) before the step below.
+  // Blocks until every submitted write is on disk; their completions are posted before this
+  // returns, so they run (and answer their requests) before the step below.
   committer_->stop();
   asio::post(ioc_, [this] {
     for (auto& ws : ctx_.websockets) ws.shut(false);

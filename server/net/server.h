@@ -1,7 +1,7 @@
-// Server: cercle-server assembled. Opens the store, loads the domain, listens for HTTP and WebSocket
-// connections, flushes delivery cursors periodically, and stops cleanly on SIGTERM or SIGINT: it
-// stops accepting, finishes the durable writes under way (and answers them), closes every
-// WebSocket with a close frame, then returns from run().
+// Server: cercle-server assembled. Opens the store, loads the domain, listens for HTTP and
+// WebSocket connections, flushes delivery cursors periodically, and stops cleanly on SIGTERM or
+// SIGINT: it stops accepting, finishes the durable writes under way (and answers them), closes
+// every WebSocket with a close frame, then returns from run().
 //
 // All network and domain work runs on the thread that calls run(); storage writes run on the
 // GroupCommitter's thread. stop() may be called from any thread.
@@ -17,9 +17,9 @@
 
 #include "server/api/admin.h"
 #include "server/api/hub.h"
-#include "server/net/admin_socket.h"
 #include "server/common/clock.h"
 #include "server/domain/domain.h"
+#include "server/net/admin_socket.h"
 #include "server/net/config.h"
 #include "server/net/net_context.h"
 #include "server/storage/group_commit.h"

@@ -16,15 +16,22 @@ std::string_view content_type_for(std::string_view name) {
     std::string_view ext, mime;
   };
   static constexpr Type kTypes[] = {
-      {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"},          {".webmanifest", "application/manifest+json"},
-      {".svg", "image/svg+xml"},              {".png", "image/png"},
-      {".ico", "image/x-icon"},               {".woff2", "font/woff2"},
-      {".txt", "text/plain; charset=utf-8"},  {".wasm", "application/wasm"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".webmanifest", "application/manifest+json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".wasm", "application/wasm"},
   };
   for (const auto& t : kTypes) {
-    if (name.size() >= t.ext.size() && name.substr(name.size() - t.ext.size()) == t.ext) return t.mime;
+    if (name.size() >= t.ext.size() && name.substr(name.size() - t.ext.size()) == t.ext)
+      return t.mime;
   }
   return "application/octet-stream";
 }
@@ -39,7 +46,8 @@ std::string_view trim(std::string_view v) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 

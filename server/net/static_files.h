@@ -10,10 +10,10 @@
 namespace cercle::net {
 
 struct StaticFile {
-  std::string path;          // File to send.
+  std::string path;  // File to send.
   std::string content_type;
   std::string cache_control;
-  bool gzip = false;         // `path` is the pre-compressed ".gz" twin: send Content-Encoding: gzip.
+  bool gzip = false;  // `path` is the pre-compressed ".gz" twin: send Content-Encoding: gzip.
 };
 
 // Returns the file for `target` (the request target, with its query) in `root`, or nullopt for 404.

@@ -13,10 +13,13 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& certif
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(certificate, ec);
   if (ec) {
-    return make_error(Errc::kInvalidArgument, "cannot load the TLS certificate " + certificate + ": " + ec.message());
+    return make_error(Errc::kInvalidArgument,
+                      "cannot load the TLS certificate " + certificate + ": " + ec.message());
   }
   ctx->use_private_key_file(key, ssl::context::pem, ec);
-  if (ec) return make_error(Errc::kInvalidArgument, "cannot load the TLS key " + key + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::kInvalidArgument,
+                      "cannot load the TLS key " + key + ": " + ec.message());
   return ctx;
 }
 

@@ -70,16 +70,14 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     ++ctx_.connections;
     ctx_.websockets.push_back(*this);
   }
-  ~WsSession() override {
-    --ctx_.connections;
-  }
+  ~WsSession() override { --ctx_.connections; }
 
   void start(http::request<http::string_body> request) {
     beast::error_code ec;
     const auto remote = raw_socket(ws_.next_layer()).remote_endpoint(ec);
     if (!ec) {
-      session_.set_peer(peer_of(client_address(remote.address(), request["X-Forwarded-For"],
-                                               ctx_.trusted_proxies)));
+      session_.set_peer(peer_of(
+          client_address(remote.address(), request["X-Forwarded-For"], ctx_.trusted_proxies)));
     }
     last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
@@ -91,12 +89,15 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     ws_.read_message_max(kHardMessageMax);
     ws_.auto_fragment(false);  // One frame per message: one gathered write, no 4 KiB slicing.
     ws_.binary(true);
-    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+    ws_.async_accept(request,
+                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
 
   bool send(api::SharedFrame frame, api::FrameKind kind) override {
-    if (close_sent_) return false;  // Until the close frame goes, a closing connection still answers.
-    if (queue_.size() == head_index_) last_progress_ms_ = static_cast<uint32_t>(ctx_.now_ms);  // The stall clock starts.
+    if (close_sent_)
+      return false;  // Until the close frame goes, a closing connection still answers.
+    if (queue_.size() == head_index_)
+      last_progress_ms_ = static_cast<uint32_t>(ctx_.now_ms);  // The stall clock starts.
     if (kind != api::FrameKind::kCatchUp && queued_bytes_ + frame->size() > queue_limit()) {
       log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}});
       drop();  // It catches up from storage when it comes back.
@@ -172,9 +173,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   // at most 64 KiB a time). Calling async_read_some with a plain buffer also avoids the extra
   // operation layer of the dynamic-buffer overload on every pending read.
   void do_read() {
-    const size_t want = message_bytes_ == 0 ? kFirstReadBytes
-                                            : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes),
-                                                                 1, kNextReadBytes);
+    const size_t want =
+        message_bytes_ == 0
+            ? kFirstReadBytes
+            : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes), 1, kNextReadBytes);
     in_.reserve(in_.filled + want);
     ws_.async_read_some(asio::buffer(in_.data.get() + in_.filled, in_.capacity - in_.filled),
                         beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
@@ -219,7 +221,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       // Beast allows no close while a ping is under way: the ping's handler comes back here.
       if (closing_ && !close_sent_ && !pinging_ && accepted_) {
         close_sent_ = true;
-        ws_.async_close(close_code_, beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
+        ws_.async_close(close_code_,
+                        beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
       }
       return;
     }
@@ -235,7 +238,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     }
     in_flight_ = n;
     auto handler = beast::bind_front_handler(&WsSession::on_write, this->shared_from_this());
-    if (n == 1) return ws_.async_write(asio::buffer(*queue_[head_index_].frame), std::move(handler));
+    if (n == 1)
+      return ws_.async_write(asio::buffer(*queue_[head_index_].frame), std::move(handler));
     // Concatenated DeliveryBatch frames parse as one batch (see cercle.proto).
     // The write operation keeps its own copy of the buffer list: nothing to hold here.
     std::vector<asio::const_buffer> batch;
@@ -290,7 +294,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     NoTls(std::shared_ptr<asio::ssl::context>) {}
   };
   [[no_unique_address]] std::conditional_t<std::is_same_v<NextLayer, tcp::socket>, NoTls,
-                                           std::shared_ptr<asio::ssl::context>> tls_;
+                                           std::shared_ptr<asio::ssl::context>>
+      tls_;
   websocket::stream<NextLayer, false> ws_;
   NetContext& ctx_;
   api::Session session_;

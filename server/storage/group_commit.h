@@ -37,8 +37,8 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  // Queues the batch. `done` (may be empty) runs through `post` once the batch is durable, or failed.
-  // After stop(), the batch is refused: `done` gets kShuttingDown.
+  // Queues the batch. `done` (may be empty) runs through `post` once the batch is durable, or
+  // failed. After stop(), the batch is refused: `done` gets kShuttingDown.
   void submit(WriteBatch batch, Callback done);
 
   // Writes everything already submitted, then ends the writer thread. Idempotent.

@@ -39,8 +39,9 @@ enum Cf : int {
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
-    "default", "accounts", "devices", "conversations", "members",
-    "log",     "cursors",  "key_packages", "reg_codes", "contact_links", "used_packages", "mls_keys", "package_refs", "invitations", "admin_reports", "sealed_reports"};
+    "default",      "accounts",     "devices",       "conversations", "members",       "log",
+    "cursors",      "key_packages", "reg_codes",     "contact_links", "used_packages", "mls_keys",
+    "package_refs", "invitations",  "admin_reports", "sealed_reports"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -83,7 +84,8 @@ Status scan(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, Visit&& visit) {
 
 }  // namespace
 
-// ---- WriteBatch ----------------------------------------------------------------------------------
+// ---- WriteBatch
+// ----------------------------------------------------------------------------------
 
 WriteBatch::WriteBatch(const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
     : cfs_(cfs), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
@@ -115,8 +117,7 @@ void WriteBatch::put_cursor(DeviceId device, const ConvId& conv, uint64_t seq) {
 void WriteBatch::delete_cursor(DeviceId device, const ConvId& conv) {
   batch_->Delete((*cfs_)[kCursors], slice(keys::u64_conv(device, conv)));
 }
-void WriteBatch::put_key_package(DeviceId device, uint64_t package_seq,
-                                 const KeyPackageRecord& r) {
+void WriteBatch::put_key_package(DeviceId device, uint64_t package_seq, const KeyPackageRecord& r) {
   put(kKeyPackages, keys::u64_u64(device, package_seq), r);
 }
 void WriteBatch::delete_key_package(DeviceId device, uint64_t package_seq) {
@@ -155,12 +156,14 @@ void WriteBatch::delete_log(const ConvId& conv, uint64_t seq) {
   batch_->Delete((*cfs_)[kLog], slice(keys::conv_u64(conv, seq)));
 }
 void WriteBatch::delete_log_range(const ConvId& conv, uint64_t from, uint64_t to) {
-  batch_->DeleteRange((*cfs_)[kLog], slice(keys::conv_u64(conv, from)), slice(keys::conv_u64(conv, to)));
+  batch_->DeleteRange((*cfs_)[kLog], slice(keys::conv_u64(conv, from)),
+                      slice(keys::conv_u64(conv, to)));
 }
 bool WriteBatch::empty() const { return batch_->Count() == 0; }
 size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
 
-// ---- Store ---------------------------------------------------------------------------------------
+// ---- Store
+// ---------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
@@ -179,7 +182,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   if (!s.ok()) return db_error("cannot open the data folder " + options.path, s);
   store->db_.reset(raw);
   if (auto meta = store->init_meta(); !meta) return std::move(meta).error();
-  store->maintenance_ = std::jthread([s = store.get()](std::stop_token stop) { s->run_maintenance(stop); });
+  store->maintenance_ =
+      std::jthread([s = store.get()](std::stop_token stop) { s->run_maintenance(stop); });
   return store;
 }
 
@@ -256,12 +260,13 @@ Status Store::scan_devices(const std::function<void(const DeviceRecord&)>& visit
 
 Status Store::scan_conversations(
     const std::function<void(const ConvId&, const ConversationRecord&)>& visit) const {
-  return scan<ConversationRecord>(*db_, cfs_[kConversations], [&](std::string_view k, const auto& r) {
-    ConvId id;
-    if (!ConvId::parse(k, id)) return false;
-    visit(id, r);
-    return true;
-  });
+  return scan<ConversationRecord>(*db_, cfs_[kConversations],
+                                  [&](std::string_view k, const auto& r) {
+                                    ConvId id;
+                                    if (!ConvId::parse(k, id)) return false;
+                                    visit(id, r);
+                                    return true;
+                                  });
 }
 
 Status Store::scan_members(
@@ -275,7 +280,8 @@ Status Store::scan_members(
   });
 }
 
-Status Store::scan_cursors(const std::function<void(DeviceId, const ConvId&, uint64_t)>& visit) const {
+Status Store::scan_cursors(
+    const std::function<void(DeviceId, const ConvId&, uint64_t)>& visit) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCursors]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     DeviceId device;
@@ -302,14 +308,15 @@ Status Store::scan_key_packages(
 
 Status Store::scan_registration_codes(
     const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const {
-  return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes], [&](std::string_view k, const auto& r) {
-    visit(k, r);
-    return true;
-  });
+  return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes],
+                                      [&](std::string_view k, const auto& r) {
+                                        visit(k, r);
+                                        return true;
+                                      });
 }
 
-Status Store::scan_invitations(
-    const std::function<void(const ConvId&, std::string_view, const InvitationRecord&)>& visit) const {
+Status Store::scan_invitations(const std::function<void(const ConvId&, std::string_view,
+                                                        const InvitationRecord&)>& visit) const {
   return scan<InvitationRecord>(*db_, cfs_[kInvitations], [&](std::string_view k, const auto& r) {
     ConvId conv;
     if (k.size() < 16 || !ConvId::parse(k.substr(0, 16), conv)) return false;
@@ -329,11 +336,12 @@ Status Store::scan_admin_reports(
 
 Status Store::scan_sealed_reports(
     const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const {
-  return scan<SealedReportRecord>(*db_, cfs_[kSealedReports], [&](std::string_view k, const auto& r) {
-    if (k.size() != 16) return false;
-    visit(keys::read_u64(k.substr(0, 8)), keys::read_u64(k.substr(8)), r);
-    return true;
-  });
+  return scan<SealedReportRecord>(
+      *db_, cfs_[kSealedReports], [&](std::string_view k, const auto& r) {
+        if (k.size() != 16) return false;
+        visit(keys::read_u64(k.substr(0, 8)), keys::read_u64(k.substr(8)), r);
+        return true;
+      });
 }
 
 void Store::compact_log(const ConvId& conv, uint64_t from, uint64_t to) {
@@ -396,7 +404,8 @@ Status Store::scan_used_key_packages(const std::function<void(uint64_t)>& visit)
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kUsedPackages]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() != 8) return make_error(Errc::kInternal, "corrupt used key package record");
+    if (it->key().size() != 8)
+      return make_error(Errc::kInternal, "corrupt used key package record");
     visit(keys::read_u64(std::string_view(it->key().data(), 8)));
   }
   if (!it->status().ok()) return db_error("scan used key packages", it->status());
@@ -438,8 +447,8 @@ Result<std::vector<LogEntry>> Store::read_log(const ConvId& conv, uint64_t after
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kLog]));
   size_t bytes = 0;
-  for (it->Seek(slice(keys::conv_u64(conv, after_seq + 1))); it->Valid() && out.size() < max_entries;
-       it->Next()) {
+  for (it->Seek(slice(keys::conv_u64(conv, after_seq + 1)));
+       it->Valid() && out.size() < max_entries; it->Next()) {
     ConvId found;
     LogEntry entry;
     std::string_view key(it->key().data(), it->key().size());

@@ -27,12 +27,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stop_token>
-#include <thread>
-#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "server/common/ids.h"
@@ -129,9 +129,10 @@ class Store {
       const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const;
   Status scan_registration_codes(
       const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const;
-  Status scan_invitations(
-      const std::function<void(const ConvId&, std::string_view, const InvitationRecord&)>& visit) const;
-  Status scan_admin_reports(const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const;
+  Status scan_invitations(const std::function<void(const ConvId&, std::string_view,
+                                                   const InvitationRecord&)>& visit) const;
+  Status scan_admin_reports(
+      const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const;
   Status scan_sealed_reports(
       const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const;
   // Compacts a conversation's log range [from, to) so that erased entries leave the disk, not only

@@ -61,7 +61,8 @@ TEST_F(StoreTest, LogIsReadInOrderWithinOneConversationOnly) {
   auto store = open();
   ASSERT_TRUE(store);
   auto batch = store->batch();
-  for (uint64_t seq = 1; seq <= 5; ++seq) batch.append_log(conv(1), seq, entry("a" + std::to_string(seq)));
+  for (uint64_t seq = 1; seq <= 5; ++seq)
+    batch.append_log(conv(1), seq, entry("a" + std::to_string(seq)));
   for (uint64_t seq = 1; seq <= 3; ++seq) batch.append_log(conv(2), seq, entry("b"));
   ASSERT_TRUE(store->write(batch, true).ok());
 
@@ -104,7 +105,8 @@ TEST_F(StoreTest, ScansReturnWhatWasWritten) {
   ASSERT_TRUE(store->write(batch, false).ok());
 
   std::vector<std::string> handles;
-  ASSERT_TRUE(store->scan_accounts([&](const AccountRecord& r) { handles.push_back(r.handle()); }).ok());
+  ASSERT_TRUE(
+      store->scan_accounts([&](const AccountRecord& r) { handles.push_back(r.handle()); }).ok());
   EXPECT_EQ(handles, std::vector<std::string>{"Écureuil"});
 
   int members = 0;
@@ -132,8 +134,10 @@ TEST_F(StoreTest, AFolderFromANewerSchemaIsRefusedClearly) {
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.string(), &names).ok());
     for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), families, &handles, &raw).ok());
-    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "schema_version", std::string("\0\0\0\x63", 4)).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), families, &handles, &raw).ok());
+    ASSERT_TRUE(
+        raw->Put(rocksdb::WriteOptions(), "schema_version", std::string("\0\0\0\x63", 4)).ok());
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
     delete raw;
   }
@@ -210,7 +214,8 @@ TEST_F(StoreTest, GroupCommitterCompletesEveryBatchInOrder) {
 TEST_F(StoreTest, SubmitAfterStopIsRefused) {
   auto store = open();
   ASSERT_TRUE(store);
-  GroupCommitter committer(*store, true, [](std::function<void()> fn) { fn(); }, nullptr);
+  GroupCommitter committer(
+      *store, true, [](std::function<void()> fn) { fn(); }, nullptr);
   committer.stop();
   bool called = false;
   committer.submit(store->batch(), [&](const Status& s) {

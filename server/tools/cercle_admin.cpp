@@ -34,7 +34,8 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using namespace cercle;
 
-constexpr const char* kUsage = R"(usage: cercle-admin [--socket PATH | --data DIR] [--json] COMMAND ...
+constexpr const char* kUsage =
+    R"(usage: cercle-admin [--socket PATH | --data DIR] [--json] COMMAND ...
 commands:
   code create [--ttl-hours N]              make a single-use registration code (printed alone)
   code revoke CODE                         make an unused code unusable
@@ -73,18 +74,22 @@ std::optional<json::object> request_of(const std::vector<std::string>& w) {
     return true;
   };
   if (is({"code", "create"}) && (w.size() == 2 || (w.size() == 4 && w[2] == "--ttl-hours"))) {
-    return json::object{{"command", "code-create"}, {"ttl_hours", w.size() == 4 ? std::stoll(w[3]) : 0}};
+    return json::object{{"command", "code-create"},
+                        {"ttl_hours", w.size() == 4 ? std::stoll(w[3]) : 0}};
   }
-  if (is({"code", "revoke"}) && w.size() == 3) return json::object{{"command", "code-revoke"}, {"code", w[2]}};
+  if (is({"code", "revoke"}) && w.size() == 3)
+    return json::object{{"command", "code-revoke"}, {"code", w[2]}};
   if (is({"account", "list"}) && w.size() == 2) return json::object{{"command", "account-list"}};
   if (is({"account", "set-type"}) && w.size() == 4) {
     return json::object{{"command", "account-set-type"}, {"handle", w[2]}, {"type", w[3]}};
   }
   if (is({"account", "set-admin"}) && w.size() == 4 && (w[3] == "on" || w[3] == "off")) {
-    return json::object{{"command", "account-set-admin"}, {"handle", w[2]}, {"admin", w[3] == "on"}};
+    return json::object{
+        {"command", "account-set-admin"}, {"handle", w[2]}, {"admin", w[3] == "on"}};
   }
   if ((is({"account", "suspend"}) || is({"account", "unsuspend"})) && w.size() == 3) {
-    return json::object{{"command", "account-suspend"}, {"handle", w[2]}, {"suspended", w[1] == "suspend"}};
+    return json::object{
+        {"command", "account-suspend"}, {"handle", w[2]}, {"suspended", w[1] == "suspend"}};
   }
   if (is({"stats"}) && w.size() == 1) return json::object{{"command", "stats"}};
   if (is({"report", "list"}) && w.size() == 2) return json::object{{"command", "report-list"}};
@@ -95,11 +100,13 @@ std::optional<json::object> request_of(const std::vector<std::string>& w) {
   if (is({"clock", "advance"}) && w.size() == 3) {
     return json::object{{"command", "clock-advance"}, {"hours", std::stoll(w[2])}};
   }
-  if (is({"backup", "create"}) && w.size() == 3) return json::object{{"command", "backup-create"}, {"dir", w[2]}};
+  if (is({"backup", "create"}) && w.size() == 3)
+    return json::object{{"command", "backup-create"}, {"dir", w[2]}};
   if (is({"backup", "create"}) && w.size() == 5 && w[3] == "--keep") {
     return json::object{{"command", "backup-create"}, {"dir", w[2]}, {"keep", std::stoll(w[4])}};
   }
-  if (is({"backup", "verify"}) && w.size() == 3) return json::object{{"command", "backup-verify"}, {"dir", w[2]}};
+  if (is({"backup", "verify"}) && w.size() == 3)
+    return json::object{{"command", "backup-verify"}, {"dir", w[2]}};
   if (is({"backup", "restore"}) && w.size() == 4) {
     return json::object{{"command", "backup-restore"}, {"dir", w[2]}, {"target", w[3]}};
   }
@@ -139,9 +146,11 @@ json::object run_offline(const std::string& data, const json::object& request) {
   if (!store) return api::admin_error(store.error().message);
   if (command == "backup-create") return net::run_backup_command(store->get(), request);
   struct NoOutbox : domain::Outbox {
-    void publish(const ConvId&, uint64_t, const storage::LogRecord&, std::span<const DeviceId>) override {}
+    void publish(const ConvId&, uint64_t, const storage::LogRecord&,
+                 std::span<const DeviceId>) override {}
   } outbox;
-  storage::GroupCommitter committer(**store, true, [](std::function<void()> fn) { fn(); }, nullptr);
+  storage::GroupCommitter committer(
+      **store, true, [](std::function<void()> fn) { fn(); }, nullptr);
   SystemClock clock;
   domain::Domain domain(domain::Config{}, **store, committer, clock, outbox);
   if (auto loaded = domain.load(); !loaded) return api::admin_error(loaded.error().message);
@@ -161,14 +170,15 @@ void print(const json::object& request, const json::object& answer) {
     for (const auto& a : answer.at("accounts").as_array()) {
       const auto& o = a.as_object();
       std::cout << o.at("handle").as_string().c_str() << "\t" << o.at("type").as_string().c_str()
-                << (o.at("admin").as_bool() ? "\tadmin" : "") << (o.at("suspended").as_bool() ? "\tsuspended" : "")
-                << "\n";
+                << (o.at("admin").as_bool() ? "\tadmin" : "")
+                << (o.at("suspended").as_bool() ? "\tsuspended" : "") << "\n";
     }
   } else if (command == "report-list") {
     for (const auto& r : answer.at("reports").as_array()) {
       const auto& o = r.as_object();
-      std::cout << "#" << json::serialize(o.at("id")) << "\t" << o.at("reporter").as_string().c_str()
-                << "\tconversation " << o.at("conversation").as_string().c_str() << " message "
+      std::cout << "#" << json::serialize(o.at("id")) << "\t"
+                << o.at("reporter").as_string().c_str() << "\tconversation "
+                << o.at("conversation").as_string().c_str() << " message "
                 << json::serialize(o.at("seq")) << "\n  text: " << o.at("text").as_string().c_str()
                 << "\n  reason: " << o.at("reason").as_string().c_str()
                 << "\n  answer: " << o.at("answer").as_string().c_str() << "\n";
@@ -208,7 +218,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sodium_init() < 0) return 1;
-  ::umask(077);  // A data folder it creates or restores is the server's alone, like the server's own.
+  ::umask(
+      077);  // A data folder it creates or restores is the server's alone, like the server's own.
   const std::string socket = args.socket.empty() ? args.data + "/admin.sock" : args.socket;
   std::optional<json::object> answer = ask_server(socket, *request);
   if (!answer) {

@@ -33,7 +33,8 @@ const mls::State& MlsMember::group(const std::string& conv) const {
 std::string MlsMember::key_package(bool professional) {
   mls::KeyPackageOptions options;
   if (professional) {
-    options.leaf_extensions.push_back(mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes{2}});
+    options.leaf_extensions.push_back(
+        mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes{2}});
   }
   auto bundle = must(mls::create_key_package(mls::Credential(bytes(handle_)), signer_, options),
                      "key package");
@@ -43,13 +44,15 @@ std::string MlsMember::key_package(bool professional) {
 
 void MlsMember::create(const std::string& conv) {
   groups_.insert_or_assign(
-      conv, must(mls::State::create(bytes(conv), mls::Credential(bytes(handle_)), signer_), "create"));
+      conv,
+      must(mls::State::create(bytes(conv), mls::Credential(bytes(handle_)), signer_), "create"));
 }
 
 MlsMember::Commit MlsMember::commit(const std::string& conv,
                                     const std::vector<std::string>& add_key_packages,
                                     const std::vector<uint32_t>& remove_leaves,
-                                    const std::optional<std::string>& policy, const std::string& data) {
+                                    const std::optional<std::string>& policy,
+                                    const std::string& data) {
   mls::CommitOptions options;
   for (const auto& kp : add_key_packages) options.add_key_packages.push_back(bytes(kp));
   options.remove_leaves = remove_leaves;

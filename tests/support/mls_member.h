@@ -37,7 +37,8 @@ class MlsMember {
   // authenticated data (an encoded CommitData).
   Commit commit(const std::string& conv, const std::vector<std::string>& add_key_packages,
                 const std::vector<uint32_t>& remove_leaves = {},
-                const std::optional<std::string>& policy = std::nullopt, const std::string& data = {});
+                const std::optional<std::string>& policy = std::nullopt,
+                const std::string& data = {});
   // The group's current policy (encoded), or nullopt.
   std::optional<std::string> policy(const std::string& conv) const;
   void adopt(const std::string& conv);

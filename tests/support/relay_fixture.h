@@ -1,5 +1,5 @@
-// RelayFixture: a GoogleTest fixture for integration tests of the relay. It runs one cercle-server on
-// a temporary data folder (restartable on the same folder), registers devices and builds groups.
+// RelayFixture: a GoogleTest fixture for integration tests of the relay. It runs one cercle-server
+// on a temporary data folder (restartable on the same folder), registers devices and builds groups.
 // The relay reads MLS handshake messages (key packages, commits, proposals, Welcomes), so every
 // device has a real MLS side (MlsMember) and the group helpers build real commits; application
 // payloads stay opaque to the relay and tests may send any bytes there.
@@ -174,7 +174,8 @@ class RelayFixture : public ::testing::Test {
     committer.mls->adopt(conv);
     for (TestDevice* d : devices_) {
       if (d == &committer || !d->mls->in_group(conv)) continue;
-      EXPECT_TRUE(d->mls->process(conv, c.mls.message)) << d->handle << " cannot process the commit";
+      EXPECT_TRUE(d->mls->process(conv, c.mls.message))
+          << d->handle << " cannot process the commit";
     }
   }
 
@@ -199,8 +200,9 @@ class RelayFixture : public ::testing::Test {
     for (auto* d : add) ASSERT_NO_FATAL_FAILURE(join(*d, conv, c.mls.welcome));
   }
 
-  // `committer` commits at `epoch`, adding `added`; each added device that is online must get the commit as its WELCOME, and joins from it (an offline one joins from the
-  // commit's Welcome directly). Returns the commit's sequence number in `seq`.
+  // `committer` commits at `epoch`, adding `added`; each added device that is online must get the
+  // commit as its WELCOME, and joins from it (an offline one joins from the commit's Welcome
+  // directly). Returns the commit's sequence number in `seq`.
   void add_members(TestDevice& committer, const std::string& conv, uint64_t epoch,
                    const std::vector<TestDevice*>& added, uint64_t* seq = nullptr) {
     BuiltCommit c;

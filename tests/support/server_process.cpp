@@ -68,7 +68,8 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::string& data_dir,
   posix_spawn_file_actions_addclose(&actions, out[0]);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, p->log_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> args = {CERCLE_SERVER_BIN, "--listen", "127.0.0.1:0", "--data", data_dir};
+  std::vector<std::string> args = {CERCLE_SERVER_BIN, "--listen", "127.0.0.1:0", "--data",
+                                   data_dir};
   // For profiling: CERCLE_SERVER_WRAPPER="heaptrack -o /tmp/h" runs the server under a tool.
   if (const char* wrapper = std::getenv("CERCLE_SERVER_WRAPPER"); wrapper && *wrapper) {
     std::istringstream words(wrapper);

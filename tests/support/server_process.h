@@ -27,8 +27,8 @@ class TempDir {
 
 class ServerProcess {
  public:
-  // Starts cercle-server with `--listen 127.0.0.1:0 --data data_dir` plus `args`, and waits (10 s at
-  // most) for its "listening on" line. Returns nullptr when it does not start; `error` says why.
+  // Starts cercle-server with `--listen 127.0.0.1:0 --data data_dir` plus `args`, and waits (10 s
+  // at most) for its "listening on" line. Returns nullptr when it does not start; `error` says why.
   static std::unique_ptr<ServerProcess> start(const std::string& data_dir,
                                               const std::vector<std::string>& args,
                                               std::string* error = nullptr);

@@ -37,8 +37,9 @@ class TamperingRelay {
   void arm(const std::string& attacker, const std::string& conversation);
 
   struct Injection {
-    std::string victim;  // The handle of the device that received it ("HANDLE (welcome)": the Welcome).
-    uint64_t seq = 0;    // The seq it had for that device.
+    std::string
+        victim;  // The handle of the device that received it ("HANDLE (welcome)": the Welcome).
+    uint64_t seq = 0;  // The seq it had for that device.
   };
   // Every injection so far.
   std::vector<Injection> injections() const;

@@ -19,7 +19,9 @@ using tcp = asio::ip::tcp;
 
 DeviceKey::DeviceKey() { crypto_sign_keypair(pk, sk); }
 
-std::string DeviceKey::public_key() const { return std::string(reinterpret_cast<const char*>(pk), 32); }
+std::string DeviceKey::public_key() const {
+  return std::string(reinterpret_cast<const char*>(pk), 32);
+}
 
 std::string DeviceKey::sign(std::string_view m) const {
   std::string sig(crypto_sign_BYTES, '\0');
@@ -66,23 +68,24 @@ std::unique_ptr<WsClient> WsClient::connect_small_buffer(uint16_t port, int rece
     // Set before connecting: it fixes the window the kernel announces and disables autotuning.
     beast::error_code ec;
     ws.next_layer().open(tcp::v4(), ec);
-    if (!ec) ws.next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes), ec);
+    if (!ec)
+      ws.next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer_bytes), ec);
     if (ec) return nullptr;
   }
   bool done = false;
   beast::error_code result = asio::error::timed_out;
-  ws.next_layer().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
-                                [&](beast::error_code ec) {
-                                  if (ec) {
-                                    result = ec;
-                                    done = true;
-                                    return;
-                                  }
-                                  ws.async_handshake("127.0.0.1", "/ws", [&](beast::error_code ec2) {
-                                    result = ec2;
-                                    done = true;
-                                  });
-                                });
+  ws.next_layer().async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
+        if (ec) {
+          result = ec;
+          done = true;
+          return;
+        }
+        ws.async_handshake("127.0.0.1", "/ws", [&](beast::error_code ec2) {
+          result = ec2;
+          done = true;
+        });
+      });
   if (!c->run_until([&] { return done; }, timeout) || result) return nullptr;
   // Like browsers: without it Nagle's algorithm and delayed ACKs add 40 ms to request-response
   // round trips whose frame spans several segments.
@@ -127,10 +130,11 @@ bool WsClient::send_raw(std::string_view bytes, bool text) {
   bool done = false;
   beast::error_code result;
   impl_->ws.text(text);
-  impl_->ws.async_write(asio::buffer(bytes.data(), bytes.size()), [&](beast::error_code ec, size_t) {
-    result = ec;
-    done = true;
-  });
+  impl_->ws.async_write(asio::buffer(bytes.data(), bytes.size()),
+                        [&](beast::error_code ec, size_t) {
+                          result = ec;
+                          done = true;
+                        });
   run_until([&] { return done; }, 5s);
   impl_->ws.binary(true);
   return done && !result;
@@ -142,13 +146,15 @@ uint64_t WsClient::send(v1::ClientFrame frame) {
   return frame.request_id();
 }
 
-std::optional<v1::Response> WsClient::wait_response(uint64_t id, std::chrono::milliseconds timeout) {
+std::optional<v1::Response> WsClient::wait_response(uint64_t id,
+                                                    std::chrono::milliseconds timeout) {
   if (!run_until([&] { return responses_.count(id) > 0; }, timeout)) return std::nullopt;
   auto node = responses_.extract(id);
   return std::move(node.mapped());
 }
 
-std::optional<v1::Response> WsClient::call(v1::ClientFrame frame, std::chrono::milliseconds timeout) {
+std::optional<v1::Response> WsClient::call(v1::ClientFrame frame,
+                                           std::chrono::milliseconds timeout) {
   return wait_response(send(std::move(frame)), timeout);
 }
 

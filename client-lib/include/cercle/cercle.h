@@ -22,13 +22,13 @@ extern "C" {
 typedef enum {
   CERCLE_OK = 0,
   CERCLE_ERR_OTHER = 1,
-  CERCLE_ERR_INVALID = 2,         /* A bad argument. */
-  CERCLE_ERR_BAD_PASSPHRASE = 3,  /* The local store does not open with this passphrase. */
-  CERCLE_ERR_NETWORK = 4,         /* Cannot reach the server, or it did not answer in time. */
-  CERCLE_ERR_REFUSED = 5,         /* The server or the group refused the request. */
-  CERCLE_ERR_NOT_FOUND = 6,       /* No such conversation or account. */
-  CERCLE_ERR_NOT_REGISTERED = 7,  /* This device has no account yet. */
-  CERCLE_ERR_STORAGE = 8          /* The local store is in use by another program or damaged. */
+  CERCLE_ERR_INVALID = 2,        /* A bad argument. */
+  CERCLE_ERR_BAD_PASSPHRASE = 3, /* The local store does not open with this passphrase. */
+  CERCLE_ERR_NETWORK = 4,        /* Cannot reach the server, or it did not answer in time. */
+  CERCLE_ERR_REFUSED = 5,        /* The server or the group refused the request. */
+  CERCLE_ERR_NOT_FOUND = 6,      /* No such conversation or account. */
+  CERCLE_ERR_NOT_REGISTERED = 7, /* This device has no account yet. */
+  CERCLE_ERR_STORAGE = 8         /* The local store is in use by another program or damaged. */
 } cercle_status;
 
 typedef struct cercle_client cercle_client;
@@ -40,7 +40,7 @@ typedef struct {
   const char* text;   /* UTF-8. Valid during the callback only. */
   int64_t time_ms;
   int own;
-  int professional;   /* The sender is a professional: show it beside the message. */
+  int professional; /* The sender is a professional: show it beside the message. */
 } cercle_message;
 
 typedef void (*cercle_message_fn)(void* user, const cercle_message* message);
@@ -60,7 +60,8 @@ int cercle_is_registered(const cercle_client* client);
 cercle_status cercle_start_direct(cercle_client* client, const char* handle,
                                   char conversation[CERCLE_ID_SIZE]);
 cercle_status cercle_create_group(cercle_client* client, char conversation[CERCLE_ID_SIZE]);
-cercle_status cercle_add_member(cercle_client* client, const char* conversation, const char* handle);
+cercle_status cercle_add_member(cercle_client* client, const char* conversation,
+                                const char* handle);
 cercle_status cercle_remove_member(cercle_client* client, const char* conversation,
                                    const char* handle);
 cercle_status cercle_leave(cercle_client* client, const char* conversation);
@@ -91,25 +92,27 @@ typedef struct {
 } cercle_member;
 
 typedef void (*cercle_member_fn)(void* user, const cercle_member* member);
-cercle_status cercle_members(cercle_client* client, const char* conversation, cercle_member_fn on_member,
-                             void* user);
+cercle_status cercle_members(cercle_client* client, const char* conversation,
+                             cercle_member_fn on_member, void* user);
 
 typedef struct {
-  int open_to_peers;      /* Peers may ask to join; professionals never. */
+  int open_to_peers; /* Peers may ask to join; professionals never. */
   int relatives_admitted;
   uint32_t retention_days; /* 0: kept. */
   const char* charter;     /* cercle_get_rules: valid until the next call on this client. */
   uint32_t objection_hours;
 } cercle_group_rules;
 
-cercle_status cercle_get_rules(cercle_client* client, const char* conversation, cercle_group_rules* out);
+cercle_status cercle_get_rules(cercle_client* client, const char* conversation,
+                               cercle_group_rules* out);
 cercle_status cercle_set_rules(cercle_client* client, const char* conversation,
                                const cercle_group_rules* rules);
 cercle_status cercle_set_role(cercle_client* client, const char* conversation, const char* handle,
                               cercle_role role);
 cercle_status cercle_ban(cercle_client* client, const char* conversation, const char* handle);
 cercle_status cercle_unban(cercle_client* client, const char* conversation, const char* handle);
-cercle_status cercle_mute(cercle_client* client, const char* conversation, const char* handle, int muted);
+cercle_status cercle_mute(cercle_client* client, const char* conversation, const char* handle,
+                          int muted);
 
 /* Invites handle (accompanying may be NULL), valid for valid_hours; writes the invitation's id. */
 cercle_status cercle_invite(cercle_client* client, const char* conversation, const char* handle,
@@ -131,7 +134,8 @@ typedef struct {
 
 typedef void (*cercle_invitation_fn)(void* user, const cercle_invitation* invitation);
 /* The invitations addressed to this account that are still pending. */
-cercle_status cercle_invitations(cercle_client* client, cercle_invitation_fn on_invitation, void* user);
+cercle_status cercle_invitations(cercle_client* client, cercle_invitation_fn on_invitation,
+                                 void* user);
 cercle_status cercle_accept_invitation(cercle_client* client, const char* conversation,
                                        const char* invitation_id);
 cercle_status cercle_object_to_invitation(cercle_client* client, const char* conversation,
@@ -148,16 +152,16 @@ cercle_status cercle_report_to_admins(cercle_client* client, const char* convers
                                       const char* reason, uint64_t* report_id);
 
 typedef enum {
-  CERCLE_EVENT_WARNING = 1,      /* detail: what was refused or failed, in words. */
+  CERCLE_EVENT_WARNING = 1, /* detail: what was refused or failed, in words. */
   CERCLE_EVENT_JOINED = 2,
   CERCLE_EVENT_MEMBERS_CHANGED = 3,
   CERCLE_EVENT_LEFT = 4,
-  CERCLE_EVENT_INVITED = 5,      /* Someone was invited to the group: invitee, by. */
-  CERCLE_EVENT_INVITATION = 6,   /* This account is invited: call cercle_invitations. */
+  CERCLE_EVENT_INVITED = 5,    /* Someone was invited to the group: invitee, by. */
+  CERCLE_EVENT_INVITATION = 6, /* This account is invited: call cercle_invitations. */
   CERCLE_EVENT_INVITATION_ACCEPTED = 7,
   CERCLE_EVENT_INVITATION_REVOKED = 8,
   CERCLE_EVENT_OBJECTION = 9,
-  CERCLE_EVENT_JOIN_REQUEST = 10, /* by: who asks. */
+  CERCLE_EVENT_JOIN_REQUEST = 10,    /* by: who asks. */
   CERCLE_EVENT_MESSAGE_DELETED = 11, /* seq: hide it. */
   CERCLE_EVENT_REPORT = 12,      /* For a facilitator: by (reporter), seq, text, detail (reason). */
   CERCLE_EVENT_ADMIN_ANSWER = 13 /* detail: the admins' answer to a report. */
@@ -175,8 +179,9 @@ typedef struct {
 
 typedef void (*cercle_event_fn)(void* user, const cercle_event* event);
 /* cercle_poll, with the group's events too (either callback may be NULL). */
-cercle_status cercle_poll_events(cercle_client* client, int timeout_ms, cercle_message_fn on_message,
-                                 cercle_event_fn on_event, void* user);
+cercle_status cercle_poll_events(cercle_client* client, int timeout_ms,
+                                 cercle_message_fn on_message, cercle_event_fn on_event,
+                                 void* user);
 
 #ifdef __cplusplus
 }
