@@ -15,11 +15,13 @@ const Member* member_at(const Group& g, uint32_t leaf) {
   return nullptr;
 }
 
-const Member* member_named(const Group& g, std::string_view handle) {
+// Every leaf of an account: a member with several devices has one leaf per device.
+std::vector<const Member*> members_named(const Group& g, std::string_view handle) {
+  std::vector<const Member*> out;
   for (const auto& m : g.members) {
-    if (m.handle == handle) return &m;
+    if (m.handle == handle) out.push_back(&m);
   }
-  return nullptr;
+  return out;
 }
 
 bool contains(const google::protobuf::RepeatedPtrField<std::string>& list, std::string_view v) {
@@ -32,11 +34,15 @@ std::string check_invitation(const Group& g, const v1::GroupPolicy& policy,
                              int64_t now_ms, std::string& nonce) {
   v1::Invitation peek;
   if (!peek.ParseFromString(signed_invitation.invitation())) return "an invitation is unreadable";
-  const Member* inviter = member_named(g, peek.inviter());
-  if (!inviter || role_of(policy, inviter->handle) != v1::FACILITATOR) {
+  const auto inviter_leaves = members_named(g, peek.inviter());
+  if (inviter_leaves.empty() || role_of(policy, peek.inviter()) != v1::FACILITATOR) {
     return "an invitation was not made by a facilitator of the group";
   }
-  auto invitation = verify_invitation(signed_invitation, inviter->signature_key);
+  // Any of the facilitator's devices may have signed it.
+  std::optional<v1::Invitation> invitation;
+  for (const Member* leaf : inviter_leaves) {
+    if ((invitation = verify_invitation(signed_invitation, leaf->signature_key))) break;
+  }
   if (!invitation) return "an invitation's signature does not verify";
   if (invitation->conversation_id() != g.conversation_id)
     return "an invitation is for another group";
@@ -70,12 +76,15 @@ std::string check_policy_change(const Group& g, const Change& c, const Member& c
   // Someone must still lead the group: a facilitator among those who stay or join.
   for (const auto& grant : next.roles()) {
     if (grant.role() != v1::FACILITATOR) continue;
-    const Member* m = member_named(g, grant.handle());
-    const bool leaving = m && std::any_of(c.removed.begin(), c.removed.end(),
-                                          [&](const Removed& r) { return r.leaf == m->leaf; });
+    // The facilitator stays while one of their devices stays.
+    const auto leaves = members_named(g, grant.handle());
+    const bool staying = std::any_of(leaves.begin(), leaves.end(), [&](const Member* m) {
+      return std::none_of(c.removed.begin(), c.removed.end(),
+                          [&](const Removed& r) { return r.leaf == m->leaf; });
+    });
     const bool joining = std::any_of(c.added.begin(), c.added.end(),
                                      [&](const Added& a) { return a.handle == grant.handle(); });
-    if ((m && !leaving) || joining) return {};
+    if (staying || joining) return {};
   }
   return "the group would have no facilitator left";
 }

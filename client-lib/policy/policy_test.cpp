@@ -140,6 +140,33 @@ TEST_F(PolicyTest, OnlyFacilitatorsChangeTheRulesAndSomeoneKeepsLeading) {
   EXPECT_TRUE(check_commit(group_, c, kNow).ok());
 }
 
+TEST_F(PolicyTest, AFacilitatorWithSeveralDevicesIsOneFacilitator) {
+  Key anna_phone;
+  group_.members.push_back({"anna", 2, Kind::kPeer, anna_phone.public_key()});
+  // An invitation signed on Anna's second device verifies against that device's leaf.
+  Change c = adding(2, "dr-x", Kind::kProfessional);
+  *c.data.add_invitations() = invite(anna_phone, "anna", "dr-x", v1::INVITEE_PROFESSIONAL);
+  auto v = check_commit(group_, c, kNow);
+  EXPECT_TRUE(v.ok()) << v.refusal;
+  // A key that is none of Anna's leaves still fails.
+  Key stranger;
+  Change forged = adding(2, "dr-x", Kind::kProfessional);
+  *forged.data.add_invitations() = invite(stranger, "anna", "dr-x", v1::INVITEE_PROFESSIONAL);
+  EXPECT_NE(check_commit(group_, forged, kNow).refusal.find("signature"), std::string::npos);
+
+  // Removing one of Anna's devices leaves her facilitating; removing both leaves nobody.
+  Change drop_one;
+  drop_one.committer_leaf = 2;
+  drop_one.removed = {{0, false}};
+  drop_one.new_policy = *group_.policy;
+  drop_one.new_policy->add_muted("ben");
+  v = check_commit(group_, drop_one, kNow);
+  EXPECT_TRUE(v.ok()) << v.refusal;
+  Change drop_all = drop_one;
+  drop_all.removed = {{0, false}, {2, true}};
+  EXPECT_NE(check_commit(group_, drop_all, kNow).refusal.find("no facilitator"), std::string::npos);
+}
+
 TEST_F(PolicyTest, ANewGroupsFirstCommitSetsItsRules) {
   Group fresh;
   fresh.conversation_id = group_.conversation_id;

@@ -100,8 +100,9 @@ class GroupsTest : public DomainTest {
     alice.mls->adopt(g);
     EXPECT_TRUE(pro.mls->join(g, built.welcome));
     for (Device* d : devices_) {
-      if (d != &alice && d != &pro && d->mls->in_group(g))
+      if (d != &alice && d != &pro && d->mls->in_group(g)) {
         EXPECT_TRUE(d->mls->process(g, built.message));
+      }
     }
     return r;
   }
@@ -228,6 +229,41 @@ TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
   EXPECT_EQ((*after)[0].record.kind(), static_cast<int>(EntryKind::kErased));
   EXPECT_EQ((*after)[1].seq, fresh->seq);
   EXPECT_EQ((*after)[0].seq, fresh->seq - 1);
+}
+
+TEST_F(GroupsTest, AKeyPackageFetchedBeforeAnAccountTypeChangeNoLongerAddsTheDevice) {
+  Device alice, dana;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(dana, "dana").ok());
+  ConvView conv = group(alice, {});
+  const std::string g = conv.id.str();
+  // Dana's package says "peer"; then the admin makes her a professional.
+  const std::string stale = upload_key_package(dana);
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dana", AccountType::kProfessional, cb);
+              }).ok());
+  auto try_add = [&] {
+    auto built = alice.mls->commit(g, {stale}, {}, std::nullopt, {});
+    auto r = await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(alice.info.device_id,
+                                      CommitArgs{conv.id,
+                                                 alice.mls->epoch(g),
+                                                 built.message,
+                                                 {dana.info.device_id},
+                                                 {},
+                                                 built.welcome},
+                                      cb);
+    });
+    alice.mls->discard(g);
+    return r;
+  };
+  auto r = try_add();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kNotFound) << r.error().message;
+  restart();  // The ref is gone from RocksDB too, not only from memory.
+  r = try_add();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kNotFound) << r.error().message;
 }
 
 }  // namespace

@@ -267,19 +267,33 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   account->type = type;
   auto batch = ctx_.store.batch();
   write_account(*account, batch);
-  if (changed) {
-    // The account's key packages declare its old type, and members read the type from the leaf:
-    // they go, and its devices publish new ones when they next sign in.
-    for (DeviceId id : account->devices) {
-      DeviceState* device = ctx_.state.device(id);
-      if (!device) continue;
-      for (const auto& slot : device->packages) batch.delete_key_package(id, slot.seq);
-      if (device->last_resort) batch.delete_key_package(id, device->last_resort->seq);
-      device->packages.clear();
-      device->last_resort.reset();
+  if (changed) purge_key_packages(*account, batch);
+  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+void Identity::purge_key_packages(const AccountState& account, storage::WriteBatch& batch) {
+  // The account's key packages declare its old type, and members read the type from the leaf:
+  // they go, and its devices publish new ones when they next sign in.
+  for (DeviceId id : account.devices) {
+    DeviceState* device = ctx_.state.device(id);
+    if (!device) continue;
+    for (const auto& slot : device->packages) batch.delete_key_package(id, slot.seq);
+    if (device->last_resort) batch.delete_key_package(id, device->last_resort->seq);
+    device->packages.clear();
+    device->last_resort.reset();
+  }
+  // A package fetched before the change must not add the device either: its ref goes too, so the
+  // relay no longer knows the package (a commit adding it is refused).
+  auto& refs = ctx_.state.package_refs;
+  for (auto it = refs.begin(); it != refs.end();) {
+    if (std::find(account.devices.begin(), account.devices.end(), it->second.device) !=
+        account.devices.end()) {
+      batch.delete_package_ref(it->first);
+      it = refs.erase(it);
+    } else {
+      ++it;
     }
   }
-  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
 }
 
 void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) {

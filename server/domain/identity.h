@@ -76,6 +76,8 @@ class Identity {
   Status check_admission(Admission admission, std::string& code_hash) const;
   Status check_admin(DeviceId actor) const;
   void write_account(const AccountState& account, storage::WriteBatch& batch) const;
+  // Forgets every key package of the account's devices, and their refs.
+  void purge_key_packages(const AccountState& account, storage::WriteBatch& batch);
   static void write_device(const DeviceState& device, storage::WriteBatch& batch);
 
   Context ctx_;

@@ -139,6 +139,9 @@ void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
 void WriteBatch::put_package_ref(std::string_view ref, const PackageRefRecord& r) {
   put(kPackageRefs, ref, r);
 }
+void WriteBatch::delete_package_ref(std::string_view ref) {
+  batch_->Delete((*cfs_)[kPackageRefs], slice(ref));
+}
 void WriteBatch::put_invitation(const ConvId& conv, std::string_view nonce,
                                 const InvitationRecord& r) {
   put(kInvitations, conv.str() + std::string(nonce), r);
