@@ -61,7 +61,11 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
   auto view = [&](const std::string& nonce) {
     auto it = conv.invitations.find(nonce);
     auto i = it == conv.invitations.end() ? std::nullopt : tracked(it->second);
-    return i ? invitation_view(*i) : Invitation{to_hex(nonce), out.conversation};
+    if (i) return invitation_view(*i);
+    Invitation unknown;  // Revoked or used before this device saw it.
+    unknown.id = to_hex(nonce);
+    unknown.conversation = out.conversation;
+    return unknown;
   };
   switch (e.kind_case()) {
     case v1::GroupEvent::kInvited: {

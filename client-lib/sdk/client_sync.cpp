@@ -42,10 +42,19 @@ Status Client::Impl::save_dirty() {
   return Ok{};
 }
 
-void Client::Impl::warn(const Conv& conv, std::string detail) {
+namespace {
+
+Event conv_event(Event::Kind kind, const Conv& conv) {
   Event e;
-  e.kind = Event::Kind::kWarning;
+  e.kind = kind;
   e.conversation = to_hex(conv.id);
+  return e;
+}
+
+}  // namespace
+
+void Client::Impl::warn(const Conv& conv, std::string detail) {
+  Event e = conv_event(Event::Kind::kWarning, conv);
   e.detail = std::move(detail);
   events.push_back(std::move(e));
 }
@@ -120,7 +129,7 @@ void Client::Impl::adopt_pending(Conv& conv) {
   conv.last_seq = conv.pending_seq;
   conv.pending_seq = 0;
   conv.dirty = true;
-  events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
+  events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
 }
 
 void Client::Impl::apply(Conv& conv, const v1::Delivery& d) {
@@ -174,7 +183,7 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
           conv.kind = 0;  // Unknown until asked (see learn_kinds): a Welcome does not say.
           conv.dirty = true;
           if (candidate == name) (void)store->remove(name);  // One-time keys go once used.
-          events.push_back(Event{Event::Kind::kJoined, to_hex(conv.id), {}, {}});
+          events.push_back(conv_event(Event::Kind::kJoined, conv));
           return;
         }
       }
@@ -211,10 +220,10 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
     if (out->removed) {
       conv.left = true;
       conv.state.reset();
-      events.push_back(Event{Event::Kind::kLeft, to_hex(conv.id), {}, {}});
+      events.push_back(conv_event(Event::Kind::kLeft, conv));
       return;
     }
-    events.push_back(Event{Event::Kind::kMembersChanged, to_hex(conv.id), {}, {}});
+    events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
   }
   conv.state = std::move(out->state);
 }
@@ -287,7 +296,9 @@ void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
   if (auto s = store->append(history_log(conv), e.SerializeAsString()); !s) {
     warn(conv, "a message could not be saved on this device");
   }
-  events.push_back(Event{Event::Kind::kMessage, m.conversation, std::move(m), {}});
+  Event event = conv_event(Event::Kind::kMessage, conv);
+  event.message = std::move(m);
+  events.push_back(std::move(event));
 }
 
 Status Client::Impl::acknowledge() {
