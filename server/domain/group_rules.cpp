@@ -29,13 +29,37 @@ policy::Group group_of(const State& state, const ConvState& conv) {
   return g;
 }
 
-// What only the relay can check about the invitations a commit uses.
+// The invitation the commit carries for `handle`, if any (as policy::check_commit picks it).
+const v1::SignedInvitation* carried_for(const v1::CommitData& data, const std::string& handle) {
+  for (const auto& s : data.invitations()) {
+    v1::Invitation i;
+    if (i.ParseFromString(s.invitation()) && i.invitee() == handle) return &s;
+  }
+  return nullptr;
+}
+
+// What only the relay can check about the invitations a commit uses: each is the very invitation
+// it recorded under that nonce (not another one signed with a reused nonce), for the account the
+// device belongs to, accepted, and past the group's delay for objections.
 Status check_recorded(const State& state, const ConvState& conv, const v1::GroupPolicy& rules,
-                      const std::vector<std::string>& nonces, int64_t now_ms) {
-  for (const auto& nonce : nonces) {
-    auto it = conv.invitations.find(nonce);
+                      const handshake::MembershipChange& change, const policy::Change& c,
+                      int64_t now_ms) {
+  for (size_t k = 0; k < change.adds.size(); ++k) {
+    const v1::SignedInvitation* carried = carried_for(c.data, c.added[k].handle);
+    if (!carried) continue;
+    v1::Invitation claimed;
+    if (!claimed.ParseFromString(carried->invitation())) return refused("unreadable invitation");
+    auto it = conv.invitations.find(claimed.nonce());
     if (it == conv.invitations.end()) return refused("the relay has no record of this invitation");
     const InvitationState& i = it->second;
+    v1::SignedInvitation recorded;
+    if (!recorded.ParseFromString(i.signed_bytes) ||
+        recorded.invitation() != carried->invitation()) {
+      return refused("the invitation is not the one the relay recorded under its nonce");
+    }
+    const DeviceState* d = state.device(change.adds[k].first);
+    if (!d || d->account != i.invitee) return refused("the invitation is for another account");
+    if (i.revoked) return refused("the invitation was revoked");
     if (i.accepted_ms == 0) return refused("the invitee has not accepted the charter yet");
     if (i.invitation.invitee_type() == v1::INVITEE_PROFESSIONAL && rules.objection_hours() > 0) {
       if (i.objected) return refused("a member objected to this invitation");
@@ -44,7 +68,6 @@ Status check_recorded(const State& state, const ConvState& conv, const v1::Group
       }
     }
   }
-  (void)state;
   return Ok{};
 }
 
@@ -90,7 +113,7 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
   const auto verdict = policy::check_commit(group_of(state, conv), c, now_ms);
   if (!verdict.ok()) return refused(verdict.refusal);
   const v1::GroupPolicy& rules = conv.policy ? *conv.policy : *c.new_policy;
-  if (auto s = check_recorded(state, conv, rules, verdict.used_nonces, now_ms); !s) {
+  if (auto s = check_recorded(state, conv, rules, change, c, now_ms); !s) {
     return std::move(s).error();
   }
   // In an open group, a member who is not a facilitator adds only peers who asked.

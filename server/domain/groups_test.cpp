@@ -178,6 +178,33 @@ TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnly
       << reused.error().message;
 }
 
+TEST_F(GroupsTest, AnInvitationSignedAgainWithAnotherInvitationsNonceIsRefused) {
+  Device alice, carol, pro;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(carol, "carol").ok());
+  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
+              }).ok());
+  ConvView conv = group(alice, {});
+  // The professional's own invitation is pending (not accepted); carol accepted hers.
+  ASSERT_TRUE(create(alice, policy::sign_invitation(
+                                invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL), alice.sk))
+                  .ok());
+  const auto for_carol = invitation(conv, alice, carol, v1::INVITEE_PEER);
+  ASSERT_TRUE(create(alice, policy::sign_invitation(for_carol, alice.sk)).ok());
+  ASSERT_TRUE(accept(carol, conv, for_carol).ok());
+  // The facilitator signs a new invitation for the professional under carol's accepted nonce:
+  // every signature checks out, but it is not what the relay recorded and members were shown.
+  v1::Invitation forged = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  forged.set_nonce(for_carol.nonce());
+  auto r = add_professional(alice, conv, pro, data_with(policy::sign_invitation(forged, alice.sk)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kForbidden);
+  EXPECT_NE(r.error().message.find("recorded"), std::string::npos) << r.error().message;
+}
+
 TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
   Device alice, bob;
   ASSERT_TRUE(register_device(alice, "alice").ok());
@@ -264,6 +291,103 @@ TEST_F(GroupsTest, AKeyPackageFetchedBeforeAnAccountTypeChangeNoLongerAddsTheDev
   r = try_add();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::kNotFound) << r.error().message;
+}
+
+TEST_F(GroupsTest, ReportsAndInvitationsStayBoundedWhateverAMemberSends) {
+  Device alice, bob, carol;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ASSERT_TRUE(register_device(carol, "carol").ok());
+  ConvView conv = group(alice, {&bob});
+  auto sent = send(bob, conv.id, alice.mls->epoch(conv.id.str()), "un message");
+  ASSERT_TRUE(sent.ok());
+  pump_until([&] { return domain_->conversations().durable_seq(conv.id) >= sent->seq; });
+
+  // Bob's unread reports to alice's device stop at 16; the 17th is told why.
+  auto report = [&] {
+    return await<Ok>([&](auto cb) {
+      domain_->groups().report_to_facilitators(bob.info.device_id, conv.id,
+                                               {{alice.info.device_id, std::string(64, 'x')}}, cb);
+    });
+  };
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(report().ok()) << i;
+  auto full = report();
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, Errc::kLimitReached);
+
+  // Unanswered reports to the admins: 16 per account.
+  auto to_admins = [&] {
+    return await<uint64_t>([&](auto cb) {
+      domain_->groups().report_to_admins(bob.info.device_id, conv.id, sent->seq, "texte", "raison",
+                                         cb);
+    });
+  };
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(to_admins().ok()) << i;
+  auto too_many = to_admins();
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, Errc::kLimitReached);
+
+  // Invite and revoke in a loop: expired invitations are forgotten, so a new one is taken after
+  // the old ones expire, and their records leave the disk.
+  const auto first = invitation(conv, alice, carol, v1::INVITEE_PEER);
+  ASSERT_TRUE(create(alice, policy::sign_invitation(first, alice.sk)).ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->groups().revoke_invitation(alice.info.device_id, conv.id, first.nonce(),
+                                                    cb);
+              }).ok());
+  clock_.advance_ms(2 * 3'600'000LL);  // Past the first one's expiry (one hour).
+  ASSERT_TRUE(create(alice, policy::sign_invitation(
+                                invitation(conv, alice, carol, v1::INVITEE_PEER), alice.sk))
+                  .ok());
+  restart();
+  // The first is gone for good: carol cannot accept it, even after a restart.
+  auto gone = accept(carol, conv, first);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, Errc::kNotFound) << gone.error().message;
+  EXPECT_EQ(domain_->groups().invitations_for(carol.info.device_id).size(), 1u);
+}
+
+TEST_F(GroupsTest, AReplacedLastResortPackageNoLongerAddsItsDevice) {
+  Device alice, bob;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ConvView conv = group(alice, {});
+  const std::string g = conv.id.str();
+  const std::string old_package = bob.mls->key_package();
+  ASSERT_TRUE(upload(bob, {{old_package, true}}).ok());
+  ASSERT_TRUE(upload(bob, {{bob.mls->key_package(), true}}).ok());  // Replaces it.
+  restart();
+  auto built = alice.mls->commit(g, {old_package}, {}, std::nullopt, {});
+  auto r = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(
+        alice.info.device_id,
+        CommitArgs{
+            conv.id, alice.mls->epoch(g), built.message, {bob.info.device_id}, {}, built.welcome},
+        cb);
+  });
+  alice.mls->discard(g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kNotFound) << r.error().message;
+}
+
+TEST_F(GroupsTest, NoCommitTakesTheGroupsRulesAway) {
+  Device alice, bob;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ConvView conv = group(alice, {&bob});
+  const std::string g = conv.id.str();
+  for (Device* by : {&bob, &alice}) {  // A member, and even a facilitator.
+    auto built = by->mls->commit_without_extensions(g);
+    auto r = await<CommitOk>([&](auto cb) {
+      domain_->conversations().commit(
+          by->info.device_id, CommitArgs{conv.id, by->mls->epoch(g), built.message, {}, {}, {}},
+          cb);
+    });
+    by->mls->discard(g);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::kForbidden);
+    EXPECT_NE(r.error().message.find("rules away"), std::string::npos) << r.error().message;
+  }
 }
 
 }  // namespace
