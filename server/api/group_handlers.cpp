@@ -14,6 +14,10 @@ void fill_done(const Ok&, v1::Response& r) { r.mutable_done(); }
 }  // namespace
 
 void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
+  // Each of these stores something (invitations, events): the message rate bounds how fast.
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
+    return fail(id, *limited);
+  }
   auto& groups = hub_.domain().groups();
   v1::Response response;
   response.set_request_id(id);
@@ -92,6 +96,9 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
 }
 
 void Session::on_report_request(uint64_t id, const v1::ClientFrame& frame) {
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
+    return fail(id, *limited);
+  }
   auto& groups = hub_.domain().groups();
   ConvId conv;
   switch (frame.request_case()) {

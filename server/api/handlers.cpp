@@ -36,6 +36,10 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
       return respond(response);
     }
     case Rc::kUploadKeyPackages: {
+      // Each upload may bring a new signature key and last-resort ref: bound how fast.
+      if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
+        return fail(id, *limited);
+      }
       std::vector<domain::KeyPackageUpload> uploads;
       for (const auto& kp : frame.upload_key_packages().key_packages()) {
         uploads.push_back({kp.data(), kp.last_resort()});

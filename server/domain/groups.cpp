@@ -11,6 +11,8 @@ namespace cercle::domain {
 namespace {
 
 constexpr size_t kMaxPendingInvitations = 200;  // Per group.
+// Per group, all states together (invitations last at most 30 days).
+constexpr size_t kMaxInvitationRecords = 1000;
 constexpr int64_t kMaxInvitationMs =
     30LL * 24 * 3600 * 1000;  // An invitation lasts a month at most.
 constexpr size_t kNonceBytes = 16;
@@ -136,6 +138,12 @@ void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, 
   if (auto s = check_new_invitation(conv, *found, actor, signed_invitation, i, invitee); !s) {
     return done(std::move(s).error());
   }
+  auto batch = ctx_.store.batch();
+  if (forget_expired(conv, batch) >= kMaxInvitationRecords) {
+    return done(
+        make_error(Errc::kLimitReached,
+                   "too many invitations in this group this month: wait for some to expire"));
+  }
   const std::string nonce = i.nonce();
   InvitationState state;
   state.invitation = i;
@@ -144,11 +152,31 @@ void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, 
   conv.invitations.emplace(nonce, std::move(state));
   v1::GroupEvent event;
   *event.mutable_invited() = signed_invitation;
-  record(conv, actor, nonce, std::move(event), std::move(done), [this, invitee, signed_bytes] {
-    v1::Event e;
-    e.mutable_invitation_received()->set_signed_invitation(signed_bytes);
-    notify_account(invitee, e);
-  });
+  record(
+      conv, actor, nonce, std::move(event), std::move(done),
+      [this, invitee, signed_bytes] {
+        v1::Event e;
+        e.mutable_invitation_received()->set_signed_invitation(signed_bytes);
+        notify_account(invitee, e);
+      },
+      std::move(batch));
+}
+
+size_t Groups::forget_expired(ConvState& conv, storage::WriteBatch& batch) {
+  // An expired invitation can no longer be used, whatever became of it (the expiry is checked
+  // first), so neither its record nor its nonce needs keeping: a group's invitations stay bounded.
+  const int64_t now = ctx_.clock.now_ms();
+  for (auto it = conv.invitations.begin(); it != conv.invitations.end();) {
+    if (it->second.invitation.expires_at_ms() > now) {
+      ++it;
+      continue;
+    }
+    batch.delete_invitation(conv.id, it->first);
+    conv.used_invitations.erase(it->first);
+    conv.revoked_invitations.erase(it->first);
+    it = conv.invitations.erase(it);
+  }
+  return conv.invitations.size();
 }
 
 void Groups::revoke_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,

@@ -102,6 +102,11 @@ class Groups {
               Done<Ok> done, std::function<void()> after = nullptr,
               std::optional<storage::WriteBatch> batch = std::nullopt);
   void notify_account(AccountId account, const v1::Event& event);
+  // Whether each target device has room for one more report from `reporter`. Error: kLimitReached.
+  Status check_report_room(AccountId reporter,
+                           const std::vector<std::pair<DeviceId, std::string>>& sealed) const;
+  // Drops the group's expired invitations (memory and `batch`); returns how many remain.
+  size_t forget_expired(ConvState& conv, storage::WriteBatch& batch);
   size_t erase_expired(ConvState& conv, int64_t cutoff_ms);
 
   Context ctx_;

@@ -1,4 +1,6 @@
 // Groups: reports (sealed to facilitators, or revealed to the instance's admins) and retention.
+#include <algorithm>
+
 #include "client-lib/policy/policy.h"
 #include "server/domain/group_rules.h"
 #include "server/domain/groups.h"
@@ -10,6 +12,11 @@ namespace {
 constexpr size_t kMaxReportTargets = 64;
 constexpr size_t kMaxSealedReportBytes = 16 * 1024;
 constexpr size_t kMaxRevealedBytes = 8 * 1024;
+// Unread reports a facilitator device holds, in all and from one reporter; unanswered reports one
+// account has made to the admins. A flood then fills no memory: it gets kLimitReached.
+constexpr size_t kMaxPendingReportsPerDevice = 512;
+constexpr size_t kMaxPendingReportsPerReporter = 16;
+constexpr size_t kMaxOpenAdminReportsPerAccount = 16;
 constexpr size_t kMaxReasonBytes = 2 * 1024;
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 // Entries read per group and per retention run: a long backlog is erased over several runs rather
@@ -34,6 +41,22 @@ storage::AdminReportRecord record_of(const AdminReport& r) {
 
 }  // namespace
 
+Status Groups::check_report_room(
+    AccountId reporter, const std::vector<std::pair<DeviceId, std::string>>& sealed) const {
+  for (const auto& [device, bytes] : sealed) {
+    auto it = ctx_.state.sealed_reports.find(device);
+    if (it == ctx_.state.sealed_reports.end()) continue;
+    const auto& pending = it->second;
+    const size_t mine = std::count_if(pending.begin(), pending.end(),
+                                      [&](const auto& e) { return e.second.reporter == reporter; });
+    if (pending.size() >= kMaxPendingReportsPerDevice || mine >= kMaxPendingReportsPerReporter) {
+      return make_error(Errc::kLimitReached,
+                        "a facilitator has too many unread reports: wait until they read them");
+    }
+  }
+  return Ok{};
+}
+
 void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
                                     std::vector<std::pair<DeviceId, std::string>> sealed,
                                     Done<Ok> done) {
@@ -52,6 +75,7 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
       return done(invalid("a sealed report is empty or too large"));
   }
   const DeviceState* reporter = ctx_.state.device(actor);
+  if (auto s = check_report_room(reporter->account, sealed); !s) return done(std::move(s).error());
   const int64_t now = ctx_.clock.now_ms();
   auto batch = ctx_.store.batch();
   std::vector<std::pair<DeviceId, uint64_t>> made;
@@ -126,15 +150,17 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
     return done(
         invalid("the revealed message (1 byte to 8 KiB) or the reason (2 KiB) is out of bounds"));
   }
+  const AccountId reporter = ctx_.state.device(actor)->account;
+  const size_t open = std::count_if(
+      ctx_.state.admin_reports.begin(), ctx_.state.admin_reports.end(),
+      [&](const auto& e) { return e.second.reporter == reporter && e.second.answer.empty(); });
+  if (open >= kMaxOpenAdminReportsPerAccount) {
+    return done(make_error(Errc::kLimitReached,
+                           "you already have 16 reports the admins have not answered yet"));
+  }
   const uint64_t id = ctx_.state.next_report_id++;
-  AdminReport r{ctx_.state.device(actor)->account,
-                conv_id,
-                seq,
-                std::move(text),
-                std::move(reason),
-                ctx_.clock.now_ms(),
-                {},
-                false};
+  AdminReport r{reporter, conv_id, seq, std::move(text), std::move(reason), ctx_.clock.now_ms(),
+                {},       false};
   auto batch = ctx_.store.batch();
   batch.put_admin_report(id, record_of(r));
   ctx_.state.admin_reports[id] = std::move(r);

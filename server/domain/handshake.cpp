@@ -105,8 +105,13 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
       change.removes.push_back(device);
       change.removed_leaves.push_back(p->removed_leaf);
       change.self_requested.push_back(proposer == p->removed_leaf);
-    } else if (p->kind == mls_checks::ProposalKind::kGroupContextExtensions && p->policy) {
-      change.policy = p->policy;
+    } else if (p->kind == mls_checks::ProposalKind::kGroupContextExtensions) {
+      // Extensions without the rules would leave members with no rules while the relay kept
+      // enforcing the old ones.
+      if (!p->policy && conv.policy) {
+        return make_error(Errc::kForbidden, "a commit may not take the group's rules away");
+      }
+      if (p->policy) change.policy = p->policy;
     }
   }
   if (auto s = check_declared(change, args); !s) return std::move(s).error();

@@ -95,20 +95,28 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
     ref.set_last_resort(packages[i].last_resort);
     batch.put_package_ref(refs[i], ref);
     state.package_refs[refs[i]] = State::PackageRef{actor, packages[i].last_resort, false};
-    KeyPackageSlot slot{device->next_package_seq++, digests[i]};
+    KeyPackageSlot slot;
+    slot.seq = device->next_package_seq++;
+    slot.digest = digests[i];
     storage::KeyPackageRecord r;
     r.set_data(std::move(packages[i].data));
     r.set_last_resort(packages[i].last_resort);
+    if (packages[i].last_resort) r.set_ref(refs[i]);
     batch.put_key_package(actor, slot.seq, r);
     state.package_digests.insert(slot.digest);
     if (!packages[i].last_resort) {
       device->packages.push_back(slot);
       continue;
     }
-    if (device->last_resort) {  // A new last-resort package replaces the old one.
+    if (device->last_resort) {  // A new last-resort package replaces the old one, ref and all.
       batch.delete_key_package(actor, device->last_resort->seq);
       state.package_digests.erase(device->last_resort->digest);
+      if (!device->last_resort->ref.empty()) {
+        batch.delete_package_ref(device->last_resort->ref);
+        state.package_refs.erase(device->last_resort->ref);
+      }
     }
+    slot.ref = refs[i];
     device->last_resort = slot;
   }
   const auto stored = static_cast<uint32_t>(device->packages.size());

@@ -206,10 +206,12 @@ Status State::load(const storage::Store& store) {
     if (!d) return;
     uint8_t hash[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
-    KeyPackageSlot slot{seq};
+    KeyPackageSlot slot;
+    slot.seq = seq;
     std::memcpy(&slot.digest, hash, sizeof slot.digest);
     package_digests.insert(slot.digest);
     if (r.last_resort()) {
+      slot.ref = r.ref();
       d->last_resort = slot;
     } else {
       d->packages.push_back(slot);

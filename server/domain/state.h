@@ -49,6 +49,7 @@ struct AccountState {
 struct KeyPackageSlot {
   uint64_t seq = 0;     // Storage key within the device.
   uint64_t digest = 0;  // First 8 bytes of the package's SHA-256, to refuse duplicates.
+  std::string ref;      // Its KeyPackageRef (last-resort packages; may be empty in old data).
 };
 
 struct DeviceState {

@@ -146,6 +146,9 @@ void WriteBatch::put_invitation(const ConvId& conv, std::string_view nonce,
                                 const InvitationRecord& r) {
   put(kInvitations, conv.str() + std::string(nonce), r);
 }
+void WriteBatch::delete_invitation(const ConvId& conv, std::string_view nonce) {
+  batch_->Delete((*cfs_)[kInvitations], slice(conv.str() + std::string(nonce)));
+}
 void WriteBatch::put_admin_report(uint64_t id, const AdminReportRecord& r) {
   put(kAdminReports, keys::u64(id), r);
 }

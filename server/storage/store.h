@@ -86,6 +86,7 @@ class WriteBatch {
   void put_package_ref(std::string_view ref, const PackageRefRecord& r);
   void delete_package_ref(std::string_view ref);
   void put_invitation(const ConvId& conv, std::string_view nonce, const InvitationRecord& r);
+  void delete_invitation(const ConvId& conv, std::string_view nonce);
   void put_admin_report(uint64_t id, const AdminReportRecord& r);
   void put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r);
   void delete_sealed_report(DeviceId device, uint64_t id);

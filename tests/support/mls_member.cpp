@@ -66,6 +66,14 @@ MlsMember::Commit MlsMember::commit(const std::string& conv,
   return Commit{str(out.message), out.welcome ? str(*out.welcome) : std::string()};
 }
 
+MlsMember::Commit MlsMember::commit_without_extensions(const std::string& conv) {
+  mls::CommitOptions options;
+  options.group_context_extensions = std::vector<mls::Extension>{};
+  auto out = must(group(conv).commit(options), "commit");
+  pending_.insert_or_assign(conv, out.pending);
+  return Commit{str(out.message), std::string()};
+}
+
 void MlsMember::adopt(const std::string& conv) {
   auto it = pending_.find(conv);
   if (it == pending_.end()) throw std::runtime_error("no pending commit");

@@ -39,6 +39,8 @@ class MlsMember {
                 const std::vector<uint32_t>& remove_leaves = {},
                 const std::optional<std::string>& policy = std::nullopt,
                 const std::string& data = {});
+  // A commit whose GroupContextExtensions proposal carries no extension at all (no rules).
+  Commit commit_without_extensions(const std::string& conv);
   // The group's current policy (encoded), or nullopt.
   std::optional<std::string> policy(const std::string& conv) const;
   void adopt(const std::string& conv);
