@@ -277,8 +277,10 @@ std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) con
                            r.sealed().size(), x_pk, x_sk) == 0;
   sodium_memzero(x_sk, sizeof x_sk);
   local::ReportContent content;
+  // The relay names the account that sent the report, the sealed content the one that sealed it:
+  // a member cannot report in another's name, nor the relay name another reporter on its own.
   if (!opened || !content.ParseFromString(plain) ||
-      content.conversation_id() != r.conversation_id()) {
+      content.conversation_id() != r.conversation_id() || content.reporter() != r.reporter()) {
     return std::nullopt;
   }
   return Report{to_hex(content.conversation_id()), r.reporter(), content.seq(), content.text(),

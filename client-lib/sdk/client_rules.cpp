@@ -95,6 +95,13 @@ std::string Client::Impl::check_commit(const Conv& conv, const mls::State& befor
   policy::Change c;
   c.committer_leaf = out.sender;
   const auto after = members_of(out.state);
+  for (const auto& a : after) {  // A professional stays marked as one, a peer stays a peer.
+    for (const auto& m : g.members) {
+      if (a.leaf == m.leaf && a.handle == m.handle && a.kind != m.kind) {
+        return "a member's account type cannot change inside a group";
+      }
+    }
+  }
   for (const auto& m : g.members) {
     const bool stays =
         std::any_of(after.begin(), after.end(), [&](const auto& a) { return same_member(a, m); });
