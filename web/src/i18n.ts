@@ -227,6 +227,7 @@ const fr = {
   refusal_rulesRemoved: "Il enlève les règles du groupe.",
   refusal_rulesUnreadable: "Les règles du groupe ne peuvent pas être lues.",
   refusal_dataUnreadable: "Ses informations ne peuvent pas être lues.",
+  refusal_accountTypeChanged: "Il change le type de compte de {name} (pair ou professionnel·le), qui ne change jamais dans un groupe.",
 };
 
 export type Key = keyof typeof fr;
@@ -458,6 +459,7 @@ const en: Record<Key, string> = {
   refusal_rulesRemoved: "It removes the group's rules.",
   refusal_rulesUnreadable: "The group's rules cannot be read.",
   refusal_dataUnreadable: "Its information cannot be read.",
+  refusal_accountTypeChanged: "It changes the account type of {name} (peer or professional), which never changes inside a group.",
 };
 
 export type Lang = "fr" | "en";

@@ -147,6 +147,30 @@ test("a commit that breaks the rules is refused: the group stays on its epoch an
   await eventually("camille reads sam", async () => (await texts(camille)).includes("Moi aussi."));
 });
 
+test("a commit that changes a member's account type is refused: a professional stays marked", async () => {
+  const before = await f.epoch(sam, id);
+  // dr.martin's own commit (an UpdatePath, signed by dr.martin) whose leaf no longer carries the
+  // professional mark: sam would otherwise show dr.martin as a peer.
+  const forged = await f.forgeCommit(drMartin, id, { ownKind: "peer" });
+  const delivery = {
+    conversationId: Buffer.from(id, "hex"),
+    seq: 100_001n,
+    kind: proto.DeliveryKind.COMMIT,
+    epoch: before,
+    senderDevice: drMartin.account.deviceId,
+    serverTimeMs: BigInt(Date.now()),
+    payload: forged,
+    addedDevices: [],
+    removedDevices: [],
+    erasedFrom: 0n,
+  };
+  await sam.exclusive(() => sam.handleBatch(sam.wire, [delivery]));
+  assert.equal(await f.epoch(sam, id), before, "the group did not move");
+  const refused = (await events(sam)).find((e) => e.type === "refused" && e.reason === "accountTypeChanged");
+  assert.deepEqual(refused, { type: "refused", reason: "accountTypeChanged", who: "dr.martin" });
+  assert.equal(sam.groupView(groupKey(id)).roster.find((r) => r.handle === "dr.martin").professional, true);
+});
+
 test("entries erased while a member was away do not stall the stream", async () => {
   sam.stop();
   await alex.sendText(groupKey(id), "Effacé pendant l'absence.");

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { create, generateKey, policy, proto, sign, toBinary } from "../build-node/core.mjs";
 
-const { checkCommit, invitationTranscript } = policy;
+const { accountTypeChange, checkCommit, invitationTranscript } = policy;
 const { Role, JoinRule, InviteeType } = proto;
 const NOW = 1_900_000_000_000;
 const GROUP_ID = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
@@ -178,5 +178,26 @@ describe("the rules themselves", () => {
     assert.equal((await checkCommit(fresh, { ...adds(0, "malik"), newPolicy: rules() }, NOW)).refusal, undefined);
     const two = group({ policy: undefined });
     assert.equal((await checkCommit(two, { ...adds(0, "sacha"), newPolicy: rules() }, NOW)).refusal, "firstRulesFromCreator");
+  });
+});
+
+describe("account types", () => {
+  const member = (handle, leaf, kind, key) => ({ handle, leaf, kind, signatureKey: key.publicKey });
+
+  test("a member who stays at their leaf keeps their account type", () => {
+    const before = [member("lea", 0, "peer", lea), member("dr.rossi", 1, "professional", malik)];
+    assert.equal(accountTypeChange(before, before.map((m) => ({ ...m }))), undefined);
+    // The professional's new leaf (an UpdatePath, say) dropped the mark: shown as a peer otherwise.
+    const dropped = [member("lea", 0, "peer", lea), member("dr.rossi", 1, "peer", noor)];
+    assert.equal(accountTypeChange(before, dropped), "dr.rossi");
+    // A peer's leaf gaining the mark is refused as well.
+    const gained = [member("lea", 0, "professional", lea), member("dr.rossi", 1, "professional", malik)];
+    assert.equal(accountTypeChange(before, gained), "lea");
+  });
+
+  test("someone else at a freed leaf, or the same handle at another leaf, is not a change", () => {
+    const before = [member("lea", 0, "peer", lea), member("dr.rossi", 1, "professional", malik)];
+    assert.equal(accountTypeChange(before, [member("lea", 0, "peer", lea), member("sacha", 1, "peer", noor)]), undefined);
+    assert.equal(accountTypeChange(before, [member("lea", 0, "peer", lea), member("dr.rossi", 2, "peer", noor)]), undefined);
   });
 });

@@ -4,7 +4,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, toHex } from "./bytes";
 import * as mls from "./mls";
-import { checkCommit, roleOf, accompanyingOf, isMuted, verifyInvitation, type Change, type Group, type Member, type Refusal } from "./policy";
+import { accountTypeChange, checkCommit, roleOf, accompanyingOf, isMuted, verifyInvitation, type Change, type Group, type Member, type Refusal } from "./policy";
 import {
   CommitDataSchema,
   GroupEventSchema,
@@ -195,6 +195,9 @@ export async function verifyCommit(
     return refuse("rulesUnreadable");
   }
   const after = mls.leaves(hs.newState).map(asMember);
+  // A professional stays marked as one, a peer stays a peer (as the C++ clients check).
+  const changedType = accountTypeChange(g.members, after);
+  if (changedType !== undefined) return refuse("accountTypeChanged", changedType);
   for (const m of g.members) {
     if (!after.some((a) => sameMember(a, m))) change.removed.push({ leaf: m.leaf, selfRequested: selfRequested(m.leaf) });
   }

@@ -77,6 +77,7 @@ export type Refusal =
   | "invitationUsed"
   | "invitationRevoked"
   // Read by the client before the check itself:
+  | "accountTypeChanged"
   | "rulesRemoved"
   | "rulesUnreadable"
   | "dataUnreadable";
@@ -144,6 +145,20 @@ export function kindOfExtension(data: Uint8Array | undefined): Kind {
 
 export function kindExtension(kind: Kind): Uint8Array {
   return Uint8Array.of(kind === "professional" ? 2 : 1);
+}
+
+/**
+ * A member who stays at the same leaf with the same handle keeps their account type: a commit (an
+ * UpdatePath leaf, say) that drops a professional's mark, or gives a peer one, is refused. Returns
+ * the handle of the first member whose type changes, or undefined.
+ */
+export function accountTypeChange(before: readonly Member[], after: readonly Member[]): string | undefined {
+  for (const a of after) {
+    for (const m of before) {
+      if (a.leaf === m.leaf && a.handle === m.handle && a.kind !== m.kind) return a.handle;
+    }
+  }
+  return undefined;
 }
 
 function peek(signed: SignedInvitation): Invitation | undefined {

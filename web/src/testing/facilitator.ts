@@ -8,7 +8,7 @@ import * as groups from "../core/groups";
 import * as mls from "../core/mls";
 import type { Account, ChatMessage, ConvMeta, Messenger } from "../core/messenger";
 import { groupKey } from "../core/messenger";
-import { invitationTranscript } from "../core/policy";
+import { ACCOUNT_TYPE_EXTENSION, invitationTranscript, kindExtension, type Kind } from "../core/policy";
 import {
   CommitDataSchema,
   ConversationKind,
@@ -215,9 +215,25 @@ export async function deleteEntry(m: Messenger, id: string, seq: number): Promis
  * is not a facilitator adding someone, which the rules forbid (the relay refuses it; a test relay
  * double shows it to other members anyway).
  */
-export async function forgeCommit(m: Messenger, id: string, opts: { addHandle?: string; policy?: GroupPolicy }): Promise<Uint8Array> {
+export async function forgeCommit(
+  m: Messenger,
+  id: string,
+  opts: { addHandle?: string; policy?: GroupPolicy; ownKind?: Kind },
+): Promise<Uint8Array> {
   const x = inside(m);
-  const state = await x.group(id);
+  let state = await x.group(id);
+  if (opts.ownKind) {
+    // The committer's own leaf claims another account type: its UpdatePath leaf (which copies the
+    // leaf's extensions) then carries it, signed by the committer, e.g. a professional dropping the mark.
+    const own = 2 * mls.ownLeaf(state);
+    const tree = state.ratchetTree.slice();
+    const node = tree[own];
+    if (node?.nodeType !== "leaf") throw new Error("no own leaf");
+    const extensions = node.leaf.extensions.filter((e) => e.extensionType !== ACCOUNT_TYPE_EXTENSION);
+    if (opts.ownKind === "professional") extensions.push({ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension("professional") });
+    tree[own] = { ...node, leaf: { ...node.leaf, extensions } };
+    state = { ...state, ratchetTree: tree };
+  }
   const commitOpts: mls.CommitOptions = {};
   if (opts.addHandle) commitOpts.add = (await keyPackagesOf(x.requireWire(), opts.addHandle)).kps;
   if (opts.policy) commitOpts.policy = toBinary(GroupPolicySchema, opts.policy);
