@@ -278,7 +278,8 @@ std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) con
   sodium_memzero(x_sk, sizeof x_sk);
   local::ReportContent content;
   // The relay names the account that sent the report, the sealed content the one that sealed it:
-  // a member cannot report in another's name, nor the relay name another reporter on its own.
+  // a member cannot report in another's name, nor the relay pin a member's report on someone else
+  // (a sealed box is anonymous, so the relay could still seal a report of its own).
   if (!opened || !content.ParseFromString(plain) ||
       content.conversation_id() != r.conversation_id() || content.reporter() != r.reporter()) {
     return std::nullopt;
