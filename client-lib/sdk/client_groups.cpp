@@ -83,23 +83,30 @@ void Client::Impl::commit_pending_self_removals(Conv& conv) {
     warn(conv, "a member's request to leave could not be completed: " + done.error().message);
 }
 
+Result<Conv*> Client::Impl::open_conversation(const v1::ClientFrame& create) {
+  auto r = conn->call(create);
+  if (!r) return std::move(r).error();
+  auto key = signer();
+  if (!key) return std::move(key).error();
+  Conv conv;
+  conv.id = r->conversation().conversation_id();
+  conv.kind = create.create_conversation().kind();
+  auto state = mls::State::create(to_bytes(conv.id), credential(), std::move(*key));
+  if (!state) return make_error(Errc::kProtocol, state.error().message);
+  conv.state = std::move(*state);
+  auto& stored = convs.emplace(conv.id, std::move(conv)).first->second;
+  if (auto s = save(stored); !s) return std::move(s).error();
+  return &stored;
+}
+
 Result<std::string> Client::create_group() {
   auto& impl = *impl_;
   if (auto s = impl.require_connection(); !s) return std::move(s).error();
   v1::ClientFrame f;
   f.mutable_create_conversation()->set_kind(v1::GROUP);
-  auto r = impl.conn->call(f);
-  if (!r) return std::move(r).error();
-  auto key = impl.signer();
-  if (!key) return std::move(key).error();
-  Conv conv;
-  conv.id = r->conversation().conversation_id();
-  conv.kind = v1::GROUP;
-  auto state = mls::State::create(to_bytes(conv.id), impl.credential(), std::move(*key));
-  if (!state) return make_error(Errc::kProtocol, state.error().message);
-  conv.state = std::move(*state);
-  auto& stored = impl.convs.emplace(conv.id, std::move(conv)).first->second;
-  if (auto s = impl.save(stored); !s) return std::move(s).error();
+  auto opened = impl.open_conversation(f);
+  if (!opened) return std::move(opened).error();
+  Conv& stored = **opened;
   // A group's first commit sets its rules: its creator facilitates, invitation only.
   const std::string rules = policy::initial_policy(impl.identity->handle()).SerializeAsString();
   auto first = impl.change(stored, [&](const mls::State& state, v1::Commit&) {
@@ -204,18 +211,9 @@ Result<std::string> Client::start_direct(std::string_view handle) {
   v1::ClientFrame f;
   f.mutable_create_conversation()->set_kind(v1::DIRECT);
   f.mutable_create_conversation()->set_peer_handle(std::string(handle));
-  auto r = impl.conn->call(f);
-  if (!r) return std::move(r).error();
-  auto key = impl.signer();
-  if (!key) return std::move(key).error();
-  Conv conv;
-  conv.id = r->conversation().conversation_id();
-  conv.kind = v1::DIRECT;
-  auto state = mls::State::create(to_bytes(conv.id), impl.credential(), std::move(*key));
-  if (!state) return make_error(Errc::kProtocol, state.error().message);
-  conv.state = std::move(*state);
-  auto& stored = impl.convs.emplace(conv.id, std::move(conv)).first->second;
-  if (auto s = impl.save(stored); !s) return std::move(s).error();
+  auto opened = impl.open_conversation(f);
+  if (!opened) return std::move(opened).error();
+  Conv& stored = **opened;
   auto added = impl.change(stored, [&](const mls::State& state, v1::Commit& commit) {
     mls::CommitOptions options;
     options.add_key_packages = fetched->key_packages;

@@ -100,6 +100,9 @@ struct Client::Impl {
   // Builds a commit on the conversation's current state, submits it, retries on STALE_EPOCH.
   using Build = std::function<mls::Result<mls::CommitOutput>(const mls::State&, v1::Commit&)>;
   Status change(Conv& conv, const Build& build);
+  // Asks the relay for a new conversation (`create`, a CreateConversation request), then starts its
+  // MLS group alone and saves it. Returns the stored conversation, owned by `convs`.
+  Result<Conv*> open_conversation(const v1::ClientFrame& create);
   void commit_pending_self_removals(Conv& conv);
 
   // client_events.cpp
