@@ -1,0 +1,319 @@
+#include "client-lib/mls/public_group.h"
+
+#include <algorithm>
+#include <set>
+
+#include "client-lib/mls/crypto.h"
+#include "client-lib/mls/framing.h"
+#include "client-lib/mls/key_package.h"
+#include "client-lib/mls/key_schedule.h"
+#include "client-lib/mls/tree_math.h"
+
+namespace cercle::mls {
+namespace {
+
+// The proposals of a commit sorted by what they do, with the rules of RFC 9420 12.2 that receiving
+// members enforce (state_commit.cpp).
+struct Buckets {
+  const GroupContextExtensionsProposal* gce = nullptr;
+  std::vector<std::pair<const UpdateProposal*, uint32_t>> updates;
+  std::vector<uint32_t> removes;
+  std::vector<const KeyPackage*> adds;
+  std::vector<PreSharedKeyId> psks;
+};
+
+Status add_psk(Buckets& b, const PskProposal& p) {
+  MLS_ENSURE(std::find(b.psks.begin(), b.psks.end(), p.psk) == b.psks.end(), Errc::kInvalid,
+             "duplicate PSK proposal");
+  MLS_ENSURE(p.psk.psk_nonce.size() == kHashLen, Errc::kInvalid, "bad PSK nonce length");
+  MLS_ENSURE(p.psk.psktype == kPskExternal || p.psk.usage == kResumptionApplication, Errc::kInvalid,
+             "resumption PSK with a usage other than application");
+  b.psks.push_back(p.psk);
+  return {};
+}
+
+template <class Resolved>
+Result<Buckets> bucket(const std::vector<Resolved>& proposals, uint32_t committer) {
+  Buckets b;
+  std::set<uint32_t> touched;
+  for (const auto& rp : proposals) {
+    const auto& v = rp.proposal->value;
+    if (auto* g = std::get_if<GroupContextExtensionsProposal>(&v)) {
+      MLS_ENSURE(!b.gce, Errc::kInvalid, "several GroupContextExtensions proposals");
+      b.gce = g;
+    } else if (auto* u = std::get_if<UpdateProposal>(&v)) {
+      MLS_ENSURE(rp.sender != committer, Errc::kInvalid, "committer's own Update proposal");
+      MLS_ENSURE(touched.insert(rp.sender).second, Errc::kInvalid, "leaf updated twice");
+      b.updates.emplace_back(u, rp.sender);
+    } else if (auto* r = std::get_if<RemoveProposal>(&v)) {
+      MLS_ENSURE(r->removed != committer, Errc::kInvalid, "committer removes itself");
+      MLS_ENSURE(touched.insert(r->removed).second, Errc::kInvalid, "leaf removed twice");
+      b.removes.push_back(r->removed);
+    } else if (auto* a = std::get_if<AddProposal>(&v)) {
+      b.adds.push_back(&a->key_package);
+    } else if (auto* p = std::get_if<PskProposal>(&v)) {
+      MLS_CHECK(add_psk(b, *p));
+    } else if (std::holds_alternative<ReInitProposal>(v)) {
+      return make_error(Errc::kUnsupported, "ReInit is not supported");
+    } else {
+      return make_error(Errc::kInvalid, "ExternalInit in a member commit");
+    }
+  }
+  return b;
+}
+
+struct Applied {
+  RatchetTree tree;
+  std::vector<Extension> extensions;
+  std::vector<uint32_t> added;
+  std::vector<uint32_t> removed;
+  bool path_required = false;
+};
+
+Status apply_updates(Applied& out, const Buckets& b, const RatchetTree& before,
+                     BytesView group_id) {
+  for (const auto& [u, sender] : b.updates) {
+    const LeafNode* old = before.leaf(sender);
+    MLS_ENSURE(old, Errc::kInvalid, "Update from a blank leaf");
+    MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, group_id, sender));
+    MLS_ENSURE(u->leaf_node.encryption_key != old->encryption_key, Errc::kInvalid,
+               "Update keeps the old encryption key");
+    MLS_CHECK(check_leaf_fits_group(u->leaf_node, sender, out.tree, out.extensions));
+    out.tree.update_leaf(sender, u->leaf_node);
+  }
+  return {};
+}
+
+Status apply_adds(Applied& out, const Buckets& b, std::optional<uint64_t> now_s) {
+  std::vector<const KeyPackage*> added;
+  for (const KeyPackage* kp : b.adds) {
+    MLS_CHECK(validate_key_package(*kp, now_s, kPublicLifetimeSkewSeconds));
+    MLS_CHECK(check_leaf_fits_group(kp->leaf_node, UINT32_MAX, out.tree, out.extensions));
+    for (const KeyPackage* other : added) {
+      MLS_ENSURE(other->init_key != kp->init_key, Errc::kInvalid, "duplicate init key");
+    }
+    out.added.push_back(out.tree.add_leaf(kp->leaf_node));
+    added.push_back(kp);
+  }
+  return {};
+}
+
+// The tree and extensions after the proposals, in the order of RFC 9420 12.3.
+template <class Resolved>
+Result<Applied> apply_proposals(const RatchetTree& tree, const GroupContext& context,
+                                const std::vector<Resolved>& proposals, uint32_t committer,
+                                std::optional<uint64_t> now_s) {
+  MLS_TRY(Buckets b, bucket(proposals, committer));
+  Applied out;
+  out.tree = tree;
+  out.extensions = b.gce ? b.gce->extensions : context.extensions;
+  out.path_required = proposals.empty() || b.gce || !b.updates.empty() || !b.removes.empty();
+  MLS_CHECK(apply_updates(out, b, tree, context.group_id));
+  for (uint32_t leaf : b.removes) {
+    MLS_ENSURE(out.tree.leaf(leaf), Errc::kInvalid, "Remove of a blank leaf");
+    out.tree.remove_leaf(leaf);
+    out.tree.truncate();
+    out.removed.push_back(leaf);
+  }
+  MLS_CHECK(apply_adds(out, b, now_s));
+  if (b.gce) MLS_CHECK(check_members_support(out.tree, out.extensions));
+  return out;
+}
+
+Bytes proposal_ref_of(const AuthenticatedContent& content) {
+  return ref_hash("MLS 1.0 Proposal Reference", encode(content));
+}
+
+}  // namespace
+
+Status merge_public_update_path(RatchetTree& tree, uint32_t committer, const UpdatePath& path,
+                                BytesView group_id, const std::vector<Extension>& extensions) {
+  const LeafNode* old = tree.leaf(committer);
+  MLS_ENSURE(old, Errc::kInvalid, "UpdatePath from a blank leaf");
+  MLS_CHECK(validate_leaf_node(path.leaf_node, LeafNodeSource::kCommit, group_id, committer));
+  MLS_CHECK(check_leaf_fits_group(path.leaf_node, committer, tree, extensions));
+  MLS_ENSURE(path.leaf_node.encryption_key != old->encryption_key, Errc::kInvalid,
+             "committer kept its encryption key");
+  std::vector<Bytes> keys;
+  std::set<Bytes> seen = {path.leaf_node.encryption_key};
+  for (const auto& n : path.nodes) {
+    MLS_ENSURE(seen.insert(n.encryption_key).second, Errc::kInvalid, "repeated path key");
+    keys.push_back(n.encryption_key);
+  }
+  // No key of the UpdatePath may already be in the tree (RFC 9420 12.4.2), but the committer's
+  // own leaf, which it replaces.
+  for (uint32_t i = 0; i < tree.width(); ++i) {
+    const Bytes* k = tree.encryption_key(i);
+    MLS_ENSURE(!k || i == tree_math::leaf_to_node(committer) || !seen.count(*k), Errc::kInvalid,
+               "UpdatePath key already in the tree");
+  }
+  const auto fdp = tree.filtered_direct_path(committer);
+  MLS_ENSURE(fdp.size() == keys.size(), Errc::kInvalid, "UpdatePath has the wrong length");
+  Bytes ph = tree.merge_path_keys(committer, fdp, keys);
+  MLS_ENSURE(ph == path.leaf_node.parent_hash, Errc::kVerify, "bad parent hash in UpdatePath");
+  tree.set_leaf(committer, path.leaf_node);
+  return {};
+}
+
+Result<PublicGroup> PublicGroup::create(GroupContext context, RatchetTree tree,
+                                        std::optional<Bytes> interim_transcript_hash) {
+  MLS_ENSURE(context.version == kProtocolVersion && context.cipher_suite == kCipherSuite,
+             Errc::kUnsupported, "only mls10 with cipher suite 3");
+  MLS_ENSURE(tree.n_leaves() > 0, Errc::kInvalid, "empty ratchet tree");
+  MLS_ENSURE(tree.root_hash() == context.tree_hash, Errc::kVerify,
+             "the tree hash differs from the GroupContext's");
+  MLS_CHECK(tree.validate(context.group_id));
+  MLS_CHECK(check_members_support(tree, context.extensions));
+  PublicGroup g;
+  g.context_ = std::move(context);
+  g.tree_ = std::move(tree);
+  g.interim_ = std::move(interim_transcript_hash);
+  return g;
+}
+
+Result<PublicGroup> PublicGroup::from_genesis(BytesView group_context, BytesView ratchet_tree,
+                                              BytesView group_id) {
+  MLS_TRY(GroupContext context, decode_exact<GroupContext>(group_context));
+  MLS_ENSURE(std::equal(context.group_id.begin(), context.group_id.end(), group_id.begin(),
+                        group_id.end()),
+             Errc::kInvalid, "the GroupContext is for another group");
+  MLS_ENSURE(context.epoch == 0, Errc::kInvalid, "a new group starts at epoch 0");
+  MLS_ENSURE(context.confirmed_transcript_hash.empty(), Errc::kInvalid,
+             "a new group's confirmed transcript hash is empty");
+  MLS_TRY(RatchetTree tree, RatchetTree::decode_bytes(ratchet_tree));
+  MLS_ENSURE(tree.n_leaves() == 1 && tree.leaf(0), Errc::kInvalid,
+             "a new group's tree holds its creator's leaf alone");
+  return create(std::move(context), std::move(tree), std::nullopt);
+}
+
+Result<AuthenticatedContent> PublicGroup::verify(BytesView mls_message) const {
+  MLS_TRY(MlsMessage message, decode_exact<MlsMessage>(mls_message));
+  MLS_ENSURE(message.version == kProtocolVersion, Errc::kUnsupported, "not MLS 1.0");
+  const auto* pub = std::get_if<PublicMessage>(&message.body);
+  MLS_ENSURE(pub, Errc::kInvalid, "not a PublicMessage");
+  const FramedContent& c = pub->content;
+  MLS_ENSURE(c.group_id == context_.group_id, Errc::kWrongEpoch, "another group");
+  MLS_ENSURE(c.epoch == context_.epoch, Errc::kWrongEpoch, "another epoch");
+  MLS_ENSURE(c.sender.sender_type == SenderType::kMember, Errc::kUnsupported,
+             "only member senders are supported");
+  MLS_ENSURE(c.content_type() != ContentType::kApplication, Errc::kInvalid,
+             "application data in a PublicMessage");
+  const LeafNode* leaf = tree_.leaf(c.sender.index);
+  MLS_ENSURE(leaf, Errc::kInvalid, "the sender is not a member");
+  // Tags of another size can never match the members' MACs.
+  MLS_ENSURE(pub->membership_tag.size() == kHashLen, Errc::kInvalid, "bad membership tag size");
+  MLS_ENSURE(
+      c.content_type() != ContentType::kCommit || pub->auth.confirmation_tag.size() == kHashLen,
+      Errc::kInvalid, "bad confirmation tag size");
+  AuthenticatedContent ac{WireFormat::kPublicMessage, c, pub->auth};
+  MLS_CHECK(verify_content_signature(ac, leaf->signature_key, context_));
+  return ac;
+}
+
+Result<PublicGroup> PublicGroup::add_proposal(const AuthenticatedContent& ac) const {
+  const auto* p = std::get_if<Proposal>(&ac.content.content);
+  MLS_ENSURE(p, Errc::kInvalid, "not a proposal");
+  MLS_ENSURE(proposals_.size() < kMaxPublicProposals, Errc::kLimit,
+             "too many proposals in this epoch");
+  const uint32_t sender = ac.content.sender.index;
+  if (auto* u = std::get_if<UpdateProposal>(&p->value)) {
+    MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, context_.group_id, sender));
+  } else if (auto* a = std::get_if<AddProposal>(&p->value)) {
+    MLS_CHECK(validate_key_package(a->key_package, std::nullopt));
+  } else if (auto* r = std::get_if<RemoveProposal>(&p->value)) {
+    MLS_ENSURE(tree_.leaf(r->removed), Errc::kInvalid, "Remove of a blank leaf");
+  } else if (std::holds_alternative<ExternalInitProposal>(p->value)) {
+    return make_error(Errc::kInvalid, "ExternalInit sent as a proposal");
+  } else if (std::holds_alternative<ReInitProposal>(p->value)) {
+    return make_error(Errc::kUnsupported, "ReInit is not supported");
+  }
+  PublicGroup next = *this;
+  next.proposals_.push_back(Cached{proposal_ref_of(ac), *p, sender});
+  return next;
+}
+
+Result<std::vector<PublicGroup::Resolved>> PublicGroup::resolve(const Commit& commit,
+                                                                uint32_t committer) const {
+  std::vector<Resolved> out;
+  for (const auto& por : commit.proposals) {
+    if (auto* p = std::get_if<Proposal>(&por.value)) {
+      out.push_back(Resolved{p, committer});
+      continue;
+    }
+    const Bytes& ref = std::get<Opaque>(por.value).data;
+    auto it = std::find_if(proposals_.rbegin(), proposals_.rend(),
+                           [&](const Cached& c) { return c.ref == ref; });
+    MLS_ENSURE(it != proposals_.rend(), Errc::kNotFound,
+               "the commit refers to a proposal unknown in this epoch");
+    out.push_back(Resolved{&it->proposal, it->sender});
+  }
+  return out;
+}
+
+Result<PublicCommit> PublicGroup::apply_commit(const AuthenticatedContent& ac,
+                                               std::optional<BytesView> confirmed,
+                                               std::optional<uint64_t> now_s) const {
+  const auto* commit = std::get_if<Commit>(&ac.content.content);
+  MLS_ENSURE(commit, Errc::kInvalid, "not a commit");
+  MLS_ENSURE(interim_ || confirmed, Errc::kInvalid,
+             "the first commit needs the confirmed transcript hash stated");
+  const uint32_t committer = ac.content.sender.index;
+  MLS_TRY(auto resolved, resolve(*commit, committer));
+  MLS_TRY(Applied applied, apply_proposals(tree_, context_, resolved, committer, now_s));
+  MLS_ENSURE(commit->path || !applied.path_required, Errc::kInvalid, "the commit requires a path");
+  if (commit->path) {
+    MLS_CHECK(merge_public_update_path(applied.tree, committer, *commit->path, context_.group_id,
+                                       applied.extensions));
+  }
+  PublicCommit out;
+  out.committer = committer;
+  out.added_leaves = std::move(applied.added);
+  out.removed_leaves = std::move(applied.removed);
+  GroupContext& next = out.next.context_;
+  next = context_;
+  next.epoch = context_.epoch + 1;
+  next.tree_hash = applied.tree.root_hash();
+  next.extensions = std::move(applied.extensions);
+  if (interim_) {
+    next.confirmed_transcript_hash = confirmed_transcript_hash(*interim_, ac);
+    MLS_ENSURE(!confirmed || std::equal(confirmed->begin(), confirmed->end(),
+                                        next.confirmed_transcript_hash.begin(),
+                                        next.confirmed_transcript_hash.end()),
+               Errc::kVerify, "the stated confirmed transcript hash is not this commit's");
+  } else {
+    MLS_ENSURE(confirmed->size() == kHashLen, Errc::kInvalid, "bad confirmed transcript hash");
+    next.confirmed_transcript_hash.assign(confirmed->begin(), confirmed->end());
+  }
+  out.next.interim_ = ::cercle::mls::interim_transcript_hash(next.confirmed_transcript_hash,
+                                                             ac.auth.confirmation_tag);
+  out.next.tree_ = std::move(applied.tree);
+  return out;
+}
+
+namespace {
+constexpr uint8_t kStorageVersion = 1;
+}
+
+Bytes PublicGroup::serialize() const {
+  Writer w;
+  w.u8(kStorageVersion);
+  context_.encode(w);
+  w.opaque(tree_.encode_bytes());
+  w.u8(interim_ ? 1 : 0);
+  if (interim_) w.opaque(*interim_);
+  return w.take();
+}
+
+Result<PublicGroup> PublicGroup::deserialize(BytesView data) {
+  Reader r(data);
+  MLS_ENSURE(r.u8() == kStorageVersion, Errc::kDecode, "unknown public group storage version");
+  PublicGroup g;
+  g.context_ = GroupContext::decode(r);
+  Bytes tree = r.opaque();
+  if (r.presence()) g.interim_ = r.opaque();
+  MLS_ENSURE(r.ok() && r.at_end(), Errc::kDecode, "malformed public group");
+  MLS_TRY(g.tree_, RatchetTree::decode_bytes(tree));
+  return g;
+}
+
+}  // namespace cercle::mls

@@ -1,0 +1,252 @@
+// PublicGroup against the project's private State: a public view that follows a group's commits
+// must hold each member's GroupContext and ratchet tree at every epoch, and must refuse a proposal
+// or commit that its sender's leaf did not sign.
+#include "client-lib/mls/public_group.h"
+
+#include <gtest/gtest.h>
+
+#include "client-lib/mls/framing.h"
+#include "client-lib/mls/key_package.h"
+#include "client-lib/mls/state.h"
+
+namespace cercle::mls {
+namespace {
+
+struct Device {
+  SignaturePrivateKey signer = SignaturePrivateKey::generate();
+  Credential credential;
+  KeyPackageBundle key_package() const { return create_key_package(credential, signer).value(); }
+};
+
+Device device(const char* name) {
+  Device d;
+  d.credential = Credential(to_bytes(name));
+  return d;
+}
+
+PublicMessage public_message(const Bytes& message) {
+  return std::get<PublicMessage>(decode_exact<MlsMessage>(message).value().body);
+}
+
+Bytes wrap(PublicMessage m) { return encode(MlsMessage{kProtocolVersion, std::move(m)}); }
+
+// A group of three (alice creates, adds bob and carol) with its public view.
+class PublicGroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    alice_ = State::create(group_id_, a_.credential, a_.signer).value();
+    auto view = PublicGroup::from_genesis(encode(alice_->group_context()),
+                                          alice_->tree().encode_bytes(), group_id_);
+    ASSERT_TRUE(view.ok()) << view.error().message;
+    view_ = std::move(*view);
+    auto bob_kp = b_.key_package(), carol_kp = c_.key_package();
+    CommitOptions add;
+    add.add_key_packages = {bob_kp.key_package, carol_kp.key_package};
+    auto out = alice_->commit(add).value();
+    // The first commit: the view cannot know the epoch-0 interim transcript hash.
+    auto ac = view_.verify(out.message);
+    ASSERT_TRUE(ac.ok()) << ac.error().message;
+    EXPECT_EQ(view_.apply_commit(*ac).error().code, Errc::kInvalid);
+    auto next = view_.apply_commit(*ac, out.pending.group_context().confirmed_transcript_hash,
+                                   now_seconds());
+    ASSERT_TRUE(next.ok()) << next.error().message;
+    EXPECT_EQ(next->added_leaves, (std::vector<uint32_t>{1, 2}));
+    view_ = std::move(next->next);
+    alice_ = std::move(out.pending);
+    bob_ = State::join(*out.welcome, bob_kp).value();
+    carol_ = State::join(*out.welcome, carol_kp).value();
+    expect_in_step();
+  }
+
+  std::vector<State*> members() { return {&*alice_, &*bob_, &*carol_}; }
+
+  void expect_in_step() {
+    for (State* s : members()) {
+      EXPECT_EQ(view_.context(), s->group_context()) << "leaf " << s->own_leaf();
+      EXPECT_EQ(view_.tree(), s->tree()) << "leaf " << s->own_leaf();
+    }
+  }
+
+  // The view authenticates and remembers a proposal; every other member processes it.
+  void propose(State& sender, const ProposalOutput& out) {
+    auto ac = view_.verify(out.message);
+    ASSERT_TRUE(ac.ok()) << ac.error().message;
+    auto next = view_.add_proposal(*ac);
+    ASSERT_TRUE(next.ok()) << next.error().message;
+    view_ = std::move(*next);
+    for (State* s : members()) {
+      if (s == &sender) continue;
+      auto processed = s->process(out.message);
+      ASSERT_TRUE(processed.ok()) << processed.error().message;
+      *s = std::move(processed->state);
+    }
+    sender = out.state;
+  }
+
+  // The view applies a commit, every member processes it, and all end in the same epoch.
+  PublicCommit commit(State& committer, const CommitOptions& options) {
+    auto out = committer.commit(options).value();
+    auto ac = view_.verify(out.message);
+    EXPECT_TRUE(ac.ok()) << ac.error().message;
+    auto applied = view_.apply_commit(*ac, std::nullopt, now_seconds());
+    EXPECT_TRUE(applied.ok()) << applied.error().message;
+    view_ = applied->next;
+    for (State* s : members()) {
+      if (s == &committer) continue;
+      auto processed = s->process(out.message);
+      EXPECT_TRUE(processed.ok()) << processed.error().message;
+      *s = std::move(processed->state);
+    }
+    committer = std::move(out.pending);
+    welcome_ = out.welcome;
+    return std::move(*applied);
+  }
+
+  Bytes group_id_ = to_bytes("public-group");
+  Device a_ = device("alice"), b_ = device("bob"), c_ = device("carol");
+  std::optional<State> alice_, bob_, carol_;  // State has no empty value.
+  PublicGroup view_;
+  std::optional<Bytes> welcome_;
+};
+
+TEST_F(PublicGroupTest, FollowsUpdatesRemovesAddsAndExtensions) {
+  ASSERT_NO_FATAL_FAILURE(propose(*bob_, bob_->propose_update().value()));
+  commit(*carol_, CommitOptions{});  // Bob's Update by reference, Carol's own path.
+  expect_in_step();
+  EXPECT_EQ(view_.epoch(), 2u);
+
+  CommitOptions ext;
+  ext.group_context_extensions = {Extension{kRolesExtensionType, to_bytes("rules")}};
+  commit(*bob_, ext);
+  expect_in_step();
+  EXPECT_EQ(view_.context().extensions, *ext.group_context_extensions);
+
+  Device d = device("dave");
+  auto dave_kp = d.key_package();
+  ASSERT_NO_FATAL_FAILURE(propose(*carol_, carol_->propose_add(dave_kp.key_package).value()));
+  CommitOptions remove;
+  remove.remove_leaves = {1};  // Bob, by value; Dave's Add by reference takes the first free leaf.
+  auto applied = commit(*alice_, remove);
+  EXPECT_EQ(applied.removed_leaves, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(applied.added_leaves, (std::vector<uint32_t>{1}));
+  bob_ = State::join(*welcome_, dave_kp).value();  // Bob is gone; Dave takes his place.
+  expect_in_step();
+
+  CommitOptions no_path;
+  no_path.force_path = false;
+  no_path.add_key_packages = {device("erin").key_package().key_package};
+  commit(*bob_, no_path);  // Adds only: no UpdatePath.
+  expect_in_step();
+  EXPECT_EQ(view_.epoch(), 5u);
+}
+
+TEST_F(PublicGroupTest, RefusesWhatTheSenderDidNotSign) {
+  auto out = bob_->commit(CommitOptions{}).value();
+  ASSERT_TRUE(view_.verify(out.message).ok());
+
+  PublicMessage corrupted = public_message(out.message);
+  corrupted.auth.signature[5] ^= 1;
+  EXPECT_EQ(view_.verify(wrap(corrupted)).error().code, Errc::kVerify);
+
+  PublicMessage changed = public_message(out.message);
+  changed.content.authenticated_data = to_bytes("changed after signing");
+  EXPECT_EQ(view_.verify(wrap(changed)).error().code, Errc::kVerify);
+
+  PublicMessage other_leaf = public_message(out.message);
+  other_leaf.content.sender.index = 2;  // Carol's leaf, Bob's signature.
+  EXPECT_EQ(view_.verify(wrap(other_leaf)).error().code, Errc::kVerify);
+
+  // Re-signed with a key that is not Bob's leaf's (e.g. his device key of another group).
+  PublicMessage resigned = public_message(out.message);
+  AuthenticatedContent ac = sign_content(WireFormat::kPublicMessage, resigned.content,
+                                         SignaturePrivateKey::generate(), view_.context());
+  resigned.auth.signature = ac.auth.signature;
+  EXPECT_EQ(view_.verify(wrap(resigned)).error().code, Errc::kVerify);
+
+  // A proposal is checked the same way.
+  auto proposal = carol_->propose_remove(0).value();
+  PublicMessage bad_proposal = public_message(proposal.message);
+  bad_proposal.content.authenticated_data = to_bytes("x");
+  EXPECT_EQ(view_.verify(wrap(bad_proposal)).error().code, Errc::kVerify);
+  EXPECT_TRUE(view_.verify(proposal.message).ok());
+
+  // The honest commit still goes through, and nothing was remembered from the refused ones.
+  auto honest = view_.verify(out.message);
+  ASSERT_TRUE(honest.ok());
+  auto next = view_.apply_commit(*honest);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->next.context(), out.pending.group_context());
+  // The view's epoch moved: the same commit is now of another epoch.
+  EXPECT_EQ(next->next.verify(out.message).error().code, Errc::kWrongEpoch);
+}
+
+TEST_F(PublicGroupTest, RefusesCommitsMembersWouldRefuse) {
+  // A reference to a proposal the view never saw.
+  auto proposal = carol_->propose_remove(0).value();
+  State bob = bob_->process(proposal.message).value().state;
+  auto by_ref = bob.commit(CommitOptions{}).value();
+  auto ac = view_.verify(by_ref.message);
+  ASSERT_TRUE(ac.ok());
+  EXPECT_EQ(view_.apply_commit(*ac).error().code, Errc::kNotFound);
+
+  // A path whose parent hash does not match: signed, but members would refuse it.
+  auto out = bob_->commit(CommitOptions{}).value();
+  PublicMessage m = public_message(out.message);
+  auto& path = *std::get<Commit>(m.content.content).path;
+  path.nodes.back().encryption_key[0] ^= 1;
+  AuthenticatedContent resigned =
+      sign_content(WireFormat::kPublicMessage, m.content, b_.signer, view_.context());
+  resigned.auth.confirmation_tag = m.auth.confirmation_tag;
+  auto verified =
+      view_.verify(wrap(PublicMessage{resigned.content, resigned.auth, m.membership_tag}));
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(view_.apply_commit(*verified).error().code, Errc::kVerify);
+
+  // A commit stripped of the path its Remove requires, signed again by its committer.
+  CommitOptions remove;
+  remove.remove_leaves = {2};
+  auto removing = alice_->commit(remove).value();
+  PublicMessage stripped = public_message(removing.message);
+  std::get<Commit>(stripped.content.content).path.reset();
+  AuthenticatedContent no_path =
+      sign_content(WireFormat::kPublicMessage, stripped.content, a_.signer, view_.context());
+  stripped.auth.signature = no_path.auth.signature;
+  auto unpathed = view_.verify(wrap(stripped));
+  ASSERT_TRUE(unpathed.ok()) << unpathed.error().message;
+  EXPECT_EQ(view_.apply_commit(*unpathed).error().code, Errc::kInvalid);
+}
+
+TEST_F(PublicGroupTest, SurvivesStorage) {
+  auto restored = PublicGroup::deserialize(view_.serialize());
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(restored->context(), view_.context());
+  EXPECT_EQ(restored->tree(), view_.tree());
+  EXPECT_EQ(restored->interim_transcript_hash(), view_.interim_transcript_hash());
+  view_ = std::move(*restored);
+  commit(*carol_, CommitOptions{});
+  expect_in_step();
+  Bytes bad = view_.serialize();
+  bad.pop_back();
+  EXPECT_EQ(PublicGroup::deserialize(bad).error().code, Errc::kDecode);
+}
+
+TEST(PublicGroupGenesis, ChecksTheCreatorsStatement) {
+  Device a = device("alice");
+  Bytes id = to_bytes("g");
+  State alice = State::create(id, a.credential, a.signer).value();
+  Bytes context = encode(alice.group_context());
+  Bytes tree = alice.tree().encode_bytes();
+  EXPECT_TRUE(PublicGroup::from_genesis(context, tree, id).ok());
+  EXPECT_EQ(PublicGroup::from_genesis(context, tree, to_bytes("h")).error().code, Errc::kInvalid);
+  State other = State::create(id, a.credential, a.signer).value();
+  EXPECT_EQ(PublicGroup::from_genesis(context, other.tree().encode_bytes(), id).error().code,
+            Errc::kVerify);
+  Bytes truncated(context.begin(), context.end() - 1);
+  EXPECT_EQ(PublicGroup::from_genesis(truncated, tree, id).error().code, Errc::kDecode);
+  GroupContext later = alice.group_context();
+  later.epoch = 3;
+  EXPECT_EQ(PublicGroup::from_genesis(encode(later), tree, id).error().code, Errc::kInvalid);
+}
+
+}  // namespace
+}  // namespace cercle::mls
