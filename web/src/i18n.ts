@@ -204,6 +204,13 @@ const fr = {
   evIgnoredRevocation: "Attention : un retrait d'invitation ne vient pas de l'animation. Il n'est pas pris en compte.",
   evIgnoredDeletion: "Attention : une suppression de message ne vient pas de l'animation. Elle n'est pas prise en compte.",
   evIgnoredEvent: "Attention : une information du groupe n'a pas pu être lue.",
+  evIgnoredProposal: "Attention : une proposition de changement du groupe n'a pas pu être lue. Elle n'est pas prise en compte.",
+  evProposalRefused: "Attention : une proposition de changement du groupe a été refusée, car elle ne respecte pas les règles du groupe. {reason} Elle n'est pas prise en compte.",
+  evJoinRefused: "Attention : vous n'avez pas rejoint ce groupe. {reason}",
+  join_adderNotAllowed: "La personne qui vous a ajouté·e ({name}) n'anime pas ce groupe.",
+  join_notAccepted: "Vous n'avez pas accepté d'invitation à ce groupe sur cet appareil.",
+  join_credentialUnsupported: "Un membre du groupe n'a pas de compte reconnu.",
+  join_notInGroup: "Vous n'êtes pas dans ce groupe.",
 
   refusal_notMember: "Il vient de quelqu'un qui n'est pas dans le groupe.",
   refusal_firstCommitSetsRules: "Le groupe n'a pas encore de règles.",
@@ -228,6 +235,11 @@ const fr = {
   refusal_rulesUnreadable: "Les règles du groupe ne peuvent pas être lues.",
   refusal_dataUnreadable: "Ses informations ne peuvent pas être lues.",
   refusal_accountTypeChanged: "Il change le type de compte de {name} (pair ou professionnel·le), qui ne change jamais dans un groupe.",
+  refusal_identityChanged: "Il donne à {name} le nom d'un autre compte. Un membre garde toujours son nom dans un groupe.",
+  refusal_signatureKeyChanged: "Il change la clé de signature de {name}, qui ne change jamais dans un groupe.",
+  refusal_credentialUnsupported: "Il ajoute une identité qui n'est pas un compte de Cercle.",
+  refusal_proposalTypeRefused: "Il vient de {name} et demande une opération que Cercle n'utilise pas.",
+  refusal_proposalRefused: "Il applique une proposition déjà refusée (de {name}).",
 };
 
 export type Key = keyof typeof fr;
@@ -436,6 +448,13 @@ const en: Record<Key, string> = {
   evIgnoredRevocation: "Warning: a withdrawn invitation does not come from the facilitators. It is ignored.",
   evIgnoredDeletion: "Warning: a deleted message does not come from the facilitators. It is ignored.",
   evIgnoredEvent: "Warning: some news of the group could not be read.",
+  evIgnoredProposal: "Warning: a proposed change to the group could not be read. It is ignored.",
+  evProposalRefused: "Warning: a proposed change to the group was refused because it breaks the group's rules. {reason} It is ignored.",
+  evJoinRefused: "Warning: you did not join this group. {reason}",
+  join_adderNotAllowed: "The person who added you ({name}) is not a facilitator of this group.",
+  join_notAccepted: "You did not accept an invitation to this group on this device.",
+  join_credentialUnsupported: "A member of the group has no account we recognise.",
+  join_notInGroup: "You are not in this group.",
 
   refusal_notMember: "It comes from someone who is not in the group.",
   refusal_firstCommitSetsRules: "The group has no rules yet.",
@@ -460,6 +479,11 @@ const en: Record<Key, string> = {
   refusal_rulesUnreadable: "The group's rules cannot be read.",
   refusal_dataUnreadable: "Its information cannot be read.",
   refusal_accountTypeChanged: "It changes the account type of {name} (peer or professional), which never changes inside a group.",
+  refusal_identityChanged: "It gives {name} the name of another account. A member always keeps their name inside a group.",
+  refusal_signatureKeyChanged: "It changes the signing key of {name}, which never changes inside a group.",
+  refusal_credentialUnsupported: "It adds an identity that is not a Cercle account.",
+  refusal_proposalTypeRefused: "It comes from {name} and asks for an operation Cercle does not use.",
+  refusal_proposalRefused: "It applies a proposal that was already refused (from {name}).",
 };
 
 export type Lang = "fr" | "en";

@@ -13,8 +13,11 @@ const people = [];
 let camille, sam, alex, drMartin, intrus;
 let id;
 
-async function person(handle, code) {
-  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-groups", keyPackageStock: 3 });
+/** How far sam's device clock is ahead of the real one (the retention test moves it with the relay's). */
+let samAhead = 0;
+
+async function person(handle, code, now = undefined) {
+  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-groups", keyPackageStock: 3, now });
   await m.register(handle, { code });
   assert.ok(await m.waitOnline(10_000));
   people.push(m);
@@ -27,7 +30,7 @@ const events = async (m) => (await f.groupMessages(m, id)).filter((x) => x.event
 before(async () => {
   server = await startServer({ registration: "invite-code", codes: 6, testClock: true });
   camille = await person("camille", server.codes[0]);
-  sam = await person("sam", server.codes[1]);
+  sam = await person("sam", server.codes[1], () => Date.now() + samAhead);
   alex = await person("alex", server.codes[2]);
   drMartin = await person("dr.martin", server.codes[3]);
   intrus = await person("intrus", server.codes[4]);
@@ -224,7 +227,9 @@ test("the group's retention deletes older copies on the device", async () => {
   await eventually("sam knows the retention", () => sam.groupView(groupKey(id)).rules.retentionDays === 1);
   assert.ok((await events(sam)).some((e) => e.type === "rulesChanged"));
   assert.ok((await texts(sam)).includes("Bonjour le groupe."));
+  // A day later for the relay and for sam's device (a relay's clock alone prunes nothing: attacks-core).
   server.admin("clock", "advance", "25");
+  samAhead = 25 * 3_600_000;
   await camille.sendText(groupKey(id), "Un jour plus tard.");
   await eventually("sam reads the new message", async () => (await texts(sam)).includes("Un jour plus tard."));
   await eventually("older messages are gone from sam's device", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { create, generateKey, policy, proto, sign, toBinary } from "../build-node/core.mjs";
 
-const { accountTypeChange, checkCommit, invitationTranscript } = policy;
+const { accountTypeChange, checkCommit, checkProposal, invitationTranscript, leafChange } = policy;
 const { Role, JoinRule, InviteeType } = proto;
 const NOW = 1_900_000_000_000;
 const GROUP_ID = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
@@ -199,5 +199,53 @@ describe("account types", () => {
     const before = [member("lea", 0, "peer", lea), member("dr.rossi", 1, "professional", malik)];
     assert.equal(accountTypeChange(before, [member("lea", 0, "peer", lea), member("sacha", 1, "peer", noor)]), undefined);
     assert.equal(accountTypeChange(before, [member("lea", 0, "peer", lea), member("dr.rossi", 2, "peer", noor)]), undefined);
+  });
+});
+
+describe("proposals (checked before this client keeps or commits one)", () => {
+  const member = (handle, leaf, kind, key) => ({ handle, leaf, kind, signatureKey: key.publicKey });
+
+  test("an Update keeps the member's account, type and signature key", () => {
+    const was = member("malik", 1, "peer", malik);
+    assert.equal(leafChange(was, { ...was }), undefined);
+    assert.equal(leafChange(was, { ...was, handle: "lea" }), "identityChanged");
+    assert.equal(leafChange(was, { ...was, kind: "professional" }), "accountTypeChanged");
+    assert.equal(leafChange(was, { ...was, signatureKey: noor.publicKey }), "signatureKeyChanged");
+    const g = group();
+    assert.equal(checkProposal(g, 1, { type: "update", leaf: { ...was } }), undefined);
+    assert.deepEqual(checkProposal(g, 1, { type: "update", leaf: { ...was, handle: "lea" } }), { refusal: "identityChanged", who: "malik" });
+    // Even a facilitator's own Update.
+    assert.deepEqual(checkProposal(g, 0, { type: "update", leaf: member("lea", 0, "professional", lea) }), { refusal: "accountTypeChanged", who: "lea" });
+  });
+
+  test("who may propose to add, remove or change the group context", () => {
+    const closed = group();
+    const open = group({ policy: rules({ joinRule: JoinRule.OPEN_TO_PEERS, banned: ["exclu"] }) });
+    assert.equal(checkProposal(closed, 1, { type: "remove", removed: 1 }), undefined);  // Leaving.
+    assert.deepEqual(checkProposal(closed, 1, { type: "remove", removed: 0 }), { refusal: "onlyFacilitatorRemoves" });
+    assert.equal(checkProposal(closed, 0, { type: "remove", removed: 1 }), undefined);
+    assert.deepEqual(checkProposal(closed, 1, { type: "add", handle: "sacha", kind: "peer" }), { refusal: "onlyFacilitatorAdds", who: "sacha" });
+    assert.equal(checkProposal(closed, 0, { type: "add", handle: "sacha", kind: "peer" }), undefined);
+    assert.equal(checkProposal(open, 1, { type: "add", handle: "sacha", kind: "peer" }), undefined);
+    assert.deepEqual(checkProposal(open, 1, { type: "add", handle: "dr.rossi", kind: "professional" }), { refusal: "onlyFacilitatorAddsInvited", who: "dr.rossi" });
+    assert.deepEqual(checkProposal(open, 0, { type: "add", handle: "exclu", kind: "peer" }), { refusal: "banned", who: "exclu" });
+    assert.deepEqual(checkProposal(closed, 1, { type: "groupContextExtensions" }), { refusal: "onlyFacilitatorChangesRules" });
+    assert.equal(checkProposal(closed, 0, { type: "groupContextExtensions" }), undefined);
+    assert.deepEqual(checkProposal(closed, 5, { type: "remove", removed: 5 }), { refusal: "notMember" });
+  });
+
+  test("proposal types the product does not use are refused, from anyone", () => {
+    for (const g of [group(), group({ policy: undefined })]) {
+      assert.deepEqual(checkProposal(g, 0, { type: "refused" }), { refusal: "proposalTypeRefused", who: "lea" });
+      assert.deepEqual(checkProposal(g, 0, { type: "credential" }), { refusal: "credentialUnsupported", who: "lea" });
+    }
+  });
+
+  test("without rules (a direct conversation), nobody adds a stranger, removes another or changes the context", () => {
+    const direct = group({ policy: undefined });
+    assert.equal(checkProposal(direct, 1, { type: "add", handle: "malik", kind: "peer" }), undefined);  // Another device.
+    assert.deepEqual(checkProposal(direct, 1, { type: "add", handle: "sacha", kind: "peer" }), { refusal: "onlyFacilitatorAdds", who: "sacha" });
+    assert.deepEqual(checkProposal(direct, 0, { type: "remove", removed: 1 }), { refusal: "onlyFacilitatorRemoves" });
+    assert.deepEqual(checkProposal(direct, 0, { type: "groupContextExtensions" }), { refusal: "onlyFacilitatorChangesRules" });
   });
 });

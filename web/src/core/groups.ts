@@ -4,7 +4,21 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, toHex } from "./bytes";
 import * as mls from "./mls";
-import { accountTypeChange, checkCommit, roleOf, accompanyingOf, isMuted, verifyInvitation, type Change, type Group, type Member, type Refusal } from "./policy";
+import {
+  accountTypeChange,
+  accompanyingOf,
+  checkCommit,
+  checkProposal,
+  isMuted,
+  leafChange,
+  roleOf,
+  verifyInvitation,
+  type Change,
+  type Fail,
+  type Group,
+  type Member,
+  type Refusal,
+} from "./policy";
 import {
   CommitDataSchema,
   GroupEventSchema,
@@ -62,12 +76,17 @@ export type GroupNotice =
   | { type: "rulesChanged" }
   | { type: "youJoined" | "youLeft" }
   | { type: "refused"; reason: Refusal; who?: string }
+  | { type: "proposalRefused"; reason: Refusal; who?: string }
   | { type: "broken" }
-  | { type: "ignored"; what: "invitation" | "revocation" | "deletion" | "event" };
+  | { type: "ignored"; what: "invitation" | "revocation" | "deletion" | "event" | "proposal" }
+  | { type: "joinRefused"; reason: JoinRefusal; who?: string };
+
+/** Why this device did not join a group it was given a Welcome to (words in i18n.ts, "join_<code>"). */
+export type JoinRefusal = "adderNotAllowed" | "notAccepted" | "credentialUnsupported" | "notInGroup";
 
 /** Warnings are shown (and said) as such. */
 export function isWarning(n: GroupNotice): boolean {
-  return n.type === "refused" || n.type === "broken" || n.type === "ignored";
+  return n.type === "refused" || n.type === "proposalRefused" || n.type === "broken" || n.type === "ignored" || n.type === "joinRefused";
 }
 
 export function decodePolicy(bytes: Uint8Array): GroupPolicy {
@@ -124,6 +143,58 @@ function asMember(l: mls.Leaf): Member {
   return { handle: l.handle, leaf: l.leaf, kind: l.professional ? "professional" : "peer", signatureKey: l.signatureKey };
 }
 
+/**
+ * Judges a proposal against the rules of the group in `state` (policy.checkProposal): used before a
+ * received proposal is kept, and before this device commits a pending one.
+ */
+export function judgeProposal(state: mls.GroupStateHandle, proposal: mls.Proposal, sender: number | undefined): Fail | undefined {
+  const members = mls.leaves(state).map(asMember);
+  const bytes = mls.policyBytes(state);
+  let policy: GroupPolicy | undefined;
+  if (bytes) {
+    try {
+      policy = decodePolicy(bytes);
+    } catch {
+      return { refusal: "rulesUnreadable" };
+    }
+  }
+  return checkProposal({ policy, members }, sender, mls.proposalFacts(proposal, sender));
+}
+
+/** The pending proposals a commit of this device may take: those the group's rules allow. */
+export function allowedPending(state: mls.GroupStateHandle): (p: mls.ProposalWithSender) => boolean {
+  return (p) => judgeProposal(state, p.proposal, p.senderLeafIndex) === undefined;
+}
+
+/**
+ * What a commit must never do, whatever the group's rules: carry a proposal type the product does
+ * not use, change the group context unless a facilitator proposed it, give a member's leaf another
+ * account, account type or signature key, or seat a leaf whose credential names no account.
+ */
+function forbidden(before: mls.GroupStateHandle, c: NonNullable<mls.Handshake["commit"]>, after: mls.Leaf[], policy?: GroupPolicy): Fail | undefined {
+  const membersBefore = mls.leaves(before);
+  const handleOf = (leaf: number | undefined) => membersBefore.find((m) => m.leaf === leaf)?.handle;
+  for (const p of c.proposals) {
+    const sender = p.sender ?? c.committer;
+    const type = p.proposal.proposalType;
+    if (type === "psk" || type === "reinit" || type === "external_init" || typeof type !== "string") {
+      return { refusal: "proposalTypeRefused", who: handleOf(sender) };
+    }
+    if (type === "group_context_extensions" && policy && roleOf(policy, handleOf(sender) ?? "") !== Role.FACILITATOR) {
+      return { refusal: "onlyFacilitatorChangesRules" };
+    }
+  }
+  const removed = new Set(c.proposals.flatMap((p) => (p.proposal.proposalType === "remove" ? [p.proposal.remove.removed] : [])));
+  for (const a of after) {
+    if (!a.basic) return { refusal: "credentialUnsupported" };
+    const b = membersBefore.find((m) => m.leaf === a.leaf);
+    if (!b || removed.has(a.leaf)) continue;  // A new member (an Add may fill a removed member's leaf).
+    const why = leafChange(asMember(b), asMember(a));
+    if (why) return { refusal: why, who: b.handle };
+  }
+  return undefined;
+}
+
 function sameMember(a: Member, b: Member): boolean {
   return a.leaf === b.leaf && a.handle === b.handle && equalBytes(a.signatureKey, b.signatureKey);
 }
@@ -162,6 +233,15 @@ export async function verifyCommit(
   const selfRequested = (leaf: number) =>
     c.proposals.some((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === leaf && p.sender === leaf);
   const membersBefore = mls.leaves(before).map(asMember);
+  let current: GroupPolicy | undefined;
+  try {
+    current = oldBytes ? decodePolicy(oldBytes) : undefined;
+  } catch {
+    return refuse("rulesUnreadable");
+  }
+  // A commit that removes this device leaves it no tree to compare: the proposals are still checked.
+  const bad = forbidden(before, c, c.removesMe ? [] : mls.leaves(hs.newState), current);
+  if (bad) return refuse(bad.refusal, bad.who);
   if (c.removesMe) {
     // This device cannot see the group after the commit: it checks only that removing it was allowed.
     if (!oldBytes) return { usedNonces: [], notices: [{ type: "youLeft" }] };
@@ -195,7 +275,8 @@ export async function verifyCommit(
     return refuse("rulesUnreadable");
   }
   const after = mls.leaves(hs.newState).map(asMember);
-  // A professional stays marked as one, a peer stays a peer (as the C++ clients check).
+  // A professional stays marked as one, a peer stays a peer (as the C++ clients check); forbidden()
+  // caught it at a staying leaf already, this at a leaf whose member came back by Remove and Add.
   const changedType = accountTypeChange(g.members, after);
   if (changedType !== undefined) return refuse("accountTypeChanged", changedType);
   for (const m of g.members) {

@@ -6,6 +6,7 @@ import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./
 import * as groups from "./groups";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import * as mls from "./mls";
+import { roleOf, type Fail } from "./policy";
 import {
   AccountType,
   authTranscript,
@@ -15,7 +16,9 @@ import {
   HelloSchema,
   InvitationSchema,
   InviteeType,
+  JoinRule,
   ProtocolVersion,
+  Role as GroupRole,
   SignedInvitationSchema,
   type AuthResult,
   type ContactLinkInfo,
@@ -66,6 +69,8 @@ export interface ConvMeta {
   refused?: boolean;       // A commit that breaks the group's rules was refused (the group stayed).
   broken?: boolean;        // A change of the group could not be read.
   left?: boolean;          // This device was removed from the group.
+  /** Proposals of this epoch refused by the rules (reference, base64 → why): never kept nor committed. */
+  refusedProposals?: Record<string, Fail>;
 }
 
 export type MessageStatus = "pending" | "sent" | "received" | "failed" | "unreadable";
@@ -127,6 +132,8 @@ export interface MessengerOptions {
   clientName?: string;
   /** Key packages kept on the relay (a last-resort one is added). */
   keyPackageStock?: number;
+  /** This device's clock (tests move it; default Date.now). */
+  now?: () => number;
 }
 
 /** The peer has no key package: nobody can start a conversation with them now. */
@@ -148,6 +155,13 @@ interface BackupPayload {
 const MAX_BACKOFF_MS = 30_000;
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 60_000;
+/**
+ * How far ahead of this device's clock the relay's may be taken to be: a relay that says it is later
+ * than that cannot make the group's retention delete history early (it may only make it late).
+ */
+const MAX_SERVER_AHEAD_MS = 5 * 60_000;
+/** Refused proposals remembered per epoch (a member could send any number). */
+const MAX_REFUSED_PROPOSALS = 256;
 
 function accountKind(type: number | undefined): "peer" | "professional" {
   return type === AccountType.PROFESSIONAL ? "professional" : "peer";
@@ -166,6 +180,7 @@ export class Messenger {
   private readonly store: Store;
   private readonly clientName: string;
   private readonly stock: number | undefined;
+  private readonly now: () => number;
   private wire?: Wire;
   private anon?: { wire: Wire; fresh: boolean };
   private running = false;
@@ -194,6 +209,7 @@ export class Messenger {
     this.store = opts.store;
     this.clientName = opts.clientName ?? "cercle-web/0.1";
     this.stock = opts.keyPackageStock;
+    this.now = opts.now ?? Date.now;
   }
 
   static async load(opts: MessengerOptions): Promise<Messenger> {
@@ -337,12 +353,15 @@ export class Messenger {
   // ---- the relay's clock --------------------------------------------------------------------------
 
   private sawServerTime(ms: number): void {
-    if (ms > 0) this.serverOffset = Math.max(this.serverOffset, ms - Date.now());
+    if (ms > 0) this.serverOffset = Math.min(Math.max(this.serverOffset, ms - this.now()), MAX_SERVER_AHEAD_MS);
   }
 
-  /** The relay's time now, as far as this device knows (its own clock until the relay stamped something). */
+  /**
+   * The relay's time now, as far as this device knows (its own clock until the relay stamped
+   * something), never more than MAX_SERVER_AHEAD_MS ahead of this device's clock.
+   */
   serverNow(): number {
-    return Date.now() + (Number.isFinite(this.serverOffset) ? this.serverOffset : 0);
+    return this.now() + (Number.isFinite(this.serverOffset) ? this.serverOffset : 0);
   }
 
   // ---- the connection loop ------------------------------------------------------------------------
@@ -535,6 +554,8 @@ export class Messenger {
   async acceptInvitation(id: string): Promise<void> {
     const i = this.pending.get(id);
     if (!i) return;
+    // Before the relay hears of it: the Welcome may follow at once.
+    await this.rememberAccepted(i.conversation);
     await this.requireWire().call({ case: "acceptInvitation", value: { conversationId: fromHex(i.conversation), nonce: fromHex(id) } }, "done");
     this.pending.delete(id);
     this.changed();
@@ -649,10 +670,18 @@ export class Messenger {
     meta.processed = Math.max(meta.processed, Number(d.seq));
     meta.above = meta.above.filter(([, b]) => b > meta.processed);
     try {
-      const { state, used } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
+      const { state, used, adder } = await mls.joinFromWelcome(d.payload, (ref) => this.store.get("keypackages", ref));
       const handles = new Set(mls.memberHandles(state));
       if (!handles.has(me)) throw new Error("this account is not in the group");
       if (isGroup || mls.policyBytes(state)) {
+        const refusal = await this.checkWelcome(id, state, adder);
+        if (refusal) {
+          // Not joined: the group stays unread on this device, and the user is told why.
+          meta.group = true;
+          meta.peer = groupKey(id);
+          this.note(meta, Number(d.seq), Number(d.serverTimeMs), { type: "joinRefused", ...refusal }, ops);
+          throw new Error("welcome refused");
+        }
         // A groupe de parole: who is in it is what its MLS state says (the relay's list may already
         // be newer than the Welcome); every later change is checked against its rules.
         meta.group = true;
@@ -681,6 +710,38 @@ export class Messenger {
     }
     this.convs.set(id, meta);
     return meta;
+  }
+
+  /**
+   * Whoever added this device to a group must have been allowed to (as the C++ SDK checks): a
+   * facilitator, or, in a group open to peers, any member adding a peer; a professional joins only
+   * a group whose invitation they accepted on this device; every leaf names an account. (The commit
+   * went to the members, who check it; a relay could otherwise seat this device in a copy of the group.)
+   */
+  private async checkWelcome(id: string, state: mls.GroupStateHandle, adder: number): Promise<{ reason: groups.JoinRefusal; who?: string } | undefined> {
+    const rules = groups.rulesOf(state);
+    if (!rules) return undefined;  // No rules to check against: every later commit must set them.
+    const all = mls.leaves(state);
+    if (all.some((l) => !l.basic)) return { reason: "credentialUnsupported" };
+    const own = all.find((l) => l.leaf === mls.ownLeaf(state));
+    if (!own) return { reason: "notInGroup" };
+    const professional = own.professional || this.professional;
+    if (professional && !(await this.acceptedHere(id))) return { reason: "notAccepted" };
+    const by = all.find((l) => l.leaf === adder)?.handle;
+    if (by !== undefined && roleOf(rules, by) === GroupRole.FACILITATOR) return undefined;
+    if (by !== undefined && rules.joinRule === JoinRule.OPEN_TO_PEERS && !professional) return undefined;
+    return { reason: "adderNotAllowed", who: by };
+  }
+
+  /** Whether this device accepted an invitation to the group (conversation id, hex). */
+  private async acceptedHere(id: string): Promise<boolean> {
+    return ((await this.store.get<string[]>("kv", "acceptedGroups")) ?? []).includes(id);
+  }
+
+  /** Remembers on this device that its user accepted an invitation to the group. */
+  private async rememberAccepted(id: string): Promise<void> {
+    const list = (await this.store.get<string[]>("kv", "acceptedGroups")) ?? [];
+    if (!list.includes(id)) await this.store.write([put("kv", "acceptedGroups", [...list, id])]);
   }
 
   private async group(id: string): Promise<mls.GroupStateHandle> {
@@ -747,19 +808,19 @@ export class Messenger {
       // is not trusted for it. An unreadable message is shown as the peer's (nothing is known).
       let sender = meta.group ? "" : meta.peer;
       let professional = false;
-      let next = state;
       try {
+        // Only an application message comes out (a proposal or a commit sent as one is refused
+        // unread), and only then is the state (its secret tree, one key used) kept.
         const out = await mls.processIncoming(state, d.payload);
-        next = out.newState;
         if (!out.application || !out.sender) throw new Error("not an application message");
         text = fromUtf8(out.application);
         sender = out.sender.handle;
         professional = out.sender.professional;
+        this.groups.set(meta.id, out.newState);
+        ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
       } catch {
         status = "unreadable";
       }
-      this.groups.set(meta.id, next);
-      ops.push(put("groups", meta.id, mls.encodeState(next)));
       // From another device of this account: ours, already read.
       const mine = status === "received" && sender === this.account!.handle;
       const msg: ChatMessage = {
@@ -787,12 +848,30 @@ export class Messenger {
     const time = Number(d.serverTimeMs);
     let hs: mls.Handshake;
     try {
-      hs = await mls.processHandshake(state, d.payload);
+      // A PROPOSAL delivery holds a proposal, a COMMIT delivery a commit, nothing else.
+      const expect = d.kind === DeliveryKind.COMMIT ? "commit" : "proposal";
+      hs = await mls.processHandshake(state, d.payload, expect, groups.judgeProposal, meta.refusedProposals);
     } catch {
-      // The group moved on in a way this device cannot follow: say so, and do not stall on it.
       if (d.kind === DeliveryKind.COMMIT) {
+        // The group moved on in a way this device cannot follow: say so, and do not stall on it.
         meta.broken = true;
         this.note(meta, seq, time, { type: "broken" }, ops);
+      } else if (meta.group) {
+        // A proposal this device cannot read is dropped: the conversation goes on without it.
+        this.note(meta, seq, time, { type: "ignored", what: "proposal" }, ops);
+      }
+      return;
+    }
+    if (hs.refused) {
+      const notice = hs.refused.who === undefined ? { reason: hs.refused.refusal } : { reason: hs.refused.refusal, who: hs.refused.who };
+      if (hs.refused.ref !== undefined) {
+        // Never kept, so never committed by this device; a commit that names it is refused too.
+        const refused = (meta.refusedProposals ??= {});
+        if (Object.keys(refused).length < MAX_REFUSED_PROPOSALS) refused[hs.refused.ref] = { refusal: hs.refused.refusal, who: hs.refused.from };
+        this.note(meta, seq, time, { type: "proposalRefused", ...notice }, ops);
+      } else {
+        meta.refused = true;
+        this.note(meta, seq, time, { type: "refused", ...notice }, ops);
       }
       return;
     }
@@ -820,6 +899,7 @@ export class Messenger {
         this.describeGroup(meta, hs.newState);
         for (const n of verdict.notices) this.note(meta, seq, time, n, ops);
       }
+      delete meta.refusedProposals;  // Proposals do not outlive their epoch.
     }
     this.groups.set(meta.id, hs.newState);
     ops.push(put("groups", meta.id, mls.encodeState(hs.newState)));

@@ -14,7 +14,7 @@
 // cercle.v1.GroupPolicy). Key packages list both in their capabilities, so that this client can be
 // added to groups that have them.
 import {
-  acceptAll,
+  bytesToBase64,
   createApplicationMessage,
   createCommit,
   createGroup,
@@ -34,15 +34,30 @@ import {
   type ClientState,
   type KeyPackage,
   type PrivateKeyPackage,
+  type IncomingMessageCallback,
+  type LeafNode,
   type Proposal,
+  type ProposalWithSender,
 } from "ts-mls";
+import { makeProposalRef } from "ts-mls/authenticatedContent.js";
 import { defaultClientConfig } from "ts-mls/clientConfig.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import type { PrivateMessage } from "ts-mls/privateMessage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
+import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
-import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindExtension, kindOfExtension, type Kind } from "./policy";
+import {
+  ACCOUNT_TYPE_EXTENSION,
+  POLICY_EXTENSION,
+  kindExtension,
+  kindOfExtension,
+  type Fail,
+  type Kind,
+  type ProposalFacts,
+} from "./policy";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
+
+export type { Proposal, ProposalWithSender } from "ts-mls";
 
 export const SUITE = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519" as const;
 export type GroupStateHandle = ClientState;
@@ -149,6 +164,11 @@ export interface CommitOptions {
   policy?: Uint8Array;
   /** The commit's authenticated data (an encoded CommitData). */
   authenticatedData?: Uint8Array;
+  /**
+   * Which pending proposals (received from members this epoch) the commit takes: only those the
+   * group's rules allow (groups.allowedPending). Without it, none: ts-mls would take them all.
+   */
+  keepPending?: (p: ProposalWithSender) => boolean;
 }
 
 /** A commit (a PublicMessage); the Welcome, when it adds someone, carries the ratchet tree. */
@@ -163,8 +183,10 @@ export async function commit(state: ClientState, opts: CommitOptions): Promise<C
       groupContextExtensions: { extensions: [...others, { extensionType: POLICY_EXTENSION, extensionData: opts.policy }] },
     });
   }
+  const keep = opts.keepPending ?? (() => false);
+  const pending = Object.fromEntries(Object.entries(state.unappliedProposals).filter(([, p]) => keep(p)));
   const out = await createCommit(
-    { state, cipherSuite: cs },
+    { state: { ...state, unappliedProposals: pending }, cipherSuite: cs },
     { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true, authenticatedData: opts.authenticatedData },
   );
   return {
@@ -179,11 +201,15 @@ export function commitAdd(state: ClientState, keyPackages: KeyPackage[]): Promis
   return commit(state, { add: keyPackages });
 }
 
-/** Joins from a Welcome with one of this device's key packages; returns the state and the package used. */
+/**
+ * Joins from a Welcome with one of this device's key packages; returns the state, the package used
+ * and the leaf that signed the Welcome's GroupInfo (whoever added this device; joinGroup verified
+ * that signature with that leaf's key).
+ */
 export async function joinFromWelcome(
   bytes: Uint8Array,
   find: (ref: string) => Promise<StoredKeyPackage | undefined>,
-): Promise<{ state: ClientState; used: StoredKeyPackage }> {
+): Promise<{ state: ClientState; used: StoredKeyPackage; adder: number }> {
   const cs = await suite();
   const decoded = decodeMlsMessage(bytes, 0);
   if (!decoded || decoded[0].wireformat !== "mls_welcome") throw new Error("not a welcome");
@@ -192,7 +218,13 @@ export async function joinFromWelcome(
     const stored = await find(toHex(secret.newMember));
     if (!stored) continue;
     const state = await joinGroup(welcome, decodeKeyPackage(stored.encoded), stored.privatePackage, emptyPskIndex, cs);
-    return { state, used: stored };
+    // Read again to learn its signer (ts-mls keeps it to itself); joining used no PSK, so none here.
+    const key = await cs.hpke.importPrivateKey(stored.privatePackage.initPrivateKey);
+    const groupSecrets = await decryptGroupSecrets(key, secret.newMember, welcome, cs.hpke);
+    if (!groupSecrets) throw new Error("unreadable group secrets");
+    const info = await decryptGroupInfo(welcome, groupSecrets.joinerSecret, new Uint8Array(cs.kdf.size), cs);
+    if (!info) throw new Error("unreadable group info");
+    return { state, used: stored, adder: info.signer };
   }
   throw new Error("the welcome is for none of this device's key packages");
 }
@@ -214,23 +246,26 @@ export interface Processed {
   sender?: Leaf;
 }
 
-/** Processes an application message of the group. */
+/** What ts-mls is told of any handshake met where none may be: refuse it. */
+const rejectAll: IncomingMessageCallback = () => "reject";
+
+/**
+ * Processes an application message of the group: only a PrivateMessage whose (clear) content type
+ * is application, checked before ts-mls reads it, and only an application message comes out. A
+ * proposal or a commit, whatever the relay called it, never changes the group through this path.
+ */
 export async function processIncoming(state: ClientState, bytes: Uint8Array): Promise<Processed> {
   const cs = await suite();
   const decoded = decodeMlsMessage(bytes, 0);
   if (!decoded) throw new Error("not an MLS message");
   const msg = decoded[0];
-  if (msg.wireformat !== "mls_private_message" && msg.wireformat !== "mls_public_message") {
-    throw new Error("unexpected MLS wire format");
-  }
-  const out = await processMessage(msg, state, emptyPskIndex, acceptAll, cs);
-  if (out.kind === "applicationMessage") {
-    if (msg.wireformat !== "mls_private_message") throw new Error("application message in the clear");
-    // processMessage verified the content's signature with the key of the leaf that the sender
-    // data names: that leaf's credential is the authenticated sender.
-    return { newState: out.newState, application: out.message, sender: await senderLeaf(state, msg.privateMessage) };
-  }
-  return { newState: out.newState };
+  if (msg.wireformat !== "mls_private_message") throw new Error("an application message must be a PrivateMessage");
+  if (msg.privateMessage.contentType !== "application") throw new Error("not an application message");
+  const out = await processMessage(msg, state, emptyPskIndex, rejectAll, cs);
+  if (out.kind !== "applicationMessage") throw new Error("not an application message");
+  // processMessage verified the content's signature with the key of the leaf that the sender
+  // data names: that leaf's credential is the authenticated sender.
+  return { newState: out.newState, application: out.message, sender: await senderLeaf(state, msg.privateMessage) };
 }
 
 /** A proposal as the commit that applies it lists it, with the leaf that sent it. */
@@ -252,37 +287,80 @@ export interface Handshake {
   };
   /** A proposal: who sent it and what it proposes. */
   proposal?: ProposalFrom;
+  /**
+   * Refused by the group's rules (newState is `state`): a proposal, with its reference (base64) so
+   * that a commit that names it is refused for the same reason; or a commit that carries a refused
+   * proposal type or names a proposal refused before.
+   */
+  refused?: Fail & { ref?: string; from?: string };
 }
 
+/** Judges a proposal against the group's rules in `state` (groups.judgeProposal). */
+export type ProposalJudge = (state: ClientState, proposal: Proposal, sender: number | undefined) => Fail | undefined;
+
+const REFUSED_TYPES = new Set(["psk", "reinit", "external_init"]);
+
 /**
- * Processes a proposal or a commit (a PublicMessage) without touching `state` (ts-mls states are
- * immutable values): the result is a new state that the caller may adopt or drop.
+ * Processes a proposal or a commit (a PublicMessage sent by a member, of the content type the relay
+ * delivered it as, checked before ts-mls reads it) without touching `state` (ts-mls states are
+ * immutable values): the result is a new state that the caller may adopt or drop. A proposal that
+ * `judge` refuses is never kept; a commit that carries a refused proposal type, or names a proposal
+ * refused before (`refusedRefs`: reference → why), is refused unread.
  */
-export async function processHandshake(state: ClientState, bytes: Uint8Array): Promise<Handshake> {
+export async function processHandshake(
+  state: ClientState,
+  bytes: Uint8Array,
+  expect: "proposal" | "commit",
+  judge: ProposalJudge,
+  refusedRefs: Record<string, Fail> = {},
+): Promise<Handshake> {
   const cs = await suite();
   const decoded = decodeMlsMessage(bytes, 0);
   if (!decoded || decoded[0].wireformat !== "mls_public_message") throw new Error("a handshake message must be a PublicMessage");
-  const content = decoded[0].publicMessage.content;
+  const pm = decoded[0].publicMessage;
+  const content = pm.content;
+  if (content.contentType !== expect) throw new Error(`not a ${expect}`);
   if (content.sender.senderType !== "member") throw new Error("only members send handshake messages here");
+  const committer = content.sender.leafIndex;
+  if (content.contentType === "commit") {
+    for (const p of content.commit.proposals) {
+      if (p.proposalOrRefType === "proposal" && !isKnownType(p.proposal)) {
+        return { newState: state, refused: { refusal: "proposalTypeRefused", who: handleAt(state, committer) } };
+      }
+      if (p.proposalOrRefType === "reference") {
+        // `who` there is the member who sent the refused proposal.
+        const earlier = refusedRefs[bytesToBase64(p.reference)];
+        if (earlier) return { newState: state, refused: { refusal: "proposalRefused", who: earlier.who } };
+      }
+    }
+  }
   let seen: ProposalFrom[] | undefined;
+  let refusal: Fail | undefined;
   const out = await processMessage(
     decoded[0],
     state,
     emptyPskIndex,
     (incoming) => {
-      if (incoming.kind === "commit") seen = incoming.proposals.map((p) => ({ proposal: p.proposal, sender: p.senderLeafIndex }));
-      return "accept";
+      if (incoming.kind === "commit") {
+        seen = incoming.proposals.map((p) => ({ proposal: p.proposal, sender: p.senderLeafIndex }));
+        return "accept";
+      }
+      refusal = judge(state, incoming.proposal.proposal, incoming.proposal.senderLeafIndex);
+      return refusal ? "reject" : "accept";
     },
     cs,
   );
   if (content.contentType === "proposal") {
-    return { newState: out.newState, proposal: { proposal: content.proposal, sender: content.sender.leafIndex } };
+    if (refusal) {
+      const ref = await makeProposalRef({ wireformat: "mls_public_message", content, auth: pm.auth }, cs.hash);
+      return { newState: state, refused: { ...refusal, ref: bytesToBase64(ref), from: handleAt(state, committer) } };
+    }
+    return { newState: out.newState, proposal: { proposal: content.proposal, sender: committer } };
   }
-  if (content.contentType !== "commit") throw new Error("not a proposal or a commit");
   return {
     newState: out.newState,
     commit: {
-      committer: content.sender.leafIndex,
+      committer,
       proposals: seen ?? [],
       authenticatedData: content.authenticatedData,
       removesMe: out.newState.groupActiveState.kind === "removedFromGroup",
@@ -290,23 +368,60 @@ export async function processHandshake(state: ClientState, bytes: Uint8Array): P
   };
 }
 
+function isKnownType(p: Proposal): boolean {
+  return typeof p.proposalType === "string" && !REFUSED_TYPES.has(p.proposalType);
+}
+
+function handleAt(state: ClientState, leaf: number): string | undefined {
+  return leafOf(state.ratchetTree[leaf * 2], leaf)?.handle;
+}
+
+/** A leaf node as the rules see it (a credential that is not basic names nobody: handle ""). */
+export function memberOf(leaf: LeafNode, index: number): Leaf {
+  const ext = leaf.extensions.find((e) => e.extensionType === ACCOUNT_TYPE_EXTENSION);
+  const basic = leaf.credential.credentialType === "basic";
+  return {
+    leaf: index,
+    handle: leaf.credential.credentialType === "basic" ? fromUtf8(leaf.credential.identity) : "",
+    basic,
+    signatureKey: leaf.signaturePublicKey,
+    professional: kindOfExtension(ext?.extensionData) === "professional",
+  };
+}
+
+/** What a proposal does, for the rules (policy.checkProposal). */
+export function proposalFacts(proposal: Proposal, sender: number | undefined): ProposalFacts {
+  switch (proposal.proposalType) {
+    case "add": {
+      const m = memberOf(proposal.add.keyPackage.leafNode, -1);
+      if (!m.basic) return { type: "credential" };
+      return { type: "add", handle: m.handle, kind: m.professional ? "professional" : "peer" };
+    }
+    case "update": {
+      const m = memberOf(proposal.update.leafNode, sender ?? -1);
+      if (!m.basic) return { type: "credential" };
+      return { type: "update", leaf: { handle: m.handle, leaf: m.leaf, kind: m.professional ? "professional" : "peer", signatureKey: m.signatureKey } };
+    }
+    case "remove":
+      return { type: "remove", removed: proposal.remove.removed };
+    case "group_context_extensions":
+      return { type: "groupContextExtensions" };
+    default:
+      return { type: "refused" };
+  }
+}
+
 /** A member's leaf: who it is and what it declares. */
 export interface Leaf {
   leaf: number;
-  handle: string;
+  handle: string;         // "" when the credential is not a basic one (this product uses no other).
+  basic: boolean;
   signatureKey: Uint8Array;
   professional: boolean;
 }
 
-function leafOf(node: ClientState["ratchetTree"][number], index: number): Leaf | undefined {
-  if (node?.nodeType !== "leaf" || node.leaf.credential.credentialType !== "basic") return undefined;
-  const ext = node.leaf.extensions.find((e) => e.extensionType === ACCOUNT_TYPE_EXTENSION);
-  return {
-    leaf: index,
-    handle: fromUtf8(node.leaf.credential.identity),
-    signatureKey: node.leaf.signaturePublicKey,
-    professional: kindOfExtension(ext?.extensionData) === "professional",
-  };
+function leafOf(node: ClientState["ratchetTree"][number] | undefined, index: number): Leaf | undefined {
+  return node?.nodeType === "leaf" ? memberOf(node.leaf, index) : undefined;
 }
 
 /** The group's members, one per leaf (an account with several devices has several). */
@@ -341,7 +456,7 @@ async function senderLeaf(state: ClientState, pm: PrivateMessage): Promise<Leaf>
   const data = await decryptSenderData(pm, epoch.senderDataSecret, cs);
   if (!data) throw new Error("unreadable sender data");
   const leaf = leafOf(epoch.ratchetTree[data.leafIndex * 2], data.leafIndex);
-  if (!leaf) throw new Error("the sender's leaf has no basic credential");
+  if (!leaf?.basic) throw new Error("the sender's leaf has no basic credential");
   return leaf;
 }
 

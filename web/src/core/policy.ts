@@ -78,9 +78,19 @@ export type Refusal =
   | "invitationRevoked"
   // Read by the client before the check itself:
   | "accountTypeChanged"
+  | "identityChanged"
+  | "signatureKeyChanged"
+  | "credentialUnsupported"
+  | "proposalTypeRefused"
+  | "proposalRefused"
   | "rulesRemoved"
   | "rulesUnreadable"
   | "dataUnreadable";
+
+export interface Fail {
+  refusal: Refusal;
+  who?: string;
+}
 
 export interface Verdict {
   refusal?: Refusal;
@@ -148,6 +158,58 @@ export function kindExtension(kind: Kind): Uint8Array {
 }
 
 /**
+ * A member's leaf stays who it is: an Update (or a committer's UpdatePath leaf) keeps the account
+ * (credential identity), its type (0xF0A1) and its signature key. Returns why not, or undefined.
+ */
+export function leafChange(before: Member, after: Member): Refusal | undefined {
+  if (after.handle !== before.handle) return "identityChanged";
+  if (after.kind !== before.kind) return "accountTypeChanged";
+  if (!equal(after.signatureKey, before.signatureKey)) return "signatureKeyChanged";
+  return undefined;
+}
+
+/** What a proposal does, as the rules see it. */
+export type ProposalFacts =
+  | { type: "add"; handle: string; kind: Kind }
+  | { type: "update"; leaf: Member }  // The sender's leaf as the Update would make it.
+  | { type: "remove"; removed: number }
+  | { type: "groupContextExtensions" }
+  | { type: "credential" }  // An Add or Update whose credential is not a basic one (naming an account).
+  | { type: "refused" };  // PreSharedKey, ReInit, ExternalInit, or a type this product does not use.
+
+/**
+ * Checks a proposal against the group's rules (before this device keeps it, and before it commits
+ * it): an Update keeps who the member is; a member who is not a facilitator removes only themselves
+ * and adds only a peer to a group open to peers; only facilitators change the group context; the
+ * proposal types the product does not use are refused. Without rules (a direct conversation), nobody
+ * adds anyone but another device of a member, removes anyone but themselves, or changes the context.
+ */
+export function checkProposal(g: Pick<Group, "policy" | "members">, senderLeaf: number | undefined, p: ProposalFacts): Fail | undefined {
+  const sender = senderLeaf === undefined ? undefined : g.members.find((m) => m.leaf === senderLeaf);
+  if (!sender) return { refusal: "notMember" };
+  if (p.type === "refused") return { refusal: "proposalTypeRefused", who: sender.handle };
+  if (p.type === "credential") return { refusal: "credentialUnsupported", who: sender.handle };
+  if (p.type === "update") {
+    const why = leafChange(sender, p.leaf);
+    return why ? { refusal: why, who: sender.handle } : undefined;
+  }
+  const facilitator = !!g.policy && roleOf(g.policy, sender.handle) === Role.FACILITATOR;
+  switch (p.type) {
+    case "remove":
+      return p.removed === sender.leaf || facilitator ? undefined : { refusal: "onlyFacilitatorRemoves" };
+    case "groupContextExtensions":
+      return facilitator ? undefined : { refusal: "onlyFacilitatorChangesRules" };
+    case "add": {
+      if (!g.policy) return g.members.some((m) => m.handle === p.handle) ? undefined : { refusal: "onlyFacilitatorAdds", who: p.handle };
+      if (isBanned(g.policy, p.handle)) return { refusal: "banned", who: p.handle };
+      if (facilitator) return undefined;
+      if (p.kind === "professional") return { refusal: "onlyFacilitatorAddsInvited", who: p.handle };
+      return g.policy.joinRule === JoinRule.OPEN_TO_PEERS ? undefined : { refusal: "onlyFacilitatorAdds", who: p.handle };
+    }
+  }
+}
+
+/**
  * A member who stays at the same leaf with the same handle keeps their account type: a commit (an
  * UpdatePath leaf, say) that drops a professional's mark, or gives a peer one, is refused. Returns
  * the handle of the first member whose type changes, or undefined.
@@ -173,10 +235,6 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-interface Fail {
-  refusal: Refusal;
-  who?: string;
-}
 
 async function checkInvitation(
   g: Group,

@@ -3,7 +3,7 @@
 // adding, changing the rules, deleting), and as a member forging commits the rules forbid. The web
 // client itself is a member's client and has no facilitator tools.
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { fromHex, randomHex, toHex } from "../core/bytes";
+import { fromHex, randomHex, toHex, utf8 } from "../core/bytes";
 import * as groups from "../core/groups";
 import * as mls from "../core/mls";
 import type { Account, ChatMessage, ConvMeta, Messenger } from "../core/messenger";
@@ -11,7 +11,9 @@ import { groupKey } from "../core/messenger";
 import { ACCOUNT_TYPE_EXTENSION, invitationTranscript, kindExtension, type Kind } from "../core/policy";
 import {
   CommitDataSchema,
+  ConversationInfoSchema,
   ConversationKind,
+  DeliveryKind,
   GroupPolicySchema,
   InvitationSchema,
   InviteeType,
@@ -21,7 +23,10 @@ import {
   type GroupPolicy,
   type SignedInvitation,
 } from "../core/proto";
-import { sign } from "../core/signer";
+import { generateKey, sign } from "../core/signer";
+import { createCommit, createProposal, decodeMlsMessage, emptyPskIndex, encodeMlsMessage, processMessage } from "ts-mls";
+import { signWithLabel } from "ts-mls/crypto/signature.js";
+import { encodeLeafNodeTBS } from "ts-mls/leafNode.js";
 import { put } from "../core/store";
 import type { Wire } from "../core/wire";
 
@@ -36,6 +41,7 @@ interface Inside {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   group(id: string): Promise<mls.GroupStateHandle>;
   markHandled(meta: ConvMeta, from: number, to?: number): void;
+  rememberAccepted(id: string): Promise<void>;
   describeGroup(meta: ConvMeta, state: mls.GroupStateHandle): void;
   changed(): void;
 }
@@ -72,7 +78,7 @@ async function commitAndAdopt(
     const wire = x.requireWire();
     const meta = x.convs.get(id)!;
     const state = await x.group(id);
-    const out = await mls.commit(state, opts);
+    const out = await mls.commit(state, { keepPending: groups.allowedPending(state), ...opts });
     const res = await wire.call(
       {
         case: "commit",
@@ -176,8 +182,9 @@ export function nonceOf(signed: SignedInvitation): Uint8Array {
   return fromBinary(InvitationSchema, signed.invitation).nonce;
 }
 
-/** The invitee accepts (after reading the charter). */
+/** The invitee accepts (after reading the charter), on this device. */
 export async function accept(m: Messenger, id: string, signed: SignedInvitation): Promise<void> {
+  await inside(m).rememberAccepted(id);
   await inside(m).requireWire().call({ case: "acceptInvitation", value: { conversationId: fromHex(id), nonce: nonceOf(signed) } }, "done");
 }
 
@@ -218,7 +225,7 @@ export async function deleteEntry(m: Messenger, id: string, seq: number): Promis
 export async function forgeCommit(
   m: Messenger,
   id: string,
-  opts: { addHandle?: string; policy?: GroupPolicy; ownKind?: Kind },
+  opts: { addHandle?: string; policy?: GroupPolicy; ownKind?: Kind; ownHandle?: string },
 ): Promise<Uint8Array> {
   const x = inside(m);
   let state = await x.group(id);
@@ -232,6 +239,15 @@ export async function forgeCommit(
     const extensions = node.leaf.extensions.filter((e) => e.extensionType !== ACCOUNT_TYPE_EXTENSION);
     if (opts.ownKind === "professional") extensions.push({ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension("professional") });
     tree[own] = { ...node, leaf: { ...node.leaf, extensions } };
+    state = { ...state, ratchetTree: tree };
+  }
+  if (opts.ownHandle) {
+    // The committer's UpdatePath leaf names another account (e.g. the facilitator).
+    const own = 2 * mls.ownLeaf(state);
+    const tree = state.ratchetTree.slice();
+    const node = tree[own];
+    if (node?.nodeType !== "leaf") throw new Error("no own leaf");
+    tree[own] = { ...node, leaf: { ...node.leaf, credential: { credentialType: "basic", identity: utf8(opts.ownHandle) } } };
     state = { ...state, ratchetTree: tree };
   }
   const commitOpts: mls.CommitOptions = {};
@@ -253,4 +269,253 @@ export function groupIds(m: Messenger): string[] {
 /** The stored messages of a group (events included), oldest first. */
 export async function groupMessages(m: Messenger, id: string): Promise<ChatMessage[]> {
   return (await m.messages(groupKey(id))).sort((a, b) => a.time - b.time || a.seq - b.seq);
+}
+
+// ---- a malicious member (tests of the client's defences) -----------------------------------------
+
+/** Someone outside the group (not an account of the relay) whom a malicious member tries to seat in it. */
+export interface Ghost {
+  keyPackage: ReturnType<typeof mls.decodeKeyPackage>;
+  stored: mls.StoredKeyPackage;
+  state?: mls.GroupStateHandle;
+}
+
+export async function newGhost(handle = "fantome"): Promise<Ghost> {
+  const key = await generateKey();
+  const ref = mls.registerSigningKey(fromHex(randomHex(16)), key);
+  const stored = await mls.newKeyPackage({ handle, ref, publicKey: key.publicKey, kind: "peer" });
+  return { keyPackage: mls.decodeKeyPackage(stored.encoded), stored };
+}
+
+/** The ghost joins from the Welcome of a commit that added it (handed over out of band). */
+export async function ghostJoins(ghost: Ghost, welcome: Uint8Array): Promise<void> {
+  ghost.state = (await mls.joinFromWelcome(welcome, async (ref) => (ref === ghost.stored.ref ? ghost.stored : undefined))).state;
+}
+
+/** What the ghost reads of a group message, or undefined if it cannot. */
+export async function ghostReads(ghost: Ghost, payload: Uint8Array): Promise<string | undefined> {
+  try {
+    const out = await mls.processIncoming(ghost.state!, payload);
+    return out.application ? new TextDecoder().decode(out.application) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type Framing = "public" | "private";
+
+/**
+ * A commit this member builds and neither sends nor adopts, adding `ghost` (as a PublicMessage or a
+ * PrivateMessage), with its Welcome.
+ */
+export async function forgeGhostCommit(m: Messenger, id: string, ghost: Ghost, framing: Framing): Promise<{ commit: Uint8Array; welcome: Uint8Array }> {
+  const state = await inside(m).group(id);
+  const out = await createCommit(
+    { state: { ...state, unappliedProposals: {} }, cipherSuite: await mls.suite() },
+    { extraProposals: [{ proposalType: "add", add: { keyPackage: ghost.keyPackage } }], wireAsPublicMessage: framing === "public", ratchetTreeExtension: true },
+  );
+  return {
+    commit: encodeMlsMessage(out.commit),
+    welcome: encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome! }),
+  };
+}
+
+/** A proposal this member builds and neither sends nor keeps (a PublicMessage or a PrivateMessage). */
+export async function forgeProposal(m: Messenger, id: string, proposal: mls.Proposal, framing: Framing = "public"): Promise<Uint8Array> {
+  const state = await inside(m).group(id);
+  const out = await createProposal(state, framing === "public", proposal, await mls.suite());
+  return encodeMlsMessage(out.message);
+}
+
+export function addProposal(ghost: Ghost): mls.Proposal {
+  return { proposalType: "add", add: { keyPackage: ghost.keyPackage } };
+}
+
+/** An application message of this member (what the relay would carry as APPLICATION), not kept. */
+export async function forgeApplication(m: Messenger, id: string, text: string): Promise<Uint8Array> {
+  return (await mls.encrypt(await inside(m).group(id), utf8(text))).message;
+}
+
+/**
+ * An Update proposal of this member whose new leaf (signed as RFC 9420 asks, by the key it names)
+ * changes what `change` says: the account (handle), its type, or its signature key.
+ */
+export async function forgeUpdate(m: Messenger, id: string, change: { handle?: string; kind?: Kind; newSignatureKey?: boolean }): Promise<Uint8Array> {
+  const x = inside(m);
+  const state = await x.group(id);
+  const cs = await mls.suite();
+  const index = mls.ownLeaf(state);
+  const node = state.ratchetTree[2 * index];
+  if (node?.nodeType !== "leaf") throw new Error("no own leaf");
+  let signKey = state.signaturePrivateKey;
+  let signaturePublicKey = node.leaf.signaturePublicKey;
+  if (change.newSignatureKey) {
+    const key = await generateKey();
+    signKey = mls.registerSigningKey(fromHex(randomHex(16)), key);
+    signaturePublicKey = key.publicKey;
+  }
+  // A fresh HPKE key, from a key package of this member that is never uploaded.
+  const fresh = mls.decodeKeyPackage((await mls.newKeyPackage(x.identity)).encoded);
+  const extensions = node.leaf.extensions.filter((e) => e.extensionType !== ACCOUNT_TYPE_EXTENSION);
+  const kind = change.kind ?? (mls.leaves(state).find((l) => l.leaf === index)!.professional ? "professional" : "peer");
+  extensions.push({ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension(kind) });
+  const credential = change.handle ? { credentialType: "basic" as const, identity: utf8(change.handle) } : node.leaf.credential;
+  const tbs = {
+    hpkePublicKey: fresh.leafNode.hpkePublicKey,
+    signaturePublicKey,
+    credential,
+    capabilities: node.leaf.capabilities,
+    leafNodeSource: "update" as const,
+    extensions,
+    groupId: state.groupContext.groupId,
+    leafIndex: index,
+  };
+  const signature = await signWithLabel(signKey, "LeafNodeTBS", encodeLeafNodeTBS(tbs), cs.signature);
+  const { groupId: _g, leafIndex: _l, ...leaf } = tbs;
+  return forgeProposal(m, id, { proposalType: "update", update: { leafNode: { ...leaf, signature } } });
+}
+
+/** A proposal of another type (PreSharedKey, ReInit, ExternalInit) this member builds and does not keep. */
+export async function forgeOtherProposal(m: Messenger, id: string, type: "psk" | "reinit" | "external_init" | "gce"): Promise<Uint8Array> {
+  const state = await inside(m).group(id);
+  const proposal: mls.Proposal =
+    type === "psk"
+      ? { proposalType: "psk", psk: { preSharedKeyId: { psktype: "external", pskId: utf8("cle"), pskNonce: fromHex(randomHex(32)) } } }
+      : type === "reinit"
+        ? { proposalType: "reinit", reinit: { groupId: fromHex(randomHex(16)), version: "mls10", cipherSuite: state.groupContext.cipherSuite, extensions: [] } }
+        : type === "external_init"
+          ? { proposalType: "external_init", externalInit: { kemOutput: fromHex(randomHex(32)) } }
+          : { proposalType: "group_context_extensions", groupContextExtensions: { extensions: state.groupContext.extensions } };
+  return forgeProposal(m, id, proposal);
+}
+
+/**
+ * A commit this member builds and does not send, carrying `proposal` by value (a commit may carry
+ * any proposal but an Update by value).
+ */
+export async function forgeCommitWith(m: Messenger, id: string, proposal: mls.Proposal): Promise<Uint8Array> {
+  const state = await inside(m).group(id);
+  const out = await createCommit(
+    { state: { ...state, unappliedProposals: {} }, cipherSuite: await mls.suite(), pskIndex: { findPsk: () => new Uint8Array(32) } },
+    { extraProposals: [proposal], wireAsPublicMessage: true, ratchetTreeExtension: true },
+  );
+  return encodeMlsMessage(out.commit);
+}
+
+/** The proposal a forged message carries (tests use it to build commits with it). */
+export function proposalOf(bytes: Uint8Array): mls.Proposal {
+  const decoded = decodeMlsMessage(bytes, 0)!;
+  if (decoded[0].wireformat !== "mls_public_message" || decoded[0].publicMessage.content.contentType !== "proposal") throw new Error("not a public proposal");
+  return decoded[0].publicMessage.content.proposal;
+}
+
+/** The same message with one bit of its last byte flipped (a PublicMessage's membership tag). */
+export function corruptTail(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out[out.length - 1] ^= 1;
+  return out;
+}
+
+/** A delivery as the relay would hand it to `m` (a test passes it to handleBatch, as a relay that let it through). */
+export function delivery(id: string, seq: number, kind: number, epoch: bigint, from: Messenger, payload: Uint8Array, timeMs = Date.now()) {
+  return {
+    conversationId: fromHex(id),
+    seq: BigInt(seq),
+    kind,
+    epoch,
+    senderDevice: inside(from).account.deviceId,
+    serverTimeMs: BigInt(timeMs),
+    payload,
+    addedDevices: [],
+    removedDevices: [],
+    erasedFrom: 0n,
+  };
+}
+
+/** Hands `deliveries` to `m` as if the relay had sent them, and waits until they are handled. */
+export async function deliver(m: Messenger, deliveries: ReturnType<typeof delivery>[]): Promise<void> {
+  const x = inside(m) as unknown as { handleBatch(w: Wire, d: unknown[]): Promise<void> } & Inside;
+  await x.exclusive(() => x.handleBatch(x.requireWire(), deliveries));
+}
+
+/** The proposals this device holds for the next commit (ts-mls's pending proposals). */
+export async function pendingProposals(m: Messenger, id: string): Promise<mls.ProposalWithSender[]> {
+  return Object.values((await inside(m).group(id)).unappliedProposals);
+}
+
+/**
+ * Puts a proposal among this device's pending ones without any check (as a client without the
+ * rules check would hold it): for the test that a commit takes only the pending proposals allowed.
+ */
+export async function holdUnchecked(m: Messenger, id: string, proposalBytes: Uint8Array): Promise<void> {
+  const x = inside(m);
+  const decoded = decodeMlsMessage(proposalBytes, 0)!;
+  if (decoded[0].wireformat !== "mls_public_message") throw new Error("not a PublicMessage");
+  await x.exclusive(async () => {
+    const out = await processMessage(decoded[0] as never, await x.group(id), emptyPskIndex, () => "accept", await mls.suite());
+    x.groups.set(id, out.newState);
+  });
+}
+
+/** The handle each leaf of this device's group names, by leaf index. */
+export async function leafHandles(m: Messenger, id: string): Promise<Record<number, string>> {
+  return Object.fromEntries(mls.leaves(await inside(m).group(id)).map((l) => [l.leaf, l.handle]));
+}
+
+/**
+ * A commit adding the devices of `handle` (with an invitation for a professional), built by this
+ * member and neither sent nor adopted, with its Welcome.
+ */
+export async function forgeAdd(m: Messenger, id: string, handle: string, signed?: SignedInvitation): Promise<{ commit: Uint8Array; welcome: Uint8Array }> {
+  const x = inside(m);
+  const { kps } = await keyPackagesOf(x.requireWire(), handle);
+  const opts: mls.CommitOptions = { add: kps };
+  if (signed) {
+    opts.authenticatedData = toBinary(CommitDataSchema, create(CommitDataSchema, { invitations: [signed] }));
+    const rules = await rulesOf(m, id);
+    rules.roles.push(create(RoleGrantSchema, { handle, role: Role.INVITED_PROFESSIONAL }));
+    opts.policy = toBinary(GroupPolicySchema, rules);
+  }
+  const out = await mls.commit(await x.group(id), opts);
+  return { commit: out.commit, welcome: out.welcome };
+}
+
+/**
+ * Hands a Welcome to `m` as a lying relay would: the delivery, and the relay's answers about the
+ * conversation (a group holding `members`), without asking the real relay.
+ */
+export async function deliverWelcome(m: Messenger, id: string, seq: number, welcome: Uint8Array, members: string[]): Promise<void> {
+  const x = inside(m) as unknown as { handleBatch(w: unknown, d: unknown[]): Promise<void> } & Inside;
+  const info = create(ConversationInfoSchema, {
+    conversationId: fromHex(id),
+    kind: ConversationKind.GROUP,
+    members: members.map((handle) => ({ handle })),
+  });
+  const relay = {
+    async call(req: { case: string }) {
+      if (req.case !== "getConversation") throw new Error(`unexpected request ${req.case}`);
+      return info;
+    },
+    fire() {},
+  };
+  const d = { ...delivery(id, seq, DeliveryKind.WELCOME, 0n, m, welcome), senderDevice: 0n };
+  await x.exclusive(() => x.handleBatch(relay, [d]));
+}
+
+/** Whether this device holds the group (joined from a Welcome it accepted). */
+export function holdsGroup(m: Messenger, id: string): boolean {
+  return !!inside(m).convs.get(id)?.ready;
+}
+
+/** A commit of this device taking every pending proposal, checked or not (neither sent nor adopted). */
+export async function forgeCommitWithPending(m: Messenger, id: string): Promise<Uint8Array> {
+  return (await mls.commit(await inside(m).group(id), { keepPending: () => true })).commit;
+}
+
+/** Forgets this device's pending proposals (after holdUnchecked). */
+export async function dropPending(m: Messenger, id: string): Promise<void> {
+  const x = inside(m);
+  await x.exclusive(async () => {
+    x.groups.set(id, { ...(await x.group(id)), unappliedProposals: {} });
+  });
 }

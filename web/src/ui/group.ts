@@ -48,10 +48,20 @@ export function noticeText(n: GroupNotice): string {
       return t("evYouLeft");
     case "refused":
       return t("evRefused", { reason: t(`refusal_${n.reason}` as Key, { name: n.who ?? "?" }) });
+    case "proposalRefused":
+      return t("evProposalRefused", { reason: t(`refusal_${n.reason}` as Key, { name: n.who ?? "?" }) });
+    case "joinRefused":
+      return t("evJoinRefused", { reason: t(`join_${n.reason}` as Key, { name: n.who ?? "?" }) });
     case "broken":
       return t("evBroken");
     case "ignored": {
-      const byWhat = { invitation: "evIgnoredInvitation", revocation: "evIgnoredRevocation", deletion: "evIgnoredDeletion", event: "evIgnoredEvent" } as const;
+      const byWhat = {
+        invitation: "evIgnoredInvitation",
+        revocation: "evIgnoredRevocation",
+        deletion: "evIgnoredDeletion",
+        event: "evIgnoredEvent",
+        proposal: "evIgnoredProposal",
+      } as const;
       return t(byWhat[n.what]);
     }
   }
