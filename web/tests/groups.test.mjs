@@ -214,6 +214,43 @@ test("a forged commit is refused: the group stays on its epoch and the user is w
   await scan(page, "groupe avec un avertissement");
 });
 
+test("a commit sent as a message is unreadable and changes nothing; a renaming Update is refused, in words (c2)", async () => {
+  const { page } = web;
+  const epoch = await f.epoch(camille, id);
+  const members = page.locator("ul.members li");
+  const before = await members.allTextContents();
+  // Alex, a plain member, seats a ghost with a commit sent as an ordinary message, then proposes an
+  // Update naming alex "camille"; the double puts them in place of alex's next two messages.
+  const ghost = await f.newGhost();
+  const { commit } = await f.forgeGhostCommit(alex, id, ghost, "public");
+  const update = await f.forgeUpdate(alex, id, { handle: "camille" });
+  let step = 0;
+  double.rewrite = (d) => {
+    if (step >= 2 || d.kind !== proto.DeliveryKind.APPLICATION || d.senderDevice !== alex.account.deviceId) return d;
+    step += 1;
+    return step === 1 ? { ...d, payload: commit } : { ...d, kind: proto.DeliveryKind.PROPOSAL, epoch, payload: update };
+  };
+  await alex.sendText(groupKey(id), "Remplacé par un commit.");
+  await alex.sendText(groupKey(id), "Remplacé par une proposition.");
+  const refused =
+    "Attention : un changement proposé pour le groupe a été refusé, car il ne respecte pas les règles du groupe. Il donne à alex le nom d'un autre compte. Un membre garde toujours son nom dans un groupe. Il n'est pas pris en compte.";
+  await ev(page, refused).waitFor();
+  double.rewrite = (d) => d;
+  assert.equal(step, 2);
+  assert.equal(await page.locator("ol.messages li.msg:not(.event) .text.muted", { hasText: exactly("Ce message n'a pas pu être lu.") }).count(), 1);
+  assert.deepEqual(await members.allTextContents(), before);
+  assert.equal(await page.locator("ul.members li", { hasText: "fantome" }).count(), 0);
+  // The group goes on at its epoch: camille's next message is read.
+  await camille.sendText(groupKey(id), "Toujours le même groupe.");
+  await bubble(page, "Toujours le même groupe.").waitFor();
+  assert.equal(await f.epoch(camille, id), epoch);
+  await page.getByRole("button", { name: "English" }).click();
+  await ev(page, "Warning: a proposed change to the group was refused because it breaks the group's rules. It gives alex the name of another account. A member always keeps their name inside a group. It is ignored.").waitFor();
+  await page.getByRole("button", { name: "Français" }).click();
+  await ev(page, refused).waitFor();
+  await scan(page, "groupe avec un changement proposé refusé");
+});
+
 test("entries erased while the browser was offline do not stall it (d)", async () => {
   const { page, context } = web;
   await context.setOffline(true);
