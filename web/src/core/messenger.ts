@@ -862,19 +862,7 @@ export class Messenger {
       }
       return;
     }
-    if (hs.refused) {
-      const notice = hs.refused.who === undefined ? { reason: hs.refused.refusal } : { reason: hs.refused.refusal, who: hs.refused.who };
-      if (hs.refused.ref !== undefined) {
-        // Never kept, so never committed by this device; a commit that names it is refused too.
-        const refused = (meta.refusedProposals ??= {});
-        if (Object.keys(refused).length < MAX_REFUSED_PROPOSALS) refused[hs.refused.ref] = { refusal: hs.refused.refusal, who: hs.refused.from };
-        this.note(meta, seq, time, { type: "proposalRefused", ...notice }, ops);
-      } else {
-        meta.refused = true;
-        this.note(meta, seq, time, { type: "refused", ...notice }, ops);
-      }
-      return;
-    }
+    if (hs.refused) return this.refuseHandshake(meta, hs.refused, seq, time, ops);
     if (hs.commit) {
       // The group's rules decide who may change it: a commit that breaks them is refused here even
       // if the relay accepted it. The group stays as it was (on its epoch), and the member is told.
@@ -903,6 +891,20 @@ export class Messenger {
     }
     this.groups.set(meta.id, hs.newState);
     ops.push(put("groups", meta.id, mls.encodeState(hs.newState)));
+  }
+
+  /** A proposal or a commit the rules refused before anything was kept: the member is told. */
+  private refuseHandshake(meta: ConvMeta, r: NonNullable<mls.Handshake["refused"]>, seq: number, time: number, ops: Op[]): void {
+    const notice = r.who === undefined ? { reason: r.refusal } : { reason: r.refusal, who: r.who };
+    if (r.ref !== undefined) {
+      // Never kept, so never committed by this device; a commit that names it is refused too.
+      const refused = (meta.refusedProposals ??= {});
+      if (Object.keys(refused).length < MAX_REFUSED_PROPOSALS) refused[r.ref] = { refusal: r.refusal, who: r.from };
+      this.note(meta, seq, time, { type: "proposalRefused", ...notice }, ops);
+    } else {
+      meta.refused = true;
+      this.note(meta, seq, time, { type: "refused", ...notice }, ops);
+    }
   }
 
   // ---- retention ----------------------------------------------------------------------------------

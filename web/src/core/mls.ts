@@ -40,6 +40,7 @@ import {
   type ProposalWithSender,
 } from "ts-mls";
 import { makeProposalRef } from "ts-mls/authenticatedContent.js";
+import type { ProposalOrRef } from "ts-mls/proposalOrRefType.js";
 import { defaultClientConfig } from "ts-mls/clientConfig.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import type { PrivateMessage } from "ts-mls/privateMessage.js";
@@ -323,16 +324,8 @@ export async function processHandshake(
   if (content.sender.senderType !== "member") throw new Error("only members send handshake messages here");
   const committer = content.sender.leafIndex;
   if (content.contentType === "commit") {
-    for (const p of content.commit.proposals) {
-      if (p.proposalOrRefType === "proposal" && !isKnownType(p.proposal)) {
-        return { newState: state, refused: { refusal: "proposalTypeRefused", who: handleAt(state, committer) } };
-      }
-      if (p.proposalOrRefType === "reference") {
-        // `who` there is the member who sent the refused proposal.
-        const earlier = refusedRefs[bytesToBase64(p.reference)];
-        if (earlier) return { newState: state, refused: { refusal: "proposalRefused", who: earlier.who } };
-      }
-    }
+    const refused = refusedInCommit(state, committer, content.commit.proposals, refusedRefs);
+    if (refused) return { newState: state, refused };
   }
   let seen: ProposalFrom[] | undefined;
   let refusal: Fail | undefined;
@@ -366,6 +359,24 @@ export async function processHandshake(
       removesMe: out.newState.groupActiveState.kind === "removedFromGroup",
     },
   };
+}
+
+/** Why a commit is refused before it is read: a proposal type the product does not use, or a refused proposal. */
+function refusedInCommit(
+  state: ClientState,
+  committer: number,
+  proposals: readonly ProposalOrRef[],
+  refusedRefs: Record<string, Fail>,
+): Fail | undefined {
+  for (const p of proposals) {
+    if (p.proposalOrRefType === "proposal" && !isKnownType(p.proposal)) return { refusal: "proposalTypeRefused", who: handleAt(state, committer) };
+    if (p.proposalOrRefType === "reference") {
+      // `who` there is the member who sent the refused proposal.
+      const earlier = refusedRefs[bytesToBase64(p.reference)];
+      if (earlier) return { refusal: "proposalRefused", who: earlier.who };
+    }
+  }
+  return undefined;
 }
 
 function isKnownType(p: Proposal): boolean {
