@@ -261,6 +261,15 @@ test("a Welcome from a member who may not add is refused; a professional joins o
   assert.equal(f.holdsGroup(drMartin, id), true);
 });
 
+test("in a group open to peers, a plain member's Welcome seats a peer", async () => {
+  const open = await f.createGroup(camille, { joinRule: proto.JoinRule.OPEN_TO_PEERS }, ["alex"]);
+  await eventually("alex joined", () => alex.groupView(groupKey(open))?.roster.length === 2);
+  await intrus.wire.call({ case: "requestJoin", value: { conversationId: Buffer.from(open, "hex") } }, "done");
+  await f.add(alex, open, "intrus");
+  await eventually("intrus joined", () => intrus.groupView(groupKey(open))?.roster.length === 3);
+  assert.equal(f.holdsGroup(intrus, open), true);
+});
+
 test("a relay's clock far ahead of the device's prunes no history; the device's own clock does", async () => {
   await f.setRules(camille, id, (p) => (p.retentionDays = 1));
   await eventually("sam knows the retention", () => sam.groupView(groupKey(id)).rules.retentionDays === 1);
