@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "client-lib/mls/framing.h"
 #include "client-lib/mls/key_package.h"
 #include "proto/policy.pb.h"
 
@@ -147,6 +148,61 @@ int64_t MlsMember::leaf_of(const std::string& conv, const std::string& handle) c
     if (str(m.credential.identity) == handle) return m.leaf_index;
   }
   return -1;
+}
+
+std::string MlsMember::propose(const std::string& conv, const mls::Proposal& proposal) {
+  auto out = must(group(conv).propose(proposal), "propose");
+  pending_.insert_or_assign(conv, out.state);
+  return str(out.message);
+}
+
+std::string MlsMember::propose_update(const std::string& conv, const mls::LeafChange& change) {
+  auto out = must(group(conv).propose_update(change), "propose update");
+  pending_.insert_or_assign(conv, out.state);
+  return str(out.message);
+}
+
+mls::LeafNode MlsMember::update_leaf(const std::string& conv) const {
+  const mls::State& s = group(conv);
+  mls::LeafNode leaf = *s.tree().leaf(s.own_leaf());
+  leaf.encryption_key = mls::HpkePrivateKey::generate().public_key;
+  leaf.source = mls::LeafNodeSource::kUpdate;
+  leaf.lifetime = {};
+  leaf.parent_hash.clear();
+  leaf.signature.clear();
+  return leaf;
+}
+
+void MlsMember::sign_leaf(const std::string& conv, mls::LeafNode& leaf,
+                          const mls::SignaturePrivateKey* key) const {
+  const mls::State& s = group(conv);
+  leaf.signature = mls::sign_with_label(key ? *key : signer_, "LeafNodeTBS",
+                                        leaf.to_be_signed(s.group_id(), s.own_leaf()));
+}
+
+MlsMember::Commit MlsMember::commit_with(const std::string& conv,
+                                         const mls::CommitOptions& options) {
+  auto out = must(group(conv).commit(options), "commit");
+  pending_.insert_or_assign(conv, out.pending);
+  return Commit{str(out.message), out.welcome ? str(*out.welcome) : std::string()};
+}
+
+std::string MlsMember::resign(const std::string& conv, const std::string& message,
+                              const std::function<void(mls::FramedContent&)>& edit,
+                              const mls::SignaturePrivateKey* key) const {
+  auto decoded = must(mls::decode_exact<mls::MlsMessage>(bytes(message)), "decode");
+  auto& pm = std::get<mls::PublicMessage>(decoded.body);
+  edit(pm.content);
+  auto signed_content = mls::sign_content(mls::WireFormat::kPublicMessage, pm.content,
+                                          key ? *key : signer_, group(conv).group_context());
+  pm.auth.signature = signed_content.auth.signature;
+  return str(mls::encode(decoded));
+}
+
+std::string MlsMember::relabel(const std::string& private_message, mls::ContentType type) {
+  auto decoded = must(mls::decode_exact<mls::MlsMessage>(bytes(private_message)), "decode");
+  std::get<mls::PrivateMessage>(decoded.body).content_type = type;
+  return str(mls::encode(decoded));
 }
 
 std::optional<std::string> facilitating_policy(const std::optional<std::string>& current,

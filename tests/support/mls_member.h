@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -61,6 +62,32 @@ class MlsMember {
   std::string epoch_authenticator(const std::string& conv) const;
   // The leaf of the member whose credential is `handle` (first match), or -1.
   int64_t leaf_of(const std::string& conv, const std::string& handle) const;
+
+  // Playing a malicious member, for tests of what the relay refuses. Messages are signed (and
+  // tagged, where the library makes them) with this member's keys unless said otherwise.
+  const mls::SignaturePrivateKey& signer() const { return signer_; }
+  const mls::State& state(const std::string& conv) const { return group(conv); }
+  // Any proposal by value (a PublicMessage); adopt() it once the relay accepted it (the member's
+  // state then remembers it), else discard() it.
+  std::string propose(const std::string& conv, const mls::Proposal& proposal);
+  // An Update proposal of this member's leaf changed as `change` says; adopt() or discard() it.
+  std::string propose_update(const std::string& conv, const mls::LeafChange& change = {});
+  // The leaf an honest Update of this member would carry (fresh encryption key), not signed yet.
+  mls::LeafNode update_leaf(const std::string& conv) const;
+  // Signs `leaf` as this member's leaf in `conv` (with `key`, else the member's own).
+  void sign_leaf(const std::string& conv, mls::LeafNode& leaf,
+                 const mls::SignaturePrivateKey* key = nullptr) const;
+  // A commit with any options; adopt() or discard() it as commit()'s.
+  Commit commit_with(const std::string& conv, const mls::CommitOptions& options);
+  // `message` (a PublicMessage) with its content changed by `edit` and signed again for the
+  // group's current epoch with `key` (else the member's own). The membership tag and any
+  // confirmation tag stay as they were: the relay cannot check them, members would refuse them.
+  std::string resign(const std::string& conv, const std::string& message,
+                     const std::function<void(mls::FramedContent&)>& edit,
+                     const mls::SignaturePrivateKey* key = nullptr) const;
+  // A copy of a PrivateMessage whose cleartext content type says `type` (its ciphertext no longer
+  // opens: only the relay, which cannot open it anyway, is fooled).
+  static std::string relabel(const std::string& private_message, mls::ContentType type);
 
  private:
   const mls::State& group(const std::string& conv) const;
