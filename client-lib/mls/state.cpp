@@ -11,6 +11,23 @@ Bytes proposal_ref(const AuthenticatedContent& content) {
   return ref_hash("MLS 1.0 Proposal Reference", encode(content));
 }
 
+const SignaturePrivateKey& apply_leaf_change(LeafNode& leaf, const LeafChange& change,
+                                             const SignaturePrivateKey& signer) {
+  if (change.credential) leaf.credential = *change.credential;
+  if (change.extensions) leaf.extensions = *change.extensions;
+  if (change.capabilities) leaf.capabilities = *change.capabilities;
+  if (!change.signer) return signer;
+  leaf.signature_key = change.signer->public_key;
+  return *change.signer;
+}
+
+Status check_same_credential(const LeafNode& old, const LeafNode& next) {
+  if (!(old.credential == next.credential)) {
+    return make_error(Errc::kInvalid, "a member's credential may not change inside the group");
+  }
+  return {};
+}
+
 static std::vector<uint16_t> non_default_types(const std::vector<Extension>& exts) {
   std::vector<uint16_t> out;
   for (const auto& e : exts) {
@@ -119,16 +136,24 @@ Result<ProposalOutput> State::propose_add(BytesView key_package) const {
   return send_proposal(Proposal{AddProposal{std::move(kp)}}, std::nullopt);
 }
 
-Result<ProposalOutput> State::propose_update() const {
+Result<ProposalOutput> State::propose_update(const LeafChange& change) const {
   HpkePrivateKey key = HpkePrivateKey::generate();
   LeafNode leaf = *tree_->leaf(own_leaf());
   leaf.encryption_key = key.public_key;
   leaf.source = LeafNodeSource::kUpdate;
   leaf.lifetime = {};
   leaf.parent_hash.clear();
+  const SignaturePrivateKey& signer = apply_leaf_change(leaf, change, signer_);
   leaf.signature =
-      sign_with_label(signer_, "LeafNodeTBS", leaf.to_be_signed(context_.group_id, own_leaf()));
+      sign_with_label(signer, "LeafNodeTBS", leaf.to_be_signed(context_.group_id, own_leaf()));
   return send_proposal(Proposal{UpdateProposal{std::move(leaf)}}, std::move(key));
+}
+
+Result<ProposalOutput> State::propose(Proposal proposal) const {
+  if (std::holds_alternative<ExternalInitProposal>(proposal.value)) {
+    return make_error(Errc::kInvalid, "ExternalInit is never sent as a proposal");
+  }
+  return send_proposal(std::move(proposal), std::nullopt);
 }
 
 static constexpr uint16_t kStorageVersion = 1;

@@ -6,6 +6,7 @@
 // Thread-safety: State is immutable and thread-compatible; concurrent const calls are safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,24 @@ struct Member {
   Bytes signature_key;
 };
 
+// A proposal received (or sent) in the current epoch, which a commit may include by reference.
+struct CachedProposal {
+  Bytes ref;
+  Proposal proposal;
+  uint32_t sender = 0;
+};
+
+// What a member changes in its own leaf, in an Update proposal or in a commit's UpdatePath, beyond
+// its fresh encryption key. Honest clients never set it: a member's identity does not change inside
+// a group, and receivers refuse a changed credential (RFC 9420 5.3.1 leaves credential changes to
+// the application). It exists so that tests can play a member who tries.
+struct LeafChange {
+  std::optional<Credential> credential;
+  std::optional<std::vector<Extension>> extensions;
+  std::optional<Capabilities> capabilities;
+  std::optional<SignaturePrivateKey> signer;  // The leaf then carries (and is signed by) this key.
+};
+
 struct CommitOptions {
   // KeyPackages to add, each MLSMessage(KeyPackage) or a bare KeyPackage.
   std::vector<Bytes> add_key_packages;
@@ -36,16 +55,17 @@ struct CommitOptions {
   bool force_path = true;
   // Commit the proposals received in this epoch (by reference).
   bool include_pending_proposals = true;
+  // Which pending proposals to commit when include_pending_proposals is set (all when unset): a
+  // client commits only those its application's rules allow.
+  std::function<bool(const CachedProposal&)> pending_filter;
+  // Further proposals carried by value, of any type (tests play malicious members with them).
+  std::vector<Proposal> extra_proposals;
+  // Changes to the committer's leaf in the UpdatePath (see LeafChange; tests only).
+  std::optional<LeafChange> path_leaf;
   Bytes authenticated_data;
 };
 
 enum class ContentKind { kApplication, kProposal, kCommit };
-
-struct CachedProposal {
-  Bytes ref;
-  Proposal proposal;
-  uint32_t sender = 0;
-};
 
 struct CommitOutput;
 struct ProposalOutput;
@@ -72,7 +92,11 @@ class State {
   // Proposals (sent as PublicMessage); the returned state caches them for a later commit.
   // propose_remove(own_leaf()) is how a member leaves: another member commits it.
   Result<ProposalOutput> propose_remove(uint32_t leaf) const;
-  Result<ProposalOutput> propose_update() const;
+  Result<ProposalOutput> propose_update(const LeafChange& change = {}) const;
+  // Any proposal, by value, as a PublicMessage. kInvalid for an ExternalInit (never proposed).
+  Result<ProposalOutput> propose(Proposal proposal) const;
+  // The proposals received in this epoch, not yet committed.
+  const std::vector<CachedProposal>& pending_proposals() const { return proposals_; }
   Result<ProposalOutput> propose_add(BytesView key_package) const;
   // Processes an incoming MLSMessage (PublicMessage or PrivateMessage) of the current epoch.
   Result<ProcessOutput> process(BytesView mls_message) const;
@@ -170,6 +194,9 @@ struct ProcessOutput {
   // True when the commit removed this member: `state` is then the unchanged old state and the
   // group must be left.
   bool removed = false;
+  // kCommit: the proposals it applied, each with its proposer (the committer for those carried by
+  // value; `ref` empty then), so that the application can check them against its own rules.
+  std::vector<CachedProposal> proposals;
   State state;
 };
 

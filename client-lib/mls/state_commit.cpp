@@ -66,6 +66,7 @@ Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedPropos
     const LeafNode* old = tree_->leaf(sender);
     MLS_ENSURE(old, Errc::kInvalid, "Update from a blank leaf");
     MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, context_.group_id, sender));
+    MLS_CHECK(check_same_credential(*old, u->leaf_node));
     MLS_ENSURE(u->leaf_node.encryption_key != old->encryption_key, Errc::kInvalid,
                "Update keeps the old encryption key");
     MLS_CHECK(check_leaf_fits_group(u->leaf_node, sender, out.tree, out.extensions));
@@ -162,6 +163,7 @@ Result<std::vector<ProposalOrRef>> State::commit_proposal_list(const CommitOptio
   }
   if (o.include_pending_proposals) {
     for (const auto& p : proposals_) {
+      if (o.pending_filter && !o.pending_filter(p)) continue;
       // Skip what this commit may not carry: our own Updates, Removes of us or of leaves
       // removed anyway, and Updates of removed members (RFC 9420 12.2 prefers the Remove).
       if (auto* r = std::get_if<RemoveProposal>(&p.proposal.value)) {
@@ -184,6 +186,7 @@ Result<std::vector<ProposalOrRef>> State::commit_proposal_list(const CommitOptio
     MLS_TRY(KeyPackage kp, parse_key_package(kp_bytes));
     list.push_back(ProposalOrRef{Proposal{AddProposal{std::move(kp)}}});
   }
+  for (const auto& p : o.extra_proposals) list.push_back(ProposalOrRef{p});
   for (const auto& id : o.external_psk_ids) {
     PreSharedKeyId psk{kPskExternal, id, 0, {}, 0, random_bytes(kHashLen)};
     list.push_back(ProposalOrRef{Proposal{PskProposal{psk}}});
@@ -202,8 +205,11 @@ Result<CommitOutput> State::commit(const CommitOptions& options) const {
   Secret commit_secret(Bytes(kHashLen, 0));
   std::optional<PreparedPath> prepared;
   if (options.force_path || applied.path_required) {
-    MLS_TRY(prepared, prepare_update_path(tree, own_leaf(), *tree_->leaf(own_leaf()), signer_,
-                                          context_.group_id));
+    LeafNode leaf_template = *tree_->leaf(own_leaf());
+    const SignaturePrivateKey& leaf_signer =
+        options.path_leaf ? apply_leaf_change(leaf_template, *options.path_leaf, signer_) : signer_;
+    MLS_TRY(prepared,
+            prepare_update_path(tree, own_leaf(), leaf_template, leaf_signer, context_.group_id));
     GroupContext provisional = context_;
     provisional.epoch = context_.epoch + 1;
     provisional.tree_hash = tree.root_hash();

@@ -37,4 +37,15 @@ inline constexpr size_t kResumptionPskWindow = 16;
 
 Bytes proposal_ref(const AuthenticatedContent& content);
 
+// Applies `change` to `leaf` (credential, extensions, capabilities, signature key); returns the key
+// that must sign the leaf: change.signer when set, else `signer` (the result lives as long as
+// either argument).
+const SignaturePrivateKey& apply_leaf_change(LeafNode& leaf, const LeafChange& change,
+                                             const SignaturePrivateKey& signer);
+
+// kInvalid unless `next` keeps `old`'s credential: a member's identity never changes inside a
+// group (RFC 9420 5.3.1 lets the application restrict credential changes; Cercle forbids them, so
+// that nobody can rename themselves after another member).
+Status check_same_credential(const LeafNode& old, const LeafNode& next);
+
 }  // namespace cercle::mls

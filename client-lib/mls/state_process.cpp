@@ -59,6 +59,7 @@ Result<ProcessOutput> State::process_proposal(const AuthenticatedContent& ac) co
   // Check what can be checked alone now; the full list is validated at commit time.
   if (auto* u = std::get_if<UpdateProposal>(&p.value)) {
     MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, context_.group_id, sender));
+    MLS_CHECK(check_same_credential(*tree_->leaf(sender), u->leaf_node));
   } else if (auto* a = std::get_if<AddProposal>(&p.value)) {
     MLS_CHECK(validate_key_package(a->key_package, std::nullopt));
   } else if (auto* r = std::get_if<RemoveProposal>(&p.value)) {
@@ -100,6 +101,7 @@ Result<Secret> State::merge_update_path(RatchetTree& tree, PrivateTree& priv, ui
   MLS_CHECK(
       validate_leaf_node(path.leaf_node, LeafNodeSource::kCommit, context_.group_id, committer));
   MLS_CHECK(check_leaf_fits_group(path.leaf_node, committer, tree, applied.extensions));
+  MLS_CHECK(check_same_credential(*tree.leaf(committer), path.leaf_node));
   MLS_ENSURE(path.leaf_node.encryption_key != tree.leaf(committer)->encryption_key, Errc::kInvalid,
              "committer kept its encryption key");
   std::vector<Bytes> keys;
@@ -139,6 +141,8 @@ Result<ProcessOutput> State::process_commit(const AuthenticatedContent& ac) cons
   out.kind = ContentKind::kCommit;
   out.sender = committer;
   out.authenticated_data = ac.content.authenticated_data;
+  for (const auto& rp : resolved)
+    out.proposals.push_back(CachedProposal{rp.ref, rp.proposal, rp.sender});
   if (applied.self_removed) {
     out.removed = true;
     out.state = *this;
