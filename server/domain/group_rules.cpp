@@ -129,6 +129,19 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
   return Accepted{std::move(c.new_policy), verdict.used_nonces};
 }
 
+// Whether the rules could ever let a plain member's Add of this device be committed: in a group
+// open to peers, a peer whose account asked to join.
+static bool member_may_add(const State& state, const ConvState& conv, const mls_checks::ProposalFacts& f) {
+  if (conv.policy->join_rule() != v1::OPEN_TO_PEERS || !f.added || f.added->professional) {
+    return false;
+  }
+  auto it = state.package_refs.find(f.added->ref);
+  const DeviceState* d = it == state.package_refs.end() ? nullptr : state.device(it->second.device);
+  const AccountState* a = d ? state.account(d->account) : nullptr;
+  return a && a->type == AccountType::kPeer && conv.join_requests.contains(a->id) &&
+         !policy::is_banned(*conv.policy, a->handle);
+}
+
 Status check_send(const State& state, const ConvState& conv, DeviceId actor, EntryKind kind,
                   const CachedProposal* proposal) {
   if (conv.kind != ConvKind::kGroup || !conv.policy) return Ok{};
@@ -138,15 +151,21 @@ Status check_send(const State& state, const ConvState& conv, DeviceId actor, Ent
     return Ok{};
   }
   if (!proposal || is_facilitator(state, conv, actor)) return Ok{};
+  // What a plain member proposes must be something the rules could let a commit do; else an honest
+  // facilitator's client would hold a proposal it can never commit.
   const auto& f = proposal->facts;
-  const bool self_removal =
-      f.kind == mls_checks::ProposalKind::kRemove && f.removed_leaf == proposal->sender_leaf;
-  if (f.kind == mls_checks::ProposalKind::kAdd ||
-      f.kind == mls_checks::ProposalKind::kGroupContextExtensions ||
-      (f.kind == mls_checks::ProposalKind::kRemove && !self_removal)) {
-    return refused("only a facilitator proposes this");
+  switch (f.kind) {
+    case mls_checks::ProposalKind::kUpdate:
+      return Ok{};
+    case mls_checks::ProposalKind::kRemove:
+      if (f.removed_leaf == proposal->sender_leaf) return Ok{};
+      return refused("only a facilitator proposes to remove someone else");
+    case mls_checks::ProposalKind::kAdd:
+      if (member_may_add(state, conv, f)) return Ok{};
+      return refused("only a facilitator proposes to add someone to this group");
+    default:
+      return refused("only a facilitator proposes this");
   }
-  return Ok{};
 }
 
 }  // namespace cercle::domain::group_rules

@@ -28,7 +28,9 @@ struct Accepted {
                                             int64_t now_ms);
 
 // Checks a message or proposal in a GROUP conversation: a muted member's messages are refused;
-// only facilitators propose adding someone or changing the rules; removing others too.
+// a member who is not a facilitator proposes only what the rules could let a commit do: an
+// Update of its own leaf, its own removal (leaving), in a group open to peers the Add of a peer who
+// asked to join. (What nobody may propose, in any conversation, is handshake.h's.)
 // Errors: kForbidden.
 [[nodiscard]] Status check_send(const State& state, const ConvState& conv, DeviceId actor,
                                 EntryKind kind, const CachedProposal* proposal);

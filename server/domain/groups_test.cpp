@@ -1,5 +1,6 @@
 // Groups on the domain alone: what the relay checks about invitations before recording them, and
 // before a commit may use one; what a reader is told where entries were erased.
+#include "client-lib/mls/key_package.h"
 #include "client-lib/policy/policy.h"
 #include "server/domain/domain_fixture.h"
 
@@ -388,6 +389,54 @@ TEST_F(GroupsTest, NoCommitTakesTheGroupsRulesAway) {
     EXPECT_EQ(r.error().code, Errc::kForbidden);
     EXPECT_NE(r.error().message.find("rules away"), std::string::npos) << r.error().message;
   }
+}
+
+// A member who is not a facilitator proposes only what the rules could let a commit do, so that
+// no honest facilitator's client holds a proposal it may never commit.
+TEST_F(GroupsTest, APlainMemberProposesOnlyWhatTheRulesCouldCommit) {
+  Device alice, bob, carol, dave, erin;
+  for (auto [d, name] : {std::pair{&alice, "alice"},
+                         {&bob, "bob"},
+                         {&carol, "carol"},
+                         {&dave, "dave"},
+                         {&erin, "erin"}}) {
+    ASSERT_TRUE(register_device(*d, name).ok());
+  }
+  ConvView conv = group(alice, {&bob, &carol});  // Invitation only: alice alone facilitates.
+  const std::string g = conv.id.str();
+  auto propose = [&](Device& by, const mls::Proposal& p) -> std::optional<Errc> {
+    auto r = send(by, conv.id, by.mls->epoch(g), by.mls->propose(g, p), EntryKind::kProposal);
+    by.mls->discard(g);
+    return r ? std::nullopt : std::optional(r.error().code);
+  };
+  auto add = [&](Device& d) {
+    const std::string kp = upload_key_package(d);
+    auto parsed = mls::parse_key_package(
+        mls::BytesView(reinterpret_cast<const uint8_t*>(kp.data()), kp.size()));
+    return mls::Proposal{mls::AddProposal{*parsed}};
+  };
+  const mls::Proposal remove_carol{mls::RemoveProposal{bob.mls->leaf_of(g, "carol")}};
+  v1::GroupPolicy open = policy::initial_policy("alice");
+  open.set_join_rule(v1::OPEN_TO_PEERS);
+  open.set_charter("Bienveillance");
+  const std::string open_bytes = open.SerializeAsString();
+  const mls::Proposal open_up{mls::GroupContextExtensionsProposal{{mls::Extension{
+      mls::kRolesExtensionType, mls::Bytes(open_bytes.begin(), open_bytes.end())}}}};
+
+  EXPECT_EQ(propose(bob, remove_carol), Errc::kForbidden);
+  EXPECT_EQ(propose(bob, add(dave)), Errc::kForbidden);
+  EXPECT_EQ(propose(bob, open_up), Errc::kForbidden);
+  EXPECT_EQ(propose(bob, mls::Proposal{mls::RemoveProposal{bob.mls->leaf(g)}}), std::nullopt);
+  EXPECT_EQ(propose(alice, remove_carol), std::nullopt);
+  EXPECT_EQ(propose(alice, add(dave)), std::nullopt);
+
+  // Open to peers: bob proposes adding a peer who asked to join, not one who did not.
+  ASSERT_TRUE(submit(alice, conv, open_bytes, {}, {}).ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->groups().request_join(dave.info.device_id, conv.id, cb);
+              }).ok());
+  EXPECT_EQ(propose(bob, add(erin)), Errc::kForbidden);
+  EXPECT_EQ(propose(bob, add(dave)), std::nullopt);
 }
 
 }  // namespace
