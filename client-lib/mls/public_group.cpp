@@ -66,6 +66,7 @@ struct Applied {
   RatchetTree tree;
   std::vector<Extension> extensions;
   std::vector<uint32_t> added;
+  std::vector<Bytes> added_refs;
   std::vector<uint32_t> removed;
   bool path_required = false;
 };
@@ -93,6 +94,7 @@ Status apply_adds(Applied& out, const Buckets& b, std::optional<uint64_t> now_s)
       MLS_ENSURE(other->init_key != kp->init_key, Errc::kInvalid, "duplicate init key");
     }
     out.added.push_back(out.tree.add_leaf(kp->leaf_node));
+    out.added_refs.push_back(key_package_ref(*kp));
     added.push_back(kp);
   }
   return {};
@@ -268,6 +270,7 @@ Result<PublicCommit> PublicGroup::apply_commit(const AuthenticatedContent& ac,
   PublicCommit out;
   out.committer = committer;
   out.added_leaves = std::move(applied.added);
+  out.added_key_packages = std::move(applied.added_refs);
   out.removed_leaves = std::move(applied.removed);
   GroupContext& next = out.next.context_;
   next = context_;

@@ -108,8 +108,9 @@ class PublicGroup {
 struct PublicCommit {
   PublicGroup next;
   uint32_t committer = 0;
-  std::vector<uint32_t> added_leaves;    // Leaves the Adds took, in commit order.
-  std::vector<uint32_t> removed_leaves;  // In commit order.
+  std::vector<uint32_t> added_leaves;     // Leaves the Adds took, in commit order.
+  std::vector<Bytes> added_key_packages;  // Their KeyPackageRefs, parallel to added_leaves.
+  std::vector<uint32_t> removed_leaves;   // In commit order.
 };
 
 // Merges the public part of `path`, sent by `committer`, into `tree` (proposals already applied):

@@ -51,6 +51,8 @@ class PublicGroupTest : public ::testing::Test {
                                    now_seconds());
     ASSERT_TRUE(next.ok()) << next.error().message;
     EXPECT_EQ(next->added_leaves, (std::vector<uint32_t>{1, 2}));
+    EXPECT_EQ(next->added_key_packages,
+              (std::vector<Bytes>{bob_kp.ref().value(), carol_kp.ref().value()}));
     view_ = std::move(next->next);
     alice_ = std::move(out.pending);
     bob_ = State::join(*out.welcome, bob_kp).value();

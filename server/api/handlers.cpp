@@ -170,6 +170,11 @@ void Session::on_commit(uint64_t id, const v1::Commit& request) {
       },
       [this, conv](const domain::CommitOk& ok, v1::Response& r) {
         r.mutable_commit()->set_seq(ok.seq);
+  if (request.has_genesis()) {
+    const auto& g = request.genesis();
+    args.genesis = domain::CommitArgs::Genesis{g.group_context(), g.ratchet_tree(),
+                                               g.confirmed_transcript_hash()};
+  }
         r.mutable_commit()->set_epoch(ok.epoch);
         own_entry(conv, ok.seq);
       });

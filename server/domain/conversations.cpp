@@ -6,6 +6,7 @@
 #include "server/domain/group_rules.h"
 #include "server/domain/handle.h"
 #include "server/domain/handshake.h"
+#include "server/domain/public_groups.h"
 
 namespace cercle::domain {
 
@@ -26,6 +27,25 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
     if (!seen.insert(id).second) return true;
   }
   return false;
+}
+
+// The leaves the devices a commit adds take: as the MLS tree placed their KeyPackages when the
+// relay follows the group, else as RFC 9420 assigns them (removes free theirs, adds take the
+// leftmost free ones).
+Result<std::vector<uint32_t>> added_leaves(const ConvState& conv,
+                                           const handshake::MembershipChange& change,
+                                           const public_groups::CommitCheck& view) {
+  if (!view.next) return handshake::assign_leaves(conv, change.removes, change.adds.size());
+  std::vector<uint32_t> leaves;
+  for (const auto& [device, ref] : change.adds) {
+    auto it = std::find_if(view.added_leaves.begin(), view.added_leaves.end(),
+                           [&](const auto& added) { return added.first == ref; });
+    if (it == view.added_leaves.end()) {
+      return make_error(Errc::kInvalidArgument, "the commit's adds differ from its MLS proposals");
+    }
+    leaves.push_back(it->second);
+  }
+  return leaves;
 }
 
 }  // namespace
@@ -216,8 +236,10 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
     rules = std::move(*accepted);
   }
 
-  // Leaves as the MLS tree assigns them: removes free theirs, adds take the leftmost free ones.
-  const auto leaves = handshake::assign_leaves(conv, change->removes, change->adds.size());
+  auto view = public_groups::check_commit(ctx_.state, conv, actor, args, now_s());
+  if (!view) return done(std::move(view).error());
+  auto leaves = added_leaves(conv, *change, *view);
+  if (!leaves) return done(std::move(leaves).error());
   const uint64_t seq = ++conv.last_seq;
   conv.epoch += 1;
   conv.proposals.clear();  // Proposals do not outlive their epoch.
@@ -227,11 +249,13 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
     mark_package_used(change->adds[i].second, batch);
-    MemberState added{leaves[i], seq - 1, 0, seq - 1, false, {}};
+    MemberState added{(*leaves)[i], seq - 1, 0, seq - 1, false, {}};
     if (const MemberState* before = conv.member(id)) {
+  if (view->next) conv.public_group = std::move(view->next);
       // Removed while offline and added again: it keeps what it had not read of its earlier
       // membership, and its cursor.
       added.earlier = before->earlier;
+  public_groups::write(conv, batch);
       if (before->cursor < before->left_seq)
         added.earlier.emplace_back(before->join_seq, before->left_seq);
       if (!added.earlier.empty()) added.cursor = before->cursor;
@@ -282,12 +306,16 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
     proposal = std::move(*read);
   }
   if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind,
+  std::shared_ptr<const mls::PublicGroup> view;
                                        proposal ? &*proposal : nullptr);
       !s) {
     return done(std::move(s).error());
   }
   if (proposal) conv.proposals.push_back(std::move(*proposal));
   const uint64_t seq = ++conv.last_seq;
+    auto checked = public_groups::check_proposal(conv, args.payload);
+    if (!checked) return done(std::move(checked).error());
+    view = std::move(*checked);
   const int64_t now = ctx_.clock.now_ms();
   storage::LogRecord record;
   record.set_kind(static_cast<int>(args.kind));
@@ -295,6 +323,7 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   record.set_sender_device(actor);
   record.set_time_ms(now);
   record.set_payload(std::move(args.payload));
+  if (view) conv.public_group = std::move(view);
   append(conv, seq, std::move(record), ctx_.store.batch(), [done, seq, now](const Status& s) {
     if (!s) return done(s.error());
     done(SendOk{seq, now});

@@ -7,6 +7,7 @@
 
 #include "server/domain/domain.h"
 #include "server/domain/handle.h"
+#include "server/domain/public_groups.h"
 
 namespace cercle::domain {
 
@@ -184,6 +185,13 @@ Status State::load(const storage::Store& store) {
     if (!last) return std::move(last).error();
     conv.last_seq = conv.durable_seq = *last;
   }
+  check(store.scan_public_groups([&](const ConvId& id, const storage::PublicGroupRecord& r) {
+    auto* c = conversation(id);
+    if (!c) return;
+    auto group = public_groups::load(r);
+    if (!group) return check(std::move(group).error());
+    c->public_group = std::move(*group);
+  }));
   check(store.scan_members(
       [&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
         auto* c = conversation(conv_id);

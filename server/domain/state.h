@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +26,10 @@
 #include "server/domain/types.h"
 #include "server/storage/group_commit.h"
 #include "server/storage/store.h"
+
+namespace cercle::mls {
+class PublicGroup;
+}
 
 namespace cercle::domain {
 
@@ -120,6 +125,10 @@ struct ConvState {
   std::map<std::string, InvitationState> invitations;  // By nonce.
   std::set<AccountId> join_requests;
   uint64_t erased_upto = 0;  // Entries up to here were erased for the group's retention.
+  // The MLS group's public state, with which every proposal's and commit's signature is checked
+  // (public_groups.h); null for a conversation the relay does not verify. Shared, never mutated:
+  // each accepted change replaces it.
+  std::shared_ptr<const mls::PublicGroup> public_group;
 
   MemberState* member(DeviceId device);
   // The active member at `leaf`, or 0.

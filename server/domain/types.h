@@ -108,6 +108,14 @@ struct CommitArgs {
   std::vector<DeviceId> add;
   std::vector<DeviceId> remove;
   std::string welcome;
+  // The group's first commit only: what its creator states of the group's start (cercle.proto
+  // GroupGenesis, public_groups.h).
+  struct Genesis {
+    std::string group_context;
+    std::string ratchet_tree;
+    std::string confirmed_transcript_hash;
+  };
+  std::optional<Genesis> genesis;
 };
 
 struct CommitOk {

@@ -36,12 +36,13 @@ enum Cf : int {
   kInvitations,
   kAdminReports,
   kSealedReports,
+  kPublicGroups,
   kCfCount
 };
 constexpr const char* kCfNames[kCfCount] = {
-    "default",      "accounts",     "devices",       "conversations", "members",       "log",
-    "cursors",      "key_packages", "reg_codes",     "contact_links", "used_packages", "mls_keys",
-    "package_refs", "invitations",  "admin_reports", "sealed_reports"};
+    "default",      "accounts",     "devices",       "conversations",  "members",       "log",
+    "cursors",      "key_packages", "reg_codes",     "contact_links",  "used_packages", "mls_keys",
+    "package_refs", "invitations",  "admin_reports", "sealed_reports", "public_groups"};
 
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kInstanceKey = "instance_id";
@@ -158,6 +159,9 @@ void WriteBatch::put_sealed_report(DeviceId device, uint64_t id, const SealedRep
 void WriteBatch::delete_sealed_report(DeviceId device, uint64_t id) {
   batch_->Delete((*cfs_)[kSealedReports], slice(keys::u64_u64(device, id)));
 }
+void WriteBatch::put_public_group(const ConvId& conv, const PublicGroupRecord& r) {
+  put(kPublicGroups, conv.view(), r);
+}
 void WriteBatch::delete_log(const ConvId& conv, uint64_t seq) {
   batch_->Delete((*cfs_)[kLog], slice(keys::conv_u64(conv, seq)));
 }
@@ -234,11 +238,18 @@ Status Store::init_meta() {
 }
 
 // Migrations, one per schema version: kMigrations[v - 1] turns a version-v folder into version
-// v + 1, in one synced batch with the new version number, so a crash leaves either version. Schema
-// 1 is the first: none yet. A new version adds its function here and bumps kSchemaVersion.
+// v + 1, in one synced batch with the new version number, so a crash leaves either version. A new
+// version adds its function here and bumps kSchemaVersion.
+//
+// 1 -> 2: the public_groups family (created empty at open). Conversations of a version-1 folder
+// have no public group: the relay does not verify their handshake signatures (it cannot learn
+// their state without trusting one member's word for it). Bumping the version keeps an older
+// server, which would not open the new family, from starting on the folder.
+static Status migrate_1_to_2(Store&, rocksdb::WriteBatch&) { return Ok{}; }
+
 Status Store::migrate(uint32_t from) {
   using Migration = Status (*)(Store&, rocksdb::WriteBatch&);
-  static constexpr Migration kMigrations[] = {nullptr};  // Index 0 would take 1 -> 2.
+  static constexpr Migration kMigrations[] = {migrate_1_to_2};
   for (uint32_t v = from; v < kSchemaVersion; ++v) {
     rocksdb::WriteBatch batch;
     if (auto s = kMigrations[v - 1](*this, batch); !s) return s;
@@ -348,6 +359,16 @@ Status Store::scan_sealed_reports(
         visit(keys::read_u64(k.substr(0, 8)), keys::read_u64(k.substr(8)), r);
         return true;
       });
+}
+
+Status Store::scan_public_groups(
+    const std::function<void(const ConvId&, const PublicGroupRecord&)>& visit) const {
+  return scan<PublicGroupRecord>(*db_, cfs_[kPublicGroups], [&](std::string_view k, const auto& r) {
+    ConvId conv;
+    if (!ConvId::parse(k, conv)) return false;
+    visit(conv, r);
+    return true;
+  });
 }
 
 void Store::compact_log(const ConvId& conv, uint64_t from, uint64_t to) {

@@ -17,6 +17,8 @@
 //   invitations    conv_id(16) nonce              -> InvitationRecord
 //   admin_reports  id(8)                          -> AdminReportRecord
 //   sealed_reports device_id(8) id(8)             -> SealedReportRecord: for a facilitator device
+//   public_groups  conv_id(16)                    -> PublicGroupRecord: the MLS group's public
+//   state
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -49,7 +51,7 @@ namespace cercle::storage {
 
 // Version of the records and key layout. Start-up runs the migrations from the folder's version to
 // this one (store_migrations.cpp) and refuses a folder written by a newer version.
-inline constexpr uint32_t kSchemaVersion = 1;
+inline constexpr uint32_t kSchemaVersion = 2;
 
 struct StoreOptions {
   std::string path;
@@ -90,6 +92,7 @@ class WriteBatch {
   void put_admin_report(uint64_t id, const AdminReportRecord& r);
   void put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r);
   void delete_sealed_report(DeviceId device, uint64_t id);
+  void put_public_group(const ConvId& conv, const PublicGroupRecord& r);
   // Erases one log entry (its ciphertext), or every entry with from <= seq < to.
   void delete_log(const ConvId& conv, uint64_t seq);
   void delete_log_range(const ConvId& conv, uint64_t from, uint64_t to);
@@ -137,6 +140,8 @@ class Store {
       const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const;
   Status scan_sealed_reports(
       const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const;
+  Status scan_public_groups(
+      const std::function<void(const ConvId&, const PublicGroupRecord&)>& visit) const;
   // Compacts a conversation's log range [from, to) so that erased entries leave the disk, not only
   // the index. Runs on the store's maintenance thread: returns at once. Safe on any thread.
   void compact_log(const ConvId& conv, uint64_t from, uint64_t to);

@@ -148,6 +148,51 @@ TEST_F(StoreTest, AFolderFromANewerSchemaIsRefusedClearly) {
   EXPECT_NE(refused.error().message.find("newer"), std::string::npos);
 }
 
+TEST_F(StoreTest, ASchemaOneFolderMovesToTwoAndKeepsPublicGroups) {
+  { ASSERT_TRUE(open()); }
+  {
+    // As schema 1 left it: no public_groups family, version 1.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.string(), &names).ok());
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), families, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "public_groups") ASSERT_TRUE(raw->DropColumnFamily(handles[i]).ok());
+    }
+    ASSERT_TRUE(
+        raw->Put(rocksdb::WriteOptions(), "schema_version", std::string("\0\0\0\x01", 4)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    int seen = 0;
+    ASSERT_TRUE(store->scan_public_groups([&](const ConvId&, const auto&) { ++seen; }).ok());
+    EXPECT_EQ(seen, 0);  // Existing conversations have no public group.
+    auto batch = store->batch();
+    PublicGroupRecord r;
+    r.set_state("view");
+    batch.put_public_group(conv(7), r);
+    ASSERT_TRUE(store->write(batch, true).ok());
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::vector<std::pair<ConvId, std::string>> groups;
+  ASSERT_TRUE(store
+                  ->scan_public_groups([&](const ConvId& c, const PublicGroupRecord& r) {
+                    groups.emplace_back(c, r.state());
+                  })
+                  .ok());
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].first, conv(7));
+  EXPECT_EQ(groups[0].second, "view");
+}
+
 TEST_F(StoreTest, BackupsHoldWhatWasWrittenAndRestoreIntoAnEmptyFolder) {
   const std::string backups = dir_.string() + "-backups";
   const std::string restored = dir_.string() + "-restored";

@@ -1,0 +1,71 @@
+// The relay's public view of each conversation's MLS group (client-lib/mls/public_group.h): the
+// ratchet tree, GroupContext and interim transcript hash, advanced by every accepted commit, with
+// which the relay refuses any proposal or commit whose signature does not verify with the key of
+// its sender's leaf, before any member processes it (a corrupted commit accepted by the relay
+// would move its epoch while every client refused the commit, stranding the group).
+//
+// Where a view comes from: the relay sees no Welcome for a group of one, and the epoch-0 interim
+// transcript hash derives from a secret, so the group's creator states the group's start with its
+// first commit (CommitArgs::genesis: the epoch-0 GroupContext and ratchet tree, and the confirmed
+// transcript hash after that commit). The commit's own signature, verified over that GroupContext,
+// vouches for the context and tree; only the confirmed transcript hash is taken on the creator's
+// word, and a false one only makes the relay refuse that group's later commits. A conversation
+// without a view (created before the relay kept them, or whose first commit stated no start while
+// kGenesisRequired is off) is handled as before: its handshake messages are not verified.
+//
+// What a view cannot check: membership tags and confirmation tags (MACs under epoch secrets) and
+// the encrypted path secrets. A member can still send a commit signed by its own leaf whose tag or
+// path secrets are wrong; that is not a forgery, and is out of this check's reach.
+//
+// Views live in ConvState::public_group; their proposals of the current epoch are in memory only,
+// like ConvState::proposals. Pure functions over the state; domain thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/common/result.h"
+#include "server/domain/state.h"
+#include "server/domain/types.h"
+
+namespace cercle::domain::public_groups {
+
+// Whether a group's first commit must state its start. Off while the clients do not all send it:
+// a group whose creator's client does not is then not verified. Turn it on once they do.
+inline constexpr bool kGenesisRequired = false;
+
+// What an acceptable commit does to the conversation's view.
+struct CommitCheck {
+  // The view to adopt once the commit is accepted; null when the conversation has none.
+  std::shared_ptr<const mls::PublicGroup> next;
+  // KeyPackageRef -> the leaf its Add took in the MLS tree (with a view only).
+  std::vector<std::pair<std::string, uint32_t>> added_leaves;
+};
+
+// Checks `args.commit` (already read by handshake::read_commit) against the conversation's view,
+// starting one from `args.genesis` for a group's first commit. Errors: kForbidden (the signature
+// does not verify with the key of the sender's leaf), kInvalidArgument (a genesis that is malformed
+// or not the conversation's start, a genesis past the first commit, a commit the members would
+// refuse, a reference to a proposal the view does not hold, no genesis while kGenesisRequired);
+// kForbidden too when the genesis leaf is not the creator's own (handshake::check_leaf_owner).
+[[nodiscard]] Result<CommitCheck> check_commit(const State& state, const ConvState& conv,
+                                               DeviceId actor, const CommitArgs& args,
+                                               uint64_t now_s);
+
+// Checks a proposal (already read by handshake::read_proposal) against the view; returns the view
+// that remembers it, to adopt once it is accepted (null without a view). Errors: kForbidden,
+// kInvalidArgument (as check_commit), kLimitReached (too many proposals in the epoch).
+[[nodiscard]] Result<std::shared_ptr<const mls::PublicGroup>> check_proposal(
+    const ConvState& conv, std::string_view payload);
+
+// Adds the conversation's view, if it has one, to `batch`.
+void write(const ConvState& conv, storage::WriteBatch& batch);
+
+// A stored view. Errors: kInternal when the record is corrupt.
+[[nodiscard]] Result<std::shared_ptr<const mls::PublicGroup>> load(
+    const storage::PublicGroupRecord& record);
+
+}  // namespace cercle::domain::public_groups
