@@ -115,7 +115,7 @@ struct CommitArgs {
     std::string ratchet_tree;
     std::string confirmed_transcript_hash;
   };
-  std::optional<Genesis> genesis;
+  std::optional<Genesis> genesis = std::nullopt;
 };
 
 struct CommitOk {
