@@ -1,5 +1,7 @@
 // Rate limits against the real server: registrations and authentication attempts per address,
-// messages per account; each answers RATE_LIMITED with the time to wait, and recovers after it.
+// messages, key-package fetches, new conversations and contact-link changes per account; each
+// answers RATE_LIMITED with the time to wait, and recovers after it. Ended contact links are
+// forgotten past the newest few of each account.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -18,7 +20,13 @@ class RelayRateLimitsTest : public RelayFixture {
              "[rate_limits]\n"
              "registrations_per_ip_per_hour = 3600\nregistrations_per_ip_per_hour_burst = 2\n"
              "auth_attempts_per_ip_per_minute = 60\nauth_attempts_per_ip_per_minute_burst = 3\n"
-             "messages_per_account_per_second = 2\nmessages_per_account_per_second_burst = 2\n")}));
+             "messages_per_account_per_second = 2\nmessages_per_account_per_second_burst = 2\n"
+             "key_package_fetches_per_account_per_minute = 60\n"
+             "key_package_fetches_per_account_per_minute_burst = 2\n"
+             "conversations_per_account_per_hour = 3600\n"
+             "conversations_per_account_per_hour_burst = 2\n"
+             "contact_link_changes_per_account_per_hour = 3600\n"
+             "contact_link_changes_per_account_per_hour_burst = 3\n")}));
   }
 };
 
@@ -79,6 +87,151 @@ TEST_F(RelayRateLimitsTest, MessagesPerAccountAreLimitedAndRecover) {
   ASSERT_TRUE(b.ws->call(send_frame(conv, 1, "from bob"))->has_send());
   std::this_thread::sleep_for(std::chrono::milliseconds(wait + 50));
   ASSERT_TRUE(a.ws->call(send_frame(conv, 1, "two again"))->has_send());
+}
+
+// Checks a refusal: RATE_LIMITED, with a wait of at most `max_ms`; returns the wait.
+uint64_t expect_limited(const std::optional<v1::Response>& r, uint64_t max_ms) {
+  EXPECT_EQ(error_of(r), v1::RATE_LIMITED);
+  if (error_of(r) != v1::RATE_LIMITED) return 0;
+  const uint64_t wait = r->error().retry_after_ms();
+  EXPECT_GT(wait, 0u);
+  EXPECT_LE(wait, max_ms);
+  return wait;
+}
+
+v1::ClientFrame fetch_frame(const std::string& handle) {
+  v1::ClientFrame f;
+  f.mutable_fetch_key_packages()->set_handle(handle);
+  return f;
+}
+
+TEST_F(RelayRateLimitsTest, KeyPackageFetchesPerAccountAreLimitedAndRecover) {
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(a, 1));
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(b, 5));
+  v1::ClientFrame count;
+  count.mutable_count_key_packages();
+  const uint32_t stock = b.ws->call(count)->count_key_packages().stored();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(a.ws->call(fetch_frame("bob"))->has_fetch_key_packages());
+  const uint64_t wait = expect_limited(a.ws->call(fetch_frame("bob")), 1000);
+  // The refused fetch took nothing from bob, and bob is not slowed down by alice.
+  EXPECT_EQ(b.ws->call(count)->count_key_packages().stored(), stock - 2);
+  ASSERT_TRUE(b.ws->call(fetch_frame("alice"))->has_fetch_key_packages());
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait + 50));
+  ASSERT_TRUE(a.ws->call(fetch_frame("bob"))->has_fetch_key_packages());
+  EXPECT_EQ(b.ws->call(count)->count_key_packages().stored(), stock - 3);
+}
+
+TEST_F(RelayRateLimitsTest, NewConversationsPerAccountAreLimitedAndRecover) {
+  TestDevice a, b;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(a.ws->call(create_group_frame())->has_conversation());
+  const uint64_t wait = expect_limited(a.ws->call(create_group_frame()), 1000);
+  ASSERT_TRUE(b.ws->call(create_group_frame())->has_conversation());
+  v1::ClientFrame list;
+  list.mutable_list_conversations();
+  EXPECT_EQ(a.ws->call(list)->conversations().conversations_size(), 2);  // None made when refused.
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait + 50));
+  ASSERT_TRUE(a.ws->call(create_group_frame())->has_conversation());
+}
+
+v1::ClientFrame create_link_frame(uint32_t hours = 0) {
+  v1::ClientFrame f;
+  f.mutable_create_contact_link()->set_label("site");
+  f.mutable_create_contact_link()->set_expires_in_hours(hours);
+  return f;
+}
+
+v1::ClientFrame revoke_link_frame(const std::string& token) {
+  v1::ClientFrame f;
+  f.mutable_revoke_contact_link()->set_token(token);
+  return f;
+}
+
+TEST_F(RelayRateLimitsTest, ContactLinkChangesPerAccountAreLimitedAndRecover) {
+  TestDevice a;
+  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
+  auto first = a.ws->call(create_link_frame());
+  ASSERT_TRUE(first && first->has_contact_link());
+  ASSERT_TRUE(a.ws->call(revoke_link_frame(first->contact_link().token()))->has_done());
+  auto second = a.ws->call(create_link_frame());
+  ASSERT_TRUE(second && second->has_contact_link());
+  // Revoking counts as a change too.
+  const uint64_t wait =
+      expect_limited(a.ws->call(revoke_link_frame(second->contact_link().token())), 1000);
+  v1::ClientFrame resolve;
+  resolve.mutable_resolve_contact_link()->set_token(second->contact_link().token());
+  EXPECT_TRUE(a.ws->call(resolve)->has_contact_link());  // Still works: the refusal did nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait + 50));
+  ASSERT_TRUE(a.ws->call(revoke_link_frame(second->contact_link().token()))->has_done());
+}
+
+// Ended contact links (revoked or expired) are forgotten beyond the newest five of each account,
+// at once for revocations, when the clock passes an expiry (retention run), and on restart.
+class EndedContactLinksTest : public RelayFixture {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server({"--test-clock", "true"})); }
+
+  std::string stats() { return run_admin(data_dir(), {"--json", "stats"}); }
+
+  int listed(TestDevice& d, int* revoked) {
+    v1::ClientFrame f;
+    f.mutable_list_contact_links();
+    auto r = d.ws->call(f);
+    EXPECT_TRUE(r && r->has_contact_links());
+    *revoked = 0;
+    for (const auto& l : r->contact_links().links()) *revoked += l.revoked();
+    return r->contact_links().links_size();
+  }
+};
+
+TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
+  TestDevice helper, other;
+  ASSERT_NO_FATAL_FAILURE(register_device("helper", &helper));
+  ASSERT_NO_FATAL_FAILURE(register_device("other", &other));
+  auto others = other.ws->call(create_link_frame());
+  ASSERT_TRUE(others && others->has_contact_link());
+  ASSERT_TRUE(other.ws->call(revoke_link_frame(others->contact_link().token()))->has_done());
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 8; ++i) {
+    auto link = helper.ws->call(create_link_frame());
+    ASSERT_TRUE(link && link->has_contact_link()) << i;
+    tokens.push_back(link->contact_link().token());
+    ASSERT_TRUE(helper.ws->call(revoke_link_frame(tokens.back()))->has_done()) << i;
+  }
+  int revoked = 0;
+  EXPECT_EQ(listed(helper, &revoked), 5);
+  EXPECT_EQ(revoked, 5);
+  // The oldest revoked ones are gone, even for their owner.
+  EXPECT_EQ(error_of(helper.ws->call(revoke_link_frame(tokens.front()))), v1::NOT_FOUND);
+  EXPECT_TRUE(helper.ws->call(revoke_link_frame(tokens.back()))->has_done());
+  // Another account's ended link is its own business.
+  EXPECT_EQ(listed(other, &revoked), 1);
+  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+
+  // Two links that expire in an hour: once past it, they are ended too.
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(helper.ws->call(create_link_frame(1))->has_contact_link());
+  EXPECT_NE(stats().find("\"contact_links\":8"), std::string::npos) << stats();
+  int status = -1;
+  run_admin(data_dir(), {"clock", "advance", "2"}, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+  EXPECT_EQ(listed(helper, &revoked), 5);
+  EXPECT_EQ(revoked, 3);  // The two expired ones are among the newest.
+
+  // After a restart (the test clock back to now: the two links work again) the bound holds still.
+  helper.ws.reset();
+  other.ws.reset();
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  helper.ws = connect();
+  ASSERT_TRUE(helper.ws->hello_and_authenticate(helper.key)) << helper.ws->last_error();
+  EXPECT_LE(listed(helper, &revoked), 7);
+  EXPECT_LE(revoked, 5);
 }
 
 }  // namespace

@@ -117,6 +117,7 @@ void Admin::group_command(const std::string& command, const json::object& reques
       out["now_ms"] = test_clock_->now_ms();
     }
     out["groups"] = groups.erase_expired();
+    out["contact_links_forgotten"] = domain_.contact_links().forget_ended();
     return done(std::move(out));
   }
   done(admin_error("unknown command: " + command));

@@ -9,7 +9,10 @@
 //   text, reason,
 //                                          created_ms, answer}]}: reports members chose to reveal
 //   report-answer {id, text}           the reporter's devices get the answer
-//   retention-run                      -> {groups}: erase what is past each group's retention now
+//   retention-run                      -> {groups, contact_links_forgotten}: erase what is past
+//   each
+//                                         group's retention, forget ended contact links past the
+//                                         newest few of each account
 //   clock-advance {hours}              -> {now_ms, groups}: test instances only (--test-clock)
 // Answers are {"ok": true, ...} or {"ok": false, "error": "..."}. Backups are not here: they run
 // off the io thread (see server/net/admin_socket.h). Lives on the domain's thread; not thread-safe.

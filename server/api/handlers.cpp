@@ -54,6 +54,11 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
           });
     }
     case Rc::kFetchKeyPackages:
+      // Each fetch hands out packages for good and is a synced write: bound how fast one account
+      // can drain others' stock.
+      if (auto limited = hub_.limit(Limited::kKeyPackageFetch, peer_.key(), account_)) {
+        return fail(id, *limited);
+      }
       return run_async<domain::FetchedKeyPackages>(
           id,
           [&](auto done) {
@@ -107,6 +112,9 @@ void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame)
   ConvId conv;
   switch (frame.request_case()) {
     case Rc::kCreateConversation: {
+      if (auto limited = hub_.limit(Limited::kConversation, peer_.key(), account_)) {
+        return fail(id, *limited);
+      }
       const auto& req = frame.create_conversation();
       return run_async<domain::ConvView>(
           id,
@@ -162,6 +170,11 @@ void Session::on_commit(uint64_t id, const v1::Commit& request) {
   args.add.assign(request.add_devices().begin(), request.add_devices().end());
   args.remove.assign(request.remove_devices().begin(), request.remove_devices().end());
   args.welcome = request.welcome();
+  if (request.has_genesis()) {
+    const auto& g = request.genesis();
+    args.genesis = domain::CommitArgs::Genesis{g.group_context(), g.ratchet_tree(),
+                                               g.confirmed_transcript_hash()};
+  }
   const ConvId conv = args.conv;
   run_async<domain::CommitOk>(
       id,
@@ -170,11 +183,6 @@ void Session::on_commit(uint64_t id, const v1::Commit& request) {
       },
       [this, conv](const domain::CommitOk& ok, v1::Response& r) {
         r.mutable_commit()->set_seq(ok.seq);
-  if (request.has_genesis()) {
-    const auto& g = request.genesis();
-    args.genesis = domain::CommitArgs::Genesis{g.group_context(), g.ratchet_tree(),
-                                               g.confirmed_transcript_hash()};
-  }
         r.mutable_commit()->set_epoch(ok.epoch);
         own_entry(conv, ok.seq);
       });
@@ -227,6 +235,12 @@ void Session::on_fetch_log(uint64_t id, const v1::FetchLog& request) {
 
 void Session::on_contact_link_request(uint64_t id, const v1::ClientFrame& frame) {
   auto& links = hub_.domain().contact_links();
+  const bool change = frame.has_create_contact_link() || frame.has_revoke_contact_link();
+  if (change) {
+    if (auto limited = hub_.limit(Limited::kContactLinkChange, peer_.key(), account_)) {
+      return fail(id, *limited);
+    }
+  }
   if (frame.has_create_contact_link()) {
     const auto& req = frame.create_contact_link();
     const int64_t expires_ms = int64_t{req.expires_in_hours()} * 3'600'000;

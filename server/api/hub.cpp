@@ -7,26 +7,57 @@
 
 namespace cercle::api {
 
+namespace {
+
+const char* refusal(Limited what) {
+  switch (what) {
+    case Limited::kRegistration:
+    case Limited::kAuthentication:
+      return "too many attempts from this address: wait";
+    case Limited::kKeyPackageFetch:
+      return "too many key package fetches: wait";
+    case Limited::kContactLinkChange:
+      return "too many contact link changes: wait";
+    case Limited::kConversation:
+      return "too many new conversations: wait";
+    case Limited::kMessage:
+      break;
+  }
+  return "too many messages: slow down";
+}
+
+}  // namespace
+
+RateLimiter* Hub::account_limiter(Limited what) {
+  switch (what) {
+    case Limited::kMessage:
+      return &account_messages_;
+    case Limited::kKeyPackageFetch:
+      return &key_package_fetches_;
+    case Limited::kContactLinkChange:
+      return &contact_link_changes_;
+    case Limited::kConversation:
+      return &conversations_;
+    default:
+      return nullptr;
+  }
+}
+
 std::optional<Error> Hub::limit(Limited what, std::string_view ip, AccountId account) {
   const int64_t now = clock_.now_ms();
   uint64_t wait = 0;
-  switch (what) {
-    case Limited::kRegistration:
-      wait = registrations_.take(ip, now);
-      break;
-    case Limited::kAuthentication:
-      wait = auth_attempts_.take(ip, now);
-      break;
-    case Limited::kMessage:
-      wait = std::max(account_messages_.take(std::to_string(account), now),
-                      ip_messages_.take(ip, now));
-      break;
+  if (what == Limited::kRegistration) {
+    wait = registrations_.take(ip, now);
+  } else if (what == Limited::kAuthentication) {
+    wait = auth_attempts_.take(ip, now);
+  } else {
+    // The account's own limit first: a refused request takes no token from the address.
+    wait = account_limiter(what)->take(std::to_string(account), now);
+    if (wait == 0) wait = ip_messages_.take(ip, now);
   }
   if (wait == 0) return std::nullopt;
   ++stats_.rate_limited;
-  Error e = make_error(Errc::kRateLimited, what == Limited::kMessage
-                                               ? "too many messages: slow down"
-                                               : "too many attempts from this address: wait");
+  Error e = make_error(Errc::kRateLimited, refusal(what));
   e.retry_after_ms = wait;
   return e;
 }
@@ -52,6 +83,9 @@ void Hub::detach(DeviceId device, Session* session) {
 void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& record,
                   std::span<const DeviceId> recipients) {
   if (record.kind() > 0 && record.kind() < 7) ++stats_.entries[record.kind()];
+  // A commit may open a group to peers (or close it): the Groups service keeps the list.
+  if (record.kind() == static_cast<int>(domain::EntryKind::kCommit))
+    domain_->groups().on_commit(conv);
   stats_.delivery_lag.observe(static_cast<double>(clock_.now_ms() - record.time_ms()) / 1000.0);
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;

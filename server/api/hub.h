@@ -45,6 +45,10 @@ struct RateLimits {
   Rate auth_attempts_per_ip{1.0, 60};          // 60 a minute.
   Rate messages_per_account{20, 200};
   Rate messages_per_ip{500, 5000};
+  // Each fetch takes packages another device cannot get back, and is a synced write.
+  Rate key_package_fetches_per_account{1.0, 60};           // 60 a minute.
+  Rate contact_link_changes_per_account{30.0 / 3600, 30};  // Creations and revocations.
+  Rate conversations_per_account{60.0 / 3600, 60};         // 60 an hour.
 };
 
 struct HubStats {
@@ -56,8 +60,16 @@ struct HubStats {
   metrics::Histogram delivery_lag{metrics::latency_buckets()};
 };
 
-// What a rate limit applies to.
-enum class Limited { kRegistration, kAuthentication, kMessage };
+// What a rate limit applies to. Those of an account also count against the address's message
+// rate, so that many accounts behind one address are bounded together.
+enum class Limited {
+  kRegistration,
+  kAuthentication,
+  kMessage,
+  kKeyPackageFetch,
+  kContactLinkChange,
+  kConversation,
+};
 
 class Hub final : public domain::Outbox {
  public:
@@ -67,7 +79,13 @@ class Hub final : public domain::Outbox {
         registrations_(rates.registrations_per_ip.per_second, rates.registrations_per_ip.burst),
         auth_attempts_(rates.auth_attempts_per_ip.per_second, rates.auth_attempts_per_ip.burst),
         account_messages_(rates.messages_per_account.per_second, rates.messages_per_account.burst),
-        ip_messages_(rates.messages_per_ip.per_second, rates.messages_per_ip.burst) {}
+        ip_messages_(rates.messages_per_ip.per_second, rates.messages_per_ip.burst),
+        key_package_fetches_(rates.key_package_fetches_per_account.per_second,
+                             rates.key_package_fetches_per_account.burst),
+        contact_link_changes_(rates.contact_link_changes_per_account.per_second,
+                              rates.contact_link_changes_per_account.burst),
+        conversations_(rates.conversations_per_account.per_second,
+                       rates.conversations_per_account.burst) {}
 
   // Takes a token for a request from `ip` (and `account`, for messages). Returns the Error to
   // answer when a limit is reached (kRateLimited, with the time to wait), or nullopt.
@@ -107,10 +125,15 @@ class Hub final : public domain::Outbox {
   RateLimiter auth_attempts_;
   RateLimiter account_messages_;
   RateLimiter ip_messages_;
+  RateLimiter key_package_fetches_;
+  RateLimiter contact_link_changes_;
+  RateLimiter conversations_;
   domain::Domain* domain_ = nullptr;
   // Sorted by device: 16 bytes a connected session, found by binary search.
   using Online = std::vector<std::pair<DeviceId, Session*>>;
   std::pair<Online::iterator, Online::iterator> sessions_of(DeviceId device);
+  // The per-account limiter of `what`; null for the per-address ones.
+  RateLimiter* account_limiter(Limited what);
   Online online_;
   bool shutting_down_ = false;
   HubStats stats_;

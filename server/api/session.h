@@ -54,6 +54,8 @@ class Session {
   void close(CloseReason reason) { connection_.close(reason); }
 
   DeviceId device() const { return device_; }
+  // Whether the connection authenticated (or registered): until then it has a deadline.
+  bool authenticated() const { return phase_ == Phase::kAuthenticated; }
 
  private:
   enum class Phase : uint8_t { kNew, kHello, kAuthenticating, kAuthenticated, kClosed };

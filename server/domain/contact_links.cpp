@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace cercle::domain {
 
@@ -48,6 +49,7 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
   }
   if (expires_in_ms < 0) return done(make_error(Errc::kInvalidArgument, "bad expiry"));
   const int64_t now = ctx_.clock.now_ms();
+  forget_ended(device->account, now);
   const auto active = std::count_if(
       ctx_.state.contact_links.begin(), ctx_.state.contact_links.end(),
       [&](const auto& kv) { return kv.second.owner == device->account && kv.second.usable(now); });
@@ -94,7 +96,39 @@ void ContactLinks::revoke(DeviceId actor, std::string_view token, Done<Ok> done)
   it->second.revoked = true;
   auto batch = ctx_.store.batch();
   write(it->first, it->second, batch);
+  forget_ended(device->account, ctx_.clock.now_ms());
   ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+}
+
+// Forgotten links leave memory only: the store has no deletion of contact-link records yet, so
+// their records stay on disk and start-up forgets them again (Server calls forget_ended()).
+size_t ContactLinks::forget_oldest(std::vector<std::string>& ended) {
+  if (ended.size() <= kEndedKept) return 0;
+  auto& links = ctx_.state.contact_links;
+  std::sort(ended.begin(), ended.end(), [&](const std::string& a, const std::string& b) {
+    return links.at(a).created_ms > links.at(b).created_ms;
+  });
+  for (size_t i = kEndedKept; i < ended.size(); ++i) links.erase(ended[i]);
+  return ended.size() - kEndedKept;
+}
+
+size_t ContactLinks::forget_ended(AccountId account, int64_t now_ms) {
+  std::vector<std::string> ended;
+  for (const auto& [token, link] : ctx_.state.contact_links) {
+    if (link.owner == account && !link.usable(now_ms)) ended.push_back(token);
+  }
+  return forget_oldest(ended);
+}
+
+size_t ContactLinks::forget_ended() {
+  const int64_t now = ctx_.clock.now_ms();
+  std::unordered_map<AccountId, std::vector<std::string>> ended;
+  for (const auto& [token, link] : ctx_.state.contact_links) {
+    if (!link.usable(now)) ended[link.owner].push_back(token);
+  }
+  size_t forgotten = 0;
+  for (auto& [account, tokens] : ended) forgotten += forget_oldest(tokens);
+  return forgotten;
 }
 
 Result<ContactLinkView> ContactLinks::resolve(std::string_view token) const {

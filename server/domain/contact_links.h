@@ -2,7 +2,10 @@
 // one-to-one, registering in one step (no code) when the instance allows it. The owner creates,
 // lists and revokes them; anyone holding a token can see whom it leads to. Registrations through
 // one link are rate-limited, so that a published link cannot be used to flood the instance with
-// accounts. Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
+// accounts. A link that ended (revoked or expired) stops working at once and is kept a while only
+// so that its owner sees it in the list: each account keeps its newest kEndedKept ended links, and
+// the others are forgotten. Lives on the domain's thread; not thread-safe. Callbacks run on that
+// thread.
 #pragma once
 
 #include <functional>
@@ -17,6 +20,8 @@ namespace cercle::domain {
 
 class ContactLinks {
  public:
+  static constexpr size_t kEndedKept = 5;  // Ended links each account keeps, newest first.
+
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
@@ -30,6 +35,9 @@ class ContactLinks {
   std::vector<ContactLinkView> list(DeviceId actor) const;
   // Errors: kNotFound (unknown, or not the actor's).
   void revoke(DeviceId actor, std::string_view token, Done<Ok> done);
+  // Forgets, for every account, the ended links beyond its newest kEndedKept. Returns how many.
+  // Run at start-up and periodically (links also end by expiring).
+  size_t forget_ended();
   // The link with its owner. Errors: kNotFound (unknown, expired or revoked: not told apart).
   Result<ContactLinkView> resolve(std::string_view token) const;
 
@@ -43,6 +51,10 @@ class ContactLinks {
   ContactLinkView view(const std::string& token, const ContactLinkState& link) const;
   static void write(std::string_view token, const ContactLinkState& link,
                     storage::WriteBatch& batch);
+  // Forgets the ended links of `account` beyond its newest kEndedKept; returns how many.
+  size_t forget_ended(AccountId account, int64_t now_ms);
+  // Forgets the links of `ended` (one account's ended tokens) beyond the newest kEndedKept.
+  size_t forget_oldest(std::vector<std::string>& ended);
 
   Context ctx_;
   const Identity& identity_;

@@ -150,6 +150,7 @@ void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, 
   state.signed_bytes = signed_bytes;
   state.invitee = invitee;
   conv.invitations.emplace(nonce, std::move(state));
+  if (indexed_) invitations_by_[invitee].emplace_back(conv.id, nonce);
   v1::GroupEvent event;
   *event.mutable_invited() = signed_invitation;
   record(
@@ -172,6 +173,7 @@ size_t Groups::forget_expired(ConvState& conv, storage::WriteBatch& batch) {
       continue;
     }
     batch.delete_invitation(conv.id, it->first);
+    unindex_invitation(it->second.invitee, conv.id, it->first);
     conv.used_invitations.erase(it->first);
     conv.revoked_invitations.erase(it->first);
     it = conv.invitations.erase(it);
@@ -233,36 +235,82 @@ void Groups::object_to_invitation(DeviceId actor, const ConvId& conv_id, const s
   record(conv, actor, nonce, std::move(event), std::move(done));
 }
 
-std::vector<std::string> Groups::invitations_for(DeviceId actor) const {
+void Groups::index_all() {
+  indexed_ = true;
+  for (const auto& [id, conv] : ctx_.state.conversations) {
+    if (open_to_peers(conv)) open_.insert(id);
+    for (const auto& [nonce, i] : conv.invitations)
+      invitations_by_[i.invitee].emplace_back(id, nonce);
+  }
+}
+
+bool Groups::open_to_peers(const ConvState& conv) {
+  return conv.kind == ConvKind::kGroup && conv.policy &&
+         conv.policy->join_rule() == v1::OPEN_TO_PEERS;
+}
+
+void Groups::on_commit(const ConvId& conv_id) {
+  if (!indexed_) return;  // The first listing indexes everything.
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (conv && open_to_peers(*conv)) {
+    open_.insert(conv_id);
+  } else {
+    open_.erase(conv_id);
+  }
+}
+
+void Groups::unindex_invitation(AccountId invitee, const ConvId& conv, const std::string& nonce) {
+  auto it = invitations_by_.find(invitee);
+  if (it == invitations_by_.end()) return;
+  std::erase_if(it->second, [&](const auto& e) { return e.first == conv && e.second == nonce; });
+  if (it->second.empty()) invitations_by_.erase(it);
+}
+
+std::vector<std::string> Groups::invitations_for(DeviceId actor) {
   std::vector<std::string> out;
   const DeviceState* device = ctx_.state.device(actor);
   if (!device) return out;
+  if (!indexed_) index_all();
+  auto it = invitations_by_.find(device->account);
+  if (it == invitations_by_.end()) return out;
   const int64_t now = ctx_.clock.now_ms();
-  for (const auto& [id, conv] : ctx_.state.conversations) {
-    for (const auto& [nonce, i] : conv.invitations) {
-      if (i.invitee == device->account && pending(i, now)) out.push_back(i.signed_bytes);
-    }
-  }
+  // Invitations used, revoked or expired since they were made leave the index as it is read.
+  auto still_pending = [&](const std::pair<ConvId, std::string>& entry) -> const InvitationState* {
+    const ConvState* conv = ctx_.state.conversation(entry.first);
+    if (!conv) return nullptr;
+    auto i = conv->invitations.find(entry.second);
+    return i != conv->invitations.end() && pending(i->second, now) ? &i->second : nullptr;
+  };
+  std::erase_if(it->second, [&](const auto& entry) {
+    const InvitationState* i = still_pending(entry);
+    if (i) out.push_back(i->signed_bytes);
+    return i == nullptr;
+  });
+  if (it->second.empty()) invitations_by_.erase(it);
   return out;
 }
 
 // ---- Open groups -------------------------------------------------------------------------------
 
-std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) const {
+std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
   std::vector<OpenGroupView> out;
   if (type_of(ctx_.state, actor) != AccountType::kPeer) return out;
+  if (!indexed_) index_all();
   const std::string handle = group_rules::handle_of(ctx_.state, actor);
-  for (const auto& [id, conv] : ctx_.state.conversations) {
-    if (conv.kind != ConvKind::kGroup || !conv.policy ||
-        conv.policy->join_rule() != v1::OPEN_TO_PEERS || policy::is_banned(*conv.policy, handle)) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    const ConvState* conv = ctx_.state.conversation(*it);
+    if (!conv || !open_to_peers(*conv)) {
+      it = open_.erase(it);
       continue;
     }
+    const ConvId id = *it++;
+    if (policy::is_banned(*conv->policy, handle)) continue;
     std::set<AccountId> accounts;
-    for (const auto& [device, m] : conv.members) {
+    for (const auto& [device, m] : conv->members) {
       const DeviceState* d = ctx_.state.device(device);
       if (m.active() && d) accounts.insert(d->account);
     }
-    out.push_back({id, conv.policy->charter(), static_cast<uint32_t>(accounts.size())});
+    out.push_back({id, conv->policy->charter(), static_cast<uint32_t>(accounts.size())});
   }
   return out;
 }

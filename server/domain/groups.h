@@ -10,12 +10,18 @@
 // kept until it can be delivered.
 //
 // An instance admin has no power here: every call is judged by the actor's place in the group.
+// Listing an account's invitations and the groups open to peers reads two indexes kept here, not
+// every conversation: each index may name more than is true (an invitation used since, a group
+// closed since), and is checked and pruned as it is read.
 // Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "server/domain/conversations.h"
@@ -50,10 +56,13 @@ class Groups {
   void object_to_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
                             Done<Ok> done);
   // The encoded SignedInvitations addressed to the actor's account that are still pending.
-  std::vector<std::string> invitations_for(DeviceId actor) const;
+  std::vector<std::string> invitations_for(DeviceId actor);
 
   // Groups open to peers that the actor (a peer) may ask to join.
-  std::vector<OpenGroupView> open_groups(DeviceId actor) const;
+  std::vector<OpenGroupView> open_groups(DeviceId actor);
+  // A commit of `conv` is durable: it may have opened the group to peers. Whoever owns the Outbox
+  // calls it for every published commit (the api Hub does), or open_groups() misses the group.
+  void on_commit(const ConvId& conv);
   // A peer asks to join an open group; a member's client then adds them. Errors: kNotFound,
   // kForbidden (not open, a professional, banned), kInvalidArgument (already a member).
   void request_join(DeviceId actor, const ConvId& conv, Done<Ok> done);
@@ -108,10 +117,18 @@ class Groups {
   // Drops the group's expired invitations (memory and `batch`); returns how many remain.
   size_t forget_expired(ConvState& conv, storage::WriteBatch& batch);
   size_t erase_expired(ConvState& conv, int64_t cutoff_ms);
+  // Builds both indexes from the state, on first use (the state is loaded after construction).
+  void index_all();
+  static bool open_to_peers(const ConvState& conv);
+  void unindex_invitation(AccountId invitee, const ConvId& conv, const std::string& nonce);
 
   Context ctx_;
   Conversations& conversations_;
   Outbox& outbox_;
+  bool indexed_ = false;
+  std::unordered_set<ConvId, ConvIdHash> open_;  // Groups open to peers, and maybe a few no longer.
+  // Invitee account -> (group, nonce) of the invitations made for it, pending or not.
+  std::unordered_map<AccountId, std::vector<std::pair<ConvId, std::string>>> invitations_by_;
 };
 
 }  // namespace cercle::domain

@@ -75,6 +75,36 @@ Status read_string(const toml::table& t, std::string_view path, std::string& out
   return Ok{};
 }
 
+Status read_rates(const toml::table& t, api::RateLimits& r) {
+  for (Status s :
+       {read_rate(t, "rate_limits.registrations_per_ip_per_hour", 3600, r.registrations_per_ip),
+        read_rate(t, "rate_limits.auth_attempts_per_ip_per_minute", 60, r.auth_attempts_per_ip),
+        read_rate(t, "rate_limits.messages_per_account_per_second", 1, r.messages_per_account),
+        read_rate(t, "rate_limits.messages_per_ip_per_second", 1, r.messages_per_ip),
+        read_rate(t, "rate_limits.key_package_fetches_per_account_per_minute", 60,
+                  r.key_package_fetches_per_account),
+        read_rate(t, "rate_limits.contact_link_changes_per_account_per_hour", 3600,
+                  r.contact_link_changes_per_account),
+        read_rate(t, "rate_limits.conversations_per_account_per_hour", 3600,
+                  r.conversations_per_account)}) {
+    if (!s) return s;
+  }
+  return Ok{};
+}
+
+// What one address, a silent connection or an unfinished message may hold.
+Status read_connection_limits(const toml::table& t, ServerConfig& c) {
+  for (Status s : {read_int(t, "limits.max_connections_per_address", c.max_connections_per_address,
+                            1, 1'000'000),
+                   read_int(t, "limits.auth_timeout_s", c.auth_timeout_s, 1, 3600),
+                   read_int(t, "limits.frame_timeout_s", c.frame_timeout_s, 1, 3600),
+                   read_int(t, "limits.partial_frames_bytes", c.partial_frames_bytes, 64 << 10,
+                            int64_t{1} << 34)}) {
+    if (!s) return s;
+  }
+  return Ok{};
+}
+
 Status read_all(const toml::table& t, ServerConfig& c) {
   std::string listen, registration;
   bool sync = c.sync;
@@ -110,16 +140,8 @@ Status read_all(const toml::table& t, ServerConfig& c) {
                  c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
     if (!s) return s;
   }
-  for (Status s :
-       {read_rate(t, "rate_limits.registrations_per_ip_per_hour", 3600,
-                  c.rates.registrations_per_ip),
-        read_rate(t, "rate_limits.auth_attempts_per_ip_per_minute", 60,
-                  c.rates.auth_attempts_per_ip),
-        read_rate(t, "rate_limits.messages_per_account_per_second", 1,
-                  c.rates.messages_per_account),
-        read_rate(t, "rate_limits.messages_per_ip_per_second", 1, c.rates.messages_per_ip)}) {
-    if (!s) return s;
-  }
+  if (auto s = read_rates(t, c.rates); !s) return s;
+  if (auto s = read_connection_limits(t, c); !s) return s;
   if (auto node = t.at_path("server.metrics_public")) {
     auto v = node.value<bool>();
     if (!v) return bad("server.metrics_public must be true or false");
@@ -161,6 +183,9 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   }
   if (c.send_queue_bytes < 2 * size_t{c.api.max_frame_bytes}) {
     return bad("limits.send_queue_bytes must be at least twice limits.max_frame_bytes");
+  }
+  if (c.partial_frames_bytes < c.api.max_frame_bytes) {
+    return bad("limits.partial_frames_bytes must be at least limits.max_frame_bytes");
   }
   c.api.idle_timeout_s = c.idle_timeout_s;
   return Ok{};

@@ -26,6 +26,17 @@ struct ServerConfig {
   size_t send_queue_bytes = 1 << 20;
   uint32_t write_stall_s = 30;  // A connection whose writes make no progress this long is dropped.
   uint32_t max_connections = 20000;
+  // Open connections from one address (IPv4, or IPv6 /64); behind a trusted proxy, the WebSockets
+  // of one forwarded address.
+  uint32_t max_connections_per_address = 64;
+  // A WebSocket must say hello and authenticate (or register) within this time; answering pings
+  // does not extend it.
+  uint32_t auth_timeout_s = 30;
+  // A message whose first bytes arrived must be whole within this time.
+  uint32_t frame_timeout_s = 30;
+  // Bytes that all connections together may hold for messages not yet whole (those up to 4 KiB
+  // not counted); a connection that needs more is closed (1013, try again later).
+  size_t partial_frames_bytes = 32 << 20;
   bool sync = true;  // fsync before acknowledging writes.
   uint32_t cursor_flush_ms = 200;
   std::string log_level = "info";

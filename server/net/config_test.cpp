@@ -41,6 +41,43 @@ TEST(Config, TheDocumentedExampleParsesToTheDefaults) {
                    defaults.rates.messages_per_account.burst);
   EXPECT_DOUBLE_EQ(parsed.rates.messages_per_ip.burst, defaults.rates.messages_per_ip.burst);
   EXPECT_EQ(parsed.write_stall_s, defaults.write_stall_s);
+  EXPECT_EQ(parsed.max_connections_per_address, defaults.max_connections_per_address);
+  EXPECT_EQ(parsed.auth_timeout_s, defaults.auth_timeout_s);
+  EXPECT_EQ(parsed.frame_timeout_s, defaults.frame_timeout_s);
+  EXPECT_EQ(parsed.partial_frames_bytes, defaults.partial_frames_bytes);
+  for (auto rate : {&api::RateLimits::key_package_fetches_per_account,
+                    &api::RateLimits::contact_link_changes_per_account,
+                    &api::RateLimits::conversations_per_account}) {
+    EXPECT_DOUBLE_EQ((parsed.rates.*rate).per_second, (defaults.rates.*rate).per_second);
+    EXPECT_DOUBLE_EQ((parsed.rates.*rate).burst, (defaults.rates.*rate).burst);
+  }
+}
+
+TEST(Config, ConnectionLimitsAndNewRatesAreRead) {
+  ServerConfig c;
+  const auto path = write_temp(
+      "[limits]\nmax_connections_per_address = 3\nauth_timeout_s = 2\nframe_timeout_s = 4\n"
+      "partial_frames_bytes = 1048576\n"
+      "[rate_limits]\nkey_package_fetches_per_account_per_minute = 6\n"
+      "contact_link_changes_per_account_per_hour = 7\nconversations_per_account_per_hour = 8\n"
+      "conversations_per_account_per_hour_burst = 2\n");
+  ASSERT_TRUE(load_config_file(path, c).ok());
+  EXPECT_EQ(c.max_connections_per_address, 3u);
+  EXPECT_EQ(c.auth_timeout_s, 2u);
+  EXPECT_EQ(c.frame_timeout_s, 4u);
+  EXPECT_EQ(c.partial_frames_bytes, 1048576u);
+  EXPECT_DOUBLE_EQ(c.rates.key_package_fetches_per_account.per_second, 0.1);
+  EXPECT_DOUBLE_EQ(c.rates.key_package_fetches_per_account.burst, 6);
+  EXPECT_DOUBLE_EQ(c.rates.contact_link_changes_per_account.per_second, 7.0 / 3600);
+  EXPECT_DOUBLE_EQ(c.rates.conversations_per_account.burst, 2);
+  std::remove(path.c_str());
+
+  // A budget smaller than one whole message would refuse every large message.
+  const auto small = write_temp("[limits]\npartial_frames_bytes = 65536\n");
+  auto s = load_config_file(small, c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("limits.partial_frames_bytes"), std::string::npos);
+  std::remove(small.c_str());
 }
 
 TEST(Config, ValuesAreReadAndFlagsOverrideThem) {

@@ -79,11 +79,13 @@ http::message_generator static_response(const http::request<http::string_body>& 
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, NetContext& ctx) : stream_(std::move(socket)), ctx_(ctx) {
+  HttpSession(tcp::socket socket, NetContext& ctx, AddressSlot slot)
+      : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {
     ++ctx_.connections;
   }
-  HttpSession(tcp::socket socket, NetContext& ctx, std::shared_ptr<asio::ssl::context> tls)
-      : tls_(std::move(tls)), stream_(std::move(socket), *tls_), ctx_(ctx) {
+  HttpSession(tcp::socket socket, NetContext& ctx, AddressSlot slot,
+              std::shared_ptr<asio::ssl::context> tls)
+      : tls_(std::move(tls)), stream_(std::move(socket), *tls_), ctx_(ctx), slot_(std::move(slot)) {
     ++ctx_.connections;
   }
   ~HttpSession() { --ctx_.connections; }
@@ -122,14 +124,33 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       if (path_of(req.target()) != "/ws" || ctx_.stopping) {
         return write(text_response(req, http::status::not_found, "not found\n"));
       }
+      if (!slot_ && !take_forwarded_slot(req)) {
+        ++ctx_.counters.refused_per_address;
+        log::warn("accept.refused_per_address", {});
+        auto res = text_response(req, http::status::too_many_requests,
+                                 "too many connections from this address\n");
+        return write(std::move(res));
+      }
       tcp_layer().expires_never();
       if constexpr (kTls) {
-        return start_websocket(std::move(stream_), std::move(req), ctx_, tls_);
+        return start_websocket(std::move(stream_), std::move(req), ctx_, std::move(slot_), tls_);
       } else {
-        return start_websocket(stream_.release_socket(), std::move(req), ctx_);
+        return start_websocket(stream_.release_socket(), std::move(req), ctx_, std::move(slot_));
       }
     }
     write(route(req));
+  }
+
+  // A connection from a trusted proxy was not counted when accepted: its WebSocket counts against
+  // the address the proxy forwards for.
+  bool take_forwarded_slot(const http::request<http::string_body>& req) {
+    beast::error_code ec;
+    const auto peer = tcp_layer().socket().remote_endpoint(ec);
+    if (ec) return false;
+    const auto client =
+        client_address(peer.address(), req["X-Forwarded-For"], ctx_.trusted_proxies);
+    slot_ = ctx_.addresses.take(peer_of(client), ctx_.config.max_connections_per_address);
+    return static_cast<bool>(slot_);
   }
 
   http::message_generator route(const http::request<http::string_body>& req) {
@@ -181,15 +202,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   NetContext& ctx_;
+  AddressSlot slot_;  // Empty for a connection from a trusted proxy until it upgrades.
 };
 
 }  // namespace
 
-void start_http(tcp::socket socket, NetContext& ctx) {
+void start_http(tcp::socket socket, NetContext& ctx, AddressSlot slot) {
   if (ctx.tls) {
-    std::make_shared<HttpSession<TlsStream>>(std::move(socket), ctx, ctx.tls)->run();
+    std::make_shared<HttpSession<TlsStream>>(std::move(socket), ctx, std::move(slot), ctx.tls)
+        ->run();
   } else {
-    std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), ctx)->run();
+    std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), ctx, std::move(slot))
+        ->run();
   }
 }
 

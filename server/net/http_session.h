@@ -8,7 +8,9 @@
 
 namespace cercle::net {
 
-// Takes over `socket`. The connection keeps itself alive until it ends.
-void start_http(boost::asio::ip::tcp::socket socket, NetContext& ctx);
+// Takes over `socket`. The connection keeps itself alive until it ends, with `slot`, its place
+// among its address's connections (empty for a trusted proxy's connection: its WebSocket upgrade is
+// counted against the forwarded address, and refused with 429 past the limit).
+void start_http(boost::asio::ip::tcp::socket socket, NetContext& ctx, AddressSlot slot);
 
 }  // namespace cercle::net

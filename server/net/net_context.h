@@ -15,6 +15,7 @@
 
 #include "server/api/hub.h"
 #include "server/net/config.h"
+#include "server/net/peer.h"
 
 namespace cercle::net {
 
@@ -47,6 +48,18 @@ struct NetContext {
   std::shared_ptr<boost::asio::ssl::context> tls;
   // Reverse proxies whose X-Forwarded-For is believed (server.trusted_proxies).
   std::vector<boost::asio::ip::address> trusted_proxies;
+  // Open connections per client address (limits.max_connections_per_address).
+  AddressCounts addresses;
+  // Bytes held by all connections for messages not yet whole (limits.partial_frames_bytes).
+  size_t partial_frame_bytes = 0;
+  // Connections refused or closed by a limit, for /metrics.
+  struct Counters {
+    uint64_t refused_max_connections = 0;
+    uint64_t refused_per_address = 0;
+    uint64_t auth_timeouts = 0;
+    uint64_t frame_timeouts = 0;
+    uint64_t partial_frames_refused = 0;
+  } counters;
 };
 
 }  // namespace cercle::net

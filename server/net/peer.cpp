@@ -1,6 +1,7 @@
 #include "server/net/peer.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace cercle::net {
 
@@ -56,6 +57,49 @@ api::PeerAddress peer_of(const ip::address& address) {
     peer.bytes = address.to_v6().to_bytes();
   }
   return peer;
+}
+
+bool is_trusted_proxy(const ip::address& remote, const std::vector<ip::address>& trusted) {
+  return std::find(trusted.begin(), trusted.end(), unmapped(remote)) != trusted.end();
+}
+
+AddressSlot::AddressSlot(AddressSlot&& other) noexcept
+    : counts_(std::exchange(other.counts_, nullptr)), key_(std::move(other.key_)) {}
+
+AddressSlot& AddressSlot::operator=(AddressSlot&& other) noexcept {
+  if (this != &other) {
+    release();
+    counts_ = std::exchange(other.counts_, nullptr);
+    key_ = std::move(other.key_);
+  }
+  return *this;
+}
+
+AddressSlot::~AddressSlot() { release(); }
+
+void AddressSlot::release() {
+  if (counts_) std::exchange(counts_, nullptr)->give_back(key_);
+}
+
+AddressSlot AddressCounts::take(const api::PeerAddress& address, uint32_t max) {
+  std::string key = address.key();
+  uint32_t& n = counts_[key];
+  if (n >= max) {
+    if (n == 0) counts_.erase(key);
+    return {};
+  }
+  ++n;
+  return AddressSlot(this, std::move(key));
+}
+
+uint32_t AddressCounts::count(const api::PeerAddress& address) const {
+  auto it = counts_.find(address.key());
+  return it == counts_.end() ? 0 : it->second;
+}
+
+void AddressCounts::give_back(const std::string& key) {
+  auto it = counts_.find(key);
+  if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 
 }  // namespace cercle::net

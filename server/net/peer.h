@@ -6,8 +6,11 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "server/api/connection.h"
@@ -26,5 +29,45 @@ boost::asio::ip::address client_address(const boost::asio::ip::address& remote,
                                         const std::vector<boost::asio::ip::address>& trusted);
 
 api::PeerAddress peer_of(const boost::asio::ip::address& address);
+
+// Whether the TCP peer `remote` is one of the trusted reverse proxies.
+bool is_trusted_proxy(const boost::asio::ip::address& remote,
+                      const std::vector<boost::asio::ip::address>& trusted);
+
+class AddressCounts;
+
+// One open connection counted against its client's address; gives its place back when destroyed.
+// Empty (counting nothing) when default-made. Movable, not copyable.
+class AddressSlot {
+ public:
+  AddressSlot() = default;
+  AddressSlot(AddressSlot&& other) noexcept;
+  AddressSlot& operator=(AddressSlot&& other) noexcept;
+  ~AddressSlot();
+  explicit operator bool() const { return counts_ != nullptr; }
+
+ private:
+  friend class AddressCounts;
+  AddressSlot(AddressCounts* counts, std::string key) : counts_(counts), key_(std::move(key)) {}
+  void release();
+  AddressCounts* counts_ = nullptr;
+  std::string key_;
+};
+
+// Open connections per client address (an IPv4 address, or an IPv6 /64 as rate limits key them),
+// so that one address cannot take every connection the server allows. Lives on the io thread with
+// the connections; outlives every slot it gave.
+class AddressCounts {
+ public:
+  // A slot for `address`, or an empty one when it already has `max` connections.
+  AddressSlot take(const api::PeerAddress& address, uint32_t max);
+  uint32_t count(const api::PeerAddress& address) const;
+  size_t addresses() const { return counts_.size(); }
+
+ private:
+  friend class AddressSlot;
+  void give_back(const std::string& key);
+  std::unordered_map<std::string, uint32_t> counts_;  // Only addresses with open connections.
+};
 
 }  // namespace cercle::net

@@ -24,7 +24,7 @@ constexpr int kShutdownTicks = 150;  // 20 ms each: 3 s for clients to answer th
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       hub_(config_.api, config_.rates, clock_),
-      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}, {}, {}},
+      ctx_{ioc_, config_, hub_, {}, 0, 0, false, {}, {}, {}, {}, 0, {}},
       acceptor_(ioc_),
       signals_(ioc_, SIGTERM, SIGINT),
       reload_signal_(ioc_, SIGHUP),
@@ -56,6 +56,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
       [self](DeviceId device, uint32_t stored) { self->hub_.key_packages_low(device, stored); });
   s->hub_.bind(*s->domain_);
   if (auto loaded = s->domain_->load(); !loaded) return std::move(loaded).error();
+  s->domain_->contact_links().forget_ended();
 
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(s->config_.listen_host, ec);
@@ -141,14 +142,35 @@ void Server::accept() {
         if (!ctx_.stopping) accept();
       });
     }
-    if (ctx_.connections >= config_.max_connections) {
-      log::warn("accept.refused", {{"connections", ctx_.connections}});
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      start_http(std::move(socket), ctx_);
-    }
+    admit(std::move(socket));
     accept();
   });
+}
+
+// Refused connections are closed at once, before any byte is read: holding them open to answer
+// would spend what the limit protects. Behind a trusted proxy the WebSocket upgrade is counted
+// instead.
+void Server::admit(tcp::socket socket) {
+  boost::system::error_code ec;
+  if (ctx_.connections >= config_.max_connections) {
+    ++ctx_.counters.refused_max_connections;
+    log::warn("accept.refused", {{"connections", ctx_.connections}});
+    return;
+  }
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return;
+  AddressSlot slot;
+  if (!is_trusted_proxy(remote.address(), ctx_.trusted_proxies)) {
+    slot = ctx_.addresses.take(peer_of(client_address(remote.address(), "", {})),
+                               config_.max_connections_per_address);
+    if (!slot) {
+      ++ctx_.counters.refused_per_address;
+      log::warn("accept.refused_per_address", {});
+      return;
+    }
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  start_http(std::move(socket), ctx_, std::move(slot));
 }
 
 std::string Server::metrics_text() {
@@ -180,6 +202,7 @@ std::string Server::metrics_text() {
         static_cast<double>(hub.catchup_deliveries));
   write(out, "cercle_rate_limited_total", "counter", "Requests refused by a rate limit.",
         static_cast<double>(hub.rate_limited));
+  write_connection_limits(out);
   hub.delivery_lag.write(out, "cercle_delivery_lag_seconds",
                          "From a message's acceptance to its fan-out, durable write included.");
   const auto storage = committer_->stats();
@@ -194,6 +217,8 @@ std::string Server::metrics_text() {
   write(out, "cercle_devices", "gauge", "Devices.", static_cast<double>(state.devices.size()));
   write(out, "cercle_conversations", "gauge", "Conversations.",
         static_cast<double>(state.conversations.size()));
+  write(out, "cercle_contact_links", "gauge", "Contact links kept, ended ones included.",
+        static_cast<double>(state.contact_links.size()));
   for (const auto& [name, property] :
        {std::pair{"cercle_rocksdb_keys", "rocksdb.estimate-num-keys"},
         {"cercle_rocksdb_live_data_bytes", "rocksdb.estimate-live-data-size"},
@@ -202,6 +227,29 @@ std::string Server::metrics_text() {
     write(out, name, "gauge", property, static_cast<double>(store_->int_property(property)));
   }
   return out;
+}
+
+void Server::write_connection_limits(std::string& out) const {
+  using metrics::write;
+  const auto& c = ctx_.counters;
+  write(out, "cercle_connections_refused_total", "counter",
+        "Connections refused: the server had max_connections open.",
+        static_cast<double>(c.refused_max_connections));
+  write(out, "cercle_connections_refused_per_address_total", "counter",
+        "Connections refused: their address had max_connections_per_address open.",
+        static_cast<double>(c.refused_per_address));
+  write(out, "cercle_auth_timeouts_total", "counter",
+        "Connections closed for not authenticating within auth_timeout_s.",
+        static_cast<double>(c.auth_timeouts));
+  write(out, "cercle_frame_timeouts_total", "counter",
+        "Connections dropped for leaving a message unfinished past frame_timeout_s.",
+        static_cast<double>(c.frame_timeouts));
+  write(out, "cercle_partial_frames_refused_total", "counter",
+        "Connections closed because their unfinished message would exceed partial_frames_bytes.",
+        static_cast<double>(c.partial_frames_refused));
+  write(out, "cercle_partial_frame_bytes", "gauge",
+        "Bytes held for messages not yet whole, all connections.",
+        static_cast<double>(ctx_.partial_frame_bytes));
 }
 
 int64_t Server::steady_ms() {
@@ -218,6 +266,7 @@ void Server::schedule_sweep() {
     if (++sweeps_ >= config_.retention_check_s) {
       sweeps_ = 0;
       domain_->groups().erase_expired();
+      domain_->contact_links().forget_ended();
     }
     schedule_sweep();
   });

@@ -47,6 +47,8 @@ class Server {
  private:
   explicit Server(ServerConfig config);
   void accept();
+  void admit(boost::asio::ip::tcp::socket socket);
+  void write_connection_limits(std::string& out) const;
   void schedule_flush();
   void schedule_sweep();
   static int64_t steady_ms();

@@ -5,7 +5,11 @@
 //
 // Idle handling does not use Beast's per-stream timeout (a timer operation pending on every
 // connection costs about 600 bytes each): the server's sweep timer visits every connection once a
-// second, pings the quiet ones and drops the silent ones.
+// second, pings the quiet ones and drops the silent ones. It also closes a connection that did not
+// authenticate in time (answering pings does not count) and drops one that leaves a message
+// unfinished past its deadline. The buffers of unfinished messages share one server-wide budget:
+// a connection that would take it past the budget is closed (1013), so that a crowd of half-sent
+// messages cannot pin the server's memory.
 #include "server/net/ws_session.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -40,6 +44,10 @@ constexpr size_t kFirstReadBytes = 64;        // Acks fit; an idle connection ho
 constexpr size_t kNextReadBytes = 64 * 1024;  // Rest of a larger message.
 constexpr size_t kHeadBytes = 16;             // Kept from an oversized message, for its request id.
 constexpr size_t kHardMessageMax = 16 << 20;  // Past this Beast closes the connection (1009).
+constexpr size_t kDiscardReadBytes = 4096;    // Slices of a message read only to be discarded.
+// Buffers up to this size are not charged to the partial-frame budget: the requests of honest
+// clients (acks, most messages) always go through, and a connection holds one such buffer at most.
+constexpr size_t kFreeBufferBytes = 4096;
 
 websocket::close_code close_code(api::CloseReason reason) {
   switch (reason) {
@@ -65,12 +73,20 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
                         public api::Connection,
                         public LiveWebSocket {
  public:
-  WsSession(NextLayer next, NetContext& ctx, std::shared_ptr<asio::ssl::context> tls = nullptr)
-      : tls_(std::move(tls)), ws_(std::move(next)), ctx_(ctx), session_(ctx.hub, *this) {
+  WsSession(NextLayer next, NetContext& ctx, AddressSlot slot,
+            std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)),
+        ws_(std::move(next)),
+        ctx_(ctx),
+        session_(ctx.hub, *this),
+        slot_(std::move(slot)) {
     ++ctx_.connections;
     ctx_.websockets.push_back(*this);
   }
-  ~WsSession() override { --ctx_.connections; }
+  ~WsSession() override {
+    --ctx_.connections;
+    ctx_.partial_frame_bytes -= charged_;
+  }
 
   void start(http::request<http::string_body> request) {
     beast::error_code ec;
@@ -80,6 +96,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
           client_address(remote.address(), request["X-Forwarded-For"], ctx_.trusted_proxies)));
     }
     last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
+    opened_ms_ = last_activity_ms_;
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {
       last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
@@ -141,6 +158,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       log::debug("conn.timeout", {{"quiet_ms", quiet}});
       return drop();
     }
+    if (message_bytes_ > 0 && now - message_started_ms_ > ctx_.config.frame_timeout_s * 1000) {
+      // Its buffer is in use by the pending read: only closing the socket frees it.
+      ++ctx_.counters.frame_timeouts;
+      log::info("conn.frame_timeout", {{"received_bytes", message_bytes_}});
+      return drop();
+    }
+    if (!closing_ && !session_.authenticated() &&
+        now - opened_ms_ > ctx_.config.auth_timeout_s * 1000) {
+      ++ctx_.counters.auth_timeouts;
+      log::info("conn.auth_timeout", {});
+      return close(api::CloseReason::kPolicy);
+    }
     const uint32_t stalled = now - last_progress_ms_;
     if (queued_bytes_ > 0 && stalled > ctx_.config.write_stall_s * 1000) {
       log::warn("conn.too_slow", {{"queued_bytes", queued_bytes_}, {"stalled_ms", stalled}});
@@ -173,11 +202,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   // at most 64 KiB a time). Calling async_read_some with a plain buffer also avoids the extra
   // operation layer of the dynamic-buffer overload on every pending read.
   void do_read() {
-    const size_t want =
-        message_bytes_ == 0
-            ? kFirstReadBytes
-            : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes), 1, kNextReadBytes);
+    const size_t want = message_bytes_ == 0
+                            ? kFirstReadBytes
+                            : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes), 1,
+                                                 discarding_ ? kDiscardReadBytes : kNextReadBytes);
+    if (!within_budget(in_.filled + want)) return refuse_partial();
     in_.reserve(in_.filled + want);
+    charge();
     ws_.async_read_some(asio::buffer(in_.data.get() + in_.filled, in_.capacity - in_.filled),
                         beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
   }
@@ -187,13 +218,15 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     message_bytes_ += n;
     in_.filled += n;
+    if (message_bytes_ == n) message_started_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     if (!discarding_ && in_.filled > ctx_.config.api.max_frame_bytes) {
       discarding_ = true;  // Read to its end without keeping it; answer FRAME_TOO_LARGE.
       too_large_id_ = api::leading_request_id(in_.view().substr(0, kHeadBytes));
+      release_input();  // No read is pending: the rest goes through a small buffer.
     }
     if (discarding_) in_.filled = 0;
     if (!ws_.is_message_done()) return do_read();
-    if (close_sent_) {
+    if (close_sent_ || refused_) {
       // No frame can follow our close frame: the request is not executed; the client resends it
       // on its next connection.
     } else if (discarding_) {
@@ -204,14 +237,51 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       session_.on_frame(in_.view());
     }
     discarding_ = false;
+    refused_ = false;
     message_bytes_ = 0;
     in_.filled = 0;
-    if (in_.capacity > 4 * kFirstReadBytes) in_.release();
+    if (in_.capacity > 4 * kFirstReadBytes) release_input();
     if (!close_sent_ && !session_.wants_input()) {
       paused_ = true;  // Resumed by the session once its requests are written.
       return;
     }
     do_read();
+  }
+
+  // What a buffer of `capacity` bytes costs the partial-frame budget.
+  static size_t charge_of(size_t capacity) { return capacity > kFreeBufferBytes ? capacity : 0; }
+
+  bool within_budget(size_t size) const {
+    const size_t wanted = charge_of(std::max<size_t>(size, in_.capacity));
+    return wanted <= charged_ ||
+           ctx_.partial_frame_bytes - charged_ + wanted <= ctx_.config.partial_frames_bytes;
+  }
+
+  // Brings the budget in line with the buffer's capacity.
+  void charge() {
+    const size_t now = charge_of(in_.capacity);
+    ctx_.partial_frame_bytes = ctx_.partial_frame_bytes - charged_ + now;
+    charged_ = now;
+  }
+
+  // Only while no read is pending: the pending read writes into the buffer.
+  void release_input() {
+    in_.release();
+    charge();
+  }
+
+  // The message would take the partial-frame budget past its limit: it is discarded, not
+  // answered, and the connection closed with 1013 (try again later) once the close frame goes.
+  void refuse_partial() {
+    ++ctx_.counters.partial_frames_refused;
+    log::warn("conn.partial_frames_budget",
+              {{"received_bytes", message_bytes_}, {"budget_bytes", ctx_.partial_frame_bytes}});
+    release_input();
+    in_.filled = 0;
+    discarding_ = true;
+    refused_ = true;
+    close(api::CloseReason::kTooSlow);
+    do_read();  // The rest of the message is read through a small uncharged buffer.
   }
 
   void do_write() {
@@ -299,6 +369,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   websocket::stream<NextLayer, false> ws_;
   NetContext& ctx_;
   api::Session session_;
+  AddressSlot slot_;  // Its place among its address's connections.
   // The message being read: allocated without zeroing, grown as needed, released when large.
   struct Input {
     std::unique_ptr<char[]> data;
@@ -324,17 +395,21 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   size_t queued_bytes_ = 0;
   uint32_t in_flight_ = 0;
   uint32_t message_bytes_ = 0;
+  size_t charged_ = 0;  // Bytes of in_ charged to ctx_.partial_frame_bytes.
   // Times on NetContext's coarse clock, kept in 32 bits: only differences of minutes are taken,
   // which unsigned arithmetic gets right across wrap-around.
   uint32_t last_activity_ms_ = 0;
   uint32_t last_progress_ms_ = 0;  // Last write completed, or when the queue stopped being empty.
   uint32_t closing_since_ms_ = 0;
+  uint32_t opened_ms_ = 0;
+  uint32_t message_started_ms_ = 0;  // When the first bytes of the current message came.
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
   bool accepted_ = false;
   bool pinging_ = false;
   bool paused_ = false;
   bool discarding_ = false;
+  bool refused_ = false;  // The current message went over the partial-frame budget.
   bool closing_ = false;
   bool close_sent_ = false;
   bool ended_ = false;
@@ -342,14 +417,15 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
 }  // namespace
 
-void start_websocket(tcp::socket socket, http::request<http::string_body> request,
-                     NetContext& ctx) {
-  std::make_shared<WsSession<tcp::socket>>(std::move(socket), ctx)->start(std::move(request));
+void start_websocket(tcp::socket socket, http::request<http::string_body> request, NetContext& ctx,
+                     AddressSlot slot) {
+  std::make_shared<WsSession<tcp::socket>>(std::move(socket), ctx, std::move(slot))
+      ->start(std::move(request));
 }
 
 void start_websocket(TlsStream stream, http::request<http::string_body> request, NetContext& ctx,
-                     std::shared_ptr<asio::ssl::context> tls) {
-  std::make_shared<WsSession<TlsStream>>(std::move(stream), ctx, std::move(tls))
+                     AddressSlot slot, std::shared_ptr<asio::ssl::context> tls) {
+  std::make_shared<WsSession<TlsStream>>(std::move(stream), ctx, std::move(slot), std::move(tls))
       ->start(std::move(request));
 }
 

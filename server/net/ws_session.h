@@ -13,16 +13,18 @@
 namespace cercle::net {
 
 // Takes over `socket`: answers the upgrade, then runs the device's protocol session until the
-// connection ends. The connection keeps itself alive; nothing to own.
+// connection ends. The connection keeps itself alive, and `slot` (its place among its client
+// address's connections) until it ends; nothing to own.
 void start_websocket(boost::asio::ip::tcp::socket socket,
                      boost::beast::http::request<boost::beast::http::string_body> request,
-                     NetContext& ctx);
+                     NetContext& ctx, AddressSlot slot);
 
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // The same over TLS (after its handshake); `tls` is the context the stream was made with.
 void start_websocket(TlsStream stream,
                      boost::beast::http::request<boost::beast::http::string_body> request,
-                     NetContext& ctx, std::shared_ptr<boost::asio::ssl::context> tls);
+                     NetContext& ctx, AddressSlot slot,
+                     std::shared_ptr<boost::asio::ssl::context> tls);
 
 }  // namespace cercle::net
