@@ -433,6 +433,26 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   EXPECT_EQ(b.ws->deliveries(1).size(), 1u);
   EXPECT_FALSE(c.ws->next_delivery(300ms)) << "a removed device got a later message";
   EXPECT_EQ(error_of(c.ws->call(send_frame(conv, 2, "still here?"))), v1::FORBIDDEN);
+  // eve joins after carol's removal: carol, who has not acknowledged it yet, learns neither who
+  // is in the group now nor how far its log went.
+  TestDevice e;
+  ASSERT_NO_FATAL_FAILURE(register_device("eve", &e));
+  BuiltCommit adding;
+  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 2, {&e}, {}, &adding));
+  auto added = a.ws->call(adding.frame);
+  ASSERT_TRUE(added && added->has_commit()) << added->error().message();
+  accepted(a, conv, adding);
+  auto seen = c.ws->call(get_frame(conv));
+  ASSERT_TRUE(seen && seen->has_conversation());
+  EXPECT_EQ(seen->conversation().members_size(), 0);
+  EXPECT_EQ(seen->conversation().head_seq(), removal);
+  v1::ClientFrame list;
+  list.mutable_list_conversations();
+  auto listed = c.ws->call(list);
+  ASSERT_TRUE(listed && listed->has_conversations());
+  ASSERT_EQ(listed->conversations().conversations_size(), 1);
+  EXPECT_EQ(listed->conversations().conversations(0).members_size(), 0);
+  EXPECT_EQ(listed->conversations().conversations(0).head_seq(), removal);
   // Its history ends at its removal.
   auto log = c.ws->call(fetch_frame(conv));
   ASSERT_TRUE(log && log->has_log());
@@ -456,7 +476,7 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   // The remaining members are unaffected.
   auto info = a.ws->call(get_frame(conv));
   ASSERT_TRUE(info && info->has_conversation());
-  EXPECT_EQ(info->conversation().members_size(), 2);
+  EXPECT_EQ(info->conversation().members_size(), 3);
 }
 
 TEST_F(RelayConversationTest, FetchLogAnswersStayUnderTheAnnouncedFrameLimit) {

@@ -77,7 +77,7 @@ void Client::Impl::commit_pending_self_removals(Conv& conv) {
     for (const auto& m : info->conversation().members()) {
       if (leaving.contains(m.leaf())) commit.add_remove_devices(m.device_id());
     }
-    return state.commit(mls::CommitOptions{});  // Takes the pending proposals by reference.
+    return state.commit(rule_abiding_options(state));  // Pending proposals, by reference.
   });
   if (!done)
     warn(conv, "a member's request to leave could not be completed: " + done.error().message);
@@ -110,7 +110,7 @@ Result<std::string> Client::create_group() {
   // A group's first commit sets its rules: its creator facilitates, invitation only.
   const std::string rules = policy::initial_policy(impl.identity->handle()).SerializeAsString();
   auto first = impl.change(stored, [&](const mls::State& state, v1::Commit&) {
-    mls::CommitOptions options;
+    mls::CommitOptions options = rule_abiding_options(state);
     options.group_context_extensions =
         std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, to_bytes(rules)}};
     return state.commit(options);
@@ -160,7 +160,7 @@ Status Client::Impl::add_with(Conv& conv, std::string_view handle,
     return make_error(Errc::kInvalidArgument, "the invitation is unreadable");
   }
   auto done = change(conv, [&](const mls::State& state, v1::Commit& commit) {
-    mls::CommitOptions options;
+    mls::CommitOptions options = rule_abiding_options(state);
     options.add_key_packages = fetched->key_packages;
     for (uint64_t d : fetched->devices) commit.add_add_devices(d);
     auto rules = group_policy(state);
@@ -215,7 +215,7 @@ Result<std::string> Client::start_direct(std::string_view handle) {
   if (!opened) return std::move(opened).error();
   Conv& stored = **opened;
   auto added = impl.change(stored, [&](const mls::State& state, v1::Commit& commit) {
-    mls::CommitOptions options;
+    mls::CommitOptions options = rule_abiding_options(state);
     options.add_key_packages = fetched->key_packages;
     for (uint64_t d : fetched->devices) commit.add_add_devices(d);
     return state.commit(options);
@@ -240,7 +240,7 @@ Status Client::remove_member(const std::string& conversation, std::string_view h
     if (lower(m.handle()) == lower(handle)) devices.push_back(m.device_id());
   }
   return impl.change(conv, [&](const mls::State& state, v1::Commit& commit) {
-    mls::CommitOptions options;
+    mls::CommitOptions options = rule_abiding_options(state);
     for (const auto& m : state.members()) {
       if (lower(to_string(m.credential.identity)) == lower(handle) &&
           m.leaf_index != state.own_leaf()) {

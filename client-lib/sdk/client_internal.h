@@ -55,6 +55,13 @@ Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
 policy::Kind member_kind(const mls::State& state, uint32_t leaf);
 // The group's rules from its MLS state; nullopt for a conversation without (a direct one).
 std::optional<v1::GroupPolicy> group_policy(const mls::State& state);
+// Why the member at `sender` may not propose `p` in `state`'s group ("" when it may): kinds of
+// proposal Cercle never uses (PreSharedKey, ReInit, ExternalInit), an Update that changes who the
+// member is (credential, signature key, account type), and what only facilitators may do (change
+// the group's extensions, remove someone else, add someone unless a peer joins an open group).
+std::string proposal_refusal(const mls::State& state, const mls::Proposal& p, uint32_t sender);
+// Commit options that take only the pending proposals proposal_refusal() allows.
+mls::CommitOptions rule_abiding_options(const mls::State& state);
 
 struct Client::Impl {
   Options options;
@@ -84,6 +91,8 @@ struct Client::Impl {
   void apply(Conv& conv, const v1::Delivery& d);
   void apply_welcome(Conv& conv, const v1::Delivery& d);
   void apply_handshake(Conv& conv, const v1::Delivery& d);
+  void adopt_proposal(Conv& conv, mls::ProcessOutput out);
+  bool moved_on_without_us(Conv& conv, const v1::Delivery& d);
   void apply_application(Conv& conv, const v1::Delivery& d);
   // Checks that whoever added us to a group was allowed to; returns the refusal or "".
   std::string check_welcome(const mls::State& joined) const;

@@ -2,6 +2,7 @@
 // incoming commit against them before applying it (client-lib/policy, the same check the relay
 // runs), and the facilitators' calls that change them.
 #include <algorithm>
+#include <set>
 
 #include "client-lib/mls/key_package.h"
 #include "client-lib/policy/policy.h"
@@ -72,11 +73,109 @@ std::optional<v1::GroupPolicy> group_policy(const mls::State& state) {
   return p;
 }
 
+namespace {
+
+policy::Kind kind_of_leaf(const mls::LeafNode& leaf) {
+  const auto* e = mls::find_extension(leaf.extensions, mls::kAccountTypeExtensionType);
+  return e ? policy::kind_of_extension(to_string(e->extension_data)) : policy::Kind::kPeer;
+}
+
+std::string update_refusal(const mls::State& state, const mls::LeafNode& next, uint32_t sender) {
+  const mls::LeafNode* old = state.tree().leaf(sender);
+  if (!old) return "the change comes from no member";
+  if (!(old->credential == next.credential)) return "a member's name cannot change inside a group";
+  if (old->signature_key != next.signature_key) {
+    return "a member's signature key cannot change inside a group";
+  }
+  if (kind_of_leaf(*old) != kind_of_leaf(next)) {
+    return "a member's account type cannot change inside a group";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string proposal_refusal(const mls::State& state, const mls::Proposal& p, uint32_t sender) {
+  const auto& v = p.value;
+  if (std::holds_alternative<mls::PskProposal>(v) ||
+      std::holds_alternative<mls::ReInitProposal>(v) ||
+      std::holds_alternative<mls::ExternalInitProposal>(v)) {
+    return "this kind of change is never used in Cercle";
+  }
+  if (const auto* u = std::get_if<mls::UpdateProposal>(&v)) {
+    return update_refusal(state, u->leaf_node, sender);
+  }
+  const mls::LeafNode* leaf = state.tree().leaf(sender);
+  if (!leaf) return "the change comes from no member";
+  const auto rules = group_policy(state);
+  const bool facilitator =
+      rules && policy::role_of(*rules, to_string(leaf->credential.identity)) == v1::FACILITATOR;
+  if (const auto* gce = std::get_if<mls::GroupContextExtensionsProposal>(&v)) {
+    // A group's first commit sets its rules; after that only a facilitator changes them.
+    const bool first_rules =
+        !rules && mls::find_extension(gce->extensions, mls::kRolesExtensionType) != nullptr;
+    return facilitator || first_rules ? std::string()
+                                      : "only a facilitator changes the group's settings";
+  }
+  if (!rules || facilitator) return {};  // A direct conversation's members add their devices.
+  if (const auto* r = std::get_if<mls::RemoveProposal>(&v)) {
+    return r->removed == sender ? std::string() : "only a facilitator removes others";
+  }
+  if (const auto* a = std::get_if<mls::AddProposal>(&v)) {
+    if (rules->join_rule() == v1::OPEN_TO_PEERS &&
+        kind_of_leaf(a->key_package.leaf_node) == policy::Kind::kPeer) {
+      return {};
+    }
+    return "only a facilitator adds members to this group";
+  }
+  return "this kind of change is never used in Cercle";
+}
+
+mls::CommitOptions rule_abiding_options(const mls::State& state) {
+  mls::CommitOptions options;
+  options.pending_filter = [state](const mls::CachedProposal& p) {
+    return proposal_refusal(state, p.proposal, p.sender).empty();
+  };
+  return options;
+}
+
+namespace {
+
+// A commit's proposals must each be allowed (proposal_refusal), and whoever stays at a leaf stays
+// who they were: same name, account type and signature key (an UpdatePath may not change them).
+std::string who_stays_refusal(const mls::State& before, const mls::ProcessOutput& out) {
+  const auto before_members = members_of(before);
+  const auto after_members = members_of(out.state);
+  for (const auto& p : out.proposals) {
+    if (auto why = proposal_refusal(before, p.proposal, p.sender); !why.empty()) return why;
+  }
+  std::set<uint32_t> removed_leaves;  // A leaf freed and taken again in the same commit.
+  for (const auto& p : out.proposals) {
+    if (const auto* r = std::get_if<mls::RemoveProposal>(&p.proposal.value)) {
+      removed_leaves.insert(r->removed);
+    }
+  }
+  for (const auto& a : after_members) {
+    for (const auto& m : before_members) {
+      if (a.leaf != m.leaf || removed_leaves.contains(a.leaf)) continue;
+      if (a.handle != m.handle) return "a member's name cannot change inside a group";
+      if (a.kind != m.kind) return "a member's account type cannot change inside a group";
+      if (a.signature_key != m.signature_key) {
+        return "a member's signature key cannot change inside a group";
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 // What the commit did, read by comparing the group before and after it, checked against the rules
 // in force. Returns the refusal ("" when it obeys them) and the invitations it used.
 std::string Client::Impl::check_commit(const Conv& conv, const mls::State& before,
                                        const mls::ProcessOutput& out, int64_t time_ms,
                                        std::vector<std::string>& used) const {
+  if (auto why = who_stays_refusal(before, out); !why.empty()) return why;
   const auto old_bytes = policy_bytes(before);
   const auto new_bytes = policy_bytes(out.state);
   if (!old_bytes && !new_bytes) return {};  // Not a groupe de parole (a direct conversation).
@@ -95,13 +194,6 @@ std::string Client::Impl::check_commit(const Conv& conv, const mls::State& befor
   policy::Change c;
   c.committer_leaf = out.sender;
   const auto after = members_of(out.state);
-  for (const auto& a : after) {  // A professional stays marked as one, a peer stays a peer.
-    for (const auto& m : g.members) {
-      if (a.leaf == m.leaf && a.handle == m.handle && a.kind != m.kind) {
-        return "a member's account type cannot change inside a group";
-      }
-    }
-  }
   for (const auto& m : g.members) {
     const bool stays =
         std::any_of(after.begin(), after.end(), [&](const auto& a) { return same_member(a, m); });
@@ -138,7 +230,7 @@ Status Client::Impl::change_rules(Conv& conv, const std::function<Status(v1::Gro
         auto rules = group_policy(state);
         if (!rules) return mls::Error{mls::Errc::kNotFound, "this conversation has no group rules"};
         if (auto s = edit(*rules); !s) return mls::Error{mls::Errc::kInvalid, s.error().message};
-        mls::CommitOptions options;
+        mls::CommitOptions options = rule_abiding_options(state);
         options.group_context_extensions = std::vector<mls::Extension>{
             mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
         if (!remove_handle.empty()) {

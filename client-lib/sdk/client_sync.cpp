@@ -192,40 +192,82 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
   warn(conv, "an invitation was for a key this device no longer has");
 }
 
+// A handshake entry must be what its kind says, in the clear: the relay read it as that (a
+// PublicMessage proposal or commit) before accepting it, so anything else did not come through it.
+static bool framed_as(const v1::Delivery& d) {
+  auto info = mls::inspect::public_message_info(to_bytes(d.payload()));
+  if (!info) return false;
+  return d.kind() == v1::COMMIT ? info->content_type == mls::ContentType::kCommit
+                                : info->content_type == mls::ContentType::kProposal;
+}
+
+// An entry of a later epoch than ours that we could not read: the group took a change we could not
+// follow. Marks the conversation broken and says so.
+bool Client::Impl::moved_on_without_us(Conv& conv, const v1::Delivery& d) {
+  auto message = mls::inspect::decode_message(to_bytes(d.payload()));
+  if (!message) return false;
+  uint64_t epoch = 0;
+  if (const auto* pub = std::get_if<mls::PublicMessage>(&message->body)) {
+    epoch = pub->content.epoch;
+  } else if (const auto* priv = std::get_if<mls::PrivateMessage>(&message->body)) {
+    epoch = priv->epoch;
+  }
+  if (epoch <= conv.state->epoch()) return false;
+  conv.broken = true;
+  warn(conv, "this device can no longer follow the group: it missed a change");
+  return true;
+}
+
 void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
   if (!conv.state) return;
+  if (!framed_as(d)) {
+    return warn(conv, "a change to the group that the server did not read was dropped");
+  }
   auto out = conv.state->process(to_bytes(d.payload()));
   if (!out) {
-    // The group moved on without us being able to follow: refuse, stay, and say so.
-    conv.broken = true;
+    // Dropped, and the group goes on: a proposal nobody can commit without us noticing, a commit
+    // that was forged or broken. Only a later entry of a newer epoch shows we were left behind.
+    if (moved_on_without_us(conv, d)) return;
+    if (d.kind() == v1::PROPOSAL) {
+      return warn(conv, "a proposed change to the group was dropped: " + out.error().message);
+    }
     return warn(conv, "a change to the group was refused: " + out.error().message);
   }
   if (out->kind == mls::ContentKind::kProposal) {
-    auto summary = mls::inspect::proposal_summary(to_bytes(d.payload()));
-    const auto* remove =
-        summary ? std::get_if<mls::RemoveProposal>(&summary->proposal.value) : nullptr;
-    if (remove && remove->removed == out->sender) conv.leaving.insert(out->sender);
+    return adopt_proposal(conv, std::move(*out));
   }
-  if (out->kind == mls::ContentKind::kCommit) {
-    // The group's rules decide who may change it: a commit that breaks them is refused here even
-    // if the server accepted it. The group stays as it was, and the user is told.
-    if (auto why = verify_commit(conv, *out, d.server_time_ms()); !why.empty()) {
-      return warn(conv,
-                  "a change to the group was refused because it breaks the group's rules: " + why);
-    }
-    conv.leaving.clear();  // Proposals do not outlive their epoch.
-    conv.pending.reset();  // Any commit of ours built on the old epoch lost the race.
-    conv.pending_message.clear();
-    conv.pending_seq = 0;
-    if (out->removed) {
-      conv.left = true;
-      conv.state.reset();
-      events.push_back(conv_event(Event::Kind::kLeft, conv));
-      return;
-    }
-    events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
+  // The group's rules decide who may change it: a commit that breaks them is refused here even
+  // if the server accepted it. The group stays as it was, and the user is told.
+  if (auto why = verify_commit(conv, *out, d.server_time_ms()); !why.empty()) {
+    return warn(conv,
+                "a change to the group was refused because it breaks the group's rules: " + why);
   }
+  conv.leaving.clear();  // Proposals do not outlive their epoch.
+  conv.pending.reset();  // Any commit of ours built on the old epoch lost the race.
+  conv.pending_message.clear();
+  conv.pending_seq = 0;
+  if (out->removed) {
+    conv.left = true;
+    conv.state.reset();
+    events.push_back(conv_event(Event::Kind::kLeft, conv));
+    return;
+  }
+  events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
   conv.state = std::move(out->state);
+}
+
+// A proposal joins the pending ones only if the group's rules allow it: this client then never
+// commits one that breaks them (it would carry it by reference in its next commit).
+void Client::Impl::adopt_proposal(Conv& conv, mls::ProcessOutput out) {
+  const auto& pending = out.state.pending_proposals();
+  if (pending.empty()) return;
+  const mls::CachedProposal& p = pending.back();
+  if (auto why = proposal_refusal(*conv.state, p.proposal, p.sender); !why.empty()) {
+    return warn(conv, "a proposed change to the group was refused: " + why);
+  }
+  const auto* remove = std::get_if<mls::RemoveProposal>(&p.proposal.value);
+  if (remove && remove->removed == p.sender) conv.leaving.insert(p.sender);
+  conv.state = std::move(out.state);
 }
 
 // Whoever added us must have been allowed to: a facilitator, or, in a group open to peers, any
@@ -277,6 +319,7 @@ void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
   if (!conv.state) return;
   auto out = conv.state->process(to_bytes(d.payload()));
   if (!out || out->kind != mls::ContentKind::kApplication) {
+    if (moved_on_without_us(conv, d)) return;
     return warn(conv, "a message could not be decrypted");
   }
   conv.state = std::move(out->state);

@@ -122,7 +122,15 @@ void Conversations::write_conversation(const ConvState& conv, storage::WriteBatc
 
 ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
   ConvView v{conv.id, conv.kind, conv.epoch, conv.durable_seq, 0, {}};
-  if (const MemberState* m = conv.member(viewer)) v.cursor = m->cursor;
+  if (const MemberState* m = conv.member(viewer)) {
+    v.cursor = m->cursor;
+    // A removed device still reads up to its removal, but learns nothing of the group after it:
+    // not who is in it now, nor how far its log went.
+    if (!m->active()) {
+      v.head_seq = std::min(v.head_seq, m->left_seq);
+      return v;
+    }
+  }
   for (const auto& [device_id, member] : conv.members) {
     if (!member.active()) continue;
     const DeviceState* d = ctx_.state.device(device_id);

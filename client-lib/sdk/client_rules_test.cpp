@@ -1,0 +1,129 @@
+// proposal_refusal and rule_abiding_options: which proposals a client keeps pending and commits
+// in a groupe de parole (and in a direct conversation), from the group's own MLS state.
+#include <gtest/gtest.h>
+
+#include "client-lib/mls/key_package.h"
+#include "client-lib/policy/policy.h"
+#include "client-lib/sdk/client_internal.h"
+
+namespace cercle::client {
+namespace {
+
+mls::KeyPackageBundle package(const std::string& handle, policy::Kind kind) {
+  mls::KeyPackageOptions o;
+  o.extra_extension_types = {mls::kRolesExtensionType};
+  o.leaf_extensions.push_back(
+      mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))});
+  return mls::create_key_package(mls::Credential(to_bytes(handle)),
+                                 mls::SignaturePrivateKey::generate(), o)
+      .value();
+}
+
+// alice (leaf 0, facilitator when `rules`) with bob (leaf 1) and carol (leaf 2).
+mls::State group(bool rules, v1::JoinRule join = v1::INVITE_ONLY) {
+  auto alice_kp = package("alice", policy::Kind::kPeer);
+  auto alice =
+      mls::State::create(to_bytes("g"), mls::Credential(to_bytes("alice")), alice_kp.signer)
+          .value();
+  mls::CommitOptions o;
+  o.add_key_packages = {package("bob", policy::Kind::kPeer).key_package,
+                        package("carol", policy::Kind::kPeer).key_package};
+  if (rules) {
+    auto p = policy::initial_policy("alice");
+    p.set_join_rule(join);
+    o.group_context_extensions = std::vector<mls::Extension>{
+        mls::Extension{mls::kRolesExtensionType, to_bytes(p.SerializeAsString())}};
+  }
+  return alice.commit(o).value().pending;
+}
+
+mls::Proposal add_of(policy::Kind kind) {
+  return mls::Proposal{mls::AddProposal{package("dave", kind).decoded().value()}};
+}
+
+mls::Proposal gce(bool with_rules) {
+  std::vector<mls::Extension> exts;
+  if (with_rules) {
+    exts.push_back(mls::Extension{mls::kRolesExtensionType,
+                                  to_bytes(policy::initial_policy("bob").SerializeAsString())});
+  }
+  return mls::Proposal{mls::GroupContextExtensionsProposal{exts}};
+}
+
+TEST(ProposalRefusal, KindsCercleNeverUsesAreRefusedFromAnyone) {
+  for (bool rules : {true, false}) {
+    const auto g = group(rules);
+    const std::string never = "this kind of change is never used in Cercle";
+    mls::PreSharedKeyId psk{mls::kPskExternal, to_bytes("id"), 0, {}, 0, mls::Bytes(32, 1)};
+    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::PskProposal{psk}}, 0), never);
+    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::ReInitProposal{}}, 0), never);
+    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::ExternalInitProposal{}}, 1), never);
+  }
+}
+
+TEST(ProposalRefusal, OnlyAFacilitatorChangesTheGroupsSettings) {
+  const auto g = group(true);
+  EXPECT_EQ(proposal_refusal(g, gce(true), 0), "");
+  EXPECT_EQ(proposal_refusal(g, gce(true), 1), "only a facilitator changes the group's settings");
+  EXPECT_EQ(proposal_refusal(g, gce(false), 2), "only a facilitator changes the group's settings");
+  // A direct conversation has no settings to change; a group's first commit sets its rules.
+  const auto direct = group(false);
+  EXPECT_EQ(proposal_refusal(direct, gce(false), 0),
+            "only a facilitator changes the group's settings");
+  EXPECT_EQ(proposal_refusal(direct, gce(true), 0), "");
+}
+
+TEST(ProposalRefusal, MembersRemoveOnlyThemselvesAndAddOnlyPeersToOpenGroups) {
+  const auto closed = group(true);
+  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{1}}, 1), "");
+  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{2}}, 1),
+            "only a facilitator removes others");
+  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{2}}, 0), "");
+  EXPECT_EQ(proposal_refusal(closed, add_of(policy::Kind::kPeer), 1),
+            "only a facilitator adds members to this group");
+  EXPECT_EQ(proposal_refusal(closed, add_of(policy::Kind::kProfessional), 0), "");
+  const auto open = group(true, v1::OPEN_TO_PEERS);
+  EXPECT_EQ(proposal_refusal(open, add_of(policy::Kind::kPeer), 1), "");
+  EXPECT_EQ(proposal_refusal(open, add_of(policy::Kind::kProfessional), 1),
+            "only a facilitator adds members to this group");
+}
+
+TEST(ProposalRefusal, AnUpdateKeepsWhoTheMemberIs) {
+  const auto g = group(true);
+  mls::LeafNode leaf = *g.tree().leaf(1);
+  const auto with = [&](auto edit) {
+    mls::LeafNode l = leaf;
+    edit(l);
+    return mls::Proposal{mls::UpdateProposal{l}};
+  };
+  EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode&) {}), 1), "");
+  EXPECT_EQ(
+      proposal_refusal(
+          g, with([](mls::LeafNode& l) { l.credential = mls::Credential(to_bytes("alice")); }), 1),
+      "a member's name cannot change inside a group");
+  EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode& l) { l.signature_key[0] ^= 1; }), 1),
+            "a member's signature key cannot change inside a group");
+  EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode& l) {
+                               l.extensions = {mls::Extension{
+                                   mls::kAccountTypeExtensionType,
+                                   to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
+                             }),
+                             1),
+            "a member's account type cannot change inside a group");
+}
+
+TEST(ProposalRefusal, ACommitTakesOnlyThePendingProposalsTheRulesAllow) {
+  auto g = group(true);
+  // bob proposes carol's removal (refused) and his own (allowed); alice's client commits.
+  const auto options = rule_abiding_options(g);
+  ASSERT_TRUE(options.pending_filter);
+  EXPECT_FALSE(
+      options.pending_filter(mls::CachedProposal{{}, mls::Proposal{mls::RemoveProposal{2}}, 1}));
+  EXPECT_TRUE(
+      options.pending_filter(mls::CachedProposal{{}, mls::Proposal{mls::RemoveProposal{1}}, 1}));
+  EXPECT_TRUE(
+      options.pending_filter(mls::CachedProposal{{}, mls::Proposal{mls::RemoveProposal{2}}, 0}));
+}
+
+}  // namespace
+}  // namespace cercle::client
