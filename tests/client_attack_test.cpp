@@ -289,6 +289,33 @@ TEST_F(ClientAttackTest, AProposalWithASpoiledMembershipTagIsDroppedAndTheGroupG
   ASSERT_NO_FATAL_FAILURE(expect_group_goes_on("toujours là"));
 }
 
+TEST_F(ClientAttackTest, TheRelayChecksSignaturesInGroupsSdkClientsCreate) {
+  // alice's client told the relay how the group started, so the relay follows it and checks
+  // every commit's signature: a commit of mallory's spoiled in its signature is refused, the same
+  // commit intact is accepted and followed by everyone.
+  ASSERT_NO_FATAL_FAILURE(make_group());
+  auto commit = mallory_.state->commit(mls::CommitOptions{}).value();
+  // From the end: membership tag (1 + 32 bytes), confirmation tag (1 + 32), then the signature.
+  mls::Bytes spoiled = commit.message;
+  spoiled[spoiled.size() - 66 - 10] ^= 1;
+  const uint64_t epoch = mallory_.state->epoch();
+  auto refused = mallory_.ws->call(commit_frame(raw_id(conv_), epoch, str(spoiled)));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error().code(), v1::FORBIDDEN) << refused->error().message();
+  auto accepted = mallory_.ws->call(commit_frame(raw_id(conv_), epoch, str(commit.message)));
+  ASSERT_TRUE(accepted && accepted->has_commit()) << accepted->error().message();
+  std::vector<Event> ignored;
+  for (Client* c : {alice_.get(), bob_.get()}) {
+    ASSERT_TRUE(poll_until(
+        *c,
+        [&] {
+          return view_of(*c, conv_).authenticator == hex(commit.pending.epoch_authenticator());
+        },
+        &ignored))
+        << c->handle() << " did not follow mallory's honest commit";
+  }
+}
+
 // A commit from mallory whose UpdatePath leaf changes who she is. The real server refuses it; the
 // tampering relay delivers it to alice and bob all the same.
 struct LeafAttack {

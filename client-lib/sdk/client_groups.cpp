@@ -21,6 +21,16 @@ struct Fetched {
   std::vector<uint64_t> devices;
 };
 
+// A group's first commit tells the relay how the group started (its epoch-0 context and tree,
+// which the commit's signature covers, and the transcript hash after it), so that the relay can
+// check the signature of every later proposal and commit.
+void state_genesis(const mls::State& before, const mls::State& after, v1::Commit& commit) {
+  auto* g = commit.mutable_genesis();
+  g->set_group_context(to_string(mls::encode(before.group_context())));
+  g->set_ratchet_tree(to_string(before.tree().encode_bytes()));
+  g->set_confirmed_transcript_hash(to_string(after.group_context().confirmed_transcript_hash));
+}
+
 }  // namespace
 
 Status Client::Impl::change(Conv& conv, const Build& build) {
@@ -37,6 +47,7 @@ Status Client::Impl::change(Conv& conv, const Build& build) {
     commit->set_epoch(conv.state->epoch());
     commit->set_commit(to_string(out->message));
     if (out->welcome) commit->set_welcome(to_string(*out->welcome));
+    if (conv.state->epoch() == 0) state_genesis(*conv.state, out->pending, *commit);
     // Saved before it is sent: if we crash, the commit read back after restart is recognised.
     conv.pending = std::move(out->pending);
     conv.pending_message = commit->commit();
