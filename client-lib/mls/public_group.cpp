@@ -229,8 +229,12 @@ Result<PublicGroup> PublicGroup::add_proposal(const AuthenticatedContent& ac) co
   } else if (std::holds_alternative<ReInitProposal>(p->value)) {
     return make_error(Errc::kUnsupported, "ReInit is not supported");
   }
+  const size_t size = encode(*p).size();
+  MLS_ENSURE(proposal_bytes_ + size <= kMaxPublicProposalBytes, Errc::kLimit,
+             "too many proposal bytes in this epoch");
   PublicGroup next = *this;
   next.proposals_.push_back(Cached{proposal_ref_of(ac), *p, sender});
+  next.proposal_bytes_ += size;
   return next;
 }
 

@@ -30,9 +30,10 @@ namespace cercle::mls {
 
 // Clock skew tolerated on the lifetime of an added KeyPackage: what receiving members tolerate.
 inline constexpr uint64_t kPublicLifetimeSkewSeconds = 24 * 3600;
-// Proposals remembered per epoch: more are refused (kLimit), so that one epoch cannot grow the
-// view without bound.
+// Proposals remembered per epoch, in number and in encoded bytes: more are refused (kLimit), so
+// that one epoch cannot grow the view without bound (honest proposals are a few hundred bytes).
 inline constexpr size_t kMaxPublicProposals = 256;
+inline constexpr size_t kMaxPublicProposalBytes = 256 * 1024;
 
 struct PublicCommit;
 
@@ -102,6 +103,7 @@ class PublicGroup {
   RatchetTree tree_;
   std::optional<Bytes> interim_;
   std::vector<Cached> proposals_;
+  size_t proposal_bytes_ = 0;
 };
 
 // A commit applied to a PublicGroup.

@@ -218,6 +218,33 @@ TEST_F(PublicGroupTest, RefusesCommitsMembersWouldRefuse) {
   EXPECT_EQ(view_.apply_commit(*unpathed).error().code, Errc::kInvalid);
 }
 
+TEST_F(PublicGroupTest, RemembersABoundedNumberOfProposals) {
+  // Bob's Update proposals (valid, each signed by him): the view keeps at most the cap.
+  size_t kept = 0;
+  Errc refusal = Errc::kDecode;
+  for (size_t i = 0; i <= kMaxPublicProposals; ++i) {
+    auto out = bob_->propose_update().value();
+    auto ac = view_.verify(out.message).value();
+    auto next = view_.add_proposal(ac);
+    if (!next) {
+      refusal = next.error().code;
+      break;
+    }
+    view_ = std::move(*next);
+    ++kept;
+  }
+  EXPECT_EQ(kept, kMaxPublicProposals);
+  EXPECT_EQ(refusal, Errc::kLimit);
+  // Large proposals meet the byte cap first.
+  PublicGroup fresh = PublicGroup::deserialize(view_.serialize()).value();
+  Proposal big{GroupContextExtensionsProposal{
+      {Extension{kRolesExtensionType, Bytes(kMaxPublicProposalBytes / 2, 7)}}}};
+  auto first = fresh.add_proposal(view_.verify(bob_->propose(big).value().message).value());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto second = first->add_proposal(view_.verify(bob_->propose(big).value().message).value());
+  EXPECT_EQ(second.error().code, Errc::kLimit);
+}
+
 TEST_F(PublicGroupTest, SurvivesStorage) {
   auto restored = PublicGroup::deserialize(view_.serialize());
   ASSERT_TRUE(restored.ok()) << restored.error().message;
