@@ -27,4 +27,11 @@ std::string member_marks(const client::Member& m);
 // Returns the exit code; 2 when the words are not such a command.
 int moderation_command(client::Client& c, const std::vector<std::string>& rest, bool json);
 
+// `group members CONVERSATION`: each person once, with their devices' fingerprints and whether
+// the user verified them (verify_commands.cpp).
+int members_command(client::Client& c, const std::string& conversation, bool json);
+// `verify CONVERSATION HANDLE [--confirm [NUMBER]]` (`rest` from "verify" on). Returns the exit
+// code; 2 when the words are not such a command.
+int verify_command(client::Client& c, const std::vector<std::string>& rest, bool json);
+
 }  // namespace cercle::cli

@@ -219,6 +219,10 @@ void print_event(const Event& e, bool as_json) {
     case Event::Kind::kMembersChanged:
       text = "les membres ont changé";
       break;
+    case Event::Kind::kDeviceAdded:
+      text = e.by + " a un nouvel appareil (" + e.detail + ")" +
+             (e.verify_again ? " : " + e.by + " est à vérifier de nouveau (cercle verify)" : "");
+      break;
     default:
       return;
   }

@@ -31,7 +31,9 @@ commands:
   group create                                       create a group; prints its id
   group add CONVERSATION HANDLE                      add someone to a group
   group remove CONVERSATION HANDLE                   remove someone from a group
-  group members CONVERSATION                         list the members
+  group members CONVERSATION                         list the members, each with their devices
+                                                     (fingerprints, from the group's MLS leaves)
+                                                     and whether you verified them
   group leave CONVERSATION                           leave a group
   group policy CONVERSATION [--open yes|no] [--relatives yes|no] [--retention DAYS]
                [--charter TEXT] [--objection-hours N]  show or change the group's rules
@@ -54,6 +56,10 @@ commands:
   send CONVERSATION TEXT                             send a message
   listen [--count N] [--timeout SECONDS]             print incoming messages, one per line
   history CONVERSATION                               print a conversation's messages
+  verify CONVERSATION HANDLE [--confirm [NUMBER]]    show the safety number you and HANDLE compare
+                                                     (docs/safety-numbers.md); --confirm marks
+                                                     HANDLE verified (give the NUMBER you compared:
+                                                     refused if the devices changed since)
 The passphrase of the local store comes from CERCLE_PASSPHRASE or --passphrase-file.
 )";
 
@@ -207,25 +213,7 @@ int group_command(Client& c, const Args& a) {
     print_id(*id, a.json);
     return 0;
   }
-  if (r.size() == 3 && r[1] == "members") {
-    auto members = c.members(r[2]);
-    if (!members) return fail(members.error());
-    boost::json::array out;
-    for (const auto& m : *members) {
-      if (a.json) {
-        out.push_back(boost::json::object{{"handle", m.handle},
-                                          {"leaf", m.leaf},
-                                          {"self", m.self},
-                                          {"professional", m.professional},
-                                          {"role", role_name(m.role)},
-                                          {"accompanying", m.accompanying}});
-      } else {
-        std::cout << m.handle << member_marks(m) << (m.self ? " (vous)" : "") << std::endl;
-      }
-    }
-    if (a.json) std::cout << boost::json::serialize(out) << std::endl;
-    return 0;
-  }
+  if (r.size() == 3 && r[1] == "members") return members_command(c, r[2], a.json);
   if (r.size() == 3 && r[1] == "leave") {
     auto s = c.leave(r[2]);
     return s ? 0 : fail(s.error());
@@ -266,6 +254,11 @@ int run(Client& c, const Args& a) {
     return 0;
   }
   if (cmd == "listen") return listen(c, a);
+  if (cmd == "verify") {
+    const int code = verify_command(c, r, a.json);
+    if (code == 2) std::cerr << kUsage;
+    return code;
+  }
   if (cmd == "conversations") {
     (void)c.poll(std::chrono::milliseconds(200));  // Take in invitations that are waiting.
     for (const auto& conv : c.conversations()) {

@@ -118,6 +118,9 @@ struct Event {
     kMessageDeleted,      // A facilitator (`by`) deleted message `seq` for everyone.
     kReport,              // A member reported a message to this facilitator: `report`.
     kAdminAnswer,         // The instance admins answered a report: `detail`.
+    // Someone already in the conversation (`by`, maybe this account) has a device more: `detail`
+    // is its fingerprint; `verify_again` when the user had verified `by` (client_verify.cpp).
+    kDeviceAdded,
   };
   Kind kind = Kind::kMessage;
   std::string conversation;
@@ -127,6 +130,27 @@ struct Event {
   Report report;
   std::string by;
   uint64_t seq = 0;
+  bool verify_again = false;  // kDeviceAdded.
+};
+
+// One device of a conversation, as its MLS leaves show it (never as the server lists it).
+struct Device {
+  std::string handle;
+  uint32_t leaf = 0;
+  std::string fingerprint;  // 3 groups of 5 digits over its signature key (docs/safety-numbers.md).
+  bool self = false;        // This device.
+};
+
+// kChanged: verified once, but this account's or the other's devices changed since: verify again.
+enum class Verification { kUnverified, kVerified, kChanged };
+
+// What two people compare to check that nobody sits between them (docs/safety-numbers.md).
+struct SafetyNumber {
+  std::string handle;                // The other person.
+  std::string number;                // 12 groups of 5 digits, separated by spaces.
+  std::vector<std::string> devices;  // Their devices' fingerprints, in this conversation.
+  std::vector<std::string> own_devices;
+  Verification verification = Verification::kUnverified;
 };
 
 class Client {
@@ -215,6 +239,20 @@ class Client {
   Result<std::vector<Member>> members(const std::string& conversation) const;
   Result<uint64_t> epoch(const std::string& conversation) const;
   Result<std::string> epoch_authenticator(const std::string& conversation) const;
+
+  // ---- Devices and safety numbers (client_verify.cpp) ----
+  // Every device of the conversation, one per MLS leaf. Errors: kNotFound.
+  Result<std::vector<Device>> devices(const std::string& conversation) const;
+  // The safety number of this account and `handle` from the conversation's leaves, and whether
+  // the user verified it. Errors: kNotFound (no such conversation, or `handle` not in it),
+  // kInvalidArgument (`handle` is this account).
+  Result<SafetyNumber> safety_number(const std::string& conversation,
+                                     std::string_view handle) const;
+  // Records that the user compared `number` with `handle` and found it equal (kept on this device
+  // with the devices it stands for). Errors: kRefused (`number` is not the current safety number:
+  // the devices changed since it was shown), kNotFound, kInvalidArgument, kStorage.
+  Status mark_verified(const std::string& conversation, std::string_view handle,
+                       std::string_view number);
 
   struct Impl;
 
