@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "proto/policy.pb.h"
+
 #include "tests/support/relay_fixture.h"
 
 namespace cercle::testing {
@@ -232,6 +234,66 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   ASSERT_TRUE(helper.ws->hello_and_authenticate(helper.key)) << helper.ws->last_error();
   EXPECT_LE(listed(helper, &revoked), 7);
   EXPECT_LE(revoked, 5);
+}
+
+// ListOpenGroups reads an index of the groups open to peers, kept up to date by the commits that
+// open and close them (not by scanning every conversation), and rebuilt after a restart.
+class OpenGroupsIndexTest : public RelayFixture {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server()); }
+
+  // `d` (a facilitator) commits the group's rules with `rule` and `charter`.
+  static void commit_rules(TestDevice& d, const std::string& conv, uint64_t epoch,
+                           v1::JoinRule rule, const std::string& charter) {
+    const auto current = d.mls->policy(conv);
+    ASSERT_TRUE(current);
+    v1::GroupPolicy policy;
+    ASSERT_TRUE(policy.ParseFromString(*current));
+    policy.set_join_rule(rule);
+    policy.set_charter(charter);
+    auto c = d.mls->commit(conv, {}, {}, policy.SerializeAsString());
+    auto r = d.ws->call(commit_frame(conv, epoch, c.message));
+    ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+    d.mls->adopt(conv);
+  }
+
+  static std::vector<v1::OpenGroup> open_groups(TestDevice& d) {
+    v1::ClientFrame f;
+    f.mutable_list_open_groups();
+    auto r = d.ws->call(f);
+    EXPECT_TRUE(r && r->has_open_groups());
+    if (!r) return {};
+    return {r->open_groups().groups().begin(), r->open_groups().groups().end()};
+  }
+};
+
+TEST_F(OpenGroupsIndexTest, TheListFollowsTheCommitsThatOpenAndCloseAGroup) {
+  TestDevice camille, noa;
+  ASSERT_NO_FATAL_FAILURE(register_device("camille", &camille));
+  ASSERT_NO_FATAL_FAILURE(register_device("noa", &noa));
+  std::string conv, other;
+  ASSERT_NO_FATAL_FAILURE(make_group({&camille}, &conv));
+  ASSERT_NO_FATAL_FAILURE(make_group({&camille}, &other));
+  EXPECT_TRUE(open_groups(noa).empty());  // Listed once before any group opens.
+  ASSERT_NO_FATAL_FAILURE(commit_rules(camille, conv, 1, v1::OPEN_TO_PEERS, "Bienveillance"));
+  auto open = open_groups(noa);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].conversation_id(), conv);
+  EXPECT_EQ(open[0].charter(), "Bienveillance");
+  EXPECT_EQ(open[0].members(), 1u);
+  ASSERT_NO_FATAL_FAILURE(commit_rules(camille, conv, 2, v1::INVITE_ONLY, "Bienveillance"));
+  EXPECT_TRUE(open_groups(noa).empty());
+  ASSERT_NO_FATAL_FAILURE(commit_rules(camille, conv, 3, v1::OPEN_TO_PEERS, "Bienveillance"));
+  ASSERT_NO_FATAL_FAILURE(commit_rules(camille, other, 1, v1::OPEN_TO_PEERS, "Écoute"));
+  EXPECT_EQ(open_groups(noa).size(), 2u);
+
+  camille.ws.reset();
+  noa.ws.reset();
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  noa.ws = connect();
+  ASSERT_TRUE(noa.ws->hello_and_authenticate(noa.key)) << noa.ws->last_error();
+  EXPECT_EQ(open_groups(noa).size(), 2u);
 }
 
 }  // namespace

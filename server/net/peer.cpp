@@ -63,43 +63,39 @@ bool is_trusted_proxy(const ip::address& remote, const std::vector<ip::address>&
   return std::find(trusted.begin(), trusted.end(), unmapped(remote)) != trusted.end();
 }
 
-AddressSlot::AddressSlot(AddressSlot&& other) noexcept
-    : counts_(std::exchange(other.counts_, nullptr)), key_(std::move(other.key_)) {}
+AddressSlot::Slot(Slot&& other) noexcept : entry_(std::exchange(other.entry_, nullptr)) {}
 
-AddressSlot& AddressSlot::operator=(AddressSlot&& other) noexcept {
+AddressSlot& AddressSlot::operator=(Slot&& other) noexcept {
   if (this != &other) {
     release();
-    counts_ = std::exchange(other.counts_, nullptr);
-    key_ = std::move(other.key_);
+    entry_ = std::exchange(other.entry_, nullptr);
   }
   return *this;
 }
 
-AddressSlot::~AddressSlot() { release(); }
+AddressSlot::~Slot() { release(); }
 
 void AddressSlot::release() {
-  if (counts_) std::exchange(counts_, nullptr)->give_back(key_);
+  if (entry_) entry_->second.owner->give_back(std::exchange(entry_, nullptr));
 }
 
 AddressSlot AddressCounts::take(const api::PeerAddress& address, uint32_t max) {
-  std::string key = address.key();
-  uint32_t& n = counts_[key];
-  if (n >= max) {
-    if (n == 0) counts_.erase(key);
+  auto [it, added] = counts_.try_emplace(address.key(), Count{0, this});
+  if (it->second.open >= max) {
+    if (added) counts_.erase(it);
     return {};
   }
-  ++n;
-  return AddressSlot(this, std::move(key));
+  ++it->second.open;
+  return Slot(&*it);
 }
 
 uint32_t AddressCounts::count(const api::PeerAddress& address) const {
   auto it = counts_.find(address.key());
-  return it == counts_.end() ? 0 : it->second;
+  return it == counts_.end() ? 0 : it->second.open;
 }
 
-void AddressCounts::give_back(const std::string& key) {
-  auto it = counts_.find(key);
-  if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+void AddressCounts::give_back(Counts::value_type* entry) {
+  if (--entry->second.open == 0) counts_.erase(counts_.find(entry->first));
 }
 
 }  // namespace cercle::net

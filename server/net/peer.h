@@ -34,40 +34,48 @@ api::PeerAddress peer_of(const boost::asio::ip::address& address);
 bool is_trusted_proxy(const boost::asio::ip::address& remote,
                       const std::vector<boost::asio::ip::address>& trusted);
 
-class AddressCounts;
-
-// One open connection counted against its client's address; gives its place back when destroyed.
-// Empty (counting nothing) when default-made. Movable, not copyable.
-class AddressSlot {
- public:
-  AddressSlot() = default;
-  AddressSlot(AddressSlot&& other) noexcept;
-  AddressSlot& operator=(AddressSlot&& other) noexcept;
-  ~AddressSlot();
-  explicit operator bool() const { return counts_ != nullptr; }
-
- private:
-  friend class AddressCounts;
-  AddressSlot(AddressCounts* counts, std::string key) : counts_(counts), key_(std::move(key)) {}
-  void release();
-  AddressCounts* counts_ = nullptr;
-  std::string key_;
-};
-
 // Open connections per client address (an IPv4 address, or an IPv6 /64 as rate limits key them),
 // so that one address cannot take every connection the server allows. Lives on the io thread with
 // the connections; outlives every slot it gave.
 class AddressCounts {
  public:
+  class Slot;
+  AddressCounts() = default;
+  AddressCounts(const AddressCounts&) = delete;  // Slots point into it.
+  AddressCounts& operator=(const AddressCounts&) = delete;
   // A slot for `address`, or an empty one when it already has `max` connections.
-  AddressSlot take(const api::PeerAddress& address, uint32_t max);
+  Slot take(const api::PeerAddress& address, uint32_t max);
   uint32_t count(const api::PeerAddress& address) const;
   size_t addresses() const { return counts_.size(); }
 
  private:
-  friend class AddressSlot;
-  void give_back(const std::string& key);
-  std::unordered_map<std::string, uint32_t> counts_;  // Only addresses with open connections.
+  struct Count {
+    uint32_t open = 0;
+    AddressCounts* owner = nullptr;  // So that a slot needs only a pointer to its entry.
+  };
+  using Counts = std::unordered_map<std::string, Count>;
+  void give_back(Counts::value_type* entry);
+  Counts counts_;  // Only addresses with open connections; elements never move.
 };
+
+// One open connection counted against its client's address; gives its place back when destroyed.
+// Empty (counting nothing) when default-made. One pointer: every connection holds one. Movable,
+// not copyable.
+class AddressCounts::Slot {
+ public:
+  Slot() = default;
+  Slot(Slot&& other) noexcept;
+  Slot& operator=(Slot&& other) noexcept;
+  ~Slot();
+  explicit operator bool() const { return entry_ != nullptr; }
+
+ private:
+  friend class AddressCounts;
+  explicit Slot(Counts::value_type* entry) : entry_(entry) {}
+  void release();
+  Counts::value_type* entry_ = nullptr;
+};
+
+using AddressSlot = AddressCounts::Slot;
 
 }  // namespace cercle::net

@@ -65,9 +65,11 @@ class Server {
   api::Hub hub_;
   std::unique_ptr<domain::Domain> domain_;
   std::unique_ptr<api::Admin> admin_;
+  // Connections still open at exit are destroyed with the io_context, and give their place back
+  // to the context then: it outlives the io_context (it only refers to it).
+  NetContext ctx_;
   // Declared after everything its pending handlers use, so that it is destroyed first.
   boost::asio::io_context ioc_{1};
-  NetContext ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set reload_signal_;

@@ -259,7 +259,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
   // Brings the budget in line with the buffer's capacity.
   void charge() {
-    const size_t now = charge_of(in_.capacity);
+    const auto now = static_cast<uint32_t>(charge_of(in_.capacity));
     ctx_.partial_frame_bytes = ctx_.partial_frame_bytes - charged_ + now;
     charged_ = now;
   }
@@ -391,11 +391,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   Input in_;
   uint64_t too_large_id_ = 0;  // Request id of the message being discarded.
   std::vector<Queued> queue_;
-  uint32_t head_index_ = 0;
   size_t queued_bytes_ = 0;
+  uint32_t head_index_ = 0;
   uint32_t in_flight_ = 0;
   uint32_t message_bytes_ = 0;
-  size_t charged_ = 0;  // Bytes of in_ charged to ctx_.partial_frame_bytes.
+  uint32_t charged_ = 0;  // Bytes of in_ charged to ctx_.partial_frame_bytes.
   // Times on NetContext's coarse clock, kept in 32 bits: only differences of minutes are taken,
   // which unsigned arithmetic gets right across wrap-around.
   uint32_t last_activity_ms_ = 0;
