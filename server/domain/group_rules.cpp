@@ -131,7 +131,8 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
 
 // Whether the rules could ever let a plain member's Add of this device be committed: in a group
 // open to peers, a peer whose account asked to join.
-static bool member_may_add(const State& state, const ConvState& conv, const mls_checks::ProposalFacts& f) {
+static bool member_may_add(const State& state, const ConvState& conv,
+                           const mls_checks::ProposalFacts& f) {
   if (conv.policy->join_rule() != v1::OPEN_TO_PEERS || !f.added || f.added->professional) {
     return false;
   }

@@ -18,17 +18,14 @@ Error invalid(std::string message) {
 
 Error forbidden(std::string message) { return make_error(Errc::kForbidden, std::move(message)); }
 
-// Checks what every handshake message of the conversation must be: this group, this epoch, the
-// actor's own leaf.
-Status check_envelope(const ConvState& conv, DeviceId actor, const mls_checks::HandshakeFacts& f,
-                      uint64_t epoch) {
-  if (f.group_id != conv.id.str()) return invalid("the message is for another MLS group");
-  if (f.epoch != epoch) return invalid("the message's MLS epoch is not the request's");
+// Reads a handshake message of the conversation: this group, this epoch, the actor's own leaf.
+Result<mls_checks::HandshakeFacts> read(const ConvState& conv, DeviceId actor,
+                                        std::string_view bytes, uint64_t epoch, uint64_t now_s) {
   const MemberState* me = conv.member(actor);
-  if (!me || f.sender_leaf != me->leaf) {
-    return forbidden("the message is sent from another member's leaf");
-  }
-  return Ok{};
+  if (!me) return forbidden("the message is sent from another member's leaf");
+  const std::string group_id = conv.id.str();
+  const mls_checks::Envelope expected{group_id, epoch, me->leaf};
+  return mls_checks::handshake(bytes, now_s, kLifetimeSkewS, &expected);
 }
 
 // The device whose KeyPackage an Add adds: the relay must have accepted that package from it, and
@@ -227,10 +224,9 @@ Status check_application(const ConvState& conv, std::string_view payload) {
 
 Result<MembershipChange> read_commit(const State& state, const ConvState& conv, DeviceId actor,
                                      const CommitArgs& args, uint64_t now_s) {
-  auto facts = mls_checks::handshake(args.commit, now_s, kLifetimeSkewS);
+  auto facts = read(conv, actor, args.commit, args.epoch, now_s);
   if (!facts) return std::move(facts).error();
   if (!facts->is_commit) return invalid("the commit field must hold an MLS commit");
-  if (auto s = check_envelope(conv, actor, *facts, args.epoch); !s) return std::move(s).error();
   auto proposals = resolve(conv, *facts);
   if (!proposals) return std::move(proposals).error();
   if (auto s = check_list(*facts, *proposals); !s) return std::move(s).error();
@@ -250,10 +246,9 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
 
 Result<CachedProposal> read_proposal(const State& state, const ConvState& conv, DeviceId actor,
                                      std::string_view payload, uint64_t now_s) {
-  auto facts = mls_checks::handshake(payload, now_s, kLifetimeSkewS);
+  auto facts = read(conv, actor, payload, conv.epoch, now_s);
   if (!facts) return std::move(facts).error();
   if (facts->is_commit) return invalid("commits are sent with Commit, not Send");
-  if (auto s = check_envelope(conv, actor, *facts, conv.epoch); !s) return std::move(s).error();
   const auto& p = facts->by_value.front();
   if (auto s = check_kind(conv, p); !s) return std::move(s).error();
   if (auto s = check_author(state, conv, facts->sender_leaf, p); !s) return std::move(s).error();

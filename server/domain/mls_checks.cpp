@@ -180,7 +180,20 @@ Result<KeyPackageFacts> key_package(std::string_view bytes, uint64_t now_s, uint
   return facts_of(*kp, now_s, skew_s);
 }
 
-Result<HandshakeFacts> handshake(std::string_view bytes, uint64_t now_s, uint64_t skew_s) {
+static Status check_envelope(const mls::FramedContent& content, const Envelope& expected) {
+  if (str(content.group_id) != expected.group_id) {
+    return invalid("the message is for another MLS group");
+  }
+  if (content.epoch != expected.epoch)
+    return invalid("the message's MLS epoch is not the request's");
+  if (content.sender.index != expected.sender_leaf) {
+    return make_error(Errc::kForbidden, "the message is sent from another member's leaf");
+  }
+  return Ok{};
+}
+
+Result<HandshakeFacts> handshake(std::string_view bytes, uint64_t now_s, uint64_t skew_s,
+                                 const Envelope* expected) {
   auto message = mls::inspect::decode_message(view(bytes));
   if (!message) return invalid("not an MLS message", message.error());
   const auto* pm = std::get_if<mls::PublicMessage>(&message->body);
@@ -188,6 +201,9 @@ Result<HandshakeFacts> handshake(std::string_view bytes, uint64_t now_s, uint64_
   const auto& content = pm->content;
   if (content.sender.sender_type != mls::SenderType::kMember) {
     return invalid("only members send handshake messages here");
+  }
+  if (expected) {
+    if (auto s = check_envelope(content, *expected); !s) return std::move(s).error();
   }
   HandshakeFacts facts;
   facts.authenticated_data = str(content.authenticated_data);

@@ -81,12 +81,23 @@ struct HandshakeFacts {
   std::string authenticated_data;
 };
 
-// Decodes a handshake message. Errors: kInvalidArgument when it is not an MLS 1.0 PublicMessage
-// carrying a proposal or commit from a member, when an added KeyPackage fails key_package(), or a
-// leaf it carries fails its checks (see check_leaf); kForbidden for a leaf whose credential is not
-// a basic credential. Which proposal types are allowed is decided by the caller (handshake.h).
+// Where a handshake message must come from.
+struct Envelope {
+  std::string_view group_id;
+  uint64_t epoch = 0;
+  uint32_t sender_leaf = 0;
+};
+
+// Decodes a handshake message; when `expected` is given, checks it against the message's group,
+// epoch and sender as soon as it is decoded (before any signature: cheap checks first, and the
+// most telling refusal). Errors: kInvalidArgument when it is not an MLS 1.0 PublicMessage carrying
+// a proposal or commit from a member, is for another group or epoch, when an added KeyPackage
+// fails key_package(), or a leaf it carries fails its checks (source, signature over the group id
+// and leaf index, capabilities, extensions); kForbidden when it comes from another leaf, or for a
+// leaf whose credential is not a basic credential. Which proposal types are allowed is decided by
+// the caller (handshake.h).
 [[nodiscard]] Result<HandshakeFacts> handshake(std::string_view bytes, uint64_t now_s,
-                                               uint64_t skew_s);
+                                               uint64_t skew_s, const Envelope* expected = nullptr);
 
 // Checks an application message: an MLS 1.0 PrivateMessage of `group_id` at `epoch` whose
 // (cleartext) content type is application. Handshake messages never travel as application
