@@ -12,3 +12,4 @@ export * as proto from "./core/proto";
 export * as facilitator from "./testing/facilitator";
 export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export { sign, generateKey } from "./core/signer";
+export * as verify from "./core/verify";

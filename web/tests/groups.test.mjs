@@ -100,15 +100,15 @@ test("the browser user joins a group: its leader is shown, and its rules", async
   await thread.waitFor();
   await thread.click();
   await page.getByRole("heading", { level: 1, name: "Groupe de parole avec camille, alex" }).waitFor();
-  const members = page.locator("ul.members li");
+  const members = page.locator("ul.members > li > .person");
   await eventually("three members", async () => (await members.count()) === 3);
   assert.deepEqual((await members.allTextContents()).map((s) => s.trim()), ["camille animateur ou animatrice", "alex", "sam (vous)"]);
   await ev(page, "Vous avez rejoint le groupe.").waitFor();
   // The rules open from the keyboard (Tab to them, Enter), with a visible focus.
   let reached = false;
-  for (let i = 0; i < 30 && !reached; i++) {
+  for (let i = 0; i < 60 && !reached; i++) {
     await page.keyboard.press("Tab");
-    reached = await page.evaluate(() => document.activeElement?.tagName === "SUMMARY");
+    reached = await page.evaluate(() => document.activeElement?.tagName === "SUMMARY" && document.activeElement.parentElement.classList.contains("rules"));
   }
   assert.ok(reached, "the group's rules are reached with Tab");
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
@@ -130,7 +130,7 @@ test("a professional joins by invitation: visible in the list and beside every m
   await ev(page, "dr.martin a accepté l'invitation.").waitFor();
   await f.add(camille, id, "dr.martin", signed);
   await ev(page, "dr.martin, professionnel·le, a rejoint le groupe.").waitFor();
-  const pro = page.locator("ul.members li", { hasText: "dr.martin" });
+  const pro = page.locator("ul.members > li > .person", { hasText: "dr.martin" });
   await pro.waitFor();
   assert.equal((await pro.textContent()).trim(), "dr.martin professionnel·le invité·e, accompagne sam");
   await page.locator(".group-info .pro-notice", { hasText: exactly("Attention : une personne professionnelle est dans ce groupe : dr.martin.") }).waitFor();
@@ -217,7 +217,7 @@ test("a forged commit is refused: the group stays on its epoch and the user is w
 test("a commit sent as a message is unreadable and changes nothing; a renaming Update is refused, in words (c2)", async () => {
   const { page } = web;
   const epoch = await f.epoch(camille, id);
-  const members = page.locator("ul.members li");
+  const members = page.locator("ul.members > li > .person");
   const before = await members.allTextContents();
   // Alex, a plain member, seats a ghost with a commit sent as an ordinary message, then proposes an
   // Update naming alex "camille"; the double puts them in place of alex's next two messages.
@@ -322,7 +322,7 @@ test("a professional on the web client reads the charter, accepts the invitation
   await f.add(camille, id, "dr.web", signed);
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   await page.getByRole("link", { name: /Groupe de parole avec/ }).click();
-  const me = page.locator("ul.members li", { hasText: "dr.web" });
+  const me = page.locator("ul.members > li > .person", { hasText: "dr.web" });
   await me.waitFor();
   assert.equal((await me.textContent()).trim(), "dr.web (vous) professionnel·le invité·e, accompagne sam");
   await page.getByLabel("Votre message").fill("Bonjour, je suis la professionnelle qui accompagne Sam.");

@@ -179,7 +179,7 @@ test("a groupe de parole made by the CLI: the web member sees its facilitator, a
   const thread = page.getByRole("link", { name: /Groupe de parole avec cli\.anim/ });
   await thread.waitFor();
   await thread.click();
-  const members = page.locator("ul.members li");
+  const members = page.locator("ul.members > li > .person");
   await eventually("two members", async () => (await members.count()) === 2);
   assert.deepEqual((await members.allTextContents()).map((x) => x.trim()), ["cli.anim animateur ou animatrice", "web.aidante (vous)"]);
 
@@ -197,7 +197,7 @@ test("a groupe de parole made by the CLI: the web member sees its facilitator, a
   await event("cli.pro a accepté l'invitation.").waitFor();
   await anim.ok(["listen", "--timeout", "3"], 20_000);  // Its client adds who accepted.
   await event("cli.pro, professionnel·le, a rejoint le groupe.").waitFor();
-  const proItem = page.locator("ul.members li", { hasText: "cli.pro" });
+  const proItem = page.locator("ul.members > li > .person", { hasText: "cli.pro" });
   await proItem.waitFor();
   assert.equal((await proItem.textContent()).trim(), "cli.pro professionnel·le invité·e, accompagne web.aidante");
 

@@ -4,6 +4,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, toHex } from "./bytes";
 import * as mls from "./mls";
+import { deviceFingerprint, type Verification } from "./verify";
 import {
   accountTypeChange,
   accompanyingOf,
@@ -53,6 +54,8 @@ export interface RosterEntry {
   professional: boolean;  // From the account type in its leaves (never hidden).
   role: RosterRole;       // From the group's rules.
   accompanying: string;   // An invited professional: the member they accompany, if any.
+  devices: string[];      // Each device's fingerprint (verify.ts), one per leaf: an extra device shows.
+  verification?: Verification;  // Set by the messenger from what this device's user verified.
 }
 
 /** The parts of the rules the member sees. */
@@ -78,6 +81,7 @@ export type GroupNotice =
   | { type: "refused"; reason: Refusal; who?: string }
   | { type: "proposalRefused"; reason: Refusal; who?: string }
   | { type: "broken" }
+  | { type: "newDevice"; who: string; fingerprint: string; self: boolean; verifyAgain: boolean }
   | { type: "ignored"; what: "invitation" | "revocation" | "deletion" | "event" | "proposal" }
   | { type: "joinRefused"; reason: JoinRefusal; who?: string };
 
@@ -86,7 +90,7 @@ export type JoinRefusal = "adderNotAllowed" | "notAccepted" | "credentialUnsuppo
 
 /** Warnings are shown (and said) as such. */
 export function isWarning(n: GroupNotice): boolean {
-  return n.type === "refused" || n.type === "proposalRefused" || n.type === "broken" || n.type === "ignored" || n.type === "joinRefused";
+  return n.type === "refused" || n.type === "proposalRefused" || n.type === "broken" || n.type === "ignored" || n.type === "joinRefused" || n.type === "newDevice";
 }
 
 export function decodePolicy(bytes: Uint8Array): GroupPolicy {
@@ -119,7 +123,9 @@ export function describe(state: mls.GroupStateHandle, me: string): { roster: Ros
       professional: false,
       role: rules ? rosterRole(roleOf(rules, leaf.handle)) : "member",
       accompanying: rules ? accompanyingOf(rules, leaf.handle) : "",
+      devices: [],
     };
+    entry.devices.push(deviceFingerprint(leaf.signatureKey));
     // An account with a professional leaf is a professional, whatever its other devices say.
     entry.professional ||= leaf.professional;
     byHandle.set(leaf.handle, entry);

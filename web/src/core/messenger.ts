@@ -7,6 +7,8 @@ import * as groups from "./groups";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import * as mls from "./mls";
 import { roleOf, type Fail } from "./policy";
+import * as verify from "./verify";
+import type { DeviceRecord, Verification, VerifiedRecord } from "./verify";
 import {
   AccountType,
   authTranscript,
@@ -71,6 +73,25 @@ export interface ConvMeta {
   left?: boolean;          // This device was removed from the group.
   /** Proposals of this epoch refused by the rules (reference, base64 → why): never kept nor committed. */
   refusedProposals?: Record<string, Fail>;
+  /** Every device of the conversation as its MLS leaves showed it last (a new one is announced). */
+  devices?: DeviceRecord[];
+}
+
+/** One person of a conversation: their devices (from the MLS leaves) and whether they were verified. */
+export interface PersonView {
+  handle: string;
+  self: boolean;
+  devices: string[];  // Fingerprints, one per device.
+  verification?: Verification;  // Not for oneself.
+}
+
+/** What two people compare to check that nobody sits between them (docs/safety-numbers.md). */
+export interface SafetyView {
+  handle: string;
+  number: string;
+  devices: string[];
+  ownDevices: string[];
+  verification: Verification;
 }
 
 export type MessageStatus = "pending" | "sent" | "received" | "failed" | "unreadable";
@@ -203,6 +224,8 @@ export class Messenger {
   private pruneTimer?: ReturnType<typeof setInterval>;
   /** Invitations to groups for this account (from the relay at each connection, and live). */
   private readonly pending = new Map<string, PendingInvitation>();
+  /** Whom this device's user verified, by handle (kept in the "kv" table as "verified/<handle>"). */
+  private readonly verified = new Map<string, VerifiedRecord>();
 
   private constructor(opts: MessengerOptions) {
     this.url = opts.url;
@@ -222,6 +245,7 @@ export class Messenger {
       m.convs.set(c.id, c);
     }
     for (const p of (await m.store.get<string[]>("kv", "restoredPeers")) ?? []) m.restored.add(p);
+    for (const v of await m.store.list<VerifiedRecord>("kv", "verified/")) m.verified.set(v.handle, v);
     return m;
   }
 
@@ -703,6 +727,11 @@ export class Messenger {
       }
       this.groups.set(id, state);
       meta.ready = true;
+      // Joining a group: the devices seen now are where later changes start from. A new direct
+      // conversation with someone already known starts from the devices of the one before, so that a
+      // device more (say, the server's) is announced there too.
+      meta.devices = meta.group ? undefined : this.activeConv(meta.peer)?.devices;
+      this.trackDevices(meta, state, Number(d.seq), Number(d.serverTimeMs), ops);
       ops.push(put("groups", id, mls.encodeState(state)));
       if (!used.lastResort) ops.push(del("keypackages", used.ref));
     } catch {
@@ -760,6 +789,21 @@ export class Messenger {
     const { roster, rules } = groups.describe(state, this.account!.handle);
     meta.roster = roster;
     meta.rules = rules;
+  }
+
+  /**
+   * Announces each new device of someone already in the conversation (said to screen readers too),
+   * and remembers the devices the group's leaves show now.
+   */
+  private trackDevices(meta: ConvMeta, state: mls.GroupStateHandle, seq: number, time: number, ops: Op[]): void {
+    const me = this.account!.handle;
+    const after = verify.devicesOf(state);
+    for (const d of verify.newDevices(meta.devices, after)) {
+      const self = d.handle === me;
+      const notice = { type: "newDevice", who: d.handle, fingerprint: verify.deviceFingerprint(d.key), self, verifyAgain: !self && this.verified.has(d.handle) } as const;
+      this.note(meta, seq, time, notice, ops);
+    }
+    meta.devices = after;
   }
 
   /** Records something that happened in a group, shown in the conversation and said to screen readers. */
@@ -888,6 +932,7 @@ export class Messenger {
         for (const n of verdict.notices) this.note(meta, seq, time, n, ops);
       }
       delete meta.refusedProposals;  // Proposals do not outlive their epoch.
+      this.trackDevices(meta, hs.newState, seq, time, ops);
     }
     this.groups.set(meta.id, hs.newState);
     ops.push(put("groups", meta.id, mls.encodeState(hs.newState)));
@@ -962,7 +1007,11 @@ export class Messenger {
     const meta = peer.startsWith("#") ? this.convs.get(peer.slice(1)) : undefined;
     if (!meta?.group) return undefined;
     return {
-      roster: meta.roster ?? [],
+      roster: (meta.roster ?? []).map((r) => ({
+        ...r,
+        devices: meta.devices ? meta.devices.filter((d) => d.handle === r.handle).map((d) => verify.deviceFingerprint(d.key)) : (r.devices ?? []),
+        verification: r.self ? undefined : this.verificationWith(meta, r.handle),
+      })),
       rules: meta.rules,
       refused: !!meta.refused,
       broken: !!meta.broken,
@@ -983,6 +1032,78 @@ export class Messenger {
       await this.exclusive(() => this.store.write(ops));
       this.changed();
     }
+  }
+
+  // ---- devices and safety numbers ------------------------------------------------------------------
+
+  /** The conversation a thread shows: the group's, or the newest direct one with the peer. */
+  private convOf(peer: string): ConvMeta | undefined {
+    return peer.startsWith("#") ? this.convs.get(peer.slice(1)) : this.activeConv(peer);
+  }
+
+  private numberWith(meta: ConvMeta, handle: string): string | undefined {
+    const me = this.account!.handle;
+    const devices = meta.devices ?? [];
+    const theirs = verify.keysOf(devices, handle);
+    const mine = verify.keysOf(devices, me);
+    if (handle === me || !theirs.length || !mine.length) return undefined;
+    return verify.safetyNumber({ handle: me, keys: mine }, { handle, keys: theirs });
+  }
+
+  private verificationWith(meta: ConvMeta, handle: string): Verification {
+    const number = this.numberWith(meta, handle);
+    return number === undefined ? "unverified" : verify.verificationOf(this.verified.get(handle), number);
+  }
+
+  /** The people of a thread, each with their devices (from the MLS leaves), this account first. */
+  people(peer: string): PersonView[] {
+    const meta = this.convOf(peer);
+    if (!meta?.devices) return [];
+    const me = this.account!.handle;
+    const byHandle = new Map<string, PersonView>();
+    for (const d of meta.devices) {
+      const p = byHandle.get(d.handle) ?? { handle: d.handle, self: d.handle === me, devices: [] };
+      p.devices.push(verify.deviceFingerprint(d.key));
+      byHandle.set(d.handle, p);
+    }
+    return [...byHandle.values()]
+      .map((p) => (p.self ? p : { ...p, verification: this.verificationWith(meta, p.handle) }))
+      .sort((a, b) => Number(b.self) - Number(a.self) || a.handle.localeCompare(b.handle));
+  }
+
+  /** The safety number with `handle` in the thread `peer` (undefined: not there, or oneself). */
+  safetyNumber(peer: string, handle: string): SafetyView | undefined {
+    const meta = this.convOf(peer);
+    const number = meta && this.numberWith(meta, handle);
+    if (!meta || number === undefined) return undefined;
+    const devices = meta.devices ?? [];
+    return {
+      handle,
+      number,
+      devices: verify.keysOf(devices, handle).map(verify.deviceFingerprint),
+      ownDevices: verify.keysOf(devices, this.account!.handle).map(verify.deviceFingerprint),
+      verification: verify.verificationOf(this.verified.get(handle), number),
+    };
+  }
+
+  /**
+   * The user compared `number` with `handle` and found it the same: kept on this device with the
+   * devices it stands for. Throws when it is not the current number (the devices changed since).
+   */
+  async markVerified(peer: string, handle: string, number: string): Promise<void> {
+    const meta = this.convOf(peer);
+    const current = meta && this.numberWith(meta, handle);
+    if (!meta || current === undefined || current !== number) throw new Error("not the current safety number");
+    const record: VerifiedRecord = {
+      handle,
+      number,
+      theirKeys: verify.keysOf(meta.devices ?? [], handle),
+      ownKeys: verify.keysOf(meta.devices ?? [], this.account!.handle),
+      verifiedMs: this.now(),
+    };
+    await this.store.write([put("kv", `verified/${handle}`, record)]);
+    this.verified.set(handle, record);
+    this.changed();
   }
 
   /** The newest conversation with `peer` whose group this device holds. */
@@ -1057,6 +1178,7 @@ export class Messenger {
       unread: 0,
       lastTime: Date.now(),
       createdMs: Date.now(),
+      devices: verify.devicesOf(out.newState),
     };
     this.markHandled(meta, Number(res.seq));
     await this.exclusive(async () => {

@@ -43,6 +43,7 @@ interface Inside {
   markHandled(meta: ConvMeta, from: number, to?: number): void;
   rememberAccepted(id: string): Promise<void>;
   describeGroup(meta: ConvMeta, state: mls.GroupStateHandle): void;
+  trackDevices(meta: ConvMeta, state: mls.GroupStateHandle, seq: number, time: number, ops: unknown[]): void;
   changed(): void;
 }
 
@@ -96,7 +97,9 @@ async function commitAndAdopt(
     x.groups.set(id, out.newState);
     x.markHandled(meta, Number(res.seq));
     x.describeGroup(meta, out.newState);
-    await x.store.write([put("groups", id, mls.encodeState(out.newState)), put("convs", id, meta)]);
+    const ops: unknown[] = [put("groups", id, mls.encodeState(out.newState)), put("convs", id, meta)];
+    x.trackDevices(meta, out.newState, Number(res.seq), Date.now(), ops);
+    await x.store.write(ops);
     x.changed();
     return Number(res.seq);
   });
@@ -210,6 +213,22 @@ export async function add(m: Messenger, id: string, handle: string, signed?: Sig
     }
   }
   return commitAndAdopt(m, id, opts, { add: devices });
+}
+
+/** The id (hex) of the newest direct conversation of `m` with `peer` that it holds. */
+export function directId(m: Messenger, peer: string): string | undefined {
+  let best: ConvMeta | undefined;
+  for (const c of inside(m).convs.values()) if (c.peer === peer && c.ready && !c.group && (!best || c.createdMs > best.createdMs)) best = c;
+  return best?.id;
+}
+
+/** Adds only the devices `only` of `handle` (say, a new device of someone already in the group). */
+export async function addDevices(m: Messenger, id: string, handle: string, only: bigint[]): Promise<number> {
+  const x = inside(m);
+  const fetched = await keyPackagesOf(x.requireWire(), handle);
+  const picked = fetched.devices.map((d, i) => ({ d, kp: fetched.kps[i] })).filter(({ d }) => only.includes(d));
+  if (picked.length !== only.length) throw new Error(`not every device of ${handle} has a key package`);
+  return commitAndAdopt(m, id, { add: picked.map((p) => p.kp) }, { add: picked.map((p) => p.d) });
 }
 
 /** Deletes an entry for everyone (facilitators only). */

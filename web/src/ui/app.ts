@@ -6,7 +6,7 @@ import { ErrorCode, RegistrationPolicy, type ContactLinkInfo } from "../core/pro
 import { ConnectionLost, RelayError } from "../core/wire";
 import { lang, setLang, t, type Key } from "../i18n";
 import { field, h, replace } from "./dom";
-import { noticeText, rosterSection, rulesSection, stateNotices, threadTitle } from "./group";
+import { noticeText, peopleSection, rosterSection, rulesSection, stateNotices, threadTitle } from "./group";
 
 interface Screen {
   el: HTMLElement;
@@ -102,7 +102,9 @@ export class App {
 
   private announce(msg: ChatMessage): void {
     let said: string;
-    if (msg.event) {
+    if (msg.event?.type === "newDevice") {
+      said = noticeText(msg.event);  // Also in direct conversations: it names whose device it is.
+    } else if (msg.event) {
       said = t("announceGroup", { text: noticeText(msg.event) });
     } else {
       const text = msg.status === "unreadable" ? t("unreadable") : msg.text;
@@ -212,7 +214,9 @@ export class App {
       const hash = location.hash;
       const conv = /^#\/t\/(.+)$/.exec(hash);
       const group = /^#\/g\/([0-9a-f]+)$/.exec(hash);
-      if (conv) next = new ConversationScreen(this.m, decodeURIComponent(conv[1]));
+      const check = /^#\/v\/([^/]+)\/([^/]+)$/.exec(hash);
+      if (check) next = new VerifyScreen(this.m, decodeURIComponent(check[1]), decodeURIComponent(check[2]));
+      else if (conv) next = new ConversationScreen(this.m, decodeURIComponent(conv[1]));
       else if (group) next = new ConversationScreen(this.m, groupKey(group[1]));
       else if (hash === "#/links" && account.role === "helper") next = new LinksScreen(this.m);
       else if (hash === "#/account") next = new AccountScreen(this.m);
@@ -624,7 +628,7 @@ class ConversationScreen implements Screen {
       h("h1", {}, this.title),
       h("p", { class: "muted" }, t("convEncrypted")),
       isHelper ? h("p", {}, h("a", { href: "#/" }, t("convBack"))) : h("p", { class: "warning-inline" }, t("browserWarning")),
-      group ? this.groupBox : null,
+      this.groupBox,
       h("h2", { class: "sr-only" }, t("convMessages")),
       this.empty,
       this.list,
@@ -651,15 +655,16 @@ class ConversationScreen implements Screen {
   /** Members, roles and rules: redrawn only when they change (a screen reader keeps its place). */
   private renderGroup(): void {
     const view = this.m.groupView(this.peer);
-    if (!view) return;
-    const shown = JSON.stringify(view);
-    this.form.hidden = view.left;
+    const people = view ? [] : this.m.people(this.peer);
+    const shown = JSON.stringify({ view, people });
+    if (view) this.form.hidden = view.left;
     if (shown === this.groupShown) return;
-    const wasOpen = this.groupBox.querySelector("details")?.open ?? false;
+    // Disclosures the user opened stay open when the list is redrawn.
+    const open = new Set([...this.groupBox.querySelectorAll("details")].filter((d) => d.open).map((d) => d.dataset.key ?? "rules"));
     this.groupShown = shown;
-    replace(this.groupBox, stateNotices(view), rosterSection(view), rulesSection(view));
-    const details = this.groupBox.querySelector("details");
-    if (details) details.open = wasOpen;
+    if (view) replace(this.groupBox, stateNotices(view), rosterSection(view, this.peer), rulesSection(view));
+    else replace(this.groupBox, peopleSection(people, this.peer));
+    for (const d of this.groupBox.querySelectorAll("details")) d.open = open.has(d.dataset.key ?? "rules");
   }
 
   private item(msg: ChatMessage): HTMLElement {
@@ -725,6 +730,77 @@ class ConversationScreen implements Screen {
     if (document.visibilityState === "visible" && this.m.threads().some((th) => th.peer === this.peer && th.unread > 0)) {
       await this.m.markRead(this.peer);
     }
+  }
+}
+
+/**
+ * Verifying a person: the safety number both see (docs/safety-numbers.md), both sides' devices, and
+ * a button to confirm once compared. The number confirmed is the one shown: if the devices change
+ * meanwhile, the confirmation is refused and the new number is shown.
+ */
+class VerifyScreen implements Screen {
+  el: HTMLElement;
+  title: string;
+  private readonly body = h("div", {});
+  private readonly status = h("p", { class: "notice", role: "status" });
+  private shown = "";
+
+  constructor(
+    private readonly m: Messenger,
+    private readonly peer: string,
+    private readonly handle: string,
+  ) {
+    this.title = t("verifyTitle", { name: handle });
+    const back = peer.startsWith("#") ? `#/g/${peer.slice(1)}` : `#/t/${encodeURIComponent(peer)}`;
+    this.el = h(
+      "section",
+      { class: "verify" },
+      h("h1", {}, this.title),
+      h("p", {}, h("a", { href: back }, t("verifyBack"))),
+      this.body,
+      this.status,
+    );
+  }
+
+  update(): void {
+    const view = this.m.safetyNumber(this.peer, this.handle);
+    const shown = JSON.stringify(view ?? null);
+    if (shown === this.shown) return;
+    if (this.shown && view) this.status.textContent = t("verifyChangedMeanwhile");
+    this.shown = shown;
+    if (!view) {
+      replace(this.body, h("p", { class: "warning-inline" }, t("verifyUnavailable", { name: this.handle })));
+      return;
+    }
+    const name = this.handle;
+    const state =
+      view.verification === "verified" ? t("verifyStateVerified", { name }) : view.verification === "changed" ? t("verifyStateChanged", { name }) : t("verifyStateNone", { name });
+    const confirm = h("button", { type: "button" }, t("verifySame"));
+    confirm.addEventListener("click", () =>
+      busy(confirm, async () => {
+        try {
+          await this.m.markVerified(this.peer, this.handle, view.number);
+          this.status.textContent = t("verifyDone", { name });
+        } catch {
+          this.status.textContent = t("verifyChangedMeanwhile");
+        }
+        this.update();
+      }),
+    );
+    replace(
+      this.body,
+      h("p", { class: view.verification === "changed" ? "warning-inline" : "" }, state),
+      h("p", {}, t("verifyIntro", { name })),
+      h("p", {}, t("verifyHow", { name })),
+      h("h2", { id: "number-title" }, t("verifyNumberTitle")),
+      h("ol", { class: "safety-number", "aria-labelledby": "number-title" }, view.number.split(" ").map((g) => h("li", {}, g))),
+      h("h2", {}, t("verifyTheirDevices", { name, n: view.devices.length })),
+      h("ul", {}, view.devices.map((code) => h("li", {}, t("deviceItem", { code })))),
+      h("h2", {}, t("verifyOwnDevices", { n: view.ownDevices.length })),
+      h("ul", {}, view.ownDevices.map((code) => h("li", {}, t("deviceItem", { code })))),
+      view.verification === "verified" ? null : h("p", {}, confirm),
+      h("p", {}, t("verifyDifferent")),
+    );
   }
 }
 

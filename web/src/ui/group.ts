@@ -1,6 +1,6 @@
 // What a member sees of a groupe de parole: who is in it and with which role (a professional is
 // always marked), its rules, and its events in plain words.
-import type { GroupView, Thread } from "../core/messenger";
+import type { GroupView, PersonView, Thread } from "../core/messenger";
 import type { GroupNotice, RosterEntry } from "../core/groups";
 import { t, type Key } from "../i18n";
 import { h } from "./dom";
@@ -54,6 +54,9 @@ export function noticeText(n: GroupNotice): string {
       return t("evJoinRefused", { reason: t(`join_${n.reason}` as Key, { name: n.who ?? "?" }) });
     case "broken":
       return t("evBroken");
+    case "newDevice":
+      if (n.self) return t("evNewOwnDevice", { code: n.fingerprint });
+      return t(n.verifyAgain ? "evNewDeviceVerify" : "evNewDevice", { name: n.who, code: n.fingerprint });
     case "ignored": {
       const byWhat = {
         invitation: "evIgnoredInvitation",
@@ -76,8 +79,42 @@ function roleWords(r: RosterEntry): string[] {
   return out;
 }
 
+/** The address of the screen that verifies `handle` in the thread `peer`. */
+export function verifyHref(peer: string, handle: string): string {
+  return `#/v/${encodeURIComponent(peer)}/${encodeURIComponent(handle)}`;
+}
+
+/**
+ * A person's devices and verification, in words: how many devices (from the group's MLS leaves, so
+ * an extra device shows), each one's code on demand, and a link to verify them.
+ */
+function deviceWords(p: PersonView, peer: string): (HTMLElement | string)[] {
+  const n = p.devices.length;
+  const out: (HTMLElement | string)[] = [
+    h(
+      "p",
+      { class: "devices-line" },
+      h("span", { class: "devices-count" }, n === 1 ? t("devicesOne") : t("devicesMany", { n })),
+      p.verification === "verified" ? [" ", h("span", { class: "tag verified" }, t("verifiedTag"))] : null,
+      p.verification === "changed" ? [" ", h("span", { class: "tag reverify" }, t("verifyAgainTag"))] : null,
+    ),
+  ];
+  out.push(
+    h(
+      "details",
+      { class: "devices", "data-key": `devices:${p.handle}` },
+      h("summary", {}, p.self ? t("devicesShowMine") : t("devicesShow", { name: p.handle })),
+      h("ul", {}, p.devices.map((code) => h("li", {}, t("deviceItem", { code })))),
+    ),
+  );
+  if (!p.self) {
+    out.push(h("p", { class: "verify-link" }, h("a", { href: verifyHref(peer, p.handle) }, t(p.verification === "changed" ? "verifyAgainLink" : "verifyLink", { name: p.handle }))));
+  }
+  return out;
+}
+
 /** The member list: each account once, with its role; professionals marked in words, not by colour only. */
-export function rosterSection(view: GroupView): HTMLElement {
+export function rosterSection(view: GroupView, peer: string): HTMLElement {
   const pros = view.roster.filter((r) => r.professional || r.role === "invitedProfessional").map((r) => r.handle);
   return h(
     "section",
@@ -93,11 +130,33 @@ export function rosterSection(view: GroupView): HTMLElement {
         return h(
           "li",
           { class: professional ? "member pro" : "member" },
-          h("span", { class: "who" }, r.handle),
-          r.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null,
-          words.length ? [" ", h("span", { class: professional ? "role tag pro" : "role tag" }, words.join(", "))] : null,
+          h(
+            "p",
+            { class: "person" },
+            h("span", { class: "who" }, r.handle),
+            r.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null,
+            words.length ? [" ", h("span", { class: professional ? "role tag pro" : "role tag" }, words.join(", "))] : null,
+          ),
+          deviceWords({ handle: r.handle, self: r.self, devices: r.devices ?? [], verification: r.verification }, peer),
         );
       }),
+    ),
+  );
+}
+
+/** A direct conversation's two people, with their devices and verification. */
+export function peopleSection(people: PersonView[], peer: string): HTMLElement | null {
+  if (!people.length) return null;
+  return h(
+    "section",
+    { class: "roster", "aria-labelledby": "people-title" },
+    h("h2", { id: "people-title" }, t("peopleTitle")),
+    h(
+      "ul",
+      { class: "members" },
+      people.map((p) =>
+        h("li", { class: "member" }, h("p", { class: "person" }, h("span", { class: "who" }, p.handle), p.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null), deviceWords(p, peer)),
+      ),
     ),
   );
 }
