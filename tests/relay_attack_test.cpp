@@ -469,5 +469,68 @@ TEST_F(RelayAttackTest, DISABLED_OnlyApplicationDataTravelsAsAnApplicationMessag
   ASSERT_NO_FATAL_FAILURE(expect_goes_on());
 }
 
+// A professional is always marked: in a direct conversation (no rules, so the commits here carry
+// none), the professional's Update or UpdatePath leaf may neither drop the mark nor claim a peer's;
+// and nobody gives a direct conversation rules.
+TEST_F(RelayAttackTest, AProfessionalsLeafKeepsItsMarkAndADirectConversationGetsNoRules) {
+  TestDevice pro;
+  ASSERT_NO_FATAL_FAILURE(register_device("dr_martin", &pro));
+  int status = -1;
+  run_admin(data_dir(), {"account", "set-type", "dr_martin", "professional"}, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_NO_FATAL_FAILURE(reconnect(&pro));
+  const std::string kp = pro.mls->key_package(/*professional=*/true);
+  v1::ClientFrame upload;
+  upload.mutable_upload_key_packages()->add_key_packages()->set_data(kp);
+  ASSERT_TRUE(pro.ws->call(upload)->has_upload_key_packages());
+  v1::ClientFrame direct;
+  direct.mutable_create_conversation()->set_kind(v1::DIRECT);
+  direct.mutable_create_conversation()->set_peer_handle("dr_martin");
+  auto created = alice_.ws->call(direct);
+  ASSERT_TRUE(created && created->has_conversation());
+  const std::string d = created->conversation().conversation_id();
+  alice_.mls->create(d);
+  const auto first = alice_.mls->commit(d, {kp});
+  auto r = alice_.ws->call(commit_frame(d, 0, first.message, {pro.device_id}, {}, first.welcome));
+  ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+  alice_.mls->adopt(d);
+  ASSERT_TRUE(pro.mls->join(d, first.welcome));
+  auto call = [&](TestDevice& by, v1::ClientFrame f) {
+    auto answer = by.ws->call(std::move(f));
+    by.mls->discard(d);
+    return error_of(answer);
+  };
+  auto proposal = [&](const std::string& message) {
+    v1::ClientFrame f = send_frame(d, 1, message);
+    f.mutable_send()->set_kind(v1::PROPOSAL);
+    return call(pro, f);
+  };
+  mls::Capabilities marked = mls::default_capabilities({mls::kAccountTypeExtensionType});
+  for (const auto& extensions : {std::vector<mls::Extension>{}, std::vector{account_type(1)}}) {
+    EXPECT_EQ(proposal(pro.mls->propose_update(d, {.extensions = extensions})), v1::FORBIDDEN);
+    mls::CommitOptions o;
+    o.path_leaf = mls::LeafChange{.extensions = extensions, .capabilities = marked};
+    EXPECT_EQ(call(pro, commit_frame(d, 1, pro.mls->commit_with(d, o).message)), v1::FORBIDDEN);
+  }
+  // Rules, alone or in a commit, from either side.
+  const std::string rules_bytes = *facilitating_policy(std::nullopt, pro.handle, {});
+  const mls::Proposal rules{mls::GroupContextExtensionsProposal{
+      {mls::Extension{mls::kRolesExtensionType, bytes(rules_bytes)}}}};
+  EXPECT_EQ(proposal(pro.mls->propose(d, rules)), v1::FORBIDDEN);
+  EXPECT_EQ(call(alice_, commit_frame(d, 1, alice_.mls->commit(d, {}, {}, rules_bytes).message)),
+            v1::FORBIDDEN);
+  // The professional's own leaf, mark kept, goes through; alice follows the commit.
+  BuiltCommit honest;
+  honest.mls = pro.mls->commit(d, {});
+  r = pro.ws->call(commit_frame(d, 1, honest.mls.message));
+  ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+  pro.mls->adopt(d);
+  auto got = alice_.ws->next_delivery();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->kind(), v1::COMMIT) << "alice got something the relay refused";
+  ASSERT_TRUE(alice_.mls->process(d, got->payload()));
+  EXPECT_EQ(alice_.mls->epoch_authenticator(d), pro.mls->epoch_authenticator(d));
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -439,5 +439,26 @@ TEST_F(GroupsTest, APlainMemberProposesOnlyWhatTheRulesCouldCommit) {
   EXPECT_EQ(propose(bob, add(dave)), std::nullopt);
 }
 
+// Every group carries its rules (0xF0A0): a KeyPackage that does not list it in its capabilities
+// could never be added (members refuse it), so the relay does not take it.
+TEST_F(GroupsTest, AKeyPackageMustSupportTheGroupRulesExtension) {
+  Device bob;
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  const std::string honest = bob.mls->key_package();
+  auto kp = *mls::parse_key_package(
+      mls::BytesView(reinterpret_cast<const uint8_t*>(honest.data()), honest.size()));
+  kp.leaf_node.capabilities.extensions.clear();
+  const auto& key = bob.mls->signer();
+  kp.leaf_node.signature =
+      mls::sign_with_label(key, "LeafNodeTBS", kp.leaf_node.to_be_signed({}, 0));
+  kp.signature = mls::sign_with_label(key, "KeyPackageTBS", kp.to_be_signed());
+  const mls::Bytes encoded = mls::encode(kp);
+  auto r = upload(bob, {{std::string(encoded.begin(), encoded.end()), false}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("0xF0A0"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(upload(bob, {{honest, false}}).ok());
+}
+
 }  // namespace
 }  // namespace cercle::domain
