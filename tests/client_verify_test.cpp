@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <sodium.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -127,6 +129,23 @@ class ClientVerifyTest : public RelayFixture {
     ASSERT_TRUE(reach(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
   }
 
+  // Runs `cercle --json ARGS` on `name`'s data folder (its SDK client must be closed first: one
+  // process holds a local store at a time); returns the exit status and what it printed.
+  std::pair<int, std::string> cli(const std::string& name, const std::string& args) {
+    const std::string command =
+        "CERCLE_PASSPHRASE='phrase de passe de " + name + "' " + CERCLE_CLI_BIN +
+        " --server ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws --data '" +
+        dir_.path() + "/clients/" + name + "' --json " + args + " 2>&1";
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return {-1, out};
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    const int rc = pclose(pipe);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  }
+
   std::unique_ptr<Client> alice_, carol_;
   TestDevice bob_, bob2_;
   std::string conv_;
@@ -243,6 +262,49 @@ TEST_F(ClientVerifyTest, ANewDeviceOfSomeoneHereIsAnnouncedButAFirstJoinIsNot) {
   }
   ASSERT_TRUE(got_message);
   EXPECT_TRUE(device_events(later).empty());
+}
+
+TEST_F(ClientVerifyTest, TheCommandLineShowsDevicesAndVerifies) {
+  ASSERT_NO_FATAL_FAILURE(group_of_three());
+  const auto expected = carol_->safety_number(conv_, "bob");
+  ASSERT_TRUE(expected.ok());
+  carol_.reset();  // The command line opens carol's store now.
+
+  auto [shown_status, shown] = cli("carol", "verify " + conv_ + " bob");
+  ASSERT_EQ(shown_status, 0) << shown;
+  EXPECT_NE(shown.find("\"number\":\"" + expected->number + "\""), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\"verification\":\"unverified\""), std::string::npos) << shown;
+  // A number that is not the current one is refused (exit 5), and nothing is recorded.
+  auto [wrong_status, wrong] = cli("carol", "verify " + conv_ + " bob --confirm 12345");
+  EXPECT_EQ(wrong_status, 5) << wrong;
+  auto [members_status, members] = cli("carol", "group members " + conv_);
+  ASSERT_EQ(members_status, 0) << members;
+  EXPECT_NE(members.find("\"handle\":\"bob\""), std::string::npos) << members;
+  EXPECT_NE(members.find("\"devices\":[\"" + expected->devices[0] +
+                         "\"],\"verification\":\"unverified\""),
+            std::string::npos)
+      << members;
+  // The number as the user typed it back, in groups.
+  auto [ok_status, ok] = cli("carol", "verify " + conv_ + " bob --confirm " + expected->number);
+  ASSERT_EQ(ok_status, 0) << ok;
+  auto [after_status, after] = cli("carol", "group members " + conv_);
+  ASSERT_EQ(after_status, 0) << after;
+  EXPECT_NE(after.find("\"verification\":\"verified\""), std::string::npos) << after;
+
+  // bob's second device: `group members` lists both, and bob is to verify again.
+  ASSERT_NO_FATAL_FAILURE(add_device(bob_, &bob2_));
+  ASSERT_NO_FATAL_FAILURE(upload_key_packages(bob2_, 1));
+  ASSERT_TRUE(alice_->add_member(conv_, "bob").ok());
+  auto [listen_status, listened] = cli("carol", "listen --timeout 2");
+  EXPECT_EQ(listen_status, 0) << listened;
+  auto [changed_status, changed] = cli("carol", "group members " + conv_);
+  ASSERT_EQ(changed_status, 0) << changed;
+  const std::string second =
+      client::device_fingerprint(std::string(reinterpret_cast<const char*>(bob2_.key.pk), 32));
+  EXPECT_NE(changed.find("\"devices\":[\"" + expected->devices[0] + "\",\"" + second +
+                         "\"],\"verification\":\"changed\""),
+            std::string::npos)
+      << changed;
 }
 
 }  // namespace
