@@ -85,7 +85,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   }
   ~WsSession() override {
     --ctx_.connections;
-    ctx_.partial_frame_bytes -= charged_;
+    ctx_.partial_frame_bytes -= charge_of(in_.capacity);
   }
 
   void start(http::request<http::string_body> request) {
@@ -96,7 +96,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
           client_address(remote.address(), request["X-Forwarded-For"], ctx_.trusted_proxies)));
     }
     last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
-    opened_ms_ = last_activity_ms_;
+    since_ms_ = last_activity_ms_;
     // Pongs (and pings) count as activity; the callback fits std::function's inline storage.
     ws_.control_callback([this](websocket::frame_type, std::string_view) {
       last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
@@ -139,7 +139,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   void close(api::CloseReason reason) override {
     if (closing_) return;
     closing_ = true;
-    closing_since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
+    since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     close_code_ = close_code(reason);
     if (!writing_) do_write();  // Sends the close frame once the queue is empty.
   }
@@ -154,7 +154,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     const uint32_t quiet = now - last_activity_ms_;
     const uint32_t idle_limit = ctx_.config.idle_timeout_s * 1000;
     const uint32_t close_limit = ctx_.config.handshake_timeout_s * 1000;
-    if (quiet > idle_limit || (closing_ && now - closing_since_ms_ > close_limit)) {
+    if (quiet > idle_limit || (closing_ && now - since_ms_ > close_limit)) {
       log::debug("conn.timeout", {{"quiet_ms", quiet}});
       return drop();
     }
@@ -165,7 +165,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       return drop();
     }
     if (!closing_ && !session_.authenticated() &&
-        now - opened_ms_ > ctx_.config.auth_timeout_s * 1000) {
+        now - since_ms_ > ctx_.config.auth_timeout_s * 1000) {
       ++ctx_.counters.auth_timeouts;
       log::info("conn.auth_timeout", {});
       return close(api::CloseReason::kPolicy);
@@ -207,8 +207,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
                             : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes), 1,
                                                  discarding_ ? kDiscardReadBytes : kNextReadBytes);
     if (!within_budget(in_.filled + want)) return refuse_partial();
-    in_.reserve(in_.filled + want);
-    charge();
+    grow_input(in_.filled + want);
     ws_.async_read_some(asio::buffer(in_.data.get() + in_.filled, in_.capacity - in_.filled),
                         beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
   }
@@ -251,23 +250,24 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   // What a buffer of `capacity` bytes costs the partial-frame budget.
   static size_t charge_of(size_t capacity) { return capacity > kFreeBufferBytes ? capacity : 0; }
 
+  // The budget always holds charge_of(in_.capacity) for this connection: nothing more to keep.
   bool within_budget(size_t size) const {
+    const size_t charged = charge_of(in_.capacity);
     const size_t wanted = charge_of(std::max<size_t>(size, in_.capacity));
-    return wanted <= charged_ ||
-           ctx_.partial_frame_bytes - charged_ + wanted <= ctx_.config.partial_frames_bytes;
+    return wanted <= charged ||
+           ctx_.partial_frame_bytes - charged + wanted <= ctx_.config.partial_frames_bytes;
   }
 
-  // Brings the budget in line with the buffer's capacity.
-  void charge() {
-    const auto now = static_cast<uint32_t>(charge_of(in_.capacity));
-    ctx_.partial_frame_bytes = ctx_.partial_frame_bytes - charged_ + now;
-    charged_ = now;
+  void grow_input(size_t size) {
+    ctx_.partial_frame_bytes -= charge_of(in_.capacity);
+    in_.reserve(size);
+    ctx_.partial_frame_bytes += charge_of(in_.capacity);
   }
 
   // Only while no read is pending: the pending read writes into the buffer.
   void release_input() {
+    ctx_.partial_frame_bytes -= charge_of(in_.capacity);
     in_.release();
-    charge();
   }
 
   // The message would take the partial-frame budget past its limit: it is discarded, not
@@ -340,7 +340,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
   // Drops the socket now: pending operations end with operation_aborted.
   void drop() {
-    if (!closing_) closing_since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
+    if (!closing_) since_ms_ = static_cast<uint32_t>(ctx_.now_ms);
     closing_ = true;
     close_sent_ = true;
     beast::error_code ignored;
@@ -395,13 +395,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   uint32_t head_index_ = 0;
   uint32_t in_flight_ = 0;
   uint32_t message_bytes_ = 0;
-  uint32_t charged_ = 0;  // Bytes of in_ charged to ctx_.partial_frame_bytes.
   // Times on NetContext's coarse clock, kept in 32 bits: only differences of minutes are taken,
   // which unsigned arithmetic gets right across wrap-around.
   uint32_t last_activity_ms_ = 0;
   uint32_t last_progress_ms_ = 0;  // Last write completed, or when the queue stopped being empty.
-  uint32_t closing_since_ms_ = 0;
-  uint32_t opened_ms_ = 0;
+  // When the connection opened (its authentication deadline runs from there), and from the
+  // moment it starts closing, when that was.
+  uint32_t since_ms_ = 0;
   uint32_t message_started_ms_ = 0;  // When the first bytes of the current message came.
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
