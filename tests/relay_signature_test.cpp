@@ -49,46 +49,75 @@ class RelaySignatureTest : public RelayFixture {
     ASSERT_NO_FATAL_FAILURE(register_device("carol", &carol_));
   }
 
-  // Alice creates the group with her own MLS state (the fixture's MlsMember does not state the
-  // group's start), and adds Bob and Carol in a first commit that carries the genesis.
-  void make_verified_group(bool false_transcript = false) {
-    auto r = alice_.ws->call(create_group_frame());
+  // Alice creates the conversation (a group, or a direct one with Bob) and her own MLS group in it
+  // (the fixture's MlsMember does not state the group's start), her leaf naming `name`.
+  void create_conversation(bool direct = false, std::string name = {}) {
+    v1::ClientFrame f = create_group_frame();
+    if (direct) {
+      f.mutable_create_conversation()->set_kind(v1::DIRECT);
+      f.mutable_create_conversation()->set_peer_handle(bob_.handle);
+    }
+    auto r = alice_.ws->call(f);
     ASSERT_TRUE(r && r->has_conversation()) << (r ? r->error().message() : "timeout");
     conv_ = r->conversation().conversation_id();
     auto signer = mls::SignaturePrivateKey::from_seed(mls::BytesView(alice_.key.sk, 32)).value();
-    alice_state_ =
-        mls::State::create(bytes(conv_), mls::Credential(bytes(alice_.handle)), signer).value();
-    ASSERT_NO_FATAL_FAILURE(upload_key_packages(bob_));
-    ASSERT_NO_FATAL_FAILURE(upload_key_packages(carol_));
+    if (name.empty()) name = alice_.handle;
+    alice_state_ = mls::State::create(bytes(conv_), mls::Credential(bytes(name)), signer).value();
+  }
+
+  // Alice's first commit adds `added` (with their spare KeyPackages) and carries the genesis as
+  // `edit` leaves it; in a group it also sets rules in which everyone facilitates (so that each
+  // member's commits below are allowed). Direct conversations have no rules: no path is needed.
+  std::optional<v1::Response> first_commit(const std::vector<TestDevice*>& added,
+                                           const std::function<void(v1::GroupGenesis&)>& edit,
+                                           bool direct = false) {
     mls::CommitOptions options;
-    for (TestDevice* d : {&bob_, &carol_}) {
+    std::vector<uint64_t> ids;
+    for (TestDevice* d : added) {
+      if (d->spare_key_packages.empty()) upload_key_packages(*d);
       options.add_key_packages.push_back(bytes(d->spare_key_packages.front()));
-      d->spare_key_packages.pop_front();
+      ids.push_back(d->device_id);
     }
-    // Everyone facilitates, so that the group rules allow each member's commits below.
-    auto policy = facilitating_policy(std::nullopt, alice_.handle, {bob_.handle, carol_.handle});
-    options.group_context_extensions = {mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
-    auto out = alice_state_->commit(options).value();
-    auto frame = commit_frame(conv_, 0, str(out.message), {bob_.device_id, carol_.device_id}, {},
-                              str(*out.welcome));
+    if (direct) {
+      options.force_path = false;
+    } else {
+      auto policy = facilitating_policy(std::nullopt, alice_.handle, {bob_.handle, carol_.handle});
+      options.group_context_extensions = {mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
+    }
+    first_ = alice_state_->commit(options).value();
+    auto frame = commit_frame(conv_, 0, str(first_->message), ids, {}, str(*first_->welcome));
     auto* genesis = frame.mutable_commit()->mutable_genesis();
     genesis->set_group_context(str(mls::encode(alice_state_->group_context())));
     genesis->set_ratchet_tree(str(alice_state_->tree().encode_bytes()));
-    mls::Bytes confirmed = out.pending.group_context().confirmed_transcript_hash;
-    if (false_transcript) confirmed[0] ^= 1;
-    genesis->set_confirmed_transcript_hash(str(confirmed));
-    auto accepted = alice_.ws->call(frame);
-    ASSERT_TRUE(accepted && accepted->has_commit())
-        << (accepted ? accepted->error().message() : "timeout");
-    alice_state_ = std::move(out.pending);
-    ASSERT_NO_FATAL_FAILURE(join(bob_, conv_, str(*out.welcome)));
-    ASSERT_NO_FATAL_FAILURE(join(carol_, conv_, str(*out.welcome)));
+    genesis->set_confirmed_transcript_hash(
+        str(first_->pending.group_context().confirmed_transcript_hash));
+    edit(*genesis);
+    auto r = alice_.ws->call(frame);
+    if (r && r->has_commit()) {
+      for (TestDevice* d : added) d->spare_key_packages.pop_front();
+    }
+    return r;
   }
 
-  uint64_t relay_epoch() {
+  // A group of Alice, Bob and Carol whose first commit states the group's start (with a false
+  // confirmed transcript hash if asked).
+  void make_verified_group(bool false_transcript = false) {
+    ASSERT_NO_FATAL_FAILURE(create_conversation());
+    auto accepted = first_commit({&bob_, &carol_}, [&](v1::GroupGenesis& g) {
+      if (false_transcript) (*g.mutable_confirmed_transcript_hash())[0] ^= 1;
+    });
+    ASSERT_TRUE(accepted && accepted->has_commit())
+        << (accepted ? accepted->error().message() : "timeout");
+    alice_state_ = std::move(first_->pending);
+    ASSERT_NO_FATAL_FAILURE(join(bob_, conv_, str(*first_->welcome)));
+    ASSERT_NO_FATAL_FAILURE(join(carol_, conv_, str(*first_->welcome)));
+  }
+
+  uint64_t relay_epoch() { return relay_epoch_as(carol_); }
+  uint64_t relay_epoch_as(TestDevice& d) {
     v1::ClientFrame f;
     f.mutable_get_conversation()->set_conversation_id(conv_);
-    auto r = carol_.ws->call(f);
+    auto r = d.ws->call(f);
     EXPECT_TRUE(r && r->has_conversation()) << (r ? r->error().message() : "timeout");
     return r && r->has_conversation() ? r->conversation().epoch() : UINT64_MAX;
   }
@@ -134,7 +163,8 @@ class RelaySignatureTest : public RelayFixture {
 
   TestDevice alice_, bob_, carol_;
   std::string conv_;
-  std::optional<mls::State> alice_state_;  // Alice's MLS side (State has no empty value).
+  std::optional<mls::State> alice_state_;   // Alice's MLS side (State has no empty value).
+  std::optional<mls::CommitOutput> first_;  // Alice's latest first commit.
 };
 
 TEST_F(RelaySignatureTest, CommitsTheSenderDidNotSignAreRefusedAndTheGroupGoesOn) {
@@ -203,6 +233,55 @@ TEST_F(RelaySignatureTest, TheViewSurvivesARestart) {
   expect_refused(tampered(honest, [](mls::PublicMessage& pm) { pm.auth.signature[0] ^= 1; }), 2,
                  v1::FORBIDDEN);
   ASSERT_NO_FATAL_FAILURE(group_goes_on(2));
+}
+
+// The relay takes the genesis only as the start of this very group, with the first commit.
+TEST_F(RelaySignatureTest, TheGenesisMustBeThisGroupsStart) {
+  ASSERT_NO_FATAL_FAILURE(create_conversation());
+  auto alice_key = mls::SignaturePrivateKey::from_seed(mls::BytesView(alice_.key.sk, 32)).value();
+  auto other =
+      mls::State::create(bytes("another group"), mls::Credential(bytes(alice_.handle)), alice_key)
+          .value();
+  auto r = first_commit({&bob_, &carol_}, [&](v1::GroupGenesis& g) {
+    g.set_group_context(str(mls::encode(other.group_context())));
+  });
+  EXPECT_EQ(error_of(r), v1::INVALID_ARGUMENT) << (r && r->has_error() ? r->error().message() : "");
+  // This group's context with another tree (the same creator, another epoch-0 leaf).
+  auto again = mls::State::create(bytes(conv_), mls::Credential(bytes(alice_.handle)), alice_key);
+  r = first_commit({&bob_, &carol_}, [&](v1::GroupGenesis& g) {
+    g.set_ratchet_tree(str(again->tree().encode_bytes()));
+  });
+  EXPECT_EQ(error_of(r), v1::INVALID_ARGUMENT) << (r && r->has_error() ? r->error().message() : "");
+  r = first_commit({&bob_, &carol_}, [](v1::GroupGenesis& g) { g.set_ratchet_tree("\x01"); });
+  EXPECT_EQ(error_of(r), v1::INVALID_ARGUMENT) << (r && r->has_error() ? r->error().message() : "");
+  EXPECT_EQ(relay_epoch_as(alice_), 0u);
+  // The true start is accepted; a later commit cannot state one again.
+  r = first_commit({&bob_, &carol_}, [](v1::GroupGenesis&) {});
+  ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+  alice_state_ = std::move(first_->pending);
+  ASSERT_NO_FATAL_FAILURE(join(bob_, conv_, str(*first_->welcome)));
+  ASSERT_NO_FATAL_FAILURE(join(carol_, conv_, str(*first_->welcome)));
+  auto c = carol_.mls->commit(conv_, {});
+  auto frame = commit_frame(conv_, 1, c.message, {}, {}, {});
+  frame.mutable_commit()->mutable_genesis()->set_group_context("x");
+  r = carol_.ws->call(frame);
+  EXPECT_EQ(error_of(r), v1::INVALID_ARGUMENT) << (r && r->has_error() ? r->error().message() : "");
+  carol_.mls->discard(conv_);
+  ASSERT_NO_FATAL_FAILURE(group_goes_on(1));
+}
+
+// The creator's epoch-0 leaf is checked like every leaf a member puts in the tree: a first commit
+// without an UpdatePath (a direct conversation's Add) keeps it, so it must name the creator.
+TEST_F(RelaySignatureTest, TheCreatorsFirstLeafMustBeItsOwn) {
+  ASSERT_NO_FATAL_FAILURE(create_conversation(/*direct=*/true, /*name=*/bob_.handle));
+  auto r = first_commit(
+      {&bob_}, [](v1::GroupGenesis&) {}, /*direct=*/true);
+  EXPECT_EQ(error_of(r), v1::FORBIDDEN) << (r && r->has_error() ? r->error().message() : "");
+  EXPECT_EQ(relay_epoch_as(alice_), 0u);
+  ASSERT_NO_FATAL_FAILURE(create_conversation(/*direct=*/true));
+  r = first_commit(
+      {&bob_}, [](v1::GroupGenesis&) {}, /*direct=*/true);
+  EXPECT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
 }
 
 // A creator that misstates the group's start breaks only its own group: the relay then refuses
