@@ -240,9 +240,17 @@ TEST_F(RelayAttackTest, EveryProposalTypeByValueInACommit) {
 }
 
 TEST_F(RelayAttackTest, EveryProposalTypeByReference) {
-  // What the relay refused it never kept: a commit cannot refer to it.
-  for (const auto& p : {kPsk, kReInit, rules(true)}) {
-    const std::string refused = bob_.mls->propose(conv_, p);
+  // What the relay refused it never kept: a commit cannot refer to it. (ExternalInit: a PSK
+  // proposal's content replaced, the library makes none.)
+  const std::string external_init =
+      bob_.mls->resign(conv_, bob_.mls->propose(conv_, kPsk),
+                       [&](mls::FramedContent& c) { c.content = kExternalInit; });
+  bob_.mls->discard(conv_);
+  for (const auto& refused :
+       {bob_.mls->propose(conv_, kPsk), bob_.mls->propose(conv_, kReInit), external_init,
+        bob_.mls->propose(conv_, rules(true)), bob_.mls->propose(conv_, rules()),
+        bob_.mls->propose(conv_, add_dave()),
+        bob_.mls->propose(conv_, mls::Proposal{mls::RemoveProposal{carol_.mls->leaf(conv_)}})}) {
     ASSERT_EQ(send(bob_, refused), v1::FORBIDDEN);
     EXPECT_EQ(commit(alice_, edited_commit(alice_,
                                            [&](mls::Commit& c) {
@@ -251,13 +259,16 @@ TEST_F(RelayAttackTest, EveryProposalTypeByReference) {
                                            })),
               v1::INVALID_ARGUMENT);
   }
-  // A facilitator's Remove and new rules, kept by the relay, are not a plain member's to commit.
+  // A facilitator's Add, Remove and new rules, kept by the relay, are not a plain member's to
+  // commit.
+  const std::string add = alice_.mls->propose(conv_, add_dave());
   const std::string remove_carol =
       alice_.mls->propose(conv_, mls::Proposal{mls::RemoveProposal{carol_.mls->leaf(conv_)}});
   const std::string new_rules = alice_.mls->propose(conv_, rules());
-  ASSERT_EQ(send(alice_, remove_carol), v1::ERROR_CODE_UNSPECIFIED);
-  ASSERT_EQ(send(alice_, new_rules), v1::ERROR_CODE_UNSPECIFIED);
-  ASSERT_TRUE(bob_.mls->process(conv_, remove_carol) && bob_.mls->process(conv_, new_rules));
+  for (const auto* p : {&add, &remove_carol, &new_rules}) {
+    ASSERT_EQ(send(alice_, *p), v1::ERROR_CODE_UNSPECIFIED);
+    ASSERT_TRUE(bob_.mls->process(conv_, *p));
+  }
   auto pick = [&](const std::string& which) {
     mls::CommitOptions o;
     o.pending_filter = [ref = ref_of(which)](const mls::CachedProposal& p) {
@@ -269,6 +280,8 @@ TEST_F(RelayAttackTest, EveryProposalTypeByReference) {
                    {carol_.device_id}),
             v1::FORBIDDEN);
   EXPECT_EQ(commit_with(bob_, pick(new_rules)), v1::FORBIDDEN);
+  const auto adding = bob_.mls->commit_with(conv_, pick(add));
+  EXPECT_EQ(commit(bob_, adding.message, {dave_.device_id}, {}, adding.welcome), v1::FORBIDDEN);
   // Bob's own Update is not his to commit either (RFC 9420 12.2).
   const std::string own = bob_.mls->propose_update(conv_);
   ASSERT_EQ(send(bob_, own), v1::ERROR_CODE_UNSPECIFIED);
