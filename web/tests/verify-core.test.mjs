@@ -111,6 +111,18 @@ test("a verified person with a new device is announced and to verify again", asy
   assert.equal(personOf(alex, "sam", "sam").verification, "verified");
   const reloaded = await Messenger.load({ url: server.ws, store: alexStore });
   assert.equal(reloaded.people("sam").find((p) => p.handle === "sam").verification, "verified");
+  // A conversation stored before devices were tracked starts from the devices its state holds.
+  const legacy = new MemoryStore();
+  for (const table of ["kv", "convs", "groups"]) {
+    const keys = table === "kv" ? ["account"] : (await alexStore.list("convs")).map((c) => c.id);
+    for (const key of keys) {
+      const value = await alexStore.get(table, key);
+      if (table === "convs") delete value.devices;
+      await legacy.write([{ table, key, value }]);
+    }
+  }
+  const upgraded = await Messenger.load({ url: server.ws, store: legacy });
+  assert.equal(upgraded.people("sam").find((p) => p.handle === "sam").devices.length, 2);
   // A round trip after the change brings no second announcement.
   await sam.sendText("alex", "après l'ajout");
   await eventually("alex reads sam", async () => (await alex.messages("sam")).some((x) => x.text === "après l'ajout"));

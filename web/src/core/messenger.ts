@@ -246,6 +246,17 @@ export class Messenger {
     }
     for (const p of (await m.store.get<string[]>("kv", "restoredPeers")) ?? []) m.restored.add(p);
     for (const v of await m.store.list<VerifiedRecord>("kv", "verified/")) m.verified.set(v.handle, v);
+    // Conversations stored before devices were tracked: start from the devices their state holds,
+    // so that the next new device is announced.
+    for (const c of m.convs.values()) {
+      if (!c.ready || c.devices) continue;
+      const bytes = await m.store.get<Uint8Array>("groups", c.id);
+      try {
+        if (bytes) c.devices = verify.devicesOf(mls.decodeState(bytes));
+      } catch {
+        // An unreadable state: its next change starts the tracking.
+      }
+    }
     return m;
   }
 
