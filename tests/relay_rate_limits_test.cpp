@@ -1,13 +1,17 @@
 // Rate limits against the real server: registrations and authentication attempts per address,
 // messages, key-package fetches, new conversations and contact-link changes per account; each
 // answers RATE_LIMITED with the time to wait, and recovers after it. Ended contact links are
-// forgotten past the newest few of each account.
+// forgotten past the newest few of each account. The open groups and invitations a client lists
+// come from indexes that follow every change.
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
+#include <chrono>
+#include <set>
 #include <thread>
 
 #include "proto/policy.pb.h"
-
 #include "tests/support/relay_fixture.h"
 
 namespace cercle::testing {
@@ -236,9 +240,10 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   EXPECT_LE(revoked, 5);
 }
 
-// ListOpenGroups reads an index of the groups open to peers, kept up to date by the commits that
-// open and close them (not by scanning every conversation), and rebuilt after a restart.
-class OpenGroupsIndexTest : public RelayFixture {
+// ListOpenGroups and ListInvitations read indexes (not every conversation): the groups open to
+// peers, kept up to date by the commits that open and close them, and the invitations by invitee;
+// both rebuilt after a restart.
+class ListingIndexesTest : public RelayFixture {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server()); }
 
@@ -257,6 +262,55 @@ class OpenGroupsIndexTest : public RelayFixture {
     d.mls->adopt(conv);
   }
 
+  // `by` (a facilitator of `conv`) invites `invitee` (a peer); returns the nonce.
+  static std::string invite(TestDevice& by, const std::string& conv, const std::string& invitee) {
+    v1::GroupPolicy policy;
+    EXPECT_TRUE(policy.ParseFromString(by.mls->policy(conv).value_or("")));
+    v1::Invitation i;
+    i.set_conversation_id(conv);
+    i.set_inviter(by.handle);
+    i.set_invitee(invitee);
+    i.set_invitee_type(v1::INVITEE_PEER);
+    i.set_charter(policy.charter());
+    i.set_expires_at_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(1))
+            .count());
+    std::string nonce(16, '\0');
+    randombytes_buf(nonce.data(), nonce.size());
+    i.set_nonce(nonce);
+    v1::SignedInvitation s;
+    s.set_invitation(i.SerializeAsString());
+    const std::string transcript = std::string("cercle-invitation-v1", 20) + '\0' + s.invitation();
+    std::string signature(crypto_sign_BYTES, '\0');
+    crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                         reinterpret_cast<const unsigned char*>(transcript.data()),
+                         transcript.size(), by.key.sk);
+    s.set_signature(signature);
+    v1::ClientFrame f;
+    f.mutable_create_invitation()->set_signed_invitation(s.SerializeAsString());
+    auto r = by.ws->call(f);
+    EXPECT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+    return nonce;
+  }
+
+  // The nonces of the invitations listed for `d`.
+  static std::set<std::string> invitations(TestDevice& d) {
+    v1::ClientFrame f;
+    f.mutable_list_invitations();
+    auto r = d.ws->call(f);
+    EXPECT_TRUE(r && r->has_invitations());
+    std::set<std::string> out;
+    if (!r) return out;
+    for (const auto& bytes : r->invitations().signed_invitations()) {
+      v1::SignedInvitation s;
+      v1::Invitation i;
+      EXPECT_TRUE(s.ParseFromString(bytes) && i.ParseFromString(s.invitation()));
+      out.insert(i.nonce());
+    }
+    return out;
+  }
+
   static std::vector<v1::OpenGroup> open_groups(TestDevice& d) {
     v1::ClientFrame f;
     f.mutable_list_open_groups();
@@ -267,7 +321,7 @@ class OpenGroupsIndexTest : public RelayFixture {
   }
 };
 
-TEST_F(OpenGroupsIndexTest, TheListFollowsTheCommitsThatOpenAndCloseAGroup) {
+TEST_F(ListingIndexesTest, OpenGroupsFollowTheCommitsThatOpenAndCloseAGroup) {
   TestDevice camille, noa;
   ASSERT_NO_FATAL_FAILURE(register_device("camille", &camille));
   ASSERT_NO_FATAL_FAILURE(register_device("noa", &noa));
@@ -294,6 +348,36 @@ TEST_F(OpenGroupsIndexTest, TheListFollowsTheCommitsThatOpenAndCloseAGroup) {
   noa.ws = connect();
   ASSERT_TRUE(noa.ws->hello_and_authenticate(noa.key)) << noa.ws->last_error();
   EXPECT_EQ(open_groups(noa).size(), 2u);
+}
+
+TEST_F(ListingIndexesTest, InvitationsFollowCreationAndRevocation) {
+  TestDevice camille, noa, sam;
+  ASSERT_NO_FATAL_FAILURE(register_device("camille", &camille));
+  ASSERT_NO_FATAL_FAILURE(register_device("noa", &noa));
+  ASSERT_NO_FATAL_FAILURE(register_device("sam", &sam));
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(make_group({&camille}, &conv));
+  EXPECT_TRUE(invitations(noa).empty());  // Listed once before any invitation exists.
+  const std::string first = invite(camille, conv, "noa");
+  const std::string for_sam = invite(camille, conv, "sam");
+  EXPECT_EQ(invitations(noa), std::set<std::string>{first});
+  EXPECT_EQ(invitations(sam), std::set<std::string>{for_sam});
+  v1::ClientFrame revoke;
+  revoke.mutable_revoke_invitation()->set_conversation_id(conv);
+  revoke.mutable_revoke_invitation()->set_nonce(first);
+  ASSERT_TRUE(camille.ws->call(revoke)->has_done());
+  EXPECT_TRUE(invitations(noa).empty());
+  const std::string second = invite(camille, conv, "noa");
+  EXPECT_EQ(invitations(noa), std::set<std::string>{second});
+
+  camille.ws.reset();
+  noa.ws.reset();
+  sam.ws.reset();
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  noa.ws = connect();
+  ASSERT_TRUE(noa.ws->hello_and_authenticate(noa.key)) << noa.ws->last_error();
+  EXPECT_EQ(invitations(noa), std::set<std::string>{second});
 }
 
 }  // namespace
