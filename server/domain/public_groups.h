@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "client-lib/mls/public_group.h"
 #include "server/common/result.h"
 #include "server/domain/state.h"
 #include "server/domain/types.h"
