@@ -236,6 +236,8 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   if (args.welcome.size() > limit) return done(too_large("the welcome", limit));
   auto change = handshake::read_commit(ctx_.state, conv, actor, args, now_s());
   if (!change) return done(std::move(change).error());
+  auto view = public_groups::check_commit(ctx_.state, conv, actor, args, now_s());
+  if (!view) return done(std::move(view).error());
   if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
   std::optional<group_rules::Accepted> rules;
   if (conv.kind == ConvKind::kGroup) {
@@ -244,26 +246,24 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
     rules = std::move(*accepted);
   }
 
-  auto view = public_groups::check_commit(ctx_.state, conv, actor, args, now_s());
-  if (!view) return done(std::move(view).error());
   auto leaves = added_leaves(conv, *change, *view);
   if (!leaves) return done(std::move(leaves).error());
   const uint64_t seq = ++conv.last_seq;
   conv.epoch += 1;
   conv.proposals.clear();  // Proposals do not outlive their epoch.
+  if (view->next) conv.public_group = std::move(view->next);
   auto batch = ctx_.store.batch();
   if (rules) apply_rules(conv, *rules, *change, batch);
   write_conversation(conv, batch);
+  public_groups::write(conv, batch);
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
     mark_package_used(change->adds[i].second, batch);
     MemberState added{(*leaves)[i], seq - 1, 0, seq - 1, false, {}};
     if (const MemberState* before = conv.member(id)) {
-  if (view->next) conv.public_group = std::move(view->next);
       // Removed while offline and added again: it keeps what it had not read of its earlier
       // membership, and its cursor.
       added.earlier = before->earlier;
-  public_groups::write(conv, batch);
       if (before->cursor < before->left_seq)
         added.earlier.emplace_back(before->join_seq, before->left_seq);
       if (!added.earlier.empty()) added.cursor = before->cursor;
@@ -306,24 +306,25 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
     return done(too_large("the payload", ctx_.config.max_payload_bytes));
   }
   std::optional<CachedProposal> proposal;
+  std::shared_ptr<const mls::PublicGroup> view;
   if (args.kind == EntryKind::kProposal) {
     // Application messages stay opaque (the relay can check nothing useful in a PrivateMessage);
     // proposals are read, and remembered for the commits of this epoch.
     auto read = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
     if (!read) return done(std::move(read).error());
     proposal = std::move(*read);
+    auto checked = public_groups::check_proposal(conv, args.payload);
+    if (!checked) return done(std::move(checked).error());
+    view = std::move(*checked);
   }
   if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind,
-  std::shared_ptr<const mls::PublicGroup> view;
                                        proposal ? &*proposal : nullptr);
       !s) {
     return done(std::move(s).error());
   }
   if (proposal) conv.proposals.push_back(std::move(*proposal));
+  if (view) conv.public_group = std::move(view);
   const uint64_t seq = ++conv.last_seq;
-    auto checked = public_groups::check_proposal(conv, args.payload);
-    if (!checked) return done(std::move(checked).error());
-    view = std::move(*checked);
   const int64_t now = ctx_.clock.now_ms();
   storage::LogRecord record;
   record.set_kind(static_cast<int>(args.kind));
@@ -331,7 +332,6 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   record.set_sender_device(actor);
   record.set_time_ms(now);
   record.set_payload(std::move(args.payload));
-  if (view) conv.public_group = std::move(view);
   append(conv, seq, std::move(record), ctx_.store.batch(), [done, seq, now](const Status& s) {
     if (!s) return done(s.error());
     done(SendOk{seq, now});
