@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "server/domain/handshake.h"
+#include "server/domain/public_groups.h"
 #include "server/fuzz/handshake_input.h"
 #include "server/fuzz/runtime.h"
 #include "server/fuzz/world.h"
@@ -101,13 +102,29 @@ void check_commit(const domain::State& s, const domain::ConvState& conv, DeviceI
   }
 }
 
+// A proposal as Conversations::send reads it: the relay's facts, then the public view; once both
+// accept it the conversation remembers it (for commits by reference).
+bool propose(const domain::State& s, domain::ConvState& conv, DeviceId actor,
+             std::string_view payload) {
+  auto p = domain::handshake::read_proposal(s, conv, actor, payload, kNowS);
+  if (trace()) std::fprintf(stderr, "  proposal: %s\n", p ? "ok" : p.error().message.c_str());
+  if (!p) return false;
+  check_proposal(conv, actor, *p);
+  auto view = domain::public_groups::check_proposal(conv, payload);
+  if (trace()) std::fprintf(stderr, "  view: %s\n", view ? "ok" : view.error().message.c_str());
+  if (!view) return false;
+  if (*view) conv.public_group = std::move(*view);
+  conv.proposals.push_back(std::move(*p));
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const domain::State& s = state();
   if (size < kHandshakeHeader) return 0;
   const World& w = world();
-  const uint8_t mode = data[0] % 6;
+  const uint8_t mode = data[0] % kModes;
   const bool direct = data[1] & 1;
   const DeviceId actor = w.members[(data[1] >> 1) & 3].device;
   const DeviceId proposer = w.members[data[4] & 3].device;
@@ -135,20 +152,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto it = s.conversations.find(direct ? w.direct : w.group);
   if (it == s.conversations.end()) fail("the world lost a conversation");
   domain::ConvState conv = it->second;
-  if (mode == kProposal) {
-    auto p = domain::handshake::read_proposal(s, conv, actor, r.in, kNowS);
-    if (trace()) std::fprintf(stderr, "  proposal: %s\n", p ? "ok" : p.error().message.c_str());
-    if (p) check_proposal(conv, actor, *p);
+  if (mode == kApplication) {
+    (void)domain::handshake::check_application(conv, r.in);
     return 0;
   }
-  if (mode == kProposalCommit) {
-    auto p = domain::handshake::read_proposal(s, conv, proposer, r.sized(), kNowS);
-    if (trace()) std::fprintf(stderr, "  proposal: %s\n", p ? "ok" : p.error().message.c_str());
-    if (p) {
-      check_proposal(conv, proposer, *p);
-      conv.proposals.push_back(std::move(*p));
-    }
+  if (mode == kProposal) {
+    (void)propose(s, conv, actor, r.in);
+    return 0;
   }
+  if (mode == kProposalCommit) (void)propose(s, conv, proposer, r.sized());
   domain::CommitArgs args;
   args.conv = conv.id;
   args.epoch = data[3] == 0 ? conv.epoch : data[3] - 1u;
@@ -158,6 +170,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   args.welcome = std::string(r.in);
   auto c = domain::handshake::read_commit(s, conv, actor, args, kNowS);
   if (trace()) std::fprintf(stderr, "  commit: %s\n", c ? "ok" : c.error().message.c_str());
-  if (c) check_commit(s, conv, actor, args, *c);
+  if (!c) return 0;
+  check_commit(s, conv, actor, args, *c);
+  auto view = domain::public_groups::check_commit(s, conv, actor, args, kNowS);
+  if (trace()) std::fprintf(stderr, "  view: %s\n", view ? "ok" : view.error().message.c_str());
+  if (view && view->next && view->next->epoch() != conv.epoch + 1) {
+    fail("the public view moved to another epoch than the next");
+  }
   return 0;
 }

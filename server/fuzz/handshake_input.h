@@ -1,7 +1,7 @@
 // The input format of the handshake target (fuzz_handshake.cpp), shared with the corpus generator.
 // A 5-byte header, then the bodies:
 //   [mode][who][masks][epoch][proposer] body...
-// mode % 6: 0 mls_checks::key_package, 1 mls_checks::handshake, 2 mls_checks::welcome_targets
+// mode % 7: 0 mls_checks::key_package, 1 mls_checks::handshake, 2 mls_checks::welcome_targets
 //   (body: the bytes); 3 handshake::read_proposal (body: the proposal); 4 handshake::read_commit
 //   (body: [u16 length][commit][welcome: the rest]); 5 read_proposal then, with the proposal cached
 //   if the relay accepted it, read_commit (body: [u16 length][proposal][u16
@@ -18,7 +18,16 @@
 namespace cercle::relay_fuzz {
 
 inline constexpr size_t kHandshakeHeader = 5;
-enum Mode : uint8_t { kKeyPackage, kHandshake, kWelcome, kProposal, kCommit, kProposalCommit };
+enum Mode : uint8_t {
+  kKeyPackage,
+  kHandshake,
+  kWelcome,
+  kProposal,
+  kCommit,
+  kProposalCommit,
+  kApplication,
+  kModes
+};
 
 inline void append_sized(std::string& out, std::string_view body) {
   out.push_back(static_cast<char>(body.size() & 0xff));

@@ -306,6 +306,8 @@ class Seeds {
     write("handshake", header(kHandshake, false, kBob, 0, 0) + bob_leaves);
     write("handshake", header(kWelcome, false, kAlice, 0, 0) + add_carol.welcome);
     write("handshake", header(kProposal, false, kBob, 0, 0) + bob_leaves);
+    write("handshake", header(kApplication, false, kAlice, 0, 0) + hello_group);
+    write("handshake", header(kApplication, true, kCarol, 0, 0) + carol_says);
     write("handshake", header(kProposal, false, kAlice, 0, 0) + alice_removes_bob);
     auto commit_input = [&](bool in_direct, Who who, uint8_t adds, uint8_t removes,
                             const MlsMember::Commit& c) {

@@ -18,6 +18,8 @@ namespace {
 
 using namespace domain;  // NOLINT: the services' value types.
 
+std::string str(const mls::Bytes& b) { return std::string(b.begin(), b.end()); }
+
 template <class T>
 T must(Result<T> r, const char* what) {
   if (!r) fail(std::string("building the world: ") + what + ": " + r.error().message);
@@ -90,8 +92,11 @@ class Builder {
   }
 
   // `by` commits adding `added` (one fresh key package each) with `rules`; everyone follows.
-  void commit(Member& by, const ConvId& conv, std::vector<Member*> added,
-              std::optional<std::string> rules) {
+  // `by`'s first commit in `conv`, adding `added` (one fresh key package each) with `rules`; it
+  // states the group's start (genesis), so the relay follows the group's public state and checks
+  // the signature of every later handshake message. Everyone follows.
+  void first_commit(Member& by, const ConvId& conv, std::vector<Member*> added,
+                    std::optional<std::string> rules) {
     const std::string g = conv.str();
     std::vector<std::string> kps;
     std::vector<DeviceId> ids;
@@ -100,13 +105,17 @@ class Builder {
       upload(*a, {{kps.back(), false}});
       ids.push_back(a->device);
     }
+    const mls::State before = by.mls->state(g);
     auto built = by.mls->commit(g, kps, {}, rules);
-    must(rt_.await<CommitOk>([&](auto cb) {
-      rt_.domain().conversations().commit(
-          by.device, CommitArgs{conv, by.mls->epoch(g), built.message, ids, {}, built.welcome}, cb);
-    }),
-         "commit");
     by.mls->adopt(g);
+    const mls::State& after = by.mls->state(g);
+    CommitArgs args{conv, before.epoch(), built.message, ids, {}, built.welcome};
+    args.genesis = CommitArgs::Genesis{str(mls::encode(before.group_context())),
+                                       str(before.tree().encode_bytes()),
+                                       str(after.group_context().confirmed_transcript_hash)};
+    must(rt_.await<CommitOk>(
+             [&](auto cb) { rt_.domain().conversations().commit(by.device, std::move(args), cb); }),
+         "commit");
     for (Member* a : added) {
       if (!a->mls->join(g, built.welcome)) fail("building the world: join");
     }
@@ -122,7 +131,7 @@ class Builder {
     alice.mls->create(w_.group.str());
     v1::GroupPolicy rules = policy::initial_policy("alice");
     rules.set_charter("Bienveillance");
-    commit(alice, w_.group, {&w_.members[kBob]}, rules.SerializeAsString());
+    first_commit(alice, w_.group, {&w_.members[kBob]}, rules.SerializeAsString());
     const std::string text = alice.mls->encrypt(w_.group.str(), "bonjour");
     must(rt_.await<SendOk>([&](auto cb) {
       rt_.domain().conversations().send(
@@ -140,7 +149,7 @@ class Builder {
                      "direct")
                     .id;
     alice.mls->create(w_.direct.str());
-    commit(alice, w_.direct, {&w_.members[kCarol]}, std::nullopt);
+    first_commit(alice, w_.direct, {&w_.members[kCarol]}, std::nullopt);
   }
 
   void invite_pro() {
