@@ -91,7 +91,8 @@ std::unique_ptr<testing::ServerProcess> start_server(const std::string& data, bo
   const std::string config = data + ".toml";
   std::ofstream(config) << "[rate_limits]\nregistrations_per_ip_per_hour = 0\n"
                            "auth_attempts_per_ip_per_minute = 0\nmessages_per_ip_per_second = 0\n"
-                           "messages_per_account_per_second = 0\n";
+                           "messages_per_account_per_second = 0\n"
+                           "[limits]\nmax_connections_per_address = 1000000\n";
   std::string error;
   auto server =
       testing::ServerProcess::start(data,

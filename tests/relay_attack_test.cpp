@@ -459,28 +459,10 @@ TEST_F(RelayAttackTest, EveryHandshakeKindThroughEveryPath) {
   ASSERT_NO_FATAL_FAILURE(expect_goes_on());
 }
 
-// Defect 1's relay side: only a PrivateMessage carrying application data, of this group and
-// epoch, travels as an application message (the relay forwards those unread; a client that
-// processed a commit from there would apply it unchecked). Disabled until Conversations::send calls
-// handshake::check_application for APPLICATION payloads (and the tests that send opaque bytes as
-// application messages send MLS ones).
-TEST_F(RelayAttackTest, DISABLED_OnlyApplicationDataTravelsAsAnApplicationMessage) {
-  const std::string honest_commit = bob_.mls->commit(conv_, {}).message;
-  bob_.mls->discard(conv_);
-  const std::string honest_proposal = bob_.mls->propose_update(conv_);
-  bob_.mls->discard(conv_);
-  const std::string application = bob_.mls->encrypt(conv_, "salut");
-  EXPECT_EQ(send(bob_, honest_commit, v1::APPLICATION), v1::INVALID_ARGUMENT);
-  EXPECT_EQ(send(bob_, honest_proposal, v1::APPLICATION), v1::INVALID_ARGUMENT);
-  for (auto type : {mls::ContentType::kCommit, mls::ContentType::kProposal}) {
-    EXPECT_EQ(send(bob_, MlsMember::relabel(application, type), v1::APPLICATION),
-              v1::INVALID_ARGUMENT);
-  }
-  EXPECT_EQ(send(bob_, dave_.spare_key_packages.front(), v1::APPLICATION), v1::INVALID_ARGUMENT);
-  EXPECT_EQ(send(bob_, "not MLS at all", v1::APPLICATION), v1::INVALID_ARGUMENT);
-  EXPECT_EQ(send(bob_, application, v1::APPLICATION), v1::ERROR_CODE_UNSPECIFIED);
-  ASSERT_NO_FATAL_FAILURE(expect_goes_on());
-}
+// Defect 1's relay side (only application data travels as an application message) is not
+// enforced yet: handshake::check_application exists but Conversations::send does not call it, and
+// many tests still send opaque bytes as application messages (docs/SECURITY.md, "What is not yet
+// refused"). Clients refuse anything else on that path (tests/client_attack_test.cpp).
 
 // A professional is always marked: in a direct conversation (no rules, so the commits here carry
 // none), the professional's Update or UpdatePath leaf may neither drop the mark nor claim a peer's;

@@ -2,6 +2,7 @@
 #include "client-lib/mls/inspect.h"
 #include "client-lib/mls/key_package.h"
 #include "client-lib/sdk/client_internal.h"
+#include "client-lib/sdk/client_verify.h"
 
 namespace cercle::client {
 
@@ -130,6 +131,7 @@ void Client::Impl::adopt_pending(Conv& conv) {
   conv.pending_seq = 0;
   conv.dirty = true;
   events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
+  note_device_changes(*this, conv);
 }
 
 void Client::Impl::apply(Conv& conv, const v1::Delivery& d) {
@@ -184,6 +186,7 @@ void Client::Impl::apply_welcome(Conv& conv, const v1::Delivery& d) {
           conv.dirty = true;
           if (candidate == name) (void)store->remove(name);  // One-time keys go once used.
           events.push_back(conv_event(Event::Kind::kJoined, conv));
+          note_device_changes(*this, conv);
           return;
         }
       }
@@ -254,6 +257,7 @@ void Client::Impl::apply_handshake(Conv& conv, const v1::Delivery& d) {
   }
   events.push_back(conv_event(Event::Kind::kMembersChanged, conv));
   conv.state = std::move(out->state);
+  note_device_changes(*this, conv);
 }
 
 // A proposal joins the pending ones only if the group's rules allow it: this client then never

@@ -199,7 +199,8 @@ class DomainTest : public ::testing::Test {
     for (Device* a : add) added_handles.push_back(a->info.handle);
     // Mechanics tests: committers and the added facilitate (policy tests build their own).
     const auto policy =
-        d.mls->in_group(group) && everyone_facilitates_
+        d.mls->in_group(group) && everyone_facilitates_ &&
+                domain_->state().conversations.at(conv).kind == ConvKind::kGroup
             ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
             : std::nullopt;
     auto built = d.mls->commit(group, kps, leaves, policy);

@@ -158,9 +158,19 @@ class RelayFixture : public ::testing::Test {
     // a facilitator so that the group rules allow it (tests/relay_groups_test.cpp tests the rules).
     std::vector<std::string> added_handles;
     for (const auto* d : add) added_handles.push_back(d->handle);
+    // A direct conversation has no rules: none is set there.
+    bool direct = false;
+    if (committer.ws) {
+      v1::ClientFrame get;
+      get.mutable_get_conversation()->set_conversation_id(conv);
+      auto info = committer.ws->call(get);
+      direct = info && info->has_conversation() && info->conversation().kind() == v1::DIRECT;
+    }
     out->mls = committer.mls->commit(
         conv, key_packages, leaves,
-        testing::facilitating_policy(committer.mls->policy(conv), committer.handle, added_handles));
+        direct ? std::nullopt
+               : testing::facilitating_policy(committer.mls->policy(conv), committer.handle,
+                                              added_handles));
     std::vector<uint64_t> add_ids, remove_ids;
     for (const auto* d : add) add_ids.push_back(d->device_id);
     for (const auto* d : remove) remove_ids.push_back(d->device_id);
