@@ -21,6 +21,7 @@
 #include "client-lib/mls/state.h"
 #include "client-lib/sdk/client.h"
 #include "proto/cercle.pb.h"
+#include "tests/support/client_view.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tamper_proxy.h"
 #include "tests/support/ws_client.h"
@@ -32,8 +33,6 @@ using namespace std::chrono_literals;
 using client::Client;
 using client::Event;
 
-constexpr auto kWait = 10s;  // Bound of every wait for something that must happen.
-
 mls::Bytes bytes(const std::string& s) { return mls::Bytes(s.begin(), s.end()); }
 std::string str(const mls::Bytes& b) { return std::string(b.begin(), b.end()); }
 
@@ -43,14 +42,6 @@ std::string hex(const mls::Bytes& b) {
   for (uint8_t c : b) {
     out.push_back(kDigits[c >> 4]);
     out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string raw_id(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
@@ -84,7 +75,7 @@ struct Mallory {
 
   // Waits for its Welcome and joins.
   void join_group() {
-    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    const auto deadline = std::chrono::steady_clock::now() + kClientWait;
     while (std::chrono::steady_clock::now() < deadline) {
       auto d = ws->next_delivery(1s);
       if (!d || d->kind() != v1::WELCOME) continue;
@@ -107,37 +98,6 @@ struct Mallory {
   }
 };
 
-// Polls `c` until `done()` (at most kWait); every event it yields goes to `events`.
-template <class Done>
-bool poll_until(Client& c, Done done, std::vector<Event>* events) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    auto got = c.poll(100ms);
-    if (!got.ok()) return false;
-    events->insert(events->end(), got->begin(), got->end());
-  }
-  return true;
-}
-
-struct GroupView {
-  uint64_t epoch = 0;
-  std::string authenticator;
-  std::vector<std::string> members;  // Handles, sorted.
-  bool operator==(const GroupView&) const = default;
-};
-
-GroupView view_of(const Client& c, const std::string& conv) {
-  GroupView v;
-  if (auto e = c.epoch(conv); e.ok()) v.epoch = *e;
-  if (auto a = c.epoch_authenticator(conv); a.ok()) v.authenticator = *a;
-  if (auto m = c.members(conv); m.ok()) {
-    for (const auto& member : *m) v.members.push_back(member.handle);
-  }
-  std::sort(v.members.begin(), v.members.end());
-  return v;
-}
-
 class ClientAttackTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -155,7 +115,7 @@ class ClientAttackTest : public ::testing::Test {
     o.server_url = "ws://127.0.0.1:" + std::to_string(relay_->port()) + "/ws";
     o.data_dir = dir_.path() + "/clients/" + name;
     o.passphrase = "phrase de passe de " + name;
-    o.timeout = kWait;
+    o.timeout = kClientWait;
     auto c = Client::open(o);
     EXPECT_TRUE(c.ok()) << c.error().message;
     if (!c.ok()) return nullptr;
@@ -257,7 +217,7 @@ TEST_F(ClientAttackTest, ACommitSentAsAMessageSeatsNoGhost) {
   // What bob writes next is for the group as its members see it: the ghost cannot read it.
   ASSERT_TRUE(bob_->send_text(conv_, "pour le groupe seulement").ok());
   std::optional<v1::Delivery> message;
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  const auto deadline = std::chrono::steady_clock::now() + kClientWait;
   while (!message && std::chrono::steady_clock::now() < deadline) {
     auto d = mallory_.ws->next_delivery(1s);
     if (d && d->kind() == v1::APPLICATION && d->sender_device() != 0 &&

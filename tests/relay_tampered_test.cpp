@@ -26,6 +26,7 @@
 
 #include "client-lib/sdk/client.h"
 #include "proto/cercle.pb.h"
+#include "tests/support/client_view.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tamper_proxy.h"
 
@@ -39,53 +40,6 @@ using client::Role;
 
 constexpr std::string_view kRefusal =
     "a change to the group was refused because it breaks the group's rules";
-constexpr auto kWait = 10s;  // Bound of every wait for something that must happen.
-
-// The raw conversation id (what the wire carries) from the SDK's hex id.
-std::string raw_id(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-// Polls `c` until `done()` (at most kWait); every event it yields goes to `events`.
-template <class Done>
-bool poll_until(Client& c, Done done, std::vector<Event>* events = nullptr) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    auto got = c.poll(100ms);
-    if (!got.ok()) return false;
-    if (events) events->insert(events->end(), got->begin(), got->end());
-  }
-  return true;
-}
-
-// What a member's client says the group is.
-struct GroupView {
-  uint64_t epoch = 0;
-  std::string authenticator;
-  std::vector<std::string> members;  // Handles, sorted.
-  bool operator==(const GroupView&) const = default;
-};
-
-void PrintTo(const GroupView& v, std::ostream* os) {
-  *os << "epoch " << v.epoch << ", authenticator " << v.authenticator << ", members";
-  for (const auto& m : v.members) *os << " " << m;
-}
-
-GroupView view_of(const Client& c, const std::string& conv) {
-  GroupView v;
-  if (auto e = c.epoch(conv); e.ok()) v.epoch = *e;
-  if (auto a = c.epoch_authenticator(conv); a.ok()) v.authenticator = *a;
-  if (auto m = c.members(conv); m.ok()) {
-    for (const auto& member : *m) v.members.push_back(member.handle);
-  }
-  std::sort(v.members.begin(), v.members.end());
-  return v;
-}
 
 // Receives `n` messages of `conv`; any other change to the group on the way is a failure (the
 // refusal was the one warning the tampering deserved).
@@ -125,7 +79,7 @@ class RelayTamperedTest : public ::testing::Test {
     o.server_url = "ws://127.0.0.1:" + std::to_string(relay_->port()) + "/ws";
     o.data_dir = dir_.path() + "/clients/" + name;
     o.passphrase = "phrase de passe de " + name;
-    o.timeout = kWait;
+    o.timeout = kClientWait;
     auto c = Client::open(o);
     EXPECT_TRUE(c.ok()) << c.error().message;
     if (!c.ok()) return nullptr;

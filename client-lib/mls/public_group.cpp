@@ -7,60 +7,11 @@
 #include "client-lib/mls/framing.h"
 #include "client-lib/mls/key_package.h"
 #include "client-lib/mls/key_schedule.h"
+#include "client-lib/mls/proposal_buckets.h"
 #include "client-lib/mls/tree_math.h"
 
 namespace cercle::mls {
 namespace {
-
-// The proposals of a commit sorted by what they do, with the rules of RFC 9420 12.2 that receiving
-// members enforce (state_commit.cpp).
-struct Buckets {
-  const GroupContextExtensionsProposal* gce = nullptr;
-  std::vector<std::pair<const UpdateProposal*, uint32_t>> updates;
-  std::vector<uint32_t> removes;
-  std::vector<const KeyPackage*> adds;
-  std::vector<PreSharedKeyId> psks;
-};
-
-Status add_psk(Buckets& b, const PskProposal& p) {
-  MLS_ENSURE(std::find(b.psks.begin(), b.psks.end(), p.psk) == b.psks.end(), Errc::kInvalid,
-             "duplicate PSK proposal");
-  MLS_ENSURE(p.psk.psk_nonce.size() == kHashLen, Errc::kInvalid, "bad PSK nonce length");
-  MLS_ENSURE(p.psk.psktype == kPskExternal || p.psk.usage == kResumptionApplication, Errc::kInvalid,
-             "resumption PSK with a usage other than application");
-  b.psks.push_back(p.psk);
-  return {};
-}
-
-template <class Resolved>
-Result<Buckets> bucket(const std::vector<Resolved>& proposals, uint32_t committer) {
-  Buckets b;
-  std::set<uint32_t> touched;
-  for (const auto& rp : proposals) {
-    const auto& v = rp.proposal->value;
-    if (auto* g = std::get_if<GroupContextExtensionsProposal>(&v)) {
-      MLS_ENSURE(!b.gce, Errc::kInvalid, "several GroupContextExtensions proposals");
-      b.gce = g;
-    } else if (auto* u = std::get_if<UpdateProposal>(&v)) {
-      MLS_ENSURE(rp.sender != committer, Errc::kInvalid, "committer's own Update proposal");
-      MLS_ENSURE(touched.insert(rp.sender).second, Errc::kInvalid, "leaf updated twice");
-      b.updates.emplace_back(u, rp.sender);
-    } else if (auto* r = std::get_if<RemoveProposal>(&v)) {
-      MLS_ENSURE(r->removed != committer, Errc::kInvalid, "committer removes itself");
-      MLS_ENSURE(touched.insert(r->removed).second, Errc::kInvalid, "leaf removed twice");
-      b.removes.push_back(r->removed);
-    } else if (auto* a = std::get_if<AddProposal>(&v)) {
-      b.adds.push_back(&a->key_package);
-    } else if (auto* p = std::get_if<PskProposal>(&v)) {
-      MLS_CHECK(add_psk(b, *p));
-    } else if (std::holds_alternative<ReInitProposal>(v)) {
-      return make_error(Errc::kUnsupported, "ReInit is not supported");
-    } else {
-      return make_error(Errc::kInvalid, "ExternalInit in a member commit");
-    }
-  }
-  return b;
-}
 
 struct Applied {
   RatchetTree tree;
@@ -71,7 +22,7 @@ struct Applied {
   bool path_required = false;
 };
 
-Status apply_updates(Applied& out, const Buckets& b, const RatchetTree& before,
+Status apply_updates(Applied& out, const ProposalBuckets& b, const RatchetTree& before,
                      BytesView group_id) {
   for (const auto& [u, sender] : b.updates) {
     const LeafNode* old = before.leaf(sender);
@@ -85,7 +36,7 @@ Status apply_updates(Applied& out, const Buckets& b, const RatchetTree& before,
   return {};
 }
 
-Status apply_adds(Applied& out, const Buckets& b, std::optional<uint64_t> now_s) {
+Status apply_adds(Applied& out, const ProposalBuckets& b, std::optional<uint64_t> now_s) {
   std::vector<const KeyPackage*> added;
   for (const KeyPackage* kp : b.adds) {
     MLS_CHECK(validate_key_package(*kp, now_s, kPublicLifetimeSkewSeconds));
@@ -105,7 +56,9 @@ template <class Resolved>
 Result<Applied> apply_proposals(const RatchetTree& tree, const GroupContext& context,
                                 const std::vector<Resolved>& proposals, uint32_t committer,
                                 std::optional<uint64_t> now_s) {
-  MLS_TRY(Buckets b, bucket(proposals, committer));
+  std::vector<std::pair<const Proposal*, uint32_t>> list;
+  for (const auto& rp : proposals) list.emplace_back(rp.proposal, rp.sender);
+  MLS_TRY(ProposalBuckets b, bucket_proposals(list, committer));
   Applied out;
   out.tree = tree;
   out.extensions = b.gce ? b.gce->extensions : context.extensions;

@@ -4,60 +4,18 @@
 #include <set>
 
 #include "client-lib/mls/framing.h"
+#include "client-lib/mls/proposal_buckets.h"
 #include "client-lib/mls/state.h"
 #include "client-lib/mls/state_internal.h"
 #include "client-lib/mls/tree_math.h"
 
 namespace cercle::mls {
-namespace {
-
-struct ProposalBuckets {
-  const GroupContextExtensionsProposal* gce = nullptr;
-  std::vector<std::pair<const UpdateProposal*, uint32_t>> updates;
-  std::vector<uint32_t> removes;
-  std::vector<const KeyPackage*> adds;
-  std::vector<PreSharedKeyId> psks;
-};
-
-Result<ProposalBuckets> bucket(const std::vector<ResolvedProposal>& proposals, uint32_t committer) {
-  ProposalBuckets b;
-  std::set<uint32_t> touched;
-  for (const auto& rp : proposals) {
-    const auto& v = rp.proposal.value;
-    if (auto* g = std::get_if<GroupContextExtensionsProposal>(&v)) {
-      MLS_ENSURE(!b.gce, Errc::kInvalid, "several GroupContextExtensions proposals");
-      b.gce = g;
-    } else if (auto* u = std::get_if<UpdateProposal>(&v)) {
-      MLS_ENSURE(rp.sender != committer, Errc::kInvalid, "committer's own Update proposal");
-      MLS_ENSURE(touched.insert(rp.sender).second, Errc::kInvalid, "leaf updated twice");
-      b.updates.emplace_back(u, rp.sender);
-    } else if (auto* r = std::get_if<RemoveProposal>(&v)) {
-      MLS_ENSURE(r->removed != committer, Errc::kInvalid, "committer removes itself");
-      MLS_ENSURE(touched.insert(r->removed).second, Errc::kInvalid, "leaf removed twice");
-      b.removes.push_back(r->removed);
-    } else if (auto* a = std::get_if<AddProposal>(&v)) {
-      b.adds.push_back(&a->key_package);
-    } else if (auto* p = std::get_if<PskProposal>(&v)) {
-      MLS_ENSURE(std::find(b.psks.begin(), b.psks.end(), p->psk) == b.psks.end(), Errc::kInvalid,
-                 "duplicate PSK proposal");
-      MLS_ENSURE(p->psk.psk_nonce.size() == kHashLen, Errc::kInvalid, "bad PSK nonce length");
-      MLS_ENSURE(p->psk.psktype == kPskExternal || p->psk.usage == kResumptionApplication,
-                 Errc::kInvalid, "resumption PSK with a usage other than application");
-      b.psks.push_back(p->psk);
-    } else if (std::holds_alternative<ReInitProposal>(v)) {
-      return make_error(Errc::kUnsupported, "ReInit is not supported");
-    } else {
-      return make_error(Errc::kInvalid, "ExternalInit in a member commit");
-    }
-  }
-  return b;
-}
-
-}  // namespace
 
 Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedProposal>& proposals,
                                                 uint32_t committer) const {
-  MLS_TRY(ProposalBuckets b, bucket(proposals, committer));
+  std::vector<std::pair<const Proposal*, uint32_t>> list;
+  for (const auto& rp : proposals) list.emplace_back(&rp.proposal, rp.sender);
+  MLS_TRY(ProposalBuckets b, bucket_proposals(list, committer));
   AppliedProposals out;
   out.tree = *tree_;
   out.extensions = b.gce ? b.gce->extensions : context_.extensions;
