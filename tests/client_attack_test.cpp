@@ -162,7 +162,9 @@ class ClientAttackTest : public ::testing::Test {
     ASSERT_TRUE(poll_until(c, warned, &events)) << c.handle() << " said nothing";
     for (const auto& e : events) {
       EXPECT_NE(e.kind, Event::Kind::kMembersChanged) << c.handle() << " applied the attack";
-      if (e.kind == Event::Kind::kWarning) EXPECT_EQ(e.detail, detail) << c.handle();
+      if (e.kind == Event::Kind::kWarning) {
+        EXPECT_EQ(e.detail, detail) << c.handle();
+      }
     }
     EXPECT_EQ(view_of(c, conv_), before) << c.handle();
   }

@@ -70,7 +70,9 @@ class ClientVerifyTest : public RelayFixture {
     EXPECT_TRUE(c.ok()) << c.error().message;
     if (!c.ok()) return nullptr;
     EXPECT_TRUE((*c)->connect().ok());
-    if (!(*c)->registered()) EXPECT_TRUE((*c)->register_account(name).ok());
+    if (!(*c)->registered()) {
+      EXPECT_TRUE((*c)->register_account(name).ok());
+    }
     return std::move(*c);
   }
 
@@ -170,7 +172,9 @@ TEST_F(ClientVerifyTest, BothSidesSeeTheSameNumberAndEveryDevice) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!bob_.mls->in_group(raw) && std::chrono::steady_clock::now() < deadline) {
     auto d = bob_.ws->next_delivery(1s);
-    if (d && d->kind() == v1::WELCOME) ASSERT_TRUE(bob_.mls->join(raw, d->payload()));
+    if (d && d->kind() == v1::WELCOME) {
+      ASSERT_TRUE(bob_.mls->join(raw, d->payload()));
+    }
   }
   ASSERT_TRUE(bob_.mls->in_group(raw));
   const auto& tree = bob_.mls->state(raw);

@@ -60,7 +60,9 @@ class GroupsTest : public ::testing::Test {
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
     auto connected = (*c)->connect();
     EXPECT_TRUE(connected.ok()) << connected.error().message;
-    if (!(*c)->registered()) EXPECT_TRUE((*c)->register_account(name).ok());
+    if (!(*c)->registered()) {
+      EXPECT_TRUE((*c)->register_account(name).ok());
+    }
     users_[name] = std::move(*c);
     return *users_[name];
   }
@@ -244,7 +246,9 @@ TEST_F(GroupsTest, AProfessionalJoinsOnlyByInvitationAndEveryoneSeesThemMarked) 
   ASSERT_TRUE(users_["dr_martin"]->send_text(conv, "Bonjour, je suis là pour Sam.").ok());
   ASSERT_TRUE(until([&] { return sees("lou", conv, "Bonjour, je suis là pour Sam."); }));
   for (const auto& m : *users_["lou"]->history(conv)) {
-    if (m.sender == "dr_martin") EXPECT_TRUE(m.professional);
+    if (m.sender == "dr_martin") {
+      EXPECT_TRUE(m.professional);
+    }
   }
 }
 

@@ -37,10 +37,11 @@ struct CachedProposal {
 // a group, and receivers refuse a changed credential (RFC 9420 5.3.1 leaves credential changes to
 // the application). It exists so that tests can play a member who tries.
 struct LeafChange {
-  std::optional<Credential> credential;
-  std::optional<std::vector<Extension>> extensions;
-  std::optional<Capabilities> capabilities;
-  std::optional<SignaturePrivateKey> signer;  // The leaf then carries (and is signed by) this key.
+  std::optional<Credential> credential = std::nullopt;
+  std::optional<std::vector<Extension>> extensions = std::nullopt;
+  std::optional<Capabilities> capabilities = std::nullopt;
+  std::optional<SignaturePrivateKey> signer =
+      std::nullopt;  // The leaf then carries (and is signed by) this key.
 };
 
 struct CommitOptions {

@@ -86,7 +86,9 @@ TEST(StateIdentity, APathLeafWithOtherExtensionsOrKeyIsStillMLSValid) {
   auto at_alice = t.alice.process(commit.message);
   ASSERT_TRUE(at_alice.ok()) << at_alice.error().message;
   for (const auto& m : at_alice->state.members()) {
-    if (m.leaf_index == 1) EXPECT_EQ(m.signature_key, change.signer->public_key);
+    if (m.leaf_index == 1) {
+      EXPECT_EQ(m.signature_key, change.signer->public_key);
+    }
   }
 }
 

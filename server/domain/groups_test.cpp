@@ -415,7 +415,8 @@ TEST_F(GroupsTest, APlainMemberProposesOnlyWhatTheRulesCouldCommit) {
         mls::BytesView(reinterpret_cast<const uint8_t*>(kp.data()), kp.size()));
     return mls::Proposal{mls::AddProposal{*parsed}};
   };
-  const mls::Proposal remove_carol{mls::RemoveProposal{bob.mls->leaf_of(g, "carol")}};
+  const mls::Proposal remove_carol{
+      mls::RemoveProposal{static_cast<uint32_t>(bob.mls->leaf_of(g, "carol"))}};
   v1::GroupPolicy open = policy::initial_policy("alice");
   open.set_join_rule(v1::OPEN_TO_PEERS);
   open.set_charter("Bienveillance");

@@ -33,8 +33,8 @@ struct KeyPackageFacts {
   std::string identity;       // The BasicCredential identity (our clients: the account's handle).
   bool professional = false;  // The leaf's account-type extension says so.
   bool has_account_type = false;
-  std::string encryption_key;  // The leaf's HPKE key.
-  std::string init_key;
+  std::string encryption_key = {};  // The leaf's HPKE key.
+  std::string init_key = {};
 };
 
 // Decodes and validates a KeyPackage (MLSMessage-wrapped or bare): suite 3, its signatures, the

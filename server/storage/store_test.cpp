@@ -161,7 +161,9 @@ TEST_F(StoreTest, ASchemaOneFolderMovesToTwoAndKeepsPublicGroups) {
     ASSERT_TRUE(
         rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), families, &handles, &raw).ok());
     for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "public_groups") ASSERT_TRUE(raw->DropColumnFamily(handles[i]).ok());
+      if (names[i] == "public_groups") {
+        ASSERT_TRUE(raw->DropColumnFamily(handles[i]).ok());
+      }
     }
     ASSERT_TRUE(
         raw->Put(rocksdb::WriteOptions(), "schema_version", std::string("\0\0\0\x01", 4)).ok());
