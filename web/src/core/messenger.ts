@@ -1176,6 +1176,7 @@ export class Messenger {
           commit: out.commit,
           addDevices: added.map((k) => k.deviceId),
           welcome: out.welcome,
+          genesis: out.genesis,
         },
       },
       "commit",

@@ -47,6 +47,7 @@ import type { PrivateMessage } from "ts-mls/privateMessage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
+import { genesisOf, type Genesis } from "./genesis";
 import {
   ACCOUNT_TYPE_EXTENSION,
   POLICY_EXTENSION,
@@ -156,6 +157,8 @@ export interface CommitOut {
   newState: ClientState;
   commit: Uint8Array;
   welcome: Uint8Array;
+  /** A group's first commit only: its start, sent to the relay with it (Commit.genesis). */
+  genesis?: Genesis;
 }
 
 export interface CommitOptions {
@@ -194,6 +197,7 @@ export async function commit(state: ClientState, opts: CommitOptions): Promise<C
     newState: out.newState,
     commit: encodeMlsMessage(out.commit),
     welcome: out.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome }) : new Uint8Array(),
+    genesis: genesisOf(state, out.newState),
   };
 }
 

@@ -90,6 +90,10 @@ async function commitAndAdopt(
           addDevices: devices.add ?? [],
           removeDevices: devices.remove ?? [],
           welcome: out.welcome,
+          // No genesis: these groups' commits setting the rules (GroupContextExtensions) carry no
+          // UpdatePath (ts-mls 1.6 sends none), which a relay following the group from its start
+          // refuses as RFC 9420 12.4 does (client-lib/mls/public_group.cpp); the relay checks the
+          // signatures of the conversations the web client itself opens (tests/genesis-core).
         },
       },
       "commit",
@@ -433,6 +437,19 @@ export function corruptTail(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   out[out.length - 1] ^= 1;
   return out;
+}
+
+/**
+ * The same PublicMessage (proposal or commit) with one bit of its signature flipped: what a relay
+ * that follows the group's public state refuses, and one that does not lets through.
+ */
+export function spoilSignature(bytes: Uint8Array): Uint8Array {
+  const decoded = decodeMlsMessage(bytes, 0);
+  if (!decoded || decoded[0].wireformat !== "mls_public_message") throw new Error("not a PublicMessage");
+  const pm = decoded[0].publicMessage;
+  const signature = pm.auth.signature.slice();
+  signature[0] ^= 1;
+  return encodeMlsMessage({ ...decoded[0], publicMessage: { ...pm, auth: { ...pm.auth, signature } } });
 }
 
 /** A delivery as the relay would hand it to `m` (a test passes it to handleBatch, as a relay that let it through). */
