@@ -68,6 +68,21 @@ void fill_account(const domain::AccountView& in, v1::AccountInfo& out) {
     device->set_device_id(d.id);
     device->set_public_key(d.public_key.data(), d.public_key.size());
   }
+  // Every stored link was checked and encoded by the relay itself: it parses.
+  for (const auto& link : in.chain) out.add_chain()->ParseFromString(link);
+}
+
+void fill_device_request(const domain::DeviceRequestView& in, v1::DeviceRequestInfo& out) {
+  out.set_request_id(in.request_id);
+  out.set_handle(in.handle);
+  out.set_device_public_key(in.device_key);
+  out.set_mls_key(in.mls_key);
+  out.set_possession(in.possession);
+  out.set_commitment(in.commitment);
+  out.set_approver_nonce(in.approver_nonce);
+  out.set_device_nonce(in.device_nonce);
+  out.set_created_ms(static_cast<uint64_t>(in.created_ms));
+  out.set_device_id(in.device_id);
 }
 
 void fill_conversation(const domain::ConvView& in, v1::ConversationInfo& out) {

@@ -35,6 +35,7 @@ void fill_account(const domain::AccountView& in, v1::AccountInfo& out);
 void fill_conversation(const domain::ConvView& in, v1::ConversationInfo& out);
 void fill_auth(const domain::AuthInfo& in, v1::AuthResult& out);
 void fill_contact_link(const domain::ContactLinkView& in, v1::ContactLinkInfo& out);
+void fill_device_request(const domain::DeviceRequestView& in, v1::DeviceRequestInfo& out);
 
 // Reads the request id at the start of a possibly truncated or invalid ClientFrame encoding, so
 // that an error about an unparsable frame can still name its request. Returns 0 when there is none.

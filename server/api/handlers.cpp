@@ -25,8 +25,9 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
       return run_async<DeviceId>(
           id,
           [&](auto done) {
-            domain.identity().add_device(device_, frame.add_device().device_public_key(),
-                                         std::move(done));
+            const auto& req = frame.add_device();
+            domain.identity().add_device(device_, req.device_public_key(),
+                                         req.has_link() ? &req.link() : nullptr, std::move(done));
           },
           [](DeviceId d, v1::Response& r) { r.mutable_device()->set_device_id(d); });
     case Rc::kLookupAccount: {
@@ -81,6 +82,8 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
       response.mutable_count_key_packages()->set_has_last_resort(count.has_last_resort);
       return respond(response);
     }
+    case Rc::kListDeviceRequests:
+      return on_device_request(id, frame);
     case Rc::kCreateRegistrationCode:
     case Rc::kSetAccountType:
       return on_admin_request(id, frame);

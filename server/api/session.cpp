@@ -79,11 +79,13 @@ bool Session::check_phase(uint64_t id, Rc kind) {
   const bool auth_step =
       kind == Rc::kRegister || kind == Rc::kAuthenticate || kind == Rc::kGetChallenge;
   // Resolving a contact link is allowed before authentication: the visitor's page names the helper
-  // before the visitor picks a pseudonym.
-  if (kind == Rc::kResolveContactLink &&
-      (phase_ == Phase::kHello || phase_ == Phase::kAuthenticated)) {
-    return true;
-  }
+  // before the visitor picks a pseudonym. A new device asks to join its account before it can
+  // authenticate, and follows its request from the same connection.
+  const bool either = kind == Rc::kResolveContactLink || kind == Rc::kPostPairingNonce ||
+                      kind == Rc::kGetDeviceRequest;
+  if (either && (phase_ == Phase::kHello || phase_ == Phase::kAuthenticated)) return true;
+  const bool anonymous = kind == Rc::kRequestDevice;
+  if (anonymous && phase_ == Phase::kHello) return true;
   if (kind == Rc::kHello) {
     if (phase_ == Phase::kNew) return true;
     fail(id, err(Errc::kInvalidArgument, "hello was already done on this connection"));
@@ -102,7 +104,7 @@ bool Session::check_phase(uint64_t id, Rc kind) {
                    "an authentication is in progress"));
       return false;
     case Phase::kAuthenticated:
-      if (!auth_step) return true;
+      if (!auth_step && !anonymous) return true;
       fail(id, err(Errc::kAlreadyAuthenticated, "this connection is already authenticated"));
       return false;
     case Phase::kClosed:
@@ -125,6 +127,10 @@ void Session::dispatch(const v1::ClientFrame& frame) {
       return on_authenticate(id, frame.authenticate());
     case Rc::kResolveContactLink:
       return on_resolve_contact_link(id, frame.resolve_contact_link());
+    case Rc::kRequestDevice:
+    case Rc::kPostPairingNonce:
+    case Rc::kGetDeviceRequest:
+      return on_device_request(id, frame);
     default:
       return on_request(id, frame);
   }
@@ -190,6 +196,7 @@ void Session::on_register(uint64_t id, const v1::Register& request) {
   hub_.domain().identity().register_account(
       request.handle(), request.device_public_key(), request.signature(), t,
       {request.registration_code(), request.contact_token()},
+      request.has_link() ? &request.link() : nullptr,
       [this, life = connection_.life(), id](Result<domain::AuthInfo> result) {
         const auto alive = life.lock();
         if (!alive || phase_ == Phase::kClosed) return;

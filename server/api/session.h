@@ -91,6 +91,9 @@ class Session {
   void on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request);
   void on_group_request(uint64_t id, const v1::ClientFrame& frame);
   void on_report_request(uint64_t id, const v1::ClientFrame& frame);
+  // RequestDevice, ListDeviceRequests, PostPairingNonce, GetDeviceRequest (device_handlers.cpp).
+  void on_device_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_new_device_request(uint64_t id, const v1::RequestDevice& request);
   void push_waiting();
 
   std::string new_challenge();
@@ -110,6 +113,9 @@ class Session {
   PeerAddress peer_;
   // The connection's current challenge, only while it is not authenticated: null once used.
   std::unique_ptr<std::string> challenge_;
+  // Names this connection to DeviceRequests once it asked to become a device (0 until then): only
+  // this connection follows its request until it authenticates.
+  uint64_t pairing_token_ = 0;
   std::vector<Stream> streams_;
   bool pumping_ = false;
 };

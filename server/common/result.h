@@ -37,6 +37,7 @@ enum class Errc : int {
   kShuttingDown = 23,
   kInternal = 24,
   kDeviceKeyTaken = 25,
+  kChainConflict = 26,  // The account's device chain moved on: read it again.
 };
 
 struct Error {

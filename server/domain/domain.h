@@ -1,5 +1,6 @@
 // Domain: the relay's rules, without transport or storage engine. Owns the in-memory State and the
-// services that change it (Identity, KeyPackages, Conversations, ContactLinks, Groups).
+// services that change it (Identity, DeviceRequests, KeyPackages, Conversations, ContactLinks,
+// Groups).
 //
 // Lives on one thread (the server's io_context thread): every call and every completion callback
 // runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
@@ -7,6 +8,7 @@
 
 #include "server/domain/contact_links.h"
 #include "server/domain/conversations.h"
+#include "server/domain/device_requests.h"
 #include "server/domain/groups.h"
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
@@ -22,11 +24,13 @@ class Domain {
       : config_(std::move(config)),
         ctx_{config_, state_, store, committer, clock},
         identity_(ctx_),
+        device_requests_(config_, state_, clock),
         key_packages_(ctx_, identity_, std::move(low_stock)),
         conversations_(ctx_, identity_, outbox),
         contact_links_(ctx_, identity_),
         groups_(ctx_, conversations_, outbox) {
     identity_.set_contact_links(&contact_links_);
+    identity_.set_device_requests(&device_requests_);
   }
 
   // Loads the state from the store. Call once, before anything else. Errors: kInternal.
@@ -35,6 +39,7 @@ class Domain {
   const Config& config() const { return config_; }
   const std::string& instance_id() const { return ctx_.store.instance_id(); }
   Identity& identity() { return identity_; }
+  DeviceRequests& device_requests() { return device_requests_; }
   KeyPackages& key_packages() { return key_packages_; }
   Conversations& conversations() { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
@@ -48,6 +53,7 @@ class Domain {
   State state_;
   Context ctx_;
   Identity identity_;
+  DeviceRequests device_requests_;
   KeyPackages key_packages_;
   Conversations conversations_;
   ContactLinks contact_links_;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "server/domain/contact_links.h"
+#include "server/domain/device_requests.h"
 #include "server/domain/handle.h"
 
 namespace cercle::domain {
@@ -48,7 +49,28 @@ bool verify(const PublicKey& key, std::string_view signature, std::string_view m
                                      message.size(), key.data()) == 0;
 }
 
+std::string key_bytes(const PublicKey& key) {
+  return std::string(reinterpret_cast<const char*>(key.data()), key.size());
+}
+
 }  // namespace
+
+Error chain_error(const policy::ChainRefusal& refusal) {
+  switch (refusal.code) {
+    case policy::ChainErrc::kBadSignature:
+    case policy::ChainErrc::kNotApproved:
+      return make_error(Errc::kForbidden, refusal.message);
+    case policy::ChainErrc::kBrokenLink:
+      return make_error(Errc::kChainConflict,
+                        refusal.message + ": the chain moved on, read it again");
+    case policy::ChainErrc::kDuplicate:
+      return make_error(Errc::kDeviceKeyTaken, refusal.message);
+    case policy::ChainErrc::kTooLong:
+      return make_error(Errc::kLimitReached, refusal.message);
+    default:
+      return make_error(Errc::kInvalidArgument, refusal.message);
+  }
+}
 
 std::string canonical_registration_code(std::string_view code) {
   std::string out;
@@ -66,7 +88,7 @@ AuthInfo Identity::auth_info(const DeviceState& device) const {
 }
 
 AccountView Identity::view(const AccountState& account) const {
-  AccountView v{account.id, account.handle, account.type, {}};
+  AccountView v{account.id, account.handle, account.type, {}, account.chain};
   for (DeviceId id : account.devices) {
     if (const DeviceState* d = ctx_.state.device(id)) v.devices.push_back({id, d->public_key});
   }
@@ -81,7 +103,53 @@ void Identity::write_account(const AccountState& account, storage::WriteBatch& b
   r.set_admin(account.admin);
   r.set_suspended(account.suspended);
   r.set_created_ms(account.created_ms);
+  for (const auto& link : account.chain) r.add_chain(link);
   batch.put_account(r);
+}
+
+Status Identity::check_mls_key_free(std::string_view mls_key) const {
+  PublicKey as_device;
+  if (ctx_.state.mls_keys.contains(std::string(mls_key)) ||
+      (parse_key(mls_key, as_device) && ctx_.state.device_keys.contains(as_device))) {
+    return make_error(Errc::kDeviceKeyTaken, "this MLS key belongs to another device");
+  }
+  return Ok{};
+}
+
+Result<policy::ChainView> Identity::check_first_link(std::string_view handle,
+                                                     std::string_view public_key,
+                                                     const v1::DeviceLink& link) const {
+  if (link.seq() != 0 || !link.previous_hash().empty() || link.device_key() != public_key) {
+    return make_error(Errc::kInvalidArgument,
+                      "the account's first link is link 0 and adds the registering device");
+  }
+  if (auto s = check_mls_key_free(link.mls_key()); !s) return std::move(s).error();
+  auto check = policy::append({}, handle, link);
+  if (!check.ok()) return chain_error(*check.refusal);
+  return std::move(check.view);
+}
+
+Result<policy::ChainView> Identity::check_added_link(const AccountState& account,
+                                                     const DeviceState& signer,
+                                                     std::string_view public_key,
+                                                     const v1::DeviceLink& link) const {
+  if (link.op() != v1::DEVICE_ADD || link.device_key() != public_key) {
+    return make_error(Errc::kInvalidArgument, "the link must add device_public_key");
+  }
+  if (link.signer_key() != key_bytes(signer.public_key)) {
+    return make_error(Errc::kForbidden, "the link must be signed by the device that adds");
+  }
+  if (auto s = check_mls_key_free(link.mls_key()); !s) return std::move(s).error();
+  auto check = policy::append(account.chain_view, account.handle, link);
+  if (!check.ok()) return chain_error(*check.refusal);
+  return std::move(check.view);
+}
+
+void Identity::bind_mls_key(DeviceState& device, const v1::DeviceLink& link,
+                            storage::WriteBatch& batch) {
+  device.mls_signature_key = link.mls_key();
+  ctx_.state.mls_keys[link.mls_key()] = device.id;
+  batch.put_mls_key(link.mls_key(), device.id);
 }
 
 void Identity::write_device(const DeviceState& device, storage::WriteBatch& batch) {
@@ -115,7 +183,8 @@ Status Identity::check_admission(Admission admission, std::string& code_hash) co
 
 void Identity::register_account(std::string_view handle_in, std::string_view public_key,
                                 std::string_view signature, std::string_view transcript,
-                                Admission admission, Done<AuthInfo> done) {
+                                Admission admission, const v1::DeviceLink* link,
+                                Done<AuthInfo> done) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
   if (ctx_.state.handle_keys.contains(handle->key)) {
@@ -132,6 +201,15 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
   if (!verify(key, signature, transcript)) {
     return done(make_error(Errc::kAuthFailed, "the signature does not verify"));
   }
+  // Clients sign the handle as the relay stores it (NFC), which they read back in AuthResult.
+  std::optional<policy::ChainView> chain;
+  if (link) {
+    auto view = check_first_link(handle->display, public_key, *link);
+    if (!view) return done(std::move(view).error());
+    chain = std::move(*view);
+  } else if (kChainRequired) {
+    return done(make_error(Errc::kInvalidArgument, "the account's first device link is required"));
+  }
   std::string code_hash;
   if (auto s = check_admission(admission, code_hash); !s) return done(std::move(s).error());
 
@@ -147,6 +225,11 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
   account.devices.push_back(device.id);
 
   auto batch = ctx_.store.batch();
+  if (link) {
+    account.chain.push_back(link->SerializeAsString());
+    account.chain_view = std::move(*chain);
+    bind_mls_key(device, *link, batch);
+  }
   write_account(account, batch);
   write_device(device, batch);
   if (!code_hash.empty()) {
@@ -184,7 +267,8 @@ Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string
   return auth_info(*device);
 }
 
-void Identity::add_device(DeviceId actor, std::string_view public_key, Done<DeviceId> done) {
+void Identity::add_device(DeviceId actor, std::string_view public_key, const v1::DeviceLink* link,
+                          Done<DeviceId> done) {
   auto& state = ctx_.state;
   const DeviceState* owner = state.device(actor);
   AccountState* account = owner ? state.account(owner->account) : nullptr;
@@ -199,6 +283,15 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, Done<Devi
   if (account->devices.size() >= ctx_.config.max_devices_per_account) {
     return done(make_error(Errc::kLimitReached, "the account has the maximum number of devices"));
   }
+  std::optional<policy::ChainView> chain;
+  if (link) {
+    auto view = check_added_link(*account, *owner, public_key, *link);
+    if (!view) return done(std::move(view).error());
+    chain = std::move(*view);
+  } else if (kChainRequired || !account->chain.empty()) {
+    return done(make_error(Errc::kInvalidArgument,
+                           "this account's devices are added with a signed device link"));
+  }
   DeviceState device;
   device.id = state.new_device_id();
   device.account = account->id;
@@ -206,12 +299,20 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, Done<Devi
   device.created_ms = ctx_.clock.now_ms();
   auto batch = ctx_.store.batch();
   write_device(device, batch);
+  if (link) {
+    // Applied now, before the write completes: a second link at the same seq is a conflict.
+    account->chain.push_back(link->SerializeAsString());
+    account->chain_view = std::move(*chain);
+    bind_mls_key(device, *link, batch);
+    write_account(*account, batch);
+  }
   account->devices.push_back(device.id);
   state.device_keys[key] = device.id;
   const DeviceId id = device.id;
   state.devices.emplace(id, std::move(device));
-  ctx_.committer.submit(std::move(batch), [id, done](const Status& s) {
+  ctx_.committer.submit(std::move(batch), [this, id, key, done](const Status& s) {
     if (!s) return done(s.error());
+    if (requests_) requests_->approved(key, id);
     done(id);
   });
 }

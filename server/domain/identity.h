@@ -1,19 +1,34 @@
 // Identity: accounts, devices, device authentication and the instance admin's registration codes.
 //
 // An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an
-// Ed25519 public key that proves itself by signing the connection's challenge transcript. Lives on
-// the domain's thread; not thread-safe. Completion callbacks run on that thread.
+// Ed25519 public key that proves itself by signing the connection's challenge transcript. The
+// account's device list is also a signed chain (client-lib/policy/device_chain.h): Register starts
+// it with link 0, AddDevice appends a link signed by the adding device, and the relay checks every
+// link (policy::append) before storing it, with compare-and-set on its seq. Lives on the domain's
+// thread; not thread-safe. Completion callbacks run on that thread.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "server/domain/state.h"
 
 namespace cercle::domain {
 
 class ContactLinks;
+class DeviceRequests;
+
+// While false, Register and AddDevice without a device link are still accepted (the account then
+// has no chain), for clients that do not send links yet: the test fixtures, the SDK and the web
+// client. An account that has a chain always needs a link. Becomes true once they all send one.
+inline constexpr bool kChainRequired = false;
+
+// The wire error for a refused device link: kMalformed kInvalidArgument, kBadSignature and
+// kNotApproved kForbidden, kBrokenLink kChainConflict, kDuplicate kDeviceKeyTaken, kTooLong
+// kLimitReached (the others only concern clients' pins: kInvalidArgument).
+Error chain_error(const policy::ChainRefusal& refusal);
 
 class Identity {
  public:
@@ -35,10 +50,23 @@ class Identity {
   // kRegistrationCodeInvalid, kRateLimited (too many registrations through one contact link).
   void register_account(std::string_view handle, std::string_view public_key,
                         std::string_view signature, std::string_view transcript,
-                        Admission admission, Done<AuthInfo> done);
+                        Admission admission, Done<AuthInfo> done) {
+    register_account(handle, public_key, signature, transcript, admission, nullptr,
+                     std::move(done));
+  }
+  // The same, starting the account's device chain with `link` (null: no chain, only while
+  // !kChainRequired): link 0 must add this very key, signed by it, under the handle as stored
+  // (NFC); its mls_key becomes the device's MLS signature key. More errors: kInvalidArgument (a
+  // link that is not this key's link 0, or none when required), kForbidden (bad signature or
+  // possession proof), kDeviceKeyTaken (the MLS key is another device's).
+  void register_account(std::string_view handle, std::string_view public_key,
+                        std::string_view signature, std::string_view transcript,
+                        Admission admission, const v1::DeviceLink* link, Done<AuthInfo> done);
 
   // Registrations through contact links are checked and counted by `links` (set once, by Domain).
   void set_contact_links(ContactLinks* links) { links_ = links; }
+  // Approved device requests are told to `requests` (set once, by Domain).
+  void set_device_requests(DeviceRequests* requests) { requests_ = requests; }
 
   // Returns who the device is once `signature` over `transcript` verifies with its key.
   // Errors: kAuthFailed (unknown key or bad signature: the two are not told apart), kForbidden
@@ -47,7 +75,15 @@ class Identity {
                                 std::string_view transcript);
 
   // Adds a device to the actor's account. Errors: kInvalidArgument, kDeviceKeyTaken, kLimitReached.
-  void add_device(DeviceId actor, std::string_view public_key, Done<DeviceId> done);
+  void add_device(DeviceId actor, std::string_view public_key, Done<DeviceId> done) {
+    add_device(actor, public_key, nullptr, std::move(done));
+  }
+  // The same with the chain's next link: an ADD of this key signed by the actor (kForbidden when
+  // another key signed it), checked with policy::append (errors as chain_error). Without a link
+  // only while !kChainRequired and the account has no chain (else kInvalidArgument). A pending
+  // device request for this key learns the new device's id (DeviceRequests::approved).
+  void add_device(DeviceId actor, std::string_view public_key, const v1::DeviceLink* link,
+                  Done<DeviceId> done);
 
   // Returns the account with this handle. Errors: kInvalidHandle, kNotFound.
   Result<AccountView> lookup(std::string_view handle);
@@ -75,6 +111,17 @@ class Identity {
  private:
   Status check_admission(Admission admission, std::string& code_hash) const;
   Status check_admin(DeviceId actor) const;
+  // kDeviceKeyTaken when `mls_key` already names another device (as MLS key or device key).
+  Status check_mls_key_free(std::string_view mls_key) const;
+  // Checks `link` as link 0 of a new account for `public_key`; returns the chain it starts.
+  Result<policy::ChainView> check_first_link(std::string_view handle, std::string_view public_key,
+                                             const v1::DeviceLink& link) const;
+  // Checks `link` as the next link of `account`, adding `public_key`, signed by `signer`.
+  Result<policy::ChainView> check_added_link(const AccountState& account, const DeviceState& signer,
+                                             std::string_view public_key,
+                                             const v1::DeviceLink& link) const;
+  // Binds the device's MLS key from its chain link (in memory and in `batch`).
+  void bind_mls_key(DeviceState& device, const v1::DeviceLink& link, storage::WriteBatch& batch);
   void write_account(const AccountState& account, storage::WriteBatch& batch) const;
   // Forgets every key package of the account's devices, and their refs.
   void purge_key_packages(const AccountState& account, storage::WriteBatch& batch);
@@ -82,6 +129,7 @@ class Identity {
 
   Context ctx_;
   ContactLinks* links_ = nullptr;
+  DeviceRequests* requests_ = nullptr;
 };
 
 // Returns the canonical form of a registration code as typed by a person: upper case, without

@@ -40,6 +40,17 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
                       "the key package's account type must be the account's (" +
                           std::string(professional ? "professional" : "peer") + ")");
   }
+  // With a device chain, the device's MLS key is the one its link names, and nothing else.
+  if (!account->chain_view.empty()) {
+    const std::string device_key(reinterpret_cast<const char*>(device.public_key.data()),
+                                 device.public_key.size());
+    const policy::ChainDevice* entry = account->chain_view.find(device_key);
+    if (!entry || entry->mls_key != facts->signature_key) {
+      return make_error(Errc::kForbidden,
+                        "the key package's signature key is not this device's MLS key in the "
+                        "account's device chain");
+    }
+  }
   auto owner = ctx_.state.mls_keys.find(facts->signature_key);
   if (owner != ctx_.state.mls_keys.end() && owner->second != device.id) {
     return make_error(Errc::kInvalidArgument, "this MLS signature key belongs to another device");

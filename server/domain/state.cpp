@@ -25,6 +25,26 @@ uint64_t random_nonzero_u64() {
   return v;
 }
 
+// Reads the account's stored device chain and checks it again: every link was checked before it
+// was stored, so a chain that does not verify means the data folder was damaged or tampered with.
+Status load_chain(const storage::AccountRecord& r, AccountState& a) {
+  std::vector<v1::DeviceLink> links(r.chain_size());
+  for (int i = 0; i < r.chain_size(); ++i) {
+    if (!links[i].ParseFromString(r.chain(i))) {
+      return make_error(Errc::kInternal, "a stored device link does not parse");
+    }
+  }
+  auto check = policy::verify_chain(r.handle(), links);
+  if (!check.ok()) {
+    return make_error(Errc::kInternal,
+                      "account " + std::to_string(r.id()) +
+                          ": the stored device chain does not verify: " + check.refusal->message);
+  }
+  a.chain.assign(r.chain().begin(), r.chain().end());
+  a.chain_view = std::move(check.view);
+  return Ok{};
+}
+
 }  // namespace
 
 bool MemberState::reads(uint64_t seq) const {
@@ -148,6 +168,7 @@ Status State::load(const storage::Store& store) {
                    r.admin(), r.suspended(), r.created_ms(),
                    {}};
     if (handle) handle_keys[handle->key] = r.id();
+    if (auto s = load_chain(r, a); !s) return check(std::move(s));
     accounts.emplace(r.id(), std::move(a));
   }));
   check(store.scan_devices([&](const storage::DeviceRecord& r) {

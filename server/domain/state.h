@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "client-lib/policy/device_chain.h"
 #include "proto/policy.pb.h"
 #include "server/common/clock.h"
 #include "server/common/ids.h"
@@ -49,6 +50,10 @@ struct AccountState {
   bool suspended = false;
   int64_t created_ms = 0;
   std::vector<DeviceId> devices;
+  // The account's device chain (encoded cercle.v1.DeviceLink, from seq 0) and what it says; both
+  // empty for an account registered without one. A new link is checked against `chain_view`.
+  std::vector<std::string> chain = {};
+  policy::ChainView chain_view = {};
 };
 
 struct KeyPackageSlot {
@@ -66,8 +71,10 @@ struct DeviceState {
   std::optional<KeyPackageSlot> last_resort;
   uint64_t next_package_seq = 1;
   std::vector<ConvId>
-      conversations;              // Every conversation it is or was a member of, until it leaves.
-  std::string mls_signature_key;  // Bound by its first KeyPackage: signs its MLS leaves.
+      conversations;  // Every conversation it is or was a member of, until it leaves.
+  // Signs its MLS leaves: its mls_key in the account's device chain, or else bound by its first
+  // KeyPackage (accounts without a chain).
+  std::string mls_signature_key;
 };
 
 struct MemberState {

@@ -39,6 +39,10 @@ struct Config {
   uint32_t max_contact_links = 20;  // Active (not revoked, not expired) per account.
   uint32_t contact_link_registrations_per_hour =
       30;  // Per link: a published link is not a spam gate.
+  // A new device's request to join an account (pairing) lives this long, in memory only.
+  int64_t device_request_ttl_ms = 10 * 60 * 1000;
+  uint32_t max_device_requests_per_account = 4;  // Pending at once.
+  uint32_t max_device_requests = 10000;          // Pending at once on the whole server.
 };
 
 using PublicKey = std::array<uint8_t, 32>;
@@ -61,6 +65,8 @@ struct AccountView {
   std::string handle;
   AccountType type = AccountType::kPeer;
   std::vector<DeviceView> devices;
+  std::vector<std::string> chain =
+      {};  // Its device chain: encoded cercle.v1.DeviceLink, from seq 0.
 };
 
 struct MemberView {
@@ -138,6 +144,20 @@ struct SendOk {
 struct RegistrationCode {
   std::string code;  // Shown once to the admin; only its hash is stored.
   int64_t expires_ms = 0;
+};
+
+// A new device's pending request to join an account (DeviceRequests).
+struct DeviceRequestView {
+  std::string request_id;  // 16 random bytes.
+  std::string handle;      // The account's, as stored.
+  std::string device_key;
+  std::string mls_key;
+  std::string possession;
+  std::string commitment;
+  std::string approver_nonce;  // Empty until a device of the account posts it.
+  std::string device_nonce;    // Empty until the new device reveals it.
+  int64_t created_ms = 0;
+  DeviceId device_id = 0;  // Set once AddDevice added this key.
 };
 
 struct ContactLinkView {

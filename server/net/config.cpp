@@ -109,6 +109,7 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   std::string listen, registration;
   bool sync = c.sync;
   int64_t ttl_hours = c.domain.registration_code_ttl_ms / 3'600'000;
+  int64_t device_request_ttl_s = c.domain.device_request_ttl_ms / 1000;
   for (Status s :
        {read_string(t, "server.listen", listen),
         read_string(t, "server.data", c.data_dir),
@@ -137,7 +138,8 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   for (Status s :
        {read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0, 1000),
         read_int(t, "limits.contact_link_registrations_per_hour",
-                 c.domain.contact_link_registrations_per_hour, 0, 100'000)}) {
+                 c.domain.contact_link_registrations_per_hour, 0, 100'000),
+        read_int(t, "limits.device_request_ttl_s", device_request_ttl_s, 1, 3600)}) {
     if (!s) return s;
   }
   if (auto s = read_rates(t, c.rates); !s) return s;
@@ -169,6 +171,7 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   }
   c.sync = sync;
   c.domain.registration_code_ttl_ms = ttl_hours * 3'600'000;
+  c.domain.device_request_ttl_ms = device_request_ttl_s * 1000;
   if (!listen.empty()) {
     if (auto s = parse_listen(listen, c); !s) return s;
   }
