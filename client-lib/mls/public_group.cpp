@@ -62,7 +62,10 @@ Result<Applied> apply_proposals(const RatchetTree& tree, const GroupContext& con
   Applied out;
   out.tree = tree;
   out.extensions = b.gce ? b.gce->extensions : context.extensions;
-  out.path_required = proposals.empty() || b.gce || !b.updates.empty() || !b.removes.empty();
+  // RFC 9420 12.4 also requires a path with GroupContextExtensions; ts-mls 1.6 (the web client)
+  // commits one without, and the relay follows such groups as their members do. No key is kept
+  // longer than without the change: the extensions only say the group's rules.
+  out.path_required = proposals.empty() || !b.updates.empty() || !b.removes.empty();
   MLS_CHECK(apply_updates(out, b, tree, context.group_id));
   for (uint32_t leaf : b.removes) {
     MLS_ENSURE(out.tree.leaf(leaf), Errc::kInvalid, "Remove of a blank leaf");
@@ -173,6 +176,8 @@ Result<PublicGroup> PublicGroup::add_proposal(const AuthenticatedContent& ac) co
   const uint32_t sender = ac.content.sender.index;
   if (auto* u = std::get_if<UpdateProposal>(&p->value)) {
     MLS_CHECK(validate_leaf_node(u->leaf_node, LeafNodeSource::kUpdate, context_.group_id, sender));
+    // Checked again when committed, but refused now so no member ever caches it.
+    MLS_CHECK(check_leaf_fits_group(u->leaf_node, sender, tree_, context_.extensions));
   } else if (auto* a = std::get_if<AddProposal>(&p->value)) {
     MLS_CHECK(validate_key_package(a->key_package, std::nullopt));
   } else if (auto* r = std::get_if<RemoveProposal>(&p->value)) {

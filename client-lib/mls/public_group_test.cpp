@@ -218,6 +218,46 @@ TEST_F(PublicGroupTest, RefusesCommitsMembersWouldRefuse) {
   EXPECT_EQ(view_.apply_commit(*unpathed).error().code, Errc::kInvalid);
 }
 
+// A leaf re-signed by its own member after an edit: what a malicious member can send.
+void resign_leaf(LeafNode& leaf, const SignaturePrivateKey& key, BytesView group_id,
+                 uint32_t index) {
+  leaf.signature = sign_with_label(key, "LeafNodeTBS", leaf.to_be_signed(group_id, index));
+}
+
+TEST_F(PublicGroupTest, RefusesAKeyAlreadyInTheTree) {
+  const Bytes carol_key = view_.tree().leaf(2)->encryption_key;
+  // An Update proposal whose leaf takes carol's encryption key, signed by bob.
+  PublicMessage update = public_message(bob_->propose_update().value().message);
+  auto& leaf = std::get<UpdateProposal>(std::get<Proposal>(update.content.content).value).leaf_node;
+  leaf.encryption_key = carol_key;
+  resign_leaf(leaf, b_.signer, group_id_, 1);
+  AuthenticatedContent signed_update =
+      sign_content(WireFormat::kPublicMessage, update.content, b_.signer, view_.context());
+  auto verified_update = view_.verify(
+      wrap(PublicMessage{signed_update.content, signed_update.auth, update.membership_tag}));
+  ASSERT_TRUE(verified_update.ok()) << verified_update.error().message;
+  auto cached = view_.add_proposal(*verified_update);
+  ASSERT_FALSE(cached.ok());
+  EXPECT_EQ(cached.error().code, Errc::kInvalid);
+  EXPECT_EQ(cached.error().message, "duplicate encryption key");
+
+  // A commit whose UpdatePath leaf takes carol's key, signed by bob.
+  PublicMessage m = public_message(bob_->commit(CommitOptions{}).value().message);
+  auto& path_leaf = std::get<Commit>(m.content.content).path->leaf_node;
+  path_leaf.encryption_key = carol_key;
+  resign_leaf(path_leaf, b_.signer, group_id_, 1);
+  AuthenticatedContent resigned =
+      sign_content(WireFormat::kPublicMessage, m.content, b_.signer, view_.context());
+  resigned.auth.confirmation_tag = m.auth.confirmation_tag;
+  auto verified =
+      view_.verify(wrap(PublicMessage{resigned.content, resigned.auth, m.membership_tag}));
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  auto applied = view_.apply_commit(*verified);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.error().code, Errc::kInvalid);
+  EXPECT_EQ(applied.error().message, "duplicate encryption key");
+}
+
 TEST_F(PublicGroupTest, RemembersABoundedNumberOfProposals) {
   // Bob's Update proposals (valid, each signed by him): the view keeps at most the cap.
   size_t kept = 0;

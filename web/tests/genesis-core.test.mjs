@@ -95,6 +95,15 @@ test("a direct conversation opened by the web client: the relay refuses a member
   await eventually("sam reads camille", async () => (await sam.messages("camille")).some((x) => x.text === "Toujours là ?"));
 });
 
+test("a group created by the node-side facilitator: the relay refuses a member's spoiled signature", async () => {
+  const id = await f.createGroup(camille, { charter: "Ici, on s'écoute." }, ["alex"]);
+  await eventually("alex joined", () => alex.groupView(groupKey(id))?.roster.length === 2);
+  await relayVerifiesSignatures(alex, id);
+  await f.setRules(camille, id, (p) => (p.charter = "Ici, on s'écoute vraiment."));
+  await alex.sendText(groupKey(id), "Bonjour.");
+  await eventually("camille reads alex", async () => (await f.groupMessages(camille, id)).some((x) => x.text === "Bonjour."));
+});
+
 test("a professional opens a direct conversation: its leaf is marked, the relay accepts the start", async () => {
   // The relay refuses a genesis whose creator leaf lacks the professional mark (check_leaf_owner):
   // that it accepted this one shows in its checking the signatures of the conversation.

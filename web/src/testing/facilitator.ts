@@ -90,10 +90,7 @@ async function commitAndAdopt(
           addDevices: devices.add ?? [],
           removeDevices: devices.remove ?? [],
           welcome: out.welcome,
-          // No genesis: these groups' commits setting the rules (GroupContextExtensions) carry no
-          // UpdatePath (ts-mls 1.6 sends none), which a relay following the group from its start
-          // refuses as RFC 9420 12.4 does (client-lib/mls/public_group.cpp); the relay checks the
-          // signatures of the conversations the web client itself opens (tests/genesis-core).
+          genesis: out.genesis,
         },
       },
       "commit",
