@@ -13,3 +13,4 @@ export * as facilitator from "./testing/facilitator";
 export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export { sign, generateKey } from "./core/signer";
 export * as verify from "./core/verify";
+export * as deviceChain from "./core/device-chain";
