@@ -592,5 +592,23 @@ TEST_F(RelayDeviceChainTest, ARequestExpiresAfterItsLifetime) {
   EXPECT_EQ(list->device_requests().requests_size(), 0);
 }
 
+TEST_F(RelayDeviceChainTest, ANewDeviceWaitingForApprovalOutlivesTheAuthenticationDeadline) {
+  ASSERT_NO_FATAL_FAILURE(start("auth_timeout_s = 1\ndevice_request_ttl_s = 30\n"));
+  TestDevice alice;
+  ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
+  DeviceKey key;
+  auto waiting = anonymous();
+  const std::string id = request_device(*waiting, "alice", key, random_nonce());
+  ASSERT_FALSE(id.empty());
+  auto idle = anonymous();
+
+  int code = 0;
+  ASSERT_TRUE(idle->wait_closed(5s, &code));  // Past the authentication deadline.
+  EXPECT_EQ(code, 1008);
+  auto r = waiting->call(get_frame(id));  // Older, and still open.
+  EXPECT_TRUE(r && r->has_device_request()) << (r ? r->error().message() : "timeout");
+  EXPECT_FALSE(waiting->is_closed());
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -17,6 +17,9 @@ void Session::on_new_device_request(uint64_t id, const v1::RequestDevice& reques
        request.commitment()},
       pairing_token_);
   if (!made) return fail(id, made.error());
+  // The request is followed from this connection only: it stays open at least as long as the
+  // request lives (its deadline moves by the request's lifetime).
+  pairing_grace_ms_ = static_cast<uint32_t>(hub_.domain().config().device_request_ttl_ms);
   v1::Response response;
   response.set_request_id(id);
   fill_device_request(*made, *response.mutable_device_request());

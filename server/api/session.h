@@ -56,6 +56,9 @@ class Session {
   DeviceId device() const { return device_; }
   // Whether the connection authenticated (or registered): until then it has a deadline.
   bool authenticated() const { return phase_ == Phase::kAuthenticated; }
+  // Added to the authentication deadline: a new device waiting for its request to be approved
+  // (which takes a person comparing codes) may wait as long as the request lives.
+  uint32_t auth_grace_ms() const { return pairing_grace_ms_; }
 
  private:
   enum class Phase : uint8_t { kNew, kHello, kAuthenticating, kAuthenticated, kClosed };
@@ -116,6 +119,7 @@ class Session {
   // Names this connection to DeviceRequests once it asked to become a device (0 until then): only
   // this connection follows its request until it authenticates.
   uint64_t pairing_token_ = 0;
+  uint32_t pairing_grace_ms_ = 0;
   std::vector<Stream> streams_;
   bool pumping_ = false;
 };

@@ -165,7 +165,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
       return drop();
     }
     if (!closing_ && !session_.authenticated() &&
-        now - since_ms_ > ctx_.config.auth_timeout_s * 1000) {
+        now - since_ms_ > ctx_.config.auth_timeout_s * 1000 + session_.auth_grace_ms()) {
       ++ctx_.counters.auth_timeouts;
       log::info("conn.auth_timeout", {});
       return close(api::CloseReason::kPolicy);
