@@ -176,20 +176,24 @@ TEST_F(RelayRateLimitsTest, ContactLinkChangesPerAccountAreLimitedAndRecover) {
 }
 
 // Ended contact links (revoked or expired) are forgotten beyond the newest five of each account,
-// at once for revocations, when the clock passes an expiry (retention run), and on restart.
+// at once for revocations, when the clock passes an expiry (retention run), and on restart; their
+// records leave the data folder too.
 class EndedContactLinksTest : public RelayFixture {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server({"--test-clock", "true"})); }
 
   std::string stats() { return run_admin(data_dir(), {"--json", "stats"}); }
 
-  int listed(TestDevice& d, int* revoked) {
+  int listed(TestDevice& d, int* revoked, std::set<std::string>* tokens = nullptr) {
     v1::ClientFrame f;
     f.mutable_list_contact_links();
     auto r = d.ws->call(f);
     EXPECT_TRUE(r && r->has_contact_links());
     *revoked = 0;
-    for (const auto& l : r->contact_links().links()) *revoked += l.revoked();
+    for (const auto& l : r->contact_links().links()) {
+      *revoked += l.revoked();
+      if (tokens) tokens->insert(l.token());
+    }
     return r->contact_links().links_size();
   }
 };
@@ -219,25 +223,43 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
 
   // Two links that expire in an hour: once past it, they are ended too.
-  for (int i = 0; i < 2; ++i)
-    ASSERT_TRUE(helper.ws->call(create_link_frame(1))->has_contact_link());
+  for (int i = 0; i < 2; ++i) {
+    auto link = helper.ws->call(create_link_frame(1));
+    ASSERT_TRUE(link && link->has_contact_link());
+    tokens.push_back(link->contact_link().token());
+  }
   EXPECT_NE(stats().find("\"contact_links\":8"), std::string::npos) << stats();
   int status = -1;
   run_admin(data_dir(), {"clock", "advance", "2"}, &status);
   ASSERT_EQ(status, 0);
   EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
-  EXPECT_EQ(listed(helper, &revoked), 5);
+  std::set<std::string> kept;
+  EXPECT_EQ(listed(helper, &revoked, &kept), 5);
   EXPECT_EQ(revoked, 3);  // The two expired ones are among the newest.
+  EXPECT_EQ(kept, std::set<std::string>(tokens.begin() + 5, tokens.end()));
 
-  // After a restart (the test clock back to now: the two links work again) the bound holds still.
+  // A change acknowledged after the sweep's deletions is on disk after them (batches are written
+  // in order): other revokes its link again. Then the server is killed, and cercle-admin counts
+  // the records of its data folder (opening it offline forgets nothing): the 5 forgotten links of
+  // the helper left the disk.
+  ASSERT_TRUE(other.ws->call(revoke_link_frame(others->contact_link().token()))->has_done());
   helper.ws.reset();
   other.ws.reset();
-  ASSERT_EQ(server_->terminate(), 0);
+  server_->kill9();
+  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+
+  // Restarted (the test clock back to now: the two expiring links work again), the helper lists
+  // what was kept, and the forgotten links are unknown.
   ASSERT_NO_FATAL_FAILURE(restart_server());
   helper.ws = connect();
   ASSERT_TRUE(helper.ws->hello_and_authenticate(helper.key)) << helper.ws->last_error();
-  EXPECT_LE(listed(helper, &revoked), 7);
-  EXPECT_LE(revoked, 5);
+  std::set<std::string> after;
+  EXPECT_EQ(listed(helper, &revoked, &after), 5);
+  EXPECT_EQ(revoked, 3);
+  EXPECT_EQ(after, kept);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(error_of(helper.ws->call(revoke_link_frame(tokens[i]))), v1::NOT_FOUND) << i;
+  }
 }
 
 // ListOpenGroups and ListInvitations read indexes (not every conversation): the groups open to

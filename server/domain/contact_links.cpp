@@ -49,11 +49,14 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
   }
   if (expires_in_ms < 0) return done(make_error(Errc::kInvalidArgument, "bad expiry"));
   const int64_t now = ctx_.clock.now_ms();
-  forget_ended(device->account, now);
+  auto batch = ctx_.store.batch();
+  forget_ended(device->account, now, batch);  // Links that expired since the last sweep.
   const auto active = std::count_if(
       ctx_.state.contact_links.begin(), ctx_.state.contact_links.end(),
       [&](const auto& kv) { return kv.second.owner == device->account && kv.second.usable(now); });
   if (static_cast<uint32_t>(active) >= ctx_.config.max_contact_links) {
+    // What was forgotten from memory leaves the disk even though no link is made.
+    if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
     return done(
         make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
   }
@@ -65,7 +68,6 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
                         false,
                         0,
                         {}};
-  auto batch = ctx_.store.batch();
   write(token, link, batch);
   ContactLinkView v = view(token, link);
   ctx_.state.contact_links.emplace(std::move(token), std::move(link));
@@ -96,28 +98,32 @@ void ContactLinks::revoke(DeviceId actor, std::string_view token, Done<Ok> done)
   it->second.revoked = true;
   auto batch = ctx_.store.batch();
   write(it->first, it->second, batch);
-  forget_ended(device->account, ctx_.clock.now_ms());
+  // The batch may then both write and delete this link: its deletion comes last and wins.
+  forget_ended(device->account, ctx_.clock.now_ms(), batch);
   ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
 }
 
-// Forgotten links leave memory only: the store has no deletion of contact-link records yet, so
-// their records stay on disk and start-up forgets them again (Server calls forget_ended()).
-size_t ContactLinks::forget_oldest(std::vector<std::string>& ended) {
+// A forgotten link's record is deleted too, so that an account that keeps making and ending links
+// does not grow the disk without bound.
+size_t ContactLinks::forget_oldest(std::vector<std::string>& ended, storage::WriteBatch& batch) {
   if (ended.size() <= kEndedKept) return 0;
   auto& links = ctx_.state.contact_links;
   std::sort(ended.begin(), ended.end(), [&](const std::string& a, const std::string& b) {
     return links.at(a).created_ms > links.at(b).created_ms;
   });
-  for (size_t i = kEndedKept; i < ended.size(); ++i) links.erase(ended[i]);
+  for (size_t i = kEndedKept; i < ended.size(); ++i) {
+    links.erase(ended[i]);
+    batch.delete_contact_link(ended[i]);
+  }
   return ended.size() - kEndedKept;
 }
 
-size_t ContactLinks::forget_ended(AccountId account, int64_t now_ms) {
+size_t ContactLinks::forget_ended(AccountId account, int64_t now_ms, storage::WriteBatch& batch) {
   std::vector<std::string> ended;
   for (const auto& [token, link] : ctx_.state.contact_links) {
     if (link.owner == account && !link.usable(now_ms)) ended.push_back(token);
   }
-  return forget_oldest(ended);
+  return forget_oldest(ended, batch);
 }
 
 size_t ContactLinks::forget_ended() {
@@ -126,8 +132,12 @@ size_t ContactLinks::forget_ended() {
   for (const auto& [token, link] : ctx_.state.contact_links) {
     if (!link.usable(now)) ended[link.owner].push_back(token);
   }
+  auto batch = ctx_.store.batch();
   size_t forgotten = 0;
-  for (auto& [account, tokens] : ended) forgotten += forget_oldest(tokens);
+  for (auto& [account, tokens] : ended) forgotten += forget_oldest(tokens, batch);
+  // Nobody waits for it: a crash before it is durable leaves records that the next start-up
+  // forgets and deletes again.
+  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
   return forgotten;
 }
 

@@ -4,8 +4,8 @@
 // one link are rate-limited, so that a published link cannot be used to flood the instance with
 // accounts. A link that ended (revoked or expired) stops working at once and is kept a while only
 // so that its owner sees it in the list: each account keeps its newest kEndedKept ended links, and
-// the others are forgotten. Lives on the domain's thread; not thread-safe. Callbacks run on that
-// thread.
+// the others are forgotten, in memory and on disk. Lives on the domain's thread; not thread-safe.
+// Callbacks run on that thread.
 #pragma once
 
 #include <functional>
@@ -35,8 +35,8 @@ class ContactLinks {
   std::vector<ContactLinkView> list(DeviceId actor) const;
   // Errors: kNotFound (unknown, or not the actor's).
   void revoke(DeviceId actor, std::string_view token, Done<Ok> done);
-  // Forgets, for every account, the ended links beyond its newest kEndedKept. Returns how many.
-  // Run at start-up and periodically (links also end by expiring).
+  // Forgets, for every account, the ended links beyond its newest kEndedKept, and deletes their
+  // records. Returns how many. Run at start-up and periodically (links also end by expiring).
   size_t forget_ended();
   // The link with its owner. Errors: kNotFound (unknown, expired or revoked: not told apart).
   Result<ContactLinkView> resolve(std::string_view token) const;
@@ -51,10 +51,12 @@ class ContactLinks {
   ContactLinkView view(const std::string& token, const ContactLinkState& link) const;
   static void write(std::string_view token, const ContactLinkState& link,
                     storage::WriteBatch& batch);
-  // Forgets the ended links of `account` beyond its newest kEndedKept; returns how many.
-  size_t forget_ended(AccountId account, int64_t now_ms);
-  // Forgets the links of `ended` (one account's ended tokens) beyond the newest kEndedKept.
-  size_t forget_oldest(std::vector<std::string>& ended);
+  // Forgets the ended links of `account` beyond its newest kEndedKept; returns how many. Their
+  // deletion joins `batch`.
+  size_t forget_ended(AccountId account, int64_t now_ms, storage::WriteBatch& batch);
+  // Forgets the links of `ended` (one account's ended tokens) beyond the newest kEndedKept; their
+  // deletion joins `batch`.
+  size_t forget_oldest(std::vector<std::string>& ended, storage::WriteBatch& batch);
 
   Context ctx_;
   const Identity& identity_;

@@ -131,6 +131,9 @@ void WriteBatch::put_registration_code(std::string_view code_hash,
 void WriteBatch::put_contact_link(std::string_view token, const ContactLinkRecord& r) {
   put(kContactLinks, token, r);
 }
+void WriteBatch::delete_contact_link(std::string_view token) {
+  batch_->Delete((*cfs_)[kContactLinks], slice(token));
+}
 void WriteBatch::put_used_key_package(uint64_t digest) {
   batch_->Put((*cfs_)[kUsedPackages], slice(keys::u64(digest)), rocksdb::Slice());
 }

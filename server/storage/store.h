@@ -83,6 +83,7 @@ class WriteBatch {
   void delete_key_package(DeviceId device, uint64_t package_seq);
   void put_registration_code(std::string_view code_hash, const RegistrationCodeRecord& r);
   void put_contact_link(std::string_view token, const ContactLinkRecord& r);
+  void delete_contact_link(std::string_view token);
   void put_used_key_package(uint64_t digest);
   void put_mls_key(std::string_view signature_key, DeviceId device);
   void put_package_ref(std::string_view ref, const PackageRefRecord& r);

@@ -124,6 +124,34 @@ TEST_F(StoreTest, ScansReturnWhatWasWritten) {
   EXPECT_EQ(cursor, 11u);
 }
 
+TEST_F(StoreTest, ADeletedContactLinkIsGoneAndTheOthersStay) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ContactLinkRecord link;
+  link.set_owner_account(7);
+  auto batch = store->batch();
+  batch.put_contact_link("kept-token", link);
+  batch.put_contact_link("ended-token", link);
+  ASSERT_TRUE(store->write(batch, false).ok());
+  auto deletion = store->batch();
+  deletion.delete_contact_link("ended-token");
+  ASSERT_TRUE(store->write(deletion, false).ok());
+  // A link written and deleted in one batch (revoked, then forgotten at once) is gone too.
+  auto both = store->batch();
+  both.put_contact_link("short-lived", link);
+  both.delete_contact_link("short-lived");
+  ASSERT_TRUE(store->write(both, false).ok());
+
+  std::vector<std::string> tokens;
+  ASSERT_TRUE(store
+                  ->scan_contact_links([&](std::string_view token, const ContactLinkRecord& r) {
+                    EXPECT_EQ(r.owner_account(), 7u);
+                    tokens.emplace_back(token);
+                  })
+                  .ok());
+  EXPECT_EQ(tokens, std::vector<std::string>{"kept-token"});
+}
+
 TEST_F(StoreTest, AFolderFromANewerSchemaIsRefusedClearly) {
   { ASSERT_TRUE(open()); }
   {
