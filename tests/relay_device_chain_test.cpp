@@ -592,6 +592,29 @@ TEST_F(RelayDeviceChainTest, ARequestExpiresAfterItsLifetime) {
   EXPECT_EQ(list->device_requests().requests_size(), 0);
 }
 
+TEST_F(RelayDeviceChainTest, AnonymousRequestsAreRateLimitedPerAddress) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("device_request_ttl_s = 600\n[rate_limits]\nregistrations_per_ip_per_hour = 3\n"
+            "auth_attempts_per_ip_per_minute = 4\n"));
+  TestDevice alice;
+  ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));  // The first registration token.
+  auto fresh = anonymous();
+  DeviceKey a, b, c;
+  const std::string id = request_device(*fresh, "alice", a, random_nonce());
+  ASSERT_FALSE(id.empty());
+  ASSERT_FALSE(request_device(*fresh, "alice", b, random_nonce()).empty());
+  EXPECT_EQ(error_of(fresh->call(request_frame("alice", c, random_nonce()))), v1::RATE_LIMITED);
+
+  // Following a request before authentication counts like authentication attempts.
+  for (int i = 0; i < 4; ++i) {
+    auto r = fresh->call(get_frame(id));
+    ASSERT_TRUE(r && r->has_device_request()) << i;
+  }
+  EXPECT_EQ(error_of(fresh->call(get_frame(id))), v1::RATE_LIMITED);
+  auto theirs = alice.ws->call(get_frame(id));  // The account's device is not counted so.
+  EXPECT_TRUE(theirs && theirs->has_device_request());
+}
+
 TEST_F(RelayDeviceChainTest, ANewDeviceWaitingForApprovalOutlivesTheAuthenticationDeadline) {
   ASSERT_NO_FATAL_FAILURE(start("auth_timeout_s = 1\ndevice_request_ttl_s = 30\n"));
   TestDevice alice;
