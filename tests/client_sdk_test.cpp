@@ -1,5 +1,6 @@
 // The client SDK against the real server: direct conversations, groups with concurrent changes,
-// removal, offline catch-up, restarting from the local store, a wrong passphrase.
+// removal, offline catch-up, restarting from the local store, a wrong passphrase, a professional's
+// own conversations.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -116,6 +117,47 @@ TEST_F(ClientSdkTest, DirectConversationBothWays) {
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].sender, "alice");
   EXPECT_TRUE((*history)[1].own);
+}
+
+// A professional's own new conversations: the creator's leaf says what its account is, as its
+// KeyPackages do, so the relay accepts their first commits and the peer sees the professional
+// marked. (No rule stops a professional from starting a conversation or a group: they come into
+// the groups of others only by invitation.)
+TEST_F(ClientSdkTest, AProfessionalStartsAConversationAndCreatesAGroup) {
+  client("dr_martin").reset();  // Registered, then made a professional by an admin.
+  int status = -1;
+  run_admin(dir_.path() + "/data", {"account", "set-type", "dr_martin", "professional"}, &status);
+  ASSERT_EQ(status, 0);
+  auto pro = client("dr_martin");  // Its sign-in learns the new type.
+  auto bob = client("bob");
+  ASSERT_TRUE(pro && bob);
+
+  auto direct = pro->start_direct("bob");
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  ASSERT_TRUE(joined(*bob, *direct));
+  ASSERT_TRUE(pro->send_text(*direct, "Bonjour, ici le docteur Martin").ok());
+  EXPECT_EQ(receive(*bob, *direct, 1), std::vector<std::string>{"Bonjour, ici le docteur Martin"});
+  auto history = bob->history(*direct);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_TRUE((*history)[0].professional);
+
+  auto group = pro->create_group();
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  auto added = pro->add_member(*group, "bob");
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  ASSERT_TRUE(joined(*bob, *group));
+  for (const std::string& conv : {*direct, *group}) {
+    auto members = bob->members(conv);
+    ASSERT_TRUE(members.ok());
+    ASSERT_EQ(members->size(), 2u);
+    for (const auto& m : *members) {
+      EXPECT_EQ(m.professional, m.handle == "dr_martin") << m.handle;
+      if (conv == *group && m.handle == "dr_martin") {
+        EXPECT_EQ(m.role, Role::kFacilitator);
+      }
+    }
+  }
 }
 
 TEST_F(ClientSdkTest, AWrongPassphraseIsRefusedCleanly) {

@@ -38,18 +38,30 @@ static std::vector<uint16_t> non_default_types(const std::vector<Extension>& ext
 
 Result<State> State::create(Bytes group_id, const Credential& credential,
                             SignaturePrivateKey signer, std::vector<Extension> gce) {
+  return create(std::move(group_id), credential, std::move(signer),
+                CreateOptions{std::move(gce), {}});
+}
+
+Result<State> State::create(Bytes group_id, const Credential& credential,
+                            SignaturePrivateKey signer, CreateOptions options) {
   if (group_id.empty()) return make_error(Errc::kInvalid, "empty group id");
+  std::vector<Extension>& gce = options.group_context_extensions;
   State s;
   HpkePrivateKey leaf_key = HpkePrivateKey::generate();
   LeafNode leaf;
   leaf.encryption_key = leaf_key.public_key;
   leaf.signature_key = signer.public_key;
   leaf.credential = credential;
-  leaf.capabilities = default_capabilities(non_default_types(gce));
+  std::vector<uint16_t> advertised = non_default_types(gce);
+  for (const auto& e : options.leaf_extensions) advertised.push_back(e.extension_type);
+  leaf.capabilities = default_capabilities(advertised);
+  leaf.extensions = std::move(options.leaf_extensions);
   leaf.source = LeafNodeSource::kKeyPackage;
   uint64_t now = now_seconds();
   leaf.lifetime = {now > 3600 ? now - 3600 : 0, now + 365ull * 24 * 3600};
   leaf.signature = sign_with_label(signer, "LeafNodeTBS", leaf.to_be_signed({}, 0));
+  // The leaf is checked as every member checks a joiner's (a leaf extension given twice).
+  MLS_CHECK(validate_leaf_node(leaf, LeafNodeSource::kKeyPackage, {}, 0));
   s.tree_ = std::make_shared<const RatchetTree>(std::move(leaf));
   MLS_CHECK(check_members_support(*s.tree_, gce));
   s.priv_ = PrivateTree(0, std::move(leaf_key));

@@ -66,6 +66,14 @@ struct CommitOptions {
   Bytes authenticated_data;
 };
 
+// How a group starts (State::create).
+struct CreateOptions {
+  std::vector<Extension> group_context_extensions;
+  // Extensions of the creator's leaf (their types are advertised in its capabilities too), as its
+  // KeyPackages would carry them: an application that marks every leaf marks the creator's too.
+  std::vector<Extension> leaf_extensions;
+};
+
 enum class ContentKind { kApplication, kProposal, kCommit };
 
 struct CommitOutput;
@@ -77,7 +85,10 @@ struct NextEpoch;
 
 class State {
  public:
-  // Creates a one-member group at epoch 0. kInvalid if the extensions are inconsistent.
+  // Creates a one-member group at epoch 0. kInvalid if the extensions are inconsistent (a group
+  // context extension the creator's leaf does not support, a leaf extension given twice).
+  static Result<State> create(Bytes group_id, const Credential& credential,
+                              SignaturePrivateKey signer, CreateOptions options);
   static Result<State> create(Bytes group_id, const Credential& credential,
                               SignaturePrivateKey signer, std::vector<Extension> gce = {});
   // Joins from MLSMessage(Welcome) with the KeyPackage it was made for. The ratchet tree comes

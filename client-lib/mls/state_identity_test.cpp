@@ -3,6 +3,8 @@
 // (propose_update with a LeafChange, CommitOptions::path_leaf) and the pending-proposal filter.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "client-lib/mls/state.h"
 
 namespace cercle::mls {
@@ -129,5 +131,59 @@ TEST(StateIdentity, ExtraProposalsAreCarriedByValue) {
   EXPECT_EQ(bob_view.state.members().size(), 2u);
 }
 
+bool advertises(const LeafNode& leaf, uint16_t type) {
+  const auto& listed = leaf.capabilities.extensions;
+  return std::find(listed.begin(), listed.end(), Uint16{type}) != listed.end();
+}
+
+TEST(StateIdentity, TheCreatorsLeafCarriesExactlyTheExtensionsItIsGiven) {
+  const Extension professional{kAccountTypeExtensionType, Bytes{2}};
+  const Extension roles{kRolesExtensionType, to_bytes("rules")};
+  CreateOptions options;
+  options.group_context_extensions = {roles};
+  options.leaf_extensions = {professional};
+  auto bob_kp =
+      create_key_package(Credential(to_bytes("bob")), SignaturePrivateKey::generate()).value();
+  State alice = State::create(to_bytes("gid"), Credential(to_bytes("alice")),
+                              SignaturePrivateKey::generate(), options)
+                    .value();
+  const LeafNode& leaf = *alice.tree().leaf(0);
+  EXPECT_EQ(leaf.extensions, std::vector<Extension>{professional});
+  EXPECT_TRUE(advertises(leaf, kAccountTypeExtensionType));
+  EXPECT_TRUE(advertises(leaf, kRolesExtensionType));
+  EXPECT_EQ(alice.group_context_extensions(), std::vector<Extension>{roles});
+  // Signed after the extensions were set: it verifies as a KeyPackage leaf.
+  EXPECT_TRUE(validate_leaf_node(leaf, LeafNodeSource::kKeyPackage, {}, 0).ok());
+
+  // The first commit's UpdatePath keeps them, and a joiner sees them on the creator's leaf.
+  CommitOptions add;
+  add.add_key_packages = {bob_kp.key_package};
+  auto out = alice.commit(add).value();
+  State bob = State::join(*out.welcome, bob_kp).value();
+  for (const State* s : {&out.pending, &bob}) {
+    const LeafNode& after = *s->tree().leaf(0);
+    EXPECT_EQ(after.source, LeafNodeSource::kCommit);
+    EXPECT_EQ(after.extensions, std::vector<Extension>{professional});
+    EXPECT_TRUE(validate_leaf_node(after, LeafNodeSource::kCommit, to_bytes("gid"), 0).ok());
+  }
+}
+
+TEST(StateIdentity, WithoutLeafExtensionsTheCreatorsLeafHasNoneAndTwiceTheSameIsRefused) {
+  State plain =
+      State::create(to_bytes("gid"), Credential(to_bytes("alice")), SignaturePrivateKey::generate())
+          .value();
+  EXPECT_TRUE(plain.tree().leaf(0)->extensions.empty());
+  EXPECT_FALSE(advertises(*plain.tree().leaf(0), kAccountTypeExtensionType));
+
+  CreateOptions twice;
+  const Extension peer{kAccountTypeExtensionType, Bytes{1}};
+  twice.leaf_extensions = {peer, peer};
+  auto refused = State::create(to_bytes("gid"), Credential(to_bytes("alice")),
+                               SignaturePrivateKey::generate(), twice);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalid);
+}
+
 }  // namespace
 }  // namespace cercle::mls
+

@@ -126,6 +126,12 @@ mls::Credential Client::Impl::credential() const {
   return mls::Credential(to_bytes(identity->handle()));
 }
 
+std::vector<mls::Extension> Client::Impl::leaf_extensions() const {
+  const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
+                                                                 : policy::Kind::kPeer;
+  return {mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))}};
+}
+
 Status Client::Impl::require_connection() const {
   if (!conn || !conn->is_open()) return make_error(Errc::kNetwork, "not connected");
   if (!identity || identity->device_id() == 0) {
@@ -253,12 +259,8 @@ Status Client::Impl::top_up_key_packages(size_t target) {
   const size_t missing = target > have->count_key_packages().stored()
                              ? target - have->count_key_packages().stored()
                              : 0;
-  // Every leaf says the account's type, so that members see who is a professional.
   mls::KeyPackageOptions kp_options;
-  const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
-                                                                 : policy::Kind::kPeer;
-  kp_options.leaf_extensions.push_back(
-      mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))});
+  kp_options.leaf_extensions = leaf_extensions();
   for (size_t i = 0; i < missing + (need_last ? 1 : 0); ++i) {
     auto bundle = mls::create_key_package(credential(), *key, kp_options);
     if (!bundle) return make_error(Errc::kProtocol, bundle.error().message);

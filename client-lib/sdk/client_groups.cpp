@@ -102,7 +102,11 @@ Result<Conv*> Client::Impl::open_conversation(const v1::ClientFrame& create) {
   Conv conv;
   conv.id = r->conversation().conversation_id();
   conv.kind = create.create_conversation().kind();
-  auto state = mls::State::create(to_bytes(conv.id), credential(), std::move(*key));
+  // The creator's leaf carries what its KeyPackages carry (its account's type): the relay refuses
+  // a professional's leaf that does not say so.
+  mls::CreateOptions options;
+  options.leaf_extensions = leaf_extensions();
+  auto state = mls::State::create(to_bytes(conv.id), credential(), std::move(*key), options);
   if (!state) return make_error(Errc::kProtocol, state.error().message);
   conv.state = std::move(*state);
   auto& stored = convs.emplace(conv.id, std::move(conv)).first->second;

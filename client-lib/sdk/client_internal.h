@@ -78,6 +78,9 @@ struct Client::Impl {
   Status top_up_key_packages(size_t target);
   Result<mls::SignaturePrivateKey> signer() const;
   mls::Credential credential() const;
+  // The extensions of every leaf this device makes (KeyPackages and the groups it creates): the
+  // account's type, so that members see who is a professional and the relay can check it.
+  std::vector<mls::Extension> leaf_extensions() const;
   Status require_connection() const;
   Result<Conv*> find(const std::string& hex_id);
   const Conv* lookup(const std::string& hex_id) const;
