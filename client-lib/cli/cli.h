@@ -34,4 +34,10 @@ int members_command(client::Client& c, const std::string& conversation, bool jso
 // code; 2 when the words are not such a command.
 int verify_command(client::Client& c, const std::vector<std::string>& rest, bool json);
 
+// `device request HANDLE | requests | approve REQUEST [CODE]` (`rest` from "device" on;
+// device_commands.cpp). Returns the exit code; 2 when the words are not such a command.
+int device_command(client::Client& c, const std::vector<std::string>& rest, bool json);
+// `devices`: the account's devices from its verified device chain.
+int devices_command(client::Client& c, bool json);
+
 }  // namespace cercle::cli

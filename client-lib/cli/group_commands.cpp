@@ -221,7 +221,10 @@ void print_event(const Event& e, bool as_json) {
       break;
     case Event::Kind::kDeviceAdded:
       text = e.by + " a un nouvel appareil (" + e.detail + ")" +
-             (e.verify_again ? " : " + e.by + " est à vérifier de nouveau (cercle verify)" : "");
+             (e.verify_again ? " : " + e.by + " est à vérifier de nouveau (cercle verify)" : "") +
+             (e.unapproved ? " ; ATTENTION : aucun appareil de " + e.by +
+                                 " ne l'a approuvé (a device its owner never approved)"
+                           : "");
       break;
     default:
       return;

@@ -60,6 +60,14 @@ commands:
                                                      (docs/safety-numbers.md); --confirm marks
                                                      HANDLE verified (give the NUMBER you compared:
                                                      refused if the devices changed since)
+  devices                                            your account's devices, from its signed chain
+  device request HANDLE                              (on a new device) ask to become a device of
+                                                     HANDLE; shows a code once the approval starts,
+                                                     then waits until it is approved
+  device requests                                    new devices asking to join your account
+  device approve REQUEST                             start approving: the new device shows a code
+  device approve REQUEST CODE                        approve it with the code it shows (refused
+                                                     when the code differs: nothing is added)
 The passphrase of the local store comes from CERCLE_PASSPHRASE or --passphrase-file.
 )";
 
@@ -237,8 +245,14 @@ int run(Client& c, const Args& a) {
       std::cout << boost::json::serialize(boost::json::object{{"handle", c.handle()}}) << std::endl;
     return 0;
   }
+  if (cmd == "device") {
+    const int code = device_command(c, r, a.json);
+    if (code == 2) std::cerr << kUsage;
+    return code;
+  }
   if (!c.registered())
     return fail(make_error(Errc::kNotRegistered, "no account yet: run cercle register"));
+  if (cmd == "devices" && r.size() == 1) return devices_command(c, a.json);
   if (cmd == "dm" && r.size() == 2) {
     auto id = c.start_direct(r[1]);
     if (!id) return fail(id.error());

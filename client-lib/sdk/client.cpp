@@ -18,6 +18,12 @@ constexpr std::string_view kConvPrefix = "conv/";
 
 Error storage_corrupt(std::string what) { return make_error(Errc::kStorage, std::move(what)); }
 
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 }  // namespace
 
 std::string to_hex(std::string_view bytes) {
@@ -174,6 +180,7 @@ Status Client::connect() {
   if (!registered()) return Ok{};
   if (auto s = impl_->authenticate(); !s) return s;
   if (auto s = impl_->top_up_key_packages(kKeyPackageStock); !s) return s;
+  impl_->pin_own_chain();
   return impl_->process_incoming();
 }
 
@@ -196,6 +203,14 @@ Status Client::Impl::authenticate() {
   auth->set_signature(sig);
   auto r = conn->call(f);
   if (!r) return std::move(r).error();
+  if (identity->account_id() == 0) {
+    // A device approved by another one (client_pairing.cpp) learns its account here.
+    identity->set_account_id(r->auth().account_id());
+    identity->set_device_id(r->auth().device_id());
+    identity->set_handle(r->auth().handle());
+    identity->set_account_type(r->auth().type());
+    if (auto s = save_identity(); !s) return s;
+  }
   if (r->auth().type() != identity->account_type()) {
     // The instance changed this account's type: its packages must now say so (the server
     // dropped the old ones).
@@ -221,10 +236,16 @@ Status Client::register_account(std::string_view handle, std::string_view code,
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(t.data()), t.size(),
                        reinterpret_cast<const unsigned char*>(sk.data()));
+  // The relay stores handles in NFC and checks the chain's first link over the handle as stored.
+  const std::string stored_handle = nfc(handle);
   v1::ClientFrame f;
   auto* reg = f.mutable_register_();
-  reg->set_handle(std::string(handle));
+  reg->set_handle(stored_handle);
   reg->set_device_public_key(pk);
+  // The account's device chain starts with this device, signed by itself (trusted on first use);
+  // its key signs both the relay's challenges and its MLS leaves, so it is both keys of the link.
+  *reg->mutable_link() = policy::make_link({}, stored_handle, v1::DEVICE_ADD, pk, pk, now_ms(), sk,
+                                           policy::sign_possession(stored_handle, pk, pk, sk));
   reg->set_signature(sig);
   reg->set_registration_code(std::string(code));
   reg->set_contact_token(std::string(contact_token));
@@ -243,7 +264,9 @@ Status Client::register_account(std::string_view handle, std::string_view code,
   impl.identity->set_instance_id(hello.instance_id());
   impl.identity->set_account_type(r->auth().type());
   if (auto s = impl.save_identity(); !s) return s;
-  return impl.top_up_key_packages(kKeyPackageStock);
+  if (auto s = impl.top_up_key_packages(kKeyPackageStock); !s) return s;
+  impl.pin_own_chain();
+  return Ok{};
 }
 
 Status Client::Impl::top_up_key_packages(size_t target) {

@@ -131,6 +131,9 @@ struct Event {
   std::string by;
   uint64_t seq = 0;
   bool verify_again = false;  // kDeviceAdded.
+  // kDeviceAdded: the account's signed device chain does not list this device (or the chain itself
+  // was refused): a device its owner never approved.
+  bool unapproved = false;
 };
 
 // One device of a conversation, as its MLS leaves show it (never as the server lists it).
@@ -139,6 +142,21 @@ struct Device {
   uint32_t leaf = 0;
   std::string fingerprint;  // 3 groups of 5 digits over its signature key (docs/safety-numbers.md).
   bool self = false;        // This device.
+};
+
+// A new device asking to become a device of this account (Client::device_requests).
+struct DeviceRequest {
+  std::string id;           // Hex.
+  std::string fingerprint;  // Of the new device's key (docs/safety-numbers.md).
+  int64_t created_ms = 0;   // The server's time.
+  bool started = false;     // A device of the account posted its nonce: the code is shown.
+};
+
+// One device of this account, as its verified device chain lists it.
+struct AccountDevice {
+  std::string fingerprint;
+  uint64_t added_seq = 0;  // The chain link that added it (0: the account's first device).
+  bool self = false;
 };
 
 // kChanged: verified once, but this account's or the other's devices changed since: verify again.
@@ -253,6 +271,35 @@ class Client {
   // the devices changed since it was shown), kNotFound, kInvalidArgument, kStorage.
   Status mark_verified(const std::string& conversation, std::string_view handle,
                        std::string_view number);
+
+  // ---- Device approval (client_pairing.cpp; docs/SECURITY.md, "Device approval") ----
+  // On a new device (connected, no account yet): asks to become a device of the account `handle`
+  // and returns the request's id (hex). Errors: kInvalidArgument (this device has an account),
+  // kNetwork, kServer (NOT_FOUND: no such account).
+  Result<std::string> request_device(std::string_view handle);
+  // On the new device: waits up to `wait` for a device of the account to start the approval, then
+  // reveals this device's nonce and returns the six-digit code to show ("123 456").
+  // Errors: kNetwork (not started in time), kInvalidArgument (no request), kServer.
+  Result<std::string> pairing_code(std::chrono::milliseconds wait);
+  // On the new device: waits up to `wait` for the approval, then signs in as a device of the
+  // account, publishes KeyPackages and pins the account's chain. Errors: kNetwork (not approved
+  // in time), kRefused (the account's chain does not list this device), kServer, kStorage.
+  Status await_approval(std::chrono::milliseconds wait);
+  // On a device of the account: the pending requests of new devices.
+  Result<std::vector<DeviceRequest>> device_requests();
+  // Starts approving `request_id`: posts this device's nonce (kept on this device), after which
+  // the new device shows its code. Errors: kInvalidArgument, kServer (NOT_FOUND).
+  Status start_approval(const std::string& request_id);
+  // Approves the new device if `code` (what the user read on the new device and typed here; spaces
+  // ignored) is the code both devices compute; then signs its link in the account's chain.
+  // Waits up to `wait` for the new device to reveal its nonce. Errors: kRefused (another code,
+  // or the new device's nonce or key proof does not hold: nothing is added), kInvalidArgument
+  // (start_approval was not called on this device), kNetwork, kServer.
+  Status approve_device(const std::string& request_id, std::string_view code,
+                        std::chrono::milliseconds wait = std::chrono::seconds(10));
+  // This account's devices, from its verified device chain (empty when the relay keeps none).
+  // Errors: kRefused (the chain is not valid or not the pinned one), kNetwork, kServer.
+  Result<std::vector<AccountDevice>> account_devices();
 
   struct Impl;
 

@@ -135,17 +135,22 @@ Result<std::string> Client::create_group() {
 }
 
 // Fetches one KeyPackage for each device of `handle`, checking that each is for that account: a
-// server handing out someone else's packages is caught here.
-static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view handle) {
+// server handing out someone else's packages is caught here. Only devices the account's device
+// chain lists are taken, and only once the chain itself is checked (check_chain): a device the
+// owner never approved is not added, and nothing of an account whose chain is refused is.
+static Result<Fetched> fetch_key_packages(Client::Impl& impl, std::string_view handle) {
   v1::ClientFrame f;
   f.mutable_fetch_key_packages()->set_handle(std::string(handle));
-  auto r = conn.call(f);
+  auto r = impl.conn->call(f);
   if (!r) return std::move(r).error();
   const auto& result = r->fetch_key_packages();
   if (lower(result.account().handle()) != lower(handle)) {
     return make_error(Errc::kProtocol, "the server answered for another account");
   }
+  auto chain = impl.check_chain(result.account());
+  if (!chain) return std::move(chain).error();
   Fetched out;
+  size_t unapproved = 0;
   for (const auto& kp : result.key_packages()) {
     if (kp.data().empty()) continue;  // A device with no package left cannot be added now.
     auto decoded = mls::parse_key_package(to_bytes(kp.data()));
@@ -153,8 +158,16 @@ static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view han
         to_string(decoded->leaf_node.credential.identity) != result.account().handle()) {
       return make_error(Errc::kProtocol, "a key package does not belong to " + std::string(handle));
     }
+    if (!chain->empty() && !chain->find(to_string(decoded->leaf_node.signature_key), true)) {
+      ++unapproved;
+      continue;
+    }
     out.key_packages.push_back(to_bytes(kp.data()));
     out.devices.push_back(kp.device_id());
+  }
+  if (out.devices.empty() && unapproved > 0) {
+    return make_error(Errc::kRefused, "no device of " + std::string(handle) +
+                                          " that can be added now is in their device chain");
   }
   if (out.devices.empty()) {
     return make_error(Errc::kNotFound,
@@ -168,7 +181,7 @@ static Result<Fetched> fetch_key_packages(Connection& conn, std::string_view han
 // professional also gets the role that marks them, with the member they accompany.
 Status Client::Impl::add_with(Conv& conv, std::string_view handle,
                               const v1::SignedInvitation* invitation) {
-  auto fetched = fetch_key_packages(*conn, handle);
+  auto fetched = fetch_key_packages(*this, handle);
   if (!fetched) return std::move(fetched).error();
   v1::Invitation i;
   if (invitation && !i.ParseFromString(invitation->invitation())) {
@@ -221,7 +234,7 @@ Status Client::add_member(const std::string& conversation, std::string_view hand
 Result<std::string> Client::start_direct(std::string_view handle) {
   auto& impl = *impl_;
   if (auto s = impl.require_connection(); !s) return std::move(s).error();
-  auto fetched = fetch_key_packages(*impl.conn, handle);
+  auto fetched = fetch_key_packages(impl, handle);
   if (!fetched) return std::move(fetched).error();
   v1::ClientFrame f;
   f.mutable_create_conversation()->set_kind(v1::DIRECT);

@@ -4,12 +4,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "client-lib/mls/state.h"
+#include "client-lib/policy/device_chain.h"
 #include "client-lib/policy/policy.h"
 #include "client-lib/sdk/client.h"
 #include "client-lib/sdk/connection.h"
@@ -23,7 +25,14 @@ inline constexpr int kMaxCommitAttempts = 6;    // Retries when another member c
 // Local store names "accepted/<conversation hex>": this account accepted an invitation there.
 inline constexpr std::string_view kAcceptedPrefix = "accepted/";
 
+// Whether an account whose relay sends no device chain is refused. False while relays that keep no
+// chains are still served (an empty chain is then accepted as before chains, unless one was
+// pinned).
+inline constexpr bool kChainRequired = false;
+
 std::string to_hex(std::string_view bytes);
+// `utf8` in Unicode NFC, as the relay stores handles (unchanged when it cannot be normalised).
+std::string nfc(std::string_view utf8);
 Result<std::string> from_hex(std::string_view hex);
 mls::Bytes to_bytes(std::string_view s);
 std::string to_string(const mls::Bytes& b);
@@ -136,6 +145,27 @@ struct Client::Impl {
   void saw_server_time(int64_t server_ms);
   int64_t server_offset_ms = INT64_MIN / 2;
   int64_t last_prune_ms = 0;
+
+  // client_chain.cpp
+  // Checks an account's device chain as the relay served it: valid, and the chain pinned for the
+  // account or an extension of it (pinned at first contact; the pin follows it as it grows).
+  // Returns its view, empty when the relay sent no chain and none is pinned or required.
+  // Errors: kRefused (invalid, another first link, rolled back), kStorage.
+  Result<policy::ChainView> check_chain(const v1::AccountInfo& account);
+  Result<std::optional<policy::ChainPin>> load_pin(std::string_view handle) const;
+  // LookupAccount, then check_chain. Errors: those, kServer, kNetwork.
+  Result<policy::ChainView> lookup_chain(std::string_view handle);
+  // Pins this account's own chain; a refused one, or one without this device, is a kWarning.
+  void pin_own_chain();
+  // Whether `handle`'s chain lists `mls_key` (false when its chain is refused); nullopt when it
+  // cannot tell (no chain served, not connected, lookup failed).
+  std::optional<bool> in_chain(std::string_view handle, std::string_view mls_key);
+
+  // client_pairing.cpp: this device asking to join an account (request_device), until approved.
+  struct NewDevice;
+  std::shared_ptr<NewDevice> new_device;
+  // AddDevice of an approved request, its link signed on the chain as read now (retried once).
+  Status add_approved_device(const v1::DeviceRequestInfo& info);
 
   // client_moderation.cpp
   std::optional<Report> open_report(const v1::ReportReceived& r) const;

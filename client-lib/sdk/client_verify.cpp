@@ -184,6 +184,8 @@ void note_device_changes(Client::Impl& impl, Conv& conv) {
     e.by = handle;
     e.detail = device_fingerprint(key);
     e.verify_again = handle != impl.identity->handle() && load_verified(*impl.store, handle);
+    // The relay could have slipped it in: its owner's signed chain must list it.
+    e.unapproved = impl.in_chain(handle, key) == false;
     impl.events.push_back(std::move(e));
   }
   local::SeenDevices next;

@@ -183,6 +183,24 @@ cercle_status cercle_poll_events(cercle_client* client, int timeout_ms,
                                  cercle_message_fn on_message, cercle_event_fn on_event,
                                  void* user);
 
+/* ---- Approving a new device of one's account (docs/SECURITY.md, "Device approval") ---- */
+#define CERCLE_CODE_SIZE 8 /* A pairing code, "123 456", with the NUL. */
+/* On a new device (connected, no account yet): asks to become a device of `handle`; the request's
+ * id is written into `request` (CERCLE_ID_SIZE bytes). */
+cercle_status cercle_request_device(cercle_client* client, const char* handle,
+                                    char request[CERCLE_ID_SIZE]);
+/* On the new device: waits up to timeout_ms for a device of the account to start the approval,
+ * then writes the code to show into `code`. CERCLE_ERR_NETWORK when nobody started it in time. */
+cercle_status cercle_pairing_code(cercle_client* client, int timeout_ms,
+                                  char code[CERCLE_CODE_SIZE]);
+/* On the new device: waits up to timeout_ms for the approval; the client then has the account. */
+cercle_status cercle_await_approval(cercle_client* client, int timeout_ms);
+/* On a device of the account: starts approving `request` (the new device then shows its code). */
+cercle_status cercle_start_approval(cercle_client* client, const char* request);
+/* Approves `request` if `code` is what the new device shows (as the user typed it); otherwise
+ * CERCLE_ERR_REFUSED and nothing is added. */
+cercle_status cercle_approve_device(cercle_client* client, const char* request, const char* code);
+
 #ifdef __cplusplus
 }
 #endif
