@@ -14,3 +14,4 @@ export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export { sign, generateKey } from "./core/signer";
 export * as verify from "./core/verify";
 export * as deviceChain from "./core/device-chain";
+export * as devices from "./core/devices";

@@ -78,6 +78,10 @@ export async function startRelayDouble(server) {
     url: "",
     /** Called for every delivery sent to the browser; returns what the browser gets instead. */
     rewrite: (d) => d,
+    /** Called for every answer to a request (a Response); may change it in place. */
+    rewriteResponse: () => {},
+    /** The kind of every request the client sent through the double, in order. */
+    requests: [],
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise((r) => http.close(r));
@@ -128,6 +132,9 @@ export async function startRelayDouble(server) {
         if (f.kind.case === "deliveries") {
           f.kind.value.deliveries = f.kind.value.deliveries.map((d) => double.rewrite(d) ?? d);
           bytes = toBinary(proto.ServerFrameSchema, f);
+        } else if (f.kind.case === "response") {
+          double.rewriteResponse(f.kind.value);
+          bytes = toBinary(proto.ServerFrameSchema, f);
         }
       } catch {
         // Passed through as it came.
@@ -138,9 +145,19 @@ export async function startRelayDouble(server) {
     relay.onerror = close;
     socket.on("error", close);
     socket.on("close", close);
+    const note = (message) => {
+      try {
+        double.requests.push(fromBinary(proto.ClientFrameSchema, new Uint8Array(message)).request.case);
+      } catch {
+        // Not a frame: passed on as it came.
+      }
+    };
     readFrames(
       socket,
-      (message) => (relay.readyState === WebSocket.OPEN ? relay.send(message) : early.push(message)),
+      (message) => {
+        note(message);
+        relay.readyState === WebSocket.OPEN ? relay.send(message) : early.push(message);
+      },
       close,
       (payload) => socket.write(frame(0xa, payload)),
     );

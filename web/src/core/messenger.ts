@@ -3,6 +3,8 @@
 // de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./bytes";
+import * as devices from "./devices";
+import type { Approval, PairingSteps } from "./devices";
 import * as groups from "./groups";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import * as mls from "./mls";
@@ -25,6 +27,7 @@ import {
   type AuthResult,
   type ContactLinkInfo,
   type Delivery,
+  type DeviceRequestInfo,
   type FetchedKeyPackage,
   type HelloResult,
   type ServerFrame,
@@ -326,6 +329,10 @@ export class Messenger {
     }
     anon.fresh = false;
     const device = await generateKey();
+    const mlsKey = await generateKey();
+    // The account's device chain starts here: this device adds itself, under the handle as the
+    // relay will store it (NFC).
+    const first = await devices.firstLink(handle.normalize("NFC"), device, mlsKey.publicKey);
     const signature = await sign(device, authTranscript(this.hello!.instanceId, challenge));
     const auth = await anon.wire.call(
       {
@@ -336,17 +343,19 @@ export class Messenger {
           signature,
           registrationCode: opts.code ?? "",
           contactToken: opts.contactToken ?? "",
+          link: first.link,
         },
       },
       "auth",
     );
+    await devices.writePin(this.store, auth.handle, first.view);
     const account: Account = {
       handle: auth.handle,
       accountId: auth.accountId,
       deviceId: auth.deviceId,
       instanceId: this.hello!.instanceId,
       device,
-      mlsKey: await generateKey(),
+      mlsKey,
       mlsKeyId: fromHex(randomHex(16)),
       role: opts.role ?? (opts.contactToken ? "visitor" : "helper"),
       createdMs: Date.now(),
@@ -1158,6 +1167,8 @@ export class Messenger {
       }
     });
     if (usable.length === 0) throw new PeerUnreachable("no key package");
+    // Only devices the account's signed chain lists, and a chain that extends what this device saw.
+    await devices.checkDevicesToAdd(this.store, fetched.account!, usable.map((k) => leafKeyOf(k)));
     const mine = await this.ownOtherDevices(wire);
     const info = await wire.call(
       { case: "createConversation", value: { kind: ConversationKind.DIRECT, peerHandle: peer } },
@@ -1210,7 +1221,7 @@ export class Messenger {
       const account = await wire.call({ case: "lookupAccount", value: { handle: me.handle } }, "account");
       if (!account.devices.some((d) => d.deviceId !== me.deviceId)) return [];
       const own = await wire.call({ case: "fetchKeyPackages", value: { handle: me.handle } }, "fetchKeyPackages");
-      return own.keyPackages.filter((k) => {
+      const usable = own.keyPackages.filter((k) => {
         if (k.deviceId === me.deviceId || k.data.length === 0) return false;
         try {
           return mls.keyPackageHandle(mls.decodeKeyPackage(k.data)) === me.handle;
@@ -1218,6 +1229,9 @@ export class Messenger {
           return false;
         }
       });
+      // Own devices too join only as the chain lists them (else none is added).
+      await devices.checkDevicesToAdd(this.store, own.account!, usable.map((k) => leafKeyOf(k)));
+      return usable;
     } catch {
       return [];  // The conversation still works on this device.
     }
@@ -1398,6 +1412,84 @@ export class Messenger {
     await this.requireWire().call({ case: "revokeContactLink", value: { token } }, "done");
   }
 
+  // ---- devices of this account (pairing) --------------------------------------------------------
+
+  /** This account's devices as its chain lists them (empty for an account made before the chain). */
+  async ownDevices(): Promise<{ fingerprint: string; self: boolean; addedMs: number }[]> {
+    const me = this.account!;
+    const wire = this.requireWire();
+    const info = await wire.call({ case: "lookupAccount", value: { handle: me.handle } }, "account");
+    const view = await devices.checkChain(this.store, info);
+    if (!view) return [];
+    await devices.writePin(this.store, info.handle, view);
+    return view.devices.map((d) => {
+      const link = info.chain[Number(d.addedSeq)];
+      return { fingerprint: verify.deviceFingerprint(d.mlsKey), self: equalBytes(d.deviceKey, me.device.publicKey), addedMs: Number(link.timeMs) };
+    });
+  }
+
+  /** New devices waiting to join this account. */
+  async deviceRequests(): Promise<DeviceRequestInfo[]> {
+    return (await this.requireWire().call({ case: "listDeviceRequests", value: {} }, "deviceRequests")).requests;
+  }
+
+  /** Starts approving a new device: exchanges nonces; the person then types the code it shows. */
+  startApproval(request: DeviceRequestInfo, signal?: AbortSignal): Promise<Approval> {
+    return devices.startApproval(this.requireWire(), request, signal);
+  }
+
+  /**
+   * Adds the new device if `typed` is the code it shows (a signed link in the account's chain);
+   * otherwise throws WrongPairingCode and adds nothing (after three wrong codes, never).
+   */
+  async finishApproval(approval: Approval, typed: string): Promise<bigint> {
+    if (approval.tries <= 0) throw new devices.WrongPairingCode(0);
+    if (!devices.sameCode(typed, approval.code)) {
+      approval.tries--;
+      throw new devices.WrongPairingCode(approval.tries);
+    }
+    approval.tries = 0;  // One approval per exchange.
+    const r = approval.request;
+    const me = this.account!;
+    return devices.addLinkedDevice(this.requireWire(), this.store, me.handle, me.device, { deviceKey: r.devicePublicKey, mlsKey: r.mlsKey, possession: r.possession });
+  }
+
+  /**
+   * On a browser without an account: asks to become a device of `handle`, shows the code through
+   * `steps.onCode`, and once a device of the account approved it, signs in as that new device.
+   */
+  async joinAccount(handle: string, steps: PairingSteps): Promise<void> {
+    await this.connectAnonymous();
+    const anon = this.anon!;
+    const joined = await devices.requestToJoin(anon.wire, handle, steps);
+    let challenge = this.hello!.challenge;
+    if (!anon.fresh) challenge = (await anon.wire.call({ case: "getChallenge", value: {} }, "challenge")).challenge;
+    anon.fresh = false;
+    const { device, mlsKey } = joined.keys;
+    const signature = await sign(device, authTranscript(this.hello!.instanceId, challenge));
+    const auth = await anon.wire.call({ case: "authenticate", value: { devicePublicKey: device.publicKey, signature } }, "auth");
+    // The chain must list this device as it asked (first contact with the own chain: pinned here).
+    const own = await devices.ownChain(anon.wire, this.store, auth.handle);
+    if (own.view && !devices.listed(own.view, device.publicKey, mlsKey.publicKey)) throw new devices.DeviceChainRefused(auth.handle, "notInChain");
+    if (own.view) await devices.writePin(this.store, own.handle, own.view);
+    const account: Account = {
+      handle: auth.handle,
+      accountId: auth.accountId,
+      deviceId: auth.deviceId,
+      instanceId: this.hello!.instanceId,
+      device,
+      mlsKey,
+      mlsKeyId: fromHex(randomHex(16)),
+      role: "helper",
+      createdMs: Date.now(),
+      type: auth.type,
+    };
+    await this.store.write([put("kv", "account", account)]);
+    this.useAccount(account);
+    this.anon = undefined;
+    this.startLoop(anon.wire);
+  }
+
   // ---- backup -------------------------------------------------------------------------------------
 
   /**
@@ -1409,7 +1501,9 @@ export class Messenger {
     const wire = this.requireWire();
     const me = this.account!;
     const key = await generateKey(true);
-    const added = await wire.call({ case: "addDevice", value: { devicePublicKey: key.publicKey } }, "device");
+    // The backup key is a device of the chain (its MLS key is itself), added by this device.
+    const possession = await devices.signPossession(me.handle, key.publicKey, key.publicKey, key);
+    const deviceId = await devices.addLinkedDevice(wire, this.store, me.handle, me.device, { deviceKey: key.publicKey, mlsKey: key.publicKey, possession });
     // Direct conversations only: a group's messages stay in the group (its retention rules apply to
     // every copy, and a restored device is not in the group until a facilitator adds it).
     const messages = (await this.store.list<ChatMessage>("messages"))
@@ -1419,7 +1513,7 @@ export class Messenger {
       handle: me.handle,
       role: me.role,
       instanceId: toHex(me.instanceId),
-      deviceId: String(added.deviceId),
+      deviceId: String(deviceId),
       publicKey: toHex(key.publicKey),
       privateKey: toHex(await exportPkcs8(key)),
       messages,
@@ -1443,16 +1537,19 @@ export class Messenger {
     const signature = await sign(backupKey, authTranscript(this.hello!.instanceId, challenge));
     const auth = await anon.wire.call({ case: "authenticate", value: { devicePublicKey: backupKey.publicKey, signature } }, "auth");
     const device = await generateKey();
-    const added = await anon.wire.call({ case: "addDevice", value: { devicePublicKey: device.publicKey } }, "device");
+    const mlsKey = await generateKey();
+    // The backup key adds this browser's new device to the chain.
+    const possession = await devices.signPossession(auth.handle, device.publicKey, mlsKey.publicKey, device);
+    const deviceId = await devices.addLinkedDevice(anon.wire, this.store, auth.handle, backupKey, { deviceKey: device.publicKey, mlsKey: mlsKey.publicKey, possession });
     anon.wire.close();
     this.anon = undefined;
     const account: Account = {
       handle: auth.handle,
       accountId: auth.accountId,
-      deviceId: added.deviceId,
+      deviceId,
       instanceId: this.hello!.instanceId,
       device,
-      mlsKey: await generateKey(),
+      mlsKey,
       mlsKeyId: fromHex(randomHex(16)),
       role: payload.role,
       createdMs: Date.now(),
@@ -1489,6 +1586,11 @@ export class Messenger {
     this.convs.clear();
     this.groups.clear();
   }
+}
+
+/** The leaf signature key of a fetched key package (decodable: callers filtered it). */
+function leafKeyOf(k: FetchedKeyPackage): Uint8Array {
+  return mls.decodeKeyPackage(k.data).leafNode.signaturePublicKey;
 }
 
 let counter = 0;
