@@ -6,9 +6,11 @@ import { ErrorCode, RegistrationPolicy, type ContactLinkInfo } from "../core/pro
 import { ConnectionLost, RelayError } from "../core/wire";
 import { lang, setLang, t, type Key } from "../i18n";
 import { field, h, replace } from "./dom";
+import { DeviceChainRefused } from "../core/devices";
+import { DevicesScreen, JoinScreen } from "./devices";
 import { noticeText, peopleSection, rosterSection, rulesSection, stateNotices, threadTitle } from "./group";
 
-interface Screen {
+export interface Screen {
   el: HTMLElement;
   title: string;
   update?(): void;
@@ -29,6 +31,7 @@ export function errorText(e: unknown): string {
   }
   if (e instanceof ConnectionLost) return t("errOffline");
   if (e instanceof PeerUnreachable) return t("errUnreachable");
+  if (e instanceof DeviceChainRefused) return t("errChainRefused");
   if (e instanceof BadBackupFile) return t("restoreBadFile");
   if (e instanceof BadPassphrase) return t("restoreBadPassphrase");
   if (e instanceof OtherInstance) return t("restoreOtherInstance");
@@ -50,7 +53,7 @@ function peerRoute(peer: string): string {
 }
 
 /** A button that shows it is working and cannot be pressed twice meanwhile. */
-async function busy(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {
+export async function busy(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {
   if (button.getAttribute("aria-disabled") === "true") return;
   button.setAttribute("aria-disabled", "true");
   try {
@@ -148,6 +151,7 @@ export class App {
                 ]
               : h("li", {}, h("a", { href: "#/" }, t("navConversation"))),
             this.invitationsItem,
+            h("li", {}, h("a", { href: "#/devices" }, t("navDevices"))),
             h("li", {}, h("a", { href: "#/account" }, t("navAccount"))),
           ),
         )
@@ -205,7 +209,7 @@ export class App {
     if (link) {
       next = new VisitorScreen(this, this.m, decodeURIComponent(link[1]));
     } else if (!account) {
-      next = new HomeScreen(this, this.m);
+      next = location.hash === "#/join" ? new JoinScreen(this, this.m) : new HomeScreen(this, this.m);
     } else {
       if (!this.started) {
         this.started = true;
@@ -220,6 +224,7 @@ export class App {
       else if (group) next = new ConversationScreen(this.m, groupKey(group[1]));
       else if (hash === "#/links" && account.role === "helper") next = new LinksScreen(this.m);
       else if (hash === "#/account") next = new AccountScreen(this.m);
+      else if (hash === "#/devices") next = new DevicesScreen(this.m);
       else if (hash === "#/invitations") next = new ListScreen(this, this.m);
       else {
         const threads = this.m.threads();
@@ -283,7 +288,11 @@ class HomeScreen implements Screen {
       status.textContent = t("linkOffline");
       return;
     }
-    this.el.append(this.createForm(needsCode), this.restoreForm());
+    this.el.append(
+      this.createForm(needsCode),
+      this.restoreForm(),
+      h("section", { "aria-labelledby": "join-title" }, h("h2", { id: "join-title" }, t("homeJoinTitle")), h("p", {}, t("homeJoinIntro")), h("p", {}, h("a", { href: "#/join" }, t("homeJoinLink")))),
+    );
   }
 
   private createForm(needsCode: boolean): HTMLElement {

@@ -1,0 +1,139 @@
+// Pairing a new device in Chromium (issue 11, defect 4), against the real relay, keyboard only: a
+// browser without an account chooses "Utiliser mon compte sur cet appareil", gives the pseudonym and
+// shows the 6-digit code; the signed-in browser's "Mes appareils" lists its devices and the request;
+// after choosing it, a wrong code is refused (nothing added), the right one adds the device, which
+// then opens as a device of the account and lists both devices. axe-core on every screen (light and
+// dark), no horizontal scrolling at 320 px, no CSP violation or page error.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { axe, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+
+let server;
+let browser;
+
+async function scan(page, screen) {
+  for (const colorScheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme });
+    const violations = await axe(page);
+    assert.deepEqual(violations, [], `axe violations on "${screen}" (${colorScheme}): ${JSON.stringify(violations, null, 1)}`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Tabs until the focused element is `locator`'s (at most `max` presses). */
+async function tabTo(page, locator, max = 60) {
+  const target = await locator.elementHandle();
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((el) => document.activeElement === el, target)) return;
+  }
+  assert.fail("not reached with Tab");
+}
+
+async function noPointer(page) {
+  await page.evaluate(() => {
+    for (const type of ["pointerdown", "mousedown"]) {
+      window.addEventListener(type, (e) => {
+        if (e.isTrusted) throw new Error(`pointer used: ${type}`);
+      }, true);
+    }
+  });
+}
+
+before(async () => {
+  server = await startServer({ registration: "open" });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("a new browser joins the account after the code is typed on the signed-in one", async () => {
+  const old = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+  const fresh = await newPerson(browser, { viewport: { width: 320, height: 700 } });
+  const a = old.page;
+  const b = fresh.page;
+
+  // The signed-in browser: an account, then "Mes appareils".
+  await a.goto(`${server.url}/`);
+  await a.getByLabel("Pseudonyme").fill("Élise");
+  await a.getByRole("button", { name: "Créer mon compte" }).click();
+  await a.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  await noPointer(a);
+  await tabTo(a, a.getByRole("link", { name: "Mes appareils" }));
+  await a.keyboard.press("Enter");
+  await a.getByRole("heading", { level: 1, name: "Mes appareils" }).waitFor();
+  const devices = a.locator("ul.devices > li");
+  await devices.first().waitFor();
+  assert.equal(await devices.count(), 1);
+  assert.match(await devices.first().textContent(), /^Cet appareil, ajouté le .+, code \d{5} \d{5} \d{5}$/);
+  await a.getByText("Aucune demande.").waitFor();
+  await scan(a, "Mes appareils");
+
+  // The new browser: from the home page to the request, with the keyboard.
+  await b.goto(`${server.url}/`);
+  await noPointer(b);
+  const join = b.getByRole("link", { name: "Utiliser mon compte sur cet appareil" });
+  await join.waitFor();
+  await scan(b, "accueil");
+  await tabTo(b, join);
+  await b.keyboard.press("Enter");
+  await b.getByRole("heading", { level: 1, name: "Utiliser mon compte sur cet appareil" }).waitFor();
+  await scan(b, "utiliser mon compte");
+  await tabTo(b, b.getByLabel("Votre pseudonyme"));
+  await b.keyboard.type("Élise");
+  await b.keyboard.press("Enter");
+  await b.getByText("Sur votre autre appareil : ouvrez Cercle, puis « Mes appareils ». Choisissez la demande.").waitFor();
+  await scan(b, "en attente de l'autre appareil");
+
+  // The request appears on the signed-in browser, without any name in it.
+  const choose = a.getByRole("button", { name: /^C'est mon appareil : la demande de \d{2}:\d{2}$/ });
+  await choose.waitFor({ timeout: 15_000 });
+  assert.ok(!(await a.locator("ul.requests").textContent()).includes("Élise"));
+  await scan(a, "une demande");
+  await tabTo(a, choose);
+  await a.keyboard.press("Enter");
+
+  // The new browser shows the code, big, and spoken digit by digit.
+  const codeText = await b.locator(".pairing-code [aria-hidden=true]").textContent({ timeout: 15_000 });
+  assert.match(codeText, /^\d{3} \d{3}$/);
+  const spoken = await b.locator(".pairing-code .sr-only").textContent();
+  assert.equal(spoken, `Le code est : ${codeText.replace(" ", "").split("").join(" ")}`);
+  assert.equal(await b.evaluate(() => document.activeElement?.textContent), "Tapez ce code sur votre autre appareil");
+  assert.ok((await horizontalOverflow(b)) <= 0, "no horizontal scrolling at 320 px");
+  await scan(b, "le code");
+
+  // A wrong code is refused and adds nothing.
+  const field = a.getByLabel("Code affiché sur le nouvel appareil");
+  await field.waitFor();
+  assert.equal(await a.evaluate(() => document.activeElement?.getAttribute("name")), "code");
+  await scan(a, "taper le code");
+  const wrong = codeText.replace(/^\d/, (d) => String((Number(d) + 1) % 10));
+  await a.keyboard.type(wrong);
+  await a.keyboard.press("Enter");
+  await a.getByText("Ce n'est pas le bon code. Rien n'a été ajouté. Encore 2 essai(s).").waitFor();
+  assert.equal(await field.getAttribute("aria-invalid"), "true");
+  await scan(a, "mauvais code");
+  assert.ok(await b.locator(".pairing-code").isVisible());  // Still waiting: not added.
+
+  // The right code adds the device.
+  await field.fill("");
+  await a.keyboard.type(codeText);
+  await a.keyboard.press("Enter");
+  await a.getByText("Le nouvel appareil est ajouté.").waitFor();
+  await a.locator("ul.devices > li").nth(1).waitFor();
+  assert.match(await a.locator("ul.devices > li").nth(1).textContent(), /^Autre appareil, ajouté le /);
+
+  // The new browser opens as a device of the account.
+  await b.locator(".conn-text", { hasText: "Connecté." }).waitFor({ timeout: 20_000 });
+  await tabTo(b, b.getByRole("link", { name: "Mes appareils" }));
+  await b.keyboard.press("Enter");
+  await b.locator("ul.devices > li").nth(1).waitFor();
+  const seen = await b.locator("ul.devices > li strong").allTextContents();
+  assert.deepEqual(seen, ["Autre appareil", "Cet appareil"]);
+  await scan(b, "Mes appareils (nouvel appareil)");
+  assert.deepEqual(old.problems, []);
+  assert.deepEqual(fresh.problems, []);
+});
