@@ -67,6 +67,32 @@ test("registration sends link 0; a first contact pins the chain; backups add sig
   assert.equal((await noaStore.get("kv", "chainPin/Alex")).length, 3);
 });
 
+test("a device added meanwhile (CHAIN_CONFLICT): the chain is read again and the link signed anew", async () => {
+  const { m: ray } = await person("ray", { url: doubleWs() });
+  // Ray's second device, which adds a device while the first one's AddDevice is held.
+  const other = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-devices", keyPackageStock: 3 });
+  people.push(other);
+  await other.importBackup(await ray.exportBackup("une phrase secrète assez longue"), "une phrase secrète assez longue");
+  assert.ok(await other.waitOnline(10_000));
+  assert.equal((await ray.ownDevices()).length, 3);
+  let release;
+  const released = new Promise((r) => (release = r));
+  double.hold = (kind) => {
+    if (kind !== "addDevice") return undefined;
+    double.hold = () => undefined;
+    return released;
+  };
+  const from = double.requests.length;
+  const first = ray.exportBackup("une autre phrase assez longue");
+  await eventually("ray's AddDevice is held", () => double.requests.slice(from).includes("addDevice"));
+  await other.exportBackup("encore une phrase assez longue");  // Link 3 is this one.
+  release();
+  await within(20_000, "ray's backup", first);
+  // Two AddDevice from ray: the first refused (CHAIN_CONFLICT), the second signed over link 3.
+  assert.equal(double.requests.slice(from).filter((k) => k === "addDevice").length, 2);
+  assert.equal((await ray.ownDevices()).length, 5);
+});
+
 /** Sam as a relay would show it through the double, for one fetch: `edit(result)`. */
 function onNextFetch(handle, edit) {
   double.rewriteResponse = (response) => {

@@ -82,6 +82,8 @@ export async function startRelayDouble(server) {
     rewriteResponse: () => {},
     /** The kind of every request the client sent through the double, in order. */
     requests: [],
+    /** Called with each request's kind; a promise returned holds it (and what follows) until it settles. */
+    hold: () => undefined,
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise((r) => http.close(r));
@@ -147,16 +149,22 @@ export async function startRelayDouble(server) {
     socket.on("close", close);
     const note = (message) => {
       try {
-        double.requests.push(fromBinary(proto.ClientFrameSchema, new Uint8Array(message)).request.case);
+        const kind = fromBinary(proto.ClientFrameSchema, new Uint8Array(message)).request.case;
+        double.requests.push(kind);
+        return double.hold(kind);
       } catch {
-        // Not a frame: passed on as it came.
+        return undefined;  // Not a frame: passed on as it came.
       }
     };
+    let order = Promise.resolve();
     readFrames(
       socket,
       (message) => {
-        note(message);
-        relay.readyState === WebSocket.OPEN ? relay.send(message) : early.push(message);
+        const held = note(message);
+        order = order.then(async () => {
+          await held;
+          relay.readyState === WebSocket.OPEN ? relay.send(message) : early.push(message);
+        });
       },
       close,
       (payload) => socket.write(frame(0xa, payload)),
