@@ -102,14 +102,25 @@ class ClientDevicesTest : public RelayFixture {
     ASSERT_TRUE(joined.ok()) << joined.error().message;
   }
 
-  static bool reach(Client& c, const std::string& conv, uint64_t epoch) {
+  static bool reach(Client& c, const std::string& conv, uint64_t epoch,
+                    std::vector<client::Event>* events = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + kWait;
     while (std::chrono::steady_clock::now() < deadline) {
       auto e = c.epoch(conv);
       if (e.ok() && *e >= epoch) return true;
-      if (!c.poll(100ms).ok()) return false;
+      auto got = c.poll(100ms);
+      if (!got.ok()) return false;
+      if (events) events->insert(events->end(), got->begin(), got->end());
     }
     return false;
+  }
+
+  static std::vector<client::Event> announced(const std::vector<client::Event>& events) {
+    std::vector<client::Event> out;
+    for (const auto& e : events) {
+      if (e.kind == client::Event::Kind::kDeviceAdded) out.push_back(e);
+    }
+    return out;
   }
 
   static size_t devices_of(Client& c, const std::string& conv, const std::string& handle) {
@@ -275,6 +286,49 @@ TEST_F(ClientDevicesTest, AnAccountWhoseFirstDeviceChangedIsRefusedAndNothingIsC
             "seen; verify bob again before adding their devices");
   EXPECT_EQ(*alice->epoch(*group), epoch);
   EXPECT_EQ(devices_of(*alice, *group, "bob"), 0u);
+}
+
+TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) {
+  std::string error;
+  auto relay = RewritingRelay::start(server_->port(), &error);
+  ASSERT_TRUE(relay) << error;
+  auto alice = sdk_client("alice");
+  auto carol = sdk_client("carol");
+  auto bob = sdk_client("bob", true, "", relay->port());  // bob's server lies about alice.
+  ASSERT_TRUE(alice && carol && bob);
+  auto group = carol->create_group();
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  ASSERT_TRUE(carol->add_member(*group, "alice").ok());
+  ASSERT_TRUE(carol->add_member(*group, "bob").ok());
+  ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group)));
+  ASSERT_TRUE(bob->poll(100ms).ok());
+  auto alice2 = sdk_client("alice", false, "alice2");
+  ASSERT_TRUE(alice2);
+  ASSERT_NO_FATAL_FAILURE(approve(*alice, *alice2));
+  // The chain bob's relay shows for alice stops before the link that approved her new device.
+  relay->set_rewrite([](v1::Response& r) {
+    if (r.has_account() && r.account().handle() == "alice" && r.account().chain_size() > 1) {
+      r.mutable_account()->mutable_chain()->RemoveLast();
+    }
+  });
+  std::vector<client::Event> carol_events, bob_events;
+  auto added = carol->add_member(*group, "alice");  // Her new device joins.
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  auto got = carol->poll(100ms);
+  ASSERT_TRUE(got.ok());
+  carol_events = *got;
+  ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group), &bob_events));
+  got = bob->poll(100ms);
+  ASSERT_TRUE(got.ok());
+  bob_events.insert(bob_events.end(), got->begin(), got->end());
+  const auto to_carol = announced(carol_events);
+  ASSERT_EQ(to_carol.size(), 1u);
+  EXPECT_EQ(to_carol[0].by, "alice");
+  EXPECT_FALSE(to_carol[0].unapproved);  // Her chain lists it.
+  const auto to_bob = announced(bob_events);
+  ASSERT_EQ(to_bob.size(), 1u);
+  EXPECT_EQ(to_bob[0].by, "alice");
+  EXPECT_TRUE(to_bob[0].unapproved);  // Not in the chain bob was shown.
 }
 
 // A device key pair (libsodium Ed25519): the relay's own, for forging.

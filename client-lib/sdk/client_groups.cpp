@@ -2,6 +2,7 @@
 // member's commit won the epoch).
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "client-lib/mls/key_package.h"
 #include "client-lib/sdk/client_internal.h"
@@ -19,7 +20,22 @@ std::string lower(std::string_view s) {
 struct Fetched {
   std::vector<mls::Bytes> key_packages;
   std::vector<uint64_t> devices;
+  std::vector<std::string> signature_keys;  // Each package's leaf signature key.
 };
+
+// Puts in the commit the fetched devices that have no leaf in the group yet (someone already here
+// who got a new device brings only that one). Returns false when every one is already here.
+bool add_new_devices(const mls::State& state, const Fetched& fetched, mls::CommitOptions& options,
+                     v1::Commit& commit) {
+  std::set<std::string> in_tree;
+  for (const auto& m : state.members()) in_tree.insert(to_string(m.signature_key));
+  for (size_t i = 0; i < fetched.devices.size(); ++i) {
+    if (in_tree.contains(fetched.signature_keys[i])) continue;
+    options.add_key_packages.push_back(fetched.key_packages[i]);
+    commit.add_add_devices(fetched.devices[i]);
+  }
+  return !options.add_key_packages.empty();
+}
 
 // A group's first commit tells the relay how the group started (its epoch-0 context and tree,
 // which the commit's signature covers, and the transcript hash after it), so that the relay can
@@ -164,6 +180,7 @@ static Result<Fetched> fetch_key_packages(Client::Impl& impl, std::string_view h
     }
     out.key_packages.push_back(to_bytes(kp.data()));
     out.devices.push_back(kp.device_id());
+    out.signature_keys.push_back(to_string(decoded->leaf_node.signature_key));
   }
   if (out.devices.empty() && unapproved > 0) {
     return make_error(Errc::kRefused, "no device of " + std::string(handle) +
@@ -189,8 +206,10 @@ Status Client::Impl::add_with(Conv& conv, std::string_view handle,
   }
   auto done = change(conv, [&](const mls::State& state, v1::Commit& commit) {
     mls::CommitOptions options = rule_abiding_options(state);
-    options.add_key_packages = fetched->key_packages;
-    for (uint64_t d : fetched->devices) commit.add_add_devices(d);
+    if (!add_new_devices(state, *fetched, options, commit)) {
+      return mls::Result<mls::CommitOutput>(mls::Error{
+          mls::Errc::kNotFound, "every device of " + std::string(handle) + " is already here"});
+    }
     auto rules = group_policy(state);
     if (invitation) {
       v1::CommitData data;
