@@ -8,8 +8,11 @@
 // same handle with another first device), and by a double that rewrites the server's answers
 // (tests/support/rewriting_relay.h: a forged link, another first link, a hidden device's package).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -329,6 +332,73 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   ASSERT_EQ(to_bob.size(), 1u);
   EXPECT_EQ(to_bob[0].by, "alice");
   EXPECT_TRUE(to_bob[0].unapproved);  // Not in the chain bob was shown.
+}
+
+// The command line: the new device asks and shows its code, the old one starts the approval, is
+// refused a wrong code (exit 5, nothing added), and approves with the right one.
+class ClientDevicesCliTest : public ClientDevicesTest {
+ protected:
+  // `cercle --json ARGS` on the store clients/<folder> (30 s at most).
+  std::string command(const std::string& folder, const std::string& args) const {
+    return "CERCLE_PASSPHRASE='phrase de passe de alice' timeout 30 " CERCLE_CLI_BIN " --server " +
+           url() + " --data '" + dir_.path() + "/clients/" + folder + "' --json " + args + " 2>&1";
+  }
+  // Runs it to the end; returns its exit status and output.
+  std::pair<int, std::string> cli(const std::string& folder, const std::string& args) const {
+    std::string out;
+    FILE* pipe = popen(command(folder, args).c_str(), "r");
+    if (!pipe) return {-1, out};
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    const int rc = pclose(pipe);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  }
+  // The next JSON line a running command printed ({} at its end).
+  static boost::json::object next_line(FILE* pipe) {
+    char line[4096];
+    if (!fgets(line, sizeof line, pipe)) return {};
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    return !ec && v.is_object() ? v.as_object() : boost::json::object{{"unreadable", line}};
+  }
+};
+
+TEST_F(ClientDevicesCliTest, ANewDeviceIsApprovedWithTheCodeItShows) {
+  ASSERT_TRUE(sdk_client("alice"));  // Registered, then closed: the commands open its store.
+  FILE* requester = popen(command("alice-new", "device request alice").c_str(), "r");
+  ASSERT_TRUE(requester);
+  auto asked = next_line(requester);
+  ASSERT_TRUE(asked.contains("request")) << boost::json::serialize(asked);
+  const std::string id(asked.at("request").as_string());
+  auto [listed_rc, listed] = cli("alice", "device requests");
+  EXPECT_EQ(listed_rc, 0) << listed;
+  EXPECT_NE(listed.find(id), std::string::npos) << listed;
+  auto [start_rc, started] = cli("alice", "device approve " + id);
+  EXPECT_EQ(start_rc, 0) << started;
+  auto shown = next_line(requester);
+  ASSERT_TRUE(shown.contains("code")) << boost::json::serialize(shown);
+  std::string code(shown.at("code").as_string());
+  std::string wrong = code;
+  wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
+  auto [wrong_rc, refused] = cli("alice", "device approve " + id + " '" + wrong + "'");
+  EXPECT_EQ(wrong_rc, 5) << refused;
+  EXPECT_EQ(refused, "cercle: this is not the code the new device shows: it was not approved\n");
+  auto [devices_rc, one] = cli("alice", "devices");
+  EXPECT_EQ(devices_rc, 0) << one;
+  EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 1) << one;
+  auto [approve_rc, approved] = cli("alice", "device approve " + id + " '" + code + "'");
+  EXPECT_EQ(approve_rc, 0) << approved;
+  auto done = next_line(requester);
+  EXPECT_EQ(boost::json::serialize(done), R"({"handle":"alice","approved":true})");
+  const int rc = pclose(requester);
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+  auto [after_rc, two] = cli("alice", "devices");
+  EXPECT_EQ(after_rc, 0) << two;
+  EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 2) << two;
+  auto [new_rc, from_new] = cli("alice-new", "devices");
+  EXPECT_EQ(new_rc, 0) << from_new;
+  EXPECT_NE(from_new.find(R"("self":true)"), std::string::npos) << from_new;
 }
 
 // A device key pair (libsodium Ed25519): the relay's own, for forging.
