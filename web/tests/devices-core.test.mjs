@@ -43,11 +43,12 @@ test("registration sends link 0; a first contact pins the chain; backups add sig
   const mine = await alex.ownDevices();
   assert.equal(mine.length, 1);
   assert.equal(mine[0].self, true);
-  const alexPin = await alexStore.get("kv", "chainPin/Alex");
+  const alexPin = await alexStore.get("kv", "chainPin/alex");
   assert.equal(alexPin.length, 1);
   await start(sam, "alex");  // Typed in another case: the pin is under the stored handle.
-  const pinned = await samStore.get("kv", "chainPin/Alex");
+  const pinned = await samStore.get("kv", "chainPin/alex");
   assert.deepEqual(pinned, alexPin);
+  assert.equal(await samStore.get("kv", "chainPin/Alex"), undefined);  // Kept under the folded handle.
   // A backup is a device of the chain, added by this device; restoring adds the new browser.
   const backup = await alex.exportBackup("une phrase secrète assez longue");
   assert.equal((await alex.ownDevices()).length, 2);
@@ -59,12 +60,12 @@ test("registration sends link 0; a first contact pins the chain; backups add sig
   const now = await restored.ownDevices();
   assert.equal(now.length, 3);
   assert.deepEqual(now.map((d) => d.self), [false, false, true]);
-  assert.equal((await restoredStore.get("kv", "chainPin/Alex")).length, 3);
+  assert.equal((await restoredStore.get("kv", "chainPin/alex")).length, 3);
   // The chain grew: sam's next contact accepts it and grows its pin.
   await eventually("the restored device has key packages", async () => (await restored.ownDevices()).length === 3);
   const { m: noa, store: noaStore } = await person("noa");
   await start(noa, "Alex");
-  assert.equal((await noaStore.get("kv", "chainPin/Alex")).length, 3);
+  assert.equal((await noaStore.get("kv", "chainPin/alex")).length, 3);
 });
 
 test("a device added meanwhile (CHAIN_CONFLICT): the chain is read again and the link signed anew", async () => {
@@ -196,8 +197,8 @@ test("pairing: the new device shows a code, a wrong code adds nothing, the right
   assert.equal(fresh.account.handle, "Ève");
   const seen = await fresh.ownDevices();
   assert.deepEqual(seen.map((d) => d.self), [false, true]);
-  assert.equal((await newStore.get("kv", "chainPin/Ève")).length, 2);
-  assert.equal((await eveStore.get("kv", "chainPin/Ève")).length, 2);
+  assert.equal((await newStore.get("kv", "chainPin/ève")).length, 2);
+  assert.equal((await eveStore.get("kv", "chainPin/ève")).length, 2);
   // The approval is spent: typing the code again adds nothing more.
   await assert.rejects(eve.finishApproval(approval, shown), (e) => e instanceof devices.WrongPairingCode && e.triesLeft === 0);
   // Others can open a conversation with Ève: both devices are in the chain.

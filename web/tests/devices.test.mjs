@@ -6,6 +6,8 @@
 // dark), no horizontal scrolling at 320 px, no CSP violation or page error.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { create, facilitator as f, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
+import { startRelayDouble } from "./relay-double.mjs";
 import { axe, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
 
 let server;
@@ -82,7 +84,16 @@ test("a new browser joins the account after the code is typed on the signed-in o
   await b.keyboard.press("Enter");
   await b.getByRole("heading", { level: 1, name: "Utiliser mon compte sur cet appareil" }).waitFor();
   await scan(b, "utiliser mon compte");
-  await tabTo(b, b.getByLabel("Votre pseudonyme"));
+  // The pseudonym in another case: the relay checks the proof under the stored one; said in words.
+  const handleInput = b.getByLabel("Votre pseudonyme");
+  await tabTo(b, handleInput);
+  await b.keyboard.type("élise");
+  await b.keyboard.press("Enter");
+  await b.getByText("Ce pseudonyme ne correspond pas. Écrivez-le exactement comme sur votre autre appareil, avec les majuscules.").waitFor();
+  assert.equal(await b.getByLabel("Votre pseudonyme").getAttribute("aria-invalid"), "true");
+  await scan(b, "pseudonyme qui ne correspond pas");
+  await b.getByLabel("Votre pseudonyme").focus();
+  await b.keyboard.press("Control+A");
   await b.keyboard.type("Élise");
   await b.keyboard.press("Enter");
   await b.getByText("Sur votre autre appareil : ouvrez Cercle, puis « Mes appareils ». Choisissez la demande.").waitFor();
@@ -136,4 +147,40 @@ test("a new browser joins the account after the code is typed on the signed-in o
   await scan(b, "Mes appareils (nouvel appareil)");
   assert.deepEqual(old.problems, []);
   assert.deepEqual(fresh.problems, []);
+});
+
+test("a person whose relay shows a device outside their chain: refused in words, nothing created", async () => {
+  const double = await startRelayDouble(server);
+  const ines = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-devices", keyPackageStock: 3 });
+  try {
+    await ines.register("ines");
+    assert.ok(await ines.waitOnline(10_000));
+    const web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+    const page = web.page;
+    await page.goto(`${double.url}/`);
+    await page.getByLabel("Pseudonyme").fill("noe");
+    await page.getByRole("button", { name: "Créer mon compte" }).click();
+    await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+    // The relay hands out a key package of "ines" whose key her chain does not list.
+    const ghost = await f.newGhost("ines");
+    double.rewriteResponse = (response) => {
+      const r = response.result;
+      if (r.case === "fetchKeyPackages" && r.value.account?.handle === "ines") {
+        double.rewriteResponse = () => {};
+        r.value.keyPackages.push(create(proto.FetchedKeyPackageSchema, { deviceId: 999n, data: ghost.stored.encoded }));
+      }
+    };
+    const from = double.requests.length;
+    await page.getByLabel("Pseudonyme de la personne").fill("ines");
+    await page.getByLabel("Pseudonyme de la personne").press("Enter");
+    await page.getByText("Cette personne a changé d'appareil sans le confirmer. Vérifiez avec elle avant de lui écrire.").waitFor();
+    const sent = double.requests.slice(from);
+    assert.ok(sent.includes("fetchKeyPackages"));
+    assert.ok(!sent.includes("createConversation") && !sent.includes("commit"), sent.join(","));
+    await scan(page, "appareil refusé");
+    assert.deepEqual(web.problems, []);
+  } finally {
+    ines.stop();
+    await double.stop();
+  }
 });

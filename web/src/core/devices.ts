@@ -41,7 +41,8 @@ export class WrongPairingCode extends Error {
 
 export { signPossession } from "./device-chain";
 
-const pinKey = (handle: string) => `chainPin/${handle}`;
+/** Pins are kept by the handle folded (a relay cannot escape a pin by changing a handle's case). */
+const pinKey = (handle: string) => `chainPin/${handle.normalize("NFKC").toLowerCase()}`;
 
 export function readPin(store: Store, handle: string): Promise<ChainPin | undefined> {
   return store.get<ChainPin>("kv", pinKey(handle));

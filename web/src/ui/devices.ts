@@ -12,8 +12,14 @@ import { field, h, replace } from "./dom";
 
 const REQUESTS_POLL_MS = 3000;
 
-function pairingError(e: unknown): string {
-  if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND) return t("errRequestGone");
+/** What went wrong while pairing; `asked`: the relay had taken the new device's request. */
+function pairingError(e: unknown, asked = true): string {
+  if (!asked && e instanceof RelayError) {
+    // The relay checks the new device's proof under the handle as the account stores it.
+    if (e.code === ErrorCode.FORBIDDEN) return t("joinHandleMismatch");
+    if (e.code === ErrorCode.LIMIT_REACHED) return t("joinTooMany");
+  }
+  if (asked && e instanceof RelayError && e.code === ErrorCode.NOT_FOUND) return t("errRequestGone");
   if (e instanceof DeviceChainRefused) return t("joinRefused");
   return errorText(e);
 }
@@ -78,10 +84,12 @@ export class JoinScreen implements Screen {
     cancel.addEventListener("click", () => abort.abort(new Error("cancelled")));
     const body = h("div", {}, status);
     const heading = h("h1", { tabindex: "-1" }, t("joinTitle"));
+    let asked = false;
     try {
       await this.m.joinAccount(name, {
         signal: abort.signal,
         onWaiting: () => {
+          asked = true;
           replace(this.el, heading, body, cancel);
           heading.focus();
           status.textContent = t("joinWaiting");
@@ -94,7 +102,7 @@ export class JoinScreen implements Screen {
       });
     } catch (e) {
       if (abort.signal.aborted && this.abort !== abort) return;  // Left the screen.
-      this.showForm(abort.signal.aborted ? t("approveCancelled") : pairingError(e));
+      this.showForm(abort.signal.aborted ? t("approveCancelled") : pairingError(e, asked));
       return;
     }
     this.app.accountReady("#/");
