@@ -186,4 +186,3 @@ TEST(StateIdentity, WithoutLeafExtensionsTheCreatorsLeafHasNoneAndTwiceTheSameIs
 
 }  // namespace
 }  // namespace cercle::mls
-
