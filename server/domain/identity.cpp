@@ -116,37 +116,52 @@ Status Identity::check_mls_key_free(std::string_view mls_key) const {
   return Ok{};
 }
 
-Result<policy::ChainView> Identity::check_first_link(std::string_view handle,
-                                                     std::string_view public_key,
-                                                     const v1::DeviceLink& link) const {
-  if (link.seq() != 0 || !link.previous_hash().empty() || link.device_key() != public_key) {
+Result<std::optional<policy::ChainView>> Identity::start_chain(std::string_view handle,
+                                                               std::string_view public_key,
+                                                               const v1::DeviceLink* link) const {
+  if (!link) {
+    if (kChainRequired) {
+      return make_error(Errc::kInvalidArgument, "the account's first device link is required");
+    }
+    return std::optional<policy::ChainView>();
+  }
+  if (link->seq() != 0 || !link->previous_hash().empty() || link->device_key() != public_key) {
     return make_error(Errc::kInvalidArgument,
                       "the account's first link is link 0 and adds the registering device");
   }
-  if (auto s = check_mls_key_free(link.mls_key()); !s) return std::move(s).error();
-  auto check = policy::append({}, handle, link);
+  if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
+  auto check = policy::append({}, handle, *link);
   if (!check.ok()) return chain_error(*check.refusal);
-  return std::move(check.view);
+  return std::optional(std::move(check.view));
 }
 
-Result<policy::ChainView> Identity::check_added_link(const AccountState& account,
-                                                     const DeviceState& signer,
-                                                     std::string_view public_key,
-                                                     const v1::DeviceLink& link) const {
-  if (link.op() != v1::DEVICE_ADD || link.device_key() != public_key) {
+Result<std::optional<policy::ChainView>> Identity::extend_chain(const AccountState& account,
+                                                                const DeviceState& signer,
+                                                                std::string_view public_key,
+                                                                const v1::DeviceLink* link) const {
+  if (!link) {
+    if (kChainRequired || !account.chain.empty()) {
+      return make_error(Errc::kInvalidArgument,
+                        "this account's devices are added with a signed device link");
+    }
+    return std::optional<policy::ChainView>();
+  }
+  if (link->op() != v1::DEVICE_ADD || link->device_key() != public_key) {
     return make_error(Errc::kInvalidArgument, "the link must add device_public_key");
   }
-  if (link.signer_key() != key_bytes(signer.public_key)) {
+  if (link->signer_key() != key_bytes(signer.public_key)) {
     return make_error(Errc::kForbidden, "the link must be signed by the device that adds");
   }
-  if (auto s = check_mls_key_free(link.mls_key()); !s) return std::move(s).error();
-  auto check = policy::append(account.chain_view, account.handle, link);
+  if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
+  auto check = policy::append(account.chain_view, account.handle, *link);
   if (!check.ok()) return chain_error(*check.refusal);
-  return std::move(check.view);
+  return std::optional(std::move(check.view));
 }
 
-void Identity::bind_mls_key(DeviceState& device, const v1::DeviceLink& link,
-                            storage::WriteBatch& batch) {
+void Identity::record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
+                           policy::ChainView view, storage::WriteBatch& batch) {
+  account.chain.push_back(link.SerializeAsString());
+  account.chain_view = std::move(view);
   device.mls_signature_key = link.mls_key();
   ctx_.state.mls_keys[link.mls_key()] = device.id;
   batch.put_mls_key(link.mls_key(), device.id);
@@ -202,14 +217,8 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
     return done(make_error(Errc::kAuthFailed, "the signature does not verify"));
   }
   // Clients sign the handle as the relay stores it (NFC), which they read back in AuthResult.
-  std::optional<policy::ChainView> chain;
-  if (link) {
-    auto view = check_first_link(handle->display, public_key, *link);
-    if (!view) return done(std::move(view).error());
-    chain = std::move(*view);
-  } else if (kChainRequired) {
-    return done(make_error(Errc::kInvalidArgument, "the account's first device link is required"));
-  }
+  auto chain = start_chain(handle->display, public_key, link);
+  if (!chain) return done(std::move(chain).error());
   std::string code_hash;
   if (auto s = check_admission(admission, code_hash); !s) return done(std::move(s).error());
 
@@ -225,11 +234,7 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
   account.devices.push_back(device.id);
 
   auto batch = ctx_.store.batch();
-  if (link) {
-    account.chain.push_back(link->SerializeAsString());
-    account.chain_view = std::move(*chain);
-    bind_mls_key(device, *link, batch);
-  }
+  if (*chain) record_link(account, device, *link, std::move(**chain), batch);
   write_account(account, batch);
   write_device(device, batch);
   if (!code_hash.empty()) {
@@ -283,15 +288,8 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
   if (account->devices.size() >= ctx_.config.max_devices_per_account) {
     return done(make_error(Errc::kLimitReached, "the account has the maximum number of devices"));
   }
-  std::optional<policy::ChainView> chain;
-  if (link) {
-    auto view = check_added_link(*account, *owner, public_key, *link);
-    if (!view) return done(std::move(view).error());
-    chain = std::move(*view);
-  } else if (kChainRequired || !account->chain.empty()) {
-    return done(make_error(Errc::kInvalidArgument,
-                           "this account's devices are added with a signed device link"));
-  }
+  auto chain = extend_chain(*account, *owner, public_key, link);
+  if (!chain) return done(std::move(chain).error());
   DeviceState device;
   device.id = state.new_device_id();
   device.account = account->id;
@@ -299,11 +297,9 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
   device.created_ms = ctx_.clock.now_ms();
   auto batch = ctx_.store.batch();
   write_device(device, batch);
-  if (link) {
+  if (*chain) {
     // Applied now, before the write completes: a second link at the same seq is a conflict.
-    account->chain.push_back(link->SerializeAsString());
-    account->chain_view = std::move(*chain);
-    bind_mls_key(device, *link, batch);
+    record_link(*account, device, *link, std::move(**chain), batch);
     write_account(*account, batch);
   }
   account->devices.push_back(device.id);

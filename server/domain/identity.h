@@ -113,15 +113,20 @@ class Identity {
   Status check_admin(DeviceId actor) const;
   // kDeviceKeyTaken when `mls_key` already names another device (as MLS key or device key).
   Status check_mls_key_free(std::string_view mls_key) const;
-  // Checks `link` as link 0 of a new account for `public_key`; returns the chain it starts.
-  Result<policy::ChainView> check_first_link(std::string_view handle, std::string_view public_key,
-                                             const v1::DeviceLink& link) const;
-  // Checks `link` as the next link of `account`, adding `public_key`, signed by `signer`.
-  Result<policy::ChainView> check_added_link(const AccountState& account, const DeviceState& signer,
-                                             std::string_view public_key,
-                                             const v1::DeviceLink& link) const;
-  // Binds the device's MLS key from its chain link (in memory and in `batch`).
-  void bind_mls_key(DeviceState& device, const v1::DeviceLink& link, storage::WriteBatch& batch);
+  // The chain a new account for `public_key` starts with `link` (link 0), or nullopt without one.
+  Result<std::optional<policy::ChainView>> start_chain(std::string_view handle,
+                                                       std::string_view public_key,
+                                                       const v1::DeviceLink* link) const;
+  // The chain after `link` adds `public_key` to `account`, signed by `signer`; nullopt without a
+  // link (only for an account without a chain).
+  Result<std::optional<policy::ChainView>> extend_chain(const AccountState& account,
+                                                        const DeviceState& signer,
+                                                        std::string_view public_key,
+                                                        const v1::DeviceLink* link) const;
+  // Appends the checked `link` (whose result is `view`) and binds the device's MLS key to it, in
+  // memory and in `batch`.
+  void record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
+                   policy::ChainView view, storage::WriteBatch& batch);
   void write_account(const AccountState& account, storage::WriteBatch& batch) const;
   // Forgets every key package of the account's devices, and their refs.
   void purge_key_packages(const AccountState& account, storage::WriteBatch& batch);
