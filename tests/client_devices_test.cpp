@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -94,8 +95,8 @@ class ClientDevicesTest : public RelayFixture {
     ASSERT_TRUE(id.ok()) << id.error().message << "\n" << server_->log();
     auto requests = existing.device_requests();
     ASSERT_TRUE(requests.ok()) << requests.error().message;
-    ASSERT_EQ(requests->size(), 1u);
-    EXPECT_EQ(requests->front().id, *id);
+    EXPECT_TRUE(std::any_of(requests->begin(), requests->end(),
+                            [&](const client::DeviceRequest& r) { return r.id == *id; }));
     ASSERT_TRUE(existing.start_approval(*id).ok());
     auto code = fresh.pairing_code(kWait);
     ASSERT_TRUE(code.ok()) << code.error().message;
@@ -332,6 +333,35 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   ASSERT_EQ(to_bob.size(), 1u);
   EXPECT_EQ(to_bob[0].by, "alice");
   EXPECT_TRUE(to_bob[0].unapproved);  // Not in the chain bob was shown.
+}
+
+TEST_F(ClientDevicesTest, AnApprovalThatLostARaceIsSignedAnewOnTheLongerChain) {
+  std::string error;
+  auto relay = RewritingRelay::start(server_->port(), &error);
+  ASSERT_TRUE(relay) << error;
+  auto alice = sdk_client("alice", true, "", relay->port());
+  auto alice2 = sdk_client("alice", false, "alice2");
+  ASSERT_TRUE(alice && alice2);
+  ASSERT_NO_FATAL_FAILURE(approve(*alice, *alice2));
+  auto alice3 = sdk_client("alice", false, "alice3");
+  ASSERT_TRUE(alice3);
+  ASSERT_NO_FATAL_FAILURE(approve(*alice2, *alice3));
+  // alice's device reads the chain as it was before alice3's link (that link landed between its
+  // read and its write): its link for alice4 follows the wrong one, the relay answers
+  // CHAIN_CONFLICT, and it reads the chain again and signs anew.
+  std::atomic<int> reads{0};
+  relay->set_rewrite([&reads](v1::Response& r) {
+    if (r.has_account() && r.account().chain_size() == 3 && reads.fetch_add(1) == 0) {
+      r.mutable_account()->mutable_chain()->RemoveLast();
+    }
+  });
+  auto alice4 = sdk_client("alice", false, "alice4");
+  ASSERT_TRUE(alice4);
+  ASSERT_NO_FATAL_FAILURE(approve(*alice, *alice4));
+  EXPECT_EQ(reads.load(), 2);  // The stale read, then the chain read again.
+  auto devices = alice->account_devices();
+  ASSERT_TRUE(devices.ok()) << devices.error().message;
+  EXPECT_EQ(devices->size(), 4u);
 }
 
 // The command line: the new device asks and shows its code, the old one starts the approval, is
