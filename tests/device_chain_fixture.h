@@ -93,6 +93,14 @@ class RelayDeviceChainTest : public RelayFixture {
     authenticated(d, r->auth());
   }
 
+  // Registers `handle` with no device link: an account without a chain, which the relay accepts
+  // only while domain::kChainRequired is false.
+  void register_unchained(const std::string& handle, TestDevice* d) {
+    auto r = register_with(d->ws, d->key, handle, std::nullopt);
+    ASSERT_TRUE(r && r->has_auth()) << (r ? r->error().message() : "timeout");
+    authenticated(d, r->auth());
+  }
+
   static std::optional<v1::Response> lookup(TestDevice& asker, const std::string& handle) {
     v1::ClientFrame f;
     f.mutable_lookup_account()->set_handle(handle);
