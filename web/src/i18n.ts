@@ -200,6 +200,10 @@ const fr = {
   evYouLeft: "Vous ne faites plus partie de ce groupe.",
 
   evNewDevice: "{name} a un nouvel appareil. Code de l'appareil : {code}.",
+  evUnapprovedDevice: "Attention : {name} n'a pas confirmé l'appareil {code}. Vérifiez avec {name} avant d'écrire.",
+  evUnapprovedOwnDevice: "Attention : l'appareil {code} a été ajouté à votre compte sans votre accord. Prévenez l'association.",
+  unapprovedTag: "appareil non confirmé",
+  unapprovedItem: "non confirmé",
   evNewDeviceVerify: "{name} a un nouvel appareil. Code de l'appareil : {code}. Vous aviez vérifié {name}. Vérifiez {name} de nouveau.",
   evNewOwnDevice: "Votre compte a un nouvel appareil. Code de l'appareil : {code}. Ce n'est pas vous ? Prévenez l'association.",
   devicesOne: "1 appareil",
@@ -516,6 +520,10 @@ const en: Record<Key, string> = {
   evYouLeft: "You are no longer in this group.",
 
   evNewDevice: "{name} has a new device. Device code: {code}.",
+  evUnapprovedDevice: "Warning: {name} did not confirm the device {code}. Check with {name} before you write.",
+  evUnapprovedOwnDevice: "Warning: the device {code} was added to your account without your consent. Tell the association.",
+  unapprovedTag: "unconfirmed device",
+  unapprovedItem: "not confirmed",
   evNewDeviceVerify: "{name} has a new device. Device code: {code}. You had verified {name}. Verify {name} again.",
   evNewOwnDevice: "Your account has a new device. Device code: {code}. Not you? Tell the association.",
   devicesOne: "1 device",

@@ -94,6 +94,41 @@ test("a device added meanwhile (CHAIN_CONFLICT): the chain is read again and the
   assert.equal((await ray.ownDevices()).length, 5);
 });
 
+test("a new device its owner's chain does not list is marked and announced as unconfirmed", async () => {
+  const { m: rin } = await person("rin");
+  const { m: tao } = await person("tao");
+  await start(tao, "rin");
+  const id = f.directId(tao, "rin");
+  await eventually("rin joined", () => f.directId(rin, "tao") === id);
+  // A device rin's chain lists (a restored backup) joins: announced, not marked.
+  const rin2 = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-devices", keyPackageStock: 3 });
+  people.push(rin2);
+  await rin2.importBackup(await rin.exportBackup("une phrase secrète assez longue"), "une phrase secrète assez longue");
+  assert.ok(await rin2.waitOnline(10_000));
+  await eventually("rin2 added", () => f.addDevices(tao, id, "rin", [rin2.account.deviceId]).then(() => true).catch(() => false));
+  // Rin's client (as a relay that lets it through would hand it over) adds a device of "rin" that
+  // rin's chain never approved.
+  const ghost = await f.newGhost("rin");
+  const epoch = await f.epoch(tao, id);
+  await eventually("rin follows", async () => (await f.epoch(rin, id)) === epoch);
+  const { commit } = await f.forgeGhostCommit(rin, id, ghost, "public");
+  await f.deliver(tao, [f.delivery(id, 1_000_000, proto.DeliveryKind.COMMIT, await f.epoch(tao, id), rin, commit)]);
+  const rinSeen = () => tao.people("rin").find((p) => p.handle === "rin");
+  await eventually("the unconfirmed device is marked", () => rinSeen()?.unapproved.length === 1);
+  const [fingerprint] = rinSeen().unapproved;
+  assert.equal(rinSeen().devices.length, 3);
+  assert.ok(rinSeen().devices.includes(fingerprint));
+  const events = (await tao.messages("rin")).filter((x) => x.event).map((x) => x.event);
+  const approved = rinSeen().devices.filter((d) => d !== fingerprint && events.some((e) => e.type === "newDevice" && e.fingerprint === d));
+  assert.equal(approved.length, 1);
+  // Both were checked together (the ghost's delivery ran the check): only the ghost is marked.
+  assert.deepEqual(events, [
+    { type: "newDevice", who: "rin", fingerprint: approved[0], self: false, verifyAgain: false },
+    { type: "newDevice", who: "rin", fingerprint, self: false, verifyAgain: false },
+    { type: "unapprovedDevice", who: "rin", fingerprint, self: false },
+  ]);
+});
+
 /** Sam as a relay would show it through the double, for one fetch: `edit(result)`. */
 function onNextFetch(handle, edit) {
   double.rewriteResponse = (response) => {

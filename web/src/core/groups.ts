@@ -56,6 +56,7 @@ export interface RosterEntry {
   accompanying: string;   // An invited professional: the member they accompany, if any.
   devices: string[];      // Each device's fingerprint (verify.ts), one per leaf: an extra device shows.
   verification?: Verification;  // Set by the messenger from what this device's user verified.
+  unapproved?: string[];  // Device fingerprints its owner's chain did not list (set by the messenger).
 }
 
 /** The parts of the rules the member sees. */
@@ -82,6 +83,8 @@ export type GroupNotice =
   | { type: "proposalRefused"; reason: Refusal; who?: string }
   | { type: "broken" }
   | { type: "newDevice"; who: string; fingerprint: string; self: boolean; verifyAgain: boolean }
+  /** A new device its owner's signed chain does not list (or whose chain this device refuses). */
+  | { type: "unapprovedDevice"; who: string; fingerprint: string; self: boolean }
   | { type: "ignored"; what: "invitation" | "revocation" | "deletion" | "event" | "proposal" }
   | { type: "joinRefused"; reason: JoinRefusal; who?: string };
 
@@ -90,7 +93,7 @@ export type JoinRefusal = "adderNotAllowed" | "notAccepted" | "credentialUnsuppo
 
 /** Warnings are shown (and said) as such. */
 export function isWarning(n: GroupNotice): boolean {
-  return n.type === "refused" || n.type === "proposalRefused" || n.type === "broken" || n.type === "ignored" || n.type === "joinRefused" || n.type === "newDevice";
+  return n.type === "refused" || n.type === "proposalRefused" || n.type === "broken" || n.type === "ignored" || n.type === "joinRefused" || n.type === "newDevice" || n.type === "unapprovedDevice";
 }
 
 export function decodePolicy(bytes: Uint8Array): GroupPolicy {

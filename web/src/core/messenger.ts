@@ -3,6 +3,7 @@
 // de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { equalBytes, fromHex, fromUtf8, randomHex, sleep, toHex, utf8 } from "./bytes";
+import { findDevice } from "./device-chain";
 import * as devices from "./devices";
 import type { Approval, PairingSteps } from "./devices";
 import * as groups from "./groups";
@@ -78,6 +79,8 @@ export interface ConvMeta {
   refusedProposals?: Record<string, Fail>;
   /** Every device of the conversation as its MLS leaves showed it last (a new one is announced). */
   devices?: DeviceRecord[];
+  /** Fingerprints of devices that joined while their owner's signed chain did not list them. */
+  unapproved?: string[];
 }
 
 /** One person of a conversation: their devices (from the MLS leaves) and whether they were verified. */
@@ -85,6 +88,7 @@ export interface PersonView {
   handle: string;
   self: boolean;
   devices: string[];  // Fingerprints, one per device.
+  unapproved: string[];  // Those of `devices` their owner's chain did not list when they joined.
   verification?: Verification;  // Not for oneself.
 }
 
@@ -229,6 +233,8 @@ export class Messenger {
   private readonly pending = new Map<string, PendingInvitation>();
   /** Whom this device's user verified, by handle (kept in the "kv" table as "verified/<handle>"). */
   private readonly verified = new Map<string, VerifiedRecord>();
+  /** New devices announced in this batch, to check against their owners' chains afterwards. */
+  private readonly deviceChecks: { id: string; handle: string; key: Uint8Array; seq: number; time: number }[] = [];
 
   private constructor(opts: MessengerOptions) {
     this.url = opts.url;
@@ -631,6 +637,7 @@ export class Messenger {
       }
     }
     if (touched.size) this.changed();
+    if (this.deviceChecks.length) void this.checkNewDevices(wire).catch(() => {});
     // New times from the relay may put older messages past a group's retention.
     if ([...touched].some((id) => this.cutoff(this.convs.get(id)) !== undefined)) void this.prune();
   }
@@ -822,8 +829,46 @@ export class Messenger {
       const self = d.handle === me;
       const notice = { type: "newDevice", who: d.handle, fingerprint: verify.deviceFingerprint(d.key), self, verifyAgain: !self && this.verified.has(d.handle) } as const;
       this.note(meta, seq, time, notice, ops);
+      this.deviceChecks.push({ id: meta.id, handle: d.handle, key: d.key, seq, time });
     }
     meta.devices = after;
+  }
+
+  /**
+   * Checks each device announced since the last call against its owner's signed chain (read from
+   * the relay, checked against this device's pin); one the chain does not list is marked in the
+   * roster and announced as unconfirmed. Without a connection, or for an account without a chain,
+   * nothing is said.
+   */
+  private async checkNewDevices(wire: Wire): Promise<void> {
+    const checks = this.deviceChecks.splice(0);
+    const outside = new Set<(typeof checks)[number]>();
+    for (const handle of new Set(checks.map((c) => c.handle))) {
+      const mine = checks.filter((c) => c.handle === handle);
+      try {
+        const info = await wire.call({ case: "lookupAccount", value: { handle } }, "account");
+        const view = await devices.checkChain(this.store, info);
+        if (!view) continue;
+        await devices.writePin(this.store, info.handle, view);
+        for (const c of mine) if (!findDevice(view, c.key, true)) outside.add(c);
+      } catch (e) {
+        if (e instanceof devices.DeviceChainRefused) for (const c of mine) outside.add(c);
+      }
+    }
+    if (!outside.size) return;
+    await this.exclusive(async () => {
+      const ops: Op[] = [];
+      for (const c of outside) {
+        const meta = this.convs.get(c.id);
+        if (!meta) continue;
+        const fingerprint = verify.deviceFingerprint(c.key);
+        meta.unapproved = [...new Set([...(meta.unapproved ?? []), fingerprint])];
+        this.note(meta, c.seq, c.time, { type: "unapprovedDevice", who: c.handle, fingerprint, self: c.handle === this.account!.handle }, ops);
+        ops.push(put("convs", meta.id, meta));
+      }
+      await this.store.write(ops);
+    });
+    this.changed();
   }
 
   /** Records something that happened in a group, shown in the conversation and said to screen readers. */
@@ -1031,6 +1076,7 @@ export class Messenger {
         ...r,
         devices: meta.devices ? meta.devices.filter((d) => d.handle === r.handle).map((d) => verify.deviceFingerprint(d.key)) : (r.devices ?? []),
         verification: r.self ? undefined : this.verificationWith(meta, r.handle),
+        unapproved: meta.unapproved ?? [],
       })),
       rules: meta.rules,
       refused: !!meta.refused,
@@ -1082,8 +1128,10 @@ export class Messenger {
     const me = this.account!.handle;
     const byHandle = new Map<string, PersonView>();
     for (const d of meta.devices) {
-      const p = byHandle.get(d.handle) ?? { handle: d.handle, self: d.handle === me, devices: [] };
-      p.devices.push(verify.deviceFingerprint(d.key));
+      const p = byHandle.get(d.handle) ?? { handle: d.handle, self: d.handle === me, devices: [], unapproved: [] };
+      const fingerprint = verify.deviceFingerprint(d.key);
+      p.devices.push(fingerprint);
+      if (meta.unapproved?.includes(fingerprint)) p.unapproved.push(fingerprint);
       byHandle.set(d.handle, p);
     }
     return [...byHandle.values()]

@@ -54,6 +54,8 @@ export function noticeText(n: GroupNotice): string {
       return t("evJoinRefused", { reason: t(`join_${n.reason}` as Key, { name: n.who ?? "?" }) });
     case "broken":
       return t("evBroken");
+    case "unapprovedDevice":
+      return t(n.self ? "evUnapprovedOwnDevice" : "evUnapprovedDevice", { name: n.who, code: n.fingerprint });
     case "newDevice":
       if (n.self) return t("evNewOwnDevice", { code: n.fingerprint });
       return t(n.verifyAgain ? "evNewDeviceVerify" : "evNewDevice", { name: n.who, code: n.fingerprint });
@@ -97,6 +99,7 @@ function deviceWords(p: PersonView, peer: string): (HTMLElement | string)[] {
       h("span", { class: "devices-count" }, n === 1 ? t("devicesOne") : t("devicesMany", { n })),
       p.verification === "verified" ? [" ", h("span", { class: "tag verified" }, t("verifiedTag"))] : null,
       p.verification === "changed" ? [" ", h("span", { class: "tag reverify" }, t("verifyAgainTag"))] : null,
+      p.unapproved.length ? [" ", h("span", { class: "tag reverify" }, t("unapprovedTag"))] : null,
     ),
   ];
   out.push(
@@ -104,7 +107,7 @@ function deviceWords(p: PersonView, peer: string): (HTMLElement | string)[] {
       "details",
       { class: "devices", "data-key": `devices:${p.handle}` },
       h("summary", {}, p.self ? t("devicesShowMine") : t("devicesShow", { name: p.handle })),
-      h("ul", {}, p.devices.map((code) => h("li", {}, t("deviceItem", { code })))),
+      h("ul", {}, p.devices.map((code) => h("li", {}, t("deviceItem", { code }), p.unapproved.includes(code) ? ` (${t("unapprovedItem")})` : ""))),
     ),
   );
   if (!p.self) {
@@ -137,7 +140,7 @@ export function rosterSection(view: GroupView, peer: string): HTMLElement {
             r.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null,
             words.length ? [" ", h("span", { class: professional ? "role tag pro" : "role tag" }, words.join(", "))] : null,
           ),
-          deviceWords({ handle: r.handle, self: r.self, devices: r.devices ?? [], verification: r.verification }, peer),
+          deviceWords({ handle: r.handle, self: r.self, devices: r.devices ?? [], unapproved: r.unapproved ?? [], verification: r.verification }, peer),
         );
       }),
     ),
