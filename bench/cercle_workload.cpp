@@ -1,5 +1,8 @@
 #include "bench/cercle_workload.h"
 
+#include <variant>
+
+#include "client-lib/mls/framing.h"
 #include "proto/wire.h"
 
 namespace cercle::bench {
@@ -7,8 +10,21 @@ namespace cercle::bench {
 namespace {
 
 constexpr int kAckEvery = 64;
+// The payload starts with its send time (Workload::on_delivered).
+constexpr size_t kSendTimeBytes = 8;
 
 uint64_t kind_of(uint64_t request_id) { return request_id >> 56; }
+
+// The send time an application message carries in the clear (its authenticated data), read
+// without decrypting it; empty if it has none.
+std::string send_time(std::string_view message) {
+  auto decoded = mls::decode_exact<mls::MlsMessage>(
+      mls::BytesView(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
+  if (!decoded) return {};
+  const auto* pm = std::get_if<mls::PrivateMessage>(&decoded->body);
+  if (!pm) return {};
+  return std::string(pm->authenticated_data.begin(), pm->authenticated_data.end());
+}
 
 thread_local v1::ServerFrame t_frame;
 
@@ -112,7 +128,7 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
     peer.in_group = true;
     ++in_group_;
   } else if (d.kind() == v1::APPLICATION) {
-    if (!crypto_) return on_delivered(d.payload());
+    if (!crypto_) return on_delivered(send_time(d.payload()));
     auto plain = peer.mls->decrypt(peer.conv, d.payload());
     if (!plain) return void(fail("a message did not decrypt"));
     on_delivered(*plain);
@@ -133,7 +149,9 @@ void CercleWorkload::send_message(int index, std::string payload) {
   auto* send = f.mutable_send();
   send->set_conversation_id(peer.conv);
   send->set_epoch(peer.epoch);
-  send->set_payload(crypto_ ? peer.mls->encrypt(peer.conv, payload) : std::move(payload));
+  // The relay takes only MLS application messages: every sender encrypts. The send time also
+  // travels in the clear (authenticated data), for receivers that do not decrypt.
+  send->set_payload(peer.mls->encrypt(peer.conv, payload, payload.substr(0, kSendTimeBytes)));
   request(index, kSend, f);
 }
 
@@ -215,6 +233,7 @@ bool CercleWorkload::form_groups(int group_size) {
     c->set_epoch(0);
     c->set_commit(built.message);
     c->set_welcome(built.welcome);
+    *c->mutable_genesis() = *built.genesis;  // The group's start, as with every first commit.
     request(leader, kCommit, commit);
   }
   if (!run_until([&] { return in_group_ >= n || failed_ > 0; }, std::chrono::seconds(60)) ||

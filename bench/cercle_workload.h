@@ -1,8 +1,9 @@
 // CercleWorkload: the benchmark's clients of the Cercle relay. Registers devices, authenticates
 // them, forms groups with real MLS (one creates the group and commits the others in with their
 // KeyPackages; they join from the Welcome), then sends application messages and acknowledges
-// deliveries as a real client does. Payloads are opaque bytes, or with `crypto` real MLS
-// PrivateMessages: each sender encrypts and each receiver decrypts on the client side.
+// deliveries as a real client does. Every message is a real MLS PrivateMessage (the relay refuses
+// anything else): each sender encrypts it; with `crypto` each receiver also decrypts it, else it
+// reads only the send time the message carries in the clear (its authenticated data).
 // Runs on the calling thread.
 #pragma once
 

@@ -133,7 +133,8 @@ TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
   std::atomic<bool> stop{false};
   std::thread sender([&] {
     for (int i = 0; !stop; ++i) {
-      const std::string text = "m" + std::to_string(i);
+      const std::string text =
+          message(a, conv, "m" + std::to_string(i));  // Alice's MLS: here only.
       auto r = a.ws->call(send_frame(conv, 1, text));
       if (!r || !r->has_send()) return;
       std::lock_guard lock(mu);

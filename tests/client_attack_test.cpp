@@ -202,16 +202,21 @@ class ClientAttackTest : public ::testing::Test {
 TEST_F(ClientAttackTest, ACommitSentAsAMessageSeatsNoGhost) {
   ASSERT_NO_FATAL_FAILURE(make_group());
   const GroupView before = view_of(*alice_, conv_);
-  // mallory adds a ghost in a commit that she sends as an ordinary message, which the relay
-  // stores and forwards without reading it, and hands the ghost its Welcome herself.
+  // mallory adds a ghost in a commit that she sends as an ordinary message, and hands the ghost
+  // its Welcome herself. The relay refuses it (only a PrivateMessage with application content
+  // travels as a message); a compromised relay delivers it anyway.
   auto ghost_kp =
       mls::create_key_package(mls::Credential(bytes("ghost")), mls::SignaturePrivateKey::generate())
           .value();
   mls::CommitOptions options;
   options.add_key_packages = {ghost_kp.key_package};
   auto commit = mallory_.state->commit(options).value();
+  relay_->arm_send("mallory", raw_id(conv_));
   auto sent = mallory_.send(raw_id(conv_), commit.message, v1::APPLICATION);
-  ASSERT_TRUE(sent && sent->has_send()) << (sent ? sent->error().message() : "timeout");
+  ASSERT_TRUE(sent && sent->has_error()) << (sent ? "accepted" : "timeout");
+  EXPECT_EQ(sent->error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(sent->error().message(), "an application message must be an MLS PrivateMessage");
+  EXPECT_EQ(relay_->injections().size(), 2u);  // Delivered to alice and bob all the same.
   auto ghost = mls::State::join(*commit.welcome, ghost_kp).value();
 
   ASSERT_NO_FATAL_FAILURE(expect_refused(*alice_, before, "a message could not be decrypted"));

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
+#include "client-lib/mls/codec.h"
+#include "client-lib/mls/crypto.h"
 #include "client-lib/mls/inspect.h"
 #include "client-lib/mls/key_package.h"
 #include "tests/support/relay_fixture.h"
@@ -54,8 +57,7 @@ class RelayAttackTest : public RelayFixture {
     first.mls = alice_.mls->commit(
         conv_, {bob_.spare_key_packages.front(), carol_.spare_key_packages.front()}, {},
         facilitating_policy(std::nullopt, alice_.handle, {}));
-    first.frame = commit_frame(conv_, 0, first.mls.message, {bob_.device_id, carol_.device_id}, {},
-                               first.mls.welcome);
+    first.frame = commit_frame(conv_, 0, first.mls, {bob_.device_id, carol_.device_id});
     bob_.spare_key_packages.clear();
     carol_.spare_key_packages.clear();
     auto r = alice_.ws->call(first.frame);
@@ -459,10 +461,70 @@ TEST_F(RelayAttackTest, EveryHandshakeKindThroughEveryPath) {
   ASSERT_NO_FATAL_FAILURE(expect_goes_on());
 }
 
-// Defect 1's relay side (only application data travels as an application message) is not
-// enforced yet: handshake::check_application exists but Conversations::send does not call it, and
-// many tests still send opaque bytes as application messages (docs/SECURITY.md, "What is not yet
-// refused"). Clients refuse anything else on that path (tests/client_attack_test.cpp).
+// Defect 1's relay side: only application data travels as an application message (Send kind
+// APPLICATION): an MLS PrivateMessage of this group, at the current epoch, whose cleartext content
+// type is application. Every other MLS message, and anything that is not one, is refused with its
+// reason; nothing refused reaches a member, and a real message still goes through.
+TEST_F(RelayAttackTest, OnlyApplicationMessagesOfThisGroupAndEpochTravelAsMessages) {
+  auto as_message = [&](const std::string& payload) {
+    return send(bob_, payload, v1::APPLICATION);
+  };
+  using Refusal = std::pair<v1::ErrorCode, std::string>;
+  auto refusal = [&](const std::string& payload) {
+    auto r = bob_.ws->call(send_frame(conv_, epoch_, payload));
+    EXPECT_TRUE(r && r->has_error()) << "the relay took it";
+    return r && r->has_error() ? Refusal{r->error().code(), r->error().message()} : Refusal{};
+  };
+  auto invalid = [](const std::string& message) { return Refusal{v1::INVALID_ARGUMENT, message}; };
+  const std::string kNotPrivate = "an application message must be an MLS PrivateMessage";
+  const std::string kHandshake =
+      "proposals and commits are sent with their own kinds, never as application";
+  const std::string application = bob_.mls->encrypt(conv_, "salut");
+  const std::string earlier_epoch = bob_.mls->encrypt(conv_, "d'une époque passée");
+  // Handshake messages in either framing (the library frames them as PublicMessages; a
+  // PrivateMessage's cleartext content type says what it carries).
+  const std::string commit = bob_.mls->commit(conv_, {}).message;
+  bob_.mls->discard(conv_);
+  const std::string proposal = bob_.mls->propose_update(conv_);
+  bob_.mls->discard(conv_);
+  EXPECT_EQ(refusal(commit), invalid(kNotPrivate));
+  EXPECT_EQ(refusal(proposal), invalid(kNotPrivate));
+  EXPECT_EQ(refusal(MlsMember::relabel(application, mls::ContentType::kCommit)),
+            invalid(kHandshake));
+  EXPECT_EQ(refusal(MlsMember::relabel(application, mls::ContentType::kProposal)),
+            invalid(kHandshake));
+  // A Welcome (for dave), a KeyPackage, a GroupInfo of this epoch signed by bob.
+  mls::CommitOptions add;
+  add.add_key_packages = {bytes(dave_.spare_key_packages.front())};
+  const std::string welcome = bob_.mls->commit_with(conv_, add).welcome;
+  bob_.mls->discard(conv_);
+  EXPECT_EQ(refusal(welcome), invalid(kNotPrivate));
+  EXPECT_EQ(refusal(dave_.spare_key_packages.front()), invalid(kNotPrivate));
+  mls::GroupInfo info;
+  info.group_context = bob_.mls->state(conv_).group_context();
+  info.confirmation_tag = mls::Bytes(32, 0);
+  info.signer = bob_.mls->leaf(conv_);
+  info.signature = mls::sign_with_label(bob_.mls->signer(), "GroupInfoTBS", info.to_be_signed());
+  const mls::Bytes group_info = mls::encode(mls::MlsMessage{1, info});
+  EXPECT_EQ(refusal(std::string(group_info.begin(), group_info.end())), invalid(kNotPrivate));
+  // Bytes that are no MLS message: garbage, and a PrivateMessage with bytes after it.
+  for (const std::string& garbage : {std::string("hello"), application + "x"}) {
+    const auto [code, message] = refusal(garbage);
+    EXPECT_EQ(code, v1::INVALID_ARGUMENT);
+    EXPECT_EQ(message.rfind("an application message must be an MLS message: ", 0), 0u) << message;
+  }
+  // Bob's message in another group (one of his own).
+  bob_.mls->create("another group id");
+  EXPECT_EQ(refusal(bob_.mls->encrypt("another group id", "ailleurs")),
+            invalid("the message is for another MLS group"));
+  // The real message goes through; nothing refused reached alice or carol (expect_goes_on: the
+  // real message, then the honest commit, are the next things they get).
+  EXPECT_EQ(as_message(application), v1::ERROR_CODE_UNSPECIFIED);
+  ASSERT_NO_FATAL_FAILURE(expect_goes_on());
+  // A message of the epoch before, at the current one.
+  EXPECT_EQ(refusal(earlier_epoch), invalid("the message's MLS epoch is not the request's"));
+  ASSERT_NO_FATAL_FAILURE(expect_goes_on());
+}
 
 // A professional is always marked: in a direct conversation (no rules, so the commits here carry
 // none), the professional's Update or UpdatePath leaf may neither drop the mark nor claim a peer's;
@@ -486,7 +548,7 @@ TEST_F(RelayAttackTest, AProfessionalsLeafKeepsItsMarkAndADirectConversationGets
   const std::string d = created->conversation().conversation_id();
   alice_.mls->create(d);
   const auto first = alice_.mls->commit(d, {kp});
-  auto r = alice_.ws->call(commit_frame(d, 0, first.message, {pro.device_id}, {}, first.welcome));
+  auto r = alice_.ws->call(commit_frame(d, 0, first, {pro.device_id}));
   ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
   alice_.mls->adopt(d);
   ASSERT_TRUE(pro.mls->join(d, first.welcome));

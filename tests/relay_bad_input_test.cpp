@@ -42,10 +42,10 @@ class RelayBadInputTest : public RelayFixture {
   // A round trip between the two members: the server and other clients are unaffected.
   void expect_round_trip() {
     const std::string p = "ping-" + std::to_string(++pings_);
-    ASSERT_NO_FATAL_FAILURE(send_ok(alice_, conv_, 1, p));
+    ASSERT_NO_FATAL_FAILURE(say(alice_, conv_, 1, p));
     auto got = bob_.ws->next_delivery(2s);
     ASSERT_TRUE(got) << "bob stopped receiving";
-    EXPECT_EQ(got->payload(), p) << "an earlier bad request reached bob";
+    EXPECT_EQ(text_of(bob_, conv_, got->payload()), p) << "an earlier bad request reached bob";
   }
 
   // Sends raw bytes on `c` and expects an error `code` answered to `request_id`.
@@ -142,7 +142,7 @@ TEST_F(RelayBadInputTest, UnknownRequestKindsAndUnknownFieldsAreTyped) {
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
 
   // An unknown field inside a known request: refused, and the request is not executed.
-  auto send = send_frame(conv_, 1, "must not be delivered");
+  auto send = send_frame(conv_, 1, message(alice_, conv_, "must not be delivered"));
   add_unknown(send.mutable_send(), 42);
   auto r = alice_.ws->call(send);
   EXPECT_EQ(error_of(r), v1::UNKNOWN_FIELD);
@@ -175,15 +175,15 @@ TEST_F(RelayBadInputTest, OversizedFramesAreDiscardedAndTheConnectionStaysUsable
   const uint32_t max_frame = alice_.ws->hello_result().limits().max_frame_bytes();
   const uint32_t max_payload = alice_.ws->hello_result().limits().max_payload_bytes();
   ASSERT_EQ(max_frame, 256u * 1024);
-  auto big = send_frame(conv_, 1, std::string(300 * 1024, 'x'));
+  auto big = send_frame(conv_, 1, alice_.mls->encrypt_sized(conv_, 300 * 1024));
   big.set_request_id(77);
   ASSERT_NO_FATAL_FAILURE(
       expect_raw_error(*alice_.ws, big.SerializeAsString(), 77, v1::FRAME_TOO_LARGE));
   // Under the frame limit but over the payload limit.
-  auto r = alice_.ws->call(send_frame(conv_, 1, std::string(max_payload + 1, 'y')));
+  auto r = alice_.ws->call(send_frame(conv_, 1, alice_.mls->encrypt_sized(conv_, max_payload + 1)));
   EXPECT_EQ(error_of(r), v1::FRAME_TOO_LARGE);
   // The largest payload allowed goes through.
-  ASSERT_NO_FATAL_FAILURE(send_ok(alice_, conv_, 1, std::string(max_payload, 'z')));
+  ASSERT_NO_FATAL_FAILURE(send_ok(alice_, conv_, 1, alice_.mls->encrypt_sized(conv_, max_payload)));
   auto got = bob_.ws->next_delivery();
   ASSERT_TRUE(got);
   EXPECT_EQ(got->payload().size(), max_payload);
@@ -205,7 +205,8 @@ TEST_F(RelayBadInputTest, RequestsOutOfOrderAreRefusedUntilHelloAndAuthenticatio
   v1::ClientFrame challenge;
   challenge.mutable_get_challenge();
   EXPECT_EQ(error_of(c->call(challenge)), v1::HELLO_REQUIRED);
-  EXPECT_EQ(error_of(c->call(send_frame(conv_, 1, "x"))), v1::HELLO_REQUIRED);
+  EXPECT_EQ(error_of(c->call(send_frame(conv_, 1, message(alice_, conv_, "x")))),
+            v1::HELLO_REQUIRED);
   // Versions this server does not speak; the connection may then say hello properly.
   for (auto version : {v1::PROTOCOL_VERSION_UNSPECIFIED, static_cast<v1::ProtocolVersion>(2)}) {
     v1::ClientFrame hello;
@@ -221,7 +222,8 @@ TEST_F(RelayBadInputTest, RequestsOutOfOrderAreRefusedUntilHelloAndAuthenticatio
   v1::ClientFrame again;
   again.mutable_hello()->set_protocol_version(v1::PROTOCOL_VERSION_1);
   EXPECT_EQ(error_of(c->call(again)), v1::INVALID_ARGUMENT);  // One hello per connection.
-  EXPECT_EQ(error_of(c->call(send_frame(conv_, 1, "x"))), v1::NOT_AUTHENTICATED);
+  EXPECT_EQ(error_of(c->call(send_frame(conv_, 1, message(alice_, conv_, "x")))),
+            v1::NOT_AUTHENTICATED);
   EXPECT_EQ(error_of(c->call(create_group_frame())), v1::NOT_AUTHENTICATED);
   EXPECT_EQ(error_of(c->call(ack_frame(conv_, 1))), v1::NOT_AUTHENTICATED);
 
@@ -263,25 +265,27 @@ TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
     f.mutable_commit()->set_conversation_id(conv);
     return f;
   };
+  // A real message of alice's at epoch 1, likewise.
+  const std::string text = message(alice_, conv_, "x");
   for (const std::string& bad : {short_id, std::string(), std::string(17, 'c')}) {
     for (const auto& f :
-         {send_frame(bad, 1, "x"), commit_to(bad), ack_frame(bad, 1), fetch(bad), get(bad)}) {
+         {send_frame(bad, 1, text), commit_to(bad), ack_frame(bad, 1), fetch(bad), get(bad)}) {
       EXPECT_EQ(error_of(alice_.ws->call(f)), v1::INVALID_ARGUMENT) << f.ShortDebugString();
     }
   }
-  for (const auto& f : {send_frame(unknown, 1, "x"), commit_to(unknown), ack_frame(unknown, 1),
+  for (const auto& f : {send_frame(unknown, 1, text), commit_to(unknown), ack_frame(unknown, 1),
                         fetch(unknown), get(unknown)}) {
     EXPECT_EQ(error_of(alice_.ws->call(f)), v1::NOT_FOUND) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
-  // mallory replays alice's commit.
-  for (const auto& f : {send_frame(conv_, 1, "x"), empty.frame, fetch(conv_)}) {
+  // mallory replays alice's message and commit.
+  for (const auto& f : {send_frame(conv_, 1, text), empty.frame, fetch(conv_)}) {
     EXPECT_EQ(error_of(m.call(f)), v1::FORBIDDEN) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
 
   // Requests a member may make, with values that are wrong.
-  auto stale = alice_.ws->call(send_frame(conv_, 0, "x"));
+  auto stale = alice_.ws->call(send_frame(conv_, 0, text));
   EXPECT_EQ(error_of(stale), v1::STALE_EPOCH);
   EXPECT_EQ(stale->error().current_epoch(), 1u);
   EXPECT_EQ(error_of(alice_.ws->call(send_frame(conv_, 1, ""))), v1::INVALID_ARGUMENT);

@@ -26,7 +26,7 @@ TEST_F(RelayBurstTest, AReaderThatKeepsReadingIsNotDroppedByAnotherMembersBurst)
   std::thread reading([&] { got = reader.ws->deliveries(kCount, 10s); });
   std::vector<uint64_t> ids;
   for (int i = 0; i < kCount; ++i) {
-    std::string p(100 * 1024, static_cast<char>('a' + i % 26));
+    std::string p = message(sender, conv, std::string(100 * 1024, static_cast<char>('a' + i % 26)));
     ids.push_back(sender.ws->send(send_frame(conv, 1, std::move(p))));
   }
   for (uint64_t id : ids) {

@@ -77,12 +77,12 @@ TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAcc
   EXPECT_EQ(info->conversation().members_size(), 3);
 
   // Both ways: each message reaches every other device, never its sender.
-  ASSERT_NO_FATAL_FAILURE(send_ok(alice, conv, 1, "bonjour bob"));
-  ASSERT_NO_FATAL_FAILURE(send_ok(bob, conv, 1, "bonjour alice"));
+  ASSERT_NO_FATAL_FAILURE(say(alice, conv, 1, "bonjour bob"));
+  ASSERT_NO_FATAL_FAILURE(say(bob, conv, 1, "bonjour alice"));
   for (auto* d : {&bob, &bob2, &alice}) {
     auto got = d->ws->deliveries(d == &bob2 ? 2 : 1);
     std::vector<std::string> payloads;
-    for (const auto& g : got) payloads.push_back(g.payload());
+    for (const auto& g : got) payloads.push_back(text_of(*d, conv, g.payload()));
     if (d == &bob2) {
       EXPECT_EQ(payloads, (std::vector<std::string>{"bonjour bob", "bonjour alice"}));
     } else {
@@ -163,7 +163,7 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
   constexpr int kCount = 40;
   std::vector<uint64_t> ids;
   for (int i = 0; i < kCount; ++i)
-    ids.push_back(m[0].ws->send(send_frame(conv, 1, "m" + std::to_string(i))));
+    ids.push_back(m[0].ws->send(send_frame(conv, 1, message(m[0], conv, "m" + std::to_string(i)))));
   std::vector<uint64_t> seqs;
   for (uint64_t id : ids) {
     auto r = m[0].ws->wait_response(id);
@@ -176,7 +176,7 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
     ASSERT_EQ(got.size(), size_t{kCount}) << m[k].handle;
     for (int i = 0; i < kCount; ++i) {
       EXPECT_EQ(got[i].seq(), seqs[i]);
-      EXPECT_EQ(got[i].payload(), "m" + std::to_string(i));
+      EXPECT_EQ(text_of(m[k], conv, got[i].payload()), "m" + std::to_string(i));
       EXPECT_EQ(got[i].kind(), v1::APPLICATION);
       EXPECT_EQ(got[i].sender_device(), m[0].device_id);
       EXPECT_EQ(got[i].epoch(), 1u);
@@ -189,7 +189,8 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
   std::vector<std::vector<uint64_t>> pending(3);
   for (int i = 0; i < 15; ++i) {
     for (size_t s = 0; s < 3; ++s) {
-      pending[s].push_back(m[s].ws->send(send_frame(conv, 1, "s" + std::to_string(s))));
+      pending[s].push_back(
+          m[s].ws->send(send_frame(conv, 1, message(m[s], conv, "s" + std::to_string(s)))));
     }
   }
   for (size_t s = 0; s < 3; ++s) {
@@ -210,7 +211,7 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
     std::vector<uint64_t> got_seqs;
     for (const auto& g : got) {
       got_seqs.push_back(g.seq());
-      EXPECT_EQ(g.payload(), "s" + std::to_string(sender_of[g.seq()]));
+      EXPECT_EQ(text_of(m[k], conv, g.payload()), "s" + std::to_string(sender_of[g.seq()]));
     }
     EXPECT_EQ(got_seqs, expected) << m[k].handle;
   }
@@ -224,7 +225,7 @@ TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAccept
   ASSERT_NO_FATAL_FAILURE(register_device("dave", &dave));
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "before carol"));
+  ASSERT_NO_FATAL_FAILURE(say(a, conv, 1, "before carol"));
   ASSERT_TRUE(b.ws->next_delivery());
 
   // Rejected commits deliver no Welcome: stale epoch, missing welcome, unknown device. Each carries
@@ -276,25 +277,26 @@ TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAccept
   EXPECT_EQ(c->kind(), v1::COMMIT);
   EXPECT_EQ(c->payload(), adding.mls.message);
 
-  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, "after carol"));
+  const std::string after_carol = message(b, conv, "after carol");
+  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, after_carol));
   auto next = carol.ws->next_delivery();
   ASSERT_TRUE(next);
-  EXPECT_EQ(next->payload(), "after carol");
+  EXPECT_EQ(text_of(carol, conv, next->payload()), "after carol");
   // Nothing from before its Welcome is readable by the new member.
   auto log = carol.ws->call(fetch_frame(conv));
   ASSERT_TRUE(log && log->has_log());
   ASSERT_EQ(log->log().entries_size(), 2);
   EXPECT_EQ(log->log().entries(0).kind(), v1::WELCOME);
-  EXPECT_EQ(log->log().entries(1).payload(), "after carol");
+  EXPECT_EQ(log->log().entries(1).payload(), after_carol);
 
   ASSERT_NO_FATAL_FAILURE(reconnect(&dave));
   auto got = dave.ws->deliveries(2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].kind(), v1::WELCOME);
   EXPECT_EQ(got[0].payload(), adding.mls.welcome);
-  EXPECT_EQ(got[1].payload(), "after carol");
   // Both added devices are in the group a and b moved to.
   ASSERT_NO_FATAL_FAILURE(join(dave, conv, got[0].payload()));
+  EXPECT_EQ(text_of(dave, conv, got[1].payload()), "after carol");
   for (TestDevice* d : {&b, &carol, &dave}) {
     EXPECT_EQ(d->mls->epoch_authenticator(conv), a.mls->epoch_authenticator(conv)) << d->handle;
   }
@@ -307,10 +309,14 @@ TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
   ASSERT_NO_FATAL_FAILURE(register_device("mallory", &outsider));
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "secret"));
+  const std::string secret = message(a, conv, "secret");
+  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, secret));
 
   auto& o = *outsider.ws;
-  EXPECT_EQ(error_of(o.call(send_frame(conv, 1, "intrusion"))), v1::FORBIDDEN);
+  // A well-formed message from a group of mallory's making with this id.
+  outsider.mls->create(conv);
+  EXPECT_EQ(error_of(o.call(send_frame(conv, 1, message(outsider, conv, "intrusion")))),
+            v1::FORBIDDEN);
   // A well-formed commit adding mallory: from a group of her making with this id, at epoch 1,
   // sent from leaf 0 (alice's leaf in the real group) with alice's name.
   DeviceKey forged_key;
@@ -336,7 +342,7 @@ TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
   // The members saw none of it; the conversation is unchanged.
   auto got = b.ws->deliveries(1);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].payload(), "secret");
+  EXPECT_EQ(got[0].payload(), secret);
   b.ws->drain(100ms);
   EXPECT_EQ(b.ws->pending_deliveries(), 0u);
   auto info = a.ws->call(get_frame(conv));
@@ -352,15 +358,16 @@ TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
   for (uint64_t wrong : {0u, 2u, 99u}) {
-    auto r = a.ws->call(send_frame(conv, wrong, "x"));
+    auto r = a.ws->call(send_frame(conv, wrong, message(a, conv, "x")));
     EXPECT_EQ(error_of(r), v1::STALE_EPOCH) << "epoch " << wrong;
     EXPECT_EQ(r->error().current_epoch(), 1u);
   }
+  const std::string late_message = message(a, conv, "late");  // Of epoch 1.
   std::optional<v1::Response> commit;
   ASSERT_NO_FATAL_FAILURE(try_commit(b, conv, 1, {}, {}, &commit));
   ASSERT_TRUE(commit->has_commit()) << commit->error().message();
   ASSERT_TRUE(a.ws->next_delivery());
-  auto old = a.ws->call(send_frame(conv, 1, "late"));
+  auto old = a.ws->call(send_frame(conv, 1, late_message));
   EXPECT_EQ(error_of(old), v1::STALE_EPOCH);
   EXPECT_EQ(old->error().current_epoch(), 2u);
   EXPECT_FALSE(b.ws->next_delivery(200ms)) << "a stale message was delivered";
@@ -381,7 +388,7 @@ TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
   EXPECT_EQ(got->epoch(), 2u);
   EXPECT_EQ(got->payload(), leave);
   // Kinds a client may not send.
-  auto bad = send_frame(conv, 2, "x");
+  auto bad = send_frame(conv, 2, message(a, conv, "x"));
   bad.mutable_send()->set_kind(v1::COMMIT);
   EXPECT_EQ(error_of(a.ws->call(bad)), v1::INVALID_ARGUMENT);
 }
@@ -402,6 +409,7 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   c.mls->discard(conv);
 
   // carol is online, dave offline, when both are removed.
+  const std::string from_carol = message(c, conv, "still here?");  // While she is a member.
   d.ws.reset();
   uint64_t removal = 0;
   BuiltCommit removing;
@@ -428,11 +436,11 @@ TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter)
   EXPECT_EQ(error_of(a.ws->call(again.frame)), v1::INVALID_ARGUMENT);
   a.mls->discard(conv);
 
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 2, "after removal"));
-  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, "after removal 2"));
+  ASSERT_NO_FATAL_FAILURE(say(a, conv, 2, "after removal"));
+  ASSERT_NO_FATAL_FAILURE(say(b, conv, 2, "after removal 2"));
   EXPECT_EQ(b.ws->deliveries(1).size(), 1u);
   EXPECT_FALSE(c.ws->next_delivery(300ms)) << "a removed device got a later message";
-  EXPECT_EQ(error_of(c.ws->call(send_frame(conv, 2, "still here?"))), v1::FORBIDDEN);
+  EXPECT_EQ(error_of(c.ws->call(send_frame(conv, 2, from_carol))), v1::FORBIDDEN);
   // eve joins after carol's removal: carol, who has not acknowledged it yet, learns neither who
   // is in the group now nor how far its log went.
   TestDevice e;
@@ -489,9 +497,10 @@ TEST_F(RelayConversationTest, FetchLogAnswersStayUnderTheAnnouncedFrameLimit) {
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
   const auto& limits = a.ws->hello_result().limits();
   // A 100 KiB entry, then entries of the largest payload allowed.
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, std::string(100 * 1024, 'a')));
+  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, a.mls->encrypt_sized(conv, 100 * 1024, 'a')));
   for (int i = 0; i < 3; ++i) {
-    ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, std::string(limits.max_payload_bytes(), 'b' + i)));
+    ASSERT_NO_FATAL_FAILURE(
+        send_ok(a, conv, 1, a.mls->encrypt_sized(conv, limits.max_payload_bytes(), 'b' + i)));
   }
   uint64_t after = 0;
   int read = 0;

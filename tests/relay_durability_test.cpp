@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "tests/support/relay_fixture.h"
@@ -16,6 +17,7 @@ namespace {
 // What one sending client saw: the acknowledged entries and anything unexpected.
 struct SenderLog {
   std::map<uint64_t, std::string> acked;  // seq -> payload
+  std::set<std::string> sent;             // Every payload sent, acknowledged or not.
   std::vector<v1::Error> errors;
 };
 
@@ -44,25 +46,31 @@ class RelayDurabilityTest : public RelayFixture {
       }
     }
     for (const auto& e : entries) {
-      if (e.kind() == v1::APPLICATION) {
-        EXPECT_EQ(e.payload().rfind("burst-", 0), 0u) << "unexpected entry " << e.seq();
-      }
+      if (e.kind() != v1::APPLICATION) continue;
+      bool sent = reader_sent_.contains(e.payload());
+      for (const auto& log : logs) sent = sent || log.sent.contains(e.payload());
+      EXPECT_TRUE(sent) << "unexpected entry " << e.seq();
     }
     EXPECT_GT(acked, 0u);
     *head = entries.back().seq();
   }
+
+  std::set<std::string> reader_sent_;  // What the reader itself sent.
 };
 
-// Pipelines sends (up to `window` outstanding) until the connection ends or `stop` is set.
-void send_until_closed(WsClient& ws, const std::string& conv, uint64_t epoch, int sender,
-                       std::atomic<int>& acked_total, const std::atomic<bool>& stop,
+// Pipelines `member`'s application messages (up to `window` outstanding) until the connection
+// ends or `stop` is set. Each thread has its own member.
+void send_until_closed(WsClient& ws, MlsMember& member, const std::string& conv, uint64_t epoch,
+                       int sender, std::atomic<int>& acked_total, const std::atomic<bool>& stop,
                        SenderLog& log) {
   constexpr size_t kWindow = 16;
   std::deque<std::pair<uint64_t, std::string>> outstanding;
   int next = 0;
   while (!ws.is_closed()) {
     while (!stop && outstanding.size() < kWindow && !ws.is_closed()) {
-      std::string p = "burst-" + std::to_string(sender) + "-" + std::to_string(next++);
+      std::string p =
+          member.encrypt(conv, "burst-" + std::to_string(sender) + "-" + std::to_string(next++));
+      log.sent.insert(p);
       outstanding.emplace_back(ws.send(send_frame(conv, epoch, p)), p);
     }
     if (outstanding.empty()) break;
@@ -100,7 +108,7 @@ TEST_F(RelayDurabilityTest, KillNineDuringASendBurstLosesNoAcknowledgedMessage) 
     std::vector<std::thread> threads;
     for (int s = 0; s < kSenders; ++s) {
       threads.emplace_back([&, s] {
-        send_until_closed(*m[s].ws, conv, 1, s + round * kSenders, acked, stop, logs[s]);
+        send_until_closed(*m[s].ws, *m[s].mls, conv, 1, s + round * kSenders, acked, stop, logs[s]);
       });
     }
     // Kill while the burst is in full flow: after a few hundred acknowledgements.
@@ -121,7 +129,9 @@ TEST_F(RelayDurabilityTest, KillNineDuringASendBurstLosesNoAcknowledgedMessage) 
     ASSERT_NO_FATAL_FAILURE(verify_log(reader, conv, logs, &head));
     // Numbering resumes after the durable head: no sequence number is handed out twice.
     uint64_t seq = 0;
-    ASSERT_NO_FATAL_FAILURE(send_ok(reader, conv, 1, "burst-after-" + std::to_string(round), &seq));
+    const std::string after = message(reader, conv, "burst-after-" + std::to_string(round));
+    reader_sent_.insert(after);
+    ASSERT_NO_FATAL_FAILURE(send_ok(reader, conv, 1, after, &seq));
     EXPECT_EQ(seq, head + 1);
     reader.ws.reset();
     for (int s = 0; s < kSenders; ++s) ASSERT_NO_FATAL_FAILURE(reconnect(&m[s]));
@@ -145,8 +155,8 @@ TEST_F(RelayDurabilityTest, SigtermClosesEveryClientWithGoingAwayAndKeepsAcknowl
   std::atomic<int> acked{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { send_until_closed(*a.ws, conv, 1, 0, acked, stop, logs[0]); });
-  threads.emplace_back([&] { send_until_closed(*b.ws, conv, 1, 1, acked, stop, logs[1]); });
+  threads.emplace_back([&] { send_until_closed(*a.ws, *a.mls, conv, 1, 0, acked, stop, logs[0]); });
+  threads.emplace_back([&] { send_until_closed(*b.ws, *b.mls, conv, 1, 1, acked, stop, logs[1]); });
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (acked < 200 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);

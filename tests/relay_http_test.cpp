@@ -210,7 +210,7 @@ TEST_F(RelayMetricsTest, MetricsCountWithoutNamingAnyone) {
   ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "un message"));
+  ASSERT_NO_FATAL_FAILURE(say(a, conv, 1, "un message"));
   ASSERT_TRUE(b.ws->next_delivery());
   auto r = get(server_->port(), "/metrics");
   ASSERT_EQ(r.status, 200);

@@ -278,6 +278,7 @@ TEST_F(RelayMlsTest, AMemberLeavesThroughAProposalThatAnotherMemberCommits) {
   EXPECT_EQ(got->seq(), proposal_seq);
 
   // alice commits it by reference: the request must name bob as removed.
+  const std::string from_bob = message(b, conv, "still here?");  // While he is a member.
   const MlsMember::Commit commit = a.mls->commit(conv, {});
   EXPECT_EQ(error_of(a.ws->call(commit_frame(conv, 1, commit.message))), v1::INVALID_ARGUMENT);
   auto r = a.ws->call(commit_frame(conv, 1, commit.message, {}, {b.device_id}));
@@ -305,7 +306,7 @@ TEST_F(RelayMlsTest, AMemberLeavesThroughAProposalThatAnotherMemberCommits) {
   ASSERT_TRUE(got);
   EXPECT_EQ(c.mls->decrypt(conv, got->payload()), "after bob");
   EXPECT_FALSE(b.ws->next_delivery(300ms)) << "the leaver got a later entry";
-  EXPECT_EQ(error_of(b.ws->call(send_frame(conv, 2, "still here?"))), v1::FORBIDDEN);
+  EXPECT_EQ(error_of(b.ws->call(send_frame(conv, 2, from_bob))), v1::FORBIDDEN);
   EXPECT_EQ(error_of(b.ws->call(proposal_frame(conv, 2, leave))), v1::FORBIDDEN);
 }
 
@@ -413,7 +414,7 @@ TEST_F(RelayMlsTest, ADeviceReAddedWhileOfflineStillGetsWhatItMissedBeforeItsRem
   b.ws.reset();
 
   uint64_t message = 0;
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, "while bob is a member", &message));
+  ASSERT_NO_FATAL_FAILURE(say(a, conv, 1, "while bob is a member", &message));
   std::optional<v1::Response> r;
   ASSERT_NO_FATAL_FAILURE(try_commit(a, conv, 1, {}, {&b}, &r));
   ASSERT_TRUE(r->has_commit()) << r->error().message();

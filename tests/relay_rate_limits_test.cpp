@@ -83,16 +83,16 @@ TEST_F(RelayRateLimitsTest, MessagesPerAccountAreLimitedAndRecover) {
   ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));  // One commit: one message.
-  ASSERT_TRUE(a.ws->call(send_frame(conv, 1, "one"))->has_send());
-  auto limited = a.ws->call(send_frame(conv, 1, "two"));
+  ASSERT_TRUE(a.ws->call(send_frame(conv, 1, message(a, conv, "one")))->has_send());
+  auto limited = a.ws->call(send_frame(conv, 1, message(a, conv, "two")));
   ASSERT_EQ(error_of(limited), v1::RATE_LIMITED);
   const uint64_t wait = limited->error().retry_after_ms();
   EXPECT_GT(wait, 0u);
   EXPECT_LE(wait, 500u);
   // Another account is not slowed down by alice.
-  ASSERT_TRUE(b.ws->call(send_frame(conv, 1, "from bob"))->has_send());
+  ASSERT_TRUE(b.ws->call(send_frame(conv, 1, message(b, conv, "from bob")))->has_send());
   std::this_thread::sleep_for(std::chrono::milliseconds(wait + 50));
-  ASSERT_TRUE(a.ws->call(send_frame(conv, 1, "two again"))->has_send());
+  ASSERT_TRUE(a.ws->call(send_frame(conv, 1, message(a, conv, "two again")))->has_send());
 }
 
 // Checks a refusal: RATE_LIMITED, with a wait of at most `max_ms`; returns the wait.

@@ -50,7 +50,7 @@ class RelaySignatureTest : public RelayFixture {
   }
 
   // Alice creates the conversation (a group, or a direct one with Bob) and her own MLS group in it
-  // (the fixture's MlsMember does not state the group's start), her leaf naming `name`.
+  // (not the fixture's MlsMember: her leaf may name someone else), her leaf naming `name`.
   void create_conversation(bool direct = false, std::string name = {}) {
     v1::ClientFrame f = create_group_frame();
     if (direct) {
@@ -86,11 +86,11 @@ class RelaySignatureTest : public RelayFixture {
     }
     first_ = alice_state_->commit(options).value();
     auto frame = commit_frame(conv_, 0, str(first_->message), ids, {}, str(*first_->welcome));
+    const mls::Genesis start = mls::genesis(*alice_state_, first_->pending);
     auto* genesis = frame.mutable_commit()->mutable_genesis();
-    genesis->set_group_context(str(mls::encode(alice_state_->group_context())));
-    genesis->set_ratchet_tree(str(alice_state_->tree().encode_bytes()));
-    genesis->set_confirmed_transcript_hash(
-        str(first_->pending.group_context().confirmed_transcript_hash));
+    genesis->set_group_context(str(start.group_context));
+    genesis->set_ratchet_tree(str(start.ratchet_tree));
+    genesis->set_confirmed_transcript_hash(str(start.confirmed_transcript_hash));
     edit(*genesis);
     auto r = alice_.ws->call(frame);
     if (r && r->has_commit()) {

@@ -100,6 +100,11 @@ State State::with_external_psk(Bytes id, Bytes psk) const {
   return s;
 }
 
+Genesis genesis(const State& before, const State& after) {
+  return Genesis{encode(before.group_context()), before.tree().encode_bytes(),
+                 after.group_context().confirmed_transcript_hash};
+}
+
 Result<std::pair<Bytes, State>> State::encrypt(BytesView plaintext, BytesView authenticated_data,
                                                size_t padding) const {
   if (padding > 4096) return make_error(Errc::kLimit, "padding too large");

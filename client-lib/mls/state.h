@@ -198,6 +198,20 @@ struct ProposalOutput {
   State state;    // remembers the proposal (and any new private key)
 };
 
+// What a group's creator states with its first commit so that a party holding none of the group's
+// secrets (the relay) can follow the group's public state from its start
+// (PublicGroup::from_genesis, cercle.proto GroupGenesis): the epoch-0 interim transcript hash
+// derives from a secret, so the confirmed transcript hash after that commit is given too.
+struct Genesis {
+  Bytes group_context;              // The epoch-0 GroupContext, MLS-encoded.
+  Bytes ratchet_tree;               // The epoch-0 tree, ratchet_tree extension encoding.
+  Bytes confirmed_transcript_hash;  // Epoch 1's, once the first commit is applied.
+};
+
+// The genesis of `before` (the creator's group at epoch 0) whose first commit gave `after`
+// (CommitOutput::pending).
+Genesis genesis(const State& before, const State& after);
+
 struct ProcessOutput {
   ContentKind kind = ContentKind::kApplication;
   uint32_t sender = 0;     // leaf index of the sender

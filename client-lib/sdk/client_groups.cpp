@@ -41,10 +41,11 @@ bool add_new_devices(const mls::State& state, const Fetched& fetched, mls::Commi
 // which the commit's signature covers, and the transcript hash after it), so that the relay can
 // check the signature of every later proposal and commit.
 void state_genesis(const mls::State& before, const mls::State& after, v1::Commit& commit) {
+  const mls::Genesis genesis = mls::genesis(before, after);
   auto* g = commit.mutable_genesis();
-  g->set_group_context(to_string(mls::encode(before.group_context())));
-  g->set_ratchet_tree(to_string(before.tree().encode_bytes()));
-  g->set_confirmed_transcript_hash(to_string(after.group_context().confirmed_transcript_hash));
+  g->set_group_context(to_string(genesis.group_context));
+  g->set_ratchet_tree(to_string(genesis.ratchet_tree));
+  g->set_confirmed_transcript_hash(to_string(genesis.confirmed_transcript_hash));
 }
 
 }  // namespace

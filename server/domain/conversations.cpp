@@ -307,9 +307,14 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   }
   std::optional<CachedProposal> proposal;
   std::shared_ptr<const mls::PublicGroup> view;
-  if (args.kind == EntryKind::kProposal) {
-    // Application messages stay opaque (the relay can check nothing useful in a PrivateMessage);
-    // proposals are read, and remembered for the commits of this epoch.
+  if (args.kind == EntryKind::kApplication) {
+    // Only the cleartext header of a PrivateMessage can be read: a handshake message, another
+    // group's or another epoch's, or anything not MLS never travels the application path.
+    if (auto s = handshake::check_application(conv, args.payload); !s) {
+      return done(std::move(s).error());
+    }
+  } else {
+    // Proposals are read, and remembered for the commits of this epoch.
     auto read = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
     if (!read) return done(std::move(read).error());
     proposal = std::move(*read);

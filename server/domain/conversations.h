@@ -44,7 +44,8 @@ class Conversations {
   // kLimitReached.
   void commit(DeviceId actor, CommitArgs args, Done<CommitOk> done);
 
-  // Appends an application message or proposal at the current epoch.
+  // Appends an application message (an MLS PrivateMessage of this group and epoch carrying
+  // application content, handshake::check_application) or a proposal at the current epoch.
   // Errors: kNotFound, kForbidden, kStaleEpoch, kInvalidArgument, kFrameTooLarge.
   void send(DeviceId actor, SendArgs args, Done<SendOk> done);
 

@@ -42,9 +42,9 @@ TEST_F(DomainTest, FirstCommitOfAnEpochWinsAndFanOutReachesMembers) {
   ASSERT_TRUE(c.mls->join(g, from_b.welcome));
   EXPECT_EQ(a.mls->epoch_authenticator(g), c.mls->epoch_authenticator(g));
 
-  auto stale_send = send(c, conv.id, 1, "old");
+  auto stale_send = send(c, conv.id, 1, message(c, conv.id, "old"));
   EXPECT_EQ(stale_send.error().code, Errc::kStaleEpoch);
-  auto sent = send(c, conv.id, 2, "hello");
+  auto sent = send(c, conv.id, 2, message(c, conv.id, "hello"));
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ(sent->seq, 3u);
   auto recipients = outbox_.published.back().recipients;
@@ -59,13 +59,13 @@ TEST_F(DomainTest, NonMembersCanNeitherWriteNorRead) {
   ASSERT_TRUE(register_device(a, "alice").ok());
   ASSERT_TRUE(register_device(b, "bob").ok());
   ConvView conv = create_group(a);
-  EXPECT_EQ(send(b, conv.id, 0, "x").error().code, Errc::kForbidden);
-  // A commit from outside: b builds one for a group of its own with the same id.
+  // b makes a group of its own with the same id: its messages and commits are well formed.
   b.mls->create(conv.id.str());
+  EXPECT_EQ(send(b, conv.id, 0, message(b, conv.id, "x")).error().code, Errc::kForbidden);
+  // A commit from outside.
   auto outside = b.mls->commit(conv.id.str(), {}, {});
   auto refused = await<CommitOk>([&](auto cb) {
-    domain_->conversations().commit(b.info.device_id,
-                                    CommitArgs{conv.id, 0, outside.message, {}, {}, ""}, cb);
+    domain_->conversations().commit(b.info.device_id, commit_args(conv.id, 0, outside), cb);
   });
   EXPECT_EQ(refused.error().code, Errc::kForbidden);
   EXPECT_EQ(domain_->conversations().read(b.info.device_id, conv.id, 0, 10, 1000).error().code,
@@ -74,7 +74,7 @@ TEST_F(DomainTest, NonMembersCanNeitherWriteNorRead) {
             Errc::kForbidden);
   ConvId unknown;
   unknown.bytes.fill(7);
-  EXPECT_EQ(send(a, unknown, 0, "x").error().code, Errc::kNotFound);
+  EXPECT_EQ(send(a, unknown, 0, message(a, conv.id, "x")).error().code, Errc::kNotFound);
 }
 
 TEST_F(DomainTest, RemovedDeviceReadsUpToItsRemovalThenIsForgotten) {
@@ -82,14 +82,15 @@ TEST_F(DomainTest, RemovedDeviceReadsUpToItsRemovalThenIsForgotten) {
   ASSERT_TRUE(register_device(a, "alice").ok());
   ASSERT_TRUE(register_device(b, "bob").ok());
   ConvView conv = create_group(a);
-  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());   // seq 1
-  ASSERT_TRUE(send(a, conv.id, 1, "m").ok());      // seq 2
-  auto removed = commit(a, conv.id, 1, {}, {&b});  // seq 3
+  ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());                    // seq 1
+  ASSERT_TRUE(send(a, conv.id, 1, message(a, conv.id, "m")).ok());  // seq 2
+  const std::string from_b = message(b, conv.id, "x");              // Made while it was a member.
+  auto removed = commit(a, conv.id, 1, {}, {&b});                   // seq 3
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(outbox_.published.back().recipients, std::vector<DeviceId>{b.info.device_id});
-  ASSERT_TRUE(send(a, conv.id, 2, "after").ok());  // seq 4
+  ASSERT_TRUE(send(a, conv.id, 2, message(a, conv.id, "after")).ok());  // seq 4
   EXPECT_TRUE(outbox_.published.back().recipients.empty());
-  EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
+  EXPECT_EQ(send(b, conv.id, 2, from_b).error().code, Errc::kForbidden);
 
   auto read = domain_->conversations().read(b.info.device_id, conv.id, 0, 100, 1 << 20);
   ASSERT_TRUE(read.ok());
@@ -110,7 +111,7 @@ TEST_F(DomainTest, CursorsAndEpochSurviveRestart) {
   ASSERT_TRUE(register_device(b, "bob").ok());
   ConvView conv = create_group(a);
   ASSERT_TRUE(commit(a, conv.id, 0, {&b}).ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(send(a, conv.id, 1, "m").ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(send(a, conv.id, 1, message(a, conv.id, "m")).ok());
   ASSERT_EQ(*domain_->conversations().ack(b.info.device_id, conv.id, 4), 4u);
   restart();
   auto streams = domain_->conversations().streams(b.info.device_id);
@@ -121,7 +122,7 @@ TEST_F(DomainTest, CursorsAndEpochSurviveRestart) {
   EXPECT_EQ(got->epoch, 1u);
   EXPECT_EQ(got->head_seq, 6u);
   EXPECT_EQ(got->members.size(), 2u);
-  auto next = send(a, conv.id, 1, "after restart");
+  auto next = send(a, conv.id, 1, message(a, conv.id, "after restart"));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->seq, 7u);
 }
@@ -176,15 +177,15 @@ TEST_F(DomainTest, ACommitMustSayWhatItDoes) {
   const std::string kp_b = upload_key_package(b);
   auto built = a.mls->commit(g, {kp_b});
   // add_devices must name the device the MLS commit adds.
-  auto undeclared = submit(a, CommitArgs{conv.id, 0, built.message, {}, {}, built.welcome});
+  auto undeclared = submit(a, commit_args(conv.id, 0, built));
   EXPECT_EQ(undeclared.error().code, Errc::kInvalidArgument);
-  auto misnamed =
-      submit(a, CommitArgs{conv.id, 0, built.message, {c.info.device_id}, {}, built.welcome});
+  auto misnamed = submit(a, commit_args(conv.id, 0, built, {c.info.device_id}));
   EXPECT_EQ(misnamed.error().code, Errc::kInvalidArgument);
   // The Welcome must be for the added key package.
   auto other = a.mls->commit(g, {upload_key_package(b)});
-  auto wrong_welcome =
-      submit(a, CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, other.welcome});
+  CommitArgs other_welcome = commit_args(conv.id, 0, built, {b.info.device_id});
+  other_welcome.welcome = other.welcome;
+  auto wrong_welcome = submit(a, std::move(other_welcome));
   EXPECT_EQ(wrong_welcome.error().code, Errc::kInvalidArgument);
   // Not an MLS commit at all.
   auto garbage = submit(a, CommitArgs{conv.id, 0, "commit@0", {}, {}, ""});
@@ -209,13 +210,14 @@ TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {
   const std::string leave = b.mls->propose_remove(g, b.mls->leaf(g));
   ASSERT_TRUE(send(b, conv.id, 1, leave, EntryKind::kProposal).ok());
   ASSERT_TRUE(a.mls->process(g, leave));
+  const std::string from_b = message(b, conv.id, "x");  // Made while it was a member.
   auto built = a.mls->commit(g, {}, {});  // Includes the pending proposal by reference.
   auto r = await<CommitOk>([&](auto cb) {
     domain_->conversations().commit(
         a.info.device_id, CommitArgs{conv.id, 1, built.message, {}, {b.info.device_id}, ""}, cb);
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(send(b, conv.id, 2, "x").error().code, Errc::kForbidden);
+  EXPECT_EQ(send(b, conv.id, 2, from_b).error().code, Errc::kForbidden);
 }
 
 TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
@@ -228,9 +230,8 @@ TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
         group, {kp}, {},
         testing::facilitating_policy(a.mls->policy(group), a.info.handle, {b.info.handle}));
     auto r = await<CommitOk>([&](auto cb) {
-      domain_->conversations().commit(
-          a.info.device_id,
-          CommitArgs{conv.id, 0, built.message, {b.info.device_id}, {}, built.welcome}, cb);
+      domain_->conversations().commit(a.info.device_id,
+                                      commit_args(conv.id, 0, built, {b.info.device_id}), cb);
     });
     if (r) {
       a.mls->adopt(conv.id.str());

@@ -186,6 +186,19 @@ class DomainTest : public ::testing::Test {
     return out;
   }
 
+  // The request carrying `built` as an honest client sends it: its Welcome and, with a group's
+  // first commit, the group's start (genesis).
+  static CommitArgs commit_args(const ConvId& conv, uint64_t epoch,
+                                const testing::MlsMember::Commit& built,
+                                std::vector<DeviceId> add = {}, std::vector<DeviceId> remove = {}) {
+    CommitArgs args{conv, epoch, built.message, std::move(add), std::move(remove), built.welcome};
+    if (const auto& g = built.genesis) {
+      args.genesis = CommitArgs::Genesis{g->group_context(), g->ratchet_tree(),
+                                         g->confirmed_transcript_hash()};
+    }
+    return args;
+  }
+
   // Builds a real MLS commit from `d` adding and removing devices, submits it at `epoch`, and on
   // success moves every member's MLS state along (adds join, others process the commit).
   Result<CommitOk> commit(Device& d, const ConvId& conv, uint64_t epoch, std::vector<Device*> add,
@@ -204,7 +217,7 @@ class DomainTest : public ::testing::Test {
             ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
             : std::nullopt;
     auto built = d.mls->commit(group, kps, leaves, policy);
-    CommitArgs args{conv, epoch, built.message, ids(add), ids(remove), built.welcome};
+    CommitArgs args = commit_args(conv, epoch, built, ids(add), ids(remove));
     auto r = await<CommitOk>(
         [&](auto cb) { domain_->conversations().commit(d.info.device_id, std::move(args), cb); });
     if (!r) {
@@ -221,6 +234,12 @@ class DomainTest : public ::testing::Test {
       }
     }
     return r;
+  }
+
+  // `d`'s application message `text` in `conv`: a real MLS PrivateMessage of its current epoch
+  // there (the relay refuses anything else on the application path).
+  static std::string message(Device& d, const ConvId& conv, const std::string& text) {
+    return d.mls->encrypt(conv.str(), text);
   }
 
   Result<SendOk> send(const Device& d, const ConvId& conv, uint64_t epoch, std::string payload,

@@ -471,12 +471,11 @@ TEST_F(HandshakeTest, ADirectConversationHasNoRulesToChangeAndPendingProposalsAr
   alice_.mls->create(d);
   // Its first commit carries no rules: a direct conversation has none, and no facilitator.
   auto first = alice_.mls->commit(d, {upload_key_package(bob_)});
-  ASSERT_TRUE(
-      await<CommitOk>([&](auto cb) {
-        domain_->conversations().commit(
-            alice_.info.device_id,
-            CommitArgs{direct->id, 0, first.message, {bob_.info.device_id}, {}, first.welcome}, cb);
-      }).ok());
+  ASSERT_TRUE(await<CommitOk>([&](auto cb) {
+                domain_->conversations().commit(
+                    alice_.info.device_id, commit_args(direct->id, 0, first, {bob_.info.device_id}),
+                    cb);
+              }).ok());
   alice_.mls->adopt(d);
   ASSERT_TRUE(bob_.mls->join(d, first.welcome));
   const std::string rules = policy::initial_policy(alice_.info.handle).SerializeAsString();

@@ -37,8 +37,7 @@ class GroupsTest : public DomainTest {
     const uint64_t epoch = by.mls->epoch(g);
     auto r = await<CommitOk>([&](auto cb) {
       domain_->conversations().commit(
-          by.info.device_id,
-          CommitArgs{conv.id, epoch, built.message, ids(add), ids(remove), built.welcome}, cb);
+          by.info.device_id, commit_args(conv.id, epoch, built, ids(add), ids(remove)), cb);
     });
     if (!r) {
       by.mls->discard(g);
@@ -90,9 +89,7 @@ class GroupsTest : public DomainTest {
     auto r = await<CommitOk>([&](auto cb) {
       domain_->conversations().commit(
           alice.info.device_id,
-          CommitArgs{
-              conv.id, alice.mls->epoch(g), built.message, {pro.info.device_id}, {}, built.welcome},
-          cb);
+          commit_args(conv.id, alice.mls->epoch(g), built, {pro.info.device_id}), cb);
     });
     if (!r) {
       alice.mls->discard(g);
@@ -214,7 +211,7 @@ TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
   const uint64_t epoch = alice.mls->epoch(conv.id.str());
   std::vector<uint64_t> seqs;
   for (int i = 0; i < 4; ++i) {
-    auto sent = send(bob, conv.id, epoch, "message " + std::to_string(i));
+    auto sent = send(bob, conv.id, epoch, message(bob, conv.id, "message " + std::to_string(i)));
     ASSERT_TRUE(sent.ok());
     seqs.push_back(sent->seq);
   }
@@ -248,7 +245,8 @@ TEST_F(GroupsTest, AReaderIsToldWhereEntriesWereErased) {
   ASSERT_TRUE(submit(alice, conv, rules.SerializeAsString(), {}, {}).ok());
   clock_.advance_ms(2 * 24 * 3'600'000LL);
   EXPECT_EQ(domain_->groups().erase_expired(), 1u);
-  auto fresh = send(bob, conv.id, alice.mls->epoch(conv.id.str()), "aujourd'hui");
+  auto fresh =
+      send(bob, conv.id, alice.mls->epoch(conv.id.str()), message(bob, conv.id, "aujourd'hui"));
   ASSERT_TRUE(fresh.ok());
   pump_until([&] { return domain_->conversations().durable_seq(conv.id) >= fresh->seq; });
   auto after = domain_->conversations().read(bob.info.device_id, conv.id, 0, 100, 1 << 20);
@@ -273,14 +271,9 @@ TEST_F(GroupsTest, AKeyPackageFetchedBeforeAnAccountTypeChangeNoLongerAddsTheDev
   auto try_add = [&] {
     auto built = alice.mls->commit(g, {stale}, {}, std::nullopt, {});
     auto r = await<CommitOk>([&](auto cb) {
-      domain_->conversations().commit(alice.info.device_id,
-                                      CommitArgs{conv.id,
-                                                 alice.mls->epoch(g),
-                                                 built.message,
-                                                 {dana.info.device_id},
-                                                 {},
-                                                 built.welcome},
-                                      cb);
+      domain_->conversations().commit(
+          alice.info.device_id,
+          commit_args(conv.id, alice.mls->epoch(g), built, {dana.info.device_id}), cb);
     });
     alice.mls->discard(g);
     return r;
@@ -300,7 +293,8 @@ TEST_F(GroupsTest, ReportsAndInvitationsStayBoundedWhateverAMemberSends) {
   ASSERT_TRUE(register_device(bob, "bob").ok());
   ASSERT_TRUE(register_device(carol, "carol").ok());
   ConvView conv = group(alice, {&bob});
-  auto sent = send(bob, conv.id, alice.mls->epoch(conv.id.str()), "un message");
+  auto sent =
+      send(bob, conv.id, alice.mls->epoch(conv.id.str()), message(bob, conv.id, "un message"));
   ASSERT_TRUE(sent.ok());
   pump_until([&] { return domain_->conversations().durable_seq(conv.id) >= sent->seq; });
 
@@ -362,9 +356,7 @@ TEST_F(GroupsTest, AReplacedLastResortPackageNoLongerAddsItsDevice) {
   auto r = await<CommitOk>([&](auto cb) {
     domain_->conversations().commit(
         alice.info.device_id,
-        CommitArgs{
-            conv.id, alice.mls->epoch(g), built.message, {bob.info.device_id}, {}, built.welcome},
-        cb);
+        commit_args(conv.id, alice.mls->epoch(g), built, {bob.info.device_id}), cb);
   });
   alice.mls->discard(g);
   ASSERT_FALSE(r.ok());

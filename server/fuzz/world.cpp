@@ -18,8 +18,6 @@ namespace {
 
 using namespace domain;  // NOLINT: the services' value types.
 
-std::string str(const mls::Bytes& b) { return std::string(b.begin(), b.end()); }
-
 template <class T>
 T must(Result<T> r, const char* what) {
   if (!r) fail(std::string("building the world: ") + what + ": " + r.error().message);
@@ -105,14 +103,12 @@ class Builder {
       upload(*a, {{kps.back(), false}});
       ids.push_back(a->device);
     }
-    const mls::State before = by.mls->state(g);
     auto built = by.mls->commit(g, kps, {}, rules);
     by.mls->adopt(g);
-    const mls::State& after = by.mls->state(g);
-    CommitArgs args{conv, before.epoch(), built.message, ids, {}, built.welcome};
-    args.genesis = CommitArgs::Genesis{str(mls::encode(before.group_context())),
-                                       str(before.tree().encode_bytes()),
-                                       str(after.group_context().confirmed_transcript_hash)};
+    const auto& genesis = *built.genesis;
+    CommitArgs args{conv, 0, built.message, ids, {}, built.welcome};
+    args.genesis = CommitArgs::Genesis{genesis.group_context(), genesis.ratchet_tree(),
+                                       genesis.confirmed_transcript_hash()};
     must(rt_.await<CommitOk>(
              [&](auto cb) { rt_.domain().conversations().commit(by.device, std::move(args), cb); }),
          "commit");

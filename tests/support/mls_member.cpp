@@ -62,17 +62,27 @@ MlsMember::Commit MlsMember::commit(const std::string& conv,
         std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
   }
   options.authenticated_data = bytes(data);
-  auto out = must(group(conv).commit(options), "commit");
-  pending_.insert_or_assign(conv, out.pending);
-  return Commit{str(out.message), out.welcome ? str(*out.welcome) : std::string()};
+  return pending(conv, must(group(conv).commit(options), "commit"));
 }
 
 MlsMember::Commit MlsMember::commit_without_extensions(const std::string& conv) {
   mls::CommitOptions options;
   options.group_context_extensions = std::vector<mls::Extension>{};
-  auto out = must(group(conv).commit(options), "commit");
-  pending_.insert_or_assign(conv, out.pending);
-  return Commit{str(out.message), std::string()};
+  return pending(conv, must(group(conv).commit(options), "commit"));
+}
+
+MlsMember::Commit MlsMember::pending(const std::string& conv, mls::CommitOutput out) {
+  Commit c{str(out.message), out.welcome ? str(*out.welcome) : std::string(), std::nullopt};
+  const mls::State& before = group(conv);
+  if (before.epoch() == 0) {
+    const mls::Genesis g = mls::genesis(before, out.pending);
+    c.genesis.emplace();
+    c.genesis->set_group_context(str(g.group_context));
+    c.genesis->set_ratchet_tree(str(g.ratchet_tree));
+    c.genesis->set_confirmed_transcript_hash(str(g.confirmed_transcript_hash));
+  }
+  pending_.insert_or_assign(conv, std::move(out.pending));
+  return c;
 }
 
 void MlsMember::adopt(const std::string& conv) {
@@ -114,10 +124,28 @@ bool MlsMember::process(const std::string& conv, const std::string& message) {
   return true;
 }
 
-std::string MlsMember::encrypt(const std::string& conv, const std::string& text) {
-  auto [message, next] = must(group(conv).encrypt(bytes(text)), "encrypt");
+std::string MlsMember::encrypt(const std::string& conv, const std::string& text,
+                               const std::string& authenticated_data) {
+  auto [message, next] =
+      must(group(conv).encrypt(bytes(text), bytes(authenticated_data)), "encrypt");
   groups_.insert_or_assign(conv, std::move(next));
   return str(message);
+}
+
+std::string MlsMember::encrypt_sized(const std::string& conv, size_t size, char fill) {
+  // The framing's size depends on the text's length only (QUIC-style length prefixes), so a few
+  // trials converge.
+  int64_t text = static_cast<int64_t>(size) - 200;
+  for (int attempt = 0; attempt < 8 && text >= 0; ++attempt) {
+    auto out =
+        must(group(conv).encrypt(bytes(std::string(static_cast<size_t>(text), fill))), "encrypt");
+    if (out.first.size() == size) {
+      groups_.insert_or_assign(conv, std::move(out.second));
+      return str(out.first);
+    }
+    text += static_cast<int64_t>(size) - static_cast<int64_t>(out.first.size());
+  }
+  throw std::runtime_error("no application message has exactly this size");
 }
 
 std::optional<std::string> MlsMember::decrypt(const std::string& conv, const std::string& message) {
@@ -182,9 +210,7 @@ void MlsMember::sign_leaf(const std::string& conv, mls::LeafNode& leaf,
 
 MlsMember::Commit MlsMember::commit_with(const std::string& conv,
                                          const mls::CommitOptions& options) {
-  auto out = must(group(conv).commit(options), "commit");
-  pending_.insert_or_assign(conv, out.pending);
-  return Commit{str(out.message), out.welcome ? str(*out.welcome) : std::string()};
+  return pending(conv, must(group(conv).commit(options), "commit"));
 }
 
 std::string MlsMember::resign(const std::string& conv, const std::string& message,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client-lib/mls/state.h"
+#include "proto/cercle.pb.h"
 
 namespace cercle::testing {
 
@@ -31,6 +32,9 @@ class MlsMember {
   struct Commit {
     std::string message;  // MLSMessage(PublicMessage)
     std::string welcome;  // Empty when nobody is added.
+    // A group's first commit (from epoch 0): the group's start, which the relay requires with it
+    // (mls::genesis, server/domain/public_groups.h). Tests of a missing or false one change it.
+    std::optional<v1::GroupGenesis> genesis;
   };
   // Builds a commit on the group's current epoch; adopt() makes it current once the relay
   // accepted it, discard() forgets it.
@@ -53,7 +57,12 @@ class MlsMember {
   bool join(const std::string& conv, const std::string& welcome);
   // Processes a handshake message of the group's current epoch. False on failure.
   bool process(const std::string& conv, const std::string& message);
-  std::string encrypt(const std::string& conv, const std::string& text);
+  // An application message (PrivateMessage); `authenticated_data` travels in the clear with it.
+  std::string encrypt(const std::string& conv, const std::string& text,
+                      const std::string& authenticated_data = {});
+  // An application message of exactly `size` bytes (for tests of payload limits), its text made of
+  // `fill`. Throws if no message has that size.
+  std::string encrypt_sized(const std::string& conv, size_t size, char fill = 'x');
   std::optional<std::string> decrypt(const std::string& conv, const std::string& message);
 
   bool in_group(const std::string& conv) const { return groups_.contains(conv); }
@@ -91,6 +100,8 @@ class MlsMember {
 
  private:
   const mls::State& group(const std::string& conv) const;
+  // Keeps `out.pending` until adopt() or discard() and returns what is sent.
+  Commit pending(const std::string& conv, mls::CommitOutput out);
 
   std::string handle_;
   mls::SignaturePrivateKey signer_;

@@ -1,8 +1,9 @@
 // RelayFixture: a GoogleTest fixture for integration tests of the relay. It runs one cercle-server
 // on a temporary data folder (restartable on the same folder), registers devices and builds groups.
-// The relay reads MLS handshake messages (key packages, commits, proposals, Welcomes), so every
-// device has a real MLS side (MlsMember) and the group helpers build real commits; application
-// payloads stay opaque to the relay and tests may send any bytes there.
+// The relay reads MLS handshake messages (key packages, commits, proposals, Welcomes) and the
+// cleartext header of application messages (a PrivateMessage of the group at its epoch), so every
+// device has a real MLS side (MlsMember), the group helpers build real commits (a group's first
+// one with the group's start) and application messages are real (message(), say()).
 // Helpers that can fail are void and use ASSERT: call them inside ASSERT_NO_FATAL_FAILURE(...).
 #pragma once
 
@@ -174,7 +175,7 @@ class RelayFixture : public ::testing::Test {
     std::vector<uint64_t> add_ids, remove_ids;
     for (const auto* d : add) add_ids.push_back(d->device_id);
     for (const auto* d : remove) remove_ids.push_back(d->device_id);
-    out->frame = commit_frame(conv, epoch, out->mls.message, add_ids, remove_ids, out->mls.welcome);
+    out->frame = commit_frame(conv, epoch, out->mls, add_ids, remove_ids);
   }
 
   // The relay accepted `c` from `committer`: the committer adopts it and every other device still
@@ -240,6 +241,23 @@ class RelayFixture : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(create_group(*members[0], conv));
     std::vector<TestDevice*> rest(members.begin() + 1, members.end());
     ASSERT_NO_FATAL_FAILURE(add_members(*members[0], *conv, 0, rest));
+  }
+
+  // `d`'s application message `text` in `conv`: an MLS PrivateMessage of its current epoch.
+  static std::string message(TestDevice& d, const std::string& conv, const std::string& text) {
+    return d.mls->encrypt(conv, text);
+  }
+
+  // What `d` reads in an application message of `conv` (in the order they were sent by each
+  // sender), or "(unreadable)".
+  static std::string text_of(TestDevice& d, const std::string& conv, const std::string& payload) {
+    return d.mls->decrypt(conv, payload).value_or("(unreadable)");
+  }
+
+  // `d` sends `text` as an application message (see message()) and expects its SendResult.
+  void say(TestDevice& d, const std::string& conv, uint64_t epoch, const std::string& text,
+           uint64_t* seq = nullptr) {
+    ASSERT_NO_FATAL_FAILURE(send_ok(d, conv, epoch, message(d, conv, text), seq));
   }
 
   // Sends an application message and expects its SendResult.

@@ -41,11 +41,17 @@ struct TamperingRelay::Impl {
   mutable std::mutex mu;  // Guards what the test's thread reads and writes:
   std::string attacker;
   std::string conversation;
+  bool sends = false;  // Armed for a Send rather than a Commit.
   std::vector<Injection> injections;
 
   void accept();
   std::shared_ptr<DeviceView> view_of(const v1::AuthResult& auth);
   void on_commit(const Link& from, const v1::Commit& commit);
+  void on_send(const Link& from, const v1::Send& send);
+  // Whether `sender`'s request for `conversation` is the one armed for; disarms it.
+  bool take_armed(const std::shared_ptr<DeviceView>& sender, const std::string& conv, bool send);
+  // Delivers `entry` to every other connection reading its conversation; returns who got it.
+  std::vector<Injection> inject(const Link& from, const v1::Delivery& entry);
 };
 
 // One client's connection and the relay's own connection to the real server on its behalf.
@@ -92,6 +98,7 @@ struct TamperingRelay::Impl::Link : std::enable_shared_from_this<Link> {
     v1::ClientFrame frame;
     if (frame.ParseFromString(bytes)) {
       if (frame.has_commit()) relay.on_commit(*this, frame.commit());
+      if (frame.has_send()) relay.on_send(*this, frame.send());
       if (rewriter.to_server(frame)) bytes = frame.SerializeAsString();
     }
     send_up(std::move(bytes));  // Unparsable bytes go as they are: the real server answers them.
@@ -171,30 +178,19 @@ std::shared_ptr<DeviceView> TamperingRelay::Impl::view_of(const v1::AuthResult& 
   return view;
 }
 
-// What a compromised server does with a commit it wants members to take: it delivers it to them
-// as an accepted commit, whatever the real server decides about it.
-void TamperingRelay::Impl::on_commit(const Link& from, const v1::Commit& commit) {
-  const auto& sender = from.rewriter.view();
-  {
-    std::lock_guard lock(mu);
-    if (attacker.empty() || !sender || sender->handle() != attacker ||
-        commit.conversation_id() != conversation) {
-      return;
-    }
-    attacker.clear();  // One commit per arm(): the test knows exactly what was injected.
+bool TamperingRelay::Impl::take_armed(const std::shared_ptr<DeviceView>& sender,
+                                      const std::string& conv, bool send) {
+  std::lock_guard lock(mu);
+  if (attacker.empty() || !sender || sender->handle() != attacker || conv != conversation ||
+      sends != send) {
+    return false;
   }
-  v1::Delivery entry;
-  entry.set_conversation_id(commit.conversation_id());
-  entry.set_kind(v1::COMMIT);
-  entry.set_epoch(commit.epoch());
-  entry.set_sender_device(sender->device_id());
-  entry.set_server_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count());
-  entry.set_payload(commit.commit());
-  for (uint64_t d : commit.add_devices()) entry.add_added_devices(d);
-  for (uint64_t d : commit.remove_devices()) entry.add_removed_devices(d);
+  attacker.clear();  // One request per arm(): the test knows exactly what was injected.
+  return true;
+}
 
+std::vector<TamperingRelay::Injection> TamperingRelay::Impl::inject(const Link& from,
+                                                                    const v1::Delivery& entry) {
   std::map<const DeviceView*, v1::Delivery> given;  // A device with two connections gets it once.
   std::vector<Injection> done;
   for (const auto& link : links) {
@@ -211,6 +207,37 @@ void TamperingRelay::Impl::on_commit(const Link& from, const v1::Commit& commit)
     *frame.mutable_deliveries()->add_deliveries() = it->second;
     link->send_down(frame.SerializeAsString());
   }
+  return done;
+}
+
+namespace {
+
+v1::Delivery entry_from(const DeviceView& sender, const std::string& conv, uint64_t epoch,
+                        v1::DeliveryKind kind, const std::string& payload) {
+  v1::Delivery entry;
+  entry.set_conversation_id(conv);
+  entry.set_kind(kind);
+  entry.set_epoch(epoch);
+  entry.set_sender_device(sender.device_id());
+  entry.set_server_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+  entry.set_payload(payload);
+  return entry;
+}
+
+}  // namespace
+
+// What a compromised server does with a commit it wants members to take: it delivers it to them
+// as an accepted commit, whatever the real server decides about it.
+void TamperingRelay::Impl::on_commit(const Link& from, const v1::Commit& commit) {
+  const auto& sender = from.rewriter.view();
+  if (!take_armed(sender, commit.conversation_id(), /*send=*/false)) return;
+  v1::Delivery entry =
+      entry_from(*sender, commit.conversation_id(), commit.epoch(), v1::COMMIT, commit.commit());
+  for (uint64_t d : commit.add_devices()) entry.add_added_devices(d);
+  for (uint64_t d : commit.remove_devices()) entry.add_removed_devices(d);
+  std::vector<Injection> done = inject(from, entry);
   // And the devices the commit adds get its Welcome, as from a server that let them in. They do
   // not read the conversation yet, so nothing of theirs needs renumbering.
   for (const auto& link : links) {
@@ -229,6 +256,18 @@ void TamperingRelay::Impl::on_commit(const Link& from, const v1::Commit& commit)
     link->send_down(frame.SerializeAsString());
     done.push_back({view->handle() + " (welcome)", 1});
   }
+  std::lock_guard lock(mu);
+  injections.insert(injections.end(), done.begin(), done.end());
+}
+
+// Likewise for a Send, delivered with its kind (APPLICATION when unspecified).
+void TamperingRelay::Impl::on_send(const Link& from, const v1::Send& send) {
+  const auto& sender = from.rewriter.view();
+  if (!take_armed(sender, send.conversation_id(), /*send=*/true)) return;
+  const v1::DeliveryKind kind =
+      send.kind() == v1::DELIVERY_KIND_UNSPECIFIED ? v1::APPLICATION : send.kind();
+  std::vector<Injection> done =
+      inject(from, entry_from(*sender, send.conversation_id(), send.epoch(), kind, send.payload()));
   std::lock_guard lock(mu);
   injections.insert(injections.end(), done.begin(), done.end());
 }
@@ -274,6 +313,14 @@ void TamperingRelay::arm(const std::string& attacker, const std::string& convers
   std::lock_guard lock(impl_->mu);
   impl_->attacker = attacker;
   impl_->conversation = conversation;
+  impl_->sends = false;
+}
+
+void TamperingRelay::arm_send(const std::string& attacker, const std::string& conversation) {
+  std::lock_guard lock(impl_->mu);
+  impl_->attacker = attacker;
+  impl_->conversation = conversation;
+  impl_->sends = true;
 }
 
 std::vector<TamperingRelay::Injection> TamperingRelay::injections() const {

@@ -6,8 +6,8 @@
 // attacker's device sends a Commit for the armed conversation, it forwards the request (the real
 // server judges it) and also delivers that commit to every other connection that reads the
 // conversation, as a COMMIT entry, exactly as a server that accepted it would, and hands its
-// Welcome to the devices it adds. The real log never
-// holds that entry, so from then on the relay renumbers what each of those devices sees
+// Welcome to the devices it adds (a Send, once armed for one, is delivered with its kind). The real
+// log never holds that entry, so from then on the relay renumbers what each of those devices sees
 // (tests/support/shifted_view.h) to keep their logs without gap or duplicate.
 //
 // The relay runs its own io thread; the public calls are safe from the test's thread. Every wait is
@@ -35,6 +35,9 @@ class TamperingRelay {
   // The next Commit for `conversation` (its raw 16-byte id) sent by a device of the account
   // `attacker` (its handle) is injected into everyone else's connection.
   void arm(const std::string& attacker, const std::string& conversation);
+  // Likewise for the next Send (an application message or a proposal, delivered with its kind):
+  // for what the real server refuses on that path.
+  void arm_send(const std::string& attacker, const std::string& conversation);
 
   struct Injection {
     std::string

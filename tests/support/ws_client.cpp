@@ -283,6 +283,15 @@ v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::strin
   return f;
 }
 
+v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch,
+                             const MlsMember::Commit& commit, std::vector<uint64_t> add,
+                             std::vector<uint64_t> remove) {
+  v1::ClientFrame f =
+      commit_frame(conv, epoch, commit.message, std::move(add), std::move(remove), commit.welcome);
+  if (commit.genesis) *f.mutable_commit()->mutable_genesis() = *commit.genesis;
+  return f;
+}
+
 v1::ClientFrame create_group_frame() {
   v1::ClientFrame f;
   f.mutable_create_conversation()->set_kind(v1::GROUP);

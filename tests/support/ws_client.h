@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proto/cercle.pb.h"
+#include "tests/support/mls_member.h"
 
 namespace cercle::testing {
 
@@ -104,6 +105,11 @@ v1::ClientFrame send_frame(const std::string& conv, uint64_t epoch, std::string 
 v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch, std::string commit,
                              std::vector<uint64_t> add = {}, std::vector<uint64_t> remove = {},
                              std::string welcome = {});
+// A Commit request carrying `commit`: its message, its Welcome and, for a group's first commit,
+// the group's start (genesis), as an honest client sends them.
+v1::ClientFrame commit_frame(const std::string& conv, uint64_t epoch,
+                             const MlsMember::Commit& commit, std::vector<uint64_t> add = {},
+                             std::vector<uint64_t> remove = {});
 v1::ClientFrame create_group_frame();
 v1::ClientFrame ack_frame(const std::string& conv, uint64_t seq);
 
