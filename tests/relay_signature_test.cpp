@@ -270,6 +270,42 @@ TEST_F(RelaySignatureTest, TheGenesisMustBeThisGroupsStart) {
   ASSERT_NO_FATAL_FAILURE(group_goes_on(1));
 }
 
+// A group's first commit must state the group's start: without it the relay could not check the
+// signature of any later handshake message. The refusal changes nothing: the same commit with its
+// genesis then starts the group, whose later commits are signature-checked.
+TEST_F(RelaySignatureTest, AFirstCommitWithoutTheGroupsStartIsRefused) {
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(create_group(alice_, &conv));
+  BuiltCommit first;
+  ASSERT_NO_FATAL_FAILURE(build_commit(alice_, conv, 0, {&bob_, &carol_}, {}, &first));
+  ASSERT_TRUE(first.frame.commit().has_genesis());
+  v1::ClientFrame without = first.frame;
+  without.mutable_commit()->clear_genesis();
+  auto r = alice_.ws->call(without);
+  ASSERT_TRUE(r && r->has_error()) << (r ? "accepted" : "timeout");
+  EXPECT_EQ(r->error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(r->error().message(), "a group's first commit must state the group's start (genesis)");
+  conv_ = conv;
+  EXPECT_EQ(relay_epoch_as(alice_), 0u);
+  r = alice_.ws->call(first.frame);
+  ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+  EXPECT_EQ(r->commit().epoch(), 1u);
+  accepted(alice_, conv, first);
+  for (TestDevice* d : {&bob_, &carol_}) {
+    auto w = d->ws->next_delivery();
+    ASSERT_TRUE(w && w->kind() == v1::WELCOME) << d->handle << " got no Welcome";
+    ASSERT_NO_FATAL_FAILURE(join(*d, conv, w->payload()));
+  }
+  // The relay follows this group: a commit its sender did not sign is refused.
+  expect_refused(tampered(bob_commit(1), [](mls::PublicMessage& pm) { pm.auth.signature[0] ^= 1; }),
+                 1, v1::FORBIDDEN);
+  uint64_t seq = 0;
+  ASSERT_NO_FATAL_FAILURE(send_ok(bob_, conv, 1, bob_.mls->encrypt(conv, "bonjour"), &seq));
+  auto d = carol_.ws->next_delivery();
+  ASSERT_TRUE(d && d->seq() == seq) << "Bob's message never reached Carol";
+  EXPECT_EQ(carol_.mls->decrypt(conv, d->payload()), "bonjour");
+}
+
 // The creator's epoch-0 leaf is checked like every leaf a member puts in the tree: a first commit
 // without an UpdatePath (a direct conversation's Add) keeps it, so it must name the creator.
 TEST_F(RelaySignatureTest, TheCreatorsFirstLeafMustBeItsOwn) {

@@ -200,6 +200,36 @@ TEST_F(DomainTest, ACommitMustSayWhatItDoes) {
   b.mls->discard(g);
 }
 
+// Without the group's start the relay could not check any later signature: a first commit must
+// state it. The refused commit changes nothing, and the same commit with its genesis starts the
+// group.
+TEST_F(DomainTest, AGroupsFirstCommitMustStateTheGroupsStart) {
+  Device a, b;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  ConvView conv = create_group(a);
+  auto built = a.mls->commit(conv.id.str(), {upload_key_package(b)}, {},
+                             testing::facilitating_policy(std::nullopt, a.info.handle, {}));
+  ASSERT_TRUE(built.genesis.has_value());
+  CommitArgs without = commit_args(conv.id, 0, built, {b.info.device_id});
+  without.genesis.reset();
+  auto refused = await<CommitOk>(
+      [&](auto cb) { domain_->conversations().commit(a.info.device_id, std::move(without), cb); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(refused.error().message,
+            "a group's first commit must state the group's start (genesis)");
+  EXPECT_EQ(domain_->state().conversations.at(conv.id).epoch, 0u);
+  EXPECT_EQ(domain_->state().conversations.at(conv.id).public_group, nullptr);
+  auto accepted = await<CommitOk>([&](auto cb) {
+    domain_->conversations().commit(a.info.device_id,
+                                    commit_args(conv.id, 0, built, {b.info.device_id}), cb);
+  });
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  EXPECT_EQ(accepted->epoch, 1u);
+  EXPECT_NE(domain_->state().conversations.at(conv.id).public_group, nullptr);
+}
+
 TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {
   Device a, b;
   ASSERT_TRUE(register_device(a, "alice").ok());

@@ -10,8 +10,8 @@
 // transcript hash after that commit). The commit's own signature, verified over that GroupContext,
 // vouches for the context and tree; only the confirmed transcript hash is taken on the creator's
 // word, and a false one only makes the relay refuse that group's later commits. A conversation
-// without a view (created before the relay kept them, or whose first commit stated no start while
-// kGenesisRequired is off) is handled as before: its handshake messages are not verified.
+// without a view (created before the relay kept them or required a start) is handled as before:
+// its handshake messages are not verified.
 //
 // What a view cannot check: membership tags and confirmation tags (MACs under epoch secrets) and
 // the encrypted path secrets. A member can still send a commit signed by its own leaf whose tag or
@@ -34,9 +34,10 @@
 
 namespace cercle::domain::public_groups {
 
-// Whether a group's first commit must state its start. Off while the clients do not all send it:
-// a group whose creator's client does not is then not verified. Turn it on once they do.
-inline constexpr bool kGenesisRequired = false;
+// Whether a group's first commit must state its start. On: every client sends it (the SDK, the
+// web client), and a group without a view could not be verified. Groups whose first commit was
+// accepted before (without one) keep no view and are handled as before.
+inline constexpr bool kGenesisRequired = true;
 
 // What an acceptable commit does to the conversation's view.
 struct CommitCheck {
