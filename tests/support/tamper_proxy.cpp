@@ -43,8 +43,16 @@ struct TamperingRelay::Impl {
   std::string conversation;
   bool sends = false;  // Armed for a Send rather than a Commit.
   std::vector<Injection> injections;
+  Rewrite rewrite;
 
   void accept();
+  // Passes `response` through the test's rewrite, if any; returns whether it did.
+  bool rewrite_response(v1::Response& response) {
+    std::lock_guard lock(mu);
+    if (!rewrite) return false;
+    rewrite(response);
+    return true;
+  }
   std::shared_ptr<DeviceView> view_of(const v1::AuthResult& auth);
   void on_commit(const Link& from, const v1::Commit& commit);
   void on_send(const Link& from, const v1::Send& send);
@@ -111,7 +119,9 @@ struct TamperingRelay::Impl::Link : std::enable_shared_from_this<Link> {
       if (frame.has_response() && frame.response().has_auth()) {
         rewriter.attach(relay.view_of(frame.response().auth()));
       }
-      if (rewriter.to_client(frame)) bytes = frame.SerializeAsString();
+      const bool lied = frame.has_response() && relay.rewrite_response(*frame.mutable_response());
+      const bool shifted = rewriter.to_client(frame);
+      if (lied || shifted) bytes = frame.SerializeAsString();
     }
     send_down(std::move(bytes));
   }
@@ -326,6 +336,11 @@ void TamperingRelay::arm_send(const std::string& attacker, const std::string& co
 std::vector<TamperingRelay::Injection> TamperingRelay::injections() const {
   std::lock_guard lock(impl_->mu);
   return impl_->injections;
+}
+
+void TamperingRelay::set_rewrite(Rewrite rewrite) {
+  std::lock_guard lock(impl_->mu);
+  impl_->rewrite = std::move(rewrite);
 }
 
 }  // namespace cercle::testing

@@ -15,9 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "proto/cercle.pb.h"
 
 namespace cercle::testing {
 
@@ -46,6 +49,11 @@ class TamperingRelay {
   };
   // Every injection so far.
   std::vector<Injection> injections() const;
+
+  // A server lying in its answers: every Response from now on goes through `rewrite` (on the
+  // relay's io thread) before the client sees it; an empty function stops rewriting.
+  using Rewrite = std::function<void(v1::Response&)>;
+  void set_rewrite(Rewrite rewrite);
 
   struct Impl;
 
