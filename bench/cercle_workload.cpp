@@ -4,6 +4,7 @@
 
 #include "client-lib/mls/framing.h"
 #include "proto/wire.h"
+#include "tests/support/device_links.h"
 
 namespace cercle::bench {
 
@@ -81,9 +82,12 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
       v1::ClientFrame f;
       if (registering) {
         auto* reg = f.mutable_register_();
-        reg->set_handle("bench" + std::to_string(index));
+        const std::string handle = "bench" + std::to_string(index);
+        reg->set_handle(handle);
         reg->set_device_public_key(peer.key.public_key());
         reg->set_signature(peer.key.sign(t));
+        *reg->mutable_link() = testing::device_first_link(handle, peer.key.public_key(),
+                                                          testing::secret_bytes(peer.key.sk));
         return request(index, kRegister, f);
       }
       f.mutable_authenticate()->set_device_public_key(peer.key.public_key());

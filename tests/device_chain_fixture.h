@@ -15,15 +15,14 @@
 #include <vector>
 
 #include "client-lib/policy/device_chain.h"
+#include "tests/support/device_links.h"
 #include "tests/support/relay_fixture.h"
 
 namespace cercle::testing {
 
-inline constexpr uint64_t kTime = 1'790'000'000'000;
+inline constexpr uint64_t kTime = kLinkTime;
 
-inline std::string secret(const DeviceKey& k) {
-  return std::string(reinterpret_cast<const char*>(k.sk), sizeof k.sk);
-}
+inline std::string secret(const DeviceKey& k) { return secret_bytes(k.sk, sizeof k.sk); }
 
 inline std::string random_nonce() {
   std::string n(policy::kNonceBytes, '\0');
@@ -35,10 +34,8 @@ inline std::string random_nonce() {
 inline v1::DeviceLink add_link(const policy::ChainView& view, const std::string& handle,
                                const DeviceKey& signer, const DeviceKey& device,
                                const DeviceKey* mls = nullptr) {
-  const std::string mls_key = (mls ? *mls : device).public_key();
-  return policy::make_link(
-      view, handle, v1::DEVICE_ADD, device.public_key(), mls_key, kTime, secret(signer),
-      policy::sign_possession(handle, device.public_key(), mls_key, secret(device)));
+  return device_add_link(view, handle, secret(signer), device.public_key(), secret(device),
+                         (mls ? *mls : device).public_key());
 }
 
 inline v1::DeviceLink first_link(const std::string& handle, const DeviceKey& device,
@@ -90,14 +87,6 @@ class RelayDeviceChainTest : public RelayFixture {
     auto r = register_with(d->ws, d->key, handle, first_link(handle, d->key, mls));
     ASSERT_TRUE(r && r->has_auth()) << (r ? r->error().message() : "timeout");
     if (mls) d->mls = std::make_unique<MlsMember>(handle, mls->sk);
-    authenticated(d, r->auth());
-  }
-
-  // Registers `handle` with no device link: an account without a chain, which the relay accepts
-  // only while domain::kChainRequired is false.
-  void register_unchained(const std::string& handle, TestDevice* d) {
-    auto r = register_with(d->ws, d->key, handle, std::nullopt);
-    ASSERT_TRUE(r && r->has_auth()) << (r ? r->error().message() : "timeout");
     authenticated(d, r->auth());
   }
 

@@ -232,6 +232,8 @@ TEST_F(RelayBadInputTest, RequestsOutOfOrderAreRefusedUntilHelloAndAuthenticatio
   v1::ClientFrame reg;
   reg.mutable_register_()->set_handle("newcomer");
   reg.mutable_register_()->set_device_public_key(key.public_key());
+  *reg.mutable_register_()->mutable_link() =
+      device_first_link("newcomer", key.public_key(), secret_bytes(key.sk));
   reg.mutable_register_()->set_signature(other.sign(c->transcript()));  // Wrong key.
   EXPECT_EQ(error_of(c->call(reg)), v1::AUTH_FAILED);
   reg.mutable_register_()->set_signature(key.sign(c->transcript()));

@@ -41,6 +41,7 @@ class RelayContactLinksTest : public RelayFixture {
     reg->set_device_public_key(key.public_key());
     reg->set_signature(key.sign(c.transcript()));
     reg->set_contact_token(token);
+    *reg->mutable_link() = device_first_link(handle, key.public_key(), secret_bytes(key.sk));
     return c.call(f);
   }
 

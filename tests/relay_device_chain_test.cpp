@@ -17,7 +17,15 @@ TEST_F(RelayDeviceChainTest, RegisterStartsTheChainWithLinkZero) {
   ASSERT_NO_FATAL_FAILURE(start());
   TestDevice alice, bob;
   ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
-  ASSERT_NO_FATAL_FAILURE(register_unchained("bob", &bob));
+
+  // An account without a chain is refused: nothing would tell its contacts which devices are its.
+  std::unique_ptr<WsClient> ws;
+  auto refused = register_with(ws, bob.key, "bob", std::nullopt);
+  ASSERT_TRUE(refused && refused->has_error());
+  EXPECT_EQ(refused->error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(refused->error().message(), "the account's first device link is required");
+  EXPECT_EQ(error_of(lookup(alice, "bob")), v1::NOT_FOUND);
+  ASSERT_NO_FATAL_FAILURE(register_chained("bob", &bob));  // The handle and the key are free.
 
   auto r = lookup(bob, "alice");
   ASSERT_TRUE(r && r->has_account());
@@ -26,7 +34,8 @@ TEST_F(RelayDeviceChainTest, RegisterStartsTheChainWithLinkZero) {
   ASSERT_NO_FATAL_FAILURE(expect_chain_matches_devices(r->account()));
   auto b = lookup(alice, "bob");
   ASSERT_TRUE(b && b->has_account());
-  EXPECT_EQ(b->account().chain_size(), 0);
+  ASSERT_EQ(b->account().chain_size(), 1);
+  EXPECT_EQ(b->account().chain(0).device_key(), bob.key.public_key());
 }
 
 TEST_F(RelayDeviceChainTest, RegisterRefusesALinkThatIsNotThisDevicesLinkZero) {
@@ -130,18 +139,23 @@ TEST_F(RelayDeviceChainTest, AddDeviceRefusesEveryBadLinkWithItsCode) {
   EXPECT_TRUE(r && r->has_device()) << (r ? r->error().message() : "timeout");
 }
 
-// While domain::kChainRequired is false (clients do not all send links yet).
-TEST_F(RelayDeviceChainTest, AccountsWithoutAChainStillAddDevicesWithoutALink) {
+TEST_F(RelayDeviceChainTest, AddDeviceWithoutALinkIsRefusedAndAddsNothing) {
   ASSERT_NO_FATAL_FAILURE(start());
   TestDevice bob;
-  ASSERT_NO_FATAL_FAILURE(register_unchained("bob", &bob));
+  ASSERT_NO_FATAL_FAILURE(register_chained("bob", &bob));
   DeviceKey phone;
-  auto added = add_with(bob, phone, std::nullopt);
-  ASSERT_TRUE(added && added->has_device()) << (added ? added->error().message() : "timeout");
+  auto refused = add_with(bob, phone, std::nullopt);
+  ASSERT_TRUE(refused && refused->has_error());
+  EXPECT_EQ(refused->error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(refused->error().message(),
+            "this account's devices are added with a signed device link");
   auto r = lookup(bob, "bob");
   ASSERT_TRUE(r && r->has_account());
-  EXPECT_EQ(r->account().devices_size(), 2);
-  EXPECT_EQ(r->account().chain_size(), 0);
+  EXPECT_EQ(r->account().devices_size(), 1);
+  EXPECT_EQ(r->account().chain_size(), 1);
+  // The phone's key is still free: with the link, it is added.
+  auto added = add_with(bob, phone, add_link(chain_view(bob, "bob"), "bob", bob.key, phone));
+  EXPECT_TRUE(added && added->has_device()) << (added ? added->error().message() : "timeout");
 }
 
 TEST_F(RelayDeviceChainTest, TheDeviceLimitHoldsForChainedAccounts) {

@@ -225,18 +225,19 @@ TEST_F(RelayMlsTest, KeyPackagesMustNameTheAccountAsStoredAndBelongToOneDevice) 
   EXPECT_EQ(error_of(zoe.ws->call(upload_frame("kp-1"))), v1::INVALID_ARGUMENT);
 
   // Once bob's device uploaded a package signed with its key, no other device may use that key,
-  // not even another device of bob's.
+  // not even another device of bob's: its packages are signed with the MLS key its chain link
+  // names.
   EXPECT_EQ(upload_as(bob, "bob", bob.key), v1::ERROR_CODE_UNSPECIFIED);
-  EXPECT_EQ(upload_as(bob2, "bob", bob.key), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(upload_as(bob2, "bob", bob.key), v1::FORBIDDEN);
   EXPECT_EQ(upload_as(bob2, "bob", bob2.key), v1::ERROR_CODE_UNSPECIFIED);
-  // Also after a restart, when the binding is read back from storage.
+  // Also after a restart, when the chain is read back from storage.
   zoe.ws.reset();
   bob.ws.reset();
   bob2.ws.reset();
   ASSERT_EQ(server_->terminate(), 0);
   ASSERT_NO_FATAL_FAILURE(restart_server());
   ASSERT_NO_FATAL_FAILURE(reconnect(&bob2));
-  EXPECT_EQ(upload_as(bob2, "bob", bob.key), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(upload_as(bob2, "bob", bob.key), v1::FORBIDDEN);
 
   // Only the valid uploads were stored.
   v1::ClientFrame count;

@@ -1,6 +1,7 @@
 // Client::Impl::check_chain: an account's device chain is pinned at first contact in the local
 // store, the pin follows it as it grows, and a chain rolled back, missing or from another first
-// link is refused with kRefused; handles are signed in NFC, as the relay stores them.
+// link is refused with kRefused, as is an account without a chain; handles are signed in NFC, as
+// the relay stores them.
 #include <gtest/gtest.h>
 #include <sodium.h>
 
@@ -113,12 +114,17 @@ TEST_F(ClientChainTest, AnotherFirstLinkOrABrokenChainIsRefused) {
   EXPECT_EQ(pinned_length(), 1u);
 }
 
-TEST_F(ClientChainTest, AnEmptyChainWithoutPinIsTakenAsBeforeChains) {
-  static_assert(!kChainRequired, "update this test once chains are required");
+TEST_F(ClientChainTest, AnAccountWithoutAChainIsRefusedAndNothingIsPinned) {
   auto none = impl_->check_chain(account({}));
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, Errc::kRefused);
+  EXPECT_EQ(none.error().message,
+            "alice's device chain is not valid (the server sent no chain); no device of alice was "
+            "added");
   EXPECT_EQ(pinned_length(), 0u);
+  // The refusal left no trace: the account's real chain is then taken and pinned at first use.
+  ASSERT_TRUE(impl_->check_chain(account({link0_})).ok());
+  EXPECT_EQ(pinned_length(), 1u);
 }
 
 TEST(Nfc, HandlesAreNormalisedAsTheRelayStoresThem) {

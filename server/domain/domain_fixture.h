@@ -17,6 +17,8 @@
 
 #include "proto/wire.h"
 #include "server/domain/domain.h"
+#include "server/domain/handle.h"
+#include "tests/support/device_links.h"
 #include "tests/support/mls_member.h"
 
 namespace cercle::domain {
@@ -139,10 +141,19 @@ class DomainTest : public ::testing::Test {
     return wire::auth_transcript(domain_->instance_id(), challenge, wire::kProtocolVersion);
   }
 
+  // Link 0 of `d`'s account, signed over the handle as the relay stores it (as typed when invalid).
+  static v1::DeviceLink first_link(const Device& d, std::string_view handle) {
+    auto stored = normalize_handle(handle);
+    return testing::device_first_link(stored ? stored->display : std::string(handle),
+                                      d.public_key(), testing::secret_bytes(d.sk, sizeof d.sk));
+  }
+
   Result<AuthInfo> register_device(Device& d, std::string_view handle, std::string code = "") {
     const std::string t = transcript("challenge");
+    const auto link = first_link(d, handle);
     auto r = await<AuthInfo>([&](auto cb) {
-      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {code, ""}, cb);
+      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {code, ""}, &link,
+                                           cb);
     });
     if (r) {
       d.info = *r;

@@ -68,8 +68,9 @@ TEST_F(DomainTest, InviteCodesAreSingleUseAndExpire) {
   // Forged registrations do not burn the code.
   const std::string t = transcript("x");
   auto forged = await<AuthInfo>([&](auto cb) {
+    const auto link = first_link(b, "mallory");
     domain_->identity().register_account("mallory", b.public_key(), a.sign(t), t, {code->code, ""},
-                                         cb);
+                                         &link, cb);
   });
   EXPECT_EQ(forged.error().code, Errc::kAuthFailed);
 
@@ -144,15 +145,27 @@ TEST_F(DomainTest, KeyPackagesMustBeRealAndBoundToTheirDevice) {
   ASSERT_FALSE(wrong_name.ok());
   EXPECT_NE(wrong_name.error().message.find("handle"), std::string::npos);
 
-  // A signature key one device uses cannot be claimed by another: alice's device cannot upload a
-  // package signed with bob's key (it could not sign it), nor reuse a key bound to bob.
+  // A signature key one device uses cannot be claimed by another: a device's packages are signed
+  // with the MLS key its chain link names, and no link may name a key another device has.
   ASSERT_TRUE(upload(bob, {{bob.mls->key_package(), false}}).ok());
   Device carol;
   ASSERT_TRUE(register_device(carol, "carol").ok());
   testing::MlsMember carol_with_bobs_key("carol", bob.sk);
   auto stolen = upload(carol, {{carol_with_bobs_key.key_package(), false}});
   ASSERT_FALSE(stolen.ok());
-  EXPECT_NE(stolen.error().message.find("another device"), std::string::npos);
+  EXPECT_EQ(stolen.error().code, Errc::kForbidden);
+  EXPECT_NE(stolen.error().message.find("not this device's MLS key"), std::string::npos);
+  Device dave;
+  const std::string dave_secret = testing::secret_bytes(dave.sk, sizeof dave.sk);
+  const auto claims_bobs_key = testing::device_add_link({}, "dave", dave_secret, dave.public_key(),
+                                                        dave_secret, bob.public_key());
+  const std::string t = transcript("d");
+  auto taken = await<AuthInfo>([&](auto cb) {
+    domain_->identity().register_account("dave", dave.public_key(), dave.sign(t), t, {"", ""},
+                                         &claims_bobs_key, cb);
+  });
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, Errc::kDeviceKeyTaken);
 }
 
 TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
@@ -178,7 +191,9 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
   auto through_link = [&](Device& d, std::string handle, const std::string& token) {
     const std::string t = transcript("c");
     return await<AuthInfo>([&](auto cb) {
-      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {"", token}, cb);
+      const auto link = first_link(d, handle);
+      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {"", token}, &link,
+                                           cb);
     });
   };
   ASSERT_TRUE(through_link(v1, "visiteur1", link->token).ok());

@@ -20,10 +20,10 @@ namespace cercle::domain {
 class ContactLinks;
 class DeviceRequests;
 
-// While false, Register and AddDevice without a device link are still accepted (the account then
-// has no chain), for clients that do not send links yet: the test fixtures, the SDK and the web
-// client. An account that has a chain always needs a link. Becomes true once they all send one.
-inline constexpr bool kChainRequired = false;
+// Register and AddDevice need a device link: every account has a chain, so no one (the relay
+// included) can give it a device its owner never approved. Accounts stored before chains existed
+// keep no chain and cannot add devices (there is no migration).
+inline constexpr bool kChainRequired = true;
 
 // The wire error for a refused device link: kMalformed kInvalidArgument, kBadSignature and
 // kNotApproved kForbidden, kBrokenLink kChainConflict, kDuplicate kDeviceKeyTaken, kTooLong
@@ -54,8 +54,8 @@ class Identity {
     register_account(handle, public_key, signature, transcript, admission, nullptr,
                      std::move(done));
   }
-  // The same, starting the account's device chain with `link` (null: no chain, only while
-  // !kChainRequired): link 0 must add this very key, signed by it, under the handle as stored
+  // The same, starting the account's device chain with `link` (null: refused while
+  // kChainRequired): link 0 must add this very key, signed by it, under the handle as stored
   // (NFC); its mls_key becomes the device's MLS signature key. More errors: kInvalidArgument (a
   // link that is not this key's link 0, or none when required), kForbidden (bad signature or
   // possession proof), kDeviceKeyTaken (the MLS key is another device's).
@@ -79,8 +79,8 @@ class Identity {
     add_device(actor, public_key, nullptr, std::move(done));
   }
   // The same with the chain's next link: an ADD of this key signed by the actor (kForbidden when
-  // another key signed it), checked with policy::append (errors as chain_error). Without a link
-  // only while !kChainRequired and the account has no chain (else kInvalidArgument). A pending
+  // another key signed it), checked with policy::append (errors as chain_error). Without a link:
+  // kInvalidArgument (only accepted while !kChainRequired, for an account with no chain). A pending
   // device request for this key learns the new device's id (DeviceRequests::approved).
   void add_device(DeviceId actor, std::string_view public_key, const v1::DeviceLink* link,
                   Done<DeviceId> done);

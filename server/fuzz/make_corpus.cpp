@@ -10,6 +10,7 @@
 #include "server/fuzz/handshake_input.h"
 #include "server/fuzz/harness.h"
 #include "server/fuzz/session_input.h"
+#include "tests/support/device_links.h"
 
 using namespace cercle;
 using namespace cercle::relay_fuzz;
@@ -121,12 +122,15 @@ class Seeds {
       unsigned char seed[crypto_sign_SEEDBYTES] = {'e', 'v', 'e'};
       Member eve;
       crypto_sign_seed_keypair(eve.pk.data(), eve.sk.data(), seed);
+      const auto eve_link = testing::device_first_link(
+          "eve", eve.public_key(), testing::secret_bytes(eve.sk.data(), eve.sk.size()));
       session(Start::kHello, {[&](auto& f) {
                                 auto* r = f.mutable_register_();
                                 r->set_handle("eve");
                                 r->set_device_public_key(eve.public_key());
                                 r->set_signature(eve.sign(transcript));
                                 r->set_registration_code(w.code);
+                                *r->mutable_link() = eve_link;
                               },
                               [](auto& f) { f.mutable_list_conversations(); }});
       session(Start::kHello, {[&](auto& f) {
@@ -135,6 +139,7 @@ class Seeds {
                 r->set_device_public_key(eve.public_key());
                 r->set_signature(eve.sign(transcript));
                 r->set_contact_token(w.contact_token);
+                *r->mutable_link() = eve_link;
               }});
     }
     session(Start::kHello,
@@ -184,13 +189,27 @@ class Seeds {
                               auto* k = f.mutable_upload_key_packages()->add_key_packages();
                               k->set_data(alice.mls->key_package());
                             }});
+    // A new device of alice's with the next link of her chain (link 0 as the world made it).
+    Member phone;
+    unsigned char phone_seed[crypto_sign_SEEDBYTES] = {'p', 'h', 'o', 'n', 'e'};
+    crypto_sign_seed_keypair(phone.pk.data(), phone.sk.data(), phone_seed);
+    const std::string alice_secret = testing::secret_bytes(alice.sk.data(), alice.sk.size());
+    const auto alice_chain =
+        policy::append({}, alice.handle,
+                       testing::device_first_link(alice.handle, alice.public_key(), alice_secret));
+    const auto phone_link =
+        testing::device_add_link(alice_chain.view, alice.handle, alice_secret, phone.public_key(),
+                                 testing::secret_bytes(phone.sk.data(), phone.sk.size()));
     session(Start::kAlice,
             {[](auto& f) { f.mutable_create_contact_link()->set_label("x"); },
              [](auto& f) { f.mutable_list_contact_links(); },
              [&](auto& f) { f.mutable_revoke_contact_link()->set_token(w.contact_token); },
              [](auto& f) { f.mutable_list_open_groups(); },
              [](auto& f) { f.mutable_list_invitations(); },
-             [&](auto& f) { f.mutable_add_device()->set_device_public_key(std::string(32, 'k')); },
+             [&](auto& f) {
+               f.mutable_add_device()->set_device_public_key(phone.public_key());
+               *f.mutable_add_device()->mutable_link() = phone_link;
+             },
              [](auto& f) {
                f.mutable_create_conversation()->set_kind(v1::DIRECT);
                f.mutable_create_conversation()->set_peer_handle("bob");

@@ -11,6 +11,7 @@
 #include "proto/wire.h"
 #include "server/common/log.h"
 #include "server/fuzz/runtime.h"
+#include "tests/support/device_links.h"
 
 namespace cercle::relay_fuzz {
 
@@ -72,9 +73,11 @@ class Builder {
                                   "code")
                                  .code;
     const std::string t = wire::auth_transcript(w_.instance_id, "world", wire::kProtocolVersion);
+    const auto link = testing::device_first_link(handle, m.public_key(),
+                                                 testing::secret_bytes(m.sk.data(), m.sk.size()));
     auto info = must(rt_.await<AuthInfo>([&](auto cb) {
       rt_.domain().identity().register_account(handle, m.public_key(), m.sign(t), t, {code, ""},
-                                               cb);
+                                               &link, cb);
     }),
                      "register");
     m.account = info.account_id;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/device_links.h"
 #include "tests/support/mls_member.h"
 #include "tests/support/server_process.h"
 #include "tests/support/ws_client.h"
@@ -92,10 +93,23 @@ class RelayFixture : public ::testing::Test {
     if (std::find(devices_.begin(), devices_.end(), d) == devices_.end()) devices_.push_back(d);
   }
 
-  // Adds a device to `owner`'s account (AddDevice) and connects it.
+  // Adds a device to `owner`'s account (AddDevice with the chain's next link, signed by `owner`,
+  // after the chain the relay serves) and connects it.
   void add_device(TestDevice& owner, TestDevice* out) {
+    v1::ClientFrame lookup;
+    lookup.mutable_lookup_account()->set_handle(owner.handle);
+    auto account = owner.ws->call(lookup);
+    ASSERT_TRUE(account && account->has_account())
+        << (account ? account->error().message() : "timeout");
+    const std::vector<v1::DeviceLink> links(account->account().chain().begin(),
+                                            account->account().chain().end());
+    const auto chain = policy::verify_chain(owner.handle, links);
+    ASSERT_TRUE(chain.ok()) << chain.refusal->message;
     v1::ClientFrame f;
     f.mutable_add_device()->set_device_public_key(out->key.public_key());
+    *f.mutable_add_device()->mutable_link() =
+        device_add_link(chain.view, owner.handle, secret_bytes(owner.key.sk), out->key.public_key(),
+                        secret_bytes(out->key.sk));
     auto r = owner.ws->call(f);
     ASSERT_TRUE(r && r->has_device()) << (r ? r->error().message() : "timeout");
     out->device_id = r->device().device_id();

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <unicode/normalizer2.h>
+#include <unicode/unistr.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "proto/wire.h"
+#include "tests/support/device_links.h"
 
 namespace cercle::testing {
 
@@ -29,6 +32,23 @@ std::string DeviceKey::sign(std::string_view m) const {
                        reinterpret_cast<const unsigned char*>(m.data()), m.size(), sk);
   return sig;
 }
+
+namespace {
+
+// The handle as the relay stores it (NFC), which link 0 is signed over; unchanged when ICU cannot
+// normalise it (the relay then refuses the handle anyway).
+std::string stored_handle(std::string_view typed) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
+  if (U_FAILURE(err)) return std::string(typed);
+  const auto in = icu::UnicodeString::fromUTF8(icu::StringPiece(typed.data(), typed.size()));
+  const icu::UnicodeString out = nfc->normalize(in, err);
+  if (U_FAILURE(err)) return std::string(typed);
+  std::string utf8;
+  return out.toUTF8String(utf8);
+}
+
+}  // namespace
 
 struct WsClient::Impl {
   asio::io_context ioc{1};
@@ -221,6 +241,8 @@ std::optional<v1::Response> WsClient::register_device(const DeviceKey& key, std:
   reg->set_device_public_key(key.public_key());
   reg->set_signature(key.sign(transcript()));
   reg->set_registration_code(std::string(code));
+  *reg->mutable_link() =
+      device_first_link(stored_handle(handle), key.public_key(), secret_bytes(key.sk));
   return call(f);
 }
 

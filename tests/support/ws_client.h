@@ -65,6 +65,7 @@ class WsClient {
 
   // Protocol steps. Each returns nullopt on a timeout; errors come back in the Response.
   std::optional<v1::Response> hello();
+  // Register with the account's link 0 (the device adds itself), signed over the handle in NFC.
   std::optional<v1::Response> register_device(const DeviceKey& key, std::string_view handle,
                                               std::string_view code = {});
   std::optional<v1::Response> authenticate(const DeviceKey& key);

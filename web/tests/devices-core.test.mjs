@@ -1,7 +1,7 @@
 // The device chain in the client core under node, against the real relay (issue 11, defect 4):
 // registration sends link 0 and pins it; a backup's export and import add signed links; a relay
 // (the double, tests/relay-double.mjs) that shows a device outside the chain, a link it signed
-// itself, another chain, or no chain where one was pinned makes the conversation refused with the
+// itself, another chain, or no chain (pinned or not) makes the conversation refused with the
 // chain's code, and nothing is created or committed; pairing a new device between two cores, with a
 // wrong code refused (nothing added) and the right one approving it.
 import assert from "node:assert/strict";
@@ -174,6 +174,10 @@ test("a relay that adds a device, signs a link, swaps or drops the chain is refu
     await dc.signPossession("kim", relayKey.publicKey, relayKey.publicKey, relayKey));
   onNextFetch("kim", (v) => v.account.chain.push(forged));
   await refusedWith(lou, "kim", "notApproved");
+  // No chain at all for an account never pinned: every account has one, so the relay hid it.
+  onNextFetch("kim", (v) => (v.account.chain = []));
+  await refusedWith(lou, "kim", "noChain");
+  assert.equal(await louStore.get("kv", "chainPin/kim"), undefined);
   // The honest relay: the first contact pins kim's chain and the conversation opens.
   assert.equal(await start(lou, "kim"), "kim");
   assert.equal((await louStore.get("kv", "chainPin/kim")).length, 1);

@@ -11,11 +11,11 @@ import { put, type Store } from "./store";
 import { RelayError, type Wire } from "./wire";
 
 /**
- * Whether an account must show a chain. False while accounts made before the chain (and clients
- * that do not send links yet) exist: an EMPTY chain of an account never pinned is accepted as
- * before. A pinned account whose chain disappears is refused whatever this says.
+ * Whether an account must show a chain. True: the relay gives every account one (Register and
+ * AddDevice need a link), so an empty chain is a relay hiding it and is refused ("noChain"); a
+ * pinned account whose chain disappears is refused ("rootChanged") whatever this says.
  */
-export const CHAIN_REQUIRED = false;
+export const CHAIN_REQUIRED = true;
 
 /** Why an account's devices were not added: a chain refusal, a package outside the chain, or no chain. */
 export type ChainProblem = ChainErrc | "notInChain" | "noChain";
@@ -54,7 +54,7 @@ export async function writePin(store: Store, handle: string, view: ChainView): P
 
 /**
  * Verifies `account`'s chain against this device's pin (the first one seen is pinned; a pinned
- * chain may only grow). Returns the view, or undefined for an empty chain that is still accepted.
+ * chain may only grow). Returns the view (undefined for an empty chain only while !CHAIN_REQUIRED).
  */
 export async function checkChain(store: Store, account: AccountInfo): Promise<ChainView | undefined> {
   const pin = await readPin(store, account.handle);
@@ -117,10 +117,8 @@ export interface NewDevice {
 export async function addLinkedDevice(wire: Wire, store: Store, handle: string, signer: KeyHandle, added: NewDevice): Promise<bigint> {
   for (let attempt = 0; ; attempt++) {
     const own = await ownChain(wire, store, handle);
-    if (!own.view) {
-      // An account made before the chain: the relay still adds devices without a link.
-      return (await wire.call({ case: "addDevice", value: { devicePublicKey: added.deviceKey } }, "device")).deviceId;
-    }
+    // Only while !CHAIN_REQUIRED could the own account show no chain; the relay adds no device without a link.
+    if (!own.view) throw new DeviceChainRefused(own.handle, "noChain");
     const link = await dc.makeLink(own.view, own.handle, DeviceLinkOp.DEVICE_ADD, added.deviceKey, added.mlsKey, BigInt(Date.now()), signer, added.possession);
     const next = await dc.append(own.view, own.handle, link);
     if (!next.ok) throw new DeviceChainRefused(own.handle, next.refusal.code);
