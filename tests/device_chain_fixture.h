@@ -114,16 +114,6 @@ class RelayDeviceChainTest : public RelayFixture {
     return owner.ws->call(f);
   }
 
-  // `owner` adds `out` with the chain's next link, and `out` connects.
-  void add_chained(TestDevice& owner, TestDevice* out) {
-    const auto view = chain_view(owner, owner.handle);
-    auto r = add_with(owner, out->key, add_link(view, owner.handle, owner.key, out->key));
-    ASSERT_TRUE(r && r->has_device()) << (r ? r->error().message() : "timeout");
-    out->device_id = r->device().device_id();
-    ASSERT_NO_FATAL_FAILURE(reconnect(out));
-    ASSERT_EQ(out->account_id, owner.account_id);
-  }
-
   static v1::ClientFrame request_frame(const std::string& handle, const DeviceKey& key,
                                        const std::string& nonce) {
     v1::ClientFrame f;

@@ -86,7 +86,7 @@ TEST_F(RelayDeviceChainTest, AddDeviceAppendsALinkSignedByTheAddingDevice) {
   TestDevice alice, phone, bob;
   ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
   ASSERT_NO_FATAL_FAILURE(register_device("bob", &bob));
-  ASSERT_NO_FATAL_FAILURE(add_chained(alice, &phone));
+  ASSERT_NO_FATAL_FAILURE(add_device(alice, &phone));
 
   auto r = lookup(bob, "alice");
   ASSERT_TRUE(r && r->has_account());
@@ -96,7 +96,7 @@ TEST_F(RelayDeviceChainTest, AddDeviceAppendsALinkSignedByTheAddingDevice) {
   ASSERT_NO_FATAL_FAILURE(expect_chain_matches_devices(r->account()));
   // The new device extends the chain in turn.
   TestDevice tablet;
-  ASSERT_NO_FATAL_FAILURE(add_chained(phone, &tablet));
+  ASSERT_NO_FATAL_FAILURE(add_device(phone, &tablet));
   EXPECT_EQ(chain_view(bob, "alice").devices.size(), 3u);
 }
 
@@ -162,7 +162,7 @@ TEST_F(RelayDeviceChainTest, TheDeviceLimitHoldsForChainedAccounts) {
   ASSERT_NO_FATAL_FAILURE(start("max_devices_per_account = 2\n"));
   TestDevice alice, phone;
   ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
-  ASSERT_NO_FATAL_FAILURE(add_chained(alice, &phone));
+  ASSERT_NO_FATAL_FAILURE(add_device(alice, &phone));
   DeviceKey third;
   EXPECT_EQ(error_of(add_with(alice, third,
                               add_link(chain_view(alice, "alice"), "alice", alice.key, third))),
@@ -173,7 +173,7 @@ TEST_F(RelayDeviceChainTest, TwoAddDevicesAtTheSameSeqOneWinsTheOtherConflicts) 
   ASSERT_NO_FATAL_FAILURE(start());
   TestDevice alice, phone;
   ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
-  ASSERT_NO_FATAL_FAILURE(add_chained(alice, &phone));
+  ASSERT_NO_FATAL_FAILURE(add_device(alice, &phone));
   const auto view = chain_view(alice, "alice");
   DeviceKey tablet, watch;
   v1::ClientFrame a, b;
@@ -239,7 +239,7 @@ TEST_F(RelayDeviceChainTest, TheChainSurvivesAKillAndARestart) {
   ASSERT_NO_FATAL_FAILURE(start());
   TestDevice alice, phone;
   ASSERT_NO_FATAL_FAILURE(register_chained("alice", &alice));
-  ASSERT_NO_FATAL_FAILURE(add_chained(alice, &phone));
+  ASSERT_NO_FATAL_FAILURE(add_device(alice, &phone));
   auto before = lookup(alice, "alice");
   ASSERT_TRUE(before && before->has_account());
 
