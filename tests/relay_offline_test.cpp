@@ -21,24 +21,12 @@ class RelayOfflineTest : public RelayFixture {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false"})); }
 
-  // `d`'s application message carrying payload(i), remembered so that index_of() names it (a
-  // device may get an entry twice: it cannot decrypt it twice).
-  std::string numbered(TestDevice& d, const std::string& conv, int i) {
-    std::string m = message(d, conv, payload(i));
-    index_.emplace(m, i);
-    return m;
-  }
-  int index_of(const std::string& m) const {
-    auto it = index_.find(m);
-    return it == index_.end() ? -1 : it->second;
-  }
-
   // Sends payload(first)..payload(first + n - 1) pipelined; returns their sequence numbers.
   void send_burst(TestDevice& d, const std::string& conv, uint64_t epoch, int first, int n,
                   std::vector<uint64_t>* seqs) {
     std::vector<uint64_t> ids;
     for (int i = first; i < first + n; ++i)
-      ids.push_back(d.ws->send(send_frame(conv, epoch, numbered(d, conv, i))));
+      ids.push_back(d.ws->send(send_frame(conv, epoch, numbered(d, conv, i, payload(i)))));
     for (uint64_t id : ids) {
       auto r = d.ws->wait_response(id);
       ASSERT_TRUE(r && r->has_send()) << (r ? r->error().message() : "timeout");
@@ -67,8 +55,6 @@ class RelayOfflineTest : public RelayFixture {
     EXPECT_TRUE(r && r->has_conversation());
     return r && r->has_conversation() ? r->conversation().cursor() : 0;
   }
-
-  std::map<std::string, int> index_;  // Sent message -> its payload's index.
 };
 
 TEST_F(RelayOfflineTest, AnOfflineDeviceCatchesUpEverythingAfterItsCursorThenGoesLive) {
@@ -97,7 +83,7 @@ TEST_F(RelayOfflineTest, AnOfflineDeviceCatchesUpEverythingAfterItsCursorThenGoe
   EXPECT_EQ(got.back().seq(), seqs.back());
 
   // Live from now on.
-  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 1, numbered(b, conv, 200)));
+  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 1, numbered(b, conv, 200, payload(200))));
   auto live = c.ws->next_delivery();
   ASSERT_TRUE(live);
   EXPECT_EQ(live->seq(), seqs.back() + 1);
@@ -163,7 +149,7 @@ TEST_F(RelayOfflineTest, ASecondDeviceOfTheAccountAlsoReceivesLiveAndAfterBeingO
   ASSERT_TRUE(account && account->has_account());
   EXPECT_EQ(account->account().devices_size(), 2);
   // The new device is in no conversation until a member adds it.
-  ASSERT_NO_FATAL_FAILURE(send_ok(bob, conv, 1, numbered(bob, conv, 0)));
+  ASSERT_NO_FATAL_FAILURE(send_ok(bob, conv, 1, numbered(bob, conv, 0, payload(0))));
   ASSERT_TRUE(alice.ws->next_delivery());
   EXPECT_FALSE(alice2.ws->next_delivery(200ms));
 
@@ -172,7 +158,7 @@ TEST_F(RelayOfflineTest, ASecondDeviceOfTheAccountAlsoReceivesLiveAndAfterBeingO
   ASSERT_TRUE(bob.ws->next_delivery());
   EXPECT_EQ(ack(alice2, conv, welcome_seq), welcome_seq);
   // A message from one of alice's devices reaches her other one.
-  ASSERT_NO_FATAL_FAILURE(send_ok(alice, conv, 2, numbered(alice, conv, 1)));
+  ASSERT_NO_FATAL_FAILURE(send_ok(alice, conv, 2, numbered(alice, conv, 1, payload(1))));
   auto own = alice2.ws->next_delivery();
   ASSERT_TRUE(own);
   EXPECT_EQ(own->sender_device(), alice.device_id);

@@ -21,18 +21,6 @@ std::string payload(int i) {
 
 class RelaySlowConsumerTest : public RelayFixture {
  protected:
-  // `d`'s application message carrying payload(i), remembered so that index_of() names it (the
-  // slow reader gets entries again after its reconnection: it could not decrypt them twice).
-  std::string numbered(TestDevice& d, const std::string& conv, int i) {
-    std::string m = message(d, conv, payload(i));
-    index_.emplace(m, i);
-    return m;
-  }
-  int index_of(const std::string& m) const {
-    auto it = index_.find(m);
-    return it == index_.end() ? -1 : it->second;
-  }
-
   // Builds a group of a sender, two fast readers and one reader that stops reading, then sends
   // rounds of messages until the server drops the stalled reader; then brings it back.
   void run(const std::string& limits_toml) {
@@ -64,7 +52,8 @@ class RelaySlowConsumerTest : public RelayFixture {
       // One message at a time: a fast reader's queue never holds more than a message or two.
       for (int i = 0; i < kPerRound; ++i) {
         uint64_t seq = 0;
-        ASSERT_NO_FATAL_FAILURE(send_ok(sender, conv, 1, numbered(sender, conv, sent), &seq));
+        ASSERT_NO_FATAL_FAILURE(
+            send_ok(sender, conv, 1, numbered(sender, conv, sent, payload(sent)), &seq));
         ASSERT_EQ(seq, first_seq + 1 + sent);
         ++sent;
       }
@@ -102,13 +91,11 @@ class RelaySlowConsumerTest : public RelayFixture {
       ASSERT_EQ(index_of(got[1 + i].payload()), i);
     }
     // And live again.
-    ASSERT_NO_FATAL_FAILURE(send_ok(sender, conv, 1, numbered(sender, conv, sent)));
+    ASSERT_NO_FATAL_FAILURE(send_ok(sender, conv, 1, numbered(sender, conv, sent, payload(sent))));
     auto live = slow.ws->next_delivery();
     ASSERT_TRUE(live);
     EXPECT_EQ(index_of(live->payload()), sent);
   }
-
-  std::map<std::string, int> index_;  // Sent message -> its payload's index.
 };
 
 TEST_F(RelaySlowConsumerTest, AStalledReaderIsDroppedOthersKeepUpAndItCatchesUpLater) {

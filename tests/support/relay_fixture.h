@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -268,6 +269,18 @@ class RelayFixture : public ::testing::Test {
     return d.mls->decrypt(conv, payload).value_or("(unreadable)");
   }
 
+  // `d`'s application message `text`, remembered under `index` so that index_of() names it when it
+  // comes back (a device that gets an entry twice, after a reconnection, cannot decrypt it twice).
+  std::string numbered(TestDevice& d, const std::string& conv, int index, const std::string& text) {
+    std::string m = message(d, conv, text);
+    numbered_.emplace(m, index);
+    return m;
+  }
+  int index_of(const std::string& m) const {
+    auto it = numbered_.find(m);
+    return it == numbered_.end() ? -1 : it->second;
+  }
+
   // `d` sends `text` as an application message (see message()) and expects its SendResult.
   void say(TestDevice& d, const std::string& conv, uint64_t epoch, const std::string& text,
            uint64_t* seq = nullptr) {
@@ -303,6 +316,7 @@ class RelayFixture : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   // Every device of the test (they live in the test body), for accepted().
   std::vector<TestDevice*> devices_;
+  std::map<std::string, int> numbered_;  // Sent message -> its index (numbered()).
 };
 
 }  // namespace cercle::testing
