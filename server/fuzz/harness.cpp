@@ -226,12 +226,14 @@ void Harness::check_state() const {
 
 // An input that wrote nothing and left the state as it found it leaves the shared runtime to the
 // next one; otherwise the relay is restarted on its folder and must read back what it held.
+// Pending device requests live in memory only: left to the next input, they would make inputs
+// depend on the ones before (and fill the account's quota, the clock never reaching their expiry).
 void Harness::finish() {
   actor_.reset();
   observer_.reset();
   const Snapshot before = snapshot(rt_->domain().state());
   if (rt_->writes() == writes_ && rt_->domain().state().dirty_cursors.empty() &&
-      before == *start_) {
+      rt_->domain().device_requests().pending() == 0 && before == *start_) {
     g_stale = false;
     return;
   }

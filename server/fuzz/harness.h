@@ -73,6 +73,8 @@ class Harness {
 
   // The actor's current challenge (after Start::kHello), for the corpus generator.
   const std::string& challenge() const { return challenge_; }
+  // The last response the actor received (a device request's id), for the corpus generator.
+  const v1::Response& last_response() const { return actor_conn_.last_response(); }
 
  private:
   void authenticate(api::Session& session, FakeConnection& conn, const Member& m);

@@ -151,6 +151,76 @@ class Seeds {
     session(Start::kHello,
             {[&](auto& f) { f.mutable_resolve_contact_link()->set_token(w.contact_token); },
              [](auto& f) { f.mutable_get_challenge(); }});
+    pairing(transcript);
+  }
+
+  // The pairing mailbox: a new device asks to join alice's account and follows its request, then
+  // the same connection authenticates as alice and adds it. (The approver's nonce comes only from
+  // another connection of the account, which no input drives.)
+  void pairing(const std::string& transcript) {
+    Member tablet;
+    unsigned char seed[crypto_sign_SEEDBYTES] = {'t', 'a', 'b'};
+    crypto_sign_seed_keypair(tablet.pk.data(), tablet.sk.data(), seed);
+    const std::string key = tablet.public_key();
+    const std::string secret = testing::secret_bytes(tablet.sk.data(), tablet.sk.size());
+    const std::string nonce(policy::kNonceBytes, 'd');
+    auto ask = [&](std::string handle, std::string device_key, std::string possession,
+                   std::string commitment) -> Fill {
+      return [=](v1::ClientFrame& f) {
+        auto* r = f.mutable_request_device();
+        r->set_handle(handle);
+        r->set_device_public_key(device_key);
+        r->set_mls_key(device_key);
+        r->set_possession(possession);
+        r->set_commitment(commitment);
+      };
+    };
+    const Fill request = ask("alice", key, policy::sign_possession("alice", key, key, secret),
+                             policy::commitment(nonce));
+    // The request's id comes from the relay's random stream, the same in every run: read it once.
+    std::string id;
+    {
+      Harness h(Start::kHello);
+      h.frame(frame(1, request));
+      id = h.last_response().device_request().request_id();
+    }
+    auto get = [](std::string id) -> Fill {
+      return [=](auto& f) { f.mutable_get_device_request()->set_request_id(id); };
+    };
+    auto post = [](std::string id, std::string n) -> Fill {
+      return [=](auto& f) {
+        f.mutable_post_pairing_nonce()->set_request_id(id);
+        f.mutable_post_pairing_nonce()->set_nonce(n);
+      };
+    };
+    const std::string alice_secret = testing::secret_bytes(alice.sk.data(), alice.sk.size());
+    const auto chain = policy::append(
+        {}, "alice", testing::device_first_link("alice", alice.public_key(), alice_secret));
+    const auto link = testing::device_add_link(chain.view, "alice", alice_secret, key, secret);
+    session(Start::kHello,
+            {request, get(id), post(id, nonce),
+             [&](auto& f) {
+               f.mutable_authenticate()->set_device_public_key(alice.public_key());
+               f.mutable_authenticate()->set_signature(alice.sign(transcript));
+             },
+             [](auto& f) { f.mutable_list_device_requests(); }, post(id, std::string(32, 'a')),
+             [&](auto& f) {
+               f.mutable_add_device()->set_device_public_key(key);
+               *f.mutable_add_device()->mutable_link() = link;
+             },
+             get(id)});
+    // Refusals: no such account, a bad possession proof, a key that is a device already, a short
+    // commitment, an unknown request.
+    session(Start::kHello,
+            {ask("nobody", key, policy::sign_possession("nobody", key, key, secret),
+                 policy::commitment(nonce)),
+             ask("alice", key, std::string(64, 'p'), policy::commitment(nonce)),
+             ask("alice", bob.public_key(), std::string(64, 'p'), policy::commitment(nonce)),
+             ask("alice", key, policy::sign_possession("alice", key, key, secret), "c"),
+             get(std::string(16, 'x')), post(std::string(16, 'x'), nonce)});
+    session(Start::kAlice,
+            {[](auto& f) { f.mutable_list_device_requests(); }, get(id), post(id, nonce)});
+    session(Start::kNew, {request});
   }
 
   void reading() {
