@@ -52,6 +52,24 @@ class CliTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
+// Help is printed with nothing set up: no passphrase, no data folder, no server.
+TEST(CliHelpTest, HelpNeedsNoPassphraseNoDataAndNoServer) {
+  for (const std::string args : {"--help", "-h", "help", "group --help", "device approve --help"}) {
+    const std::string command =
+        std::string("env -u CERCLE_PASSPHRASE ") + CERCLE_CLI_BIN + " " + args + " 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    const int rc = pclose(pipe);
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << args;
+    EXPECT_EQ(out.rfind("usage: cercle", 0), 0u) << args << ": " << out;
+    EXPECT_NE(out.find("device request"), std::string::npos) << args;
+  }
+}
+
 TEST_F(CliTest, TwoUsersExchangeMessagesBothWays) {
   ASSERT_EQ(cli("alice", "register alice").status, 0);
   ASSERT_EQ(cli("bob", "register bob").status, 0);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -305,7 +306,20 @@ int run(Client& c, const Args& a) {
 
 }  // namespace
 
+// Help needs no passphrase, data folder or server: whoever asks for it has none yet.
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h" || (i == 1 && a == "help")) return true;
+  }
+  return false;
+}
+
 int main(int argc, char** argv) {
+  if (asks_for_help(argc, argv)) {
+    std::cout << kUsage;
+    return 0;
+  }
   Args args;
   if (!parse(argc, argv, args)) {
     std::cerr << kUsage;
