@@ -431,16 +431,6 @@ TEST_F(ClientDevicesCliTest, ANewDeviceIsApprovedWithTheCodeItShows) {
   EXPECT_NE(from_new.find(R"("self":true)"), std::string::npos) << from_new;
 }
 
-// A device key pair (libsodium Ed25519): the relay's own, for forging.
-struct Key {
-  std::string pk = std::string(crypto_sign_PUBLICKEYBYTES, '\0');
-  std::string sk = std::string(crypto_sign_SECRETKEYBYTES, '\0');
-  Key() {
-    crypto_sign_keypair(reinterpret_cast<unsigned char*>(pk.data()),
-                        reinterpret_cast<unsigned char*>(sk.data()));
-  }
-};
-
 // bob's client talks to the server through a relay that rewrites what it says about alice.
 class ClientDevicesTamperedTest : public ClientDevicesTest {
  protected:
@@ -494,10 +484,9 @@ TEST_F(ClientDevicesTamperedTest, ALinkTheRelayAddedIsRefusedAndNothingIsCommitt
     const std::vector<v1::DeviceLink> links(account.chain().begin(), account.chain().end());
     auto view = policy::verify_chain("alice", links);
     if (!view.ok()) return;  // The honest chain: the test then fails on the message below.
-    const Key forged;
-    *account.add_chain() =
-        policy::make_link(view.view, "alice", v1::DEVICE_ADD, forged.pk, forged.pk, 1, forged.sk,
-                          policy::sign_possession("alice", forged.pk, forged.pk, forged.sk));
+    const DeviceKey forged;  // The relay's own key.
+    const std::string secret = secret_bytes(forged.sk);
+    *account.add_chain() = device_add_link(view.view, "alice", secret, forged.public_key(), secret);
     const std::vector<v1::DeviceLink> all(account.chain().begin(), account.chain().end());
     refusal = policy::verify_chain("alice", all).refusal->message;
   });
@@ -513,11 +502,9 @@ TEST_F(ClientDevicesTamperedTest, ALinkTheRelayAddedIsRefusedAndNothingIsCommitt
 TEST_F(ClientDevicesTamperedTest, AnotherFirstLinkIsRefusedAndNothingIsCommitted) {
   // A chain of the relay's own making, valid in itself, from another first device.
   lie_about_alice([](v1::AccountInfo& account) {
-    const Key forged;
+    const DeviceKey forged;  // The relay's own key.
     account.clear_chain();
-    *account.add_chain() =
-        policy::make_link({}, "alice", v1::DEVICE_ADD, forged.pk, forged.pk, 1, forged.sk,
-                          policy::sign_possession("alice", forged.pk, forged.pk, forged.sk));
+    *account.add_chain() = device_first_link("alice", forged.public_key(), secret_bytes(forged.sk));
   });
   auto added = bob_->add_member(group_, "alice");
   ASSERT_FALSE(added.ok());
