@@ -355,18 +355,7 @@ export class Messenger {
       "auth",
     );
     await devices.writePin(this.store, auth.handle, first.view);
-    const account: Account = {
-      handle: auth.handle,
-      accountId: auth.accountId,
-      deviceId: auth.deviceId,
-      instanceId: this.hello!.instanceId,
-      device,
-      mlsKey,
-      mlsKeyId: fromHex(randomHex(16)),
-      role: opts.role ?? (opts.contactToken ? "visitor" : "helper"),
-      createdMs: Date.now(),
-      type: auth.type,
-    };
+    const account = this.newAccount(auth, auth.deviceId, device, mlsKey, opts.role ?? (opts.contactToken ? "visitor" : "helper"));
     await this.store.write([put("kv", "account", account)]);
     this.useAccount(account);
     this.anon = undefined;
@@ -1502,6 +1491,22 @@ export class Messenger {
     return devices.addLinkedDevice(this.requireWire(), this.store, me.handle, me.device, { deviceKey: r.devicePublicKey, mlsKey: r.mlsKey, possession: r.possession });
   }
 
+  /** This device's account record, once the relay said who it is (`auth`) and its device id. */
+  private newAccount(auth: AuthResult, deviceId: bigint, device: KeyHandle, mlsKey: KeyHandle, role: Role): Account {
+    return {
+      handle: auth.handle,
+      accountId: auth.accountId,
+      deviceId,
+      instanceId: this.hello!.instanceId,
+      device,
+      mlsKey,
+      mlsKeyId: fromHex(randomHex(16)),
+      role,
+      createdMs: Date.now(),
+      type: auth.type,
+    };
+  }
+
   /**
    * On a browser without an account: asks to become a device of `handle`, shows the code through
    * `steps.onCode`, and once a device of the account approved it, signs in as that new device.
@@ -1520,18 +1525,7 @@ export class Messenger {
     const own = await devices.ownChain(anon.wire, this.store, auth.handle);
     if (own.view && !devices.listed(own.view, device.publicKey, mlsKey.publicKey)) throw new devices.DeviceChainRefused(auth.handle, "notInChain");
     if (own.view) await devices.writePin(this.store, own.handle, own.view);
-    const account: Account = {
-      handle: auth.handle,
-      accountId: auth.accountId,
-      deviceId: auth.deviceId,
-      instanceId: this.hello!.instanceId,
-      device,
-      mlsKey,
-      mlsKeyId: fromHex(randomHex(16)),
-      role: "helper",
-      createdMs: Date.now(),
-      type: auth.type,
-    };
+    const account = this.newAccount(auth, auth.deviceId, device, mlsKey, "helper");
     await this.store.write([put("kv", "account", account)]);
     this.useAccount(account);
     this.anon = undefined;
@@ -1591,18 +1585,7 @@ export class Messenger {
     const deviceId = await devices.addLinkedDevice(anon.wire, this.store, auth.handle, backupKey, { deviceKey: device.publicKey, mlsKey: mlsKey.publicKey, possession });
     anon.wire.close();
     this.anon = undefined;
-    const account: Account = {
-      handle: auth.handle,
-      accountId: auth.accountId,
-      deviceId,
-      instanceId: this.hello!.instanceId,
-      device,
-      mlsKey,
-      mlsKeyId: fromHex(randomHex(16)),
-      role: payload.role,
-      createdMs: Date.now(),
-      type: auth.type,
-    };
+    const account = this.newAccount(auth, deviceId, device, mlsKey, payload.role);
     const peers = [...new Set(payload.messages.map((m) => m.peer))];
     const ops: Op[] = [put("kv", "account", account), put("kv", "restoredPeers", peers)];
     for (const m of payload.messages) {
