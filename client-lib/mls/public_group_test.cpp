@@ -104,6 +104,14 @@ class PublicGroupTest : public ::testing::Test {
     return std::move(*applied);
   }
 
+  // `m` signed anew by `key` after an edit (what its malicious sender can send), with its tags.
+  Bytes resigned(const PublicMessage& m, const SignaturePrivateKey& key) {
+    AuthenticatedContent ac =
+        sign_content(WireFormat::kPublicMessage, m.content, key, view_.context());
+    ac.auth.confirmation_tag = m.auth.confirmation_tag;
+    return wrap(PublicMessage{ac.content, ac.auth, m.membership_tag});
+  }
+
   Bytes group_id_ = to_bytes("public-group");
   Device a_ = device("alice"), b_ = device("bob"), c_ = device("carol");
   std::optional<State> alice_, bob_, carol_;  // State has no empty value.
@@ -196,11 +204,7 @@ TEST_F(PublicGroupTest, RefusesCommitsMembersWouldRefuse) {
   PublicMessage m = public_message(out.message);
   auto& path = *std::get<Commit>(m.content.content).path;
   path.nodes.back().encryption_key[0] ^= 1;
-  AuthenticatedContent resigned =
-      sign_content(WireFormat::kPublicMessage, m.content, b_.signer, view_.context());
-  resigned.auth.confirmation_tag = m.auth.confirmation_tag;
-  auto verified =
-      view_.verify(wrap(PublicMessage{resigned.content, resigned.auth, m.membership_tag}));
+  auto verified = view_.verify(resigned(m, b_.signer));
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(view_.apply_commit(*verified).error().code, Errc::kVerify);
 
@@ -231,10 +235,7 @@ TEST_F(PublicGroupTest, RefusesAKeyAlreadyInTheTree) {
   auto& leaf = std::get<UpdateProposal>(std::get<Proposal>(update.content.content).value).leaf_node;
   leaf.encryption_key = carol_key;
   resign_leaf(leaf, b_.signer, group_id_, 1);
-  AuthenticatedContent signed_update =
-      sign_content(WireFormat::kPublicMessage, update.content, b_.signer, view_.context());
-  auto verified_update = view_.verify(
-      wrap(PublicMessage{signed_update.content, signed_update.auth, update.membership_tag}));
+  auto verified_update = view_.verify(resigned(update, b_.signer));
   ASSERT_TRUE(verified_update.ok()) << verified_update.error().message;
   auto cached = view_.add_proposal(*verified_update);
   ASSERT_FALSE(cached.ok());
@@ -246,11 +247,7 @@ TEST_F(PublicGroupTest, RefusesAKeyAlreadyInTheTree) {
   auto& path_leaf = std::get<Commit>(m.content.content).path->leaf_node;
   path_leaf.encryption_key = carol_key;
   resign_leaf(path_leaf, b_.signer, group_id_, 1);
-  AuthenticatedContent resigned =
-      sign_content(WireFormat::kPublicMessage, m.content, b_.signer, view_.context());
-  resigned.auth.confirmation_tag = m.auth.confirmation_tag;
-  auto verified =
-      view_.verify(wrap(PublicMessage{resigned.content, resigned.auth, m.membership_tag}));
+  auto verified = view_.verify(resigned(m, b_.signer));
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   auto applied = view_.apply_commit(*verified);
   ASSERT_FALSE(applied.ok());
