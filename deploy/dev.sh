@@ -24,8 +24,10 @@ install_missing() {
   for p in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  # Node.js for the web client and the MLS interop test: Debian's, unless one is already installed.
-  command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+  # Node.js for the web client and the MLS interop test: Debian's (with npm), unless one is
+  # already installed; use_recent_node replaces it when it is older than the web needs.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then
@@ -37,6 +39,31 @@ install_missing() {
   fi
 }
 
+# The web toolchain and tests need Node.js 20.19 or newer (Vite, WebSocket in node, the test
+# runner's flags); Debian 12 ships 18. Then the official build, pinned, comes from the npm registry
+# (package node-linux-<arch>) into .tools/, first on PATH for the build and the tests.
+node_version=20.19.5
+node_recent() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+           process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+use_recent_node() {
+  node_recent && return
+  local arch
+  case $(uname -m) in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "Node.js 20.19 or newer is needed; install it for $(uname -m)" >&2; exit 1 ;;
+  esac
+  local dir="$root/.tools/node-$node_version"
+  if [[ ! -x $dir/node_modules/node-linux-$arch/bin/node ]]; then
+    echo "Node.js $(node --version 2>/dev/null) is too old: node-linux-$arch@$node_version from npm"
+    npm install --silent --no-save --no-package-lock --prefix "$dir" "node-linux-$arch@$node_version"
+  fi
+  export PATH="$dir/node_modules/node-linux-$arch/bin:$PATH"
+  node_recent || { echo "Node.js $node_version did not install" >&2; exit 1; }
+}
+
 build() {
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build -j"$jobs"
@@ -45,16 +72,19 @@ build() {
 case "${1:-}" in
   build)
     install_missing
+    use_recent_node
     build
     ;;
   serve)
     install_missing
+    use_recent_node
     build
     mkdir -p data
     exec build/bin/cercle-server --data ./data --web ./web/dist --listen 127.0.0.1:8080 "${@:2}"
     ;;
   test)
     install_missing
+    use_recent_node
     build
     ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
     ;;
