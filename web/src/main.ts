@@ -1,7 +1,7 @@
 import "./style.css";
 import { IdbStore } from "./core/store";
 import { Messenger } from "./core/messenger";
-import { setLang, t, type Lang } from "./i18n";
+import { setLang, t } from "./i18n";
 import { App } from "./ui/app";
 import { h, replace } from "./ui/dom";
 
@@ -28,16 +28,22 @@ function otherTab(root: HTMLElement): void {
   replace(root, h("main", {}, h("h1", {}, t("otherTabTitle")), h("p", {}, t("otherTabText"))));
 }
 
-const saved = localStorage.getItem("cercle.lang");
-setLang((saved === "en" || saved === "fr" ? saved : "fr") as Lang);
-const root = document.getElementById("app")!;
-// One tab at a time holds this device's keys and connection: two would race on the MLS state.
-if (navigator.locks) {
-  void navigator.locks.request("cercle-device", { ifAvailable: true }, async (lock) => {
+/** The language chosen earlier on this browser; French otherwise, or if English cannot be fetched. */
+async function savedLanguage(): Promise<void> {
+  if (localStorage.getItem("cercle.lang") !== "en") return;
+  await setLang("en").catch(() => setLang("fr"));
+}
+
+async function main(): Promise<void> {
+  await savedLanguage();
+  const root = document.getElementById("app")!;
+  // One tab at a time holds this device's keys and connection: two would race on the MLS state.
+  if (!navigator.locks) return boot(root);
+  await navigator.locks.request("cercle-device", { ifAvailable: true }, async (lock) => {
     if (!lock) return otherTab(root);
     await boot(root);
     await new Promise(() => {});  // Held until the tab closes or reloads.
   });
-} else {
-  void boot(root);
 }
+
+void main();

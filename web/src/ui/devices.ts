@@ -7,7 +7,7 @@ import type { Messenger } from "../core/messenger";
 import { ErrorCode, type DeviceRequestInfo } from "../core/proto";
 import { RelayError } from "../core/wire";
 import { lang, t } from "../i18n";
-import { busy, errorText, type App, type Screen } from "./app";
+import { busy, errorText, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 
 const REQUESTS_POLL_MS = 3000;
@@ -41,7 +41,7 @@ export class JoinScreen implements Screen {
   private abort?: AbortController;
 
   constructor(
-    private readonly app: App,
+    private readonly shell: Shell,
     private readonly m: Messenger,
   ) {
     this.el = h("section", {});
@@ -105,7 +105,7 @@ export class JoinScreen implements Screen {
       this.showForm(abort.signal.aborted ? t("approveCancelled") : pairingError(e, asked));
       return;
     }
-    this.app.accountReady("#/");
+    this.shell.accountReady("#/");
   }
 }
 

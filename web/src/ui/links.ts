@@ -1,0 +1,115 @@
+// A helper's contact links: create one (name, duration), copy its address, revoke it.
+import type { Messenger } from "../core/messenger";
+import type { ContactLinkInfo } from "../core/proto";
+import { lang, t } from "../i18n";
+import { busy, errorText, type Screen } from "./common";
+import { field, h, replace } from "./dom";
+
+export class LinksScreen implements Screen {
+  el: HTMLElement;
+  title = t("linksTitle");
+  private readonly list = h("div", {});
+  private readonly message = h("p", { class: "notice", role: "status" });
+  private loaded = false;
+
+  constructor(private readonly m: Messenger) {
+    const label = h("input", { name: "label", autocomplete: "off", maxlength: 64 });
+    const labelField = field({ label: t("linkNameLabel"), hint: t("linkNameHint"), control: label });
+    const duration = h(
+      "select",
+      { name: "duration" },
+      h("option", { value: "0" }, t("durationNever")),
+      h("option", { value: "24" }, t("durationDay")),
+      h("option", { value: "168" }, t("durationWeek")),
+      h("option", { value: "720" }, t("durationMonth")),
+    );
+    const durationField = field({ label: t("durationLabel"), control: duration });
+    const button = h("button", { type: "submit" }, t("createLink"));
+    const form = h("form", { novalidate: true, "aria-labelledby": "create-title" }, h("h2", { id: "create-title" }, t("linksCreateTitle")), labelField.wrap, durationField.wrap, button);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void busy(button, async () => {
+        labelField.error(null);
+        try {
+          await this.m.createContactLink(label.value.trim(), Number(duration.value));
+          label.value = "";
+          this.message.textContent = t("linkCreated");
+          await this.load();
+        } catch (err) {
+          labelField.error(errorText(err));
+        }
+      });
+    });
+    this.el = h("section", {}, h("h1", {}, t("linksTitle")), h("p", {}, t("linksIntro")), form, this.message, h("h2", {}, t("linksListTitle")), this.list);
+  }
+
+  update(): void {
+    if (!this.loaded && this.m.state === "online") void this.load();
+    else if (!this.loaded) replace(this.list, h("p", {}, t("errOffline")));
+  }
+
+  private async load(): Promise<void> {
+    this.loaded = true;
+    let links: ContactLinkInfo[];
+    try {
+      links = await this.m.listContactLinks();
+    } catch {
+      this.loaded = false;
+      replace(this.list, h("p", {}, t("errOffline")));
+      return;
+    }
+    if (links.length === 0) {
+      replace(this.list, h("p", {}, t("linksEmpty")));
+      return;
+    }
+    links.sort((a, b) => Number(b.createdMs - a.createdMs));
+    replace(this.list, h("ul", { class: "links" }, links.map((l) => this.item(l))));
+  }
+
+  private item(link: ContactLinkInfo): HTMLElement {
+    const name = link.label || t("linkUnnamed");
+    const url = `${location.origin}/c/${encodeURIComponent(link.token)}`;
+    const expired = link.expiresAtMs > 0n && Number(link.expiresAtMs) < Date.now();
+    const state = link.revoked
+      ? t("linkRevoked")
+      : expired
+        ? t("linkExpired")
+        : link.expiresAtMs > 0n
+          ? t("linkExpires", { date: new Intl.DateTimeFormat(lang(), { dateStyle: "long", timeStyle: "short" }).format(new Date(Number(link.expiresAtMs))) })
+          : t("linkActive");
+    const active = !link.revoked && !expired;
+    const input = h("input", { readonly: true, value: url, class: "url" });
+    input.addEventListener("focus", () => input.select());
+    const f = field({ label: t("linkAddress", { name }), control: input });
+    const copy = h("button", { type: "button" }, t("copyLink"));
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(url);
+        this.message.textContent = t("copied");
+      } catch {
+        input.focus();
+        this.message.textContent = t("copyFailed");
+      }
+    });
+    const revoke = h("button", { type: "button", class: "danger" }, t("revokeLink"));
+    revoke.addEventListener("click", () =>
+      busy(revoke, async () => {
+        try {
+          await this.m.revokeContactLink(link.token);
+          this.message.textContent = t("revoked");
+          await this.load();
+        } catch (err) {
+          this.message.textContent = errorText(err);
+        }
+      }),
+    );
+    return h(
+      "li",
+      { class: active ? "link" : "link inactive" },
+      h("h3", {}, name),
+      active ? [f.wrap, h("div", { class: "actions" }, copy, revoke)] : null,
+      h("p", {}, state),
+      h("p", { class: "muted" }, t("linkRegistrations", { n: link.registrations })),
+    );
+  }
+}

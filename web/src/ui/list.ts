@@ -1,0 +1,128 @@
+// The list of conversations (with unread counts), invitations to groups waiting for an answer, and
+// the form that starts a conversation with a pseudonym.
+import type { Messenger } from "../core/messenger";
+import { t } from "../i18n";
+import { busy, errorText, formatTime, peerRoute, type Screen, type Shell } from "./common";
+import { field, h, replace } from "./dom";
+import { threadTitle } from "./notices";
+
+export class ListScreen implements Screen {
+  el: HTMLElement;
+  title = t("listTitle");
+  private readonly list = h("div", {});
+  private readonly invitations = h("div", {});
+  private readonly invitationStatus = h("p", { class: "notice", role: "status" });
+  private invitationsShown = "";
+
+  constructor(
+    private readonly shell: Shell,
+    private readonly m: Messenger,
+  ) {
+    const input = h("input", { name: "peer", autocomplete: "off", autocapitalize: "none", spellcheck: "false", required: true });
+    const f = field({ label: t("startLabel"), control: input });
+    const button = h("button", { type: "submit" }, t("startButton"));
+    const form = h("form", { novalidate: true, "aria-labelledby": "start-title" }, h("h2", { id: "start-title" }, t("startTitle")), f.wrap, button);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void busy(button, async () => {
+        f.error(null);
+        const name = input.value.trim();
+        if (!name) {
+          f.error(t("errNotFound"));
+          input.focus();
+          return;
+        }
+        if (name.toLowerCase() === m.account!.handle.toLowerCase()) {
+          f.error(t("errYourself"));
+          input.focus();
+          return;
+        }
+        try {
+          const peer = await this.m.startConversation(name);
+          this.shell.navigate(peerRoute(peer));
+        } catch (err) {
+          f.error(errorText(err));
+          input.focus();
+        }
+      });
+    });
+    this.el = h("section", {}, h("h1", {}, t("listTitle")), this.invitations, this.invitationStatus, this.list, form);
+  }
+
+  /** Invitations to groups: who invites, as what, the charter to accept; one button each. */
+  private renderInvitations(): void {
+    const pending = this.m.invitations();
+    const shown = JSON.stringify(pending);
+    if (shown === this.invitationsShown) return;
+    this.invitationsShown = shown;
+    if (pending.length === 0) {
+      replace(this.invitations);
+      return;
+    }
+    replace(
+      this.invitations,
+      h("h2", {}, t("invitationsTitle")),
+      h(
+        "ul",
+        { class: "invitations" },
+        pending.map((i) => {
+          const accept = h("button", { type: "button", "aria-label": t("invitationAcceptFrom", { name: i.inviter }) }, t("invitationAccept"));
+          accept.addEventListener("click", () =>
+            busy(accept, async () => {
+              try {
+                await this.m.acceptInvitation(i.id);
+                this.invitationStatus.textContent = t("invitationAccepted");
+              } catch (err) {
+                this.invitationStatus.textContent = errorText(err);
+              }
+            }),
+          );
+          const as = i.professional
+            ? i.accompanying
+              ? t("invitationAsProFor", { name: i.accompanying })
+              : t("invitationAsPro")
+            : t("invitationAsPeer");
+          return h(
+            "li",
+            { class: "link" },
+            h("h3", {}, t("invitationFrom", { name: i.inviter })),
+            h("p", {}, as),
+            i.charter ? [h("p", {}, h("strong", {}, t("groupCharter"))), h("p", { class: "charter" }, i.charter)] : h("p", {}, t("invitationNoCharter")),
+            h("p", {}, t("invitationHow")),
+            accept,
+          );
+        }),
+      ),
+    );
+  }
+
+  update(): void {
+    this.renderInvitations();
+    const threads = this.m.threads();
+    if (threads.length === 0) {
+      replace(this.list, h("p", {}, t("listEmpty")));
+      return;
+    }
+    replace(
+      this.list,
+      h(
+        "ul",
+        { class: "threads" },
+        threads.map((th) => {
+          const unread = th.unread === 0 ? t("noUnread") : th.unread === 1 ? t("unreadOne") : t("unread", { n: th.unread });
+          return h(
+            "li",
+            {},
+            h(
+              "a",
+              { href: peerRoute(th.peer), class: th.unread ? "thread unread" : "thread" },
+              h("span", { class: "peer" }, threadTitle(th)),
+              h("span", { class: th.unread ? "badge" : "muted" }, unread),
+              th.lastTime ? h("time", { datetime: new Date(th.lastTime).toISOString() }, formatTime(th.lastTime)) : null,
+            ),
+          );
+        }),
+      ),
+    );
+  }
+}
