@@ -1,16 +1,15 @@
 // The web client in Debian's Chromium against the real relay: a helper and a visitor in two browser
 // contexts, contact link, messages both ways, reload, offline and back, backup and restore, revoked
-// link; axe-core on every screen (light and dark), reflow at 360 and 320 px.
+// link; axe-core on every screen (light and dark), reflow at 360 and 320 px. Each test starts its own
+// server and browser contexts (the fixtures below), so any test runs alone or in any order.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { after, before, test } from "node:test";
-import { axe, eventually, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { firstLoad } from "../scripts/size.mjs";
+import { DIST, axe, eventually, horizontalOverflow, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
 
-let server;
 let browser;
-let helper;   // { context, page, problems }
-let visitor;
-let linkUrl;
 const PHONE = { viewport: { width: 360, height: 740 } };
 
 async function scan(page, screen) {
@@ -36,17 +35,79 @@ const connText = (page) => page.locator(".conn-text");
 const bubble = (page, text) => page.locator("ol.messages li.msg .text", { hasText: text });
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 2 });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
 });
 
-test("the home page is plain, accessible in French and English, and reflows on a small screen", async () => {
-  helper = await newPerson(browser, PHONE);
+const FIRST = "Bonjour, j'aimerais parler à quelqu'un.";
+const ANSWER = "Bonjour camille, je vous écoute.";
+
+/** A server with one registration code, and "aidante" signed in on the conversations page. */
+async function helperAccount(t) {
+  const server = await serverFor(t, { registration: "invite-code", codes: 1 });
+  const helper = await personFor(t, browser, PHONE);
+  const { page } = helper;
+  await page.goto(`${server.url}/`);
+  await page.getByLabel("Pseudonyme").fill("aidante");
+  await page.getByLabel("Code d'inscription").fill(server.codes[0]);
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
+  await connText(page).filter({ hasText: "Connecté." }).waitFor();
+  return { server, helper };
+}
+
+/** The helper's contact link "site de l'association", made on the links page; returns its address. */
+async function createLink(page) {
+  await page.getByRole("link", { name: "Liens de contact" }).click();
+  await page.getByRole("heading", { level: 1, name: "Liens de contact" }).waitFor();
+  await page.getByLabel("Nom du lien").fill("site de l'association");
+  await page.getByLabel("Durée du lien").selectOption("168");
+  await page.getByRole("button", { name: "Créer le lien" }).click();
+  const address = page.getByLabel("Adresse du lien « site de l'association »");
+  await address.waitFor();
+  return address.inputValue();
+}
+
+/** "camille" opens the link in her own browser context, registers and reaches the conversation. */
+async function visitorAccount(t, linkUrl) {
+  const visitor = await personFor(t, browser, PHONE);
+  const { page } = visitor;
+  await page.goto(linkUrl);
+  await page.getByLabel("Choisissez un pseudonyme").fill("camille");
+  await page.getByRole("button", { name: "Commencer" }).click();
+  await page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
+  await connText(page).filter({ hasText: "Connecté." }).waitFor();
+  return visitor;
+}
+
+async function send(page, text) {
+  await page.getByLabel("Votre message").fill(text);
+  await page.getByRole("button", { name: "Envoyer" }).click();
+}
+
+/**
+ * A conversation: camille came by aidante's link and wrote FIRST; aidante answered ANSWER and is on
+ * the conversation's page, camille sees the answer.
+ */
+async function conversation(t) {
+  const { server, helper } = await helperAccount(t);
+  const linkUrl = await createLink(helper.page);
+  const visitor = await visitorAccount(t, linkUrl);
+  await send(visitor.page, FIRST);
+  await visitor.page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
+  await helper.page.goto(`${server.url}/#/t/camille`);
+  await bubble(helper.page, FIRST).waitFor();
+  await send(helper.page, ANSWER);
+  await bubble(visitor.page, ANSWER).waitFor();
+  return { server, helper, visitor, linkUrl };
+}
+
+test("the home page is plain, accessible in French and English, and reflows on a small screen", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code" });
+  const helper = await personFor(t, browser, PHONE);
   const { page } = helper;
   await page.goto(`${server.url}/`);
   await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
@@ -60,10 +121,13 @@ test("the home page is plain, accessible in French and English, and reflows on a
   await scan(page, "home (English)");
   await page.getByRole("button", { name: "Français" }).click();
   await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
+  assert.deepEqual(pageProblems(helper), []);
 });
 
-test("registration errors are said in words next to the field", async () => {
-  const { page } = helper;
+test("registration errors are said in words next to the field", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code" });
+  const { page } = await personFor(t, browser, PHONE);
+  await page.goto(`${server.url}/`);
   await page.getByLabel("Pseudonyme").fill("aidante");
   await page.getByLabel("Code d'inscription").fill("mauvais-code");
   await page.getByRole("button", { name: "Créer mon compte" }).click();
@@ -72,8 +136,11 @@ test("registration errors are said in words next to the field", async () => {
   await scan(page, "accueil avec erreur");
 });
 
-test("a helper creates an account with a code, then a contact link", async () => {
-  const { page } = helper;
+test("a helper creates an account with a code, then a contact link", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code", codes: 1 });
+  const { page } = await personFor(t, browser, PHONE);
+  await page.goto(`${server.url}/`);
+  await page.getByLabel("Pseudonyme").fill("aidante");
   await page.getByLabel("Code d'inscription").fill(server.codes[0]);
   await page.getByRole("button", { name: "Créer mon compte" }).click();
   await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
@@ -90,16 +157,20 @@ test("a helper creates an account with a code, then a contact link", async () =>
   await page.getByRole("button", { name: "Créer le lien" }).click();
   const address = page.getByLabel("Adresse du lien « site de l'association »");
   await address.waitFor();
-  linkUrl = await address.inputValue();
+  const linkUrl = await address.inputValue();
   assert.match(linkUrl, new RegExp(`^${server.url}/c/[A-Za-z0-9_-]{16,}$`));
   await page.getByText(/^Actif jusqu'au/).waitFor();
   await scan(page, "liens de contact");
   await noReflowProblem(page, "liens de contact");
 });
 
-test("a visitor opens the link in another browser, picks a pseudonym and writes", async () => {
-  visitor = await newPerson(browser, PHONE);
+test("a visitor opens the link in another browser, picks a pseudonym and writes", async (t) => {
+  const { helper } = await helperAccount(t);
+  const linkUrl = await createLink(helper.page);
+  const visitor = await personFor(t, browser, PHONE);
   const { page } = visitor;
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   await page.goto(linkUrl);
   await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();
   await page.getByText("Votre conversation est gardée seulement dans ce navigateur.").waitFor();
@@ -117,9 +188,18 @@ test("a visitor opens the link in another browser, picks a pseudonym and writes"
   assert.deepEqual(await messages(page), ["Bonjour, j'aimerais parler à quelqu'un."]);
   await scan(page, "conversation (visiteur)");
   await noReflowProblem(page, "conversation");
+  // The visitor fetched the first load and the conversation screen, none of the other screens.
+  const first = new Set(firstLoad(DIST).files.map((f) => `/${f.file}`));
+  assert.ok([...first].every((f) => f === "/index.html" || fetched.includes(f)), `first load: ${[...first]}; fetched: ${fetched}`);
+  const screens = fetched.filter((f) => /^\/assets\/(devices|backup|home|links|list|verify|account|conversation|i18n-en)-/.test(f)).map((f) => basename(f).split("-")[0]);
+  assert.deepEqual(screens, ["conversation"]);
+  assert.deepEqual(pageProblems(visitor), []);
 });
 
-test("the helper sees the unread count, reads and answers; the visitor is told by the live region", async () => {
+test("the helper sees the unread count, reads and answers; the visitor is told by the live region", async (t) => {
+  const { helper } = await helperAccount(t);
+  const visitor = await visitorAccount(t, await createLink(helper.page));
+  await send(visitor.page, FIRST);
   const { page } = helper;
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   const thread = page.getByRole("link", { name: /camille.*1 nouveau message/ });
@@ -141,7 +221,8 @@ test("the helper sees the unread count, reads and answers; the visitor is told b
   await page.getByRole("link", { name: /camille.*Pas de nouveau message/ }).waitFor();
 });
 
-test("both still see the history after a reload", async () => {
+test("both still see the history after a reload", async (t) => {
+  const { server, helper, visitor } = await conversation(t);
   const expected = ["Bonjour, j'aimerais parler à quelqu'un.", "Bonjour camille, je vous écoute."];
   await visitor.page.reload();
   await visitor.page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
@@ -154,7 +235,8 @@ test("both still see the history after a reload", async () => {
   await connText(helper.page).filter({ hasText: "Connecté." }).waitFor();
 });
 
-test("the visitor's page goes offline, says so, and catches up when back, without duplicates", async () => {
+test("the visitor's page goes offline, says so, and catches up when back, without duplicates", async (t) => {
+  const { helper, visitor } = await conversation(t);
   const before = await messages(visitor.page);
   await visitor.context.setOffline(true);
   await connText(visitor.page).filter({ hasText: "Pas de connexion." }).waitFor();
@@ -190,15 +272,17 @@ test("the visitor's page goes offline, says so, and catches up when back, withou
   assert.equal(new Set(got).size, got.length);
 });
 
-test("a second tab of the same browser says Cercle is open elsewhere (one tab holds the keys)", async () => {
-  const second = await visitor.context.newPage();
+test("a second tab of the same browser says Cercle is open elsewhere (one tab holds the keys)", async (t) => {
+  const { server, helper } = await helperAccount(t);
+  const second = await helper.context.newPage();
   await second.goto(`${server.url}/`);
   await second.getByRole("heading", { level: 1, name: "Cercle est déjà ouvert" }).waitFor();
   await scan(second, "autre onglet");
   await second.close();
 });
 
-test("the account page warns about clearing browser data and makes a backup that restores elsewhere", async () => {
+test("the account page warns about clearing browser data and makes a backup that restores elsewhere", async (t) => {
+  const { server, helper, visitor } = await conversation(t);
   const { page } = visitor;
   await page.getByRole("link", { name: "Mon compte" }).click();
   await page.getByRole("heading", { level: 1, name: "Mon compte" }).waitFor();
@@ -218,7 +302,7 @@ test("the account page warns about clearing browser data and makes a backup that
   assert.ok(!file.includes("camille, je vous écoute"), "the backup is encrypted");
   await page.getByText("Sauvegarde téléchargée.").waitFor();
 
-  const other = await newPerson(browser, PHONE);
+  const other = await personFor(t, browser, PHONE);
   await other.page.goto(`${server.url}/`);
   await other.page.getByRole("button", { name: "Récupérer mon compte" }).waitFor();
   const upload = { name: "cercle-camille.cercle", mimeType: "application/json", buffer: Buffer.from(file) };
@@ -234,24 +318,25 @@ test("the account page warns about clearing browser data and makes a backup that
   await other.page.getByLabel("Votre message").fill("Je suis sur mon autre téléphone.");
   await other.page.getByRole("button", { name: "Envoyer" }).click();
   await bubble(helper.page, "Je suis sur mon autre téléphone.").waitFor({ timeout: 20_000 });
-  await other.context.close();
+  assert.deepEqual(pageProblems(other), []);
 });
 
-test("a revoked link says so in plain words", async () => {
+test("a revoked link says so in plain words", async (t) => {
+  const { helper, linkUrl } = await conversation(t);
   const { page } = helper;
   await page.getByRole("link", { name: "Liens de contact" }).click();
   await page.getByText("Personnes venues par ce lien : 1.").waitFor();
   await page.getByRole("button", { name: "Annuler ce lien" }).click();
   await page.getByText("Annulé.", { exact: true }).waitFor();
   await scan(page, "liens de contact (annulé)");
-  const late = await newPerson(browser, PHONE);
+  const late = await personFor(t, browser, PHONE);
   await late.page.goto(linkUrl);
   await late.page.getByRole("heading", { level: 1, name: "Ce lien ne marche pas" }).waitFor();
   await scan(late.page, "lien annulé");
-  await late.context.close();
 });
 
-test("the dark colour scheme passes axe as well", async () => {
+test("the dark colour scheme passes axe as well", async (t) => {
+  const { server, helper, visitor } = await conversation(t);
   for (const [who, path, screen] of [
     [helper, "/#/", "conversations"],
     [helper, "/#/t/camille", "conversation"],
@@ -267,9 +352,27 @@ test("the dark colour scheme passes axe as well", async () => {
   }
 });
 
-test("no page error and no blocked script or style (the relay's strict CSP holds)", async () => {
-  for (const who of [helper, visitor]) {
-    const real = who.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED|net::ERR/.test(p));
-    assert.deepEqual(real, []);
+test("no page error and no blocked script or style on any screen (the relay's strict CSP holds)", async (t) => {
+  const { server, helper, visitor } = await conversation(t);
+  const screens = [
+    [helper, "#/", "Conversations"],
+    [helper, "#/links", "Liens de contact"],
+    [helper, "#/account", "Mon compte"],
+    [helper, "#/devices", "Mes appareils"],
+    [helper, "#/v/camille/camille", "Vérifier camille"],
+    [visitor, "#/account", "Mon compte"],
+    [visitor, "#/devices", "Mes appareils"],
+  ];
+  for (const [who, hash, title] of screens) {
+    await who.page.goto(`${server.url}/${hash}`);
+    await who.page.getByRole("heading", { level: 1, name: title }).waitFor();
   }
+  const stranger = await personFor(t, browser, PHONE);
+  await stranger.page.goto(`${server.url}/`);
+  await stranger.page.getByRole("button", { name: "Créer mon compte" }).waitFor();
+  await stranger.page.getByRole("button", { name: "English" }).click();
+  await stranger.page.getByRole("button", { name: "Create my account" }).waitFor();
+  await stranger.page.goto(`${server.url}/#/join`);
+  await stranger.page.getByRole("heading", { level: 1, name: "Use my account on this device" }).waitFor();
+  for (const who of [helper, visitor, stranger]) assert.deepEqual(pageProblems(who), []);
 });

@@ -114,6 +114,34 @@ export async function launchBrowser() {
   });
 }
 
+/** A server for one test only: stopped when the test ends (tests share nothing, run alone or in any order). */
+export async function serverFor(t, opts) {
+  const server = await startServer(opts);
+  t.after(() => server.stop());
+  return server;
+}
+
+/** A person for one test only (see newPerson): the context is closed when the test ends. */
+export async function personFor(t, browser, opts) {
+  const person = await newPerson(browser, opts);
+  t.after(() => person.context.close().catch(() => {}));
+  return person;
+}
+
+/** Page errors and console errors, leaving out the network ones a test causes on purpose (offline). */
+export function pageProblems(person) {
+  return person.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED|net::ERR/.test(p));
+}
+
+/** Creates an account on the home page at `url` (with a registration code when given); resolves once connected. */
+export async function registerInPage(page, url, handle, code) {
+  await page.goto(`${url}/`);
+  await page.getByLabel("Pseudonyme").fill(handle);
+  if (code) await page.getByLabel("Code d'inscription").fill(code);
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+}
+
 /** A new browser context (a separate person: own storage); records CSP violations and page errors. */
 export async function newPerson(browser, opts = {}) {
   const context = await browser.newContext({ locale: "fr-FR", ...opts });
