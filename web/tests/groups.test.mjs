@@ -5,33 +5,23 @@
 // message from the page and from IndexedDB; a forged commit (a member who is not a facilitator
 // adding someone, passed on by a relay double) is refused, the group stays on its epoch and the
 // user is warned; entries erased while offline do not stall the stream; the group's retention
-// deletes old copies. axe-core on the group screens, light and dark, French and English.
+// deletes old copies. axe-core on the group screens, light and dark, French and English. Each test
+// has its own relay, double, browser context and accounts (the fixtures below): any test runs alone
+// or in any order.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { axe, eventually, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { axe, eventually, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
-let server;
-let double;
 let browser;
-let web;  // sam, in Chromium.
-const nodes = [];
-let camille, alex, drMartin, drAutre;
-let id;
+const CHARTER = "Ce qui se dit ici reste ici.";
 
 async function scan(page, screen) {
   const violations = await axe(page);
   assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
 }
 
-async function person(handle, code) {
-  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-groups", keyPackageStock: 3 });
-  await m.register(handle, { code });
-  assert.ok(await m.waitOnline(10_000));
-  nodes.push(m);
-  return m;
-}
 
 const bubble = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: text }) });
 const shownTexts = (page) => page.locator("ol.messages li.msg:not(.event) .text").allTextContents();
@@ -61,40 +51,57 @@ function stored(page) {
 }
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 8, testClock: true });
-  double = await startRelayDouble(server);
   browser = await launchBrowser();
-  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
-  // The page's clock runs as the real one until the retention test moves it a day on.
-  await web.page.clock.install();
-  await web.page.goto(`${double.url}/`);
-  await web.page.getByLabel("Pseudonyme").fill("sam");
-  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
-  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
-  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
-  camille = await person("camille", server.codes[1]);
-  alex = await person("alex", server.codes[2]);
-  drMartin = await person("dr.martin", server.codes[3]);
-  await person("intrus", server.codes[4]);
-  drAutre = await person("dr.autre", server.codes[6]);
-  server.admin("account", "set-type", "dr.martin", "professional");
-  server.admin("account", "set-type", "dr.autre", "professional");
-  for (const pro of [drMartin, drAutre]) {
-    pro.stop();
-    pro.start();
-    assert.ok(await pro.waitOnline(10_000));
-  }
 });
 
 after(async () => {
-  for (const m of nodes) m.stop();
   await browser?.close();
-  await double?.stop();
-  await server?.stop();
 });
 
-test("the browser user joins a group: its leader is shown, and its rules", async () => {
-  id = await eventually("group created", () => f.createGroup(camille, { charter: "Ce qui se dit ici reste ici." }, ["sam", "alex"]).catch(() => null), 30_000);
+/**
+ * A relay (test clock) behind a relay double; sam in Chromium through the double (the page's clock
+ * installed, running as the real one until a test moves it); camille, alex and `others` as node
+ * clients, `pros` made professionals; `spare` codes left for the test. Stopped when the test ends.
+ */
+async function world(t, { others = [], pros = [], spare = 0 } = {}) {
+  const handles = ["camille", "alex", ...others, ...pros];
+  const server = await serverFor(t, { registration: "invite-code", codes: 1 + handles.length + spare, testClock: true });
+  const double = await startRelayDouble(server);
+  t.after(() => double.stop());
+  const web = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
+  await web.page.clock.install();
+  await registerInPage(web.page, double.url, "sam", server.codes[0]);
+  const people = {};
+  for (const [i, handle] of handles.entries()) {
+    const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-groups", keyPackageStock: 3 });
+    t.after(() => m.stop());
+    await m.register(handle, { code: server.codes[i + 1] });
+    assert.ok(await m.waitOnline(10_000));
+    people[handle] = m;
+  }
+  for (const handle of pros) {
+    server.admin("account", "set-type", handle, "professional");
+    people[handle].stop();
+    people[handle].start();
+    assert.ok(await people[handle].waitOnline(10_000));
+  }
+  return { server, double, web, people, camille: people.camille, alex: people.alex, spareCodes: server.codes.slice(1 + handles.length) };
+}
+
+/** world(), and the group camille leads with sam and alex (charter CHARTER), open on sam's page. */
+async function group(t, opts) {
+  const w = await world(t, opts);
+  const id = await eventually("group created", () => f.createGroup(w.camille, { charter: CHARTER }, ["sam", "alex"]).catch(() => null), 30_000);
+  const { page } = w.web;
+  await page.getByRole("link", { name: /Groupe de parole avec camille, alex/ }).click();
+  await page.getByRole("heading", { level: 1, name: "Groupe de parole avec camille, alex" }).waitFor();
+  await ev(page, "Vous avez rejoint le groupe.").waitFor();
+  return { ...w, id };
+}
+
+test("the browser user joins a group: its leader is shown, and its rules", async (t) => {
+  const { web, camille } = await world(t);
+  const id = await eventually("group created", () => f.createGroup(camille, { charter: CHARTER }, ["sam", "alex"]).catch(() => null), 30_000);
   const { page } = web;
   const thread = page.getByRole("link", { name: /Groupe de parole avec camille, alex/ });
   await thread.waitFor();
@@ -122,7 +129,9 @@ test("the browser user joins a group: its leader is shown, and its rules", async
   await eventually("camille reads sam", async () => (await f.groupMessages(camille, id)).some((m) => m.text === "Bonjour à toutes et à tous."));
 });
 
-test("a professional joins by invitation: visible in the list and beside every message (a)", async () => {
+test("a professional joins by invitation: visible in the list and beside every message (a)", async (t) => {
+  const { web, camille, alex, people, id } = await group(t, { pros: ["dr.martin"] });
+  const drMartin = people["dr.martin"];
   const { page, problems } = web;
   const signed = await f.invite(camille, id, "dr.martin", { professional: true, accompanying: "sam" });
   await ev(page, "camille a invité dr.martin, professionnel·le, qui accompagne sam.").waitFor();
@@ -165,7 +174,8 @@ test("a professional joins by invitation: visible in the list and beside every m
   assert.deepEqual(problems, []);
 });
 
-test("a withdrawn invitation and a message deleted by the facilitator are shown; the message is gone (b)", async () => {
+test("a withdrawn invitation and a message deleted by the facilitator are shown; the message is gone (b)", async (t) => {
+  const { web, camille, alex, id } = await group(t, { others: ["intrus"] });
   const { page } = web;
   const invitation = await f.invite(camille, id, "intrus", {});
   await ev(page, "camille a invité intrus.").waitFor();
@@ -185,7 +195,8 @@ test("a withdrawn invitation and a message deleted by the facilitator are shown;
   await scan(page, "groupe après une suppression");
 });
 
-test("a forged commit is refused: the group stays on its epoch and the user is warned (c)", async () => {
+test("a forged commit is refused: the group stays on its epoch and the user is warned (c)", async (t) => {
+  const { web, double, camille, alex, id } = await group(t, { others: ["intrus"] });
   const { page } = web;
   const epoch = await f.epoch(camille, id);
   // Alex, a plain member, builds a commit adding "intrus". The relay would refuse it; the relay
@@ -214,7 +225,8 @@ test("a forged commit is refused: the group stays on its epoch and the user is w
   await scan(page, "groupe avec un avertissement");
 });
 
-test("a commit sent as a message is unreadable and changes nothing; a renaming Update is refused, in words (c2)", async () => {
+test("a commit sent as a message is unreadable and changes nothing; a renaming Update is refused, in words (c2)", async (t) => {
+  const { web, double, camille, alex, id } = await group(t);
   const { page } = web;
   const epoch = await f.epoch(camille, id);
   const members = page.locator("ul.members > li > .person");
@@ -251,7 +263,8 @@ test("a commit sent as a message is unreadable and changes nothing; a renaming U
   await scan(page, "groupe avec un changement proposé refusé");
 });
 
-test("entries erased while the browser was offline do not stall it (d)", async () => {
+test("entries erased while the browser was offline do not stall it (d)", async (t) => {
+  const { web, camille, alex, id } = await group(t);
   const { page, context } = web;
   await context.setOffline(true);
   await page.locator(".conn-text", { hasText: "Pas de connexion." }).waitFor();
@@ -292,14 +305,11 @@ test("entries erased while the browser was offline do not stall it (d)", async (
   assert.equal(new Set(texts).size, texts.length);
 });
 
-test("a professional on the web client reads the charter, accepts the invitation and joins, marked for everyone", async () => {
-  const pro = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+test("a professional on the web client reads the charter, accepts the invitation and joins, marked for everyone", async (t) => {
+  const { server, double, web, camille, id, spareCodes } = await group(t, { spare: 1 });
+  const pro = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
   const { page } = pro;
-  await page.goto(`${double.url}/`);
-  await page.getByLabel("Pseudonyme").fill("dr.web");
-  await page.getByLabel("Code d'inscription").fill(server.codes[5]);
-  await page.getByRole("button", { name: "Créer mon compte" }).click();
-  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  await registerInPage(page, double.url, "dr.web", spareCodes[0]);
   // An admin makes the account a professional's; at its next sign-in the page publishes key
   // packages that say so (the relay refuses a professional's package that does not).
   server.admin("account", "set-type", "dr.web", "professional");
@@ -334,10 +344,11 @@ test("a professional on the web client reads the charter, accepts the invitation
   await ev(web.page, "dr.web, professionnel·le, a rejoint le groupe.").waitFor();
   await scan(page, "groupe vu par une professionnelle");
   assert.deepEqual(pro.problems, []);
-  await pro.context.close();
 });
 
-test("in a group with a delay for objections, a member objects to a professional's invitation", async () => {
+test("in a group with a delay for objections, a member objects to a professional's invitation", async (t) => {
+  const { web, camille, people, id } = await group(t, { pros: ["dr.autre"] });
+  const drAutre = people["dr.autre"];
   const { page } = web;
   await f.setRules(camille, id, (p) => (p.objectionHours = 48));
   await eventually("rules known", async () => (await ev(page, "L'animation a changé les règles du groupe.").count()) >= 1);
@@ -356,8 +367,12 @@ test("in a group with a delay for objections, a member objects to a professional
   await assert.rejects(f.add(camille, id, "dr.autre", signed), /objected/);
 });
 
-test("the group's retention deletes the copies older than it, on the page and in IndexedDB", async () => {
+test("the group's retention deletes the copies older than it, on the page and in IndexedDB", async (t) => {
+  const { server, web, camille, id } = await group(t);
   const { page } = web;
+  await page.getByLabel("Votre message").fill("Bonjour à toutes et à tous.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await bubble(page, "Bonjour à toutes et à tous.").waitFor();
   const changes = await ev(page, "L'animation a changé les règles du groupe.").count();
   await f.setRules(camille, id, (p) => (p.retentionDays = 1));
   await eventually("the change is shown", async () => (await ev(page, "L'animation a changé les règles du groupe.").count()) === changes + 1);
