@@ -4,30 +4,25 @@
 // compute, and is usable from the keyboard; once confirmed, the person is marked verified (kept in
 // IndexedDB with the devices it stands for). When camille gets a new device, the page announces it
 // in the conversation and through the live region, and camille is "à vérifier de nouveau" until
-// verified again. axe-core on these screens, light and dark, French and English.
+// verified again. axe-core on these screens, light and dark, French and English. Each test has its
+// own relay, browser context and accounts (the fixture below): any test runs alone or in any order.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { axe, eventually, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { axe, eventually, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
-let server;
 let browser;
-let web;
-const nodes = [];
-let camille;
-let camilleBackup;  // Made before the conversation: it becomes camille's second device.
-let camilleCode;  // Her first device's code, as the page showed it.
+const PASSPHRASE = "une phrase secrète assez longue";
 
 async function scan(page, screen) {
   const violations = await axe(page);
   assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
 }
 
-async function person(handle, code) {
+/** A node client for one test, stopped when it ends. */
+async function node(t, server) {
   const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-verify", keyPackageStock: 3 });
-  await m.register(handle, { code });
-  assert.ok(await m.waitOnline(10_000));
-  nodes.push(m);
+  t.after(() => m.stop());
   return m;
 }
 
@@ -65,30 +60,36 @@ async function tabTo(page, locator, max = 60) {
 }
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 3 });
   browser = await launchBrowser();
-  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
-  await web.page.goto(`${server.url}/`);
-  await web.page.getByLabel("Pseudonyme").fill("sam");
-  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
-  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
-  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
-  camille = await person("camille", server.codes[1]);
-  camilleBackup = await camille.exportBackup("une phrase secrète assez longue");
 });
 
 after(async () => {
-  for (const m of nodes) m.stop();
   await browser?.close();
-  await server?.stop();
 });
 
-test("the conversation shows each person's devices, and the Vérifier screen works from the keyboard", async () => {
-  const { page, problems } = web;
+/**
+ * sam in Chromium and camille under node (her backup made first: restored, it becomes her second
+ * device); camille writes "Bonjour sam" and sam's page shows the conversation with both people.
+ */
+async function conversation(t) {
+  const server = await serverFor(t, { registration: "invite-code", codes: 2 });
+  const web = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
+  await registerInPage(web.page, server.url, "sam", server.codes[0]);
+  const camille = await node(t, server);
+  await camille.register("camille", { code: server.codes[1] });
+  assert.ok(await camille.waitOnline(10_000));
+  const camilleBackup = await camille.exportBackup(PASSPHRASE);
   await camille.sendText("sam", "Bonjour sam");
+  const { page } = web;
   await page.getByRole("link", { name: /camille/ }).first().click();
   await page.locator("ol.messages li.msg .text", { hasText: "Bonjour sam" }).waitFor();
   await eventually("two people", async () => (await page.locator("ul.members > li").count()) === 2);
+  return { server, web, camille, camilleBackup };
+}
+
+test("the conversation shows each person's devices, and the Vérifier screen works from the keyboard", async (t) => {
+  const { web, camille } = await conversation(t);
+  const { page, problems } = web;
   await page.getByRole("heading", { level: 2, name: "Personnes de la conversation" }).waitFor();
   for (const who of ["camille", "sam"]) {
     assert.equal(await member(page, who).locator(".devices-count").textContent(), "1 appareil");
@@ -101,7 +102,6 @@ test("the conversation shows each person's devices, and the Vérifier screen wor
   const codes = await member(page, "camille").locator("details.devices li").allTextContents();
   assert.equal(codes.length, 1);
   assert.match(codes[0], /^Appareil \d{5} \d{5} \d{5}$/);
-  camilleCode = codes[0];
   await scan(page, "personnes avec leurs appareils");
 
   // To the Vérifier screen with Tab and Enter: the number is the one camille's client computes.
@@ -144,13 +144,21 @@ test("the conversation shows each person's devices, and the Vérifier screen wor
   assert.deepEqual(problems, []);
 });
 
-test("a new device of a verified person is announced, and they are to verify again", async () => {
+test("a new device of a verified person is announced, and they are to verify again", async (t) => {
+  const { server, web, camille, camilleBackup } = await conversation(t);
   const { page, problems } = web;
+  // sam has verified camille's one device.
+  await member(page, "camille").locator("summary").click();
+  const [camilleCode] = await member(page, "camille").locator("details.devices li").allTextContents();
+  await page.getByRole("link", { name: "Vérifier camille", exact: true }).click();
+  await page.getByRole("button", { name: "Les chiffres sont les mêmes" }).click();
+  await page.getByText("Vous avez vérifié camille.").waitFor();
+  await page.getByRole("link", { name: "Retour à la conversation" }).click();
+  await member(page, "camille").locator(".tag.verified").waitFor();
   // camille gets a second device (a backup restored elsewhere), which her client adds to the
   // conversation.
-  const camille2 = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-verify", keyPackageStock: 3 });
-  nodes.push(camille2);
-  await camille2.importBackup(camilleBackup, "une phrase secrète assez longue");
+  const camille2 = await node(t, server);
+  await camille2.importBackup(camilleBackup, PASSPHRASE);
   assert.ok(await camille2.waitOnline(10_000));
   const id = f.directId(camille, "sam");
   await eventually("camille's second device added", () => f.addDevices(camille, id, "camille", [camille2.account.deviceId]).then(() => true).catch(() => false));
