@@ -1,19 +1,17 @@
-// Interoperability with the C++ command-line client `cercle` (client-lib/cli, on the client SDK): the
+// Interoperability with the C++ command-line client `cercle` (client/cli, on the client SDK): the
 // web client in Chromium and a `cercle` user in one direct conversation, messages both ways, each side
 // creating the conversation once. Every CLI command is its own process (its own connection, its
-// state in its encrypted local store between commands), killed if it outlives its time limit.
+// state in its encrypted local store between commands), killed if it outlives its time limit. Each
+// test has its own relay, browser context and accounts: any test runs alone or in any order.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { WEB, eventually, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { WEB, eventually, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
-let server;
 let browser;
-let web;     // The helper, in Chromium.
-const clis = [];
 
 const message = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: text }) });
 
@@ -26,7 +24,8 @@ function cliBinary() {
 
 /** A `cercle` user: its own data folder and passphrase; one process per command. */
 class CliUser {
-  constructor(handle) {
+  constructor(server, handle) {
+    this.server = server;
     this.handle = handle;
     this.dir = mkdtempSync(join(tmpdir(), "cercle-cli-interop-"));
     this.env = { ...process.env, CERCLE_PASSPHRASE: `phrase de test de ${handle}` };
@@ -34,7 +33,7 @@ class CliUser {
 
   /** Runs `cercle --json ARGS`; resolves with the exit code and output, whatever the code. */
   run(args, timeoutMs = 30_000) {
-    const argv = ["--server", server.ws, "--data", this.dir, "--json", ...args];
+    const argv = ["--server", this.server.ws, "--data", this.dir, "--json", ...args];
     return new Promise((resolve) => {
       execFile(cliBinary(), argv, { env: this.env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
         const code = err ? (err.killed ? `killed after ${timeoutMs} ms` : err.code) : 0;
@@ -57,9 +56,10 @@ class CliUser {
   }
 }
 
-async function cliUser(handle, code) {
-  const u = new CliUser(handle);
-  clis.push(u);
+/** A registered `cercle` user for one test; its data folder is removed when the test ends. */
+async function cliUser(t, server, handle, code) {
+  const u = new CliUser(server, handle);
+  t.after(() => rmSync(u.dir, { recursive: true, force: true }));
   const [registered] = await u.ok(["register", handle, "--code", code]);
   assert.equal(registered.handle, handle);
   return u;
@@ -67,24 +67,24 @@ async function cliUser(handle, code) {
 
 before(async () => {
   cliBinary();
-  server = await startServer({ registration: "invite-code", codes: 5 });
   browser = await launchBrowser();
-  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
-  await web.page.goto(`${server.url}/`);
-  await web.page.getByLabel("Pseudonyme").fill("web.aidante");
-  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
-  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
-  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
 });
 
 after(async () => {
-  for (const u of clis) rmSync(u.dir, { recursive: true, force: true });
   await browser?.close();
-  await server?.stop();
 });
 
-test("the CLI starts a direct conversation with the web client: messages both ways", async () => {
-  const cli = await cliUser("cli.visiteur", server.codes[1]);
+/** A relay for the test and the helper "web.aidante" signed in with Chromium; `codes` codes left. */
+async function webHelper(t, codes) {
+  const server = await serverFor(t, { registration: "invite-code", codes: 1 + codes });
+  const web = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
+  await registerInPage(web.page, server.url, "web.aidante", server.codes[0]);
+  return { server, web };
+}
+
+test("the CLI starts a direct conversation with the web client: messages both ways", async (t) => {
+  const { server, web } = await webHelper(t, 1);
+  const cli = await cliUser(t, server, "cli.visiteur", server.codes[1]);
   // The web client's key packages are on the relay shortly after it is online.
   const [{ conversation }] = await eventually("the CLI opens the conversation", () => cli.ok(["dm", "web.aidante"]).catch(() => null), 30_000);
   assert.match(conversation, /^[0-9a-f]{32}$/);
@@ -127,8 +127,9 @@ test("the CLI starts a direct conversation with the web client: messages both wa
   assert.deepEqual(problems, []);
 });
 
-test("the web client starts a direct conversation with the CLI user's handle: messages both ways", async () => {
-  const cli = await cliUser("cli.pair", server.codes[2]);
+test("the web client starts a direct conversation with the CLI user's handle: messages both ways", async (t) => {
+  const { server, web } = await webHelper(t, 1);
+  const cli = await cliUser(t, server, "cli.pair", server.codes[1]);
   const { page, problems } = web;
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   await page.getByLabel("Pseudonyme de la personne").fill("cli.pair");
@@ -149,7 +150,7 @@ test("the web client starts a direct conversation with the CLI user's handle: me
   assert.equal(convs.length, 1);
   assert.equal(convs[0].conversation, conversation);
   // (Not `direct`: the SDK records every conversation it joins from a Welcome as a group, whoever
-  // created it; client-lib/sdk/client_sync.cpp apply_welcome.)
+  // created it; client/sdk/client_sync.cpp apply_welcome.)
   assert.deepEqual([...convs[0].members].sort(), ["cli.pair", "web.aidante"]);
 
   await cli.ok(["send", conversation, "Bien reçu par le CLI."]);
@@ -167,9 +168,10 @@ test("the web client starts a direct conversation with the CLI user's handle: me
   assert.deepEqual(problems, []);
 });
 
-test("a groupe de parole made by the CLI: the web member sees its facilitator, a professional it invited, marked, and its events", async () => {
-  const anim = await cliUser("cli.anim", server.codes[3]);
-  const pro = await cliUser("cli.pro", server.codes[4]);
+test("a groupe de parole made by the CLI: the web member sees its facilitator, a professional it invited, marked, and its events", async (t) => {
+  const { server, web } = await webHelper(t, 2);
+  const anim = await cliUser(t, server, "cli.anim", server.codes[1]);
+  const pro = await cliUser(t, server, "cli.pro", server.codes[2]);
   server.admin("account", "set-type", "cli.pro", "professional");
   const { page, problems } = web;
   const [{ conversation }] = await anim.ok(["group", "create"]);

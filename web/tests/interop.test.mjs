@@ -1,46 +1,44 @@
 // Interoperability: the web client in Chromium and a ts-mls client under node (WebCrypto of node,
 // in-memory storage) in one direct conversation, messages both ways, with each side creating the
-// MLS group once. (The same against the C++ `cercle` CLI: interop-cli.test.mjs.)
+// MLS group once. (The same against the C++ `cercle` CLI: interop-cli.test.mjs.) Each test has its
+// own relay, browser context and accounts: any test runs alone or in any order.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { eventually, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
-let server;
 let browser;
-let web;     // The helper, in Chromium.
-const nodes = [];
 
 const bubble = (page, text) => page.locator("ol.messages li.msg .text", { hasText: text });
 
-async function nodeClient(handle, code) {
+async function nodeClient(t, server, handle, code) {
   const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-node-interop" });
+  t.after(() => m.stop());
   await m.register(handle, { code });
   assert.ok(await m.waitOnline(10_000));
-  nodes.push(m);
   return m;
+}
+
+/** A relay for the test and the helper "web.aidant" signed in with Chromium; one code left. */
+async function webHelper(t) {
+  const server = await serverFor(t, { registration: "invite-code", codes: 2 });
+  const web = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
+  await registerInPage(web.page, server.url, "web.aidant", server.codes[0]);
+  return { server, web };
 }
 
 const received = async (m, peer) => (await m.messages(peer)).filter((x) => !x.mine).map((x) => x.text);
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 3 });
   browser = await launchBrowser();
-  web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
-  await web.page.goto(`${server.url}/`);
-  await web.page.getByLabel("Pseudonyme").fill("web.aidant");
-  await web.page.getByLabel("Code d'inscription").fill(server.codes[0]);
-  await web.page.getByRole("button", { name: "Créer mon compte" }).click();
-  await web.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
 });
 
 after(async () => {
-  for (const m of nodes) m.stop();
   await browser?.close();
-  await server?.stop();
 });
 
-test("the relay serves the build: gzip twins, client routes, strict CSP", async () => {
+test("the relay serves the build: gzip twins, client routes, strict CSP", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code" });
   const res = await fetch(`${server.url}/c/un-jeton`, { headers: { "accept-encoding": "gzip" } });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-encoding"), "gzip");
@@ -48,8 +46,9 @@ test("the relay serves the build: gzip twins, client routes, strict CSP", async 
   assert.match(await res.text(), /<div id="app">/);
 });
 
-test("node creates the group, Chromium joins: messages both ways", async () => {
-  const n = await nodeClient("node.visiteur", server.codes[1]);
+test("node creates the group, Chromium joins: messages both ways", async (t) => {
+  const { server, web } = await webHelper(t);
+  const n = await nodeClient(t, server, "node.visiteur", server.codes[1]);
   // The web helper's key packages are uploaded once it is online.
   await eventually("node opens the conversation", () => n.startConversation("web.aidant").catch(() => null));
   await n.sendText("web.aidant", "Bonjour depuis node.");
@@ -65,8 +64,9 @@ test("node creates the group, Chromium joins: messages both ways", async () => {
   await bubble(page, "Encore un, après le message de Chromium.").waitFor();
 });
 
-test("Chromium starts a conversation with a handle, node joins: messages both ways", async () => {
-  const n = await nodeClient("node.pair", server.codes[2]);
+test("Chromium starts a conversation with a handle, node joins: messages both ways", async (t) => {
+  const { server, web } = await webHelper(t);
+  const n = await nodeClient(t, server, "node.pair", server.codes[1]);
   const { page } = web;
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   await page.getByLabel("Pseudonyme de la personne").fill("personne.inconnue");
