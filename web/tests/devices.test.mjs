@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { create, facilitator as f, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { axe, horizontalOverflow, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { axe, horizontalOverflow, launchBrowser, personFor, serverFor } from "./support.mjs";
 
-let server;
 let browser;
 
 async function scan(page, screen) {
@@ -42,19 +41,19 @@ async function noPointer(page) {
   });
 }
 
+// Each test has its own relay and browser contexts: any test runs alone or in any order.
 before(async () => {
-  server = await startServer({ registration: "open" });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
 });
 
-test("a new browser joins the account after the code is typed on the signed-in one", async () => {
-  const old = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
-  const fresh = await newPerson(browser, { viewport: { width: 320, height: 700 } });
+test("a new browser joins the account after the code is typed on the signed-in one", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const old = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
+  const fresh = await personFor(t, browser, { viewport: { width: 320, height: 700 } });
   const a = old.page;
   const b = fresh.page;
 
@@ -149,13 +148,14 @@ test("a new browser joins the account after the code is typed on the signed-in o
   assert.deepEqual(fresh.problems, []);
 });
 
-test("a person whose relay shows a device outside their chain: refused in words, nothing created", async () => {
+test("a person whose relay shows a device outside their chain: refused in words, nothing created", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
   const double = await startRelayDouble(server);
   const ines = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-devices", keyPackageStock: 3 });
   try {
     await ines.register("ines");
     assert.ok(await ines.waitOnline(10_000));
-    const web = await newPerson(browser, { viewport: { width: 1024, height: 800 } });
+    const web = await personFor(t, browser, { viewport: { width: 1024, height: 800 } });
     const page = web.page;
     await page.goto(`${double.url}/`);
     await page.getByLabel("Pseudonyme").fill("noe");

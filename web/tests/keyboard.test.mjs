@@ -3,24 +3,16 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, launchBrowser, newPerson, startServer } from "./support.mjs";
+import { eventually, launchBrowser, personFor, serverFor } from "./support.mjs";
 
-let server;
 let browser;
-let helper;
 
 before(async () => {
-  server = await startServer({ registration: "invite-code", codes: 1 });
   browser = await launchBrowser();
-  helper = await Messenger.load({ url: server.ws, store: new MemoryStore() });
-  await helper.register("pair.aidant", { code: server.codes[0] });
-  assert.ok(await helper.waitOnline(10_000));
 });
 
 after(async () => {
-  helper?.stop();
   await browser?.close();
-  await server?.stop();
 });
 
 /** Describes the focused element and whether its focus is visible (an outline is drawn). */
@@ -50,9 +42,14 @@ async function tabTo(page, tag, label) {
   assert.fail(`could not reach <${tag}> "${label}" with Tab`);
 }
 
-test("a visitor completes the whole flow with the keyboard only", async () => {
+test("a visitor completes the whole flow with the keyboard only", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code", codes: 1 });
+  const helper = await Messenger.load({ url: server.ws, store: new MemoryStore() });
+  t.after(() => helper.stop());
+  await helper.register("pair.aidant", { code: server.codes[0] });
+  assert.ok(await helper.waitOnline(10_000));
   const link = await helper.createContactLink("clavier", 0);
-  const { page, context } = await newPerson(browser, { viewport: { width: 360, height: 740 } });
+  const { page } = await personFor(t, browser, { viewport: { width: 360, height: 740 } });
   // Any pointer event would be a failure of this test.
   await page.addInitScript(() => {
     for (const type of ["mousedown", "pointerdown", "click"]) {
@@ -93,5 +90,4 @@ test("a visitor completes the whole flow with the keyboard only", async () => {
   await page.getByRole("heading", { level: 1, name: "Mon compte" }).waitFor();
 
   assert.equal(await page.evaluate(() => document.documentElement.dataset.pointer ?? "none"), "none", "no pointer event happened");
-  await context.close();
 });
