@@ -12,7 +12,7 @@
 // Groupes de parole: every leaf carries the extension 0xF0A1 (one byte, the account type: 1 peer,
 // 2 professional), and a group's rules are its group context extension 0xF0A0 (an encoded
 // cercle.v1.GroupPolicy). Key packages list both in their capabilities, so that this client can be
-// added to groups that have them.
+// added to groups that have them. How the members read from a state (mls-leaves.ts) is re-exported here.
 import {
   bytesToBase64,
   createApplicationMessage,
@@ -35,7 +35,6 @@ import {
   type KeyPackage,
   type PrivateKeyPackage,
   type IncomingMessageCallback,
-  type LeafNode,
   type Proposal,
   type ProposalWithSender,
 } from "ts-mls";
@@ -48,18 +47,12 @@ import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
 import { genesisOf, type Genesis } from "./genesis";
-import {
-  ACCOUNT_TYPE_EXTENSION,
-  POLICY_EXTENSION,
-  kindExtension,
-  kindOfExtension,
-  type Fail,
-  type Kind,
-  type ProposalFacts,
-} from "./policy";
+import { handleAt, leafOf, type Leaf } from "./mls-leaves";
+import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindExtension, type Fail, type Kind } from "./policy";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
 
 export type { Proposal, ProposalWithSender } from "ts-mls";
+export { leaves, memberHandles, memberOf, ownLeaf, policyBytes, proposalFacts, type Leaf } from "./mls-leaves";
 
 export const SUITE = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519" as const;
 export type GroupStateHandle = ClientState;
@@ -387,79 +380,6 @@ function isKnownType(p: Proposal): boolean {
   return typeof p.proposalType === "string" && !REFUSED_TYPES.has(p.proposalType);
 }
 
-function handleAt(state: ClientState, leaf: number): string | undefined {
-  return leafOf(state.ratchetTree[leaf * 2], leaf)?.handle;
-}
-
-/** A leaf node as the rules see it (a credential that is not basic names nobody: handle ""). */
-export function memberOf(leaf: LeafNode, index: number): Leaf {
-  const ext = leaf.extensions.find((e) => e.extensionType === ACCOUNT_TYPE_EXTENSION);
-  const basic = leaf.credential.credentialType === "basic";
-  return {
-    leaf: index,
-    handle: leaf.credential.credentialType === "basic" ? fromUtf8(leaf.credential.identity) : "",
-    basic,
-    signatureKey: leaf.signaturePublicKey,
-    professional: kindOfExtension(ext?.extensionData) === "professional",
-  };
-}
-
-/** What a proposal does, for the rules (policy.checkProposal). */
-export function proposalFacts(proposal: Proposal, sender: number | undefined): ProposalFacts {
-  switch (proposal.proposalType) {
-    case "add": {
-      const m = memberOf(proposal.add.keyPackage.leafNode, -1);
-      if (!m.basic) return { type: "credential" };
-      return { type: "add", handle: m.handle, kind: m.professional ? "professional" : "peer" };
-    }
-    case "update": {
-      const m = memberOf(proposal.update.leafNode, sender ?? -1);
-      if (!m.basic) return { type: "credential" };
-      return { type: "update", leaf: { handle: m.handle, leaf: m.leaf, kind: m.professional ? "professional" : "peer", signatureKey: m.signatureKey } };
-    }
-    case "remove":
-      return { type: "remove", removed: proposal.remove.removed };
-    case "group_context_extensions":
-      return { type: "groupContextExtensions" };
-    default:
-      return { type: "refused" };
-  }
-}
-
-/** A member's leaf: who it is and what it declares. */
-export interface Leaf {
-  leaf: number;
-  handle: string;         // "" when the credential is not a basic one (this product uses no other).
-  basic: boolean;
-  signatureKey: Uint8Array;
-  professional: boolean;
-}
-
-function leafOf(node: ClientState["ratchetTree"][number] | undefined, index: number): Leaf | undefined {
-  return node?.nodeType === "leaf" ? memberOf(node.leaf, index) : undefined;
-}
-
-/** The group's members, one per leaf (an account with several devices has several). */
-export function leaves(state: ClientState): Leaf[] {
-  const out: Leaf[] = [];
-  state.ratchetTree.forEach((node, i) => {
-    if (i % 2 !== 0) return;  // Leaf i is node 2i.
-    const l = leafOf(node, i / 2);
-    if (l) out.push(l);
-  });
-  return out;
-}
-
-/** This device's leaf index. */
-export function ownLeaf(state: ClientState): number {
-  return state.privatePath.leafIndex;
-}
-
-/** The group's rules as stored in its context (encoded GroupPolicy), if it has them. */
-export function policyBytes(state: ClientState): Uint8Array | undefined {
-  return state.groupContext.extensions.find((e) => e.extensionType === POLICY_EXTENSION)?.extensionData;
-}
-
 /** The leaf that sent `pm`, read in `state` as it was before processing `pm`. */
 async function senderLeaf(state: ClientState, pm: PrivateMessage): Promise<Leaf> {
   const cs = await suite();
@@ -487,15 +407,4 @@ export function decodeState(bytes: Uint8Array): ClientState {
   const decoded = decodeGroupState(bytes, 0);
   if (!decoded) throw new Error("corrupt group state");
   return { ...decoded[0], clientConfig: defaultClientConfig };
-}
-
-/** The handles (credential identities) of the group's members. */
-export function memberHandles(state: ClientState): string[] {
-  const out: string[] = [];
-  for (const node of state.ratchetTree) {
-    if (node?.nodeType === "leaf" && node.leaf.credential.credentialType === "basic") {
-      out.push(fromUtf8(node.leaf.credential.identity));
-    }
-  }
-  return out;
 }
