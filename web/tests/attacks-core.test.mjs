@@ -128,7 +128,7 @@ test("a handshake message in any framing, delivered as any kind, never changes t
   await f.ghostJoins(ghost, publicCommit.welcome);
   await sam.sendText(groupKey(id), "Seulement pour le groupe.");
   await eventually("camille reads sam", async () => (await texts(camille)).includes("Seulement pour le groupe."));
-  const log = await camille.wire.call({ case: "fetchLog", value: { conversationId: Buffer.from(id, "hex"), afterSeq: 0n, limit: 100 } }, "log");
+  const log = await f.wireOf(camille).call({ case: "fetchLog", value: { conversationId: Buffer.from(id, "hex"), afterSeq: 0n, limit: 100 } }, "log");
   const sent = log.entries.filter((e) => e.senderDevice === sam.account.deviceId && e.kind === APPLICATION);
   assert.equal(sent.length, 2);
   for (const e of sent) assert.equal(await f.ghostReads(ghost, e.payload), undefined, "the ghost reads nothing sam sent");
@@ -143,7 +143,7 @@ test("an Update that changes a member's account, type or signature key is refuse
   ];
   for (const [change, reason] of changes) {
     const before = await snapshot(sam);
-    const mark = sam.convs.get(id).processed;
+    const mark = f.convsOf(sam).get(id).processed;
     const update = await f.forgeUpdate(alex, id, change);
     const s = ++seq;
     // The facilitator's own client (which commits) and a member's.
@@ -164,7 +164,7 @@ test("an Update that changes a member's account, type or signature key is refuse
 
 test("a commit takes only the pending proposals the rules allow", async () => {
   const before = await snapshot(sam);
-  const mark = sam.convs.get(id).processed;
+  const mark = f.convsOf(sam).get(id).processed;
   // Camille's device holds alex's renaming Update unchecked (as a client without the check would):
   // sam never saw it, so a commit that carried it could not be followed.
   await f.holdUnchecked(camille, id, await f.forgeUpdate(alex, id, { handle: "camille" }));
@@ -264,7 +264,7 @@ test("a Welcome from a member who may not add is refused; a professional joins o
 test("in a group open to peers, a plain member's Welcome seats a peer", async () => {
   const open = await f.createGroup(camille, { joinRule: proto.JoinRule.OPEN_TO_PEERS }, ["alex"]);
   await eventually("alex joined", () => alex.groupView(groupKey(open))?.roster.length === 2);
-  await intrus.wire.call({ case: "requestJoin", value: { conversationId: Buffer.from(open, "hex") } }, "done");
+  await f.wireOf(intrus).call({ case: "requestJoin", value: { conversationId: Buffer.from(open, "hex") } }, "done");
   await f.add(alex, open, "intrus");
   await eventually("intrus joined", () => intrus.groupView(groupKey(open))?.roster.length === 3);
   assert.equal(f.holdsGroup(intrus, open), true);

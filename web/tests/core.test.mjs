@@ -4,7 +4,7 @@
 // restore.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { MemoryStore, Messenger, RelayError, ErrorCode } from "../build-node/core.mjs";
+import { ErrorCode, facilitator as f, MemoryStore, Messenger, RelayError } from "../build-node/core.mjs";
 import { eventually, startServer } from "./support.mjs";
 
 let server;
@@ -81,11 +81,11 @@ test("helper and visitor talk through a contact link, and catch up after a recon
 
   // The whole log handed to the client again (as a catch-up from an old cursor would): every entry
   // is recognised by (conversation, seq) and nothing is shown twice.
-  const [convId] = back.convs.keys();
-  const wire = back.wire;
+  const [convId] = f.convsOf(back).keys();
+  const wire = f.wireOf(back);
   const log = await wire.call({ case: "fetchLog", value: { conversationId: Buffer.from(convId, "hex"), afterSeq: 0n, limit: 100 } }, "log");
   assert.equal(log.entries.length, 5, "commit + 4 messages");
-  await back.exclusive(() => back.handleBatch(wire, log.entries));
+  await f.handBatch(back, wire, log.entries);
   assert.deepEqual(await texts(back, "aidant.node"), expected);
   assert.equal(back.threads()[0].unread, 3, "re-delivered entries are not counted as unread again");
 });
@@ -134,7 +134,7 @@ test("a message's sender is named by the MLS credential of its leaf, not by the 
   // A relay that lies about who owns which device: in its answers to the helper, each member's device
   // is attributed to the other account (same accounts, so the Welcome's member check still passes).
   // Trusting that mapping would show the visitor's words as the helper's own, and the reverse.
-  const wire = helper.wire;
+  const wire = f.wireOf(helper);
   const call = wire.call.bind(wire);
   let lied = 0;
   wire.call = async (request, expect, ...rest) => {

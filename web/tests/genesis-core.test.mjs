@@ -27,13 +27,13 @@ async function person(handle, code) {
 /** Sends `payload` as a PROPOSAL of conversation `id` from `m`'s device; resolves to the relay's answer. */
 async function sendProposal(m, id, payload) {
   const value = { conversationId: Buffer.from(id, "hex"), epoch: await f.epoch(m, id), payload, kind: PROPOSAL };
-  return m.wire.call({ case: "send", value }, "send");
+  return f.wireOf(m).call({ case: "send", value }, "send");
 }
 
 /** Sends `commit` (adding and removing nobody) for conversation `id` from `m`'s device. */
 async function sendCommit(m, id, commit) {
   const value = { conversationId: Buffer.from(id, "hex"), epoch: await f.epoch(m, id), commit };
-  return m.wire.call({ case: "commit", value }, "commit");
+  return f.wireOf(m).call({ case: "commit", value }, "commit");
 }
 
 /** The relay's refusal code of `promise` (which must be refused). */

@@ -137,7 +137,7 @@ test("a commit that breaks the rules is refused: the group stays on its epoch an
     removedDevices: [],
     erasedFrom: 0n,
   };
-  await sam.exclusive(() => sam.handleBatch(sam.wire, [delivery]));
+  await f.handBatch(sam, f.wireOf(sam), [delivery]);
   assert.equal(await f.epoch(sam, id), before, "the group did not move");
   const refused = (await events(sam)).find((e) => e.type === "refused");
   assert.deepEqual(refused, { type: "refused", reason: "onlyFacilitatorAdds", who: "intrus" });
@@ -167,7 +167,7 @@ test("a commit that changes a member's account type is refused: a professional s
     removedDevices: [],
     erasedFrom: 0n,
   };
-  await sam.exclusive(() => sam.handleBatch(sam.wire, [delivery]));
+  await f.handBatch(sam, f.wireOf(sam), [delivery]);
   assert.equal(await f.epoch(sam, id), before, "the group did not move");
   const refused = (await events(sam)).find((e) => e.type === "refused" && e.reason === "accountTypeChanged");
   assert.deepEqual(refused, { type: "refused", reason: "accountTypeChanged", who: "dr.martin" });
@@ -187,19 +187,19 @@ test("entries erased while a member was away do not stall the stream", async () 
   sam.start();
   await eventually("sam catches up past the erased entry", async () => (await texts(sam)).includes("Après l'effacement."));
   assert.ok(!(await texts(sam)).includes("Effacé pendant l'absence."));
-  const meta = sam.convs.get(id);
+  const meta = f.convsOf(sam).get(id);
   assert.ok(meta.processed >= last.seq, `watermark ${meta.processed} reached ${last.seq}`);
   // The relay's cursor for sam moved too: a new connection re-delivers nothing.
-  const info = await sam.wire.call({ case: "getConversation", value: { conversationId: Buffer.from(id, "hex") } }, "conversation");
+  const info = await f.wireOf(sam).call({ case: "getConversation", value: { conversationId: Buffer.from(id, "hex") } }, "conversation");
   await eventually("acknowledged", async () => {
-    const now = await sam.wire.call({ case: "getConversation", value: { conversationId: Buffer.from(id, "hex") } }, "conversation");
+    const now = await f.wireOf(sam).call({ case: "getConversation", value: { conversationId: Buffer.from(id, "hex") } }, "conversation");
     return Number(now.cursor) >= last.seq;
   });
   assert.ok(info);
 });
 
 test("an ERASED delivery covers its whole range in the watermark", async () => {
-  const meta = sam.convs.get(id);
+  const meta = f.convsOf(sam).get(id);
   const start = meta.processed;
   const erased = {
     conversationId: Buffer.from(id, "hex"),
@@ -215,9 +215,9 @@ test("an ERASED delivery covers its whole range in the watermark", async () => {
   };
   // Applied on a copy of the watermark: the real entries after it must still come.
   const saved = structuredClone(meta);
-  await sam.exclusive(() => sam.handleBatch({ fire() {} }, [erased]));
+  await f.handBatch(sam, { fire() {} }, [erased]);
   assert.equal(meta.processed, start + 40);
-  await sam.exclusive(() => sam.handleBatch({ fire() {} }, [erased]));  // Again: nothing changes.
+  await f.handBatch(sam, { fire() {} }, [erased]);  // Again: nothing changes.
   assert.equal(meta.processed, start + 40);
   Object.assign(meta, saved);
 });
@@ -233,7 +233,7 @@ test("the group's retention deletes older copies on the device", async () => {
   await camille.sendText(groupKey(id), "Un jour plus tard.");
   await eventually("sam reads the new message", async () => (await texts(sam)).includes("Un jour plus tard."));
   await eventually("older messages are gone from sam's device", async () => {
-    const stored = await sam.store.list("messages", groupKey(id) + "\u0000");
+    const stored = await f.storeOf(sam).list("messages", groupKey(id) + "\u0000");
     return stored.every((m) => m.time >= Date.now() + 24 * 3_600_000 - 60_000 || m.status === "pending");
   });
   assert.deepEqual(await texts(sam), ["Un jour plus tard."]);

@@ -1,0 +1,79 @@
+// Invitations to groups addressed to this account (from the relay at each connection, and live),
+// accepting one (remembered on this device: a professional joins only a group accepted here), and
+// objecting to a professional's invitation to a group this device is in. Part of the Messenger.
+import { fromBinary } from "@bufbuild/protobuf";
+import { fromHex, toHex } from "./bytes";
+import type { Context } from "./context";
+import type { PendingInvitation } from "./model";
+import { InvitationSchema, InviteeType, SignedInvitationSchema } from "./proto";
+import { put } from "./store";
+import type { Wire } from "./wire";
+
+export class Invitations {
+  private readonly pending = new Map<string, PendingInvitation>();
+
+  constructor(private readonly ctx: Context) {}
+
+  async load(wire: Wire): Promise<void> {
+    const list = await wire.call({ case: "listInvitations", value: {} }, "invitations");
+    this.pending.clear();
+    for (const bytes of list.signedInvitations) this.learn(bytes);
+    this.ctx.changed();
+  }
+
+  /** Keeps a signed invitation (encoded) if it is addressed to this account. */
+  learn(bytes: Uint8Array): void {
+    try {
+      const i = fromBinary(InvitationSchema, fromBinary(SignedInvitationSchema, bytes).invitation);
+      if (i.invitee !== this.ctx.account?.handle) return;
+      const id = toHex(i.nonce);
+      this.pending.set(id, {
+        id,
+        conversation: toHex(i.conversationId),
+        inviter: i.inviter,
+        professional: i.inviteeType === InviteeType.INVITEE_PROFESSIONAL,
+        accompanying: i.accompanying,
+        charter: i.charter,
+        expiresAtMs: Number(i.expiresAtMs),
+      });
+    } catch {
+      // Unreadable: not shown.
+    }
+  }
+
+  /** Invitations for this account that are still open, oldest first. */
+  list(): PendingInvitation[] {
+    const now = this.ctx.serverNow();
+    return [...this.pending.values()].filter((i) => i.expiresAtMs > now).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+  }
+
+  /** Accepts an invitation (and its charter): the inviter's client then adds this account. */
+  async accept(id: string): Promise<void> {
+    const i = this.pending.get(id);
+    if (!i) return;
+    // Before the relay hears of it: the Welcome may follow at once.
+    await this.rememberAccepted(i.conversation);
+    const value = { conversationId: fromHex(i.conversation), nonce: fromHex(id) };
+    await this.ctx.requireWire().call({ case: "acceptInvitation", value }, "done");
+    this.pending.delete(id);
+    this.ctx.changed();
+  }
+
+  /** Objects to a professional's invitation to a group this device is in (groups with a delay for objections). */
+  async objectTo(peer: string, id: string): Promise<void> {
+    const meta = this.ctx.convs.get(peer.slice(1));
+    if (!meta?.group) return;
+    await this.ctx.requireWire().call({ case: "objectToInvitation", value: { conversationId: fromHex(meta.id), nonce: fromHex(id) } }, "done");
+  }
+
+  /** Whether this device accepted an invitation to the group (conversation id, hex). */
+  async acceptedHere(id: string): Promise<boolean> {
+    return ((await this.ctx.store.get<string[]>("kv", "acceptedGroups")) ?? []).includes(id);
+  }
+
+  /** Remembers on this device that its user accepted an invitation to the group. */
+  async rememberAccepted(id: string): Promise<void> {
+    const list = (await this.ctx.store.get<string[]>("kv", "acceptedGroups")) ?? [];
+    if (!list.includes(id)) await this.ctx.store.write([put("kv", "acceptedGroups", [...list, id])]);
+  }
+}
