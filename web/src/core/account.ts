@@ -100,8 +100,8 @@ export class AccountSide {
     const auth = await this.conn.signInAnonymous(device);
     // The chain must list this device as it asked (first contact with the own chain: pinned here).
     const own = await devices.ownChain(wire, this.ctx.store, auth.handle);
-    if (own.view && !devices.listed(own.view, device.publicKey, mlsKey.publicKey)) throw new devices.DeviceChainRefused(auth.handle, "notInChain");
-    if (own.view) await devices.writePin(this.ctx.store, own.handle, own.view);
+    if (!devices.listed(own.view, device.publicKey, mlsKey.publicKey)) throw new devices.DeviceChainRefused(auth.handle, "notInChain");
+    await devices.writePin(this.ctx.store, own.handle, own.view);
     await this.keep(this.newAccount(auth, auth.deviceId, device, mlsKey, "helper"));
     this.conn.adoptAnonymous();
   }
@@ -112,7 +112,6 @@ export class AccountSide {
     const wire = this.ctx.requireWire();
     const info = await wire.call({ case: "lookupAccount", value: { handle: me.handle } }, "account");
     const view = await devices.checkChain(this.ctx.store, info);
-    if (!view) return [];
     await devices.writePin(this.ctx.store, info.handle, view);
     return view.devices.map((d) => {
       const link = info.chain[Number(d.addedSeq)];

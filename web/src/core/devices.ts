@@ -10,13 +10,6 @@ import { generateKey, type KeyHandle } from "./signer";
 import { put, type Store } from "./store";
 import { RelayError, type Wire } from "./wire";
 
-/**
- * Whether an account must show a chain. True: the relay gives every account one (Register and
- * AddDevice need a link), so an empty chain is a relay hiding it and is refused ("noChain"); a
- * pinned account whose chain disappears is refused ("rootChanged") whatever this says.
- */
-export const CHAIN_REQUIRED = true;
-
 /** Why an account's devices were not added: a chain refusal, a package outside the chain, or no chain. */
 export type ChainProblem = ChainErrc | "notInChain" | "noChain";
 
@@ -48,21 +41,19 @@ export function readPin(store: Store, handle: string): Promise<ChainPin | undefi
   return store.get<ChainPin>("kv", pinKey(handle));
 }
 
+/** Pins `view` (a verified chain: never empty). */
 export async function writePin(store: Store, handle: string, view: ChainView): Promise<void> {
-  if (view.hashes.length > 0) await store.write([put("kv", pinKey(handle), dc.pinOf(view))]);
+  await store.write([put("kv", pinKey(handle), dc.pinOf(view))]);
 }
 
 /**
  * Verifies `account`'s chain against this device's pin (the first one seen is pinned; a pinned
- * chain may only grow). Returns the view (undefined for an empty chain only while !CHAIN_REQUIRED).
+ * chain may only grow). The relay gives every account a chain (Register and AddDevice need a link),
+ * so an empty one is a relay hiding it: refused ("rootChanged" when pinned, else "noChain").
  */
-export async function checkChain(store: Store, account: AccountInfo): Promise<ChainView | undefined> {
+export async function checkChain(store: Store, account: AccountInfo): Promise<ChainView> {
   const pin = await readPin(store, account.handle);
-  if (account.chain.length === 0) {
-    if (pin) throw new DeviceChainRefused(account.handle, "rootChanged");
-    if (CHAIN_REQUIRED) throw new DeviceChainRefused(account.handle, "noChain");
-    return undefined;
-  }
+  if (account.chain.length === 0) throw new DeviceChainRefused(account.handle, pin ? "rootChanged" : "noChain");
   const check = await dc.verifyChain(account.handle, account.chain);
   if (!check.ok) throw new DeviceChainRefused(account.handle, check.refusal.code);
   const moved = pin && dc.checkPin(pin, check.view);
@@ -77,7 +68,6 @@ export async function checkChain(store: Store, account: AccountInfo): Promise<Ch
  */
 export async function checkDevicesToAdd(store: Store, account: AccountInfo, leafKeys: Uint8Array[]): Promise<void> {
   const view = await checkChain(store, account);
-  if (!view) return;
   if (leafKeys.some((k) => !dc.findDevice(view, k, true))) throw new DeviceChainRefused(account.handle, "notInChain");
   await writePin(store, account.handle, view);
 }
@@ -89,7 +79,7 @@ export function listed(view: ChainView, deviceKey: Uint8Array, mlsKey: Uint8Arra
 }
 
 /** This account's chain as the relay serves it, checked like anyone's. */
-export async function ownChain(wire: Wire, store: Store, handle: string): Promise<{ handle: string; view: ChainView | undefined }> {
+export async function ownChain(wire: Wire, store: Store, handle: string): Promise<{ handle: string; view: ChainView }> {
   const info = await wire.call({ case: "lookupAccount", value: { handle } }, "account");
   return { handle: info.handle, view: await checkChain(store, info) };
 }
@@ -117,8 +107,6 @@ export interface NewDevice {
 export async function addLinkedDevice(wire: Wire, store: Store, handle: string, signer: KeyHandle, added: NewDevice): Promise<bigint> {
   for (let attempt = 0; ; attempt++) {
     const own = await ownChain(wire, store, handle);
-    // Only while !CHAIN_REQUIRED could the own account show no chain; the relay adds no device without a link.
-    if (!own.view) throw new DeviceChainRefused(own.handle, "noChain");
     const link = await dc.makeLink(own.view, own.handle, DeviceLinkOp.DEVICE_ADD, added.deviceKey, added.mlsKey, BigInt(Date.now()), signer, added.possession);
     const next = await dc.append(own.view, own.handle, link);
     if (!next.ok) throw new DeviceChainRefused(own.handle, next.refusal.code);

@@ -70,7 +70,6 @@ export class Roster {
       try {
         const info = await wire.call({ case: "lookupAccount", value: { handle } }, "account");
         const view = await devices.checkChain(this.ctx.store, info);
-        if (!view) continue;
         await devices.writePin(this.ctx.store, info.handle, view);
         for (const c of mine) if (!findDevice(view, c.key, true)) outside.add(c);
       } catch (e) {
