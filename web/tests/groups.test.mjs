@@ -96,6 +96,8 @@ async function group(t, opts) {
   await page.getByRole("link", { name: /Groupe de parole avec camille, alex/ }).click();
   await page.getByRole("heading", { level: 1, name: "Groupe de parole avec camille, alex" }).waitFor();
   await ev(page, "Vous avez rejoint le groupe.").waitFor();
+  // alex too has joined (what the tests make him send or forge starts from the group's state).
+  await eventually("alex in the group", () => w.alex.groupView(groupKey(id))?.roster.length === 3);
   return { ...w, id };
 }
 
