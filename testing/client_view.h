@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/sdk/client.h"
+#include "client/sdk/client.h"
 
 namespace cercle::testing {
 

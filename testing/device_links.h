@@ -1,4 +1,4 @@
-// Device links made the way an honest client makes them (client-lib/policy/device_chain.h), for
+// Device links made the way an honest client makes them (lib/policy/include/cercle/policy/device_chain.h), for
 // fixtures and tools that register accounts or add devices: the relay refuses both without the
 // account chain's next link. Keys are raw libsodium Ed25519 keys (32-byte public, 64-byte secret).
 // Pure functions; thread-compatible.
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 
 namespace cercle::testing {
 

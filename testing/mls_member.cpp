@@ -1,9 +1,9 @@
-#include "tests/support/mls_member.h"
+#include "testing/mls_member.h"
 
 #include <stdexcept>
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/key_package.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/key_package.h"
 #include "proto/policy.pb.h"
 
 namespace cercle::testing {

@@ -1,4 +1,4 @@
-// MlsMember: one device's side of MLS (client-lib/mls) for tests that need real handshake messages:
+// MlsMember: one device's side of MLS (client/mls) for tests that need real handshake messages:
 // KeyPackages the relay accepts, commits and Welcomes it can read, application messages. The
 // device's Ed25519 key signs its MLS leaves too; the credential is the account's handle. A member
 // may be in several groups; each group's MLS group id is its conversation id.
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 #include "proto/cercle.pb.h"
 
 namespace cercle::testing {

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/device_links.h"
-#include "tests/support/mls_member.h"
-#include "tests/support/server_process.h"
-#include "tests/support/ws_client.h"
+#include "testing/device_links.h"
+#include "testing/mls_member.h"
+#include "testing/server_process.h"
+#include "testing/ws_client.h"
 
 namespace cercle::testing {
 

@@ -2,7 +2,7 @@
 // (TamperingRelay::set_rewrite), under the name the device-chain tests give it.
 #pragma once
 
-#include "tests/support/tamper_proxy.h"
+#include "testing/tamper_proxy.h"
 
 namespace cercle::testing {
 

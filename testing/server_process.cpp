@@ -1,4 +1,4 @@
-#include "tests/support/server_process.h"
+#include "testing/server_process.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "tests/support/shifted_view.h"
+#include "testing/shifted_view.h"
 
 #include <algorithm>
 

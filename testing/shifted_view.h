@@ -1,4 +1,4 @@
-// The sequence numbers a tampering relay (tests/support/tamper_proxy.h) shows one device after it
+// The sequence numbers a tampering relay (testing/tamper_proxy.h) shows one device after it
 // injected entries the real server never logged. For the device, an injected entry takes the next
 // sequence number of its conversation, and every real entry from there on moves up by one, so
 // that the device's log has no gap and no duplicate; numbers the device sends back (Ack, FetchLog,

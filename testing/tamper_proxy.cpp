@@ -1,4 +1,4 @@
-#include "tests/support/tamper_proxy.h"
+#include "testing/tamper_proxy.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "proto/cercle.pb.h"
-#include "tests/support/shifted_view.h"
+#include "testing/shifted_view.h"
 
 namespace cercle::testing {
 

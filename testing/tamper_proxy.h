@@ -8,7 +8,7 @@
 // conversation, as a COMMIT entry, exactly as a server that accepted it would, and hands its
 // Welcome to the devices it adds (a Send, once armed for one, is delivered with its kind). The real
 // log never holds that entry, so from then on the relay renumbers what each of those devices sees
-// (tests/support/shifted_view.h) to keep their logs without gap or duplicate.
+// (testing/shifted_view.h) to keep their logs without gap or duplicate.
 //
 // The relay runs its own io thread; the public calls are safe from the test's thread. Every wait is
 // bounded.

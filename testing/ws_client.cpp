@@ -1,4 +1,4 @@
-#include "tests/support/ws_client.h"
+#include "testing/ws_client.h"
 
 #include <sodium.h>
 
@@ -11,7 +11,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "proto/wire.h"
-#include "tests/support/device_links.h"
+#include "testing/device_links.h"
 
 namespace cercle::testing {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "proto/cercle.pb.h"
-#include "tests/support/mls_member.h"
+#include "testing/mls_member.h"
 
 namespace cercle::testing {
 

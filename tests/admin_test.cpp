@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

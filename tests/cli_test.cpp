@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "tests/support/server_process.h"
+#include "testing/server_process.h"
 
 namespace cercle::testing {
 namespace {

@@ -1,12 +1,12 @@
 // A malicious member against honest SDK clients, through the real server.
 //
 // The attacker (mallory) is a plain member of a groupe de parole whose device speaks the protocol
-// directly with the project's own MLS library (client-lib/mls), so it can send what no honest
+// directly with the project's own MLS library (client/mls), so it can send what no honest
 // client would: a commit dressed as an ordinary message (which the relay forwards unread), a
 // proposal whose membership tag it spoiled (which the relay cannot check), a commit whose
 // UpdatePath leaf changes who it is. The honest members (alice, who facilitates, and bob) are SDK
 // clients. Each attack must leave their group exactly as it was and the conversation going on.
-// Where the real server refuses an attack itself, a tampering relay (tests/support/tamper_proxy.h)
+// Where the real server refuses an attack itself, a tampering relay (testing/tamper_proxy.h)
 // delivers it anyway, as a compromised server would.
 #include <gtest/gtest.h>
 
@@ -17,14 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/state.h"
-#include "client-lib/sdk/client.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/state.h"
+#include "client/sdk/client.h"
 #include "proto/cercle.pb.h"
-#include "tests/support/client_view.h"
-#include "tests/support/server_process.h"
-#include "tests/support/tamper_proxy.h"
-#include "tests/support/ws_client.h"
+#include "testing/client_view.h"
+#include "testing/server_process.h"
+#include "testing/tamper_proxy.h"
+#include "testing/ws_client.h"
 
 namespace cercle::testing {
 namespace {

@@ -6,7 +6,7 @@
 // A relay showing another chain is played by the real server restarted on an older copy of its
 // data folder (a restored backup: the chain rolled back, or the account registered anew under the
 // same handle with another first device), and by a double that rewrites the server's answers
-// (tests/support/rewriting_relay.h: a forged link, another first link, a hidden device's package).
+// (testing/rewriting_relay.h: a forged link, another first link, a hidden device's package).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -20,12 +20,12 @@
 
 #include <sodium.h>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/policy/device_chain.h"
-#include "client-lib/policy/policy.h"
-#include "client-lib/sdk/client.h"
-#include "tests/support/relay_fixture.h"
-#include "tests/support/rewriting_relay.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/policy/device_chain.h"
+#include "cercle/policy/policy.h"
+#include "client/sdk/client.h"
+#include "testing/relay_fixture.h"
+#include "testing/rewriting_relay.h"
 
 namespace cercle::testing {
 namespace {

@@ -5,12 +5,12 @@
 
 #include <filesystem>
 
-#include "client-lib/mls/state.h"
-#include "client-lib/sdk/client.h"
-#include "client-lib/sdk/local.pb.h"
-#include "client-lib/sdk/local_store.h"
-#include "tests/support/server_process.h"
-#include "tests/support/ws_client.h"
+#include "cercle/mls/state.h"
+#include "client/sdk/client.h"
+#include "client/sdk/local.pb.h"
+#include "client/sdk/local_store.h"
+#include "testing/server_process.h"
+#include "testing/ws_client.h"
 
 namespace cercle::testing {
 namespace {

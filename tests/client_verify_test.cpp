@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/sdk/client.h"
-#include "client-lib/sdk/client_verify.h"
-#include "tests/support/relay_fixture.h"
+#include "client/sdk/client.h"
+#include "client/sdk/client_verify.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

@@ -1,5 +1,5 @@
 // RelayDeviceChainTest: a relay fixture for tests of accounts' signed device chains
-// (client-lib/policy/device_chain.h) and of pairing new devices: links made and signed like an
+// (lib/policy/include/cercle/policy/device_chain.h) and of pairing new devices: links made and signed like an
 // honest client makes them, Register/AddDevice/RequestDevice frames with them, and reading an
 // account's chain back. Helpers that can fail use ASSERT/EXPECT: call them inside
 // ASSERT_NO_FATAL_FAILURE(...).
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/policy/device_chain.h"
-#include "tests/support/device_links.h"
-#include "tests/support/relay_fixture.h"
+#include "cercle/policy/device_chain.h"
+#include "testing/device_links.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 

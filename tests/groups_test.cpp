@@ -12,12 +12,12 @@
 #include <fstream>
 #include <iterator>
 
-#include "client-lib/sdk/client.h"
-#include "client-lib/sdk/local.pb.h"
-#include "client-lib/sdk/local_store.h"
+#include "client/sdk/client.h"
+#include "client/sdk/local.pb.h"
+#include "client/sdk/local_store.h"
 #include "proto/cercle.pb.h"
-#include "tests/support/server_process.h"
-#include "tests/support/ws_client.h"
+#include "testing/server_process.h"
+#include "testing/ws_client.h"
 
 namespace cercle::testing {
 namespace {

@@ -1,5 +1,5 @@
 // A malicious member against the real relay, playing with the project's own MLS library
-// (tests/support/mls_member.h): every proposal type alone, by value and by reference, from a plain
+// (testing/mls_member.h): every proposal type alone, by value and by reference, from a plain
 // member and from a facilitator; every field of an Update or UpdatePath leaf; every handshake kind
 // through every path. Each refusal is asserted by its exact code; afterwards the relay's group is
 // as it was (epoch, members) and goes on: an honest commit reaches every member as the next thing
@@ -10,11 +10,11 @@
 #include <functional>
 #include <utility>
 
-#include "client-lib/mls/codec.h"
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/inspect.h"
-#include "client-lib/mls/key_package.h"
-#include "tests/support/relay_fixture.h"
+#include "cercle/mls/codec.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/mls/key_package.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

@@ -1,8 +1,8 @@
 // Registration, challenge-response authentication, replay and forgery, against the real server.
 #include <gtest/gtest.h>
 
-#include "tests/support/server_process.h"
-#include "tests/support/ws_client.h"
+#include "testing/server_process.h"
+#include "testing/ws_client.h"
 
 namespace cercle::testing {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

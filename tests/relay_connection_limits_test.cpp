@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

@@ -3,7 +3,7 @@
 // opens a direct conversation with the helper.
 #include <gtest/gtest.h>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

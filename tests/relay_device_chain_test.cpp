@@ -1,6 +1,6 @@
 // The relay's side of the signed device chain (issue 11, defect 4: the server could give an account
 // a hidden device): Register starts an account's chain with link 0, AddDevice appends links the
-// relay checks (client-lib/policy/device_chain.h) with compare-and-set on their seq, every
+// relay checks (lib/policy/include/cercle/policy/device_chain.h) with compare-and-set on their seq, every
 // AccountInfo carries the chain, a device's KeyPackages must be signed with the MLS key its link
 // names, and the chain survives a crash. Pairing a new device: relay_device_pairing_test.cpp.
 #include <gtest/gtest.h>

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/relay_fixture.h"
-#include "tests/support/server_process.h"
+#include "testing/relay_fixture.h"
+#include "testing/server_process.h"
 
 namespace cercle::testing {
 namespace {

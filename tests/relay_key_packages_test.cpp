@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

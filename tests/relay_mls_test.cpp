@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

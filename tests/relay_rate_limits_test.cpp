@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "proto/policy.pb.h"
-#include "tests/support/relay_fixture.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/state.h"
-#include "tests/support/relay_fixture.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/state.h"
+#include "testing/relay_fixture.h"
 
 namespace cercle::testing {
 namespace {

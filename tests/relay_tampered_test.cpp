@@ -6,7 +6,7 @@
 // (docs/ARCHITECTURE.md, threat model). Each client checks every commit against the rules before
 // applying it. These tests prove that promise end to end with SDK clients and the real server.
 //
-// The compromised server is a test double, TamperingRelay (tests/support/tamper_proxy.h): the
+// The compromised server is a test double, TamperingRelay (testing/tamper_proxy.h): the
 // clients connect to it and it forwards everything to the real cercle-server. When the attacker
 // sends a commit that breaks the rules, the real server refuses it (FORBIDDEN), but the double also
 // delivers it to every other member as an accepted COMMIT entry, and from then on renumbers each
@@ -24,11 +24,11 @@
 #include <string_view>
 #include <vector>
 
-#include "client-lib/sdk/client.h"
+#include "client/sdk/client.h"
 #include "proto/cercle.pb.h"
-#include "tests/support/client_view.h"
-#include "tests/support/server_process.h"
-#include "tests/support/tamper_proxy.h"
+#include "testing/client_view.h"
+#include "testing/server_process.h"
+#include "testing/tamper_proxy.h"
 
 namespace cercle::testing {
 namespace {

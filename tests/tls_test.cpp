@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "client-lib/sdk/client.h"
-#include "tests/support/server_process.h"
+#include "client/sdk/client.h"
+#include "testing/server_process.h"
 
 namespace cercle::testing {
 namespace {

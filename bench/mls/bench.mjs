@@ -2,7 +2,7 @@
 // second for both and the C++/ts-mls ratio (target: at least 5x).
 //   node bench/mls/bench.mjs <path to cercle-mls-bench> [sizes=10,100,1000] [seconds=1]
 import { execFileSync } from "node:child_process";
-import { runTsBench } from "../../client-lib/mls/interop/ts_bench.mjs";
+import { runTsBench } from "../../lib/mls/interop/ts_bench.mjs";
 
 const [binary, sizesArg = "10,100,1000", secondsArg = "1"] = process.argv.slice(2);
 const sizes = sizesArg.split(",").map(Number);

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 using namespace cercle::mls;
 namespace json = boost::json;

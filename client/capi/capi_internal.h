@@ -1,12 +1,12 @@
-// Shared by the C API's files (client-lib/capi): the client handle and error translation.
+// Shared by the C API's files (client/capi): the client handle and error translation.
 #pragma once
 
 #include <cstring>
 #include <memory>
 #include <string>
 
-#include "client-lib/include/cercle/cercle.h"
-#include "client-lib/sdk/client.h"
+#include "cercle/cercle.h"
+#include "client/sdk/client.h"
 
 struct cercle_client {
   std::unique_ptr<cercle::client::Client> impl;

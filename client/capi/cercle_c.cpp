@@ -1,7 +1,7 @@
-// The C API (client-lib/include/cercle/cercle.h) over cercle::client::Client.
-#include "client-lib/include/cercle/cercle.h"
+// The C API (client/include/cercle/cercle.h) over cercle::client::Client.
+#include "cercle/cercle.h"
 
-#include "client-lib/capi/capi_internal.h"
+#include "client/capi/capi_internal.h"
 
 using namespace cercle::capi;
 

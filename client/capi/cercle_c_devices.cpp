@@ -1,8 +1,8 @@
-// The C API's device approval calls (client-lib/include/cercle/cercle.h), over the SDK's.
+// The C API's device approval calls (client/include/cercle/cercle.h), over the SDK's.
 #include <chrono>
 #include <cstring>
 
-#include "client-lib/capi/capi_internal.h"
+#include "client/capi/capi_internal.h"
 
 using cercle::capi::copy_id;
 using cercle::capi::finish;

@@ -1,6 +1,6 @@
-// The C API's calls for groupes de parole (client-lib/include/cercle/cercle.h) and
+// The C API's calls for groupes de parole (client/include/cercle/cercle.h) and
 // cercle_poll_events.
-#include "client-lib/capi/capi_internal.h"
+#include "client/capi/capi_internal.h"
 
 using namespace cercle::capi;
 using cercle::client::Event;

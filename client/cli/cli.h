@@ -1,11 +1,11 @@
-// Shared pieces of the `cercle` command-line client (client-lib/cli): exit codes, output, and the
+// Shared pieces of the `cercle` command-line client (client/cli): exit codes, output, and the
 // commands of groupes de parole (group_commands.cpp). One thread.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "client-lib/sdk/client.h"
+#include "client/sdk/client.h"
 
 namespace cercle::cli {
 

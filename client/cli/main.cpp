@@ -1,4 +1,4 @@
-// cercle: the command-line client, built on the SDK (client-lib/sdk/client.h).
+// cercle: the command-line client, built on the SDK (client/sdk/client.h).
 //
 //   cercle [--server ws://HOST:PORT/ws] [--data DIR] [--passphrase-file FILE] [--ca-file FILE]
 //          [--json] COMMAND ...
@@ -16,8 +16,8 @@
 
 #include <boost/json.hpp>
 
-#include "client-lib/cli/cli.h"
-#include "client-lib/sdk/client.h"
+#include "client/cli/cli.h"
+#include "client/sdk/client.h"
 
 using namespace cercle::client;
 

@@ -7,7 +7,7 @@
 
 #include <boost/json.hpp>
 
-#include "client-lib/cli/cli.h"
+#include "client/cli/cli.h"
 
 namespace cercle::cli {
 

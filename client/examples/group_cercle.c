@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "client-lib/include/cercle/cercle.h"
+#include "cercle/cercle.h"
 
 static const char* role_name(cercle_role role) {
   switch (role) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "client-lib/include/cercle/cercle.h"
+#include "cercle/cercle.h"
 
 static void print_message(void* user, const cercle_message* m) {
   (void)user;

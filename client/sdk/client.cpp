@@ -2,9 +2,10 @@
 // read-only views. See client_groups.cpp and client_sync.cpp for the rest.
 #include <sodium.h>
 
-#include "client-lib/mls/inspect.h"
-#include "client-lib/mls/key_package.h"
-#include "client-lib/sdk/client_internal.h"
+#include "cercle/base/hex.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/mls/key_package.h"
+#include "client/sdk/client_internal.h"
 #include "proto/wire.h"
 
 namespace cercle::client {
@@ -26,24 +27,12 @@ uint64_t now_ms() {
 
 }  // namespace
 
-std::string to_hex(std::string_view bytes) {
-  std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                 bytes.size());
-  out.pop_back();
-  return out;
-}
+std::string to_hex(std::string_view bytes) { return base::to_hex(bytes); }
 
 Result<std::string> from_hex(std::string_view hex) {
-  std::string out(hex.size() / 2, '\0');
-  size_t len = 0;
-  if (hex.size() % 2 != 0 ||
-      sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(),
-                     hex.size(), nullptr, &len, nullptr) != 0 ||
-      len != out.size()) {
-    return make_error(Errc::kInvalidArgument, "not a hex string");
-  }
-  return out;
+  auto raw = base::from_hex(hex);
+  if (!raw) return make_error(Errc::kInvalidArgument, "not a hex string");
+  return std::move(*raw);
 }
 
 mls::Bytes to_bytes(std::string_view s) { return mls::Bytes(s.begin(), s.end()); }

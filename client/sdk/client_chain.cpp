@@ -1,11 +1,11 @@
-// Client: accounts' device chains (client-lib/policy/device_chain.h). Before any device of an
+// Client: accounts' device chains (lib/policy/include/cercle/policy/device_chain.h). Before any device of an
 // account joins a conversation, its chain must be valid and extend the chain this client pinned
 // for the account at first contact; only the devices it lists are added. A new device of someone
 // already in a conversation that the chain does not list is flagged (note_device_changes).
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
-#include "client-lib/sdk/client_internal.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 

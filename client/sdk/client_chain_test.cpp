@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "client-lib/sdk/client_internal.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 namespace {

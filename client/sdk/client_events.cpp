@@ -3,7 +3,7 @@
 // the peers who asked), and keeping the local history to what the group allows.
 #include <algorithm>
 
-#include "client-lib/sdk/client_internal.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 

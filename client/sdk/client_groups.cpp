@@ -4,8 +4,8 @@
 #include <cctype>
 #include <set>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/sdk/client_internal.h"
+#include "cercle/mls/key_package.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/mls/state.h"
-#include "client-lib/policy/device_chain.h"
-#include "client-lib/policy/policy.h"
-#include "client-lib/sdk/client.h"
-#include "client-lib/sdk/connection.h"
-#include "client-lib/sdk/local.pb.h"
-#include "client-lib/sdk/local_store.h"
+#include "cercle/mls/state.h"
+#include "cercle/policy/device_chain.h"
+#include "cercle/policy/policy.h"
+#include "client/sdk/client.h"
+#include "client/sdk/connection.h"
+#include "client/sdk/local.pb.h"
+#include "client/sdk/local_store.h"
 
 namespace cercle::client {
 

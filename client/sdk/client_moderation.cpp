@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "client-lib/sdk/client_internal.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 

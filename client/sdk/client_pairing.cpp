@@ -8,8 +8,8 @@
 
 #include <thread>
 
-#include "client-lib/sdk/client_internal.h"
-#include "client-lib/sdk/client_verify.h"
+#include "client/sdk/client_internal.h"
+#include "client/sdk/client_verify.h"
 
 namespace cercle::client {
 

@@ -1,12 +1,12 @@
 // Client: the rules of a groupe de parole. Reading them from the group's MLS state, checking every
-// incoming commit against them before applying it (client-lib/policy, the same check the relay
+// incoming commit against them before applying it (client/policy, the same check the relay
 // runs), and the facilitators' calls that change them.
 #include <algorithm>
 #include <set>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/policy/policy.h"
-#include "client-lib/sdk/client_internal.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/policy/policy.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 

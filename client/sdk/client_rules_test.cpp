@@ -2,9 +2,9 @@
 // in a groupe de parole (and in a direct conversation), from the group's own MLS state.
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/policy/policy.h"
-#include "client-lib/sdk/client_internal.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/policy/policy.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 namespace {

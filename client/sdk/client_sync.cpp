@@ -1,8 +1,8 @@
 // Client: incoming entries (in order, each once), sending text, saving conversation state.
-#include "client-lib/mls/inspect.h"
-#include "client-lib/mls/key_package.h"
-#include "client-lib/sdk/client_internal.h"
-#include "client-lib/sdk/client_verify.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/mls/key_package.h"
+#include "client/sdk/client_internal.h"
+#include "client/sdk/client_verify.h"
 
 namespace cercle::client {
 

@@ -1,7 +1,7 @@
 // Devices, safety numbers and verification (docs/safety-numbers.md). Every device comes from the
 // conversation's MLS leaves, never from the server's lists: what two people compare is what their
 // groups' trees hold, so a device the server slipped into one account shows in the number.
-#include "client-lib/sdk/client_verify.h"
+#include "client/sdk/client_verify.h"
 
 #include <sodium.h>
 
@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "client-lib/sdk/client_internal.h"
+#include "client/sdk/client_internal.h"
 
 namespace cercle::client {
 namespace {

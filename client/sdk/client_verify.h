@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client-lib/sdk/client.h"
+#include "client/sdk/client.h"
 
 namespace cercle::client {
 

@@ -1,4 +1,4 @@
-#include "client-lib/sdk/connection.h"
+#include "client/sdk/connection.h"
 
 namespace cercle::client {
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "client-lib/sdk/result.h"
-#include "client-lib/sdk/transport.h"
+#include "client/sdk/result.h"
+#include "client/sdk/transport.h"
 #include "proto/cercle.pb.h"
 
 namespace cercle::client {

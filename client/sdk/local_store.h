@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client-lib/sdk/result.h"
+#include "client/sdk/result.h"
 
 namespace cercle::client {
 

@@ -1,4 +1,4 @@
-#include "client-lib/sdk/local_store.h"
+#include "client/sdk/local_store.h"
 
 #include <gtest/gtest.h>
 

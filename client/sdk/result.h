@@ -1,11 +1,12 @@
-// Result<T> and error codes of the client SDK. Errors the server sent keep its wire code
+// Error codes of the client SDK and its Result<T> (cercle::base::Result over Error). Errors the server sent keep its wire code
 // (cercle.v1.ErrorCode) in `server_code`. Plain values; thread-compatible.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "cercle/base/result.h"
 
 namespace cercle::client {
 
@@ -30,29 +31,9 @@ struct Error {
 
 inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
 
-struct Ok {};
-
+using Ok = base::Ok;
 template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
+using Result = base::Result<T, Error>;
 using Status = Result<Ok>;
 
 }  // namespace cercle::client

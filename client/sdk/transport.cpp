@@ -1,4 +1,4 @@
-#include "client-lib/sdk/transport.h"
+#include "client/sdk/transport.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "client-lib/sdk/result.h"
+#include "client/sdk/result.h"
 
 namespace cercle::client {
 

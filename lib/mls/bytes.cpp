@@ -1,4 +1,6 @@
-#include "client-lib/mls/bytes.h"
+#include "cercle/mls/bytes.h"
+
+#include "cercle/base/hex.h"
 
 #include <sodium.h>
 
@@ -28,34 +30,12 @@ Secret& Secret::operator=(Secret&& other) noexcept {
 
 bool Secret::operator==(const Secret& other) const { return ct_equal(data_, other.data_); }
 
-std::string to_hex(BytesView data) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(data.size() * 2);
-  for (uint8_t b : data) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+std::string to_hex(BytesView data) { return base::to_hex(data.data(), data.size()); }
 
 std::optional<Bytes> from_hex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  Bytes out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return out;
+  auto raw = base::from_hex(hex);
+  if (!raw) return std::nullopt;
+  return Bytes(raw->begin(), raw->end());
 }
 
 bool ct_equal(BytesView a, BytesView b) {

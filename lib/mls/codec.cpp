@@ -1,4 +1,4 @@
-#include "client-lib/mls/codec.h"
+#include "cercle/mls/codec.h"
 
 namespace cercle::mls {
 

@@ -1,9 +1,9 @@
 // Codec strictness: varint minimality, bounds, trailing bytes, optionals.
-#include "client-lib/mls/codec.h"
+#include "cercle/mls/codec.h"
 
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/messages.h"
+#include "cercle/mls/messages.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,8 +1,8 @@
-#include "client-lib/mls/crypto.h"
+#include "cercle/mls/crypto.h"
 
 #include <sodium.h>
 
-#include "client-lib/mls/codec.h"
+#include "cercle/mls/codec.h"
 
 namespace cercle::mls {
 

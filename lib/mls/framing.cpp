@@ -1,4 +1,4 @@
-#include "client-lib/mls/framing.h"
+#include "cercle/mls/framing.h"
 
 namespace cercle::mls {
 

@@ -1,6 +1,6 @@
 // Codecs for framing (FramedContent, PublicMessage, PrivateMessage), GroupContext, GroupInfo,
 // Welcome and MLSMessage.
-#include "client-lib/mls/messages.h"
+#include "cercle/mls/messages.h"
 
 namespace cercle::mls {
 

@@ -1,9 +1,9 @@
-#include "client-lib/mls/hpke.h"
+#include "cercle/mls/hpke.h"
 
 #include <sodium.h>
 
-#include "client-lib/mls/codec.h"
-#include "client-lib/mls/crypto.h"
+#include "cercle/mls/codec.h"
+#include "cercle/mls/crypto.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,10 +1,10 @@
 // RFC 9180 appendix A.2 known-answer test (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
 // ChaCha20Poly1305, base mode) and EncryptWithLabel round trips.
-#include "client-lib/mls/hpke.h"
+#include "cercle/mls/hpke.h"
 
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/crypto.h"
+#include "cercle/mls/crypto.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,7 +1,7 @@
-#include "client-lib/mls/inspect.h"
+#include "cercle/mls/inspect.h"
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/key_package.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/key_package.h"
 
 namespace cercle::mls::inspect {
 

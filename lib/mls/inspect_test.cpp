@@ -1,9 +1,9 @@
 // inspect.h: what the server can read from handshake messages without group secrets.
-#include "client-lib/mls/inspect.h"
+#include "cercle/mls/inspect.h"
 
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 namespace cercle::mls {
 namespace {

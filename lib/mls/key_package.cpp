@@ -1,9 +1,9 @@
-#include "client-lib/mls/key_package.h"
+#include "cercle/mls/key_package.h"
 
 #include <algorithm>
 #include <chrono>
 
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,8 +1,8 @@
-#include "client-lib/mls/key_schedule.h"
+#include "cercle/mls/key_schedule.h"
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/hpke.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/hpke.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 

@@ -1,5 +1,5 @@
 // Secret tree generation limits and key deletion (RFC 9420 9.1-9.2).
-#include "client-lib/mls/key_schedule.h"
+#include "cercle/mls/key_schedule.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Codecs for credentials, nodes, key packages, proposals and commits.
-#include "client-lib/mls/messages.h"
+#include "cercle/mls/messages.h"
 
 #include <set>
 

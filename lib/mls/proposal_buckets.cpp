@@ -1,10 +1,10 @@
-#include "client-lib/mls/proposal_buckets.h"
+#include "proposal_buckets.h"
 
 #include <algorithm>
 #include <set>
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/key_schedule.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/key_schedule.h"
 
 namespace cercle::mls {
 

@@ -1,14 +1,14 @@
-#include "client-lib/mls/public_group.h"
+#include "cercle/mls/public_group.h"
 
 #include <algorithm>
 #include <set>
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/key_schedule.h"
-#include "client-lib/mls/proposal_buckets.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/key_schedule.h"
+#include "proposal_buckets.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,13 +1,13 @@
 // PublicGroup against the project's private State: a public view that follows a group's commits
 // must hold each member's GroupContext and ratchet tree at every epoch, and must refuse a proposal
 // or commit that its sender's leaf did not sign.
-#include "client-lib/mls/public_group.h"
+#include "cercle/mls/public_group.h"
 
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/state.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/state.h"
 
 namespace cercle::mls {
 namespace {

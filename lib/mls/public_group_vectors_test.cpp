@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/public_group.h"
-#include "client-lib/mls/state.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/public_group.h"
+#include "cercle/mls/state.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 namespace {

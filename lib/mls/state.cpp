@@ -1,9 +1,9 @@
 // State: creation, accessors, application messages, exporter, proposals and storage.
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/state_internal.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/framing.h"
+#include "state_internal.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 

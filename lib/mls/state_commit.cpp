@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <set>
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/proposal_buckets.h"
-#include "client-lib/mls/state.h"
-#include "client-lib/mls/state_internal.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/framing.h"
+#include "proposal_buckets.h"
+#include "cercle/mls/state.h"
+#include "state_internal.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,7 +1,7 @@
 // Internal types shared by the State implementation files (not part of the public API).
 #pragma once
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 namespace cercle::mls {
 

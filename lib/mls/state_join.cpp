@@ -1,9 +1,9 @@
 // State: joining from a Welcome (RFC 9420 12.4.3.1).
 #include <algorithm>
 
-#include "client-lib/mls/state.h"
-#include "client-lib/mls/state_internal.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/state.h"
+#include "state_internal.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 namespace {

@@ -1,7 +1,7 @@
 // More group-state behaviour: PSKs, proposals by reference, Welcome mismatches, own messages.
 #include <gtest/gtest.h>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 namespace cercle::mls {
 namespace {

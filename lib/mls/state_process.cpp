@@ -1,9 +1,9 @@
 // State: processing incoming handshake and application messages (RFC 9420 6, 12.4.2).
 #include <set>
 
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/state.h"
-#include "client-lib/mls/state_internal.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/state.h"
+#include "state_internal.h"
 
 namespace cercle::mls {
 

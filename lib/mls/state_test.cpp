@@ -1,6 +1,6 @@
 // Group-state API behaviour: create, add, join, messages both ways, commits with updates and
 // removals, extensions, storage round trip, and rejection of bad or replayed input.
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 #include <gtest/gtest.h>
 

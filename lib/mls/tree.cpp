@@ -1,9 +1,9 @@
-#include "client-lib/mls/tree.h"
+#include "cercle/mls/tree.h"
 
 #include <algorithm>
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 

@@ -1,8 +1,8 @@
-#include "client-lib/mls/treekem.h"
+#include "cercle/mls/treekem.h"
 
 #include <algorithm>
 
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls {
 

@@ -1,4 +1,4 @@
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 
 #include <sodium.h>
 

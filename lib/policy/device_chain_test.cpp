@@ -1,4 +1,4 @@
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -223,7 +223,7 @@ TEST_F(DeviceChainTest, MatchesTheSharedVectors) {
       {"hashes", hashes},          {"device_nonce", hex(dn)},
       {"approver_nonce", hex(an)}, {"commitment", hex(commitment(dn))},
       {"code_for_link", 1},        {"code", pairing_code(kHandle, b_.auth.pk, b_.mls.pk, dn, an)}};
-  const std::string path = std::string(CERCLE_SOURCE_DIR) + "/client-lib/policy/device_chain.json";
+  const std::string path = std::string(CERCLE_SOURCE_DIR) + "/lib/policy/device_chain.json";
   const std::string text = boost::json::serialize(v) + "\n";
   if (std::getenv("CERCLE_WRITE_VECTORS") != nullptr) std::ofstream(path) << text;
   std::ifstream in(path);

@@ -1,4 +1,4 @@
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 
 #include <sodium.h>
 

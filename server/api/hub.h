@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "server/api/rate_limiter.h"
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/common/metrics.h"
 #include "server/domain/domain.h"
 #include "server/domain/outbox.h"

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "cercle/base/hex.h"
+
 namespace cercle {
 
 using AccountId = uint64_t;
@@ -29,15 +31,7 @@ struct ConvId {
   }
   std::string str() const { return std::string(view()); }
   // The whole id in lowercase hex, as clients show it.
-  std::string hex() const {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (uint8_t b : bytes) {
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 15]);
-    }
-    return out;
-  }
+  std::string hex() const { return base::to_hex(bytes.data(), bytes.size()); }
   // Short hex prefix for logs: enough to correlate, not the whole id.
   std::string log_tag() const {
     static constexpr char kHex[] = "0123456789abcdef";

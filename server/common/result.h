@@ -1,4 +1,4 @@
-// Result<T>: the value of an operation that can fail, or the Error that says why. Errors carry a
+// The relay's errors, and its Result<T> (cercle::base::Result over Error). Errors carry a
 // code that maps one-to-one to the wire protocol's ErrorCode, so a domain failure reaches the
 // client typed. Plain values; thread-compatible.
 #pragma once
@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "cercle/base/result.h"
 
 namespace cercle {
 
@@ -49,32 +50,9 @@ struct Error {
 
 inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
 
-struct Ok {};
-
+using Ok = base::Ok;
 template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected.
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
+using Result = base::Result<T, Error>;
 using Status = Result<Ok>;
 
 }  // namespace cercle

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 #include "server/domain/handle.h"
 
 namespace cercle::domain {

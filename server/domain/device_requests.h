@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/common/result.h"
 #include "server/domain/state.h"
 #include "server/domain/types.h"

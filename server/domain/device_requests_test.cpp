@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 #include "server/domain/handle.h"
 #include "server/domain/identity.h"
 

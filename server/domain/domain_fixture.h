@@ -1,7 +1,7 @@
 // DomainTest: a fixture for the domain's unit tests. A real Store in a temporary folder, a real
 // GroupCommitter whose completions the test thread runs (it plays the io_context thread), a manual
 // clock, an Outbox that records what is published, and devices with real Ed25519 keys and real MLS
-// (tests/support/mls_member.h) so that commits and key packages are what the relay reads.
+// (testing/mls_member.h) so that commits and key packages are what the relay reads.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,8 +18,8 @@
 #include "proto/wire.h"
 #include "server/domain/domain.h"
 #include "server/domain/handle.h"
-#include "tests/support/device_links.h"
-#include "tests/support/mls_member.h"
+#include "testing/device_links.h"
+#include "testing/mls_member.h"
 
 namespace cercle::domain {
 

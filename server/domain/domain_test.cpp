@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "client-lib/mls/inspect.h"
-#include "client-lib/policy/policy.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/policy/policy.h"
 
 namespace cercle::domain {
 namespace {

@@ -1,6 +1,6 @@
 #include "server/domain/group_rules.h"
 
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 
 namespace cercle::domain::group_rules {
 

@@ -1,4 +1,4 @@
-// The rules of a groupe de parole as the relay applies them: client-lib/policy's check_commit
+// The rules of a groupe de parole as the relay applies them: client/policy's check_commit
 // (which every member's client runs too) on the facts the relay read from the commit, plus what
 // only the relay knows: the invitations it recorded (accepted by the invitee, not revoked, past
 // the group's objection delay) and the join requests of peers in open groups.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 #include "server/domain/group_rules.h"
 #include "server/domain/handle.h"
 

@@ -1,7 +1,7 @@
 // Groups: reports (sealed to facilitators, or revealed to the instance's admins) and retention.
 #include <algorithm>
 
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 #include "server/domain/group_rules.h"
 #include "server/domain/groups.h"
 

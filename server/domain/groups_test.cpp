@@ -1,7 +1,7 @@
 // Groups on the domain alone: what the relay checks about invitations before recording them, and
 // before a commit may use one; what a reader is told where entries were erased.
-#include "client-lib/mls/key_package.h"
-#include "client-lib/policy/policy.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/policy/policy.h"
 #include "server/domain/domain_fixture.h"
 
 namespace cercle::domain {

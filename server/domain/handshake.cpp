@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "client-lib/mls/key_package.h"
+#include "cercle/mls/key_package.h"
 #include "server/domain/group_rules.h"
 
 namespace cercle::domain::handshake {

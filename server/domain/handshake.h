@@ -39,7 +39,7 @@ inline constexpr size_t kMaxProposalsPerMember = 16;
 struct MembershipChange {
   std::vector<std::pair<DeviceId, std::string>> adds;  // Device and KeyPackageRef, commit order.
   std::vector<DeviceId> removes;
-  // What the group rules look at (client-lib/policy).
+  // What the group rules look at (client/policy).
   uint32_t committer_leaf = 0;
   std::vector<uint32_t> removed_leaves;  // Parallel to removes.
   std::vector<bool> self_requested;      // Parallel to removes: the leaver proposed it.

@@ -2,7 +2,7 @@
 //
 // An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an
 // Ed25519 public key that proves itself by signing the connection's challenge transcript. The
-// account's device list is also a signed chain (client-lib/policy/device_chain.h): Register starts
+// account's device list is also a signed chain (lib/policy/include/cercle/policy/device_chain.h): Register starts
 // it with link 0, AddDevice appends a link signed by the adding device, and the relay checks every
 // link (policy::append) before storing it, with compare-and-set on its seq. Lives on the domain's
 // thread; not thread-safe. Completion callbacks run on that thread.

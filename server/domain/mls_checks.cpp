@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <variant>
 
-#include "client-lib/mls/inspect.h"
-#include "client-lib/mls/key_package.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/mls/key_package.h"
 
 namespace cercle::domain::mls_checks {
 

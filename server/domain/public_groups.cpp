@@ -1,7 +1,7 @@
 #include "server/domain/public_groups.h"
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/public_group.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/public_group.h"
 #include "server/domain/handshake.h"
 
 namespace cercle::domain::public_groups {

@@ -1,4 +1,4 @@
-// The relay's public view of each conversation's MLS group (client-lib/mls/public_group.h): the
+// The relay's public view of each conversation's MLS group (lib/mls/include/cercle/mls/public_group.h): the
 // ratchet tree, GroupContext and interim transcript hash, advanced by every accepted commit, with
 // which the relay refuses any proposal or commit whose signature does not verify with the key of
 // its sender's leaf, before any member processes it (a corrupted commit accepted by the relay
@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "client-lib/mls/public_group.h"
+#include "cercle/mls/public_group.h"
 #include "server/common/result.h"
 #include "server/domain/state.h"
 #include "server/domain/types.h"

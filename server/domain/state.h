@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "client-lib/policy/device_chain.h"
+#include "cercle/policy/device_chain.h"
 #include "proto/policy.pb.h"
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
 #include "server/domain/mls_checks.h"
@@ -125,7 +125,7 @@ struct ConvState {
   // Proposals of the current epoch, in memory only: after a restart a commit that refers to one
   // is refused and its author sends the proposal again.
   std::vector<CachedProposal> proposals;
-  // GROUP: the rules in force, read from the MLS commits that set them (client-lib/policy).
+  // GROUP: the rules in force, read from the MLS commits that set them (client/policy).
   std::optional<v1::GroupPolicy> policy;
   std::set<std::string> used_invitations;
   std::set<std::string> revoked_invitations;

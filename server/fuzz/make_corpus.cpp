@@ -5,12 +5,12 @@
 #include <fstream>
 #include <functional>
 
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 #include "proto/wire.h"
 #include "server/fuzz/handshake_input.h"
 #include "server/fuzz/harness.h"
 #include "server/fuzz/session_input.h"
-#include "tests/support/device_links.h"
+#include "testing/device_links.h"
 
 using namespace cercle;
 using namespace cercle::relay_fuzz;

@@ -18,7 +18,7 @@
 #include <span>
 
 #include "server/api/hub.h"
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/domain/domain.h"
 
 namespace cercle::relay_fuzz {

@@ -7,11 +7,11 @@
 
 #include <google/protobuf/stubs/logging.h>
 
-#include "client-lib/policy/policy.h"
+#include "cercle/policy/policy.h"
 #include "proto/wire.h"
 #include "server/common/log.h"
 #include "server/fuzz/runtime.h"
-#include "tests/support/device_links.h"
+#include "testing/device_links.h"
 
 namespace cercle::relay_fuzz {
 

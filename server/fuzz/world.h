@@ -23,7 +23,7 @@
 #include "proto/policy.pb.h"
 #include "server/common/ids.h"
 #include "server/domain/types.h"
-#include "tests/support/mls_member.h"
+#include "testing/mls_member.h"
 
 namespace cercle::relay_fuzz {
 

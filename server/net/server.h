@@ -17,7 +17,7 @@
 
 #include "server/api/admin.h"
 #include "server/api/hub.h"
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/domain/domain.h"
 #include "server/net/admin_socket.h"
 #include "server/net/config.h"

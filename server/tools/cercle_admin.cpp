@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "server/api/admin.h"
-#include "server/common/clock.h"
+#include "cercle/base/clock.h"
 #include "server/net/admin_socket.h"
 #include "server/storage/group_commit.h"
 

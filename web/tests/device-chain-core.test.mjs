@@ -1,6 +1,6 @@
 // The device chain library (src/core/device-chain.ts) under node, no relay: it must agree byte for
-// byte with the C++ reference (client-lib/policy/device_chain.cpp) on the shared vectors
-// client-lib/policy/device_chain.json (transcripts, link hashes, commitment, pairing code), accept
+// byte with the C++ reference (lib/policy/device_chain.cpp) on the shared vectors
+// lib/policy/device_chain.json (transcripts, link hashes, commitment, pairing code), accept
 // the vectors' chain, and refuse tampered copies with the same codes as ChainErrc.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { create, deviceChain as dc, generateKey, proto } from "../build-node/cor
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { WEB } from "./support.mjs";
 
-const vectors = JSON.parse(readFileSync(join(WEB, "../client-lib/policy/device_chain.json"), "utf8"));
+const vectors = JSON.parse(readFileSync(join(WEB, "../lib/policy/device_chain.json"), "utf8"));
 const hex = (b) => Buffer.from(b).toString("hex");
 const bytes = (h) => new Uint8Array(Buffer.from(h, "hex"));
 const handle = vectors.handle;

@@ -1,4 +1,4 @@
-// The group rules check (src/core/policy.ts, a port of client-lib/policy/policy.cpp) under node,
+// The group rules check (src/core/policy.ts, a port of lib/policy/policy.cpp) under node,
 // without a relay: the same situations as the C++ tests, in cases of our own. Each refusal is named
 // by its code (the page words it in French and English).
 import assert from "node:assert/strict";

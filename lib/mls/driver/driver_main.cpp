@@ -1,13 +1,13 @@
 // cercle-mls-driver: one MLS client driven by JSON lines on stdin (one request per line, one
 // response per line on stdout, bytes as hex). Used by the ts-mls interop test and the
-// benchmarks; the protocol is documented in client-lib/mls/DRIVER.md.
+// benchmarks; the protocol is documented in lib/mls/DRIVER.md.
 #include <boost/json.hpp>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 
-#include "client-lib/mls/state.h"
+#include "cercle/mls/state.h"
 
 namespace json = boost::json;
 using namespace cercle::mls;

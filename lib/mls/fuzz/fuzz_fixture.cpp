@@ -1,4 +1,4 @@
-#include "client-lib/mls/fuzz/fuzz_fixture.h"
+#include "lib/mls/fuzz/fuzz_fixture.h"
 
 #include <sodium.h>
 
@@ -62,7 +62,7 @@ Fixture make_fixture() {
 
 }  // namespace cercle::mls::fuzz
 
-#include "client-lib/mls/framing.h"
+#include "cercle/mls/framing.h"
 
 namespace cercle::mls {
 

@@ -2,9 +2,9 @@
 // helpers. Invariant: whatever decodes re-encodes to the same bytes (the codec is canonical).
 #include <cstdlib>
 
-#include "client-lib/mls/inspect.h"
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/tree.h"
+#include "cercle/mls/inspect.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/tree.h"
 
 using namespace cercle::mls;
 

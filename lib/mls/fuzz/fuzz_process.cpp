@@ -2,7 +2,7 @@
 // other entry points that take untrusted bytes: join, state restore). The first input byte
 // selects the entry point; modes 4 and 5 decode a Proposal / Commit from the input and have a
 // member (alice) sign and MAC it, so the insider-attack paths are reached.
-#include "client-lib/mls/fuzz/fuzz_fixture.h"
+#include "lib/mls/fuzz/fuzz_fixture.h"
 
 using namespace cercle::mls;
 

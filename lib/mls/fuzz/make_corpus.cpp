@@ -2,7 +2,7 @@
 #include <fstream>
 #include <string>
 
-#include "client-lib/mls/fuzz/fuzz_fixture.h"
+#include "lib/mls/fuzz/fuzz_fixture.h"
 
 using namespace cercle::mls;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "client-lib/mls/bytes.h"
+#include "cercle/mls/bytes.h"
 
 namespace cercle::mls::vectors {
 

@@ -1,11 +1,11 @@
 // Vector checks for tree math, codec headers, crypto basics, the key schedule, PSKs, transcript
 // hashes, the secret tree and message protection.
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/hpke.h"
-#include "client-lib/mls/key_schedule.h"
-#include "client-lib/mls/test/vectors.h"
-#include "client-lib/mls/tree_math.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/framing.h"
+#include "cercle/mls/hpke.h"
+#include "cercle/mls/key_schedule.h"
+#include "lib/mls/test/vectors.h"
+#include "cercle/mls/tree_math.h"
 
 namespace cercle::mls::vectors {
 

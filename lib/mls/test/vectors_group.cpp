@@ -1,7 +1,7 @@
 // Vector checks for welcome, passive-client-welcome and passive-client-handling-commit.
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/state.h"
-#include "client-lib/mls/test/vectors.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/state.h"
+#include "lib/mls/test/vectors.h"
 
 namespace cercle::mls::vectors {
 

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "client-lib/mls/test/vectors.h"
+#include "lib/mls/test/vectors.h"
 
 namespace cercle::mls::vectors {
 

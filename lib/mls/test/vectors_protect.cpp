@@ -1,6 +1,6 @@
 // message-protection vectors: PublicMessage and PrivateMessage unprotect/protect round trips.
-#include "client-lib/mls/framing.h"
-#include "client-lib/mls/test/vectors.h"
+#include "cercle/mls/framing.h"
+#include "lib/mls/test/vectors.h"
 
 namespace cercle::mls::vectors {
 namespace {

@@ -1,9 +1,9 @@
 // Vector checks for tree-validation, tree-operations, treekem and messages.
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/test/vectors.h"
-#include "client-lib/mls/tree.h"
-#include "client-lib/mls/tree_math.h"
-#include "client-lib/mls/treekem.h"
+#include "cercle/mls/crypto.h"
+#include "lib/mls/test/vectors.h"
+#include "cercle/mls/tree.h"
+#include "cercle/mls/tree_math.h"
+#include "cercle/mls/treekem.h"
 
 namespace cercle::mls::vectors {
 

@@ -1,7 +1,7 @@
 // An account's device chain (docs/SECURITY.md, "Device approval"): the signed list of its devices,
 // so that neither the relay nor anyone else can give an account a device its owner never approved.
-// A TypeScript port of client-lib/policy/device_chain.cpp (same transcripts, hashes, rules and
-// refusal codes), checked against client-lib/policy/device_chain.json by tests/device-chain-core.
+// A TypeScript port of lib/policy/device_chain.cpp (same transcripts, hashes, rules and
+// refusal codes), checked against lib/policy/device_chain.json by tests/device-chain-core.
 // Pure functions over plain values; signatures through signer.ts (WebCrypto or @noble/curves).
 import { create } from "@bufbuild/protobuf";
 import { sha256 } from "@noble/hashes/sha2.js";

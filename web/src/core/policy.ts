@@ -1,5 +1,5 @@
 // The rules of a groupe de parole, checked by this client before it applies a commit, the same way
-// the relay and the C++ clients check them (client-lib/policy/policy.cpp is the reference; this is a
+// the relay and the C++ clients check them (lib/policy/policy.cpp is the reference; this is a
 // port written from it, not generated). Only facilitators add and remove others (anyone may leave by
 // asking to); a professional comes in only with a valid invitation signed by a facilitator's leaf
 // key; in an open-to-peers group any member may add a peer; banned accounts never come back; only

@@ -1,5 +1,5 @@
 // Safety numbers and device fingerprints (docs/safety-numbers.md, the same as the C++ SDK's
-// client-lib/sdk/client_verify.cpp), and the devices of a conversation, always from its MLS leaves.
+// client/sdk/client_verify.cpp), and the devices of a conversation, always from its MLS leaves.
 import { sha512 } from "@noble/hashes/sha2.js";
 import { equalBytes, utf8 } from "./bytes";
 import * as mls from "./mls";

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "client-lib/mls/bytes.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/bytes.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls {
 

@@ -7,8 +7,8 @@
 
 #include <string_view>
 
-#include "client-lib/mls/bytes.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/bytes.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls {
 

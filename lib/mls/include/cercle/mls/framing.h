@@ -3,9 +3,9 @@
 // Thread-safety: free functions; SecretTree arguments are mutated (callers own a copy).
 #pragma once
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/key_schedule.h"
-#include "client-lib/mls/messages.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/key_schedule.h"
+#include "cercle/mls/messages.h"
 
 namespace cercle::mls {
 

@@ -6,9 +6,9 @@
 
 #include <string_view>
 
-#include "client-lib/mls/bytes.h"
-#include "client-lib/mls/codec.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/bytes.h"
+#include "cercle/mls/codec.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls {
 

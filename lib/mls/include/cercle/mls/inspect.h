@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "client-lib/mls/messages.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/messages.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls::inspect {
 

@@ -7,10 +7,10 @@
 
 #include <optional>
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/hpke.h"
-#include "client-lib/mls/messages.h"
-#include "client-lib/mls/tree.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/hpke.h"
+#include "cercle/mls/messages.h"
+#include "cercle/mls/tree.h"
 
 namespace cercle::mls {
 

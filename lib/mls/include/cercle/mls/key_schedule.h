@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "client-lib/mls/bytes.h"
-#include "client-lib/mls/codec.h"
-#include "client-lib/mls/messages.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/bytes.h"
+#include "cercle/mls/codec.h"
+#include "cercle/mls/messages.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls {
 

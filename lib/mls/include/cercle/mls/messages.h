@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "client-lib/mls/bytes.h"
-#include "client-lib/mls/codec.h"
-#include "client-lib/mls/hpke.h"
+#include "cercle/mls/bytes.h"
+#include "cercle/mls/codec.h"
+#include "cercle/mls/hpke.h"
 
 namespace cercle::mls {
 

@@ -22,9 +22,9 @@
 #include <optional>
 #include <vector>
 
-#include "client-lib/mls/messages.h"
-#include "client-lib/mls/result.h"
-#include "client-lib/mls/tree.h"
+#include "cercle/mls/messages.h"
+#include "cercle/mls/result.h"
+#include "cercle/mls/tree.h"
 
 namespace cercle::mls {
 

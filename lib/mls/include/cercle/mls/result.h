@@ -1,11 +1,12 @@
-// Result<T>: the error-as-value type of the MLS library. Every fallible function returns one;
-// no exception leaves the library and no input makes it abort.
+// The MLS library's errors and its Result<T> (cercle::base::Result over Error). Every fallible
+// function returns one; no exception leaves the library and no input makes it abort.
 // Thread-safety: plain value type, thread-compatible.
 #pragma once
 
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "cercle/base/result.h"
 
 namespace cercle::mls {
 
@@ -21,48 +22,14 @@ enum class Errc {
 };
 
 struct Error {
-  Errc code;
+  Errc code = Errc::kInvalid;
   std::string message;
 };
 
 const char* errc_name(Errc code);
 
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-template <>
-class [[nodiscard]] Result<void> {
- public:
-  Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const Error& error() const { return error_; }
-
- private:
-  Error error_{Errc::kInvalid, {}};
-  bool ok_ = true;
-};
-
+using Result = base::Result<T, Error>;
 using Status = Result<void>;
 
 inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "client-lib/mls/key_package.h"
-#include "client-lib/mls/key_schedule.h"
-#include "client-lib/mls/treekem.h"
+#include "cercle/mls/key_package.h"
+#include "cercle/mls/key_schedule.h"
+#include "cercle/mls/treekem.h"
 
 namespace cercle::mls {
 

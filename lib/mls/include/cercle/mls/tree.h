@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
-#include "client-lib/mls/messages.h"
-#include "client-lib/mls/result.h"
+#include "cercle/mls/messages.h"
+#include "cercle/mls/result.h"
 
 namespace cercle::mls {
 

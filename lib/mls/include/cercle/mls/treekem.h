@@ -8,9 +8,9 @@
 #include <map>
 #include <set>
 
-#include "client-lib/mls/crypto.h"
-#include "client-lib/mls/hpke.h"
-#include "client-lib/mls/tree.h"
+#include "cercle/mls/crypto.h"
+#include "cercle/mls/hpke.h"
+#include "cercle/mls/tree.h"
 
 namespace cercle::mls {
 

@@ -11,7 +11,7 @@
 // from each side, and the new device commits to its nonce before it sees the other one, so a relay
 // in the middle cannot choose keys that give the same code (one chance in a million per attempt).
 //
-// The relay (server/domain/identity) and every client (client-lib/sdk, and web/src/core in
+// The relay (server/domain/identity) and every client (client/sdk, and web/src/core in
 // TypeScript, checked against device_chain.json beside this file) use the same transcripts.
 // Pure functions over plain values and libsodium; thread-compatible.
 #pragma once

@@ -19,7 +19,7 @@
 namespace cercle::policy {
 
 // The policy travels as the group context extension mls::kRolesExtensionType and a member's
-// account type as the leaf extension mls::kAccountTypeExtensionType (client-lib/mls/key_package.h).
+// account type as the leaf extension mls::kAccountTypeExtensionType (lib/mls/include/cercle/mls/key_package.h).
 inline constexpr std::string_view kInvitationLabel = "cercle-invitation-v1";
 
 enum class Kind { kPeer, kProfessional };
