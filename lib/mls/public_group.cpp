@@ -7,8 +7,8 @@
 #include "cercle/mls/framing.h"
 #include "cercle/mls/key_package.h"
 #include "cercle/mls/key_schedule.h"
-#include "proposal_buckets.h"
 #include "cercle/mls/tree_math.h"
+#include "proposal_buckets.h"
 
 namespace cercle::mls {
 namespace {
@@ -253,6 +253,35 @@ Result<PublicCommit> PublicGroup::apply_commit(const AuthenticatedContent& ac,
                                                              ac.auth.confirmation_tag);
   out.next.tree_ = std::move(applied.tree);
   return out;
+}
+
+std::vector<PublicMember> PublicGroup::members() const {
+  std::vector<PublicMember> out;
+  for (uint32_t i = 0; i < tree_.n_leaves(); ++i) {
+    if (const LeafNode* leaf = tree_.leaf(i)) out.push_back(PublicMember{i, leaf});
+  }
+  return out;
+}
+
+std::optional<uint32_t> PublicGroup::leaf_of(BytesView signature_key) const {
+  for (uint32_t i = 0; i < tree_.n_leaves(); ++i) {
+    const LeafNode* leaf = tree_.leaf(i);
+    if (leaf && std::equal(leaf->signature_key.begin(), leaf->signature_key.end(),
+                           signature_key.begin(), signature_key.end())) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> PublicCommit::added_leaf(BytesView key_package_ref) const {
+  for (size_t i = 0; i < added_key_packages.size() && i < added_leaves.size(); ++i) {
+    const Bytes& ref = added_key_packages[i];
+    if (std::equal(ref.begin(), ref.end(), key_package_ref.begin(), key_package_ref.end())) {
+      return added_leaves[i];
+    }
+  }
+  return std::nullopt;
 }
 
 namespace {

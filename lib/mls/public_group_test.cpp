@@ -150,6 +150,41 @@ TEST_F(PublicGroupTest, FollowsUpdatesRemovesAddsAndExtensions) {
   EXPECT_EQ(view_.epoch(), 5u);
 }
 
+std::vector<std::string> identities(const PublicGroup& view) {
+  std::vector<std::string> out;
+  for (const PublicMember& m : view.members()) {
+    out.push_back(
+        std::to_string(m.leaf) + ":" +
+        std::string(m.node->credential.identity.begin(), m.node->credential.identity.end()));
+  }
+  return out;
+}
+
+// Who is where, read from the view alone: members and their keys, and the leaf each Add took once
+// the commit's removes freed theirs (what the relay records instead of modelling it).
+TEST_F(PublicGroupTest, TellsMembersTheirKeysAndTheLeavesAddsTook) {
+  EXPECT_EQ(identities(view_), (std::vector<std::string>{"0:alice", "1:bob", "2:carol"}));
+  EXPECT_EQ(view_.members()[1].node->signature_key, b_.signer.public_key);
+  EXPECT_EQ(view_.leaf_of(b_.signer.public_key), 1u);
+  EXPECT_EQ(view_.leaf_of(c_.signer.public_key), 2u);
+  Device d = device("dave"), e = device("erin");
+  EXPECT_EQ(view_.leaf_of(d.signer.public_key), std::nullopt);
+
+  auto dave_kp = d.key_package(), erin_kp = e.key_package();
+  CommitOptions change;
+  change.remove_leaves = {1};
+  change.add_key_packages = {dave_kp.key_package, erin_kp.key_package};
+  PublicCommit applied = commit(*alice_, change);
+  EXPECT_EQ(applied.added_leaf(dave_kp.ref().value()), 1u);  // Bob's freed leaf first.
+  EXPECT_EQ(applied.added_leaf(erin_kp.ref().value()), 3u);  // Then the tree grows.
+  EXPECT_EQ(applied.added_leaf(b_.key_package().ref().value()), std::nullopt);
+  EXPECT_EQ(identities(view_),
+            (std::vector<std::string>{"0:alice", "1:dave", "2:carol", "3:erin"}));
+  EXPECT_EQ(view_.leaf_of(b_.signer.public_key), std::nullopt);
+  EXPECT_EQ(view_.leaf_of(d.signer.public_key), 1u);
+  EXPECT_EQ(view_.leaf_of(e.signer.public_key), 3u);
+}
+
 TEST_F(PublicGroupTest, RefusesWhatTheSenderDidNotSign) {
   auto out = bob_->commit(CommitOptions{}).value();
   ASSERT_TRUE(view_.verify(out.message).ok());

@@ -37,6 +37,13 @@ inline constexpr size_t kMaxPublicProposalBytes = 256 * 1024;
 
 struct PublicCommit;
 
+// A member as the ratchet tree shows it: its leaf index and leaf node (credential, signature and
+// encryption keys, extensions). `node` points into the PublicGroup it was read from.
+struct PublicMember {
+  uint32_t leaf = 0;
+  const LeafNode* node = nullptr;
+};
+
 class PublicGroup {
  public:
   // No group (epoch 0, empty tree): a placeholder until one of the factories below gives one.
@@ -81,6 +88,10 @@ class PublicGroup {
   const RatchetTree& tree() const { return tree_; }
   const std::optional<Bytes>& interim_transcript_hash() const { return interim_; }
   size_t pending_proposals() const { return proposals_.size(); }
+  // The members, in leaf order (blank leaves skipped): who the relay's view says is in the group.
+  std::vector<PublicMember> members() const;
+  // The leaf whose signature key is `signature_key`, if a member's (a tree holds each key once).
+  std::optional<uint32_t> leaf_of(BytesView signature_key) const;
 
   // For storage: context, tree and interim transcript hash (public values). The proposals of the
   // epoch are not kept: a commit referring to one after a reload is refused (kNotFound).
@@ -113,6 +124,10 @@ struct PublicCommit {
   std::vector<uint32_t> added_leaves;     // Leaves the Adds took, in commit order.
   std::vector<Bytes> added_key_packages;  // Their KeyPackageRefs, parallel to added_leaves.
   std::vector<uint32_t> removed_leaves;   // In commit order.
+
+  // The leaf the Add of the KeyPackage whose KeyPackageRef is `key_package_ref` took (RFC 9420
+  // 12.1.1: the leftmost blank leaf once the commit's removes are applied), if the commit added it.
+  std::optional<uint32_t> added_leaf(BytesView key_package_ref) const;
 };
 
 // Merges the public part of `path`, sent by `committer`, into `tree` (proposals already applied):
