@@ -105,22 +105,52 @@ Status read_connection_limits(const toml::table& t, ServerConfig& c) {
   return Ok{};
 }
 
-Status read_all(const toml::table& t, ServerConfig& c) {
-  std::string listen, registration;
-  bool sync = c.sync;
+Status read_bool(const toml::table& t, std::string_view path, bool& out) {
+  auto node = t.at_path(path);
+  if (!node) return Ok{};
+  auto v = node.value<bool>();
+  if (!v) return bad(std::string(path) + " must be true or false");
+  out = *v;
+  return Ok{};
+}
+
+Status read_addresses(const toml::table& t, std::string_view path, std::vector<std::string>& out) {
+  auto node = t.at_path(path);
+  if (!node) return Ok{};
+  const auto* list = node.as_array();
+  const std::string error = std::string(path) + " must be a list of IP addresses";
+  if (!list) return bad(error);
+  out.clear();
+  for (const auto& item : *list) {
+    auto v = item.value<std::string>();
+    if (!v) return bad(error);
+    out.push_back(*v);
+  }
+  return Ok{};
+}
+
+Status read_strings(const toml::table& t, ServerConfig& c, std::string& listen,
+                    std::string& registration) {
+  for (Status s : {read_string(t, "server.listen", listen),
+                   read_string(t, "server.data", c.data_dir),
+                   read_string(t, "server.web", c.web_dir),
+                   read_string(t, "server.admin_socket", c.admin_socket),
+                   read_string(t, "tls.certificate", c.tls_certificate),
+                   read_string(t, "tls.key", c.tls_key),
+                   read_string(t, "server.instance_name", c.domain.instance_name),
+                   read_string(t, "server.registration", registration),
+                   read_string(t, "log.level", c.log_level)}) {
+    if (!s) return s;
+  }
+  return Ok{};
+}
+
+// The numbers of [limits] and [storage]; durations given in hours or seconds are kept in ms.
+Status read_limits(const toml::table& t, ServerConfig& c) {
   int64_t ttl_hours = c.domain.registration_code_ttl_ms / 3'600'000;
   int64_t device_request_ttl_s = c.domain.device_request_ttl_ms / 1000;
   for (Status s :
-       {read_string(t, "server.listen", listen),
-        read_string(t, "server.data", c.data_dir),
-        read_string(t, "server.web", c.web_dir),
-        read_string(t, "server.admin_socket", c.admin_socket),
-        read_string(t, "tls.certificate", c.tls_certificate),
-        read_string(t, "tls.key", c.tls_key),
-        read_string(t, "server.instance_name", c.domain.instance_name),
-        read_string(t, "server.registration", registration),
-        read_string(t, "log.level", c.log_level),
-        read_int(t, "limits.max_frame_bytes", c.api.max_frame_bytes, 1024, 16 << 20),
+       {read_int(t, "limits.max_frame_bytes", c.api.max_frame_bytes, 1024, 16 << 20),
         read_int(t, "limits.max_payload_bytes", c.domain.max_payload_bytes, 256, 16 << 20),
         read_int(t, "limits.handshake_timeout_s", c.handshake_timeout_s, 1, 600),
         read_int(t, "limits.idle_timeout_s", c.idle_timeout_s, 5, 3600),
@@ -132,52 +162,20 @@ Status read_all(const toml::table& t, ServerConfig& c) {
         read_int(t, "limits.max_conversation_devices", c.domain.max_conversation_devices, 2,
                  100'000),
         read_int(t, "limits.registration_code_ttl_hours", ttl_hours, 1, 24 * 365),
-        read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000)}) {
-    if (!s) return s;
-  }
-  for (Status s :
-       {read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0, 1000),
+        read_int(t, "storage.cursor_flush_ms", c.cursor_flush_ms, 10, 60'000),
+        read_int(t, "limits.max_contact_links_per_account", c.domain.max_contact_links, 0, 1000),
         read_int(t, "limits.contact_link_registrations_per_hour",
                  c.domain.contact_link_registrations_per_hour, 0, 100'000),
         read_int(t, "limits.device_request_ttl_s", device_request_ttl_s, 1, 3600)}) {
     if (!s) return s;
   }
-  if (auto s = read_rates(t, c.rates); !s) return s;
-  if (auto s = read_connection_limits(t, c); !s) return s;
-  if (auto node = t.at_path("server.metrics_public")) {
-    auto v = node.value<bool>();
-    if (!v) return bad("server.metrics_public must be true or false");
-    c.metrics_public = *v;
-  }
-  if (auto node = t.at_path("server.trusted_proxies")) {
-    const auto* list = node.as_array();
-    if (!list) return bad("server.trusted_proxies must be a list of IP addresses");
-    c.trusted_proxies.clear();
-    for (const auto& item : *list) {
-      auto v = item.value<std::string>();
-      if (!v) return bad("server.trusted_proxies must be a list of IP addresses");
-      c.trusted_proxies.push_back(*v);
-    }
-  }
-  if (auto node = t.at_path("server.contact_link_registration")) {
-    auto v = node.value<bool>();
-    if (!v) return bad("server.contact_link_registration must be true or false");
-    c.domain.contact_link_registration = *v;
-  }
-  if (auto node = t.at_path("storage.sync")) {
-    auto v = node.value<bool>();
-    if (!v) return bad("storage.sync must be true or false");
-    sync = *v;
-  }
-  c.sync = sync;
   c.domain.registration_code_ttl_ms = ttl_hours * 3'600'000;
   c.domain.device_request_ttl_ms = device_request_ttl_s * 1000;
-  if (!listen.empty()) {
-    if (auto s = parse_listen(listen, c); !s) return s;
-  }
-  if (!registration.empty()) {
-    if (auto s = parse_registration(registration, c.domain.registration); !s) return s;
-  }
+  return Ok{};
+}
+
+// Limits that only make sense together.
+Status check_consistent(const ServerConfig& c) {
   if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
     return bad("limits.max_payload_bytes must be at least 1024 bytes under limits.max_frame_bytes");
   }
@@ -190,6 +188,26 @@ Status read_all(const toml::table& t, ServerConfig& c) {
   if (c.partial_frames_bytes < c.api.max_frame_bytes) {
     return bad("limits.partial_frames_bytes must be at least limits.max_frame_bytes");
   }
+  return Ok{};
+}
+
+Status read_all(const toml::table& t, ServerConfig& c) {
+  std::string listen, registration;
+  for (Status s :
+       {read_strings(t, c, listen, registration), read_limits(t, c), read_rates(t, c.rates),
+        read_connection_limits(t, c), read_bool(t, "server.metrics_public", c.metrics_public),
+        read_addresses(t, "server.trusted_proxies", c.trusted_proxies),
+        read_bool(t, "server.contact_link_registration", c.domain.contact_link_registration),
+        read_bool(t, "storage.sync", c.sync)}) {
+    if (!s) return s;
+  }
+  if (!listen.empty()) {
+    if (auto s = parse_listen(listen, c); !s) return s;
+  }
+  if (!registration.empty()) {
+    if (auto s = parse_registration(registration, c.domain.registration); !s) return s;
+  }
+  if (auto s = check_consistent(c); !s) return s;
   c.api.idle_timeout_s = c.idle_timeout_s;
   return Ok{};
 }
