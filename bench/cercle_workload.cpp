@@ -1,10 +1,14 @@
 #include "bench/cercle_workload.h"
 
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <cstring>
+#include <memory>
 #include <variant>
 
-#include "client-lib/mls/framing.h"
+#include "cercle/mls/framing.h"
 #include "proto/wire.h"
-#include "tests/support/device_links.h"
+#include "testing/device_links.h"
 
 namespace cercle::bench {
 
@@ -39,10 +43,14 @@ void CercleWorkload::request(int index, Kind kind, v1::ClientFrame& frame) {
 void CercleWorkload::start_peer(int index, bool registering) {
   auto conn = WsConn::create(ioc_);
   conns_[index] = conn;
-  conn->on_message([this, index, registering](std::string_view bytes) {
-    on_message(index, bytes, registering);
+  const uint32_t generation = ++peers_[index].generation;
+  conn->on_message([this, index, registering, generation](std::string_view bytes) {
+    if (generation == peers_[index].generation) on_message(index, bytes, registering);
   });
-  conn->on_close([this] { ++closed_; });
+  conn->on_close([this, index, generation] {
+    ++closed_;
+    if (reconnecting_ && generation == peers_[index].generation) on_lost(index);
+  });
   conn->connect(endpoint(), [this, index](bool ok) {
     if (!ok) {
       ++failed_;
@@ -101,6 +109,13 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
       if (!peer.mls)
         peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
       ++authenticated_;
+      if (reconnecting_) {
+        // Back after a reconnect: what was not acknowledged goes again, in order.
+        for (auto& m : peer.sending) {
+          if (m.request_id != 0) ++resent_;
+          transmit(index, m);
+        }
+      }
       return;
     case kUpload:
       peer.uploaded = true;
@@ -117,7 +132,7 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
       ++in_group_;
       return;
     case kSend:
-      return on_acked(index);
+      return on_sent(index, r.request_id());
     default:
       return;
   }
@@ -125,6 +140,12 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
 
 void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
   Peer& peer = peers_[index];
+  // Every peer reads one conversation: after a reconnect, catch-up starts at the cursor (the last
+  // acknowledgement), so entries up to the last one received come again.
+  if (!peer.conv.empty() && d.conversation_id() == peer.conv && d.seq() <= peer.last_seq) {
+    ++duplicates_;
+    return;
+  }
   if (d.kind() == v1::WELCOME) {
     peer.conv = d.conversation_id();
     peer.epoch = d.epoch() + 1;
@@ -132,10 +153,7 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
     peer.in_group = true;
     ++in_group_;
   } else if (d.kind() == v1::APPLICATION) {
-    if (!crypto_) return on_delivered(send_time(d.payload()));
-    auto plain = peer.mls->decrypt(peer.conv, d.payload());
-    if (!plain) return void(fail("a message did not decrypt"));
-    on_delivered(*plain);
+    on_application(index, d);
   }
   peer.last_seq = d.seq();
   if (++peer.unacked >= kAckEvery) {
@@ -147,16 +165,104 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
   }
 }
 
+void CercleWorkload::on_application(int index, const v1::Delivery& d) {
+  Peer& peer = peers_[index];
+  // Its own messages come back only in a catch-up (the relay sends no live copy to the sender):
+  // nothing to count; what it has not had acknowledged is sent again anyway.
+  if (d.sender_device() == peer.device_id) return;
+  std::string payload;
+  if (crypto_) {
+    auto plain = peer.mls->decrypt(peer.conv, d.payload());
+    if (!plain) return void(fail("a message did not decrypt"));
+    payload = std::move(*plain);
+  } else {
+    payload = send_time(d.payload());
+  }
+  if (counted_before(peer, d.sender_device(), payload.substr(0, kSendTimeBytes))) {
+    ++duplicates_;
+    return;
+  }
+  on_delivered(payload);
+}
+
+// A sender's messages carry increasing send times, and those sent again after a reconnect follow
+// the ones the relay had stored: one whose send time is not after the last counted from its sender
+// is a copy of a message already counted.
+bool CercleWorkload::counted_before(Peer& peer, uint64_t sender, const std::string& send_time) {
+  if (send_time.size() < kSendTimeBytes) return false;
+  int64_t t;
+  std::memcpy(&t, send_time.data(), sizeof t);
+  for (auto& [device, last] : peer.last_counted) {
+    if (device != sender) continue;
+    int64_t before;
+    std::memcpy(&before, last.data(), sizeof before);
+    if (t <= before) return true;
+    last = send_time;
+    return false;
+  }
+  peer.last_counted.emplace_back(sender, send_time);
+  return false;
+}
+
 void CercleWorkload::send_message(int index, std::string payload) {
+  Peer& peer = peers_[index];
+  peer.sending.push_back(Unacked{std::move(payload), 0});
+  // While it reconnects, the message waits: it goes with the others once authenticated.
+  if (peer.authenticated) transmit(index, peer.sending.back());
+}
+
+void CercleWorkload::transmit(int index, Unacked& message) {
   Peer& peer = peers_[index];
   v1::ClientFrame f;
   auto* send = f.mutable_send();
   send->set_conversation_id(peer.conv);
   send->set_epoch(peer.epoch);
-  // The relay takes only MLS application messages: every sender encrypts. The send time also
-  // travels in the clear (authenticated data), for receivers that do not decrypt.
-  send->set_payload(peer.mls->encrypt(peer.conv, payload, payload.substr(0, kSendTimeBytes)));
+  // The relay takes only MLS application messages: every sender encrypts (again, for a message
+  // sent again). The send time also travels in the clear (authenticated data), for receivers that
+  // do not decrypt.
+  send->set_payload(
+      peer.mls->encrypt(peer.conv, message.payload, message.payload.substr(0, kSendTimeBytes)));
   request(index, kSend, f);
+  message.request_id = f.request_id();
+}
+
+void CercleWorkload::on_sent(int index, uint64_t request_id) {
+  auto& sending = peers_[index].sending;
+  auto it = std::find_if(sending.begin(), sending.end(),
+                         [&](const Unacked& m) { return m.request_id == request_id; });
+  if (it == sending.end()) return;  // Answered on an earlier connection: already counted.
+  sending.erase(it);
+  on_acked(index);
+}
+
+// The relay closed the connection (or it failed): a real client comes back after a short pause,
+// authenticates and catches up from its cursor.
+void CercleWorkload::on_lost(int index) {
+  ++connections_lost_;
+  peers_[index].authenticated = false;
+  auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+  timer->async_wait([this, index, timer](const boost::system::error_code& ec) {
+    if (!ec && reconnecting_) reconnect(index);
+  });
+}
+
+void CercleWorkload::reconnect(int index) {
+  ++reconnects_;
+  peers_[index].unacked = 0;
+  start_peer(index, false);
+}
+
+void CercleWorkload::annotate(RunResult& result) const {
+  result.connections_lost = connections_lost_;
+  result.reconnects = reconnects_;
+  result.resent = resent_;
+  result.duplicates = duplicates_;
+  if (result.complete) return;
+  int down = 0;
+  for (const auto& p : peers_) down += p.authenticated ? 0 : 1;
+  result.reason += "; connections lost " + std::to_string(connections_lost_) + ", reconnects " +
+                   std::to_string(reconnects_) + ", clients not authenticated at the end " +
+                   std::to_string(down);
 }
 
 bool CercleWorkload::connect_batch(int concurrency, bool registering) {
@@ -191,6 +297,7 @@ double CercleWorkload::authenticate_all(int concurrency) {
 }
 
 void CercleWorkload::close_all() {
+  reconnecting_ = false;
   closed_ = 0;
   int open = 0;
   for (auto& c : conns_) {
@@ -269,7 +376,9 @@ bool CercleWorkload::upload_key_packages(int group_size) {
 bool CercleWorkload::setup(const RunOptions& options) {
   if (!register_all(options.connections, 256)) return false;
   if (!upload_key_packages(options.group_size)) return false;
-  return form_groups(options.group_size);
+  if (!form_groups(options.group_size)) return false;
+  reconnecting_ = true;
+  return true;
 }
 
 }  // namespace cercle::bench

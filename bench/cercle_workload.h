@@ -4,16 +4,25 @@
 // deliveries as a real client does. Every message is a real MLS PrivateMessage (the relay refuses
 // anything else): each sender encrypts it; with `crypto` each receiver also decrypts it, else it
 // reads only the send time the message carries in the clear (its authenticated data).
+//
+// During a run, clients behave as real ones when the relay closes their connection (a consumer
+// whose queue passed its limit is shed): they reconnect, authenticate again and catch up from their
+// cursor, dropping what they already had by (conversation, seq). A sender sends again, in order,
+// the messages whose acknowledgement it had not received; as the relay executes a connection's
+// requests in order, those that were already stored form a prefix, and receivers drop their copies
+// because their send time is not after the last one they counted from that sender.
 // Runs on the calling thread.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/workload.h"
-#include "tests/support/mls_member.h"
-#include "tests/support/ws_client.h"
+#include "testing/mls_member.h"
+#include "testing/ws_client.h"
 
 namespace cercle::bench {
 
@@ -33,6 +42,8 @@ class CercleWorkload final : public Workload {
 
  protected:
   void send_message(int index, std::string payload) override;
+  bool failed() const override { return failed_ > 0; }
+  void annotate(RunResult& result) const override;
 
  private:
   enum Kind : uint64_t {
@@ -45,6 +56,11 @@ class CercleWorkload final : public Workload {
     kAck,
     kUpload
   };
+  // A message sent and not yet acknowledged: kept to be sent again on the next connection.
+  struct Unacked {
+    std::string payload;
+    uint64_t request_id = 0;  // 0: not sent on the current connection.
+  };
   struct Peer {
     testing::DeviceKey key;
     std::unique_ptr<testing::MlsMember> mls;
@@ -54,10 +70,14 @@ class CercleWorkload final : public Workload {
     std::string conv;
     uint64_t epoch = 0;
     uint64_t counter = 0;
-    uint64_t last_seq = 0;
+    uint64_t last_seq = 0;  // Last entry received: entries up to it come again after a reconnect.
     uint64_t unacked = 0;
     bool authenticated = false;
     bool in_group = false;
+    uint32_t generation = 0;  // Of its connection: callbacks of a closed one are ignored.
+    std::deque<Unacked> sending;
+    // By sender device, the send time of the last message counted from it.
+    std::vector<std::pair<uint64_t, std::string>> last_counted;
   };
 
   bool connect_batch(int concurrency, bool registering);
@@ -65,6 +85,12 @@ class CercleWorkload final : public Workload {
   void on_message(int index, std::string_view bytes, bool registering);
   void on_response(int index, const v1::Response& r, bool registering);
   void on_delivery(int index, const v1::Delivery& d);
+  void on_application(int index, const v1::Delivery& d);
+  bool counted_before(Peer& peer, uint64_t sender, const std::string& send_time);
+  void on_sent(int index, uint64_t request_id);
+  void transmit(int index, Unacked& message);
+  void on_lost(int index);
+  void reconnect(int index);
   void request(int index, Kind kind, v1::ClientFrame& frame);
   bool form_groups(int group_size);
   bool upload_key_packages(int group_size);
@@ -79,6 +105,11 @@ class CercleWorkload final : public Workload {
   int failed_ = 0;
   int started_ = 0;
   int closed_ = 0;
+  bool reconnecting_ = false;  // Set during a run: a closed connection comes back.
+  uint64_t connections_lost_ = 0;
+  uint64_t reconnects_ = 0;
+  uint64_t resent_ = 0;
+  uint64_t duplicates_ = 0;
 };
 
 }  // namespace cercle::bench

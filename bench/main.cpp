@@ -12,7 +12,7 @@
 
 #include "bench/baseline_server.h"
 #include "bench/cercle_workload.h"
-#include "tests/support/server_process.h"
+#include "testing/server_process.h"
 
 namespace {
 
@@ -110,8 +110,18 @@ void report(boost::json::object& out, const std::string& prefix, RunResult& r) {
   out[prefix + "p99_ms"] = percentile_ms(r.latency_us, 0.99);
   out[prefix + "p999_ms"] = percentile_ms(r.latency_us, 0.999);
   out[prefix + "complete"] = r.complete;
+  if (!r.complete) out[prefix + "reason"] = r.reason;
   out[prefix + "deliveries"] = r.deliveries;
   out[prefix + "seconds"] = r.seconds;
+}
+
+// What the relay's clients went through: connections the relay closed, reconnections, messages
+// sent again, deliveries dropped as already received.
+void report_clients(boost::json::object& out, const RunResult& r) {
+  out["connections_lost"] = r.connections_lost;
+  out["reconnects"] = r.reconnects;
+  out["resent"] = r.resent;
+  out["duplicates"] = r.duplicates;
 }
 
 int run_relay(const Args& a, boost::json::object& out) {
@@ -127,6 +137,7 @@ int run_relay(const Args& a, boost::json::object& out) {
   const uint64_t rss_after = rss_bytes(server->pid());
   RunResult r = relay.run(a.run);
   report(out, "", r);
+  report_clients(out, r);
   out["messages_per_s"] = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
   out["rss_per_conn_bytes"] = (rss_after - rss_before) / static_cast<uint64_t>(a.run.connections);
   out["server_rss_bytes"] = rss_bytes(server->pid());

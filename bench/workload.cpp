@@ -42,12 +42,21 @@ RunResult Workload::run(const RunOptions& options) {
       for (int w = 0; w < options.window; ++w) send_next(i);
     }
   }
-  result_.complete = run_until([&] { return result_.deliveries >= expected_; }, options.timeout);
+  result_.complete =
+      run_until([&] { return result_.deliveries >= expected_ || failed(); }, options.timeout) &&
+      result_.deliveries >= expected_;
+  if (!result_.complete) {
+    result_.reason = failed() ? why_
+                              : "timed out after " + std::to_string(options.timeout.count()) +
+                                    " s: " + std::to_string(result_.deliveries) + " of " +
+                                    std::to_string(expected_) + " deliveries";
+  }
   if (timer_) timer_->cancel();
   // Let acknowledgements and cancelled timers settle so that the next phase starts clean.
   run_until([&] { return false; }, std::chrono::milliseconds(200));
   timer_.reset();
   result_.sent = sent_;
+  annotate(result_);
   result_.seconds = std::chrono::duration<double>(last_delivery_ - start_).count();
   return std::move(result_);
 }

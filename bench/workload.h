@@ -32,9 +32,17 @@ struct RunOptions {
 
 struct RunResult {
   bool complete = false;
+  std::string reason;  // Why not complete: empty when it is.
   double seconds = 0;
   uint64_t sent = 0;
   uint64_t deliveries = 0;
+  // Connections the server closed during the run (a consumer shed for its queue), reconnections
+  // made, messages sent again after one (their acknowledgement was lost with the connection), and
+  // deliveries dropped as already received (by conversation and seq, or a message sent again).
+  uint64_t connections_lost = 0;
+  uint64_t reconnects = 0;
+  uint64_t resent = 0;
+  uint64_t duplicates = 0;
   std::vector<uint32_t> latency_us;
 };
 
@@ -54,6 +62,10 @@ class Workload {
  protected:
   // Sends one message of `payload` from connection `index`.
   virtual void send_message(int index, std::string payload) = 0;
+  // A client failed beyond repair (why() says how): the run stops.
+  virtual bool failed() const { return false; }
+  // Adds the client's own counts (reconnections...) to a finished run.
+  virtual void annotate(RunResult&) const {}
   // To be called by subclasses.
   void on_acked(int index);
   void on_delivered(std::string_view payload);
