@@ -2,6 +2,7 @@
 // it shows, and listing the account's devices from its verified device chain.
 #include <chrono>
 #include <iostream>
+#include <memory>
 
 #include <boost/json.hpp>
 
@@ -83,23 +84,16 @@ int approve_command(Client& c, const std::string& id, const std::string& code, b
   return 0;
 }
 
-}  // namespace
-
-int device_command(Client& c, const std::vector<std::string>& rest, bool as_json) {
-  const auto& r = rest;
-  if (r.size() == 3 && r[1] == "request") return request_command(c, r[2], as_json);
+// Old devices approve a new one only on an account.
+int with_account(Client& c, const std::function<int()>& fn) {
   if (!c.registered()) {
     return fail(client::make_error(client::Errc::kNotRegistered,
                                    "no account yet: run cercle register or cercle device request"));
   }
-  if (r.size() == 2 && r[1] == "requests") return requests_command(c, as_json);
-  if ((r.size() == 3 || r.size() == 4) && r[1] == "approve") {
-    return approve_command(c, r[2], r.size() == 4 ? r[3] : std::string(), as_json);
-  }
-  return 2;
+  return fn();
 }
 
-int devices_command(Client& c, bool as_json) {
+int devices(Client& c, bool as_json) {
   auto devices = c.account_devices();
   if (!devices) return fail(devices.error());
   if (devices->empty() && !as_json) {
@@ -112,6 +106,41 @@ int devices_command(Client& c, bool as_json) {
         d.fingerprint + (d.self ? " (cet appareil)" : ""));
   }
   return 0;
+}
+
+}  // namespace
+
+void add_device_commands(CLI::App& app, Context& ctx) {
+  auto* list = app.add_subcommand("devices", "your account's devices, from its signed chain");
+  on_run(list, ctx, Account::kNeeded, [&ctx](Client& c) { return devices(c, ctx.json); });
+  auto* device = app.add_subcommand("device", "add a new device to your account, with a code");
+  device->require_subcommand(1);
+  auto handle = std::make_shared<std::string>();
+  auto* request = device->add_subcommand(
+      "request",
+      "(on the new device) ask to become a device of HANDLE; shows a code once the "
+      "approval starts, then waits until it is approved");
+  add_handle(request, *handle, "HANDLE", "your account's handle");
+  on_run(request, ctx, Account::kNotNeeded,
+         [handle, &ctx](Client& c) { return request_command(c, *handle, ctx.json); });
+  auto* requests = device->add_subcommand("requests", "new devices asking to join your account");
+  on_run(requests, ctx, Account::kNotNeeded, [&ctx](Client& c) {
+    return with_account(c, [&] { return requests_command(c, ctx.json); });
+  });
+  struct Words {
+    std::string id, code;
+  };
+  auto w = std::make_shared<Words>();
+  auto* approve = device->add_subcommand(
+      "approve",
+      "without CODE: start approving (the new device then shows a code); with CODE: "
+      "approve it (refused when the code differs: nothing is added)");
+  approve->add_option("REQUEST", w->id, "a request's id, as `cercle device requests` lists it")
+      ->required();
+  approve->add_option("CODE", w->code, "the code the new device shows");
+  on_run(approve, ctx, Account::kNotNeeded, [w, &ctx](Client& c) {
+    return with_account(c, [&] { return approve_command(c, w->id, w->code, ctx.json); });
+  });
 }
 
 }  // namespace cercle::cli

@@ -1,5 +1,7 @@
-// `cercle group ...`: the rules, invitations and moderation of groupes de parole.
+// `cercle group ...`: a group's members, rules and moderation (invitations are in
+// invitation_commands.cpp, members' devices in verify_commands.cpp).
 #include <iostream>
+#include <memory>
 
 #include <boost/json.hpp>
 
@@ -9,18 +11,17 @@ namespace cercle::cli {
 
 namespace {
 
-using client::Event;
+using client::Client;
 using client::Role;
 
 namespace json = boost::json;
 
-int done(const client::Status& s) { return s ? 0 : fail(s.error()); }
-
-bool yes_no(const std::string& v, bool& out) {
-  if (v == "yes" || v == "oui") return (out = true), true;
-  if (v == "no" || v == "non") return (out = false), true;
-  return false;
-}
+// The words of a group command: which group, whom, which message.
+struct Words {
+  std::string conv, handle, role, reason;
+  uint64_t seq = 0;
+  bool to_admins = false;
+};
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -57,60 +58,51 @@ void print_rules(const client::GroupRules& r, bool as_json) {
             << "charte : " << (r.charter.empty() ? "(aucune)" : r.charter) << std::endl;
 }
 
-void print_invitation(const client::Invitation& i, bool as_json) {
-  if (as_json) {
-    std::cout << json::serialize(json::object{{"invitation", i.id},
-                                              {"conversation", i.conversation},
-                                              {"inviter", i.inviter},
-                                              {"invitee", i.invitee},
-                                              {"professional", i.professional},
-                                              {"accompanying", i.accompanying},
-                                              {"expires_at_ms", i.expires_at_ms},
-                                              {"charter", i.charter}})
-              << std::endl;
-    return;
-  }
-  std::cout << i.id << " groupe " << i.conversation << " invité·e par " << i.inviter
-            << (i.professional ? " (professionnel·le)" : "")
-            << (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying)
-            << "\n  charte : " << (i.charter.empty() ? "(aucune)" : i.charter) << std::endl;
-}
-
-int policy_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
-  auto rules = c.rules(r[2]);
-  if (!rules) return fail(rules.error());
-  if (r.size() == 3) {
-    print_rules(*rules, as_json);
-    return 0;
-  }
-  for (size_t i = 3; i + 1 < r.size(); i += 2) {
-    const std::string& flag = r[i];
-    const std::string& value = r[i + 1];
-    bool ok = true;
-    if (flag == "--open") {
-      ok = yes_no(value, rules->open_to_peers);
-    } else if (flag == "--relatives") {
-      ok = yes_no(value, rules->relatives_admitted);
-    } else if (flag == "--retention") {
-      rules->retention_days = static_cast<uint32_t>(std::stoul(value));
-    } else if (flag == "--charter") {
-      rules->charter = value;
-    } else if (flag == "--objection-hours") {
-      rules->objection_hours = static_cast<uint32_t>(std::stoul(value));
-    } else {
-      ok = false;
+// `group policy CONV [--open yes|no] ...`: shows the rules, or changes those given.
+void add_policy(CLI::App& group, Context& ctx) {
+  struct Policy {
+    std::string conv, open, relatives, charter;
+    uint32_t retention = 0, objection_hours = 0;
+  };
+  auto p = std::make_shared<Policy>();
+  auto* cmd = group.add_subcommand("policy", "show the group's rules, or change those given");
+  add_conv(cmd, p->conv);
+  const auto yes_no = CLI::IsMember({"yes", "no", "oui", "non"});
+  auto* open = cmd->add_option("--open", p->open, "open to peers, who may ask to join")
+                   ->type_name("yes|no")
+                   ->check(yes_no);
+  auto* relatives = cmd->add_option("--relatives", p->relatives, "relatives may be invited")
+                        ->type_name("yes|no")
+                        ->check(yes_no);
+  auto* retention =
+      cmd->add_option("--retention", p->retention, "erase messages after DAYS (0: keep them)")
+          ->type_name("DAYS");
+  auto* charter = cmd->add_option("--charter", p->charter, "the charter invitees accept");
+  auto* hours = cmd->add_option("--objection-hours", p->objection_hours,
+                                "how long members may object to a professional's invitation")
+                    ->type_name("N");
+  on_run(cmd, ctx, Account::kNeeded, [=, &ctx](Client& c) {
+    auto rules = c.rules(p->conv);
+    if (!rules) return fail(rules.error());
+    if (open->count() + relatives->count() + retention->count() + charter->count() +
+            hours->count() ==
+        0) {
+      print_rules(*rules, ctx.json);
+      return 0;
     }
-    if (!ok) return 2;
-  }
-  if ((r.size() - 3) % 2 != 0) return 2;
-  return done(c.set_rules(r[2], *rules));
+    const auto yes = [](const std::string& v) { return v == "yes" || v == "oui"; };
+    if (open->count()) rules->open_to_peers = yes(p->open);
+    if (relatives->count()) rules->relatives_admitted = yes(p->relatives);
+    if (retention->count()) rules->retention_days = p->retention;
+    if (charter->count()) rules->charter = p->charter;
+    if (hours->count()) rules->objection_hours = p->objection_hours;
+    return done(c.set_rules(p->conv, *rules));
+  });
 }
 
-int report_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
-  const uint64_t seq = std::stoull(r[3]);
-  const bool to_admins = r.size() == 6 && r[5] == "--to-admins";
-  if (!to_admins) return done(c.report(r[2], seq, r[4]));
-  auto id = c.report_to_admins(r[2], seq, r[4]);
+int report(Client& c, const Words& w, bool as_json) {
+  if (!w.to_admins) return done(c.report(w.conv, w.seq, w.reason));
+  auto id = c.report_to_admins(w.conv, w.seq, w.reason);
   if (!id) return fail(id.error());
   if (as_json) {
     std::cout << json::serialize(json::object{{"report", *id}}) << std::endl;
@@ -120,156 +112,117 @@ int report_command(client::Client& c, const std::vector<std::string>& r, bool as
   return 0;
 }
 
-int invitation_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
-  const std::string& what = r[1];
-  if (what == "invite" && r.size() >= 4) {
-    const std::string hours = option(r, "--hours");
-    auto i = c.invite(r[2], r[3], option(r, "--accompanying"),
-                      std::chrono::hours(hours.empty() ? 72 : std::stol(hours)));
-    if (!i) return fail(i.error());
+int open_groups(Client& c, bool as_json) {
+  auto groups = c.open_groups();
+  if (!groups) return fail(groups.error());
+  for (const auto& g : *groups) {
     if (as_json) {
-      print_invitation(*i, true);
+      std::cout << json::serialize(json::object{{"conversation", g.conversation},
+                                                {"charter", g.charter},
+                                                {"members", g.members}})
+                << std::endl;
     } else {
-      std::cout << i->id << std::endl;
+      std::cout << g.conversation << " " << g.members << " membres, charte : " << g.charter
+                << std::endl;
     }
+  }
+  return 0;
+}
+
+using Action = std::function<int(Client&, const Words&)>;
+
+// A group command over CONV and HANDLE (ban, mute, add...).
+void add_on_member(CLI::App& group, Context& ctx, const std::string& name,
+                   const std::string& description, Action fn) {
+  auto w = std::make_shared<Words>();
+  auto* cmd = group.add_subcommand(name, description);
+  add_conv(cmd, w->conv);
+  add_handle(cmd, w->handle);
+  on_run(cmd, ctx, Account::kNeeded, [w, fn](Client& c) { return fn(c, *w); });
+}
+
+// A group command over CONV only (leave, join...).
+void add_on_group(CLI::App& group, Context& ctx, const std::string& name,
+                  const std::string& description, Action fn) {
+  auto w = std::make_shared<Words>();
+  auto* cmd = group.add_subcommand(name, description);
+  add_conv(cmd, w->conv);
+  on_run(cmd, ctx, Account::kNeeded, [w, fn](Client& c) { return fn(c, *w); });
+}
+
+void add_membership(CLI::App& group, Context& ctx) {
+  auto* create = group.add_subcommand("create", "create a group; prints its id");
+  on_run(create, ctx, Account::kNeeded, [&ctx](Client& c) {
+    auto id = c.create_group();
+    if (!id) return fail(id.error());
+    print_id(*id, ctx.json);
     return 0;
-  }
-  if (what == "invitations" && r.size() == 2) {
-    auto list = c.invitations();
-    if (!list) return fail(list.error());
-    for (const auto& i : *list) print_invitation(i, as_json);
-    return 0;
-  }
-  if (what == "accept" && r.size() == 3) {
-    auto list = c.invitations();
-    if (!list) return fail(list.error());
-    for (const auto& i : *list) {
-      if (i.id == r[2]) return done(c.accept_invitation(i));
-    }
-    return fail(client::make_error(client::Errc::kNotFound, "no pending invitation with this id"));
-  }
-  if (what == "revoke" && r.size() == 4) return done(c.revoke_invitation(r[2], r[3]));
-  if (what == "object" && r.size() == 4) return done(c.object_to_invitation(r[2], r[3]));
-  return 2;
+  });
+  add_on_member(group, ctx, "add", "add someone to a group",
+                [](Client& c, const Words& w) { return done(c.add_member(w.conv, w.handle)); });
+  add_on_member(group, ctx, "remove", "remove someone from a group",
+                [](Client& c, const Words& w) { return done(c.remove_member(w.conv, w.handle)); });
+  add_on_group(group, ctx, "leave", "leave a group",
+               [](Client& c, const Words& w) { return done(c.leave(w.conv)); });
+  auto* open = group.add_subcommand("open", "list the groups open to peers");
+  on_run(open, ctx, Account::kNeeded, [&ctx](Client& c) { return open_groups(c, ctx.json); });
+  add_on_group(group, ctx, "join", "ask to join a group open to peers",
+               [](Client& c, const Words& w) { return done(c.request_join(w.conv)); });
+}
+
+void add_role(CLI::App& group, Context& ctx) {
+  auto w = std::make_shared<Words>();
+  auto* cmd = group.add_subcommand("role", "give or take back the facilitator role");
+  add_conv(cmd, w->conv);
+  add_handle(cmd, w->handle);
+  cmd->add_option("ROLE", w->role, "facilitator or member")
+      ->required()
+      ->check(CLI::IsMember({"facilitator", "member"}));
+  on_run(cmd, ctx, Account::kNeeded, [w](Client& c) {
+    const Role role = w->role == "facilitator" ? Role::kFacilitator : Role::kMember;
+    return done(c.set_role(w->conv, w->handle, role));
+  });
+}
+
+// A group command over CONV and SEQ, a message's number (delete, report).
+CLI::App* add_on_message(CLI::App& group, const std::string& name, const std::string& description,
+                         Words& w) {
+  auto* cmd = group.add_subcommand(name, description);
+  add_conv(cmd, w.conv);
+  cmd->add_option("SEQ", w.seq, "a message's number, as `cercle history` shows it after #")
+      ->required();
+  return cmd;
+}
+
+void add_moderation(CLI::App& group, Context& ctx) {
+  add_role(group, ctx);
+  add_on_member(group, ctx, "ban", "remove someone and ban them from the group",
+                [](Client& c, const Words& w) { return done(c.ban(w.conv, w.handle)); });
+  add_on_member(group, ctx, "unban", "lift a ban",
+                [](Client& c, const Words& w) { return done(c.unban(w.conv, w.handle)); });
+  add_on_member(group, ctx, "mute", "refuse someone's messages in the group",
+                [](Client& c, const Words& w) { return done(c.mute(w.conv, w.handle, true)); });
+  add_on_member(group, ctx, "unmute", "allow someone's messages again",
+                [](Client& c, const Words& w) { return done(c.mute(w.conv, w.handle, false)); });
+  auto del = std::make_shared<Words>();
+  auto* cmd = add_on_message(group, "delete", "delete a message for everyone", *del);
+  on_run(cmd, ctx, Account::kNeeded,
+         [del](Client& c) { return done(c.delete_message(del->conv, del->seq)); });
+  auto w = std::make_shared<Words>();
+  cmd = add_on_message(group, "report", "report a message to the group's facilitators", *w);
+  cmd->add_option("REASON", w->reason, "why, between quotes if it has spaces")->required();
+  cmd->add_flag("--to-admins", w->to_admins,
+                "reveal it to the instance's admins instead (only with the reporter's consent); "
+                "prints the report's id");
+  on_run(cmd, ctx, Account::kNeeded, [w, &ctx](Client& c) { return report(c, *w, ctx.json); });
 }
 
 }  // namespace
 
-const char* role_name(Role role) {
-  switch (role) {
-    case Role::kFacilitator:
-      return "facilitator";
-    case Role::kInvitedProfessional:
-      return "invited_professional";
-    default:
-      return "member";
-  }
-}
-
-std::string member_marks(const client::Member& m) {
-  std::string out;
-  if (m.role == Role::kFacilitator) out += " (animation)";
-  if (m.professional) {
-    out += " (professionnel·le";
-    if (!m.accompanying.empty()) out += ", accompagne " + m.accompanying;
-    out += ")";
-  }
-  return out;
-}
-
-void print_event(const Event& e, bool as_json) {
-  const auto& i = e.invitation;
-  std::string text;
-  switch (e.kind) {
-    case Event::Kind::kInvited:
-      text = i.inviter + " a invité " + (i.professional ? "le ou la professionnel·le " : "") +
-             i.invitee + (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying);
-      break;
-    case Event::Kind::kInvitation:
-      text = "vous êtes invité·e par " + i.inviter + " (invitation " + i.id + ")";
-      break;
-    case Event::Kind::kInvitationAccepted:
-      text = i.invitee + " a accepté la charte";
-      break;
-    case Event::Kind::kInvitationRevoked:
-      text = e.by + " a retiré l'invitation de " + i.invitee;
-      break;
-    case Event::Kind::kObjection:
-      text = e.by + " s'oppose à l'invitation de " + i.invitee;
-      break;
-    case Event::Kind::kJoinRequest:
-      text = e.by + " demande à rejoindre le groupe";
-      break;
-    case Event::Kind::kMessageDeleted:
-      text = "le message #" + std::to_string(e.seq) + " a été supprimé par " + e.by;
-      break;
-    case Event::Kind::kReport:
-      text = "signalement de " + e.report.reporter + " sur le message #" +
-             std::to_string(e.report.seq) + " (« " + e.report.text + " ») : " + e.report.reason;
-      break;
-    case Event::Kind::kAdminAnswer:
-      text = "réponse de l'administration : " + e.detail;
-      break;
-    case Event::Kind::kJoined:
-      text = "vous avez rejoint le groupe";
-      break;
-    case Event::Kind::kLeft:
-      text = "vous ne faites plus partie du groupe";
-      break;
-    case Event::Kind::kMembersChanged:
-      text = "les membres ont changé";
-      break;
-    case Event::Kind::kDeviceAdded:
-      text = e.by + " a un nouvel appareil (" + e.detail + ")" +
-             (e.verify_again ? " : " + e.by + " est à vérifier de nouveau (cercle verify)" : "") +
-             (e.unapproved ? " ; ATTENTION : aucun appareil de " + e.by +
-                                 " ne l'a approuvé (a device its owner never approved)"
-                           : "");
-      break;
-    default:
-      return;
-  }
-  if (as_json) {
-    std::cout << json::serialize(json::object{{"conversation", e.conversation}, {"event", text}})
-              << std::endl;
-  } else {
-    std::cout << (e.conversation.empty() ? std::string("--------") : e.conversation.substr(0, 8))
-              << " * " << text << std::endl;
-  }
-}
-
-int moderation_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
-  if (r.size() < 2) return 2;
-  const std::string& what = r[1];
-  if (what == "policy" && r.size() >= 3) return policy_command(c, r, as_json);
-  if (what == "role" && r.size() == 5 && (r[4] == "facilitator" || r[4] == "member")) {
-    return done(c.set_role(r[2], r[3], r[4] == "facilitator" ? Role::kFacilitator : Role::kMember));
-  }
-  if ((what == "ban" || what == "unban") && r.size() == 4) {
-    return done(what == "ban" ? c.ban(r[2], r[3]) : c.unban(r[2], r[3]));
-  }
-  if ((what == "mute" || what == "unmute") && r.size() == 4)
-    return done(c.mute(r[2], r[3], what == "mute"));
-  if (what == "delete" && r.size() == 4) return done(c.delete_message(r[2], std::stoull(r[3])));
-  if (what == "report" && (r.size() == 5 || r.size() == 6)) return report_command(c, r, as_json);
-  if (what == "open" && r.size() == 2) {
-    auto groups = c.open_groups();
-    if (!groups) return fail(groups.error());
-    for (const auto& g : *groups) {
-      if (as_json) {
-        std::cout << json::serialize(json::object{{"conversation", g.conversation},
-                                                  {"charter", g.charter},
-                                                  {"members", g.members}})
-                  << std::endl;
-      } else {
-        std::cout << g.conversation << " " << g.members << " membres, charte : " << g.charter
-                  << std::endl;
-      }
-    }
-    return 0;
-  }
-  if (what == "join" && r.size() == 3) return done(c.request_join(r[2]));
-  return invitation_command(c, r, as_json);
+void add_group_commands(CLI::App& group, Context& ctx) {
+  add_membership(group, ctx);
+  add_policy(group, ctx);
+  add_moderation(group, ctx);
 }
 
 }  // namespace cercle::cli

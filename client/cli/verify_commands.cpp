@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include <boost/json.hpp>
 
@@ -95,9 +96,7 @@ void print_number(const client::SafetyNumber& n, const std::string& conv, bool a
   }
 }
 
-}  // namespace
-
-int members_command(client::Client& c, const std::string& conv, bool as_json) {
+int members(client::Client& c, const std::string& conv, bool as_json) {
   auto members = c.members(conv);
   if (!members) return fail(members.error());
   auto devices = c.devices(conv);
@@ -134,24 +133,60 @@ int members_command(client::Client& c, const std::string& conv, bool as_json) {
   return 0;
 }
 
-int verify_command(client::Client& c, const std::vector<std::string>& r, bool as_json) {
-  // verify CONVERSATION HANDLE [--confirm [NUMBER...]]
-  if (r.size() < 3 || (r.size() > 3 && r[3] != "--confirm")) return 2;
+// verify CONV HANDLE [--confirm [NUMBER...]]
+int verify(client::Client& c, const std::string& conv, const std::string& handle, bool confirm,
+           const std::vector<std::string>& compared_words, bool as_json) {
   (void)c.poll(std::chrono::milliseconds(200));  // Take in the group's latest changes first.
-  auto number = c.safety_number(r[1], r[2]);
+  auto number = c.safety_number(conv, handle);
   if (!number) return fail(number.error());
-  if (r.size() == 3) {
-    print_number(*number, r[1], as_json);
+  if (!confirm) {
+    print_number(*number, conv, as_json);
     return 0;
   }
   // With the number the user compared, a device added since it was shown is caught; without,
   // the number shown now is confirmed (and printed, so the user sees what they confirmed).
-  const std::vector<std::string> words(r.begin() + 4, r.end());
+  std::vector<std::string> words;
+  for (const auto& w : compared_words) {
+    if (!w.empty()) words.push_back(w);
+  }
   const std::string compared = words.empty() ? number->number : normalised(words);
-  if (auto s = c.mark_verified(r[1], r[2], compared); !s) return fail(s.error());
+  if (auto s = c.mark_verified(conv, handle, compared); !s) return fail(s.error());
   number->verification = Verification::kVerified;
-  print_number(*number, r[1], as_json);
+  print_number(*number, conv, as_json);
   return 0;
+}
+
+}  // namespace
+
+void add_verify_commands(CLI::App& app, CLI::App& group, Context& ctx) {
+  auto conv = std::make_shared<std::string>();
+  auto* list = group.add_subcommand(
+      "members",
+      "list the members, each with their devices' fingerprints (from the group's MLS "
+      "leaves) and whether you verified them");
+  add_conv(list, *conv);
+  on_run(list, ctx, Account::kNeeded,
+         [conv, &ctx](client::Client& c) { return members(c, *conv, ctx.json); });
+  struct Words {
+    std::string conv, handle;
+    std::vector<std::string> number;
+  };
+  auto w = std::make_shared<Words>();
+  auto* cmd = app.add_subcommand(
+      "verify",
+      "show the safety number you and HANDLE compare (docs/safety-numbers.md), or "
+      "mark HANDLE verified");
+  add_conv(cmd, w->conv);
+  add_handle(cmd, w->handle, "HANDLE", "the handle of the person you compare numbers with");
+  auto* confirm =
+      cmd->add_option("--confirm", w->number,
+                      "mark HANDLE verified; give the NUMBER you compared (refused if the "
+                      "devices changed since)")
+          ->type_name("[NUMBER]")
+          ->expected(0, CLI::detail::expected_max_vector_size);
+  on_run(cmd, ctx, Account::kNeeded, [w, confirm, &ctx](client::Client& c) {
+    return verify(c, w->conv, w->handle, confirm->count() > 0, w->number, ctx.json);
+  });
 }
 
 }  // namespace cercle::cli
