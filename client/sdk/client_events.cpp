@@ -29,6 +29,34 @@ bool is_member(const mls::State& state, std::string_view handle) {
                      [&](const auto& m) { return to_string(m.credential.identity) == handle; });
 }
 
+// Whether an invitation shown in group `conv` is for it, named a facilitator of its rules as the
+// inviter, and verifies with one of that facilitator's leaf keys; `out` is the invitation read.
+template <class IsFacilitator>
+bool shown_by_a_facilitator(const Conv& conv, const v1::SignedInvitation& shown,
+                            const IsFacilitator& facilitator, v1::Invitation& out) {
+  if (!out.ParseFromString(shown.invitation()) || out.conversation_id() != conv.id ||
+      !facilitator(out.inviter())) {
+    return false;
+  }
+  for (const auto& m : conv.state->members()) {
+    if (to_string(m.credential.identity) != out.inviter()) continue;
+    if (policy::verify_invitation(shown, to_string(m.signature_key)).has_value()) return true;
+  }
+  return false;
+}
+
+// What this device knows of the invitation `nonce` of `conv` (only its id when it was revoked or
+// used before this device saw it).
+Invitation invitation_seen(const Conv& conv, const std::string& nonce) {
+  auto it = conv.invitations.find(nonce);
+  auto i = it == conv.invitations.end() ? std::nullopt : tracked(it->second);
+  if (i) return invitation_view(*i);
+  Invitation unknown;
+  unknown.id = to_hex(nonce);
+  unknown.conversation = to_hex(conv.id);
+  return unknown;
+}
+
 }  // namespace
 
 int64_t Client::Impl::server_now_ms() const {
@@ -58,28 +86,10 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
   out.conversation = to_hex(conv.id);
   out.by = e.by();
   out.seq = d.seq();
-  auto view = [&](const std::string& nonce) {
-    auto it = conv.invitations.find(nonce);
-    auto i = it == conv.invitations.end() ? std::nullopt : tracked(it->second);
-    if (i) return invitation_view(*i);
-    Invitation unknown;  // Revoked or used before this device saw it.
-    unknown.id = to_hex(nonce);
-    unknown.conversation = out.conversation;
-    return unknown;
-  };
   switch (e.kind_case()) {
     case v1::GroupEvent::kInvited: {
       v1::Invitation i;
-      bool valid = i.ParseFromString(e.invited().invitation()) && i.conversation_id() == conv.id &&
-                   facilitator(i.inviter());
-      if (valid) {
-        valid = false;
-        for (const auto& m : conv.state->members()) {
-          if (to_string(m.credential.identity) != i.inviter()) continue;
-          valid |= policy::verify_invitation(e.invited(), to_string(m.signature_key)).has_value();
-        }
-      }
-      if (!valid)
+      if (!shown_by_a_facilitator(conv, e.invited(), facilitator, i))
         return warn(conv,
                     "an invitation shown to the group does not come from a facilitator: ignored");
       conv.invitations[i.nonce()].set_signed_invitation(e.invited().SerializeAsString());
@@ -91,19 +101,19 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       conv.invitations[e.accepted()].set_accepted(true);
       conv.invitations[e.accepted()].set_accepted_ms(d.server_time_ms());
       out.kind = Event::Kind::kInvitationAccepted;
-      out.invitation = view(e.accepted());
+      out.invitation = invitation_seen(conv, e.accepted());
       break;
     case v1::GroupEvent::kRevoked:
       if (!facilitator(e.by()))
         return warn(conv, "a revocation not made by a facilitator was ignored");
       conv.invitations[e.revoked()].set_revoked(true);
       out.kind = Event::Kind::kInvitationRevoked;
-      out.invitation = view(e.revoked());
+      out.invitation = invitation_seen(conv, e.revoked());
       break;
     case v1::GroupEvent::kObjected:
       conv.invitations[e.objected()].set_objected(true);
       out.kind = Event::Kind::kObjection;
-      out.invitation = view(e.objected());
+      out.invitation = invitation_seen(conv, e.objected());
       break;
     case v1::GroupEvent::kJoinRequest:
       if (!rules || rules->join_rule() != v1::OPEN_TO_PEERS) return;
