@@ -10,6 +10,12 @@
 // unfinished past its deadline. The buffers of unfinished messages share one server-wide budget:
 // a connection that would take it past the budget is closed (1013), so that a crowd of half-sent
 // messages cannot pin the server's memory.
+//
+// An idle plain connection keeps no read pending in Beast (about 450 bytes of operation state) and
+// no input buffer: once the bytes Beast read end exactly with a message it delivered (FrameScanner)
+// and the kernel holds nothing more, it waits for the socket to become readable, and answers the
+// pongs to its own pings without waking Beast. TLS connections always keep a Beast read pending
+// (OpenSSL may hold decrypted bytes the socket does not show).
 #include "server/net/ws_session.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +23,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -29,8 +37,19 @@
 #include "server/api/session.h"
 #include "server/common/log.h"
 #include "server/net/peer.h"
+#include "server/net/scanned_socket.h"
 
 namespace cercle::net {
+
+// Beast closes the WebSocket's TCP connection through these (found by argument-dependent lookup,
+// hence in ScannedSocket's namespace).
+void teardown(boost::beast::role_type role, ScannedSocket& s, boost::beast::error_code& ec) {
+  boost::beast::websocket::teardown(role, s.next_layer(), ec);
+}
+template <class Handler>
+void async_teardown(boost::beast::role_type role, ScannedSocket& s, Handler&& handler) {
+  boost::beast::websocket::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
+}
 
 namespace {
 
@@ -64,10 +83,10 @@ websocket::close_code close_code(api::CloseReason reason) {
 }
 
 // The TCP socket under a stream, plain or TLS.
-tcp::socket& raw_socket(tcp::socket& s) { return s; }
+PlainSocket& raw_socket(ScannedSocket& s) { return s.next_layer(); }
 tcp::socket& raw_socket(TlsStream& s) { return beast::get_lowest_layer(s).socket(); }
 
-// NextLayer: tcp::socket, or TlsStream when the server speaks TLS.
+// NextLayer: ScannedSocket, or TlsStream when the server speaks TLS.
 template <class NextLayer>
 class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>>,
                         public api::Connection,
@@ -189,6 +208,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     api::SharedFrame frame;
     bool delivery;
   };
+  static constexpr bool kCanPark = std::is_same_v<NextLayer, ScannedSocket>;
 
   void on_accept(beast::error_code ec) {
     if (ec) return end(ec);
@@ -202,6 +222,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   // at most 64 KiB a time). Calling async_read_some with a plain buffer also avoids the extra
   // operation layer of the dynamic-buffer overload on every pending read.
   void do_read() {
+    if constexpr (kCanPark) {
+      if (message_bytes_ == 0 && park()) return;
+    }
     const size_t want = message_bytes_ == 0
                             ? kFirstReadBytes
                             : std::clamp<size_t>(ws_.read_size_hint(kFirstReadBytes), 1,
@@ -210,6 +233,29 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     grow_input(in_.filled + want);
     ws_.async_read_some(asio::buffer(in_.data.get() + in_.filled, in_.capacity - in_.filled),
                         beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  }
+
+  // Between messages, when Beast holds no unread byte (every byte it read belongs to messages it
+  // delivered) and the kernel none either: waits for the socket to become readable, holding no
+  // buffer and no Beast operation. Returns false when a read must go through Beast now.
+  bool park() {
+    const FrameScanner& scanner = ws_.next_layer().scanner();
+    if (closing_ || !scanner.clean() || scanner.messages() != messages_) return false;
+    PlainSocket& socket = raw_socket(ws_.next_layer());
+    if (readable_now(socket)) return false;
+    release_input();
+    socket.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](
+                                                  beast::error_code ec) { self->on_readable(ec); });
+    return true;
+  }
+
+  void on_readable(beast::error_code ec) {
+    if (ec) return end(ec);
+    if (close_sent_) return;  // Beast's close operation reads the peer's answer itself.
+    // Pongs answer the sweep's pings: activity, nothing for Beast to do.
+    while (take_pong(raw_socket(ws_.next_layer())))
+      last_activity_ms_ = static_cast<uint32_t>(ctx_.now_ms);
+    do_read();
   }
 
   void on_read(beast::error_code ec, size_t n) {
@@ -225,6 +271,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
     }
     if (discarding_) in_.filled = 0;
     if (!ws_.is_message_done()) return do_read();
+    ++messages_;
     if (close_sent_ || refused_) {
       // No frame can follow our close frame: the request is not executed; the client resends it
       // on its next connection.
@@ -363,7 +410,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   struct NoTls {
     NoTls(std::shared_ptr<asio::ssl::context>) {}
   };
-  [[no_unique_address]] std::conditional_t<std::is_same_v<NextLayer, tcp::socket>, NoTls,
+  [[no_unique_address]] std::conditional_t<std::is_same_v<NextLayer, ScannedSocket>, NoTls,
                                            std::shared_ptr<asio::ssl::context>>
       tls_;
   websocket::stream<NextLayer, false> ws_;
@@ -390,6 +437,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
   };
   Input in_;
   uint64_t too_large_id_ = 0;  // Request id of the message being discarded.
+  uint64_t messages_ = 0;      // Messages Beast delivered whole.
   std::vector<Queued> queue_;
   size_t queued_bytes_ = 0;
   uint32_t head_index_ = 0;
@@ -419,7 +467,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession<NextLayer>
 
 void start_websocket(tcp::socket socket, http::request<http::string_body> request, NetContext& ctx,
                      AddressSlot slot) {
-  std::make_shared<WsSession<tcp::socket>>(std::move(socket), ctx, std::move(slot))
+  // The descriptor moves to a socket on the io_context's executor (see PlainSocket).
+  beast::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) return;  // The connection is gone: nothing to answer.
+  const int fd = socket.release(ec);
+  if (ec) return;
+  PlainSocket plain(ctx.ioc.get_executor());
+  if (plain.assign(protocol, fd, ec); ec) {
+    ::close(fd);
+    return;
+  }
+  std::make_shared<WsSession<ScannedSocket>>(ScannedSocket(std::move(plain)), ctx, std::move(slot))
       ->start(std::move(request));
 }
 
