@@ -110,12 +110,17 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
         peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
       ++authenticated_;
       if (reconnecting_) {
-        // Back after a reconnect: what was not acknowledged goes again, in order.
-        for (auto& m : peer.sending) {
-          if (m.request_id != 0) ++resent_;
-          transmit(index, m);
-        }
+        // Back after a reconnect: how far the log went, to know when the catch-up got there.
+        peer.catching_up = true;
+        peer.resend_after = 0;
+        v1::ClientFrame f;
+        f.mutable_get_conversation()->set_conversation_id(peer.conv);
+        request(index, kHead, f);
       }
+      return;
+    case kHead:
+      peer.resend_after = std::max<uint64_t>(r.conversation().head_seq(), 1);
+      if (peer.last_seq >= peer.resend_after) resend(index);
       return;
     case kUpload:
       peer.uploaded = true;
@@ -156,6 +161,8 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
     on_application(index, d);
   }
   peer.last_seq = d.seq();
+  if (peer.catching_up && peer.resend_after != 0 && peer.last_seq >= peer.resend_after)
+    resend(index);
   if (++peer.unacked >= kAckEvery) {
     peer.unacked = 0;
     v1::ClientFrame ack;
@@ -167,9 +174,7 @@ void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {
 
 void CercleWorkload::on_application(int index, const v1::Delivery& d) {
   Peer& peer = peers_[index];
-  // Its own messages come back only in a catch-up (the relay sends no live copy to the sender):
-  // nothing to count; what it has not had acknowledged is sent again anyway.
-  if (d.sender_device() == peer.device_id) return;
+  if (d.sender_device() == peer.device_id) return on_own_entry(index, d);
   std::string payload;
   if (crypto_) {
     auto plain = peer.mls->decrypt(peer.conv, d.payload());
@@ -204,11 +209,33 @@ bool CercleWorkload::counted_before(Peer& peer, uint64_t sender, const std::stri
   return false;
 }
 
+// Its own messages come back only in a catch-up (the relay sends no live copy to the sender):
+// nothing to count, but one it had no acknowledgement for was stored.
+void CercleWorkload::on_own_entry(int index, const v1::Delivery& d) {
+  auto& sending = peers_[index].sending;
+  const std::string time = send_time(d.payload());  // Readable without decrypting.
+  auto it = std::find_if(sending.begin(), sending.end(), [&](const Unacked& m) {
+    return m.payload.compare(0, kSendTimeBytes, time) == 0;
+  });
+  if (it == sending.end()) return;
+  sending.erase(it);
+  on_acked(index);
+}
+
+void CercleWorkload::resend(int index) {
+  Peer& peer = peers_[index];
+  peer.catching_up = false;
+  for (auto& m : peer.sending) {
+    if (m.request_id != 0) ++resent_;
+    transmit(index, m);
+  }
+}
+
 void CercleWorkload::send_message(int index, std::string payload) {
   Peer& peer = peers_[index];
   peer.sending.push_back(Unacked{std::move(payload), 0});
-  // While it reconnects, the message waits: it goes with the others once authenticated.
-  if (peer.authenticated) transmit(index, peer.sending.back());
+  // While it reconnects and catches up, the message waits behind the unacknowledged ones.
+  if (peer.authenticated && !peer.catching_up) transmit(index, peer.sending.back());
 }
 
 void CercleWorkload::transmit(int index, Unacked& message) {

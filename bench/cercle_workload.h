@@ -8,9 +8,11 @@
 // During a run, clients behave as real ones when the relay closes their connection (a consumer
 // whose queue passed its limit is shed): they reconnect, authenticate again and catch up from their
 // cursor, dropping what they already had by (conversation, seq). A sender sends again, in order,
-// the messages whose acknowledgement it had not received; as the relay executes a connection's
-// requests in order, those that were already stored form a prefix, and receivers drop their copies
-// because their send time is not after the last one they counted from that sender.
+// the messages whose acknowledgement it had not received, once its catch-up reached the
+// conversation's head: the ones it finds on the way, its own entries, were stored. A message stored
+// while it asked for the head may still go twice; as the relay executes a connection's requests in
+// order, receivers drop such copies because their send time is not after the last one they counted
+// from that sender.
 // Runs on the calling thread.
 #pragma once
 
@@ -54,7 +56,8 @@ class CercleWorkload final : public Workload {
     kCommit,
     kSend,
     kAck,
-    kUpload
+    kUpload,
+    kHead
   };
   // A message sent and not yet acknowledged: kept to be sent again on the next connection.
   struct Unacked {
@@ -76,6 +79,10 @@ class CercleWorkload final : public Workload {
     bool in_group = false;
     uint32_t generation = 0;  // Of its connection: callbacks of a closed one are ignored.
     std::deque<Unacked> sending;
+    // After a reconnect: what it had not had acknowledged waits until the catch-up reached the
+    // conversation's head as it was then (its own entries on the way are acknowledgements).
+    bool catching_up = false;
+    uint64_t resend_after = 0;  // The head to reach; 0 until GetConversation answered.
     // By sender device, the send time of the last message counted from it.
     std::vector<std::pair<uint64_t, std::string>> last_counted;
   };
@@ -88,6 +95,8 @@ class CercleWorkload final : public Workload {
   void on_application(int index, const v1::Delivery& d);
   bool counted_before(Peer& peer, uint64_t sender, const std::string& send_time);
   void on_sent(int index, uint64_t request_id);
+  void on_own_entry(int index, const v1::Delivery& d);
+  void resend(int index);
   void transmit(int index, Unacked& message);
   void on_lost(int index);
   void reconnect(int index);

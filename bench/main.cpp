@@ -86,7 +86,8 @@ double percentile_ms(std::vector<uint32_t>& v, double p) {
   return v[k] / 1000.0;
 }
 
-std::unique_ptr<testing::ServerProcess> start_server(const std::string& data, bool durable) {
+std::unique_ptr<cercle::testing::ServerProcess> start_server(const std::string& data,
+                                                             bool durable) {
   // Every benchmark connection comes from 127.0.0.1: per-address limits would measure themselves.
   const std::string config = data + ".toml";
   std::ofstream(config) << "[rate_limits]\nregistrations_per_ip_per_hour = 0\n"
@@ -94,11 +95,11 @@ std::unique_ptr<testing::ServerProcess> start_server(const std::string& data, bo
                            "messages_per_account_per_second = 0\n"
                            "[limits]\nmax_connections_per_address = 1000000\n";
   std::string error;
-  auto server =
-      testing::ServerProcess::start(data,
-                                    {"--registration", "open", "--sync", durable ? "true" : "false",
-                                     "--log-level", "warn", "--config", config},
-                                    &error);
+  auto server = cercle::testing::ServerProcess::start(
+      data,
+      {"--registration", "open", "--sync", durable ? "true" : "false", "--log-level", "warn",
+       "--config", config},
+      &error);
   if (!server) std::cerr << "cercle-bench: " << error << "\n";
   return server;
 }
@@ -125,7 +126,7 @@ void report_clients(boost::json::object& out, const RunResult& r) {
 }
 
 int run_relay(const Args& a, boost::json::object& out) {
-  testing::TempDir dir;
+  cercle::testing::TempDir dir;
   auto server = start_server(dir.path() + "/data", a.durable);
   if (!server) return 1;
   const uint64_t rss_before = rss_bytes(server->pid());
@@ -159,7 +160,7 @@ int run_relay(const Args& a, boost::json::object& out) {
 }
 
 int run_idle(const Args& a, boost::json::object& out) {
-  testing::TempDir dir;
+  cercle::testing::TempDir dir;
   const std::string data = dir.path() + "/data";
   auto server = start_server(data, a.durable);
   if (!server) return 1;
