@@ -7,10 +7,13 @@
 #include "cercle/mls/key_package.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client_internal.h"
+#include "client/sdk/client_rules.h"
 
 namespace cercle::client {
 
 namespace {
+
+constexpr v1::PolicyRefusal kAllowed = v1::POLICY_REFUSAL_UNSPECIFIED;
 
 std::optional<std::string> policy_bytes(const mls::State& state) {
   for (const auto& e : state.group_context_extensions()) {
@@ -80,33 +83,38 @@ policy::Kind kind_of_leaf(const mls::LeafNode& leaf) {
   return e ? policy::kind_of_extension(to_string(e->extension_data)) : policy::Kind::kPeer;
 }
 
-std::string update_refusal(const mls::State& state, const mls::LeafNode& next, uint32_t sender) {
+policy::Member member_from(const mls::LeafNode& leaf) {
+  policy::Member m;
+  m.handle = to_string(leaf.credential.identity);
+  m.kind = kind_of_leaf(leaf);
+  m.signature_key = to_string(leaf.signature_key);
+  return m;
+}
+
+v1::PolicyRefusal update_refusal(const mls::State& state, const mls::LeafNode& next,
+                                 uint32_t sender) {
   const mls::LeafNode* old = state.tree().leaf(sender);
-  if (!old) return "the change comes from no member";
-  if (!(old->credential == next.credential)) return "a member's name cannot change inside a group";
-  if (old->signature_key != next.signature_key) {
-    return "a member's signature key cannot change inside a group";
-  }
-  if (kind_of_leaf(*old) != kind_of_leaf(next)) {
-    return "a member's account type cannot change inside a group";
-  }
-  return {};
+  if (!old) return v1::POLICY_REFUSAL_NOT_A_MEMBER;
+  // The whole credential (its type too), then what policy::leaf_change compares.
+  if (!(old->credential == next.credential)) return v1::POLICY_REFUSAL_IDENTITY_CHANGED;
+  return policy::leaf_change(member_from(*old), member_from(next));
 }
 
 }  // namespace
 
-std::string proposal_refusal(const mls::State& state, const mls::Proposal& p, uint32_t sender) {
+v1::PolicyRefusal proposal_refusal_code(const mls::State& state, const mls::Proposal& p,
+                                        uint32_t sender) {
   const auto& v = p.value;
   if (std::holds_alternative<mls::PskProposal>(v) ||
       std::holds_alternative<mls::ReInitProposal>(v) ||
       std::holds_alternative<mls::ExternalInitProposal>(v)) {
-    return "this kind of change is never used in Cercle";
+    return v1::POLICY_REFUSAL_PROPOSAL_TYPE_REFUSED;
   }
   if (const auto* u = std::get_if<mls::UpdateProposal>(&v)) {
     return update_refusal(state, u->leaf_node, sender);
   }
   const mls::LeafNode* leaf = state.tree().leaf(sender);
-  if (!leaf) return "the change comes from no member";
+  if (!leaf) return v1::POLICY_REFUSAL_NOT_A_MEMBER;
   const auto rules = group_policy(state);
   const bool facilitator =
       rules && policy::role_of(*rules, to_string(leaf->credential.identity)) == v1::FACILITATOR;
@@ -114,27 +122,32 @@ std::string proposal_refusal(const mls::State& state, const mls::Proposal& p, ui
     // A group's first commit sets its rules; after that only a facilitator changes them.
     const bool first_rules =
         !rules && mls::find_extension(gce->extensions, mls::kRolesExtensionType) != nullptr;
-    return facilitator || first_rules ? std::string()
-                                      : "only a facilitator changes the group's settings";
+    return facilitator || first_rules ? kAllowed
+                                      : v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES;
   }
-  if (!rules || facilitator) return {};  // A direct conversation's members add their devices.
+  if (!rules || facilitator) return kAllowed;  // A direct conversation's members add their devices.
   if (const auto* r = std::get_if<mls::RemoveProposal>(&v)) {
-    return r->removed == sender ? std::string() : "only a facilitator removes others";
+    return r->removed == sender ? kAllowed : v1::POLICY_REFUSAL_ONLY_FACILITATOR_REMOVES;
   }
   if (const auto* a = std::get_if<mls::AddProposal>(&v)) {
     if (rules->join_rule() == v1::OPEN_TO_PEERS &&
         kind_of_leaf(a->key_package.leaf_node) == policy::Kind::kPeer) {
-      return {};
+      return kAllowed;
     }
-    return "only a facilitator adds members to this group";
+    return v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS;
   }
-  return "this kind of change is never used in Cercle";
+  return v1::POLICY_REFUSAL_PROPOSAL_TYPE_REFUSED;
+}
+
+std::string proposal_refusal(const mls::State& state, const mls::Proposal& p, uint32_t sender) {
+  const auto code = proposal_refusal_code(state, p, sender);
+  return code == kAllowed ? std::string() : policy::describe({code, {}});
 }
 
 mls::CommitOptions rule_abiding_options(const mls::State& state) {
   mls::CommitOptions options;
   options.pending_filter = [state](const mls::CachedProposal& p) {
-    return proposal_refusal(state, p.proposal, p.sender).empty();
+    return proposal_refusal_code(state, p.proposal, p.sender) == kAllowed;
   };
   return options;
 }
@@ -143,11 +156,13 @@ namespace {
 
 // A commit's proposals must each be allowed (proposal_refusal), and whoever stays at a leaf stays
 // who they were: same name, account type and signature key (an UpdatePath may not change them).
-std::string who_stays_refusal(const mls::State& before, const mls::ProcessOutput& out) {
+v1::PolicyRefusal who_stays_refusal(const mls::State& before, const mls::ProcessOutput& out) {
   const auto before_members = members_of(before);
   const auto after_members = members_of(out.state);
   for (const auto& p : out.proposals) {
-    if (auto why = proposal_refusal(before, p.proposal, p.sender); !why.empty()) return why;
+    if (auto why = proposal_refusal_code(before, p.proposal, p.sender); why != kAllowed) {
+      return why;
+    }
   }
   std::set<uint32_t> removed_leaves;  // A leaf freed and taken again in the same commit.
   for (const auto& p : out.proposals) {
@@ -158,33 +173,28 @@ std::string who_stays_refusal(const mls::State& before, const mls::ProcessOutput
   for (const auto& a : after_members) {
     for (const auto& m : before_members) {
       if (a.leaf != m.leaf || removed_leaves.contains(a.leaf)) continue;
-      if (a.handle != m.handle) return "a member's name cannot change inside a group";
-      if (a.kind != m.kind) return "a member's account type cannot change inside a group";
-      if (a.signature_key != m.signature_key) {
-        return "a member's signature key cannot change inside a group";
-      }
+      if (auto why = policy::leaf_change(m, a); why != kAllowed) return why;
     }
   }
-  return {};
+  return kAllowed;
 }
 
-}  // namespace
-
-// What the commit did, read by comparing the group before and after it, checked against the rules
-// in force. Returns the refusal ("" when it obeys them) and the invitations it used.
-std::string Client::Impl::check_commit(const Conv& conv, const mls::State& before,
-                                       const mls::ProcessOutput& out, int64_t time_ms,
-                                       std::vector<std::string>& used) const {
-  if (auto why = who_stays_refusal(before, out); !why.empty()) return why;
+// What the commit did, read by comparing the group before and after it, as check_commit's facts.
+policy::Verdict commit_verdict(const Conv& conv, const mls::State& before,
+                               const mls::ProcessOutput& out, int64_t time_ms) {
+  using policy::Refusal;
+  if (auto why = who_stays_refusal(before, out); why != kAllowed) return Refusal{why, {}};
   const auto old_bytes = policy_bytes(before);
   const auto new_bytes = policy_bytes(out.state);
-  if (!old_bytes && !new_bytes) return {};  // Not a groupe de parole (a direct conversation).
-  if (old_bytes && !new_bytes) return "the commit removes the group's rules";
+  if (!old_bytes && !new_bytes) return policy::Accepted{};  // A direct conversation.
+  if (old_bytes && !new_bytes) return Refusal{v1::POLICY_REFUSAL_RULES_REMOVED, {}};
   policy::Group g;
   g.conversation_id = conv.id;
   if (old_bytes) {
     g.policy.emplace();
-    if (!g.policy->ParseFromString(*old_bytes)) return "the group's rules are unreadable";
+    if (!g.policy->ParseFromString(*old_bytes)) {
+      return Refusal{v1::POLICY_REFUSAL_RULES_UNREADABLE, {}};
+    }
   }
   g.members = members_of(before);
   for (const auto& [nonce, i] : conv.invitations) {
@@ -206,15 +216,27 @@ std::string Client::Impl::check_commit(const Conv& conv, const mls::State& befor
   }
   if (new_bytes != old_bytes) {
     c.new_policy.emplace();
-    if (!c.new_policy->ParseFromString(*new_bytes)) return "the group's new rules are unreadable";
+    if (!c.new_policy->ParseFromString(*new_bytes)) {
+      return Refusal{v1::POLICY_REFUSAL_RULES_UNREADABLE, {}};
+    }
   }
   if (!out.authenticated_data.empty() &&
       !c.data.ParseFromString(to_string(out.authenticated_data))) {
-    return "the commit's data is unreadable";
+    return Refusal{v1::POLICY_REFUSAL_DATA_UNREADABLE, {}};
   }
-  auto verdict = policy::check_commit(g, c, time_ms);
-  used = std::move(verdict.used_nonces);
-  return verdict.refusal;
+  return policy::check_commit(g, c, time_ms);
+}
+
+}  // namespace
+
+// The SDK words a refusal for its warning (policy::describe); the code is what the rules decided.
+std::string Client::Impl::check_commit(const Conv& conv, const mls::State& before,
+                                       const mls::ProcessOutput& out, int64_t time_ms,
+                                       std::vector<std::string>& used) const {
+  auto verdict = commit_verdict(conv, before, out, time_ms);
+  if (!verdict) return policy::describe(verdict.error());
+  used = std::move(verdict->used_nonces);
+  return {};
 }
 
 Status Client::Impl::change_rules(Conv& conv, const std::function<Status(v1::GroupPolicy&)>& edit,

@@ -1,13 +1,16 @@
-// proposal_refusal and rule_abiding_options: which proposals a client keeps pending and commits
-// in a groupe de parole (and in a direct conversation), from the group's own MLS state.
+// proposal_refusal_code and rule_abiding_options: which proposals a client keeps pending and
+// commits in a groupe de parole (and in a direct conversation), from the group's own MLS state.
 #include <gtest/gtest.h>
 
 #include "cercle/mls/key_package.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client_internal.h"
+#include "client/sdk/client_rules.h"
 
 namespace cercle::client {
 namespace {
+
+constexpr v1::PolicyRefusal kAllowed = v1::POLICY_REFUSAL_UNSPECIFIED;
 
 mls::KeyPackageBundle package(const std::string& handle, policy::Kind kind) {
   mls::KeyPackageOptions o;
@@ -53,39 +56,41 @@ mls::Proposal gce(bool with_rules) {
 TEST(ProposalRefusal, KindsCercleNeverUsesAreRefusedFromAnyone) {
   for (bool rules : {true, false}) {
     const auto g = group(rules);
-    const std::string never = "this kind of change is never used in Cercle";
+    const auto never = v1::POLICY_REFUSAL_PROPOSAL_TYPE_REFUSED;
     mls::PreSharedKeyId psk{mls::kPskExternal, to_bytes("id"), 0, {}, 0, mls::Bytes(32, 1)};
-    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::PskProposal{psk}}, 0), never);
-    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::ReInitProposal{}}, 0), never);
-    EXPECT_EQ(proposal_refusal(g, mls::Proposal{mls::ExternalInitProposal{}}, 1), never);
+    EXPECT_EQ(proposal_refusal_code(g, mls::Proposal{mls::PskProposal{psk}}, 0), never);
+    EXPECT_EQ(proposal_refusal_code(g, mls::Proposal{mls::ReInitProposal{}}, 0), never);
+    EXPECT_EQ(proposal_refusal_code(g, mls::Proposal{mls::ExternalInitProposal{}}, 1), never);
   }
 }
 
 TEST(ProposalRefusal, OnlyAFacilitatorChangesTheGroupsSettings) {
   const auto g = group(true);
-  EXPECT_EQ(proposal_refusal(g, gce(true), 0), "");
-  EXPECT_EQ(proposal_refusal(g, gce(true), 1), "only a facilitator changes the group's settings");
-  EXPECT_EQ(proposal_refusal(g, gce(false), 2), "only a facilitator changes the group's settings");
+  EXPECT_EQ(proposal_refusal_code(g, gce(true), 0), kAllowed);
+  EXPECT_EQ(proposal_refusal_code(g, gce(true), 1),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES);
+  EXPECT_EQ(proposal_refusal_code(g, gce(false), 2),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES);
   // A direct conversation has no settings to change; a group's first commit sets its rules.
   const auto direct = group(false);
-  EXPECT_EQ(proposal_refusal(direct, gce(false), 0),
-            "only a facilitator changes the group's settings");
-  EXPECT_EQ(proposal_refusal(direct, gce(true), 0), "");
+  EXPECT_EQ(proposal_refusal_code(direct, gce(false), 0),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES);
+  EXPECT_EQ(proposal_refusal_code(direct, gce(true), 0), kAllowed);
 }
 
 TEST(ProposalRefusal, MembersRemoveOnlyThemselvesAndAddOnlyPeersToOpenGroups) {
   const auto closed = group(true);
-  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{1}}, 1), "");
-  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{2}}, 1),
-            "only a facilitator removes others");
-  EXPECT_EQ(proposal_refusal(closed, mls::Proposal{mls::RemoveProposal{2}}, 0), "");
-  EXPECT_EQ(proposal_refusal(closed, add_of(policy::Kind::kPeer), 1),
-            "only a facilitator adds members to this group");
-  EXPECT_EQ(proposal_refusal(closed, add_of(policy::Kind::kProfessional), 0), "");
+  EXPECT_EQ(proposal_refusal_code(closed, mls::Proposal{mls::RemoveProposal{1}}, 1), kAllowed);
+  EXPECT_EQ(proposal_refusal_code(closed, mls::Proposal{mls::RemoveProposal{2}}, 1),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_REMOVES);
+  EXPECT_EQ(proposal_refusal_code(closed, mls::Proposal{mls::RemoveProposal{2}}, 0), kAllowed);
+  EXPECT_EQ(proposal_refusal_code(closed, add_of(policy::Kind::kPeer), 1),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS);
+  EXPECT_EQ(proposal_refusal_code(closed, add_of(policy::Kind::kProfessional), 0), kAllowed);
   const auto open = group(true, v1::OPEN_TO_PEERS);
-  EXPECT_EQ(proposal_refusal(open, add_of(policy::Kind::kPeer), 1), "");
-  EXPECT_EQ(proposal_refusal(open, add_of(policy::Kind::kProfessional), 1),
-            "only a facilitator adds members to this group");
+  EXPECT_EQ(proposal_refusal_code(open, add_of(policy::Kind::kPeer), 1), kAllowed);
+  EXPECT_EQ(proposal_refusal_code(open, add_of(policy::Kind::kProfessional), 1),
+            v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS);
 }
 
 TEST(ProposalRefusal, AnUpdateKeepsWhoTheMemberIs) {
@@ -96,20 +101,34 @@ TEST(ProposalRefusal, AnUpdateKeepsWhoTheMemberIs) {
     edit(l);
     return mls::Proposal{mls::UpdateProposal{l}};
   };
-  EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode&) {}), 1), "");
+  EXPECT_EQ(proposal_refusal_code(g, with([](mls::LeafNode&) {}), 1), kAllowed);
   EXPECT_EQ(
-      proposal_refusal(
+      proposal_refusal_code(
           g, with([](mls::LeafNode& l) { l.credential = mls::Credential(to_bytes("alice")); }), 1),
-      "a member's name cannot change inside a group");
+      v1::POLICY_REFUSAL_IDENTITY_CHANGED);
+  EXPECT_EQ(proposal_refusal_code(g, with([](mls::LeafNode& l) { l.signature_key[0] ^= 1; }), 1),
+            v1::POLICY_REFUSAL_SIGNATURE_KEY_CHANGED);
+  EXPECT_EQ(
+      proposal_refusal_code(g, with([](mls::LeafNode& l) {
+                              l.extensions = {mls::Extension{
+                                  mls::kAccountTypeExtensionType,
+                                  to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
+                            }),
+                            1),
+      v1::POLICY_REFUSAL_ACCOUNT_TYPE_CHANGED);
+  // Both the key and the type: the type is named, as policy::leaf_change and the web client do.
+  EXPECT_EQ(
+      proposal_refusal_code(g, with([](mls::LeafNode& l) {
+                              l.signature_key[0] ^= 1;
+                              l.extensions = {mls::Extension{
+                                  mls::kAccountTypeExtensionType,
+                                  to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
+                            }),
+                            1),
+      v1::POLICY_REFUSAL_ACCOUNT_TYPE_CHANGED);
+  // The SDK's warning words the code.
   EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode& l) { l.signature_key[0] ^= 1; }), 1),
             "a member's signature key cannot change inside a group");
-  EXPECT_EQ(proposal_refusal(g, with([](mls::LeafNode& l) {
-                               l.extensions = {mls::Extension{
-                                   mls::kAccountTypeExtensionType,
-                                   to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
-                             }),
-                             1),
-            "a member's account type cannot change inside a group");
 }
 
 TEST(ProposalRefusal, ACommitTakesOnlyThePendingProposalsTheRulesAllow) {

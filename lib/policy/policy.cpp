@@ -28,33 +28,39 @@ bool contains(const google::protobuf::RepeatedPtrField<std::string>& list, std::
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
-// Checks an invitation a commit carries for `added`; returns a refusal or "".
-std::string check_invitation(const Group& g, const v1::GroupPolicy& policy,
-                             const v1::SignedInvitation& signed_invitation, const Added& added,
-                             int64_t now_ms, std::string& nonce) {
+using Code = v1::PolicyRefusal;
+constexpr Code kAllowed = v1::POLICY_REFUSAL_UNSPECIFIED;
+
+// Checks an invitation a commit carries for `added`; returns the refusal or kAllowed.
+Code check_invitation(const Group& g, const v1::GroupPolicy& policy,
+                      const v1::SignedInvitation& signed_invitation, const Added& added,
+                      int64_t now_ms, std::string& nonce) {
   v1::Invitation peek;
-  if (!peek.ParseFromString(signed_invitation.invitation())) return "an invitation is unreadable";
+  if (!peek.ParseFromString(signed_invitation.invitation())) {
+    return v1::POLICY_REFUSAL_INVITATION_UNREADABLE;
+  }
   const auto inviter_leaves = members_named(g, peek.inviter());
   if (inviter_leaves.empty() || role_of(policy, peek.inviter()) != v1::FACILITATOR) {
-    return "an invitation was not made by a facilitator of the group";
+    return v1::POLICY_REFUSAL_INVITATION_NOT_FROM_FACILITATOR;
   }
   // Any of the facilitator's devices may have signed it.
   std::optional<v1::Invitation> invitation;
   for (const Member* leaf : inviter_leaves) {
     if ((invitation = verify_invitation(signed_invitation, leaf->signature_key))) break;
   }
-  if (!invitation) return "an invitation's signature does not verify";
-  if (invitation->conversation_id() != g.conversation_id)
-    return "an invitation is for another group";
-  if (invitation->invitee() != added.handle) return "an invitation is for someone else";
-  if (added.kind == Kind::kProfessional && invitation->invitee_type() != v1::INVITEE_PROFESSIONAL) {
-    return "a professional was invited as a peer";
+  if (!invitation) return v1::POLICY_REFUSAL_INVITATION_SIGNATURE;
+  if (invitation->conversation_id() != g.conversation_id) {
+    return v1::POLICY_REFUSAL_INVITATION_OTHER_GROUP;
   }
-  if (invitation->expires_at_ms() <= now_ms) return "an invitation has expired";
+  if (invitation->invitee() != added.handle) return v1::POLICY_REFUSAL_INVITATION_OTHER_PERSON;
+  if (added.kind == Kind::kProfessional && invitation->invitee_type() != v1::INVITEE_PROFESSIONAL) {
+    return v1::POLICY_REFUSAL_PROFESSIONAL_INVITED_AS_PEER;
+  }
+  if (invitation->expires_at_ms() <= now_ms) return v1::POLICY_REFUSAL_INVITATION_EXPIRED;
   nonce = invitation->nonce();
-  if (g.used_invitations.contains(nonce)) return "an invitation was already used";
-  if (g.revoked_invitations.contains(nonce)) return "an invitation was revoked";
-  return {};
+  if (g.used_invitations.contains(nonce)) return v1::POLICY_REFUSAL_INVITATION_USED;
+  if (g.revoked_invitations.contains(nonce)) return v1::POLICY_REFUSAL_INVITATION_REVOKED;
+  return kAllowed;
 }
 
 // Finds the invitation the commit carries for `handle`, if any.
@@ -66,12 +72,12 @@ const v1::SignedInvitation* invitation_for(const Change& c, std::string_view han
   return nullptr;
 }
 
-std::string check_policy_change(const Group& g, const Change& c, const Member& committer) {
+Code check_policy_change(const Group& g, const Change& c, const Member& committer) {
   const v1::GroupPolicy& next = *c.new_policy;
   if (!g.policy) {
-    if (g.members.size() != 1) return "a group's first rules come from its creator alone";
+    if (g.members.size() != 1) return v1::POLICY_REFUSAL_FIRST_RULES_FROM_CREATOR;
   } else if (role_of(*g.policy, committer.handle) != v1::FACILITATOR) {
-    return "only a facilitator changes the group's rules";
+    return v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES;
   }
   // Someone must still lead the group: a facilitator among those who stay or join.
   for (const auto& grant : next.roles()) {
@@ -84,34 +90,37 @@ std::string check_policy_change(const Group& g, const Change& c, const Member& c
     });
     const bool joining = std::any_of(c.added.begin(), c.added.end(),
                                      [&](const Added& a) { return a.handle == grant.handle(); });
-    if (staying || joining) return {};
+    if (staying || joining) return kAllowed;
   }
-  return "the group would have no facilitator left";
+  return v1::POLICY_REFUSAL_NO_FACILITATOR_LEFT;
 }
 
-std::string check_adds(const Group& g, const Change& c, const v1::GroupPolicy& current,
-                       const v1::GroupPolicy& after, bool facilitator, int64_t now_ms,
-                       std::vector<std::string>& used) {
+// Each added member, in order; the first refused one names the refusal.
+Verdict check_adds(const Group& g, const Change& c, const v1::GroupPolicy& current,
+                   const v1::GroupPolicy& after, bool facilitator, int64_t now_ms) {
+  Accepted accepted;
   for (const auto& added : c.added) {
-    if (is_banned(after, added.handle)) return added.handle + " is banned from this group";
+    const auto refuse = [&](Code code) { return Refusal{code, added.handle}; };
+    if (is_banned(after, added.handle)) return refuse(v1::POLICY_REFUSAL_BANNED);
     const v1::SignedInvitation* invitation = invitation_for(c, added.handle);
     if (added.kind == Kind::kProfessional && !invitation) {
-      return "a professional joins a group only by invitation";
+      return refuse(v1::POLICY_REFUSAL_PROFESSIONAL_WITHOUT_INVITATION);
     }
     if (!invitation) {
       if (!facilitator && current.join_rule() != v1::OPEN_TO_PEERS) {
-        return "only a facilitator adds members to this group";
+        return refuse(v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS);
       }
       continue;
     }
     std::string nonce;
-    if (auto why = check_invitation(g, current, *invitation, added, now_ms, nonce); !why.empty()) {
-      return why;
+    if (Code why = check_invitation(g, current, *invitation, added, now_ms, nonce);
+        why != kAllowed) {
+      return refuse(why);
     }
-    if (!facilitator) return "only a facilitator adds an invited member";
-    used.push_back(nonce);
+    if (!facilitator) return refuse(v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS_INVITED);
+    accepted.used_nonces.push_back(nonce);
   }
-  return {};
+  return accepted;
 }
 
 }  // namespace
@@ -140,27 +149,96 @@ v1::GroupPolicy initial_policy(std::string_view creator) {
 }
 
 Verdict check_commit(const Group& g, const Change& c, int64_t now_ms) {
-  Verdict v;
   const Member* committer = member_at(g, c.committer_leaf);
-  if (!committer) return {"the commit comes from no member", {}};
-  if (!g.policy && !c.new_policy) {
-    return {"a group's first commit sets its rules", {}};
-  }
+  if (!committer) return Refusal{v1::POLICY_REFUSAL_NOT_A_MEMBER, {}};
+  if (!g.policy && !c.new_policy) return Refusal{v1::POLICY_REFUSAL_FIRST_COMMIT_SETS_RULES, {}};
   if (c.new_policy) {
-    if (auto why = check_policy_change(g, c, *committer); !why.empty()) return {why, {}};
+    if (Code why = check_policy_change(g, c, *committer); why != kAllowed) {
+      return Refusal{why, {}};
+    }
   }
   // Rules in force are the current ones; for a new group, the ones its creator sets now.
   const v1::GroupPolicy& current = g.policy ? *g.policy : *c.new_policy;
   const v1::GroupPolicy& after = c.new_policy ? *c.new_policy : current;
   const bool facilitator = role_of(current, committer->handle) == v1::FACILITATOR;
   for (const auto& r : c.removed) {
-    if (!r.self_requested && !facilitator) return {"only a facilitator removes others", {}};
+    if (!r.self_requested && !facilitator) {
+      return Refusal{v1::POLICY_REFUSAL_ONLY_FACILITATOR_REMOVES, {}};
+    }
   }
-  if (auto why = check_adds(g, c, current, after, facilitator, now_ms, v.used_nonces);
-      !why.empty()) {
-    return {why, {}};
+  return check_adds(g, c, current, after, facilitator, now_ms);
+}
+
+v1::PolicyRefusal leaf_change(const Member& before, const Member& after) {
+  if (after.handle != before.handle) return v1::POLICY_REFUSAL_IDENTITY_CHANGED;
+  if (after.kind != before.kind) return v1::POLICY_REFUSAL_ACCOUNT_TYPE_CHANGED;
+  if (after.signature_key != before.signature_key) return v1::POLICY_REFUSAL_SIGNATURE_KEY_CHANGED;
+  return kAllowed;
+}
+
+std::string describe(const Refusal& r) {
+  switch (r.code) {
+    case v1::POLICY_REFUSAL_UNSPECIFIED:
+      return "the rules allow it";
+    case v1::POLICY_REFUSAL_NOT_A_MEMBER:
+      return "the change comes from no member";
+    case v1::POLICY_REFUSAL_FIRST_COMMIT_SETS_RULES:
+      return "a group's first commit sets its rules";
+    case v1::POLICY_REFUSAL_FIRST_RULES_FROM_CREATOR:
+      return "a group's first rules come from its creator alone";
+    case v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES:
+      return "only a facilitator changes the group's rules";
+    case v1::POLICY_REFUSAL_NO_FACILITATOR_LEFT:
+      return "the group would have no facilitator left";
+    case v1::POLICY_REFUSAL_ONLY_FACILITATOR_REMOVES:
+      return "only a facilitator removes others";
+    case v1::POLICY_REFUSAL_BANNED:
+      return r.who + " is banned from this group";
+    case v1::POLICY_REFUSAL_PROFESSIONAL_WITHOUT_INVITATION:
+      return "a professional joins a group only by invitation";
+    case v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS:
+      return "only a facilitator adds members to this group";
+    case v1::POLICY_REFUSAL_ONLY_FACILITATOR_ADDS_INVITED:
+      return "only a facilitator adds an invited member";
+    case v1::POLICY_REFUSAL_INVITATION_UNREADABLE:
+      return "an invitation is unreadable";
+    case v1::POLICY_REFUSAL_INVITATION_NOT_FROM_FACILITATOR:
+      return "an invitation was not made by a facilitator of the group";
+    case v1::POLICY_REFUSAL_INVITATION_SIGNATURE:
+      return "an invitation's signature does not verify";
+    case v1::POLICY_REFUSAL_INVITATION_OTHER_GROUP:
+      return "an invitation is for another group";
+    case v1::POLICY_REFUSAL_INVITATION_OTHER_PERSON:
+      return "an invitation is for someone else";
+    case v1::POLICY_REFUSAL_PROFESSIONAL_INVITED_AS_PEER:
+      return "a professional was invited as a peer";
+    case v1::POLICY_REFUSAL_INVITATION_EXPIRED:
+      return "an invitation has expired";
+    case v1::POLICY_REFUSAL_INVITATION_USED:
+      return "an invitation was already used";
+    case v1::POLICY_REFUSAL_INVITATION_REVOKED:
+      return "an invitation was revoked";
+    case v1::POLICY_REFUSAL_ACCOUNT_TYPE_CHANGED:
+      return "a member's account type cannot change inside a group";
+    case v1::POLICY_REFUSAL_IDENTITY_CHANGED:
+      return "a member's name cannot change inside a group";
+    case v1::POLICY_REFUSAL_SIGNATURE_KEY_CHANGED:
+      return "a member's signature key cannot change inside a group";
+    case v1::POLICY_REFUSAL_CREDENTIAL_UNSUPPORTED:
+      return "a credential names no Cercle account";
+    case v1::POLICY_REFUSAL_PROPOSAL_TYPE_REFUSED:
+      return "this kind of change is never used in Cercle";
+    case v1::POLICY_REFUSAL_PROPOSAL_REFUSED:
+      return "the commit carries a proposal that was refused";
+    case v1::POLICY_REFUSAL_RULES_REMOVED:
+      return "the commit removes the group's rules";
+    case v1::POLICY_REFUSAL_RULES_UNREADABLE:
+      return "the group's rules are unreadable";
+    case v1::POLICY_REFUSAL_DATA_UNREADABLE:
+      return "the commit's data is unreadable";
+    default:
+      return "refused by the group's rules (code " + std::to_string(int{r.code}) + ")";
   }
-  return v;
 }
 
 std::string invitation_transcript(std::string_view encoded_invitation) {

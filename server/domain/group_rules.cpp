@@ -110,8 +110,8 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
   if (!change.authenticated_data.empty() && !c.data.ParseFromString(change.authenticated_data)) {
     return make_error(Errc::kInvalidArgument, "the commit's data is unreadable");
   }
-  const auto verdict = policy::check_commit(group_of(state, conv), c, now_ms);
-  if (!verdict.ok()) return refused(verdict.refusal);
+  auto verdict = policy::check_commit(group_of(state, conv), c, now_ms);
+  if (!verdict) return refused(policy::describe(verdict.error()));
   const v1::GroupPolicy& rules = conv.policy ? *conv.policy : *c.new_policy;
   if (auto s = check_recorded(state, conv, rules, change, c, now_ms); !s) {
     return std::move(s).error();
@@ -126,7 +126,7 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
       }
     }
   }
-  return Accepted{std::move(c.new_policy), verdict.used_nonces};
+  return Accepted{std::move(c.new_policy), std::move(verdict->used_nonces)};
 }
 
 // Whether the rules could ever let a plain member's Add of this device be committed: in a group

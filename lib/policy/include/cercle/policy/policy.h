@@ -14,12 +14,14 @@
 #include <string_view>
 #include <vector>
 
+#include "cercle/base/result.h"
 #include "proto/policy.pb.h"
 
 namespace cercle::policy {
 
 // The policy travels as the group context extension mls::kRolesExtensionType and a member's
-// account type as the leaf extension mls::kAccountTypeExtensionType (lib/mls/include/cercle/mls/key_package.h).
+// account type as the leaf extension mls::kAccountTypeExtensionType
+// (lib/mls/include/cercle/mls/key_package.h).
 inline constexpr std::string_view kInvitationLabel = "cercle-invitation-v1";
 
 enum class Kind { kPeer, kProfessional };
@@ -59,14 +61,29 @@ struct Group {
   std::set<std::string> revoked_invitations;  // Nonces revoked by a facilitator.
 };
 
-struct Verdict {
-  std::string refusal;                   // Empty: the commit obeys the rules.
-  std::vector<std::string> used_nonces;  // Invitations it uses.
-  bool ok() const { return refusal.empty(); }
+// Why the rules refuse: the code is the refusal's identity (the web client gives the same one for
+// the same facts, see policy_cases.json); `who` is the handle it is about, for an added member.
+struct Refusal {
+  v1::PolicyRefusal code = v1::POLICY_REFUSAL_UNSPECIFIED;
+  std::string who;
 };
+
+struct Accepted {
+  std::vector<std::string> used_nonces;  // Invitations the commit uses.
+};
+
+using Verdict = base::Result<Accepted, Refusal>;
 
 // Checks a commit against the group's rules at `now_ms`.
 Verdict check_commit(const Group& group, const Change& change, int64_t now_ms);
+
+// Whether a member's leaf stays who it is (an Update, or a committer's UpdatePath leaf, at the same
+// leaf): the same account (handle), account type and signature key, checked in that order.
+// Returns the refusal, or POLICY_REFUSAL_UNSPECIFIED when nothing of that changed.
+v1::PolicyRefusal leaf_change(const Member& before, const Member& after);
+
+// An English sentence for logs, the relay's error messages and the SDK's warnings; never compared.
+std::string describe(const Refusal& refusal);
 
 v1::Role role_of(const v1::GroupPolicy& policy, std::string_view handle);
 bool is_banned(const v1::GroupPolicy& policy, std::string_view handle);
