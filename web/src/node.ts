@@ -10,7 +10,7 @@ export { authTranscript } from "./core/proto";
 export * as policy from "./core/policy";
 export * as proto from "./core/proto";
 export * as facilitator from "./testing/facilitator";
-export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+export { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 export { sign, generateKey } from "./core/signer";
 export * as verify from "./core/verify";
 export * as deviceChain from "./core/device-chain";

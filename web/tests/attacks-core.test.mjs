@@ -17,6 +17,7 @@ import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../bu
 import { eventually, startServer } from "./support.mjs";
 
 const { APPLICATION, PROPOSAL, COMMIT } = proto.DeliveryKind;
+const Refusal = proto.PolicyRefusal;
 const KIND = { [APPLICATION]: "APPLICATION", [PROPOSAL]: "PROPOSAL", [COMMIT]: "COMMIT" };
 
 let server;
@@ -105,12 +106,12 @@ test("a handshake message in any framing, delivered as any kind, never changes t
     ["private commit", privateCommit.commit, PROPOSAL, dropped],
     ["private proposal", privateProposal, PROPOSAL, dropped],
     ["application", application, PROPOSAL, dropped],
-    ["public proposal", publicProposal, PROPOSAL, [{ type: "proposalRefused", reason: "onlyFacilitatorAdds", who: "fantome" }]],
+    ["public proposal", publicProposal, PROPOSAL, [{ type: "proposalRefused", reason: Refusal.ONLY_FACILITATOR_ADDS, who: "fantome" }]],
     ["private commit", privateCommit.commit, COMMIT, broken],
     ["public proposal", publicProposal, COMMIT, broken],
     ["private proposal", privateProposal, COMMIT, broken],
     ["application", application, COMMIT, broken],
-    ["public commit", publicCommit.commit, COMMIT, [{ type: "refused", reason: "onlyFacilitatorAdds", who: "fantome" }]],
+    ["public commit", publicCommit.commit, COMMIT, [{ type: "refused", reason: Refusal.ONLY_FACILITATOR_ADDS, who: "fantome" }]],
   ];
   for (const [what, payload, kind, expected] of cases) {
     const s = ++seq;
@@ -137,9 +138,9 @@ test("a handshake message in any framing, delivered as any kind, never changes t
 
 test("an Update that changes a member's account, type or signature key is refused, never kept, never committed", async () => {
   const changes = [
-    [{ handle: "camille" }, "identityChanged"],
-    [{ kind: "professional" }, "accountTypeChanged"],
-    [{ newSignatureKey: true }, "signatureKeyChanged"],
+    [{ handle: "camille" }, Refusal.IDENTITY_CHANGED],
+    [{ kind: "professional" }, Refusal.ACCOUNT_TYPE_CHANGED],
+    [{ newSignatureKey: true }, Refusal.SIGNATURE_KEY_CHANGED],
   ];
   for (const [change, reason] of changes) {
     const before = await snapshot(sam);
@@ -182,7 +183,7 @@ test("an UpdatePath leaf that names the committer after another account is refus
   const s = ++seq;
   await f.deliver(sam, [f.delivery(id, s, COMMIT, before.epoch, alex, forged)]);
   assert.deepEqual(await snapshot(sam), before);
-  assert.deepEqual(await eventsAt(sam, s), [{ type: "refused", reason: "identityChanged", who: "alex" }]);
+  assert.deepEqual(await eventsAt(sam, s), [{ type: "refused", reason: Refusal.IDENTITY_CHANGED, who: "alex" }]);
 });
 
 test("proposal types the product does not use, and changes only facilitators propose, are refused; so are commits carrying them", async () => {
@@ -190,11 +191,11 @@ test("proposal types the product does not use, and changes only facilitators pro
   const members = await f.leafHandles(sam, id);
   const camilleLeaf = Number(Object.keys(members).find((k) => members[k] === "camille"));
   const refused = [
-    [await f.forgeOtherProposal(alex, id, "psk"), "proposalTypeRefused", "alex"],
-    [await f.forgeOtherProposal(alex, id, "reinit"), "proposalTypeRefused", "alex"],
-    [await f.forgeOtherProposal(alex, id, "external_init"), "proposalTypeRefused", "alex"],
-    [await f.forgeOtherProposal(alex, id, "gce"), "onlyFacilitatorChangesRules"],
-    [await f.forgeProposal(alex, id, { proposalType: "remove", remove: { removed: camilleLeaf } }), "onlyFacilitatorRemoves"],
+    [await f.forgeOtherProposal(alex, id, "psk"), Refusal.PROPOSAL_TYPE_REFUSED, "alex"],
+    [await f.forgeOtherProposal(alex, id, "reinit"), Refusal.PROPOSAL_TYPE_REFUSED, "alex"],
+    [await f.forgeOtherProposal(alex, id, "external_init"), Refusal.PROPOSAL_TYPE_REFUSED, "alex"],
+    [await f.forgeOtherProposal(alex, id, "gce"), Refusal.ONLY_FACILITATOR_CHANGES_RULES],
+    [await f.forgeProposal(alex, id, { proposalType: "remove", remove: { removed: camilleLeaf } }), Refusal.ONLY_FACILITATOR_REMOVES],
   ];
   for (const [proposal, reason, who] of refused) {
     const s = ++seq;
@@ -203,7 +204,7 @@ test("proposal types the product does not use, and changes only facilitators pro
     assert.deepEqual(await eventsAt(sam, s), [who ? { type: "proposalRefused", reason, who } : { type: "proposalRefused", reason }]);
   }
   // The same by value in a commit.
-  for (const [type, reason] of [["psk", "proposalTypeRefused"], ["reinit", "proposalTypeRefused"]]) {
+  for (const [type, reason] of [["psk", Refusal.PROPOSAL_TYPE_REFUSED], ["reinit", Refusal.PROPOSAL_TYPE_REFUSED]]) {
     const s = ++seq;
     const commit = await f.forgeCommitWith(alex, id, f.proposalOf(await f.forgeOtherProposal(alex, id, type)));
     await f.deliver(sam, [f.delivery(id, s, COMMIT, before.epoch, alex, commit)]);
@@ -217,7 +218,7 @@ test("proposal types the product does not use, and changes only facilitators pro
   const s = ++seq;
   await f.deliver(sam, [f.delivery(id, s, COMMIT, before.epoch, camille, byReference)]);
   assert.deepEqual(await snapshot(sam), before);
-  assert.deepEqual(await eventsAt(sam, s), [{ type: "refused", reason: "proposalRefused", who: "alex" }]);
+  assert.deepEqual(await eventsAt(sam, s), [{ type: "refused", reason: Refusal.PROPOSAL_REFUSED, who: "alex" }]);
   await f.dropPending(camille, id);
 });
 

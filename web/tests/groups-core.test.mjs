@@ -8,6 +8,8 @@ import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { eventually, startServer } from "./support.mjs";
 
+const Refusal = proto.PolicyRefusal;
+
 let server;
 const people = [];
 let camille, sam, alex, drMartin, intrus;
@@ -140,7 +142,7 @@ test("a commit that breaks the rules is refused: the group stays on its epoch an
   await f.handBatch(sam, f.wireOf(sam), [delivery]);
   assert.equal(await f.epoch(sam, id), before, "the group did not move");
   const refused = (await events(sam)).find((e) => e.type === "refused");
-  assert.deepEqual(refused, { type: "refused", reason: "onlyFacilitatorAdds", who: "intrus" });
+  assert.deepEqual(refused, { type: "refused", reason: Refusal.ONLY_FACILITATOR_ADDS, who: "intrus" });
   assert.equal(sam.groupView(groupKey(id)).refused, true);
   assert.ok(!sam.groupView(groupKey(id)).roster.some((r) => r.handle === "intrus"));
   // Still in the group at its real epoch: messages keep coming both ways.
@@ -169,8 +171,8 @@ test("a commit that changes a member's account type is refused: a professional s
   };
   await f.handBatch(sam, f.wireOf(sam), [delivery]);
   assert.equal(await f.epoch(sam, id), before, "the group did not move");
-  const refused = (await events(sam)).find((e) => e.type === "refused" && e.reason === "accountTypeChanged");
-  assert.deepEqual(refused, { type: "refused", reason: "accountTypeChanged", who: "dr.martin" });
+  const refused = (await events(sam)).find((e) => e.type === "refused" && e.reason === Refusal.ACCOUNT_TYPE_CHANGED);
+  assert.deepEqual(refused, { type: "refused", reason: Refusal.ACCOUNT_TYPE_CHANGED, who: "dr.martin" });
   assert.equal(sam.groupView(groupKey(id)).roster.find((r) => r.handle === "dr.martin").professional, true);
 });
 

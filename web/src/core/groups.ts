@@ -27,6 +27,7 @@ import {
   InvitationSchema,
   InviteeType,
   JoinRule,
+  PolicyRefusal,
   Role,
   type CommitData,
   type GroupEvent,
@@ -164,7 +165,7 @@ export function judgeProposal(state: mls.GroupStateHandle, proposal: mls.Proposa
     try {
       policy = decodePolicy(bytes);
     } catch {
-      return { refusal: "rulesUnreadable" };
+      return { refusal: PolicyRefusal.RULES_UNREADABLE };
     }
   }
   return checkProposal({ policy, members }, sender, mls.proposalFacts(proposal, sender));
@@ -187,15 +188,15 @@ function forbidden(before: mls.GroupStateHandle, c: NonNullable<mls.Handshake["c
     const sender = p.sender ?? c.committer;
     const type = p.proposal.proposalType;
     if (type === "psk" || type === "reinit" || type === "external_init" || typeof type !== "string") {
-      return { refusal: "proposalTypeRefused", who: handleOf(sender) };
+      return { refusal: PolicyRefusal.PROPOSAL_TYPE_REFUSED, who: handleOf(sender) };
     }
     if (type === "group_context_extensions" && policy && roleOf(policy, handleOf(sender) ?? "") !== Role.FACILITATOR) {
-      return { refusal: "onlyFacilitatorChangesRules" };
+      return { refusal: PolicyRefusal.ONLY_FACILITATOR_CHANGES_RULES };
     }
   }
   const removed = new Set(c.proposals.flatMap((p) => (p.proposal.proposalType === "remove" ? [p.proposal.remove.removed] : [])));
   for (const a of after) {
-    if (!a.basic) return { refusal: "credentialUnsupported" };
+    if (!a.basic) return { refusal: PolicyRefusal.CREDENTIAL_UNSUPPORTED };
     const b = membersBefore.find((m) => m.leaf === a.leaf);
     if (!b || removed.has(a.leaf)) continue;  // A new member (an Add may fill a removed member's leaf).
     const why = leafChange(asMember(b), asMember(a));
@@ -246,7 +247,7 @@ export async function verifyCommit(
   try {
     current = oldBytes ? decodePolicy(oldBytes) : undefined;
   } catch {
-    return refuse("rulesUnreadable");
+    return refuse(PolicyRefusal.RULES_UNREADABLE);
   }
   // A commit that removes this device leaves it no tree to compare: the proposals are still checked.
   const bad = forbidden(before, c, c.removesMe ? [] : mls.leaves(hs.newState), current);
@@ -258,18 +259,18 @@ export async function verifyCommit(
     try {
       rules = decodePolicy(oldBytes);
     } catch {
-      return refuse("rulesUnreadable");
+      return refuse(PolicyRefusal.RULES_UNREADABLE);
     }
     const committer = membersBefore.find((m) => m.leaf === c.committer);
-    if (!committer) return refuse("notMember");
+    if (!committer) return refuse(PolicyRefusal.NOT_A_MEMBER);
     if (!selfRequested(mls.ownLeaf(before)) && roleOf(rules, committer.handle) !== Role.FACILITATOR) {
-      return refuse("onlyFacilitatorRemoves");
+      return refuse(PolicyRefusal.ONLY_FACILITATOR_REMOVES);
     }
     return { usedNonces: [], notices: [{ type: "youLeft" }] };
   }
   const newBytes = mls.policyBytes(hs.newState);
   if (!oldBytes && !newBytes && !ctx.group) return { usedNonces: [], notices: [] };  // A direct conversation.
-  if (oldBytes && !newBytes) return refuse("rulesRemoved");
+  if (oldBytes && !newBytes) return refuse(PolicyRefusal.RULES_REMOVED);
   const g: Group = {
     conversationId: ctx.conversationId,
     members: membersBefore,
@@ -281,13 +282,13 @@ export async function verifyCommit(
     if (oldBytes) g.policy = decodePolicy(oldBytes);
     if (newBytes && (!oldBytes || !equalBytes(oldBytes, newBytes))) change.newPolicy = decodePolicy(newBytes);
   } catch {
-    return refuse("rulesUnreadable");
+    return refuse(PolicyRefusal.RULES_UNREADABLE);
   }
   const after = mls.leaves(hs.newState).map(asMember);
   // A professional stays marked as one, a peer stays a peer (as the C++ clients check); forbidden()
   // caught it at a staying leaf already, this at a leaf whose member came back by Remove and Add.
   const changedType = accountTypeChange(g.members, after);
-  if (changedType !== undefined) return refuse("accountTypeChanged", changedType);
+  if (changedType !== undefined) return refuse(PolicyRefusal.ACCOUNT_TYPE_CHANGED, changedType);
   for (const m of g.members) {
     if (!after.some((a) => sameMember(a, m))) change.removed.push({ leaf: m.leaf, selfRequested: selfRequested(m.leaf) });
   }
@@ -299,7 +300,7 @@ export async function verifyCommit(
     try {
       data = fromBinary(CommitDataSchema, c.authenticatedData);
     } catch {
-      return refuse("dataUnreadable");
+      return refuse(PolicyRefusal.DATA_UNREADABLE);
     }
     change.data = data;
   }

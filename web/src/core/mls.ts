@@ -49,6 +49,7 @@ import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
 import { genesisOf, type Genesis } from "./genesis";
 import { handleAt, leafOf, type Leaf } from "./mls-leaves";
 import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindExtension, type Fail, type Kind } from "./policy";
+import { PolicyRefusal } from "./proto";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
 
 export type { Proposal, ProposalWithSender } from "ts-mls";
@@ -366,11 +367,11 @@ function refusedInCommit(
   refusedRefs: Record<string, Fail>,
 ): Fail | undefined {
   for (const p of proposals) {
-    if (p.proposalOrRefType === "proposal" && !isKnownType(p.proposal)) return { refusal: "proposalTypeRefused", who: handleAt(state, committer) };
+    if (p.proposalOrRefType === "proposal" && !isKnownType(p.proposal)) return { refusal: PolicyRefusal.PROPOSAL_TYPE_REFUSED, who: handleAt(state, committer) };
     if (p.proposalOrRefType === "reference") {
       // `who` there is the member who sent the refused proposal.
       const earlier = refusedRefs[bytesToBase64(p.reference)];
-      if (earlier) return { refusal: "proposalRefused", who: earlier.who };
+      if (earlier) return { refusal: PolicyRefusal.PROPOSAL_REFUSED, who: earlier.who };
     }
   }
   return undefined;

@@ -9,7 +9,7 @@
 // commit, in messenger.ts); signature checks are the only asynchronous part.
 import { fromBinary } from "@bufbuild/protobuf";
 import { concat, toHex, utf8 } from "./bytes";
-import { InvitationSchema, InviteeType, JoinRule, Role, type CommitData, type GroupPolicy, type Invitation, type SignedInvitation } from "./proto";
+import { InvitationSchema, InviteeType, JoinRule, PolicyRefusal, Role, type CommitData, type GroupPolicy, type Invitation, type SignedInvitation } from "./proto";
 import { verify } from "./signer";
 
 /** MLS group context extension: the encoded cercle.v1.GroupPolicy. */
@@ -55,37 +55,52 @@ export interface Group {
   revokedInvitations: Set<string>;  // Nonces (hex) revoked by a facilitator.
 }
 
-/** Why a commit is refused (each has a sentence in i18n.ts, "refusal_<code>"). */
-export type Refusal =
-  | "notMember"
-  | "firstCommitSetsRules"
-  | "firstRulesFromCreator"
-  | "onlyFacilitatorChangesRules"
-  | "noFacilitatorLeft"
-  | "onlyFacilitatorRemoves"
-  | "banned"
-  | "professionalNeedsInvitation"
-  | "onlyFacilitatorAdds"
-  | "onlyFacilitatorAddsInvited"
-  | "invitationUnreadable"
-  | "invitationNotFromFacilitator"
-  | "invitationSignature"
-  | "invitationOtherGroup"
-  | "invitationOtherPerson"
-  | "professionalInvitedAsPeer"
-  | "invitationExpired"
-  | "invitationUsed"
-  | "invitationRevoked"
-  // Read by the client before the check itself:
-  | "accountTypeChanged"
-  | "identityChanged"
-  | "signatureKeyChanged"
-  | "credentialUnsupported"
-  | "proposalTypeRefused"
-  | "proposalRefused"
-  | "rulesRemoved"
-  | "rulesUnreadable"
-  | "dataUnreadable";
+/**
+ * Why a commit or a proposal is refused: cercle.v1.PolicyRefusal, the same code the C++ check gives
+ * for the same facts (lib/policy/policy_cases.json). Never UNSPECIFIED in a refusal.
+ */
+export type Refusal = PolicyRefusal;
+
+/** The words of each refusal in i18n-fr.ts and i18n-en.ts: "refusal_<key>". */
+const REFUSAL_KEYS: Record<Exclude<PolicyRefusal, PolicyRefusal.UNSPECIFIED>, string> = {
+  [PolicyRefusal.NOT_A_MEMBER]: "notMember",
+  [PolicyRefusal.FIRST_COMMIT_SETS_RULES]: "firstCommitSetsRules",
+  [PolicyRefusal.FIRST_RULES_FROM_CREATOR]: "firstRulesFromCreator",
+  [PolicyRefusal.ONLY_FACILITATOR_CHANGES_RULES]: "onlyFacilitatorChangesRules",
+  [PolicyRefusal.NO_FACILITATOR_LEFT]: "noFacilitatorLeft",
+  [PolicyRefusal.ONLY_FACILITATOR_REMOVES]: "onlyFacilitatorRemoves",
+  [PolicyRefusal.BANNED]: "banned",
+  [PolicyRefusal.PROFESSIONAL_WITHOUT_INVITATION]: "professionalNeedsInvitation",
+  [PolicyRefusal.ONLY_FACILITATOR_ADDS]: "onlyFacilitatorAdds",
+  [PolicyRefusal.ONLY_FACILITATOR_ADDS_INVITED]: "onlyFacilitatorAddsInvited",
+  [PolicyRefusal.INVITATION_UNREADABLE]: "invitationUnreadable",
+  [PolicyRefusal.INVITATION_NOT_FROM_FACILITATOR]: "invitationNotFromFacilitator",
+  [PolicyRefusal.INVITATION_SIGNATURE]: "invitationSignature",
+  [PolicyRefusal.INVITATION_OTHER_GROUP]: "invitationOtherGroup",
+  [PolicyRefusal.INVITATION_OTHER_PERSON]: "invitationOtherPerson",
+  [PolicyRefusal.PROFESSIONAL_INVITED_AS_PEER]: "professionalInvitedAsPeer",
+  [PolicyRefusal.INVITATION_EXPIRED]: "invitationExpired",
+  [PolicyRefusal.INVITATION_USED]: "invitationUsed",
+  [PolicyRefusal.INVITATION_REVOKED]: "invitationRevoked",
+  [PolicyRefusal.ACCOUNT_TYPE_CHANGED]: "accountTypeChanged",
+  [PolicyRefusal.IDENTITY_CHANGED]: "identityChanged",
+  [PolicyRefusal.SIGNATURE_KEY_CHANGED]: "signatureKeyChanged",
+  [PolicyRefusal.CREDENTIAL_UNSUPPORTED]: "credentialUnsupported",
+  [PolicyRefusal.PROPOSAL_TYPE_REFUSED]: "proposalTypeRefused",
+  [PolicyRefusal.PROPOSAL_REFUSED]: "proposalRefused",
+  [PolicyRefusal.RULES_REMOVED]: "rulesRemoved",
+  [PolicyRefusal.RULES_UNREADABLE]: "rulesUnreadable",
+  [PolicyRefusal.DATA_UNREADABLE]: "dataUnreadable",
+};
+
+/**
+ * The i18n key suffix of a refusal. Notices stored before the codes were numbers hold the suffix
+ * itself, returned as it is; a code this build does not know reads as rules it cannot read.
+ */
+export function refusalKey(reason: Refusal | string): string {
+  if (typeof reason === "string") return reason;
+  return (REFUSAL_KEYS as Record<number, string | undefined>)[reason] ?? REFUSAL_KEYS[PolicyRefusal.RULES_UNREADABLE];
+}
 
 export interface Fail {
   refusal: Refusal;
@@ -162,9 +177,9 @@ export function kindExtension(kind: Kind): Uint8Array {
  * (credential identity), its type (0xF0A1) and its signature key. Returns why not, or undefined.
  */
 export function leafChange(before: Member, after: Member): Refusal | undefined {
-  if (after.handle !== before.handle) return "identityChanged";
-  if (after.kind !== before.kind) return "accountTypeChanged";
-  if (!equal(after.signatureKey, before.signatureKey)) return "signatureKeyChanged";
+  if (after.handle !== before.handle) return PolicyRefusal.IDENTITY_CHANGED;
+  if (after.kind !== before.kind) return PolicyRefusal.ACCOUNT_TYPE_CHANGED;
+  if (!equal(after.signatureKey, before.signatureKey)) return PolicyRefusal.SIGNATURE_KEY_CHANGED;
   return undefined;
 }
 
@@ -186,9 +201,9 @@ export type ProposalFacts =
  */
 export function checkProposal(g: Pick<Group, "policy" | "members">, senderLeaf: number | undefined, p: ProposalFacts): Fail | undefined {
   const sender = senderLeaf === undefined ? undefined : g.members.find((m) => m.leaf === senderLeaf);
-  if (!sender) return { refusal: "notMember" };
-  if (p.type === "refused") return { refusal: "proposalTypeRefused", who: sender.handle };
-  if (p.type === "credential") return { refusal: "credentialUnsupported", who: sender.handle };
+  if (!sender) return { refusal: PolicyRefusal.NOT_A_MEMBER };
+  if (p.type === "refused") return { refusal: PolicyRefusal.PROPOSAL_TYPE_REFUSED, who: sender.handle };
+  if (p.type === "credential") return { refusal: PolicyRefusal.CREDENTIAL_UNSUPPORTED, who: sender.handle };
   if (p.type === "update") {
     const why = leafChange(sender, p.leaf);
     return why ? { refusal: why, who: sender.handle } : undefined;
@@ -196,15 +211,15 @@ export function checkProposal(g: Pick<Group, "policy" | "members">, senderLeaf: 
   const facilitator = !!g.policy && roleOf(g.policy, sender.handle) === Role.FACILITATOR;
   switch (p.type) {
     case "remove":
-      return p.removed === sender.leaf || facilitator ? undefined : { refusal: "onlyFacilitatorRemoves" };
+      return p.removed === sender.leaf || facilitator ? undefined : { refusal: PolicyRefusal.ONLY_FACILITATOR_REMOVES };
     case "groupContextExtensions":
-      return facilitator ? undefined : { refusal: "onlyFacilitatorChangesRules" };
+      return facilitator ? undefined : { refusal: PolicyRefusal.ONLY_FACILITATOR_CHANGES_RULES };
     case "add": {
-      if (!g.policy) return g.members.some((m) => m.handle === p.handle) ? undefined : { refusal: "onlyFacilitatorAdds", who: p.handle };
-      if (isBanned(g.policy, p.handle)) return { refusal: "banned", who: p.handle };
+      if (!g.policy) return g.members.some((m) => m.handle === p.handle) ? undefined : { refusal: PolicyRefusal.ONLY_FACILITATOR_ADDS, who: p.handle };
+      if (isBanned(g.policy, p.handle)) return { refusal: PolicyRefusal.BANNED, who: p.handle };
       if (facilitator) return undefined;
-      if (p.kind === "professional") return { refusal: "onlyFacilitatorAddsInvited", who: p.handle };
-      return g.policy.joinRule === JoinRule.OPEN_TO_PEERS ? undefined : { refusal: "onlyFacilitatorAdds", who: p.handle };
+      if (p.kind === "professional") return { refusal: PolicyRefusal.ONLY_FACILITATOR_ADDS_INVITED, who: p.handle };
+      return g.policy.joinRule === JoinRule.OPEN_TO_PEERS ? undefined : { refusal: PolicyRefusal.ONLY_FACILITATOR_ADDS, who: p.handle };
     }
   }
 }
@@ -245,23 +260,24 @@ async function checkInvitation(
   verifyFn: VerifyFn,
 ): Promise<Fail | { nonce: string }> {
   const claimed = peek(signed);
-  if (!claimed) return { refusal: "invitationUnreadable", who: added.handle };
+  if (!claimed) return { refusal: PolicyRefusal.INVITATION_UNREADABLE, who: added.handle };
   // Every leaf of the inviter (a facilitator may have several devices) may have signed it.
   const keys = g.members.filter((m) => m.handle === claimed.inviter).map((m) => m.signatureKey);
   if (keys.length === 0 || roleOf(policy, claimed.inviter) !== Role.FACILITATOR) {
-    return { refusal: "invitationNotFromFacilitator", who: added.handle };
+    return { refusal: PolicyRefusal.INVITATION_NOT_FROM_FACILITATOR, who: added.handle };
   }
   const invitation = await verifyInvitation(signed, keys, verifyFn);
-  if (!invitation) return { refusal: "invitationSignature", who: added.handle };
-  if (!equal(invitation.conversationId, g.conversationId)) return { refusal: "invitationOtherGroup", who: added.handle };
-  if (invitation.invitee !== added.handle) return { refusal: "invitationOtherPerson", who: added.handle };
+  if (!invitation) return { refusal: PolicyRefusal.INVITATION_SIGNATURE, who: added.handle };
+  if (!equal(invitation.conversationId, g.conversationId)) return { refusal: PolicyRefusal.INVITATION_OTHER_GROUP, who: added.handle };
+  if (invitation.invitee !== added.handle) return { refusal: PolicyRefusal.INVITATION_OTHER_PERSON, who: added.handle };
   if (added.kind === "professional" && invitation.inviteeType !== InviteeType.INVITEE_PROFESSIONAL) {
-    return { refusal: "professionalInvitedAsPeer", who: added.handle };
+    return { refusal: PolicyRefusal.PROFESSIONAL_INVITED_AS_PEER, who: added.handle };
   }
-  if (Number(invitation.expiresAtMs) <= nowMs) return { refusal: "invitationExpired", who: added.handle };
+  // Compared as integers: a Number loses milliseconds past 2^53, which the C++ int64 keeps.
+  if (invitation.expiresAtMs <= BigInt(Math.floor(nowMs))) return { refusal: PolicyRefusal.INVITATION_EXPIRED, who: added.handle };
   const nonce = toHex(invitation.nonce);
-  if (g.usedInvitations.has(nonce)) return { refusal: "invitationUsed", who: added.handle };
-  if (g.revokedInvitations.has(nonce)) return { refusal: "invitationRevoked", who: added.handle };
+  if (g.usedInvitations.has(nonce)) return { refusal: PolicyRefusal.INVITATION_USED, who: added.handle };
+  if (g.revokedInvitations.has(nonce)) return { refusal: PolicyRefusal.INVITATION_REVOKED, who: added.handle };
   return { nonce };
 }
 
@@ -273,9 +289,9 @@ function invitationFor(c: Change, handle: string): SignedInvitation | undefined 
 function checkPolicyChange(g: Group, c: Change, committer: Member): Refusal | undefined {
   const next = c.newPolicy!;
   if (!g.policy) {
-    if (g.members.length !== 1) return "firstRulesFromCreator";
+    if (g.members.length !== 1) return PolicyRefusal.FIRST_RULES_FROM_CREATOR;
   } else if (roleOf(g.policy, committer.handle) !== Role.FACILITATOR) {
-    return "onlyFacilitatorChangesRules";
+    return PolicyRefusal.ONLY_FACILITATOR_CHANGES_RULES;
   }
   // Someone must still lead the group: a facilitator among those who stay or join.
   for (const grant of next.roles) {
@@ -284,15 +300,15 @@ function checkPolicyChange(g: Group, c: Change, committer: Member): Refusal | un
     const joins = c.added.some((a) => a.handle === grant.handle);
     if (stays || joins) return undefined;
   }
-  return "noFacilitatorLeft";
+  return PolicyRefusal.NO_FACILITATOR_LEFT;
 }
 
 /** Checks a commit against the group's rules at `nowMs` (the relay's time of the commit). */
 export async function checkCommit(g: Group, c: Change, nowMs: number, verifyFn: VerifyFn = verify): Promise<Verdict> {
   const refuse = (refusal: Refusal, who?: string): Verdict => ({ refusal, who, usedNonces: [] });
   const committer = g.members.find((m) => m.leaf === c.committerLeaf);
-  if (!committer) return refuse("notMember");
-  if (!g.policy && !c.newPolicy) return refuse("firstCommitSetsRules");
+  if (!committer) return refuse(PolicyRefusal.NOT_A_MEMBER);
+  if (!g.policy && !c.newPolicy) return refuse(PolicyRefusal.FIRST_COMMIT_SETS_RULES);
   if (c.newPolicy) {
     const why = checkPolicyChange(g, c, committer);
     if (why) return refuse(why);
@@ -302,20 +318,20 @@ export async function checkCommit(g: Group, c: Change, nowMs: number, verifyFn: 
   const after = c.newPolicy ?? current;
   const facilitator = roleOf(current, committer.handle) === Role.FACILITATOR;
   for (const r of c.removed) {
-    if (!r.selfRequested && !facilitator) return refuse("onlyFacilitatorRemoves");
+    if (!r.selfRequested && !facilitator) return refuse(PolicyRefusal.ONLY_FACILITATOR_REMOVES);
   }
   const used: string[] = [];
   for (const added of c.added) {
-    if (isBanned(after, added.handle)) return refuse("banned", added.handle);
+    if (isBanned(after, added.handle)) return refuse(PolicyRefusal.BANNED, added.handle);
     const invitation = invitationFor(c, added.handle);
-    if (added.kind === "professional" && !invitation) return refuse("professionalNeedsInvitation", added.handle);
+    if (added.kind === "professional" && !invitation) return refuse(PolicyRefusal.PROFESSIONAL_WITHOUT_INVITATION, added.handle);
     if (!invitation) {
-      if (!facilitator && current.joinRule !== JoinRule.OPEN_TO_PEERS) return refuse("onlyFacilitatorAdds", added.handle);
+      if (!facilitator && current.joinRule !== JoinRule.OPEN_TO_PEERS) return refuse(PolicyRefusal.ONLY_FACILITATOR_ADDS, added.handle);
       continue;
     }
     const checked = await checkInvitation(g, current, invitation, added, nowMs, verifyFn);
     if ("refusal" in checked) return refuse(checked.refusal, checked.who);
-    if (!facilitator) return refuse("onlyFacilitatorAddsInvited", added.handle);
+    if (!facilitator) return refuse(PolicyRefusal.ONLY_FACILITATOR_ADDS_INVITED, added.handle);
     used.push(checked.nonce);
   }
   return { usedNonces: used };

@@ -2,6 +2,7 @@
 // (in the first load; the member list and rules are in group.ts, loaded with the conversation).
 import type { Thread } from "../core/messenger";
 import type { GroupNotice } from "../core/groups";
+import { refusalKey } from "../core/policy";
 import { t, type Key } from "../i18n";
 
 /** A list of names in words: "a, b and 3 others". */
@@ -46,9 +47,9 @@ export function noticeText(n: GroupNotice): string {
     case "youLeft":
       return t("evYouLeft");
     case "refused":
-      return t("evRefused", { reason: t(`refusal_${n.reason}` as Key, { name: n.who ?? "?" }) });
+      return t("evRefused", { reason: t(`refusal_${refusalKey(n.reason)}` as Key, { name: n.who ?? "?" }) });
     case "proposalRefused":
-      return t("evProposalRefused", { reason: t(`refusal_${n.reason}` as Key, { name: n.who ?? "?" }) });
+      return t("evProposalRefused", { reason: t(`refusal_${refusalKey(n.reason)}` as Key, { name: n.who ?? "?" }) });
     case "joinRefused":
       return t("evJoinRefused", { reason: t(`join_${n.reason}` as Key, { name: n.who ?? "?" }) });
     case "broken":
