@@ -28,8 +28,23 @@ ContactLinkView ContactLinks::view(const std::string& token, const ContactLinkSt
                          link.revoked, link.registrations, std::nullopt};
 }
 
-void ContactLinks::write(std::string_view token, const ContactLinkState& link,
-                         storage::WriteBatch& batch) {
+Status ContactLinks::load() {
+  Status bad = Ok{};
+  auto scanned = ctx_.store.scan_contact_links([&](std::string_view token,
+                                                   const storage::ContactLinkRecord& r) {
+    if (!ctx_.state.account(r.owner_account())) {
+      if (bad) bad = make_error(Errc::kInternal, "a stored contact link's owner is no account");
+      return;
+    }
+    links_[std::string(token)] =
+        ContactLinkState{r.owner_account(), r.label(), r.created_ms(), r.expires_ms(), r.revoked(),
+                         r.registrations(), {}};
+  });
+  if (!scanned) return scanned;
+  return bad;
+}
+
+void ContactLinks::put(Change& change, const std::string& token, ContactLinkState link) {
   storage::ContactLinkRecord r;
   r.set_owner_account(link.owner);
   r.set_label(link.label);
@@ -37,7 +52,15 @@ void ContactLinks::write(std::string_view token, const ContactLinkState& link,
   r.set_expires_ms(link.expires_ms);
   r.set_revoked(link.revoked);
   r.set_registrations(link.registrations);
-  batch.put_contact_link(token, r);
+  change.batch().put_contact_link(token, r);
+  change.on_commit([this, token, link = std::move(link)]() mutable {
+    links_.insert_or_assign(token, std::move(link));
+  });
+}
+
+void ContactLinks::erase(Change& change, const std::string& token) {
+  change.batch().delete_contact_link(token);
+  change.on_commit([this, token] { links_.erase(token); });
 }
 
 void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
@@ -49,14 +72,14 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
   }
   if (expires_in_ms < 0) return done(make_error(Errc::kInvalidArgument, "bad expiry"));
   const int64_t now = ctx_.clock.now_ms();
-  auto batch = ctx_.store.batch();
-  forget_ended(device->account, now, batch);  // Links that expired since the last sweep.
-  const auto active = std::count_if(
-      ctx_.state.contact_links.begin(), ctx_.state.contact_links.end(),
-      [&](const auto& kv) { return kv.second.owner == device->account && kv.second.usable(now); });
+  Change change = ctx_.change();
+  forget_ended(device->account, now, change);  // Links that expired since the last sweep.
+  const auto active = std::count_if(links_.begin(), links_.end(), [&](const auto& kv) {
+    return kv.second.owner == device->account && kv.second.usable(now);
+  });
   if (static_cast<uint32_t>(active) >= ctx_.config.max_contact_links) {
-    // What was forgotten from memory leaves the disk even though no link is made.
-    if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+    // The ended links are forgotten even though no link is made.
+    if (!change.empty()) std::move(change).commit(ctx_.committer, nullptr);
     return done(
         make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
   }
@@ -68,10 +91,9 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
                         false,
                         0,
                         {}};
-  write(token, link, batch);
   ContactLinkView v = view(token, link);
-  ctx_.state.contact_links.emplace(std::move(token), std::move(link));
-  ctx_.committer.submit(std::move(batch), [v = std::move(v), done](const Status& s) mutable {
+  put(change, token, std::move(link));
+  std::move(change).commit(ctx_.committer, [v = std::move(v), done](const Status& s) mutable {
     if (!s) return done(s.error());
     done(std::move(v));
   });
@@ -81,7 +103,7 @@ std::vector<ContactLinkView> ContactLinks::list(DeviceId actor) const {
   std::vector<ContactLinkView> out;
   const DeviceState* device = ctx_.state.device(actor);
   if (!device) return out;
-  for (const auto& [token, link] : ctx_.state.contact_links) {
+  for (const auto& [token, link] : links_) {
     if (link.owner == device->account) out.push_back(view(token, link));
   }
   std::sort(out.begin(), out.end(),
@@ -91,59 +113,57 @@ std::vector<ContactLinkView> ContactLinks::list(DeviceId actor) const {
 
 void ContactLinks::revoke(DeviceId actor, std::string_view token, Done<Ok> done) {
   const DeviceState* device = ctx_.state.device(actor);
-  auto it = ctx_.state.contact_links.find(std::string(token));
-  if (!device || it == ctx_.state.contact_links.end() || it->second.owner != device->account) {
+  auto it = links_.find(std::string(token));
+  if (!device || it == links_.end() || it->second.owner != device->account) {
     return done(make_error(Errc::kNotFound, "no such contact link"));
   }
-  it->second.revoked = true;
-  auto batch = ctx_.store.batch();
-  write(it->first, it->second, batch);
-  // The batch may then both write and delete this link: its deletion comes last and wins.
-  forget_ended(device->account, ctx_.clock.now_ms(), batch);
-  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+  ContactLinkState revoked = it->second;
+  revoked.revoked = true;
+  Change change = ctx_.change();
+  put(change, it->first, std::move(revoked));
+  // The change may then both write and forget this link: its forgetting comes last and wins.
+  forget_ended(device->account, ctx_.clock.now_ms(), change, it->first);
+  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
 // A forgotten link's record is deleted too, so that an account that keeps making and ending links
 // does not grow the disk without bound.
-size_t ContactLinks::forget_oldest(std::vector<std::string>& ended, storage::WriteBatch& batch) {
+size_t ContactLinks::forget_oldest(std::vector<std::string>& ended, Change& change) {
   if (ended.size() <= kEndedKept) return 0;
-  auto& links = ctx_.state.contact_links;
   std::sort(ended.begin(), ended.end(), [&](const std::string& a, const std::string& b) {
-    return links.at(a).created_ms > links.at(b).created_ms;
+    return links_.at(a).created_ms > links_.at(b).created_ms;
   });
-  for (size_t i = kEndedKept; i < ended.size(); ++i) {
-    links.erase(ended[i]);
-    batch.delete_contact_link(ended[i]);
-  }
+  for (size_t i = kEndedKept; i < ended.size(); ++i) erase(change, ended[i]);
   return ended.size() - kEndedKept;
 }
 
-size_t ContactLinks::forget_ended(AccountId account, int64_t now_ms, storage::WriteBatch& batch) {
+size_t ContactLinks::forget_ended(AccountId account, int64_t now_ms, Change& change,
+                                  std::string_view ending) {
   std::vector<std::string> ended;
-  for (const auto& [token, link] : ctx_.state.contact_links) {
-    if (link.owner == account && !link.usable(now_ms)) ended.push_back(token);
+  for (const auto& [token, link] : links_) {
+    if (link.owner == account && (!link.usable(now_ms) || token == ending)) ended.push_back(token);
   }
-  return forget_oldest(ended, batch);
+  return forget_oldest(ended, change);
 }
 
 size_t ContactLinks::forget_ended() {
   const int64_t now = ctx_.clock.now_ms();
   std::unordered_map<AccountId, std::vector<std::string>> ended;
-  for (const auto& [token, link] : ctx_.state.contact_links) {
+  for (const auto& [token, link] : links_) {
     if (!link.usable(now)) ended[link.owner].push_back(token);
   }
-  auto batch = ctx_.store.batch();
+  Change change = ctx_.change();
   size_t forgotten = 0;
-  for (auto& [account, tokens] : ended) forgotten += forget_oldest(tokens, batch);
+  for (auto& [account, tokens] : ended) forgotten += forget_oldest(tokens, change);
   // Nobody waits for it: a crash before it is durable leaves records that the next start-up
   // forgets and deletes again.
-  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+  if (!change.empty()) std::move(change).commit(ctx_.committer, nullptr);
   return forgotten;
 }
 
 Result<ContactLinkView> ContactLinks::resolve(std::string_view token) const {
-  auto it = ctx_.state.contact_links.find(std::string(token));
-  if (it == ctx_.state.contact_links.end() || !it->second.usable(ctx_.clock.now_ms())) {
+  auto it = links_.find(std::string(token));
+  if (it == links_.end() || !it->second.usable(ctx_.clock.now_ms())) {
     return make_error(Errc::kNotFound, "this contact link does not exist or no longer works");
   }
   const AccountState* owner = ctx_.state.account(it->second.owner);
@@ -160,8 +180,8 @@ Status ContactLinks::check_registration(std::string_view token) const {
                       "this instance does not allow registering through contact links");
   }
   const int64_t now = ctx_.clock.now_ms();
-  auto it = ctx_.state.contact_links.find(std::string(token));
-  if (it == ctx_.state.contact_links.end() || !it->second.usable(now)) {
+  auto it = links_.find(std::string(token));
+  if (it == links_.end() || !it->second.usable(now)) {
     return make_error(Errc::kRegistrationCodeInvalid, "this contact link does not work any more");
   }
   const auto& recent = it->second.recent_registrations;
@@ -176,15 +196,15 @@ Status ContactLinks::check_registration(std::string_view token) const {
   return Ok{};
 }
 
-void ContactLinks::record_registration(std::string_view token, storage::WriteBatch& batch) {
-  auto it = ctx_.state.contact_links.find(std::string(token));
-  if (it == ctx_.state.contact_links.end()) return;
+void ContactLinks::record_registration(std::string_view token, Change& change) {
+  auto it = links_.find(std::string(token));
+  if (it == links_.end()) return;
   const int64_t now = ctx_.clock.now_ms();
-  auto& recent = it->second.recent_registrations;
-  std::erase_if(recent, [&](int64_t t) { return now - t >= kHourMs; });
-  recent.push_back(now);
-  it->second.registrations += 1;
-  write(it->first, it->second, batch);
+  ContactLinkState link = it->second;
+  std::erase_if(link.recent_registrations, [&](int64_t t) { return now - t >= kHourMs; });
+  link.recent_registrations.push_back(now);
+  link.registrations += 1;
+  put(change, it->first, std::move(link));
 }
 
 }  // namespace cercle::domain

@@ -4,19 +4,33 @@
 // one link are rate-limited, so that a published link cannot be used to flood the instance with
 // accounts. A link that ended (revoked or expired) stops working at once and is kept a while only
 // so that its owner sees it in the list: each account keeps its newest kEndedKept ended links, and
-// the others are forgotten, in memory and on disk. Lives on the domain's thread; not thread-safe.
-// Callbacks run on that thread.
+// the others are forgotten, in memory and on disk. Owns the links (in memory and their records):
+// every change is staged in a Change, so memory and disk move together. Lives on the domain's
+// thread; not thread-safe. Callbacks run on that thread.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "server/domain/identity.h"
 #include "server/domain/state.h"
 
 namespace cercle::domain {
+
+struct ContactLinkState {
+  AccountId owner = 0;
+  std::string label;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0: never.
+  bool revoked = false;
+  uint32_t registrations = 0;
+  std::vector<int64_t> recent_registrations;  // Times within the last hour, for the rate limit.
+
+  bool usable(int64_t now_ms) const { return !revoked && (expires_ms == 0 || now_ms < expires_ms); }
+};
 
 class ContactLinks {
  public:
@@ -26,6 +40,12 @@ class ContactLinks {
   using Done = std::function<void(Result<T>)>;
 
   ContactLinks(Context ctx, const Identity& identity) : ctx_(ctx), identity_(identity) {}
+
+  // Reads every stored link; call once at start-up, after the accounts. Errors: kInternal (a read
+  // failed, or a link whose owner is no account: the data folder was damaged).
+  [[nodiscard]] Status load();
+  // Links kept, ended ones included.
+  size_t size() const { return links_.size(); }
 
   // Creates a link owned by the actor's account. expires_in_ms 0: never.
   // Errors: kInvalidArgument (label over 64 bytes), kLimitReached (too many active links).
@@ -44,22 +64,26 @@ class ContactLinks {
   // Whether a visitor may register through this link now. Errors: kRegistrationCodeRequired
   // (the instance does not allow it), kRegistrationCodeInvalid (unusable link), kRateLimited.
   Status check_registration(std::string_view token) const;
-  // Counts a registration through the link; the change joins `batch`.
-  void record_registration(std::string_view token, storage::WriteBatch& batch);
+  // Counts a registration through the link, as part of `change`.
+  void record_registration(std::string_view token, Change& change);
 
  private:
   ContactLinkView view(const std::string& token, const ContactLinkState& link) const;
-  static void write(std::string_view token, const ContactLinkState& link,
-                    storage::WriteBatch& batch);
-  // Forgets the ended links of `account` beyond its newest kEndedKept; returns how many. Their
-  // deletion joins `batch`.
-  size_t forget_ended(AccountId account, int64_t now_ms, storage::WriteBatch& batch);
-  // Forgets the links of `ended` (one account's ended tokens) beyond the newest kEndedKept; their
-  // deletion joins `batch`.
-  size_t forget_oldest(std::vector<std::string>& ended, storage::WriteBatch& batch);
+  // Stages `link` under `token`: its record and its place in memory.
+  void put(Change& change, const std::string& token, ContactLinkState link);
+  // Stages forgetting `token`, in memory and on disk.
+  void erase(Change& change, const std::string& token);
+  // Forgets the ended links of `account` (`ending`, if not empty, counts as ended: the change
+  // revokes it) beyond its newest kEndedKept, as part of `change`; returns how many.
+  size_t forget_ended(AccountId account, int64_t now_ms, Change& change,
+                      std::string_view ending = {});
+  // Forgets the links of `ended` (one account's ended tokens) beyond the newest kEndedKept, as
+  // part of `change`.
+  size_t forget_oldest(std::vector<std::string>& ended, Change& change);
 
   Context ctx_;
   const Identity& identity_;
+  std::unordered_map<std::string, ContactLinkState> links_;  // Token -> link.
 };
 
 }  // namespace cercle::domain

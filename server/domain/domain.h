@@ -33,8 +33,9 @@ class Domain {
     identity_.set_device_requests(&device_requests_);
   }
 
-  // Loads the state from the store. Call once, before anything else. Errors: kInternal.
-  Status load() { return state_.load(ctx_.store); }
+  // Loads the state from the store. Call once, before anything else. Errors: kInternal (a read
+  // failed, or a record is damaged: start-up stops rather than run without it).
+  [[nodiscard]] Status load();
 
   const Config& config() const { return config_; }
   const std::string& instance_id() const { return ctx_.store.instance_id(); }
@@ -47,6 +48,8 @@ class Domain {
   const State& state() const { return state_; }
   // Counts for the instance admin.
   InstanceStats stats() const;
+  // Sizes for the server's metrics, cheap enough for every scrape.
+  DomainCounts counts() const;
 
  private:
   Config config_;

@@ -116,14 +116,11 @@ Status Identity::check_mls_key_free(std::string_view mls_key) const {
   return Ok{};
 }
 
-Result<std::optional<policy::ChainView>> Identity::start_chain(std::string_view handle,
-                                                               std::string_view public_key,
-                                                               const v1::DeviceLink* link) const {
+Result<policy::ChainView> Identity::start_chain(std::string_view handle,
+                                                std::string_view public_key,
+                                                const v1::DeviceLink* link) const {
   if (!link) {
-    if (kChainRequired) {
-      return make_error(Errc::kInvalidArgument, "the account's first device link is required");
-    }
-    return std::optional<policy::ChainView>();
+    return make_error(Errc::kInvalidArgument, "the account's first device link is required");
   }
   if (link->seq() != 0 || !link->previous_hash().empty() || link->device_key() != public_key) {
     return make_error(Errc::kInvalidArgument,
@@ -132,19 +129,16 @@ Result<std::optional<policy::ChainView>> Identity::start_chain(std::string_view 
   if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
   auto check = policy::append({}, handle, *link);
   if (!check.ok()) return chain_error(*check.refusal);
-  return std::optional(std::move(check.view));
+  return std::move(check.view);
 }
 
-Result<std::optional<policy::ChainView>> Identity::extend_chain(const AccountState& account,
-                                                                const DeviceState& signer,
-                                                                std::string_view public_key,
-                                                                const v1::DeviceLink* link) const {
+Result<policy::ChainView> Identity::extend_chain(const AccountState& account,
+                                                 const DeviceState& signer,
+                                                 std::string_view public_key,
+                                                 const v1::DeviceLink* link) const {
   if (!link) {
-    if (kChainRequired || !account.chain.empty()) {
-      return make_error(Errc::kInvalidArgument,
-                        "this account's devices are added with a signed device link");
-    }
-    return std::optional<policy::ChainView>();
+    return make_error(Errc::kInvalidArgument,
+                      "this account's devices are added with a signed device link");
   }
   if (link->op() != v1::DEVICE_ADD || link->device_key() != public_key) {
     return make_error(Errc::kInvalidArgument, "the link must add device_public_key");
@@ -155,16 +149,26 @@ Result<std::optional<policy::ChainView>> Identity::extend_chain(const AccountSta
   if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
   auto check = policy::append(account.chain_view, account.handle, *link);
   if (!check.ok()) return chain_error(*check.refusal);
-  return std::optional(std::move(check.view));
+  return std::move(check.view);
 }
 
 void Identity::record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
-                           policy::ChainView view, storage::WriteBatch& batch) {
+                           policy::ChainView view, Change& change) {
   account.chain.push_back(link.SerializeAsString());
   account.chain_view = std::move(view);
   device.mls_signature_key = link.mls_key();
-  ctx_.state.mls_keys[link.mls_key()] = device.id;
-  batch.put_mls_key(link.mls_key(), device.id);
+  change.batch().put_mls_key(link.mls_key(), device.id);
+  change.on_commit([&mls_keys = ctx_.state.mls_keys, key = link.mls_key(), id = device.id] {
+    mls_keys[key] = id;
+  });
+}
+
+void Identity::put_account(Change& change, AccountState account) {
+  write_account(account, change.batch());
+  change.on_commit([&accounts = ctx_.state.accounts, account = std::move(account)]() mutable {
+    const AccountId id = account.id;
+    accounts.insert_or_assign(id, std::move(account));
+  });
 }
 
 void Identity::write_device(const DeviceState& device, storage::WriteBatch& batch) {
@@ -187,9 +191,7 @@ Status Identity::check_admission(Admission admission, std::string& code_hash) co
     return make_error(Errc::kRegistrationCodeRequired, "this instance needs a registration code");
   }
   code_hash = sha256(canonical_registration_code(admission.code));
-  auto it = ctx_.state.codes.find(code_hash);
-  if (it == ctx_.state.codes.end() || it->second.used ||
-      it->second.expires_ms <= ctx_.clock.now_ms()) {
+  if (!codes_.usable(code_hash, ctx_.clock.now_ms())) {
     return make_error(Errc::kRegistrationCodeInvalid,
                       "the registration code is unknown, expired or already used");
   }
@@ -233,26 +235,23 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
   device.created_ms = now;
   account.devices.push_back(device.id);
 
-  auto batch = ctx_.store.batch();
-  if (*chain) record_link(account, device, *link, std::move(**chain), batch);
-  write_account(account, batch);
-  write_device(device, batch);
-  if (!code_hash.empty()) {
-    auto& c = state.codes[code_hash];
-    c.used = true;
-    storage::RegistrationCodeRecord r;
-    r.set_created_ms(c.created_ms);
-    r.set_expires_ms(c.expires_ms);
-    r.set_used(true);
-    batch.put_registration_code(code_hash, r);
+  Change change = ctx_.change();
+  record_link(account, device, *link, std::move(*chain), change);
+  write_account(account, change.batch());
+  write_device(device, change.batch());
+  if (!code_hash.empty()) codes_.mark_used(change, code_hash);
+  if (!admission.contact_token.empty()) {
+    links_->record_registration(admission.contact_token, change);
   }
-  if (!admission.contact_token.empty()) links_->record_registration(admission.contact_token, batch);
-  state.handle_keys[handle->key] = account.id;
-  state.device_keys[key] = device.id;
   AuthInfo info{account.id, device.id, account.handle, account.type, false};
-  state.accounts.emplace(account.id, std::move(account));
-  state.devices.emplace(device.id, std::move(device));
-  ctx_.committer.submit(std::move(batch), [info = std::move(info), done](const Status& s) mutable {
+  change.on_commit([&state, handle_key = handle->key, key, account = std::move(account),
+                    device = std::move(device)]() mutable {
+    state.handle_keys[handle_key] = account.id;
+    state.device_keys[key] = device.id;
+    state.accounts.emplace(account.id, std::move(account));
+    state.devices.emplace(device.id, std::move(device));
+  });
+  std::move(change).commit(ctx_.committer, [info = std::move(info), done](const Status& s) mutable {
     if (!s) return done(s.error());
     done(std::move(info));
   });
@@ -295,18 +294,23 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
   device.account = account->id;
   device.public_key = key;
   device.created_ms = ctx_.clock.now_ms();
-  auto batch = ctx_.store.batch();
-  write_device(device, batch);
-  if (*chain) {
-    // Applied now, before the write completes: a second link at the same seq is a conflict.
-    record_link(*account, device, *link, std::move(**chain), batch);
-    write_account(*account, batch);
-  }
-  account->devices.push_back(device.id);
-  state.device_keys[key] = device.id;
+  // Applied when the change commits, before the write completes: a second link at the same seq
+  // is a conflict.
+  AccountState updated = *account;
+  updated.devices.push_back(device.id);
+  Change change = ctx_.change();
+  record_link(updated, device, *link, std::move(*chain), change);
+  write_device(device, change.batch());
+  write_account(updated, change.batch());
   const DeviceId id = device.id;
-  state.devices.emplace(id, std::move(device));
-  ctx_.committer.submit(std::move(batch), [this, id, key, done](const Status& s) {
+  change.on_commit(
+      [&state, key, updated = std::move(updated), device = std::move(device)]() mutable {
+        state.device_keys[key] = device.id;
+        state.devices.emplace(device.id, std::move(device));
+        const AccountId account_id = updated.id;
+        state.accounts.insert_or_assign(account_id, std::move(updated));
+      });
+  std::move(change).commit(ctx_.committer, [this, id, key, done](const Status& s) {
     if (!s) return done(s.error());
     if (requests_) requests_->approved(key, id);
     done(id);
@@ -338,13 +342,9 @@ void Identity::create_registration_code(DeviceId actor, int64_t ttl_ms,
   const int64_t now = ctx_.clock.now_ms();
   RegistrationCode code{new_code(), now + (ttl_ms ? ttl_ms : ctx_.config.registration_code_ttl_ms)};
   const std::string hash = sha256(canonical_registration_code(code.code));
-  ctx_.state.codes[hash] = RegistrationCodeState{code.expires_ms, now, false};
-  storage::RegistrationCodeRecord r;
-  r.set_created_ms(now);
-  r.set_expires_ms(code.expires_ms);
-  auto batch = ctx_.store.batch();
-  batch.put_registration_code(hash, r);
-  ctx_.committer.submit(std::move(batch), [code = std::move(code), done](const Status& s) mutable {
+  Change change = ctx_.change();
+  codes_.add(change, hash, now, code.expires_ms);
+  std::move(change).commit(ctx_.committer, [code = std::move(code), done](const Status& s) mutable {
     if (!s) return done(s.error());
     done(std::move(code));
   });
@@ -361,34 +361,35 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   AccountState* account = ctx_.state.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
   const bool changed = account->type != type;
-  account->type = type;
-  auto batch = ctx_.store.batch();
-  write_account(*account, batch);
-  if (changed) purge_key_packages(*account, batch);
-  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+  AccountState updated = *account;
+  updated.type = type;
+  Change change = ctx_.change();
+  put_account(change, std::move(updated));
+  if (changed) purge_key_packages(*account, change);
+  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
-void Identity::purge_key_packages(const AccountState& account, storage::WriteBatch& batch) {
+void Identity::purge_key_packages(const AccountState& account, Change& change) {
   // The account's key packages declare its old type, and members read the type from the leaf:
   // they go, and its devices publish new ones when they next sign in.
   for (DeviceId id : account.devices) {
-    DeviceState* device = ctx_.state.device(id);
+    const DeviceState* device = ctx_.state.device(id);
     if (!device) continue;
-    for (const auto& slot : device->packages) batch.delete_key_package(id, slot.seq);
-    if (device->last_resort) batch.delete_key_package(id, device->last_resort->seq);
-    device->packages.clear();
-    device->last_resort.reset();
+    for (const auto& slot : device->packages) change.batch().delete_key_package(id, slot.seq);
+    if (device->last_resort) change.batch().delete_key_package(id, device->last_resort->seq);
+    change.on_commit([&state = ctx_.state, id] {
+      DeviceState* d = state.device(id);
+      d->packages.clear();
+      d->last_resort.reset();
+    });
   }
   // A package fetched before the change must not add the device either: its ref goes too, so the
   // relay no longer knows the package (a commit adding it is refused).
-  auto& refs = ctx_.state.package_refs;
-  for (auto it = refs.begin(); it != refs.end();) {
-    if (std::find(account.devices.begin(), account.devices.end(), it->second.device) !=
+  for (const auto& [ref, owner] : ctx_.state.package_refs) {
+    if (std::find(account.devices.begin(), account.devices.end(), owner.device) !=
         account.devices.end()) {
-      batch.delete_package_ref(it->first);
-      it = refs.erase(it);
-    } else {
-      ++it;
+      change.batch().delete_package_ref(ref);
+      change.on_commit([&refs = ctx_.state.package_refs, r = ref] { refs.erase(r); });
     }
   }
 }
@@ -398,10 +399,11 @@ void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) 
   if (!handle) return done(std::move(handle).error());
   AccountState* account = ctx_.state.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
-  account->admin = admin;
-  auto batch = ctx_.store.batch();
-  write_account(*account, batch);
-  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+  AccountState updated = *account;
+  updated.admin = admin;
+  Change change = ctx_.change();
+  put_account(change, std::move(updated));
+  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
 void Identity::set_suspended(std::string_view handle_in, bool suspended,
@@ -410,10 +412,11 @@ void Identity::set_suspended(std::string_view handle_in, bool suspended,
   if (!handle) return done(std::move(handle).error());
   AccountState* account = ctx_.state.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
-  account->suspended = suspended;
-  auto batch = ctx_.store.batch();
-  write_account(*account, batch);
-  ctx_.committer.submit(std::move(batch), [devices = account->devices, done](const Status& s) {
+  AccountState updated = *account;
+  updated.suspended = suspended;
+  Change change = ctx_.change();
+  put_account(change, std::move(updated));
+  std::move(change).commit(ctx_.committer, [devices = account->devices, done](const Status& s) {
     if (!s) return done(s.error());
     done(devices);
   });
@@ -421,18 +424,12 @@ void Identity::set_suspended(std::string_view handle_in, bool suspended,
 
 void Identity::revoke_registration_code(std::string_view code, Done<Ok> done) {
   const std::string hash = sha256(canonical_registration_code(code));
-  auto it = ctx_.state.codes.find(hash);
-  if (it == ctx_.state.codes.end() || it->second.used) {
+  if (!codes_.unused(hash)) {
     return done(make_error(Errc::kNotFound, "no unused registration code like this"));
   }
-  it->second.used = true;
-  storage::RegistrationCodeRecord r;
-  r.set_created_ms(it->second.created_ms);
-  r.set_expires_ms(it->second.expires_ms);
-  r.set_used(true);
-  auto batch = ctx_.store.batch();
-  batch.put_registration_code(hash, r);
-  ctx_.committer.submit(std::move(batch), [done](const Status& s) { done(s); });
+  Change change = ctx_.change();
+  codes_.mark_used(change, hash);
+  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
 std::vector<AccountSummary> Identity::list_accounts() const {

@@ -2,10 +2,10 @@
 //
 // An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an
 // Ed25519 public key that proves itself by signing the connection's challenge transcript. The
-// account's device list is also a signed chain (lib/policy/include/cercle/policy/device_chain.h): Register starts
-// it with link 0, AddDevice appends a link signed by the adding device, and the relay checks every
-// link (policy::append) before storing it, with compare-and-set on its seq. Lives on the domain's
-// thread; not thread-safe. Completion callbacks run on that thread.
+// account's device list is also a signed chain (lib/policy/include/cercle/policy/device_chain.h):
+// Register starts it with link 0, AddDevice appends a link signed by the adding device, and the
+// relay checks every link (policy::append) before storing it, with compare-and-set on its seq.
+// Lives on the domain's thread; not thread-safe. Completion callbacks run on that thread.
 #pragma once
 
 #include <functional>
@@ -13,17 +13,13 @@
 #include <string_view>
 #include <utility>
 
+#include "server/domain/registration_codes.h"
 #include "server/domain/state.h"
 
 namespace cercle::domain {
 
 class ContactLinks;
 class DeviceRequests;
-
-// Register and AddDevice need a device link: every account has a chain, so no one (the relay
-// included) can give it a device its owner never approved. Accounts stored before chains existed
-// keep no chain and cannot add devices (there is no migration).
-inline constexpr bool kChainRequired = true;
 
 // The wire error for a refused device link: kMalformed kInvalidArgument, kBadSignature and
 // kNotApproved kForbidden, kBrokenLink kChainConflict, kDuplicate kDeviceKeyTaken, kTooLong
@@ -35,7 +31,12 @@ class Identity {
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
-  explicit Identity(Context ctx) : ctx_(ctx) {}
+  explicit Identity(Context ctx) : ctx_(ctx), codes_(ctx.store) {}
+
+  // Reads the registration codes; call once at start-up. Errors: kInternal.
+  [[nodiscard]] Status load() { return codes_.load(); }
+  // Registration codes unused and unexpired now, for the instance admin's counts.
+  size_t registration_codes_unused() const { return codes_.unused_count(ctx_.clock.now_ms()); }
 
   // What allows a registration: a registration code, or a contact link's token (either may be
   // empty).
@@ -45,20 +46,14 @@ class Identity {
   };
 
   // Creates an account with its first device, once `signature` over `transcript` verifies with
-  // `public_key`. `done` runs once the account is durable. Errors: kInvalidHandle, kHandleTaken,
-  // kInvalidArgument (key size), kDeviceKeyTaken, kAuthFailed, kRegistrationCodeRequired,
-  // kRegistrationCodeInvalid, kRateLimited (too many registrations through one contact link).
-  void register_account(std::string_view handle, std::string_view public_key,
-                        std::string_view signature, std::string_view transcript,
-                        Admission admission, Done<AuthInfo> done) {
-    register_account(handle, public_key, signature, transcript, admission, nullptr,
-                     std::move(done));
-  }
-  // The same, starting the account's device chain with `link` (null: refused while
-  // kChainRequired): link 0 must add this very key, signed by it, under the handle as stored
-  // (NFC); its mls_key becomes the device's MLS signature key. More errors: kInvalidArgument (a
-  // link that is not this key's link 0, or none when required), kForbidden (bad signature or
-  // possession proof), kDeviceKeyTaken (the MLS key is another device's).
+  // `public_key`, starting the account's device chain with `link`: link 0 must add this very key,
+  // signed by it, under the handle as stored (NFC); its mls_key becomes the device's MLS signature
+  // key. Every account has a chain, so that no one (the relay included) can give it a device its
+  // owner never approved. `done` runs once the account is durable. Errors: kInvalidHandle,
+  // kHandleTaken, kInvalidArgument (key size; no link, or one that is not this key's link 0),
+  // kDeviceKeyTaken (the device key, or the MLS key is another device's), kAuthFailed, kForbidden
+  // (bad link signature or possession proof), kRegistrationCodeRequired, kRegistrationCodeInvalid,
+  // kRateLimited (too many registrations through one contact link).
   void register_account(std::string_view handle, std::string_view public_key,
                         std::string_view signature, std::string_view transcript,
                         Admission admission, const v1::DeviceLink* link, Done<AuthInfo> done);
@@ -74,14 +69,11 @@ class Identity {
   Result<AuthInfo> authenticate(std::string_view public_key, std::string_view signature,
                                 std::string_view transcript);
 
-  // Adds a device to the actor's account. Errors: kInvalidArgument, kDeviceKeyTaken, kLimitReached.
-  void add_device(DeviceId actor, std::string_view public_key, Done<DeviceId> done) {
-    add_device(actor, public_key, nullptr, std::move(done));
-  }
-  // The same with the chain's next link: an ADD of this key signed by the actor (kForbidden when
-  // another key signed it), checked with policy::append (errors as chain_error). Without a link:
-  // kInvalidArgument (only accepted while !kChainRequired, for an account with no chain). A pending
-  // device request for this key learns the new device's id (DeviceRequests::approved).
+  // Adds a device to the actor's account with the chain's next link: an ADD of this key signed by
+  // the actor (kForbidden when another key signed it), checked with policy::append (errors as
+  // chain_error). Errors: kInvalidArgument (no link; accounts stored before chains existed have
+  // none and so cannot add devices), kDeviceKeyTaken, kLimitReached. A pending device request for
+  // this key learns the new device's id (DeviceRequests::approved).
   void add_device(DeviceId actor, std::string_view public_key, const v1::DeviceLink* link,
                   Done<DeviceId> done);
 
@@ -113,26 +105,26 @@ class Identity {
   Status check_admin(DeviceId actor) const;
   // kDeviceKeyTaken when `mls_key` already names another device (as MLS key or device key).
   Status check_mls_key_free(std::string_view mls_key) const;
-  // The chain a new account for `public_key` starts with `link` (link 0), or nullopt without one.
-  Result<std::optional<policy::ChainView>> start_chain(std::string_view handle,
-                                                       std::string_view public_key,
-                                                       const v1::DeviceLink* link) const;
-  // The chain after `link` adds `public_key` to `account`, signed by `signer`; nullopt without a
-  // link (only for an account without a chain).
-  Result<std::optional<policy::ChainView>> extend_chain(const AccountState& account,
-                                                        const DeviceState& signer,
-                                                        std::string_view public_key,
-                                                        const v1::DeviceLink* link) const;
-  // Appends the checked `link` (whose result is `view`) and binds the device's MLS key to it, in
-  // memory and in `batch`.
+  // The chain a new account for `public_key` starts with `link` (link 0; null is refused).
+  Result<policy::ChainView> start_chain(std::string_view handle, std::string_view public_key,
+                                        const v1::DeviceLink* link) const;
+  // The chain after `link` adds `public_key` to `account`, signed by `signer` (null is refused).
+  Result<policy::ChainView> extend_chain(const AccountState& account, const DeviceState& signer,
+                                         std::string_view public_key,
+                                         const v1::DeviceLink* link) const;
+  // Appends the checked `link` (whose result is `view`) to `account` and binds the device's MLS key
+  // to `device` (both not yet in memory), and stages the key's binding in `change`.
   void record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
-                   policy::ChainView view, storage::WriteBatch& batch);
+                   policy::ChainView view, Change& change);
   void write_account(const AccountState& account, storage::WriteBatch& batch) const;
+  // Stages `account` (an updated copy of a stored account): its record and its place in memory.
+  void put_account(Change& change, AccountState account);
   // Forgets every key package of the account's devices, and their refs.
-  void purge_key_packages(const AccountState& account, storage::WriteBatch& batch);
+  void purge_key_packages(const AccountState& account, Change& change);
   static void write_device(const DeviceState& device, storage::WriteBatch& batch);
 
   Context ctx_;
+  RegistrationCodes codes_;
   ContactLinks* links_ = nullptr;
   DeviceRequests* requests_ = nullptr;
 };

@@ -40,7 +40,9 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
                       "the key package's account type must be the account's (" +
                           std::string(professional ? "professional" : "peer") + ")");
   }
-  // With a device chain, the device's MLS key is the one its link names, and nothing else.
+  // The device's MLS key is the one its link names, and nothing else. Only an account stored
+  // before chains existed has no chain (it cannot add devices): its devices' MLS keys are bound
+  // by their first KeyPackage, below.
   if (!account->chain_view.empty()) {
     const std::string device_key(reinterpret_cast<const char*>(device.public_key.data()),
                                  device.public_key.size());
@@ -58,77 +60,86 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
   return facts;
 }
 
-void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
-                         Done<uint32_t> done) {
-  auto& state = ctx_.state;
-  DeviceState* device = state.device(actor);
-  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
-  if (packages.empty()) return done(make_error(Errc::kInvalidArgument, "no key package given"));
-
-  std::vector<uint64_t> digests;
-  std::vector<std::string> refs;
-  std::vector<std::string> signature_keys;
+Result<std::vector<KeyPackages::Checked>> KeyPackages::check_upload(
+    const DeviceState& device, const std::vector<KeyPackageUpload>& packages) const {
+  if (packages.empty()) return make_error(Errc::kInvalidArgument, "no key package given");
+  std::vector<Checked> checked;
   std::unordered_set<uint64_t> seen;
   size_t regular = 0, last_resort = 0;
   for (const auto& p : packages) {
     if (p.data.empty() || p.data.size() > ctx_.config.max_payload_bytes) {
-      return done(make_error(Errc::kInvalidArgument, "a key package is empty or too large"));
+      return make_error(Errc::kInvalidArgument, "a key package is empty or too large");
     }
     const uint64_t d = digest(p.data);
-    if (state.package_digests.contains(d) || !seen.insert(d).second) {
-      return done(make_error(Errc::kDuplicateKeyPackage, "this key package was already uploaded"));
+    if (ctx_.state.package_digests.contains(d) || !seen.insert(d).second) {
+      return make_error(Errc::kDuplicateKeyPackage, "this key package was already uploaded");
     }
-    auto facts = check_package(p.data, *device);
-    if (!facts) return done(std::move(facts).error());
-    digests.push_back(d);
-    refs.push_back(std::move(facts->ref));
-    signature_keys.push_back(std::move(facts->signature_key));
+    auto facts = check_package(p.data, device);
+    if (!facts) return std::move(facts).error();
+    checked.push_back({d, std::move(facts->ref), std::move(facts->signature_key)});
     (p.last_resort ? last_resort : regular) += 1;
   }
   if (last_resort > 1) {
-    return done(make_error(Errc::kInvalidArgument, "at most one last-resort key package"));
+    return make_error(Errc::kInvalidArgument, "at most one last-resort key package");
   }
-  if (device->packages.size() + regular > ctx_.config.max_key_packages) {
-    return done(make_error(Errc::kKeyPackageLimit,
-                           "the device already stores " + std::to_string(device->packages.size()) +
-                               " key packages; the limit is " +
-                               std::to_string(ctx_.config.max_key_packages)));
+  if (device.packages.size() + regular > ctx_.config.max_key_packages) {
+    return make_error(Errc::kKeyPackageLimit, "the device already stores " +
+                                                  std::to_string(device.packages.size()) +
+                                                  " key packages; the limit is " +
+                                                  std::to_string(ctx_.config.max_key_packages));
   }
+  return checked;
+}
 
+void KeyPackages::store(DeviceState& device, KeyPackageUpload package, Checked checked,
+                        storage::WriteBatch& batch) {
+  auto& state = ctx_.state;
+  const DeviceId actor = device.id;
+  storage::PackageRefRecord ref;
+  ref.set_device(actor);
+  ref.set_last_resort(package.last_resort);
+  batch.put_package_ref(checked.ref, ref);
+  state.package_refs[checked.ref] = State::PackageRef{actor, package.last_resort, false};
+  KeyPackageSlot slot;
+  slot.seq = device.next_package_seq++;
+  slot.digest = checked.digest;
+  storage::KeyPackageRecord r;
+  r.set_data(std::move(package.data));
+  r.set_last_resort(package.last_resort);
+  if (package.last_resort) r.set_ref(checked.ref);
+  batch.put_key_package(actor, slot.seq, r);
+  state.package_digests.insert(slot.digest);
+  if (!package.last_resort) {
+    device.packages.push_back(slot);
+    return;
+  }
+  if (device.last_resort) {  // A new last-resort package replaces the old one, ref and all.
+    batch.delete_key_package(actor, device.last_resort->seq);
+    state.package_digests.erase(device.last_resort->digest);
+    if (!device.last_resort->ref.empty()) {
+      batch.delete_package_ref(device.last_resort->ref);
+      state.package_refs.erase(device.last_resort->ref);
+    }
+  }
+  slot.ref = std::move(checked.ref);
+  device.last_resort = slot;
+}
+
+void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
+                         Done<uint32_t> done) {
+  DeviceState* device = ctx_.state.device(actor);
+  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  auto checked = check_upload(*device, packages);
+  if (!checked) return done(std::move(checked).error());
   auto batch = ctx_.store.batch();
-  for (const auto& key : signature_keys) {
-    if (state.mls_keys.emplace(key, actor).second) batch.put_mls_key(key, actor);
-    device->mls_signature_key = key;
+  for (const auto& c : *checked) {
+    if (ctx_.state.mls_keys.emplace(c.signature_key, actor).second) {
+      batch.put_mls_key(c.signature_key, actor);
+    }
+    device->mls_signature_key = c.signature_key;
   }
   for (size_t i = 0; i < packages.size(); ++i) {
-    storage::PackageRefRecord ref;
-    ref.set_device(actor);
-    ref.set_last_resort(packages[i].last_resort);
-    batch.put_package_ref(refs[i], ref);
-    state.package_refs[refs[i]] = State::PackageRef{actor, packages[i].last_resort, false};
-    KeyPackageSlot slot;
-    slot.seq = device->next_package_seq++;
-    slot.digest = digests[i];
-    storage::KeyPackageRecord r;
-    r.set_data(std::move(packages[i].data));
-    r.set_last_resort(packages[i].last_resort);
-    if (packages[i].last_resort) r.set_ref(refs[i]);
-    batch.put_key_package(actor, slot.seq, r);
-    state.package_digests.insert(slot.digest);
-    if (!packages[i].last_resort) {
-      device->packages.push_back(slot);
-      continue;
-    }
-    if (device->last_resort) {  // A new last-resort package replaces the old one, ref and all.
-      batch.delete_key_package(actor, device->last_resort->seq);
-      state.package_digests.erase(device->last_resort->digest);
-      if (!device->last_resort->ref.empty()) {
-        batch.delete_package_ref(device->last_resort->ref);
-        state.package_refs.erase(device->last_resort->ref);
-      }
-    }
-    slot.ref = refs[i];
-    device->last_resort = slot;
+    store(*device, std::move(packages[i]), std::move((*checked)[i]), batch);
   }
   const auto stored = static_cast<uint32_t>(device->packages.size());
   ctx_.committer.submit(std::move(batch), [stored, done](const Status& s) {

@@ -42,6 +42,18 @@ class KeyPackages {
  private:
   Result<mls_checks::KeyPackageFacts> check_package(std::string_view data,
                                                     const DeviceState& device) const;
+  // What upload learnt of one package it checked.
+  struct Checked {
+    uint64_t digest = 0;
+    std::string ref;
+    std::string signature_key;
+  };
+  // Checks an upload as a whole (sizes, duplicates, each package, the limits): errors as upload.
+  Result<std::vector<Checked>> check_upload(const DeviceState& device,
+                                            const std::vector<KeyPackageUpload>& packages) const;
+  // Stores one checked package, in memory and in `batch`.
+  void store(DeviceState& device, KeyPackageUpload package, Checked checked,
+             storage::WriteBatch& batch);
 
   Context ctx_;
   const Identity& identity_;

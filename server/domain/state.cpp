@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "server/domain/domain.h"
 #include "server/domain/handle.h"
 #include "server/domain/public_groups.h"
 
@@ -157,169 +156,215 @@ ConvId State::new_conv_id() const {
   }
 }
 
-Status State::load(const storage::Store& store) {
-  Status status = Ok{};
-  auto check = [&](Status s) {
-    if (status && !s) status = std::move(s);
-  };
-  check(store.scan_accounts([&](const storage::AccountRecord& r) {
-    auto handle = normalize_handle(r.handle());
-    AccountState a{r.id(),    r.handle(),    static_cast<AccountType>(r.type()),
-                   r.admin(), r.suspended(), r.created_ms(),
-                   {}};
-    if (handle) handle_keys[handle->key] = r.id();
-    if (auto s = load_chain(r, a); !s) return check(std::move(s));
-    accounts.emplace(r.id(), std::move(a));
-  }));
-  check(store.scan_devices([&](const storage::DeviceRecord& r) {
-    DeviceState d;
-    d.id = r.id();
-    d.account = r.account_id();
-    d.created_ms = r.created_ms();
-    if (r.public_key().size() == d.public_key.size()) {
+// Each loader reads one record kind. A record that does not parse, or names an account, device or
+// conversation that does not exist, means the data folder was damaged: start-up stops with
+// kInternal rather than run without it.
+namespace {
+
+Error damaged(std::string what) { return make_error(Errc::kInternal, "stored " + std::move(what)); }
+
+// Runs `scan` with a visitor that may fail: the first failure is returned (the scan goes on, but
+// nothing after it is kept).
+template <class Scan>
+Status scan_checked(Scan&& scan) {
+  Status first = Ok{};
+  auto visited = scan([&](Status s) {
+    if (first && !s) first = std::move(s);
+  });
+  if (!visited) return visited;
+  return first;
+}
+
+}  // namespace
+
+Status State::load_accounts(const storage::Store& store) {
+  return scan_checked([&](auto report) {
+    return store.scan_accounts([&](const storage::AccountRecord& r) {
+      auto handle = normalize_handle(r.handle());
+      if (!handle) return report(damaged("account " + std::to_string(r.id()) + ": bad handle"));
+      AccountState a{r.id(),    r.handle(),    static_cast<AccountType>(r.type()),
+                     r.admin(), r.suspended(), r.created_ms(),
+                     {}};
+      if (auto s = load_chain(r, a); !s) return report(std::move(s));
+      handle_keys[handle->key] = r.id();
+      accounts.emplace(r.id(), std::move(a));
+    });
+  });
+}
+
+Status State::load_devices(const storage::Store& store) {
+  return scan_checked([&](auto report) {
+    return store.scan_devices([&](const storage::DeviceRecord& r) {
+      DeviceState d;
+      d.id = r.id();
+      d.account = r.account_id();
+      d.created_ms = r.created_ms();
+      AccountState* a = account(d.account);
+      if (!a || r.public_key().size() != d.public_key.size()) {
+        return report(damaged("device " + std::to_string(r.id()) + ": bad key or account"));
+      }
       std::memcpy(d.public_key.data(), r.public_key().data(), d.public_key.size());
-    }
-    device_keys[d.public_key] = d.id;
-    if (auto* a = account(d.account)) a->devices.push_back(d.id);
-    devices.emplace(d.id, std::move(d));
-  }));
-  check(store.scan_conversations([&](const ConvId& id, const storage::ConversationRecord& r) {
-    ConvState c;
-    c.id = id;
-    c.kind = static_cast<ConvKind>(r.kind());
-    c.epoch = r.epoch();
-    c.created_ms = r.created_ms();
-    c.accounts.assign(r.accounts().begin(), r.accounts().end());
-    if (!r.policy().empty()) {
-      c.policy.emplace();
-      c.policy->ParseFromString(r.policy());
-    }
-    c.used_invitations.insert(r.used_invitations().begin(), r.used_invitations().end());
-    c.revoked_invitations.insert(r.revoked_invitations().begin(), r.revoked_invitations().end());
-    c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
-    c.erased_upto = r.erased_upto();
-    conversations.emplace(id, std::move(c));
-  }));
-  if (!status) return status;
+      device_keys[d.public_key] = d.id;
+      a->devices.push_back(d.id);
+      devices.emplace(d.id, std::move(d));
+    });
+  });
+}
+
+Status State::load_conversations(const storage::Store& store) {
+  auto scanned = scan_checked([&](auto report) {
+    return store.scan_conversations([&](const ConvId& id, const storage::ConversationRecord& r) {
+      ConvState c;
+      c.id = id;
+      c.kind = static_cast<ConvKind>(r.kind());
+      c.epoch = r.epoch();
+      c.created_ms = r.created_ms();
+      c.accounts.assign(r.accounts().begin(), r.accounts().end());
+      if (!r.policy().empty() && !c.policy.emplace().ParseFromString(r.policy())) {
+        return report(damaged("group rules do not parse"));
+      }
+      c.used_invitations.insert(r.used_invitations().begin(), r.used_invitations().end());
+      c.revoked_invitations.insert(r.revoked_invitations().begin(), r.revoked_invitations().end());
+      c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
+      c.erased_upto = r.erased_upto();
+      conversations.emplace(id, std::move(c));
+    });
+  });
+  if (!scanned) return scanned;
   for (auto& [id, conv] : conversations) {
     auto last = store.last_log_seq(id);
     if (!last) return std::move(last).error();
     conv.last_seq = conv.durable_seq = *last;
   }
-  check(store.scan_public_groups([&](const ConvId& id, const storage::PublicGroupRecord& r) {
-    auto* c = conversation(id);
-    if (!c) return;
-    auto group = public_groups::load(r);
-    if (!group) return check(std::move(group).error());
-    c->public_group = std::move(*group);
-  }));
-  check(store.scan_members(
-      [&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
-        auto* c = conversation(conv_id);
-        auto* d = this->device(device);
-        if (!c || !d) return;
-        MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
-        for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
-        if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
-        c->add_member(device, std::move(m));
-        d->conversations.push_back(conv_id);
-      }));
-  check(store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {
-    if (auto* c = conversation(conv_id)) {
-      if (auto* m = c->member(device)) m->cursor = std::max(m->cursor, seq);
-    }
-  }));
-  check(store.scan_key_packages([&](DeviceId device, uint64_t seq,
-                                    const storage::KeyPackageRecord& r) {
-    auto* d = this->device(device);
-    if (!d) return;
-    uint8_t hash[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
-    KeyPackageSlot slot;
-    slot.seq = seq;
-    std::memcpy(&slot.digest, hash, sizeof slot.digest);
-    package_digests.insert(slot.digest);
-    if (r.last_resort()) {
-      slot.ref = r.ref();
-      d->last_resort = slot;
-    } else {
-      d->packages.push_back(slot);
-    }
-    d->next_package_seq = std::max(d->next_package_seq, seq + 1);
-  }));
-  check(store.scan_package_refs([&](std::string_view ref, const storage::PackageRefRecord& r) {
-    package_refs[std::string(ref)] = PackageRef{r.device(), r.last_resort(), r.used()};
-  }));
-  check(store.scan_mls_keys([&](std::string_view key, DeviceId device) {
-    mls_keys[std::string(key)] = device;
-    if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
-  }));
-  check(store.scan_invitations(
-      [&](const ConvId& conv_id, std::string_view nonce, const storage::InvitationRecord& r) {
-        auto* c = conversation(conv_id);
-        v1::SignedInvitation signed_invitation;
-        InvitationState i;
-        if (!c || !signed_invitation.ParseFromString(r.signed_invitation()) ||
-            !i.invitation.ParseFromString(signed_invitation.invitation())) {
-          return;
-        }
-        i.signed_bytes = r.signed_invitation();
-        i.invitee = r.invitee_account();
-        i.accepted_ms = r.accepted_ms();
-        i.objected = r.objected();
-        i.used = r.used();
-        i.revoked = r.revoked();
-        c->invitations.emplace(std::string(nonce), std::move(i));
-      }));
-  check(store.scan_admin_reports([&](uint64_t id, const storage::AdminReportRecord& r) {
-    ConvId conv;
-    ConvId::parse(r.conversation_id(), conv);
-    admin_reports[id] =
-        AdminReport{r.reporter_account(), conv,           r.seq(),    r.revealed_text(),
-                    r.reason(),           r.created_ms(), r.answer(), r.answer_delivered()};
-    next_report_id = std::max(next_report_id, id + 1);
-  }));
-  check(store.scan_sealed_reports(
-      [&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
-        ConvId conv;
-        ConvId::parse(r.conversation_id(), conv);
-        sealed_reports[device][id] =
-            SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
-        next_report_id = std::max(next_report_id, id + 1);
-      }));
-  check(store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); }));
-  check(store.scan_contact_links([&](std::string_view token, const storage::ContactLinkRecord& r) {
-    contact_links[std::string(token)] =
-        ContactLinkState{r.owner_account(), r.label(), r.created_ms(), r.expires_ms(), r.revoked(),
-                         r.registrations(), {}};
-  }));
-  check(store.scan_registration_codes(
-      [&](std::string_view hash, const storage::RegistrationCodeRecord& r) {
-        codes[std::string(hash)] = RegistrationCodeState{r.expires_ms(), r.created_ms(), r.used()};
-      }));
-  return status;
+  return scan_checked([&](auto report) {
+    return store.scan_public_groups([&](const ConvId& id, const storage::PublicGroupRecord& r) {
+      auto* c = conversation(id);
+      if (!c) return report(damaged("public group of no conversation"));
+      auto group = public_groups::load(r);
+      if (!group) return report(std::move(group).error());
+      c->public_group = std::move(*group);
+    });
+  });
 }
 
-InstanceStats Domain::stats() const {
-  InstanceStats s;
-  const int64_t now = ctx_.clock.now_ms();
-  s.accounts = state_.accounts.size();
-  for (const auto& [id, a] : state_.accounts) {
-    s.professionals += a.type == AccountType::kProfessional;
-    s.suspended += a.suspended;
+Status State::load_members(const storage::Store& store) {
+  auto scanned = scan_checked([&](auto report) {
+    return store.scan_members(
+        [&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
+          auto* c = conversation(conv_id);
+          auto* d = this->device(device);
+          if (!c || !d) return report(damaged("member of no conversation, or no device"));
+          MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
+          for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
+          if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
+          c->add_member(device, std::move(m));
+          d->conversations.push_back(conv_id);
+        });
+  });
+  if (!scanned) return scanned;
+  // A cursor is deleted with its member (Conversations::forget_if_done): one without is damage.
+  return scan_checked([&](auto report) {
+    return store.scan_cursors([&](DeviceId device, const ConvId& conv_id, uint64_t seq) {
+      auto* c = conversation(conv_id);
+      auto* m = c ? c->member(device) : nullptr;
+      if (!m) return report(damaged("cursor of no member"));
+      m->cursor = std::max(m->cursor, seq);
+    });
+  });
+}
+
+Status State::load_key_packages(const storage::Store& store) {
+  auto scanned = scan_checked([&](auto report) {
+    return store.scan_key_packages([&](DeviceId device, uint64_t seq,
+                                       const storage::KeyPackageRecord& r) {
+      auto* d = this->device(device);
+      if (!d) return report(damaged("key package of no device"));
+      uint8_t hash[crypto_hash_sha256_BYTES];
+      crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
+      KeyPackageSlot slot;
+      slot.seq = seq;
+      std::memcpy(&slot.digest, hash, sizeof slot.digest);
+      package_digests.insert(slot.digest);
+      if (r.last_resort()) {
+        slot.ref = r.ref();
+        d->last_resort = slot;
+      } else {
+        d->packages.push_back(slot);
+      }
+      d->next_package_seq = std::max(d->next_package_seq, seq + 1);
+    });
+  });
+  if (!scanned) return scanned;
+  if (auto s =
+          store.scan_package_refs([&](std::string_view ref, const storage::PackageRefRecord& r) {
+            package_refs[std::string(ref)] = PackageRef{r.device(), r.last_resort(), r.used()};
+          });
+      !s) {
+    return s;
   }
-  s.devices = state_.devices.size();
-  for (const auto& [id, d] : state_.devices)
-    s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
-  for (const auto& [id, c] : state_.conversations) {
-    (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
-    s.log_entries += c.durable_seq;
+  if (auto s = store.scan_mls_keys([&](std::string_view key, DeviceId device) {
+        mls_keys[std::string(key)] = device;
+        if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
+      });
+      !s) {
+    return s;
   }
-  s.contact_links = state_.contact_links.size();
-  for (const auto& [hash, code] : state_.codes) {
-    s.registration_codes_unused += !code.used && code.expires_ms > now;
+  return store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); });
+}
+
+Status State::load_invitations(const storage::Store& store) {
+  return scan_checked([&](auto report) {
+    return store.scan_invitations(
+        [&](const ConvId& conv_id, std::string_view nonce, const storage::InvitationRecord& r) {
+          auto* c = conversation(conv_id);
+          v1::SignedInvitation signed_invitation;
+          InvitationState i;
+          if (!c || !signed_invitation.ParseFromString(r.signed_invitation()) ||
+              !i.invitation.ParseFromString(signed_invitation.invitation())) {
+            return report(damaged("invitation does not parse or names no conversation"));
+          }
+          i.signed_bytes = r.signed_invitation();
+          i.invitee = r.invitee_account();
+          i.accepted_ms = r.accepted_ms();
+          i.objected = r.objected();
+          i.used = r.used();
+          i.revoked = r.revoked();
+          c->invitations.emplace(std::string(nonce), std::move(i));
+        });
+  });
+}
+
+Status State::load_reports(const storage::Store& store) {
+  auto scanned = scan_checked([&](auto report) {
+    return store.scan_admin_reports([&](uint64_t id, const storage::AdminReportRecord& r) {
+      ConvId conv;
+      if (!ConvId::parse(r.conversation_id(), conv)) return report(damaged("report: bad id"));
+      admin_reports[id] =
+          AdminReport{r.reporter_account(), conv,           r.seq(),    r.revealed_text(),
+                      r.reason(),           r.created_ms(), r.answer(), r.answer_delivered()};
+      next_report_id = std::max(next_report_id, id + 1);
+    });
+  });
+  if (!scanned) return scanned;
+  return scan_checked([&](auto report) {
+    return store.scan_sealed_reports(
+        [&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
+          ConvId conv;
+          if (!ConvId::parse(r.conversation_id(), conv)) return report(damaged("report: bad id"));
+          sealed_reports[device][id] =
+              SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
+          next_report_id = std::max(next_report_id, id + 1);
+        });
+  });
+}
+
+Status State::load(const storage::Store& store) {
+  for (auto loader : {&State::load_accounts, &State::load_devices, &State::load_conversations,
+                      &State::load_members, &State::load_key_packages, &State::load_invitations,
+                      &State::load_reports}) {
+    if (auto s = (this->*loader)(store); !s) return s;
   }
-  return s;
+  return Ok{};
 }
 
 }  // namespace cercle::domain

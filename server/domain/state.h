@@ -1,6 +1,8 @@
-// State: the server's metadata held in memory (accounts, devices, conversations and memberships,
-// cursors, the key-package index, registration codes), loaded from the Store at start-up and kept
-// in step with it: every change is applied here first, then written through the GroupCommitter.
+// State: the server's metadata held in memory that several services still share (accounts,
+// devices, conversations and memberships, cursors, the key-package index, reports), loaded from the
+// Store at start-up and kept in step with it: every change is applied here first, then written
+// through the GroupCommitter. Contact links (ContactLinks) and registration codes
+// (RegistrationCodes) are owned by their service instead, changed through a Change (change.h).
 // Message logs and key-package bodies stay on disk.
 //
 // Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock
@@ -18,11 +20,12 @@
 #include <utility>
 #include <vector>
 
+#include "cercle/base/clock.h"
 #include "cercle/policy/device_chain.h"
 #include "proto/policy.pb.h"
-#include "cercle/base/clock.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
+#include "server/domain/change.h"
 #include "server/domain/mls_checks.h"
 #include "server/domain/types.h"
 #include "server/storage/group_commit.h"
@@ -50,8 +53,9 @@ struct AccountState {
   bool suspended = false;
   int64_t created_ms = 0;
   std::vector<DeviceId> devices;
-  // The account's device chain (encoded cercle.v1.DeviceLink, from seq 0) and what it says; both
-  // empty for an account registered without one. A new link is checked against `chain_view`.
+  // The account's device chain (encoded cercle.v1.DeviceLink, from seq 0) and what it says. Every
+  // account registers with one; both are empty only for an account stored before chains existed
+  // (it cannot add devices). A new link is checked against `chain_view`.
   std::vector<std::string> chain = {};
   policy::ChainView chain_view = {};
 };
@@ -146,18 +150,6 @@ struct ConvState {
   size_t active_members() const;
 };
 
-struct ContactLinkState {
-  AccountId owner = 0;
-  std::string label;
-  int64_t created_ms = 0;
-  int64_t expires_ms = 0;  // 0: never.
-  bool revoked = false;
-  uint32_t registrations = 0;
-  std::vector<int64_t> recent_registrations;  // Times within the last hour, for the rate limit.
-
-  bool usable(int64_t now_ms) const { return !revoked && (expires_ms == 0 || now_ms < expires_ms); }
-};
-
 struct AdminReport {
   AccountId reporter = 0;
   ConvId conv;
@@ -169,16 +161,11 @@ struct AdminReport {
   bool answer_delivered = false;
 };
 
-struct RegistrationCodeState {
-  int64_t expires_ms = 0;
-  int64_t created_ms = 0;
-  bool used = false;
-};
-
 class State {
  public:
-  // Loads every metadata record from the store. Errors: kInternal on a read failure or corruption.
-  Status load(const storage::Store& store);
+  // Loads every metadata record from the store. Errors: kInternal on a read failure, or a record
+  // that does not parse or names an account, device or conversation that does not exist.
+  [[nodiscard]] Status load(const storage::Store& store);
 
   AccountState* account(AccountId id);
   const AccountState* account(AccountId id) const;
@@ -198,8 +185,6 @@ class State {
   std::unordered_map<DeviceId, DeviceState> devices;
   std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
-  std::unordered_map<std::string, RegistrationCodeState> codes;     // SHA-256 of the code -> state.
-  std::unordered_map<std::string, ContactLinkState> contact_links;  // Token -> link.
   // Digests of every key package stored or ever handed out: none is accepted twice.
   std::unordered_set<uint64_t> package_digests;
   // MLS signature key -> the device that signs with it (bound when the device uploads a
@@ -224,6 +209,15 @@ class State {
   uint64_t next_report_id = 1;  // For both kinds of report.
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
+
+ private:
+  Status load_accounts(const storage::Store& store);
+  Status load_devices(const storage::Store& store);
+  Status load_conversations(const storage::Store& store);  // With their public groups.
+  Status load_members(const storage::Store& store);        // With their cursors.
+  Status load_key_packages(const storage::Store& store);   // With refs, MLS keys, used digests.
+  Status load_invitations(const storage::Store& store);
+  Status load_reports(const storage::Store& store);
 };
 
 // What every domain service works with. Lives on the domain's thread; outlives the services.
@@ -233,6 +227,9 @@ struct Context {
   storage::Store& store;
   storage::GroupCommitter& committer;
   const Clock& clock;
+
+  // An empty change on this store (change.h).
+  Change change() const { return Change(store.batch()); }
 };
 
 }  // namespace cercle::domain

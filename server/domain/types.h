@@ -193,6 +193,14 @@ struct InstanceStats {
   size_t registration_codes_unused = 0;
 };
 
+// Sizes of the domain's tables, for the server's metrics.
+struct DomainCounts {
+  size_t accounts = 0;
+  size_t devices = 0;
+  size_t conversations = 0;
+  size_t contact_links = 0;  // Ended ones included.
+};
+
 struct OpenGroupView {
   ConvId id;
   std::string charter;

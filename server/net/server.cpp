@@ -212,13 +212,13 @@ std::string Server::metrics_text() {
         static_cast<double>(storage.batches));
   write(out, "cercle_storage_queued_batches", "gauge", "Batches waiting for the writer.",
         static_cast<double>(storage.queued));
-  const auto& state = domain_->state();
-  write(out, "cercle_accounts", "gauge", "Accounts.", static_cast<double>(state.accounts.size()));
-  write(out, "cercle_devices", "gauge", "Devices.", static_cast<double>(state.devices.size()));
+  const auto counts = domain_->counts();
+  write(out, "cercle_accounts", "gauge", "Accounts.", static_cast<double>(counts.accounts));
+  write(out, "cercle_devices", "gauge", "Devices.", static_cast<double>(counts.devices));
   write(out, "cercle_conversations", "gauge", "Conversations.",
-        static_cast<double>(state.conversations.size()));
+        static_cast<double>(counts.conversations));
   write(out, "cercle_contact_links", "gauge", "Contact links kept, ended ones included.",
-        static_cast<double>(state.contact_links.size()));
+        static_cast<double>(counts.contact_links));
   for (const auto& [name, property] :
        {std::pair{"cercle_rocksdb_keys", "rocksdb.estimate-num-keys"},
         {"cercle_rocksdb_live_data_bytes", "rocksdb.estimate-live-data-size"},

@@ -13,45 +13,13 @@
 #include <filesystem>
 
 #include "server/storage/keys.h"
+#include "server/storage/store_internal.h"
 
 namespace cercle::storage {
 
+using namespace internal;
+
 namespace {
-
-// Column family order; index 0 is RocksDB's default family, used for metadata.
-enum Cf : int {
-  kMeta = 0,
-  kAccounts,
-  kDevices,
-  kConversations,
-  kMembers,
-  kLog,
-  kCursors,
-  kKeyPackages,
-  kRegCodes,
-  kContactLinks,
-  kUsedPackages,
-  kMlsKeys,
-  kPackageRefs,
-  kInvitations,
-  kAdminReports,
-  kSealedReports,
-  kPublicGroups,
-  kCfCount
-};
-constexpr const char* kCfNames[kCfCount] = {
-    "default",      "accounts",     "devices",       "conversations",  "members",       "log",
-    "cursors",      "key_packages", "reg_codes",     "contact_links",  "used_packages", "mls_keys",
-    "package_refs", "invitations",  "admin_reports", "sealed_reports", "public_groups"};
-
-constexpr std::string_view kSchemaKey = "schema_version";
-constexpr std::string_view kInstanceKey = "instance_id";
-
-Error db_error(std::string_view what, const rocksdb::Status& s) {
-  return make_error(Errc::kInternal, std::string(what) + ": " + s.ToString());
-}
-
-rocksdb::Slice slice(std::string_view v) { return {v.data(), v.size()}; }
 
 rocksdb::ColumnFamilyOptions family_options(int cf) {
   rocksdb::ColumnFamilyOptions o;
@@ -65,118 +33,7 @@ rocksdb::ColumnFamilyOptions family_options(int cf) {
   return o;
 }
 
-template <class Record, class Visit>
-Status scan(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, Visit&& visit) {
-  rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;  // Whole-family scan across prefixes.
-  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, cf));
-  Record record;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return make_error(Errc::kInternal, "corrupt record in " + cf->GetName());
-    }
-    if (!visit(std::string_view(it->key().data(), it->key().size()), record)) {
-      return make_error(Errc::kInternal, "corrupt key in " + cf->GetName());
-    }
-  }
-  if (!it->status().ok()) return db_error("scan " + cf->GetName(), it->status());
-  return Ok{};
-}
-
 }  // namespace
-
-// ---- WriteBatch
-// ----------------------------------------------------------------------------------
-
-WriteBatch::WriteBatch(const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
-    : cfs_(cfs), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
-WriteBatch::~WriteBatch() = default;
-WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
-WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
-
-void WriteBatch::put(int cf, std::string_view key, const google::protobuf::MessageLite& value) {
-  batch_->Put((*cfs_)[cf], slice(key), value.SerializeAsString());
-}
-
-void WriteBatch::put_account(const AccountRecord& r) { put(kAccounts, keys::u64(r.id()), r); }
-void WriteBatch::put_device(const DeviceRecord& r) { put(kDevices, keys::u64(r.id()), r); }
-void WriteBatch::put_conversation(const ConvId& id, const ConversationRecord& r) {
-  put(kConversations, id.view(), r);
-}
-void WriteBatch::put_member(const ConvId& conv, DeviceId device, const MemberRecord& r) {
-  put(kMembers, keys::conv_u64(conv, device), r);
-}
-void WriteBatch::delete_member(const ConvId& conv, DeviceId device) {
-  batch_->Delete((*cfs_)[kMembers], slice(keys::conv_u64(conv, device)));
-}
-void WriteBatch::append_log(const ConvId& conv, uint64_t seq, const LogRecord& r) {
-  put(kLog, keys::conv_u64(conv, seq), r);
-}
-void WriteBatch::put_cursor(DeviceId device, const ConvId& conv, uint64_t seq) {
-  batch_->Put((*cfs_)[kCursors], slice(keys::u64_conv(device, conv)), slice(keys::u64(seq)));
-}
-void WriteBatch::delete_cursor(DeviceId device, const ConvId& conv) {
-  batch_->Delete((*cfs_)[kCursors], slice(keys::u64_conv(device, conv)));
-}
-void WriteBatch::put_key_package(DeviceId device, uint64_t package_seq, const KeyPackageRecord& r) {
-  put(kKeyPackages, keys::u64_u64(device, package_seq), r);
-}
-void WriteBatch::delete_key_package(DeviceId device, uint64_t package_seq) {
-  batch_->Delete((*cfs_)[kKeyPackages], slice(keys::u64_u64(device, package_seq)));
-}
-void WriteBatch::put_registration_code(std::string_view code_hash,
-                                       const RegistrationCodeRecord& r) {
-  put(kRegCodes, code_hash, r);
-}
-void WriteBatch::put_contact_link(std::string_view token, const ContactLinkRecord& r) {
-  put(kContactLinks, token, r);
-}
-void WriteBatch::delete_contact_link(std::string_view token) {
-  batch_->Delete((*cfs_)[kContactLinks], slice(token));
-}
-void WriteBatch::put_used_key_package(uint64_t digest) {
-  batch_->Put((*cfs_)[kUsedPackages], slice(keys::u64(digest)), rocksdb::Slice());
-}
-void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
-  batch_->Put((*cfs_)[kMlsKeys], slice(signature_key), slice(keys::u64(device)));
-}
-void WriteBatch::put_package_ref(std::string_view ref, const PackageRefRecord& r) {
-  put(kPackageRefs, ref, r);
-}
-void WriteBatch::delete_package_ref(std::string_view ref) {
-  batch_->Delete((*cfs_)[kPackageRefs], slice(ref));
-}
-void WriteBatch::put_invitation(const ConvId& conv, std::string_view nonce,
-                                const InvitationRecord& r) {
-  put(kInvitations, conv.str() + std::string(nonce), r);
-}
-void WriteBatch::delete_invitation(const ConvId& conv, std::string_view nonce) {
-  batch_->Delete((*cfs_)[kInvitations], slice(conv.str() + std::string(nonce)));
-}
-void WriteBatch::put_admin_report(uint64_t id, const AdminReportRecord& r) {
-  put(kAdminReports, keys::u64(id), r);
-}
-void WriteBatch::put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r) {
-  put(kSealedReports, keys::u64_u64(device, id), r);
-}
-void WriteBatch::delete_sealed_report(DeviceId device, uint64_t id) {
-  batch_->Delete((*cfs_)[kSealedReports], slice(keys::u64_u64(device, id)));
-}
-void WriteBatch::put_public_group(const ConvId& conv, const PublicGroupRecord& r) {
-  put(kPublicGroups, conv.view(), r);
-}
-void WriteBatch::delete_log(const ConvId& conv, uint64_t seq) {
-  batch_->Delete((*cfs_)[kLog], slice(keys::conv_u64(conv, seq)));
-}
-void WriteBatch::delete_log_range(const ConvId& conv, uint64_t from, uint64_t to) {
-  batch_->DeleteRange((*cfs_)[kLog], slice(keys::conv_u64(conv, from)),
-                      slice(keys::conv_u64(conv, to)));
-}
-bool WriteBatch::empty() const { return batch_->Count() == 0; }
-size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
-
-// ---- Store
-// ---------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
@@ -264,116 +121,6 @@ Status Store::migrate(uint32_t from) {
   return Ok{};
 }
 
-Status Store::scan_accounts(const std::function<void(const AccountRecord&)>& visit) const {
-  return scan<AccountRecord>(*db_, cfs_[kAccounts], [&](std::string_view, const auto& r) {
-    visit(r);
-    return true;
-  });
-}
-
-Status Store::scan_devices(const std::function<void(const DeviceRecord&)>& visit) const {
-  return scan<DeviceRecord>(*db_, cfs_[kDevices], [&](std::string_view, const auto& r) {
-    visit(r);
-    return true;
-  });
-}
-
-Status Store::scan_conversations(
-    const std::function<void(const ConvId&, const ConversationRecord&)>& visit) const {
-  return scan<ConversationRecord>(*db_, cfs_[kConversations],
-                                  [&](std::string_view k, const auto& r) {
-                                    ConvId id;
-                                    if (!ConvId::parse(k, id)) return false;
-                                    visit(id, r);
-                                    return true;
-                                  });
-}
-
-Status Store::scan_members(
-    const std::function<void(const ConvId&, DeviceId, const MemberRecord&)>& visit) const {
-  return scan<MemberRecord>(*db_, cfs_[kMembers], [&](std::string_view k, const auto& r) {
-    ConvId conv;
-    uint64_t device;
-    if (!keys::parse_conv_u64(k, conv, device)) return false;
-    visit(conv, device, r);
-    return true;
-  });
-}
-
-Status Store::scan_cursors(
-    const std::function<void(DeviceId, const ConvId&, uint64_t)>& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCursors]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    DeviceId device;
-    ConvId conv;
-    std::string_view key(it->key().data(), it->key().size());
-    if (!keys::parse_u64_conv(key, device, conv) || it->value().size() != 8) {
-      return make_error(Errc::kInternal, "corrupt cursor record");
-    }
-    visit(device, conv, keys::read_u64(std::string_view(it->value().data(), 8)));
-  }
-  if (!it->status().ok()) return db_error("scan cursors", it->status());
-  return Ok{};
-}
-
-Status Store::scan_key_packages(
-    const std::function<void(DeviceId, uint64_t, const KeyPackageRecord&)>& visit) const {
-  return scan<KeyPackageRecord>(*db_, cfs_[kKeyPackages], [&](std::string_view k, const auto& r) {
-    uint64_t device, seq;
-    if (!keys::parse_u64_u64(k, device, seq)) return false;
-    visit(device, seq, r);
-    return true;
-  });
-}
-
-Status Store::scan_registration_codes(
-    const std::function<void(std::string_view, const RegistrationCodeRecord&)>& visit) const {
-  return scan<RegistrationCodeRecord>(*db_, cfs_[kRegCodes],
-                                      [&](std::string_view k, const auto& r) {
-                                        visit(k, r);
-                                        return true;
-                                      });
-}
-
-Status Store::scan_invitations(const std::function<void(const ConvId&, std::string_view,
-                                                        const InvitationRecord&)>& visit) const {
-  return scan<InvitationRecord>(*db_, cfs_[kInvitations], [&](std::string_view k, const auto& r) {
-    ConvId conv;
-    if (k.size() < 16 || !ConvId::parse(k.substr(0, 16), conv)) return false;
-    visit(conv, k.substr(16), r);
-    return true;
-  });
-}
-
-Status Store::scan_admin_reports(
-    const std::function<void(uint64_t, const AdminReportRecord&)>& visit) const {
-  return scan<AdminReportRecord>(*db_, cfs_[kAdminReports], [&](std::string_view k, const auto& r) {
-    if (k.size() != 8) return false;
-    visit(keys::read_u64(k), r);
-    return true;
-  });
-}
-
-Status Store::scan_sealed_reports(
-    const std::function<void(DeviceId, uint64_t, const SealedReportRecord&)>& visit) const {
-  return scan<SealedReportRecord>(
-      *db_, cfs_[kSealedReports], [&](std::string_view k, const auto& r) {
-        if (k.size() != 16) return false;
-        visit(keys::read_u64(k.substr(0, 8)), keys::read_u64(k.substr(8)), r);
-        return true;
-      });
-}
-
-Status Store::scan_public_groups(
-    const std::function<void(const ConvId&, const PublicGroupRecord&)>& visit) const {
-  return scan<PublicGroupRecord>(*db_, cfs_[kPublicGroups], [&](std::string_view k, const auto& r) {
-    ConvId conv;
-    if (!ConvId::parse(k, conv)) return false;
-    visit(conv, r);
-    return true;
-  });
-}
-
 void Store::compact_log(const ConvId& conv, uint64_t from, uint64_t to) {
   {
     std::lock_guard lock(maintenance_mutex_);
@@ -409,45 +156,6 @@ void Store::run_maintenance(std::stop_token stop) {
     lock.lock();
     compactions_done_ += ranges.size();
   }
-}
-
-Status Store::scan_package_refs(
-    const std::function<void(std::string_view, const PackageRefRecord&)>& visit) const {
-  return scan<PackageRefRecord>(*db_, cfs_[kPackageRefs], [&](std::string_view k, const auto& r) {
-    visit(k, r);
-    return true;
-  });
-}
-
-Status Store::scan_mls_keys(const std::function<void(std::string_view, DeviceId)>& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kMlsKeys]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->value().size() != 8) return make_error(Errc::kInternal, "corrupt MLS key record");
-    visit(std::string_view(it->key().data(), it->key().size()),
-          keys::read_u64(std::string_view(it->value().data(), 8)));
-  }
-  if (!it->status().ok()) return db_error("scan MLS keys", it->status());
-  return Ok{};
-}
-
-Status Store::scan_used_key_packages(const std::function<void(uint64_t)>& visit) const {
-  rocksdb::ReadOptions ro;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kUsedPackages]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() != 8)
-      return make_error(Errc::kInternal, "corrupt used key package record");
-    visit(keys::read_u64(std::string_view(it->key().data(), 8)));
-  }
-  if (!it->status().ok()) return db_error("scan used key packages", it->status());
-  return Ok{};
-}
-
-Status Store::scan_contact_links(
-    const std::function<void(std::string_view, const ContactLinkRecord&)>& visit) const {
-  return scan<ContactLinkRecord>(*db_, cfs_[kContactLinks], [&](std::string_view k, const auto& r) {
-    visit(k, r);
-    return true;
-  });
 }
 
 Result<uint64_t> Store::last_log_seq(const ConvId& conv) const {

@@ -1,0 +1,140 @@
+// Conversations, the reading side: acknowledgements and cursors, views, log reads and delivery
+// streams. The writing side (create, commit, send) is in conversations.cpp.
+#include "server/domain/conversations.h"
+
+#include <algorithm>
+
+namespace cercle::domain {
+
+namespace {
+
+Error not_member() {
+  return make_error(Errc::kForbidden, "this device is not a member of the conversation");
+}
+
+}  // namespace
+
+Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint64_t seq) {
+  ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  MemberState* m = conv->member(actor);
+  if (!m) return not_member();
+  uint64_t upto = std::min(seq, conv->durable_seq);
+  if (!m->active()) upto = std::min(upto, m->left_seq);
+  std::erase_if(m->earlier, [&](const auto& p) { return p.second <= std::max(upto, m->cursor); });
+  if (upto > m->cursor) {
+    m->cursor = upto;
+    if (!m->cursor_dirty) {
+      m->cursor_dirty = true;
+      ctx_.state.dirty_cursors.emplace_back(actor, conv_id);
+    }
+  }
+  const uint64_t cursor = m->cursor;
+  forget_if_done(*conv, actor);
+  return cursor;
+}
+
+void Conversations::forget_if_done(ConvState& conv, DeviceId device) {
+  const MemberState* m = conv.member(device);
+  if (!m || m->active() || m->cursor < m->left_seq) return;
+  conv.erase_member(device);
+  if (DeviceState* d = ctx_.state.device(device)) {
+    std::erase(d->conversations, conv.id);
+  }
+  auto batch = ctx_.store.batch();
+  batch.delete_member(conv.id, device);
+  batch.delete_cursor(device, conv.id);
+  ctx_.committer.submit(std::move(batch), nullptr);
+}
+
+void Conversations::flush_cursors() {
+  auto& dirty = ctx_.state.dirty_cursors;
+  if (dirty.empty()) return;
+  auto batch = ctx_.store.batch();
+  for (const auto& [device, conv_id] : dirty) {
+    ConvState* conv = ctx_.state.conversation(conv_id);
+    MemberState* m = conv ? conv->member(device) : nullptr;
+    if (!m) continue;  // It left and was forgotten; its records are deleted.
+    m->cursor_dirty = false;
+    batch.put_cursor(device, conv_id, m->cursor);
+  }
+  dirty.clear();
+  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+}
+
+std::vector<ConvView> Conversations::list(DeviceId actor) const {
+  std::vector<ConvView> out;
+  const DeviceState* device = ctx_.state.device(actor);
+  if (!device) return out;
+  for (const ConvId& id : device->conversations) {
+    if (const ConvState* conv = ctx_.state.conversation(id)) out.push_back(view(*conv, actor));
+  }
+  return out;
+}
+
+Result<ConvView> Conversations::get(DeviceId actor, const ConvId& conv_id) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  if (!conv->member(actor)) return not_member();
+  return view(*conv, actor);
+}
+
+Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const ConvId& conv_id,
+                                                           uint64_t after_seq, size_t max_entries,
+                                                           size_t max_bytes) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation");
+  const MemberState* m = conv->member(actor);
+  if (!m) return not_member();
+  // Periods are read one at a time; the caller asks again after the last entry it got.
+  const auto period = m->readable_after(after_seq, conv->durable_seq);
+  if (!period) return std::vector<storage::LogEntry>();
+  auto entries =
+      ctx_.store.read_log(conv_id, period->first, period->second, max_entries, max_bytes);
+  if (!entries) return entries;
+  return with_erasures(std::move(*entries), period->first, period->second);
+}
+
+// Where entries of a readable period are missing (erased: deleted for everyone, or past the
+// group's retention), an ERASED entry says so, so that the reader knows nothing is lost in transit.
+std::vector<storage::LogEntry> Conversations::with_erasures(std::vector<storage::LogEntry> entries,
+                                                            uint64_t after, uint64_t upto) {
+  std::vector<storage::LogEntry> out;
+  out.reserve(entries.size() + 1);
+  uint64_t expected = after + 1;
+  auto erased = [&](uint64_t from, uint64_t to) {
+    storage::LogEntry e;
+    e.seq = to;
+    e.record.set_kind(static_cast<int>(EntryKind::kErased));
+    e.record.set_erased_from(from);
+    out.push_back(std::move(e));
+  };
+  for (auto& e : entries) {
+    if (e.seq > expected) erased(expected, e.seq - 1);
+    expected = e.seq + 1;
+    out.push_back(std::move(e));
+  }
+  // A read that stopped short (limits) ends at its last entry; one that found nothing more ends at
+  // the period's end, erased.
+  if (entries.empty() && expected <= upto) erased(expected, upto);
+  return out;
+}
+
+std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {
+  std::vector<StreamStart> out;
+  const DeviceState* device = ctx_.state.device(device_id);
+  if (!device) return out;
+  for (const ConvId& id : device->conversations) {
+    const ConvState* conv = ctx_.state.conversation(id);
+    const MemberState* m = conv ? conv->member(device_id) : nullptr;
+    if (m) out.push_back({id, m->cursor, m->left_seq});
+  }
+  return out;
+}
+
+uint64_t Conversations::durable_seq(const ConvId& conv_id) const {
+  const ConvState* conv = ctx_.state.conversation(conv_id);
+  return conv ? conv->durable_seq : 0;
+}
+
+}  // namespace cercle::domain

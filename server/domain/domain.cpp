@@ -1,0 +1,35 @@
+#include "server/domain/domain.h"
+
+namespace cercle::domain {
+
+Status Domain::load() {
+  if (auto s = state_.load(ctx_.store); !s) return s;
+  if (auto s = identity_.load(); !s) return s;
+  return contact_links_.load();  // After the accounts: each link names its owner.
+}
+
+InstanceStats Domain::stats() const {
+  InstanceStats s;
+  s.accounts = state_.accounts.size();
+  for (const auto& [id, a] : state_.accounts) {
+    s.professionals += a.type == AccountType::kProfessional;
+    s.suspended += a.suspended;
+  }
+  s.devices = state_.devices.size();
+  for (const auto& [id, d] : state_.devices)
+    s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
+  for (const auto& [id, c] : state_.conversations) {
+    (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
+    s.log_entries += c.durable_seq;
+  }
+  s.contact_links = contact_links_.size();
+  s.registration_codes_unused = identity_.registration_codes_unused();
+  return s;
+}
+
+DomainCounts Domain::counts() const {
+  return DomainCounts{state_.accounts.size(), state_.devices.size(), state_.conversations.size(),
+                      contact_links_.size()};
+}
+
+}  // namespace cercle::domain
