@@ -1,7 +1,8 @@
-// Client: accounts' device chains (lib/policy/include/cercle/policy/device_chain.h). Before any device of an
-// account joins a conversation, its chain must be valid and extend the chain this client pinned
-// for the account at first contact; only the devices it lists are added. A new device of someone
-// already in a conversation that the chain does not list is flagged (note_device_changes).
+// Client: accounts' device chains (lib/policy/include/cercle/policy/device_chain.h). Before any
+// device of an account joins a conversation, its chain must be valid and extend the chain this
+// client pinned for the account at first contact; only the devices it lists are added. A new device
+// of someone already in a conversation that the chain does not list is flagged
+// (note_device_changes).
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
@@ -75,14 +76,13 @@ Result<policy::ChainView> Client::Impl::check_chain(const v1::AccountInfo& accou
   const std::string& handle = account.handle();
   auto pin = load_pin(handle);
   if (!pin) return std::move(pin).error();
+  // Every account has a chain (the relay requires one at registration): a missing one is a relay
+  // hiding it, refused (kRefused, nothing added).
   if (account.chain().empty()) {
     if (*pin) {
       return chain_refused(handle, {policy::ChainErrc::kRolledBack, "the chain is missing"});
     }
-    if (kChainRequired) {
-      return chain_refused(handle, {policy::ChainErrc::kMalformed, "the server sent no chain"});
-    }
-    return policy::ChainView{};  // A relay that keeps no chains yet: as before chains.
+    return chain_refused(handle, {policy::ChainErrc::kMalformed, "the server sent no chain"});
   }
   const std::vector<v1::DeviceLink> links(account.chain().begin(), account.chain().end());
   auto checked = policy::verify_chain(handle, links);

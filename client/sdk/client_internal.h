@@ -25,10 +25,6 @@ inline constexpr int kMaxCommitAttempts = 6;    // Retries when another member c
 // Local store names "accepted/<conversation hex>": this account accepted an invitation there.
 inline constexpr std::string_view kAcceptedPrefix = "accepted/";
 
-// Whether an account whose relay sends no device chain is refused (kRefused, nothing added): every
-// account has a chain on a relay that requires them, so a missing one is a relay hiding it.
-inline constexpr bool kChainRequired = true;
-
 std::string to_hex(std::string_view bytes);
 // `utf8` in Unicode NFC, as the relay stores handles (unchanged when it cannot be normalised).
 std::string nfc(std::string_view utf8);
