@@ -4,6 +4,7 @@
 
 #include "cercle/mls/framing.h"
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "proto/policy.pb.h"
 
 namespace cercle::testing {
@@ -33,9 +34,10 @@ const mls::State& MlsMember::group(const std::string& conv) const {
 
 std::string MlsMember::key_package(bool professional) {
   mls::KeyPackageOptions options;
+  options.extension_types = policy::leaf_extension_types();
   if (professional) {
     options.leaf_extensions.push_back(
-        mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes{2}});
+        mls::Extension{policy::kAccountTypeExtensionType, mls::Bytes{2}});
   }
   auto bundle = must(mls::create_key_package(mls::Credential(bytes(handle_)), signer_, options),
                      "key package");
@@ -45,8 +47,9 @@ std::string MlsMember::key_package(bool professional) {
 
 void MlsMember::create(const std::string& conv) {
   groups_.insert_or_assign(
-      conv,
-      must(mls::State::create(bytes(conv), mls::Credential(bytes(handle_)), signer_), "create"));
+      conv, must(mls::State::create(bytes(conv), mls::Credential(bytes(handle_)), signer_,
+                                    mls::CreateOptions{{}, policy::leaf_extension_types(), {}}),
+                 "create"));
 }
 
 MlsMember::Commit MlsMember::commit(const std::string& conv,
@@ -59,7 +62,7 @@ MlsMember::Commit MlsMember::commit(const std::string& conv,
   options.remove_leaves = remove_leaves;
   if (policy) {
     options.group_context_extensions =
-        std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
+        std::vector<mls::Extension>{mls::Extension{policy::kRolesExtensionType, bytes(*policy)}};
   }
   options.authenticated_data = bytes(data);
   return pending(conv, must(group(conv).commit(options), "commit"));
@@ -159,7 +162,7 @@ std::optional<std::string> MlsMember::decrypt(const std::string& conv, const std
 
 std::optional<std::string> MlsMember::policy(const std::string& conv) const {
   for (const auto& e : group(conv).group_context_extensions()) {
-    if (e.extension_type == mls::kRolesExtensionType) return str(e.extension_data);
+    if (e.extension_type == policy::kRolesExtensionType) return str(e.extension_data);
   }
   return std::nullopt;
 }

@@ -19,6 +19,7 @@
 
 #include "cercle/mls/key_package.h"
 #include "cercle/mls/state.h"
+#include "cercle/policy/extensions.h"
 #include "client/sdk/client.h"
 #include "proto/cercle.pb.h"
 #include "testing/client_view.h"
@@ -63,7 +64,8 @@ struct Mallory {
     v1::ClientFrame upload;
     for (int i = 0; i < 2; ++i) {
       mls::KeyPackageOptions options;
-      options.leaf_extensions.push_back(mls::Extension{mls::kAccountTypeExtensionType, {1}});
+      options.extension_types = policy::leaf_extension_types();
+      options.leaf_extensions.push_back(mls::Extension{policy::kAccountTypeExtensionType, {1}});
       bundles.push_back(
           mls::create_key_package(mls::Credential(bytes("mallory")), *signer, options).value());
       upload.mutable_upload_key_packages()->add_key_packages()->set_data(
@@ -205,9 +207,11 @@ TEST_F(ClientAttackTest, ACommitSentAsAMessageSeatsNoGhost) {
   // mallory adds a ghost in a commit that she sends as an ordinary message, and hands the ghost
   // its Welcome herself. The relay refuses it (only a PrivateMessage with application content
   // travels as a message); a compromised relay delivers it anyway.
-  auto ghost_kp =
-      mls::create_key_package(mls::Credential(bytes("ghost")), mls::SignaturePrivateKey::generate())
-          .value();
+  mls::KeyPackageOptions supports;
+  supports.extension_types = policy::leaf_extension_types();
+  auto ghost_kp = mls::create_key_package(mls::Credential(bytes("ghost")),
+                                          mls::SignaturePrivateKey::generate(), supports)
+                      .value();
   mls::CommitOptions options;
   options.add_key_packages = {ghost_kp.key_package};
   auto commit = mallory_.state->commit(options).value();
@@ -327,7 +331,7 @@ INSTANTIATE_TEST_SUITE_P(
                    [] {
                      mls::LeafChange c;
                      c.extensions = std::vector<mls::Extension>{
-                         mls::Extension{mls::kAccountTypeExtensionType, {2}}};
+                         mls::Extension{policy::kAccountTypeExtensionType, {2}}};
                      return c;
                    },
                    "a change to the group was refused because it breaks the group's rules: a "

@@ -15,6 +15,7 @@
 
 #include "cercle/mls/framing.h"
 #include "cercle/mls/state.h"
+#include "cercle/policy/extensions.h"
 #include "testing/relay_fixture.h"
 
 namespace cercle::testing {
@@ -62,7 +63,9 @@ class RelaySignatureTest : public RelayFixture {
     conv_ = r->conversation().conversation_id();
     auto signer = mls::SignaturePrivateKey::from_seed(mls::BytesView(alice_.key.sk, 32)).value();
     if (name.empty()) name = alice_.handle;
-    alice_state_ = mls::State::create(bytes(conv_), mls::Credential(bytes(name)), signer).value();
+    alice_state_ = mls::State::create(bytes(conv_), mls::Credential(bytes(name)), signer,
+                                      mls::CreateOptions{{}, policy::leaf_extension_types(), {}})
+                       .value();
   }
 
   // Alice's first commit adds `added` (with their spare KeyPackages) and carries the genesis as
@@ -82,7 +85,7 @@ class RelaySignatureTest : public RelayFixture {
       options.force_path = false;
     } else {
       auto policy = facilitating_policy(std::nullopt, alice_.handle, {bob_.handle, carol_.handle});
-      options.group_context_extensions = {mls::Extension{mls::kRolesExtensionType, bytes(*policy)}};
+      options.group_context_extensions = {mls::Extension{policy::kRolesExtensionType, bytes(*policy)}};
     }
     first_ = alice_state_->commit(options).value();
     auto frame = commit_frame(conv_, 0, str(first_->message), ids, {}, str(*first_->welcome));
@@ -240,14 +243,16 @@ TEST_F(RelaySignatureTest, TheGenesisMustBeThisGroupsStart) {
   ASSERT_NO_FATAL_FAILURE(create_conversation());
   auto alice_key = mls::SignaturePrivateKey::from_seed(mls::BytesView(alice_.key.sk, 32)).value();
   auto other =
-      mls::State::create(bytes("another group"), mls::Credential(bytes(alice_.handle)), alice_key)
+      mls::State::create(bytes("another group"), mls::Credential(bytes(alice_.handle)), alice_key,
+                         mls::CreateOptions{{}, policy::leaf_extension_types(), {}})
           .value();
   auto r = first_commit({&bob_, &carol_}, [&](v1::GroupGenesis& g) {
     g.set_group_context(str(mls::encode(other.group_context())));
   });
   EXPECT_EQ(error_of(r), v1::INVALID_ARGUMENT) << (r && r->has_error() ? r->error().message() : "");
   // This group's context with another tree (the same creator, another epoch-0 leaf).
-  auto again = mls::State::create(bytes(conv_), mls::Credential(bytes(alice_.handle)), alice_key);
+  auto again = mls::State::create(bytes(conv_), mls::Credential(bytes(alice_.handle)), alice_key,
+                                  mls::CreateOptions{{}, policy::leaf_extension_types(), {}});
   r = first_commit({&bob_, &carol_}, [&](v1::GroupGenesis& g) {
     g.set_ratchet_tree(str(again->tree().encode_bytes()));
   });

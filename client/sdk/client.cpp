@@ -5,6 +5,7 @@
 #include "cercle/base/hex.h"
 #include "cercle/mls/inspect.h"
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "client/sdk/client_internal.h"
 #include "proto/wire.h"
 
@@ -124,7 +125,8 @@ mls::Credential Client::Impl::credential() const {
 std::vector<mls::Extension> Client::Impl::leaf_extensions() const {
   const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
                                                                  : policy::Kind::kPeer;
-  return {mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))}};
+  return {
+      mls::Extension{policy::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))}};
 }
 
 Status Client::Impl::require_connection() const {
@@ -272,6 +274,7 @@ Status Client::Impl::top_up_key_packages(size_t target) {
                              ? target - have->count_key_packages().stored()
                              : 0;
   mls::KeyPackageOptions kp_options;
+  kp_options.extension_types = policy::leaf_extension_types();
   kp_options.leaf_extensions = leaf_extensions();
   for (size_t i = 0; i < missing + (need_last ? 1 : 0); ++i) {
     auto bundle = mls::create_key_package(credential(), *key, kp_options);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "client/sdk/client_internal.h"
 
 namespace cercle::client {
@@ -122,6 +123,7 @@ Result<Conv*> Client::Impl::open_conversation(const v1::ClientFrame& create) {
   // The creator's leaf carries what its KeyPackages carry (its account's type): the relay refuses
   // a professional's leaf that does not say so.
   mls::CreateOptions options;
+  options.extension_types = policy::leaf_extension_types();
   options.leaf_extensions = leaf_extensions();
   auto state = mls::State::create(to_bytes(conv.id), credential(), std::move(*key), options);
   if (!state) return make_error(Errc::kProtocol, state.error().message);
@@ -144,7 +146,7 @@ Result<std::string> Client::create_group() {
   auto first = impl.change(stored, [&](const mls::State& state, v1::Commit&) {
     mls::CommitOptions options = rule_abiding_options(state);
     options.group_context_extensions =
-        std::vector<mls::Extension>{mls::Extension{mls::kRolesExtensionType, to_bytes(rules)}};
+        std::vector<mls::Extension>{mls::Extension{policy::kRolesExtensionType, to_bytes(rules)}};
     return state.commit(options);
   });
   if (!first) return std::move(first).error();
@@ -222,7 +224,7 @@ Status Client::Impl::add_with(Conv& conv, std::string_view handle,
         grant->set_role(v1::INVITED_PROFESSIONAL);
         grant->set_accompanying(i.accompanying());
         options.group_context_extensions = std::vector<mls::Extension>{
-            mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
+            mls::Extension{policy::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
       }
     }
     return state.commit(options);

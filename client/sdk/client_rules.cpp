@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client_internal.h"
 #include "client/sdk/client_rules.h"
@@ -17,7 +18,7 @@ constexpr v1::PolicyRefusal kAllowed = v1::POLICY_REFUSAL_UNSPECIFIED;
 
 std::optional<std::string> policy_bytes(const mls::State& state) {
   for (const auto& e : state.group_context_extensions()) {
-    if (e.extension_type == mls::kRolesExtensionType) return to_string(e.extension_data);
+    if (e.extension_type == policy::kRolesExtensionType) return to_string(e.extension_data);
   }
   return std::nullopt;
 }
@@ -61,7 +62,7 @@ policy::Kind member_kind(const mls::State& state, uint32_t leaf) {
   const mls::LeafNode* node = state.tree().leaf(leaf);
   if (!node) return policy::Kind::kPeer;
   for (const auto& e : node->extensions) {
-    if (e.extension_type == mls::kAccountTypeExtensionType) {
+    if (e.extension_type == policy::kAccountTypeExtensionType) {
       return policy::kind_of_extension(to_string(e.extension_data));
     }
   }
@@ -79,7 +80,7 @@ std::optional<v1::GroupPolicy> group_policy(const mls::State& state) {
 namespace {
 
 policy::Kind kind_of_leaf(const mls::LeafNode& leaf) {
-  const auto* e = mls::find_extension(leaf.extensions, mls::kAccountTypeExtensionType);
+  const auto* e = mls::find_extension(leaf.extensions, policy::kAccountTypeExtensionType);
   return e ? policy::kind_of_extension(to_string(e->extension_data)) : policy::Kind::kPeer;
 }
 
@@ -121,7 +122,7 @@ v1::PolicyRefusal proposal_refusal_code(const mls::State& state, const mls::Prop
   if (const auto* gce = std::get_if<mls::GroupContextExtensionsProposal>(&v)) {
     // A group's first commit sets its rules; after that only a facilitator changes them.
     const bool first_rules =
-        !rules && mls::find_extension(gce->extensions, mls::kRolesExtensionType) != nullptr;
+        !rules && mls::find_extension(gce->extensions, policy::kRolesExtensionType) != nullptr;
     return facilitator || first_rules ? kAllowed
                                       : v1::POLICY_REFUSAL_ONLY_FACILITATOR_CHANGES_RULES;
   }
@@ -254,7 +255,7 @@ Status Client::Impl::change_rules(Conv& conv, const std::function<Status(v1::Gro
         if (auto s = edit(*rules); !s) return mls::Error{mls::Errc::kInvalid, s.error().message};
         mls::CommitOptions options = rule_abiding_options(state);
         options.group_context_extensions = std::vector<mls::Extension>{
-            mls::Extension{mls::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
+            mls::Extension{policy::kRolesExtensionType, to_bytes(rules->SerializeAsString())}};
         if (!remove_handle.empty()) {
           for (const auto& m : state.members()) {
             if (to_string(m.credential.identity) == remove_handle &&

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client_internal.h"
 #include "client/sdk/client_rules.h"
@@ -14,9 +15,9 @@ constexpr v1::PolicyRefusal kAllowed = v1::POLICY_REFUSAL_UNSPECIFIED;
 
 mls::KeyPackageBundle package(const std::string& handle, policy::Kind kind) {
   mls::KeyPackageOptions o;
-  o.extra_extension_types = {mls::kRolesExtensionType};
+  o.extension_types = policy::leaf_extension_types();
   o.leaf_extensions.push_back(
-      mls::Extension{mls::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))});
+      mls::Extension{policy::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))});
   return mls::create_key_package(mls::Credential(to_bytes(handle)),
                                  mls::SignaturePrivateKey::generate(), o)
       .value();
@@ -26,7 +27,8 @@ mls::KeyPackageBundle package(const std::string& handle, policy::Kind kind) {
 mls::State group(bool rules, v1::JoinRule join = v1::INVITE_ONLY) {
   auto alice_kp = package("alice", policy::Kind::kPeer);
   auto alice =
-      mls::State::create(to_bytes("g"), mls::Credential(to_bytes("alice")), alice_kp.signer)
+      mls::State::create(to_bytes("g"), mls::Credential(to_bytes("alice")), alice_kp.signer,
+                         mls::CreateOptions{{}, policy::leaf_extension_types(), {}})
           .value();
   mls::CommitOptions o;
   o.add_key_packages = {package("bob", policy::Kind::kPeer).key_package,
@@ -35,7 +37,7 @@ mls::State group(bool rules, v1::JoinRule join = v1::INVITE_ONLY) {
     auto p = policy::initial_policy("alice");
     p.set_join_rule(join);
     o.group_context_extensions = std::vector<mls::Extension>{
-        mls::Extension{mls::kRolesExtensionType, to_bytes(p.SerializeAsString())}};
+        mls::Extension{policy::kRolesExtensionType, to_bytes(p.SerializeAsString())}};
   }
   return alice.commit(o).value().pending;
 }
@@ -47,7 +49,7 @@ mls::Proposal add_of(policy::Kind kind) {
 mls::Proposal gce(bool with_rules) {
   std::vector<mls::Extension> exts;
   if (with_rules) {
-    exts.push_back(mls::Extension{mls::kRolesExtensionType,
+    exts.push_back(mls::Extension{policy::kRolesExtensionType,
                                   to_bytes(policy::initial_policy("bob").SerializeAsString())});
   }
   return mls::Proposal{mls::GroupContextExtensionsProposal{exts}};
@@ -111,7 +113,7 @@ TEST(ProposalRefusal, AnUpdateKeepsWhoTheMemberIs) {
   EXPECT_EQ(
       proposal_refusal_code(g, with([](mls::LeafNode& l) {
                               l.extensions = {mls::Extension{
-                                  mls::kAccountTypeExtensionType,
+                                  policy::kAccountTypeExtensionType,
                                   to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
                             }),
                             1),
@@ -121,7 +123,7 @@ TEST(ProposalRefusal, AnUpdateKeepsWhoTheMemberIs) {
       proposal_refusal_code(g, with([](mls::LeafNode& l) {
                               l.signature_key[0] ^= 1;
                               l.extensions = {mls::Extension{
-                                  mls::kAccountTypeExtensionType,
+                                  policy::kAccountTypeExtensionType,
                                   to_bytes(policy::kind_extension(policy::Kind::kProfessional))}};
                             }),
                             1),

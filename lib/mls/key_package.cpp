@@ -62,12 +62,11 @@ uint64_t now_seconds() {
                                    .count());
 }
 
-Capabilities default_capabilities(const std::vector<uint16_t>& extra) {
+Capabilities default_capabilities(const std::vector<uint16_t>& extension_types) {
   Capabilities c;
   c.versions = {Uint16{kProtocolVersion}};
   c.cipher_suites = {Uint16{kCipherSuite}};
-  c.extensions = {Uint16{kRolesExtensionType}};
-  for (uint16_t t : extra) {
+  for (uint16_t t : extension_types) {
     if (!lists(c.extensions, t)) c.extensions.push_back(Uint16{t});
   }
   c.credentials = {Uint16{kCredentialBasic}};
@@ -84,7 +83,7 @@ Result<KeyPackageBundle> create_key_package(const Credential& credential,
   leaf.encryption_key = b.encryption_key.public_key;
   leaf.signature_key = signer.public_key;
   leaf.credential = credential;
-  std::vector<uint16_t> advertised = options.extra_extension_types;
+  std::vector<uint16_t> advertised = options.extension_types;
   for (const auto& ext : options.leaf_extensions) advertised.push_back(ext.extension_type);
   leaf.capabilities = default_capabilities(advertised);
   leaf.extensions = options.leaf_extensions;

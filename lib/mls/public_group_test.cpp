@@ -12,10 +12,17 @@
 namespace cercle::mls {
 namespace {
 
+// An application's private-use extension (RFC 9420 17.3), which every test member supports.
+constexpr uint16_t kRulesExtensionType = 0xFF0A;
+
 struct Device {
   SignaturePrivateKey signer = SignaturePrivateKey::generate();
   Credential credential;
-  KeyPackageBundle key_package() const { return create_key_package(credential, signer).value(); }
+  KeyPackageBundle key_package() const {
+    KeyPackageOptions options;
+    options.extension_types = {kRulesExtensionType};
+    return create_key_package(credential, signer, options).value();
+  }
 };
 
 Device device(const char* name) {
@@ -34,7 +41,9 @@ Bytes wrap(PublicMessage m) { return encode(MlsMessage{kProtocolVersion, std::mo
 class PublicGroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    alice_ = State::create(group_id_, a_.credential, a_.signer).value();
+    alice_ = State::create(group_id_, a_.credential, a_.signer,
+                           CreateOptions{{}, {kRulesExtensionType}, {}})
+                 .value();
     auto view = PublicGroup::from_genesis(encode(alice_->group_context()),
                                           alice_->tree().encode_bytes(), group_id_);
     ASSERT_TRUE(view.ok()) << view.error().message;
@@ -126,7 +135,7 @@ TEST_F(PublicGroupTest, FollowsUpdatesRemovesAddsAndExtensions) {
   EXPECT_EQ(view_.epoch(), 2u);
 
   CommitOptions ext;
-  ext.group_context_extensions = {Extension{kRolesExtensionType, to_bytes("rules")}};
+  ext.group_context_extensions = {Extension{kRulesExtensionType, to_bytes("rules")}};
   commit(*bob_, ext);
   expect_in_step();
   EXPECT_EQ(view_.context().extensions, *ext.group_context_extensions);
@@ -310,7 +319,7 @@ TEST_F(PublicGroupTest, RemembersABoundedNumberOfProposals) {
   // Large proposals meet the byte cap first.
   PublicGroup fresh = PublicGroup::deserialize(view_.serialize()).value();
   Proposal big{GroupContextExtensionsProposal{
-      {Extension{kRolesExtensionType, Bytes(kMaxPublicProposalBytes / 2, 7)}}}};
+      {Extension{kRulesExtensionType, Bytes(kMaxPublicProposalBytes / 2, 7)}}}};
   auto first = fresh.add_proposal(view_.verify(bob_->propose(big).value().message).value());
   ASSERT_TRUE(first.ok()) << first.error().message;
   auto second = first->add_proposal(view_.verify(bob_->propose(big).value().message).value());

@@ -2,8 +2,8 @@
 #include "cercle/mls/state.h"
 
 #include "cercle/mls/framing.h"
-#include "state_internal.h"
 #include "cercle/mls/tree_math.h"
+#include "state_internal.h"
 
 namespace cercle::mls {
 
@@ -39,7 +39,7 @@ static std::vector<uint16_t> non_default_types(const std::vector<Extension>& ext
 Result<State> State::create(Bytes group_id, const Credential& credential,
                             SignaturePrivateKey signer, std::vector<Extension> gce) {
   return create(std::move(group_id), credential, std::move(signer),
-                CreateOptions{std::move(gce), {}});
+                CreateOptions{std::move(gce), {}, {}});
 }
 
 Result<State> State::create(Bytes group_id, const Credential& credential,
@@ -52,7 +52,8 @@ Result<State> State::create(Bytes group_id, const Credential& credential,
   leaf.encryption_key = leaf_key.public_key;
   leaf.signature_key = signer.public_key;
   leaf.credential = credential;
-  std::vector<uint16_t> advertised = non_default_types(gce);
+  std::vector<uint16_t> advertised = std::move(options.extension_types);
+  for (uint16_t t : non_default_types(gce)) advertised.push_back(t);
   for (const auto& e : options.leaf_extensions) advertised.push_back(e.extension_type);
   leaf.capabilities = default_capabilities(advertised);
   leaf.extensions = std::move(options.leaf_extensions);

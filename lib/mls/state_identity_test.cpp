@@ -131,26 +131,33 @@ TEST(StateIdentity, ExtraProposalsAreCarriedByValue) {
   EXPECT_EQ(bob_view.state.members().size(), 2u);
 }
 
+// An application's private-use extensions (RFC 9420 17.3): a group context one, a leaf one.
+constexpr uint16_t kRulesExtensionType = 0xFF0A;
+constexpr uint16_t kMarkExtensionType = 0xFF0B;
+
 bool advertises(const LeafNode& leaf, uint16_t type) {
   const auto& listed = leaf.capabilities.extensions;
   return std::find(listed.begin(), listed.end(), Uint16{type}) != listed.end();
 }
 
 TEST(StateIdentity, TheCreatorsLeafCarriesExactlyTheExtensionsItIsGiven) {
-  const Extension professional{kAccountTypeExtensionType, Bytes{2}};
-  const Extension roles{kRolesExtensionType, to_bytes("rules")};
+  const Extension professional{kMarkExtensionType, Bytes{2}};
+  const Extension roles{kRulesExtensionType, to_bytes("rules")};
   CreateOptions options;
   options.group_context_extensions = {roles};
   options.leaf_extensions = {professional};
+  KeyPackageOptions supports;
+  supports.extension_types = {kRulesExtensionType};
   auto bob_kp =
-      create_key_package(Credential(to_bytes("bob")), SignaturePrivateKey::generate()).value();
+      create_key_package(Credential(to_bytes("bob")), SignaturePrivateKey::generate(), supports)
+          .value();
   State alice = State::create(to_bytes("gid"), Credential(to_bytes("alice")),
                               SignaturePrivateKey::generate(), options)
                     .value();
   const LeafNode& leaf = *alice.tree().leaf(0);
   EXPECT_EQ(leaf.extensions, std::vector<Extension>{professional});
-  EXPECT_TRUE(advertises(leaf, kAccountTypeExtensionType));
-  EXPECT_TRUE(advertises(leaf, kRolesExtensionType));
+  EXPECT_TRUE(advertises(leaf, kMarkExtensionType));
+  EXPECT_TRUE(advertises(leaf, kRulesExtensionType));
   EXPECT_EQ(alice.group_context_extensions(), std::vector<Extension>{roles});
   // Signed after the extensions were set: it verifies as a KeyPackage leaf.
   EXPECT_TRUE(validate_leaf_node(leaf, LeafNodeSource::kKeyPackage, {}, 0).ok());
@@ -173,15 +180,50 @@ TEST(StateIdentity, WithoutLeafExtensionsTheCreatorsLeafHasNoneAndTwiceTheSameIs
       State::create(to_bytes("gid"), Credential(to_bytes("alice")), SignaturePrivateKey::generate())
           .value();
   EXPECT_TRUE(plain.tree().leaf(0)->extensions.empty());
-  EXPECT_FALSE(advertises(*plain.tree().leaf(0), kAccountTypeExtensionType));
+  EXPECT_FALSE(advertises(*plain.tree().leaf(0), kMarkExtensionType));
 
   CreateOptions twice;
-  const Extension peer{kAccountTypeExtensionType, Bytes{1}};
+  const Extension peer{kMarkExtensionType, Bytes{1}};
   twice.leaf_extensions = {peer, peer};
   auto refused = State::create(to_bytes("gid"), Credential(to_bytes("alice")),
                                SignaturePrivateKey::generate(), twice);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, Errc::kInvalid);
+}
+
+// The library has no extension of its own: a leaf lists the types its caller supports, and a group
+// whose context carries a type takes only the KeyPackages that list it.
+TEST(StateIdentity, LeavesListOnlyTheExtensionTypesTheCallerSupports) {
+  EXPECT_TRUE(default_capabilities().extensions.empty());
+  EXPECT_EQ(default_capabilities({kRulesExtensionType, kRulesExtensionType}).extensions,
+            std::vector<Uint16>{Uint16{kRulesExtensionType}});
+  auto plain =
+      create_key_package(Credential(to_bytes("bob")), SignaturePrivateKey::generate()).value();
+  EXPECT_TRUE(plain.decoded().value().leaf_node.capabilities.extensions.empty());
+  KeyPackageOptions supports;
+  supports.extension_types = {kRulesExtensionType};
+  auto listed =
+      create_key_package(Credential(to_bytes("carol")), SignaturePrivateKey::generate(), supports)
+          .value();
+  EXPECT_TRUE(advertises(listed.decoded().value().leaf_node, kRulesExtensionType));
+
+  CreateOptions options;
+  options.extension_types = {kRulesExtensionType};
+  State alice = State::create(to_bytes("gid"), Credential(to_bytes("alice")),
+                              SignaturePrivateKey::generate(), options)
+                    .value();
+  EXPECT_TRUE(advertises(*alice.tree().leaf(0), kRulesExtensionType));
+  CommitOptions rules;
+  rules.group_context_extensions = std::vector<Extension>{{kRulesExtensionType, to_bytes("r")}};
+  alice = alice.commit(rules).value().pending;
+  CommitOptions add_plain;
+  add_plain.add_key_packages = {plain.key_package};
+  auto refused = alice.commit(add_plain);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalid);
+  CommitOptions add_listed;
+  add_listed.add_key_packages = {listed.key_package};
+  EXPECT_TRUE(alice.commit(add_listed).ok());
 }
 
 }  // namespace

@@ -7,10 +7,17 @@
 namespace cercle::mls {
 namespace {
 
+// An application's private-use extension (RFC 9420 17.3), which every test member supports.
+constexpr uint16_t kRulesExtensionType = 0xFF0A;
+
 struct Client {
   Credential credential;
   SignaturePrivateKey signer = SignaturePrivateKey::generate();
-  KeyPackageBundle kp() const { return create_key_package(credential, signer).value(); }
+  KeyPackageBundle kp() const {
+    KeyPackageOptions options;
+    options.extension_types = {kRulesExtensionType};
+    return create_key_package(credential, signer, options).value();
+  }
 };
 
 Client client(const char* name) { return Client{Credential{to_bytes(name)}}; }
@@ -99,12 +106,12 @@ TEST(State, UpdateProposalCommittedByOther) {
 }
 
 TEST(State, GroupContextExtensionsAgreed) {
-  std::vector<Extension> roles = {Extension{kRolesExtensionType, to_bytes("facilitator:0")}};
+  std::vector<Extension> roles = {Extension{kRulesExtensionType, to_bytes("facilitator:0")}};
   auto g = make_pair_group(roles);
   EXPECT_EQ(g.bob.group_context_extensions(), roles);
   CommitOptions change;
   change.group_context_extensions =
-      std::vector<Extension>{Extension{kRolesExtensionType, to_bytes("facilitator:1")}};
+      std::vector<Extension>{Extension{kRulesExtensionType, to_bytes("facilitator:1")}};
   auto out = g.alice.commit(change).value();
   auto b = g.bob.process(out.message);
   ASSERT_TRUE(b.ok()) << b.error().message;

@@ -1,6 +1,7 @@
 // Groups on the domain alone: what the relay checks about invitations before recording them, and
 // before a commit may use one; what a reader is told where entries were erased.
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "cercle/policy/policy.h"
 #include "server/domain/domain_fixture.h"
 
@@ -414,7 +415,7 @@ TEST_F(GroupsTest, APlainMemberProposesOnlyWhatTheRulesCouldCommit) {
   open.set_charter("Bienveillance");
   const std::string open_bytes = open.SerializeAsString();
   const mls::Proposal open_up{mls::GroupContextExtensionsProposal{{mls::Extension{
-      mls::kRolesExtensionType, mls::Bytes(open_bytes.begin(), open_bytes.end())}}}};
+      policy::kRolesExtensionType, mls::Bytes(open_bytes.begin(), open_bytes.end())}}}};
 
   EXPECT_EQ(propose(bob, remove_carol), Errc::kForbidden);
   EXPECT_EQ(propose(bob, add(dave)), Errc::kForbidden);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 #include "server/domain/group_rules.h"
 
 namespace cercle::domain::handshake {
@@ -58,7 +59,7 @@ Status check_kind(const ConvState& conv, const mls_checks::ProposalFacts& p) {
         return forbidden("a direct conversation has no group rules to change");
       }
       for (uint16_t t : p.extension_types) {
-        if (t != mls::kRolesExtensionType) {
+        if (t != policy::kRolesExtensionType) {
           return forbidden("a group's context carries only its rules (extension 0xF0A0)");
         }
       }
@@ -272,26 +273,6 @@ Result<CachedProposal> read_proposal(const State& state, const ConvState& conv, 
     return make_error(Errc::kLimitReached, "too many pending proposals from this member");
   }
   return CachedProposal{facts->proposal_ref, facts->sender_leaf, p};
-}
-
-std::vector<uint32_t> assign_leaves(const ConvState& conv, const std::vector<DeviceId>& removes,
-                                    size_t adds) {
-  std::set<uint32_t> taken;
-  for (const auto& [device, m] : conv.members) {
-    if (m.active() && std::find(removes.begin(), removes.end(), device) == removes.end()) {
-      taken.insert(m.leaf);
-    }
-  }
-  std::vector<uint32_t> out;
-  uint32_t candidate = 0;
-  while (out.size() < adds) {
-    if (!taken.contains(candidate)) {
-      out.push_back(candidate);
-      taken.insert(candidate);
-    }
-    ++candidate;
-  }
-  return out;
 }
 
 }  // namespace cercle::domain::handshake

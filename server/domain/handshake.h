@@ -73,9 +73,4 @@ struct MembershipChange {
 // group and epoch carrying application data (mls_checks::application). Errors: kInvalidArgument.
 [[nodiscard]] Status check_application(const ConvState& conv, std::string_view payload);
 
-// The leaves `adds` added devices take once `removes` left: each takes the leftmost free leaf, as
-// in RFC 9420 (blank leaves are reused before the tree grows).
-std::vector<uint32_t> assign_leaves(const ConvState& conv, const std::vector<DeviceId>& removes,
-                                    size_t adds);
-
 }  // namespace cercle::domain::handshake

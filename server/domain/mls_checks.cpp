@@ -5,6 +5,7 @@
 
 #include "cercle/mls/inspect.h"
 #include "cercle/mls/key_package.h"
+#include "cercle/policy/extensions.h"
 
 namespace cercle::domain::mls_checks {
 
@@ -28,7 +29,7 @@ Error invalid(std::string message) {
 
 bool lists_roles(const mls::Capabilities& caps) {
   return std::find(caps.extensions.begin(), caps.extensions.end(),
-                   mls::Uint16{mls::kRolesExtensionType}) != caps.extensions.end();
+                   mls::Uint16{policy::kRolesExtensionType}) != caps.extensions.end();
 }
 
 std::string_view source_name(mls::LeafNodeSource s) {
@@ -64,7 +65,7 @@ Result<LeafFacts> leaf_facts(const mls::LeafNode& leaf, mls::LeafNodeSource expe
   }
   LeafFacts f{str(leaf.credential.identity), str(leaf.signature_key), str(leaf.encryption_key),
               std::nullopt};
-  if (const auto* t = mls::find_extension(leaf.extensions, mls::kAccountTypeExtensionType)) {
+  if (const auto* t = mls::find_extension(leaf.extensions, policy::kAccountTypeExtensionType)) {
     f.account_type = str(t->extension_data);
   }
   return f;
@@ -85,7 +86,7 @@ Result<KeyPackageFacts> facts_of(const mls::KeyPackage& kp, uint64_t now_s, uint
   facts.encryption_key = str(kp.leaf_node.encryption_key);
   facts.init_key = str(kp.init_key);
   if (const auto* type =
-          mls::find_extension(kp.leaf_node.extensions, mls::kAccountTypeExtensionType)) {
+          mls::find_extension(kp.leaf_node.extensions, policy::kAccountTypeExtensionType)) {
     facts.has_account_type = true;
     facts.professional = type->extension_data.size() == 1 && type->extension_data[0] == 2;
   }
@@ -122,7 +123,7 @@ Result<ProposalFacts> proposal_facts(const mls::Proposal& p, std::string_view gr
     }
     f.kind = ProposalKind::kGroupContextExtensions;
     for (const auto& e : gce.extensions) f.extension_types.push_back(e.extension_type);
-    if (const auto* ext = mls::find_extension(gce.extensions, mls::kRolesExtensionType)) {
+    if (const auto* ext = mls::find_extension(gce.extensions, policy::kRolesExtensionType)) {
       f.policy = str(ext->extension_data);
     }
   }

@@ -1,7 +1,10 @@
 #include "server/domain/public_groups.h"
 
+#include <algorithm>
+
 #include "cercle/mls/key_package.h"
 #include "cercle/mls/public_group.h"
+#include "cercle/policy/extensions.h"
 #include "server/domain/handshake.h"
 
 namespace cercle::domain::public_groups {
@@ -34,7 +37,7 @@ Status check_creator_leaf(const State& state, DeviceId actor, const mls::PublicG
   const mls::LeafNode* leaf = group.tree().leaf(0);
   mls_checks::LeafFacts facts{str(leaf->credential.identity), str(leaf->signature_key),
                               str(leaf->encryption_key), std::nullopt};
-  if (const auto* type = mls::find_extension(leaf->extensions, mls::kAccountTypeExtensionType)) {
+  if (const auto* type = mls::find_extension(leaf->extensions, policy::kAccountTypeExtensionType)) {
     facts.account_type = str(type->extension_data);
   }
   return handshake::check_leaf_owner(state, actor, facts);
@@ -79,11 +82,33 @@ Result<CommitCheck> check_commit(const State& state, const ConvState& conv, Devi
   auto applied = current->apply_commit(*content, confirmed, now_s);
   if (!applied) return invalid("the members would refuse this commit: " + applied.error().message);
   CommitCheck out;
-  for (size_t i = 0; i < applied->added_leaves.size(); ++i) {
-    out.added_leaves.emplace_back(str(applied->added_key_packages[i]), applied->added_leaves[i]);
-  }
   out.next = std::make_shared<const mls::PublicGroup>(std::move(applied->next));
+  out.applied = std::move(*applied);
   return out;
+}
+
+Result<std::vector<uint32_t>> added_leaves(const CommitCheck& check,
+                                           const handshake::MembershipChange& change) {
+  std::vector<uint32_t> leaves;
+  if (!check.applied) {
+    if (change.adds.empty()) return leaves;
+    return make_error(Errc::kForbidden,
+                      "the relay does not follow this conversation's MLS group, so it cannot "
+                      "tell where added devices sit: it takes no new members");
+  }
+  const mls::PublicCommit& applied = *check.applied;
+  auto removed = applied.removed_leaves, declared = change.removed_leaves;
+  std::sort(removed.begin(), removed.end());
+  std::sort(declared.begin(), declared.end());
+  if (removed != declared || applied.added_leaves.size() != change.adds.size()) {
+    return invalid("the commit's adds and removes differ from its MLS proposals");
+  }
+  for (const auto& [device, ref] : change.adds) {
+    auto leaf = applied.added_leaf(bytes(ref));
+    if (!leaf) return invalid("the commit's adds differ from its MLS proposals");
+    leaves.push_back(*leaf);
+  }
+  return leaves;
 }
 
 Result<View> check_proposal(const ConvState& conv, std::string_view payload) {

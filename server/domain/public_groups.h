@@ -1,8 +1,9 @@
-// The relay's public view of each conversation's MLS group (lib/mls/include/cercle/mls/public_group.h): the
-// ratchet tree, GroupContext and interim transcript hash, advanced by every accepted commit, with
-// which the relay refuses any proposal or commit whose signature does not verify with the key of
-// its sender's leaf, before any member processes it (a corrupted commit accepted by the relay
-// would move its epoch while every client refused the commit, stranding the group).
+// The relay's public view of each conversation's MLS group
+// (lib/mls/include/cercle/mls/public_group.h): the ratchet tree, GroupContext and interim
+// transcript hash, advanced by every accepted commit, with which the relay refuses any proposal or
+// commit whose signature does not verify with the key of its sender's leaf, before any member
+// processes it (a corrupted commit accepted by the relay would move its epoch while every client
+// refused the commit, stranding the group).
 //
 // Where a view comes from: the relay sees no Welcome for a group of one, and the epoch-0 interim
 // transcript hash derives from a secret, so the group's creator states the group's start with its
@@ -22,6 +23,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,7 @@
 
 #include "cercle/mls/public_group.h"
 #include "server/common/result.h"
+#include "server/domain/handshake.h"
 #include "server/domain/state.h"
 #include "server/domain/types.h"
 
@@ -43,8 +46,9 @@ inline constexpr bool kGenesisRequired = true;
 struct CommitCheck {
   // The view to adopt once the commit is accepted; null when the conversation has none.
   std::shared_ptr<const mls::PublicGroup> next;
-  // KeyPackageRef -> the leaf its Add took in the MLS tree (with a view only).
-  std::vector<std::pair<std::string, uint32_t>> added_leaves;
+  // What the view saw the commit do: the leaves its Adds took and its Removes freed (with a view
+  // only; its `next` is moved to `next` above).
+  std::optional<mls::PublicCommit> applied;
 };
 
 // Checks `args.commit` (already read by handshake::read_commit) against the conversation's view,
@@ -56,6 +60,14 @@ struct CommitCheck {
 [[nodiscard]] Result<CommitCheck> check_commit(const State& state, const ConvState& conv,
                                                DeviceId actor, const CommitArgs& args,
                                                uint64_t now_s);
+
+// The leaves the devices `change` adds took, in change.adds order, as the MLS tree placed their
+// KeyPackages when the view applied the commit; the relay records these and never places a member
+// by itself. Errors: kInvalidArgument (the MLS commit adds or removes other leaves than `change`
+// says), kForbidden (a conversation without a view adds devices: the relay cannot know where they
+// sit, and a view-less conversation is one whose first commit predates the relay's views).
+[[nodiscard]] Result<std::vector<uint32_t>> added_leaves(const CommitCheck& check,
+                                                         const handshake::MembershipChange& change);
 
 // Checks a proposal (already read by handshake::read_proposal) against the view; returns the view
 // that remembers it, to adopt once it is accepted (null without a view). Errors: kForbidden,

@@ -37,17 +37,24 @@ Fixture make_fixture() {
   auto alice_key = SignaturePrivateKey::generate();
   auto bob_key = SignaturePrivateKey::generate();
   auto carol_key = SignaturePrivateKey::generate();
-  std::vector<Extension> gce = {Extension{kRolesExtensionType, to_bytes("roles")}};
+  // An application's private-use extension (RFC 9420 17.3), supported by every member.
+  constexpr uint16_t kRulesExtensionType = 0xFF0A;
+  KeyPackageOptions supports;
+  supports.extension_types = {kRulesExtensionType};
+  std::vector<Extension> gce = {Extension{kRulesExtensionType, to_bytes("roles")}};
   State alice =
       State::create(to_bytes("fuzz-group"), Credential{to_bytes("alice")}, alice_key, gce).value();
-  auto bob_kp = create_key_package(Credential{to_bytes("bob")}, bob_key).value();
+  auto bob_kp = create_key_package(Credential{to_bytes("bob")}, bob_key, supports).value();
   CommitOptions add;
   add.add_key_packages = {bob_kp.key_package};
   auto added = alice.commit(add).value();
   State bob = State::join(*added.welcome, bob_kp).value();
   alice = added.pending;
-  Fixture f{
-      alice, bob, create_key_package(Credential{to_bytes("carol")}, carol_key).value(), {}, {}};
+  Fixture f{alice,
+            bob,
+            create_key_package(Credential{to_bytes("carol")}, carol_key, supports).value(),
+            {},
+            {}};
   auto [app, alice2] = alice.encrypt(to_bytes("hello"), to_bytes("aad"), 8).value();
   f.messages_for_bob.push_back(app);
   auto prop = alice2.propose_update().value();

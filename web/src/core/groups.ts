@@ -29,7 +29,7 @@ import {
   JoinRule,
   PolicyRefusal,
   Role,
-  type CommitData,
+  type SignedInvitation,
   type GroupEvent,
   type GroupPolicy,
 } from "./proto";
@@ -225,95 +225,86 @@ export interface CommitVerdict {
   notices: GroupNotice[];
 }
 
+type Commit = NonNullable<mls.Handshake["commit"]>;
+
+const refuse = (refusal: Refusal, who?: string): CommitVerdict => ({ refusal, who, usedNonces: [], notices: [] });
+
+/** Whether the member at `leaf` asked to leave by a proposal of its own in this commit. */
+function selfRequested(c: Commit, leaf: number): boolean {
+  return c.proposals.some((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === leaf && p.sender === leaf);
+}
+
 /**
- * Checks a processed (not yet adopted) commit against the group's rules, exactly as the relay and
- * the C++ clients do: the facts come from comparing the members before and after it (leaf index,
- * signature key and credential), the rules from the group context before and after it, the
- * invitations from its authenticated data. `nowMs` is the relay's time of the commit.
+ * A commit that removes this device leaves it no tree to compare: it checks only that removing it
+ * was allowed (its own leave, or a facilitator's removal).
  */
-export async function verifyCommit(
-  ctx: CommitContext,
-  before: mls.GroupStateHandle,
-  hs: mls.Handshake,
-  nowMs: number,
-): Promise<CommitVerdict> {
-  const c = hs.commit!;
-  const refuse = (refusal: Refusal, who?: string): CommitVerdict => ({ refusal, who, usedNonces: [], notices: [] });
-  const oldBytes = mls.policyBytes(before);
-  const selfRequested = (leaf: number) =>
-    c.proposals.some((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === leaf && p.sender === leaf);
-  const membersBefore = mls.leaves(before).map(asMember);
-  let current: GroupPolicy | undefined;
+function verifyMyRemoval(before: mls.GroupStateHandle, c: Commit, oldBytes: Uint8Array | undefined): CommitVerdict {
+  const left: CommitVerdict = { usedNonces: [], notices: [{ type: "youLeft" }] };
+  if (!oldBytes) return left;
+  let rules: GroupPolicy;
   try {
-    current = oldBytes ? decodePolicy(oldBytes) : undefined;
+    rules = decodePolicy(oldBytes);
   } catch {
     return refuse(PolicyRefusal.RULES_UNREADABLE);
   }
-  // A commit that removes this device leaves it no tree to compare: the proposals are still checked.
-  const bad = forbidden(before, c, c.removesMe ? [] : mls.leaves(hs.newState), current);
-  if (bad) return refuse(bad.refusal, bad.who);
-  if (c.removesMe) {
-    // This device cannot see the group after the commit: it checks only that removing it was allowed.
-    if (!oldBytes) return { usedNonces: [], notices: [{ type: "youLeft" }] };
-    let rules: GroupPolicy;
-    try {
-      rules = decodePolicy(oldBytes);
-    } catch {
-      return refuse(PolicyRefusal.RULES_UNREADABLE);
-    }
-    const committer = membersBefore.find((m) => m.leaf === c.committer);
-    if (!committer) return refuse(PolicyRefusal.NOT_A_MEMBER);
-    if (!selfRequested(mls.ownLeaf(before)) && roleOf(rules, committer.handle) !== Role.FACILITATOR) {
-      return refuse(PolicyRefusal.ONLY_FACILITATOR_REMOVES);
-    }
-    return { usedNonces: [], notices: [{ type: "youLeft" }] };
+  const committer = mls.leaves(before).map(asMember).find((m) => m.leaf === c.committer);
+  if (!committer) return refuse(PolicyRefusal.NOT_A_MEMBER);
+  if (!selfRequested(c, mls.ownLeaf(before)) && roleOf(rules, committer.handle) !== Role.FACILITATOR) {
+    return refuse(PolicyRefusal.ONLY_FACILITATOR_REMOVES);
   }
-  const newBytes = mls.policyBytes(hs.newState);
-  if (!oldBytes && !newBytes && !ctx.group) return { usedNonces: [], notices: [] };  // A direct conversation.
-  if (oldBytes && !newBytes) return refuse(PolicyRefusal.RULES_REMOVED);
-  const g: Group = {
+  return left;
+}
+
+/** The group before the commit, as policy.checkCommit reads it. */
+function groupBefore(ctx: CommitContext, before: mls.GroupStateHandle): Group {
+  const nonces = (pick: (i: TrackedInvitation) => boolean | undefined) =>
+    new Set(Object.entries(ctx.invitations).filter(([, i]) => pick(i)).map(([n]) => n));
+  return {
     conversationId: ctx.conversationId,
-    members: membersBefore,
-    usedInvitations: new Set(Object.entries(ctx.invitations).filter(([, i]) => i.used).map(([n]) => n)),
-    revokedInvitations: new Set(Object.entries(ctx.invitations).filter(([, i]) => i.revoked).map(([n]) => n)),
+    members: mls.leaves(before).map(asMember),
+    usedInvitations: nonces((i) => i.used),
+    revokedInvitations: nonces((i) => i.revoked),
   };
-  const change: Change = { committerLeaf: c.committer, added: [], removed: [] };
+}
+
+/**
+ * The facts of the commit (who came, who went, the new rules, its data) into `change`, and the
+ * rules before it into `g`; a refusal when something cannot be read or a member's type changed.
+ */
+function readChange(g: Group, change: Change, c: Commit, after: Member[], oldBytes?: Uint8Array, newBytes?: Uint8Array): CommitVerdict | undefined {
   try {
     if (oldBytes) g.policy = decodePolicy(oldBytes);
     if (newBytes && (!oldBytes || !equalBytes(oldBytes, newBytes))) change.newPolicy = decodePolicy(newBytes);
   } catch {
     return refuse(PolicyRefusal.RULES_UNREADABLE);
   }
-  const after = mls.leaves(hs.newState).map(asMember);
   // A professional stays marked as one, a peer stays a peer (as the C++ clients check); forbidden()
   // caught it at a staying leaf already, this at a leaf whose member came back by Remove and Add.
   const changedType = accountTypeChange(g.members, after);
   if (changedType !== undefined) return refuse(PolicyRefusal.ACCOUNT_TYPE_CHANGED, changedType);
   for (const m of g.members) {
-    if (!after.some((a) => sameMember(a, m))) change.removed.push({ leaf: m.leaf, selfRequested: selfRequested(m.leaf) });
+    if (!after.some((a) => sameMember(a, m))) change.removed.push({ leaf: m.leaf, selfRequested: selfRequested(c, m.leaf) });
   }
   for (const a of after) {
     if (!g.members.some((m) => sameMember(a, m))) change.added.push({ handle: a.handle, kind: a.kind });
   }
-  if (c.authenticatedData.length > 0) {
-    let data: CommitData;
-    try {
-      data = fromBinary(CommitDataSchema, c.authenticatedData);
-    } catch {
-      return refuse(PolicyRefusal.DATA_UNREADABLE);
-    }
-    change.data = data;
+  if (c.authenticatedData.length === 0) return undefined;
+  try {
+    change.data = fromBinary(CommitDataSchema, c.authenticatedData);
+  } catch {
+    return refuse(PolicyRefusal.DATA_UNREADABLE);
   }
-  const verdict = await checkCommit(g, change, nowMs);
-  if (verdict.refusal) return { refusal: verdict.refusal, who: verdict.who, usedNonces: [], notices: [] };
+  return undefined;
+}
 
-  // What members see of it: who came, who went, whether the rules changed.
+/** What members see of an accepted commit: who came, who went, whether the rules changed. */
+function noticesOf(g: Group, change: Change, after: Member[], me: string): GroupNotice[] {
   const notices: GroupNotice[] = [];
   const handlesBefore = new Set(g.members.map((m) => m.handle));
   const handlesAfter = new Set(after.map((m) => m.handle));
   const seen = new Set<string>();
   for (const a of change.added) {
-    if (handlesBefore.has(a.handle) || seen.has(a.handle) || a.handle === ctx.me) continue;
+    if (handlesBefore.has(a.handle) || seen.has(a.handle) || a.handle === me) continue;
     seen.add(a.handle);
     notices.push({ type: "joined", who: a.handle, professional: after.some((m) => m.handle === a.handle && m.kind === "professional") });
   }
@@ -327,7 +318,43 @@ export async function verifyCommit(
   if (g.policy && change.newPolicy && rulesDiffer(g.policy, change.newPolicy, new Set(change.added.map((a) => a.handle)))) {
     notices.push({ type: "rulesChanged" });
   }
-  return { usedNonces: verdict.usedNonces, notices };
+  return notices;
+}
+
+/**
+ * Checks a processed (not yet adopted) commit against the group's rules, exactly as the relay and
+ * the C++ clients do: the facts come from comparing the members before and after it (leaf index,
+ * signature key and credential), the rules from the group context before and after it, the
+ * invitations from its authenticated data. `nowMs` is the relay's time of the commit.
+ */
+export async function verifyCommit(
+  ctx: CommitContext,
+  before: mls.GroupStateHandle,
+  hs: mls.Handshake,
+  nowMs: number,
+): Promise<CommitVerdict> {
+  const c = hs.commit!;
+  const oldBytes = mls.policyBytes(before);
+  let current: GroupPolicy | undefined;
+  try {
+    current = oldBytes ? decodePolicy(oldBytes) : undefined;
+  } catch {
+    return refuse(PolicyRefusal.RULES_UNREADABLE);
+  }
+  const bad = forbidden(before, c, c.removesMe ? [] : mls.leaves(hs.newState), current);
+  if (bad) return refuse(bad.refusal, bad.who);
+  if (c.removesMe) return verifyMyRemoval(before, c, oldBytes);
+  const newBytes = mls.policyBytes(hs.newState);
+  if (!oldBytes && !newBytes && !ctx.group) return { usedNonces: [], notices: [] };  // A direct conversation.
+  if (oldBytes && !newBytes) return refuse(PolicyRefusal.RULES_REMOVED);
+  const g = groupBefore(ctx, before);
+  const change: Change = { committerLeaf: c.committer, added: [], removed: [] };
+  const after = mls.leaves(hs.newState).map(asMember);
+  const unreadable = readChange(g, change, c, after, oldBytes, newBytes);
+  if (unreadable) return unreadable;
+  const verdict = await checkCommit(g, change, nowMs);
+  if (verdict.refusal) return refuse(verdict.refusal, verdict.who);
+  return { usedNonces: verdict.usedNonces, notices: noticesOf(g, change, after, ctx.me) };
 }
 
 /** Whether the rules differ otherwise than by the roles of `newcomers`. */
@@ -337,6 +364,39 @@ function rulesDiffer(a: GroupPolicy, b: GroupPolicy, newcomers: Set<string>): bo
   const rest = (p: GroupPolicy) =>
     JSON.stringify([p.joinRule, p.relativesAdmitted, p.retentionDays, p.charter, p.objectionHours, p.banned, p.muted]);
   return roles(a) !== roles(b) || rest(a) !== rest(b);
+}
+
+/**
+ * An invitation shown to the group: kept only if it is for this group and verifies with a leaf key
+ * of its inviter, a facilitator.
+ */
+async function readInvitation(
+  signed: SignedInvitation,
+  state: mls.GroupStateHandle,
+  conversationId: Uint8Array,
+  facilitator: (handle: string) => boolean,
+  tracked: (nonce: Uint8Array) => TrackedInvitation,
+): Promise<EventOutcome> {
+  let claimed;
+  try {
+    claimed = fromBinary(InvitationSchema, signed.invitation);
+  } catch {
+    return { notice: { type: "ignored", what: "invitation" } };
+  }
+  const keys = mls.leaves(state).filter((l) => l.handle === claimed.inviter).map((l) => l.signatureKey);
+  const valid =
+    equalBytes(claimed.conversationId, conversationId) &&
+    facilitator(claimed.inviter) &&
+    (await verifyInvitation(signed, keys)) !== undefined;
+  if (!valid) return { notice: { type: "ignored", what: "invitation" } };
+  const t = tracked(claimed.nonce);
+  t.invitee = claimed.invitee;
+  t.inviter = claimed.inviter;
+  t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
+  t.accompanying = claimed.accompanying;
+  return {
+    notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying, id: toHex(claimed.nonce) },
+  };
 }
 
 export interface EventOutcome {
@@ -367,29 +427,8 @@ export async function readEvent(
   const tracked = (nonce: Uint8Array) => (invitations[toHex(nonce)] ??= { invitee: "", inviter: "", professional: false, accompanying: "" });
   const about = (t: TrackedInvitation) => ({ invitee: t.invitee || undefined, professional: t.professional });
   switch (e.kind.case) {
-    case "invited": {
-      const signed = e.kind.value;
-      let claimed;
-      try {
-        claimed = fromBinary(InvitationSchema, signed.invitation);
-      } catch {
-        return { notice: { type: "ignored", what: "invitation" } };
-      }
-      const keys = mls.leaves(state).filter((l) => l.handle === claimed.inviter).map((l) => l.signatureKey);
-      const valid =
-        equalBytes(claimed.conversationId, conversationId) &&
-        facilitator(claimed.inviter) &&
-        (await verifyInvitation(signed, keys)) !== undefined;
-      if (!valid) return { notice: { type: "ignored", what: "invitation" } };
-      const t = tracked(claimed.nonce);
-      t.invitee = claimed.invitee;
-      t.inviter = claimed.inviter;
-      t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
-      t.accompanying = claimed.accompanying;
-      return {
-        notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying, id: toHex(claimed.nonce) },
-      };
-    }
+    case "invited":
+      return readInvitation(e.kind.value, state, conversationId, facilitator, tracked);
     case "accepted": {
       const t = tracked(e.kind.value);
       t.accepted = true;

@@ -14,18 +14,14 @@
 
 namespace cercle::mls {
 
-// Private-use extension type (RFC 9420 17.3, 0xF000-0xFFFF) that carries the group's roles as a
-// GroupContext extension; our clients list it in their capabilities and groups require it.
-inline constexpr uint16_t kRolesExtensionType = 0xF0A0;
-
-// Private-use leaf node extension carrying the account type (1 byte: 1 peer, 2 professional), so
-// that every member sees from the ratchet tree which members are professionals.
-inline constexpr uint16_t kAccountTypeExtensionType = 0xF0A1;
-
+// The library defines no extension of its own: an application's extensions (private-use types,
+// RFC 9420 17.3) are given by the caller, as the extension types its leaves support
+// (KeyPackageOptions, CreateOptions) and the extensions it puts in leaves and group contexts.
 struct KeyPackageOptions {
   uint64_t lifetime_seconds = 90ull * 24 * 3600;
-  // Extra non-default extension types to advertise in the leaf capabilities.
-  std::vector<uint16_t> extra_extension_types;
+  // Non-default extension types the application supports, advertised in the leaf capabilities
+  // (a group whose context carries one only takes leaves that list it).
+  std::vector<uint16_t> extension_types;
   // Extensions of the leaf node (their types are advertised in its capabilities too).
   std::vector<Extension> leaf_extensions;
 };
@@ -46,9 +42,9 @@ struct KeyPackageBundle {
   static Result<KeyPackageBundle> deserialize(BytesView data);
 };
 
-// The capabilities our leaves advertise: mls10, suite 3, basic credentials, the roles
-// extension and `extra`.
-Capabilities default_capabilities(const std::vector<uint16_t>& extra = {});
+// The capabilities a leaf of this library advertises: mls10, suite 3, basic credentials, and the
+// non-default `extension_types` the application supports (none of the library's own).
+Capabilities default_capabilities(const std::vector<uint16_t>& extension_types = {});
 
 // Returns a fresh KeyPackage for `credential` signed by `signer`; never fails for valid input.
 Result<KeyPackageBundle> create_key_package(const Credential& credential,

@@ -69,6 +69,10 @@ struct CommitOptions {
 // How a group starts (State::create).
 struct CreateOptions {
   std::vector<Extension> group_context_extensions;
+  // Non-default extension types the application supports, advertised in the creator's leaf as in
+  // its KeyPackages (KeyPackageOptions::extension_types); those of group_context_extensions are
+  // advertised too.
+  std::vector<uint16_t> extension_types;
   // Extensions of the creator's leaf (their types are advertised in its capabilities too), as its
   // KeyPackages would carry them: an application that marks every leaf marks the creator's too.
   std::vector<Extension> leaf_extensions;
