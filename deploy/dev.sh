@@ -14,6 +14,7 @@ debian_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsodium-dev libprotobuf-dev protobuf-compiler librocksdb-dev libtomlplusplus-dev libicu-dev
+  libcli11-dev
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev chromium
   systemd  # systemd-analyze, for the deploy tests

@@ -34,6 +34,91 @@ class AdminTest : public RelayFixture {
   }
 };
 
+// Runs `cercle-admin --data DIR/data ARGS`, a data folder that does not exist and no server:
+// stdout and stderr apart.
+struct BareRun {
+  int status = -1;
+  std::string out, err;
+};
+
+BareRun run_bare(const TempDir& dir, const std::string& args) {
+  const std::string err_file = dir.path() + "/stderr";
+  const std::string command = std::string(CERCLE_ADMIN_BIN) + " --data '" + dir.path() + "/data' " +
+                              args + " 2>'" + err_file + "'";
+  BareRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int rc = pclose(pipe);
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  FILE* err = fopen(err_file.c_str(), "r");
+  while (err && (n = fread(buf, 1, sizeof buf, err)) > 0) r.err.append(buf, n);
+  if (err) fclose(err);
+  return r;
+}
+
+// Help at every level, printed without a server and without creating the data folder.
+TEST(AdminHelpTest, EveryCommandsHelpNeedsNoServerAndNoDataFolder) {
+  const struct {
+    std::string args, usage, mentions;
+  } cases[] = {
+      {"--help", "Usage: cercle-admin [OPTIONS] SUBCOMMAND", "admin.sock"},
+      {"help", "Usage: cercle-admin [OPTIONS] SUBCOMMAND", "retention"},
+      {"code --help", "Usage: cercle-admin code [OPTIONS] SUBCOMMAND", "revoke"},
+      {"code create --help", "Usage: cercle-admin code create [OPTIONS]", "--ttl-hours"},
+      {"account set-type --help", "Usage: cercle-admin account set-type [OPTIONS] HANDLE TYPE",
+       "peer or professional"},
+      {"help backup restore", "Usage: cercle-admin backup restore [OPTIONS] DIR TARGET",
+       "an empty folder"},
+      {"backup create --help", "Usage: cercle-admin backup create [OPTIONS] DIR", "--keep"},
+      {"report answer --help", "Usage: cercle-admin report answer [OPTIONS] ID TEXT",
+       "cercle-admin report list"},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    const BareRun r = run_bare(dir, c.args);
+    EXPECT_EQ(r.status, 0) << c.args << ": " << r.err;
+    EXPECT_NE(r.out.find(c.usage + "\n"), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(r.err, "") << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "help created the data folder";
+}
+
+// Usage errors exit with 2, say what to give and which help to read, and touch nothing.
+TEST(AdminHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
+  const struct {
+    std::string args, says;
+  } cases[] = {
+      {"", "cercle-admin: missing COMMAND: give one of code, account, stats, report"},
+      {"frobnicate", "cercle-admin: unknown command `frobnicate`: give one of code, account"},
+      {"code",
+       "cercle-admin code: missing COMMAND: give one of create, revoke\nSee "
+       "`cercle-admin code --help`."},
+      {"code revoke",
+       "cercle-admin code revoke: missing CODE: give the code, as `cercle-admin "
+       "code create` printed it"},
+      {"account suspend",
+       "cercle-admin account suspend: missing HANDLE: give an account's "
+       "handle, as `cercle-admin account list` shows it"},
+      {"account set-admin alice maybe", "ON_OFF: maybe not in {on,off}"},
+      {"account set-type alice boss", "TYPE: boss not in {peer,professional}"},
+      {"backup create", "cercle-admin backup create: missing DIR"},
+      {"backup create b --keep lots", "Could not convert: --keep = lots"},
+      {"stats now", "cercle-admin stats: unexpected `now`"},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    const BareRun r = run_bare(dir, c.args);
+    EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "a usage error touched the data";
+}
+
 TEST_F(AdminTest, OnTheRunningServerThroughItsSocket) {
   ASSERT_NO_FATAL_FAILURE(start_server({"--registration", "invite-code"}));
   const std::string code = trim(admin({"code", "create", "--ttl-hours", "2"}));

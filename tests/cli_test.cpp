@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "testing/server_process.h"
 
@@ -52,22 +53,104 @@ class CliTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
-// Help is printed with nothing set up: no passphrase, no data folder, no server.
-TEST(CliHelpTest, HelpNeedsNoPassphraseNoDataAndNoServer) {
-  for (const std::string args : {"--help", "-h", "help", "group --help", "device approve --help"}) {
-    const std::string command =
-        std::string("env -u CERCLE_PASSPHRASE ") + CERCLE_CLI_BIN + " " + args + " 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    char buf[512];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    const int rc = pclose(pipe);
-    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << args;
-    EXPECT_EQ(out.rfind("usage: cercle", 0), 0u) << args << ": " << out;
-    EXPECT_NE(out.find("device request"), std::string::npos) << args;
+// Runs `cercle ARGS` with nothing set up: no passphrase, a HOME whose data folder does not exist,
+// and the default server address (nothing is started there). stdout and stderr apart.
+struct BareRun {
+  int status = -1;
+  std::string out, err;
+};
+
+BareRun run_bare(const TempDir& dir, const std::string& args) {
+  const std::string err_file = dir.path() + "/stderr";
+  const std::string command = "env -u CERCLE_PASSPHRASE -u XDG_DATA_HOME HOME='" + dir.path() +
+                              "/home' " + CERCLE_CLI_BIN + " " + args + " 2>'" + err_file + "'";
+  BareRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int rc = pclose(pipe);
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  FILE* err = fopen(err_file.c_str(), "r");
+  while (err && (n = fread(buf, 1, sizeof buf, err)) > 0) r.err.append(buf, n);
+  if (err) fclose(err);
+  return r;
+}
+
+// Help is printed with nothing set up (no passphrase, no data folder, no server), at every level:
+// each command's help has its usage line and its own words.
+TEST(CliHelpTest, EveryCommandsHelpNeedsNoPassphraseNoDataAndNoServer) {
+  const struct {
+    std::string args, usage, mentions;
+  } cases[] = {
+      {"--help", "Usage: cercle [OPTIONS] SUBCOMMAND", "device"},
+      {"-h", "Usage: cercle [OPTIONS] SUBCOMMAND", "CERCLE_PASSPHRASE"},
+      {"help", "Usage: cercle [OPTIONS] SUBCOMMAND", "conversations"},
+      {"group --help", "Usage: cercle group [OPTIONS] SUBCOMMAND", "invitations"},
+      {"help group", "Usage: cercle group [OPTIONS] SUBCOMMAND", "members"},
+      {"--data /nowhere --json help send", "Usage: cercle send [OPTIONS] CONV TEXT", "TEXT"},
+      {"send --help", "Usage: cercle send [OPTIONS] CONV TEXT", "cercle conversations"},
+      {"listen --help", "Usage: cercle listen [OPTIONS]", "--timeout"},
+      {"register --help", "Usage: cercle register [OPTIONS] HANDLE", "--code"},
+      {"verify --help", "Usage: cercle verify [OPTIONS] CONV HANDLE", "--confirm"},
+      {"device --help", "Usage: cercle device [OPTIONS] SUBCOMMAND", "approve"},
+      {"device approve --help", "Usage: cercle device approve [OPTIONS] REQUEST [CODE]",
+       "cercle device requests"},
+      {"group policy --help", "Usage: cercle group policy [OPTIONS] CONV", "--objection-hours"},
+      {"group report --help", "Usage: cercle group report [OPTIONS] CONV SEQ REASON",
+       "--to-admins"},
+      // Help wins over words that would be wrong: it is asked before anything is checked.
+      {"--json group invite --help", "Usage: cercle group invite [OPTIONS] CONV HANDLE", "--hours"},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    const BareRun r = run_bare(dir, c.args);
+    EXPECT_EQ(r.status, 0) << c.args << ": " << r.err;
+    EXPECT_NE(r.out.find(c.usage + "\n"), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(r.err, "") << c.args;
   }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/home")) << "help touched the data folder";
+}
+
+// A missing, unknown or wrong word is a usage error (exit code 2) that says what to give, and
+// which help to read; nothing is opened or connected first.
+TEST(CliHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
+  const struct {
+    std::string args, says;
+  } cases[] = {
+      {"", "cercle: missing COMMAND: give one of register, dm, conversations, send"},
+      {"frobnicate", "cercle: unknown command `frobnicate`: give one of register, dm"},
+      {"send",
+       "cercle send: missing CONV: give a conversation id, as `cercle conversations` "
+       "lists it\nSee `cercle send --help`."},
+      {"send 0123", "cercle send: missing TEXT: give the message, between quotes"},
+      {"send 0123 hello world",
+       "cercle send: unexpected `world`: the command reads `cercle send "
+       "[OPTIONS] CONV TEXT`; put a text with spaces between quotes"},
+      {"group", "cercle group: missing COMMAND: give one of create, add, remove"},
+      {"group remove 0123", "cercle group remove: missing HANDLE"},
+      {"group role 0123 bob boss", "cercle group role: ROLE: boss not in {facilitator,member}"},
+      {"group policy 0123 --open maybe", "--open: maybe not in {yes,no,oui,non}"},
+      {"group delete 0123 last", "cercle group delete: Could not convert: SEQ = last"},
+      {"listen --count many", "cercle listen: Could not convert: --count = many"},
+      {"device approve",
+       "cercle device approve: missing REQUEST: give a request's id, as "
+       "`cercle device requests` lists it"},
+      {"verify 0123 bob 12345", "cercle verify: unexpected `12345`"},
+      {"conversations",
+       "no passphrase for the local store: set CERCLE_PASSPHRASE or give "
+       "--passphrase-file FILE"},
+  };
+  TempDir dir;
+  for (const auto& c : cases) {
+    const BareRun r = run_bare(dir, c.args);
+    EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/home")) << "a usage error touched the data";
 }
 
 TEST_F(CliTest, TwoUsersExchangeMessagesBothWays) {

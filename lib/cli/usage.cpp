@@ -65,6 +65,18 @@ std::string missing(const CLI::App* app, const CLI::Error& e) {
   return e.what();
 }
 
+// Where the command's first word is: after the top level's options and their values.
+size_t command_at(const CLI::App& app, const std::vector<std::string>& args) {
+  size_t i = 0;
+  while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+    const std::string& word = args[i++];
+    if (word.find('=') != std::string::npos) continue;  // --data=DIR
+    const CLI::Option* opt = app.get_option_no_throw(word);
+    if (opt != nullptr && opt->get_expected_min() > 0) ++i;  // --data DIR
+  }
+  return i;
+}
+
 }  // namespace
 
 std::string usage_message(const CLI::App& root, const CLI::Error& e) {
@@ -84,8 +96,8 @@ std::string usage_message(const CLI::App& root, const CLI::Error& e) {
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args.front() == "help") {
-    args.erase(args.begin());
+  if (const size_t at = command_at(app, args); at < args.size() && args[at] == "help") {
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(at));
     args.push_back("--help");
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes the words last first.

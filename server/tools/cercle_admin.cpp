@@ -1,6 +1,7 @@
 // cercle-admin: the instance admin's tool, run on the server machine.
 //
-//   cercle-admin [--socket PATH | --data DIR] [--json] COMMAND ...
+//   cercle-admin [--socket PATH | --data DIR] [--json] COMMAND ...   (`cercle-admin --help`,
+//                                                                      `... COMMAND --help`)
 //
 // With the server running it talks to it through its admin socket (by default admin.sock in the
 // data folder); with the server stopped it works on the data folder itself. Exit codes: 0 done,
@@ -23,10 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "server/api/admin.h"
 #include "cercle/base/clock.h"
+#include "server/api/admin.h"
 #include "server/net/admin_socket.h"
 #include "server/storage/group_commit.h"
+#include "server/tools/admin_commands.h"
 
 namespace {
 
@@ -34,83 +36,29 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using namespace cercle;
 
-constexpr const char* kUsage =
-    R"(usage: cercle-admin [--socket PATH | --data DIR] [--json] COMMAND ...
-commands:
-  code create [--ttl-hours N]              make a single-use registration code (printed alone)
-  code revoke CODE                         make an unused code unusable
-  account list                             every account: handle, type, flags
-  account set-type HANDLE peer|professional
-  account set-admin HANDLE on|off
-  account suspend HANDLE | account unsuspend HANDLE
-  stats                                    counts only: nothing about who or what
-  report list                              reports members chose to reveal to the admins
-  report answer ID TEXT                    answer a report (the reporter's devices get it)
-  retention run                            erase now what is past each group's retention
-  clock advance HOURS                      test instances only (cercle-server --test-clock true)
-  backup create DIR [--keep N]             back up the data (online: the server keeps serving);
-                                           with --keep, only the newest N backups stay in DIR
-  backup verify DIR                        check the latest backup in DIR
-  backup restore DIR TARGET                restore the latest backup into the empty folder TARGET
-With the server running, cercle-admin uses its admin socket (admin.sock in the data folder unless
---socket says otherwise); with it stopped, it opens the data folder (default ./data).
-)";
+constexpr const char* kFooter =
+    R"(With the server running, cercle-admin uses its admin socket (admin.sock in the data folder
+unless --socket says otherwise); with it stopped, it opens the data folder.
+Each command has its own help: cercle-admin COMMAND --help (or cercle-admin help COMMAND).
+Exit codes: 0 done, 1 refused or failed, 2 usage.)";
 
 struct Args {
   std::string socket;
   std::string data = "./data";
   bool json = false;
-  std::vector<std::string> words;
 };
 
-// Translates the command words into a request object; nullopt on a usage error.
-std::optional<json::object> request_of(const std::vector<std::string>& w) {
-  auto is = [&](std::initializer_list<const char*> words) {
-    if (w.size() < words.size()) return false;
-    size_t i = 0;
-    for (const char* word : words) {
-      if (w[i++] != word) return false;
-    }
-    return true;
-  };
-  if (is({"code", "create"}) && (w.size() == 2 || (w.size() == 4 && w[2] == "--ttl-hours"))) {
-    return json::object{{"command", "code-create"},
-                        {"ttl_hours", w.size() == 4 ? std::stoll(w[3]) : 0}};
-  }
-  if (is({"code", "revoke"}) && w.size() == 3)
-    return json::object{{"command", "code-revoke"}, {"code", w[2]}};
-  if (is({"account", "list"}) && w.size() == 2) return json::object{{"command", "account-list"}};
-  if (is({"account", "set-type"}) && w.size() == 4) {
-    return json::object{{"command", "account-set-type"}, {"handle", w[2]}, {"type", w[3]}};
-  }
-  if (is({"account", "set-admin"}) && w.size() == 4 && (w[3] == "on" || w[3] == "off")) {
-    return json::object{
-        {"command", "account-set-admin"}, {"handle", w[2]}, {"admin", w[3] == "on"}};
-  }
-  if ((is({"account", "suspend"}) || is({"account", "unsuspend"})) && w.size() == 3) {
-    return json::object{
-        {"command", "account-suspend"}, {"handle", w[2]}, {"suspended", w[1] == "suspend"}};
-  }
-  if (is({"stats"}) && w.size() == 1) return json::object{{"command", "stats"}};
-  if (is({"report", "list"}) && w.size() == 2) return json::object{{"command", "report-list"}};
-  if (is({"report", "answer"}) && w.size() == 4) {
-    return json::object{{"command", "report-answer"}, {"id", std::stoll(w[2])}, {"text", w[3]}};
-  }
-  if (is({"retention", "run"}) && w.size() == 2) return json::object{{"command", "retention-run"}};
-  if (is({"clock", "advance"}) && w.size() == 3) {
-    return json::object{{"command", "clock-advance"}, {"hours", std::stoll(w[2])}};
-  }
-  if (is({"backup", "create"}) && w.size() == 3)
-    return json::object{{"command", "backup-create"}, {"dir", w[2]}};
-  if (is({"backup", "create"}) && w.size() == 5 && w[3] == "--keep") {
-    return json::object{{"command", "backup-create"}, {"dir", w[2]}, {"keep", std::stoll(w[4])}};
-  }
-  if (is({"backup", "verify"}) && w.size() == 3)
-    return json::object{{"command", "backup-verify"}, {"dir", w[2]}};
-  if (is({"backup", "restore"}) && w.size() == 4) {
-    return json::object{{"command", "backup-restore"}, {"dir", w[2]}, {"target", w[3]}};
-  }
-  return std::nullopt;
+void build(CLI::App& app, Args& args, std::optional<json::object>& request) {
+  app.require_subcommand(1);
+  app.add_option("--socket", args.socket,
+                 "the running server's admin socket (default DIR/admin.sock)")
+      ->type_name("PATH");
+  app.add_option("--data", args.data, "the server's data folder")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app.add_flag("--json", args.json, "print the server's answer as one JSON object");
+  admin_tool::add_commands(app, request);
+  app.footer(kFooter);  // Last: subcommands would copy it.
 }
 
 // Sends the request over the admin socket; nullopt when no server listens there.
@@ -193,30 +141,12 @@ void print(const json::object& request, const json::object& answer) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"cercle-admin: the instance admin's tool, run on the server machine",
+               "cercle-admin"};
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if ((a == "--socket" || a == "--data") && i + 1 < argc) {
-      (a == "--socket" ? args.socket : args.data) = argv[++i];
-    } else if (a == "--json") {
-      args.json = true;
-    } else if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else {
-      args.words.assign(argv + i, argv + argc);
-      break;
-    }
-  }
   std::optional<json::object> request;
-  try {
-    request = request_of(args.words);
-  } catch (const std::exception&) {  // A number that does not read as one.
-  }
-  if (!request) {
-    std::cerr << kUsage;
-    return 2;
-  }
+  build(app, args, request);
+  if (auto code = cli::parse_command_line(app, argc, argv)) return *code;
   if (sodium_init() < 0) return 1;
   ::umask(
       077);  // A data folder it creates or restores is the server's alone, like the server's own.

@@ -14,7 +14,7 @@ inline constexpr int kUsageExit = 2;
 
 // Parses argv into `app`'s commands. nullopt: the chosen command is to run. Otherwise the process
 // exit code, once the help asked for is printed on stdout (0) or a usage error on stderr
-// (kUsageExit). `help WORDS...` reads as `WORDS... --help`.
+// (kUsageExit). `help WORDS...` (after the top-level options) reads as `WORDS... --help`.
 [[nodiscard]] std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 
 // The text of a usage error, for the deepest command the words reached: what is missing or wrong,
