@@ -14,7 +14,6 @@
 #include "cercle/mls/crypto.h"
 #include "cercle/mls/inspect.h"
 #include "cercle/mls/key_package.h"
-#include "cercle/policy/extensions.h"
 #include "testing/relay_fixture.h"
 
 namespace cercle::testing {
@@ -25,12 +24,12 @@ using Edit = std::function<void(mls::LeafNode&)>;
 mls::Bytes bytes(std::string_view s) { return mls::Bytes(s.begin(), s.end()); }
 
 mls::Extension account_type(uint8_t type) {
-  return mls::Extension{policy::kAccountTypeExtensionType, mls::Bytes{type}};
+  return mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes{type}};
 }
 
 // Capabilities that let a leaf carry the account-type extension.
 void declare_account_type(mls::LeafNode& l) {
-  l.capabilities.extensions.push_back(mls::Uint16{policy::kAccountTypeExtensionType});
+  l.capabilities.extensions.push_back(mls::Uint16{mls::kAccountTypeExtensionType});
 }
 
 std::string ref_of(const std::string& proposal) {
@@ -117,7 +116,7 @@ class RelayAttackTest : public RelayFixture {
   }
   mls::Proposal rules(bool foreign_extension = false) {
     std::vector<mls::Extension> exts{
-        mls::Extension{policy::kRolesExtensionType, bytes(*alice_.mls->policy(conv_))}};
+        mls::Extension{mls::kRolesExtensionType, bytes(*alice_.mls->policy(conv_))}};
     if (foreign_extension) exts.push_back(mls::Extension{mls::kExtExternalSenders, {0}});
     return mls::Proposal{mls::GroupContextExtensionsProposal{exts}};
   }
@@ -381,9 +380,8 @@ TEST_F(RelayAttackTest, EveryFieldOfAnUpdatePathLeaf) {
     o.path_leaf = std::move(change);
     return commit_with(bob_, o);
   };
-  mls::Capabilities marked = mls::default_capabilities(
-      {policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
-  mls::Capabilities x509 = mls::default_capabilities(policy::leaf_extension_types());
+  mls::Capabilities marked = mls::default_capabilities({mls::kAccountTypeExtensionType});
+  mls::Capabilities x509 = mls::default_capabilities();
   x509.credentials.push_back(mls::Uint16{mls::kCredentialX509});
   mls::Credential certificate;
   certificate.credential_type = mls::kCredentialX509;
@@ -564,8 +562,7 @@ TEST_F(RelayAttackTest, AProfessionalsLeafKeepsItsMarkAndADirectConversationGets
     f.mutable_send()->set_kind(v1::PROPOSAL);
     return call(pro, f);
   };
-  mls::Capabilities marked = mls::default_capabilities(
-      {policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
+  mls::Capabilities marked = mls::default_capabilities({mls::kAccountTypeExtensionType});
   for (const auto& extensions : {std::vector<mls::Extension>{}, std::vector{account_type(1)}}) {
     EXPECT_EQ(proposal(pro.mls->propose_update(d, {.extensions = extensions})), v1::FORBIDDEN);
     mls::CommitOptions o;
@@ -575,7 +572,7 @@ TEST_F(RelayAttackTest, AProfessionalsLeafKeepsItsMarkAndADirectConversationGets
   // Rules, alone or in a commit, from either side.
   const std::string rules_bytes = *facilitating_policy(std::nullopt, pro.handle, {});
   const mls::Proposal rules{mls::GroupContextExtensionsProposal{
-      {mls::Extension{policy::kRolesExtensionType, bytes(rules_bytes)}}}};
+      {mls::Extension{mls::kRolesExtensionType, bytes(rules_bytes)}}}};
   EXPECT_EQ(proposal(pro.mls->propose(d, rules)), v1::FORBIDDEN);
   EXPECT_EQ(call(alice_, commit_frame(d, 1, alice_.mls->commit(d, {}, {}, rules_bytes).message)),
             v1::FORBIDDEN);
