@@ -138,6 +138,10 @@ void WsClient::on_frame(std::string_view bytes) {
     return;
   }
   if (frame.has_response()) {
+    if (sync_id_ != 0 && frame.response().request_id() == sync_id_) {
+      deliveries_before_sync_ = deliveries_.size();
+      events_before_sync_ = events_.size();
+    }
     responses_[frame.response().request_id()] = frame.response();
   } else if (frame.has_deliveries()) {
     for (const auto& d : frame.deliveries().deliveries()) deliveries_.push_back(d);
@@ -197,6 +201,33 @@ std::optional<v1::Event> WsClient::next_event(std::chrono::milliseconds timeout)
   auto e = std::move(events_.front());
   events_.pop_front();
   return e;
+}
+
+::testing::AssertionResult WsClient::nothing_before_round_trip(std::chrono::milliseconds timeout) {
+  v1::ClientFrame probe;
+  probe.mutable_list_conversations();
+  sync_id_ = send(std::move(probe));
+  const bool answered = wait_response(sync_id_, timeout).has_value();
+  sync_id_ = 0;
+  if (!answered) {
+    return ::testing::AssertionFailure() << "no answer to the round trip within " << timeout.count()
+                                         << " ms" << (closed_ ? " (connection closed)" : "");
+  }
+  if (deliveries_before_sync_ == 0 && events_before_sync_ == 0) {
+    return ::testing::AssertionSuccess();
+  }
+  auto failure = ::testing::AssertionFailure();
+  failure << deliveries_before_sync_ << " deliveries and " << events_before_sync_
+          << " events arrived before the round trip's answer:";
+  for (size_t i = 0; i < deliveries_before_sync_; ++i) {
+    const auto& d = deliveries_[i];
+    failure << " [delivery seq " << d.seq() << " kind " << v1::DeliveryKind_Name(d.kind())
+            << " from device " << d.sender_device() << "]";
+  }
+  for (size_t i = 0; i < events_before_sync_; ++i) {
+    failure << " [event " << events_[i].ShortDebugString() << "]";
+  }
+  return failure;
 }
 
 void WsClient::drain(std::chrono::milliseconds duration) {

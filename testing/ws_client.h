@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "proto/cercle.pb.h"
 #include "testing/mls_member.h"
 
@@ -54,9 +56,30 @@ class WsClient {
   // Waits until `n` deliveries are queued, then returns them all.
   std::vector<v1::Delivery> deliveries(size_t n, std::chrono::milliseconds timeout = 5s);
   std::optional<v1::Event> next_event(std::chrono::milliseconds timeout = 5s);
-  // Deliveries already received and not yet taken.
-  size_t pending_deliveries() const { return deliveries_.size(); }
-  // Runs the client for `duration`, collecting whatever arrives.
+  // The sync point that proves "nothing arrives": call it once the event that must not reach this
+  // client is over, i.e. after the device that caused it got its answer (a SendResult, a
+  // CommitResult, an error). It sends a request the relay answers at once (ListConversations; any
+  // answer will do, an error before authentication too) and succeeds when that answer is the first
+  // thing to arrive and no delivery or event received earlier is left untaken.
+  //
+  // Why the answer comes after anything the event would have caused: the relay runs every session
+  // on one io thread and answers a connection's frames in the order it reads them; a connection
+  // writes its frames in the order they were queued (only adjacent deliveries are coalesced). A
+  // request's effects on other devices are queued with its answer, never after it: a durable
+  // write's completion answers the requester, then publishes the entry in the same call
+  // (server/domain/conversations.cpp append(): the SendResult or CommitResult, then
+  // Conversations::publish and the Hub's fan-out to every connected recipient; a key package fetch
+  // answers, then sends KeyPackagesLow), and a refused request publishes nothing. So once the
+  // requester holds its answer, whatever the relay meant to send this client for it is already in
+  // this client's queue, ahead of the answer to a request this client sends only now. A stream
+  // still catching up from storage reads its next slice when a write of the connection completes;
+  // the relay runs that completion before it reads a request the client could only send after
+  // receiving what that write carried, so a catching-up stream's next entries come first too.
+  [[nodiscard]] ::testing::AssertionResult nothing_before_round_trip(
+      std::chrono::milliseconds timeout = 5s);
+  // Runs the client for `duration` (it answers pings, collects frames): for tests where time itself
+  // must pass (idle timeouts, a stall clock). Never a proof that nothing arrives: that is
+  // nothing_before_round_trip().
   void drain(std::chrono::milliseconds duration);
 
   // Waits until the server closes the connection. Returns true if it did, with its close code.
@@ -93,6 +116,10 @@ class WsClient {
   std::map<uint64_t, v1::Response> responses_;
   std::deque<v1::Delivery> deliveries_;
   std::deque<v1::Event> events_;
+  // nothing_before_round_trip(): its request, and what was queued when its answer arrived.
+  uint64_t sync_id_ = 0;
+  size_t deliveries_before_sync_ = 0;
+  size_t events_before_sync_ = 0;
   bool closed_ = false;
   int close_code_ = 0;
   v1::HelloResult hello_result_;

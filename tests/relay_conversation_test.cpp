@@ -1,45 +1,13 @@
 // Conversations against the real server: direct conversations, racing commits, fan-out order,
-// Welcome delivery, membership checks, stale epochs and removal. Commits, proposals and Welcomes
-// are real MLS (the relay reads them); application payloads are opaque bytes.
+// stale epochs and log pages under the frame limit. Commits, proposals and Welcomes are real MLS
+// (the relay reads them); application payloads are opaque bytes. Welcomes, membership checks and
+// removal: relay_membership_test.cpp.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <set>
-
-#include "testing/relay_fixture.h"
+#include "tests/relay_conversation_fixture.h"
 
 namespace cercle::testing {
 namespace {
-
-class RelayConversationTest : public RelayFixture {
- protected:
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false"})); }
-
-  // Registers `n` devices named prefix0, prefix1, ...
-  void register_many(const std::string& prefix, size_t n, std::vector<TestDevice>* out) {
-    out->resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      ASSERT_NO_FATAL_FAILURE(register_device(prefix + std::to_string(i), &(*out)[i]));
-    }
-  }
-  static std::vector<TestDevice*> ptrs(std::vector<TestDevice>& v) {
-    std::vector<TestDevice*> out;
-    for (auto& d : v) out.push_back(&d);
-    return out;
-  }
-  static v1::ClientFrame get_frame(const std::string& conv) {
-    v1::ClientFrame f;
-    f.mutable_get_conversation()->set_conversation_id(conv);
-    return f;
-  }
-  static v1::ClientFrame fetch_frame(const std::string& conv, uint64_t after = 0) {
-    v1::ClientFrame f;
-    f.mutable_fetch_log()->set_conversation_id(conv);
-    f.mutable_fetch_log()->set_after_seq(after);
-    f.mutable_fetch_log()->set_limit(100);
-    return f;
-  }
-};
 
 TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAccounts) {
   TestDevice alice, bob, bob2, carol;
@@ -68,7 +36,7 @@ TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAcc
   EXPECT_EQ(error_of(r), v1::FORBIDDEN);
   ASSERT_NO_FATAL_FAILURE(try_commit(alice, conv, 0, {&bob, &carol}, {}, &r));
   EXPECT_EQ(error_of(r), v1::FORBIDDEN);
-  EXPECT_FALSE(carol.ws->next_delivery(200ms)) << "carol got something from a refused commit";
+  EXPECT_TRUE(carol.ws->nothing_before_round_trip()) << "carol got something from a refused commit";
   ASSERT_NO_FATAL_FAILURE(add_members(alice, conv, 0, {&bob, &bob2}));
 
   auto info = bob.ws->call(get_frame(conv));
@@ -89,7 +57,7 @@ TEST_F(RelayConversationTest, ADirectConversationAdmitsOnlyTheDevicesOfItsTwoAcc
       EXPECT_EQ(payloads, (std::vector<std::string>{d == &bob ? "bonjour bob" : "bonjour alice"}));
     }
   }
-  EXPECT_FALSE(carol.ws->next_delivery(100ms));
+  EXPECT_TRUE(carol.ws->nothing_before_round_trip());
   // Later commits keep the rule.
   ASSERT_NO_FATAL_FAILURE(try_commit(bob, conv, 1, {&carol}, {}, &r));
   EXPECT_EQ(error_of(r), v1::FORBIDDEN);
@@ -141,8 +109,8 @@ TEST_F(RelayConversationTest, TwoCommitsForTheSameEpochExactlyOneWins) {
     }
     ++epoch;
   }
-  for (auto& d : m) d.ws->drain(50ms);
-  for (auto& d : m) EXPECT_EQ(d.ws->pending_deliveries(), 0u) << d.handle << " got a duplicate";
+  for (auto& d : m)
+    EXPECT_TRUE(d.ws->nothing_before_round_trip()) << d.handle << " got a duplicate";
   auto info = m[0].ws->call(get_frame(conv));
   ASSERT_TRUE(info && info->has_conversation());
   EXPECT_EQ(info->conversation().epoch(), epoch);
@@ -182,7 +150,7 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
       EXPECT_EQ(got[i].epoch(), 1u);
     }
   }
-  EXPECT_FALSE(m[0].ws->next_delivery(100ms)) << "the sender got its own message back";
+  EXPECT_TRUE(m[0].ws->nothing_before_round_trip()) << "the sender got its own message back";
 
   // Three senders interleaved: each member gets every entry but its own, ascending, once.
   std::map<uint64_t, size_t> sender_of;  // seq -> member index
@@ -217,140 +185,6 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
   }
 }
 
-TEST_F(RelayConversationTest, TheWelcomeReachesAnAddedDeviceOnlyThroughItsAcceptedCommit) {
-  TestDevice a, b, carol, dave;
-  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
-  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
-  ASSERT_NO_FATAL_FAILURE(register_device("carol", &carol));
-  ASSERT_NO_FATAL_FAILURE(register_device("dave", &dave));
-  std::string conv;
-  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
-  ASSERT_NO_FATAL_FAILURE(say(a, conv, 1, "before carol"));
-  ASSERT_TRUE(b.ws->next_delivery());
-
-  // Rejected commits deliver no Welcome: stale epoch, missing welcome, unknown device. Each carries
-  // a real Welcome for carol (but the missing one).
-  BuiltCommit stale;
-  ASSERT_NO_FATAL_FAILURE(build_commit(b, conv, 0, {&carol}, {}, &stale));
-  auto r = b.ws->call(stale.frame);
-  EXPECT_EQ(error_of(r), v1::STALE_EPOCH);
-  EXPECT_EQ(r->error().current_epoch(), 1u);
-  b.mls->discard(conv);
-  BuiltCommit no_welcome;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol}, {}, &no_welcome));
-  no_welcome.frame.mutable_commit()->clear_welcome();
-  EXPECT_EQ(error_of(a.ws->call(no_welcome.frame)), v1::INVALID_ARGUMENT);
-  a.mls->discard(conv);
-  // Next to carol, a device the relay does not know: its KeyPackage was never uploaded.
-  TestDevice stranger;
-  stranger.device_id = 12345;
-  stranger.mls = std::make_unique<MlsMember>("stranger", stranger.key.sk);
-  stranger.spare_key_packages.push_back(stranger.mls->key_package());
-  BuiltCommit unknown;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol, &stranger}, {}, &unknown));
-  EXPECT_EQ(error_of(a.ws->call(unknown.frame)), v1::NOT_FOUND);
-  a.mls->discard(conv);
-  EXPECT_FALSE(carol.ws->next_delivery(300ms)) << "a Welcome escaped a rejected commit";
-  EXPECT_FALSE(b.ws->next_delivery(50ms));
-
-  // dave is offline when he is added (his KeyPackage uploaded before he left): he gets the Welcome
-  // when he comes back.
-  ASSERT_NO_FATAL_FAILURE(upload_key_packages(dave));
-  dave.ws.reset();
-  BuiltCommit adding;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {&carol, &dave}, {}, &adding));
-  auto ok = a.ws->call(adding.frame);
-  ASSERT_TRUE(ok && ok->has_commit()) << ok->error().message();
-  accepted(a, conv, adding);
-  auto w = carol.ws->next_delivery();
-  ASSERT_TRUE(w);
-  EXPECT_EQ(w->kind(), v1::WELCOME);
-  EXPECT_EQ(w->payload(), adding.mls.welcome);
-  ASSERT_NO_FATAL_FAILURE(join(carol, conv, w->payload()));
-  EXPECT_EQ(w->seq(), ok->commit().seq());
-  EXPECT_EQ(w->epoch(), 1u);
-  EXPECT_EQ(std::vector<uint64_t>(w->added_devices().begin(), w->added_devices().end()),
-            (std::vector<uint64_t>{carol.device_id, dave.device_id}));
-  // Existing members get the commit itself.
-  auto c = b.ws->next_delivery();
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->kind(), v1::COMMIT);
-  EXPECT_EQ(c->payload(), adding.mls.message);
-
-  const std::string after_carol = message(b, conv, "after carol");
-  ASSERT_NO_FATAL_FAILURE(send_ok(b, conv, 2, after_carol));
-  auto next = carol.ws->next_delivery();
-  ASSERT_TRUE(next);
-  EXPECT_EQ(text_of(carol, conv, next->payload()), "after carol");
-  // Nothing from before its Welcome is readable by the new member.
-  auto log = carol.ws->call(fetch_frame(conv));
-  ASSERT_TRUE(log && log->has_log());
-  ASSERT_EQ(log->log().entries_size(), 2);
-  EXPECT_EQ(log->log().entries(0).kind(), v1::WELCOME);
-  EXPECT_EQ(log->log().entries(1).payload(), after_carol);
-
-  ASSERT_NO_FATAL_FAILURE(reconnect(&dave));
-  auto got = dave.ws->deliveries(2);
-  ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0].kind(), v1::WELCOME);
-  EXPECT_EQ(got[0].payload(), adding.mls.welcome);
-  // Both added devices are in the group a and b moved to.
-  ASSERT_NO_FATAL_FAILURE(join(dave, conv, got[0].payload()));
-  EXPECT_EQ(text_of(dave, conv, got[1].payload()), "after carol");
-  for (TestDevice* d : {&b, &carol, &dave}) {
-    EXPECT_EQ(d->mls->epoch_authenticator(conv), a.mls->epoch_authenticator(conv)) << d->handle;
-  }
-}
-
-TEST_F(RelayConversationTest, OnlyMembersMayWriteOrRead) {
-  TestDevice a, b, outsider;
-  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
-  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
-  ASSERT_NO_FATAL_FAILURE(register_device("mallory", &outsider));
-  std::string conv;
-  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
-  const std::string secret = message(a, conv, "secret");
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 1, secret));
-
-  auto& o = *outsider.ws;
-  // A well-formed message from a group of mallory's making with this id.
-  outsider.mls->create(conv);
-  EXPECT_EQ(error_of(o.call(send_frame(conv, 1, message(outsider, conv, "intrusion")))),
-            v1::FORBIDDEN);
-  // A well-formed commit adding mallory: from a group of her making with this id, at epoch 1,
-  // sent from leaf 0 (alice's leaf in the real group) with alice's name.
-  DeviceKey forged_key;
-  MlsMember forger("alice", forged_key.sk);
-  forger.create(conv);
-  forger.commit(conv, {});
-  forger.adopt(conv);
-  ASSERT_NO_FATAL_FAILURE(upload_key_packages(outsider));
-  auto forged = forger.commit(conv, {outsider.spare_key_packages.front()});
-  EXPECT_EQ(error_of(o.call(
-                commit_frame(conv, 1, forged.message, {outsider.device_id}, {}, forged.welcome))),
-            v1::FORBIDDEN);
-  EXPECT_EQ(error_of(o.call(fetch_frame(conv))), v1::FORBIDDEN);
-  EXPECT_EQ(error_of(o.call(get_frame(conv))), v1::FORBIDDEN);
-  EXPECT_EQ(error_of(o.call(ack_frame(conv, 2))), v1::FORBIDDEN);
-  v1::ClientFrame list;
-  list.mutable_list_conversations();
-  auto mine = o.call(list);
-  ASSERT_TRUE(mine && mine->has_conversations());
-  EXPECT_EQ(mine->conversations().conversations_size(), 0);
-  EXPECT_FALSE(o.next_delivery(200ms));
-
-  // The members saw none of it; the conversation is unchanged.
-  auto got = b.ws->deliveries(1);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].payload(), secret);
-  b.ws->drain(100ms);
-  EXPECT_EQ(b.ws->pending_deliveries(), 0u);
-  auto info = a.ws->call(get_frame(conv));
-  ASSERT_TRUE(info && info->has_conversation());
-  EXPECT_EQ(info->conversation().epoch(), 1u);
-  EXPECT_EQ(info->conversation().head_seq(), 2u);
-}
-
 TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
   TestDevice a, b;
   ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
@@ -370,7 +204,7 @@ TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
   auto old = a.ws->call(send_frame(conv, 1, late_message));
   EXPECT_EQ(error_of(old), v1::STALE_EPOCH);
   EXPECT_EQ(old->error().current_epoch(), 2u);
-  EXPECT_FALSE(b.ws->next_delivery(200ms)) << "a stale message was delivered";
+  EXPECT_TRUE(b.ws->nothing_before_round_trip()) << "a stale message was delivered";
 
   // Proposals follow the same rule and keep their kind (alice proposes to leave).
   const std::string leave = a.mls->propose_remove(conv, a.mls->leaf(conv));
@@ -391,100 +225,6 @@ TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
   auto bad = send_frame(conv, 2, message(a, conv, "x"));
   bad.mutable_send()->set_kind(v1::COMMIT);
   EXPECT_EQ(error_of(a.ws->call(bad)), v1::INVALID_ARGUMENT);
-}
-
-TEST_F(RelayConversationTest, ARemovedDeviceGetsItsRemovalCommitAndNothingAfter) {
-  TestDevice a, b, c, d;
-  ASSERT_NO_FATAL_FAILURE(register_device("alice", &a));
-  ASSERT_NO_FATAL_FAILURE(register_device("bob", &b));
-  ASSERT_NO_FATAL_FAILURE(register_device("carol", &c));
-  ASSERT_NO_FATAL_FAILURE(register_device("dave", &d));
-  std::string conv;
-  ASSERT_NO_FATAL_FAILURE(make_group({&a, &b, &c, &d}, &conv));
-  // MLS has no commit removing its own author: one that says it does is refused.
-  BuiltCommit self;
-  ASSERT_NO_FATAL_FAILURE(build_commit(c, conv, 1, {}, {}, &self));
-  self.frame.mutable_commit()->add_remove_devices(c.device_id);
-  EXPECT_EQ(error_of(c.ws->call(self.frame)), v1::INVALID_ARGUMENT);
-  c.mls->discard(conv);
-
-  // carol is online, dave offline, when both are removed.
-  const std::string from_carol = message(c, conv, "still here?");  // While she is a member.
-  d.ws.reset();
-  uint64_t removal = 0;
-  BuiltCommit removing;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 1, {}, {&c, &d}, &removing));
-  {
-    auto r = a.ws->call(removing.frame);
-    ASSERT_TRUE(r && r->has_commit()) << r->error().message();
-    removal = r->commit().seq();
-  }
-  accepted(a, conv, removing);
-  EXPECT_FALSE(c.mls->in_group(conv)) << "carol's MLS state does not see her removal";
-  auto got = c.ws->next_delivery();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->kind(), v1::COMMIT);
-  EXPECT_EQ(got->seq(), removal);
-  EXPECT_EQ(got->payload(), removing.mls.message);
-  EXPECT_EQ(std::vector<uint64_t>(got->removed_devices().begin(), got->removed_devices().end()),
-            (std::vector<uint64_t>{c.device_id, d.device_id}));
-  ASSERT_TRUE(b.ws->next_delivery());
-  // Removing carol again: MLS has no leaf of hers left to remove, so only the request names her.
-  BuiltCommit again;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 2, {}, {}, &again));
-  again.frame.mutable_commit()->add_remove_devices(c.device_id);
-  EXPECT_EQ(error_of(a.ws->call(again.frame)), v1::INVALID_ARGUMENT);
-  a.mls->discard(conv);
-
-  ASSERT_NO_FATAL_FAILURE(say(a, conv, 2, "after removal"));
-  ASSERT_NO_FATAL_FAILURE(say(b, conv, 2, "after removal 2"));
-  EXPECT_EQ(b.ws->deliveries(1).size(), 1u);
-  EXPECT_FALSE(c.ws->next_delivery(300ms)) << "a removed device got a later message";
-  EXPECT_EQ(error_of(c.ws->call(send_frame(conv, 2, from_carol))), v1::FORBIDDEN);
-  // eve joins after carol's removal: carol, who has not acknowledged it yet, learns neither who
-  // is in the group now nor how far its log went.
-  TestDevice e;
-  ASSERT_NO_FATAL_FAILURE(register_device("eve", &e));
-  BuiltCommit adding;
-  ASSERT_NO_FATAL_FAILURE(build_commit(a, conv, 2, {&e}, {}, &adding));
-  auto added = a.ws->call(adding.frame);
-  ASSERT_TRUE(added && added->has_commit()) << added->error().message();
-  accepted(a, conv, adding);
-  auto seen = c.ws->call(get_frame(conv));
-  ASSERT_TRUE(seen && seen->has_conversation());
-  EXPECT_EQ(seen->conversation().members_size(), 0);
-  EXPECT_EQ(seen->conversation().head_seq(), removal);
-  v1::ClientFrame list;
-  list.mutable_list_conversations();
-  auto listed = c.ws->call(list);
-  ASSERT_TRUE(listed && listed->has_conversations());
-  ASSERT_EQ(listed->conversations().conversations_size(), 1);
-  EXPECT_EQ(listed->conversations().conversations(0).members_size(), 0);
-  EXPECT_EQ(listed->conversations().conversations(0).head_seq(), removal);
-  // Its history ends at its removal.
-  auto log = c.ws->call(fetch_frame(conv));
-  ASSERT_TRUE(log && log->has_log());
-  ASSERT_GT(log->log().entries_size(), 0);
-  EXPECT_EQ(log->log().entries(log->log().entries_size() - 1).seq(), removal);
-
-  // dave, back online, catches up to his removal and no further.
-  ASSERT_NO_FATAL_FAILURE(reconnect(&d));
-  auto caught = d.ws->deliveries(2);
-  ASSERT_EQ(caught.size(), 2u);
-  EXPECT_EQ(caught[0].kind(), v1::WELCOME);
-  EXPECT_EQ(caught[1].seq(), removal);
-  d.ws->drain(300ms);
-  EXPECT_EQ(d.ws->pending_deliveries(), 0u);
-
-  // Once it acknowledged its removal the conversation is gone for it.
-  auto ack = d.ws->call(ack_frame(conv, removal));
-  ASSERT_TRUE(ack && ack->has_ack());
-  EXPECT_EQ(ack->ack().cursor(), removal);
-  EXPECT_EQ(error_of(d.ws->call(fetch_frame(conv))), v1::FORBIDDEN);
-  // The remaining members are unaffected.
-  auto info = a.ws->call(get_frame(conv));
-  ASSERT_TRUE(info && info->has_conversation());
-  EXPECT_EQ(info->conversation().members_size(), 3);
 }
 
 TEST_F(RelayConversationTest, FetchLogAnswersStayUnderTheAnnouncedFrameLimit) {
