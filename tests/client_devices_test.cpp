@@ -22,6 +22,7 @@
 
 #include "cercle/mls/key_package.h"
 #include "cercle/policy/device_chain.h"
+#include "cercle/policy/extensions.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client.h"
 #include "testing/relay_fixture.h"
@@ -518,9 +519,10 @@ TEST_F(ClientDevicesTamperedTest, AnotherFirstLinkIsRefusedAndNothingIsCommitted
 TEST_F(ClientDevicesTamperedTest, APackageWhoseKeyIsNotInTheChainIsNotAdded) {
   // The relay hands out, beside alice's own package, one of a device no device of alice approved.
   mls::KeyPackageOptions options;
+  options.extension_types = policy::leaf_extension_types();
   const std::string peer = policy::kind_extension(policy::Kind::kPeer);
   options.leaf_extensions = {
-      mls::Extension{mls::kAccountTypeExtensionType, mls::Bytes(peer.begin(), peer.end())}};
+      mls::Extension{policy::kAccountTypeExtensionType, mls::Bytes(peer.begin(), peer.end())}};
   auto hidden = mls::create_key_package(mls::Credential(mls::Bytes{'a', 'l', 'i', 'c', 'e'}),
                                         mls::SignaturePrivateKey::generate(), options);
   ASSERT_TRUE(hidden.ok());

@@ -29,25 +29,6 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
   return false;
 }
 
-// The leaves the devices a commit adds take: as the MLS tree placed their KeyPackages when the
-// relay follows the group, else as RFC 9420 assigns them (removes free theirs, adds take the
-// leftmost free ones).
-Result<std::vector<uint32_t>> added_leaves(const ConvState& conv,
-                                           const handshake::MembershipChange& change,
-                                           const public_groups::CommitCheck& view) {
-  if (!view.next) return handshake::assign_leaves(conv, change.removes, change.adds.size());
-  std::vector<uint32_t> leaves;
-  for (const auto& [device, ref] : change.adds) {
-    auto it = std::find_if(view.added_leaves.begin(), view.added_leaves.end(),
-                           [&](const auto& added) { return added.first == ref; });
-    if (it == view.added_leaves.end()) {
-      return make_error(Errc::kInvalidArgument, "the commit's adds differ from its MLS proposals");
-    }
-    leaves.push_back(it->second);
-  }
-  return leaves;
-}
-
 }  // namespace
 
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
@@ -246,7 +227,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
     rules = std::move(*accepted);
   }
 
-  auto leaves = added_leaves(conv, *change, *view);
+  auto leaves = public_groups::added_leaves(*view, *change);
   if (!leaves) return done(std::move(leaves).error());
   const uint64_t seq = ++conv.last_seq;
   conv.epoch += 1;

@@ -19,9 +19,8 @@
 
 namespace cercle::policy {
 
-// The policy travels as the group context extension mls::kRolesExtensionType and a member's
-// account type as the leaf extension mls::kAccountTypeExtensionType
-// (lib/mls/include/cercle/mls/key_package.h).
+// The policy travels as the group context extension kRolesExtensionType and a member's account
+// type as the leaf extension kAccountTypeExtensionType (cercle/policy/extensions.h).
 inline constexpr std::string_view kInvitationLabel = "cercle-invitation-v1";
 
 enum class Kind { kPeer, kProfessional };
