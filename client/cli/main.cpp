@@ -52,9 +52,8 @@ bool passphrase(const Globals& g, std::string& out) {
 }
 
 void add_globals(CLI::App& app, Globals& g, Context& ctx) {
-  app.add_option("--server", g.server, "the relay's WebSocket address")
-      ->type_name("ws://HOST:PORT/ws")
-      ->capture_default_str();
+  app.add_option("--server", g.server, "the relay's WebSocket address (default " + g.server + ")")
+      ->type_name("ws://HOST:PORT/ws");
   app.add_option("--data", g.data,
                  "this device's data folder (default $XDG_DATA_HOME/cercle, else "
                  "~/.local/share/cercle)")

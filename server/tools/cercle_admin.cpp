@@ -53,9 +53,8 @@ void build(CLI::App& app, Args& args, std::optional<json::object>& request) {
   app.add_option("--socket", args.socket,
                  "the running server's admin socket (default DIR/admin.sock)")
       ->type_name("PATH");
-  app.add_option("--data", args.data, "the server's data folder")
-      ->type_name("DIR")
-      ->capture_default_str();
+  app.add_option("--data", args.data, "the server's data folder (default " + args.data + ")")
+      ->type_name("DIR");
   app.add_flag("--json", args.json, "print the server's answer as one JSON object");
   admin_tool::add_commands(app, request);
   app.footer(kFooter);  // Last: subcommands would copy it.
