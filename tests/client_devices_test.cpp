@@ -6,135 +6,18 @@
 // A relay showing another chain is played by the real server restarted on an older copy of its
 // data folder (a restored backup: the chain rolled back, or the account registered anew under the
 // same handle with another first device), and by a double that rewrites the server's answers
-// (testing/rewriting_relay.h: a forged link, another first link, a hidden device's package).
+// (testing/rewriting_relay.h: a hidden link here; a forged link, another first link, a hidden
+// device's package in client_devices_tampered_test.cpp).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <atomic>
 #include <boost/json.hpp>
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <string>
-#include <vector>
 
-#include <sodium.h>
-
-#include "cercle/mls/key_package.h"
-#include "cercle/policy/device_chain.h"
-#include "cercle/policy/extensions.h"
-#include "cercle/policy/policy.h"
-#include "client/sdk/client.h"
-#include "testing/relay_fixture.h"
-#include "testing/rewriting_relay.h"
+#include "tests/client_devices_fixture.h"
 
 namespace cercle::testing {
 namespace {
-
-using namespace std::chrono_literals;
-using client::Client;
-using client::Errc;
-
-constexpr auto kWait = 10s;
-
-class ClientDevicesTest : public RelayFixture {
- protected:
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_server()); }
-
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws"; }
-
-  // `name`'s client (folder clients/<folder or name>), connected; registered as `name` unless
-  // `register_it` is false.
-  std::unique_ptr<Client> sdk_client(const std::string& name, bool register_it = true,
-                                     const std::string& folder = {}, uint16_t port = 0) {
-    client::Options o;
-    o.server_url = port ? "ws://127.0.0.1:" + std::to_string(port) + "/ws" : url();
-    o.data_dir = dir_.path() + "/clients/" + (folder.empty() ? name : folder);
-    o.passphrase = "phrase de passe de " + name;
-    auto c = Client::open(o);
-    EXPECT_TRUE(c.ok()) << c.error().message;
-    if (!c.ok()) return nullptr;
-    auto connected = (*c)->connect();
-    EXPECT_TRUE(connected.ok()) << connected.error().message;
-    if (register_it && !(*c)->registered()) {
-      auto r = (*c)->register_account(name);
-      EXPECT_TRUE(r.ok()) << r.error().message;
-    }
-    return std::move(*c);
-  }
-
-  // Copies the folder's files and folders (not the admin socket).
-  static void copy_files(const std::string& from, const std::string& to) {
-    namespace fs = std::filesystem;
-    fs::create_directories(to);
-    for (const auto& e : fs::recursive_directory_iterator(from)) {
-      const fs::path target = fs::path(to) / fs::relative(e.path(), from);
-      if (e.is_directory()) fs::create_directories(target);
-      if (e.is_regular_file()) fs::copy_file(e.path(), target);
-    }
-  }
-
-  // Stops the server, copies its data folder to `to`, and starts it again (on another port).
-  void snapshot(const std::string& to) {
-    server_.reset();
-    copy_files(data_dir(), to);
-    ASSERT_NO_FATAL_FAILURE(restart_server());
-  }
-
-  // Stops the server and starts it again on the copy `from`: the relay shows what it held then.
-  void restore(const std::string& from) {
-    server_.reset();
-    std::filesystem::remove_all(data_dir());
-    copy_files(from, data_dir());
-    ASSERT_NO_FATAL_FAILURE(restart_server());
-  }
-
-  // `existing` approves `fresh` (a connected client without account) as a device of its account,
-  // with the code the new device shows, as a person would type it.
-  void approve(Client& existing, Client& fresh) {
-    auto id = fresh.request_device(existing.handle());
-    ASSERT_TRUE(id.ok()) << id.error().message << "\n" << server_->log();
-    auto requests = existing.device_requests();
-    ASSERT_TRUE(requests.ok()) << requests.error().message;
-    EXPECT_TRUE(std::any_of(requests->begin(), requests->end(),
-                            [&](const client::DeviceRequest& r) { return r.id == *id; }));
-    ASSERT_TRUE(existing.start_approval(*id).ok());
-    auto code = fresh.pairing_code(kWait);
-    ASSERT_TRUE(code.ok()) << code.error().message;
-    auto approved = existing.approve_device(*id, *code);
-    ASSERT_TRUE(approved.ok()) << approved.error().message;
-    auto joined = fresh.await_approval(kWait);
-    ASSERT_TRUE(joined.ok()) << joined.error().message;
-  }
-
-  static bool reach(Client& c, const std::string& conv, uint64_t epoch,
-                    std::vector<client::Event>* events = nullptr) {
-    const auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto e = c.epoch(conv);
-      if (e.ok() && *e >= epoch) return true;
-      auto got = c.poll(100ms);
-      if (!got.ok()) return false;
-      if (events) events->insert(events->end(), got->begin(), got->end());
-    }
-    return false;
-  }
-
-  static std::vector<client::Event> announced(const std::vector<client::Event>& events) {
-    std::vector<client::Event> out;
-    for (const auto& e : events) {
-      if (e.kind == client::Event::Kind::kDeviceAdded) out.push_back(e);
-    }
-    return out;
-  }
-
-  static size_t devices_of(Client& c, const std::string& conv, const std::string& handle) {
-    auto devices = c.devices(conv);
-    if (!devices.ok()) return 0;
-    return std::count_if(devices->begin(), devices->end(),
-                         [&](const client::Device& d) { return d.handle == handle; });
-  }
-};
 
 TEST_F(ClientDevicesTest, RegistrationStartsTheChainWithThisDevice) {
   auto alice = sdk_client("alice");
@@ -147,7 +30,7 @@ TEST_F(ClientDevicesTest, RegistrationStartsTheChainWithThisDevice) {
   // Connecting again reads the same chain: nothing to warn about.
   alice->disconnect();
   ASSERT_TRUE(alice->connect().ok());
-  auto events = alice->poll(100ms);
+  auto events = events_before_round_trip(*alice);
   ASSERT_TRUE(events.ok());
   for (const auto& e : *events) EXPECT_NE(e.kind, client::Event::Kind::kWarning) << e.detail;
 }
@@ -306,7 +189,7 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   ASSERT_TRUE(carol->add_member(*group, "alice").ok());
   ASSERT_TRUE(carol->add_member(*group, "bob").ok());
   ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group)));
-  ASSERT_TRUE(bob->poll(100ms).ok());
+  ASSERT_TRUE(events_before_round_trip(*bob).ok());
   auto alice2 = sdk_client("alice", false, "alice2");
   ASSERT_TRUE(alice2);
   ASSERT_NO_FATAL_FAILURE(approve(*alice, *alice2));
@@ -319,11 +202,11 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   std::vector<client::Event> carol_events, bob_events;
   auto added = carol->add_member(*group, "alice");  // Her new device joins.
   ASSERT_TRUE(added.ok()) << added.error().message;
-  auto got = carol->poll(100ms);
+  auto got = events_before_round_trip(*carol);
   ASSERT_TRUE(got.ok());
   carol_events = *got;
   ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group), &bob_events));
-  got = bob->poll(100ms);
+  got = events_before_round_trip(*bob);
   ASSERT_TRUE(got.ok());
   bob_events.insert(bob_events.end(), got->begin(), got->end());
   const auto to_carol = announced(carol_events);
@@ -433,122 +316,5 @@ TEST_F(ClientDevicesCliTest, ANewDeviceIsApprovedWithTheCodeItShows) {
 }
 
 // bob's client talks to the server through a relay that rewrites what it says about alice.
-class ClientDevicesTamperedTest : public ClientDevicesTest {
- protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(ClientDevicesTest::SetUp());
-    std::string error;
-    relay_ = RewritingRelay::start(server_->port(), &error);
-    ASSERT_TRUE(relay_) << error;
-    alice_ = sdk_client("alice");
-    bob_ = sdk_client("bob", true, "", relay_->port());
-    ASSERT_TRUE(alice_ && bob_);
-    // bob meets alice through the honest answers first: his client pins her chain.
-    auto direct = bob_->start_direct("alice");
-    ASSERT_TRUE(direct.ok()) << direct.error().message;
-    auto group = bob_->create_group();
-    ASSERT_TRUE(group.ok()) << group.error().message;
-    group_ = *group;
-    epoch_ = *bob_->epoch(group_);
-  }
-
-  // From now on, every AccountInfo the relay gives bob about alice goes through `edit`, and every
-  // FetchKeyPackages answer about her through `packages`.
-  void lie_about_alice(std::function<void(v1::AccountInfo&)> edit,
-                       std::function<void(v1::FetchKeyPackagesResult&)> packages = {}) {
-    relay_->set_rewrite([edit, packages](v1::Response& r) {
-      v1::AccountInfo* account = r.has_account() ? r.mutable_account()
-                                 : r.has_fetch_key_packages()
-                                     ? r.mutable_fetch_key_packages()->mutable_account()
-                                     : nullptr;
-      if (!account || account->handle() != "alice") return;
-      if (edit) edit(*account);
-      if (packages && r.has_fetch_key_packages()) packages(*r.mutable_fetch_key_packages());
-    });
-  }
-
-  void expect_nothing_committed() {
-    EXPECT_EQ(*bob_->epoch(group_), epoch_);
-    EXPECT_EQ(devices_of(*bob_, group_, "alice"), 0u);
-  }
-
-  std::unique_ptr<RewritingRelay> relay_;
-  std::unique_ptr<Client> alice_, bob_;
-  std::string group_;
-  uint64_t epoch_ = 0;
-};
-
-TEST_F(ClientDevicesTamperedTest, ALinkTheRelayAddedIsRefusedAndNothingIsCommitted) {
-  // The relay appends an ADD of its own key, signed by that key (no device of alice signed it).
-  std::string refusal;
-  lie_about_alice([&refusal](v1::AccountInfo& account) {
-    const std::vector<v1::DeviceLink> links(account.chain().begin(), account.chain().end());
-    auto view = policy::verify_chain("alice", links);
-    if (!view.ok()) return;  // The honest chain: the test then fails on the message below.
-    const DeviceKey forged;  // The relay's own key.
-    const std::string secret = secret_bytes(forged.sk);
-    *account.add_chain() = device_add_link(view.view, "alice", secret, forged.public_key(), secret);
-    const std::vector<v1::DeviceLink> all(account.chain().begin(), account.chain().end());
-    refusal = policy::verify_chain("alice", all).refusal->message;
-  });
-  auto added = bob_->add_member(group_, "alice");
-  ASSERT_FALSE(added.ok());
-  EXPECT_EQ(added.error().code, Errc::kRefused);
-  ASSERT_FALSE(refusal.empty());
-  EXPECT_EQ(added.error().message,
-            "alice's device chain is not valid (" + refusal + "); no device of alice was added");
-  expect_nothing_committed();
-}
-
-TEST_F(ClientDevicesTamperedTest, AnotherFirstLinkIsRefusedAndNothingIsCommitted) {
-  // A chain of the relay's own making, valid in itself, from another first device.
-  lie_about_alice([](v1::AccountInfo& account) {
-    const DeviceKey forged;  // The relay's own key.
-    account.clear_chain();
-    *account.add_chain() = device_first_link("alice", forged.public_key(), secret_bytes(forged.sk));
-  });
-  auto added = bob_->add_member(group_, "alice");
-  ASSERT_FALSE(added.ok());
-  EXPECT_EQ(added.error().code, Errc::kRefused);
-  EXPECT_EQ(added.error().message,
-            "alice's identity changed: the server shows another device chain than the one first "
-            "seen; verify alice again before adding their devices");
-  expect_nothing_committed();
-}
-
-TEST_F(ClientDevicesTamperedTest, APackageWhoseKeyIsNotInTheChainIsNotAdded) {
-  // The relay hands out, beside alice's own package, one of a device no device of alice approved.
-  mls::KeyPackageOptions options;
-  options.extension_types = policy::leaf_extension_types();
-  const std::string peer = policy::kind_extension(policy::Kind::kPeer);
-  options.leaf_extensions = {
-      mls::Extension{policy::kAccountTypeExtensionType, mls::Bytes(peer.begin(), peer.end())}};
-  auto hidden = mls::create_key_package(mls::Credential(mls::Bytes{'a', 'l', 'i', 'c', 'e'}),
-                                        mls::SignaturePrivateKey::generate(), options);
-  ASSERT_TRUE(hidden.ok());
-  const std::string data(hidden->key_package.begin(), hidden->key_package.end());
-  lie_about_alice({}, [data](v1::FetchKeyPackagesResult& result) {
-    auto* extra = result.add_key_packages();
-    extra->set_device_id(result.key_packages(0).device_id() + 1000);
-    extra->set_data(data);
-  });
-  auto added = bob_->add_member(group_, "alice");
-  ASSERT_TRUE(added.ok()) << added.error().message;
-  EXPECT_EQ(devices_of(*bob_, group_, "alice"), 1u);
-  // Only her package of a device outside the chain: nobody is added.
-  lie_about_alice({}, [data](v1::FetchKeyPackagesResult& result) {
-    result.mutable_key_packages(0)->set_data(data);
-  });
-  auto group = bob_->create_group();
-  ASSERT_TRUE(group.ok());
-  const uint64_t epoch = *bob_->epoch(*group);
-  auto refused = bob_->add_member(*group, "alice");
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, Errc::kRefused);
-  EXPECT_EQ(refused.error().message,
-            "no device of alice that can be added now is in their device chain");
-  EXPECT_EQ(*bob_->epoch(*group), epoch);
-}
-
 }  // namespace
 }  // namespace cercle::testing

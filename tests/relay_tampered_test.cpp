@@ -29,6 +29,7 @@
 #include "testing/client_view.h"
 #include "testing/server_process.h"
 #include "testing/tamper_proxy.h"
+#include "tests/sdk_round_trip.h"
 
 namespace cercle::testing {
 namespace {
@@ -229,7 +230,7 @@ TEST_F(RelayTamperedTest, AMemberWhoIsNotFacilitatorCannotAddAPeerThroughATamper
     EXPECT_EQ(view_of(*c, *conv), before) << c->handle();
   }
   // Nor did Eve join from her side.
-  ASSERT_TRUE(eve->poll(100ms).ok());
+  ASSERT_TRUE(events_before_round_trip(*eve).ok());
   EXPECT_FALSE(eve->epoch(*conv).ok());
 }
 
@@ -287,7 +288,7 @@ TEST_F(RelayTamperedTest,
   for (Client* c : {alice.get(), bob.get(), carol.get(), dave.get()}) {
     EXPECT_EQ(view_of(*c, *conv), before) << c->handle();
   }
-  ASSERT_TRUE(paula->poll(100ms).ok());
+  ASSERT_TRUE(events_before_round_trip(*paula).ok());
   EXPECT_FALSE(paula->epoch(*conv).ok());
 }
 
