@@ -5,6 +5,8 @@ namespace cercle::domain {
 Status Domain::load() {
   if (auto s = state_.load(ctx_.store); !s) return s;
   if (auto s = identity_.load(); !s) return s;
+  if (auto s = key_packages_.load(); !s) return s;
+  if (auto s = groups_.load(); !s) return s;
   return contact_links_.load();  // After the accounts: each link names its owner.
 }
 

@@ -148,6 +148,17 @@ class DomainTest : public ::testing::Test {
                                       d.public_key(), testing::secret_bytes(d.sk, sizeof d.sk));
   }
 
+  // Registers `d` through the contact link `token`, without a code; `d` stays as it was.
+  Result<AuthInfo> register_through_link(Device& d, const std::string& handle,
+                                         const std::string& token) {
+    const std::string t = transcript("c");
+    const auto link = first_link(d, handle);
+    return await<AuthInfo>([&](auto cb) {
+      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {"", token}, &link,
+                                           cb);
+    });
+  }
+
   Result<AuthInfo> register_device(Device& d, std::string_view handle, std::string code = "") {
     const std::string t = transcript("challenge");
     const auto link = first_link(d, handle);

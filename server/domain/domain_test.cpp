@@ -183,28 +183,20 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
   EXPECT_EQ(resolved->owner->handle, "aidant");
   EXPECT_TRUE(resolved->label.empty());  // The owner's note is not for visitors.
 
-  auto through_link = [&](Device& d, std::string handle, const std::string& token) {
-    const std::string t = transcript("c");
-    return await<AuthInfo>([&](auto cb) {
-      const auto link = first_link(d, handle);
-      domain_->identity().register_account(handle, d.public_key(), d.sign(t), t, {"", token}, &link,
-                                           cb);
-    });
-  };
-  ASSERT_TRUE(through_link(v1, "visiteur1", link->token).ok());
-  ASSERT_TRUE(through_link(v2, "visiteur2", link->token).ok());
-  auto limited = through_link(v3, "visiteur3", link->token);
+  ASSERT_TRUE(register_through_link(v1, "visiteur1", link->token).ok());
+  ASSERT_TRUE(register_through_link(v2, "visiteur2", link->token).ok());
+  auto limited = register_through_link(v3, "visiteur3", link->token);
   ASSERT_FALSE(limited.ok());
   EXPECT_EQ(limited.error().code, Errc::kRateLimited);
   EXPECT_GT(limited.error().retry_after_ms, 0u);
   clock_.advance_ms(3'600'000);  // The link was made to last one hour.
-  EXPECT_EQ(through_link(v3, "visiteur3", link->token).error().code,
+  EXPECT_EQ(register_through_link(v3, "visiteur3", link->token).error().code,
             Errc::kRegistrationCodeInvalid);
 
   auto second = await<ContactLinkView>(
       [&](auto cb) { domain_->contact_links().create(helper.info.device_id, "", 0, cb); });
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE(through_link(v3, "visiteur3", second->token).ok());
+  ASSERT_TRUE(register_through_link(v3, "visiteur3", second->token).ok());
   EXPECT_EQ(domain_->contact_links().list(helper.info.device_id).size(), 2u);
   // Only the owner revokes.
   EXPECT_EQ(await<Ok>([&](auto cb) {
@@ -217,7 +209,7 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
                 domain_->contact_links().revoke(helper.info.device_id, second->token, cb);
               }).ok());
   restart();  // Revocation and counts are durable.
-  EXPECT_EQ(through_link(v4, "visiteur4", second->token).error().code,
+  EXPECT_EQ(register_through_link(v4, "visiteur4", second->token).error().code,
             Errc::kRegistrationCodeInvalid);
   EXPECT_EQ(domain_->contact_links().resolve(second->token).error().code, Errc::kNotFound);
   auto links = domain_->contact_links().list(helper.info.device_id);

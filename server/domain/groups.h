@@ -26,6 +26,7 @@
 
 #include "server/domain/conversations.h"
 #include "server/domain/outbox.h"
+#include "server/domain/reports.h"
 #include "server/domain/state.h"
 
 namespace cercle::domain {
@@ -37,6 +38,9 @@ class Groups {
 
   Groups(Context ctx, Conversations& conversations, Outbox& outbox)
       : ctx_(ctx), conversations_(conversations), outbox_(outbox) {}
+
+  // Reads the stored reports; call once at start-up. Errors: kInternal.
+  [[nodiscard]] Status load() { return reports_.load(ctx_.store); }
 
   // Records an invitation a facilitator signed with the device making the request, shows it to the
   // group (GroupEvent invited) and sends it to the invitee's devices. Errors: kInvalidArgument
@@ -125,6 +129,7 @@ class Groups {
   Context ctx_;
   Conversations& conversations_;
   Outbox& outbox_;
+  Reports reports_;
   bool indexed_ = false;
   std::unordered_set<ConvId, ConvIdHash> open_;  // Groups open to peers, and maybe a few no longer.
   // Invitee account -> (group, nonce) of the invitations made for it, pending or not.

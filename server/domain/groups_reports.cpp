@@ -26,27 +26,14 @@ constexpr size_t kRetentionReadEntries = 4096;
 Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
 Error invalid(std::string why) { return make_error(Errc::kInvalidArgument, std::move(why)); }
 
-storage::AdminReportRecord record_of(const AdminReport& r) {
-  storage::AdminReportRecord out;
-  out.set_reporter_account(r.reporter);
-  out.set_conversation_id(r.conv.str());
-  out.set_seq(r.seq);
-  out.set_revealed_text(r.revealed_text);
-  out.set_reason(r.reason);
-  out.set_created_ms(r.created_ms);
-  out.set_answer(r.answer);
-  out.set_answer_delivered(r.answer_delivered);
-  return out;
-}
-
 }  // namespace
 
 Status Groups::check_report_room(
     AccountId reporter, const std::vector<std::pair<DeviceId, std::string>>& sealed) const {
   for (const auto& [device, bytes] : sealed) {
-    auto it = ctx_.state.sealed_reports.find(device);
-    if (it == ctx_.state.sealed_reports.end()) continue;
-    const auto& pending = it->second;
+    const Reports::Sealed* held = reports_.sealed_for(device);
+    if (!held) continue;
+    const auto& pending = *held;
     const size_t mine = std::count_if(pending.begin(), pending.end(),
                                       [&](const auto& e) { return e.second.reporter == reporter; });
     if (pending.size() >= kMaxPendingReportsPerDevice || mine >= kMaxPendingReportsPerReporter) {
@@ -77,21 +64,15 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
   const DeviceState* reporter = ctx_.state.device(actor);
   if (auto s = check_report_room(reporter->account, sealed); !s) return done(std::move(s).error());
   const int64_t now = ctx_.clock.now_ms();
-  auto batch = ctx_.store.batch();
+  Change change = ctx_.change();
   std::vector<std::pair<DeviceId, uint64_t>> made;
   for (auto& [device, bytes] : sealed) {
-    const uint64_t id = ctx_.state.next_report_id++;
-    storage::SealedReportRecord r;
-    r.set_conversation_id(conv.id.str());
-    r.set_reporter_account(reporter->account);
-    r.set_sealed(bytes);
-    r.set_created_ms(now);
-    batch.put_sealed_report(device, id, r);
-    ctx_.state.sealed_reports[device][id] =
-        State::SealedReport{conv.id, reporter->account, std::move(bytes), now};
+    const uint64_t id = reports_.take_id();
+    reports_.add_sealed(change, device, id,
+                        SealedReport{conv.id, reporter->account, std::move(bytes), now});
     made.emplace_back(device, id);
   }
-  ctx_.committer.submit(std::move(batch), [this, made, done = std::move(done)](const Status& s) {
+  std::move(change).commit(ctx_.committer, [this, made, done = std::move(done)](const Status& s) {
     if (!s) return done(s.error());
     for (const auto& [device, id] : made) {
       for (const auto& view : pending_reports(device)) {
@@ -113,9 +94,9 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
 
 std::vector<SealedReportView> Groups::pending_reports(DeviceId device) const {
   std::vector<SealedReportView> out;
-  auto it = ctx_.state.sealed_reports.find(device);
-  if (it == ctx_.state.sealed_reports.end()) return out;
-  for (const auto& [id, r] : it->second) {
+  const Reports::Sealed* held = reports_.sealed_for(device);
+  if (!held) return out;
+  for (const auto& [id, r] : *held) {
     const AccountState* reporter = ctx_.state.account(r.reporter);
     out.push_back(
         {id, r.conv, reporter ? reporter->handle : std::string(), r.sealed, r.created_ms});
@@ -124,14 +105,13 @@ std::vector<SealedReportView> Groups::pending_reports(DeviceId device) const {
 }
 
 void Groups::ack_report(DeviceId actor, uint64_t id, Done<Ok> done) {
-  auto it = ctx_.state.sealed_reports.find(actor);
-  if (it == ctx_.state.sealed_reports.end() || !it->second.erase(id)) {
+  const Reports::Sealed* held = reports_.sealed_for(actor);
+  if (!held || !held->contains(id)) {
     return done(make_error(Errc::kNotFound, "no such report for this device"));
   }
-  if (it->second.empty()) ctx_.state.sealed_reports.erase(it);
-  auto batch = ctx_.store.batch();
-  batch.delete_sealed_report(actor, id);
-  ctx_.committer.submit(std::move(batch), [done = std::move(done)](const Status& s) {
+  Change change = ctx_.change();
+  reports_.erase_sealed(change, actor, id);
+  std::move(change).commit(ctx_.committer, [done = std::move(done)](const Status& s) {
     if (!s) return done(s.error());
     done(Ok{});
   });
@@ -151,20 +131,26 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
         invalid("the revealed message (1 byte to 8 KiB) or the reason (2 KiB) is out of bounds"));
   }
   const AccountId reporter = ctx_.state.device(actor)->account;
-  const size_t open = std::count_if(
-      ctx_.state.admin_reports.begin(), ctx_.state.admin_reports.end(),
-      [&](const auto& e) { return e.second.reporter == reporter && e.second.answer.empty(); });
+  const auto& admin = reports_.admin();
+  const size_t open = std::count_if(admin.begin(), admin.end(), [&](const auto& e) {
+    return e.second.reporter == reporter && e.second.answer.empty();
+  });
   if (open >= kMaxOpenAdminReportsPerAccount) {
     return done(make_error(Errc::kLimitReached,
                            "you already have 16 reports the admins have not answered yet"));
   }
-  const uint64_t id = ctx_.state.next_report_id++;
-  AdminReport r{reporter, conv_id, seq, std::move(text), std::move(reason), ctx_.clock.now_ms(),
-                {},       false};
-  auto batch = ctx_.store.batch();
-  batch.put_admin_report(id, record_of(r));
-  ctx_.state.admin_reports[id] = std::move(r);
-  ctx_.committer.submit(std::move(batch), [id, done = std::move(done)](const Status& s) {
+  const uint64_t id = reports_.take_id();
+  Change change = ctx_.change();
+  reports_.put_admin(change, id,
+                     AdminReport{reporter,
+                                 conv_id,
+                                 seq,
+                                 std::move(text),
+                                 std::move(reason),
+                                 ctx_.clock.now_ms(),
+                                 {},
+                                 false});
+  std::move(change).commit(ctx_.committer, [id, done = std::move(done)](const Status& s) {
     if (!s) return done(s.error());
     done(id);
   });
@@ -172,7 +158,7 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
 
 std::vector<AdminReportView> Groups::admin_reports() const {
   std::vector<AdminReportView> out;
-  for (const auto& [id, r] : ctx_.state.admin_reports) {
+  for (const auto& [id, r] : reports_.admin()) {
     const AccountState* reporter = ctx_.state.account(r.reporter);
     out.push_back({id, reporter ? reporter->handle : std::string(), r.conv, r.seq, r.revealed_text,
                    r.reason, r.created_ms, r.answer});
@@ -181,21 +167,21 @@ std::vector<AdminReportView> Groups::admin_reports() const {
 }
 
 void Groups::answer_report(uint64_t id, std::string text, Done<Ok> done) {
-  auto it = ctx_.state.admin_reports.find(id);
-  if (it == ctx_.state.admin_reports.end())
-    return done(make_error(Errc::kNotFound, "no such report"));
-  if (text.empty() || text.size() > kMaxRevealedBytes)
+  auto it = reports_.admin().find(id);
+  if (it == reports_.admin().end()) return done(make_error(Errc::kNotFound, "no such report"));
+  if (text.empty() || text.size() > kMaxRevealedBytes) {
     return done(invalid("an answer is 1 byte to 8 KiB"));
-  AdminReport& r = it->second;
+  }
+  AdminReport r = it->second;
   r.answer = std::move(text);
   v1::Event e;
   e.mutable_admin_answer()->set_report_id(id);
   e.mutable_admin_answer()->set_text(r.answer);
   const AccountState* reporter = ctx_.state.account(r.reporter);
   r.answer_delivered = reporter && outbox_.notify(reporter->devices, e) > 0;
-  auto batch = ctx_.store.batch();
-  batch.put_admin_report(id, record_of(r));
-  ctx_.committer.submit(std::move(batch), [done = std::move(done)](const Status& s) {
+  Change change = ctx_.change();
+  reports_.put_admin(change, id, std::move(r));
+  std::move(change).commit(ctx_.committer, [done = std::move(done)](const Status& s) {
     if (!s) return done(s.error());
     done(Ok{});
   });
@@ -205,14 +191,15 @@ std::vector<std::pair<uint64_t, std::string>> Groups::take_answers(DeviceId devi
   std::vector<std::pair<uint64_t, std::string>> out;
   const DeviceState* d = ctx_.state.device(device);
   if (!d) return out;
-  auto batch = ctx_.store.batch();
-  for (auto& [id, r] : ctx_.state.admin_reports) {
+  Change change = ctx_.change();
+  for (const auto& [id, r] : reports_.admin()) {
     if (r.reporter != d->account || r.answer.empty() || r.answer_delivered) continue;
-    r.answer_delivered = true;
-    batch.put_admin_report(id, record_of(r));
     out.emplace_back(id, r.answer);
+    AdminReport delivered = r;
+    delivered.answer_delivered = true;
+    reports_.put_admin(change, id, std::move(delivered));
   }
-  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+  if (!change.empty()) std::move(change).commit(ctx_.committer, nullptr);
   return out;
 }
 

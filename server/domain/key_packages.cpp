@@ -60,6 +60,14 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
   return facts;
 }
 
+Status KeyPackages::load() {
+  for (const auto& [id, device] : ctx_.state.devices) {
+    for (const auto& slot : device.packages) digests_.insert(slot.digest);
+    if (device.last_resort) digests_.insert(device.last_resort->digest);
+  }
+  return ctx_.store.scan_used_key_packages([&](uint64_t digest) { digests_.insert(digest); });
+}
+
 Result<std::vector<KeyPackages::Checked>> KeyPackages::check_upload(
     const DeviceState& device, const std::vector<KeyPackageUpload>& packages) const {
   if (packages.empty()) return make_error(Errc::kInvalidArgument, "no key package given");
@@ -71,7 +79,7 @@ Result<std::vector<KeyPackages::Checked>> KeyPackages::check_upload(
       return make_error(Errc::kInvalidArgument, "a key package is empty or too large");
     }
     const uint64_t d = digest(p.data);
-    if (ctx_.state.package_digests.contains(d) || !seen.insert(d).second) {
+    if (digests_.contains(d) || !seen.insert(d).second) {
       return make_error(Errc::kDuplicateKeyPackage, "this key package was already uploaded");
     }
     auto facts = check_package(p.data, device);
@@ -108,14 +116,14 @@ void KeyPackages::store(DeviceState& device, KeyPackageUpload package, Checked c
   r.set_last_resort(package.last_resort);
   if (package.last_resort) r.set_ref(checked.ref);
   batch.put_key_package(actor, slot.seq, r);
-  state.package_digests.insert(slot.digest);
+  digests_.insert(slot.digest);
   if (!package.last_resort) {
     device.packages.push_back(slot);
     return;
   }
   if (device.last_resort) {  // A new last-resort package replaces the old one, ref and all.
     batch.delete_key_package(actor, device.last_resort->seq);
-    state.package_digests.erase(device.last_resort->digest);
+    digests_.erase(device.last_resort->digest);
     if (!device.last_resort->ref.empty()) {
       batch.delete_package_ref(device.last_resort->ref);
       state.package_refs.erase(device.last_resort->ref);

@@ -1,12 +1,13 @@
 // KeyPackages: the stock of MLS KeyPackages each device leaves on the server so that others can add
 // it to a conversation while it is offline. Packages are opaque here. Each one is handed out once,
 // except the device's last-resort package, handed out whenever nothing else is left; a package
-// handed out can never be uploaded again.
+// handed out can never be uploaded again. Owns the digests of every package stored or handed out.
 // Lives on the domain's thread; not thread-safe. Callbacks run on that thread.
 #pragma once
 
 #include <functional>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "server/domain/identity.h"
@@ -23,6 +24,10 @@ class KeyPackages {
 
   KeyPackages(Context ctx, const Identity& identity, LowStock low_stock)
       : ctx_(ctx), identity_(identity), low_stock_(std::move(low_stock)) {}
+
+  // Learns the digests of the packages stored (from the loaded devices) and handed out; call once
+  // at start-up, after State::load. Errors: kInternal (a read failed).
+  [[nodiscard]] Status load();
 
   // Stores packages for the actor's device, all or none; returns the new count once durable. Each
   // must be a valid MLS KeyPackage whose credential is the account's handle and whose signature key
@@ -58,6 +63,8 @@ class KeyPackages {
   Context ctx_;
   const Identity& identity_;
   LowStock low_stock_;
+  // Digests of every key package stored or ever handed out: none is accepted twice.
+  std::unordered_set<uint64_t> digests_;
 };
 
 }  // namespace cercle::domain

@@ -284,7 +284,6 @@ Status State::load_key_packages(const storage::Store& store) {
       KeyPackageSlot slot;
       slot.seq = seq;
       std::memcpy(&slot.digest, hash, sizeof slot.digest);
-      package_digests.insert(slot.digest);
       if (r.last_resort()) {
         slot.ref = r.ref();
         d->last_resort = slot;
@@ -302,14 +301,10 @@ Status State::load_key_packages(const storage::Store& store) {
       !s) {
     return s;
   }
-  if (auto s = store.scan_mls_keys([&](std::string_view key, DeviceId device) {
-        mls_keys[std::string(key)] = device;
-        if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
-      });
-      !s) {
-    return s;
-  }
-  return store.scan_used_key_packages([&](uint64_t digest) { package_digests.insert(digest); });
+  return store.scan_mls_keys([&](std::string_view key, DeviceId device) {
+    mls_keys[std::string(key)] = device;
+    if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
+  });
 }
 
 Status State::load_invitations(const storage::Store& store) {
@@ -334,34 +329,9 @@ Status State::load_invitations(const storage::Store& store) {
   });
 }
 
-Status State::load_reports(const storage::Store& store) {
-  auto scanned = scan_checked([&](auto report) {
-    return store.scan_admin_reports([&](uint64_t id, const storage::AdminReportRecord& r) {
-      ConvId conv;
-      if (!ConvId::parse(r.conversation_id(), conv)) return report(damaged("report: bad id"));
-      admin_reports[id] =
-          AdminReport{r.reporter_account(), conv,           r.seq(),    r.revealed_text(),
-                      r.reason(),           r.created_ms(), r.answer(), r.answer_delivered()};
-      next_report_id = std::max(next_report_id, id + 1);
-    });
-  });
-  if (!scanned) return scanned;
-  return scan_checked([&](auto report) {
-    return store.scan_sealed_reports(
-        [&](DeviceId device, uint64_t id, const storage::SealedReportRecord& r) {
-          ConvId conv;
-          if (!ConvId::parse(r.conversation_id(), conv)) return report(damaged("report: bad id"));
-          sealed_reports[device][id] =
-              SealedReport{conv, r.reporter_account(), r.sealed(), r.created_ms()};
-          next_report_id = std::max(next_report_id, id + 1);
-        });
-  });
-}
-
 Status State::load(const storage::Store& store) {
   for (auto loader : {&State::load_accounts, &State::load_devices, &State::load_conversations,
-                      &State::load_members, &State::load_key_packages, &State::load_invitations,
-                      &State::load_reports}) {
+                      &State::load_members, &State::load_key_packages, &State::load_invitations}) {
     if (auto s = (this->*loader)(store); !s) return s;
   }
   return Ok{};

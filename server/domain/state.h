@@ -1,9 +1,9 @@
 // State: the server's metadata held in memory that several services still share (accounts,
-// devices, conversations and memberships, cursors, the key-package index, reports), loaded from the
+// devices, conversations and memberships, cursors, the key-package index), loaded from the
 // Store at start-up and kept in step with it: every change is applied here first, then written
-// through the GroupCommitter. Contact links (ContactLinks) and registration codes
-// (RegistrationCodes) are owned by their service instead, changed through a Change (change.h).
-// Message logs and key-package bodies stay on disk.
+// through the GroupCommitter. Contact links (ContactLinks), registration codes
+// (RegistrationCodes) and reports (Reports) are owned by their service instead, changed through a
+// Change (change.h). Message logs and key-package bodies stay on disk.
 //
 // Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock
 // and no disk read. Lives on the domain's thread (the server's io_context thread); not thread-safe.
@@ -150,17 +150,6 @@ struct ConvState {
   size_t active_members() const;
 };
 
-struct AdminReport {
-  AccountId reporter = 0;
-  ConvId conv;
-  uint64_t seq = 0;
-  std::string revealed_text;
-  std::string reason;
-  int64_t created_ms = 0;
-  std::string answer;
-  bool answer_delivered = false;
-};
-
 class State {
  public:
   // Loads every metadata record from the store. Errors: kInternal on a read failure, or a record
@@ -185,8 +174,6 @@ class State {
   std::unordered_map<DeviceId, DeviceState> devices;
   std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
-  // Digests of every key package stored or ever handed out: none is accepted twice.
-  std::unordered_set<uint64_t> package_digests;
   // MLS signature key -> the device that signs with it (bound when the device uploads a
   // KeyPackage).
   std::unordered_map<std::string, DeviceId> mls_keys;
@@ -197,16 +184,6 @@ class State {
   };
   // KeyPackageRef -> the package's uploader: a commit may only add packages the relay accepted.
   std::unordered_map<std::string, PackageRef> package_refs;
-  std::map<uint64_t, AdminReport> admin_reports;  // By id, oldest first.
-  struct SealedReport {
-    ConvId conv;
-    AccountId reporter = 0;
-    std::string sealed;
-    int64_t created_ms = 0;
-  };
-  // Reports sealed to facilitator devices, until each device acknowledges its own.
-  std::unordered_map<DeviceId, std::map<uint64_t, SealedReport>> sealed_reports;
-  uint64_t next_report_id = 1;  // For both kinds of report.
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 
@@ -215,9 +192,8 @@ class State {
   Status load_devices(const storage::Store& store);
   Status load_conversations(const storage::Store& store);  // With their public groups.
   Status load_members(const storage::Store& store);        // With their cursors.
-  Status load_key_packages(const storage::Store& store);   // With refs, MLS keys, used digests.
+  Status load_key_packages(const storage::Store& store);   // With refs and MLS keys.
   Status load_invitations(const storage::Store& store);
-  Status load_reports(const storage::Store& store);
 };
 
 // What every domain service works with. Lives on the domain's thread; outlives the services.
