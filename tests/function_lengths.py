@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Flat tables (one entry per line, no logic), allowed over the limit: "path:function".
 ALLOWED = {
+    "lib/policy/policy.cpp:describe",  # One case per PolicyRefusal code and its sentence.
 }
 
 CPP = (".cpp", ".h", ".cc", ".c")
