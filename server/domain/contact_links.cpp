@@ -39,6 +39,7 @@ Status ContactLinks::load() {
     links_[std::string(token)] =
         ContactLinkState{r.owner_account(), r.label(), r.created_ms(), r.expires_ms(), r.revoked(),
                          r.registrations(), {}};
+    last_created_ms_ = std::max(last_created_ms_, r.created_ms());
   });
   if (!scanned) return scanned;
   return bad;
@@ -84,9 +85,12 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
         make_error(Errc::kLimitReached, "this account has the maximum number of contact links"));
   }
   std::string token = new_token();
+  // Creation times are distinct, so that "the newest ended links" is one order however fast links
+  // are made (two in the same millisecond used to tie, and which was kept was left to chance).
+  last_created_ms_ = std::max(now, last_created_ms_ + 1);
   ContactLinkState link{device->account,
                         std::string(label),
-                        now,
+                        last_created_ms_,
                         expires_in_ms ? now + expires_in_ms : 0,
                         false,
                         0,

@@ -84,6 +84,7 @@ class ContactLinks {
   Context ctx_;
   const Identity& identity_;
   std::unordered_map<std::string, ContactLinkState> links_;  // Token -> link.
+  int64_t last_created_ms_ = 0;  // The newest link's creation time: each new one is later.
 };
 
 }  // namespace cercle::domain
