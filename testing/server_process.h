@@ -57,4 +57,14 @@ class ServerProcess {
 std::string run_admin(const std::string& data_dir, const std::vector<std::string>& args,
                       int* status = nullptr);
 
+// What a command printed and how it ended.
+struct CommandRun {
+  int status = -1;  // Its exit status; -1 when it did not exit normally or did not start.
+  std::string out, err;
+};
+
+// Runs `command` through the shell, its stderr sent to the file `err_file` (rewritten), and
+// returns its stdout, its stderr and its exit status apart.
+CommandRun run_command(const std::string& command, const std::string& err_file);
+
 }  // namespace cercle::testing

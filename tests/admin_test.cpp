@@ -36,27 +36,12 @@ class AdminTest : public RelayFixture {
 
 // Runs `cercle-admin --data DIR/data ARGS`, a data folder that does not exist and no server:
 // stdout and stderr apart.
-struct BareRun {
-  int status = -1;
-  std::string out, err;
-};
+using BareRun = CommandRun;
 
 BareRun run_bare(const TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.path() + "/stderr";
-  const std::string command = std::string(CERCLE_ADMIN_BIN) + " --data '" + dir.path() + "/data' " +
-                              args + " 2>'" + err_file + "'";
-  BareRun r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buf[512];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int rc = pclose(pipe);
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  FILE* err = fopen(err_file.c_str(), "r");
-  while (err && (n = fread(buf, 1, sizeof buf, err)) > 0) r.err.append(buf, n);
-  if (err) fclose(err);
-  return r;
+  const std::string command =
+      std::string(CERCLE_ADMIN_BIN) + " --data '" + dir.path() + "/data' " + args;
+  return run_command(command, dir.path() + "/stderr");
 }
 
 // Help at every level, printed without a server and without creating the data folder.

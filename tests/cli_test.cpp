@@ -55,27 +55,12 @@ class CliTest : public ::testing::Test {
 
 // Runs `cercle ARGS` with nothing set up: no passphrase, a HOME whose data folder does not exist,
 // and the default server address (nothing is started there). stdout and stderr apart.
-struct BareRun {
-  int status = -1;
-  std::string out, err;
-};
+using BareRun = CommandRun;
 
 BareRun run_bare(const TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.path() + "/stderr";
   const std::string command = "env -u CERCLE_PASSPHRASE -u XDG_DATA_HOME HOME='" + dir.path() +
-                              "/home' " + CERCLE_CLI_BIN + " " + args + " 2>'" + err_file + "'";
-  BareRun r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buf[512];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int rc = pclose(pipe);
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  FILE* err = fopen(err_file.c_str(), "r");
-  while (err && (n = fread(buf, 1, sizeof buf, err)) > 0) r.err.append(buf, n);
-  if (err) fclose(err);
-  return r;
+                              "/home' " + CERCLE_CLI_BIN + " " + args;
+  return run_command(command, dir.path() + "/stderr");
 }
 
 // Help is printed with nothing set up (no passphrase, no data folder, no server), at every level:
