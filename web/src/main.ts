@@ -4,10 +4,17 @@ import { Messenger } from "./core/messenger";
 import { setLang, t } from "./i18n";
 import { App } from "./ui/app";
 import { h, replace } from "./ui/dom";
+import { continueExit, listenForEscape, safetyBar, trackHistory } from "./ui/safety";
+import { SafetyPrefs, setSafetyPrefs } from "./ui/safety-prefs";
+
+/** A page without the shell still has the safety bar (quick exit, crisis card). */
+function alone(root: HTMLElement, title: string, text: string): void {
+  document.title = title;
+  replace(root, safetyBar(), h("main", {}, h("h1", {}, title), h("p", {}, text)));
+}
 
 function cannotStart(root: HTMLElement, reason: "needsHttps" | "needsStorage"): void {
-  document.title = t("cannotStartTitle");
-  replace(root, h("main", {}, h("h1", {}, t("cannotStartTitle")), h("p", {}, t(reason))));
+  alone(root, t("cannotStartTitle"), t(reason));
 }
 
 async function boot(root: HTMLElement): Promise<void> {
@@ -18,14 +25,14 @@ async function boot(root: HTMLElement): Promise<void> {
   } catch {
     return cannotStart(root, "needsStorage");
   }
+  setSafetyPrefs(await SafetyPrefs.load(store));
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const messenger = await Messenger.load({ url: `${scheme}//${location.host}/ws`, store });
   new App(messenger, root).start();
 }
 
 function otherTab(root: HTMLElement): void {
-  document.title = t("otherTabTitle");
-  replace(root, h("main", {}, h("h1", {}, t("otherTabTitle")), h("p", {}, t("otherTabText"))));
+  alone(root, t("otherTabTitle"), t("otherTabText"));
 }
 
 /** The language chosen earlier on this browser; French otherwise, or if English cannot be fetched. */
@@ -35,8 +42,13 @@ async function savedLanguage(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // A quick exit that went back to an older Cercle page ends here, before anything is drawn.
+  if (continueExit()) return;
+  trackHistory();
+  listenForEscape();
   await savedLanguage();
   const root = document.getElementById("app")!;
+  replace(root, safetyBar(), h("p", { class: "boot" }, t("loading")));  // Within reach while the rest loads.
   // One tab at a time holds this device's keys and connection: two would race on the MLS state.
   if (!navigator.locks) return boot(root);
   await navigator.locks.request("cercle-device", { ifAvailable: true }, async (lock) => {

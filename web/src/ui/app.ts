@@ -4,8 +4,11 @@
 import { groupKey, type ChatMessage, type Messenger } from "../core/messenger";
 import { lang, setLang, t } from "../i18n";
 import type { Screen, Shell } from "./common";
+import { formatTime } from "./common";
 import { h, replace } from "./dom";
 import { noticeText } from "./notices";
+import { isExiting, pushEntry, replaceEntry, safetyBar } from "./safety";
+import { safetyPrefs } from "./safety-prefs";
 import { VisitorScreen } from "./visitor";
 
 /** Shown when a screen's code cannot be fetched (offline since the page was loaded). */
@@ -18,7 +21,8 @@ function unavailable(): Screen {
 function announcement(msg: ChatMessage): string {
   if (msg.event?.type === "newDevice") return noticeText(msg.event);  // Also in direct conversations: it names whose device it is.
   if (msg.event) return t("announceGroup", { text: noticeText(msg.event) });
-  const text = msg.status === "unreadable" ? t("unreadable") : msg.text;
+  // A message with a word the person chose to hide is not read out either.
+  const text = msg.status === "unreadable" ? t("unreadable") : safetyPrefs()?.hides(msg.text) ? t("hiddenAnnounce") : msg.text;
   const name = msg.sender || t("someone");
   return t("announceIncoming", { name: msg.professional ? `${name} (${t("proTag")})` : name, text });
 }
@@ -35,8 +39,10 @@ export class App implements Shell {
   private readonly connDot = h("span", { class: "dot", "aria-hidden": "true" });
   private readonly retryButton = h("button", { type: "button", class: "link-button", hidden: true }, "");
   private readonly invitationsItem = h("li", { hidden: true }, h("a", { href: "#/invitations" }, ""));
+  private readonly pauseBox = h("div", { class: "pause-banner", hidden: true });
   private started = false;
   private lastConnState = "";
+  private wasPaused = false;
 
   constructor(
     private readonly m: Messenger,
@@ -61,14 +67,24 @@ export class App implements Shell {
       this.screen?.update?.();
     });
     this.m.onIncoming((msg) => this.announce(msg));
-    setInterval(() => this.updateConn(false), 1000);
+    safetyPrefs()?.onChange(() => this.pauseChanged());
+    setInterval(() => {
+      this.updateConn(false);
+      if (this.wasPaused !== !!safetyPrefs()?.paused()) this.pauseChanged();  // A pause came to its end.
+    }, 1000);
     this.route();
   }
 
   private announce(msg: ChatMessage): void {
-    const said = announcement(msg);
+    // During a pause nothing is announced: that is what a pause is for. (The web client shows no
+    // system notification; one added later must ask safetyPrefs().paused() first, as here.)
+    if (safetyPrefs()?.paused()) return;
+    this.say(announcement(msg));
+  }
+
+  private say(text: string): void {
     this.announcer.textContent = "";
-    setTimeout(() => (this.announcer.textContent = said), 50);
+    setTimeout(() => (this.announcer.textContent = text), 50);
   }
 
   private languageButton(): HTMLButtonElement {
@@ -90,7 +106,8 @@ export class App implements Shell {
   private menu(role: "helper" | "visitor"): HTMLElement {
     const item = (href: string, text: string) => h("li", {}, h("a", { href }, text));
     const threads = role === "helper" ? [item("#/", t("navConversations")), item("#/links", t("navLinks"))] : item("#/", t("navConversation"));
-    return h("nav", { "aria-label": t("mainNav") }, h("ul", {}, threads, this.invitationsItem, item("#/devices", t("navDevices")), item("#/account", t("navAccount"))));
+    const items = [threads, this.invitationsItem, item("#/devices", t("navDevices")), item("#/account", t("navAccount")), item("#/safety", t("navSafety"))];
+    return h("nav", { "aria-label": t("mainNav") }, h("ul", {}, items));
   }
 
   private renderShell(): void {
@@ -104,18 +121,40 @@ export class App implements Shell {
     this.updateInvitationsLink();
     this.retryButton.textContent = t("connRetry");
     const conn = account ? h("p", { class: "conn" }, this.connDot, this.connText, " ", this.retryButton) : null;
-    replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), this.languageButton()), nav, conn);
-    replace(this.root, skip, this.header, this.main);
+    replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), this.languageButton()), nav, conn, this.pauseBox);
+    replace(this.root, skip, safetyBar(), this.header, this.main);
     this.updateConn(false);
+    this.updatePause();
   }
 
   /** "Invitations (n)" in the menu while invitations to groups wait for an answer. */
   private updateInvitationsLink(): void {
     const n = this.m.account ? this.m.invitations().length : 0;
     this.invitationsItem.hidden = n === 0;
-    const text = t("navInvitations", { n });
+    const text = safetyPrefs()?.paused() ? t("navInvitationsPaused") : t("navInvitations", { n });
     const link = this.invitationsItem.firstElementChild as HTMLAnchorElement;
     if (link.textContent !== text) link.textContent = text;
+  }
+
+  /** The pause, shown on every screen while it is on, with the one button that ends it. */
+  private updatePause(): void {
+    const prefs = safetyPrefs();
+    const end = prefs?.pauseEnd();
+    this.wasPaused = end !== undefined;
+    this.pauseBox.hidden = !this.m.account || end === undefined;
+    if (this.pauseBox.hidden) return replace(this.pauseBox);
+    const stop = h("button", { type: "button", class: "secondary" }, t("pauseEnd"));
+    stop.addEventListener("click", () => void prefs!.endPause().then(() => this.say(t("pauseEnded"))));
+    const when = end === null ? t("pauseOn") : t("pauseOnUntil", { time: formatTime(end!) });
+    replace(this.pauseBox, h("p", {}, h("strong", {}, when), " ", t("pauseWhat")), stop);
+  }
+
+  private pauseChanged(): void {
+    const focusWasIn = this.pauseBox.contains(document.activeElement);
+    this.updatePause();
+    this.updateInvitationsLink();
+    this.screen?.update?.();
+    if (focusWasIn) this.main.focus();  // "Arrêter la pause" is gone: focus goes on, not to the page's top.
   }
 
   private updateConn(stateChanged: boolean): void {
@@ -139,12 +178,13 @@ export class App implements Shell {
 
   navigate(hash: string): void {
     if (location.pathname !== "/" || location.hash !== hash) {
-      history.pushState(null, "", `/${hash}`);
+      pushEntry(`/${hash}`);
     }
     this.route();
   }
 
   route(): void {
+    if (isExiting()) return;
     const routed = ++this.routed;
     const next = this.pick();
     if (!(next instanceof Promise)) return this.show(next);
@@ -180,6 +220,7 @@ export class App implements Shell {
     if (hash === "#/links" && role === "helper") return new (await import("./links")).LinksScreen(this.m);
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
+    if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();
     const threads = this.m.threads();
     if (hash !== "#/invitations" && role === "visitor" && threads.length === 1 && this.m.invitations().length === 0) {
       return new (await import("./conversation")).ConversationScreen(this.m, threads[0].peer);
@@ -188,12 +229,13 @@ export class App implements Shell {
   }
 
   accountReady(hash: string): void {
-    history.replaceState(null, "", `/${hash}`);
+    replaceEntry(`/${hash}`);
     this.renderShell();
     this.route();
   }
 
   private show(next: Screen): void {
+    if (isExiting()) return next.destroy?.();
     this.screen?.destroy?.();
     this.screen = next;
     replace(this.view, next.el);

@@ -7,6 +7,7 @@ import { busy, errorText, formatTime, type Screen } from "./common";
 import { field, h, replace } from "./dom";
 import { peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
 import { noticeText, threadTitle } from "./notices";
+import { safetyPrefs } from "./safety-prefs";
 
 export class ConversationScreen implements Screen {
   el: HTMLElement;
@@ -17,6 +18,7 @@ export class ConversationScreen implements Screen {
   private readonly status = h("p", { class: "notice", role: "status" });
   private readonly form: HTMLFormElement;
   private groupShown = "";
+  private readonly revealed = new Set<string>();  // Folded messages the person chose to show here.
   private rendering = false;
   private again = false;
 
@@ -131,8 +133,26 @@ export class ConversationScreen implements Screen {
         time,
         status ? [" ", h("span", { class: `status ${msg.status}` }, status)] : null,
       ),
-      h("p", { class: msg.status === "unreadable" ? "text muted" : "text" }, msg.status === "unreadable" ? t("unreadable") : msg.text),
+      this.text(msg),
     );
+  }
+
+  /** The text, or, when it has a word the person chose to hide, a fold with a button to show it. */
+  private text(msg: ChatMessage): HTMLElement | HTMLElement[] {
+    if (msg.status === "unreadable") return h("p", { class: "text muted" }, t("unreadable"));
+    if (msg.mine || this.revealed.has(msg.key) || !safetyPrefs()?.hides(msg.text)) return h("p", { class: "text" }, msg.text);
+    const name = msg.sender || t("someone");
+    const show = h("button", { type: "button", class: "secondary", "aria-label": t("hiddenShowFrom", { name }) }, t("hiddenShow"));
+    const fold = h("p", { class: "text muted folded" }, t("hiddenMessage"));
+    const wrap = h("p", {}, show);
+    show.addEventListener("click", () => {
+      this.revealed.add(msg.key);
+      const text = h("p", { class: "text", tabindex: "-1" }, msg.text);
+      fold.replaceWith(text);
+      wrap.remove();
+      text.focus();  // The button is gone: the reader goes on with the text it showed.
+    });
+    return [fold, wrap];
   }
 
   /** In groups with a delay for objections, a member may object to a professional's invitation. */

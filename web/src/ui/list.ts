@@ -1,10 +1,11 @@
-// The list of conversations (with unread counts), invitations to groups waiting for an answer, and
-// the form that starts a conversation with a pseudonym.
+// The list of conversations (with unread counts, none during a pause), invitations to groups
+// waiting for an answer, and the form that starts a conversation with a pseudonym.
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
 import { busy, errorText, formatTime, peerRoute, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 import { threadTitle } from "./notices";
+import { safetyPrefs } from "./safety-prefs";
 
 export class ListScreen implements Screen {
   el: HTMLElement;
@@ -99,6 +100,7 @@ export class ListScreen implements Screen {
   update(): void {
     this.renderInvitations();
     const threads = this.m.threads();
+    const paused = !!safetyPrefs()?.paused();
     if (threads.length === 0) {
       replace(this.list, h("p", {}, t("listEmpty")));
       return;
@@ -109,15 +111,17 @@ export class ListScreen implements Screen {
         "ul",
         { class: "threads" },
         threads.map((th) => {
-          const unread = th.unread === 0 ? t("noUnread") : th.unread === 1 ? t("unreadOne") : t("unread", { n: th.unread });
+          // During a pause no count is shown, not even "no new message" (its absence would tell).
+          const count = paused ? 0 : th.unread;
+          const unread = paused ? null : count === 0 ? t("noUnread") : count === 1 ? t("unreadOne") : t("unread", { n: count });
           return h(
             "li",
             {},
             h(
               "a",
-              { href: peerRoute(th.peer), class: th.unread ? "thread unread" : "thread" },
+              { href: peerRoute(th.peer), class: count ? "thread unread" : "thread" },
               h("span", { class: "peer" }, threadTitle(th)),
-              h("span", { class: th.unread ? "badge" : "muted" }, unread),
+              unread ? h("span", { class: count ? "badge" : "muted" }, unread) : null,
               th.lastTime ? h("time", { datetime: new Date(th.lastTime).toISOString() }, formatTime(th.lastTime)) : null,
             ),
           );
