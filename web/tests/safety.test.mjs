@@ -61,8 +61,9 @@ const heading = (page, name) => page.getByRole("heading", { level: 1, name }).wa
 const said = (page) => page.evaluate(() => window.__said.join("\n"));
 
 /** A helper signed in from the home page, the page before Cercle in the tab's history. */
-async function helperPage(t, server, handle) {
+async function helperPage(t, server, handle, { clock = false } = {}) {
   const p = await person(t);
+  if (clock) await p.page.clock.install();
   await p.page.goto(BEFORE);
   await p.page.goto(`${server.url}/`);
   await p.page.getByLabel("Pseudonyme").fill(handle);
@@ -156,6 +157,32 @@ test("a Cercle page that loads while an exit goes back through it finishes the e
   await page.waitForURL(NEUTRAL);
   await page.goBack();
   assert.equal(page.url(), "about:blank");
+});
+
+test("index.html's <meta name=cercle-quick-exit> sets the neutral page; a Cercle address there is refused", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const { page, context } = await person(t);
+  const garden = "https://jardin.example/potager";
+  await context.route(`${garden}**`, (r) => r.fulfill({ contentType: "text/html; charset=utf-8", body: "<title>Potager</title>" }));
+  let target = garden;
+  // The home page as an association would serve it, with the meta added to its head.
+  await page.route(`${server.url}/`, async (route) => {
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    delete headers["content-encoding"];
+    delete headers["content-length"];
+    const body = (await response.text()).replace("<head>", `<head><meta name="cercle-quick-exit" content="${target}">`);
+    await route.fulfill({ status: response.status(), headers, body });
+  });
+  await page.goto(`${server.url}/`);
+  await heading(page, "Cercle");
+  await page.getByRole("button", { name: "Quitter vite" }).click();
+  await page.waitForURL(garden);
+  target = `${server.url}/#/`;
+  await page.goto(`${server.url}/`);
+  await heading(page, "Cercle");
+  await page.getByRole("button", { name: "Quitter vite" }).click();
+  await page.waitForURL(NEUTRAL);
 });
 
 test("the crisis card gives France's numbers as tel: and sms: links, in French and English, and passes axe", async (t) => {
@@ -286,6 +313,28 @@ test("a pause hides unread counts and announcements, shows itself on every scree
   await eventually("the next message is announced", async () => (await said(page)).includes("Message après la pause"));
   assert.ok(!(await said(page)).includes("pendant la pause"), "the message during the pause was never announced");
   assert.equal(await page.title(), "Conversations – Cercle");
+});
+
+test("a pause of 1 hour ends by itself after an hour: the banner goes, the counts come back", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const { page } = await helperPage(t, server, "aidant.heure", { clock: true });
+  await page.getByRole("link", { name: "Sécurité" }).click();
+  await heading(page, "Sécurité");
+  await page.getByRole("button", { name: "Commencer la pause" }).click();  // "1 heure" is chosen first.
+  const banner = page.locator("header .pause-banner");
+  await banner.waitFor();
+  await page.getByRole("link", { name: "Conversations" }).click();
+  await heading(page, "Conversations");
+  const peer = await corePeer(t, server, "noa");
+  await peer.startConversation("aidant.heure");
+  await peer.sendText("aidant.heure", "Bonjour");
+  await page.getByRole("link", { name: /noa/ }).waitFor();
+  await page.clock.fastForward("59:00");
+  assert.ok(await banner.isVisible(), "still on after 59 minutes");
+  assert.equal(await page.locator(".threads .badge").count(), 0);
+  await page.clock.fastForward("01:02");
+  await banner.waitFor({ state: "hidden" });
+  await page.locator(".threads .badge", { hasText: "1 nouveau message" }).waitFor();
 });
 
 test("the safety kit with the keyboard only: crisis card, hidden word, pause, Escape twice", async (t) => {
