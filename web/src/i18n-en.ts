@@ -317,7 +317,7 @@ export const en: Record<Key, string> = {
   approveDone: "The new device is added.",
   approveCancelled: "Nothing was added.",
 
-  safetyBarLabel: "Safety",
+  safetyBarLabel: "Help and quick exit",
   helpNow: "Need help now?",
   quickExit: "Leave quickly",
   crisisTitle: "Need help now?",

@@ -316,7 +316,7 @@ export const fr = {
   approveDone: "Le nouvel appareil est ajouté.",
   approveCancelled: "Rien n'a été ajouté.",
 
-  safetyBarLabel: "Sécurité",
+  safetyBarLabel: "Aide et sortie rapide",
   helpNow: "Besoin d'aide maintenant ?",
   quickExit: "Quitter vite",
   crisisTitle: "Besoin d'aide maintenant ?",

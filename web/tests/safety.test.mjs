@@ -47,7 +47,22 @@ async function person(t) {
   return p;
 }
 
+/** Controls in Chromium's accessibility tree (DevTools protocol) that have no name. */
+async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const controls = new Set(["button", "link", "textbox", "radio", "checkbox", "combobox", "dialog"]);
+    const found = nodes.filter((n) => !n.ignored && controls.has(n.role?.value));
+    assert.ok(found.length > 0, "the tree lists controls");
+    return found.filter((n) => !String(n.name?.value ?? "").trim()).map((n) => n.role.value);
+  } finally {
+    await cdp.detach();
+  }
+}
+
 async function scan(page, screen) {
+  assert.deepEqual(await unnamedControls(page), [], `controls without a name on "${screen}"`);
   for (const colorScheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme });
     const violations = await axe(page);
@@ -102,7 +117,7 @@ test("a visitor from a contact link leaves with the button, after a reload too, 
   await page.goto(`${server.url}/c/${link.token}`);
   await heading(page, "Écrire à pair.aidant");
   // Within reach before the visitor has an account.
-  await page.getByRole("region", { name: "Sécurité" }).getByRole("button", { name: "Quitter vite" }).waitFor();
+  await page.getByRole("region", { name: "Aide et sortie rapide" }).getByRole("button", { name: "Quitter vite" }).waitFor();
   await page.getByLabel("Choisissez un pseudonyme").fill("dominique");
   await page.getByRole("button", { name: "Commencer" }).click();
   await heading(page, "Conversation avec pair.aidant");
@@ -185,7 +200,7 @@ test("index.html's <meta name=cercle-quick-exit> sets the neutral page; a Cercle
   await page.waitForURL(NEUTRAL);
 });
 
-test("the crisis card gives France's numbers as tel: and sms: links, in French and English, and passes axe", async (t) => {
+test("the crisis card gives France's numbers as tel: and sms: links, in French and English, passes axe, and has its own quick exit", async (t) => {
   const server = await serverFor(t, { registration: "open" });
   const helper = await corePeer(t, server, "pair.aidant");
   const link = await helper.createContactLink("site", 0);
@@ -209,6 +224,7 @@ test("the crisis card gives France's numbers as tel: and sms: links, in French a
   for (const words of ["Appelez le 15 ou le 112", "suicide", "sourdes ou malentendantes", "Un enfant est en danger", "Violences faites aux femmes"]) {
     assert.ok(text.includes(words), `the card says "${words}"`);
   }
+  await card.getByRole("button", { name: "Quitter vite" }).waitFor();  // The bar behind the modal card is inert.
   assert.equal(await card.getByRole("heading", { name: "L'association" }).count(), 0, "no association contacts configured: no section");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "crisis-title", "focus on the card's title");
   await scan(page, "crisis card");
@@ -229,8 +245,8 @@ test("the crisis card gives France's numbers as tel: and sms: links, in French a
     ["Call 3919", "tel:3919"],
   ]);
   await scan(page, "crisis card, English");
-  await page.keyboard.press("Escape");
-  await page.getByRole("button", { name: "Leave quickly" }).waitFor();
+  await en.getByRole("button", { name: "Leave quickly" }).click();  // From inside the card.
+  await page.waitForURL(NEUTRAL);
 });
 
 test("hidden words fold a received message, show it on demand, stay in this browser and are never sent", async (t) => {

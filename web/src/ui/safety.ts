@@ -234,6 +234,7 @@ function crisisCard(): HTMLDialogElement {
     "dialog",
     { class: "crisis", "aria-labelledby": "crisis-title" },
     title,
+    h("p", {}, exitButton()),  // The page behind a modal card is out of reach: the card has its own.
     h("p", { class: "notice" }, t("crisisDanger")),
     h("ul", { class: "crisis-list" }, NATIONAL.map(nationalItem)),
     own,
@@ -257,11 +258,15 @@ export function openCrisisCard(opener?: HTMLElement): void {
   dialog.querySelector<HTMLElement>("#crisis-title")?.focus();
 }
 
+function exitButton(): HTMLButtonElement {
+  const exit = h("button", { type: "button", class: "quick-exit" }, t("quickExit"));
+  exit.addEventListener("click", quickExit);
+  return exit;
+}
+
 /** The bar at the top of every screen: help first, quick exit at the end of the line. */
 export function safetyBar(): HTMLElement {
   const help = h("button", { type: "button", class: "help-now", "aria-haspopup": "dialog" }, t("helpNow"));
   help.addEventListener("click", () => openCrisisCard(help));
-  const exit = h("button", { type: "button", class: "quick-exit" }, t("quickExit"));
-  exit.addEventListener("click", quickExit);
-  return h("div", { class: "safety-bar", role: "region", "aria-label": t("safetyBarLabel") }, help, exit);
+  return h("div", { class: "safety-bar", role: "region", "aria-label": t("safetyBarLabel") }, help, exitButton());
 }
