@@ -1,5 +1,7 @@
 // Session's handlers for the requests of groupes de parole: invitations, open groups, deleting a
 // message for everyone, reports.
+#include <string_view>
+
 #include "server/api/frames.h"
 #include "server/api/session.h"
 
@@ -11,6 +13,24 @@ using Rc = v1::ClientFrame::RequestCase;
 
 void fill_done(const Ok&, v1::Response& r) { r.mutable_done(); }
 
+// The conversation a request of a groupe de parole names (empty for those that name none).
+std::string_view conversation_id_of(const v1::ClientFrame& frame) {
+  switch (frame.request_case()) {
+    case Rc::kRevokeInvitation:
+      return frame.revoke_invitation().conversation_id();
+    case Rc::kAcceptInvitation:
+      return frame.accept_invitation().conversation_id();
+    case Rc::kObjectToInvitation:
+      return frame.object_to_invitation().conversation_id();
+    case Rc::kRequestJoin:
+      return frame.request_join().conversation_id();
+    case Rc::kDeleteEntry:
+      return frame.delete_entry().conversation_id();
+    default:
+      return {};
+  }
+}
+
 }  // namespace
 
 void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
@@ -18,81 +38,79 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
   if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
     return fail(id, *limited);
   }
-  auto& groups = hub_.domain().groups();
-  v1::Response response;
-  response.set_request_id(id);
-  ConvId conv;
-  // Every request of this kind but three names a conversation; read it once.
-  auto conv_of = [&](const std::string& bytes) {
-    if (ConvId::parse(bytes, conv)) return true;
-    fail(id, make_error(Errc::kInvalidArgument, "conversation_id must be 16 bytes"));
-    return false;
-  };
   switch (frame.request_case()) {
     case Rc::kCreateInvitation:
       return run_async<Ok>(
           id,
           [&](auto done) {
-            groups.create_invitation(device_, frame.create_invitation().signed_invitation(),
-                                     std::move(done));
+            hub_.domain().groups().create_invitation(
+                device_, frame.create_invitation().signed_invitation(), std::move(done));
           },
           fill_done);
-    case Rc::kRevokeInvitation: {
-      const auto& req = frame.revoke_invitation();
-      if (!conv_of(req.conversation_id())) return;
-      return run_async<Ok>(
-          id,
-          [&](auto done) { groups.revoke_invitation(device_, conv, req.nonce(), std::move(done)); },
-          fill_done);
-    }
-    case Rc::kAcceptInvitation: {
-      const auto& req = frame.accept_invitation();
-      if (!conv_of(req.conversation_id())) return;
-      return run_async<Ok>(
-          id,
-          [&](auto done) { groups.accept_invitation(device_, conv, req.nonce(), std::move(done)); },
-          fill_done);
-    }
-    case Rc::kObjectToInvitation: {
-      const auto& req = frame.object_to_invitation();
-      if (!conv_of(req.conversation_id())) return;
-      return run_async<Ok>(
-          id,
-          [&](auto done) {
-            groups.object_to_invitation(device_, conv, req.nonce(), std::move(done));
-          },
-          fill_done);
-    }
-    case Rc::kListInvitations: {
-      auto* list = response.mutable_invitations();
-      for (auto& s : groups.invitations_for(device_)) list->add_signed_invitations(std::move(s));
-      return respond(response);
-    }
-    case Rc::kListOpenGroups: {
-      auto* list = response.mutable_open_groups();
-      for (const auto& g : groups.open_groups(device_)) {
-        auto* out = list->add_groups();
-        out->set_conversation_id(g.id.str());
-        out->set_charter(g.charter);
-        out->set_members(g.members);
-      }
-      return respond(response);
-    }
+    case Rc::kRevokeInvitation:
+    case Rc::kAcceptInvitation:
+    case Rc::kObjectToInvitation:
     case Rc::kRequestJoin:
-      if (!conv_of(frame.request_join().conversation_id())) return;
-      return run_async<Ok>(
-          id, [&](auto done) { groups.request_join(device_, conv, std::move(done)); }, fill_done);
     case Rc::kDeleteEntry:
-      if (!conv_of(frame.delete_entry().conversation_id())) return;
-      return run_async<Ok>(
-          id,
-          [&](auto done) {
-            groups.delete_entry(device_, conv, frame.delete_entry().seq(), std::move(done));
-          },
-          fill_done);
+      return on_group_conversation_request(id, frame);
+    case Rc::kListInvitations:
+    case Rc::kListOpenGroups:
+      return on_group_list_request(id, frame);
     default:
       return on_report_request(id, frame);
   }
+}
+
+// The requests that name a conversation: it is read once, before the domain is asked.
+void Session::on_group_conversation_request(uint64_t id, const v1::ClientFrame& frame) {
+  ConvId conv;
+  if (!ConvId::parse(conversation_id_of(frame), conv)) {
+    return fail(id, make_error(Errc::kInvalidArgument, "conversation_id must be 16 bytes"));
+  }
+  auto& groups = hub_.domain().groups();
+  auto call = [&](auto domain_call) { run_async<Ok>(id, domain_call, fill_done); };
+  switch (frame.request_case()) {
+    case Rc::kRevokeInvitation:
+      return call([&](auto done) {
+        groups.revoke_invitation(device_, conv, frame.revoke_invitation().nonce(), std::move(done));
+      });
+    case Rc::kAcceptInvitation:
+      return call([&](auto done) {
+        groups.accept_invitation(device_, conv, frame.accept_invitation().nonce(), std::move(done));
+      });
+    case Rc::kObjectToInvitation:
+      return call([&](auto done) {
+        groups.object_to_invitation(device_, conv, frame.object_to_invitation().nonce(),
+                                    std::move(done));
+      });
+    case Rc::kRequestJoin:
+      return call([&](auto done) { groups.request_join(device_, conv, std::move(done)); });
+    case Rc::kDeleteEntry:
+      return call([&](auto done) {
+        groups.delete_entry(device_, conv, frame.delete_entry().seq(), std::move(done));
+      });
+    default:
+      return fail(id, make_error(Errc::kUnknownOperation, "unknown request kind"));
+  }
+}
+
+void Session::on_group_list_request(uint64_t id, const v1::ClientFrame& frame) {
+  auto& groups = hub_.domain().groups();
+  v1::Response response;
+  response.set_request_id(id);
+  if (frame.has_list_invitations()) {
+    auto* list = response.mutable_invitations();
+    for (auto& s : groups.invitations_for(device_)) list->add_signed_invitations(std::move(s));
+    return respond(response);
+  }
+  auto* list = response.mutable_open_groups();
+  for (const auto& g : groups.open_groups(device_)) {
+    auto* out = list->add_groups();
+    out->set_conversation_id(g.id.str());
+    out->set_charter(g.charter);
+    out->set_members(g.members);
+  }
+  respond(response);
 }
 
 void Session::on_report_request(uint64_t id, const v1::ClientFrame& frame) {

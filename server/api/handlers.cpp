@@ -17,71 +17,17 @@ Error bad_conv_id() {
 }  // namespace
 
 void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
-  auto& domain = hub_.domain();
-  v1::Response response;
-  response.set_request_id(id);
   switch (frame.request_case()) {
     case Rc::kAddDevice:
-      return run_async<DeviceId>(
-          id,
-          [&](auto done) {
-            const auto& req = frame.add_device();
-            domain.identity().add_device(device_, req.device_public_key(),
-                                         req.has_link() ? &req.link() : nullptr, std::move(done));
-          },
-          [](DeviceId d, v1::Response& r) { r.mutable_device()->set_device_id(d); });
-    case Rc::kLookupAccount: {
-      auto account = domain.identity().lookup(frame.lookup_account().handle());
-      if (!account) return fail(id, account.error());
-      fill_account(*account, *response.mutable_account());
-      return respond(response);
-    }
-    case Rc::kUploadKeyPackages: {
-      // Each upload may bring a new signature key and last-resort ref: bound how fast.
-      if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
-        return fail(id, *limited);
-      }
-      std::vector<domain::KeyPackageUpload> uploads;
-      for (const auto& kp : frame.upload_key_packages().key_packages()) {
-        uploads.push_back({kp.data(), kp.last_resort()});
-      }
-      return run_async<uint32_t>(
-          id,
-          [&](auto done) {
-            domain.key_packages().upload(device_, std::move(uploads), std::move(done));
-          },
-          [](uint32_t stored, v1::Response& r) {
-            r.mutable_upload_key_packages()->set_stored(stored);
-          });
-    }
+      return on_add_device(id, frame.add_device());
+    case Rc::kLookupAccount:
+      return on_lookup_account(id, frame.lookup_account());
+    case Rc::kUploadKeyPackages:
+      return on_upload_key_packages(id, frame.upload_key_packages());
     case Rc::kFetchKeyPackages:
-      // Each fetch hands out packages for good and is a synced write: bound how fast one account
-      // can drain others' stock.
-      if (auto limited = hub_.limit(Limited::kKeyPackageFetch, peer_.key(), account_)) {
-        return fail(id, *limited);
-      }
-      return run_async<domain::FetchedKeyPackages>(
-          id,
-          [&](auto done) {
-            domain.key_packages().fetch(device_, frame.fetch_key_packages().handle(),
-                                        std::move(done));
-          },
-          [](const domain::FetchedKeyPackages& f, v1::Response& r) {
-            auto* out = r.mutable_fetch_key_packages();
-            fill_account(f.account, *out->mutable_account());
-            for (const auto& p : f.packages) {
-              auto* kp = out->add_key_packages();
-              kp->set_device_id(p.device_id);
-              kp->set_data(p.data);
-              kp->set_last_resort(p.last_resort);
-            }
-          });
-    case Rc::kCountKeyPackages: {
-      const auto count = domain.key_packages().count(device_);
-      response.mutable_count_key_packages()->set_stored(count.stored);
-      response.mutable_count_key_packages()->set_has_last_resort(count.has_last_resort);
-      return respond(response);
-    }
+      return on_fetch_key_packages(id, frame.fetch_key_packages());
+    case Rc::kCountKeyPackages:
+      return on_count_key_packages(id);
     case Rc::kListDeviceRequests:
       return on_device_request(id, frame);
     case Rc::kCreateRegistrationCode:
@@ -106,6 +52,75 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
     default:
       return on_conversation_request(id, frame);
   }
+}
+
+void Session::on_add_device(uint64_t id, const v1::AddDevice& request) {
+  run_async<DeviceId>(
+      id,
+      [&](auto done) {
+        hub_.domain().identity().add_device(device_, request.device_public_key(),
+                                            request.has_link() ? &request.link() : nullptr,
+                                            std::move(done));
+      },
+      [](DeviceId d, v1::Response& r) { r.mutable_device()->set_device_id(d); });
+}
+
+void Session::on_lookup_account(uint64_t id, const v1::LookupAccount& request) {
+  auto account = hub_.domain().identity().lookup(request.handle());
+  if (!account) return fail(id, account.error());
+  v1::Response response;
+  response.set_request_id(id);
+  fill_account(*account, *response.mutable_account());
+  respond(response);
+}
+
+void Session::on_upload_key_packages(uint64_t id, const v1::UploadKeyPackages& request) {
+  // Each upload may bring a new signature key and last-resort ref: bound how fast.
+  if (auto limited = hub_.limit(Limited::kMessage, peer_.key(), account_)) {
+    return fail(id, *limited);
+  }
+  std::vector<domain::KeyPackageUpload> uploads;
+  for (const auto& kp : request.key_packages()) uploads.push_back({kp.data(), kp.last_resort()});
+  run_async<uint32_t>(
+      id,
+      [&](auto done) {
+        hub_.domain().key_packages().upload(device_, std::move(uploads), std::move(done));
+      },
+      [](uint32_t stored, v1::Response& r) {
+        r.mutable_upload_key_packages()->set_stored(stored);
+      });
+}
+
+void Session::on_fetch_key_packages(uint64_t id, const v1::FetchKeyPackages& request) {
+  // Each fetch hands out packages for good and is a synced write: bound how fast one account can
+  // drain others' stock.
+  if (auto limited = hub_.limit(Limited::kKeyPackageFetch, peer_.key(), account_)) {
+    return fail(id, *limited);
+  }
+  run_async<domain::FetchedKeyPackages>(
+      id,
+      [&](auto done) {
+        hub_.domain().key_packages().fetch(device_, request.handle(), std::move(done));
+      },
+      [](const domain::FetchedKeyPackages& f, v1::Response& r) {
+        auto* out = r.mutable_fetch_key_packages();
+        fill_account(f.account, *out->mutable_account());
+        for (const auto& p : f.packages) {
+          auto* kp = out->add_key_packages();
+          kp->set_device_id(p.device_id);
+          kp->set_data(p.data);
+          kp->set_last_resort(p.last_resort);
+        }
+      });
+}
+
+void Session::on_count_key_packages(uint64_t id) {
+  const auto count = hub_.domain().key_packages().count(device_);
+  v1::Response response;
+  response.set_request_id(id);
+  response.mutable_count_key_packages()->set_stored(count.stored);
+  response.mutable_count_key_packages()->set_has_last_resort(count.has_last_resort);
+  respond(response);
 }
 
 void Session::on_conversation_request(uint64_t id, const v1::ClientFrame& frame) {

@@ -85,6 +85,11 @@ class Session {
   void on_authenticate(uint64_t id, const v1::Authenticate& request);
   void on_authenticated(const domain::AuthInfo& info);
   void on_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_add_device(uint64_t id, const v1::AddDevice& request);
+  void on_lookup_account(uint64_t id, const v1::LookupAccount& request);
+  void on_upload_key_packages(uint64_t id, const v1::UploadKeyPackages& request);
+  void on_fetch_key_packages(uint64_t id, const v1::FetchKeyPackages& request);
+  void on_count_key_packages(uint64_t id);
   void on_conversation_request(uint64_t id, const v1::ClientFrame& frame);
   void on_commit(uint64_t id, const v1::Commit& request);
   void on_send(uint64_t id, const v1::Send& request);
@@ -93,6 +98,8 @@ class Session {
   void on_contact_link_request(uint64_t id, const v1::ClientFrame& frame);
   void on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request);
   void on_group_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_group_conversation_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_group_list_request(uint64_t id, const v1::ClientFrame& frame);
   void on_report_request(uint64_t id, const v1::ClientFrame& frame);
   // RequestDevice, ListDeviceRequests, PostPairingNonce, GetDeviceRequest (device_handlers.cpp).
   void on_device_request(uint64_t id, const v1::ClientFrame& frame);
