@@ -83,41 +83,11 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
                      r.error().message()));
   }
   switch (kind_of(r.request_id())) {
-    case kHello: {
-      instance_id_ = r.hello().instance_id();
-      const auto t =
-          wire::auth_transcript(instance_id_, r.hello().challenge(), wire::kProtocolVersion);
-      v1::ClientFrame f;
-      if (registering) {
-        auto* reg = f.mutable_register_();
-        const std::string handle = "bench" + std::to_string(index);
-        reg->set_handle(handle);
-        reg->set_device_public_key(peer.key.public_key());
-        reg->set_signature(peer.key.sign(t));
-        *reg->mutable_link() = testing::device_first_link(handle, peer.key.public_key(),
-                                                          testing::secret_bytes(peer.key.sk));
-        return request(index, kRegister, f);
-      }
-      f.mutable_authenticate()->set_device_public_key(peer.key.public_key());
-      f.mutable_authenticate()->set_signature(peer.key.sign(t));
-      return request(index, kAuthenticate, f);
-    }
+    case kHello:
+      return on_hello(index, r.hello(), registering);
     case kRegister:
     case kAuthenticate:
-      peer.device_id = r.auth().device_id();
-      peer.authenticated = true;
-      if (!peer.mls)
-        peer.mls = std::make_unique<testing::MlsMember>(r.auth().handle(), peer.key.sk);
-      ++authenticated_;
-      if (reconnecting_) {
-        // Back after a reconnect: how far the log went, to know when the catch-up got there.
-        peer.catching_up = true;
-        peer.resend_after = 0;
-        v1::ClientFrame f;
-        f.mutable_get_conversation()->set_conversation_id(peer.conv);
-        request(index, kHead, f);
-      }
-      return;
+      return on_authenticated(index, r.auth());
     case kHead:
       peer.resend_after = std::max<uint64_t>(r.conversation().head_seq(), 1);
       if (peer.last_seq >= peer.resend_after) resend(index);
@@ -141,6 +111,42 @@ void CercleWorkload::on_response(int index, const v1::Response& r, bool register
     default:
       return;
   }
+}
+
+// The relay's challenge: sign it to register (first connection) or authenticate.
+void CercleWorkload::on_hello(int index, const v1::HelloResult& hello, bool registering) {
+  Peer& peer = peers_[index];
+  instance_id_ = hello.instance_id();
+  const auto t = wire::auth_transcript(instance_id_, hello.challenge(), wire::kProtocolVersion);
+  v1::ClientFrame f;
+  if (registering) {
+    auto* reg = f.mutable_register_();
+    const std::string handle = "bench" + std::to_string(index);
+    reg->set_handle(handle);
+    reg->set_device_public_key(peer.key.public_key());
+    reg->set_signature(peer.key.sign(t));
+    *reg->mutable_link() = testing::device_first_link(handle, peer.key.public_key(),
+                                                      testing::secret_bytes(peer.key.sk));
+    return request(index, kRegister, f);
+  }
+  f.mutable_authenticate()->set_device_public_key(peer.key.public_key());
+  f.mutable_authenticate()->set_signature(peer.key.sign(t));
+  request(index, kAuthenticate, f);
+}
+
+void CercleWorkload::on_authenticated(int index, const v1::AuthResult& auth) {
+  Peer& peer = peers_[index];
+  peer.device_id = auth.device_id();
+  peer.authenticated = true;
+  if (!peer.mls) peer.mls = std::make_unique<testing::MlsMember>(auth.handle(), peer.key.sk);
+  ++authenticated_;
+  if (!reconnecting_) return;
+  // Back after a reconnect: how far the log went, to know when the catch-up got there.
+  peer.catching_up = true;
+  peer.resend_after = 0;
+  v1::ClientFrame f;
+  f.mutable_get_conversation()->set_conversation_id(peer.conv);
+  request(index, kHead, f);
 }
 
 void CercleWorkload::on_delivery(int index, const v1::Delivery& d) {

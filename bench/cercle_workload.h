@@ -91,6 +91,8 @@ class CercleWorkload final : public Workload {
   void start_peer(int index, bool registering);
   void on_message(int index, std::string_view bytes, bool registering);
   void on_response(int index, const v1::Response& r, bool registering);
+  void on_hello(int index, const v1::HelloResult& hello, bool registering);
+  void on_authenticated(int index, const v1::AuthResult& auth);
   void on_delivery(int index, const v1::Delivery& d);
   void on_application(int index, const v1::Delivery& d);
   bool counted_before(Peer& peer, uint64_t sender, const std::string& send_time);
