@@ -2,8 +2,10 @@
 // of every kind from each starting point, and real MLS messages of the world's members (commits
 // adding and removing, proposals, application messages, key packages, Welcomes), which the relay
 // accepts because the world is the same in every run.
+#include <algorithm>
 #include <fstream>
 #include <functional>
+#include <string_view>
 
 #include "cercle/policy/policy.h"
 #include "proto/wire.h"
@@ -76,6 +78,41 @@ Fill send_frame(const std::string& conv, uint64_t at, const std::string& payload
   };
 }
 
+// A device key that is none of the world's, made from `name` (the same in every run).
+Member seeded_member(std::string_view name) {
+  Member m;
+  unsigned char seed[crypto_sign_SEEDBYTES] = {};
+  std::copy(name.begin(), name.end(), seed);
+  crypto_sign_seed_keypair(m.pk.data(), m.sk.data(), seed);
+  return m;
+}
+
+std::string secret_of(const Member& m) { return testing::secret_bytes(m.sk.data(), m.sk.size()); }
+
+// A new device asks to join `handle`'s account.
+Fill ask_device(std::string handle, std::string device_key, std::string possession,
+                std::string commitment) {
+  return [=](v1::ClientFrame& f) {
+    auto* r = f.mutable_request_device();
+    r->set_handle(handle);
+    r->set_device_public_key(device_key);
+    r->set_mls_key(device_key);
+    r->set_possession(possession);
+    r->set_commitment(commitment);
+  };
+}
+
+Fill get_device_request(std::string id) {
+  return [=](v1::ClientFrame& f) { f.mutable_get_device_request()->set_request_id(id); };
+}
+
+Fill post_pairing_nonce(std::string id, std::string nonce) {
+  return [=](v1::ClientFrame& f) {
+    f.mutable_post_pairing_nonce()->set_request_id(id);
+    f.mutable_post_pairing_nonce()->set_nonce(nonce);
+  };
+}
+
 }  // namespace
 
 // Seeds from the world's state; the commits and proposals are kept for the handshake seeds.
@@ -97,6 +134,9 @@ class Seeds {
   void write_all() {
     unauthenticated();
     reading();
+    administration();
+    links_and_devices();
+    invitations();
     commits();
     members();
     handshakes();
@@ -119,11 +159,8 @@ class Seeds {
     const std::string transcript =
         wire::auth_transcript(w.instance_id, challenge, wire::kProtocolVersion);
     {
-      unsigned char seed[crypto_sign_SEEDBYTES] = {'e', 'v', 'e'};
-      Member eve;
-      crypto_sign_seed_keypair(eve.pk.data(), eve.sk.data(), seed);
-      const auto eve_link = testing::device_first_link(
-          "eve", eve.public_key(), testing::secret_bytes(eve.sk.data(), eve.sk.size()));
+      const Member eve = seeded_member("eve");
+      const auto eve_link = testing::device_first_link("eve", eve.public_key(), secret_of(eve));
       session(Start::kHello, {[&](auto& f) {
                                 auto* r = f.mutable_register_();
                                 r->set_handle("eve");
@@ -158,25 +195,13 @@ class Seeds {
   // the same connection authenticates as alice and adds it. (The approver's nonce comes only from
   // another connection of the account, which no input drives.)
   void pairing(const std::string& transcript) {
-    Member tablet;
-    unsigned char seed[crypto_sign_SEEDBYTES] = {'t', 'a', 'b'};
-    crypto_sign_seed_keypair(tablet.pk.data(), tablet.sk.data(), seed);
+    const Member tablet = seeded_member("tab");
     const std::string key = tablet.public_key();
-    const std::string secret = testing::secret_bytes(tablet.sk.data(), tablet.sk.size());
+    const std::string secret = secret_of(tablet);
     const std::string nonce(policy::kNonceBytes, 'd');
-    auto ask = [&](std::string handle, std::string device_key, std::string possession,
-                   std::string commitment) -> Fill {
-      return [=](v1::ClientFrame& f) {
-        auto* r = f.mutable_request_device();
-        r->set_handle(handle);
-        r->set_device_public_key(device_key);
-        r->set_mls_key(device_key);
-        r->set_possession(possession);
-        r->set_commitment(commitment);
-      };
-    };
-    const Fill request = ask("alice", key, policy::sign_possession("alice", key, key, secret),
-                             policy::commitment(nonce));
+    const Fill request =
+        ask_device("alice", key, policy::sign_possession("alice", key, key, secret),
+                   policy::commitment(nonce));
     // The request's id comes from the relay's random stream, the same in every run: read it once.
     std::string id;
     {
@@ -184,47 +209,50 @@ class Seeds {
       h.frame(frame(1, request));
       id = h.last_response().device_request().request_id();
     }
-    auto get = [](std::string id) -> Fill {
-      return [=](auto& f) { f.mutable_get_device_request()->set_request_id(id); };
-    };
-    auto post = [](std::string id, std::string n) -> Fill {
-      return [=](auto& f) {
-        f.mutable_post_pairing_nonce()->set_request_id(id);
-        f.mutable_post_pairing_nonce()->set_nonce(n);
-      };
-    };
-    const std::string alice_secret = testing::secret_bytes(alice.sk.data(), alice.sk.size());
-    const auto chain = policy::append(
-        {}, "alice", testing::device_first_link("alice", alice.public_key(), alice_secret));
-    const auto link = testing::device_add_link(chain.view, "alice", alice_secret, key, secret);
-    session(Start::kHello,
-            {request, get(id), post(id, nonce),
-             [&](auto& f) {
-               f.mutable_authenticate()->set_device_public_key(alice.public_key());
-               f.mutable_authenticate()->set_signature(alice.sign(transcript));
-             },
-             [](auto& f) { f.mutable_list_device_requests(); }, post(id, std::string(32, 'a')),
-             [&](auto& f) {
-               f.mutable_add_device()->set_device_public_key(key);
-               *f.mutable_add_device()->mutable_link() = link;
-             },
-             get(id)});
-    // Refusals: no such account, a bad possession proof, a key that is a device already, a short
-    // commitment, an unknown request.
-    session(Start::kHello,
-            {ask("nobody", key, policy::sign_possession("nobody", key, key, secret),
-                 policy::commitment(nonce)),
-             ask("alice", key, std::string(64, 'p'), policy::commitment(nonce)),
-             ask("alice", bob.public_key(), std::string(64, 'p'), policy::commitment(nonce)),
-             ask("alice", key, policy::sign_possession("alice", key, key, secret), "c"),
-             get(std::string(16, 'x')), post(std::string(16, 'x'), nonce)});
-    session(Start::kAlice,
-            {[](auto& f) { f.mutable_list_device_requests(); }, get(id), post(id, nonce)});
+    const auto link = alice_adds(key, secret);
+    session(Start::kHello, {request, get_device_request(id), post_pairing_nonce(id, nonce),
+                            [&](auto& f) {
+                              f.mutable_authenticate()->set_device_public_key(alice.public_key());
+                              f.mutable_authenticate()->set_signature(alice.sign(transcript));
+                            },
+                            [](auto& f) { f.mutable_list_device_requests(); },
+                            post_pairing_nonce(id, std::string(32, 'a')),
+                            [&](auto& f) {
+                              f.mutable_add_device()->set_device_public_key(key);
+                              *f.mutable_add_device()->mutable_link() = link;
+                            },
+                            get_device_request(id)});
+    pairing_refusals(key, secret, nonce);
+    session(Start::kAlice, {[](auto& f) { f.mutable_list_device_requests(); },
+                            get_device_request(id), post_pairing_nonce(id, nonce)});
     session(Start::kNew, {request});
   }
 
+  // No such account, a bad possession proof, a key that is a device already, a short commitment,
+  // an unknown request.
+  void pairing_refusals(const std::string& key, const std::string& secret,
+                        const std::string& nonce) {
+    const std::string unknown(16, 'x');
+    session(Start::kHello,
+            {ask_device("nobody", key, policy::sign_possession("nobody", key, key, secret),
+                        policy::commitment(nonce)),
+             ask_device("alice", key, std::string(64, 'p'), policy::commitment(nonce)),
+             ask_device("alice", bob.public_key(), std::string(64, 'p'), policy::commitment(nonce)),
+             ask_device("alice", key, policy::sign_possession("alice", key, key, secret), "c"),
+             get_device_request(unknown), post_pairing_nonce(unknown, nonce)});
+  }
+
+  // The link by which alice's device adds `key`: her chain is link 0, as the world made it.
+  v1::DeviceLink alice_adds(const std::string& key, const std::string& secret) const {
+    const std::string alice_secret = secret_of(alice);
+    const auto chain =
+        policy::append({}, alice.handle,
+                       testing::device_first_link(alice.handle, alice.public_key(), alice_secret));
+    return testing::device_add_link(chain.view, alice.handle, alice_secret, key, secret);
+  }
+
   void reading() {
-    // Reading and administration, as alice (admin, facilitator).
+    // Reading, as alice (admin, facilitator).
     session(Start::kAlice,
             {[](auto& f) { f.mutable_list_conversations(); },
              [&](auto& f) { f.mutable_get_conversation()->set_conversation_id(group); },
@@ -247,6 +275,10 @@ class Seeds {
                r->set_revealed_text("bonjour");
                r->set_reason("test");
              }});
+  }
+
+  void administration() {
+    // Administration and key packages, as alice.
     session(Start::kAlice, {[](auto& f) { f.mutable_create_registration_code()->set_ttl_hours(1); },
                             [](auto& f) {
                               f.mutable_set_account_type()->set_handle("carol");
@@ -259,17 +291,13 @@ class Seeds {
                               auto* k = f.mutable_upload_key_packages()->add_key_packages();
                               k->set_data(alice.mls->key_package());
                             }});
-    // A new device of alice's with the next link of her chain (link 0 as the world made it).
-    Member phone;
-    unsigned char phone_seed[crypto_sign_SEEDBYTES] = {'p', 'h', 'o', 'n', 'e'};
-    crypto_sign_seed_keypair(phone.pk.data(), phone.sk.data(), phone_seed);
-    const std::string alice_secret = testing::secret_bytes(alice.sk.data(), alice.sk.size());
-    const auto alice_chain =
-        policy::append({}, alice.handle,
-                       testing::device_first_link(alice.handle, alice.public_key(), alice_secret));
-    const auto phone_link =
-        testing::device_add_link(alice_chain.view, alice.handle, alice_secret, phone.public_key(),
-                                 testing::secret_bytes(phone.sk.data(), phone.sk.size()));
+  }
+
+  void links_and_devices() {
+    // Contact links, listings, a new device of alice's with the next link of her chain, new
+    // conversations.
+    const Member phone = seeded_member("phone");
+    const auto phone_link = alice_adds(phone.public_key(), secret_of(phone));
     session(Start::kAlice,
             {[](auto& f) { f.mutable_create_contact_link()->set_label("x"); },
              [](auto& f) { f.mutable_list_contact_links(); },
@@ -285,19 +313,20 @@ class Seeds {
                f.mutable_create_conversation()->set_peer_handle("bob");
              },
              [](auto& f) { f.mutable_create_conversation()->set_kind(v1::GROUP); }});
-    {
-      v1::Invitation i = pro_invitation;
-      i.set_invitee("carol");
-      i.set_invitee_type(v1::INVITEE_PEER);
-      i.set_nonce(std::string(16, 'n'));
-      const std::string signed_i = policy::sign_invitation(i, alice.sk.data()).SerializeAsString();
-      session(Start::kAlice,
-              {[&](auto& f) { f.mutable_create_invitation()->set_signed_invitation(signed_i); },
-               [&](auto& f) {
-                 f.mutable_revoke_invitation()->set_conversation_id(group);
-                 f.mutable_revoke_invitation()->set_nonce(pro_invitation.nonce());
-               }});
-    }
+  }
+
+  void invitations() {
+    v1::Invitation i = pro_invitation;
+    i.set_invitee("carol");
+    i.set_invitee_type(v1::INVITEE_PEER);
+    i.set_nonce(std::string(16, 'n'));
+    const std::string signed_i = policy::sign_invitation(i, alice.sk.data()).SerializeAsString();
+    session(Start::kAlice,
+            {[&](auto& f) { f.mutable_create_invitation()->set_signed_invitation(signed_i); },
+             [&](auto& f) {
+               f.mutable_revoke_invitation()->set_conversation_id(group);
+               f.mutable_revoke_invitation()->set_nonce(pro_invitation.nonce());
+             }});
   }
 
   void commits() {
