@@ -296,14 +296,19 @@ class RelayFixture : public ::testing::Test {
   }
 
   // Reads the whole log of `conv` as `d` sees it, through FetchLog pages.
-  void fetch_all(TestDevice& d, const std::string& conv, std::vector<v1::Delivery>* out) {
+  static void fetch_all(TestDevice& d, const std::string& conv, std::vector<v1::Delivery>* out) {
+    ASSERT_NO_FATAL_FAILURE(fetch_all(*d.ws, conv, out));
+  }
+
+  // Same, on any authenticated connection (a device of another server, for instance).
+  static void fetch_all(WsClient& ws, const std::string& conv, std::vector<v1::Delivery>* out) {
     uint64_t after = 0;
     for (;;) {
       v1::ClientFrame f;
       f.mutable_fetch_log()->set_conversation_id(conv);
       f.mutable_fetch_log()->set_after_seq(after);
       f.mutable_fetch_log()->set_limit(1000);
-      auto r = d.ws->call(f);
+      auto r = ws.call(f);
       ASSERT_TRUE(r && r->has_log()) << (r ? r->error().message() : "timeout");
       if (r->log().entries().empty()) return;
       for (const auto& e : r->log().entries()) out->push_back(e);

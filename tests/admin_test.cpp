@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -187,6 +189,44 @@ TEST_F(AdminTest, BackupsKeepOnlyTheNewestWhenAsked) {
   admin({"backup", "create", backups, "--keep", "lots"}, 2);  // Not a number: a usage error.
 }
 
+// Sends `sender`'s messages in `conv` continuously on its own thread, recording what the server
+// acknowledged (seq -> payload), until stopped. The sender's MLS state is used on that thread only.
+class AcknowledgedSender {
+ public:
+  AcknowledgedSender(TestDevice& sender, const std::string& conv)
+      : thread_([this, &sender, conv] {
+          for (int i = 0; !stop_; ++i) {
+            const std::string text = sender.mls->encrypt(conv, "m" + std::to_string(i));
+            auto r = sender.ws->call(send_frame(conv, 1, text));
+            if (!r || !r->has_send()) return;
+            std::lock_guard lock(mu_);
+            acked_[r->send().seq()] = text;
+          }
+        }) {}
+  ~AcknowledgedSender() { stop(); }
+
+  // What was acknowledged once at least `n` messages were, or after 10 s.
+  std::map<uint64_t, std::string> wait_for(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      std::this_thread::sleep_for(10ms);
+      std::lock_guard lock(mu_);
+      if (acked_.size() >= n || std::chrono::steady_clock::now() >= deadline) return acked_;
+    }
+  }
+
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<uint64_t, std::string> acked_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // Last: started once the members above exist.
+};
+
 TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
   ASSERT_NO_FATAL_FAILURE(
       start_server({"--config", write_config("[rate_limits]\nmessages_per_account_per_second = "
@@ -197,35 +237,12 @@ TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
   std::string conv;
   ASSERT_NO_FATAL_FAILURE(make_group({&a, &b}, &conv));
 
-  // Alice sends continuously on her own connection, recording what the server acknowledged.
-  std::mutex mu;
-  std::map<uint64_t, std::string> acked;
-  std::atomic<bool> stop{false};
-  std::thread sender([&] {
-    for (int i = 0; !stop; ++i) {
-      const std::string text =
-          message(a, conv, "m" + std::to_string(i));  // Alice's MLS: here only.
-      auto r = a.ws->call(send_frame(conv, 1, text));
-      if (!r || !r->has_send()) return;
-      std::lock_guard lock(mu);
-      acked[r->send().seq()] = text;
-    }
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  for (bool enough = false; !enough && std::chrono::steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(10ms);  // Let some messages through before the backup.
-    std::lock_guard lock(mu);
-    enough = acked.size() >= 20;
-  }
-  std::map<uint64_t, std::string> before_backup;
-  {
-    std::lock_guard lock(mu);
-    before_backup = acked;
-  }
+  // Alice sends on her own connection; some messages go through before the backup.
+  AcknowledgedSender sender(a, conv);
+  const std::map<uint64_t, std::string> before_backup = sender.wait_for(20);
   const std::string backups = dir_.path() + "/backups";
   admin({"backup", "create", backups});
-  stop = true;
-  sender.join();
+  sender.stop();
   admin({"backup", "verify", backups});
 
   // The backup restored into a fresh folder, served by a second server.
@@ -237,18 +254,10 @@ TEST_F(AdminTest, ABackupTakenWhileClientsSendServesEveryAcknowledgedMessage) {
   auto reader = WsClient::connect(second->port());
   ASSERT_TRUE(reader && reader->hello_and_authenticate(b.key))
       << (reader ? reader->last_error() : "");
+  std::vector<v1::Delivery> log;
+  ASSERT_NO_FATAL_FAILURE(fetch_all(*reader, conv, &log));
   std::map<uint64_t, std::string> found;
-  for (uint64_t after = 0;;) {
-    v1::ClientFrame f;
-    f.mutable_fetch_log()->set_conversation_id(conv);
-    f.mutable_fetch_log()->set_after_seq(after);
-    f.mutable_fetch_log()->set_limit(100);
-    auto r = reader->call(f);
-    ASSERT_TRUE(r && r->has_log());
-    if (r->log().entries_size() == 0) break;
-    for (const auto& e : r->log().entries()) found[e.seq()] = e.payload();
-    after = r->log().entries(r->log().entries_size() - 1).seq();
-  }
+  for (const auto& e : log) found[e.seq()] = e.payload();
   ASSERT_GE(before_backup.size(), 20u);
   for (const auto& [seq, text] : before_backup) {
     ASSERT_TRUE(found.contains(seq)) << "acknowledged before the backup, missing: " << seq;

@@ -3,7 +3,9 @@
 // own conversations.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "cercle/mls/state.h"
 #include "client/sdk/client.h"
@@ -101,6 +103,55 @@ class ClientSdkTest : public ::testing::Test {
       if (!c.poll(std::chrono::milliseconds(100)).ok()) return false;
     }
     return false;
+  }
+
+  // The saved record of `name`'s only conversation, from its local store (its client closed).
+  void saved_conversation(const std::string& name, client::local::Conversation* out) {
+    auto store = client::LocalStore::open(options(name).data_dir, options(name).passphrase);
+    ASSERT_TRUE(store.ok());
+    auto names = (*store)->list("conv/");
+    ASSERT_EQ(names.size(), 1u);
+    ASSERT_TRUE(out->ParseFromString(**(*store)->get(names[0])));
+  }
+
+  // The first page of `conv`'s log (`conv` as the SDK writes it: hex), as the relay serves it to
+  // `name`'s device on a protocol connection opened with the key from its local store (its client
+  // closed).
+  void read_log_as(const std::string& name, const std::string& conv,
+                   std::vector<v1::Delivery>* out) {
+    auto store = client::LocalStore::open(options(name).data_dir, options(name).passphrase);
+    ASSERT_TRUE(store.ok());
+    client::local::Identity id;
+    ASSERT_TRUE(id.ParseFromString(**(*store)->get("identity")));
+    DeviceKey key;
+    std::memcpy(key.sk, id.device_secret_key().data(), 64);
+    std::memcpy(key.pk, id.device_secret_key().data() + 32, 32);
+    auto raw = WsClient::connect(server_->port());
+    ASSERT_TRUE(raw && raw->hello_and_authenticate(key));
+    std::string conv_bytes;
+    for (size_t i = 0; i < conv.size(); i += 2) {
+      conv_bytes.push_back(static_cast<char>(std::stoi(conv.substr(i, 2), nullptr, 16)));
+    }
+    v1::ClientFrame fetch;
+    fetch.mutable_fetch_log()->set_conversation_id(conv_bytes);
+    fetch.mutable_fetch_log()->set_limit(100);
+    auto log = raw->call(fetch);
+    ASSERT_TRUE(log && log->has_log());
+    out->assign(log->log().entries().begin(), log->log().entries().end());
+  }
+
+  // Polls `c` (5 s at most) until it says it left a conversation; a warning on the way fails.
+  static void expect_left(Client& c) {
+    bool left = false;
+    for (int i = 0; i < 50 && !left; ++i) {
+      auto events = c.poll(std::chrono::milliseconds(100));
+      ASSERT_TRUE(events.ok()) << events.error().message;
+      for (const auto& e : *events) {
+        left |= e.kind == Event::Kind::kLeft;
+        if (e.kind == Event::Kind::kWarning) ADD_FAILURE() << e.detail;
+      }
+    }
+    EXPECT_TRUE(left);
   }
 
   TempDir dir_;
@@ -277,37 +328,16 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   alice.reset();  // Its store is read below: one program at a time.
 
   // Bob's last state as a member, from his own store.
-  auto bob_store = client::LocalStore::open(options("bob").data_dir, options("bob").passphrase);
-  ASSERT_TRUE(bob_store.ok());
-  auto names = (*bob_store)->list("conv/");
-  ASSERT_EQ(names.size(), 1u);
   client::local::Conversation saved;
-  ASSERT_TRUE(saved.ParseFromString(**(*bob_store)->get(names[0])));
+  ASSERT_NO_FATAL_FAILURE(saved_conversation("bob", &saved));
   auto bob_state =
       mls::State::deserialize(mls::Bytes(saved.mls_state().begin(), saved.mls_state().end()));
   ASSERT_TRUE(bob_state.ok());
 
   // What was sent after the removal, as the log holds it (read by Alice's device).
-  auto store = client::LocalStore::open(options("alice").data_dir, options("alice").passphrase);
-  ASSERT_TRUE(store.ok());
-  client::local::Identity id;
-  ASSERT_TRUE(id.ParseFromString(**(*store)->get("identity")));
-  DeviceKey alice_key;
-  std::memcpy(alice_key.sk, id.device_secret_key().data(), 64);
-  std::memcpy(alice_key.pk, id.device_secret_key().data() + 32, 32);
-  auto raw = WsClient::connect(server_->port());
-  ASSERT_TRUE(raw && raw->hello_and_authenticate(alice_key));
-  std::string conv_bytes;
-  for (size_t i = 0; i < conv->size(); i += 2) {
-    conv_bytes.push_back(static_cast<char>(std::stoi(conv->substr(i, 2), nullptr, 16)));
-  }
-  v1::ClientFrame fetch;
-  fetch.mutable_fetch_log()->set_conversation_id(conv_bytes);
-  fetch.mutable_fetch_log()->set_limit(100);
-  auto log = raw->call(fetch);
-  ASSERT_TRUE(log && log->has_log());
-  const auto& entries = log->log().entries();
-  ASSERT_GE(entries.size(), 3);
+  std::vector<v1::Delivery> entries;
+  ASSERT_NO_FATAL_FAILURE(read_log_as("alice", *conv, &entries));
+  ASSERT_GE(entries.size(), 3u);
   const auto& removal = entries[entries.size() - 2];
   const auto& secret = entries[entries.size() - 1];
   ASSERT_EQ(removal.kind(), v1::COMMIT);
@@ -322,25 +352,13 @@ TEST_F(ClientSdkTest, ARemovedMemberCannotDecryptWhatFollows) {
   EXPECT_FALSE(removed->state.process(as_bytes(secret.payload())).ok());
 
   // Bob's client learns it was removed, forgets the keys and cannot write any more.
-  bob_store->reset();
   bob = client("bob");
   ASSERT_TRUE(bob);
-  bool left = false;
-  for (int i = 0; i < 50 && !left; ++i) {
-    auto events = bob->poll(std::chrono::milliseconds(100));
-    ASSERT_TRUE(events.ok()) << events.error().message;
-    for (const auto& e : *events) {
-      left |= e.kind == Event::Kind::kLeft;
-      if (e.kind == Event::Kind::kWarning) ADD_FAILURE() << e.detail;
-    }
-  }
-  EXPECT_TRUE(left);
+  ASSERT_NO_FATAL_FAILURE(expect_left(*bob));
   EXPECT_FALSE(bob->send_text(*conv, "encore là ?").ok());
   EXPECT_TRUE(settled_texts(*bob, *conv).empty());
   bob.reset();
-  bob_store = client::LocalStore::open(options("bob").data_dir, options("bob").passphrase);
-  ASSERT_TRUE(bob_store.ok());
-  ASSERT_TRUE(saved.ParseFromString(**(*bob_store)->get(names[0])));
+  ASSERT_NO_FATAL_FAILURE(saved_conversation("bob", &saved));
   EXPECT_TRUE(saved.left());
   EXPECT_TRUE(saved.mls_state().empty());
 }
