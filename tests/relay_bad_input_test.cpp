@@ -66,6 +66,23 @@ class RelayBadInputTest : public RelayFixture {
     ASSERT_TRUE(r && r->has_conversations()) << "the connection is no longer usable";
   }
 
+  static v1::ClientFrame fetch_frame(const std::string& conv) {
+    v1::ClientFrame f;
+    f.mutable_fetch_log()->set_conversation_id(conv);
+    return f;
+  }
+  static v1::ClientFrame get_frame(const std::string& conv) {
+    v1::ClientFrame f;
+    f.mutable_get_conversation()->set_conversation_id(conv);
+    return f;
+  }
+  // `commit`'s request sent under another conversation id.
+  static v1::ClientFrame commit_to(const BuiltCommit& commit, const std::string& conv) {
+    v1::ClientFrame f = commit.frame;
+    f.mutable_commit()->set_conversation_id(conv);
+    return f;
+  }
+
   TestDevice alice_, bob_, mallory_;
   std::string conv_;
   int pings_ = 0;
@@ -244,49 +261,36 @@ TEST_F(RelayBadInputTest, RequestsOutOfOrderAreRefusedUntilHelloAndAuthenticatio
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
 }
 
-TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsMembershipAndState) {
-  auto& m = *mallory_.ws;
-  const std::string short_id(15, 'c');
+TEST_F(RelayBadInputTest, ConversationRequestsCheckIdsAndMembership) {
   const std::string unknown(16, '\x5a');
-  auto fetch = [](const std::string& conv) {
-    v1::ClientFrame f;
-    f.mutable_fetch_log()->set_conversation_id(conv);
-    return f;
-  };
-  auto get = [](const std::string& conv) {
-    v1::ClientFrame f;
-    f.mutable_get_conversation()->set_conversation_id(conv);
-    return f;
-  };
-  // A real commit of alice's at epoch 1 (never accepted: each request below is refused), sent
-  // under other conversation ids.
+  // A real commit and a real message of alice's at epoch 1 (never accepted: each request below is
+  // refused), sent under other conversation ids.
   BuiltCommit empty;
   ASSERT_NO_FATAL_FAILURE(build_commit(alice_, conv_, 1, {}, {}, &empty));
-  auto commit_to = [&](const std::string& conv) {
-    v1::ClientFrame f = empty.frame;
-    f.mutable_commit()->set_conversation_id(conv);
-    return f;
-  };
-  // A real message of alice's at epoch 1, likewise.
   const std::string text = message(alice_, conv_, "x");
-  for (const std::string& bad : {short_id, std::string(), std::string(17, 'c')}) {
-    for (const auto& f :
-         {send_frame(bad, 1, text), commit_to(bad), ack_frame(bad, 1), fetch(bad), get(bad)}) {
+  for (const std::string& bad : {std::string(15, 'c'), std::string(), std::string(17, 'c')}) {
+    for (const auto& f : {send_frame(bad, 1, text), commit_to(empty, bad), ack_frame(bad, 1),
+                          fetch_frame(bad), get_frame(bad)}) {
       EXPECT_EQ(error_of(alice_.ws->call(f)), v1::INVALID_ARGUMENT) << f.ShortDebugString();
     }
   }
-  for (const auto& f : {send_frame(unknown, 1, text), commit_to(unknown), ack_frame(unknown, 1),
-                        fetch(unknown), get(unknown)}) {
+  for (const auto& f : {send_frame(unknown, 1, text), commit_to(empty, unknown),
+                        ack_frame(unknown, 1), fetch_frame(unknown), get_frame(unknown)}) {
     EXPECT_EQ(error_of(alice_.ws->call(f)), v1::NOT_FOUND) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
   // mallory replays alice's message and commit.
-  for (const auto& f : {send_frame(conv_, 1, text), empty.frame, fetch(conv_)}) {
-    EXPECT_EQ(error_of(m.call(f)), v1::FORBIDDEN) << f.ShortDebugString();
+  for (const auto& f : {send_frame(conv_, 1, text), empty.frame, fetch_frame(conv_)}) {
+    EXPECT_EQ(error_of(mallory_.ws->call(f)), v1::FORBIDDEN) << f.ShortDebugString();
   }
   ASSERT_NO_FATAL_FAILURE(expect_round_trip());
+}
 
-  // Requests a member may make, with values that are wrong.
+// Requests a member may make, with values that are wrong.
+TEST_F(RelayBadInputTest, ConversationRequestsCheckTheirValuesAgainstTheState) {
+  BuiltCommit empty;
+  ASSERT_NO_FATAL_FAILURE(build_commit(alice_, conv_, 1, {}, {}, &empty));
+  const std::string text = message(alice_, conv_, "x");
   auto stale = alice_.ws->call(send_frame(conv_, 0, text));
   EXPECT_EQ(error_of(stale), v1::STALE_EPOCH);
   EXPECT_EQ(stale->error().current_epoch(), 1u);

@@ -45,6 +45,48 @@ class RelayContactLinksTest : public RelayFixture {
     return c.call(f);
   }
 
+  // The helper publishes a last-resort key package so that a visitor can add it while it is
+  // offline; `kp` gets it.
+  void publish_key_package(std::string* kp) {
+    *kp = helper_.mls->key_package();
+    v1::ClientFrame upload;
+    upload.mutable_upload_key_packages()->add_key_packages()->set_data(*kp);
+    upload.mutable_upload_key_packages()->mutable_key_packages(0)->set_last_resort(true);
+    auto uploaded = helper_.ws->call(upload);
+    ASSERT_TRUE(uploaded && uploaded->has_upload_key_packages())
+        << (uploaded ? uploaded->error().message() : "timeout");
+  }
+
+  // `visitor` opens the direct conversation with the helper and adds the helper's device with the
+  // key package it fetched, which must be `helper_kp`; the helper joins from its Welcome.
+  void open_direct_with_helper(TestDevice& visitor, const std::string& helper_kp,
+                               std::string* conv_id) {
+    v1::ClientFrame fetch;
+    fetch.mutable_fetch_key_packages()->set_handle("aidant-paul");
+    auto kps = visitor.ws->call(fetch);
+    ASSERT_TRUE(kps && kps->has_fetch_key_packages());
+    ASSERT_EQ(kps->fetch_key_packages().key_packages_size(), 1);
+    const std::string fetched = kps->fetch_key_packages().key_packages(0).data();
+    EXPECT_EQ(fetched, helper_kp);
+    v1::ClientFrame direct;
+    direct.mutable_create_conversation()->set_kind(v1::DIRECT);
+    direct.mutable_create_conversation()->set_peer_handle("Aidant-Paul");
+    auto conv = visitor.ws->call(direct);
+    ASSERT_TRUE(conv && conv->has_conversation());
+    *conv_id = conv->conversation().conversation_id();
+    visitor.mls->create(*conv_id);
+    BuiltCommit adding;
+    ASSERT_NO_FATAL_FAILURE(build_commit(visitor, *conv_id, 0, {&helper_}, {}, &adding, {fetched}));
+    auto commit = visitor.ws->call(adding.frame);
+    ASSERT_TRUE(commit && commit->has_commit()) << (commit ? commit->error().message() : "timeout");
+    accepted(visitor, *conv_id, adding);
+    auto welcome = helper_.ws->next_delivery();
+    ASSERT_TRUE(welcome);
+    EXPECT_EQ(welcome->kind(), v1::WELCOME);
+    EXPECT_EQ(welcome->conversation_id(), *conv_id);
+    ASSERT_NO_FATAL_FAILURE(join(helper_, *conv_id, welcome->payload()));
+  }
+
   std::string code_;
   TestDevice helper_;
 };
@@ -54,15 +96,8 @@ TEST_F(RelayContactLinksTest, AVisitorReachesTheHelperThroughALinkWithoutACode) 
   ASSERT_TRUE(link && link->has_contact_link()) << (link ? link->error().message() : "timeout");
   const std::string token = link->contact_link().token();
   EXPECT_EQ(token.size(), 22u);
-
-  // The helper publishes key packages so that a visitor can add it while it is offline.
-  const std::string helper_kp = helper_.mls->key_package();
-  v1::ClientFrame upload;
-  upload.mutable_upload_key_packages()->add_key_packages()->set_data(helper_kp);
-  upload.mutable_upload_key_packages()->mutable_key_packages(0)->set_last_resort(true);
-  auto uploaded = helper_.ws->call(upload);
-  ASSERT_TRUE(uploaded && uploaded->has_upload_key_packages())
-      << (uploaded ? uploaded->error().message() : "timeout");
+  std::string helper_kp;
+  ASSERT_NO_FATAL_FAILURE(publish_key_package(&helper_kp));
 
   auto visitor = connect();
   ASSERT_TRUE(visitor->hello());
@@ -80,32 +115,8 @@ TEST_F(RelayContactLinksTest, AVisitorReachesTheHelperThroughALinkWithoutACode) 
   ASSERT_TRUE(reg && reg->has_auth()) << (reg ? reg->error().message() : "timeout");
   camille.ws = std::move(visitor);
   authenticated(&camille, reg->auth());
-
-  // The visitor opens the direct conversation and adds the helper's device.
-  v1::ClientFrame fetch;
-  fetch.mutable_fetch_key_packages()->set_handle("aidant-paul");
-  auto kps = camille.ws->call(fetch);
-  ASSERT_TRUE(kps && kps->has_fetch_key_packages());
-  ASSERT_EQ(kps->fetch_key_packages().key_packages_size(), 1);
-  const std::string fetched = kps->fetch_key_packages().key_packages(0).data();
-  EXPECT_EQ(fetched, helper_kp);
-  v1::ClientFrame direct;
-  direct.mutable_create_conversation()->set_kind(v1::DIRECT);
-  direct.mutable_create_conversation()->set_peer_handle("Aidant-Paul");
-  auto conv = camille.ws->call(direct);
-  ASSERT_TRUE(conv && conv->has_conversation());
-  const std::string conv_id = conv->conversation().conversation_id();
-  camille.mls->create(conv_id);
-  BuiltCommit adding;
-  ASSERT_NO_FATAL_FAILURE(build_commit(camille, conv_id, 0, {&helper_}, {}, &adding, {fetched}));
-  auto commit = camille.ws->call(adding.frame);
-  ASSERT_TRUE(commit && commit->has_commit()) << (commit ? commit->error().message() : "timeout");
-  accepted(camille, conv_id, adding);
-  auto welcome = helper_.ws->next_delivery();
-  ASSERT_TRUE(welcome);
-  EXPECT_EQ(welcome->kind(), v1::WELCOME);
-  EXPECT_EQ(welcome->conversation_id(), conv_id);
-  ASSERT_NO_FATAL_FAILURE(join(helper_, conv_id, welcome->payload()));
+  std::string conv_id;
+  ASSERT_NO_FATAL_FAILURE(open_direct_with_helper(camille, helper_kp, &conv_id));
 
   // The first message, end to end encrypted: the relay carries it as it is.
   const std::string bonjour = camille.mls->encrypt(conv_id, "bonjour");

@@ -151,6 +151,13 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
     }
   }
   EXPECT_TRUE(m[0].ws->nothing_before_round_trip()) << "the sender got its own message back";
+}
+
+TEST_F(RelayConversationTest, InterleavedSendersMessagesReachEveryOtherMemberOnceInOrder) {
+  std::vector<TestDevice> m;
+  ASSERT_NO_FATAL_FAILURE(register_many("member", 5, &m));
+  std::string conv;
+  ASSERT_NO_FATAL_FAILURE(make_group(ptrs(m), &conv));
 
   // Three senders interleaved: each member gets every entry but its own, ascending, once.
   std::map<uint64_t, size_t> sender_of;  // seq -> member index
@@ -183,6 +190,7 @@ TEST_F(RelayConversationTest, ApplicationMessagesFanOutToEveryOtherMemberInOrder
     }
     EXPECT_EQ(got_seqs, expected) << m[k].handle;
   }
+  for (auto& d : m) EXPECT_TRUE(d.ws->nothing_before_round_trip()) << d.handle << ": twice";
 }
 
 TEST_F(RelayConversationTest, MessagesAreAcceptedOnlyAtTheCurrentEpoch) {
