@@ -15,7 +15,59 @@
 namespace cercle::testing {
 namespace {
 
-using RelayDevicePairingTest = RelayDeviceChainTest;
+// The steps of a pairing, each checked as the relay takes it.
+class RelayDevicePairingTest : public RelayDeviceChainTest {
+ protected:
+  // `approver`, a device of the account, sees the one pending request `id` (of the device `key`)
+  // and posts its nonce, once; `approver_nonce` gets it.
+  static void post_approver_nonce(TestDevice& approver, const std::string& id, const DeviceKey& key,
+                                  std::string* approver_nonce) {
+    auto list = approver.ws->call(list_frame());
+    ASSERT_TRUE(list && list->has_device_requests());
+    ASSERT_EQ(list->device_requests().requests_size(), 1);
+    const auto seen = list->device_requests().requests(0);
+    EXPECT_EQ(seen.request_id(), id);
+    EXPECT_EQ(seen.device_public_key(), key.public_key());
+    *approver_nonce = random_nonce();
+    auto posted = approver.ws->call(nonce_frame(id, *approver_nonce));
+    ASSERT_TRUE(posted && posted->has_device_request());
+    EXPECT_EQ(error_of(approver.ws->call(nonce_frame(id, random_nonce()))), v1::INVALID_ARGUMENT);
+  }
+
+  // The new device on `fresh` reads the approver's nonce, then reveals its own `nonce`, once;
+  // `revealed` gets the request as the relay answered the reveal.
+  static void reveal_nonce(WsClient& fresh, const std::string& id, const std::string& nonce,
+                           const std::string& approver_nonce, v1::DeviceRequestInfo* revealed) {
+    auto polled = fresh.call(get_frame(id));
+    ASSERT_TRUE(polled && polled->has_device_request());
+    EXPECT_EQ(polled->device_request().approver_nonce(), approver_nonce);
+    auto r = fresh.call(nonce_frame(id, nonce));
+    ASSERT_TRUE(r && r->has_device_request()) << (r ? r->error().message() : "timeout");
+    *revealed = r->device_request();
+    EXPECT_EQ(error_of(fresh.call(nonce_frame(id, nonce))), v1::INVALID_ARGUMENT);  // Again.
+  }
+
+  // The person types the new device's code on `approver`, which shows the same one: it signs the
+  // ADD with the new device's proof, as the request it reads (`theirs`) gives them.
+  static void approve(TestDevice& approver, const v1::DeviceRequestInfo& theirs,
+                      const std::string& approver_nonce, const std::string& new_code,
+                      uint64_t* device_id) {
+    EXPECT_EQ(policy::commitment(theirs.device_nonce()), theirs.commitment());
+    const std::string old_code =
+        policy::pairing_code(theirs.handle(), theirs.device_public_key(), theirs.mls_key(),
+                             theirs.device_nonce(), approver_nonce);
+    EXPECT_EQ(new_code, old_code);
+    auto link = policy::make_link(chain_view(approver, approver.handle), approver.handle,
+                                  v1::DEVICE_ADD, theirs.device_public_key(), theirs.mls_key(),
+                                  kTime, secret(approver.key), theirs.possession());
+    v1::ClientFrame add;
+    add.mutable_add_device()->set_device_public_key(theirs.device_public_key());
+    *add.mutable_add_device()->mutable_link() = link;
+    auto added = approver.ws->call(add);
+    ASSERT_TRUE(added && added->has_device()) << (added ? added->error().message() : "timeout");
+    *device_id = added->device().device_id();
+  }
+};
 
 TEST_F(RelayDevicePairingTest, ANewDevicePairsWithAnExistingOneAndAuthenticates) {
   ASSERT_NO_FATAL_FAILURE(start());
@@ -33,57 +85,26 @@ TEST_F(RelayDevicePairingTest, ANewDevicePairsWithAnExistingOneAndAuthenticates)
   EXPECT_EQ(info.device_id(), 0u);
   const std::string id = info.request_id();
 
-  // The account's device sees it and posts its nonce, once.
-  auto list = alice.ws->call(list_frame());
-  ASSERT_TRUE(list && list->has_device_requests());
-  ASSERT_EQ(list->device_requests().requests_size(), 1);
-  const auto seen = list->device_requests().requests(0);
-  EXPECT_EQ(seen.request_id(), id);
-  EXPECT_EQ(seen.device_public_key(), key.public_key());
-  const std::string approver_nonce = random_nonce();
-  auto posted = alice.ws->call(nonce_frame(id, approver_nonce));
-  ASSERT_TRUE(posted && posted->has_device_request());
-  EXPECT_EQ(error_of(alice.ws->call(nonce_frame(id, random_nonce()))), v1::INVALID_ARGUMENT);
-
-  // The new device reads the approver's nonce, then reveals its own.
-  auto polled = fresh->call(get_frame(id));
-  ASSERT_TRUE(polled && polled->has_device_request());
-  EXPECT_EQ(polled->device_request().approver_nonce(), approver_nonce);
-  auto revealed = fresh->call(nonce_frame(id, nonce));
-  ASSERT_TRUE(revealed && revealed->has_device_request())
-      << (revealed ? revealed->error().message() : "timeout");
-  EXPECT_EQ(error_of(fresh->call(nonce_frame(id, nonce))), v1::INVALID_ARGUMENT);  // Again.
-
+  std::string approver_nonce;
+  ASSERT_NO_FATAL_FAILURE(post_approver_nonce(alice, id, key, &approver_nonce));
+  v1::DeviceRequestInfo mine;
+  ASSERT_NO_FATAL_FAILURE(reveal_nonce(*fresh, id, nonce, approver_nonce, &mine));
   // Both show the same code, each from what the relay gave it.
-  const auto& mine = revealed->device_request();
   const std::string new_code = policy::pairing_code(mine.handle(), key.public_key(),
                                                     key.public_key(), nonce, mine.approver_nonce());
-  auto theirs_r = alice.ws->call(get_frame(id));
-  ASSERT_TRUE(theirs_r && theirs_r->has_device_request());
-  const auto& theirs = theirs_r->device_request();
-  EXPECT_EQ(policy::commitment(theirs.device_nonce()), theirs.commitment());
-  const std::string old_code =
-      policy::pairing_code(theirs.handle(), theirs.device_public_key(), theirs.mls_key(),
-                           theirs.device_nonce(), approver_nonce);
-  EXPECT_EQ(new_code, old_code);
-
-  // The person confirms: the old device signs the ADD with the new device's proof.
-  auto link = policy::make_link(chain_view(alice, "alice"), "alice", v1::DEVICE_ADD,
-                                theirs.device_public_key(), theirs.mls_key(), kTime,
-                                secret(alice.key), theirs.possession());
-  v1::ClientFrame add;
-  add.mutable_add_device()->set_device_public_key(theirs.device_public_key());
-  *add.mutable_add_device()->mutable_link() = link;
-  auto added = alice.ws->call(add);
-  ASSERT_TRUE(added && added->has_device()) << (added ? added->error().message() : "timeout");
+  auto theirs = alice.ws->call(get_frame(id));
+  ASSERT_TRUE(theirs && theirs->has_device_request());
+  uint64_t device_id = 0;
+  ASSERT_NO_FATAL_FAILURE(
+      approve(alice, theirs->device_request(), approver_nonce, new_code, &device_id));
 
   // The new device learns it was approved, and authenticates on the same connection.
   auto approved = fresh->call(get_frame(id));
   ASSERT_TRUE(approved && approved->has_device_request());
-  EXPECT_EQ(approved->device_request().device_id(), added->device().device_id());
+  EXPECT_EQ(approved->device_request().device_id(), device_id);
   auto auth = fresh->authenticate(key);
   ASSERT_TRUE(auth && auth->has_auth()) << (auth ? auth->error().message() : "timeout");
-  EXPECT_EQ(auth->auth().device_id(), added->device().device_id());
+  EXPECT_EQ(auth->auth().device_id(), device_id);
   EXPECT_EQ(auth->auth().account_id(), alice.account_id);
 }
 

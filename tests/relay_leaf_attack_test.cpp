@@ -11,61 +11,64 @@
 namespace cercle::testing {
 namespace {
 
+// Bob's Update leaf, each edited one way (and signed again by bob), with the relay's refusal.
+struct LeafCase {
+  const char* what;
+  Edit edit;
+  v1::ErrorCode code;
+};
+const LeafCase kUpdateLeafCases[] = {
+    {"another member's name", [](auto& l) { l.credential = mls::Credential(bytes("alice")); },
+     v1::FORBIDDEN},
+    {"an X.509 credential",
+     [](auto& l) {
+       l.credential.credential_type = mls::kCredentialX509;
+       l.credential.certificates = {mls::Opaque{bytes("certificate")}};
+       l.capabilities.credentials.push_back(mls::Uint16{mls::kCredentialX509});
+     },
+     v1::FORBIDDEN},
+    {"the professional mark",
+     [](auto& l) {
+       declare_account_type(l);
+       l.extensions = {account_type(2)};
+     },
+     v1::FORBIDDEN},
+    {"a made-up account type",
+     [](auto& l) {
+       declare_account_type(l);
+       l.extensions = {account_type(9)};
+     },
+     v1::FORBIDDEN},
+    {"an encryption key of the wrong size", [](auto& l) { l.encryption_key.resize(16); },
+     v1::INVALID_ARGUMENT},
+    {"the key_package source, with a lifetime",
+     [](auto& l) {
+       l.source = mls::LeafNodeSource::kKeyPackage;
+       l.lifetime = {0, ~uint64_t{0}};
+     },
+     v1::INVALID_ARGUMENT},
+    {"the commit source", [](auto& l) { l.source = mls::LeafNodeSource::kCommit; },
+     v1::INVALID_ARGUMENT},
+    {"capabilities without the rules extension", [](auto& l) { l.capabilities.extensions.clear(); },
+     v1::INVALID_ARGUMENT},
+    {"an extension twice",
+     [](auto& l) {
+       declare_account_type(l);
+       l.extensions = {account_type(1), account_type(1)};
+     },
+     v1::INVALID_ARGUMENT},
+    {"an extension not in its capabilities", [](auto& l) { l.extensions = {account_type(1)}; },
+     v1::INVALID_ARGUMENT},
+};
+
 TEST_F(RelayAttackTest, EveryFieldOfAnUpdateLeaf) {
   const auto other_key = mls::SignaturePrivateKey::generate();
   const mls::Bytes alice_key =
       alice_.mls->state(conv_).tree().leaf(alice_.mls->leaf(conv_))->signature_key;
-  struct Case {
-    const char* what;
-    Edit edit;
-    v1::ErrorCode code;
-  };
-  const std::vector<Case> cases = {
-      {"another member's name", [](auto& l) { l.credential = mls::Credential(bytes("alice")); },
-       v1::FORBIDDEN},
-      {"an X.509 credential",
-       [](auto& l) {
-         l.credential.credential_type = mls::kCredentialX509;
-         l.credential.certificates = {mls::Opaque{bytes("certificate")}};
-         l.capabilities.credentials.push_back(mls::Uint16{mls::kCredentialX509});
-       },
-       v1::FORBIDDEN},
-      {"the professional mark",
-       [](auto& l) {
-         declare_account_type(l);
-         l.extensions = {account_type(2)};
-       },
-       v1::FORBIDDEN},
-      {"a made-up account type",
-       [](auto& l) {
-         declare_account_type(l);
-         l.extensions = {account_type(9)};
-       },
-       v1::FORBIDDEN},
-      {"another member's signature key", [&](auto& l) { l.signature_key = alice_key; },
-       v1::INVALID_ARGUMENT},  // Bob cannot sign for it.
-      {"an encryption key of the wrong size", [](auto& l) { l.encryption_key.resize(16); },
-       v1::INVALID_ARGUMENT},
-      {"the key_package source, with a lifetime",
-       [](auto& l) {
-         l.source = mls::LeafNodeSource::kKeyPackage;
-         l.lifetime = {0, ~uint64_t{0}};
-       },
-       v1::INVALID_ARGUMENT},
-      {"the commit source", [](auto& l) { l.source = mls::LeafNodeSource::kCommit; },
-       v1::INVALID_ARGUMENT},
-      {"capabilities without the rules extension",
-       [](auto& l) { l.capabilities.extensions.clear(); }, v1::INVALID_ARGUMENT},
-      {"an extension twice",
-       [](auto& l) {
-         declare_account_type(l);
-         l.extensions = {account_type(1), account_type(1)};
-       },
-       v1::INVALID_ARGUMENT},
-      {"an extension not in its capabilities", [](auto& l) { l.extensions = {account_type(1)}; },
-       v1::INVALID_ARGUMENT},
-  };
-  for (const auto& c : cases) EXPECT_EQ(send(bob_, update(c.edit)), c.code) << c.what;
+  for (const auto& c : kUpdateLeafCases) EXPECT_EQ(send(bob_, update(c.edit)), c.code) << c.what;
+  EXPECT_EQ(send(bob_, update([&](auto& l) { l.signature_key = alice_key; })),
+            v1::INVALID_ARGUMENT)
+      << "another member's signature key";  // Bob cannot sign for it.
   EXPECT_EQ(
       send(bob_, update([&](auto& l) { l.signature_key = other_key.public_key; }, &other_key)),
       v1::FORBIDDEN)
@@ -94,8 +97,8 @@ TEST_F(RelayAttackTest, EveryFieldOfAnUpdatePathLeaf) {
     o.path_leaf = std::move(change);
     return commit_with(bob_, o);
   };
-  mls::Capabilities marked = mls::default_capabilities(
-      {policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
+  mls::Capabilities marked =
+      mls::default_capabilities({policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
   mls::Capabilities x509 = mls::default_capabilities(policy::leaf_extension_types());
   x509.credentials.push_back(mls::Uint16{mls::kCredentialX509});
   mls::Credential certificate;
@@ -173,8 +176,8 @@ TEST_F(RelayAttackTest, AProfessionalsLeafKeepsItsMarkAndADirectConversationGets
     f.mutable_send()->set_kind(v1::PROPOSAL);
     return call(pro, f);
   };
-  mls::Capabilities marked = mls::default_capabilities(
-      {policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
+  mls::Capabilities marked =
+      mls::default_capabilities({policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
   for (const auto& extensions : {std::vector<mls::Extension>{}, std::vector{account_type(1)}}) {
     EXPECT_EQ(proposal(pro.mls->propose_update(d, {.extensions = extensions})), v1::FORBIDDEN);
     mls::CommitOptions o;

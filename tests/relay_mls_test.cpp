@@ -35,6 +35,28 @@ class RelayMlsTest : public RelayFixture {
     *out = r->conversation();
   }
 
+  // `d`'s next delivery, which must come.
+  static void next(TestDevice& d, v1::Delivery* out) {
+    auto got = d.ws->next_delivery();
+    ASSERT_TRUE(got) << d.handle << " got nothing";
+    *out = *got;
+  }
+
+  // `d`, no longer a member of `conv`, gets nothing of what follows and can no longer send
+  // `message` nor propose `proposal` (both made while it was a member); `reader`, a member, reads
+  // what `writer` says at `epoch`.
+  void expect_no_longer_a_member(TestDevice& d, TestDevice& writer, TestDevice& reader,
+                                 const std::string& conv, uint64_t epoch,
+                                 const std::string& message, const std::string& proposal) {
+    ASSERT_NO_FATAL_FAILURE(send_ok(writer, conv, epoch, writer.mls->encrypt(conv, "after")));
+    v1::Delivery got;
+    ASSERT_NO_FATAL_FAILURE(next(reader, &got));
+    EXPECT_EQ(reader.mls->decrypt(conv, got.payload()), "after");
+    EXPECT_TRUE(d.ws->nothing_before_round_trip()) << d.handle << " got a later entry";
+    EXPECT_EQ(error_of(d.ws->call(send_frame(conv, epoch, message))), v1::FORBIDDEN);
+    EXPECT_EQ(error_of(d.ws->call(proposal_frame(conv, epoch, proposal))), v1::FORBIDDEN);
+  }
+
   // The relay and the members' MLS states agree: the relay's members are `members`, at the epoch
   // every member is at; they share the epoch's secrets; each sees every other at the leaf that
   // member holds itself; `gone` are in nobody's tree.
@@ -262,21 +284,16 @@ TEST_F(RelayMlsTest, AMemberLeavesThroughAProposalThatAnotherMemberCommits) {
   EXPECT_EQ(error_of(a.ws->call(commit_frame(conv, 1, early.message, {}, {b.device_id}))),
             v1::INVALID_ARGUMENT);
   a.mls->discard(conv);
-
-  uint64_t proposal_seq = 0;
-  {
-    auto r = b.ws->call(proposal_frame(conv, 1, leave));
-    ASSERT_TRUE(r && r->has_send()) << (r ? r->error().message() : "timeout");
-    proposal_seq = r->send().seq();
-  }
-  auto got = c.ws->next_delivery();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->kind(), v1::PROPOSAL);
-  EXPECT_EQ(got->sender_device(), b.device_id);
-  ASSERT_TRUE(c.mls->process(conv, got->payload()));
-  got = a.ws->next_delivery();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->seq(), proposal_seq);
+  auto proposed = b.ws->call(proposal_frame(conv, 1, leave));
+  ASSERT_TRUE(proposed && proposed->has_send())
+      << (proposed ? proposed->error().message() : "timeout");
+  v1::Delivery got;
+  ASSERT_NO_FATAL_FAILURE(next(c, &got));
+  EXPECT_EQ(got.kind(), v1::PROPOSAL);
+  EXPECT_EQ(got.sender_device(), b.device_id);
+  ASSERT_TRUE(c.mls->process(conv, got.payload()));
+  ASSERT_NO_FATAL_FAILURE(next(a, &got));
+  EXPECT_EQ(got.seq(), proposed->send().seq());
 
   // alice commits it by reference: the request must name bob as removed.
   const std::string from_bob = message(b, conv, "still here?");  // While he is a member.
@@ -287,28 +304,17 @@ TEST_F(RelayMlsTest, AMemberLeavesThroughAProposalThatAnotherMemberCommits) {
   a.mls->adopt(conv);
 
   // bob gets the commit that removes him, and leaves the group when he processes it.
-  got = b.ws->next_delivery();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(got->kind(), v1::COMMIT);
-  EXPECT_EQ(got->seq(), r->commit().seq());
-  EXPECT_EQ(std::vector<uint64_t>(got->removed_devices().begin(), got->removed_devices().end()),
+  ASSERT_NO_FATAL_FAILURE(next(b, &got));
+  EXPECT_EQ(got.kind(), v1::COMMIT);
+  EXPECT_EQ(got.seq(), r->commit().seq());
+  EXPECT_EQ(std::vector<uint64_t>(got.removed_devices().begin(), got.removed_devices().end()),
             std::vector<uint64_t>{b.device_id});
-  ASSERT_TRUE(b.mls->process(conv, got->payload()));
+  ASSERT_TRUE(b.mls->process(conv, got.payload()));
   EXPECT_FALSE(b.mls->in_group(conv));
-  got = c.ws->next_delivery();
-  ASSERT_TRUE(got);
-  ASSERT_TRUE(c.mls->process(conv, got->payload()));
+  ASSERT_NO_FATAL_FAILURE(next(c, &got));
+  ASSERT_TRUE(c.mls->process(conv, got.payload()));
   ASSERT_NO_FATAL_FAILURE(expect_agreement(conv, {&a, &c}, {&b}));
-
-  // And nothing after.
-  const std::string hello = a.mls->encrypt(conv, "after bob");
-  ASSERT_NO_FATAL_FAILURE(send_ok(a, conv, 2, hello));
-  got = c.ws->next_delivery();
-  ASSERT_TRUE(got);
-  EXPECT_EQ(c.mls->decrypt(conv, got->payload()), "after bob");
-  EXPECT_TRUE(b.ws->nothing_before_round_trip()) << "the leaver got a later entry";
-  EXPECT_EQ(error_of(b.ws->call(send_frame(conv, 2, from_bob))), v1::FORBIDDEN);
-  EXPECT_EQ(error_of(b.ws->call(proposal_frame(conv, 2, leave))), v1::FORBIDDEN);
+  ASSERT_NO_FATAL_FAILURE(expect_no_longer_a_member(b, a, c, conv, 2, from_bob, leave));
 }
 
 TEST_F(RelayMlsTest, TheLeaversLeafGoesToTheDeviceAddedInTheCommitThatRemovesIt) {

@@ -184,6 +184,22 @@ class EndedContactLinksTest : public RelayFixture {
 
   std::string stats() { return run_admin(data_dir(), {"--json", "stats"}); }
 
+  // The data folder holds `n` contact-link records (cercle-admin's count).
+  void expect_records(int n) {
+    const std::string counts = stats();
+    EXPECT_NE(counts.find("\"contact_links\":" + std::to_string(n)), std::string::npos) << counts;
+  }
+
+  // `d` creates a link (expiring in `hours`, 0 for never), and revokes it when `revoke`; its
+  // token is appended to `tokens`.
+  static void new_link(TestDevice& d, uint32_t hours, bool revoke,
+                       std::vector<std::string>* tokens) {
+    auto link = d.ws->call(create_link_frame(hours));
+    ASSERT_TRUE(link && link->has_contact_link());
+    tokens->push_back(link->contact_link().token());
+    if (revoke) ASSERT_TRUE(d.ws->call(revoke_link_frame(tokens->back()))->has_done());
+  }
+
   int listed(TestDevice& d, int* revoked, std::set<std::string>* tokens = nullptr) {
     v1::ClientFrame f;
     f.mutable_list_contact_links();
@@ -202,16 +218,9 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   TestDevice helper, other;
   ASSERT_NO_FATAL_FAILURE(register_device("helper", &helper));
   ASSERT_NO_FATAL_FAILURE(register_device("other", &other));
-  auto others = other.ws->call(create_link_frame());
-  ASSERT_TRUE(others && others->has_contact_link());
-  ASSERT_TRUE(other.ws->call(revoke_link_frame(others->contact_link().token()))->has_done());
-  std::vector<std::string> tokens;
-  for (int i = 0; i < 8; ++i) {
-    auto link = helper.ws->call(create_link_frame());
-    ASSERT_TRUE(link && link->has_contact_link()) << i;
-    tokens.push_back(link->contact_link().token());
-    ASSERT_TRUE(helper.ws->call(revoke_link_frame(tokens.back()))->has_done()) << i;
-  }
+  std::vector<std::string> others, tokens;
+  ASSERT_NO_FATAL_FAILURE(new_link(other, 0, true, &others));
+  for (int i = 0; i < 8; ++i) ASSERT_NO_FATAL_FAILURE(new_link(helper, 0, true, &tokens)) << i;
   int revoked = 0;
   EXPECT_EQ(listed(helper, &revoked), 5);
   EXPECT_EQ(revoked, 5);
@@ -220,19 +229,15 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   EXPECT_TRUE(helper.ws->call(revoke_link_frame(tokens.back()))->has_done());
   // Another account's ended link is its own business.
   EXPECT_EQ(listed(other, &revoked), 1);
-  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+  expect_records(6);
 
   // Two links that expire in an hour: once past it, they are ended too.
-  for (int i = 0; i < 2; ++i) {
-    auto link = helper.ws->call(create_link_frame(1));
-    ASSERT_TRUE(link && link->has_contact_link());
-    tokens.push_back(link->contact_link().token());
-  }
-  EXPECT_NE(stats().find("\"contact_links\":8"), std::string::npos) << stats();
+  for (int i = 0; i < 2; ++i) ASSERT_NO_FATAL_FAILURE(new_link(helper, 1, false, &tokens));
+  expect_records(8);
   int status = -1;
   run_admin(data_dir(), {"clock", "advance", "2"}, &status);
   ASSERT_EQ(status, 0);
-  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+  expect_records(6);
   std::set<std::string> kept;
   EXPECT_EQ(listed(helper, &revoked, &kept), 5);
   EXPECT_EQ(revoked, 3);  // The two expired ones are among the newest.
@@ -242,11 +247,11 @@ TEST_F(EndedContactLinksTest, OnlyTheNewestEndedLinksOfAnAccountAreKept) {
   // in order): other revokes its link again. Then the server is killed, and cercle-admin counts
   // the records of its data folder (opening it offline forgets nothing): the 5 forgotten links of
   // the helper left the disk.
-  ASSERT_TRUE(other.ws->call(revoke_link_frame(others->contact_link().token()))->has_done());
+  ASSERT_TRUE(other.ws->call(revoke_link_frame(others.front()))->has_done());
   helper.ws.reset();
   other.ws.reset();
   server_->kill9();
-  EXPECT_NE(stats().find("\"contact_links\":6"), std::string::npos) << stats();
+  expect_records(6);
 
   // Restarted (the test clock back to now: the two expiring links work again), the helper lists
   // what was kept, and the forgotten links are unknown.

@@ -24,78 +24,101 @@ class RelaySlowConsumerTest : public RelayFixture {
   // Builds a group of a sender, two fast readers and one reader that stops reading, then sends
   // rounds of messages until the server drops the stalled reader; then brings it back.
   void run(const std::string& limits_toml) {
+    ASSERT_NO_FATAL_FAILURE(start_group(limits_toml));
+    ASSERT_NO_FATAL_FAILURE(stall_slow_reader());
+    ASSERT_NO_FATAL_FAILURE(send_until_dropped());
+    // Reading what its socket still holds, the stalled reader sees the connection end.
+    EXPECT_TRUE(slow_.ws->wait_closed(10s));
+    ASSERT_NO_FATAL_FAILURE(expect_catch_up());
+  }
+
+  // The server with `limits_toml`, and the group: sender, fast1, fast2 and slow (epoch 1).
+  void start_group(const std::string& limits_toml) {
     // The sender sends as fast as it can: its account's message limit is off here.
     const std::string config = limits_toml + "[rate_limits]\nmessages_per_account_per_second = 0\n";
     ASSERT_NO_FATAL_FAILURE(start_server({"--sync", "false", "--config", write_config(config)}));
-    TestDevice sender, fast1, fast2, slow;
-    ASSERT_NO_FATAL_FAILURE(register_device("sender", &sender));
-    ASSERT_NO_FATAL_FAILURE(register_device("fast1", &fast1));
-    ASSERT_NO_FATAL_FAILURE(register_device("fast2", &fast2));
-    ASSERT_NO_FATAL_FAILURE(register_device("slow", &slow));
-    std::string conv;
-    uint64_t first_seq = 0;
-    ASSERT_NO_FATAL_FAILURE(create_group(sender, &conv));
-    ASSERT_NO_FATAL_FAILURE(add_members(sender, conv, 0, {&fast1, &fast2, &slow}, &first_seq));
+    ASSERT_NO_FATAL_FAILURE(register_device("sender", &sender_));
+    ASSERT_NO_FATAL_FAILURE(register_device("fast1", &fast1_));
+    ASSERT_NO_FATAL_FAILURE(register_device("fast2", &fast2_));
+    ASSERT_NO_FATAL_FAILURE(register_device("slow", &slow_));
+    ASSERT_NO_FATAL_FAILURE(create_group(sender_, &conv_));
+    ASSERT_NO_FATAL_FAILURE(
+        add_members(sender_, conv_, 0, {&fast1_, &fast2_, &slow_}, &first_seq_));
+  }
 
-    // The slow reader's connection: authenticated, then never read again.
-    slow.ws = WsClient::connect_small_buffer(server_->port(), 4096);
-    ASSERT_TRUE(slow.ws);
-    ASSERT_TRUE(slow.ws->hello_and_authenticate(slow.key)) << slow.ws->last_error();
-    ASSERT_TRUE(slow.ws->next_delivery()) << "the Welcome, caught up";
+  // The slow reader's connection: authenticated, then never read again.
+  void stall_slow_reader() {
+    slow_.ws = WsClient::connect_small_buffer(server_->port(), 4096);
+    ASSERT_TRUE(slow_.ws);
+    ASSERT_TRUE(slow_.ws->hello_and_authenticate(slow_.key)) << slow_.ws->last_error();
+    ASSERT_TRUE(slow_.ws->next_delivery()) << "the Welcome, caught up";
+  }
 
-    int sent = 0;
+  // One round: kPerRound messages, one at a time (a fast reader's queue never holds more than a
+  // message or two), each read promptly by both fast readers.
+  void send_round(int round) {
+    for (int i = 0; i < kPerRound; ++i) {
+      uint64_t seq = 0;
+      ASSERT_NO_FATAL_FAILURE(
+          send_ok(sender_, conv_, 1, numbered(sender_, conv_, sent_, payload(sent_)), &seq));
+      ASSERT_EQ(seq, first_seq_ + 1 + sent_);
+      ++sent_;
+    }
+    for (TestDevice* d : {&fast1_, &fast2_}) {
+      auto got = d->ws->deliveries(kPerRound, 2s);
+      ASSERT_EQ(got.size(), size_t{kPerRound}) << d->handle << " stalled in round " << round;
+      for (int i = 0; i < kPerRound; ++i) {
+        ASSERT_EQ(index_of(got[i].payload()), sent_ - kPerRound + i);
+      }
+      ASSERT_FALSE(d->ws->is_closed()) << d->handle << " was dropped";
+    }
+  }
+
+  // The slow reader's queue fills, then its writes stall; the server drops it after write_stall_s
+  // (2 s here). Three more rounds follow its drop.
+  void send_until_dropped() {
     int rounds_after_drop = -1;
-    // Its queue fills, then its writes stall; the server drops it after write_stall_s (2 s here).
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     for (int round = 0; std::chrono::steady_clock::now() < deadline && rounds_after_drop < 3;
          ++round) {
-      // One message at a time: a fast reader's queue never holds more than a message or two.
-      for (int i = 0; i < kPerRound; ++i) {
-        uint64_t seq = 0;
-        ASSERT_NO_FATAL_FAILURE(
-            send_ok(sender, conv, 1, numbered(sender, conv, sent, payload(sent)), &seq));
-        ASSERT_EQ(seq, first_seq + 1 + sent);
-        ++sent;
-      }
-      for (TestDevice* d : {&fast1, &fast2}) {
-        auto got = d->ws->deliveries(kPerRound, 2s);
-        ASSERT_EQ(got.size(), size_t{kPerRound}) << d->handle << " stalled in round " << round;
-        for (int i = 0; i < kPerRound; ++i) {
-          ASSERT_EQ(index_of(got[i].payload()), sent - kPerRound + i);
-        }
-        ASSERT_FALSE(d->ws->is_closed()) << d->handle << " was dropped";
-      }
+      ASSERT_NO_FATAL_FAILURE(send_round(round));
       if (rounds_after_drop >= 0) {
         ++rounds_after_drop;
       } else if (server_->log().find("conn.too_slow") != std::string::npos) {
         rounds_after_drop = 0;
       } else {
-        fast1.ws->drain(20ms);  // Let the stall clock run.
+        fast1_.ws->drain(20ms);  // Let the stall clock run.
       }
     }
     ASSERT_GE(rounds_after_drop, 0)
-        << "the stalled reader was never dropped after " << sent << " messages";
+        << "the stalled reader was never dropped after " << sent_ << " messages";
     EXPECT_EQ(server_->log().find("conn.too_slow"), server_->log().rfind("conn.too_slow"))
         << "more than one connection was dropped";
-    // Reading what its socket still holds, the stalled reader sees the connection end.
-    EXPECT_TRUE(slow.ws->wait_closed(10s));
+  }
 
-    // Back, on a normal connection: everything after its cursor (it never acknowledged), in order.
-    ASSERT_NO_FATAL_FAILURE(reconnect(&slow));
-    auto got = slow.ws->deliveries(1 + sent, 10s);
-    ASSERT_FALSE(slow.ws->is_closed()) << "dropped again while catching up\n" << server_->log();
-    ASSERT_EQ(got.size(), size_t(1 + sent));
+  // Back, on a normal connection: everything after its cursor (it never acknowledged), in order;
+  // and live again.
+  void expect_catch_up() {
+    ASSERT_NO_FATAL_FAILURE(reconnect(&slow_));
+    auto got = slow_.ws->deliveries(1 + sent_, 10s);
+    ASSERT_FALSE(slow_.ws->is_closed()) << "dropped again while catching up\n" << server_->log();
+    ASSERT_EQ(got.size(), size_t(1 + sent_));
     EXPECT_EQ(got[0].kind(), v1::WELCOME);
-    for (int i = 0; i < sent; ++i) {
-      ASSERT_EQ(got[1 + i].seq(), first_seq + 1 + i);
+    for (int i = 0; i < sent_; ++i) {
+      ASSERT_EQ(got[1 + i].seq(), first_seq_ + 1 + i);
       ASSERT_EQ(index_of(got[1 + i].payload()), i);
     }
-    // And live again.
-    ASSERT_NO_FATAL_FAILURE(send_ok(sender, conv, 1, numbered(sender, conv, sent, payload(sent))));
-    auto live = slow.ws->next_delivery();
+    ASSERT_NO_FATAL_FAILURE(
+        send_ok(sender_, conv_, 1, numbered(sender_, conv_, sent_, payload(sent_))));
+    auto live = slow_.ws->next_delivery();
     ASSERT_TRUE(live);
-    EXPECT_EQ(index_of(live->payload()), sent);
+    EXPECT_EQ(index_of(live->payload()), sent_);
   }
+
+  TestDevice sender_, fast1_, fast2_, slow_;
+  std::string conv_;
+  uint64_t first_seq_ = 0;  // The commit that added the readers.
+  int sent_ = 0;            // Messages sent so far (numbered 0, 1, ...).
 };
 
 TEST_F(RelaySlowConsumerTest, AStalledReaderIsDroppedOthersKeepUpAndItCatchesUpLater) {
