@@ -3,8 +3,7 @@
 // screen is fetched (dynamic import) when its address is first opened.
 import { groupKey, type ChatMessage, type Messenger } from "../core/messenger";
 import { lang, setLang, t } from "../i18n";
-import type { Screen, Shell } from "./common";
-import { formatTime } from "./common";
+import { formatTime, type Screen, type Shell } from "./common";
 import { h, replace } from "./dom";
 import { noticeText } from "./notices";
 import { isExiting, pushEntry, replaceEntry, safetyBar } from "./safety";
