@@ -32,7 +32,7 @@ Status ContactLinks::load() {
   Status bad = Ok{};
   auto scanned = ctx_.store.scan_contact_links([&](std::string_view token,
                                                    const storage::ContactLinkRecord& r) {
-    if (!ctx_.state.account(r.owner_account())) {
+    if (!identity_.account(r.owner_account())) {
       if (bad) bad = make_error(Errc::kInternal, "a stored contact link's owner is no account");
       return;
     }
@@ -66,7 +66,7 @@ void ContactLinks::erase(Change& change, const std::string& token) {
 
 void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
                           Done<ContactLinkView> done) {
-  const DeviceState* device = ctx_.state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
   if (label.size() > kMaxLabelBytes) {
     return done(make_error(Errc::kInvalidArgument, "the label is over 64 bytes"));
@@ -105,7 +105,7 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
 
 std::vector<ContactLinkView> ContactLinks::list(DeviceId actor) const {
   std::vector<ContactLinkView> out;
-  const DeviceState* device = ctx_.state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   if (!device) return out;
   for (const auto& [token, link] : links_) {
     if (link.owner == device->account) out.push_back(view(token, link));
@@ -116,7 +116,7 @@ std::vector<ContactLinkView> ContactLinks::list(DeviceId actor) const {
 }
 
 void ContactLinks::revoke(DeviceId actor, std::string_view token, Done<Ok> done) {
-  const DeviceState* device = ctx_.state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   auto it = links_.find(std::string(token));
   if (!device || it == links_.end() || it->second.owner != device->account) {
     return done(make_error(Errc::kNotFound, "no such contact link"));
@@ -170,7 +170,7 @@ Result<ContactLinkView> ContactLinks::resolve(std::string_view token) const {
   if (it == links_.end() || !it->second.usable(ctx_.clock.now_ms())) {
     return make_error(Errc::kNotFound, "this contact link does not exist or no longer works");
   }
-  const AccountState* owner = ctx_.state.account(it->second.owner);
+  const AccountState* owner = identity_.account(it->second.owner);
   if (!owner) return make_error(Errc::kNotFound, "this contact link no longer works");
   ContactLinkView v = view(it->first, it->second);
   v.label.clear();  // The label is the owner's note, not for visitors.

@@ -31,6 +31,11 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
 
 }  // namespace
 
+size_t Conversations::conversation_count(DeviceId device) const {
+  auto it = ctx_.state.device_conversations.find(device);
+  return it == ctx_.state.device_conversations.end() ? 0 : it->second.size();
+}
+
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
 
 // Applies what the group rules accepted: the new policy, and the invitations now used; join
@@ -47,7 +52,7 @@ void Conversations::apply_rules(ConvState& conv, const group_rules::Accepted& ru
     write_invitation(conv, nonce, it->second, batch);
   }
   for (const auto& [device, ref] : change.adds) {
-    if (const DeviceState* d = ctx_.state.device(device)) conv.join_requests.erase(d->account);
+    if (const DeviceState* d = identity_.device(device)) conv.join_requests.erase(d->account);
   }
 }
 
@@ -114,8 +119,7 @@ ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
   }
   for (const auto& [device_id, member] : conv.members) {
     if (!member.active()) continue;
-    const DeviceState* d = ctx_.state.device(device_id);
-    const AccountState* a = d ? ctx_.state.account(d->account) : nullptr;
+    const AccountState* a = identity_.account_of(device_id);
     if (a) v.members.push_back({device_id, a->id, a->handle, a->type, member.leaf});
   }
   return v;
@@ -124,9 +128,9 @@ ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
 void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_handle,
                            Done<ConvView> done) {
   auto& state = ctx_.state;
-  DeviceState* device = state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
-  if (device->conversations.size() >= ctx_.config.max_conversations_per_device) {
+  if (conversation_count(actor) >= ctx_.config.max_conversations_per_device) {
     return done(make_error(Errc::kLimitReached, "this device is in too many conversations"));
   }
   ConvState conv;
@@ -134,7 +138,7 @@ void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_
   if (kind == ConvKind::kDirect) {
     auto handle = normalize_handle(peer_handle);
     if (!handle) return done(std::move(handle).error());
-    const AccountState* peer = state.account_by_key(handle->key);
+    const AccountState* peer = identity_.account_by_key(handle->key);
     if (!peer) return done(make_error(Errc::kNotFound, "no account has this handle"));
     if (peer->id == device->account) {
       return done(
@@ -152,7 +156,7 @@ void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_
   auto batch = ctx_.store.batch();
   write_conversation(conv, batch);
   batch.put_member(conv.id, actor, storage::MemberRecord());
-  device->conversations.push_back(conv.id);
+  state.device_conversations[actor].push_back(conv.id);
   ConvView v = view(conv, actor);
   state.conversations.emplace(conv.id, std::move(conv));
   ctx_.committer.submit(std::move(batch), [v = std::move(v), done](const Status& s) mutable {
@@ -181,12 +185,12 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
     return make_error(Errc::kInvalidArgument, "a device is listed twice");
   }
   for (DeviceId id : args.add) {
-    const DeviceState* d = ctx_.state.device(id);
+    const DeviceState* d = identity_.device(id);
     if (!d) return make_error(Errc::kNotFound, "no such device: " + std::to_string(id));
     const MemberState* m = conv.member(id);
     if (m && m->active())
       return make_error(Errc::kInvalidArgument, "the device is already a member");
-    if (d->conversations.size() >= ctx_.config.max_conversations_per_device) {
+    if (conversation_count(id) >= ctx_.config.max_conversations_per_device) {
       return make_error(Errc::kLimitReached, "the added device is in too many conversations");
     }
     if (conv.kind == ConvKind::kDirect &&
@@ -215,14 +219,14 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   if (args.commit.empty()) return done(make_error(Errc::kInvalidArgument, "the commit is empty"));
   if (args.commit.size() > limit) return done(too_large("the commit", limit));
   if (args.welcome.size() > limit) return done(too_large("the welcome", limit));
-  auto change = handshake::read_commit(ctx_.state, conv, actor, args, now_s());
+  auto change = handshake::read_commit(directory(), conv, actor, args, now_s());
   if (!change) return done(std::move(change).error());
-  auto view = public_groups::check_commit(ctx_.state, conv, actor, args, now_s());
+  auto view = public_groups::check_commit(directory(), conv, actor, args, now_s());
   if (!view) return done(std::move(view).error());
   if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
   std::optional<group_rules::Accepted> rules;
   if (conv.kind == ConvKind::kGroup) {
-    auto accepted = group_rules::check_commit(ctx_.state, conv, *change, ctx_.clock.now_ms());
+    auto accepted = group_rules::check_commit(directory(), conv, *change, ctx_.clock.now_ms());
     if (!accepted) return done(std::move(accepted).error());
     rules = std::move(*accepted);
   }
@@ -251,7 +255,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
     }
     batch.put_member(conv.id, id, member_record(added));
     conv.add_member(id, std::move(added));
-    auto& convs = ctx_.state.device(id)->conversations;
+    auto& convs = ctx_.state.device_conversations[id];
     if (std::find(convs.begin(), convs.end(), conv.id) == convs.end()) convs.push_back(conv.id);
   }
   for (DeviceId id : args.remove) {
@@ -296,14 +300,14 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
     }
   } else {
     // Proposals are read, and remembered for the commits of this epoch.
-    auto read = handshake::read_proposal(ctx_.state, conv, actor, args.payload, now_s());
+    auto read = handshake::read_proposal(directory(), conv, actor, args.payload, now_s());
     if (!read) return done(std::move(read).error());
     proposal = std::move(*read);
     auto checked = public_groups::check_proposal(conv, args.payload);
     if (!checked) return done(std::move(checked).error());
     view = std::move(*checked);
   }
-  if (auto s = group_rules::check_send(ctx_.state, conv, actor, args.kind,
+  if (auto s = group_rules::check_send(directory(), conv, actor, args.kind,
                                        proposal ? &*proposal : nullptr);
       !s) {
     return done(std::move(s).error());

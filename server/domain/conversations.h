@@ -98,6 +98,9 @@ class Conversations {
                                                       uint64_t after, uint64_t upto);
   void forget_if_done(ConvState& conv, DeviceId device);
   uint64_t now_s() const;
+  // How many conversations the device is in (or was, until it leaves).
+  size_t conversation_count(DeviceId device) const;
+  Directory directory() const { return Directory{identity_, ctx_.state}; }
 
   Context ctx_;
   const Identity& identity_;

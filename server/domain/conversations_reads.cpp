@@ -38,8 +38,10 @@ void Conversations::forget_if_done(ConvState& conv, DeviceId device) {
   const MemberState* m = conv.member(device);
   if (!m || m->active() || m->cursor < m->left_seq) return;
   conv.erase_member(device);
-  if (DeviceState* d = ctx_.state.device(device)) {
-    std::erase(d->conversations, conv.id);
+  auto index = ctx_.state.device_conversations.find(device);
+  if (index != ctx_.state.device_conversations.end()) {
+    std::erase(index->second, conv.id);
+    if (index->second.empty()) ctx_.state.device_conversations.erase(index);
   }
   auto batch = ctx_.store.batch();
   batch.delete_member(conv.id, device);
@@ -64,9 +66,9 @@ void Conversations::flush_cursors() {
 
 std::vector<ConvView> Conversations::list(DeviceId actor) const {
   std::vector<ConvView> out;
-  const DeviceState* device = ctx_.state.device(actor);
-  if (!device) return out;
-  for (const ConvId& id : device->conversations) {
+  auto index = ctx_.state.device_conversations.find(actor);
+  if (index == ctx_.state.device_conversations.end()) return out;
+  for (const ConvId& id : index->second) {
     if (const ConvState* conv = ctx_.state.conversation(id)) out.push_back(view(*conv, actor));
   }
   return out;
@@ -122,9 +124,9 @@ std::vector<storage::LogEntry> Conversations::with_erasures(std::vector<storage:
 
 std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {
   std::vector<StreamStart> out;
-  const DeviceState* device = ctx_.state.device(device_id);
-  if (!device) return out;
-  for (const ConvId& id : device->conversations) {
+  auto index = ctx_.state.device_conversations.find(device_id);
+  if (index == ctx_.state.device_conversations.end()) return out;
+  for (const ConvId& id : index->second) {
     const ConvState* conv = ctx_.state.conversation(id);
     const MemberState* m = conv ? conv->member(device_id) : nullptr;
     if (m) out.push_back({id, m->cursor, m->left_seq});

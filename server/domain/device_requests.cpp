@@ -44,7 +44,7 @@ void DeviceRequests::expire() {
 }
 
 bool DeviceRequests::is_device_of(DeviceId actor, AccountId account) const {
-  const DeviceState* device = actor ? state_.device(actor) : nullptr;
+  const DeviceState* device = actor ? accounts_.device(actor) : nullptr;
   return device && device->account == account;
 }
 
@@ -68,9 +68,7 @@ Result<DeviceRequestView> DeviceRequests::request(const NewRequest& r, uint64_t 
   }
   auto handle = normalize_handle(r.handle);
   if (!handle) return std::move(handle).error();
-  auto found = state_.handle_keys.find(handle->key);
-  const AccountState* account =
-      found == state_.handle_keys.end() ? nullptr : state_.account(found->second);
+  const AccountState* account = accounts_.account_by_key(handle->key);
   if (!account) return make_error(Errc::kNotFound, "no account has this handle");
   // The proof names the handle as stored, as the chain's links do.
   if (!policy::verify_possession(account->handle, r.device_key, r.mls_key, r.possession)) {
@@ -78,7 +76,7 @@ Result<DeviceRequestView> DeviceRequests::request(const NewRequest& r, uint64_t 
   }
   PublicKey key;
   std::memcpy(key.data(), r.device_key.data(), key.size());
-  if (state_.device_keys.contains(key) || state_.mls_keys.contains(std::string(r.mls_key))) {
+  if (accounts_.device_key_taken(key) || mls_key_taken_(r.mls_key)) {
     return make_error(Errc::kDeviceKeyTaken, "this key is already a device's");
   }
   auto& ids = by_account_[account->id];
@@ -108,7 +106,7 @@ Result<DeviceRequestView> DeviceRequests::request(const NewRequest& r, uint64_t 
 std::vector<DeviceRequestView> DeviceRequests::list(DeviceId actor) {
   expire();
   std::vector<DeviceRequestView> out;
-  const DeviceState* device = state_.device(actor);
+  const DeviceState* device = accounts_.device(actor);
   if (!device) return out;
   auto acc = by_account_.find(device->account);
   if (acc == by_account_.end()) return out;
@@ -153,7 +151,7 @@ Result<DeviceRequestView> DeviceRequests::get(std::string_view request_id, Devic
 }
 
 void DeviceRequests::approved(const PublicKey& key, DeviceId device) {
-  const DeviceState* d = state_.device(device);
+  const DeviceState* d = accounts_.device(device);
   auto acc = d ? by_account_.find(d->account) : by_account_.end();
   if (acc == by_account_.end()) return;
   const std::string raw(reinterpret_cast<const char*>(key.data()), key.size());

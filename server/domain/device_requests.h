@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -23,15 +24,23 @@
 
 #include "cercle/base/clock.h"
 #include "server/common/result.h"
-#include "server/domain/state.h"
+#include "server/domain/accounts.h"
 #include "server/domain/types.h"
 
 namespace cercle::domain {
 
 class DeviceRequests {
  public:
-  DeviceRequests(const Config& config, const State& state, const Clock& clock)
-      : config_(config), state_(state), clock_(clock) {}
+  // Whether an MLS key is already a device's (KeyPackages knows).
+  using MlsKeyTaken = std::function<bool(std::string_view mls_key)>;
+
+  // Reads accounts and devices from `accounts` (Identity's).
+  DeviceRequests(const Config& config, const Accounts& accounts, MlsKeyTaken mls_key_taken,
+                 const Clock& clock)
+      : config_(config),
+        accounts_(accounts),
+        mls_key_taken_(std::move(mls_key_taken)),
+        clock_(clock) {}
 
   struct NewRequest {
     std::string_view handle;
@@ -80,7 +89,8 @@ class DeviceRequests {
   bool is_device_of(DeviceId actor, AccountId account) const;
 
   const Config& config_;
-  const State& state_;
+  const Accounts& accounts_;
+  MlsKeyTaken mls_key_taken_;
   const Clock& clock_;
   std::unordered_map<std::string, Pending> requests_;   // By request id.
   std::deque<std::pair<int64_t, std::string>> by_age_;  // (created_ms, id), oldest first.

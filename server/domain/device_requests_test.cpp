@@ -1,7 +1,7 @@
-// DeviceRequests on their own (a hand-made State and a manual clock): requests expire at their
-// lifetime and free their place, the per-account and server-wide caps hold, an approval reaches
-// only the requests of the device's own account; and Identity's mapping of chain refusals to wire
-// codes.
+// DeviceRequests on their own (a hand-made table of accounts and a manual clock): requests expire
+// at their lifetime and free their place, the per-account and server-wide caps hold, an approval
+// reaches only the requests of the device's own account; and Identity's mapping of chain refusals
+// to wire codes.
 #include "server/domain/device_requests.h"
 
 #include <gtest/gtest.h>
@@ -46,8 +46,7 @@ class DeviceRequestsTest : public ::testing::Test {
     AccountState a;
     a.id = id;
     a.handle = handle;
-    state_.accounts.emplace(id, a);
-    state_.handle_keys[normalize_handle(handle)->key] = id;
+    accounts_.add_account(a, normalize_handle(handle)->key);
     add_device(id, device, Key());
   }
 
@@ -56,9 +55,7 @@ class DeviceRequestsTest : public ::testing::Test {
     d.id = id;
     d.account = account;
     d.public_key = key.raw();
-    state_.devices.emplace(id, d);
-    state_.device_keys[d.public_key] = id;
-    state_.accounts.at(account).devices.push_back(id);
+    accounts_.add_device(d);
   }
 
   Result<DeviceRequestView> ask(const std::string& handle, const Key& key, uint64_t requester = 7) {
@@ -70,9 +67,9 @@ class DeviceRequestsTest : public ::testing::Test {
   }
 
   Config config_;
-  State state_;
+  Accounts accounts_;
   ManualClock clock_{kStart};
-  DeviceRequests requests_{config_, state_, clock_};
+  DeviceRequests requests_{config_, accounts_, [](std::string_view) { return false; }, clock_};
 };
 
 TEST_F(DeviceRequestsTest, ARequestLivesItsLifetimeThenIsForgottenAndFreesItsPlace) {

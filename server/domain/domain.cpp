@@ -3,8 +3,8 @@
 namespace cercle::domain {
 
 Status Domain::load() {
-  if (auto s = state_.load(ctx_.store); !s) return s;
   if (auto s = identity_.load(); !s) return s;
+  if (auto s = state_.load(ctx_.store, identity_.accounts()); !s) return s;
   if (auto s = key_packages_.load(); !s) return s;
   if (auto s = groups_.load(); !s) return s;
   return contact_links_.load();  // After the accounts: each link names its owner.
@@ -12,13 +12,14 @@ Status Domain::load() {
 
 InstanceStats Domain::stats() const {
   InstanceStats s;
-  s.accounts = state_.accounts.size();
-  for (const auto& [id, a] : state_.accounts) {
+  const Accounts& accounts = identity_.accounts();
+  s.accounts = accounts.accounts().size();
+  for (const auto& [id, a] : accounts.accounts()) {
     s.professionals += a.type == AccountType::kProfessional;
     s.suspended += a.suspended;
   }
-  s.devices = state_.devices.size();
-  for (const auto& [id, d] : state_.devices)
+  s.devices = accounts.devices().size();
+  for (const auto& [id, d] : state_.device_packages)
     s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
   for (const auto& [id, c] : state_.conversations) {
     (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
@@ -30,8 +31,8 @@ InstanceStats Domain::stats() const {
 }
 
 DomainCounts Domain::counts() const {
-  return DomainCounts{state_.accounts.size(), state_.devices.size(), state_.conversations.size(),
-                      contact_links_.size()};
+  return DomainCounts{identity_.accounts().accounts().size(), identity_.accounts().devices().size(),
+                      state_.conversations.size(), contact_links_.size()};
 }
 
 }  // namespace cercle::domain

@@ -24,11 +24,14 @@ class Domain {
       : config_(std::move(config)),
         ctx_{config_, state_, store, committer, clock},
         identity_(ctx_),
-        device_requests_(config_, state_, clock),
+        device_requests_(
+            config_, identity_.accounts(),
+            [this](std::string_view key) { return state_.mls_keys.contains(std::string(key)); },
+            clock),
         key_packages_(ctx_, identity_, std::move(low_stock)),
         conversations_(ctx_, identity_, outbox),
         contact_links_(ctx_, identity_),
-        groups_(ctx_, conversations_, outbox) {
+        groups_(ctx_, identity_, conversations_, outbox) {
     identity_.set_contact_links(&contact_links_);
     identity_.set_device_requests(&device_requests_);
   }
@@ -40,9 +43,11 @@ class Domain {
   const Config& config() const { return config_; }
   const std::string& instance_id() const { return ctx_.store.instance_id(); }
   Identity& identity() { return identity_; }
+  const Identity& identity() const { return identity_; }
   DeviceRequests& device_requests() { return device_requests_; }
   KeyPackages& key_packages() { return key_packages_; }
   Conversations& conversations() { return conversations_; }
+  const Conversations& conversations() const { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
   Groups& groups() { return groups_; }
   const State& state() const { return state_; }

@@ -8,14 +8,13 @@ namespace {
 
 Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
 
-policy::Kind kind_of(const State& state, DeviceId device) {
-  const DeviceState* d = state.device(device);
-  const AccountState* a = d ? state.account(d->account) : nullptr;
+policy::Kind kind_of(const Directory& dir, DeviceId device) {
+  const AccountState* a = dir.identity.account_of(device);
   return a && a->type == AccountType::kProfessional ? policy::Kind::kProfessional
                                                     : policy::Kind::kPeer;
 }
 
-policy::Group group_of(const State& state, const ConvState& conv) {
+policy::Group group_of(const Directory& dir, const ConvState& conv) {
   policy::Group g;
   g.conversation_id = conv.id.str();
   g.policy = conv.policy;
@@ -24,7 +23,7 @@ policy::Group group_of(const State& state, const ConvState& conv) {
   for (const auto& [device, m] : conv.members) {
     if (!m.active()) continue;
     g.members.push_back(
-        {handle_of(state, device), m.leaf, kind_of(state, device), leaf_key(state, device)});
+        {handle_of(dir, device), m.leaf, kind_of(dir, device), leaf_key(dir, device)});
   }
   return g;
 }
@@ -41,7 +40,7 @@ const v1::SignedInvitation* carried_for(const v1::CommitData& data, const std::s
 // What only the relay can check about the invitations a commit uses: each is the very invitation
 // it recorded under that nonce (not another one signed with a reused nonce), for the account the
 // device belongs to, accepted, and past the group's delay for objections.
-Status check_recorded(const State& state, const ConvState& conv, const v1::GroupPolicy& rules,
+Status check_recorded(const Directory& dir, const ConvState& conv, const v1::GroupPolicy& rules,
                       const handshake::MembershipChange& change, const policy::Change& c,
                       int64_t now_ms) {
   for (size_t k = 0; k < change.adds.size(); ++k) {
@@ -57,7 +56,7 @@ Status check_recorded(const State& state, const ConvState& conv, const v1::Group
         recorded.invitation() != carried->invitation()) {
       return refused("the invitation is not the one the relay recorded under its nonce");
     }
-    const DeviceState* d = state.device(change.adds[k].first);
+    const DeviceState* d = dir.identity.device(change.adds[k].first);
     if (!d || d->account != i.invitee) return refused("the invitation is for another account");
     if (i.revoked) return refused("the invitation was revoked");
     if (i.accepted_ms == 0) return refused("the invitee has not accepted the charter yet");
@@ -73,30 +72,29 @@ Status check_recorded(const State& state, const ConvState& conv, const v1::Group
 
 }  // namespace
 
-std::string leaf_key(const State& state, DeviceId device) {
-  const DeviceState* d = state.device(device);
+std::string leaf_key(const Directory& dir, DeviceId device) {
+  const DeviceState* d = dir.identity.device(device);
   if (!d) return {};
-  if (!d->mls_signature_key.empty()) return d->mls_signature_key;
+  const DevicePackages* p = dir.state.packages(device);
+  if (p && !p->mls_signature_key.empty()) return p->mls_signature_key;
   return std::string(reinterpret_cast<const char*>(d->public_key.data()), d->public_key.size());
 }
 
-std::string handle_of(const State& state, DeviceId device) {
-  const DeviceState* d = state.device(device);
-  const AccountState* a = d ? state.account(d->account) : nullptr;
+std::string handle_of(const Directory& dir, DeviceId device) {
+  const AccountState* a = dir.identity.account_of(device);
   return a ? a->handle : std::string();
 }
 
-bool is_facilitator(const State& state, const ConvState& conv, DeviceId device) {
-  return conv.policy && policy::role_of(*conv.policy, handle_of(state, device)) == v1::FACILITATOR;
+bool is_facilitator(const Directory& dir, const ConvState& conv, DeviceId device) {
+  return conv.policy && policy::role_of(*conv.policy, handle_of(dir, device)) == v1::FACILITATOR;
 }
 
-Result<Accepted> check_commit(const State& state, const ConvState& conv,
+Result<Accepted> check_commit(const Directory& dir, const ConvState& conv,
                               const handshake::MembershipChange& change, int64_t now_ms) {
   policy::Change c;
   c.committer_leaf = change.committer_leaf;
   for (size_t i = 0; i < change.adds.size(); ++i) {
-    c.added.push_back(
-        {handle_of(state, change.adds[i].first), kind_of(state, change.adds[i].first)});
+    c.added.push_back({handle_of(dir, change.adds[i].first), kind_of(dir, change.adds[i].first)});
   }
   for (size_t i = 0; i < change.removes.size(); ++i) {
     c.removed.push_back({change.removed_leaves[i], change.self_requested[i]});
@@ -110,17 +108,17 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
   if (!change.authenticated_data.empty() && !c.data.ParseFromString(change.authenticated_data)) {
     return make_error(Errc::kInvalidArgument, "the commit's data is unreadable");
   }
-  auto verdict = policy::check_commit(group_of(state, conv), c, now_ms);
+  auto verdict = policy::check_commit(group_of(dir, conv), c, now_ms);
   if (!verdict) return refused(policy::describe(verdict.error()));
   const v1::GroupPolicy& rules = conv.policy ? *conv.policy : *c.new_policy;
-  if (auto s = check_recorded(state, conv, rules, change, c, now_ms); !s) {
+  if (auto s = check_recorded(dir, conv, rules, change, c, now_ms); !s) {
     return std::move(s).error();
   }
   // In an open group, a member who is not a facilitator adds only peers who asked.
   const DeviceId committer = conv.device_at(change.committer_leaf);
-  if (policy::role_of(rules, handle_of(state, committer)) != v1::FACILITATOR) {
+  if (policy::role_of(rules, handle_of(dir, committer)) != v1::FACILITATOR) {
     for (const auto& [device, ref] : change.adds) {
-      const DeviceState* d = state.device(device);
+      const DeviceState* d = dir.identity.device(device);
       if (!d || !conv.join_requests.contains(d->account)) {
         return refused("only a facilitator adds someone who did not ask to join");
       }
@@ -131,27 +129,27 @@ Result<Accepted> check_commit(const State& state, const ConvState& conv,
 
 // Whether the rules could ever let a plain member's Add of this device be committed: in a group
 // open to peers, a peer whose account asked to join.
-static bool member_may_add(const State& state, const ConvState& conv,
+static bool member_may_add(const Directory& dir, const ConvState& conv,
                            const mls_checks::ProposalFacts& f) {
   if (conv.policy->join_rule() != v1::OPEN_TO_PEERS || !f.added || f.added->professional) {
     return false;
   }
-  auto it = state.package_refs.find(f.added->ref);
-  const DeviceState* d = it == state.package_refs.end() ? nullptr : state.device(it->second.device);
-  const AccountState* a = d ? state.account(d->account) : nullptr;
+  auto it = dir.state.package_refs.find(f.added->ref);
+  const AccountState* a =
+      it == dir.state.package_refs.end() ? nullptr : dir.identity.account_of(it->second.device);
   return a && a->type == AccountType::kPeer && conv.join_requests.contains(a->id) &&
          !policy::is_banned(*conv.policy, a->handle);
 }
 
-Status check_send(const State& state, const ConvState& conv, DeviceId actor, EntryKind kind,
+Status check_send(const Directory& dir, const ConvState& conv, DeviceId actor, EntryKind kind,
                   const CachedProposal* proposal) {
   if (conv.kind != ConvKind::kGroup || !conv.policy) return Ok{};
-  const std::string handle = handle_of(state, actor);
+  const std::string handle = handle_of(dir, actor);
   if (kind == EntryKind::kApplication) {
     if (policy::is_muted(*conv.policy, handle)) return refused("you are muted in this group");
     return Ok{};
   }
-  if (!proposal || is_facilitator(state, conv, actor)) return Ok{};
+  if (!proposal || is_facilitator(dir, conv, actor)) return Ok{};
   // What a plain member proposes must be something the rules could let a commit do; else an honest
   // facilitator's client would hold a proposal it can never commit.
   const auto& f = proposal->facts;
@@ -162,7 +160,7 @@ Status check_send(const State& state, const ConvState& conv, DeviceId actor, Ent
       if (f.removed_leaf == proposal->sender_leaf) return Ok{};
       return refused("only a facilitator proposes to remove someone else");
     case mls_checks::ProposalKind::kAdd:
-      if (member_may_add(state, conv, f)) return Ok{};
+      if (member_may_add(dir, conv, f)) return Ok{};
       return refused("only a facilitator proposes to add someone to this group");
     default:
       return refused("only a facilitator proposes this");

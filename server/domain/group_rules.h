@@ -2,7 +2,7 @@
 // (which every member's client runs too) on the facts the relay read from the commit, plus what
 // only the relay knows: the invitations it recorded (accepted by the invitee, not revoked, past
 // the group's objection delay) and the join requests of peers in open groups.
-// Pure functions over the State; domain thread.
+// Pure functions over the conversation and the Directory (directory.h); domain thread.
 #pragma once
 
 #include <optional>
@@ -11,8 +11,8 @@
 
 #include "proto/policy.pb.h"
 #include "server/common/result.h"
+#include "server/domain/directory.h"
 #include "server/domain/handshake.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain::group_rules {
 
@@ -23,7 +23,7 @@ struct Accepted {
 
 // Checks a commit of a GROUP conversation. Errors: kForbidden (the rules refuse it, with why),
 // kInvalidArgument (unreadable policy or commit data).
-[[nodiscard]] Result<Accepted> check_commit(const State& state, const ConvState& conv,
+[[nodiscard]] Result<Accepted> check_commit(const Directory& dir, const ConvState& conv,
                                             const handshake::MembershipChange& change,
                                             int64_t now_ms);
 
@@ -32,15 +32,15 @@ struct Accepted {
 // Update of its own leaf, its own removal (leaving), in a group open to peers the Add of a peer who
 // asked to join. (What nobody may propose, in any conversation, is handshake.h's.)
 // Errors: kForbidden.
-[[nodiscard]] Status check_send(const State& state, const ConvState& conv, DeviceId actor,
+[[nodiscard]] Status check_send(const Directory& dir, const ConvState& conv, DeviceId actor,
                                 EntryKind kind, const CachedProposal* proposal);
 
 // The key a device's MLS leaf signs with: the one its key packages declared, else the device key
 // itself (our clients use it for both; a device that never published a package still leads the
 // groups it created). "" if unknown.
-std::string leaf_key(const State& state, DeviceId device);
+std::string leaf_key(const Directory& dir, DeviceId device);
 // The handle of a device's account ("" if unknown).
-std::string handle_of(const State& state, DeviceId device);
-bool is_facilitator(const State& state, const ConvState& conv, DeviceId device);
+std::string handle_of(const Directory& dir, DeviceId device);
+bool is_facilitator(const Directory& dir, const ConvState& conv, DeviceId device);
 
 }  // namespace cercle::domain::group_rules

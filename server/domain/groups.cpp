@@ -24,12 +24,6 @@ bool pending(const InvitationState& i, int64_t now_ms) {
   return !i.used && !i.revoked && now_ms < i.invitation.expires_at_ms();
 }
 
-AccountType type_of(const State& state, DeviceId device) {
-  const DeviceState* d = state.device(device);
-  const AccountState* a = d ? state.account(d->account) : nullptr;
-  return a ? a->type : AccountType::kPeer;
-}
-
 bool has_active_device(const ConvState& conv, const AccountState& account) {
   return std::any_of(account.devices.begin(), account.devices.end(), [&](DeviceId d) {
     const MemberState* m = conv.member(d);
@@ -39,6 +33,11 @@ bool has_active_device(const ConvState& conv, const AccountState& account) {
 
 }  // namespace
 
+AccountType Groups::type_of(DeviceId device) const {
+  const AccountState* a = identity_.account_of(device);
+  return a ? a->type : AccountType::kPeer;
+}
+
 Result<Groups::Found> Groups::group_of(DeviceId actor, const ConvId& conv_id, bool member) const {
   ConvState* conv = ctx_.state.conversation(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
@@ -47,7 +46,7 @@ Result<Groups::Found> Groups::group_of(DeviceId actor, const ConvId& conv_id, bo
   }
   const MemberState* m = conv->member(actor);
   if (member && (!m || !m->active())) return refused("you are not a member of this group");
-  return Found{conv, group_rules::handle_of(ctx_.state, actor)};
+  return Found{conv, group_rules::handle_of(directory(), actor)};
 }
 
 Result<InvitationState*> Groups::invitation(ConvState& conv, const std::string& nonce) const {
@@ -57,7 +56,7 @@ Result<InvitationState*> Groups::invitation(ConvState& conv, const std::string& 
 }
 
 void Groups::notify_account(AccountId account_id, const v1::Event& event) {
-  const AccountState* account = ctx_.state.account(account_id);
+  const AccountState* account = identity_.account(account_id);
   if (account) outbox_.notify(account->devices, event);
 }
 
@@ -68,7 +67,7 @@ void Groups::record(ConvState& conv, DeviceId actor, const std::string& nonce, v
   if (!nonce.empty())
     conversations_.write_invitation(conv, nonce, conv.invitations.at(nonce), batch);
   conversations_.write_conversation(conv, batch);
-  event.set_by(group_rules::handle_of(ctx_.state, actor));
+  event.set_by(group_rules::handle_of(directory(), actor));
   conversations_.append_event(
       conv, actor, event, std::move(batch),
       [done = std::move(done), after = std::move(after)](Result<uint64_t> r) {
@@ -89,7 +88,7 @@ Status Groups::check_new_invitation(const ConvState& conv, const Found& found, D
   }
   // Members check it with the inviter's leaf key: the device's MLS key, which our clients make the
   // device key itself (the one it signs in with) until it has published key packages.
-  const std::string key = group_rules::leaf_key(ctx_.state, actor);
+  const std::string key = group_rules::leaf_key(directory(), actor);
   if (key.empty() || !policy::verify_invitation(signed_invitation, key)) {
     return invalid("the invitation is not signed by this device's key");
   }
@@ -103,7 +102,7 @@ Status Groups::check_new_invitation(const ConvState& conv, const Found& found, D
   if (i.charter() != conv.policy->charter())
     return invalid("the invitation must carry the group's charter");
   auto handle = normalize_handle(i.invitee());
-  const AccountState* account = handle ? ctx_.state.account_by_key(handle->key) : nullptr;
+  const AccountState* account = handle ? identity_.account_by_key(handle->key) : nullptr;
   if (!account || account->handle != i.invitee())
     return make_error(Errc::kNotFound, "no such account");
   const bool professional = account->type == AccountType::kProfessional;
@@ -206,7 +205,7 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
   ConvState& conv = *found->conv;
   auto i = invitation(conv, nonce);
   if (!i) return done(std::move(i).error());
-  const DeviceState* device = ctx_.state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   if (!device || device->account != (*i)->invitee)
     return done(refused("this invitation is for someone else"));
   const int64_t now = ctx_.clock.now_ms();
@@ -268,7 +267,7 @@ void Groups::unindex_invitation(AccountId invitee, const ConvId& conv, const std
 
 std::vector<std::string> Groups::invitations_for(DeviceId actor) {
   std::vector<std::string> out;
-  const DeviceState* device = ctx_.state.device(actor);
+  const DeviceState* device = identity_.device(actor);
   if (!device) return out;
   if (!indexed_) index_all();
   auto it = invitations_by_.find(device->account);
@@ -294,9 +293,9 @@ std::vector<std::string> Groups::invitations_for(DeviceId actor) {
 
 std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
   std::vector<OpenGroupView> out;
-  if (type_of(ctx_.state, actor) != AccountType::kPeer) return out;
+  if (type_of(actor) != AccountType::kPeer) return out;
   if (!indexed_) index_all();
-  const std::string handle = group_rules::handle_of(ctx_.state, actor);
+  const std::string handle = group_rules::handle_of(directory(), actor);
   for (auto it = open_.begin(); it != open_.end();) {
     const ConvState* conv = ctx_.state.conversation(*it);
     if (!conv || !open_to_peers(*conv)) {
@@ -307,7 +306,7 @@ std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
     if (policy::is_banned(*conv->policy, handle)) continue;
     std::set<AccountId> accounts;
     for (const auto& [device, m] : conv->members) {
-      const DeviceState* d = ctx_.state.device(device);
+      const DeviceState* d = identity_.device(device);
       if (m.active() && d) accounts.insert(d->account);
     }
     out.push_back({id, conv->policy->charter(), static_cast<uint32_t>(accounts.size())});
@@ -321,13 +320,12 @@ void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) 
   ConvState& conv = *found->conv;
   if (conv.policy->join_rule() != v1::OPEN_TO_PEERS)
     return done(refused("this group admits only by invitation"));
-  if (type_of(ctx_.state, actor) != AccountType::kPeer) {
+  if (type_of(actor) != AccountType::kPeer) {
     return done(refused("a professional joins a group only by invitation"));
   }
   if (policy::is_banned(*conv.policy, found->handle))
     return done(refused("you are banned from this group"));
-  const DeviceState* device = ctx_.state.device(actor);
-  const AccountState* account = device ? ctx_.state.account(device->account) : nullptr;
+  const AccountState* account = identity_.account_of(actor);
   if (!account) return done(make_error(Errc::kNotFound, "no such account"));
   if (has_active_device(conv, *account)) return done(invalid("you are already a member"));
   if (!conv.join_requests.insert(account->id).second) return done(Ok{});  // Asked already.

@@ -36,8 +36,8 @@ class Groups {
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
-  Groups(Context ctx, Conversations& conversations, Outbox& outbox)
-      : ctx_(ctx), conversations_(conversations), outbox_(outbox) {}
+  Groups(Context ctx, const Identity& identity, Conversations& conversations, Outbox& outbox)
+      : ctx_(ctx), identity_(identity), conversations_(conversations), outbox_(outbox) {}
 
   // Reads the stored reports; call once at start-up. Errors: kInternal.
   [[nodiscard]] Status load() { return reports_.load(ctx_.store); }
@@ -126,7 +126,12 @@ class Groups {
   static bool open_to_peers(const ConvState& conv);
   void unindex_invitation(AccountId invitee, const ConvId& conv, const std::string& nonce);
 
+  Directory directory() const { return Directory{identity_, ctx_.state}; }
+  // The type of the device's account (kPeer when unknown).
+  AccountType type_of(DeviceId device) const;
+
   Context ctx_;
+  const Identity& identity_;
   Conversations& conversations_;
   Outbox& outbox_;
   Reports reports_;

@@ -55,13 +55,13 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
   }
   for (const auto& [device, bytes] : sealed) {
     const MemberState* m = conv.member(device);
-    if (!m || !m->active() || !group_rules::is_facilitator(ctx_.state, conv, device)) {
+    if (!m || !m->active() || !group_rules::is_facilitator(directory(), conv, device)) {
       return done(refused("a report goes only to the devices of the group's facilitators"));
     }
     if (bytes.empty() || bytes.size() > kMaxSealedReportBytes)
       return done(invalid("a sealed report is empty or too large"));
   }
-  const DeviceState* reporter = ctx_.state.device(actor);
+  const DeviceState* reporter = identity_.device(actor);
   if (auto s = check_report_room(reporter->account, sealed); !s) return done(std::move(s).error());
   const int64_t now = ctx_.clock.now_ms();
   Change change = ctx_.change();
@@ -97,7 +97,7 @@ std::vector<SealedReportView> Groups::pending_reports(DeviceId device) const {
   const Reports::Sealed* held = reports_.sealed_for(device);
   if (!held) return out;
   for (const auto& [id, r] : *held) {
-    const AccountState* reporter = ctx_.state.account(r.reporter);
+    const AccountState* reporter = identity_.account(r.reporter);
     out.push_back(
         {id, r.conv, reporter ? reporter->handle : std::string(), r.sealed, r.created_ms});
   }
@@ -130,7 +130,7 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
     return done(
         invalid("the revealed message (1 byte to 8 KiB) or the reason (2 KiB) is out of bounds"));
   }
-  const AccountId reporter = ctx_.state.device(actor)->account;
+  const AccountId reporter = identity_.device(actor)->account;
   const auto& admin = reports_.admin();
   const size_t open = std::count_if(admin.begin(), admin.end(), [&](const auto& e) {
     return e.second.reporter == reporter && e.second.answer.empty();
@@ -159,7 +159,7 @@ void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t se
 std::vector<AdminReportView> Groups::admin_reports() const {
   std::vector<AdminReportView> out;
   for (const auto& [id, r] : reports_.admin()) {
-    const AccountState* reporter = ctx_.state.account(r.reporter);
+    const AccountState* reporter = identity_.account(r.reporter);
     out.push_back({id, reporter ? reporter->handle : std::string(), r.conv, r.seq, r.revealed_text,
                    r.reason, r.created_ms, r.answer});
   }
@@ -177,7 +177,7 @@ void Groups::answer_report(uint64_t id, std::string text, Done<Ok> done) {
   v1::Event e;
   e.mutable_admin_answer()->set_report_id(id);
   e.mutable_admin_answer()->set_text(r.answer);
-  const AccountState* reporter = ctx_.state.account(r.reporter);
+  const AccountState* reporter = identity_.account(r.reporter);
   r.answer_delivered = reporter && outbox_.notify(reporter->devices, e) > 0;
   Change change = ctx_.change();
   reports_.put_admin(change, id, std::move(r));
@@ -189,7 +189,7 @@ void Groups::answer_report(uint64_t id, std::string text, Done<Ok> done) {
 
 std::vector<std::pair<uint64_t, std::string>> Groups::take_answers(DeviceId device) {
   std::vector<std::pair<uint64_t, std::string>> out;
-  const DeviceState* d = ctx_.state.device(device);
+  const DeviceState* d = identity_.device(device);
   if (!d) return out;
   Change change = ctx_.change();
   for (const auto& [id, r] : reports_.admin()) {

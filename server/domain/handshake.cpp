@@ -31,16 +31,16 @@ Result<mls_checks::HandshakeFacts> read(const ConvState& conv, DeviceId actor,
 
 // The device whose KeyPackage an Add adds: the relay must have accepted that package from it, and
 // a package other than last-resort joins one group only.
-Result<DeviceId> device_of_package(const State& state, const mls_checks::KeyPackageFacts& kp) {
-  auto it = state.package_refs.find(kp.ref);
-  if (it == state.package_refs.end()) {
+Result<DeviceId> device_of_package(const Directory& dir, const mls_checks::KeyPackageFacts& kp) {
+  auto it = dir.state.package_refs.find(kp.ref);
+  if (it == dir.state.package_refs.end()) {
     return make_error(Errc::kNotFound, "the added key package was not uploaded by any device");
   }
   if (it->second.used && !it->second.last_resort) {
     return invalid("the added key package was already used to join a group");
   }
-  auto key = state.mls_keys.find(kp.signature_key);
-  if (key == state.mls_keys.end() || key->second != it->second.device) {
+  auto key = dir.state.mls_keys.find(kp.signature_key);
+  if (key == dir.state.mls_keys.end() || key->second != it->second.device) {
     return invalid("the added key package is not signed by the device that uploaded it");
   }
   return it->second.device;
@@ -73,10 +73,10 @@ Status check_kind(const ConvState& conv, const mls_checks::ProposalFacts& p) {
 
 // Who may propose what, whatever the rules: a GroupContextExtensions proposal comes from a
 // facilitator (or from a new group's creator, alone in it until its first commit sets the rules).
-Status check_author(const State& state, const ConvState& conv, uint32_t proposer,
+Status check_author(const Directory& dir, const ConvState& conv, uint32_t proposer,
                     const mls_checks::ProposalFacts& p) {
   if (p.kind != ProposalKind::kGroupContextExtensions || !conv.policy) return Ok{};
-  if (!group_rules::is_facilitator(state, conv, conv.device_at(proposer))) {
+  if (!group_rules::is_facilitator(dir, conv, conv.device_at(proposer))) {
     return forbidden("only a facilitator changes the group's rules");
   }
   return Ok{};
@@ -176,13 +176,13 @@ Status check_keys(const mls_checks::HandshakeFacts& facts, const Proposals& prop
 }
 
 // Each proposal of the commit as the relay allows it, and the membership change it makes.
-Status read_proposals(const State& state, const ConvState& conv, const Proposals& proposals,
+Status read_proposals(const Directory& dir, const ConvState& conv, const Proposals& proposals,
                       MembershipChange& change) {
   for (const auto& [p, proposer] : proposals) {
     if (auto s = check_kind(conv, *p); !s) return s;
-    if (auto s = check_author(state, conv, proposer, *p); !s) return s;
+    if (auto s = check_author(dir, conv, proposer, *p); !s) return s;
     if (p->kind == ProposalKind::kAdd) {
-      auto device = device_of_package(state, *p->added);
+      auto device = device_of_package(dir, *p->added);
       if (!device) return std::move(device).error();
       change.adds.emplace_back(*device, p->added->ref);
       change.added_professional.push_back(p->added->professional);
@@ -193,7 +193,7 @@ Status read_proposals(const State& state, const ConvState& conv, const Proposals
       change.removed_leaves.push_back(p->removed_leaf);
       change.self_requested.push_back(proposer == p->removed_leaf);
     } else if (p->kind == ProposalKind::kUpdate) {
-      if (auto s = check_leaf_owner(state, conv.device_at(proposer), *p->leaf); !s) return s;
+      if (auto s = check_leaf_owner(dir, conv.device_at(proposer), *p->leaf); !s) return s;
     } else if (p->kind == ProposalKind::kGroupContextExtensions && p->policy) {
       change.policy = p->policy;
     }
@@ -203,9 +203,8 @@ Status read_proposals(const State& state, const ConvState& conv, const Proposals
 
 }  // namespace
 
-Status check_leaf_owner(const State& state, DeviceId device, const mls_checks::LeafFacts& leaf) {
-  const DeviceState* d = state.device(device);
-  const AccountState* a = d ? state.account(d->account) : nullptr;
+Status check_leaf_owner(const Directory& dir, DeviceId device, const mls_checks::LeafFacts& leaf) {
+  const AccountState* a = dir.identity.account_of(device);
   if (!a) return forbidden("the leaf belongs to no member of the conversation");
   if (leaf.identity != a->handle) {
     return forbidden("a member's leaf must name its own account (" + a->handle + ")");
@@ -216,7 +215,7 @@ Status check_leaf_owner(const State& state, DeviceId device, const mls_checks::L
     return forbidden(std::string("a member's leaf must carry its account type (") +
                      (professional ? "professional" : "peer") + ", extension 0xF0A1)");
   }
-  if (leaf.signature_key != group_rules::leaf_key(state, device)) {
+  if (leaf.signature_key != group_rules::leaf_key(dir, device)) {
     return forbidden("a member's leaf must carry the MLS signature key its device bound");
   }
   return Ok{};
@@ -226,7 +225,7 @@ Status check_application(const ConvState& conv, std::string_view payload) {
   return mls_checks::application(payload, conv.id.str(), conv.epoch);
 }
 
-Result<MembershipChange> read_commit(const State& state, const ConvState& conv, DeviceId actor,
+Result<MembershipChange> read_commit(const Directory& dir, const ConvState& conv, DeviceId actor,
                                      const CommitArgs& args, uint64_t now_s) {
   auto facts = read(conv, actor, args.commit, args.epoch, now_s);
   if (!facts) return std::move(facts).error();
@@ -237,9 +236,9 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
   MembershipChange change;
   change.committer_leaf = facts->sender_leaf;
   change.authenticated_data = facts->authenticated_data;
-  if (auto s = read_proposals(state, conv, *proposals, change); !s) return std::move(s).error();
+  if (auto s = read_proposals(dir, conv, *proposals, change); !s) return std::move(s).error();
   if (facts->path_leaf) {
-    if (auto s = check_leaf_owner(state, actor, *facts->path_leaf); !s) {
+    if (auto s = check_leaf_owner(dir, actor, *facts->path_leaf); !s) {
       return std::move(s).error();
     }
   }
@@ -248,23 +247,23 @@ Result<MembershipChange> read_commit(const State& state, const ConvState& conv, 
   return change;
 }
 
-Result<CachedProposal> read_proposal(const State& state, const ConvState& conv, DeviceId actor,
+Result<CachedProposal> read_proposal(const Directory& dir, const ConvState& conv, DeviceId actor,
                                      std::string_view payload, uint64_t now_s) {
   auto facts = read(conv, actor, payload, conv.epoch, now_s);
   if (!facts) return std::move(facts).error();
   if (facts->is_commit) return invalid("commits are sent with Commit, not Send");
   const auto& p = facts->by_value.front();
   if (auto s = check_kind(conv, p); !s) return std::move(s).error();
-  if (auto s = check_author(state, conv, facts->sender_leaf, p); !s) return std::move(s).error();
+  if (auto s = check_author(dir, conv, facts->sender_leaf, p); !s) return std::move(s).error();
   if (p.kind == ProposalKind::kAdd) {
-    auto device = device_of_package(state, *p.added);
+    auto device = device_of_package(dir, *p.added);
     if (!device) return std::move(device).error();
     const MemberState* m = conv.member(*device);
     if (m && m->active()) return invalid("the proposal adds a device that is already a member");
   } else if (p.kind == ProposalKind::kRemove && conv.device_at(p.removed_leaf) == 0) {
     return invalid("the proposal removes a leaf where no member is");
   } else if (p.kind == ProposalKind::kUpdate) {
-    if (auto s = check_leaf_owner(state, actor, *p.leaf); !s) return std::move(s).error();
+    if (auto s = check_leaf_owner(dir, actor, *p.leaf); !s) return std::move(s).error();
   }
   const auto pending =
       std::count_if(conv.proposals.begin(), conv.proposals.end(),

@@ -16,7 +16,7 @@
 //   it after the relay moved on, stranding the group): Updates by value or the committer's own,
 //   two Updates/Removes of one leaf, two GroupContextExtensions, a key used twice, no UpdatePath
 //   where one is required.
-// Pure functions over the State; domain thread.
+// Pure functions over the conversation and the Directory (directory.h); domain thread.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "server/common/result.h"
-#include "server/domain/state.h"
+#include "server/domain/directory.h"
 #include "server/domain/types.h"
 
 namespace cercle::domain::handshake {
@@ -54,19 +54,19 @@ struct MembershipChange {
 // the Welcome's recipients say the same, and what the header says no member may do.
 // Errors: kInvalidArgument (not a valid commit for this request), kForbidden (a member's leaf
 // that is not theirs, a proposal type or author the product refuses), kNotFound.
-[[nodiscard]] Result<MembershipChange> read_commit(const State& state, const ConvState& conv,
+[[nodiscard]] Result<MembershipChange> read_commit(const Directory& dir, const ConvState& conv,
                                                    DeviceId actor, const CommitArgs& args,
                                                    uint64_t now_s);
 
 // Reads a proposal sent with Send(kind PROPOSAL) at the conversation's epoch, from the actor's
 // leaf. Errors: kInvalidArgument, kForbidden (as read_commit), kNotFound, kLimitReached (too many
 // pending proposals from this member).
-[[nodiscard]] Result<CachedProposal> read_proposal(const State& state, const ConvState& conv,
+[[nodiscard]] Result<CachedProposal> read_proposal(const Directory& dir, const ConvState& conv,
                                                    DeviceId actor, std::string_view payload,
                                                    uint64_t now_s);
 
 // Checks a leaf that `device` puts in the tree (see the header). Errors: kForbidden.
-[[nodiscard]] Status check_leaf_owner(const State& state, DeviceId device,
+[[nodiscard]] Status check_leaf_owner(const Directory& dir, DeviceId device,
                                       const mls_checks::LeafFacts& leaf);
 
 // Checks an application message sent with Send(kind APPLICATION): an MLS PrivateMessage of this

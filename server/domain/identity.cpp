@@ -82,7 +82,7 @@ std::string canonical_registration_code(std::string_view code) {
 }
 
 AuthInfo Identity::auth_info(const DeviceState& device) const {
-  const AccountState* a = ctx_.state.account(device.account);
+  const AccountState* a = accounts_.account(device.account);
   return AuthInfo{device.account, device.id, a ? a->handle : "", a ? a->type : AccountType::kPeer,
                   a && a->admin};
 }
@@ -90,27 +90,15 @@ AuthInfo Identity::auth_info(const DeviceState& device) const {
 AccountView Identity::view(const AccountState& account) const {
   AccountView v{account.id, account.handle, account.type, {}, account.chain};
   for (DeviceId id : account.devices) {
-    if (const DeviceState* d = ctx_.state.device(id)) v.devices.push_back({id, d->public_key});
+    if (const DeviceState* d = accounts_.device(id)) v.devices.push_back({id, d->public_key});
   }
   return v;
-}
-
-void Identity::write_account(const AccountState& account, storage::WriteBatch& batch) const {
-  storage::AccountRecord r;
-  r.set_id(account.id);
-  r.set_handle(account.handle);
-  r.set_type(static_cast<int>(account.type));
-  r.set_admin(account.admin);
-  r.set_suspended(account.suspended);
-  r.set_created_ms(account.created_ms);
-  for (const auto& link : account.chain) r.add_chain(link);
-  batch.put_account(r);
 }
 
 Status Identity::check_mls_key_free(std::string_view mls_key) const {
   PublicKey as_device;
   if (ctx_.state.mls_keys.contains(std::string(mls_key)) ||
-      (parse_key(mls_key, as_device) && ctx_.state.device_keys.contains(as_device))) {
+      (parse_key(mls_key, as_device) && accounts_.device_key_taken(as_device))) {
     return make_error(Errc::kDeviceKeyTaken, "this MLS key belongs to another device");
   }
   return Ok{};
@@ -152,32 +140,22 @@ Result<policy::ChainView> Identity::extend_chain(const AccountState& account,
   return std::move(check.view);
 }
 
-void Identity::record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
+void Identity::record_link(AccountState& account, DeviceId device, const v1::DeviceLink& link,
                            policy::ChainView view, Change& change) {
   account.chain.push_back(link.SerializeAsString());
   account.chain_view = std::move(view);
-  device.mls_signature_key = link.mls_key();
-  change.batch().put_mls_key(link.mls_key(), device.id);
-  change.on_commit([&mls_keys = ctx_.state.mls_keys, key = link.mls_key(), id = device.id] {
-    mls_keys[key] = id;
+  change.batch().put_mls_key(link.mls_key(), device);
+  change.on_commit([&state = ctx_.state, key = link.mls_key(), device] {
+    state.mls_keys[key] = device;
+    state.device_packages[device].mls_signature_key = key;
   });
 }
 
 void Identity::put_account(Change& change, AccountState account) {
   write_account(account, change.batch());
-  change.on_commit([&accounts = ctx_.state.accounts, account = std::move(account)]() mutable {
-    const AccountId id = account.id;
-    accounts.insert_or_assign(id, std::move(account));
+  change.on_commit([this, account = std::move(account)]() mutable {
+    accounts_.put_account(std::move(account));
   });
-}
-
-void Identity::write_device(const DeviceState& device, storage::WriteBatch& batch) {
-  storage::DeviceRecord r;
-  r.set_id(device.id);
-  r.set_account_id(device.account);
-  r.set_public_key(device.public_key.data(), device.public_key.size());
-  r.set_created_ms(device.created_ms);
-  batch.put_device(r);
 }
 
 Status Identity::check_admission(Admission admission, std::string& code_hash) const {
@@ -204,14 +182,14 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
                                 Done<AuthInfo> done) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
-  if (ctx_.state.handle_keys.contains(handle->key)) {
+  if (accounts_.handle_taken(handle->key)) {
     return done(make_error(Errc::kHandleTaken, "this handle is taken"));
   }
   PublicKey key;
   if (!parse_key(public_key, key)) {
     return done(make_error(Errc::kInvalidArgument, "device_public_key must be 32 bytes"));
   }
-  if (ctx_.state.device_keys.contains(key)) {
+  if (accounts_.device_key_taken(key)) {
     return done(make_error(Errc::kDeviceKeyTaken, "this device key is already registered"));
   }
   // The signature is checked before the code so that a forged request cannot burn a code.
@@ -225,18 +203,13 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
   if (auto s = check_admission(admission, code_hash); !s) return done(std::move(s).error());
 
   const int64_t now = ctx_.clock.now_ms();
-  auto& state = ctx_.state;
   AccountState account{
-      state.new_account_id(), handle->display, AccountType::kPeer, false, false, now, {}};
-  DeviceState device;
-  device.id = state.new_device_id();
-  device.account = account.id;
-  device.public_key = key;
-  device.created_ms = now;
+      accounts_.new_account_id(), handle->display, AccountType::kPeer, false, false, now, {}};
+  DeviceState device{accounts_.new_device_id(), account.id, key, now};
   account.devices.push_back(device.id);
 
   Change change = ctx_.change();
-  record_link(account, device, *link, std::move(*chain), change);
+  record_link(account, device.id, *link, std::move(*chain), change);
   write_account(account, change.batch());
   write_device(device, change.batch());
   if (!code_hash.empty()) codes_.mark_used(change, code_hash);
@@ -244,12 +217,10 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
     links_->record_registration(admission.contact_token, change);
   }
   AuthInfo info{account.id, device.id, account.handle, account.type, false};
-  change.on_commit([&state, handle_key = handle->key, key, account = std::move(account),
+  change.on_commit([this, handle_key = handle->key, account = std::move(account),
                     device = std::move(device)]() mutable {
-    state.handle_keys[handle_key] = account.id;
-    state.device_keys[key] = device.id;
-    state.accounts.emplace(account.id, std::move(account));
-    state.devices.emplace(device.id, std::move(device));
+    accounts_.add_account(std::move(account), handle_key);
+    accounts_.add_device(std::move(device));
   });
   std::move(change).commit(ctx_.committer, [info = std::move(info), done](const Status& s) mutable {
     if (!s) return done(s.error());
@@ -260,11 +231,11 @@ void Identity::register_account(std::string_view handle_in, std::string_view pub
 Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string_view signature,
                                         std::string_view transcript) {
   PublicKey key;
-  const DeviceState* device = parse_key(public_key, key) ? ctx_.state.device_by_key(key) : nullptr;
+  const DeviceState* device = parse_key(public_key, key) ? accounts_.device_by_key(key) : nullptr;
   if (!device || !verify(key, signature, transcript)) {
     return make_error(Errc::kAuthFailed, "unknown device or bad signature");
   }
-  const AccountState* account = ctx_.state.account(device->account);
+  const AccountState* account = accounts_.account(device->account);
   if (account && account->suspended) {
     return make_error(Errc::kForbidden, "this account is suspended by the instance's admins");
   }
@@ -273,15 +244,14 @@ Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string
 
 void Identity::add_device(DeviceId actor, std::string_view public_key, const v1::DeviceLink* link,
                           Done<DeviceId> done) {
-  auto& state = ctx_.state;
-  const DeviceState* owner = state.device(actor);
-  AccountState* account = owner ? state.account(owner->account) : nullptr;
+  const DeviceState* owner = accounts_.device(actor);
+  const AccountState* account = owner ? accounts_.account(owner->account) : nullptr;
   if (!account) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
   PublicKey key;
   if (!parse_key(public_key, key)) {
     return done(make_error(Errc::kInvalidArgument, "device_public_key must be 32 bytes"));
   }
-  if (state.device_keys.contains(key)) {
+  if (accounts_.device_key_taken(key)) {
     return done(make_error(Errc::kDeviceKeyTaken, "this device key is already registered"));
   }
   if (account->devices.size() >= ctx_.config.max_devices_per_account) {
@@ -289,27 +259,18 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
   }
   auto chain = extend_chain(*account, *owner, public_key, link);
   if (!chain) return done(std::move(chain).error());
-  DeviceState device;
-  device.id = state.new_device_id();
-  device.account = account->id;
-  device.public_key = key;
-  device.created_ms = ctx_.clock.now_ms();
+  DeviceState device{accounts_.new_device_id(), account->id, key, ctx_.clock.now_ms()};
   // Applied when the change commits, before the write completes: a second link at the same seq
   // is a conflict.
   AccountState updated = *account;
   updated.devices.push_back(device.id);
   Change change = ctx_.change();
-  record_link(updated, device, *link, std::move(*chain), change);
+  record_link(updated, device.id, *link, std::move(*chain), change);
   write_device(device, change.batch());
-  write_account(updated, change.batch());
   const DeviceId id = device.id;
+  put_account(change, std::move(updated));
   change.on_commit(
-      [&state, key, updated = std::move(updated), device = std::move(device)]() mutable {
-        state.device_keys[key] = device.id;
-        state.devices.emplace(device.id, std::move(device));
-        const AccountId account_id = updated.id;
-        state.accounts.insert_or_assign(account_id, std::move(updated));
-      });
+      [this, device = std::move(device)]() mutable { accounts_.add_device(std::move(device)); });
   std::move(change).commit(ctx_.committer, [this, id, key, done](const Status& s) {
     if (!s) return done(s.error());
     if (requests_) requests_->approved(key, id);
@@ -320,15 +281,14 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
 Result<AccountView> Identity::lookup(std::string_view handle_in) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return std::move(handle).error();
-  const AccountState* account = ctx_.state.account_by_key(handle->key);
+  const AccountState* account = accounts_.account_by_key(handle->key);
   if (!account) return make_error(Errc::kNotFound, "no account has this handle");
   return view(*account);
 }
 
 Status Identity::check_admin(DeviceId actor) const {
   if (actor == 0) return Ok{};
-  const DeviceState* device = ctx_.state.device(actor);
-  const AccountState* account = device ? ctx_.state.account(device->account) : nullptr;
+  const AccountState* account = accounts_.account_of(actor);
   if (!account || !account->admin) {
     return make_error(Errc::kForbidden, "only an instance admin may do this");
   }
@@ -358,7 +318,7 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   }
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
-  AccountState* account = ctx_.state.account_by_key(handle->key);
+  const AccountState* account = accounts_.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
   const bool changed = account->type != type;
   AccountState updated = *account;
@@ -373,12 +333,12 @@ void Identity::purge_key_packages(const AccountState& account, Change& change) {
   // The account's key packages declare its old type, and members read the type from the leaf:
   // they go, and its devices publish new ones when they next sign in.
   for (DeviceId id : account.devices) {
-    const DeviceState* device = ctx_.state.device(id);
+    const DevicePackages* device = ctx_.state.packages(id);
     if (!device) continue;
     for (const auto& slot : device->packages) change.batch().delete_key_package(id, slot.seq);
     if (device->last_resort) change.batch().delete_key_package(id, device->last_resort->seq);
     change.on_commit([&state = ctx_.state, id] {
-      DeviceState* d = state.device(id);
+      DevicePackages* d = state.packages(id);
       d->packages.clear();
       d->last_resort.reset();
     });
@@ -397,7 +357,7 @@ void Identity::purge_key_packages(const AccountState& account, Change& change) {
 void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
-  AccountState* account = ctx_.state.account_by_key(handle->key);
+  const AccountState* account = accounts_.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
   AccountState updated = *account;
   updated.admin = admin;
@@ -410,7 +370,7 @@ void Identity::set_suspended(std::string_view handle_in, bool suspended,
                              Done<std::vector<DeviceId>> done) {
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
-  AccountState* account = ctx_.state.account_by_key(handle->key);
+  const AccountState* account = accounts_.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
   AccountState updated = *account;
   updated.suspended = suspended;
@@ -434,7 +394,7 @@ void Identity::revoke_registration_code(std::string_view code, Done<Ok> done) {
 
 std::vector<AccountSummary> Identity::list_accounts() const {
   std::vector<AccountSummary> out;
-  for (const auto& [id, a] : ctx_.state.accounts) {
+  for (const auto& [id, a] : accounts_.accounts()) {
     out.push_back({a.handle, a.type, a.admin, a.suspended, a.devices.size(), a.created_ms});
   }
   std::sort(out.begin(), out.end(),

@@ -1,4 +1,6 @@
 // Identity: accounts, devices, device authentication and the instance admin's registration codes.
+// Owns the accounts and devices (accounts.h: in memory, with their records and loading), changed
+// only through a Change; other services read them through the const accessors below.
 //
 // An account is a pseudonymous handle (see handle.h) with one or more devices; a device is an
 // Ed25519 public key that proves itself by signing the connection's challenge transcript. The
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "server/domain/accounts.h"
 #include "server/domain/registration_codes.h"
 #include "server/domain/state.h"
 
@@ -33,8 +36,21 @@ class Identity {
 
   explicit Identity(Context ctx) : ctx_(ctx), codes_(ctx.store) {}
 
-  // Reads the registration codes; call once at start-up. Errors: kInternal.
-  [[nodiscard]] Status load() { return codes_.load(); }
+  // Reads the accounts, their devices and the registration codes; call once at start-up, first.
+  // Errors: kInternal (a read failed, or a record is damaged: a bad handle, a device chain that
+  // does not verify, a device of no account or with a bad key).
+  [[nodiscard]] Status load();
+
+  // What the other services read of accounts and devices (null when unknown).
+  const Accounts& accounts() const { return accounts_; }
+  const AccountState* account(AccountId id) const { return accounts_.account(id); }
+  const DeviceState* device(DeviceId id) const { return accounts_.device(id); }
+  // The account of a device.
+  const AccountState* account_of(DeviceId device) const { return accounts_.account_of(device); }
+  // The account whose handle has this key (handle.h).
+  const AccountState* account_by_key(const std::string& handle_key) const {
+    return accounts_.account_by_key(handle_key);
+  }
   // Registration codes unused and unexpired now, for the instance admin's counts.
   size_t registration_codes_unused() const { return codes_.unused_count(ctx_.clock.now_ms()); }
 
@@ -112,11 +128,13 @@ class Identity {
   Result<policy::ChainView> extend_chain(const AccountState& account, const DeviceState& signer,
                                          std::string_view public_key,
                                          const v1::DeviceLink* link) const;
-  // Appends the checked `link` (whose result is `view`) to `account` and binds the device's MLS key
-  // to `device` (both not yet in memory), and stages the key's binding in `change`.
-  void record_link(AccountState& account, DeviceState& device, const v1::DeviceLink& link,
+  // Appends the checked `link` (whose result is `view`) to `account` (not yet in memory), and
+  // stages binding the link's MLS key to `device` in `change`.
+  void record_link(AccountState& account, DeviceId device, const v1::DeviceLink& link,
                    policy::ChainView view, Change& change);
-  void write_account(const AccountState& account, storage::WriteBatch& batch) const;
+  Status load_accounts();
+  Status load_devices();
+  static void write_account(const AccountState& account, storage::WriteBatch& batch);
   // Stages `account` (an updated copy of a stored account): its record and its place in memory.
   void put_account(Change& change, AccountState account);
   // Forgets every key package of the account's devices, and their refs.
@@ -125,6 +143,7 @@ class Identity {
 
   Context ctx_;
   RegistrationCodes codes_;
+  Accounts accounts_;
   ContactLinks* links_ = nullptr;
   DeviceRequests* requests_ = nullptr;
 };

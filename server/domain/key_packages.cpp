@@ -27,7 +27,7 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
   auto facts =
       mls_checks::key_package(data, static_cast<uint64_t>(ctx_.clock.now_ms() / 1000), 3600);
   if (!facts) return std::move(facts).error();
-  const AccountState* account = ctx_.state.account(device.account);
+  const AccountState* account = identity_.account(device.account);
   if (!account || facts->identity != account->handle) {
     return make_error(Errc::kInvalidArgument,
                       "the key package's credential must be the account's handle");
@@ -61,7 +61,7 @@ Result<mls_checks::KeyPackageFacts> KeyPackages::check_package(std::string_view 
 }
 
 Status KeyPackages::load() {
-  for (const auto& [id, device] : ctx_.state.devices) {
+  for (const auto& [id, device] : ctx_.state.device_packages) {
     for (const auto& slot : device.packages) digests_.insert(slot.digest);
     if (device.last_resort) digests_.insert(device.last_resort->digest);
   }
@@ -69,7 +69,8 @@ Status KeyPackages::load() {
 }
 
 Result<std::vector<KeyPackages::Checked>> KeyPackages::check_upload(
-    const DeviceState& device, const std::vector<KeyPackageUpload>& packages) const {
+    const DeviceState& device, const DevicePackages& stock,
+    const std::vector<KeyPackageUpload>& packages) const {
   if (packages.empty()) return make_error(Errc::kInvalidArgument, "no key package given");
   std::vector<Checked> checked;
   std::unordered_set<uint64_t> seen;
@@ -90,19 +91,18 @@ Result<std::vector<KeyPackages::Checked>> KeyPackages::check_upload(
   if (last_resort > 1) {
     return make_error(Errc::kInvalidArgument, "at most one last-resort key package");
   }
-  if (device.packages.size() + regular > ctx_.config.max_key_packages) {
+  if (stock.packages.size() + regular > ctx_.config.max_key_packages) {
     return make_error(Errc::kKeyPackageLimit, "the device already stores " +
-                                                  std::to_string(device.packages.size()) +
+                                                  std::to_string(stock.packages.size()) +
                                                   " key packages; the limit is " +
                                                   std::to_string(ctx_.config.max_key_packages));
   }
   return checked;
 }
 
-void KeyPackages::store(DeviceState& device, KeyPackageUpload package, Checked checked,
-                        storage::WriteBatch& batch) {
+void KeyPackages::store(DeviceId actor, DevicePackages& device, KeyPackageUpload package,
+                        Checked checked, storage::WriteBatch& batch) {
   auto& state = ctx_.state;
-  const DeviceId actor = device.id;
   storage::PackageRefRecord ref;
   ref.set_device(actor);
   ref.set_last_resort(package.last_resort);
@@ -135,9 +135,10 @@ void KeyPackages::store(DeviceState& device, KeyPackageUpload package, Checked c
 
 void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
                          Done<uint32_t> done) {
-  DeviceState* device = ctx_.state.device(actor);
-  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
-  auto checked = check_upload(*device, packages);
+  const DeviceState* known = identity_.device(actor);
+  if (!known) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  DevicePackages* device = &ctx_.state.device_packages[actor];
+  auto checked = check_upload(*known, *device, packages);
   if (!checked) return done(std::move(checked).error());
   auto batch = ctx_.store.batch();
   for (const auto& c : *checked) {
@@ -147,7 +148,7 @@ void KeyPackages::upload(DeviceId actor, std::vector<KeyPackageUpload> packages,
     device->mls_signature_key = c.signature_key;
   }
   for (size_t i = 0; i < packages.size(); ++i) {
-    store(*device, std::move(packages[i]), std::move((*checked)[i]), batch);
+    store(actor, *device, std::move(packages[i]), std::move((*checked)[i]), batch);
   }
   const auto stored = static_cast<uint32_t>(device->packages.size());
   ctx_.committer.submit(std::move(batch), [stored, done](const Status& s) {
@@ -160,20 +161,20 @@ void KeyPackages::fetch(DeviceId actor, std::string_view handle_in, Done<Fetched
   auto& state = ctx_.state;
   auto handle = normalize_handle(handle_in);
   if (!handle) return done(std::move(handle).error());
-  const AccountState* account = state.account_by_key(handle->key);
+  const AccountState* account = identity_.account_by_key(handle->key);
   if (!account) return done(make_error(Errc::kNotFound, "no account has this handle"));
 
   FetchedKeyPackages out{identity_.view(*account), {}};
   auto batch = ctx_.store.batch();
   std::vector<std::pair<DeviceId, uint32_t>> low;
   for (DeviceId id : account->devices) {
-    DeviceState* device = state.device(id);
-    if (!device || id == actor) continue;  // A device never adds itself.
+    if (!identity_.device(id) || id == actor) continue;  // A device never adds itself.
+    DevicePackages* device = state.packages(id);
     FetchedKeyPackage fetched{id, {}, false};
     std::optional<KeyPackageSlot> slot;
-    if (!device->packages.empty()) {
+    if (device && !device->packages.empty()) {
       slot = device->packages.front();
-    } else if (device->last_resort) {
+    } else if (device && device->last_resort) {
       slot = device->last_resort;
       fetched.last_resort = true;
     }
@@ -204,8 +205,8 @@ void KeyPackages::fetch(DeviceId actor, std::string_view handle_in, Done<Fetched
 }
 
 KeyPackageCount KeyPackages::count(DeviceId actor) const {
-  const DeviceState* device = ctx_.state.device(actor);
-  if (!device) return {};
+  const DevicePackages* device = ctx_.state.packages(actor);
+  if (!identity_.device(actor) || !device) return {};
   return {static_cast<uint32_t>(device->packages.size()), device->last_resort.has_value()};
 }
 

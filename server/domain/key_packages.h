@@ -54,10 +54,10 @@ class KeyPackages {
     std::string signature_key;
   };
   // Checks an upload as a whole (sizes, duplicates, each package, the limits): errors as upload.
-  Result<std::vector<Checked>> check_upload(const DeviceState& device,
+  Result<std::vector<Checked>> check_upload(const DeviceState& device, const DevicePackages& stock,
                                             const std::vector<KeyPackageUpload>& packages) const;
   // Stores one checked package, in memory and in `batch`.
-  void store(DeviceState& device, KeyPackageUpload package, Checked checked,
+  void store(DeviceId actor, DevicePackages& device, KeyPackageUpload package, Checked checked,
              storage::WriteBatch& batch);
 
   Context ctx_;

@@ -33,18 +33,18 @@ Error unverified(const mls::Error& e) {
 }
 
 // The creator's leaf must be its own, as every leaf a member puts in the tree (handshake.h).
-Status check_creator_leaf(const State& state, DeviceId actor, const mls::PublicGroup& group) {
+Status check_creator_leaf(const Directory& dir, DeviceId actor, const mls::PublicGroup& group) {
   const mls::LeafNode* leaf = group.tree().leaf(0);
   mls_checks::LeafFacts facts{str(leaf->credential.identity), str(leaf->signature_key),
                               str(leaf->encryption_key), std::nullopt};
   if (const auto* type = mls::find_extension(leaf->extensions, policy::kAccountTypeExtensionType)) {
     facts.account_type = str(type->extension_data);
   }
-  return handshake::check_leaf_owner(state, actor, facts);
+  return handshake::check_leaf_owner(dir, actor, facts);
 }
 
 // The view a group's first commit starts from: the creator's statement, if it made one.
-Result<View> start(const State& state, const ConvState& conv, DeviceId actor,
+Result<View> start(const Directory& dir, const ConvState& conv, DeviceId actor,
                    const CommitArgs& args) {
   if (!args.genesis) {
     if (kGenesisRequired && conv.epoch == 0) {
@@ -57,18 +57,18 @@ Result<View> start(const State& state, const ConvState& conv, DeviceId actor,
   auto group = mls::PublicGroup::from_genesis(bytes(g.group_context), bytes(g.ratchet_tree),
                                               bytes(conv.id.str()));
   if (!group) return invalid("the genesis is not this group's start: " + group.error().message);
-  if (auto s = check_creator_leaf(state, actor, *group); !s) return std::move(s).error();
+  if (auto s = check_creator_leaf(dir, actor, *group); !s) return std::move(s).error();
   return std::make_shared<const mls::PublicGroup>(std::move(*group));
 }
 
 }  // namespace
 
-Result<CommitCheck> check_commit(const State& state, const ConvState& conv, DeviceId actor,
+Result<CommitCheck> check_commit(const Directory& dir, const ConvState& conv, DeviceId actor,
                                  const CommitArgs& args, uint64_t now_s) {
   View current = conv.public_group;
   const bool first = !current;
   if (first) {
-    auto started = start(state, conv, actor, args);
+    auto started = start(dir, conv, actor, args);
     if (!started) return std::move(started).error();
     current = std::move(*started);
   } else if (args.genesis) {

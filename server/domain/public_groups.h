@@ -31,8 +31,8 @@
 
 #include "cercle/mls/public_group.h"
 #include "server/common/result.h"
+#include "server/domain/directory.h"
 #include "server/domain/handshake.h"
-#include "server/domain/state.h"
 #include "server/domain/types.h"
 
 namespace cercle::domain::public_groups {
@@ -57,7 +57,7 @@ struct CommitCheck {
 // or not the conversation's start, a genesis past the first commit, a commit the members would
 // refuse, a reference to a proposal the view does not hold, no genesis while kGenesisRequired);
 // kForbidden too when the genesis leaf is not the creator's own (handshake::check_leaf_owner).
-[[nodiscard]] Result<CommitCheck> check_commit(const State& state, const ConvState& conv,
+[[nodiscard]] Result<CommitCheck> check_commit(const Directory& dir, const ConvState& conv,
                                                DeviceId actor, const CommitArgs& args,
                                                uint64_t now_s);
 

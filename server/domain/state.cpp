@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "server/domain/handle.h"
+#include "server/domain/loading.h"
 #include "server/domain/public_groups.h"
 
 namespace cercle::domain {
@@ -16,32 +16,6 @@ template <class Vec>
 auto find_member(Vec& members, DeviceId device) {
   return std::lower_bound(members.begin(), members.end(), device,
                           [](const auto& m, DeviceId d) { return m.first < d; });
-}
-
-uint64_t random_nonzero_u64() {
-  uint64_t v = 0;
-  while (v == 0) randombytes_buf(&v, sizeof v);
-  return v;
-}
-
-// Reads the account's stored device chain and checks it again: every link was checked before it
-// was stored, so a chain that does not verify means the data folder was damaged or tampered with.
-Status load_chain(const storage::AccountRecord& r, AccountState& a) {
-  std::vector<v1::DeviceLink> links(r.chain_size());
-  for (int i = 0; i < r.chain_size(); ++i) {
-    if (!links[i].ParseFromString(r.chain(i))) {
-      return make_error(Errc::kInternal, "a stored device link does not parse");
-    }
-  }
-  auto check = policy::verify_chain(r.handle(), links);
-  if (!check.ok()) {
-    return make_error(Errc::kInternal,
-                      "account " + std::to_string(r.id()) +
-                          ": the stored device chain does not verify: " + check.refusal->message);
-  }
-  a.chain.assign(r.chain().begin(), r.chain().end());
-  a.chain_view = std::move(check.view);
-  return Ok{};
 }
 
 }  // namespace
@@ -99,53 +73,19 @@ size_t ConvState::active_members() const {
                                            [](const auto& m) { return m.second.active(); }));
 }
 
-AccountState* State::account(AccountId id) {
-  auto it = accounts.find(id);
-  return it == accounts.end() ? nullptr : &it->second;
-}
-
-const AccountState* State::account(AccountId id) const {
-  auto it = accounts.find(id);
-  return it == accounts.end() ? nullptr : &it->second;
-}
-
-const DeviceState* State::device(DeviceId id) const {
-  auto it = devices.find(id);
-  return it == devices.end() ? nullptr : &it->second;
-}
-
-AccountState* State::account_by_key(const std::string& handle_key) {
-  auto it = handle_keys.find(handle_key);
-  return it == handle_keys.end() ? nullptr : account(it->second);
-}
-
-DeviceState* State::device(DeviceId id) {
-  auto it = devices.find(id);
-  return it == devices.end() ? nullptr : &it->second;
-}
-
-DeviceState* State::device_by_key(const PublicKey& key) {
-  auto it = device_keys.find(key);
-  return it == device_keys.end() ? nullptr : device(it->second);
-}
-
 ConvState* State::conversation(const ConvId& id) {
   auto it = conversations.find(id);
   return it == conversations.end() ? nullptr : &it->second;
 }
 
-AccountId State::new_account_id() const {
-  for (;;) {
-    const AccountId id = random_nonzero_u64();
-    if (!accounts.contains(id)) return id;
-  }
+DevicePackages* State::packages(DeviceId id) {
+  auto it = device_packages.find(id);
+  return it == device_packages.end() ? nullptr : &it->second;
 }
 
-DeviceId State::new_device_id() const {
-  for (;;) {
-    const DeviceId id = random_nonzero_u64();
-    if (!devices.contains(id)) return id;
-  }
+const DevicePackages* State::packages(DeviceId id) const {
+  auto it = device_packages.find(id);
+  return it == device_packages.end() ? nullptr : &it->second;
 }
 
 ConvId State::new_conv_id() const {
@@ -156,60 +96,9 @@ ConvId State::new_conv_id() const {
   }
 }
 
-// Each loader reads one record kind. A record that does not parse, or names an account, device or
-// conversation that does not exist, means the data folder was damaged: start-up stops with
-// kInternal rather than run without it.
-namespace {
-
-Error damaged(std::string what) { return make_error(Errc::kInternal, "stored " + std::move(what)); }
-
-// Runs `scan` with a visitor that may fail: the first failure is returned (the scan goes on, but
-// nothing after it is kept).
-template <class Scan>
-Status scan_checked(Scan&& scan) {
-  Status first = Ok{};
-  auto visited = scan([&](Status s) {
-    if (first && !s) first = std::move(s);
-  });
-  if (!visited) return visited;
-  return first;
-}
-
-}  // namespace
-
-Status State::load_accounts(const storage::Store& store) {
-  return scan_checked([&](auto report) {
-    return store.scan_accounts([&](const storage::AccountRecord& r) {
-      auto handle = normalize_handle(r.handle());
-      if (!handle) return report(damaged("account " + std::to_string(r.id()) + ": bad handle"));
-      AccountState a{r.id(),    r.handle(),    static_cast<AccountType>(r.type()),
-                     r.admin(), r.suspended(), r.created_ms(),
-                     {}};
-      if (auto s = load_chain(r, a); !s) return report(std::move(s));
-      handle_keys[handle->key] = r.id();
-      accounts.emplace(r.id(), std::move(a));
-    });
-  });
-}
-
-Status State::load_devices(const storage::Store& store) {
-  return scan_checked([&](auto report) {
-    return store.scan_devices([&](const storage::DeviceRecord& r) {
-      DeviceState d;
-      d.id = r.id();
-      d.account = r.account_id();
-      d.created_ms = r.created_ms();
-      AccountState* a = account(d.account);
-      if (!a || r.public_key().size() != d.public_key.size()) {
-        return report(damaged("device " + std::to_string(r.id()) + ": bad key or account"));
-      }
-      std::memcpy(d.public_key.data(), r.public_key().data(), d.public_key.size());
-      device_keys[d.public_key] = d.id;
-      a->devices.push_back(d.id);
-      devices.emplace(d.id, std::move(d));
-    });
-  });
-}
+// Each loader reads one record kind (loading.h).
+using loading::damaged;
+using loading::scan_checked;
 
 Status State::load_conversations(const storage::Store& store) {
   auto scanned = scan_checked([&](auto report) {
@@ -247,18 +136,19 @@ Status State::load_conversations(const storage::Store& store) {
   });
 }
 
-Status State::load_members(const storage::Store& store) {
+Status State::load_members(const storage::Store& store, const Accounts& accounts) {
   auto scanned = scan_checked([&](auto report) {
     return store.scan_members(
         [&](const ConvId& conv_id, DeviceId device, const storage::MemberRecord& r) {
           auto* c = conversation(conv_id);
-          auto* d = this->device(device);
-          if (!c || !d) return report(damaged("member of no conversation, or no device"));
+          if (!c || !accounts.device(device)) {
+            return report(damaged("member of no conversation, or no device"));
+          }
           MemberState m{r.leaf(), r.join_seq(), r.left_seq(), r.join_seq(), false, {}};
           for (const auto& p : r.earlier()) m.earlier.emplace_back(p.join_seq(), p.left_seq());
           if (!m.earlier.empty()) m.cursor = m.earlier.front().first;
           c->add_member(device, std::move(m));
-          d->conversations.push_back(conv_id);
+          device_conversations[device].push_back(conv_id);
         });
   });
   if (!scanned) return scanned;
@@ -273,12 +163,12 @@ Status State::load_members(const storage::Store& store) {
   });
 }
 
-Status State::load_key_packages(const storage::Store& store) {
+Status State::load_key_packages(const storage::Store& store, const Accounts& accounts) {
   auto scanned = scan_checked([&](auto report) {
     return store.scan_key_packages([&](DeviceId device, uint64_t seq,
                                        const storage::KeyPackageRecord& r) {
-      auto* d = this->device(device);
-      if (!d) return report(damaged("key package of no device"));
+      if (!accounts.device(device)) return report(damaged("key package of no device"));
+      DevicePackages* d = &device_packages[device];
       uint8_t hash[crypto_hash_sha256_BYTES];
       crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
       KeyPackageSlot slot;
@@ -303,7 +193,7 @@ Status State::load_key_packages(const storage::Store& store) {
   }
   return store.scan_mls_keys([&](std::string_view key, DeviceId device) {
     mls_keys[std::string(key)] = device;
-    if (auto* d = this->device(device)) d->mls_signature_key = std::string(key);
+    if (accounts.device(device)) device_packages[device].mls_signature_key = std::string(key);
   });
 }
 
@@ -329,12 +219,11 @@ Status State::load_invitations(const storage::Store& store) {
   });
 }
 
-Status State::load(const storage::Store& store) {
-  for (auto loader : {&State::load_accounts, &State::load_devices, &State::load_conversations,
-                      &State::load_members, &State::load_key_packages, &State::load_invitations}) {
-    if (auto s = (this->*loader)(store); !s) return s;
-  }
-  return Ok{};
+Status State::load(const storage::Store& store, const Accounts& accounts) {
+  if (auto s = load_conversations(store); !s) return s;
+  if (auto s = load_members(store, accounts); !s) return s;
+  if (auto s = load_key_packages(store, accounts); !s) return s;
+  return load_invitations(store);
 }
 
 }  // namespace cercle::domain

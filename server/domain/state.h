@@ -1,7 +1,7 @@
-// State: the server's metadata held in memory that several services still share (accounts,
-// devices, conversations and memberships, cursors, the key-package index), loaded from the
-// Store at start-up and kept in step with it: every change is applied here first, then written
-// through the GroupCommitter. Contact links (ContactLinks), registration codes
+// State: the server's metadata held in memory that several services still share (conversations
+// and memberships, cursors, the key-package index), loaded from the Store at start-up and kept in
+// step with it: every change is applied here first, then written through the GroupCommitter.
+// Accounts and devices (Identity), contact links (ContactLinks), registration codes
 // (RegistrationCodes) and reports (Reports) are owned by their service instead, changed through a
 // Change (change.h). Message logs and key-package bodies stay on disk.
 //
@@ -25,6 +25,7 @@
 #include "proto/policy.pb.h"
 #include "server/common/ids.h"
 #include "server/common/result.h"
+#include "server/domain/accounts.h"
 #include "server/domain/change.h"
 #include "server/domain/mls_checks.h"
 #include "server/domain/types.h"
@@ -37,45 +38,17 @@ class PublicGroup;
 
 namespace cercle::domain {
 
-struct PublicKeyHash {
-  size_t operator()(const PublicKey& k) const {
-    size_t h;
-    std::memcpy(&h, k.data(), sizeof h);  // Public keys are uniformly distributed.
-    return h;
-  }
-};
-
-struct AccountState {
-  AccountId id = 0;
-  std::string handle;
-  AccountType type = AccountType::kPeer;
-  bool admin = false;
-  bool suspended = false;
-  int64_t created_ms = 0;
-  std::vector<DeviceId> devices;
-  // The account's device chain (encoded cercle.v1.DeviceLink, from seq 0) and what it says. Every
-  // account registers with one; both are empty only for an account stored before chains existed
-  // (it cannot add devices). A new link is checked against `chain_view`.
-  std::vector<std::string> chain = {};
-  policy::ChainView chain_view = {};
-};
-
 struct KeyPackageSlot {
   uint64_t seq = 0;     // Storage key within the device.
   uint64_t digest = 0;  // First 8 bytes of the package's SHA-256, to refuse duplicates.
   std::string ref;      // Its KeyPackageRef (last-resort packages; may be empty in old data).
 };
 
-struct DeviceState {
-  DeviceId id = 0;
-  AccountId account = 0;
-  PublicKey public_key{};
-  int64_t created_ms = 0;
+// A device's key packages and the MLS key it signs its leaves with.
+struct DevicePackages {
   std::vector<KeyPackageSlot> packages;  // Oldest first.
   std::optional<KeyPackageSlot> last_resort;
   uint64_t next_package_seq = 1;
-  std::vector<ConvId>
-      conversations;  // Every conversation it is or was a member of, until it leaves.
   // Signs its MLS leaves: its mls_key in the account's device chain, or else bound by its first
   // KeyPackage (accounts without a chain).
   std::string mls_signature_key;
@@ -152,28 +125,21 @@ struct ConvState {
 
 class State {
  public:
-  // Loads every metadata record from the store. Errors: kInternal on a read failure, or a record
-  // that does not parse or names an account, device or conversation that does not exist.
-  [[nodiscard]] Status load(const storage::Store& store);
+  // Loads the metadata records Identity does not own. Errors: kInternal on a read failure, or a
+  // record that does not parse or names a device or conversation that does not exist.
+  [[nodiscard]] Status load(const storage::Store& store, const Accounts& accounts);
 
-  AccountState* account(AccountId id);
-  const AccountState* account(AccountId id) const;
-  AccountState* account_by_key(const std::string& handle_key);
-  DeviceState* device(DeviceId id);
-  const DeviceState* device(DeviceId id) const;
-  DeviceState* device_by_key(const PublicKey& key);
   ConvState* conversation(const ConvId& id);
+  DevicePackages* packages(DeviceId id);
+  const DevicePackages* packages(DeviceId id) const;
 
-  // Fresh random ids, unused in this state.
-  AccountId new_account_id() const;
-  DeviceId new_device_id() const;
+  // A fresh random id, unused in this state.
   ConvId new_conv_id() const;
 
-  std::unordered_map<AccountId, AccountState> accounts;
-  std::unordered_map<std::string, AccountId> handle_keys;  // Handle key -> account.
-  std::unordered_map<DeviceId, DeviceState> devices;
-  std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys;
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
+  // Device -> every conversation it is or was a member of, until it leaves.
+  std::unordered_map<DeviceId, std::vector<ConvId>> device_conversations;
+  std::unordered_map<DeviceId, DevicePackages> device_packages;
   // MLS signature key -> the device that signs with it (bound when the device uploads a
   // KeyPackage).
   std::unordered_map<std::string, DeviceId> mls_keys;
@@ -188,11 +154,9 @@ class State {
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 
  private:
-  Status load_accounts(const storage::Store& store);
-  Status load_devices(const storage::Store& store);
   Status load_conversations(const storage::Store& store);  // With their public groups.
-  Status load_members(const storage::Store& store);        // With their cursors.
-  Status load_key_packages(const storage::Store& store);   // With refs and MLS keys.
+  Status load_members(const storage::Store& store, const Accounts& accounts);  // And cursors.
+  Status load_key_packages(const storage::Store& store, const Accounts& accounts);
   Status load_invitations(const storage::Store& store);
 };
 

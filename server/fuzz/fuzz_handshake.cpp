@@ -29,8 +29,8 @@ bool trace() {
   return on;
 }
 
-// The world's state, loaded once; closed at exit before the scratch folder goes.
-const domain::State& state() {
+// The world's relay, loaded once; closed at exit before the scratch folder goes.
+const domain::Domain& relay() {
   if (!g_runtime) {
     const World& w = world();
     const auto dir = scratch_dir() / "handshake";
@@ -42,7 +42,13 @@ const domain::State& state() {
       g_runtime = nullptr;
     });
   }
-  return g_runtime->domain().state();
+  return g_runtime->domain();
+}
+
+// What the readers look up, over the world's relay.
+domain::Directory directory() {
+  const domain::Domain& d = relay();
+  return domain::Directory{d.identity(), d.state()};
 }
 
 struct Reader {
@@ -75,7 +81,7 @@ void check_proposal(const domain::ConvState& conv, DeviceId actor,
   if (p.ref.empty()) fail("an accepted proposal without its ref");
 }
 
-void check_commit(const domain::State& s, const domain::ConvState& conv, DeviceId actor,
+void check_commit(const domain::Directory& s, const domain::ConvState& conv, DeviceId actor,
                   const domain::CommitArgs& args, const domain::handshake::MembershipChange& c) {
   const domain::MemberState* me = conv.member(actor);
   if (!me || c.committer_leaf != me->leaf) fail("a commit accepted from another leaf");
@@ -85,7 +91,7 @@ void check_commit(const domain::State& s, const domain::ConvState& conv, DeviceI
   }
   std::vector<DeviceId> added;
   for (const auto& [device, ref] : c.adds) {
-    if (!s.device(device)) fail("a commit adds an unknown device");
+    if (!s.identity.device(device)) fail("a commit adds an unknown device");
     added.push_back(device);
   }
   for (size_t i = 0; i < c.removes.size(); ++i) {
@@ -104,7 +110,7 @@ void check_commit(const domain::State& s, const domain::ConvState& conv, DeviceI
 
 // A proposal as Conversations::send reads it: the relay's facts, then the public view; once both
 // accept it the conversation remembers it (for commits by reference).
-bool propose(const domain::State& s, domain::ConvState& conv, DeviceId actor,
+bool propose(const domain::Directory& s, domain::ConvState& conv, DeviceId actor,
              std::string_view payload) {
   auto p = domain::handshake::read_proposal(s, conv, actor, payload, kNowS);
   if (trace()) std::fprintf(stderr, "  proposal: %s\n", p ? "ok" : p.error().message.c_str());
@@ -121,7 +127,7 @@ bool propose(const domain::State& s, domain::ConvState& conv, DeviceId actor,
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const domain::State& s = state();
+  const domain::Directory s = directory();
   if (size < kHandshakeHeader) return 0;
   const World& w = world();
   const uint8_t mode = data[0] % kModes;
@@ -149,8 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     default:
       break;
   }
-  const auto it = s.conversations.find(direct ? w.direct : w.group);
-  if (it == s.conversations.end()) fail("the world lost a conversation");
+  const auto it = s.state.conversations.find(direct ? w.direct : w.group);
+  if (it == s.state.conversations.end()) fail("the world lost a conversation");
   domain::ConvState conv = it->second;
   if (mode == kApplication) {
     (void)domain::handshake::check_application(conv, r.in);

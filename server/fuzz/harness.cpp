@@ -27,16 +27,16 @@ struct Snapshot {
 namespace {
 
 // What a restart must read back: conversations with their members, accounts.
-Snapshot snapshot(const domain::State& state) {
+Snapshot snapshot(const domain::Domain& domain) {
   Snapshot s;
-  for (const auto& [id, conv] : state.conversations) {
+  for (const auto& [id, conv] : domain.state().conversations) {
     ConvSnap c{conv.epoch, conv.last_seq, conv.policy.has_value(), {}};
     for (const auto& [device, m] : conv.members) {
       c.members.emplace_back(device, m.leaf, m.join_seq, m.left_seq);
     }
     s.conversations[id.hex()] = std::move(c);
   }
-  for (const auto& [id, a] : state.accounts) {
+  for (const auto& [id, a] : domain.identity().accounts().accounts()) {
     s.accounts[id] = {a.handle, static_cast<int>(a.type), a.admin, a.suspended, a.devices.size()};
   }
   return s;
@@ -137,7 +137,7 @@ Harness::Harness(Start start) {
   }
   rt_->drain();
   if (rt_->writes() != writes_) fail("authenticating wrote to the store");
-  start_ = std::make_unique<Snapshot>(snapshot(rt_->domain().state()));
+  start_ = std::make_unique<Snapshot>(snapshot(rt_->domain()));
 }
 
 Harness::~Harness() {
@@ -209,18 +209,18 @@ void Harness::expect_one_response(size_t before, uint64_t request_id, bool check
 
 // The relay keeps its member list in step with the MLS tree: one active device per leaf.
 void Harness::check_state() const {
-  const domain::State& state = rt_->domain().state();
-  for (const auto& [id, conv] : state.conversations) {
+  const domain::Identity& identity = rt_->domain().identity();
+  for (const auto& [id, conv] : rt_->domain().state().conversations) {
     std::set<uint32_t> leaves;
     for (const auto& [device, m] : conv.members) {
-      if (!state.device(device)) fail("a conversation member is not a known device");
+      if (!identity.device(device)) fail("a conversation member is not a known device");
       if (m.active() && !leaves.insert(m.leaf).second) fail("two active members on one leaf");
       if (m.cursor > conv.last_seq) fail("a cursor is past the end of the log");
     }
     if (conv.durable_seq > conv.last_seq) fail("durable_seq is past last_seq");
   }
-  for (const auto& [id, device] : state.devices) {
-    if (!state.account(device.account)) fail("a device without its account");
+  for (const auto& [id, device] : identity.accounts().devices()) {
+    if (!identity.account(device.account)) fail("a device without its account");
   }
 }
 
@@ -231,7 +231,7 @@ void Harness::check_state() const {
 void Harness::finish() {
   actor_.reset();
   observer_.reset();
-  const Snapshot before = snapshot(rt_->domain().state());
+  const Snapshot before = snapshot(rt_->domain());
   if (rt_->writes() == writes_ && rt_->domain().state().dirty_cursors.empty() &&
       rt_->domain().device_requests().pending() == 0 && before == *start_) {
     g_stale = false;
@@ -240,7 +240,7 @@ void Harness::finish() {
   delete g_runtime;
   g_runtime = nullptr;
   Runtime again(dir_, world().config, kStartMs);
-  const Snapshot after = snapshot(again.domain().state());
+  const Snapshot after = snapshot(again.domain());
   for (const auto& [id, conv] : before.conversations) {
     auto it = after.conversations.find(id);
     if (it == after.conversations.end()) fail("conversation " + id + " is lost on restart");
