@@ -163,6 +163,52 @@ class RelayTamperedTest : public ::testing::Test {
     EXPECT_EQ(std::count(members.begin(), members.end(), outsider), 0) << c.handle();
   }
 
+  // The invitee of a forged add refuses its Welcome: a warning saying `why`, never kJoined, no
+  // group state.
+  void expect_welcome_refused(Client& invitee, const std::string& conv, std::string_view why) {
+    std::vector<Event> events;
+    const auto refused = [&] {
+      return std::any_of(events.begin(), events.end(), [&](const Event& e) {
+        return e.kind == Event::Kind::kWarning && e.detail.find(why) != std::string::npos;
+      });
+    };
+    ASSERT_TRUE(poll_until(invitee, refused, &events)) << [&] {
+      std::string all;
+      for (const auto& e : events)
+        all += std::to_string(static_cast<int>(e.kind)) + ":" + e.detail + "; ";
+      return all;
+    }();
+    for (const auto& e : events)
+      EXPECT_NE(e.kind, Event::Kind::kJoined)
+          << invitee.handle() << " joined from a forged Welcome";
+    EXPECT_FALSE(invitee.epoch(conv).ok());
+  }
+
+  // After a refused forgery the honest members go on through the real server: `bob` writes while
+  // `carol` is offline (she catches up from her cursor), `alice` answers, and every member still
+  // sees the group as `before`. `others` are the remaining members, who receive both messages.
+  void expect_group_carries_on(const std::string& conv, const GroupView& before, Client& alice,
+                               Client& bob, Client& carol, std::vector<Client*> others) {
+    carol.disconnect();
+    ASSERT_TRUE(bob.send_text(conv, "Toujours là ?").ok());
+    auto reconnected = carol.connect();
+    ASSERT_TRUE(reconnected.ok()) << reconnected.error().message;
+    std::vector<Client*> readers = {&alice, &carol};
+    readers.insert(readers.end(), others.begin(), others.end());
+    for (Client* c : readers) {
+      EXPECT_EQ(receive(*c, conv, 1), std::vector<std::string>{"Toujours là ?"}) << c->handle();
+    }
+    ASSERT_TRUE(alice.send_text(conv, "Oui, le groupe n'a pas changé.").ok());
+    readers = {&bob, &carol};
+    readers.insert(readers.end(), others.begin(), others.end());
+    for (Client* c : readers) {
+      EXPECT_EQ(receive(*c, conv, 1), std::vector<std::string>{"Oui, le groupe n'a pas changé."})
+          << c->handle();
+    }
+    readers.push_back(&alice);
+    for (Client* c : readers) EXPECT_EQ(view_of(*c, conv), before) << c->handle();
+  }
+
   TempDir dir_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TamperingRelay> relay_;
@@ -192,43 +238,11 @@ TEST_F(RelayTamperedTest, AMemberWhoIsNotFacilitatorCannotAddAPeerThroughATamper
   }
   // Eve got the Welcome too: her client sees that a member who may not add people made it, and does
   // not sit down in a copy of the group with Mallory.
-  std::vector<Event> eve_events;
-  ASSERT_TRUE(poll_until(
-      *eve,
-      [&] {
-        return std::any_of(eve_events.begin(), eve_events.end(), [](const Event& e) {
-          return e.kind == Event::Kind::kWarning &&
-                 e.detail.find("joining a group was refused") != std::string::npos;
-        });
-      },
-      &eve_events))
-      << [&] {
-           std::string all;
-           for (const auto& e : eve_events)
-             all += std::to_string(static_cast<int>(e.kind)) + ":" + e.detail + "; ";
-           return all;
-         }();
-  for (const auto& e : eve_events)
-    EXPECT_NE(e.kind, Event::Kind::kJoined) << "Eve joined from a forged Welcome";
-  EXPECT_FALSE(eve->epoch(*conv).ok());
-
+  ASSERT_NO_FATAL_FAILURE(expect_welcome_refused(*eve, *conv, "joining a group was refused"));
   // The honest members carry on through the real server. Carol reconnects in between: she catches
   // up from the cursor she acknowledged past the forged entry.
-  carol->disconnect();
-  ASSERT_TRUE(bob->send_text(*conv, "Toujours là ?").ok());
-  auto reconnected = carol->connect();
-  ASSERT_TRUE(reconnected.ok()) << reconnected.error().message;
-  for (Client* c : {alice.get(), carol.get(), mallory.get()}) {
-    EXPECT_EQ(receive(*c, *conv, 1), std::vector<std::string>{"Toujours là ?"}) << c->handle();
-  }
-  ASSERT_TRUE(alice->send_text(*conv, "Oui, le groupe n'a pas changé.").ok());
-  for (Client* c : {bob.get(), carol.get(), mallory.get()}) {
-    EXPECT_EQ(receive(*c, *conv, 1), std::vector<std::string>{"Oui, le groupe n'a pas changé."})
-        << c->handle();
-  }
-  for (Client* c : {alice.get(), bob.get(), carol.get(), mallory.get()}) {
-    EXPECT_EQ(view_of(*c, *conv), before) << c->handle();
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      expect_group_carries_on(*conv, before, *alice, *bob, *carol, {mallory.get()}));
   // Nor did Eve join from her side.
   ASSERT_TRUE(events_before_round_trip(*eve).ok());
   EXPECT_FALSE(eve->epoch(*conv).ok());
@@ -261,16 +275,7 @@ TEST_F(RelayTamperedTest,
   EXPECT_EQ(attack.error().server_code, v1::FORBIDDEN) << attack.error().message;
   ASSERT_EQ(victims(), (std::vector<std::string>{"alice", "bob", "carol", "paula (welcome)"}));
   // Paula's own client will not seat her either: she accepted no invitation to this group.
-  std::vector<Event> paula_events;
-  ASSERT_TRUE(poll_until(
-      *paula,
-      [&] {
-        return std::any_of(paula_events.begin(), paula_events.end(), [](const Event& e) {
-          return e.kind == Event::Kind::kWarning &&
-                 e.detail.find("did not accept an invitation") != std::string::npos;
-        });
-      },
-      &paula_events));
+  ASSERT_NO_FATAL_FAILURE(expect_welcome_refused(*paula, *conv, "did not accept an invitation"));
   for (Client* c : {alice.get(), bob.get(), carol.get()}) {
     ASSERT_NO_FATAL_FAILURE(expect_refused(*c, *conv, before, "invitation", "paula"));
   }
