@@ -68,16 +68,6 @@ void Conversations::write_invitation(const ConvState& conv, const std::string& n
   batch.put_invitation(conv.id, nonce, r);
 }
 
-void Conversations::mark_package_used(const std::string& ref, storage::WriteBatch& batch) {
-  auto it = ctx_.state.package_refs.find(ref);
-  if (it == ctx_.state.package_refs.end() || it->second.last_resort) return;
-  it->second.used = true;
-  storage::PackageRefRecord r;
-  r.set_device(it->second.device);
-  r.set_used(true);
-  batch.put_package_ref(ref, r);
-}
-
 storage::MemberRecord Conversations::member_record(const MemberState& m) {
   storage::MemberRecord r;
   r.set_leaf(m.leaf);
@@ -237,13 +227,14 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   conv.epoch += 1;
   conv.proposals.clear();  // Proposals do not outlive their epoch.
   if (view->next) conv.public_group = std::move(view->next);
-  auto batch = ctx_.store.batch();
+  Change staged = ctx_.change();
+  auto& batch = staged.batch();
   if (rules) apply_rules(conv, *rules, *change, batch);
   write_conversation(conv, batch);
   public_groups::write(conv, batch);
   for (size_t i = 0; i < change->adds.size(); ++i) {
     const DeviceId id = change->adds[i].first;
-    mark_package_used(change->adds[i].second, batch);
+    key_packages_.mark_used(staged, change->adds[i].second);
     MemberState added{(*leaves)[i], seq - 1, 0, seq - 1, false, {}};
     if (const MemberState* before = conv.member(id)) {
       // Removed while offline and added again: it keeps what it had not read of its earlier
@@ -273,7 +264,7 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
   for (DeviceId id : args.remove) record.add_removed_devices(id);
   record.set_welcome(std::move(args.welcome));
   const uint64_t epoch = conv.epoch;
-  append(conv, seq, std::move(record), std::move(batch), [done, seq, epoch](const Status& s) {
+  append(conv, seq, std::move(record), std::move(staged), [done, seq, epoch](const Status& s) {
     if (!s) return done(s.error());
     done(CommitOk{seq, epoch});
   });
@@ -322,17 +313,17 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   record.set_sender_device(actor);
   record.set_time_ms(now);
   record.set_payload(std::move(args.payload));
-  append(conv, seq, std::move(record), ctx_.store.batch(), [done, seq, now](const Status& s) {
+  append(conv, seq, std::move(record), ctx_.change(), [done, seq, now](const Status& s) {
     if (!s) return done(s.error());
     done(SendOk{seq, now});
   });
 }
 
-void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord record,
-                           storage::WriteBatch batch, std::function<void(const Status&)> done) {
-  batch.append_log(conv.id, seq, record);
-  ctx_.committer.submit(std::move(batch), [this, conv_id = conv.id, seq, done = std::move(done),
-                                           record = std::move(record)](const Status& s) {
+void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord record, Change change,
+                           std::function<void(const Status&)> done) {
+  change.batch().append_log(conv.id, seq, record);
+  std::move(change).commit(ctx_.committer, [this, conv_id = conv.id, seq, done = std::move(done),
+                                            record = std::move(record)](const Status& s) {
     if (!s) return done(s);
     if (ConvState* c = ctx_.state.conversation(conv_id))
       c->durable_seq = std::max(c->durable_seq, seq);
@@ -352,7 +343,7 @@ void Conversations::append_event(ConvState& conv, DeviceId actor, const v1::Grou
   record.set_sender_device(actor);
   record.set_time_ms(ctx_.clock.now_ms());
   record.set_payload(event.SerializeAsString());
-  append(conv, seq, std::move(record), std::move(batch),
+  append(conv, seq, std::move(record), Change(std::move(batch)),
          [done = std::move(done), seq](const Status& s) {
            if (!s) return done(s.error());
            done(seq);

@@ -21,6 +21,7 @@
 
 #include "server/domain/group_rules.h"
 #include "server/domain/identity.h"
+#include "server/domain/key_packages.h"
 #include "server/domain/outbox.h"
 #include "server/domain/state.h"
 
@@ -31,8 +32,8 @@ class Conversations {
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
-  Conversations(Context ctx, const Identity& identity, Outbox& outbox)
-      : ctx_(ctx), identity_(identity), outbox_(outbox) {}
+  Conversations(Context ctx, const Identity& identity, KeyPackages& key_packages, Outbox& outbox)
+      : ctx_(ctx), identity_(identity), key_packages_(key_packages), outbox_(outbox) {}
 
   // Creates a conversation whose only member is the actor, at epoch 0. DIRECT needs peer_handle.
   // Errors: kInvalidArgument, kInvalidHandle, kNotFound, kLimitReached.
@@ -76,6 +77,8 @@ class Conversations {
   // For the Groups service (groups.h), on the same thread.
   // Appends a group event, an EVENT entry that every member reads (its author too), with the other
   // writes of `batch`; `done` gets its sequence number once durable.
+  // What its checks read of devices and key packages (directory.h).
+  Directory directory() const { return Directory{identity_, key_packages_}; }
   void append_event(ConvState& conv, DeviceId actor, const v1::GroupEvent& event,
                     storage::WriteBatch batch, Done<uint64_t> done);
   void write_conversation(const ConvState& conv, storage::WriteBatch& batch) const;
@@ -85,14 +88,14 @@ class Conversations {
  private:
   Result<ConvState*> writable(DeviceId actor, const ConvId& conv, uint64_t epoch);
   Status check_commit_members(const ConvState& conv, DeviceId actor, const CommitArgs& args) const;
-  void append(ConvState& conv, uint64_t seq, storage::LogRecord record, storage::WriteBatch batch,
+  // Appends `record` as entry `seq` with the rest of `change`, and commits it.
+  void append(ConvState& conv, uint64_t seq, storage::LogRecord record, Change change,
               std::function<void(const Status&)> done);
   void publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record);
   ConvView view(const ConvState& conv, DeviceId viewer) const;
   void apply_rules(ConvState& conv, const group_rules::Accepted& rules,
                    const handshake::MembershipChange& change, storage::WriteBatch& batch);
   static storage::MemberRecord member_record(const MemberState& m);
-  void mark_package_used(const std::string& ref, storage::WriteBatch& batch);
 
   static std::vector<storage::LogEntry> with_erasures(std::vector<storage::LogEntry> entries,
                                                       uint64_t after, uint64_t upto);
@@ -100,10 +103,10 @@ class Conversations {
   uint64_t now_s() const;
   // How many conversations the device is in (or was, until it leaves).
   size_t conversation_count(DeviceId device) const;
-  Directory directory() const { return Directory{identity_, ctx_.state}; }
 
   Context ctx_;
   const Identity& identity_;
+  KeyPackages& key_packages_;
   Outbox& outbox_;
   std::vector<DeviceId> recipients_;  // Reused by publish.
 };

@@ -5,13 +5,14 @@
 #pragma once
 
 #include "server/domain/identity.h"
+#include "server/domain/key_packages.h"
 #include "server/domain/state.h"
 
 namespace cercle::domain {
 
 struct Directory {
   const Identity& identity;
-  const State& state;
+  const KeyPackages& key_packages;
 };
 
 }  // namespace cercle::domain

@@ -3,9 +3,10 @@
 namespace cercle::domain {
 
 Status Domain::load() {
+  // In dependency order: each loader checks that what its records name was loaded before.
   if (auto s = identity_.load(); !s) return s;
-  if (auto s = state_.load(ctx_.store, identity_.accounts()); !s) return s;
   if (auto s = key_packages_.load(); !s) return s;
+  if (auto s = state_.load(ctx_.store, identity_.accounts()); !s) return s;
   if (auto s = groups_.load(); !s) return s;
   return contact_links_.load();  // After the accounts: each link names its owner.
 }
@@ -19,8 +20,7 @@ InstanceStats Domain::stats() const {
     s.suspended += a.suspended;
   }
   s.devices = accounts.devices().size();
-  for (const auto& [id, d] : state_.device_packages)
-    s.key_packages += d.packages.size() + (d.last_resort ? 1 : 0);
+  s.key_packages = key_packages_.stored();
   for (const auto& [id, c] : state_.conversations) {
     (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
     s.log_entries += c.durable_seq;

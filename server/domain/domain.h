@@ -26,13 +26,16 @@ class Domain {
         identity_(ctx_),
         device_requests_(
             config_, identity_.accounts(),
-            [this](std::string_view key) { return state_.mls_keys.contains(std::string(key)); },
+            [this](std::string_view key) {
+              return key_packages_.mls_key_owner(std::string(key)) != 0;
+            },
             clock),
         key_packages_(ctx_, identity_, std::move(low_stock)),
-        conversations_(ctx_, identity_, outbox),
+        conversations_(ctx_, identity_, key_packages_, outbox),
         contact_links_(ctx_, identity_),
         groups_(ctx_, identity_, conversations_, outbox) {
     identity_.set_contact_links(&contact_links_);
+    identity_.set_key_packages(&key_packages_);
     identity_.set_device_requests(&device_requests_);
   }
 
@@ -46,6 +49,7 @@ class Domain {
   const Identity& identity() const { return identity_; }
   DeviceRequests& device_requests() { return device_requests_; }
   KeyPackages& key_packages() { return key_packages_; }
+  const KeyPackages& key_packages() const { return key_packages_; }
   Conversations& conversations() { return conversations_; }
   const Conversations& conversations() const { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }

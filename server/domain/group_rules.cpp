@@ -75,8 +75,8 @@ Status check_recorded(const Directory& dir, const ConvState& conv, const v1::Gro
 std::string leaf_key(const Directory& dir, DeviceId device) {
   const DeviceState* d = dir.identity.device(device);
   if (!d) return {};
-  const DevicePackages* p = dir.state.packages(device);
-  if (p && !p->mls_signature_key.empty()) return p->mls_signature_key;
+  const std::string_view key = dir.key_packages.mls_signature_key(device);
+  if (!key.empty()) return std::string(key);
   return std::string(reinterpret_cast<const char*>(d->public_key.data()), d->public_key.size());
 }
 
@@ -134,9 +134,8 @@ static bool member_may_add(const Directory& dir, const ConvState& conv,
   if (conv.policy->join_rule() != v1::OPEN_TO_PEERS || !f.added || f.added->professional) {
     return false;
   }
-  auto it = dir.state.package_refs.find(f.added->ref);
-  const AccountState* a =
-      it == dir.state.package_refs.end() ? nullptr : dir.identity.account_of(it->second.device);
+  const KeyPackages::PackageRef* ref = dir.key_packages.package_ref(f.added->ref);
+  const AccountState* a = ref ? dir.identity.account_of(ref->device) : nullptr;
   return a && a->type == AccountType::kPeer && conv.join_requests.contains(a->id) &&
          !policy::is_banned(*conv.policy, a->handle);
 }

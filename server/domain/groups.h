@@ -126,7 +126,7 @@ class Groups {
   static bool open_to_peers(const ConvState& conv);
   void unindex_invitation(AccountId invitee, const ConvId& conv, const std::string& nonce);
 
-  Directory directory() const { return Directory{identity_, ctx_.state}; }
+  Directory directory() const { return conversations_.directory(); }
   // The type of the device's account (kPeer when unknown).
   AccountType type_of(DeviceId device) const;
 

@@ -32,18 +32,17 @@ Result<mls_checks::HandshakeFacts> read(const ConvState& conv, DeviceId actor,
 // The device whose KeyPackage an Add adds: the relay must have accepted that package from it, and
 // a package other than last-resort joins one group only.
 Result<DeviceId> device_of_package(const Directory& dir, const mls_checks::KeyPackageFacts& kp) {
-  auto it = dir.state.package_refs.find(kp.ref);
-  if (it == dir.state.package_refs.end()) {
+  const KeyPackages::PackageRef* ref = dir.key_packages.package_ref(kp.ref);
+  if (!ref) {
     return make_error(Errc::kNotFound, "the added key package was not uploaded by any device");
   }
-  if (it->second.used && !it->second.last_resort) {
+  if (ref->used && !ref->last_resort) {
     return invalid("the added key package was already used to join a group");
   }
-  auto key = dir.state.mls_keys.find(kp.signature_key);
-  if (key == dir.state.mls_keys.end() || key->second != it->second.device) {
+  if (dir.key_packages.mls_key_owner(kp.signature_key) != ref->device) {
     return invalid("the added key package is not signed by the device that uploaded it");
   }
-  return it->second.device;
+  return ref->device;
 }
 
 // What no proposal may be, whoever sends it and however it travels (see the header).

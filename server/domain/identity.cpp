@@ -9,6 +9,7 @@
 #include "server/domain/contact_links.h"
 #include "server/domain/device_requests.h"
 #include "server/domain/handle.h"
+#include "server/domain/key_packages.h"
 
 namespace cercle::domain {
 
@@ -97,7 +98,7 @@ AccountView Identity::view(const AccountState& account) const {
 
 Status Identity::check_mls_key_free(std::string_view mls_key) const {
   PublicKey as_device;
-  if (ctx_.state.mls_keys.contains(std::string(mls_key)) ||
+  if (key_packages_->mls_key_owner(std::string(mls_key)) != 0 ||
       (parse_key(mls_key, as_device) && accounts_.device_key_taken(as_device))) {
     return make_error(Errc::kDeviceKeyTaken, "this MLS key belongs to another device");
   }
@@ -144,11 +145,7 @@ void Identity::record_link(AccountState& account, DeviceId device, const v1::Dev
                            policy::ChainView view, Change& change) {
   account.chain.push_back(link.SerializeAsString());
   account.chain_view = std::move(view);
-  change.batch().put_mls_key(link.mls_key(), device);
-  change.on_commit([&state = ctx_.state, key = link.mls_key(), device] {
-    state.mls_keys[key] = device;
-    state.device_packages[device].mls_signature_key = key;
-  });
+  key_packages_->bind_mls_key(change, link.mls_key(), device);
 }
 
 void Identity::put_account(Change& change, AccountState account) {
@@ -325,33 +322,10 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   updated.type = type;
   Change change = ctx_.change();
   put_account(change, std::move(updated));
-  if (changed) purge_key_packages(*account, change);
-  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
-}
-
-void Identity::purge_key_packages(const AccountState& account, Change& change) {
   // The account's key packages declare its old type, and members read the type from the leaf:
   // they go, and its devices publish new ones when they next sign in.
-  for (DeviceId id : account.devices) {
-    const DevicePackages* device = ctx_.state.packages(id);
-    if (!device) continue;
-    for (const auto& slot : device->packages) change.batch().delete_key_package(id, slot.seq);
-    if (device->last_resort) change.batch().delete_key_package(id, device->last_resort->seq);
-    change.on_commit([&state = ctx_.state, id] {
-      DevicePackages* d = state.packages(id);
-      d->packages.clear();
-      d->last_resort.reset();
-    });
-  }
-  // A package fetched before the change must not add the device either: its ref goes too, so the
-  // relay no longer knows the package (a commit adding it is refused).
-  for (const auto& [ref, owner] : ctx_.state.package_refs) {
-    if (std::find(account.devices.begin(), account.devices.end(), owner.device) !=
-        account.devices.end()) {
-      change.batch().delete_package_ref(ref);
-      change.on_commit([&refs = ctx_.state.package_refs, r = ref] { refs.erase(r); });
-    }
-  }
+  if (changed) key_packages_->forget_devices(change, account->devices);
+  std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
 void Identity::set_admin(std::string_view handle_in, bool admin, Done<Ok> done) {

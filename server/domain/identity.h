@@ -23,6 +23,7 @@ namespace cercle::domain {
 
 class ContactLinks;
 class DeviceRequests;
+class KeyPackages;
 
 // The wire error for a refused device link: kMalformed kInvalidArgument, kBadSignature and
 // kNotApproved kForbidden, kBrokenLink kChainConflict, kDuplicate kDeviceKeyTaken, kTooLong
@@ -76,6 +77,8 @@ class Identity {
 
   // Registrations through contact links are checked and counted by `links` (set once, by Domain).
   void set_contact_links(ContactLinks* links) { links_ = links; }
+  // MLS keys are bound, checked and forgotten with `key_packages` (set once, by Domain).
+  void set_key_packages(KeyPackages* key_packages) { key_packages_ = key_packages; }
   // Approved device requests are told to `requests` (set once, by Domain).
   void set_device_requests(DeviceRequests* requests) { requests_ = requests; }
 
@@ -137,8 +140,6 @@ class Identity {
   static void write_account(const AccountState& account, storage::WriteBatch& batch);
   // Stages `account` (an updated copy of a stored account): its record and its place in memory.
   void put_account(Change& change, AccountState account);
-  // Forgets every key package of the account's devices, and their refs.
-  void purge_key_packages(const AccountState& account, Change& change);
   static void write_device(const DeviceState& device, storage::WriteBatch& batch);
 
   Context ctx_;
@@ -146,6 +147,7 @@ class Identity {
   Accounts accounts_;
   ContactLinks* links_ = nullptr;
   DeviceRequests* requests_ = nullptr;
+  KeyPackages* key_packages_ = nullptr;
 };
 
 // Returns the canonical form of a registration code as typed by a person: upper case, without

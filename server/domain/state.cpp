@@ -78,16 +78,6 @@ ConvState* State::conversation(const ConvId& id) {
   return it == conversations.end() ? nullptr : &it->second;
 }
 
-DevicePackages* State::packages(DeviceId id) {
-  auto it = device_packages.find(id);
-  return it == device_packages.end() ? nullptr : &it->second;
-}
-
-const DevicePackages* State::packages(DeviceId id) const {
-  auto it = device_packages.find(id);
-  return it == device_packages.end() ? nullptr : &it->second;
-}
-
 ConvId State::new_conv_id() const {
   for (;;) {
     ConvId id;
@@ -163,40 +153,6 @@ Status State::load_members(const storage::Store& store, const Accounts& accounts
   });
 }
 
-Status State::load_key_packages(const storage::Store& store, const Accounts& accounts) {
-  auto scanned = scan_checked([&](auto report) {
-    return store.scan_key_packages([&](DeviceId device, uint64_t seq,
-                                       const storage::KeyPackageRecord& r) {
-      if (!accounts.device(device)) return report(damaged("key package of no device"));
-      DevicePackages* d = &device_packages[device];
-      uint8_t hash[crypto_hash_sha256_BYTES];
-      crypto_hash_sha256(hash, reinterpret_cast<const uint8_t*>(r.data().data()), r.data().size());
-      KeyPackageSlot slot;
-      slot.seq = seq;
-      std::memcpy(&slot.digest, hash, sizeof slot.digest);
-      if (r.last_resort()) {
-        slot.ref = r.ref();
-        d->last_resort = slot;
-      } else {
-        d->packages.push_back(slot);
-      }
-      d->next_package_seq = std::max(d->next_package_seq, seq + 1);
-    });
-  });
-  if (!scanned) return scanned;
-  if (auto s =
-          store.scan_package_refs([&](std::string_view ref, const storage::PackageRefRecord& r) {
-            package_refs[std::string(ref)] = PackageRef{r.device(), r.last_resort(), r.used()};
-          });
-      !s) {
-    return s;
-  }
-  return store.scan_mls_keys([&](std::string_view key, DeviceId device) {
-    mls_keys[std::string(key)] = device;
-    if (accounts.device(device)) device_packages[device].mls_signature_key = std::string(key);
-  });
-}
-
 Status State::load_invitations(const storage::Store& store) {
   return scan_checked([&](auto report) {
     return store.scan_invitations(
@@ -222,7 +178,6 @@ Status State::load_invitations(const storage::Store& store) {
 Status State::load(const storage::Store& store, const Accounts& accounts) {
   if (auto s = load_conversations(store); !s) return s;
   if (auto s = load_members(store, accounts); !s) return s;
-  if (auto s = load_key_packages(store, accounts); !s) return s;
   return load_invitations(store);
 }
 

@@ -1,9 +1,9 @@
 // State: the server's metadata held in memory that several services still share (conversations
-// and memberships, cursors, the key-package index), loaded from the Store at start-up and kept in
+// and memberships, cursors), loaded from the Store at start-up and kept in
 // step with it: every change is applied here first, then written through the GroupCommitter.
-// Accounts and devices (Identity), contact links (ContactLinks), registration codes
-// (RegistrationCodes) and reports (Reports) are owned by their service instead, changed through a
-// Change (change.h). Message logs and key-package bodies stay on disk.
+// Accounts and devices (Identity), key packages (KeyPackages), contact links (ContactLinks),
+// registration codes (RegistrationCodes) and reports (Reports) are owned by their service instead,
+// changed through a Change (change.h). Message logs and key-package bodies stay on disk.
 //
 // Keeping metadata in memory makes every authorisation check a lookup on one thread, with no lock
 // and no disk read. Lives on the domain's thread (the server's io_context thread); not thread-safe.
@@ -37,22 +37,6 @@ class PublicGroup;
 }
 
 namespace cercle::domain {
-
-struct KeyPackageSlot {
-  uint64_t seq = 0;     // Storage key within the device.
-  uint64_t digest = 0;  // First 8 bytes of the package's SHA-256, to refuse duplicates.
-  std::string ref;      // Its KeyPackageRef (last-resort packages; may be empty in old data).
-};
-
-// A device's key packages and the MLS key it signs its leaves with.
-struct DevicePackages {
-  std::vector<KeyPackageSlot> packages;  // Oldest first.
-  std::optional<KeyPackageSlot> last_resort;
-  uint64_t next_package_seq = 1;
-  // Signs its MLS leaves: its mls_key in the account's device chain, or else bound by its first
-  // KeyPackage (accounts without a chain).
-  std::string mls_signature_key;
-};
 
 struct MemberState {
   uint32_t leaf = 0;          // Its leaf index in the MLS tree, as the relay tracks it.
@@ -130,8 +114,6 @@ class State {
   [[nodiscard]] Status load(const storage::Store& store, const Accounts& accounts);
 
   ConvState* conversation(const ConvId& id);
-  DevicePackages* packages(DeviceId id);
-  const DevicePackages* packages(DeviceId id) const;
 
   // A fresh random id, unused in this state.
   ConvId new_conv_id() const;
@@ -139,24 +121,12 @@ class State {
   std::unordered_map<ConvId, ConvState, ConvIdHash> conversations;
   // Device -> every conversation it is or was a member of, until it leaves.
   std::unordered_map<DeviceId, std::vector<ConvId>> device_conversations;
-  std::unordered_map<DeviceId, DevicePackages> device_packages;
-  // MLS signature key -> the device that signs with it (bound when the device uploads a
-  // KeyPackage).
-  std::unordered_map<std::string, DeviceId> mls_keys;
-  struct PackageRef {
-    DeviceId device = 0;
-    bool last_resort = false;
-    bool used = false;  // A commit added it (last-resort packages may be added again).
-  };
-  // KeyPackageRef -> the package's uploader: a commit may only add packages the relay accepted.
-  std::unordered_map<std::string, PackageRef> package_refs;
   // Cursors changed since the last flush; written in one batch by Conversations::flush_cursors.
   std::vector<std::pair<DeviceId, ConvId>> dirty_cursors;
 
  private:
   Status load_conversations(const storage::Store& store);  // With their public groups.
   Status load_members(const storage::Store& store, const Accounts& accounts);  // And cursors.
-  Status load_key_packages(const storage::Store& store, const Accounts& accounts);
   Status load_invitations(const storage::Store& store);
 };
 

@@ -48,7 +48,7 @@ const domain::Domain& relay() {
 // What the readers look up, over the world's relay.
 domain::Directory directory() {
   const domain::Domain& d = relay();
-  return domain::Directory{d.identity(), d.state()};
+  return domain::Directory{d.identity(), d.key_packages()};
 }
 
 struct Reader {
@@ -155,8 +155,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     default:
       break;
   }
-  const auto it = s.state.conversations.find(direct ? w.direct : w.group);
-  if (it == s.state.conversations.end()) fail("the world lost a conversation");
+  const auto& conversations = relay().state().conversations;
+  const auto it = conversations.find(direct ? w.direct : w.group);
+  if (it == conversations.end()) fail("the world lost a conversation");
   domain::ConvState conv = it->second;
   if (mode == kApplication) {
     (void)domain::handshake::check_application(conv, r.in);
