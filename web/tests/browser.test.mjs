@@ -173,7 +173,7 @@ test("a visitor opens the link in another browser, picks a pseudonym and writes"
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   await page.goto(linkUrl);
   await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();
-  await page.getByText("Votre conversation est gardée seulement dans ce navigateur.").waitFor();
+  await page.getByText("Votre conversation est gardée seulement sur cet appareil, dans ce navigateur.", { exact: false }).waitFor();
   await scan(page, "lien de contact (visiteur)");
   await noReflowProblem(page, "lien de contact");
   await page.getByLabel("Choisissez un pseudonyme").fill("camille");
@@ -239,7 +239,7 @@ test("the visitor's page goes offline, says so, and catches up when back, withou
   const { helper, visitor } = await conversation(t);
   const before = await messages(visitor.page);
   await visitor.context.setOffline(true);
-  await connText(visitor.page).filter({ hasText: "Pas de connexion." }).waitFor();
+  await connText(visitor.page).filter({ hasText: "Pas d'internet sur cet appareil." }).waitFor();
   await visitor.page.getByRole("button", { name: "Réessayer maintenant" }).waitFor();
   await scan(visitor.page, "conversation hors ligne");
 
@@ -286,7 +286,7 @@ test("the account page warns about clearing browser data and makes a backup that
   const { page } = visitor;
   await page.getByRole("link", { name: "Mon compte" }).click();
   await page.getByRole("heading", { level: 1, name: "Mon compte" }).waitFor();
-  await page.getByText("Si vous effacez les données du navigateur, vous la perdez.").waitFor();
+  await page.getByRole("heading", { level: 2, name: "Si les données de ce navigateur sont effacées" }).waitFor();
   await scan(page, "mon compte");
   await noReflowProblem(page, "mon compte");
   await page.getByLabel("Phrase secrète", { exact: true }).fill("court");
@@ -326,8 +326,9 @@ test("a revoked link says so in plain words", async (t) => {
   const { page } = helper;
   await page.getByRole("link", { name: "Liens de contact" }).click();
   await page.getByText("Personnes venues par ce lien : 1.").waitFor();
-  await page.getByRole("button", { name: "Annuler ce lien" }).click();
-  await page.getByText("Annulé.", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "Arrêter ce lien : « site de l'association »" }).click();
+  await page.getByRole("button", { name: "Oui, arrêter ce lien" }).click();
+  await page.getByText("Arrêté.", { exact: true }).waitFor();
   await scan(page, "liens de contact (annulé)");
   const late = await personFor(t, browser, PHONE);
   await late.page.goto(linkUrl);

@@ -190,7 +190,7 @@ test("a groupe de parole made by the CLI: the web member sees its facilitator, a
   await pro.ok(["conversations"]);  // Signs in once as a professional: key packages that say so.
   const [invitation] = await anim.ok(["group", "invite", conversation, "cli.pro", "--accompanying", "web.aidante"]);
   const event = (text) => page.locator("ol.messages li.msg.event p.text", { hasText: text });
-  await event("cli.anim a invité cli.pro, professionnel·le, qui accompagne web.aidante.").waitFor();
+  await event("cli.anim a invité cli.pro, une personne professionnelle, qui accompagne web.aidante.").waitFor();
   const pending = await pro.ok(["group", "invitations"]);
   assert.equal(pending.length, 1);
   assert.equal(pending[0].invitation, invitation.invitation);
@@ -198,16 +198,16 @@ test("a groupe de parole made by the CLI: the web member sees its facilitator, a
   await pro.ok(["group", "accept", invitation.invitation]);
   await event("cli.pro a accepté l'invitation.").waitFor();
   await anim.ok(["listen", "--timeout", "3"], 20_000);  // Its client adds who accepted.
-  await event("cli.pro, professionnel·le, a rejoint le groupe.").waitFor();
+  await event("cli.pro, une personne professionnelle, a rejoint le groupe.").waitFor();
   const proItem = page.locator("ul.members > li > .person", { hasText: "cli.pro" });
   await proItem.waitFor();
-  assert.equal((await proItem.textContent()).trim(), "cli.pro professionnel·le invité·e, accompagne web.aidante");
+  assert.equal((await proItem.textContent()).trim(), "cli.pro personne professionnelle invitée, accompagne web.aidante");
 
   const [{ seq }] = await pro.ok(["send", conversation, "Bonjour, je suis la professionnelle invitée."]);
   const said = message(page, "Bonjour, je suis la professionnelle invitée.");
   await said.waitFor();
   assert.equal(await said.locator(".who").textContent(), "cli.pro");
-  assert.equal(await said.locator(".tag.pro").textContent(), "professionnel·le");
+  assert.equal(await said.locator(".tag.pro").textContent(), "personne professionnelle");
 
   await page.getByLabel("Votre message").fill("Bonjour à vous deux, depuis le navigateur.");
   await page.getByRole("button", { name: "Envoyer" }).click();

@@ -135,11 +135,11 @@ test("the conversation shows each person's devices, and the Vérifier screen wor
   // Confirming, from the keyboard.
   await tabTo(page, page.getByRole("button", { name: "Les chiffres sont les mêmes" }));
   await page.keyboard.press("Enter");
-  await page.getByRole("status").filter({ hasText: "C'est fait. camille est vérifié·e." }).waitFor();
+  await page.getByRole("status").filter({ hasText: "C'est fait. La vérification de camille est faite." }).waitFor();
   await page.getByText("Vous avez vérifié camille.").waitFor();
   assert.deepEqual(await storedVerifications(page), [{ handle: "camille", number: expected.number, theirKeys: 1, ownKeys: 1 }]);
   await page.getByRole("link", { name: "Retour à la conversation" }).click();
-  await member(page, "camille").locator(".tag.verified", { hasText: "vérifié·e" }).waitFor();
+  await member(page, "camille").locator(".tag.verified", { hasText: "vérification faite" }).waitFor();
   assert.equal(await member(page, "sam").locator(".tag.verified").count(), 0);
   assert.deepEqual(problems, []);
 });

@@ -258,6 +258,11 @@ export class Messenger {
     return this.outbox.sendText(peer, text);
   }
 
+  /** Sends again a message the relay refused (status "failed"): it goes back in the queue. */
+  retryMessage(key: string): Promise<void> {
+    return this.outbox.retry(key);
+  }
+
   /** Sends every pending message, oldest first. */
   flushOutbox(): Promise<void> {
     return this.outbox.flush();

@@ -87,6 +87,9 @@ export interface ChatMessage {
   epoch?: number;
   professional?: boolean;  // The sender's leaf says a professional account.
   event?: GroupNotice;     // Not a message: something that happened in the group.
+  /** Why an own message was not sent: the relay's ErrorCode, or 0 when this device gave up on it
+   * (no such person, a group this device is no longer in or cannot follow). */
+  failCode?: number;
 }
 
 export interface Thread {

@@ -94,7 +94,7 @@ export class Outbox {
   private async sendOne(msg: ChatMessage): Promise<void> {
     const wire = this.ctx.requireWire();
     const meta = await this.conversationFor(msg);
-    if (!meta) return this.markFailed(msg);
+    if (!meta) return this.markFailed(msg, msg.peer.startsWith("#") ? 0 : ErrorCode.NOT_FOUND);
     // An earlier attempt whose answer was lost may have reached the relay: look before sending again.
     if (msg.payload && msg.conv === meta.id && (await this.confirmFromLog(wire, meta, msg))) return;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -110,12 +110,23 @@ export class Outbox {
           await this.waitForEpoch(meta.id, Number(e.currentEpoch), 10_000);
           continue;
         }
-        if (e instanceof RelayError) return this.markFailed(msg);
+        if (e instanceof RelayError) return this.markFailed(msg, e.code);
         throw e;
       }
     }
     // The relay's group went to an epoch this device refused (or cannot read): it will not catch up.
-    if (meta.refused || meta.broken) await this.markFailed(msg);
+    if (meta.refused || meta.broken) await this.markFailed(msg, 0);
+  }
+
+  /** Puts a message that was not sent back in the queue (the person pressed "Réessayer"). */
+  async retry(key: string): Promise<void> {
+    const msg = await this.ctx.store.get<ChatMessage>("messages", key);
+    if (!msg?.mine || msg.status !== "failed") return;
+    msg.status = "pending";
+    delete msg.failCode;
+    await this.ctx.store.write([put("messages", msg.key, msg)]);
+    this.ctx.changed();
+    void this.flush();
   }
 
   /** Encrypts the message in the group's current epoch and keeps it (with the group's new state). */
@@ -130,8 +141,9 @@ export class Outbox {
     });
   }
 
-  private async markFailed(msg: ChatMessage): Promise<void> {
+  private async markFailed(msg: ChatMessage, code: number): Promise<void> {
     msg.status = "failed";
+    msg.failCode = code;
     delete msg.payload;
     await this.ctx.store.write([put("messages", msg.key, msg)]);
     this.ctx.changed();

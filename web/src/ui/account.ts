@@ -2,14 +2,28 @@
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
 import { backupForm } from "./backup";
-import { browserWarning, type Screen } from "./common";
+import type { Screen } from "./common";
 import { h } from "./dom";
+
+/** Exactly what erasing this browser's data loses (what IndexedDB keeps: the device's keys, the
+ * messages, kv "safety" and the verifications), and what a backup brings back. */
+function lost(): HTMLElement {
+  return h(
+    "aside",
+    { class: "warning", "aria-labelledby": "lost-title" },
+    h("h2", { id: "lost-title" }, t("accountLostTitle")),
+    h("p", {}, t("accountLostIntro")),
+    h("ul", {}, h("li", {}, t("accountLostKeys")), h("li", {}, t("accountLostMessages")), h("li", {}, t("accountLostSafety")), h("li", {}, t("accountLostVerified"))),
+    h("p", {}, t("accountLostBackup")),
+    h("p", {}, t("accountLostOther")),
+  );
+}
 
 export class AccountScreen implements Screen {
   el: HTMLElement;
   title = t("accountTitle");
 
   constructor(m: Messenger) {
-    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), browserWarning(), backupForm(m));
+    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), lost(), backupForm(m));
   }
 }

@@ -36,10 +36,15 @@ export class App implements Shell {
   private readonly connLive = h("div", { class: "sr-only", role: "status" });
   private readonly connText = h("span", { class: "conn-text" });
   private readonly connDot = h("span", { class: "dot", "aria-hidden": "true" });
+  private readonly connRead = h("span", { class: "conn-read", hidden: true });
   private readonly retryButton = h("button", { type: "button", class: "link-button", hidden: true }, "");
   private readonly invitationsItem = h("li", { hidden: true }, h("a", { href: "#/invitations" }, ""));
   private readonly pauseBox = h("div", { class: "pause-banner", hidden: true });
   private started = false;
+  /** Stays at the top while the page scrolls: the safety bar, and the connection state while it is lost. */
+  private readonly pinned = h("div", { class: "pinned" });
+  private connBox?: HTMLElement;
+  private connLost = false;
   private lastConnState = "";
   private wasPaused = false;
 
@@ -56,19 +61,27 @@ export class App implements Shell {
     window.addEventListener("popstate", () => this.route());
     window.addEventListener("offline", () => this.m.disconnect());
     window.addEventListener("online", () => this.m.reconnectNow());
-    document.addEventListener("visibilitychange", () => this.screen?.update?.());
+    // Back in front: the open conversation is read (and the count leaves the title).
+    const returned = () => {
+      this.screen?.update?.();
+      this.updateTitle();
+    };
+    document.addEventListener("visibilitychange", returned);
+    window.addEventListener("focus", returned);
+    window.addEventListener("blur", returned);
     this.m.onState(() => {
-      this.updateConn(true);
+      this.updateConn();
       this.screen?.update?.();
     });
     this.m.onChange(() => {
       this.updateInvitationsLink();
       this.screen?.update?.();
+      this.updateTitle();
     });
     this.m.onIncoming((msg) => this.announce(msg));
     safetyPrefs()?.onChange(() => this.pauseChanged());
     setInterval(() => {
-      this.updateConn(false);
+      this.updateConn();
       if (this.wasPaused !== !!safetyPrefs()?.paused()) this.pauseChanged();  // A pause came to its end.
     }, 1000);
     this.route();
@@ -119,10 +132,13 @@ export class App implements Shell {
     const nav = account ? this.menu(account.role) : null;
     this.updateInvitationsLink();
     this.retryButton.textContent = t("connRetry");
-    const conn = account ? h("p", { class: "conn" }, this.connDot, this.connText, " ", this.retryButton) : null;
-    replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), this.languageButton()), nav, conn, this.pauseBox);
-    replace(this.root, skip, safetyBar(), this.header, this.main);
-    this.updateConn(false);
+    // The dot sits inside the words (it wraps with them, never alone on a line at 360 px).
+    const line = h("p", { class: "conn" }, h("span", { class: "conn-state" }, this.connDot, " ", this.connText), " ", this.connRead, " ", this.retryButton);
+    this.connBox = account ? h("div", { role: "region", "aria-label": t("connLabel") }, line) : undefined;
+    replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), this.languageButton()), nav, this.connBox, this.pauseBox);
+    replace(this.root, skip, this.pinned, this.header, this.main);
+    replace(this.pinned, safetyBar());
+    this.updateConn();
     this.updatePause();
   }
 
@@ -150,28 +166,81 @@ export class App implements Shell {
 
   private pauseChanged(): void {
     const focusWasIn = this.pauseBox.contains(document.activeElement);
+    this.updateTitle();
     this.updatePause();
     this.updateInvitationsLink();
     this.screen?.update?.();
     if (focusWasIn) this.main.focus();  // "Arrêter la pause" is gone: focus goes on, not to the page's top.
   }
 
-  private updateConn(stateChanged: boolean): void {
+  private updateConn(): void {
     if (!this.m.account) return;
     const s = this.m.state;
+    // "Your internet is down" (the device says it has no network) is not "the service is down"
+    // (the network is there, the relay does not answer): the person can act on the first only.
+    const noInternet = navigator.onLine === false;
+    const shown = s === "online" ? "online" : noInternet ? "noInternet" : s;
     let text = t("connConnecting");
-    if (s === "online") text = t("connOnline");
-    else if (s === "offline") {
+    if (shown === "online") text = t("connOnline");
+    else if (shown === "noInternet") text = t("connNoInternet");
+    else if (shown === "offline") {
       const secs = Math.ceil((this.m.retryAt - Date.now()) / 1000);
       text = secs > 0 ? t("connOffline", { s: secs }) : t("connOfflineNow");
     }
-    this.connText.textContent = text;
-    this.connDot.className = `dot ${s}`;
+    if (this.connText.textContent !== text) this.connText.textContent = text;
+    this.connDot.className = `dot ${s === "online" ? "online" : shown === "connecting" ? "" : "offline"}`;
+    this.connRead.hidden = shown === "online" || shown === "connecting";
+    this.connRead.textContent = t("connReadHere");
     this.retryButton.hidden = s !== "offline";
-    if (stateChanged && s !== this.lastConnState && s !== "stopped") {
-      this.lastConnState = s;
+    this.placeConn(shown);  // Also without internet: the device may be wrong about it.
+    if (shown !== this.lastConnState && s !== "stopped") {
+      this.lastConnState = shown;
       // Announced once per change, without the countdown.
-      this.connLive.textContent = s === "online" ? t("connOnline") : s === "offline" ? t("connOfflineNow") : t("connConnecting");
+      const said: string | undefined = ({ online: t("connOnline"), noInternet: t("connNoInternet"), offline: t("connOfflineNow"), connecting: t("connConnecting") } as Record<string, string>)[shown];
+      if (said) this.connLive.textContent = shown === "online" || shown === "connecting" ? said : `${said} ${t("connReadHere")}`;
+    }
+  }
+
+  /**
+   * While the connection is lost (no internet, or the service does not answer) its state stays in
+   * view under the safety bar, whatever the scroll; once back, it returns to the header (a pinned
+   * "Connecté." would only take room on a phone). The short "connecting" between two tries keeps
+   * where it is, so the line does not jump at each try.
+   */
+  private placeConn(shown: string): void {
+    if (!this.connBox) return;
+    if (shown === "online") this.connLost = false;
+    else if (shown === "offline" || shown === "noInternet") this.connLost = true;
+    if (this.connLost && this.connBox.parentElement !== this.pinned) this.pinned.append(this.connBox);
+    else if (!this.connLost && this.connBox.parentElement !== this.header) this.header.insertBefore(this.connBox, this.pauseBox);
+  }
+
+  /**
+   * The tab's title. While the tab is hidden or its window is not in front, it is only the unread
+   * count and the service's name: "(2) Cercle", never a screen title that could hold a name, nor a
+   * text. No count during a pause. Back in front, the screen's own title.
+   */
+  private updateTitle(): void {
+    if (!this.screen) return;
+    const away = document.visibilityState === "hidden" || !document.hasFocus();
+    const n = this.m.account && !safetyPrefs()?.paused() ? this.m.threads().reduce((sum, th) => sum + th.unread, 0) : 0;
+    const title = !away ? `${this.screen.title} – ${t("appName")}` : n > 0 ? `(${n}) ${t("appName")}` : t("appName");
+    if (document.title !== title) document.title = title;
+  }
+
+  private prefetched = false;
+
+  /**
+   * Fetches the screens that read what this browser keeps, once signed in: the relay also serves
+   * the page's files, so without this a conversation could not be opened while it is down.
+   */
+  private prefetchScreens(): void {
+    if (this.prefetched) return;
+    this.prefetched = true;
+    // A visitor has one conversation; the list is a helper's first screen (or a visitor's with invitations).
+    const screens = this.m.account?.role === "helper" ? [() => import("./conversation"), () => import("./list")] : [() => import("./conversation")];
+    for (const load of screens) {
+      void load().catch(() => (this.prefetched = false));
     }
   }
 
@@ -238,13 +307,14 @@ export class App implements Shell {
     this.screen?.destroy?.();
     this.screen = next;
     replace(this.view, next.el);
-    document.title = `${next.title} – ${t("appName")}`;
     for (const a of this.header.querySelectorAll("nav a")) {
       const here = a.getAttribute("href") === (location.hash || "#/");
       if (here) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
     next.update?.();
+    this.updateTitle();
+    if (this.m.account) this.prefetchScreens();
     const heading = next.el.querySelector("h1");
     if (heading) {
       heading.setAttribute("tabindex", "-1");

@@ -77,7 +77,8 @@ export function browserWarning(): HTMLElement {
   return h("aside", { class: "warning", "aria-labelledby": "warn-title" }, h("h2", { id: "warn-title" }, t("browserWarningTitle")), h("p", {}, t("browserWarning")));
 }
 
-/** The pseudonym field of the registration forms. */
+/** The pseudonym field of the registration forms. No maxlength: a pasted pseudonym that is too long
+ * is said to be too long (handle-check.ts), never cut without a word. */
 export function handleInput(autocomplete = "off"): HTMLInputElement {
-  return h("input", { name: "handle", autocomplete, autocapitalize: "none", spellcheck: "false", required: true, maxlength: 32 });
+  return h("input", { name: "handle", autocomplete, autocapitalize: "none", spellcheck: "false", required: true });
 }

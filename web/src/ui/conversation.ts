@@ -2,12 +2,44 @@
 // members and rules, the messages and events, the composer; a member may object to an invitation.
 import { isWarning, type GroupNotice } from "../core/groups";
 import type { ChatMessage, Messenger } from "../core/messenger";
-import { t } from "../i18n";
+import { ErrorCode } from "../core/proto";
+import { lang, t } from "../i18n";
 import { busy, errorText, formatTime, type Screen } from "./common";
 import { field, h, replace } from "./dom";
 import { peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
 import { noticeText, threadTitle } from "./notices";
 import { safetyPrefs } from "./safety-prefs";
+
+/** The longest message, in characters (Unicode code points, as the counter shows them). */
+export const MAX_MESSAGE = 4000;
+const COUNT_FROM = 3500;
+
+function messageLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+const number = (n: number) => new Intl.NumberFormat(lang()).format(n);
+
+/** Why the relay (or this device) did not send a message, and whether trying again may work. */
+function failure(code: number | undefined, muted: boolean): { why: string; retry: boolean } {
+  if (muted && (code === ErrorCode.FORBIDDEN || code === 0)) return { why: t("failMuted"), retry: false };
+  switch (code) {
+    case ErrorCode.FORBIDDEN:
+      return { why: t("failForbidden"), retry: false };
+    case ErrorCode.FRAME_TOO_LARGE:
+      return { why: t("failTooBig"), retry: false };
+    case ErrorCode.NOT_FOUND:
+      return { why: t("failGone"), retry: false };
+    case 0:
+      return { why: t("failGroup"), retry: false };
+    case ErrorCode.RATE_LIMITED:
+      return { why: t("failRate"), retry: true };
+    default:
+      return { why: t("failService"), retry: true };
+  }
+}
 
 export class ConversationScreen implements Screen {
   el: HTMLElement;
@@ -17,7 +49,10 @@ export class ConversationScreen implements Screen {
   private readonly groupBox = h("div", { class: "group-info" });
   private readonly status = h("p", { class: "notice", role: "status" });
   private readonly form: HTMLFormElement;
+  private readonly closed = h("p", { class: "warning-inline closed", hidden: true });  // Why the box is closed.
+  private readonly heading: HTMLElement;
   private groupShown = "";
+  private peopleSeen = false;
   private readonly revealed = new Set<string>();  // Folded messages the person chose to show here.
   private rendering = false;
   private again = false;
@@ -29,12 +64,13 @@ export class ConversationScreen implements Screen {
     const group = peer.startsWith("#");
     const thread = m.threads().find((th) => th.peer === peer);
     this.title = group ? (thread ? threadTitle(thread) : t("groupTitle")) : t("convTitle", { name: peer });
+    this.heading = h("h1", {}, this.title);
     const form = (this.form = this.composer());
     const isHelper = m.account!.role === "helper";
     this.el = h(
       "section",
       { class: "conversation" },
-      h("h1", {}, this.title),
+      this.heading,
       h("p", { class: "muted" }, t("convEncrypted")),
       isHelper ? h("p", {}, h("a", { href: "#/" }, t("convBack"))) : h("p", { class: "warning-inline" }, t("browserWarning")),
       this.groupBox,
@@ -42,16 +78,41 @@ export class ConversationScreen implements Screen {
       this.empty,
       this.list,
       group ? this.status : null,
+      this.closed,
       form,
     );
   }
 
-  /** The message field: sent with the button, or Ctrl+Enter (Cmd+Enter) in the field. */
+  /**
+   * The message field: sent with the button, or Ctrl+Enter (Cmd+Enter) in the field (said only where
+   * a keyboard is likely: on a phone the hint would be noise). No maxlength: the box used to cut a
+   * pasted text at the limit without a word. Near the limit a counter shows, and a polite live region
+   * says how much is left at a few steps (not at every key). A text over the limit is refused with
+   * its length and stays in the box: we do not split it into several messages, because the person
+   * would not choose where it is cut (a sentence cut in two reads as two messages, is announced
+   * twice, and one part could be sent while the other is refused, e.g. after a mute).
+   */
   private composer(): HTMLFormElement {
-    const text = h("textarea", { name: "message", rows: 3, maxlength: 4000 });
-    const f = field({ label: t("composeLabel"), hint: t("composeHint"), control: text });
+    const text = h("textarea", { name: "message", rows: 3 });
+    const keyboard = matchMedia("(hover: hover) and (pointer: fine)").matches;
+    const f = field({ label: t("composeLabel"), hint: keyboard ? t("composeHint") : undefined, control: text });
+    const counter = h("p", { class: "counter hint", hidden: true });
+    const spoken = h("p", { class: "sr-only", role: "status" });  // Polite, as every status.
     const button = h("button", { type: "submit" }, t("send"));
-    const form = h("form", { novalidate: true, class: "composer" }, f.wrap, button);
+    const form = h("form", { novalidate: true, class: "composer" }, f.wrap, counter, spoken, button);
+    let step = 0;
+    text.addEventListener("input", () => {
+      const n = messageLength(text.value);
+      counter.hidden = n < COUNT_FROM;
+      counter.textContent = t("composeCount", { n: number(n), max: number(MAX_MESSAGE) });
+      counter.classList.toggle("over", n > MAX_MESSAGE);
+      // Said once each time the text crosses a step up: 3,500, 3,900, the limit, over it.
+      const now = n > MAX_MESSAGE ? 4 : n === MAX_MESSAGE ? 3 : n >= 3900 ? 2 : n >= COUNT_FROM ? 1 : 0;
+      if (now > step) {
+        spoken.textContent = now === 4 ? t("composeOver", { n: number(n - MAX_MESSAGE) }) : t("composeLeft", { n: number(MAX_MESSAGE - n) });
+      }
+      step = now;
+    });
     const submit = () =>
       void busy(button, async () => {
         const value = text.value.trim();
@@ -60,8 +121,15 @@ export class ConversationScreen implements Screen {
           text.focus();
           return;
         }
+        const n = messageLength(value);
+        if (n > MAX_MESSAGE) {
+          f.error(t("errTooLong", { n: number(n), max: number(MAX_MESSAGE) }));
+          text.focus();
+          return;
+        }
         f.error(null);
         text.value = "";
+        text.dispatchEvent(new Event("input"));
         await this.m.sendText(this.peer, value);
       });
     form.addEventListener("submit", (e) => {
@@ -97,7 +165,8 @@ export class ConversationScreen implements Screen {
     const view = this.m.groupView(this.peer);
     const people = view ? [] : this.m.people(this.peer);
     const shown = JSON.stringify({ view, people });
-    if (view) this.form.hidden = view.left;
+    this.renderTitle();
+    if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : null);
     if (shown === this.groupShown) return;
     // Disclosures the user opened stay open when the list is redrawn.
     const open = new Set([...this.groupBox.querySelectorAll("details")].filter((d) => d.open).map((d) => d.dataset.key ?? "rules"));
@@ -105,6 +174,30 @@ export class ConversationScreen implements Screen {
     if (view) replace(this.groupBox, stateNotices(view), rosterSection(view, this.peer), rulesSection(view));
     else replace(this.groupBox, peopleSection(people, this.peer));
     for (const d of this.groupBox.querySelectorAll("details")) d.open = open.has(d.dataset.key ?? "rules");
+    // On a wide screen the member list starts open; on a phone it is folded so that the messages
+    // are not pushed far down (the professional's notice stays outside the fold).
+    const roster = this.groupBox.querySelector<HTMLDetailsElement>("details.people");
+    if (roster && !this.peopleSeen) {
+      this.peopleSeen = true;
+      roster.open = matchMedia("(min-width: 48em)").matches;
+    }
+  }
+
+  /** A group's title follows its members (someone joins or leaves) without a reload. */
+  private renderTitle(): void {
+    if (!this.peer.startsWith("#")) return;
+    const thread = this.m.threads().find((th) => th.peer === this.peer);
+    const title = thread ? threadTitle(thread) : t("groupTitle");
+    if (title === this.title) return;
+    this.title = title;
+    this.heading.textContent = title;
+  }
+
+  /** A member who may not write is told before typing: the box gives way to the reason. */
+  private closeComposer(reason: string | null): void {
+    this.form.hidden = reason !== null;
+    this.closed.hidden = reason === null;
+    if (this.closed.textContent !== (reason ?? "")) this.closed.textContent = reason ?? "";
   }
 
   private item(msg: ChatMessage): HTMLElement {
@@ -134,7 +227,21 @@ export class ConversationScreen implements Screen {
         status ? [" ", h("span", { class: `status ${msg.status}` }, status)] : null,
       ),
       this.text(msg),
+      msg.mine && msg.status === "failed" ? this.failed(msg) : null,
     );
+  }
+
+  /** Next to a message that was not sent: why, and a button to try again where that may work. */
+  private failed(msg: ChatMessage): HTMLElement {
+    const { why, retry } = failure(msg.failCode, !!this.m.groupView(this.peer)?.rules?.mutedMe);
+    const out = h("div", { class: "failed" }, h("p", { class: "why" }, why));
+    if (retry) {
+      const label = t("failRetryLabel", { text: msg.text.length > 40 ? `${msg.text.slice(0, 40)}…` : msg.text });
+      const button = h("button", { type: "button", class: "secondary", "aria-label": label }, t("failRetry"));
+      button.addEventListener("click", () => void busy(button, () => this.m.retryMessage(msg.key)));
+      out.append(h("p", {}, button));
+    }
+    return out;
   }
 
   /** The text, or, when it has a word the person chose to hide, a fold with a button to show it. */
@@ -185,7 +292,9 @@ export class ConversationScreen implements Screen {
     this.list.hidden = shown.length === 0;
     replace(this.list, shown.map((msg) => this.item(msg)));
     if (atBottom) this.list.lastElementChild?.scrollIntoView({ block: "end" });
-    if (document.visibilityState === "visible" && this.m.threads().some((th) => th.peer === this.peer && th.unread > 0)) {
+    // Read only when the person can see it: the tab shown and its window in front (else the tab's
+    // title keeps counting, app.ts).
+    if (document.visibilityState === "visible" && document.hasFocus() && this.m.threads().some((th) => th.peer === this.peer && th.unread > 0)) {
       await this.m.markRead(this.peer);
     }
   }

@@ -55,9 +55,14 @@ export function rosterSection(view: GroupView, peer: string): HTMLElement {
   return h(
     "section",
     { class: "roster", "aria-labelledby": "roster-title" },
-    h("h2", { id: "roster-title" }, t("groupMembersTitle", { n: view.roster.length })),
+    h("h2", { id: "roster-title", class: "sr-only" }, t("groupMembersTitle", { n: view.roster.length })),
+    // Always in view, whether the list below is folded or not.
     pros.length ? h("p", { class: "warning-inline pro-notice" }, t(pros.length === 1 ? "groupProPresent" : "groupProPresentMany", { names: pros.join(", ") })) : null,
     h(
+      "details",
+      { class: "people", "data-key": "people" },
+      h("summary", {}, t("groupMembersTitle", { n: view.roster.length })),
+      h(
       "ul",
       { class: "members" },
       view.roster.map((r) => {
@@ -76,6 +81,7 @@ export function rosterSection(view: GroupView, peer: string): HTMLElement {
           deviceWords({ handle: r.handle, self: r.self, devices: r.devices ?? [], unapproved: r.unapproved ?? [], verification: r.verification }, peer),
         );
       }),
+      ),
     ),
   );
 }
@@ -86,12 +92,17 @@ export function peopleSection(people: PersonView[], peer: string): HTMLElement |
   return h(
     "section",
     { class: "roster", "aria-labelledby": "people-title" },
-    h("h2", { id: "people-title" }, t("peopleTitle")),
+    h("h2", { id: "people-title", class: "sr-only" }, t("peopleTitle")),
     h(
-      "ul",
-      { class: "members" },
-      people.map((p) =>
-        h("li", { class: "member" }, h("p", { class: "person" }, h("span", { class: "who" }, p.handle), p.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null), deviceWords(p, peer)),
+      "details",
+      { class: "people", "data-key": "people" },
+      h("summary", {}, t("peopleShow")),
+      h(
+        "ul",
+        { class: "members" },
+        people.map((p) =>
+          h("li", { class: "member" }, h("p", { class: "person" }, h("span", { class: "who" }, p.handle), p.self ? [" ", h("span", { class: "muted" }, `(${t("youTag")})`)] : null), deviceWords(p, peer)),
+        ),
       ),
     ),
   );

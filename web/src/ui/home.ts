@@ -5,6 +5,7 @@ import { RegistrationPolicy } from "../core/proto";
 import { t } from "../i18n";
 import { restoreForm } from "./backup";
 import { busy, errorText, handleInput, isCodeError, type Screen, type Shell } from "./common";
+import { checkHandle } from "./handle-check";
 import { field, h } from "./dom";
 
 export class HomeScreen implements Screen {
@@ -50,8 +51,9 @@ export class HomeScreen implements Screen {
         handleField.error(null);
         codeField.error(null);
         const name = handle.value.trim();
-        if (name.length < 3) {
-          handleField.error(t("errHandleInvalid"));
+        const problem = checkHandle(name);
+        if (problem) {
+          handleField.error(problem);
           handle.focus();
           return;
         }

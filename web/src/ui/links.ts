@@ -66,6 +66,40 @@ export class LinksScreen implements Screen {
     replace(this.list, h("ul", { class: "links" }, links.map((l) => this.item(l))));
   }
 
+  /**
+   * "Arrêter ce lien", then a question in words (what it does, that it cannot be undone) with
+   * "Oui" and "Non": stopping a link is final, so one press is not enough.
+   */
+  private revokeButton(link: ContactLinkInfo, name: string, actions: HTMLElement): HTMLElement {
+    const ask = h("button", { type: "button", class: "danger", "aria-label": t("revokeLinkNamed", { name }) }, t("revokeLink"));
+    ask.addEventListener("click", () => {
+      const question = h("p", { tabindex: "-1", class: "confirm" }, t("revokeAsk", { name }));
+      const yes = h("button", { type: "button", class: "danger" }, t("revokeYes"));
+      const no = h("button", { type: "button", class: "secondary" }, t("revokeNo"));
+      const box = h("div", { role: "group", "aria-label": t("revokeLinkNamed", { name }) }, question, h("div", { class: "actions" }, yes, no));
+      actions.after(box);
+      ask.hidden = true;
+      question.focus();
+      no.addEventListener("click", () => {
+        box.remove();
+        ask.hidden = false;
+        ask.focus();
+      });
+      yes.addEventListener("click", () =>
+        busy(yes, async () => {
+          try {
+            await this.m.revokeContactLink(link.token);
+            this.message.textContent = t("revoked");
+            await this.load();
+          } catch (err) {
+            this.message.textContent = errorText(err);
+          }
+        }),
+      );
+    });
+    return ask;
+  }
+
   private item(link: ContactLinkInfo): HTMLElement {
     const name = link.label || t("linkUnnamed");
     const url = `${location.origin}/c/${encodeURIComponent(link.token)}`;
@@ -91,23 +125,13 @@ export class LinksScreen implements Screen {
         this.message.textContent = t("copyFailed");
       }
     });
-    const revoke = h("button", { type: "button", class: "danger" }, t("revokeLink"));
-    revoke.addEventListener("click", () =>
-      busy(revoke, async () => {
-        try {
-          await this.m.revokeContactLink(link.token);
-          this.message.textContent = t("revoked");
-          await this.load();
-        } catch (err) {
-          this.message.textContent = errorText(err);
-        }
-      }),
-    );
+    const actions = h("div", { class: "actions" }, copy);
+    actions.append(this.revokeButton(link, name, actions));
     return h(
       "li",
       { class: active ? "link" : "link inactive" },
       h("h3", {}, name),
-      active ? [f.wrap, h("div", { class: "actions" }, copy, revoke)] : null,
+      active ? [f.wrap, actions] : null,
       h("p", {}, state),
       h("p", { class: "muted" }, t("linkRegistrations", { n: link.registrations })),
     );

@@ -6,6 +6,7 @@ import { RegistrationPolicy } from "../core/proto";
 import { RelayError } from "../core/wire";
 import { t } from "../i18n";
 import { browserWarning, busy, errorText, handleInput, isCodeError, peerRoute, type Screen, type Shell } from "./common";
+import { checkHandle } from "./handle-check";
 import { field, h, replace } from "./dom";
 
 export class VisitorScreen implements Screen {
@@ -73,8 +74,9 @@ export class VisitorScreen implements Screen {
         handleField.error(null);
         codeField.error(null);
         const name = handle.value.trim();
-        if (name.length < 3) {
-          handleField.error(t("errHandleInvalid"));
+        const problem = checkHandle(name);
+        if (problem) {
+          handleField.error(problem);
           handle.focus();
           return;
         }
