@@ -42,7 +42,7 @@ export const en: Record<Key, string> = {
   restoreButton: "Restore my account",
   restoreBadFile: "This file is not a Cercle backup.",
   restoreBadPassphrase: "The passphrase does not match this file.",
-  restoreOtherInstance: "This backup comes from another Cercle server.",
+  restoreOtherInstance: "This backup comes from another Cercle site.",
   restoreNoFile: "Choose a file.",
 
   linkLoading: "Checking the link…",
@@ -56,9 +56,9 @@ export const en: Record<Key, string> = {
   linkWorking: "Creating the conversation…",
   linkBadTitle: "This link does not work",
   linkBadText: "The link may be too old, or it was stopped. Ask the person who gave it to you for a new link.",
-  linkNeedsCode: "This server also needs a registration code.",
+  linkNeedsCode: "Here you also need a registration code. The association gives it to you.",
   linkGoHome: "Go to the home page",
-  linkOffline: "No connection to the server. Check your internet connection, then reload the page.",
+  linkOffline: "The Cercle service does not answer. Check your internet connection. Then reload the page.",
   browserWarningTitle: "Important",
   browserWarning: "Your conversation is kept only on this device, in this browser. The browser is the app that opens web pages, for example Chrome, Firefox or Safari. If you clear the browser's data, you lose the conversation.",
 

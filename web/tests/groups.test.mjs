@@ -211,12 +211,12 @@ test("a forged commit is refused: the group stays on its epoch and the user is w
     return { ...d, kind: proto.DeliveryKind.COMMIT, epoch, payload: forged };
   };
   await alex.sendText(groupKey(id), "Ce message est remplacé par le relais menteur.");
-  await ev(page, "Attention : un changement du groupe a été refusé, car il ne respecte pas les règles du groupe. Seule l'animation ajoute quelqu'un à ce groupe. Il voulait ajouter intrus. Le groupe reste comme avant.").waitFor();
+  await ev(page, "Attention : un changement du groupe est refusé. Il ne respecte pas les règles du groupe. Seule l'animation ajoute quelqu'un à ce groupe. Il voulait ajouter intrus. Le groupe reste comme avant.").waitFor();
   double.rewrite = (d) => d;
   assert.equal(replaced, 1);
   await page.locator(".group-info .warning-inline", { hasText: "Un changement du groupe a été refusé parce qu'il ne respecte pas les règles du groupe." }).waitFor();
   assert.equal(await page.locator("ul.members li", { hasText: "intrus" }).count(), 0);
-  await eventually("warning announced", async () => (await live(page)).startsWith("Dans le groupe : Attention : un changement du groupe a été refusé"));
+  await eventually("warning announced", async () => (await live(page)).startsWith("Dans le groupe : Attention : un changement du groupe est refusé"));
   // Still on the group's real epoch: it reads and writes as before.
   await camille.sendText(groupKey(id), "Le groupe continue.");
   await bubble(page, "Le groupe continue.").waitFor();
@@ -247,7 +247,7 @@ test("a commit sent as a message is unreadable and changes nothing; a renaming U
   await alex.sendText(groupKey(id), "Remplacé par un commit.");
   await alex.sendText(groupKey(id), "Remplacé par une proposition.");
   const refused =
-    "Attention : un changement proposé pour le groupe a été refusé, car il ne respecte pas les règles du groupe. Il donne à alex le nom d'un autre compte. Un membre garde toujours son nom dans un groupe. Il n'est pas pris en compte.";
+    "Attention : un changement proposé pour le groupe est refusé. Il ne respecte pas les règles du groupe. Il donne à alex le nom d'un autre compte. Un membre garde toujours son nom dans un groupe. Il n'est pas pris en compte.";
   await ev(page, refused).waitFor();
   double.rewrite = (d) => d;
   assert.equal(step, 2);

@@ -22,6 +22,27 @@ function messageLength(text: string): number {
 
 const number = (n: number) => new Intl.NumberFormat(lang()).format(n);
 
+/**
+ * The counter under the message box, shown from COUNT_FROM characters, and a polite status saying
+ * how much is left once each time the text crosses a step up (3,500, 3,900, the limit, over it), not
+ * at every key.
+ */
+function lengthCounter(text: HTMLTextAreaElement): HTMLElement[] {
+  const counter = h("p", { class: "counter hint", hidden: true });
+  const spoken = h("p", { class: "sr-only", role: "status" });
+  let step = 0;
+  text.addEventListener("input", () => {
+    const n = messageLength(text.value);
+    counter.hidden = n < COUNT_FROM;
+    counter.textContent = t("composeCount", { n: number(n), max: number(MAX_MESSAGE) });
+    counter.classList.toggle("over", n > MAX_MESSAGE);
+    const now = n > MAX_MESSAGE ? 4 : n === MAX_MESSAGE ? 3 : n >= 3900 ? 2 : n >= COUNT_FROM ? 1 : 0;
+    if (now > step) spoken.textContent = now === 4 ? t("composeOver", { n: number(n - MAX_MESSAGE) }) : t("composeLeft", { n: number(MAX_MESSAGE - n) });
+    step = now;
+  });
+  return [counter, spoken];
+}
+
 /** Why the relay (or this device) did not send a message, and whether trying again may work. */
 function failure(code: number | undefined, muted: boolean): { why: string; retry: boolean } {
   if (muted && (code === ErrorCode.FORBIDDEN || code === 0)) return { why: t("failMuted"), retry: false };
@@ -96,23 +117,8 @@ export class ConversationScreen implements Screen {
     const text = h("textarea", { name: "message", rows: 3 });
     const keyboard = matchMedia("(hover: hover) and (pointer: fine)").matches;
     const f = field({ label: t("composeLabel"), hint: keyboard ? t("composeHint") : undefined, control: text });
-    const counter = h("p", { class: "counter hint", hidden: true });
-    const spoken = h("p", { class: "sr-only", role: "status" });  // Polite, as every status.
     const button = h("button", { type: "submit" }, t("send"));
-    const form = h("form", { novalidate: true, class: "composer" }, f.wrap, counter, spoken, button);
-    let step = 0;
-    text.addEventListener("input", () => {
-      const n = messageLength(text.value);
-      counter.hidden = n < COUNT_FROM;
-      counter.textContent = t("composeCount", { n: number(n), max: number(MAX_MESSAGE) });
-      counter.classList.toggle("over", n > MAX_MESSAGE);
-      // Said once each time the text crosses a step up: 3,500, 3,900, the limit, over it.
-      const now = n > MAX_MESSAGE ? 4 : n === MAX_MESSAGE ? 3 : n >= 3900 ? 2 : n >= COUNT_FROM ? 1 : 0;
-      if (now > step) {
-        spoken.textContent = now === 4 ? t("composeOver", { n: number(n - MAX_MESSAGE) }) : t("composeLeft", { n: number(MAX_MESSAGE - n) });
-      }
-      step = now;
-    });
+    const form = h("form", { novalidate: true, class: "composer" }, f.wrap, lengthCounter(text), button);
     const submit = () =>
       void busy(button, async () => {
         const value = text.value.trim();
