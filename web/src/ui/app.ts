@@ -45,6 +45,7 @@ export class App implements Shell {
   private readonly pinned = h("div", { class: "pinned" });
   private connBox?: HTMLElement;
   private connLost = false;
+  private prefetched = false;  // The reading screens were fetched (prefetchScreens).
   private lastConnState = "";
   private wasPaused = false;
 
@@ -191,8 +192,8 @@ export class App implements Shell {
     this.connDot.className = `dot ${s === "online" ? "online" : shown === "connecting" ? "" : "offline"}`;
     this.connRead.hidden = shown === "online" || shown === "connecting";
     this.connRead.textContent = t("connReadHere");
-    this.retryButton.hidden = s !== "offline";
-    this.placeConn(shown);  // Also without internet: the device may be wrong about it.
+    this.retryButton.hidden = s !== "offline";  // Also without internet: the device may be wrong about it.
+    this.placeConn(shown);
     if (shown !== this.lastConnState && s !== "stopped") {
       this.lastConnState = shown;
       // Announced once per change, without the countdown.
@@ -227,8 +228,6 @@ export class App implements Shell {
     const title = !away ? `${this.screen.title} – ${t("appName")}` : n > 0 ? `(${n}) ${t("appName")}` : t("appName");
     if (document.title !== title) document.title = title;
   }
-
-  private prefetched = false;
 
   /**
    * Fetches the screens that read what this browser keeps, once signed in: the relay also serves
