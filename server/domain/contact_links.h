@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/domain/context.h"
 #include "server/domain/identity.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain {
 

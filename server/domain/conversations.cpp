@@ -1,5 +1,7 @@
 #include "server/domain/conversations.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -29,71 +31,73 @@ bool has_duplicates(const std::vector<DeviceId>& ids) {
   return false;
 }
 
+// The log entry of an accepted commit.
+storage::LogRecord commit_record(DeviceId actor, CommitArgs& args, int64_t now_ms) {
+  storage::LogRecord record;
+  record.set_kind(static_cast<int>(EntryKind::kCommit));
+  record.set_epoch(args.epoch);
+  record.set_sender_device(actor);
+  record.set_time_ms(now_ms);
+  record.set_payload(std::move(args.commit));
+  for (DeviceId id : args.add) record.add_added_devices(id);
+  for (DeviceId id : args.remove) record.add_removed_devices(id);
+  record.set_welcome(std::move(args.welcome));
+  return record;
+}
+
 }  // namespace
 
+// What commit() learnt by checking a commit, for staging it.
+struct Conversations::CheckedCommit {
+  handshake::MembershipChange change;
+  public_groups::CommitCheck view;
+  std::optional<group_rules::Accepted> rules;
+  std::vector<uint32_t> leaves;  // Of the added devices, in change.adds order.
+};
+
+const ConvState* Conversations::conversation(const ConvId& id) const {
+  auto it = conversations_.find(id);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+ConvState* Conversations::find(const ConvId& id) {
+  auto it = conversations_.find(id);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+ConvId Conversations::new_conv_id() const {
+  for (;;) {
+    ConvId id;
+    randombytes_buf(id.bytes.data(), id.bytes.size());
+    if (!conversations_.contains(id)) return id;
+  }
+}
+
 size_t Conversations::conversation_count(DeviceId device) const {
-  auto it = ctx_.state.device_conversations.find(device);
-  return it == ctx_.state.device_conversations.end() ? 0 : it->second.size();
+  auto it = by_device_.find(device);
+  return it == by_device_.end() ? 0 : it->second.size();
 }
 
 uint64_t Conversations::now_s() const { return static_cast<uint64_t>(ctx_.clock.now_ms() / 1000); }
 
 // Applies what the group rules accepted: the new policy, and the invitations now used; join
 // requests of those added are settled.
-void Conversations::apply_rules(ConvState& conv, const group_rules::Accepted& rules,
-                                const handshake::MembershipChange& change,
-                                storage::WriteBatch& batch) {
-  if (rules.policy) conv.policy = rules.policy;
+std::vector<std::pair<std::string, InvitationState>> Conversations::apply_rules(
+    const ConvState& conv, const group_rules::Accepted& rules,
+    const handshake::MembershipChange& change, ConvHeader& header) const {
+  std::vector<std::pair<std::string, InvitationState>> used;
+  if (rules.policy) header.policy = rules.policy;
   for (const auto& nonce : rules.used_nonces) {
-    conv.used_invitations.insert(nonce);
+    header.used_invitations.insert(nonce);
     auto it = conv.invitations.find(nonce);
     if (it == conv.invitations.end()) continue;
-    it->second.used = true;
-    write_invitation(conv, nonce, it->second, batch);
+    used.emplace_back(nonce, it->second);
+    used.back().second.used = true;
   }
   for (const auto& [device, ref] : change.adds) {
-    if (const DeviceState* d = identity_.device(device)) conv.join_requests.erase(d->account);
+    if (const DeviceState* d = identity_.device(device)) header.join_requests.erase(d->account);
   }
-}
-
-void Conversations::write_invitation(const ConvState& conv, const std::string& nonce,
-                                     const InvitationState& i, storage::WriteBatch& batch) const {
-  storage::InvitationRecord r;
-  r.set_signed_invitation(i.signed_bytes);
-  r.set_invitee_account(i.invitee);
-  r.set_accepted_ms(i.accepted_ms);
-  r.set_objected(i.objected);
-  r.set_used(i.used);
-  r.set_revoked(i.revoked);
-  batch.put_invitation(conv.id, nonce, r);
-}
-
-storage::MemberRecord Conversations::member_record(const MemberState& m) {
-  storage::MemberRecord r;
-  r.set_leaf(m.leaf);
-  r.set_join_seq(m.join_seq);
-  r.set_left_seq(m.left_seq);
-  for (const auto& [join, left] : m.earlier) {
-    auto* p = r.add_earlier();
-    p->set_join_seq(join);
-    p->set_left_seq(left);
-  }
-  return r;
-}
-
-void Conversations::write_conversation(const ConvState& conv, storage::WriteBatch& batch) const {
-  storage::ConversationRecord r;
-  r.set_id(conv.id.str());
-  r.set_kind(static_cast<int>(conv.kind));
-  r.set_epoch(conv.epoch);
-  r.set_created_ms(conv.created_ms);
-  for (AccountId a : conv.accounts) r.add_accounts(a);
-  if (conv.policy) r.set_policy(conv.policy->SerializeAsString());
-  for (const auto& n : conv.used_invitations) r.add_used_invitations(n);
-  for (const auto& n : conv.revoked_invitations) r.add_revoked_invitations(n);
-  for (AccountId a : conv.join_requests) r.add_join_requests(a);
-  r.set_erased_upto(conv.erased_upto);
-  batch.put_conversation(conv.id, r);
+  return used;
 }
 
 ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
@@ -117,7 +121,6 @@ ConvView Conversations::view(const ConvState& conv, DeviceId viewer) const {
 
 void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_handle,
                            Done<ConvView> done) {
-  auto& state = ctx_.state;
   const DeviceState* device = identity_.device(actor);
   if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
   if (conversation_count(actor) >= ctx_.config.max_conversations_per_device) {
@@ -139,24 +142,27 @@ void Conversations::create(DeviceId actor, ConvKind kind, std::string_view peer_
     return done(
         make_error(Errc::kInvalidArgument, "kind must be DIRECT (with peer_handle) or GROUP"));
   }
-  conv.id = state.new_conv_id();
+  conv.id = new_conv_id();
   conv.created_ms = ctx_.clock.now_ms();
   conv.add_member(actor, MemberState{});
 
-  auto batch = ctx_.store.batch();
-  write_conversation(conv, batch);
-  batch.put_member(conv.id, actor, storage::MemberRecord());
-  state.device_conversations[actor].push_back(conv.id);
+  Change change = ctx_.change();
+  write_conversation(conv, change.batch());
+  change.batch().put_member(conv.id, actor, storage::MemberRecord());
   ConvView v = view(conv, actor);
-  state.conversations.emplace(conv.id, std::move(conv));
-  ctx_.committer.submit(std::move(batch), [v = std::move(v), done](const Status& s) mutable {
+  change.on_commit([this, actor, conv = std::move(conv)]() mutable {
+    by_device_[actor].push_back(conv.id);
+    const ConvId id = conv.id;
+    conversations_.emplace(id, std::move(conv));
+  });
+  std::move(change).commit(ctx_.committer, [v = std::move(v), done](const Status& s) mutable {
     if (!s) return done(s.error());
     done(std::move(v));
   });
 }
 
 Result<ConvState*> Conversations::writable(DeviceId actor, const ConvId& conv_id, uint64_t epoch) {
-  ConvState* conv = ctx_.state.conversation(conv_id);
+  ConvState* conv = find(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   const MemberState* m = conv->member(actor);
   if (!m || !m->active()) return not_member();
@@ -201,41 +207,39 @@ Status Conversations::check_commit_members(const ConvState& conv, DeviceId actor
   return Ok{};
 }
 
-void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done) {
-  auto w = writable(actor, args.conv, args.epoch);
-  if (!w) return done(std::move(w).error());
-  ConvState& conv = **w;
+Result<Conversations::CheckedCommit> Conversations::check_commit(const ConvState& conv,
+                                                                 DeviceId actor,
+                                                                 const CommitArgs& args) {
   const size_t limit = ctx_.config.max_payload_bytes;
-  if (args.commit.empty()) return done(make_error(Errc::kInvalidArgument, "the commit is empty"));
-  if (args.commit.size() > limit) return done(too_large("the commit", limit));
-  if (args.welcome.size() > limit) return done(too_large("the welcome", limit));
+  if (args.commit.empty()) return make_error(Errc::kInvalidArgument, "the commit is empty");
+  if (args.commit.size() > limit) return too_large("the commit", limit);
+  if (args.welcome.size() > limit) return too_large("the welcome", limit);
+  CheckedCommit out;
   auto change = handshake::read_commit(directory(), conv, actor, args, now_s());
-  if (!change) return done(std::move(change).error());
+  if (!change) return std::move(change).error();
+  out.change = std::move(*change);
   auto view = public_groups::check_commit(directory(), conv, actor, args, now_s());
-  if (!view) return done(std::move(view).error());
-  if (auto s = check_commit_members(conv, actor, args); !s) return done(std::move(s).error());
-  std::optional<group_rules::Accepted> rules;
+  if (!view) return std::move(view).error();
+  out.view = std::move(*view);
+  if (auto s = check_commit_members(conv, actor, args); !s) return std::move(s).error();
   if (conv.kind == ConvKind::kGroup) {
-    auto accepted = group_rules::check_commit(directory(), conv, *change, ctx_.clock.now_ms());
-    if (!accepted) return done(std::move(accepted).error());
-    rules = std::move(*accepted);
+    auto accepted = group_rules::check_commit(directory(), conv, out.change, ctx_.clock.now_ms());
+    if (!accepted) return std::move(accepted).error();
+    out.rules = std::move(*accepted);
   }
+  auto leaves = public_groups::added_leaves(out.view, out.change);
+  if (!leaves) return std::move(leaves).error();
+  out.leaves = std::move(*leaves);
+  return out;
+}
 
-  auto leaves = public_groups::added_leaves(*view, *change);
-  if (!leaves) return done(std::move(leaves).error());
-  const uint64_t seq = ++conv.last_seq;
-  conv.epoch += 1;
-  conv.proposals.clear();  // Proposals do not outlive their epoch.
-  if (view->next) conv.public_group = std::move(view->next);
-  Change staged = ctx_.change();
-  auto& batch = staged.batch();
-  if (rules) apply_rules(conv, *rules, *change, batch);
-  write_conversation(conv, batch);
-  public_groups::write(conv, batch);
-  for (size_t i = 0; i < change->adds.size(); ++i) {
-    const DeviceId id = change->adds[i].first;
-    key_packages_.mark_used(staged, change->adds[i].second);
-    MemberState added{(*leaves)[i], seq - 1, 0, seq - 1, false, {}};
+std::vector<std::pair<DeviceId, MemberState>> Conversations::members_after(
+    const ConvState& conv, const CommitArgs& args, const CheckedCommit& checked,
+    uint64_t seq) const {
+  std::vector<std::pair<DeviceId, MemberState>> out;
+  for (size_t i = 0; i < checked.change.adds.size(); ++i) {
+    const DeviceId id = checked.change.adds[i].first;
+    MemberState added{checked.leaves[i], seq - 1, 0, seq - 1, false, {}};
     if (const MemberState* before = conv.member(id)) {
       // Removed while offline and added again: it keeps what it had not read of its earlier
       // membership, and its cursor.
@@ -244,27 +248,58 @@ void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done)
         added.earlier.emplace_back(before->join_seq, before->left_seq);
       if (!added.earlier.empty()) added.cursor = before->cursor;
     }
-    batch.put_member(conv.id, id, member_record(added));
-    conv.add_member(id, std::move(added));
-    auto& convs = ctx_.state.device_conversations[id];
-    if (std::find(convs.begin(), convs.end(), conv.id) == convs.end()) convs.push_back(conv.id);
+    out.emplace_back(id, std::move(added));
   }
   for (DeviceId id : args.remove) {
-    MemberState* m = conv.member(id);
-    m->left_seq = seq;
-    batch.put_member(conv.id, id, member_record(*m));
+    MemberState removed = *conv.member(id);
+    removed.left_seq = seq;
+    out.emplace_back(id, std::move(removed));
   }
-  storage::LogRecord record;
-  record.set_kind(static_cast<int>(EntryKind::kCommit));
-  record.set_epoch(args.epoch);
-  record.set_sender_device(actor);
-  record.set_time_ms(ctx_.clock.now_ms());
-  record.set_payload(std::move(args.commit));
-  for (DeviceId id : args.add) record.add_added_devices(id);
-  for (DeviceId id : args.remove) record.add_removed_devices(id);
-  record.set_welcome(std::move(args.welcome));
-  const uint64_t epoch = conv.epoch;
-  append(conv, seq, std::move(record), std::move(staged), [done, seq, epoch](const Status& s) {
+  return out;
+}
+
+void Conversations::stage_commit(ConvState& conv, const CommitArgs& args, CheckedCommit checked,
+                                 uint64_t seq, Change& change) {
+  storage::WriteBatch& batch = change.batch();
+  ConvHeader header = conv;
+  header.epoch += 1;
+  std::vector<std::pair<std::string, InvitationState>> used;
+  if (checked.rules) used = apply_rules(conv, *checked.rules, checked.change, header);
+  for (const auto& [nonce, i] : used) write_invitation(conv.id, nonce, i, batch);
+  write_conversation(header, batch);
+  auto group = checked.view.next ? std::move(checked.view.next) : conv.public_group;
+  public_groups::write(conv.id, group, batch);
+  for (const auto& [device, ref] : checked.change.adds) key_packages_.mark_used(change, ref);
+  auto members = members_after(conv, args, checked, seq);
+  for (const auto& [id, m] : members) batch.put_member(conv.id, id, member_record(m));
+  const size_t added = checked.change.adds.size();
+  change.on_commit([this, c = &conv, header = std::move(header), used = std::move(used),
+                    group = std::move(group), members = std::move(members), added]() mutable {
+    static_cast<ConvHeader&>(*c) = std::move(header);
+    c->proposals.clear();  // Proposals do not outlive their epoch.
+    c->public_group = std::move(group);
+    for (auto& [nonce, i] : used) c->invitations.insert_or_assign(nonce, std::move(i));
+    for (size_t i = 0; i < members.size(); ++i) {
+      c->add_member(members[i].first, std::move(members[i].second));
+      if (i >= added) continue;
+      auto& convs = by_device_[members[i].first];
+      if (std::find(convs.begin(), convs.end(), c->id) == convs.end()) convs.push_back(c->id);
+    }
+  });
+}
+
+void Conversations::commit(DeviceId actor, CommitArgs args, Done<CommitOk> done) {
+  auto w = writable(actor, args.conv, args.epoch);
+  if (!w) return done(std::move(w).error());
+  ConvState& conv = **w;
+  auto checked = check_commit(conv, actor, args);
+  if (!checked) return done(std::move(checked).error());
+  const uint64_t seq = conv.last_seq + 1;
+  const uint64_t epoch = conv.epoch + 1;
+  Change change = ctx_.change();
+  stage_commit(conv, args, std::move(*checked), seq, change);
+  storage::LogRecord record = commit_record(actor, args, ctx_.clock.now_ms());
+  append(conv, seq, std::move(record), std::move(change), [done, seq, epoch](const Status& s) {
     if (!s) return done(s.error());
     done(CommitOk{seq, epoch});
   });
@@ -303,9 +338,15 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
       !s) {
     return done(std::move(s).error());
   }
-  if (proposal) conv.proposals.push_back(std::move(*proposal));
-  if (view) conv.public_group = std::move(view);
-  const uint64_t seq = ++conv.last_seq;
+  Change change = ctx_.change();
+  if (proposal) {
+    change.on_commit(
+        [c = &conv, proposal = std::move(*proposal), view = std::move(view)]() mutable {
+          c->proposals.push_back(std::move(proposal));
+          if (view) c->public_group = std::move(view);
+        });
+  }
+  const uint64_t seq = conv.last_seq + 1;
   const int64_t now = ctx_.clock.now_ms();
   storage::LogRecord record;
   record.set_kind(static_cast<int>(args.kind));
@@ -313,7 +354,7 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
   record.set_sender_device(actor);
   record.set_time_ms(now);
   record.set_payload(std::move(args.payload));
-  append(conv, seq, std::move(record), ctx_.change(), [done, seq, now](const Status& s) {
+  append(conv, seq, std::move(record), std::move(change), [done, seq, now](const Status& s) {
     if (!s) return done(s.error());
     done(SendOk{seq, now});
   });
@@ -322,11 +363,12 @@ void Conversations::send(DeviceId actor, SendArgs args, Done<SendOk> done) {
 void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord record, Change change,
                            std::function<void(const Status&)> done) {
   change.batch().append_log(conv.id, seq, record);
+  change.on_commit([c = &conv, seq] { c->last_seq = seq; });
   std::move(change).commit(ctx_.committer, [this, conv_id = conv.id, seq, done = std::move(done),
                                             record = std::move(record)](const Status& s) {
     if (!s) return done(s);
-    if (ConvState* c = ctx_.state.conversation(conv_id))
-      c->durable_seq = std::max(c->durable_seq, seq);
+    // Durability is not a change of the state but news of one: readers may now go this far.
+    if (ConvState* c = find(conv_id)) c->durable_seq = std::max(c->durable_seq, seq);
     // The sender hears first, so that its session knows the entry as its own before any later
     // entry is fanned out.
     done(s);
@@ -334,16 +376,17 @@ void Conversations::append(ConvState& conv, uint64_t seq, storage::LogRecord rec
   });
 }
 
-void Conversations::append_event(ConvState& conv, DeviceId actor, const v1::GroupEvent& event,
-                                 storage::WriteBatch batch, Done<uint64_t> done) {
-  const uint64_t seq = ++conv.last_seq;
+void Conversations::append_event(const ConvId& conv_id, DeviceId actor, const v1::GroupEvent& event,
+                                 Change change, Done<uint64_t> done) {
+  ConvState& conv = *find(conv_id);
+  const uint64_t seq = conv.last_seq + 1;
   storage::LogRecord record;
   record.set_kind(static_cast<int>(EntryKind::kEvent));
   record.set_epoch(conv.epoch);
   record.set_sender_device(actor);
   record.set_time_ms(ctx_.clock.now_ms());
   record.set_payload(event.SerializeAsString());
-  append(conv, seq, std::move(record), Change(std::move(batch)),
+  append(conv, seq, std::move(record), std::move(change),
          [done = std::move(done), seq](const Status& s) {
            if (!s) return done(s.error());
            done(seq);
@@ -351,7 +394,7 @@ void Conversations::append_event(ConvState& conv, DeviceId actor, const v1::Grou
 }
 
 void Conversations::publish(const ConvId& conv_id, uint64_t seq, const storage::LogRecord& record) {
-  const ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversation(conv_id);
   if (!conv) return;
   recipients_.clear();
   // Events go to their author's devices too: the response does not carry them.

@@ -15,7 +15,7 @@ Error not_member() {
 }  // namespace
 
 Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint64_t seq) {
-  ConvState* conv = ctx_.state.conversation(conv_id);
+  ConvState* conv = find(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   MemberState* m = conv->member(actor);
   if (!m) return not_member();
@@ -26,7 +26,7 @@ Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint6
     m->cursor = upto;
     if (!m->cursor_dirty) {
       m->cursor_dirty = true;
-      ctx_.state.dirty_cursors.emplace_back(actor, conv_id);
+      dirty_cursors_.emplace_back(actor, conv_id);
     }
   }
   const uint64_t cursor = m->cursor;
@@ -37,45 +37,53 @@ Result<uint64_t> Conversations::ack(DeviceId actor, const ConvId& conv_id, uint6
 void Conversations::forget_if_done(ConvState& conv, DeviceId device) {
   const MemberState* m = conv.member(device);
   if (!m || m->active() || m->cursor < m->left_seq) return;
-  conv.erase_member(device);
-  auto index = ctx_.state.device_conversations.find(device);
-  if (index != ctx_.state.device_conversations.end()) {
-    std::erase(index->second, conv.id);
-    if (index->second.empty()) ctx_.state.device_conversations.erase(index);
-  }
-  auto batch = ctx_.store.batch();
-  batch.delete_member(conv.id, device);
-  batch.delete_cursor(device, conv.id);
-  ctx_.committer.submit(std::move(batch), nullptr);
+  Change change = ctx_.change();
+  change.batch().delete_member(conv.id, device);
+  change.batch().delete_cursor(device, conv.id);
+  change.on_commit([this, c = &conv, device] {
+    c->erase_member(device);
+    auto index = by_device_.find(device);
+    if (index == by_device_.end()) return;
+    std::erase(index->second, c->id);
+    if (index->second.empty()) by_device_.erase(index);
+  });
+  std::move(change).commit(ctx_.committer, nullptr);
 }
 
 void Conversations::flush_cursors() {
-  auto& dirty = ctx_.state.dirty_cursors;
-  if (dirty.empty()) return;
-  auto batch = ctx_.store.batch();
-  for (const auto& [device, conv_id] : dirty) {
-    ConvState* conv = ctx_.state.conversation(conv_id);
+  if (dirty_cursors_.empty()) return;
+  Change change = ctx_.change();
+  std::vector<MemberState*> flushed;
+  for (const auto& [device, conv_id] : dirty_cursors_) {
+    ConvState* conv = find(conv_id);
     MemberState* m = conv ? conv->member(device) : nullptr;
     if (!m) continue;  // It left and was forgotten; its records are deleted.
-    m->cursor_dirty = false;
-    batch.put_cursor(device, conv_id, m->cursor);
+    change.batch().put_cursor(device, conv_id, m->cursor);
+    flushed.push_back(m);
   }
-  dirty.clear();
-  if (!batch.empty()) ctx_.committer.submit(std::move(batch), nullptr);
+  if (flushed.empty()) {  // Only forgotten members: nothing to write.
+    dirty_cursors_.clear();
+    return;
+  }
+  change.on_commit([this, flushed = std::move(flushed)] {
+    for (MemberState* m : flushed) m->cursor_dirty = false;
+    dirty_cursors_.clear();
+  });
+  std::move(change).commit(ctx_.committer, nullptr);
 }
 
 std::vector<ConvView> Conversations::list(DeviceId actor) const {
   std::vector<ConvView> out;
-  auto index = ctx_.state.device_conversations.find(actor);
-  if (index == ctx_.state.device_conversations.end()) return out;
+  auto index = by_device_.find(actor);
+  if (index == by_device_.end()) return out;
   for (const ConvId& id : index->second) {
-    if (const ConvState* conv = ctx_.state.conversation(id)) out.push_back(view(*conv, actor));
+    if (const ConvState* conv = conversation(id)) out.push_back(view(*conv, actor));
   }
   return out;
 }
 
 Result<ConvView> Conversations::get(DeviceId actor, const ConvId& conv_id) const {
-  const ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversation(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   if (!conv->member(actor)) return not_member();
   return view(*conv, actor);
@@ -84,7 +92,7 @@ Result<ConvView> Conversations::get(DeviceId actor, const ConvId& conv_id) const
 Result<std::vector<storage::LogEntry>> Conversations::read(DeviceId actor, const ConvId& conv_id,
                                                            uint64_t after_seq, size_t max_entries,
                                                            size_t max_bytes) const {
-  const ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversation(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   const MemberState* m = conv->member(actor);
   if (!m) return not_member();
@@ -124,10 +132,10 @@ std::vector<storage::LogEntry> Conversations::with_erasures(std::vector<storage:
 
 std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {
   std::vector<StreamStart> out;
-  auto index = ctx_.state.device_conversations.find(device_id);
-  if (index == ctx_.state.device_conversations.end()) return out;
+  auto index = by_device_.find(device_id);
+  if (index == by_device_.end()) return out;
   for (const ConvId& id : index->second) {
-    const ConvState* conv = ctx_.state.conversation(id);
+    const ConvState* conv = conversation(id);
     const MemberState* m = conv ? conv->member(device_id) : nullptr;
     if (m) out.push_back({id, m->cursor, m->left_seq});
   }
@@ -135,7 +143,7 @@ std::vector<StreamStart> Conversations::streams(DeviceId device_id) const {
 }
 
 uint64_t Conversations::durable_seq(const ConvId& conv_id) const {
-  const ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversation(conv_id);
   return conv ? conv->durable_seq : 0;
 }
 

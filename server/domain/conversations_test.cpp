@@ -219,15 +219,15 @@ TEST_F(DomainTest, AGroupsFirstCommitMustStateTheGroupsStart) {
   EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
   EXPECT_EQ(refused.error().message,
             "a group's first commit must state the group's start (genesis)");
-  EXPECT_EQ(domain_->state().conversations.at(conv.id).epoch, 0u);
-  EXPECT_EQ(domain_->state().conversations.at(conv.id).public_group, nullptr);
+  EXPECT_EQ(conversation(conv.id).epoch, 0u);
+  EXPECT_EQ(conversation(conv.id).public_group, nullptr);
   auto accepted = await<CommitOk>([&](auto cb) {
     domain_->conversations().commit(a.info.device_id,
                                     commit_args(conv.id, 0, built, {b.info.device_id}), cb);
   });
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
   EXPECT_EQ(accepted->epoch, 1u);
-  EXPECT_NE(domain_->state().conversations.at(conv.id).public_group, nullptr);
+  EXPECT_NE(conversation(conv.id).public_group, nullptr);
 }
 
 TEST_F(DomainTest, AMemberLeavesByAProposalAnotherCommits) {

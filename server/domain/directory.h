@@ -6,7 +6,6 @@
 
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain {
 

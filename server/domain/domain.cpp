@@ -6,7 +6,7 @@ Status Domain::load() {
   // In dependency order: each loader checks that what its records name was loaded before.
   if (auto s = identity_.load(); !s) return s;
   if (auto s = key_packages_.load(); !s) return s;
-  if (auto s = state_.load(ctx_.store, identity_.accounts()); !s) return s;
+  if (auto s = conversations_.load(); !s) return s;
   if (auto s = groups_.load(); !s) return s;
   return contact_links_.load();  // After the accounts: each link names its owner.
 }
@@ -21,7 +21,7 @@ InstanceStats Domain::stats() const {
   }
   s.devices = accounts.devices().size();
   s.key_packages = key_packages_.stored();
-  for (const auto& [id, c] : state_.conversations) {
+  for (const auto& [id, c] : conversations_.all()) {
     (c.kind == ConvKind::kDirect ? s.direct_conversations : s.group_conversations) += 1;
     s.log_entries += c.durable_seq;
   }
@@ -32,7 +32,7 @@ InstanceStats Domain::stats() const {
 
 DomainCounts Domain::counts() const {
   return DomainCounts{identity_.accounts().accounts().size(), identity_.accounts().devices().size(),
-                      state_.conversations.size(), contact_links_.size()};
+                      conversations_.all().size(), contact_links_.size()};
 }
 
 }  // namespace cercle::domain

@@ -1,6 +1,6 @@
-// Domain: the relay's rules, without transport or storage engine. Owns the in-memory State and the
-// services that change it (Identity, DeviceRequests, KeyPackages, Conversations, ContactLinks,
-// Groups).
+// Domain: the relay's rules, without transport or storage engine. Owns the services (Identity,
+// DeviceRequests, KeyPackages, Conversations, ContactLinks, Groups), each of which owns its own
+// state in memory and its records; there is no shared state.
 //
 // Lives on one thread (the server's io_context thread): every call and every completion callback
 // runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
@@ -13,7 +13,6 @@
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
 #include "server/domain/outbox.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain {
 
@@ -22,7 +21,7 @@ class Domain {
   Domain(Config config, storage::Store& store, storage::GroupCommitter& committer,
          const Clock& clock, Outbox& outbox, KeyPackages::LowStock low_stock = nullptr)
       : config_(std::move(config)),
-        ctx_{config_, state_, store, committer, clock},
+        ctx_{config_, store, committer, clock},
         identity_(ctx_),
         device_requests_(
             config_, identity_.accounts(),
@@ -54,7 +53,6 @@ class Domain {
   const Conversations& conversations() const { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
   Groups& groups() { return groups_; }
-  const State& state() const { return state_; }
   // Counts for the instance admin.
   InstanceStats stats() const;
   // Sizes for the server's metrics, cheap enough for every scrape.
@@ -62,7 +60,6 @@ class Domain {
 
  private:
   Config config_;
-  State state_;
   Context ctx_;
   Identity identity_;
   DeviceRequests device_requests_;

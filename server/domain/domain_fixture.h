@@ -198,8 +198,15 @@ class DomainTest : public ::testing::Test {
     return *r;
   }
 
+  // The conversation as the relay holds it (it must exist).
+  const ConvState& conversation(const ConvId& conv) const {
+    const ConvState* c = domain_->conversations().conversation(conv);
+    EXPECT_NE(c, nullptr);
+    return *c;
+  }
+
   uint32_t leaf_of(const ConvId& conv, const Device& d) const {
-    return domain_->state().conversations.at(conv).member(d.info.device_id)->leaf;
+    return conversation(conv).member(d.info.device_id)->leaf;
   }
 
   static std::vector<DeviceId> ids(const std::vector<Device*>& devices) {
@@ -235,7 +242,7 @@ class DomainTest : public ::testing::Test {
     // Mechanics tests: committers and the added facilitate (policy tests build their own).
     const auto policy =
         d.mls->in_group(group) && everyone_facilitates_ &&
-                domain_->state().conversations.at(conv).kind == ConvKind::kGroup
+                conversation(conv).kind == ConvKind::kGroup
             ? testing::facilitating_policy(d.mls->policy(group), d.info.handle, added_handles)
             : std::nullopt;
     auto built = d.mls->commit(group, kps, leaves, policy);

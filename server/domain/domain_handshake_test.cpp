@@ -19,7 +19,7 @@ class HandshakeTest : public DomainTest {
     conv_ = create_group(alice_).id;
     ASSERT_TRUE(commit(alice_, conv_, 0, {&bob_, &carol_}).ok());
   }
-  const ConvState& conv() { return domain_->state().conversations.at(conv_); }
+  const ConvState& conv() { return conversation(conv_); }
   std::string g() const { return conv_.str(); }
   static mls::Bytes bytes(std::string_view s) { return mls::Bytes(s.begin(), s.end()); }
 
@@ -147,8 +147,8 @@ TEST_F(HandshakeTest, AnUpdatePathLeafMustBeTheCommittersOwnAndValid) {
     o.path_leaf = std::move(change);
     return bob_.mls->commit_with(g(), o).message;
   };
-  mls::Capabilities marked_caps = mls::default_capabilities(
-      {policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
+  mls::Capabilities marked_caps =
+      mls::default_capabilities({policy::kRolesExtensionType, policy::kAccountTypeExtensionType});
   EXPECT_EQ(commit_refusal(bob_, path_leaf({.credential = mls::Credential(bytes("alice"))})),
             Errc::kForbidden);
   EXPECT_EQ(commit_refusal(bob_, path_leaf({.extensions = std::vector{account_type(2)},

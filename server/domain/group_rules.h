@@ -11,6 +11,7 @@
 
 #include "proto/policy.pb.h"
 #include "server/common/result.h"
+#include "server/domain/conversation_state.h"
 #include "server/domain/directory.h"
 #include "server/domain/handshake.h"
 

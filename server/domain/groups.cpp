@@ -39,7 +39,7 @@ AccountType Groups::type_of(DeviceId device) const {
 }
 
 Result<Groups::Found> Groups::group_of(DeviceId actor, const ConvId& conv_id, bool member) const {
-  ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversations_.conversation(conv_id);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation");
   if (conv->kind != ConvKind::kGroup || !conv->policy) {
     return invalid("this conversation is not a groupe de parole with rules");
@@ -49,7 +49,8 @@ Result<Groups::Found> Groups::group_of(DeviceId actor, const ConvId& conv_id, bo
   return Found{conv, group_rules::handle_of(directory(), actor)};
 }
 
-Result<InvitationState*> Groups::invitation(ConvState& conv, const std::string& nonce) const {
+Result<const InvitationState*> Groups::invitation(const ConvState& conv,
+                                                  const std::string& nonce) const {
   auto it = conv.invitations.find(nonce);
   if (it == conv.invitations.end()) return make_error(Errc::kNotFound, "no such invitation");
   return &it->second;
@@ -60,21 +61,26 @@ void Groups::notify_account(AccountId account_id, const v1::Event& event) {
   if (account) outbox_.notify(account->devices, event);
 }
 
-void Groups::record(ConvState& conv, DeviceId actor, const std::string& nonce, v1::GroupEvent event,
-                    Done<Ok> done, std::function<void()> after,
-                    std::optional<storage::WriteBatch> with) {
-  storage::WriteBatch batch = with ? std::move(*with) : ctx_.store.batch();
-  if (!nonce.empty())
-    conversations_.write_invitation(conv, nonce, conv.invitations.at(nonce), batch);
-  conversations_.write_conversation(conv, batch);
+void Groups::record(Change change, Conversations::GroupChange edit, DeviceId actor,
+                    v1::GroupEvent event, Done<Ok> done, std::function<void()> after) {
+  const ConvId id = edit.header.id;
+  conversations_.stage_group(change, std::move(edit));
   event.set_by(group_rules::handle_of(directory(), actor));
   conversations_.append_event(
-      conv, actor, event, std::move(batch),
+      id, actor, event, std::move(change),
       [done = std::move(done), after = std::move(after)](Result<uint64_t> r) {
         if (!r) return done(std::move(r).error());
         if (after) after();
         done(Ok{});
       });
+}
+
+void Groups::record_invitation(const ConvState& conv, DeviceId actor, const std::string& nonce,
+                               InvitationState invitation, v1::GroupEvent event, Done<Ok> done) {
+  Conversations::GroupChange edit{conv, {}, {}};
+  if (invitation.revoked) edit.header.revoked_invitations.insert(nonce);
+  edit.put.emplace_back(nonce, std::move(invitation));
+  record(ctx_.change(), std::move(edit), actor, std::move(event), std::move(done));
 }
 
 // ---- Invitations -------------------------------------------------------------------------------
@@ -132,13 +138,14 @@ void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, 
   }
   auto found = group_of(actor, conv_id, true);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   AccountId invitee = 0;
   if (auto s = check_new_invitation(conv, *found, actor, signed_invitation, i, invitee); !s) {
     return done(std::move(s).error());
   }
-  auto batch = ctx_.store.batch();
-  if (forget_expired(conv, batch) >= kMaxInvitationRecords) {
+  Change change = ctx_.change();
+  Conversations::GroupChange edit{conv, {}, {}};
+  if (forget_expired(conv, edit, change) >= kMaxInvitationRecords) {
     return done(
         make_error(Errc::kLimitReached,
                    "too many invitations in this group this month: wait for some to expire"));
@@ -148,61 +155,60 @@ void Groups::create_invitation(DeviceId actor, const std::string& signed_bytes, 
   state.invitation = i;
   state.signed_bytes = signed_bytes;
   state.invitee = invitee;
-  conv.invitations.emplace(nonce, std::move(state));
-  if (indexed_) invitations_by_[invitee].emplace_back(conv.id, nonce);
+  edit.put.emplace_back(nonce, std::move(state));
+  change.on_commit([this, invitee, id = conv.id, nonce] {
+    if (indexed_) invitations_by_[invitee].emplace_back(id, nonce);
+  });
   v1::GroupEvent event;
   *event.mutable_invited() = signed_invitation;
-  record(
-      conv, actor, nonce, std::move(event), std::move(done),
-      [this, invitee, signed_bytes] {
-        v1::Event e;
-        e.mutable_invitation_received()->set_signed_invitation(signed_bytes);
-        notify_account(invitee, e);
-      },
-      std::move(batch));
+  record(std::move(change), std::move(edit), actor, std::move(event), std::move(done),
+         [this, invitee, signed_bytes] {
+           v1::Event e;
+           e.mutable_invitation_received()->set_signed_invitation(signed_bytes);
+           notify_account(invitee, e);
+         });
 }
 
-size_t Groups::forget_expired(ConvState& conv, storage::WriteBatch& batch) {
+size_t Groups::forget_expired(const ConvState& conv, Conversations::GroupChange& edit,
+                              Change& change) {
   // An expired invitation can no longer be used, whatever became of it (the expiry is checked
   // first), so neither its record nor its nonce needs keeping: a group's invitations stay bounded.
   const int64_t now = ctx_.clock.now_ms();
-  for (auto it = conv.invitations.begin(); it != conv.invitations.end();) {
-    if (it->second.invitation.expires_at_ms() > now) {
-      ++it;
-      continue;
-    }
-    batch.delete_invitation(conv.id, it->first);
-    unindex_invitation(it->second.invitee, conv.id, it->first);
-    conv.used_invitations.erase(it->first);
-    conv.revoked_invitations.erase(it->first);
-    it = conv.invitations.erase(it);
+  for (const auto& [nonce, i] : conv.invitations) {
+    if (i.invitation.expires_at_ms() > now) continue;
+    edit.forget.push_back(nonce);
+    edit.header.used_invitations.erase(nonce);
+    edit.header.revoked_invitations.erase(nonce);
+    change.on_commit([this, invitee = i.invitee, id = conv.id, nonce] {
+      unindex_invitation(invitee, id, nonce);
+    });
   }
-  return conv.invitations.size();
+  return conv.invitations.size() - edit.forget.size();
 }
 
 void Groups::revoke_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
                                Done<Ok> done) {
   auto found = group_of(actor, conv_id, true);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
     return done(refused("only a facilitator revokes an invitation"));
   }
   auto i = invitation(conv, nonce);
   if (!i) return done(std::move(i).error());
   if ((*i)->used) return done(invalid("this invitation was already used"));
-  (*i)->revoked = true;
-  conv.revoked_invitations.insert(nonce);
+  InvitationState revoked = **i;
+  revoked.revoked = true;
   v1::GroupEvent event;
   event.set_revoked(nonce);
-  record(conv, actor, nonce, std::move(event), std::move(done));
+  record_invitation(conv, actor, nonce, std::move(revoked), std::move(event), std::move(done));
 }
 
 void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
                                Done<Ok> done) {
   auto found = group_of(actor, conv_id, false);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   auto i = invitation(conv, nonce);
   if (!i) return done(std::move(i).error());
   const DeviceState* device = identity_.device(actor);
@@ -211,32 +217,34 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
   const int64_t now = ctx_.clock.now_ms();
   if (!pending(**i, now)) return done(invalid("this invitation was revoked, used or has expired"));
   if ((*i)->accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
-  (*i)->accepted_ms = now;
+  InvitationState accepted = **i;
+  accepted.accepted_ms = now;
   v1::GroupEvent event;
   event.set_accepted(nonce);
-  record(conv, actor, nonce, std::move(event), std::move(done));
+  record_invitation(conv, actor, nonce, std::move(accepted), std::move(event), std::move(done));
 }
 
 void Groups::object_to_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
                                   Done<Ok> done) {
   auto found = group_of(actor, conv_id, true);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   auto i = invitation(conv, nonce);
   if (!i) return done(std::move(i).error());
   if (!pending(**i, ctx_.clock.now_ms()) ||
       (*i)->invitation.invitee_type() != v1::INVITEE_PROFESSIONAL) {
     return done(invalid("one objects only to a professional's pending invitation"));
   }
-  (*i)->objected = true;
+  InvitationState objected = **i;
+  objected.objected = true;
   v1::GroupEvent event;
   event.set_objected(nonce);
-  record(conv, actor, nonce, std::move(event), std::move(done));
+  record_invitation(conv, actor, nonce, std::move(objected), std::move(event), std::move(done));
 }
 
 void Groups::index_all() {
   indexed_ = true;
-  for (const auto& [id, conv] : ctx_.state.conversations) {
+  for (const auto& [id, conv] : conversations_.all()) {
     if (open_to_peers(conv)) open_.insert(id);
     for (const auto& [nonce, i] : conv.invitations)
       invitations_by_[i.invitee].emplace_back(id, nonce);
@@ -250,7 +258,7 @@ bool Groups::open_to_peers(const ConvState& conv) {
 
 void Groups::on_commit(const ConvId& conv_id) {
   if (!indexed_) return;  // The first listing indexes everything.
-  const ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversations_.conversation(conv_id);
   if (conv && open_to_peers(*conv)) {
     open_.insert(conv_id);
   } else {
@@ -275,7 +283,7 @@ std::vector<std::string> Groups::invitations_for(DeviceId actor) {
   const int64_t now = ctx_.clock.now_ms();
   // Invitations used, revoked or expired since they were made leave the index as it is read.
   auto still_pending = [&](const std::pair<ConvId, std::string>& entry) -> const InvitationState* {
-    const ConvState* conv = ctx_.state.conversation(entry.first);
+    const ConvState* conv = conversations_.conversation(entry.first);
     if (!conv) return nullptr;
     auto i = conv->invitations.find(entry.second);
     return i != conv->invitations.end() && pending(i->second, now) ? &i->second : nullptr;
@@ -297,7 +305,7 @@ std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
   if (!indexed_) index_all();
   const std::string handle = group_rules::handle_of(directory(), actor);
   for (auto it = open_.begin(); it != open_.end();) {
-    const ConvState* conv = ctx_.state.conversation(*it);
+    const ConvState* conv = conversations_.conversation(*it);
     if (!conv || !open_to_peers(*conv)) {
       it = open_.erase(it);
       continue;
@@ -317,7 +325,7 @@ std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
 void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) {
   auto found = group_of(actor, conv_id, false);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   if (conv.policy->join_rule() != v1::OPEN_TO_PEERS)
     return done(refused("this group admits only by invitation"));
   if (type_of(actor) != AccountType::kPeer) {
@@ -328,10 +336,12 @@ void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) 
   const AccountState* account = identity_.account_of(actor);
   if (!account) return done(make_error(Errc::kNotFound, "no such account"));
   if (has_active_device(conv, *account)) return done(invalid("you are already a member"));
-  if (!conv.join_requests.insert(account->id).second) return done(Ok{});  // Asked already.
+  if (conv.join_requests.contains(account->id)) return done(Ok{});  // Asked already.
+  Conversations::GroupChange edit{conv, {}, {}};
+  edit.header.join_requests.insert(account->id);
   v1::GroupEvent event;
   event.set_join_request(found->handle);
-  record(conv, actor, {}, std::move(event), std::move(done));
+  record(ctx_.change(), std::move(edit), actor, std::move(event), std::move(done));
 }
 
 // ---- Moderation --------------------------------------------------------------------------------
@@ -339,7 +349,7 @@ void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) 
 void Groups::delete_entry(DeviceId actor, const ConvId& conv_id, uint64_t seq, Done<Ok> done) {
   auto found = group_of(actor, conv_id, true);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
     return done(refused("only a facilitator deletes a message for everyone"));
   }
@@ -352,13 +362,12 @@ void Groups::delete_entry(DeviceId actor, const ConvId& conv_id, uint64_t seq, D
   if (entry->front().record.kind() != static_cast<int>(EntryKind::kApplication)) {
     return done(invalid("only messages can be deleted, not changes to the group"));
   }
-  auto batch = ctx_.store.batch();
-  batch.delete_log(conv.id, seq);
+  Change change = ctx_.change();
+  change.batch().delete_log(conv.id, seq);
   v1::GroupEvent event;
   event.set_deleted_seq(seq);
-  record(
-      conv, actor, {}, std::move(event), std::move(done),
-      [this, id = conv.id, seq] { ctx_.store.compact_log(id, seq, seq + 1); }, std::move(batch));
+  record(std::move(change), Conversations::GroupChange{conv, {}, {}}, actor, std::move(event),
+         std::move(done), [this, id = conv.id, seq] { ctx_.store.compact_log(id, seq, seq + 1); });
 }
 
 }  // namespace cercle::domain

@@ -24,10 +24,10 @@
 #include <utility>
 #include <vector>
 
+#include "server/domain/context.h"
 #include "server/domain/conversations.h"
 #include "server/domain/outbox.h"
 #include "server/domain/reports.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain {
 
@@ -101,27 +101,31 @@ class Groups {
 
  private:
   struct Found {
-    ConvState* conv = nullptr;
+    const ConvState* conv = nullptr;
     std::string handle;  // The actor's.
   };
   // The group and the actor's handle, if the actor is an active member (or `member` is false).
   Result<Found> group_of(DeviceId actor, const ConvId& conv, bool member) const;
-  Result<InvitationState*> invitation(ConvState& conv, const std::string& nonce) const;
+  Result<const InvitationState*> invitation(const ConvState& conv, const std::string& nonce) const;
   Status check_new_invitation(const ConvState& conv, const Found& found, DeviceId actor,
                               const v1::SignedInvitation& signed_invitation,
                               const v1::Invitation& invitation, AccountId& invitee) const;
-  // Writes the invitation and conversation, then the group event; `after` runs once durable.
-  void record(ConvState& conv, DeviceId actor, const std::string& nonce, v1::GroupEvent event,
-              Done<Ok> done, std::function<void()> after = nullptr,
-              std::optional<storage::WriteBatch> batch = std::nullopt);
+  // Stages `edit` of the group's records in `change`, then appends the group event with it and
+  // commits; `after` runs once durable.
+  void record(Change change, Conversations::GroupChange edit, DeviceId actor, v1::GroupEvent event,
+              Done<Ok> done, std::function<void()> after = nullptr);
+  // Stages `edit` of an invitation (its record and the group's), shown by `event`.
+  void record_invitation(const ConvState& conv, DeviceId actor, const std::string& nonce,
+                         InvitationState invitation, v1::GroupEvent event, Done<Ok> done);
   void notify_account(AccountId account, const v1::Event& event);
   // Whether each target device has room for one more report from `reporter`. Error: kLimitReached.
   Status check_report_room(AccountId reporter,
                            const std::vector<std::pair<DeviceId, std::string>>& sealed) const;
-  // Drops the group's expired invitations (memory and `batch`); returns how many remain.
-  size_t forget_expired(ConvState& conv, storage::WriteBatch& batch);
-  size_t erase_expired(ConvState& conv, int64_t cutoff_ms);
-  // Builds both indexes from the state, on first use (the state is loaded after construction).
+  // Adds forgetting the group's expired invitations to `edit` (and their index entries to
+  // `change`); returns how many remain.
+  size_t forget_expired(const ConvState& conv, Conversations::GroupChange& edit, Change& change);
+  size_t erase_expired(const ConvState& conv, int64_t cutoff_ms);
+  // Builds both indexes from the conversations, on first use (they are loaded after construction).
   void index_all();
   static bool open_to_peers(const ConvState& conv);
   void unindex_invitation(AccountId invitee, const ConvId& conv, const std::string& nonce);

@@ -49,7 +49,7 @@ void Groups::report_to_facilitators(DeviceId actor, const ConvId& conv_id,
                                     Done<Ok> done) {
   auto found = group_of(actor, conv_id, true);
   if (!found) return done(std::move(found).error());
-  ConvState& conv = *found->conv;
+  const ConvState& conv = *found->conv;
   if (sealed.empty() || sealed.size() > kMaxReportTargets) {
     return done(invalid("a report goes to 1 to 64 facilitator devices"));
   }
@@ -119,7 +119,7 @@ void Groups::ack_report(DeviceId actor, uint64_t id, Done<Ok> done) {
 
 void Groups::report_to_admins(DeviceId actor, const ConvId& conv_id, uint64_t seq, std::string text,
                               std::string reason, Done<uint64_t> done) {
-  ConvState* conv = ctx_.state.conversation(conv_id);
+  const ConvState* conv = conversations_.conversation(conv_id);
   if (!conv) return done(make_error(Errc::kNotFound, "no such conversation"));
   const MemberState* m = conv->member(actor);
   if (!m || !m->active()) return done(refused("you are not a member of this conversation"));
@@ -208,7 +208,7 @@ std::vector<std::pair<uint64_t, std::string>> Groups::take_answers(DeviceId devi
 size_t Groups::erase_expired() {
   const int64_t now = ctx_.clock.now_ms();
   size_t erased = 0;
-  for (auto& [id, conv] : ctx_.state.conversations) {
+  for (const auto& [id, conv] : conversations_.all()) {
     if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->retention_days() == 0)
       continue;
     erased += erase_expired(conv, now - int64_t{conv.policy->retention_days()} * kDayMs) > 0;
@@ -218,7 +218,7 @@ size_t Groups::erase_expired() {
 
 // Erases the entries of `conv` received before `cutoff_ms`: they come first in the log, so one
 // range deletion covers them.
-size_t Groups::erase_expired(ConvState& conv, int64_t cutoff_ms) {
+size_t Groups::erase_expired(const ConvState& conv, int64_t cutoff_ms) {
   auto entries = ctx_.store.read_log(conv.id, conv.erased_upto, conv.durable_seq,
                                      kRetentionReadEntries, SIZE_MAX);
   if (!entries) return 0;
@@ -229,11 +229,12 @@ size_t Groups::erase_expired(ConvState& conv, int64_t cutoff_ms) {
   }
   if (last == conv.erased_upto) return 0;
   const uint64_t from = conv.erased_upto + 1;
-  conv.erased_upto = last;
-  auto batch = ctx_.store.batch();
-  batch.delete_log_range(conv.id, from, last + 1);
-  conversations_.write_conversation(conv, batch);
-  ctx_.committer.submit(std::move(batch), [this, id = conv.id, from, last](const Status& s) {
+  Conversations::GroupChange edit{conv, {}, {}};
+  edit.header.erased_upto = last;
+  Change change = ctx_.change();
+  change.batch().delete_log_range(conv.id, from, last + 1);
+  conversations_.stage_group(change, std::move(edit));
+  std::move(change).commit(ctx_.committer, [this, id = conv.id, from, last](const Status& s) {
     if (s) ctx_.store.compact_log(id, from, last + 1);
   });
   return last - from + 1;

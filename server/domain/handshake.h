@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "server/common/result.h"
+#include "server/domain/conversation_state.h"
 #include "server/domain/directory.h"
 #include "server/domain/types.h"
 

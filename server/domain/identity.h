@@ -16,8 +16,8 @@
 #include <utility>
 
 #include "server/domain/accounts.h"
+#include "server/domain/context.h"
 #include "server/domain/registration_codes.h"
-#include "server/domain/state.h"
 
 namespace cercle::domain {
 

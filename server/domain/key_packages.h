@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "server/domain/identity.h"
+#include "server/domain/mls_checks.h"
 
 namespace cercle::domain {
 

@@ -125,11 +125,12 @@ Result<View> check_proposal(const ConvState& conv, std::string_view payload) {
   return std::make_shared<const mls::PublicGroup>(std::move(*next));
 }
 
-void write(const ConvState& conv, storage::WriteBatch& batch) {
-  if (!conv.public_group) return;
+void write(const ConvId& conv, const std::shared_ptr<const mls::PublicGroup>& group,
+           storage::WriteBatch& batch) {
+  if (!group) return;
   storage::PublicGroupRecord r;
-  r.set_state(str(conv.public_group->serialize()));
-  batch.put_public_group(conv.id, r);
+  r.set_state(str(group->serialize()));
+  batch.put_public_group(conv, r);
 }
 
 Result<View> load(const storage::PublicGroupRecord& record) {

@@ -31,6 +31,7 @@
 
 #include "cercle/mls/public_group.h"
 #include "server/common/result.h"
+#include "server/domain/conversation_state.h"
 #include "server/domain/directory.h"
 #include "server/domain/handshake.h"
 #include "server/domain/types.h"
@@ -75,8 +76,9 @@ struct CommitCheck {
 [[nodiscard]] Result<std::shared_ptr<const mls::PublicGroup>> check_proposal(
     const ConvState& conv, std::string_view payload);
 
-// Adds the conversation's view, if it has one, to `batch`.
-void write(const ConvState& conv, storage::WriteBatch& batch);
+// Adds the view of conversation `conv`, if it has one, to `batch`.
+void write(const ConvId& conv, const std::shared_ptr<const mls::PublicGroup>& group,
+           storage::WriteBatch& batch);
 
 // A stored view. Errors: kInternal when the record is corrupt.
 [[nodiscard]] Result<std::shared_ptr<const mls::PublicGroup>> load(

@@ -155,7 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     default:
       break;
   }
-  const auto& conversations = relay().state().conversations;
+  const auto& conversations = relay().conversations().all();
   const auto it = conversations.find(direct ? w.direct : w.group);
   if (it == conversations.end()) fail("the world lost a conversation");
   domain::ConvState conv = it->second;

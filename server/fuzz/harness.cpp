@@ -29,7 +29,7 @@ namespace {
 // What a restart must read back: conversations with their members, accounts.
 Snapshot snapshot(const domain::Domain& domain) {
   Snapshot s;
-  for (const auto& [id, conv] : domain.state().conversations) {
+  for (const auto& [id, conv] : domain.conversations().all()) {
     ConvSnap c{conv.epoch, conv.last_seq, conv.policy.has_value(), {}};
     for (const auto& [device, m] : conv.members) {
       c.members.emplace_back(device, m.leaf, m.join_seq, m.left_seq);
@@ -210,7 +210,7 @@ void Harness::expect_one_response(size_t before, uint64_t request_id, bool check
 // The relay keeps its member list in step with the MLS tree: one active device per leaf.
 void Harness::check_state() const {
   const domain::Identity& identity = rt_->domain().identity();
-  for (const auto& [id, conv] : rt_->domain().state().conversations) {
+  for (const auto& [id, conv] : rt_->domain().conversations().all()) {
     std::set<uint32_t> leaves;
     for (const auto& [device, m] : conv.members) {
       if (!identity.device(device)) fail("a conversation member is not a known device");
@@ -232,7 +232,7 @@ void Harness::finish() {
   actor_.reset();
   observer_.reset();
   const Snapshot before = snapshot(rt_->domain());
-  if (rt_->writes() == writes_ && rt_->domain().state().dirty_cursors.empty() &&
+  if (rt_->writes() == writes_ && !rt_->domain().conversations().has_dirty_cursors() &&
       rt_->domain().device_requests().pending() == 0 && before == *start_) {
     g_stale = false;
     return;
