@@ -73,7 +73,7 @@ void declare_account_type(mls::LeafNode& l) {
   l.capabilities.extensions.push_back(mls::Uint16{policy::kAccountTypeExtensionType});
 }
 
-TEST_F(HandshakeTest, AnUpdateLeafMustBeTheSendersOwnAndValid) {
+TEST_F(HandshakeTest, AnUpdateLeafMustBeTheSendersOwn) {
   const auto other_key = mls::SignaturePrivateKey::generate();
   // Not bob: someone else's name, an X.509 credential, the professional mark or a made-up type,
   // a signature key the device never bound.
@@ -97,6 +97,11 @@ TEST_F(HandshakeTest, AnUpdateLeafMustBeTheSendersOwnAndValid) {
   EXPECT_EQ(proposal_refusal(
                 update([&](auto& l) { l.signature_key = other_key.public_key; }, &other_key)),
             Errc::kForbidden);
+  EXPECT_TRUE(conv().proposals.empty());
+  ASSERT_NO_FATAL_FAILURE(expect_goes_on(1));
+}
+
+TEST_F(HandshakeTest, AnUpdateLeafMustBeValid) {
   // Not a valid Update leaf: another source (a key package's, with a lifetime), an extension
   // twice, capabilities without the rules extension, a key of the wrong size, carol's signature
   // key (bob cannot sign for it), a signature for another leaf.
@@ -123,9 +128,12 @@ TEST_F(HandshakeTest, AnUpdateLeafMustBeTheSendersOwnAndValid) {
   EXPECT_EQ(proposal_refusal(bob_.mls->propose(g(), mls::Proposal{mls::UpdateProposal{misplaced}})),
             Errc::kInvalidArgument);
   EXPECT_TRUE(conv().proposals.empty());
+  ASSERT_NO_FATAL_FAILURE(expect_goes_on(1));
+}
 
-  // Bob's own leaf goes through, with the peer mark (as the SDK makes it) or without (as here):
-  // both read as a peer. Alice commits bob's Update by reference and everyone follows.
+// Bob's own leaf goes through, with the peer mark (as the SDK makes it) or without (as here):
+// both read as a peer. Alice commits bob's Update by reference and everyone follows.
+TEST_F(HandshakeTest, TheSendersOwnUpdateLeafGoesThrough) {
   const std::string marked = update([](auto& l) {
     declare_account_type(l);
     l.extensions = {account_type(1)};

@@ -106,6 +106,9 @@ class GroupsTest : public DomainTest {
     return r;
   }
 
+  void expect_bad_invitations_refused(const ConvView& conv, Device& alice, Device& bob, Device& pro,
+                                      const v1::Invitation& good);
+
   static std::string data_with(const v1::SignedInvitation& s) {
     v1::CommitData data;
     *data.add_invitations() = s;
@@ -113,20 +116,10 @@ class GroupsTest : public DomainTest {
   }
 };
 
-TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnlyOnceWithOne) {
-  Device alice, bob, pro;
-  ASSERT_TRUE(register_device(alice, "alice").ok());
-  ASSERT_TRUE(register_device(bob, "bob").ok());
-  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
-  ASSERT_TRUE(await<Ok>([&](auto cb) {
-                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
-                                                     cb);
-              }).ok());
-  ConvView conv = group(alice, {&bob});
-
-  const auto good = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
-  // Refused: by a member who is not a facilitator; signed by another key; the wrong account type;
-  // another charter than the group's.
+// Refused: an invitation by a member who is not a facilitator (bob); `good` signed by another key;
+// the wrong account type; another charter than the group's.
+void GroupsTest::expect_bad_invitations_refused(const ConvView& conv, Device& alice, Device& bob,
+                                                Device& pro, const v1::Invitation& good) {
   EXPECT_EQ(create(bob, policy::sign_invitation(
                             invitation(conv, bob, pro, v1::INVITEE_PROFESSIONAL), bob.sk))
                 .error()
@@ -145,7 +138,21 @@ TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnly
           .error()
           .code,
       Errc::kInvalidArgument);
+}
 
+TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnlyOnceWithOne) {
+  Device alice, bob, pro;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
+              }).ok());
+  ConvView conv = group(alice, {&bob});
+
+  const auto good = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  expect_bad_invitations_refused(conv, alice, bob, pro, good);
   const auto signed_good = policy::sign_invitation(good, alice.sk);
   ASSERT_TRUE(create(alice, signed_good).ok());
   EXPECT_EQ(create(alice, signed_good).error().code,
