@@ -105,11 +105,11 @@ class RelayFixture : public ::testing::Test {
     const std::vector<v1::DeviceLink> links(account->account().chain().begin(),
                                             account->account().chain().end());
     const auto chain = policy::verify_chain(owner.handle, links);
-    ASSERT_TRUE(chain.ok()) << chain.refusal->message;
+    ASSERT_TRUE(chain.ok()) << chain.error().message;
     v1::ClientFrame f;
     f.mutable_add_device()->set_device_public_key(out->key.public_key());
     *f.mutable_add_device()->mutable_link() =
-        device_add_link(chain.view, owner.handle, secret_bytes(owner.key.sk), out->key.public_key(),
+        device_add_link(*chain, owner.handle, secret_bytes(owner.key.sk), out->key.public_key(),
                         secret_bytes(out->key.sk));
     auto r = owner.ws->call(f);
     ASSERT_TRUE(r && r->has_device()) << (r ? r->error().message() : "timeout");

@@ -67,9 +67,9 @@ TEST_F(ClientDevicesTamperedTest, ALinkTheRelayAddedIsRefusedAndNothingIsCommitt
     if (!view.ok()) return;  // The honest chain: the test then fails on the message below.
     const DeviceKey forged;  // The relay's own key.
     const std::string secret = secret_bytes(forged.sk);
-    *account.add_chain() = device_add_link(view.view, "alice", secret, forged.public_key(), secret);
+    *account.add_chain() = device_add_link(*view, "alice", secret, forged.public_key(), secret);
     const std::vector<v1::DeviceLink> all(account.chain().begin(), account.chain().end());
-    refusal = policy::verify_chain("alice", all).refusal->message;
+    refusal = policy::verify_chain("alice", all).error().message;
   });
   auto added = bob_->add_member(group_, "alice");
   ASSERT_FALSE(added.ok());

@@ -1,7 +1,7 @@
 // RelayDeviceChainTest: a relay fixture for tests of accounts' signed device chains
-// (lib/policy/include/cercle/policy/device_chain.h) and of pairing new devices: links made and signed like an
-// honest client makes them, Register/AddDevice/RequestDevice frames with them, and reading an
-// account's chain back. Helpers that can fail use ASSERT/EXPECT: call them inside
+// (lib/policy/include/cercle/policy/device_chain.h) and of pairing new devices: links made and
+// signed like an honest client makes them, Register/AddDevice/RequestDevice frames with them, and
+// reading an account's chain back. Helpers that can fail use ASSERT/EXPECT: call them inside
 // ASSERT_NO_FATAL_FAILURE(...).
 #pragma once
 
@@ -51,9 +51,9 @@ inline std::vector<v1::DeviceLink> links_of(const v1::AccountInfo& info) {
 inline void expect_chain_matches_devices(const v1::AccountInfo& info) {
   const auto links = links_of(info);
   const auto check = policy::verify_chain(info.handle(), links);
-  ASSERT_TRUE(check.ok()) << check.refusal->message;
+  ASSERT_TRUE(check.ok()) << check.error().message;
   std::set<std::string> in_chain, devices;
-  for (const auto& d : check.view.devices) in_chain.insert(d.device_key);
+  for (const auto& d : check->devices) in_chain.insert(d.device_key);
   for (const auto& d : info.devices()) devices.insert(d.public_key());
   EXPECT_EQ(in_chain, devices);
   EXPECT_EQ(in_chain.size(), static_cast<size_t>(info.devices_size()));
@@ -103,7 +103,7 @@ class RelayDeviceChainTest : public RelayFixture {
     if (!r || !r->has_account()) return {};
     auto check = policy::verify_chain(handle, links_of(r->account()));
     EXPECT_TRUE(check.ok());
-    return check.view;
+    return check.ok() ? *check : policy::ChainView{};
   }
 
   static std::optional<v1::Response> add_with(TestDevice& owner, const DeviceKey& key,

@@ -86,13 +86,13 @@ Result<policy::ChainView> Client::Impl::check_chain(const v1::AccountInfo& accou
   }
   const std::vector<v1::DeviceLink> links(account.chain().begin(), account.chain().end());
   auto checked = policy::verify_chain(handle, links);
-  if (!checked.ok()) return chain_refused(handle, *checked.refusal);
+  if (!checked.ok()) return chain_refused(handle, checked.error());
   if (*pin) {
-    if (auto why = policy::check_pin(**pin, checked.view)) return chain_refused(handle, *why);
-    if ((*pin)->length == checked.view.hashes.size()) return std::move(checked.view);
+    if (auto why = policy::check_pin(**pin, *checked)) return chain_refused(handle, *why);
+    if ((*pin)->length == checked->hashes.size()) return *std::move(checked);
   }
   // First contact (trust on first use), or the chain grew: the pin follows it.
-  const policy::ChainPin next = policy::pin_of(checked.view);
+  const policy::ChainPin next = policy::pin_of(*checked);
   local::ChainPin record;
   record.set_root(next.root);
   record.set_length(next.length);
@@ -100,7 +100,7 @@ Result<policy::ChainView> Client::Impl::check_chain(const v1::AccountInfo& accou
   if (auto s = store->put(pin_name(handle), record.SerializeAsString()); !s) {
     return std::move(s).error();
   }
-  return std::move(checked.view);
+  return *std::move(checked);
 }
 
 Result<policy::ChainView> Client::Impl::lookup_chain(std::string_view handle) {

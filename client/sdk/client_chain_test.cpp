@@ -46,7 +46,7 @@ class ClientChainTest : public ::testing::Test {
     link0_ = add(empty, first_, first_);
     auto one = policy::append(empty, "alice", link0_);
     ASSERT_TRUE(one.ok());
-    link1_ = add(one.view, first_, second_);
+    link1_ = add(*one, first_, second_);
   }
   void TearDown() override {
     impl_.reset();
@@ -108,7 +108,8 @@ TEST_F(ClientChainTest, AnotherFirstLinkOrABrokenChainIsRefused) {
             "seen; verify alice again before adding their devices");
   // A link signed by a key that is not a device of alice.
   auto one = policy::append({}, "alice", link0_);
-  auto forged = impl_->check_chain(account({link0_, add(one.view, other, second_)}));
+  ASSERT_TRUE(one.ok());
+  auto forged = impl_->check_chain(account({link0_, add(*one, other, second_)}));
   ASSERT_FALSE(forged.ok());
   EXPECT_EQ(forged.error().code, Errc::kRefused);
   EXPECT_EQ(pinned_length(), 1u);

@@ -54,7 +54,7 @@ bool verify(std::string_view message, std::string_view signature, std::string_vi
 }
 
 ChainCheck refuse(ChainErrc code, std::string message) {
-  return ChainCheck{{}, ChainRefusal{code, std::move(message)}};
+  return ChainRefusal{code, std::move(message)};
 }
 
 bool is_key(std::string_view key) { return key.size() == crypto_sign_PUBLICKEYBYTES; }
@@ -100,7 +100,7 @@ ChainCheck apply_add(ChainView next, std::string_view handle, const v1::DeviceLi
     return refuse(ChainErrc::kDuplicate, "this key is already in the chain");
   }
   next.devices.push_back({link.device_key(), link.mls_key(), link.seq()});
-  return ChainCheck{std::move(next), std::nullopt};
+  return next;
 }
 
 ChainCheck apply_remove(ChainView next, const v1::DeviceLink& link) {
@@ -115,7 +115,7 @@ ChainCheck apply_remove(ChainView next, const v1::DeviceLink& link) {
   }
   next.removed_keys.push_back(it->device_key);
   next.devices.erase(it);
-  return ChainCheck{std::move(next), std::nullopt};
+  return next;
 }
 
 }  // namespace
@@ -155,8 +155,8 @@ std::string possession_transcript(std::string_view handle, std::string_view devi
 
 ChainCheck append(const ChainView& view, std::string_view handle, const v1::DeviceLink& link) {
   if (handle.size() > 0xffff) return refuse(ChainErrc::kMalformed, "the handle is too long");
-  if (auto r = check_shape(view, link)) return ChainCheck{{}, std::move(r)};
-  if (auto r = check_place(view, link)) return ChainCheck{{}, std::move(r)};
+  if (auto r = check_shape(view, link)) return *std::move(r);
+  if (auto r = check_place(view, link)) return *std::move(r);
   if (!view.empty() && view.find(link.signer_key()) == nullptr) {
     return refuse(ChainErrc::kNotApproved, "the signer is not a current device of the account");
   }
@@ -171,12 +171,13 @@ ChainCheck append(const ChainView& view, std::string_view handle, const v1::Devi
 
 ChainCheck verify_chain(std::string_view handle, std::span<const v1::DeviceLink> links) {
   if (links.size() > kMaxChainLinks) return refuse(ChainErrc::kTooLong, "too many links");
-  ChainCheck check;
+  ChainView view;
   for (const auto& link : links) {
-    check = append(check.view, handle, link);
+    auto check = append(view, handle, link);
     if (!check.ok()) return check;
+    view = *std::move(check);
   }
-  return check;
+  return view;
 }
 
 std::optional<ChainRefusal> check_pin(const ChainPin& pin, const ChainView& view) {

@@ -117,8 +117,8 @@ Result<policy::ChainView> Identity::start_chain(std::string_view handle,
   }
   if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
   auto check = policy::append({}, handle, *link);
-  if (!check.ok()) return chain_error(*check.refusal);
-  return std::move(check.view);
+  if (!check.ok()) return chain_error(check.error());
+  return *std::move(check);
 }
 
 Result<policy::ChainView> Identity::extend_chain(const AccountState& account,
@@ -137,8 +137,8 @@ Result<policy::ChainView> Identity::extend_chain(const AccountState& account,
   }
   if (auto s = check_mls_key_free(link->mls_key()); !s) return std::move(s).error();
   auto check = policy::append(account.chain_view, account.handle, *link);
-  if (!check.ok()) return chain_error(*check.refusal);
-  return std::move(check.view);
+  if (!check.ok()) return chain_error(check.error());
+  return *std::move(check);
 }
 
 void Identity::record_link(AccountState& account, DeviceId device, const v1::DeviceLink& link,

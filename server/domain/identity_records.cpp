@@ -23,10 +23,10 @@ Status load_chain(const storage::AccountRecord& r, AccountState& a) {
   if (!check.ok()) {
     return make_error(Errc::kInternal,
                       "account " + std::to_string(r.id()) +
-                          ": the stored device chain does not verify: " + check.refusal->message);
+                          ": the stored device chain does not verify: " + check.error().message);
   }
   a.chain.assign(r.chain().begin(), r.chain().end());
-  a.chain_view = std::move(check.view);
+  a.chain_view = *std::move(check);
   return Ok{};
 }
 

@@ -248,7 +248,7 @@ class Seeds {
     const auto chain =
         policy::append({}, alice.handle,
                        testing::device_first_link(alice.handle, alice.public_key(), alice_secret));
-    return testing::device_add_link(chain.view, alice.handle, alice_secret, key, secret);
+    return testing::device_add_link(*chain, alice.handle, alice_secret, key, secret);
   }
 
   void reading() {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cercle/base/result.h"
 #include "proto/cercle.pb.h"
 
 namespace cercle::policy {
@@ -79,11 +80,7 @@ struct ChainPin {
 };
 
 // The result of a check: the view, or why it was refused.
-struct ChainCheck {
-  ChainView view;
-  std::optional<ChainRefusal> refusal;
-  bool ok() const { return !refusal.has_value(); }
-};
+using ChainCheck = base::Result<ChainView, ChainRefusal>;
 
 // The bytes each signature covers and the hash of a link (SHA-256 of transcript || signature).
 std::string link_transcript(std::string_view handle, const v1::DeviceLink& link);
