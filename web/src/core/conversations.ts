@@ -25,7 +25,9 @@ export class Conversations {
 
   threads(): Thread[] {
     const byPeer = new Map<string, Thread>();
+    const hidden = this.hiddenPeers();
     for (const c of this.ctx.convs.values()) {
+      if (hidden.has(c.peer)) continue;
       const t = byPeer.get(c.peer) ?? { peer: c.peer, unread: 0, lastTime: 0, ready: false, group: !!c.group, members: [] };
       t.unread += c.unread;
       t.lastTime = Math.max(t.lastTime, c.lastTime, c.createdMs);
@@ -37,6 +39,38 @@ export class Conversations {
       if (!byPeer.has(peer)) byPeer.set(peer, { peer, unread: 0, lastTime: 0, ready: false, group: false, members: [] });
     }
     return [...byPeer.values()].sort((a, b) => b.lastTime - a.lastTime);
+  }
+
+  /** Threads erased from this device where nothing newer came since (every conversation of it erased). */
+  private hiddenPeers(): Set<string> {
+    const shown = new Set<string>();
+    const erased = new Set<string>();
+    for (const c of this.ctx.convs.values()) {
+      if (c.hiddenAt !== undefined && c.lastTime <= c.hiddenAt && !c.unread) erased.add(c.peer);
+      else shown.add(c.peer);
+    }
+    return new Set([...erased].filter((p) => !shown.has(p)));
+  }
+
+  /**
+   * Erases a thread from this device only: its messages (those not sent yet too) leave the store and
+   * the thread leaves the list. This device stays in the conversation, so that a new message still
+   * arrives (and brings the thread back); the other people keep their copies.
+   */
+  async erase(peer: string): Promise<void> {
+    await this.ctx.exclusive(async () => {
+      const ops: Op[] = (await this.ctx.store.list<ChatMessage>("messages", peer + "\u0000")).map((m) => del("messages", m.key));
+      for (const c of this.ctx.convs.values()) {
+        if (c.peer !== peer) continue;
+        c.unread = 0;
+        c.lastTime = Math.max(c.lastTime, c.createdMs);
+        c.hiddenAt = c.lastTime;
+        ops.push(put("convs", c.id, c));
+      }
+      if (this.ctx.restored.delete(peer)) ops.push(put("kv", "restoredPeers", [...this.ctx.restored]));
+      await this.ctx.store.write(ops);
+    });
+    this.ctx.changed();
   }
 
   /** A thread's messages and group events; in a group, nothing older than its retention. */
@@ -63,6 +97,7 @@ export class Conversations {
       refused: !!meta.refused,
       broken: !!meta.broken,
       left: !!meta.left,
+      leaving: !!meta.leaving && !meta.left,
       invitations: meta.invitations ?? {},
     };
   }

@@ -4,15 +4,24 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { fromHex, toHex } from "./bytes";
 import type { Context } from "./context";
-import type { PendingInvitation } from "./model";
+import type { AcceptedInvitation, PendingInvitation } from "./model";
 import { InvitationSchema, InviteeType, SignedInvitationSchema } from "./proto";
 import { put } from "./store";
 import type { Wire } from "./wire";
 
 export class Invitations {
   private readonly pending = new Map<string, PendingInvitation>();
+  /** Put aside on this device ("Ne pas accepter"): the relay has no way to decline (nonces, hex). */
+  private ignored = new Set<string>();
+  private accepted: AcceptedInvitation[] = [];
 
   constructor(private readonly ctx: Context) {}
+
+  /** Reads what this device keeps: invitations put aside, and those accepted. */
+  async restore(): Promise<void> {
+    this.ignored = new Set((await this.ctx.store.get<string[]>("kv", "ignoredInvitations")) ?? []);
+    this.accepted = (await this.ctx.store.get<AcceptedInvitation[]>("kv", "acceptedInvitations")) ?? [];
+  }
 
   async load(wire: Wire): Promise<void> {
     const list = await wire.call({ case: "listInvitations", value: {} }, "invitations");
@@ -44,7 +53,7 @@ export class Invitations {
   /** Invitations for this account that are still open, oldest first. */
   list(): PendingInvitation[] {
     const now = this.ctx.serverNow();
-    return [...this.pending.values()].filter((i) => i.expiresAtMs > now).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+    return [...this.pending.values()].filter((i) => i.expiresAtMs > now && !this.ignored.has(i.id)).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
   }
 
   /** Accepts an invitation (and its charter): the inviter's client then adds this account. */
@@ -56,7 +65,24 @@ export class Invitations {
     const value = { conversationId: fromHex(i.conversation), nonce: fromHex(id) };
     await this.ctx.requireWire().call({ case: "acceptInvitation", value }, "done");
     this.pending.delete(id);
+    this.accepted = [...this.accepted.filter((a) => a.conversation !== i.conversation), { conversation: i.conversation, inviter: i.inviter }];
+    await this.ctx.store.write([put("kv", "acceptedInvitations", this.accepted)]);
     this.ctx.changed();
+  }
+
+  /**
+   * Puts an invitation aside on this device: it is no longer shown here. The relay has no way to
+   * decline one, so the inviter is not told; the invitation ends at its expiry.
+   */
+  async ignore(id: string): Promise<void> {
+    this.ignored.add(id);
+    await this.ctx.store.write([put("kv", "ignoredInvitations", [...this.ignored])]);
+    this.ctx.changed();
+  }
+
+  /** Invitations accepted whose group this device has not joined yet (it waits to be added). */
+  waiting(): AcceptedInvitation[] {
+    return this.accepted.filter((a) => !this.ctx.convs.get(a.conversation)?.ready);
   }
 
   /** Objects to a professional's invitation to a group this device is in (groups with a delay for objections). */

@@ -13,11 +13,12 @@ import type { Approval, PairingSteps } from "./devices";
 import { Inbox } from "./inbox";
 import { Invitations } from "./invitations";
 import { Joining } from "./joining";
-import type { Account, ChatMessage, ConnState, GroupView, MessengerOptions, PendingInvitation, PersonView, Role, SafetyView, Thread } from "./model";
+import type { AcceptedInvitation, Account, ChatMessage, ConnState, GroupView, MessengerOptions, PendingInvitation, PersonView, Role, SafetyView, Thread } from "./model";
 import { Outbox } from "./outbox";
 import * as people from "./people";
 import type { ContactLinkInfo, DeviceRequestInfo, HelloResult, ServerFrame } from "./proto";
 import { Roster } from "./roster";
+import { put } from "./store";
 import type { Wire } from "./wire";
 
 export * from "./model";
@@ -60,6 +61,7 @@ export class Messenger {
   static async load(opts: MessengerOptions): Promise<Messenger> {
     const m = new Messenger(opts);
     await m.ctx.load();
+    await m.invites.restore();
     return m;
   }
 
@@ -213,6 +215,16 @@ export class Messenger {
     return this.invites.accept(id);
   }
 
+  /** Puts an invitation aside on this device (the relay cannot decline one: the inviter is not told). */
+  ignoreInvitation(id: string): Promise<void> {
+    return this.invites.ignore(id);
+  }
+
+  /** Invitations accepted whose group has not added this device yet. */
+  acceptedInvitations(): AcceptedInvitation[] {
+    return this.invites.waiting();
+  }
+
   /** Objects to a professional's invitation to a group this device is in (groups with a delay for objections). */
   objectToInvitation(peer: string, id: string): Promise<void> {
     return this.invites.objectTo(peer, id);
@@ -241,6 +253,21 @@ export class Messenger {
 
   markRead(peer: string): Promise<void> {
     return this.convs.markRead(peer);
+  }
+
+  /** Erases a thread from this device only (its messages); the others keep their copies. */
+  eraseThread(peer: string): Promise<void> {
+    return this.convs.erase(peer);
+  }
+
+  /** Asks to leave a group: a facilitator's client then removes this device (the relay relays it). */
+  async leaveGroup(peer: string): Promise<void> {
+    return (await import("./member")).leaveGroup(this.ctx, peer);
+  }
+
+  /** Reports a received group message to the group's facilitators (sealed to their devices). */
+  async reportMessage(peer: string, key: string, reason: string): Promise<void> {
+    return (await import("./member")).reportMessage(this.ctx, peer, key, reason);
   }
 
   /** The account's canonical handle, or NOT_FOUND. */
@@ -300,6 +327,16 @@ export class Messenger {
 
   revokeContactLink(token: string): Promise<void> {
     return this.convs.revokeContactLink(token);
+  }
+
+  /** Remembers on this device whom a contact link led to (reopened later, even once stopped). */
+  async rememberLink(token: string, owner: string): Promise<void> {
+    await this.ctx.store.write([put("kv", `link/${token}`, owner)]);
+  }
+
+  /** Whom a contact link opened on this device led to, if it was. */
+  linkOwner(token: string): Promise<string | undefined> {
+    return this.ctx.store.get<string>("kv", `link/${token}`);
   }
 
   // ---- devices of this account (pairing) and backups ----------------------------------------------

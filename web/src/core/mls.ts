@@ -17,6 +17,7 @@ import {
   bytesToBase64,
   createApplicationMessage,
   createCommit,
+  createProposal,
   createGroup,
   decodeGroupState,
   decodeMlsMessage,
@@ -193,6 +194,15 @@ export async function commit(state: ClientState, opts: CommitOptions): Promise<C
     welcome: out.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome }) : new Uint8Array(),
     genesis: genesisOf(state, out.newState),
   };
+}
+
+/**
+ * This device asks to leave: a Remove proposal of its own leaf (a PublicMessage, as the C++ SDK's
+ * leave), which a facilitator's client commits. The new state keeps the proposal pending.
+ */
+export async function proposeLeave(state: ClientState): Promise<{ newState: ClientState; message: Uint8Array }> {
+  const out = await createProposal(state, true, { proposalType: "remove", remove: { removed: state.privatePath.leafIndex } }, await suite());
+  return { newState: out.newState, message: encodeMlsMessage(out.message) };
 }
 
 /** A commit adding the key packages' owners; the Welcome carries the ratchet tree. */

@@ -45,6 +45,9 @@ export interface ConvMeta {
   refused?: boolean;       // A commit that breaks the group's rules was refused (the group stayed).
   broken?: boolean;        // A change of the group could not be read.
   left?: boolean;          // This device was removed from the group.
+  leaving?: boolean;       // This device asked to leave (its Remove proposal waits for a facilitator's commit).
+  /** The thread was erased from this device when its last entry had this time: hidden until a newer one. */
+  hiddenAt?: number;
   /** Proposals of this epoch refused by the rules (reference, base64 → why): never kept nor committed. */
   refusedProposals?: Record<string, Fail>;
   /** Every device of the conversation as its MLS leaves showed it last (a new one is announced). */
@@ -90,6 +93,7 @@ export interface ChatMessage {
   /** Why an own message was not sent: the relay's ErrorCode, or 0 when this device gave up on it
    * (no such person, a group this device is no longer in or cannot follow). */
   failCode?: number;
+  reported?: boolean;      // This device's user reported it to the group's facilitators.
 }
 
 export interface Thread {
@@ -108,6 +112,7 @@ export interface GroupView {
   refused: boolean;
   broken: boolean;
   left: boolean;
+  leaving: boolean;        // Asked to leave; a facilitator's client has not committed it yet.
   invitations: Record<string, TrackedInvitation>;
 }
 
@@ -121,6 +126,18 @@ export interface PendingInvitation {
   charter: string;       // What the invitee accepts.
   expiresAtMs: number;
 }
+
+/** An invitation this account accepted, whose group has not added this device yet. */
+export interface AcceptedInvitation {
+  conversation: string;  // Hex.
+  inviter: string;
+}
+
+/** The group has no facilitator device to report to (other than this one). */
+export class NoFacilitator extends Error {}
+
+/** This device is not (or no longer) a member of that group. */
+export class NotInGroup extends Error {}
 
 /** The thread key of a group. */
 export function groupKey(id: string): string {

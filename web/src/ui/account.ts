@@ -24,6 +24,7 @@ export class AccountScreen implements Screen {
   title = t("accountTitle");
 
   constructor(m: Messenger) {
-    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), lost(), backupForm(m));
+    const pro = m.professional ? h("p", { class: "notice pro-account" }, t("accountPro")) : null;
+    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), pro, lost(), backupForm(m));
   }
 }

@@ -48,6 +48,7 @@ export class App implements Shell {
   private prefetched = false;  // The reading screens were fetched (prefetchScreens).
   private lastConnState = "";
   private wasPaused = false;
+  private shownPro = false;  // Whether the menu was drawn for a professional.
 
   constructor(
     private readonly m: Messenger,
@@ -71,6 +72,8 @@ export class App implements Shell {
     window.addEventListener("focus", returned);
     window.addEventListener("blur", returned);
     this.m.onState(() => {
+      // The relay says at each sign-in whether the account is a professional's: the menu follows.
+      if (this.m.account && this.shownPro !== this.m.professional) this.renderShell();
       this.updateConn();
       this.screen?.update?.();
     });
@@ -118,7 +121,9 @@ export class App implements Shell {
 
   private menu(role: "helper" | "visitor"): HTMLElement {
     const item = (href: string, text: string) => h("li", {}, h("a", { href }, text));
-    const threads = role === "helper" ? [item("#/", t("navConversations")), item("#/links", t("navLinks"))] : item("#/", t("navConversation"));
+    // Contact links are for peer helpers: a professional's menu does not offer them.
+    const links = role === "helper" && !this.m.professional ? item("#/links", t("navLinks")) : null;
+    const threads = role === "helper" ? [item("#/", t("navConversations")), links] : item("#/", t("navConversation"));
     const items = [threads, this.invitationsItem, item("#/devices", t("navDevices")), item("#/account", t("navAccount")), item("#/safety", t("navSafety"))];
     return h("nav", { "aria-label": t("mainNav") }, h("ul", {}, items));
   }
@@ -131,6 +136,7 @@ export class App implements Shell {
       this.main.focus();
     });
     const nav = account ? this.menu(account.role) : null;
+    this.shownPro = this.m.professional;
     this.updateInvitationsLink();
     this.retryButton.textContent = t("connRetry");
     // The dot sits inside the words (it wraps with them, never alone on a line at 360 px).
@@ -141,6 +147,16 @@ export class App implements Shell {
     replace(this.pinned, safetyBar());
     this.updateConn();
     this.updatePause();
+    this.markCurrent();
+  }
+
+  /** The menu's link to the screen shown says so. */
+  private markCurrent(): void {
+    for (const a of this.header.querySelectorAll("nav a")) {
+      const here = a.getAttribute("href") === (location.hash || "#/");
+      if (here) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
   }
 
   /** "Invitations (n)" in the menu while invitations to groups wait for an answer. */
@@ -284,7 +300,7 @@ export class App implements Shell {
     if (check) return new (await import("./verify")).VerifyScreen(this.m, decodeURIComponent(check[1]), decodeURIComponent(check[2]));
     if (conv) return new (await import("./conversation")).ConversationScreen(this.m, decodeURIComponent(conv[1]));
     if (group) return new (await import("./conversation")).ConversationScreen(this.m, groupKey(group[1]));
-    if (hash === "#/links" && role === "helper") return new (await import("./links")).LinksScreen(this.m);
+    if (hash === "#/links" && role === "helper" && !this.m.professional) return new (await import("./links")).LinksScreen(this.m);
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();
@@ -306,11 +322,7 @@ export class App implements Shell {
     this.screen?.destroy?.();
     this.screen = next;
     replace(this.view, next.el);
-    for (const a of this.header.querySelectorAll("nav a")) {
-      const here = a.getAttribute("href") === (location.hash || "#/");
-      if (here) a.setAttribute("aria-current", "page");
-      else a.removeAttribute("aria-current");
-    }
+    this.markCurrent();
     next.update?.();
     this.updateTitle();
     if (this.m.account) this.prefetchScreens();

@@ -82,3 +82,16 @@ export function browserWarning(): HTMLElement {
 export function handleInput(autocomplete = "off"): HTMLInputElement {
   return h("input", { name: "handle", autocomplete, autocapitalize: "none", spellcheck: "false", required: true });
 }
+
+let flash = "";
+
+/** A sentence for the next screen to say once (e.g. after a conversation was erased, the list says so). */
+export function setFlash(text: string): void {
+  flash = text;
+}
+
+export function takeFlash(): string {
+  const text = flash;
+  flash = "";
+  return text;
+}

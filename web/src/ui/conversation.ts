@@ -9,6 +9,7 @@ import { field, h, replace } from "./dom";
 import { peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
 import { noticeText, threadTitle } from "./notices";
 import { safetyPrefs } from "./safety-prefs";
+import { eraseControl, leaveControl, openReport } from "./thread-actions";
 
 /** The longest message, in characters (Unicode code points, as the counter shows them). */
 export const MAX_MESSAGE = 4000;
@@ -68,7 +69,9 @@ export class ConversationScreen implements Screen {
   private readonly list = h("ol", { class: "messages" });
   private readonly empty = h("p", { class: "muted" }, t("convEmpty"));
   private readonly groupBox = h("div", { class: "group-info" });
-  private readonly status = h("p", { class: "notice", role: "status" });
+  private readonly status = h("p", { class: "notice", role: "status", tabindex: "-1" });
+  private leave?: HTMLElement;  // "Quitter ce groupe", while this device is in the group.
+  private count = 0;  // Messages kept here (said before erasing them).
   private readonly form: HTMLFormElement;
   private readonly closed = h("p", { class: "warning-inline closed", hidden: true });  // Why the box is closed.
   private readonly heading: HTMLElement;
@@ -101,6 +104,19 @@ export class ConversationScreen implements Screen {
       group ? this.status : null,
       this.closed,
       form,
+      this.actions(group),
+    );
+  }
+
+  /** Erase from this device (any conversation); leave (a group). */
+  private actions(group: boolean): HTMLElement {
+    this.leave = group ? leaveControl(this.m, this.peer, this.status) : undefined;
+    return h(
+      "section",
+      { class: "thread-actions", "aria-labelledby": "actions-title" },
+      h("h2", { id: "actions-title" }, t("actionsTitle")),
+      this.leave,
+      eraseControl(this.m, this.peer, () => this.count),
     );
   }
 
@@ -173,6 +189,7 @@ export class ConversationScreen implements Screen {
     const shown = JSON.stringify({ view, people });
     this.renderTitle();
     if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : null);
+    if (this.leave) this.leave.hidden = !view || view.left || view.leaving;
     if (shown === this.groupShown) return;
     // Disclosures the user opened stay open when the list is redrawn.
     const open = new Set([...this.groupBox.querySelectorAll("details")].filter((d) => d.open).map((d) => d.dataset.key ?? "rules"));
@@ -234,7 +251,26 @@ export class ConversationScreen implements Screen {
       ),
       this.text(msg),
       msg.mine && msg.status === "failed" ? this.failed(msg) : null,
+      this.reportable(msg),
     );
+  }
+
+  /** A group message from someone else: "Signaler", or that it was reported. */
+  private reportable(msg: ChatMessage): HTMLElement | null {
+    const view = this.m.groupView(this.peer);
+    if (!view || msg.mine || !msg.seq || msg.status !== "received") return null;
+    if (msg.reported) return h("p", { class: "muted" }, t("reportDone"));
+    const facilitators = view.roster.filter((r) => r.role === "facilitator" && !r.self).map((r) => r.handle);
+    if (view.left || facilitators.length === 0) return null;
+    const name = msg.sender || t("someone");
+    const button = h("button", { type: "button", class: "link-button", "aria-haspopup": "dialog", "aria-label": t("reportButtonLabel", { name }) }, t("reportButton"));
+    button.addEventListener("click", () =>
+      openReport(this.m, this.peer, msg, facilitators, button, (text) => {
+        this.status.textContent = text;
+        this.status.focus();
+      }),
+    );
+    return h("p", { class: "report" }, button);
   }
 
   /** Next to a message that was not sent: why, and a button to try again where that may work. */
@@ -292,6 +328,7 @@ export class ConversationScreen implements Screen {
     this.renderGroup();
     const messages = await this.m.messages(this.peer);
     messages.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    this.count = messages.filter((msg) => !msg.event).length;
     const shown = messages.slice(-300);
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     this.empty.hidden = shown.length > 0;

@@ -132,6 +132,7 @@ export function rulesSection(view: GroupView): HTMLElement | null {
 export function stateNotices(view: GroupView): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (view.left) out.push(h("p", { class: "warning-inline" }, t("groupLeftNotice")));
+  else if (view.leaving) out.push(h("p", { class: "warning-inline" }, t("groupLeavingNotice")));
   else if (view.rules?.mutedMe) out.push(h("p", { class: "warning-inline" }, t("groupMutedNotice")));
   if (view.refused) out.push(h("p", { class: "warning-inline" }, t("groupRefusedNotice")));
   if (view.broken) out.push(h("p", { class: "warning-inline" }, t("groupBrokenNotice")));

@@ -2,7 +2,7 @@
 // waiting for an answer, and the form that starts a conversation with a pseudonym.
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
-import { busy, errorText, formatTime, peerRoute, type Screen, type Shell } from "./common";
+import { busy, errorText, formatTime, peerRoute, takeFlash, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 import { threadTitle } from "./notices";
 import { safetyPrefs } from "./safety-prefs";
@@ -12,8 +12,10 @@ export class ListScreen implements Screen {
   title = t("listTitle");
   private readonly list = h("div", {});
   private readonly invitations = h("div", {});
-  private readonly invitationStatus = h("p", { class: "notice", role: "status" });
+  private readonly invitationStatus = h("p", { class: "notice", role: "status", tabindex: "-1" });
+  private readonly waiting = h("div", {});
   private invitationsShown = "";
+  private waitingShown = "";
 
   constructor(
     private readonly shell: Shell,
@@ -47,7 +49,35 @@ export class ListScreen implements Screen {
         }
       });
     });
-    this.el = h("section", {}, h("h1", {}, t("listTitle")), this.invitations, this.invitationStatus, this.list, form);
+    this.invitationStatus.textContent = takeFlash();
+    this.el = h("section", {}, h("h1", {}, t("listTitle")), this.invitations, this.invitationStatus, this.waiting, this.list, form);
+  }
+
+  /** Invitations accepted whose group has not added this account yet: it waits, and is told so. */
+  private renderWaiting(): void {
+    const waiting = this.m.acceptedInvitations();
+    const shown = JSON.stringify(waiting);
+    if (shown === this.waitingShown) return;
+    this.waitingShown = shown;
+    if (waiting.length === 0) return replace(this.waiting);
+    replace(
+      this.waiting,
+      h("h2", {}, t("invitationsWaitingTitle")),
+      h("ul", { class: "invitations" }, waiting.map((a) => h("li", { class: "link" }, h("p", {}, t("invitationWaiting", { name: a.inviter }))))),
+    );
+  }
+
+  /** "Ne pas accepter": the relay cannot decline, so the invitation is put aside on this device only. */
+  private ignoreButton(inviter: string, id: string): HTMLButtonElement {
+    const ignore = h("button", { type: "button", class: "secondary", "aria-label": t("invitationIgnoreFrom", { name: inviter }) }, t("invitationIgnore"));
+    ignore.addEventListener("click", () =>
+      busy(ignore, async () => {
+        await this.m.ignoreInvitation(id);
+        this.invitationStatus.textContent = t("invitationIgnored", { name: inviter });
+        this.invitationStatus.focus();
+      }),
+    );
+    return ignore;
   }
 
   /** Invitations to groups: who invites, as what, the charter to accept; one button each. */
@@ -90,7 +120,8 @@ export class ListScreen implements Screen {
             h("p", {}, as),
             i.charter ? [h("p", {}, h("strong", {}, t("groupCharter"))), h("p", { class: "charter" }, i.charter)] : h("p", {}, t("invitationNoCharter")),
             h("p", {}, t("invitationHow")),
-            accept,
+            h("p", {}, t("invitationIgnoreHow", { name: i.inviter })),
+            h("div", { class: "actions" }, accept, this.ignoreButton(i.inviter, i.id)),
           );
         }),
       ),
@@ -99,6 +130,7 @@ export class ListScreen implements Screen {
 
   update(): void {
     this.renderInvitations();
+    this.renderWaiting();
     const threads = this.m.threads();
     const paused = !!safetyPrefs()?.paused();
     if (threads.length === 0) {

@@ -8,6 +8,37 @@ import { t } from "../i18n";
 import { browserWarning, busy, errorText, handleInput, isCodeError, peerRoute, type Screen, type Shell } from "./common";
 import { checkHandle } from "./handle-check";
 import { field, h, replace } from "./dom";
+import { openCrisisCard } from "./safety";
+
+/**
+ * The association's own page, when the instance names one: `<meta name="cercle-association-page"
+ * content="https://…">` in index.html (the relay does not send it yet). Only an https address.
+ */
+function associationPage(): string | undefined {
+  const url = document.querySelector<HTMLMetaElement>('meta[name="cercle-association-page"]')?.content ?? "";
+  return url.startsWith("https://") ? url : undefined;
+}
+
+/**
+ * What to do when the link does not work: never the home page (it creates an account, which needs
+ * a code the visitor does not have), but a new link, the page the link was found on (the
+ * association's, when known), and the help numbers now.
+ */
+function whatNow(): HTMLElement {
+  const help = h("button", { type: "button", class: "secondary", "aria-haspopup": "dialog" }, t("linkHelpButton"));
+  help.addEventListener("click", () => openCrisisCard(help));
+  const page = associationPage();
+  return h(
+    "section",
+    { "aria-labelledby": "what-now" },
+    h("h2", { id: "what-now" }, t("linkWhatNow")),
+    h("p", {}, t("linkAskAgain")),
+    h("p", {}, t("linkBackToPage")),
+    page ? h("p", {}, h("a", { href: page, rel: "noreferrer" }, t("linkAssociationPage"))) : null,
+    h("p", {}, t("linkHelpNow")),
+    h("p", {}, help),
+  );
+}
 
 export class VisitorScreen implements Screen {
   el: HTMLElement;
@@ -40,23 +71,57 @@ export class VisitorScreen implements Screen {
       owner = info.owner!.handle;
       needsCode = hello.registration === RegistrationPolicy.INVITE_CODE && !hello.contactLinkRegistration;
     } catch (e) {
-      const bad = e instanceof RelayError;
-      const h1 = this.setTitle(bad ? t("linkBadTitle") : t("errOffline"));
-      replace(this.el, h1, h("p", {}, bad ? t("linkBadText") : t("linkOffline")), h("p", {}, h("a", { href: "/" }, t("linkGoHome"))));
-      h1.focus();
-      return;
+      return this.showBroken(e instanceof RelayError);
     }
     this.showForm(owner, needsCode);
     this.prefetch();
   }
 
-  /** Already has an account here: open (or reopen) the conversation with the link's owner. */
+  private showBroken(bad: boolean): void {
+    const h1 = this.setTitle(bad ? t("linkBadTitle") : t("errOffline"));
+    const reload = h("button", { type: "button" }, t("linkReload"));
+    reload.addEventListener("click", () => location.reload());
+    replace(this.el, h1, h("p", {}, bad ? t("linkBadText") : t("linkOffline")), bad ? null : h("p", {}, reload), whatNow());
+    h1.focus();
+  }
+
+  /**
+   * Already has an account here. A link this device opened before leads to its conversation, even
+   * once the link was stopped, and without asking the relay. Another link is resolved; when this
+   * account never talked with its owner, the person is asked first: the account may be someone
+   * else's on a shared device, and writing would show its pseudonym.
+   */
   private async reopen(): Promise<void> {
     this.m.start();
+    const saved = await this.m.linkOwner(this.token);
+    if (saved && this.m.threads().some((th) => th.peer === saved)) return this.shell.accountReady(peerRoute(saved));
     await this.m.waitOnline(15_000);
-    const info = await this.m.resolveContactLink(this.token);
-    const peer = await this.m.startConversation(info.owner!.handle).catch(() => info.owner!.handle);
+    const owner = (await this.m.resolveContactLink(this.token)).owner!.handle;
+    if (saved || this.m.threads().some((th) => th.peer === owner)) return this.go(owner);
+    this.askWhoseAccount(owner);
+  }
+
+  private async go(owner: string): Promise<void> {
+    await this.m.rememberLink(this.token, owner);
+    const peer = await this.m.startConversation(owner).catch(() => owner);
     this.shell.accountReady(peerRoute(peer));
+  }
+
+  /** Another account lives in this browser: say whose pseudonym would show, and let the person choose. */
+  private askWhoseAccount(owner: string): void {
+    const handle = this.m.account!.handle;
+    const h1 = this.setTitle(t("linkOtherTitle"));
+    const mine = h("button", { type: "button" }, t("linkOtherMine", { name: owner }));
+    const notMine = h("button", { type: "button", class: "secondary" }, t("linkOtherNotMine"));
+    const advice = h("p", { class: "notice", tabindex: "-1", hidden: true }, t("linkOtherAdvice", { handle }));
+    mine.addEventListener("click", () => void busy(mine, () => this.go(owner)));
+    notMine.addEventListener("click", () => {
+      advice.hidden = false;
+      advice.focus();
+    });
+    const risk = [h("p", {}, t("linkOtherText", { handle })), h("p", {}, t("linkOtherRisk", { name: owner }))];
+    replace(this.el, h1, risk, h("div", { class: "actions" }, mine, notMine), advice);
+    h1.focus();
   }
 
   private showForm(owner: string, needsCode: boolean): void {
@@ -88,6 +153,7 @@ export class VisitorScreen implements Screen {
           return;
         }
         progress.textContent = t("linkWorking");
+        await this.m.rememberLink(this.token, owner).catch(() => {});
         await this.open(owner);
       });
     });

@@ -1,0 +1,119 @@
+// What a person does with a conversation besides writing: erase it from this device (a shared
+// phone), leave a groupe de parole, report a group message to the facilitators. Each action that
+// cannot be undone asks first, in words that say exactly what happens. Part of the conversation
+// screen (lazy).
+import { NoFacilitator, type ChatMessage, type Messenger } from "../core/messenger";
+import { t } from "../i18n";
+import { busy, errorText, setFlash } from "./common";
+import { field, h } from "./dom";
+
+/**
+ * A button that asks before acting: the question (focused), "Oui" and "Non" under it. `act` returns
+ * false when the question should stay (it failed; the reason is in `status`).
+ */
+function confirmed(opts: { label: string; ask: () => (HTMLElement | string)[]; yes: string; no: string; act: () => Promise<boolean> }): HTMLElement {
+  const button = h("button", { type: "button", class: "danger" }, opts.label);
+  const wrap = h("div", {}, h("p", {}, button));
+  button.addEventListener("click", () => {
+    const question = h("div", { tabindex: "-1", class: "confirm" }, opts.ask());
+    const yes = h("button", { type: "button", class: "danger" }, opts.yes);
+    const no = h("button", { type: "button", class: "secondary" }, opts.no);
+    const box = h("div", { role: "group", "aria-label": opts.label }, question, h("div", { class: "actions" }, yes, no));
+    wrap.append(box);
+    button.hidden = true;
+    question.focus();
+    no.addEventListener("click", () => {
+      box.remove();
+      button.hidden = false;
+      button.focus();
+    });
+    yes.addEventListener("click", () =>
+      busy(yes, async () => {
+        if (!(await opts.act())) return;
+        box.remove();
+        button.hidden = false;
+      }),
+    );
+  });
+  return wrap;
+}
+
+/** "Effacer de cet appareil": this device's copy only; the other people keep theirs. */
+export function eraseControl(m: Messenger, peer: string, count: () => number): HTMLElement {
+  const group = peer.startsWith("#");
+  return confirmed({
+    label: t("eraseButton"),
+    yes: t("eraseYes"),
+    no: t("eraseNo"),
+    ask: () => {
+      const n = count();
+      return [
+        h("p", { class: "notice" }, t("eraseAsk")),
+        h("p", {}, n === 1 ? t("eraseWhatOne") : t("eraseWhatMany", { n })),
+        h("p", {}, group ? t("eraseGroupKeeps") : t("eraseOtherKeeps", { name: peer })),
+        h("p", {}, t("eraseStay")),
+        h("p", {}, t("eraseNoUndo")),
+      ];
+    },
+    act: async () => {
+      await m.eraseThread(peer);
+      setFlash(t("eraseDone"));
+      location.hash = "#/";
+      return true;
+    },
+  });
+}
+
+/** "Quitter ce groupe": a request the facilitators' client carries out (the relay relays it). */
+export function leaveControl(m: Messenger, peer: string, status: HTMLElement): HTMLElement {
+  return confirmed({
+    label: t("leaveButton"),
+    yes: t("leaveYes"),
+    no: t("leaveNo"),
+    ask: () => [h("p", { class: "notice" }, t("leaveAsk"))],
+    act: async () => {
+      try {
+        await m.leaveGroup(peer);
+        status.textContent = t("groupLeavingNotice");
+        return true;
+      } catch (err) {
+        status.textContent = errorText(err);
+        return false;
+      }
+    },
+  });
+}
+
+/**
+ * The report form, in a modal card over the conversation (the list under it is redrawn at each new
+ * message; a form inside it would lose what is typed): who will read it, an optional reason.
+ */
+export function openReport(m: Messenger, peer: string, msg: ChatMessage, facilitators: string[], opener: HTMLElement, done: (text: string) => void): void {
+  const reason = h("textarea", { name: "reason", rows: 3 });
+  const f = field({ label: t("reportReason"), control: reason });
+  const send = h("button", { type: "submit", class: "danger" }, t("reportSend"));
+  const cancel = h("button", { type: "button", class: "secondary" }, t("reportCancel"));
+  const title = h("h2", { id: "report-title", tabindex: "-1" }, t("reportButtonLabel", { name: msg.sender || t("someone") }));
+  const form = h("form", { novalidate: true }, h("blockquote", {}, msg.text), h("p", {}, t("reportWho", { names: facilitators.join(", ") })), f.wrap, h("div", { class: "actions" }, send, cancel));
+  const dialog = h("dialog", { class: "crisis report", "aria-labelledby": "report-title" }, title, form);
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    opener.focus();
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void busy(send, async () => {
+      try {
+        await m.reportMessage(peer, msg.key, reason.value.trim());
+        dialog.close();
+        done(t("reportDone"));
+      } catch (err) {
+        f.error(err instanceof NoFacilitator ? t("reportNoFacilitator") : errorText(err));
+      }
+    });
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  title.focus();
+}
