@@ -8,7 +8,8 @@
 // professional's menu without contact links, their account page saying they are registered as a
 // professional, an invitation put aside (the relay cannot decline one), a line while they wait to
 // be added (11); a member leaves a group (a Remove proposal that the C++ facilitator's client
-// commits) and reports a message, sealed to the C++ facilitator, which opens it (12). axe-core on
+// commits) and reports a message, sealed to the C++ facilitator, which opens it; a message the
+// relay refuses because the member was muted meanwhile says so, with no retry (12). axe-core on
 // each new state, light and dark, French and English; the new controls with the keyboard only.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -380,4 +381,32 @@ test("a member reports a message to the C++ facilitator, who opens it, and leave
   assert.deepEqual(members.map((m) => m.handle).sort(), ["cli.anim", "cli.pair"]);
   await said.waitFor();
   await scan(page, "groupe quitté");
+});
+
+test("a message the relay refuses by the group's rules (written offline, muted meanwhile) says why, with no retry (12)", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const web = await personFor(t, browser, PHONE);
+  const { page } = web;
+  await registerInPage(page, server.url, "sam");
+  const camille = await core(t, server, "camille");
+  await core(t, server, "alex");
+  const id = await eventually("group created", () => f.createGroup(camille, { charter: "Ce qui se dit ici reste ici." }, ["sam", "alex"]).catch(() => null), 30_000);
+  await page.getByRole("link", { name: /Groupe de parole avec camille, alex/ }).click();
+  await page.locator("ol.messages li.msg.event .text", { hasText: "Vous avez rejoint le groupe." }).waitFor();
+  // Written without internet; the facilitator mutes sam before it reaches the relay.
+  await web.context.setOffline(true);
+  await connText(page).filter({ hasText: "Pas d'internet sur cet appareil." }).waitFor();
+  await page.getByLabel("Votre message").fill("Écrit hors ligne.");
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await f.setRules(camille, id, (p) => p.muted.push("sam"));
+  await web.context.setOffline(false);
+  const refused = page.locator("li.msg.mine", { has: page.locator(".text", { hasText: "Écrit hors ligne." }) });
+  await refused.locator(".status", { hasText: "Pas envoyé" }).waitFor({ timeout: 30_000 });
+  await refused.locator(".why", { hasText: exactly("L'animation a suspendu vos messages dans ce groupe.") }).waitFor();
+  assert.equal(await refused.getByRole("button", { name: /Réessayer/ }).count(), 0, "no retry: trying again cannot help");
+  assert.ok(!(await f.groupMessages(camille, id)).some((m) => m.text === "Écrit hors ligne."), "the relay refused it");
+  await scan(page, "message refusé (membre suspendu)");
+  await toEnglish(page);
+  await refused.locator(".why", { hasText: exactly("The facilitators paused your messages in this group.") }).waitFor();
+  await scan(page, "refused message (muted, English)");
 });
