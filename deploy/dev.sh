@@ -16,6 +16,7 @@ debian_packages=(
   libsodium-dev libprotobuf-dev protobuf-compiler librocksdb-dev libtomlplusplus-dev libicu-dev
   libcli11-dev
   libssl-dev openssl
+  python3  # tests/function_lengths.py, a ctest
   libgtest-dev libgmock-dev libbenchmark-dev chromium
   systemd  # systemd-analyze, for the deploy tests
 )

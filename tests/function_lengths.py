@@ -117,8 +117,10 @@ def sources(paths):
                                 text=True, check=True).stdout.split()
         files = [ROOT / p for p in listed]
     for f in files:
-        rel = str(f.relative_to(ROOT)) if f.is_absolute() else str(f)
-        if f.suffix in CPP + TS and not any(s in "/" + rel for s in SKIP_PARTS) and f.exists():
+        rel = str(f.relative_to(ROOT)) if not paths else str(f)
+        # Paths named on the command line are scanned as given, wherever they are.
+        skipped = not paths and any(s in "/" + rel for s in SKIP_PARTS)
+        if f.suffix in CPP + TS and not skipped and f.exists():
             yield f, rel
 
 
