@@ -410,3 +410,32 @@ test("a message the relay refuses by the group's rules (written offline, muted m
   await refused.locator(".why", { hasText: exactly("The facilitators paused your messages in this group.") }).waitFor();
   await scan(page, "refused message (muted, English)");
 });
+
+test("a request to leave that another change of the group overtook is made again in the new epoch (12)", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const { page } = await personFor(t, browser, PHONE);
+  await registerInPage(page, server.url, "sam");
+  const camille = await core(t, server, "camille");
+  await core(t, server, "alex");
+  const id = await eventually("group created", () => f.createGroup(camille, { charter: "Ce qui se dit ici reste ici." }, ["sam", "alex"]).catch(() => null), 30_000);
+  await page.getByRole("link", { name: /Groupe de parole avec camille, alex/ }).click();
+  await page.locator("ol.messages li.msg.event .text", { hasText: "Vous avez rejoint le groupe." }).waitFor();
+  await page.getByRole("button", { name: "Quitter ce groupe" }).click();
+  await page.getByRole("button", { name: "Oui, quitter ce groupe" }).click();
+  const leaving = page.locator(".group-info").getByText("Vous avez demandé à quitter ce groupe. L'animation doit encore vous retirer.");
+  await leaving.waitFor();
+  const first = await eventually("camille holds sam's request", async () => (await f.leaving(camille, id)).length === 1);
+  assert.ok(first);
+  const epoch = await f.epoch(camille, id);
+  // Another change is committed first: the request dies with its epoch...
+  await f.commitNothing(camille, id);
+  assert.deepEqual(await f.leaving(camille, id), []);
+  // ... and sam's client makes it again in the new one, which camille's client then carries out.
+  await eventually("the request made again", async () => (await f.leaving(camille, id)).length === 1);
+  assert.equal(await f.epoch(camille, id), epoch + 1n);
+  await f.commitLeaving(camille, id);
+  await page.locator(".group-info").getByText("Vous ne faites plus partie de ce groupe. Vous pouvez encore lire les anciens messages.").waitFor();
+  await leaving.waitFor({ state: "detached" });
+  assert.deepEqual((await f.leafHandles(camille, id).then(Object.values)).sort(), ["alex", "camille"]);
+  await scan(page, "groupe quitté (demande refaite)");
+});

@@ -42,6 +42,7 @@ export async function leaveGroup(ctx: Context, peer: string): Promise<void> {
         const res = await ctx.requireWire().call({ case: "send", value }, "send");
         ctx.groups.set(meta.id, out.newState);
         meta.leaving = true;
+        meta.leavingEpoch = Number(mls.epochOf(state));
         markHandled(meta, Number(res.seq));
         await ctx.store.write([put("groups", meta.id, mls.encodeState(out.newState)), put("convs", meta.id, meta)]);
         return undefined;
@@ -54,6 +55,18 @@ export async function leaveGroup(ctx: Context, peer: string): Promise<void> {
     await waitForEpoch(ctx, meta.id, stale);
   }
   throw new RelayError(ErrorCode.STALE_EPOCH, "the group kept changing");
+}
+
+/**
+ * A request to leave lasts one epoch (an MLS proposal): when the group moved on without removing
+ * this device (another change was committed first), the request is made again in the new epoch.
+ */
+export async function renewLeaving(ctx: Context): Promise<void> {
+  for (const meta of [...ctx.convs.values()]) {
+    if (!meta.leaving || meta.left || !meta.ready || meta.broken) continue;
+    if (Number(mls.epochOf(await ctx.group(meta.id))) === meta.leavingEpoch) continue;
+    await leaveGroup(ctx, meta.peer).catch(() => {});  // Tried again after the next change.
+  }
 }
 
 /** The group's facilitator devices (other than this one) with the leaf key each is sealed to. */

@@ -35,6 +35,7 @@ export class Messenger {
   private readonly convs: Conversations;
   private readonly outbox: Outbox;
   private pruneTimer?: ReturnType<typeof setInterval>;
+  private renewing = false;  // A request to leave is being made again.
 
   private constructor(opts: MessengerOptions) {
     const ctx = (this.ctx = new Context(opts.store, opts.now ?? Date.now));
@@ -180,12 +181,23 @@ export class Messenger {
   private onPush(wire: Wire, frame: ServerFrame): void {
     if (frame.kind.case === "deliveries") {
       const batch = frame.kind.value.deliveries;
-      void this.ctx.exclusive(() => this.inbox.handleBatch(wire, batch));
+      void this.ctx.exclusive(() => this.inbox.handleBatch(wire, batch)).then(() => this.renewLeaving());
     } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "keyPackagesLow") {
       void this.own.refillKeyPackages(wire).catch(() => {});
     } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "invitationReceived") {
       this.invites.learn(frame.kind.value.kind.value.signedInvitation);
       this.ctx.changed();
+    }
+  }
+
+  /** A request to leave a group that an epoch change dropped is made again (member.ts). */
+  private async renewLeaving(): Promise<void> {
+    if (this.renewing || ![...this.ctx.convs.values()].some((c) => c.leaving && !c.left)) return;
+    this.renewing = true;
+    try {
+      await (await import("./member")).renewLeaving(this.ctx);
+    } finally {
+      this.renewing = false;
     }
   }
 

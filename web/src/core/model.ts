@@ -46,6 +46,7 @@ export interface ConvMeta {
   broken?: boolean;        // A change of the group could not be read.
   left?: boolean;          // This device was removed from the group.
   leaving?: boolean;       // This device asked to leave (its Remove proposal waits for a facilitator's commit).
+  leavingEpoch?: number;   // The epoch of that proposal: a proposal lasts one epoch, so it is made again after.
   /** The thread was erased from this device when its last entry had this time: hidden until a newer one. */
   hiddenAt?: number;
   /** Proposals of this epoch refused by the rules (reference, base64 → why): never kept nor committed. */

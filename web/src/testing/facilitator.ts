@@ -197,6 +197,27 @@ export async function addDevices(m: Messenger, id: string, handle: string, only:
   return commitAndAdopt(m, id, { add: picked.map((p) => p.kp) }, { add: picked.map((p) => p.d) });
 }
 
+/** A commit that changes nothing but the epoch (an UpdatePath), taking no pending proposal. */
+export function commitNothing(m: Messenger, id: string): Promise<number> {
+  return commitAndAdopt(m, id, { keepPending: () => false });
+}
+
+/** The leaves whose self-removal (a member asking to leave) waits in this device's state. */
+export async function leaving(m: Messenger, id: string): Promise<number[]> {
+  const state = await inside(m).ctx.group(id);
+  return Object.values(state.unappliedProposals)
+    .filter((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === p.senderLeafIndex)
+    .map((p) => p.senderLeafIndex!);
+}
+
+/** Commits the members' requests to leave, naming their devices to the relay (as the C++ SDK does). */
+export async function commitLeaving(m: Messenger, id: string): Promise<number> {
+  const leaves = await leaving(m, id);
+  const info = await inside(m).ctx.requireWire().call({ case: "getConversation", value: { conversationId: fromHex(id) } }, "conversation");
+  const remove = info.members.filter((x) => leaves.includes(x.leaf)).map((x) => x.deviceId);
+  return commitAndAdopt(m, id, {}, { remove });
+}
+
 /** Deletes an entry for everyone (facilitators only). */
 export async function deleteEntry(m: Messenger, id: string, seq: number): Promise<void> {
   await inside(m).ctx.requireWire().call({ case: "deleteEntry", value: { conversationId: fromHex(id), seq: BigInt(seq) } }, "done");

@@ -298,15 +298,15 @@ export class App implements Shell {
     const group = /^#\/g\/([0-9a-f]+)$/.exec(hash);
     const check = /^#\/v\/([^/]+)\/([^/]+)$/.exec(hash);
     if (check) return new (await import("./verify")).VerifyScreen(this.m, decodeURIComponent(check[1]), decodeURIComponent(check[2]));
-    if (conv) return new (await import("./conversation")).ConversationScreen(this.m, decodeURIComponent(conv[1]));
-    if (group) return new (await import("./conversation")).ConversationScreen(this.m, groupKey(group[1]));
+    if (conv) return new (await import("./conversation")).ConversationScreen(this, this.m, decodeURIComponent(conv[1]));
+    if (group) return new (await import("./conversation")).ConversationScreen(this, this.m, groupKey(group[1]));
     if (hash === "#/links" && role === "helper" && !this.m.professional) return new (await import("./links")).LinksScreen(this.m);
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();
     const threads = this.m.threads();
     if (hash !== "#/invitations" && role === "visitor" && threads.length === 1 && this.m.invitations().length === 0) {
-      return new (await import("./conversation")).ConversationScreen(this.m, threads[0].peer);
+      return new (await import("./conversation")).ConversationScreen(this, this.m, threads[0].peer);
     }
     return new (await import("./list")).ListScreen(this, this.m);
   }

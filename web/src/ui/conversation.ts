@@ -4,7 +4,7 @@ import { isWarning, type GroupNotice } from "../core/groups";
 import type { ChatMessage, Messenger } from "../core/messenger";
 import { ErrorCode } from "../core/proto";
 import { lang, t } from "../i18n";
-import { busy, errorText, formatTime, type Screen } from "./common";
+import { busy, errorText, formatTime, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 import { peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
 import { noticeText, threadTitle } from "./notices";
@@ -82,6 +82,7 @@ export class ConversationScreen implements Screen {
   private again = false;
 
   constructor(
+    private readonly shell: Shell,
     private readonly m: Messenger,
     private readonly peer: string,
   ) {
@@ -116,7 +117,7 @@ export class ConversationScreen implements Screen {
       { class: "thread-actions", "aria-labelledby": "actions-title" },
       h("h2", { id: "actions-title" }, t("actionsTitle")),
       this.leave,
-      eraseControl(this.m, this.peer, () => this.count),
+      eraseControl(this.m, this.peer, () => this.count, (hash) => this.shell.navigate(hash)),
     );
   }
 

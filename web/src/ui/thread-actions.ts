@@ -39,7 +39,7 @@ function confirmed(opts: { label: string; ask: () => (HTMLElement | string)[]; y
 }
 
 /** "Effacer de cet appareil": this device's copy only; the other people keep theirs. */
-export function eraseControl(m: Messenger, peer: string, count: () => number): HTMLElement {
+export function eraseControl(m: Messenger, peer: string, count: () => number, navigate: (hash: string) => void): HTMLElement {
   const group = peer.startsWith("#");
   return confirmed({
     label: t("eraseButton"),
@@ -58,7 +58,7 @@ export function eraseControl(m: Messenger, peer: string, count: () => number): H
     act: async () => {
       await m.eraseThread(peer);
       setFlash(t("eraseDone"));
-      location.hash = "#/";
+      navigate("#/");  // Through the shell: one route, and the entry is Cercle's (the quick exit counts it).
       return true;
     },
   });
