@@ -7,15 +7,10 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { after, before, test } from "node:test";
 import { firstLoad } from "../scripts/size.mjs";
-import { DIST, axe, eventually, horizontalOverflow, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
+import { DIST, eventually, expectAccessible, horizontalOverflow, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
 
 let browser;
 const PHONE = { viewport: { width: 360, height: 740 } };
-
-async function scan(page, screen) {
-  const violations = await axe(page);
-  assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
-}
 
 async function noReflowProblem(page, screen) {
   for (const width of [360, 320]) {
@@ -113,12 +108,12 @@ test("the home page is plain, accessible in French and English, and reflows on a
   await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
   assert.equal(await page.getAttribute("html", "lang"), "fr");
   await page.getByLabel("Code d'inscription").waitFor();
-  await scan(page, "accueil");
+  await expectAccessible(page, "accueil", { dark: false, reflow: false });
   await noReflowProblem(page, "accueil");
   await page.getByRole("button", { name: "English" }).click();
   await page.getByRole("button", { name: "Create my account" }).waitFor();
   assert.equal(await page.getAttribute("html", "lang"), "en");
-  await scan(page, "home (English)");
+  await expectAccessible(page, "home (English)", { dark: false, reflow: false });
   await page.getByRole("button", { name: "Français" }).click();
   await page.getByRole("button", { name: "Créer mon compte" }).waitFor();
   assert.deepEqual(pageProblems(helper), []);
@@ -133,7 +128,7 @@ test("registration errors are said in words next to the field", async (t) => {
   await page.getByRole("button", { name: "Créer mon compte" }).click();
   await page.getByText("Ce code ne marche pas.").waitFor();
   assert.equal(await page.getByLabel("Code d'inscription").getAttribute("aria-invalid"), "true");
-  await scan(page, "accueil avec erreur");
+  await expectAccessible(page, "accueil avec erreur", { dark: false, reflow: false });
 });
 
 test("a helper creates an account with a code, then a contact link", async (t) => {
@@ -146,7 +141,7 @@ test("a helper creates an account with a code, then a contact link", async (t) =
   await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
   await connText(page).filter({ hasText: "Connecté." }).waitFor();
   await page.getByText("Pas encore de conversation.").waitFor();
-  await scan(page, "conversations (vide)");
+  await expectAccessible(page, "conversations (vide)", { dark: false, reflow: false });
   await noReflowProblem(page, "conversations");
 
   await page.getByRole("link", { name: "Liens de contact" }).click();
@@ -160,7 +155,7 @@ test("a helper creates an account with a code, then a contact link", async (t) =
   const linkUrl = await address.inputValue();
   assert.match(linkUrl, new RegExp(`^${server.url}/c/[A-Za-z0-9_-]{16,}$`));
   await page.getByText(/^Actif jusqu'au/).waitFor();
-  await scan(page, "liens de contact");
+  await expectAccessible(page, "liens de contact", { dark: false, reflow: false });
   await noReflowProblem(page, "liens de contact");
 });
 
@@ -174,19 +169,19 @@ test("a visitor opens the link in another browser, picks a pseudonym and writes"
   await page.goto(linkUrl);
   await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();
   await page.getByText("Votre conversation est gardée seulement sur cet appareil, dans ce navigateur.", { exact: false }).waitFor();
-  await scan(page, "lien de contact (visiteur)");
+  await expectAccessible(page, "lien de contact (visiteur)", { dark: false, reflow: false });
   await noReflowProblem(page, "lien de contact");
   await page.getByLabel("Choisissez un pseudonyme").fill("camille");
   await page.getByRole("button", { name: "Commencer" }).click();
   await page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
   await connText(page).filter({ hasText: "Connecté." }).waitFor();
   await page.getByText("Pas encore de message.").waitFor();
-  await scan(page, "conversation (visiteur, vide)");
+  await expectAccessible(page, "conversation (visiteur, vide)", { dark: false, reflow: false });
   await page.getByLabel("Votre message").fill("Bonjour, j'aimerais parler à quelqu'un.");
   await page.getByRole("button", { name: "Envoyer" }).click();
   await page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
   assert.deepEqual(await messages(page), ["Bonjour, j'aimerais parler à quelqu'un."]);
-  await scan(page, "conversation (visiteur)");
+  await expectAccessible(page, "conversation (visiteur)", { dark: false, reflow: false });
   await noReflowProblem(page, "conversation");
   // The visitor fetched the first load and the conversation screen, none of the other screens.
   const first = new Set(firstLoad(DIST).files.map((f) => `/${f.file}`));
@@ -204,11 +199,11 @@ test("the helper sees the unread count, reads and answers; the visitor is told b
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   const thread = page.getByRole("link", { name: /camille.*1 nouveau message/ });
   await thread.waitFor();
-  await scan(page, "conversations (non lu)");
+  await expectAccessible(page, "conversations (non lu)", { dark: false, reflow: false });
   await thread.click();
   await page.getByRole("heading", { level: 1, name: "Conversation avec camille" }).waitFor();
   await bubble(page, "Bonjour, j'aimerais parler à quelqu'un.").waitFor();
-  await scan(page, "conversation (aidante)");
+  await expectAccessible(page, "conversation (aidante)", { dark: false, reflow: false });
   await page.getByLabel("Votre message").fill("Bonjour camille, je vous écoute.");
   await page.getByRole("button", { name: "Envoyer" }).click();
   await page.locator("li.msg.mine .status", { hasText: "Envoyé" }).waitFor();
@@ -241,7 +236,7 @@ test("the visitor's page goes offline, says so, and catches up when back, withou
   await visitor.context.setOffline(true);
   await connText(visitor.page).filter({ hasText: "Pas d'internet sur cet appareil." }).waitFor();
   await visitor.page.getByRole("button", { name: "Réessayer maintenant" }).waitFor();
-  await scan(visitor.page, "conversation hors ligne");
+  await expectAccessible(visitor.page, "conversation hors ligne", { dark: false, reflow: false });
 
   // Written while offline: kept, and sent when the connection is back.
   await visitor.page.getByLabel("Votre message").fill("Écrit sans connexion.");
@@ -277,7 +272,7 @@ test("a second tab of the same browser says Cercle is open elsewhere (one tab ho
   const second = await helper.context.newPage();
   await second.goto(`${server.url}/`);
   await second.getByRole("heading", { level: 1, name: "Cercle est déjà ouvert" }).waitFor();
-  await scan(second, "autre onglet");
+  await expectAccessible(second, "autre onglet", { dark: false, reflow: false });
   await second.close();
 });
 
@@ -287,7 +282,7 @@ test("the account page warns about clearing browser data and makes a backup that
   await page.getByRole("link", { name: "Mon compte" }).click();
   await page.getByRole("heading", { level: 1, name: "Mon compte" }).waitFor();
   await page.getByRole("heading", { level: 2, name: "Si les données de ce navigateur sont effacées" }).waitFor();
-  await scan(page, "mon compte");
+  await expectAccessible(page, "mon compte", { dark: false, reflow: false });
   await noReflowProblem(page, "mon compte");
   await page.getByLabel("Phrase secrète", { exact: true }).fill("court");
   await page.getByRole("button", { name: "Télécharger la sauvegarde" }).click();
@@ -310,7 +305,7 @@ test("the account page warns about clearing browser data and makes a backup that
   await other.page.getByLabel("Phrase secrète").fill("pas la bonne phrase");
   await other.page.getByRole("button", { name: "Récupérer mon compte" }).click();
   await other.page.getByText("La phrase secrète ne correspond pas à ce fichier.").waitFor({ timeout: 30_000 });
-  await scan(other.page, "récupérer (erreur)");
+  await expectAccessible(other.page, "récupérer (erreur)", { dark: false, reflow: false });
   await other.page.getByLabel("Phrase secrète").fill("le chat dort sur le canapé");
   await other.page.getByRole("button", { name: "Récupérer mon compte" }).click();
   await other.page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor({ timeout: 30_000 });
@@ -329,11 +324,11 @@ test("a revoked link says so in plain words", async (t) => {
   await page.getByRole("button", { name: "Arrêter ce lien : « site de l'association »" }).click();
   await page.getByRole("button", { name: "Oui, arrêter ce lien" }).click();
   await page.getByText("Arrêté.", { exact: true }).waitFor();
-  await scan(page, "liens de contact (annulé)");
+  await expectAccessible(page, "liens de contact (annulé)", { dark: false, reflow: false });
   const late = await personFor(t, browser, PHONE);
   await late.page.goto(linkUrl);
   await late.page.getByRole("heading", { level: 1, name: "Ce lien ne marche pas" }).waitFor();
-  await scan(late.page, "lien annulé");
+  await expectAccessible(late.page, "lien annulé", { dark: false, reflow: false });
 });
 
 test("the dark colour scheme passes axe as well", async (t) => {
@@ -348,7 +343,7 @@ test("the dark colour scheme passes axe as well", async (t) => {
     await who.page.goto(`${server.url}${path}`);
     await who.page.locator("h1").first().waitFor();
     await connText(who.page).filter({ hasText: "Connecté." }).waitFor();
-    await scan(who.page, `${screen} (sombre)`);
+    await expectAccessible(who.page, `${screen} (sombre)`, { dark: false, reflow: false });
     await who.page.emulateMedia({ colorScheme: "light" });
   }
 });

@@ -8,18 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { create, facilitator as f, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { axe, horizontalOverflow, launchBrowser, personFor, serverFor } from "./support.mjs";
+import { expectAccessible, horizontalOverflow, launchBrowser, personFor, serverFor } from "./support.mjs";
 
 let browser;
-
-async function scan(page, screen) {
-  for (const colorScheme of ["light", "dark"]) {
-    await page.emulateMedia({ colorScheme });
-    const violations = await axe(page);
-    assert.deepEqual(violations, [], `axe violations on "${screen}" (${colorScheme}): ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
 
 /** Tabs until the focused element is `locator`'s (at most `max` presses). */
 async function tabTo(page, locator, max = 60) {
@@ -71,18 +62,18 @@ test("a new browser joins the account after the code is typed on the signed-in o
   assert.equal(await devices.count(), 1);
   assert.match(await devices.first().textContent(), /^Cet appareil, ajouté le .+, code \d{5} \d{5} \d{5}$/);
   await a.getByText("Aucune demande.").waitFor();
-  await scan(a, "Mes appareils");
+  await expectAccessible(a, "Mes appareils", { reflow: false });
 
   // The new browser: from the home page to the request, with the keyboard.
   await b.goto(`${server.url}/`);
   await noPointer(b);
   const join = b.getByRole("link", { name: "Utiliser mon compte sur cet appareil" });
   await join.waitFor();
-  await scan(b, "accueil");
+  await expectAccessible(b, "accueil", { reflow: false });
   await tabTo(b, join);
   await b.keyboard.press("Enter");
   await b.getByRole("heading", { level: 1, name: "Utiliser mon compte sur cet appareil" }).waitFor();
-  await scan(b, "utiliser mon compte");
+  await expectAccessible(b, "utiliser mon compte", { reflow: false });
   // The pseudonym in another case: the relay checks the proof under the stored one; said in words.
   const handleInput = b.getByLabel("Votre pseudonyme");
   await tabTo(b, handleInput);
@@ -90,19 +81,19 @@ test("a new browser joins the account after the code is typed on the signed-in o
   await b.keyboard.press("Enter");
   await b.getByText("Ce pseudonyme ne correspond pas. Écrivez-le exactement comme sur votre autre appareil, avec les majuscules.").waitFor();
   assert.equal(await b.getByLabel("Votre pseudonyme").getAttribute("aria-invalid"), "true");
-  await scan(b, "pseudonyme qui ne correspond pas");
+  await expectAccessible(b, "pseudonyme qui ne correspond pas", { reflow: false });
   await b.getByLabel("Votre pseudonyme").focus();
   await b.keyboard.press("Control+A");
   await b.keyboard.type("Élise");
   await b.keyboard.press("Enter");
   await b.getByText("Sur votre autre appareil : ouvrez Cercle, puis « Mes appareils ». Choisissez la demande.").waitFor();
-  await scan(b, "en attente de l'autre appareil");
+  await expectAccessible(b, "en attente de l'autre appareil", { reflow: false });
 
   // The request appears on the signed-in browser, without any name in it.
   const choose = a.getByRole("button", { name: /^C'est mon appareil : la demande de \d{2}:\d{2}$/ });
   await choose.waitFor({ timeout: 15_000 });
   assert.ok(!(await a.locator("ul.requests").textContent()).includes("Élise"));
-  await scan(a, "une demande");
+  await expectAccessible(a, "une demande", { reflow: false });
   await tabTo(a, choose);
   await a.keyboard.press("Enter");
 
@@ -113,19 +104,19 @@ test("a new browser joins the account after the code is typed on the signed-in o
   assert.equal(spoken, `Le code est : ${codeText.replace(" ", "").split("").join(" ")}`);
   assert.equal(await b.evaluate(() => document.activeElement?.textContent), "Tapez ce code sur votre autre appareil");
   assert.ok((await horizontalOverflow(b)) <= 0, "no horizontal scrolling at 320 px");
-  await scan(b, "le code");
+  await expectAccessible(b, "le code", { reflow: false });
 
   // A wrong code is refused and adds nothing.
   const field = a.getByLabel("Code affiché sur le nouvel appareil");
   await field.waitFor();
   assert.equal(await a.evaluate(() => document.activeElement?.getAttribute("name")), "code");
-  await scan(a, "taper le code");
+  await expectAccessible(a, "taper le code", { reflow: false });
   const wrong = codeText.replace(/^\d/, (d) => String((Number(d) + 1) % 10));
   await a.keyboard.type(wrong);
   await a.keyboard.press("Enter");
   await a.getByText("Ce n'est pas le bon code. Rien n'a été ajouté. Encore 2 essai(s).").waitFor();
   assert.equal(await field.getAttribute("aria-invalid"), "true");
-  await scan(a, "mauvais code");
+  await expectAccessible(a, "mauvais code", { reflow: false });
   assert.ok(await b.locator(".pairing-code").isVisible());  // Still waiting: not added.
 
   // The right code adds the device.
@@ -143,7 +134,7 @@ test("a new browser joins the account after the code is typed on the signed-in o
   await b.locator("ul.devices > li").nth(1).waitFor();
   const seen = await b.locator("ul.devices > li strong").allTextContents();
   assert.deepEqual(seen, ["Autre appareil", "Cet appareil"]);
-  await scan(b, "Mes appareils (nouvel appareil)");
+  await expectAccessible(b, "Mes appareils (nouvel appareil)", { reflow: false });
   assert.deepEqual(old.problems, []);
   assert.deepEqual(fresh.problems, []);
 });
@@ -177,7 +168,7 @@ test("a person whose relay shows a device outside their chain: refused in words,
     const sent = double.requests.slice(from);
     assert.ok(sent.includes("fetchKeyPackages"));
     assert.ok(!sent.includes("createConversation") && !sent.includes("commit"), sent.join(","));
-    await scan(page, "appareil refusé");
+    await expectAccessible(page, "appareil refusé", { reflow: false });
     assert.deepEqual(web.problems, []);
   } finally {
     ines.stop();

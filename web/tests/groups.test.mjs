@@ -12,16 +12,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { axe, eventually, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
 let browser;
 const CHARTER = "Ce qui se dit ici reste ici.";
-
-async function scan(page, screen) {
-  const violations = await axe(page);
-  assert.deepEqual(violations, [], `axe violations on "${screen}": ${JSON.stringify(violations, null, 1)}`);
-}
-
 
 const bubble = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: text }) });
 const shownTexts = (page) => page.locator("ol.messages li.msg:not(.event) .text").allTextContents();
@@ -125,7 +119,7 @@ test("the browser user joins a group: its leader is shown, and its rules", async
   await page.keyboard.press("Enter");
   await page.locator("details.rules p", { hasText: exactly("Ce qui se dit ici reste ici.") }).waitFor();
   await page.locator("details.rules p", { hasText: exactly("Le groupe n'a pas fixé de durée : les messages sont gardés.") }).waitFor();
-  await scan(page, "groupe de parole");
+  await expectAccessible(page, "groupe de parole", { dark: false, reflow: false });
   await page.getByLabel("Votre message").fill("Bonjour à toutes et à tous.");
   await page.getByRole("button", { name: "Envoyer" }).click();
   await eventually("camille reads sam", async () => (await f.groupMessages(camille, id)).some((m) => m.text === "Bonjour à toutes et à tous."));
@@ -156,9 +150,9 @@ test("a professional joins by invitation: visible in the list and beside every m
   await alex.sendText(groupKey(id), "Bienvenue.");
   await bubble(page, "Bienvenue.").waitFor();
   assert.equal(await bubble(page, "Bienvenue.").locator(".tag").count(), 0);
-  await scan(page, "groupe avec une professionnelle");
+  await expectAccessible(page, "groupe avec une professionnelle", { dark: false, reflow: false });
   await page.emulateMedia({ colorScheme: "dark" });
-  await scan(page, "groupe avec une professionnelle (sombre)");
+  await expectAccessible(page, "groupe avec une professionnelle (sombre)", { dark: false, reflow: false });
   await page.emulateMedia({ colorScheme: "light" });
   for (const width of [360, 320]) {
     await page.setViewportSize({ width, height: 740 });
@@ -170,7 +164,7 @@ test("a professional joins by invitation: visible in the list and beside every m
   await page.locator("ul.members li", { hasText: "invited professional, accompanies sam" }).waitFor();
   await bubble(page, "Bonjour, je suis là pour accompagner Sam.").locator(".tag.pro", { hasText: "professional" }).waitFor();
   await ev(page, "camille invited dr.martin, a professional, who accompanies sam.").waitFor();
-  await scan(page, "group (English)");
+  await expectAccessible(page, "group (English)", { dark: false, reflow: false });
   await page.getByRole("button", { name: "Français" }).click();
   await page.getByRole("heading", { level: 1, name: /Groupe de parole avec/ }).waitFor();
   assert.deepEqual(problems, []);
@@ -194,7 +188,7 @@ test("a withdrawn invitation and a message deleted by the facilitator are shown;
   await bubble(page, "Un message que l'animation va supprimer.").waitFor({ state: "detached" });
   await eventually("gone from IndexedDB", async () => !(await stored(page)).includes("Un message que l'animation va supprimer."));
   await eventually("announced", async () => (await live(page)) === "Dans le groupe : Un message a été supprimé par l'animation.");
-  await scan(page, "groupe après une suppression");
+  await expectAccessible(page, "groupe après une suppression", { dark: false, reflow: false });
 });
 
 test("a forged commit is refused: the group stays on its epoch and the user is warned (c)", async (t) => {
@@ -224,7 +218,7 @@ test("a forged commit is refused: the group stays on its epoch and the user is w
   await page.getByRole("button", { name: "Envoyer" }).click();
   await eventually("camille reads it", async () => (await f.groupMessages(camille, id)).some((m) => m.text === "Je suis toujours là."));
   assert.equal(await f.epoch(camille, id), epoch);
-  await scan(page, "groupe avec un avertissement");
+  await expectAccessible(page, "groupe avec un avertissement", { dark: false, reflow: false });
 });
 
 test("a commit sent as a message is unreadable and changes nothing; a renaming Update is refused, in words (c2)", async (t) => {
@@ -262,7 +256,7 @@ test("a commit sent as a message is unreadable and changes nothing; a renaming U
   await ev(page, "Warning: a proposed change to the group was refused because it breaks the group's rules. It gives alex the name of another account. A member always keeps their name inside a group. It is ignored.").waitFor();
   await page.getByRole("button", { name: "Français" }).click();
   await ev(page, refused).waitFor();
-  await scan(page, "groupe avec un changement proposé refusé");
+  await expectAccessible(page, "groupe avec un changement proposé refusé", { dark: false, reflow: false });
 });
 
 test("entries erased while the browser was offline do not stall it (d)", async (t) => {
@@ -326,7 +320,7 @@ test("a professional on the web client reads the charter, accepts the invitation
   await item.getByRole("heading", { level: 3, name: "Invitation de camille" }).waitFor();
   await item.getByText("Cette invitation est pour vous, comme personne professionnelle. Vous venez pour accompagner sam.").waitFor();
   await item.getByText("Ce qui se dit ici reste ici.").waitFor();
-  await scan(page, "invitation à un groupe");
+  await expectAccessible(page, "invitation à un groupe", { dark: false, reflow: false });
   await page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).click();
   await page.getByText("Invitation acceptée. L'animation va vous ajouter au groupe.").waitFor();
   await link.waitFor({ state: "hidden" });
@@ -344,7 +338,7 @@ test("a professional on the web client reads the charter, accepts the invitation
   await seen.waitFor();
   assert.equal(await seen.locator(".tag.pro").textContent(), "personne professionnelle");
   await ev(web.page, "dr.web, une personne professionnelle, a rejoint le groupe.").waitFor();
-  await scan(page, "groupe vu par une professionnelle");
+  await expectAccessible(page, "groupe vu par une professionnelle", { dark: false, reflow: false });
   assert.deepEqual(pro.problems, []);
 });
 
@@ -358,7 +352,7 @@ test("in a group with a delay for objections, a member objects to a professional
   await ev(page, "camille a invité dr.autre, une personne professionnelle.").waitFor();
   const object = page.getByRole("button", { name: "Je m'oppose à l'invitation de dr.autre" });
   await object.waitFor();
-  await scan(page, "invitation avec opposition possible");
+  await expectAccessible(page, "invitation avec opposition possible", { dark: false, reflow: false });
   await object.click();
   await ev(page, "Un membre s'oppose à l'invitation de dr.autre.").waitFor();
   await object.waitFor({ state: "detached" });
@@ -389,5 +383,5 @@ test("the group's retention deletes the copies older than it, on the page and in
   await eventually("older messages gone from the page", async () => JSON.stringify(await shownTexts(page)) === JSON.stringify(["Un jour plus tard."]));
   assert.deepEqual(await eventTexts(page), []);
   await eventually("and from IndexedDB", async () => JSON.stringify(await stored(page)) === JSON.stringify(["Un jour plus tard."]));
-  await scan(page, "groupe après la durée de conservation");
+  await expectAccessible(page, "groupe après la durée de conservation", { dark: false, reflow: false });
 });

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { axe, eventually, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
+import { eventually, expectAccessible, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
 
 let browser;
 const PHONE = { viewport: { width: 360, height: 740 } };
@@ -30,16 +30,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function scan(page, screen) {
-  for (const colorScheme of ["light", "dark"]) {
-    await page.emulateMedia({ colorScheme });
-    const violations = await axe(page);
-    assert.deepEqual(violations, [], `axe violations on "${screen}" (${colorScheme}): ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-  assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at 360 px on "${screen}"`);
-}
 
 const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 const connText = (page) => page.locator(".conn-text");
@@ -118,7 +108,7 @@ test("a broken link says what to do instead, never account creation; a saved lin
   assert.equal(await main.getByRole("link", { name: "Aller sur la page de l'association" }).getAttribute("href"), "https://association.example/contact");
   assert.equal(await main.locator('a[href="/"]').count(), 0, "no way to account creation, which needs a code");
   assert.equal(await main.getByRole("button", { name: /Créer|Commencer/ }).count(), 0);
-  await scan(page, "lien cassé");
+  await expectAccessible(page, "lien cassé");
   // The help numbers, with the keyboard only.
   const help = main.getByRole("button", { name: "Voir les numéros d'aide" });
   await help.focus();
@@ -133,7 +123,7 @@ test("a broken link says what to do instead, never account creation; a saved lin
   await main.getByText("The link may be too old, or it was stopped. It is not your fault.").waitFor();
   await main.getByRole("heading", { level: 2, name: "What can you do?" }).waitFor();
   await main.getByRole("link", { name: "Go to the association's page" }).waitFor();
-  await scan(page, "broken link (English)");
+  await expectAccessible(page, "broken link (English)");
 });
 
 test("a visitor whose helper stopped the link reopens the saved link and reaches the conversation (2)", async (t) => {
@@ -147,7 +137,7 @@ test("a visitor whose helper stopped the link reopens the saved link and reaches
   // And it still works both ways.
   await aidante.sendText("camille", "Je suis toujours là.");
   await bubble(page, "Je suis toujours là.").waitFor();
-  await scan(page, "lien arrêté, conversation retrouvée");
+  await expectAccessible(page, "lien arrêté, conversation retrouvée");
 });
 
 test("a conversation erased from this device only, after a question saying what is erased; a new message brings it back (7)", async (t) => {
@@ -166,7 +156,7 @@ test("a conversation erased from this device only, after a question saying what 
     "Vous ne pourrez pas retrouver les messages effacés.",
   ]);
   assert.ok(await focused(question), "focus on the question");
-  await scan(page, "effacer (question)");
+  await expectAccessible(page, "effacer (question)");
   await page.getByRole("button", { name: "Non, garder" }).press("Enter");
   assert.ok(await focused(erase), "focus back on the button");
   assert.deepEqual((await storedTexts(page, "aidante")).sort(), ["Bonjour camille.", "Bonjour, je suis camille."]);
@@ -175,7 +165,7 @@ test("a conversation erased from this device only, after a question saying what 
   await page.getByRole("button", { name: "Erase from this device" }).press("Enter");
   await page.getByText("What is erased: 2 messages kept on this device.").waitFor();
   await page.getByText("aidante keeps their copy of the conversation.").waitFor();
-  await scan(page, "erase (question, English)");
+  await expectAccessible(page, "erase (question, English)");
   await page.getByRole("button", { name: "No, keep it" }).press("Enter");
   await toFrench(page);
   await erase.press("Enter");
@@ -184,7 +174,7 @@ test("a conversation erased from this device only, after a question saying what 
   await page.getByText("Conversation effacée de cet appareil.").waitFor();
   assert.equal(await page.getByRole("link", { name: /aidante/ }).count(), 0, "the thread left the list");
   assert.deepEqual(await storedTexts(page, "aidante"), []);
-  await scan(page, "conversation effacée");
+  await expectAccessible(page, "conversation effacée");
   // aidante keeps her copy; a reload does not bring anything back.
   assert.deepEqual((await aidante.messages("camille")).filter((m) => !m.event).map((m) => m.text), ["Bonjour, je suis camille.", "Bonjour camille."]);
   await page.reload();
@@ -207,21 +197,21 @@ test("a contact link opened where another account lives asks whose account it is
   await page.getByRole("heading", { level: 1, name: "Ce navigateur a déjà un compte" }).waitFor();
   await page.getByText("Sur ce navigateur, quelqu'un utilise déjà Cercle avec le pseudonyme « pair.aidant ».").waitFor();
   await page.getByText("Si vous écrivez ici à aidante, aidante verra ce pseudonyme. Et la personne qui utilise ce compte pourra lire vos messages.").waitFor();
-  await scan(page, "autre compte");
+  await expectAccessible(page, "autre compte");
   const notMine = page.getByRole("button", { name: "Ce n'est pas mon compte" });
   await notMine.focus();
   await notMine.press("Enter");
   const advice = page.getByText("N'écrivez pas ici. Ouvrez ce lien sur un autre appareil, ou dans une fenêtre privée du navigateur. Le compte « pair.aidant » reste comme il est.");
   await advice.waitFor();
   assert.ok(await focused(advice));
-  await scan(page, "autre compte (pas le mien)");
+  await expectAccessible(page, "autre compte (pas le mien)");
   // Nothing was opened under that pseudonym: the relay lists no conversation for aidante.
   const listed = await f.wireOf(aidante).call({ case: "listConversations", value: {} }, "conversations");
   assert.equal(listed.conversations.length, 0);
   await toEnglish(page);
   await page.getByRole("heading", { level: 1, name: "This browser already has an account" }).waitFor();
   await page.getByText("On this browser, someone already uses Cercle with the pseudonym “pair.aidant”.").waitFor();
-  await scan(page, "another account (English)");
+  await expectAccessible(page, "another account (English)");
   await toFrench(page);
   // Their own account: they choose to write.
   await page.getByRole("button", { name: "C'est mon compte : écrire à aidante" }).press("Enter");
@@ -250,10 +240,10 @@ test("a professional: no contact links, told they are registered as one; an invi
   await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
   await nav.getByRole("link", { name: "Mon compte" }).click();
   await page.getByText("Votre compte est un compte professionnel. Dans les groupes, tout le monde voit que vous êtes une personne professionnelle. Vous entrez dans un groupe seulement si l'animation vous invite.").waitFor();
-  await scan(page, "mon compte (professionnel)");
+  await expectAccessible(page, "mon compte (professionnel)");
   await toEnglish(page);
   await page.getByText("Your account is a professional account. In groups, everyone sees that you are a professional. You enter a group only if its facilitators invite you.").waitFor();
-  await scan(page, "my account (professional, English)");
+  await expectAccessible(page, "my account (professional, English)");
   await toFrench(page);
   // Two invitations: one put aside, one accepted.
   const first = await eventually("group 1", () => f.createGroup(camille, { charter: "Premier groupe." }, ["alex"]).catch(() => null), 30_000);
@@ -265,7 +255,7 @@ test("a professional: no contact links, told they are registered as one; an invi
   const items = page.locator("ul.invitations li");
   await items.nth(1).waitFor();
   await items.first().getByText("Si vous ne voulez pas venir, choisissez « Ne pas accepter ». L'invitation ne sera plus affichée sur cet appareil. Cercle ne prévient pas camille.").waitFor();
-  await scan(page, "invitations (ne pas accepter)");
+  await expectAccessible(page, "invitations (ne pas accepter)");
   const ignore = items.filter({ hasText: "Premier groupe." }).getByRole("button", { name: "Ne pas accepter l'invitation de camille" });
   await ignore.focus();
   await ignore.press("Enter");
@@ -277,7 +267,7 @@ test("a professional: no contact links, told they are registered as one; an invi
   await page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).press("Enter");
   const waiting = page.getByText("Vous avez accepté l'invitation de camille. Vous attendez que l'animation vous ajoute au groupe. Ensuite, le groupe sera dans cette liste.");
   await waiting.waitFor();
-  await scan(page, "invitation acceptée, en attente");
+  await expectAccessible(page, "invitation acceptée, en attente");
   // Kept on this device: after a reload, the one put aside stays aside, the line stays.
   await page.reload();
   await connText(page).filter({ hasText: "Connecté." }).waitFor();
@@ -286,7 +276,7 @@ test("a professional: no contact links, told they are registered as one; an invi
   assert.equal(await page.locator("ul.invitations li", { hasText: "Premier groupe." }).count(), 0);
   await toEnglish(page);
   await page.getByText("You accepted the invitation from camille. You are waiting for the facilitators to add you to the group. Then the group will be in this list.").waitFor();
-  await scan(page, "waiting to be added (English)");
+  await expectAccessible(page, "waiting to be added (English)");
   await toFrench(page);
   // Added: the line gives way to the group.
   await f.add(camille, second, "dr.web", signed);
@@ -339,7 +329,7 @@ test("a member reports a message to the C++ facilitator, who opens it, and leave
   await said.getByRole("button", { name: "Report the message from cli.pair" }).click();
   const card = page.locator("dialog.report[open]");
   await card.getByText("The report goes to the group's facilitators: cli.anim. Only they can read it. The association cannot read it. The facilitators will know that you made the report.").waitFor();
-  await scan(page, "report (card, English)");
+  await expectAccessible(page, "report (card, English)");
   await card.getByRole("button", { name: "Cancel" }).click();
   await card.waitFor({ state: "detached" });
   await toFrench(page);
@@ -349,13 +339,13 @@ test("a member reports a message to the C++ facilitator, who opens it, and leave
   await report.press("Enter");
   await card.getByRole("heading", { level: 2, name: "Signaler le message de cli.pair" }).waitFor();
   await card.getByText("Le signalement va à l'animation du groupe : cli.anim. Seule l'animation peut le lire. L'association ne peut pas le lire. L'animation saura que c'est vous qui signalez.").waitFor();
-  await scan(page, "signaler (carte)");
+  await expectAccessible(page, "signaler (carte)");
   await page.getByLabel("Pourquoi ? (pas obligatoire)").fill("Il se moque de moi.");
   await page.getByRole("button", { name: "Envoyer le signalement" }).press("Enter");
   await page.locator('[role="status"]', { hasText: exactly("Vous avez signalé ce message à l'animation.") }).waitFor();
   await said.getByText("Vous avez signalé ce message à l'animation.").waitFor();
   assert.equal(await said.getByRole("button", { name: /Signaler/ }).count(), 0);
-  await scan(page, "message signalé");
+  await expectAccessible(page, "message signalé");
   // The C++ facilitator opens the sealed report: the text, the reason, who reported it.
   const lines = await anim.ok(["listen", "--timeout", "3"], 30_000);
   const reports = lines.filter((l) => typeof l.event === "string" && l.event.startsWith("signalement"));
@@ -366,11 +356,11 @@ test("a member reports a message to the C++ facilitator, who opens it, and leave
   await leave.press("Enter");
   const question = page.getByText("Quitter ce groupe ? L'animation reçoit votre demande et vous retire du groupe. Ensuite, vous ne recevez plus les messages du groupe. Les messages déjà reçus restent sur cet appareil.");
   await question.waitFor();
-  await scan(page, "quitter (question)");
+  await expectAccessible(page, "quitter (question)");
   await page.getByRole("button", { name: "Oui, quitter ce groupe" }).press("Enter");
   await page.locator(".group-info").getByText("Vous avez demandé à quitter ce groupe. L'animation doit encore vous retirer.").waitFor();
   assert.equal(await leave.isVisible(), false);
-  await scan(page, "départ demandé");
+  await expectAccessible(page, "départ demandé");
   await toEnglish(page);
   await page.locator(".group-info").getByText("You asked to leave this group. The facilitators still have to remove you.").waitFor();
   await toFrench(page);
@@ -380,7 +370,7 @@ test("a member reports a message to the C++ facilitator, who opens it, and leave
   const [members] = await anim.ok(["group", "members", conversation]);
   assert.deepEqual(members.map((m) => m.handle).sort(), ["cli.anim", "cli.pair"]);
   await said.waitFor();
-  await scan(page, "groupe quitté");
+  await expectAccessible(page, "groupe quitté");
 });
 
 test("a message the relay refuses by the group's rules (written offline, muted meanwhile) says why, with no retry (12)", async (t) => {
@@ -405,10 +395,10 @@ test("a message the relay refuses by the group's rules (written offline, muted m
   await refused.locator(".why", { hasText: exactly("L'animation a suspendu vos messages dans ce groupe.") }).waitFor();
   assert.equal(await refused.getByRole("button", { name: /Réessayer/ }).count(), 0, "no retry: trying again cannot help");
   assert.ok(!(await f.groupMessages(camille, id)).some((m) => m.text === "Écrit hors ligne."), "the relay refused it");
-  await scan(page, "message refusé (membre suspendu)");
+  await expectAccessible(page, "message refusé (membre suspendu)");
   await toEnglish(page);
   await refused.locator(".why", { hasText: exactly("The facilitators paused your messages in this group.") }).waitFor();
-  await scan(page, "refused message (muted, English)");
+  await expectAccessible(page, "refused message (muted, English)");
 });
 
 test("a request to leave that another change of the group overtook is made again in the new epoch (12)", async (t) => {
@@ -437,5 +427,5 @@ test("a request to leave that another change of the group overtook is made again
   await page.locator(".group-info").getByText("Vous ne faites plus partie de ce groupe. Vous pouvez encore lire les anciens messages.").waitFor();
   await leaving.waitFor({ state: "detached" });
   assert.deepEqual((await f.leafHandles(camille, id).then(Object.values)).sort(), ["alex", "camille"]);
-  await scan(page, "groupe quitté (demande refaite)");
+  await expectAccessible(page, "groupe quitté (demande refaite)");
 });

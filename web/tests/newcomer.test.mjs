@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { create, facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { axe, eventually, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
+import { eventually, expectAccessible, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
 
 let browser;
 const PHONE = { viewport: { width: 360, height: 740 } };
@@ -29,16 +29,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function scan(page, screen) {
-  for (const colorScheme of ["light", "dark"]) {
-    await page.emulateMedia({ colorScheme });
-    const violations = await axe(page);
-    assert.deepEqual(violations, [], `axe violations on "${screen}" (${colorScheme}): ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-  assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at 360 px on "${screen}"`);
-}
 
 async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -172,7 +162,7 @@ test("a long message: a counter near the limit, said politely; over it, refused 
   await box.fill("é".repeat(3600));
   await counter.filter({ hasText: `${fr(3600)} caractères sur ${fr(4000)}.` }).waitFor();
   await spoken.filter({ hasText: exactly(`Il reste ${fr(400)} caractères.`) }).waitFor();
-  await scan(page, "message près de la limite");
+  await expectAccessible(page, "message près de la limite");
   const long = `${"Un long message. ".repeat(240)}Fin.`;  // 4,084 characters.
   assert.equal([...long].length, 4084);
   await box.fill(long);
@@ -182,14 +172,14 @@ test("a long message: a counter near the limit, said politely; over it, refused 
   await error.filter({ hasText: exactly(`Ce message est trop long : ${fr(4084)} caractères. Le maximum est ${fr(4000)}. Coupez-le en plusieurs messages. Votre texte est gardé dans la case.`) }).waitFor();
   assert.equal(await box.inputValue(), long, "the text stays in the box, whole");
   assert.equal(await box.getAttribute("aria-invalid"), "true");
-  await scan(page, "message trop long");
+  await expectAccessible(page, "message trop long");
   // English.
   await toEnglish(page);
   await page.getByRole("heading", { level: 1, name: "Conversation with aidante" }).waitFor();
   await page.getByLabel("Your message").fill("b".repeat(3950));
   await page.locator(".composer .counter", { hasText: "3,950 characters out of 4,000." }).waitFor();
   await page.locator('.composer [role="status"]', { hasText: exactly("50 characters left.") }).waitFor();
-  await scan(page, "long message (English)");
+  await expectAccessible(page, "long message (English)");
   await toFrench(page);
   // Nothing of the long text was sent: a short message after it is the only one aidante reads.
   await page.getByLabel("Votre message").fill("Un message court.");
@@ -210,7 +200,7 @@ test("the connection state stays in view, tells 'no internet' from 'the service 
   await helper.context.setOffline(true);
   await connText(page).filter({ hasText: exactly("No internet on this device.") }).waitFor();
   await page.locator(".conn-read", { hasText: "You can read the messages kept here." }).waitFor();
-  await scan(page, "no internet (English)");
+  await expectAccessible(page, "no internet (English)");
   await helper.context.setOffline(false);
   await connText(page).filter({ hasText: "Connected." }).waitFor({ timeout: 20_000 });
   await toFrench(page);
@@ -226,14 +216,14 @@ test("the connection state stays in view, tells 'no internet' from 'the service 
     return { dot: { top: d.top, bottom: d.bottom }, line: { top: r.top, bottom: r.bottom } };
   });
   assert.ok(dot.bottom > line.top && dot.top < line.bottom, `dot ${JSON.stringify(dot)} beside its words ${JSON.stringify(line)}`);
-  await scan(page, "pas d'internet");
+  await expectAccessible(page, "pas d'internet");
   await helper.context.setOffline(false);
   await connText(page).filter({ hasText: "Connecté." }).waitFor({ timeout: 20_000 });
   // The network is there, the relay is not.
   await server.stop();
   await connText(page).filter({ hasText: /^Le service Cercle ne répond pas\./ }).waitFor({ timeout: 20_000 });
   await page.getByRole("button", { name: "Réessayer maintenant" }).waitFor();
-  await scan(page, "le service ne répond pas");
+  await expectAccessible(page, "le service ne répond pas");
   // The history kept here opens and reads with the relay down.
   await page.getByRole("link", { name: /^bob/ }).click();
   await page.getByRole("heading", { level: 1, name: "Conversation avec bob" }).waitFor();
@@ -246,7 +236,7 @@ test("the connection state stays in view, tells 'no internet' from 'the service 
   const box = await page.locator(".conn").boundingBox();
   assert.ok(box && box.y >= 0 && box.y + box.height <= 740, `the connection state in view: ${JSON.stringify(box)}`);
   await connText(page).filter({ hasText: /^Le service Cercle ne répond pas\./ }).waitFor();
-  await scan(page, "conversation, le service ne répond pas");
+  await expectAccessible(page, "conversation, le service ne répond pas");
 });
 
 /** sam in Chromium at 360 px through a relay double; camille leads a group with sam and alex. */
@@ -273,7 +263,7 @@ test("a group at 360 px: members folded, title following its members; a refused 
   await people.locator("summary", { hasText: "Membres du groupe (3)" }).waitFor();
   assert.equal(await people.evaluate((d) => d.open), false, "the member list is folded on a phone");
   await shot(page, "groupe-membre-360");
-  await scan(page, "groupe à 360 px");
+  await expectAccessible(page, "groupe à 360 px");
   // The title follows a new member without a reload.
   await eventually("lou added", () => f.add(camille, id, "lou").then(() => true).catch(() => false), 30_000);
   await page.getByRole("heading", { level: 1, name: "Groupe de parole avec camille, alex, lou" }).waitFor();
@@ -296,7 +286,7 @@ test("a group at 360 px: members folded, title following its members; a refused 
   await page.getByRole("button", { name: "Envoyer" }).click();
   const slow = page.locator("li.msg.mine", { has: page.locator(".text", { hasText: "Trop vite." }) });
   await slow.locator(".why", { hasText: exactly("Trop de messages en peu de temps. Attendez un peu, puis réessayez.") }).waitFor();
-  await scan(page, "message refusé");
+  await expectAccessible(page, "message refusé");
   double.rewriteResponse = () => {};
   // With the keyboard: the retry button is reached and pressed without a pointer.
   await slow.getByRole("button", { name: "Réessayer d'envoyer : Trop vite." }).press("Enter");
@@ -307,11 +297,11 @@ test("a group at 360 px: members folded, title following its members; a refused 
   const closed = page.locator("p.closed");
   await closed.filter({ hasText: exactly("Vous ne pouvez pas écrire dans ce groupe pour l'instant. L'animation a suspendu vos messages. Vous pouvez lire les messages.") }).waitFor();
   assert.ok(await page.getByLabel("Votre message").isHidden(), "no box to type in");
-  await scan(page, "membre suspendu");
+  await expectAccessible(page, "membre suspendu");
   await toEnglish(page);
   await closed.filter({ hasText: exactly("You cannot write in this group for now. The facilitators paused your messages. You can read the messages.") }).waitFor();
   await slow.locator(".status", { hasText: "Sent" }).waitFor();
-  await scan(page, "muted member (English)");
+  await expectAccessible(page, "muted member (English)");
   await toFrench(page);
   // Unmuted: the box is back.
   await f.setRules(camille, id, (p) => (p.muted = []));
@@ -329,7 +319,7 @@ test("an invitation card at 360 px has no bullet or indent (10)", async (t) => {
   await card.getByText("Cette invitation est pour vous, comme pair.").waitFor();
   const style = await card.evaluate((ul) => ({ list: getComputedStyle(ul).listStyleType, pad: getComputedStyle(ul).paddingLeft }));
   assert.deepEqual(style, { list: "none", pad: "0px" });
-  await scan(page, "invitation à 360 px");
+  await expectAccessible(page, "invitation à 360 px");
 });
 
 test("pseudonym errors name the problem in plain words and suggest one that works, on the link page and the home page (8)", async (t) => {
@@ -361,12 +351,12 @@ test("pseudonym errors name the problem in plain words and suggest one that work
     assert.equal(await field.inputValue(), typed, "the field keeps what was typed, never cut");
   }
   assert.equal(await field.getAttribute("aria-invalid"), "true");
-  await scan(page, "pseudonyme refusé");
+  await expectAccessible(page, "pseudonyme refusé");
   await toEnglish(page);
   await page.getByLabel("Choose a pseudonym").fill("Marie Claire");
   await page.getByLabel("Choose a pseudonym").press("Enter");
   await error.filter({ hasText: exactly("There is a space in this pseudonym. Spaces are not possible. For example, this pseudonym works: Marie-Claire") }).waitFor();
-  await scan(page, "pseudonym refused (English)");
+  await expectAccessible(page, "pseudonym refused (English)");
   await toFrench(page);
   // The suggestion works with the relay.
   await page.getByLabel("Choisissez un pseudonyme").fill("Marie-Claire");
@@ -381,7 +371,7 @@ test("pseudonym errors name the problem in plain words and suggest one that work
   await home.page.getByLabel("Pseudonyme").fill("Léa🌱");
   await home.page.getByRole("button", { name: "Créer mon compte" }).click();
   await home.page.locator(".field .error", { hasText: exactly("Il y a un émoji dans ce pseudonyme. Les émojis ne sont pas possibles. Par exemple, ce pseudonyme marche : Léa") }).waitFor();
-  await scan(home.page, "accueil, pseudonyme refusé");
+  await expectAccessible(home.page, "accueil, pseudonyme refusé");
 });
 
 test("wording: no point médian or jargon; the phone has no keyboard hint; a link is stopped after a question; the account page says what is lost (9)", async (t) => {
@@ -405,10 +395,10 @@ test("wording: no point médian or jargon; the phone has no keyboard hint; a lin
     "les personnes que vous avez vérifiées.",
   ]);
   await lost.getByText("Avec une sauvegarde, vous retrouvez votre compte et les messages des conversations à deux. Les messages des groupes de parole ne sont pas dans la sauvegarde.").waitFor();
-  await scan(page, "mon compte (ce qui est perdu)");
+  await expectAccessible(page, "mon compte (ce qui est perdu)");
   await toEnglish(page);
   await page.getByRole("heading", { level: 2, name: "If this browser's data is erased" }).waitFor();
-  await scan(page, "my account (what is lost, English)");
+  await expectAccessible(page, "my account (what is lost, English)");
   // A helper on a computer: the keyboard hint, and a link stopped only after a question (keyboard only).
   const helper = await personFor(t, browser, PHONE);
   await registerInPage(helper.page, server.url, "pair.aidant");
@@ -427,7 +417,7 @@ test("wording: no point médian or jargon; the phone has no keyboard hint; a lin
   const question = hp.getByText("Arrêter le lien « affiche » ? Personne ne pourra plus l'utiliser pour vous écrire. Les conversations déjà commencées continuent. Vous ne pourrez pas remettre ce lien en marche.");
   await question.waitFor();
   assert.ok(await question.evaluate((el) => el === document.activeElement), "focus on the question");
-  await scan(hp, "arrêter un lien (question)");
+  await expectAccessible(hp, "arrêter un lien (question)");
   await hp.getByRole("button", { name: "Non, garder ce lien" }).press("Enter");
   assert.ok(await stop.evaluate((el) => el === document.activeElement), "focus back on the button");
   await hp.getByText("Actif.", { exact: true }).waitFor();
@@ -437,5 +427,5 @@ test("wording: no point médian or jargon; the phone has no keyboard hint; a lin
   await hp.getByText("Lien arrêté. Personne ne peut plus l'utiliser.").waitFor();
   await toEnglish(hp);
   await hp.getByText("Stopped.", { exact: true }).waitFor();
-  await scan(hp, "links (stopped, English)");
+  await expectAccessible(hp, "links (stopped, English)");
 });

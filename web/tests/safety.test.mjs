@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { firstLoad, everything } from "../scripts/size.mjs";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
-import { DIST, axe, eventually, horizontalOverflow, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
+import { DIST, eventually, expectAccessible, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
 
 let browser;
 const PHONE = { viewport: { width: 360, height: 740 } };
@@ -45,31 +45,6 @@ async function person(t) {
     }
   });
   return p;
-}
-
-/** Controls in Chromium's accessibility tree (DevTools protocol) that have no name. */
-async function unnamedControls(page) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
-    const controls = new Set(["button", "link", "textbox", "radio", "checkbox", "combobox", "dialog"]);
-    const found = nodes.filter((n) => !n.ignored && controls.has(n.role?.value));
-    assert.ok(found.length > 0, "the tree lists controls");
-    return found.filter((n) => !String(n.name?.value ?? "").trim()).map((n) => n.role.value);
-  } finally {
-    await cdp.detach();
-  }
-}
-
-async function scan(page, screen) {
-  assert.deepEqual(await unnamedControls(page), [], `controls without a name on "${screen}"`);
-  for (const colorScheme of ["light", "dark"]) {
-    await page.emulateMedia({ colorScheme });
-    const violations = await axe(page);
-    assert.deepEqual(violations, [], `axe violations on "${screen}" (${colorScheme}): ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-  assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at 360 px on "${screen}"`);
 }
 
 const heading = (page, name) => page.getByRole("heading", { level: 1, name }).waitFor();
@@ -227,7 +202,7 @@ test("the crisis card gives France's numbers as tel: and sms: links, in French a
   await card.getByRole("button", { name: "Quitter vite" }).waitFor();  // The bar behind the modal card is inert.
   assert.equal(await card.getByRole("heading", { name: "L'association" }).count(), 0, "no association contacts configured: no section");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "crisis-title", "focus on the card's title");
-  await scan(page, "crisis card");
+  await expectAccessible(page, "crisis card", { names: true });
   await card.getByRole("button", { name: "Fermer" }).click();
   assert.equal(await page.getByRole("dialog").count(), 0);
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Besoin d'aide maintenant ?", "focus back on the button");
@@ -244,7 +219,7 @@ test("the crisis card gives France's numbers as tel: and sms: links, in French a
     ["Call 119", "tel:119"],
     ["Call 3919", "tel:3919"],
   ]);
-  await scan(page, "crisis card, English");
+  await expectAccessible(page, "crisis card, English", { names: true });
   await en.getByRole("button", { name: "Leave quickly" }).click();  // From inside the card.
   await page.waitForURL(NEUTRAL);
 });
@@ -264,7 +239,7 @@ test("hidden words fold a received message, show it on demand, stay in this brow
   await page.getByLabel("Mot à cacher").fill("orage");
   await page.getByRole("button", { name: "Cacher ce mot" }).click();
   await page.getByText("Ce mot est déjà caché.").waitFor();
-  await scan(page, "safety screen with a hidden word");
+  await expectAccessible(page, "safety screen with a hidden word", { names: true });
 
   const peer = await corePeer(t, server, "lou");
   await peer.startConversation("aidant.mots");
@@ -278,7 +253,7 @@ test("hidden words fold a received message, show it on demand, stay in this brow
   assert.deepEqual(await folded.allTextContents(), ["Message masqué : il contient un mot que vous avez choisi de cacher."]);
   assert.equal(await page.getByText("arrive ce soir").count(), 0, "the folded text is not on the page");
   assert.ok(!(await said(page)).includes("arrive ce soir"), "nor said by the live region");
-  await scan(page, "conversation with a folded message");
+  await expectAccessible(page, "conversation with a folded message", { names: true });
 
   await page.getByRole("button", { name: "Afficher le message de lou" }).click();
   await page.locator("ol.messages li.msg .text", { hasText: "Un ORAGÉ arrive ce soir." }).waitFor();
@@ -293,7 +268,7 @@ test("hidden words fold a received message, show it on demand, stay in this brow
   await page.getByRole("button", { name: "Ne plus cacher « Orage »" }).waitFor();
   await page.getByRole("button", { name: "Read this page in English" }).click();
   await heading(page, "Safety");
-  await scan(page, "safety screen, English");
+  await expectAccessible(page, "safety screen, English", { names: true });
   assert.ok(sent.length > 0, "the page talked to the relay");
   assert.ok(!sent.some((b) => b.toString("latin1").toLowerCase().includes("orage")), "the hidden word never went to the relay");
 });
@@ -307,7 +282,7 @@ test("a pause hides unread counts and announcements, shows itself on every scree
   await page.getByRole("button", { name: "Commencer la pause" }).click();
   const banner = page.locator("header .pause-banner");
   await banner.getByText(/^Pause en cours jusqu'à .+\.$/).waitFor();
-  await scan(page, "safety screen during a pause");
+  await expectAccessible(page, "safety screen during a pause", { names: true });
   await page.reload();  // Kept in this browser.
   await banner.getByText(/^Pause en cours jusqu'à/).waitFor();
   await page.getByRole("link", { name: "Conversations" }).click();
@@ -320,7 +295,7 @@ test("a pause hides unread counts and announcements, shows itself on every scree
   assert.equal(await page.locator(".threads .badge").count(), 0, "no badge");
   assert.equal(await page.locator(".threads").getByText(/nouveau message|Pas de nouveau message/).count(), 0, "no count in words");
   assert.equal(await page.title(), "Conversations – Cercle", "no count in the title");
-  await scan(page, "conversations during a pause");
+  await expectAccessible(page, "conversations during a pause", { names: true });
 
   await banner.getByRole("button", { name: "Arrêter la pause" }).click();
   await banner.waitFor({ state: "hidden" });

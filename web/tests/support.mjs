@@ -1,5 +1,6 @@
 // Test support: the real cercle-server on 127.0.0.1 port 0 with a temporary data folder, serving
 // web/dist; Debian's Chromium through playwright-core; axe-core scans. Every wait is bounded.
+import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -173,4 +174,35 @@ export async function axe(page) {
 /** No horizontal scrolling (WCAG 1.4.10 reflow). */
 export function horizontalOverflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** Controls in Chromium's accessibility tree (DevTools protocol) that have no name. */
+export async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const controls = new Set(["button", "link", "textbox", "radio", "checkbox", "combobox", "dialog"]);
+    const found = nodes.filter((n) => !n.ignored && controls.has(n.role?.value));
+    assert.ok(found.length > 0, "the tree lists controls");
+    return found.filter((n) => !String(n.name?.value ?? "").trim()).map((n) => n.role.value);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/**
+ * Asserts what every screen owes its readers: no axe-core violation (in the light and, unless
+ * `dark` is false, the dark colour scheme), no horizontal scrolling when `reflow` (the 360 px
+ * tests), and with `names` a name on every control of Chromium's accessibility tree.
+ */
+export async function expectAccessible(page, screen, { dark = true, reflow = true, names = false } = {}) {
+  if (names) assert.deepEqual(await unnamedControls(page), [], `controls without a name on "${screen}"`);
+  for (const colorScheme of dark ? ["light", "dark"] : ["light"]) {
+    if (dark) await page.emulateMedia({ colorScheme });
+    const violations = await axe(page);
+    const where = dark ? `"${screen}" (${colorScheme})` : `"${screen}"`;
+    assert.deepEqual(violations, [], `axe violations on ${where}: ${JSON.stringify(violations, null, 1)}`);
+  }
+  if (dark) await page.emulateMedia({ colorScheme: "light" });
+  if (reflow) assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at 360 px on "${screen}"`);
 }
