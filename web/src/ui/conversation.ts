@@ -103,7 +103,7 @@ export class ConversationScreen implements Screen {
       this.empty,
       this.list,
       group ? this.status : null,
-      this.closed,
+      h("div", { role: "status" }, this.closed),  // Said when the box closes or opens again.
       form,
       this.actions(group),
     );

@@ -128,12 +128,11 @@ export function rulesSection(view: GroupView): HTMLElement | null {
   );
 }
 
-/** Lasting notices about this member's place in the group. */
+/** Lasting notices about this member's place in the group (a muted member reads why in place of the box). */
 export function stateNotices(view: GroupView): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (view.left) out.push(h("p", { class: "warning-inline" }, t("groupLeftNotice")));
   else if (view.leaving) out.push(h("p", { class: "warning-inline" }, t("groupLeavingNotice")));
-  else if (view.rules?.mutedMe) out.push(h("p", { class: "warning-inline" }, t("groupMutedNotice")));
   if (view.refused) out.push(h("p", { class: "warning-inline" }, t("groupRefusedNotice")));
   if (view.broken) out.push(h("p", { class: "warning-inline" }, t("groupBrokenNotice")));
   return out;

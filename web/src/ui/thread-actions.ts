@@ -9,16 +9,18 @@ import { field, h } from "./dom";
 
 /**
  * A button that asks before acting: the question (focused), "Oui" and "Non" under it. `act` returns
- * false when the question should stay (it failed; the reason is in `status`).
+ * false when the question should stay (it failed; the reason is in `status`). `refused` says why the
+ * action would be refused before anything is sent; then only the reason shows, with one way back.
  */
-function confirmed(opts: { label: string; ask: () => (HTMLElement | string)[]; yes: string; no: string; act: () => Promise<boolean> }): HTMLElement {
+function confirmed(opts: { label: string; ask: () => (HTMLElement | string)[]; yes: string; no: string; act: () => Promise<boolean>; refused?: () => { why: HTMLElement[]; ok: string } | null }): HTMLElement {
   const button = h("button", { type: "button", class: "danger" }, opts.label);
   const wrap = h("div", {}, h("p", {}, button));
   button.addEventListener("click", () => {
-    const question = h("div", { tabindex: "-1", class: "confirm" }, opts.ask());
+    const refusal = opts.refused?.() ?? null;
+    const question = h("div", { tabindex: "-1", class: "confirm" }, refusal ? refusal.why : opts.ask());
     const yes = h("button", { type: "button", class: "danger" }, opts.yes);
-    const no = h("button", { type: "button", class: "secondary" }, opts.no);
-    const box = h("div", { role: "group", "aria-label": opts.label }, question, h("div", { class: "actions" }, yes, no));
+    const no = h("button", { type: "button", class: "secondary" }, refusal ? refusal.ok : opts.no);
+    const box = h("div", { role: "group", "aria-label": opts.label }, question, h("div", { class: "actions" }, refusal ? null : yes, no));
     wrap.append(box);
     button.hidden = true;
     question.focus();
@@ -64,6 +66,16 @@ export function eraseControl(m: Messenger, peer: string, count: () => number, na
   });
 }
 
+/**
+ * The group's rules keep a facilitator: the last one's request to leave would never be carried out
+ * (and no other facilitator's client would commit it), so it is not sent.
+ */
+function onlyFacilitator(m: Messenger, peer: string): boolean {
+  const roster = m.groupView(peer)?.roster ?? [];
+  const leads = roster.filter((r) => r.role === "facilitator");
+  return leads.length === 1 && leads[0].self;
+}
+
 /** "Quitter ce groupe": a request the facilitators' client carries out (the relay relays it). */
 export function leaveControl(m: Messenger, peer: string, status: HTMLElement): HTMLElement {
   return confirmed({
@@ -71,6 +83,7 @@ export function leaveControl(m: Messenger, peer: string, status: HTMLElement): H
     yes: t("leaveYes"),
     no: t("leaveNo"),
     ask: () => [h("p", { class: "notice" }, t("leaveAsk"))],
+    refused: () => (onlyFacilitator(m, peer) ? { why: [h("p", { class: "notice" }, t("leaveOnlyLead")), h("p", {}, t("leaveOnlyLeadHow"))], ok: t("leaveOnlyLeadOk") } : null),
     act: async () => {
       try {
         await m.leaveGroup(peer);

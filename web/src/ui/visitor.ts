@@ -97,6 +97,7 @@ export class VisitorScreen implements Screen {
     if (saved && this.m.threads().some((th) => th.peer === saved)) return this.shell.accountReady(peerRoute(saved));
     await this.m.waitOnline(15_000);
     const owner = (await this.m.resolveContactLink(this.token)).owner!.handle;
+    if (owner === this.m.account!.handle) return this.showOwnLink();
     if (saved || this.m.threads().some((th) => th.peer === owner)) return this.go(owner);
     this.askWhoseAccount(owner);
   }
@@ -105,6 +106,18 @@ export class VisitorScreen implements Screen {
     await this.m.rememberLink(this.token, owner);
     const peer = await this.m.startConversation(owner).catch(() => owner);
     this.shell.accountReady(peerRoute(peer));
+  }
+
+  /** A helper opened their own link: nobody to write to; say it is theirs to share, and the way back. */
+  private showOwnLink(): void {
+    const h1 = this.setTitle(t("ownLinkTitle"));
+    const back = h("a", { href: "/#/" }, t("ownLinkBack"));
+    back.addEventListener("click", (e) => {
+      e.preventDefault();
+      this.shell.accountReady("#/");
+    });
+    replace(this.el, h1, h("p", {}, t("ownLinkText")), h("p", {}, t("ownLinkShare")), h("p", {}, back));
+    h1.focus();
   }
 
   /** Another account lives in this browser: say whose pseudonym would show, and let the person choose. */
