@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "testing/command_checks.h"
 #include "testing/relay_fixture.h"
 
 namespace cercle::testing {
@@ -38,9 +39,7 @@ class AdminTest : public RelayFixture {
 
 // Runs `cercle-admin --data DIR/data ARGS`, a data folder that does not exist and no server:
 // stdout and stderr apart.
-using BareRun = CommandRun;
-
-BareRun run_bare(const TempDir& dir, const std::string& args) {
+CommandRun run_bare(const TempDir& dir, const std::string& args) {
   const std::string command =
       std::string(CERCLE_ADMIN_BIN) + " --data '" + dir.path() + "/data' " + args;
   return run_command(command, dir.path() + "/stderr");
@@ -48,9 +47,7 @@ BareRun run_bare(const TempDir& dir, const std::string& args) {
 
 // Help at every level, printed without a server and without creating the data folder.
 TEST(AdminHelpTest, EveryCommandsHelpNeedsNoServerAndNoDataFolder) {
-  const struct {
-    std::string args, usage, mentions;
-  } cases[] = {
+  const HelpCase cases[] = {
       {"--help", "Usage: cercle-admin [OPTIONS] SUBCOMMAND", "admin.sock"},
       {"help", "Usage: cercle-admin [OPTIONS] SUBCOMMAND", "retention"},
       {"code --help", "Usage: cercle-admin code [OPTIONS] SUBCOMMAND", "revoke"},
@@ -64,21 +61,13 @@ TEST(AdminHelpTest, EveryCommandsHelpNeedsNoServerAndNoDataFolder) {
        "cercle-admin report list"},
   };
   TempDir dir;
-  for (const auto& c : cases) {
-    const BareRun r = run_bare(dir, c.args);
-    EXPECT_EQ(r.status, 0) << c.args << ": " << r.err;
-    EXPECT_NE(r.out.find(c.usage + "\n"), std::string::npos) << c.args << ": " << r.out;
-    EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << ": " << r.out;
-    EXPECT_EQ(r.err, "") << c.args;
-  }
+  for (const auto& c : cases) expect_help(run_bare(dir, c.args), c);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "help created the data folder";
 }
 
 // Usage errors exit with 2, say what to give and which help to read, and touch nothing.
 TEST(AdminHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
-  const struct {
-    std::string args, says;
-  } cases[] = {
+  const UsageErrorCase cases[] = {
       {"", "cercle-admin: missing COMMAND: give one of code, account, stats, report"},
       {"frobnicate", "cercle-admin: unknown command `frobnicate`: give one of code, account"},
       {"code",
@@ -97,12 +86,7 @@ TEST(AdminHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
       {"stats now", "cercle-admin stats: unexpected `now`"},
   };
   TempDir dir;
-  for (const auto& c : cases) {
-    const BareRun r = run_bare(dir, c.args);
-    EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
-    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
-    EXPECT_EQ(r.out, "") << c.args;
-  }
+  for (const auto& c : cases) expect_usage_error(run_bare(dir, c.args), c);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "a usage error touched the data";
 }
 

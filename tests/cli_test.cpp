@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "testing/command_checks.h"
 #include "testing/server_process.h"
 
 namespace cercle::testing {
@@ -55,9 +56,7 @@ class CliTest : public ::testing::Test {
 
 // Runs `cercle ARGS` with nothing set up: no passphrase, a HOME whose data folder does not exist,
 // and the default server address (nothing is started there). stdout and stderr apart.
-using BareRun = CommandRun;
-
-BareRun run_bare(const TempDir& dir, const std::string& args) {
+CommandRun run_bare(const TempDir& dir, const std::string& args) {
   const std::string command = "env -u CERCLE_PASSPHRASE -u XDG_DATA_HOME HOME='" + dir.path() +
                               "/home' " + CERCLE_CLI_BIN + " " + args;
   return run_command(command, dir.path() + "/stderr");
@@ -66,9 +65,7 @@ BareRun run_bare(const TempDir& dir, const std::string& args) {
 // Help is printed with nothing set up (no passphrase, no data folder, no server), at every level:
 // each command's help has its usage line and its own words.
 TEST(CliHelpTest, EveryCommandsHelpNeedsNoPassphraseNoDataAndNoServer) {
-  const struct {
-    std::string args, usage, mentions;
-  } cases[] = {
+  const HelpCase cases[] = {
       {"--help", "Usage: cercle [OPTIONS] SUBCOMMAND", "device"},
       {"-h", "Usage: cercle [OPTIONS] SUBCOMMAND", "CERCLE_PASSPHRASE"},
       {"help", "Usage: cercle [OPTIONS] SUBCOMMAND", "conversations"},
@@ -89,22 +86,14 @@ TEST(CliHelpTest, EveryCommandsHelpNeedsNoPassphraseNoDataAndNoServer) {
       {"--json group invite --help", "Usage: cercle group invite [OPTIONS] CONV HANDLE", "--hours"},
   };
   TempDir dir;
-  for (const auto& c : cases) {
-    const BareRun r = run_bare(dir, c.args);
-    EXPECT_EQ(r.status, 0) << c.args << ": " << r.err;
-    EXPECT_NE(r.out.find(c.usage + "\n"), std::string::npos) << c.args << ": " << r.out;
-    EXPECT_NE(r.out.find(c.mentions), std::string::npos) << c.args << ": " << r.out;
-    EXPECT_EQ(r.err, "") << c.args;
-  }
+  for (const auto& c : cases) expect_help(run_bare(dir, c.args), c);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/home")) << "help touched the data folder";
 }
 
 // A missing, unknown or wrong word is a usage error (exit code 2) that says what to give, and
 // which help to read; nothing is opened or connected first.
 TEST(CliHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
-  const struct {
-    std::string args, says;
-  } cases[] = {
+  const UsageErrorCase cases[] = {
       {"", "cercle: missing COMMAND: give one of register, dm, conversations, send"},
       {"frobnicate", "cercle: unknown command `frobnicate`: give one of register, dm"},
       {"send",
@@ -129,12 +118,7 @@ TEST(CliHelpTest, UsageErrorsExitWithTwoAndNameTheFix) {
        "--passphrase-file FILE"},
   };
   TempDir dir;
-  for (const auto& c : cases) {
-    const BareRun r = run_bare(dir, c.args);
-    EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
-    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
-    EXPECT_EQ(r.out, "") << c.args;
-  }
+  for (const auto& c : cases) expect_usage_error(run_bare(dir, c.args), c);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/home")) << "a usage error touched the data";
 }
 
