@@ -7,10 +7,9 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { after, before, test } from "node:test";
 import { firstLoad } from "../scripts/size.mjs";
-import { DIST, eventually, expectAccessible, horizontalOverflow, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
+import { DIST, eventually, expectAccessible, horizontalOverflow, launchBrowser, pageProblems, personFor, PHONE, serverFor } from "./support.mjs";
 
 let browser;
-const PHONE = { viewport: { width: 360, height: 740 } };
 
 async function noReflowProblem(page, screen) {
   for (const width of [360, 320]) {

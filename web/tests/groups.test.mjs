@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { eventually, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
 let browser;
 const CHARTER = "Ce qui se dit ici reste ici.";
@@ -21,7 +21,6 @@ const bubble = (page, text) => page.locator("ol.messages li.msg", { has: page.lo
 const shownTexts = (page) => page.locator("ol.messages li.msg:not(.event) .text").allTextContents();
 const eventTexts = (page) => page.locator("ol.messages li.msg.event .text").allTextContents();
 /** An event shown in the conversation, by its exact words. */
-const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 const ev = (page, text) => page.locator("ol.messages li.msg.event p.text", { hasText: exactly(text) });
 const rulesButton = (page) => page.locator("summary", { hasText: "Règles du groupe" });
 const live = (page) => page.locator("main [aria-live=polite]").textContent();

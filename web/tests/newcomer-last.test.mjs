@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, expectAccessible, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, exactly, expectAccessible, focused, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench } from "./support.mjs";
 
 let browser;
-const PHONE = { viewport: { width: 360, height: 740 } };
 
 before(async () => {
   browser = await launchBrowser();
@@ -21,10 +20,6 @@ after(async () => {
   await browser?.close();
 });
 
-const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-const toEnglish = (page) => page.getByRole("button", { name: "English" }).click();
-const toFrench = (page) => page.getByRole("button", { name: "Français" }).click();
-const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
 const mainText = (page) => page.locator("main").innerText();
 
 /** A node client (the same core as the page), signed in, stopped when the test ends. */

@@ -18,10 +18,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, expectAccessible, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
+import { eventually, exactly, expectAccessible, focused, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench, WEB } from "./support.mjs";
 
 let browser;
-const PHONE = { viewport: { width: 360, height: 740 } };
 
 before(async () => {
   browser = await launchBrowser();
@@ -31,11 +30,7 @@ after(async () => {
   await browser?.close();
 });
 
-const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 const connText = (page) => page.locator(".conn-text");
-const toEnglish = (page) => page.getByRole("button", { name: "English" }).click();
-const toFrench = (page) => page.getByRole("button", { name: "Français" }).click();
-const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
 const bubble = (page, text) => page.locator("ol.messages li.msg", { has: page.locator(".text", { hasText: exactly(text) }) });
 
 /** A node client (the same core as the page), signed in, stopped when the test ends. */

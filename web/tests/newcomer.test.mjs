@@ -16,10 +16,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { create, facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { eventually, expectAccessible, launchBrowser, personFor, registerInPage, serverFor, WEB } from "./support.mjs";
+import { eventually, exactly, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench, WEB } from "./support.mjs";
 
 let browser;
-const PHONE = { viewport: { width: 360, height: 740 } };
 const SHOTS = process.env.CERCLE_SCREENSHOTS;
 
 before(async () => {
@@ -34,10 +33,7 @@ async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 const connText = (page) => page.locator(".conn-text");
-const toEnglish = (page) => page.getByRole("button", { name: "English" }).click();
-const toFrench = (page) => page.getByRole("button", { name: "Français" }).click();
 /** A number as the page writes it in French (3 600 with a narrow no-break space). */
 const fr = (n) => new Intl.NumberFormat("fr").format(n);
 

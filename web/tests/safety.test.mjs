@@ -11,10 +11,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { firstLoad, everything } from "../scripts/size.mjs";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
-import { DIST, eventually, expectAccessible, launchBrowser, pageProblems, personFor, serverFor } from "./support.mjs";
+import { DIST, eventually, expectAccessible, launchBrowser, pageProblems, personFor, PHONE, serverFor } from "./support.mjs";
 
 let browser;
-const PHONE = { viewport: { width: 360, height: 740 } };
 const NEUTRAL = "https://meteofrance.com/";  // The default quick exit target (src/ui/safety.ts).
 const BEFORE = "https://association.example/";  // What the tab showed before Cercle.
 

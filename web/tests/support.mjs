@@ -206,3 +206,12 @@ export async function expectAccessible(page, screen, { dark = true, reflow = tru
   if (dark) await page.emulateMedia({ colorScheme: "light" });
   if (reflow) assert.ok((await horizontalOverflow(page)) <= 0, `horizontal scrolling at 360 px on "${screen}"`);
 }
+
+/** A phone's viewport, for the 360 px checks (WCAG 1.4.10 reflow). */
+export const PHONE = { viewport: { width: 360, height: 740 } };
+/** A RegExp matching `text` exactly, whatever it holds. */
+export const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+export const toEnglish = (page) => page.getByRole("button", { name: "English" }).click();
+export const toFrench = (page) => page.getByRole("button", { name: "Français" }).click();
+/** Whether `locator`'s element has the keyboard focus. */
+export const focused = (locator) => locator.evaluate((el) => el === document.activeElement);

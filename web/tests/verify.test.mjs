@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
 
 let browser;
 const PASSPHRASE = "une phrase secrète assez longue";
@@ -21,7 +21,6 @@ async function node(t, server) {
   return m;
 }
 
-const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 const ev = (page, text) => page.locator("ol.messages li.msg.event p.text", { hasText: exactly(text) });
 const member = (page, handle) => page.locator("ul.members > li", { has: page.locator(".who", { hasText: exactly(handle) }) });
 const live = (page) => page.locator("main [aria-live=polite]").textContent();
