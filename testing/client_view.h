@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,6 +35,18 @@ bool poll_until(client::Client& c, Done done, std::vector<client::Event>* events
     if (events) events->insert(events->end(), got->begin(), got->end());
   }
   return true;
+}
+
+// Polls `c` until its `conv` is at `epoch` or later (at most kClientWait); events go to `events`.
+inline bool reach_epoch(client::Client& c, const std::string& conv, uint64_t epoch,
+                        std::vector<client::Event>* events = nullptr) {
+  return poll_until(
+      c,
+      [&] {
+        auto e = c.epoch(conv);
+        return e.ok() && *e >= epoch;
+      },
+      events);
 }
 
 // What a member's client says the group is.

@@ -19,6 +19,7 @@
 #include "cercle/policy/device_chain.h"
 #include "cercle/policy/policy.h"
 #include "client/sdk/client.h"
+#include "testing/client_view.h"
 #include "testing/relay_fixture.h"
 #include "testing/rewriting_relay.h"
 #include "tests/sdk_round_trip.h"
@@ -99,19 +100,6 @@ class ClientDevicesTest : public RelayFixture {
     ASSERT_TRUE(approved.ok()) << approved.error().message;
     auto joined = fresh.await_approval(kWait);
     ASSERT_TRUE(joined.ok()) << joined.error().message;
-  }
-
-  static bool reach(Client& c, const std::string& conv, uint64_t epoch,
-                    std::vector<client::Event>* events = nullptr) {
-    const auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto e = c.epoch(conv);
-      if (e.ok() && *e >= epoch) return true;
-      auto got = c.poll(100ms);
-      if (!got.ok()) return false;
-      if (events) events->insert(events->end(), got->begin(), got->end());
-    }
-    return false;
   }
 
   static std::vector<client::Event> announced(const std::vector<client::Event>& events) {

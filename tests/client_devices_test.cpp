@@ -57,7 +57,7 @@ TEST_F(ClientDevicesTest, ADeviceApprovedWithItsCodeJoinsTheAccountAndItsConvers
   auto conv = bob->start_direct("alice");
   ASSERT_TRUE(conv.ok()) << conv.error().message;
   EXPECT_EQ(devices_of(*bob, *conv, "alice"), 2u);
-  ASSERT_TRUE(reach(*alice2, *conv, *bob->epoch(*conv)));
+  ASSERT_TRUE(reach_epoch(*alice2, *conv, *bob->epoch(*conv)));
   ASSERT_TRUE(bob->send_text(*conv, "bonjour").ok());
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   bool read = false;
@@ -188,7 +188,7 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   ASSERT_TRUE(group.ok()) << group.error().message;
   ASSERT_TRUE(carol->add_member(*group, "alice").ok());
   ASSERT_TRUE(carol->add_member(*group, "bob").ok());
-  ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group)));
+  ASSERT_TRUE(reach_epoch(*bob, *group, *carol->epoch(*group)));
   ASSERT_TRUE(events_before_round_trip(*bob).ok());
   auto alice2 = sdk_client("alice", false, "alice2");
   ASSERT_TRUE(alice2);
@@ -205,7 +205,7 @@ TEST_F(ClientDevicesTest, ANewDeviceOutsideItsOwnersChainIsMarkedWhenAnnounced) 
   auto got = events_before_round_trip(*carol);
   ASSERT_TRUE(got.ok());
   carol_events = *got;
-  ASSERT_TRUE(reach(*bob, *group, *carol->epoch(*group), &bob_events));
+  ASSERT_TRUE(reach_epoch(*bob, *group, *carol->epoch(*group), &bob_events));
   got = events_before_round_trip(*bob);
   ASSERT_TRUE(got.ok());
   bob_events.insert(bob_events.end(), got->begin(), got->end());

@@ -16,6 +16,7 @@
 
 #include "client/sdk/client.h"
 #include "client/sdk/client_verify.h"
+#include "testing/client_view.h"
 #include "testing/relay_fixture.h"
 #include "tests/sdk_round_trip.h"
 
@@ -77,20 +78,6 @@ class ClientVerifyTest : public RelayFixture {
     return std::move(*c);
   }
 
-  // Polls `c` until `conv` reached `epoch` (bounded); every event goes to `events`.
-  static bool reach(Client& c, const std::string& conv, uint64_t epoch,
-                    std::vector<Event>* events = nullptr) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto e = c.epoch(conv);
-      if (e.ok() && *e >= epoch) return true;
-      auto got = c.poll(100ms);
-      if (!got.ok()) return false;
-      if (events) events->insert(events->end(), got->begin(), got->end());
-    }
-    return false;
-  }
-
   static std::vector<Event> device_events(const std::vector<Event>& events) {
     std::vector<Event> out;
     std::copy_if(events.begin(), events.end(), std::back_inserter(out),
@@ -117,9 +104,9 @@ class ClientVerifyTest : public RelayFixture {
     ASSERT_TRUE(conv.ok()) << conv.error().message;
     conv_ = *conv;
     ASSERT_TRUE(alice_->add_member(conv_, "carol").ok());
-    ASSERT_TRUE(reach(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
+    ASSERT_TRUE(reach_epoch(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
     ASSERT_TRUE(alice_->add_member(conv_, "bob").ok());
-    ASSERT_TRUE(reach(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
+    ASSERT_TRUE(reach_epoch(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
   }
 
   // bob gets a second device (the server adds it; no device of bob approved it) and alice's client
@@ -129,7 +116,7 @@ class ClientVerifyTest : public RelayFixture {
     ASSERT_NO_FATAL_FAILURE(upload_key_packages(bob2_, 1));
     auto added = alice_->add_member(conv_, "bob");
     ASSERT_TRUE(added.ok()) << added.error().message;
-    ASSERT_TRUE(reach(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
+    ASSERT_TRUE(reach_epoch(*carol_, conv_, *alice_->epoch(conv_), &carol_events_));
   }
 
   // Runs `cercle --json ARGS` on `name`'s data folder (its SDK client must be closed first: one
@@ -243,7 +230,7 @@ TEST_F(ClientVerifyTest, ANewDeviceOfSomeoneHereIsAnnouncedButAFirstJoinIsNot) {
   EXPECT_TRUE(announced[0].verify_again);  // carol had verified bob.
   // alice, whose own client added the device, is told too; she had not verified bob.
   std::vector<Event> alice_events;
-  ASSERT_TRUE(reach(*alice_, conv_, *alice_->epoch(conv_), &alice_events));
+  ASSERT_TRUE(reach_epoch(*alice_, conv_, *alice_->epoch(conv_), &alice_events));
   auto more = events_before_round_trip(
       *alice_);  // And nothing else before a round trip (sdk_round_trip.h).
   ASSERT_TRUE(more.ok());
