@@ -157,15 +157,22 @@ std::string run_admin(const std::string& data_dir, const std::vector<std::string
   return out;
 }
 
-CommandRun run_command(const std::string& command, const std::string& err_file) {
+CommandRun run_shell(const std::string& command) {
   CommandRun r;
-  FILE* pipe = popen((command + " 2>'" + err_file + "'").c_str(), "r");
+  FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return r;
   char buf[512];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
   const int rc = pclose(pipe);
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return r;
+}
+
+CommandRun run_command(const std::string& command, const std::string& err_file) {
+  CommandRun r = run_shell(command + " 2>'" + err_file + "'");
+  char buf[512];
+  size_t n;
   FILE* err = fopen(err_file.c_str(), "r");
   while (err && (n = fread(buf, 1, sizeof buf, err)) > 0) r.err.append(buf, n);
   if (err) fclose(err);

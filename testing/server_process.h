@@ -63,6 +63,10 @@ struct CommandRun {
   std::string out, err;
 };
 
+// Runs `command` through the shell: its stdout and exit status (-1 when it did not start or did
+// not exit normally); `err` stays empty.
+CommandRun run_shell(const std::string& command);
+
 // Runs `command` through the shell, its stderr sent to the file `err_file` (rewritten), and
 // returns its stdout, its stderr and its exit status apart.
 CommandRun run_command(const std::string& command, const std::string& err_file);

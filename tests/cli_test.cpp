@@ -31,15 +31,8 @@ class CliTest : public ::testing::Test {
         "CERCLE_PASSPHRASE='" + (passphrase.empty() ? "secret de " + user : passphrase) + "' " +
         CERCLE_CLI_BIN + " --server ws://127.0.0.1:" + std::to_string(server_->port()) +
         "/ws --data '" + dir_.path() + "/" + user + "' --json " + args + " 2>&1";
-    CliRun r;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return r;
-    char buf[512];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    const int rc = pclose(pipe);
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    return r;
+    CommandRun r = run_shell(command);
+    return CliRun{r.status, std::move(r.out)};
   }
 
   static std::string field(const std::string& json, const std::string& name) {
