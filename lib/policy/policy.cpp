@@ -236,6 +236,8 @@ std::string describe(const Refusal& r) {
       return "the group's rules are unreadable";
     case v1::POLICY_REFUSAL_DATA_UNREADABLE:
       return "the commit's data is unreadable";
+    case v1::POLICY_REFUSAL_INVITATION_DECLINED:
+      return "the invitee declined this invitation";
     default:
       return "refused by the group's rules (code " + std::to_string(int{r.code}) + ")";
   }

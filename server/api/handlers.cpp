@@ -48,6 +48,9 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kReportToFacilitators:
     case Rc::kAckReport:
     case Rc::kReportToAdmins:
+    case Rc::kDeclineInvitation:
+    case Rc::kPublishGroup:
+    case Rc::kPostSeanceEvent:
       return on_group_request(id, frame);
     default:
       return on_conversation_request(id, frame);

@@ -39,6 +39,7 @@ enum class Errc : int {
   kInternal = 24,
   kDeviceKeyTaken = 25,
   kChainConflict = 26,  // The account's device chain moved on: read it again.
+  kSeanceConflict = 27, // Another séance event came first: read it, sign anew.
 };
 
 struct Error {

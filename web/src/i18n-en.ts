@@ -267,6 +267,7 @@ export const en: Record<Key, string> = {
   refusal_rulesRemoved: "It removes the group's rules.",
   refusal_rulesUnreadable: "The group's rules cannot be read.",
   refusal_dataUnreadable: "Its information cannot be read.",
+  refusal_invitationDeclined: "{name} said no to the invitation.",
   refusal_accountTypeChanged: "It changes the account type of {name} (peer or professional), which never changes inside a group.",
   refusal_identityChanged: "It gives {name} the name of another account. A member always keeps their name inside a group.",
   refusal_signatureKeyChanged: "It changes the signing key of {name}, which never changes inside a group.",

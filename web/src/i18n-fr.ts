@@ -266,6 +266,7 @@ export const fr = {
   refusal_rulesRemoved: "Il enlève les règles du groupe.",
   refusal_rulesUnreadable: "Les règles du groupe ne peuvent pas être lues.",
   refusal_dataUnreadable: "Ses informations ne peuvent pas être lues.",
+  refusal_invitationDeclined: "{name} a dit non à l'invitation.",
   refusal_accountTypeChanged: "Il change le type de compte de {name} (pair ou professionnel). Ce type ne change jamais dans un groupe.",
   refusal_identityChanged: "Il donne à {name} le nom d'un autre compte. Un membre garde toujours son nom dans un groupe.",
   refusal_signatureKeyChanged: "Il change la clé de signature de {name}, qui ne change jamais dans un groupe.",

@@ -91,6 +91,7 @@ const REFUSAL_KEYS: Record<Exclude<PolicyRefusal, PolicyRefusal.UNSPECIFIED>, st
   [PolicyRefusal.RULES_REMOVED]: "rulesRemoved",
   [PolicyRefusal.RULES_UNREADABLE]: "rulesUnreadable",
   [PolicyRefusal.DATA_UNREADABLE]: "dataUnreadable",
+  [PolicyRefusal.INVITATION_DECLINED]: "invitationDeclined",
 };
 
 /**

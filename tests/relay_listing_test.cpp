@@ -1,0 +1,2 @@
+// Placeholder registered by the proto change; its owner fills it.
+#include <gtest/gtest.h>
