@@ -25,6 +25,22 @@ enum class EntryKind : int {
   kErased = 6,  // Entries erased (never stored: made when reading across them).
 };
 
+// What the association hosting the instance publishes (cercle.toml [association]), sent in every
+// HelloResult; empty name: none configured.
+struct AssociationContact {
+  std::string name;
+  std::string details;
+  std::string phone;
+  std::string sms;
+  std::string url;
+};
+struct Association {
+  std::string name;
+  std::string page;  // https:// only.
+  std::string answer_times;
+  std::vector<AssociationContact> contacts;
+};
+
 struct Config {
   std::string instance_name = "Cercle";
   RegistrationPolicy registration = RegistrationPolicy::kInviteCode;
@@ -43,6 +59,7 @@ struct Config {
   int64_t device_request_ttl_ms = 10 * 60 * 1000;
   uint32_t max_device_requests_per_account = 4;  // Pending at once.
   uint32_t max_device_requests = 10000;          // Pending at once on the whole server.
+  Association association;
 };
 
 using PublicKey = std::array<uint8_t, 32>;
@@ -168,6 +185,7 @@ struct ContactLinkView {
   bool revoked = false;
   uint32_t registrations = 0;
   std::optional<AccountView> owner;  // Filled by resolve only.
+  std::string presentation;          // Shown to visitors (CreateContactLink.presentation).
 };
 
 struct AccountSummary {
