@@ -56,8 +56,9 @@ struct Group {
   std::string conversation_id;
   std::optional<v1::GroupPolicy> policy;  // nullopt: a new group, before its first commit.
   std::vector<Member> members;
-  std::set<std::string> used_invitations;     // Nonces already used in this group.
-  std::set<std::string> revoked_invitations;  // Nonces revoked by a facilitator.
+  std::set<std::string> used_invitations;      // Nonces already used in this group.
+  std::set<std::string> revoked_invitations;   // Nonces revoked by a facilitator.
+  std::set<std::string> declined_invitations;  // Nonces their invitee declined (relay-attested).
 };
 
 // Why the rules refuse: the code is the refusal's identity (the web client gives the same one for
