@@ -60,6 +60,7 @@ Code check_invitation(const Group& g, const v1::GroupPolicy& policy,
   nonce = invitation->nonce();
   if (g.used_invitations.contains(nonce)) return v1::POLICY_REFUSAL_INVITATION_USED;
   if (g.revoked_invitations.contains(nonce)) return v1::POLICY_REFUSAL_INVITATION_REVOKED;
+  if (g.declined_invitations.contains(nonce)) return v1::POLICY_REFUSAL_INVITATION_DECLINED;
   return kAllowed;
 }
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "case_keys.h"
 #include "cercle/policy/policy.h"
 
 namespace cercle::policy {
@@ -19,28 +20,7 @@ namespace {
 
 namespace json = boost::json;
 
-// Key pairs made on first use, by name: the cases say who signs, never key bytes.
-class Keys {
- public:
-  const unsigned char* secret(const std::string& name) { return pair(name).sk.data(); }
-  std::string public_key(const std::string& name) {
-    if (name == "bad") return std::string(31, '\x01');  // Verifies nothing.
-    const auto& pk = pair(name).pk;
-    return std::string(reinterpret_cast<const char*>(pk.data()), pk.size());
-  }
-
- private:
-  struct Pair {
-    std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk;
-    std::array<unsigned char, crypto_sign_SECRETKEYBYTES> sk;
-  };
-  const Pair& pair(const std::string& name) {
-    auto [it, fresh] = pairs_.try_emplace(name);
-    if (fresh) crypto_sign_keypair(it->second.pk.data(), it->second.sk.data());
-    return it->second;
-  }
-  std::map<std::string, Pair> pairs_;
-};
+using Keys = CaseKeys;
 
 json::object load_cases() {
   std::ifstream in(std::string(CERCLE_SOURCE_DIR) + "/lib/policy/policy_cases.json");
@@ -101,6 +81,8 @@ Group group_from(const json::object& file, const json::object& c, Keys& keys) {
   }
   out.used_invitations = nonces(c.contains("used") ? list(c, "used") : list(g, "used"));
   out.revoked_invitations = nonces(c.contains("revoked") ? list(c, "revoked") : list(g, "revoked"));
+  out.declined_invitations =
+      nonces(c.contains("declined") ? list(c, "declined") : list(g, "declined"));
   return out;
 }
 
@@ -195,7 +177,8 @@ TEST(PolicyCases, EveryLeafChangeGetsItsExactAnswer) {
 // Each refusal check_commit and leaf_change can give has at least one case. Two cannot be reached:
 // the invitation check_commit checks for an added member is the first readable one naming that
 // member, so it is never unreadable nor for someone else. The codes after SIGNATURE_KEY_CHANGED are
-// what a client reads from MLS messages before these checks (client_rules.cpp, groups.ts).
+// what a client reads from MLS messages before these checks (client_rules.cpp, groups.ts), except
+// INVITATION_DECLINED, numbered later.
 TEST(PolicyCases, EveryRefusalOfTheSharedChecksHasACase) {
   const json::object file = load_cases();
   std::set<std::string> expected;
@@ -213,6 +196,7 @@ TEST(PolicyCases, EveryRefusalOfTheSharedChecksHasACase) {
     const std::string name = v1::PolicyRefusal_Name(static_cast<v1::PolicyRefusal>(code));
     EXPECT_TRUE(expected.contains(name)) << name << " has no case";
   }
+  EXPECT_TRUE(expected.contains("POLICY_REFUSAL_INVITATION_DECLINED"));
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ async function groupFrom(c) {
     members,
     usedInvitations: new Set((c.used ?? g.used ?? []).map(hexOf)),
     revokedInvitations: new Set((c.revoked ?? g.revoked ?? []).map(hexOf)),
+    declinedInvitations: new Set((c.declined ?? g.declined ?? []).map(hexOf)),
   };
 }
 

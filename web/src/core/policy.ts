@@ -51,8 +51,9 @@ export interface Group {
   conversationId: Uint8Array;
   policy?: GroupPolicy;  // Undefined: a new group, before its first commit.
   members: Member[];
-  usedInvitations: Set<string>;     // Nonces (hex) already used in this group.
-  revokedInvitations: Set<string>;  // Nonces (hex) revoked by a facilitator.
+  usedInvitations: Set<string>;       // Nonces (hex) already used in this group.
+  revokedInvitations: Set<string>;    // Nonces (hex) revoked by a facilitator.
+  declinedInvitations?: Set<string>;  // Nonces (hex) their invitee declined (relay-attested); none when absent.
 }
 
 /**
@@ -279,6 +280,7 @@ async function checkInvitation(
   const nonce = toHex(invitation.nonce);
   if (g.usedInvitations.has(nonce)) return { refusal: PolicyRefusal.INVITATION_USED, who: added.handle };
   if (g.revokedInvitations.has(nonce)) return { refusal: PolicyRefusal.INVITATION_REVOKED, who: added.handle };
+  if (g.declinedInvitations?.has(nonce)) return { refusal: PolicyRefusal.INVITATION_DECLINED, who: added.handle };
   return { nonce };
 }
 
