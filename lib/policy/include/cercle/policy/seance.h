@@ -50,14 +50,14 @@ struct Facts {
 };
 
 // Applies one signed event. Checks, in this order: readable (an event with a kind; an `opened`
-// with a 16-byte seance_id); conversation_id; the author is a member and one of the author's
-// leaves signed it; `previous` == head; the group has séance rules; the role (opened, closed,
-// floor_given, floor_back and lowering another's hand: facilitators; hand_raised, one's own
-// hand_lowered, charter_confirmed: any member); opened only when none is open, everything else only
-// inside the open séance with its seance_id; the floor only to a member; an opening's or a
-// confirmation's charter hash == SHA-256 of the charter in force. Raising a raised hand or lowering
-// a lowered one is accepted and changes nothing but the head; giving the floor lowers the holder's
-// hand; closing clears floor, hands and confirmations.
+// with a 16-byte seance_id, a hand_lowered naming someone); conversation_id; the author is a member
+// and one of the author's leaves signed it; `previous` == head; the group has séance rules; the
+// role (opened, closed, floor_given, floor_back and lowering another's hand: facilitators;
+// hand_raised, one's own hand_lowered, charter_confirmed: any member); opened only when none is
+// open, everything else only inside the open séance with its seance_id; the floor only to a member;
+// an opening's or a confirmation's charter hash == SHA-256 of the charter in force. Raising a
+// raised hand or lowering a lowered one is accepted and changes nothing but the head; giving the
+// floor lowers the holder's hand; closing clears floor, hands and confirmations.
 base::Result<SeanceState, v1::SeanceRefusal> apply(const SeanceState& state,
                                                    const v1::SignedSeanceEvent& signed_event,
                                                    const Facts& facts);
