@@ -8,6 +8,7 @@ export { RelayError, ConnectionLost } from "./core/wire";
 export { ErrorCode } from "./core/proto";
 export { authTranscript } from "./core/proto";
 export * as policy from "./core/policy";
+export * as seance from "./core/seance";
 export * as proto from "./core/proto";
 export * as facilitator from "./testing/facilitator";
 export { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
