@@ -31,6 +31,27 @@ async function boot(root: HTMLElement): Promise<void> {
   new App(messenger, root).start();
 }
 
+/**
+ * The service worker (public/sw.js) keeps the page's own files, so that the page opens again, and
+ * reads what IndexedDB keeps, while the relay (which serves them) does not answer. The files
+ * loaded before it is in charge are named to it, and each one loaded later.
+ */
+function keepFilesForOffline(): void {
+  if (!("serviceWorker" in navigator) || !isSecureContext) return;
+  const assets = (entries: PerformanceEntryList) => entries.map((e) => e.name).filter((n) => new URL(n).pathname.startsWith("/assets/"));
+  navigator.serviceWorker
+    .register("/sw.js")
+    .then(() => navigator.serviceWorker.ready)
+    .then((reg) => {
+      const send = (entries: PerformanceEntryList) => {
+        const cache = assets(entries);
+        if (cache.length) reg.active?.postMessage({ cache });
+      };
+      new PerformanceObserver((list) => send(list.getEntries())).observe({ type: "resource", buffered: true });
+    })
+    .catch(() => {});  // Without it the page works as before; it only does not open offline.
+}
+
 function otherTab(root: HTMLElement): void {
   alone(root, t("otherTabTitle"), t("otherTabText"));
 }
@@ -46,6 +67,7 @@ async function main(): Promise<void> {
   if (continueExit()) return;
   trackHistory();
   listenForEscape();
+  keepFilesForOffline();
   await savedLanguage();
   const root = document.getElementById("app")!;
   replace(root, safetyBar(), h("p", { class: "boot" }, t("loading")));  // Within reach while the rest loads.
