@@ -4,10 +4,10 @@
 #include <set>
 
 #include "cercle/mls/framing.h"
-#include "proposal_buckets.h"
 #include "cercle/mls/state.h"
-#include "state_internal.h"
 #include "cercle/mls/tree_math.h"
+#include "proposal_buckets.h"
+#include "state_internal.h"
 
 namespace cercle::mls {
 
@@ -19,7 +19,13 @@ Result<AppliedProposals> State::apply_proposals(const std::vector<ResolvedPropos
   AppliedProposals out;
   out.tree = *tree_;
   out.extensions = b.gce ? b.gce->extensions : context_.extensions;
-  out.path_required = proposals.empty() || b.gce || !b.updates.empty() || !b.removes.empty();
+  // RFC 9420 12.4 requires a path with GroupContextExtensions too (12.4.2, processing, names only
+  // Update and Remove). ts-mls 1.6 (the web client) commits one without, so a received commit may
+  // omit it, as PublicGroup allows for the relay: no key is kept longer than without the change,
+  // the extensions only say the group's rules. This client's own commits keep the path.
+  const bool membership_path = proposals.empty() || !b.updates.empty() || !b.removes.empty();
+  out.path_required = membership_path || b.gce;
+  out.path_required_on_receipt = membership_path;
   for (const auto& [u, sender] : b.updates) {
     const LeafNode* old = tree_->leaf(sender);
     MLS_ENSURE(old, Errc::kInvalid, "Update from a blank leaf");
@@ -162,7 +168,7 @@ Result<CommitOutput> State::commit(const CommitOptions& options) const {
   PrivateTree priv = priv_;
   Secret commit_secret(Bytes(kHashLen, 0));
   std::optional<PreparedPath> prepared;
-  if (options.force_path || applied.path_required) {
+  if (!options.omit_path && (options.force_path || applied.path_required)) {
     LeafNode leaf_template = *tree_->leaf(own_leaf());
     const SignaturePrivateKey& leaf_signer =
         options.path_leaf ? apply_leaf_change(leaf_template, *options.path_leaf, signer_) : signer_;

@@ -17,7 +17,9 @@ struct AppliedProposals {
   std::vector<uint32_t> added_leaves;
   std::vector<KeyPackage> added_key_packages;
   std::vector<PreSharedKeyId> psks;
-  bool path_required = false;
+  bool path_required = false;  // RFC 9420 12.4: what this client's own commits carry.
+  bool path_required_on_receipt =
+      false;  // What a received commit must carry (see apply_proposals).
   bool self_removed = false;
   // Set when one of our own Update proposals was committed.
   std::optional<HpkePrivateKey> own_leaf_key;

@@ -1,6 +1,8 @@
 // More group-state behaviour: PSKs, proposals by reference, Welcome mismatches, own messages.
 #include <gtest/gtest.h>
 
+#include "cercle/mls/framing.h"
+#include "cercle/mls/key_package.h"
 #include "cercle/mls/state.h"
 
 namespace cercle::mls {
@@ -125,6 +127,74 @@ TEST(StateMore, AMemberLeavesByProposingItsOwnRemoval) {
   auto kept = self.state.commit(opts);
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->pending.members().size(), 2u);
+}
+
+// A group of three whose members all support an application extension (alice, bob, carol).
+struct Trio {
+  State alice, bob, carol;
+};
+
+constexpr uint16_t kRulesExtensionType = 0xFF0A;
+
+Trio make_trio() {
+  KeyPackageOptions kp_options;
+  kp_options.extension_types = {kRulesExtensionType};
+  State alice =
+      State::create(to_bytes("g3"), Credential(to_bytes("alice")), SignaturePrivateKey::generate(),
+                    CreateOptions{{}, {kRulesExtensionType}, {}})
+          .value();
+  auto bob_kp =
+      create_key_package(Credential(to_bytes("bob")), SignaturePrivateKey::generate(), kp_options)
+          .value();
+  auto carol_kp =
+      create_key_package(Credential(to_bytes("carol")), SignaturePrivateKey::generate(), kp_options)
+          .value();
+  CommitOptions add;
+  add.add_key_packages = {bob_kp.key_package, carol_kp.key_package};
+  auto out = alice.commit(add).value();
+  return {std::move(out.pending), State::join(*out.welcome, bob_kp).value(),
+          State::join(*out.welcome, carol_kp).value()};
+}
+
+bool has_path(const Bytes& commit_message) {
+  const MlsMessage message = decode_exact<MlsMessage>(commit_message).value();
+  const auto& m = std::get<PublicMessage>(message.body);
+  return std::get<Commit>(m.content.content).path.has_value();
+}
+
+// B1: the web client (ts-mls 1.6) commits a change of the rules (GroupContextExtensions) without
+// an UpdatePath. A C++ member follows it, as the relay's PublicGroup does; its own such commits
+// keep the path RFC 9420 12.4 asks for, and a pathless Remove is still refused.
+TEST(StateMore, APathlessRulesCommitIsFollowedAndAPathlessRemoveIsNot) {
+  Trio g = make_trio();
+  const std::vector<Extension> rules = {{kRulesExtensionType, to_bytes("muted: carol")}};
+  CommitOptions own;
+  own.force_path = false;
+  own.group_context_extensions = rules;
+  EXPECT_TRUE(has_path(g.alice.commit(own).value().message));
+
+  CommitOptions like_web = own;
+  like_web.omit_path = true;
+  auto web = g.alice.commit(like_web).value();
+  ASSERT_FALSE(has_path(web.message));
+  auto followed = g.bob.process(web.message);
+  ASSERT_TRUE(followed.ok()) << followed.error().message;
+  EXPECT_EQ(followed->state.group_context_extensions(), rules);
+  EXPECT_EQ(followed->state.epoch_authenticator(), web.pending.epoch_authenticator());
+  auto [text, sent] = web.pending.encrypt(to_bytes("still one group")).value();
+  auto read = followed->state.process(text);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->application_data, to_bytes("still one group"));
+
+  CommitOptions remove;
+  remove.remove_leaves = {g.carol.own_leaf()};
+  remove.omit_path = true;
+  auto removing = sent.commit(remove).value();
+  ASSERT_FALSE(has_path(removing.message));
+  auto refused = followed->state.process(removing.message);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalid);
+  EXPECT_EQ(refused.error().message, "commit requires a path");
 }
 
 }  // namespace

@@ -136,7 +136,8 @@ Result<ProcessOutput> State::process_commit(const AuthenticatedContent& ac) cons
   MLS_TRY(auto resolved, resolve_commit(commit, committer));
   MLS_TRY(AppliedProposals applied, apply_proposals(resolved, committer));
   MLS_TRY(auto psks, resolve_psks(applied.psks));
-  MLS_ENSURE(commit.path || !applied.path_required, Errc::kInvalid, "commit requires a path");
+  MLS_ENSURE(commit.path || !applied.path_required_on_receipt, Errc::kInvalid,
+             "commit requires a path");
   ProcessOutput out;
   out.kind = ContentKind::kCommit;
   out.sender = committer;

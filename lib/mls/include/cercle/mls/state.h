@@ -54,6 +54,9 @@ struct CommitOptions {
   std::vector<Bytes> external_psk_ids;
   // Include an UpdatePath even when the proposals do not require one.
   bool force_path = true;
+  // Tests only: no UpdatePath even where RFC 9420 12.4 requires one (a GroupContextExtensions
+  // commit as ts-mls 1.6 makes it, or a malicious member's pathless Remove).
+  bool omit_path = false;
   // Commit the proposals received in this epoch (by reference).
   bool include_pending_proposals = true;
   // Which pending proposals to commit when include_pending_proposals is set (all when unset): a
