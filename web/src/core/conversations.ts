@@ -33,6 +33,7 @@ export class Conversations {
       t.lastTime = Math.max(t.lastTime, c.lastTime, c.createdMs);
       t.ready ||= c.ready;
       if (c.group) t.members = (c.roster ?? []).filter((r) => !r.self).map((r) => r.handle);
+      if (c.group && c.profile) t.name = c.profile.name;
       byPeer.set(c.peer, t);
     }
     for (const peer of this.ctx.restored) {
@@ -99,6 +100,9 @@ export class Conversations {
       left: !!meta.left,
       leaving: !!meta.leaving && !meta.left,
       invitations: meta.invitations ?? {},
+      name: meta.profile?.name,
+      description: meta.profile?.description,
+      joinRequests: meta.joinRequests ?? [],
     };
   }
 

@@ -1,7 +1,7 @@
 // Groupes de parole on this client: reading a group's rules and members from its MLS state, the
 // facts of a commit (the group before and after it, compared leaf by leaf), the rules check before
 // a commit is adopted (policy.ts), and what the group's events mean. Used by messenger.ts.
-import { fromBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { equalBytes, toHex } from "./bytes";
 import * as mls from "./mls";
 import { deviceFingerprint, type Verification } from "./verify";
@@ -29,6 +29,7 @@ import {
   JoinRule,
   PolicyRefusal,
   Role,
+  SignedInvitationSchema,
   type SignedInvitation,
   type GroupEvent,
   type GroupPolicy,
@@ -41,7 +42,10 @@ export interface TrackedInvitation {
   professional: boolean;
   accompanying: string;
   accepted?: boolean;
+  acceptedMs?: number;  // The relay's time of the acceptance (the objection delay counts from it).
   revoked?: boolean;
+  declined?: boolean;   // The invitee said no (GroupEvent.declined): never used.
+  signed?: Uint8Array;  // The encoded SignedInvitation (verified): the inviter's client adds with it.
   objected?: boolean;
   used?: boolean;
 }
@@ -394,6 +398,7 @@ async function readInvitation(
   t.inviter = claimed.inviter;
   t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
   t.accompanying = claimed.accompanying;
+  t.signed = toBinary(SignedInvitationSchema, signed);
   return {
     notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying, id: toHex(claimed.nonce) },
   };
@@ -415,6 +420,7 @@ export async function readEvent(
   state: mls.GroupStateHandle,
   conversationId: Uint8Array,
   invitations: Record<string, TrackedInvitation>,
+  timeMs = 0,
 ): Promise<EventOutcome> {
   let e: GroupEvent;
   try {
@@ -432,6 +438,7 @@ export async function readEvent(
     case "accepted": {
       const t = tracked(e.kind.value);
       t.accepted = true;
+      t.acceptedMs ??= timeMs;
       return { notice: { type: "accepted", ...about(t) } };
     }
     case "revoked": {
@@ -444,6 +451,11 @@ export async function readEvent(
       const t = tracked(e.kind.value);
       t.objected = true;
       return { notice: { type: "objected", ...about(t) } };
+    }
+    case "declined": {
+      const t = tracked(e.kind.value);
+      t.declined = true;  // Shown by the inviter's screens (facilitate.ts); no line in the thread yet.
+      return {};
     }
     case "joinRequest":
       if (!rules || rules.joinRule !== JoinRule.OPEN_TO_PEERS) return {};

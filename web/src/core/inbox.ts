@@ -22,6 +22,14 @@ const MAX_REFUSED_PROPOSALS = 256;
 export type BatchWire = Pick<Wire, "call" | "fire">;
 
 export class Inbox {
+  /**
+   * Whether this client does the group duties the C++ SDK does on reading (duties.ts): commit
+   * members' requests to leave, add accepted invitees and peers who asked to join. On in the page;
+   * node tests turn it on where they want it (their node facilitators act step by step).
+   */
+  duties = typeof document !== "undefined";
+  private dutyTimer?: ReturnType<typeof setTimeout>;
+
   constructor(
     private readonly ctx: Context,
     private readonly joining: Joining,
@@ -51,8 +59,25 @@ export class Inbox {
     }
     if (touched.size) this.ctx.changed();
     if (this.roster.unchecked) void this.roster.checkNewDevices(wire as Wire).catch(() => {});
+    if (this.duties && touched.size) this.scheduleDuties(0);
     // New times from the relay may put older messages past a group's retention.
     if ([...touched].some((id) => this.ctx.cutoff(this.ctx.convs.get(id)) !== undefined)) void this.prune();
+  }
+
+  /**
+   * Runs the group duties after the current batch (they commit, one at a time like everything),
+   * and again when an objection delay ends.
+   */
+  scheduleDuties(inMs: number): void {
+    clearTimeout(this.dutyTimer);
+    this.dutyTimer = setTimeout(() => {
+      void import("./duties")
+        .then((d) => d.runDuties(this.ctx, this.roster))
+        .then((next) => {
+          if (next !== undefined) this.scheduleDuties(Math.min(Math.max(next - this.ctx.serverNow(), 1000), 3_600_000));
+        })
+        .catch(() => {});  // Tried again after the next batch.
+    }, inMs);
   }
 
   private async handleDelivery(wire: BatchWire, d: Delivery): Promise<void> {
@@ -92,7 +117,9 @@ export class Inbox {
     if (!meta.group) return;  // Only groups have events.
     const state = await this.ctx.group(meta.id);
     meta.invitations ??= {};
-    const out = await groups.readEvent(d.payload, state, d.conversationId, meta.invitations);
+    const out = await groups.readEvent(d.payload, state, d.conversationId, meta.invitations, Number(d.serverTimeMs));
+    const asking = out.notice?.type === "joinRequest" ? out.notice.who : undefined;
+    if (asking && !(meta.roster ?? []).some((r) => r.handle === asking)) meta.joinRequests = [...new Set([...(meta.joinRequests ?? []), asking])];
     if (out.deletedSeq !== undefined) {
       // Deleted for everyone by a facilitator: gone from this device too.
       const target = out.deletedSeq;
@@ -122,6 +149,12 @@ export class Inbox {
       // unread), and only then is the state (its secret tree, one key used) kept.
       const out = await mls.processIncoming(state, d.payload);
       if (!out.application || !out.sender) throw new Error("not an application message");
+      if (out.application[0] === 0) {
+        // Typed content (profile.ts), not a message: kept in the conversation's record if it is for it.
+        this.ctx.groups.set(meta.id, out.newState);
+        ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
+        return this.applyContent(meta, d, out.newState, out.application);
+      }
       text = fromUtf8(out.application);
       sender = out.sender.handle;
       professional = out.sender.professional;
@@ -150,6 +183,16 @@ export class Inbox {
       meta.unread += 1;
       this.ctx.announce(msg);
     }
+  }
+
+  /** A group's signed profile: taken only from a facilitator, for this group, newer than the one held. */
+  private async applyContent(meta: ConvMeta, d: Delivery, state: mls.GroupStateHandle, plaintext: Uint8Array): Promise<void> {
+    if (!meta.group) return;
+    const profiles = await import("./profile");
+    const signed = profiles.openEnvelope(plaintext);
+    if (!signed) return;  // An unknown kind: a later version's content, ignored.
+    const checked = await profiles.checkProfile(signed, state, d.conversationId, meta.profile);
+    if ("profile" in checked) meta.profile = profiles.stored(signed, checked.profile);
   }
 
   /** A PROPOSAL or COMMIT delivery: read, judged by the group's rules, and adopted only if allowed. */

@@ -38,6 +38,9 @@ export class Joining {
       else meta.peer = this.directPeer(info, handles);
       this.ctx.groups.set(id, state);
       meta.ready = true;
+      // Added back after leaving or being removed: the new group state is followed again.
+      delete meta.left;
+      delete meta.leaving;
       // Joining a group: the devices seen now are where later changes start from. A new direct
       // conversation with someone already known starts from the devices of the one before, so that a
       // device more (say, the server's) is announced there too.

@@ -282,6 +282,11 @@ export class Messenger {
     return (await import("./member")).reportMessage(this.ctx, peer, key, reason);
   }
 
+  /** A facilitator's tools for groups (facilitate.ts, loaded on demand: never in a visitor's first load). */
+  async facilitator(): Promise<import("./facilitate").Facilitator> {
+    return new (await import("./facilitate")).Facilitator(this.ctx, this.roster);
+  }
+
   /** The account's canonical handle, or NOT_FOUND. */
   lookup(handle: string): Promise<string> {
     return this.convs.lookup(handle);

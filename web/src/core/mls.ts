@@ -154,6 +154,8 @@ export interface CommitOut {
   welcome: Uint8Array;
   /** A group's first commit only: its start, sent to the relay with it (Commit.genesis). */
   genesis?: Genesis;
+  /** What the commit applies (pending proposals it took, with their senders, and its own), as a receiver lists them. */
+  proposals: ProposalFrom[];
 }
 
 export interface CommitOptions {
@@ -188,11 +190,16 @@ export async function commit(state: ClientState, opts: CommitOptions): Promise<C
     { state: { ...state, unappliedProposals: pending }, cipherSuite: cs },
     { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true, authenticatedData: opts.authenticatedData },
   );
+  const own = state.privatePath.leafIndex;
   return {
     newState: out.newState,
     commit: encodeMlsMessage(out.commit),
     welcome: out.welcome ? encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: out.welcome }) : new Uint8Array(),
     genesis: genesisOf(state, out.newState),
+    proposals: [
+      ...Object.values(pending).map((p) => ({ proposal: p.proposal, sender: p.senderLeafIndex })),
+      ...proposals.map((proposal) => ({ proposal, sender: own })),
+    ],
   };
 }
 

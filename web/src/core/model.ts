@@ -3,6 +3,7 @@
 import { randomHex } from "./bytes";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import type { Fail } from "./policy";
+import type { StoredProfile } from "./profile";
 import { AccountType } from "./proto";
 import type { KeyHandle } from "./signer";
 import type { Store } from "./store";
@@ -55,6 +56,10 @@ export interface ConvMeta {
   devices?: DeviceRecord[];
   /** Fingerprints of devices that joined while their owner's signed chain did not list them. */
   unapproved?: string[];
+  /** Group: its name and description, signed by a facilitator (profile.ts); kept here, so erasing the message that carried it loses nothing. */
+  profile?: StoredProfile;
+  /** Group: peers who asked to join (an open group), until they are members. */
+  joinRequests?: string[];
 }
 
 /** One person of a conversation: their devices (from the MLS leaves) and whether they were verified. */
@@ -104,6 +109,7 @@ export interface Thread {
   ready: boolean;
   group: boolean;
   members: string[];     // Group: the other members' handles.
+  name?: string;         // Group: its name, from a facilitator's signed profile.
 }
 
 /** A group as its member sees it. */
@@ -115,6 +121,9 @@ export interface GroupView {
   left: boolean;
   leaving: boolean;        // Asked to leave; a facilitator's client has not committed it yet.
   invitations: Record<string, TrackedInvitation>;
+  name?: string;           // From a facilitator's signed profile (profile.ts).
+  description?: string;
+  joinRequests: string[];  // Peers asking to join (an open group), not yet members.
 }
 
 /** An invitation to a group addressed to this account, not yet accepted. */

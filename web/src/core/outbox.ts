@@ -24,6 +24,8 @@ export class Outbox {
 
   /** Queues a message to `peer`; it is sent now if online, else at the next connection. */
   async sendText(peer: string, text: string): Promise<ChatMessage> {
+    // A plaintext starting with 0x00 is typed content (profile.ts), never a message's text.
+    if (text.startsWith("\u0000")) throw new RangeError("a message cannot start with U+0000");
     const msg: ChatMessage = {
       key: messageKey(peer, Date.now()),
       peer,

@@ -32,6 +32,8 @@ export class Roster {
     const { roster, rules } = groups.describe(state, this.ctx.account!.handle);
     meta.roster = roster;
     meta.rules = rules;
+    // A peer who asked to join and is now in the group no longer waits.
+    if (meta.joinRequests) meta.joinRequests = meta.joinRequests.filter((h) => !roster.some((r) => r.handle === h));
   }
 
   /**

@@ -1,125 +1,60 @@
 // Tests only (bundled into build-node/core.mjs, never into the page): a node-side client core acting
-// as a group's facilitator (creating a groupe de parole whose first commit sets its rules, inviting,
-// adding, changing the rules, deleting), handing deliveries to a client as a relay would, and
-// reading a client's inside. A member forging what the rules forbid is in malicious.ts (exported
-// from here too). The web client itself is a member's client and has no facilitator tools.
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { fromHex, randomHex, toHex } from "../core/bytes";
-import * as groups from "../core/groups";
+// as a group's facilitator through the core's own tools (src/core/facilitate.ts: creating a
+// groupe de parole whose first commit sets its rules, inviting, adding, changing the rules,
+// deleting), handing deliveries to a client as a relay would, and reading a client's inside. A
+// member forging what the rules forbid is in malicious.ts (exported from here too).
+import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromHex, toHex } from "../core/bytes";
+import { Facilitator } from "../core/facilitate";
+import * as profiles from "../core/profile";
 import type { BatchWire } from "../core/inbox";
 import * as mls from "../core/mls";
 import type { ChatMessage, ConvMeta, Messenger } from "../core/messenger";
 import { groupKey } from "../core/messenger";
-import { invitationTranscript } from "../core/policy";
 import {
-  CommitDataSchema,
   ConversationInfoSchema,
   ConversationKind,
   DeliveryKind,
   GroupPolicySchema,
   InvitationSchema,
-  InviteeType,
-  Role,
-  RoleGrantSchema,
   SignedInvitationSchema,
   type Delivery,
   type GroupPolicy,
   type SignedInvitation,
 } from "../core/proto";
-import { sign } from "../core/signer";
-import { put, type Op, type Store } from "../core/store";
-import { markHandled } from "../core/watermark";
+import type { Store } from "../core/store";
 import type { Wire } from "../core/wire";
-import { inside, keyPackagesOf, rulesOf } from "./inside";
+import { inside, keyPackagesOf } from "./inside";
 
 export * from "./malicious";
+export { PolicyRefused } from "../core/facilitate";
+export { ProfileTooLong } from "../core/profile";
 export { rulesOf } from "./inside";
 
 export type PolicyInit = MessageInitShape<typeof GroupPolicySchema>;
 
-/** Sends a commit built on this device's state and adopts it once the relay accepted it. */
-async function commitAndAdopt(
-  m: Messenger,
-  id: string,
-  opts: mls.CommitOptions,
-  devices: { add?: bigint[]; remove?: bigint[] } = {},
-): Promise<number> {
+/** The core's facilitator tools (src/core/facilitate.ts) on `m`. */
+export function fac(m: Messenger): Facilitator {
   const x = inside(m);
-  return x.ctx.exclusive(async () => {
-    const wire = x.ctx.requireWire();
-    const meta = x.ctx.convs.get(id)!;
-    const state = await x.ctx.group(id);
-    const out = await mls.commit(state, { keepPending: groups.allowedPending(state), ...opts });
-    const res = await wire.call(
-      {
-        case: "commit",
-        value: {
-          conversationId: fromHex(id),
-          epoch: mls.epochOf(state),
-          commit: out.commit,
-          addDevices: devices.add ?? [],
-          removeDevices: devices.remove ?? [],
-          welcome: out.welcome,
-          genesis: out.genesis,
-        },
-      },
-      "commit",
-    );
-    x.ctx.groups.set(id, out.newState);
-    markHandled(meta, Number(res.seq));
-    x.roster.describe(meta, out.newState);
-    const ops: Op[] = [put("groups", id, mls.encodeState(out.newState)), put("convs", id, meta)];
-    x.roster.track(meta, out.newState, Number(res.seq), Date.now(), ops);
-    await x.ctx.store.write(ops);
-    x.ctx.changed();
-    return Number(res.seq);
-  });
+  return new Facilitator(x.ctx, x.roster);
+}
+
+/** Turns on (or off) the group duties `m` does after each batch (inbox.ts; off by default under node). */
+export function setDuties(m: Messenger, on: boolean): void {
+  inside(m).inbox.duties = on;
 }
 
 /**
  * Creates a groupe de parole: its first commit sets the rules (this account facilitates, plus
  * `rules`) and adds `members` (peers, without invitations). Returns the conversation id (hex).
  */
-export async function createGroup(m: Messenger, rules: PolicyInit = {}, members: string[] = []): Promise<string> {
-  const x = inside(m);
-  const wire = x.ctx.requireWire();
-  const info = await wire.call({ case: "createConversation", value: { kind: ConversationKind.GROUP } }, "conversation");
-  const id = toHex(info.conversationId);
-  const policy = create(GroupPolicySchema, rules);
-  policy.roles.unshift(create(RoleGrantSchema, { handle: x.ctx.account.handle, role: Role.FACILITATOR }));
-  const add = [];
-  const devices = [];
-  for (const handle of members) {
-    const got = await keyPackagesOf(wire, handle);
-    add.push(...got.kps);
-    devices.push(...got.devices);
-  }
-  await x.ctx.exclusive(async () => {
-    const state = await mls.newGroup(info.conversationId, x.ctx.identity);
-    const meta: ConvMeta = {
-      id,
-      peer: groupKey(id),
-      processed: 0,
-      above: [],
-      ready: true,
-      unread: 0,
-      lastTime: Date.now(),
-      createdMs: Date.now(),
-      group: true,
-      invitations: {},
-    };
-    x.ctx.groups.set(id, state);
-    x.ctx.convs.set(id, meta);
-  });
-  await commitAndAdopt(m, id, { add, policy: toBinary(GroupPolicySchema, policy) }, { add: devices });
-  return id;
+export function createGroup(m: Messenger, rules: PolicyInit = {}, members: string[] = []): Promise<string> {
+  return fac(m).createWithPolicy(create(GroupPolicySchema, rules), members);
 }
 
 /** Changes the rules (a commit with the new group context extension). */
-export async function setRules(m: Messenger, id: string, edit: (p: GroupPolicy) => void): Promise<number> {
-  const policy = await rulesOf(m, id);
-  edit(policy);
-  return commitAndAdopt(m, id, { policy: toBinary(GroupPolicySchema, policy) });
+export function setRules(m: Messenger, id: string, edit: (p: GroupPolicy) => void): Promise<number> {
+  return fac(m).editRules(id, edit);
 }
 
 /** Signs an invitation with this device's MLS key (the key of its leaf) and gives it to the relay. */
@@ -129,22 +64,8 @@ export async function invite(
   invitee: string,
   opts: { professional?: boolean; accompanying?: string; expiresInMs?: number } = {},
 ): Promise<SignedInvitation> {
-  const x = inside(m);
-  const rules = await rulesOf(m, id);
-  const invitation = create(InvitationSchema, {
-    conversationId: fromHex(id),
-    inviter: x.ctx.account.handle,
-    invitee,
-    inviteeType: opts.professional ? InviteeType.INVITEE_PROFESSIONAL : InviteeType.INVITEE_PEER,
-    accompanying: opts.accompanying ?? "",
-    expiresAtMs: BigInt(Math.round(m.serverNow()) + (opts.expiresInMs ?? 86_400_000)),
-    nonce: fromHex(randomHex(16)),
-    charter: rules.charter,
-  });
-  const bytes = toBinary(InvitationSchema, invitation);
-  const signed = create(SignedInvitationSchema, { invitation: bytes, signature: await sign(x.ctx.account.mlsKey, invitationTranscript(bytes)) });
-  await x.ctx.requireWire().call({ case: "createInvitation", value: { signedInvitation: toBinary(SignedInvitationSchema, signed) } }, "done");
-  return signed;
+  const nonce = await fac(m).invite(id, invitee, { expiresInMs: 86_400_000, ...opts });
+  return fromBinary(SignedInvitationSchema, inside(m).ctx.convs.get(id)!.invitations![nonce].signed!);
 }
 
 export function nonceOf(signed: SignedInvitation): Uint8Array {
@@ -157,28 +78,16 @@ export async function accept(m: Messenger, id: string, signed: SignedInvitation)
   await inside(m).ctx.requireWire().call({ case: "acceptInvitation", value: { conversationId: fromHex(id), nonce: nonceOf(signed) } }, "done");
 }
 
-export async function revoke(m: Messenger, id: string, signed: SignedInvitation): Promise<void> {
-  await inside(m).ctx.requireWire().call({ case: "revokeInvitation", value: { conversationId: fromHex(id), nonce: nonceOf(signed) } }, "done");
+export function revoke(m: Messenger, id: string, signed: SignedInvitation): Promise<void> {
+  return fac(m).revoke(id, toHex(nonceOf(signed)));
 }
 
 /**
  * Adds the devices of `handle`; with an invitation, the commit carries it (authenticated data)
  * and, for a professional, gives them the INVITED_PROFESSIONAL role (with whom they accompany).
  */
-export async function add(m: Messenger, id: string, handle: string, signed?: SignedInvitation): Promise<number> {
-  const x = inside(m);
-  const { kps, devices } = await keyPackagesOf(x.ctx.requireWire(), handle);
-  const opts: mls.CommitOptions = { add: kps };
-  if (signed) {
-    opts.authenticatedData = toBinary(CommitDataSchema, create(CommitDataSchema, { invitations: [signed] }));
-    const invitation = fromBinary(InvitationSchema, signed.invitation);
-    if (invitation.inviteeType === InviteeType.INVITEE_PROFESSIONAL) {
-      const rules = await rulesOf(m, id);
-      rules.roles.push(create(RoleGrantSchema, { handle, role: Role.INVITED_PROFESSIONAL, accompanying: invitation.accompanying }));
-      opts.policy = toBinary(GroupPolicySchema, rules);
-    }
-  }
-  return commitAndAdopt(m, id, opts, { add: devices });
+export function add(m: Messenger, id: string, handle: string, signed?: SignedInvitation): Promise<number> {
+  return fac(m).add(id, handle, signed);
 }
 
 /** The id (hex) of the newest direct conversation of `m` with `peer` that it holds. */
@@ -188,39 +97,35 @@ export function directId(m: Messenger, peer: string): string | undefined {
   return best?.id;
 }
 
-/** Adds only the devices `only` of `handle` (say, a new device of someone already in the group). */
+/**
+ * Adds only the devices `only` of `handle` (say, a new device of someone already in the group),
+ * without the chain check the core makes (tests seat devices the chain does not list).
+ */
 export async function addDevices(m: Messenger, id: string, handle: string, only: bigint[]): Promise<number> {
-  const x = inside(m);
-  const fetched = await keyPackagesOf(x.ctx.requireWire(), handle);
+  const fetched = await keyPackagesOf(inside(m).ctx.requireWire(), handle);
   const picked = fetched.devices.map((d, i) => ({ d, kp: fetched.kps[i] })).filter(({ d }) => only.includes(d));
   if (picked.length !== only.length) throw new Error(`not every device of ${handle} has a key package`);
-  return commitAndAdopt(m, id, { add: picked.map((p) => p.kp) }, { add: picked.map((p) => p.d) });
+  return fac(m).addPackages(id, picked.map((p) => p.kp), picked.map((p) => p.d));
 }
 
 /** A commit that changes nothing but the epoch (an UpdatePath), taking no pending proposal. */
 export function commitNothing(m: Messenger, id: string): Promise<number> {
-  return commitAndAdopt(m, id, { keepPending: () => false });
+  return fac(m).commitNothing(id);
 }
 
 /** The leaves whose self-removal (a member asking to leave) waits in this device's state. */
-export async function leaving(m: Messenger, id: string): Promise<number[]> {
-  const state = await inside(m).ctx.group(id);
-  return Object.values(state.unappliedProposals)
-    .filter((p) => p.proposal.proposalType === "remove" && p.proposal.remove.removed === p.senderLeafIndex)
-    .map((p) => p.senderLeafIndex!);
+export function leaving(m: Messenger, id: string): Promise<number[]> {
+  return fac(m).leaving(id);
 }
 
 /** Commits the members' requests to leave, naming their devices to the relay (as the C++ SDK does). */
-export async function commitLeaving(m: Messenger, id: string): Promise<number> {
-  const leaves = await leaving(m, id);
-  const info = await inside(m).ctx.requireWire().call({ case: "getConversation", value: { conversationId: fromHex(id) } }, "conversation");
-  const remove = info.members.filter((x) => leaves.includes(x.leaf)).map((x) => x.deviceId);
-  return commitAndAdopt(m, id, {}, { remove });
+export function commitLeaving(m: Messenger, id: string): Promise<number> {
+  return fac(m).commitLeaving(id);
 }
 
 /** Deletes an entry for everyone (facilitators only). */
-export async function deleteEntry(m: Messenger, id: string, seq: number): Promise<void> {
-  await inside(m).ctx.requireWire().call({ case: "deleteEntry", value: { conversationId: fromHex(id), seq: BigInt(seq) } }, "done");
+export function deleteEntry(m: Messenger, id: string, seq: number): Promise<void> {
+  return fac(m).deleteEntry(id, seq);
 }
 
 /** This device's epoch of the group. */
@@ -310,4 +215,29 @@ export function convsOf(m: Messenger): Map<string, ConvMeta> {
 /** The store of `m`. */
 export function storeOf(m: Messenger): Store {
   return inside(m).ctx.store;
+}
+
+/** The group's profile as `m` keeps it (name, description, version), if any. */
+export function profileOf(m: Messenger, id: string): { name: string; description: string; version: number } | undefined {
+  const p = inside(m).ctx.convs.get(id)?.profile;
+  return p && { name: p.name, description: p.description, version: p.version };
+}
+
+/** Sends `plaintext` as an application message of `m` in the group (a test forging typed content). */
+export async function sendPlaintext(m: Messenger, id: string, plaintext: Uint8Array): Promise<number> {
+  const x = inside(m);
+  return x.ctx.exclusive(async () => {
+    const state = await x.ctx.group(id);
+    const out = await mls.encrypt(state, plaintext);
+    const value = { conversationId: fromHex(id), epoch: mls.epochOf(state), payload: out.message, kind: DeliveryKind.APPLICATION };
+    const res = await x.ctx.requireWire().call({ case: "send", value }, "send");
+    x.ctx.groups.set(id, out.newState);
+    return Number(res.seq);
+  });
+}
+
+/** A profile of the group signed by `m`'s leaf key, in its envelope (0x00 || AppContent). */
+export async function profileEnvelope(m: Messenger, id: string, name: string, version: number): Promise<Uint8Array> {
+  const a = inside(m).ctx.account;
+  return profiles.envelope(await profiles.signProfile(a.mlsKey, a.handle, { conversationId: fromHex(id), name, description: "", version }));
 }
