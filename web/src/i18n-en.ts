@@ -277,6 +277,7 @@ export const en: Record<Key, string> = {
   refusal_proposalTypeRefused: "It comes from {name} and asks for an operation Cercle does not use.",
   refusal_proposalRefused: "It applies a proposal that was already refused (from {name}).",
   navDevices: "My devices",
+  navNewGroup: "Create a group",
   errChainRefused: "This person's devices changed without their confirmation. Check with them before you write.",
   errRequestGone: "The request no longer exists. It lasts 10 minutes. Start again.",
   homeJoinTitle: "Use my account on this device",

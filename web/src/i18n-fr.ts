@@ -277,6 +277,7 @@ export const fr = {
   refusal_proposalTypeRefused: "Il vient de {name} et demande une opération que Cercle n'utilise pas.",
   refusal_proposalRefused: "Il applique une proposition déjà refusée (de {name}).",
   navDevices: "Mes appareils",
+  navNewGroup: "Créer un groupe",
   errChainRefused: "Cette personne a changé d'appareil sans le confirmer. Vérifiez avec elle avant de lui écrire.",
   errRequestGone: "La demande n'existe plus. Elle dure 10 minutes. Recommencez.",
   homeJoinTitle: "Utiliser mon compte sur cet appareil",

@@ -8,6 +8,7 @@ import type { Context } from "./context";
 import * as groups from "./groups";
 import type { Joining } from "./joining";
 import * as mls from "./mls";
+import type { Leaf } from "./mls-leaves";
 import { messageKey, type ChatMessage, type ConvMeta, type MessageStatus } from "./model";
 import { DeliveryKind, type Delivery } from "./proto";
 import type { Roster } from "./roster";
@@ -137,34 +138,33 @@ export class Inbox {
     else if (d.kind === DeliveryKind.COMMIT || d.kind === DeliveryKind.PROPOSAL) await this.applyHandshake(meta, d, state, ops);
   }
 
-  private async applyApplication(meta: ConvMeta, d: Delivery, state: mls.GroupStateHandle, ops: Op[]): Promise<void> {
-    let text = "";
-    let status: MessageStatus = "received";
-    // The sender is who the MLS credential of the sending leaf names; the relay's sender_device
-    // is not trusted for it. An unreadable message is shown as the peer's (nothing is known).
-    let sender = meta.group ? "" : meta.peer;
-    let professional = false;
+  /**
+   * Decrypts an application message: only an application message comes out (a proposal or a commit
+   * sent as one is refused unread), and only then is the state (its secret tree, one key used) kept.
+   * Undefined: unreadable.
+   */
+  private async decrypt(meta: ConvMeta, d: Delivery, state: mls.GroupStateHandle, ops: Op[]): Promise<{ plaintext: Uint8Array; sender: Leaf; state: mls.GroupStateHandle } | undefined> {
     try {
-      // Only an application message comes out (a proposal or a commit sent as one is refused
-      // unread), and only then is the state (its secret tree, one key used) kept.
       const out = await mls.processIncoming(state, d.payload);
       if (!out.application || !out.sender) throw new Error("not an application message");
-      if (out.application[0] === 0) {
-        // Typed content (profile.ts), not a message: kept in the conversation's record if it is for it.
-        this.ctx.groups.set(meta.id, out.newState);
-        ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
-        return this.applyContent(meta, d, out.newState, out.application);
-      }
-      text = fromUtf8(out.application);
-      sender = out.sender.handle;
-      professional = out.sender.professional;
       this.ctx.groups.set(meta.id, out.newState);
       ops.push(put("groups", meta.id, mls.encodeState(out.newState)));
+      return { plaintext: out.application, sender: out.sender, state: out.newState };
     } catch {
-      status = "unreadable";
+      return undefined;
     }
+  }
+
+  private async applyApplication(meta: ConvMeta, d: Delivery, state: mls.GroupStateHandle, ops: Op[]): Promise<void> {
+    const out = await this.decrypt(meta, d, state, ops);
+    // Typed content (profile.ts), not a message: kept in the conversation's record if it is for it.
+    if (out && out.plaintext[0] === 0) return this.applyContent(meta, d, out.state, out.plaintext);
+    const status: MessageStatus = out ? "received" : "unreadable";
+    // The sender is who the MLS credential of the sending leaf names; the relay's sender_device
+    // is not trusted for it. An unreadable message is shown as the peer's (nothing is known).
+    const sender = out ? out.sender.handle : meta.group ? "" : meta.peer;
     // From another device of this account: ours, already read.
-    const mine = status === "received" && sender === this.ctx.account!.handle;
+    const mine = !!out && sender === this.ctx.account!.handle;
     const msg: ChatMessage = {
       key: messageKey(meta.peer, Number(d.serverTimeMs)),
       peer: meta.peer,
@@ -172,10 +172,10 @@ export class Inbox {
       seq: Number(d.seq),
       mine,
       sender,
-      text,
+      text: out ? fromUtf8(out.plaintext) : "",
       time: Number(d.serverTimeMs),
-      status: mine && status === "received" ? "sent" : status,
-      professional,
+      status: mine ? "sent" : status,
+      professional: !!out?.sender.professional,
     };
     ops.push(put("messages", msg.key, msg));
     meta.lastTime = msg.time;

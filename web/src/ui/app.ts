@@ -123,7 +123,8 @@ export class App implements Shell {
     const item = (href: string, text: string) => h("li", {}, h("a", { href }, text));
     // Contact links are for peer helpers: a professional's menu does not offer them.
     const links = role === "helper" && !this.m.professional ? item("#/links", t("navLinks")) : null;
-    const threads = role === "helper" ? [item("#/", t("navConversations")), links] : item("#/", t("navConversation"));
+    const newGroup = role === "helper" && !this.m.professional ? item("#/groupes/nouveau", t("navNewGroup")) : null;
+    const threads = role === "helper" ? [item("#/", t("navConversations")), links, newGroup] : item("#/", t("navConversation"));
     const items = [threads, this.invitationsItem, item("#/devices", t("navDevices")), item("#/account", t("navAccount")), item("#/safety", t("navSafety"))];
     return h("nav", { "aria-label": t("mainNav") }, h("ul", {}, items));
   }
@@ -301,6 +302,9 @@ export class App implements Shell {
     if (conv) return new (await import("./conversation")).ConversationScreen(this, this.m, decodeURIComponent(conv[1]));
     if (group) return new (await import("./conversation")).ConversationScreen(this, this.m, groupKey(group[1]));
     if (hash === "#/links" && role === "helper" && !this.m.professional) return new (await import("./links")).LinksScreen(this.m);
+    if (hash === "#/groupes/nouveau" && role === "helper" && !this.m.professional) return new (await import("./group-create")).GroupCreateScreen(this, this.m);
+    const admin = /^#\/ga\/([0-9a-f]+)$/.exec(hash);
+    if (admin) return new (await import("./group-admin")).GroupAdminScreen(this.m, admin[1]);
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();

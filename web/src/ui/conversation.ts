@@ -6,10 +6,11 @@ import { ErrorCode } from "../core/proto";
 import { lang, t } from "../i18n";
 import { busy, errorText, formatTime, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
-import { peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
+import { descriptionSection, peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
+import { ft } from "../i18n-facilitator";
 import { noticeText, threadTitle } from "./notices";
 import { safetyPrefs } from "./safety-prefs";
-import { eraseControl, leaveControl, openReport } from "./thread-actions";
+import { confirmed, eraseControl, leaveControl, openReport } from "./thread-actions";
 
 /** The longest message, in characters (Unicode code points, as the counter shows them). */
 export const MAX_MESSAGE = 4000;
@@ -195,7 +196,7 @@ export class ConversationScreen implements Screen {
     // Disclosures the user opened stay open when the list is redrawn.
     const open = new Set([...this.groupBox.querySelectorAll("details")].filter((d) => d.open).map((d) => d.dataset.key ?? "rules"));
     this.groupShown = shown;
-    if (view) replace(this.groupBox, stateNotices(view), rosterSection(view, this.peer), rulesSection(view));
+    if (view) replace(this.groupBox, descriptionSection(view), stateNotices(view), this.manageLink(view), rosterSection(view, this.peer), rulesSection(view));
     else replace(this.groupBox, peopleSection(people, this.peer));
     for (const d of this.groupBox.querySelectorAll("details")) d.open = open.has(d.dataset.key ?? "rules");
     // On a wide screen the member list starts open; on a phone it is folded so that the messages
@@ -205,6 +206,36 @@ export class ConversationScreen implements Screen {
       this.peopleSeen = true;
       roster.open = matchMedia("(min-width: 48em)").matches;
     }
+  }
+
+  /** "Gérer le groupe", for its facilitators. */
+  private manageLink(view: NonNullable<ReturnType<Messenger["groupView"]>>): HTMLElement | null {
+    if (view.left || !view.roster.some((r) => r.self && r.role === "facilitator")) return null;
+    return h("p", {}, h("a", { href: `#/ga/${this.peer.slice(1)}`, class: "button-link" }, ft("manageLink")));
+  }
+
+  /** "Supprimer pour tout le monde", for the group's facilitators, after one question. */
+  private deletable(msg: ChatMessage): HTMLElement | null {
+    const view = this.m.groupView(this.peer);
+    if (!view || view.left || !msg.seq || msg.status === "pending" || !view.roster.some((r) => r.self && r.role === "facilitator")) return null;
+    const name = msg.mine ? t("you") : msg.sender || t("someone");
+    return confirmed({
+      label: ft("deleteButton"),
+      name: ft("deleteLabel", { name }),
+      yes: ft("yes"),
+      no: ft("no"),
+      ask: () => [h("p", { class: "notice" }, ft("deleteAsk"))],
+      act: async () => {
+        try {
+          await (await this.m.facilitator()).deleteEntry(this.peer.slice(1), msg.seq);
+          this.status.textContent = ft("deleteDone");
+          return true;
+        } catch (err) {
+          this.status.textContent = errorText(err);
+          return false;
+        }
+      },
+    });
   }
 
   /** A group's title follows its members (someone joins or leaves) without a reload. */
@@ -253,6 +284,7 @@ export class ConversationScreen implements Screen {
       this.text(msg),
       msg.mine && msg.status === "failed" ? this.failed(msg) : null,
       this.reportable(msg),
+      this.deletable(msg),
     );
   }
 

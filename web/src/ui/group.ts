@@ -108,6 +108,11 @@ export function peopleSection(people: PersonView[], peer: string): HTMLElement |
   );
 }
 
+/** The group's description, as its facilitator wrote it (only members read it). */
+export function descriptionSection(view: GroupView): HTMLElement | null {
+  return view.description ? h("p", { class: "group-description" }, view.description) : null;
+}
+
 /** The rules the member should know: the charter, how long messages are kept, who may join. */
 export function rulesSection(view: GroupView): HTMLElement | null {
   const rules = view.rules;

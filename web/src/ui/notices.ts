@@ -13,6 +13,7 @@ function names(list: string[], max = 4): string {
 
 export function threadTitle(th: Thread): string {
   if (!th.group) return th.peer;
+  if (th.name) return th.name;  // Its facilitator's signed profile (profile.ts).
   return th.members.length ? t("groupThread", { names: names(th.members) }) : t("groupThreadAlone");
 }
 

@@ -12,15 +12,16 @@ import { field, h } from "./dom";
  * false when the question should stay (it failed; the reason is in `status`). `refused` says why the
  * action would be refused before anything is sent; then only the reason shows, with one way back.
  */
-function confirmed(opts: { label: string; ask: () => (HTMLElement | string)[]; yes: string; no: string; act: () => Promise<boolean>; refused?: () => { why: HTMLElement[]; ok: string } | null }): HTMLElement {
-  const button = h("button", { type: "button", class: "danger" }, opts.label);
+export function confirmed(opts: { label: string; name?: string; ask: () => (HTMLElement | string)[]; yes: string; no: string; act: () => Promise<boolean>; refused?: () => { why: HTMLElement[]; ok: string } | null }): HTMLElement {
+  // `name`: a longer accessible name when the button's words are the same on several items.
+  const button = h("button", { type: "button", class: "danger", "aria-label": opts.name }, opts.label);
   const wrap = h("div", {}, h("p", {}, button));
   button.addEventListener("click", () => {
     const refusal = opts.refused?.() ?? null;
     const question = h("div", { tabindex: "-1", class: "confirm" }, refusal ? refusal.why : opts.ask());
     const yes = h("button", { type: "button", class: "danger" }, opts.yes);
     const no = h("button", { type: "button", class: "secondary" }, refusal ? refusal.ok : opts.no);
-    const box = h("div", { role: "group", "aria-label": opts.label }, question, h("div", { class: "actions" }, refusal ? null : yes, no));
+    const box = h("div", { role: "group", "aria-label": opts.name ?? opts.label }, question, h("div", { class: "actions" }, refusal ? null : yes, no));
     wrap.append(box);
     button.hidden = true;
     question.focus();

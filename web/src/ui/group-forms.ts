@@ -1,0 +1,83 @@
+// The parts the facilitator's screens share (group-create.ts, group-admin.ts): the name and
+// description fields, the rules fields, and refusals in words. Loaded with those screens only.
+import type { RulesChoice } from "../core/facilitate";
+import { refusalKey } from "../core/policy";
+import { ErrorCode } from "../core/proto";
+import { RelayError } from "../core/wire";
+import { t, type Key } from "../i18n";
+import { ft } from "../i18n-facilitator";
+import { errorText } from "./common";
+import { field, h, uid } from "./dom";
+
+const MAX_NAME = 80;
+const MAX_DESCRIPTION = 1000;
+const bytes = (s: string) => new TextEncoder().encode(s).length;
+
+/** The group's name and description, checked before anything is sent. */
+export function profileFields(name = "", description = "") {
+  const nameInput = h("input", { name: "group-name", autocomplete: "off", required: true, value: name });
+  const descInput = h("textarea", { name: "group-description", rows: 3 });
+  descInput.value = description;
+  const nameField = field({ label: ft("nameLabel"), hint: ft("nameHint"), control: nameInput });
+  const descField = field({ label: ft("descriptionLabel"), hint: ft("descriptionHint"), control: descInput });
+  return {
+    el: [nameField.wrap, descField.wrap],
+    /** The values, or undefined (with the error next to its field, focused) when one is refused. */
+    read(): { name: string; description: string } | undefined {
+      const value = { name: nameInput.value.trim(), description: descInput.value.trim() };
+      const nameError = !value.name ? ft("nameEmpty") : bytes(value.name) > MAX_NAME ? ft("nameTooLong") : null;
+      const descError = bytes(value.description) > MAX_DESCRIPTION ? ft("descriptionTooLong") : null;
+      nameField.error(nameError);
+      descField.error(descError);
+      if (nameError) nameInput.focus();
+      else if (descError) descInput.focus();
+      return nameError || descError ? undefined : value;
+    },
+  };
+}
+
+function select(name: string, options: [string, string][], current: string): HTMLSelectElement {
+  const el = h("select", { name }, options.map(([value, text]) => h("option", { value }, text)));
+  el.value = current;
+  return el;
+}
+
+/** The rules a facilitator chooses: charter, who may come in, relatives, how long messages are kept, the delay for objections. */
+export function rulesFields(current: Required<RulesChoice>) {
+  const charter = h("textarea", { name: "charter", rows: 3 });
+  charter.value = current.charter;
+  const who = uid("who");
+  const radio = (open: boolean, text: string) => {
+    const input = h("input", { type: "radio", name: who, value: open ? "open" : "invite", checked: current.open === open });
+    return h("label", { class: "choice" }, input, " ", text);
+  };
+  const relatives = h("input", { type: "checkbox", name: "relatives", checked: current.relatives });
+  const keep = select("keep", [["0", ft("keepAlways")], ["1", ft("keepDay")], ["7", ft("keepWeek")], ["30", ft("keepMonth")]], String(current.retentionDays));
+  const delay = select("delay", [["0", ft("delayNone")], ["24", ft("delayDay")], ["48", ft("delayTwoDays")]], String(current.objectionHours));
+  const fieldset = h("fieldset", {}, h("legend", {}, ft("whoTitle")), radio(false, ft("whoInvite")), radio(true, ft("whoOpen")));
+  const el = [
+    field({ label: ft("charterLabel"), hint: ft("charterHint"), control: charter }).wrap,
+    fieldset,
+    h("p", {}, h("label", { class: "choice" }, relatives, " ", ft("relativesLabel"))),
+    field({ label: ft("keepLabel"), hint: ft("keepHint"), control: keep }).wrap,
+    field({ label: ft("delayLabel"), hint: ft("delayHint"), control: delay }).wrap,
+  ];
+  return {
+    el,
+    read(): Required<RulesChoice> {
+      const open = fieldset.querySelector<HTMLInputElement>("input:checked")?.value === "open";
+      return { charter: charter.value.trim(), open, relatives: relatives.checked, retentionDays: Number(keep.value), objectionHours: Number(delay.value) };
+    },
+  };
+}
+
+/** Why an action failed, in words: the group's rules (this client's own check), a pseudonym nobody has, or the usual reasons. */
+export function actionError(e: unknown, name = ""): string {
+  const refused = e as { name?: string; refusal?: number; who?: string };
+  if (refused?.name === "PolicyRefused" && refused.refusal !== undefined) {
+    return ft("refused", { reason: t(`refusal_${refusalKey(refused.refusal)}` as Key, { name: refused.who ?? name }) });
+  }
+  if ((e as Error)?.name === "ProfileTooLong") return ft("nameTooLong");
+  if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND && name) return ft("createNotFound", { name });
+  return errorText(e);
+}

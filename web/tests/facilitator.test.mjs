@@ -1,0 +1,176 @@
+// A facilitator runs a groupe de parole from the browser (issue 13, item 1), in Debian's Chromium at
+// 360 px, in French, each person in their own browser context against the real relay: the
+// facilitator creates a named group adding a peer, adds a second peer on the admin screen, invites a
+// professional (accompanying a peer) who accepts the charter and is added by the facilitator's page,
+// stops a peer from writing (the peer's page says so in place of the box), deletes a message for
+// everyone, bans a peer. The members see the group's name as its title and its description. axe-core
+// (light and dark, reflow at 360 px, every control named) on each new screen; create and add with
+// the keyboard only. CERCLE_SCREENSHOTS=<dir> keeps screenshots of the new screens.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor } from "./support.mjs";
+
+let browser;
+const SHOTS = process.env.CERCLE_SCREENSHOTS;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function person(t, server, handle, code) {
+  const p = await personFor(t, browser, PHONE);
+  await registerInPage(p.page, server.url, handle, code);
+  return p;
+}
+
+/** A message's text in the list (not the live region that announced it). */
+const bubble = (page, text) => page.locator("ol.messages p.text", { hasText: text });
+const status = (page) => page.locator(".group-admin p.notice[role=status]");
+
+/** Answers "Oui" to the question a destructive button asks. */
+async function confirm(page, button) {
+  await page.getByRole("button", { name: button }).click();
+  await page.getByRole("group", { name: button }).getByRole("button", { name: "Oui" }).click();
+}
+
+/** Opens the group from the conversation list by its name. */
+async function openGroup(page, name) {
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
+  await page.getByRole("link", { name }).first().click();
+  await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+test("a facilitator creates a named group, adds, invites a professional, mutes, deletes and bans from the browser", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code", codes: 4 });
+  const camille = await person(t, server, "camille", server.codes[0]);
+  const sam = await person(t, server, "sam", server.codes[1]);
+  const alex = await person(t, server, "alex", server.codes[2]);
+  const pro = await person(t, server, "dr.web", server.codes[3]);
+  server.admin("account", "set-type", "dr.web", "professional");
+  await pro.page.reload();
+  await pro.page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  const page = camille.page;
+
+  await page.getByRole("link", { name: "Créer un groupe" }).click();
+  await page.getByRole("heading", { level: 1, name: "Créer un groupe de parole" }).waitFor();
+  await expectAccessible(page, "créer un groupe", { names: true });
+  await shot(page, "facilitator-create");
+  await page.getByLabel("Nom du groupe").fill("Les Lucioles");
+  await page.getByLabel("Description (si vous voulez)").fill("Un groupe pour parler du sommeil.");
+  await page.getByLabel("Pseudonymes des personnes à ajouter (si vous voulez)").fill("sam");
+  await page.getByRole("button", { name: "Créer le groupe" }).click();
+  await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor({ timeout: 30_000 });
+
+  await page.getByRole("textbox", { name: "Pseudonyme" }).first().fill("alex");
+  await page.getByRole("button", { name: "Ajouter", exact: true }).click();
+  await status(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
+  await expectAccessible(page, "gérer le groupe", { names: true });
+  await shot(page, "facilitator-admin");
+
+  // The members read the name as the group's title, and its description.
+  for (const member of [sam, alex]) {
+    await openGroup(member.page, "Les Lucioles");
+    await member.page.getByText("Un groupe pour parler du sommeil.").waitFor();
+  }
+
+  // A professional invited to accompany sam accepts the charter; the facilitator's page adds them.
+  await page.getByLabel("Pseudonyme", { exact: true }).nth(1).fill("dr.web");
+  await page.getByLabel("C'est un professionnel (soignant, travailleur social…)").check();
+  await page.getByLabel("Il accompagne (si vous voulez)").selectOption("sam");
+  await page.getByRole("button", { name: "Inviter", exact: true }).click();
+  await status(page).getByText("L'invitation est envoyée à dr.web.").waitFor();
+  await pro.page.getByRole("link", { name: "Invitations (1)" }).click();
+  await pro.page.getByText("Ce qui se dit ici reste ici. On écoute sans juger. Chacun parle de soi.").waitFor();
+  await pro.page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).click();
+  await openGroup(pro.page, "Les Lucioles");
+  await sam.page.locator("ul.members > li > .person", { hasText: "dr.web" }).waitFor({ state: "attached", timeout: 30_000 });
+  await page.locator(".admin-lists li.member.pro", { hasText: "dr.web" }).getByText("professionnel", { exact: false }).waitFor();
+
+  // Sam is stopped from writing: sam's page says so in place of the box.
+  await confirm(page, "Empêcher sam d'écrire");
+  await status(page).getByText("sam ne peut plus écrire.").waitFor();
+  await sam.page.getByText("Vous ne pouvez pas écrire dans ce groupe pour l'instant.", { exact: false }).waitFor();
+  assert.equal(await sam.page.getByLabel("Votre message").isVisible(), false);
+
+  // A message deleted for everyone.
+  await alex.page.getByLabel("Votre message").fill("Un message à supprimer.");
+  await alex.page.getByRole("button", { name: "Envoyer" }).click();
+  await bubble(sam.page, "Un message à supprimer.").waitFor();
+  await page.getByRole("link", { name: "Retour aux messages du groupe" }).click();
+  await page.getByRole("heading", { level: 1, name: "Les Lucioles" }).waitFor();
+  await bubble(page, "Un message à supprimer.").waitFor();
+  await confirm(page, "Supprimer pour tout le monde le message de alex");
+  await page.getByText("Le message est supprimé pour tout le monde.").waitFor();
+  await bubble(sam.page, "Un message à supprimer.").waitFor({ state: "detached" });
+  await expectAccessible(page, "le groupe, vu par l'animatrice", { names: true });
+  await shot(page, "facilitator-group");
+
+  // Alex is banned: alex's page says alex is no longer in the group.
+  await page.getByRole("link", { name: "Gérer le groupe" }).click();
+  await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor();
+  await confirm(page, "Exclure alex");
+  await status(page).getByText("alex est exclu du groupe.").waitFor({ timeout: 30_000 });
+  await page.locator(".admin-lists").getByRole("button", { name: "Lever l'exclusion de alex" }).waitFor();
+  await alex.page.locator(".warning-inline").first().waitFor();
+  await eventually("sam no longer lists alex", async () => (await sam.page.locator("ul.members > li > .person", { hasText: "alex" }).count()) === 0);
+  await expectAccessible(page, "gérer le groupe, après", { names: true });
+  for (const p of [camille, sam, alex, pro]) assert.deepEqual(p.problems.filter((x) => !/WebSocket|net::ERR/.test(x)), []);
+});
+
+/** The focused element: tag and label. */
+const focusedOn = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    return { tag: el?.tagName.toLowerCase(), label: (el?.labels?.[0]?.textContent ?? el?.getAttribute("aria-label") ?? el?.textContent ?? "").trim() };
+  });
+
+async function tabTo(page, tag, label) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focusedOn(page);
+    if (f.tag === tag && f.label.includes(label)) return;
+  }
+  assert.fail(`could not reach <${tag}> "${label}" with Tab`);
+}
+
+test("creating a group and adding a peer with the keyboard only", async (t) => {
+  const server = await serverFor(t, { registration: "invite-code", codes: 3 });
+  const camille = await person(t, server, "camille", server.codes[0]);
+  await person(t, server, "sam", server.codes[1]);
+  await person(t, server, "alex", server.codes[2]);
+  const { page } = camille;
+  await page.addInitScript(() => {
+    for (const type of ["mousedown", "pointerdown", "click"]) {
+      window.addEventListener(type, (e) => {
+        if (e.isTrusted && e.detail > 0) document.documentElement.dataset.pointer = "used";
+      }, true);
+    }
+  });
+  await page.reload();
+  await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+  await tabTo(page, "a", "Créer un groupe");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Créer un groupe de parole" }).waitFor();
+  await tabTo(page, "input", "Nom du groupe");
+  await page.keyboard.type("Le Phare");
+  await tabTo(page, "input", "Pseudonymes des personnes à ajouter");
+  await page.keyboard.type("sam");
+  await tabTo(page, "button", "Créer le groupe");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Gérer le groupe Le Phare" }).waitFor({ timeout: 30_000 });
+  await tabTo(page, "input", "Pseudonyme");
+  await page.keyboard.type("alex");
+  await page.keyboard.press("Enter");
+  await status(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
+  await page.locator(".admin-lists li.member", { hasText: "alex" }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.pointer ?? "none"), "none", "no pointer event happened");
+});
