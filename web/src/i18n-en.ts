@@ -389,7 +389,9 @@ export const en: Record<Key, string> = {
   accountPro: "Your account is a professional account. In groups, everyone sees that you are a professional. You enter a group only if its facilitators invite you.",
   invitationIgnore: "Do not accept",
   invitationIgnoreFrom: "Do not accept the invitation from {name}",
-  invitationIgnoreHow: "If you do not want to come, choose “Do not accept”. The invitation will no longer show on this device. Cercle does not tell {name}.",
+  invitationIgnoreHow: "If you do not want to come, choose “Do not accept”. Cercle tells {name} and the group. The invitation will no longer show.",
+  invitationDeclined: "Invitation declined. Cercle told {name}.",
+  invitationDeclinedLater: "Invitation declined. Cercle will tell {name} when the connection is back.",
   invitationIgnored: "Invitation removed from this device. Cercle did not tell {name}.",
   invitationsWaitingTitle: "Accepted invitations",
   invitationWaiting: "You accepted the invitation from {name}. You are waiting for the facilitators to add you to the group. Then the group will be in this list.",
@@ -415,7 +417,7 @@ export const en: Record<Key, string> = {
   reportNoFacilitator: "No facilitator can receive this report for now.",
 
   // Issue 14 with the relay: the contact page's context, a link's presentation, declining, deleting an account.
-  linkPresentationTitle: "A few words from {name}",
+  linkPresentationTitle: "About {name}",
   linkWhenTitle: "When will you get an answer?",
   linkHostedBy: "This service is offered by: {association}.",
   linkNoAnswerTimes: "{name} does not always answer right away.",

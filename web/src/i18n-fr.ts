@@ -389,7 +389,9 @@ export const fr = {
   accountPro: "Votre compte est un compte professionnel. Dans les groupes, tout le monde voit que vous êtes une personne professionnelle. Vous entrez dans un groupe seulement si l'animation vous invite.",
   invitationIgnore: "Ne pas accepter",
   invitationIgnoreFrom: "Ne pas accepter l'invitation de {name}",
-  invitationIgnoreHow: "Si vous ne voulez pas venir, choisissez « Ne pas accepter ». L'invitation ne sera plus affichée sur cet appareil. Cercle ne prévient pas {name}.",
+  invitationIgnoreHow: "Si vous ne voulez pas venir, choisissez « Ne pas accepter ». Cercle prévient {name} et le groupe. L'invitation ne sera plus affichée.",
+  invitationDeclined: "Invitation refusée. Cercle a prévenu {name}.",
+  invitationDeclinedLater: "Invitation refusée. Cercle préviendra {name} quand la connexion reviendra.",
   invitationIgnored: "Invitation retirée de cet appareil. Cercle n'a pas prévenu {name}.",
   invitationsWaitingTitle: "Invitations acceptées",
   invitationWaiting: "Vous avez accepté l'invitation de {name}. Vous attendez que l'animation vous ajoute au groupe. Ensuite, le groupe sera dans cette liste.",
@@ -415,7 +417,7 @@ export const fr = {
   reportNoFacilitator: "Personne de l'animation ne peut recevoir ce signalement pour l'instant.",
 
   // Issue 14 with the relay: the contact page's context, a link's presentation, declining, deleting an account.
-  linkPresentationTitle: "Quelques mots de {name}",
+  linkPresentationTitle: "{name} se présente",
   linkWhenTitle: "Quand aurez-vous une réponse ?",
   linkHostedBy: "Ce service est proposé par : {association}.",
   linkNoAnswerTimes: "{name} ne répond pas toujours tout de suite.",

@@ -6,8 +6,8 @@
 // only, after a question saying what is erased and that the other person keeps their copy; a
 // contact link opened in a browser where another account lives asks whose account it is (7); a
 // professional's menu without contact links, their account page saying they are registered as a
-// professional, an invitation put aside (the relay cannot decline one), a line while they wait to
-// be added (11); a member leaves a group (a Remove proposal that the C++ facilitator's client
+// professional, an invitation declined (the group is told: newcomer-relay.test.mjs), a line while
+// they wait to be added (11); a member leaves a group (a Remove proposal that the C++ facilitator's client
 // commits) and reports a message, sealed to the C++ facilitator, which opens it; a message the
 // relay refuses because the member was muted meanwhile says so, with no retry (12). axe-core on
 // each new state, light and dark, French and English; the new controls with the keyboard only.
@@ -219,7 +219,7 @@ test("a contact link opened where another account lives asks whose account it is
   await page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
 });
 
-test("a professional: no contact links, told they are registered as one; an invitation put aside; a line while waiting to be added (11)", async (t) => {
+test("a professional: no contact links, told they are registered as one; an invitation declined; a line while waiting to be added (11)", async (t) => {
   const server = await serverFor(t, { registration: "open" });
   const camille = await core(t, server, "camille");
   await core(t, server, "alex");
@@ -240,7 +240,7 @@ test("a professional: no contact links, told they are registered as one; an invi
   await page.getByText("Your account is a professional account. In groups, everyone sees that you are a professional. You enter a group only if its facilitators invite you.").waitFor();
   await expectAccessible(page, "my account (professional, English)");
   await toFrench(page);
-  // Two invitations: one put aside, one accepted.
+  // Two invitations: one declined, one accepted.
   const first = await eventually("group 1", () => f.createGroup(camille, { charter: "Premier groupe." }, ["alex"]).catch(() => null), 30_000);
   const second = await eventually("group 2", () => f.createGroup(camille, { charter: "Deuxième groupe." }, ["alex"]).catch(() => null), 30_000);
   await f.invite(camille, first, "dr.web", { professional: true });
@@ -249,12 +249,12 @@ test("a professional: no contact links, told they are registered as one; an invi
   await page.getByRole("link", { name: "Invitations (2)" }).click();
   const items = page.locator("ul.invitations li");
   await items.nth(1).waitFor();
-  await items.first().getByText("Si vous ne voulez pas venir, choisissez « Ne pas accepter ». L'invitation ne sera plus affichée sur cet appareil. Cercle ne prévient pas camille.").waitFor();
+  await items.first().getByText("Si vous ne voulez pas venir, choisissez « Ne pas accepter ». Cercle prévient camille et le groupe. L'invitation ne sera plus affichée.").waitFor();
   await expectAccessible(page, "invitations (ne pas accepter)");
   const ignore = items.filter({ hasText: "Premier groupe." }).getByRole("button", { name: "Ne pas accepter l'invitation de camille" });
   await ignore.focus();
   await ignore.press("Enter");
-  const status = page.getByText("Invitation retirée de cet appareil. Cercle n'a pas prévenu camille.");
+  const status = page.getByText("Invitation refusée. Cercle a prévenu camille.");
   await status.waitFor();
   assert.ok(await focused(status));
   assert.equal(await items.count(), 1);
@@ -263,7 +263,7 @@ test("a professional: no contact links, told they are registered as one; an invi
   const waiting = page.getByText("Vous avez accepté l'invitation de camille. Vous attendez que l'animation vous ajoute au groupe. Ensuite, le groupe sera dans cette liste.");
   await waiting.waitFor();
   await expectAccessible(page, "invitation acceptée, en attente");
-  // Kept on this device: after a reload, the one put aside stays aside, the line stays.
+  // Kept on this device: after a reload, the one declined stays away, the line stays.
   await page.reload();
   await connText(page).filter({ hasText: "Connecté." }).waitFor();
   await waiting.waitFor();

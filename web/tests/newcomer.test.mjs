@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { create, facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { eventually, exactly, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench, WEB } from "./support.mjs";
+import { ASSOCIATION, eventually, exactly, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench, WEB } from "./support.mjs";
 
 let browser;
 const SHOTS = process.env.CERCLE_SCREENSHOTS;
@@ -319,9 +319,10 @@ test("an invitation card at 360 px has no bullet or indent (10)", async (t) => {
 });
 
 test("pseudonym errors name the problem in plain words and suggest one that works, on the link page and the home page (8)", async (t) => {
-  const server = await serverFor(t, { registration: "open" });
+  // As an instance would be set up (the association, a helper's few words): the screenshot shows it.
+  const server = await serverFor(t, { registration: "open", association: ASSOCIATION });
   const aidante = await core(t, server, "aidante");
-  const link = await aidante.createContactLink("site", 0);
+  const link = await aidante.createContactLink("site", 0, "Je suis pair-aidante depuis 5 ans. Je réponds le soir.");
   const { page } = await personFor(t, browser, PHONE);
   await page.goto(`${server.url}/c/${encodeURIComponent(link.token)}`);
   await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();

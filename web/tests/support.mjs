@@ -2,7 +2,7 @@
 // web/dist; Debian's Chromium through playwright-core; axe-core scans. Every wait is bounded.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -53,12 +53,29 @@ export async function eventually(what, check, ms = 15_000) {
   throw new Error(`not true after ${ms} ms: ${what} (last: ${last})`);
 }
 
+/** An ASSOCIATION-like object as cercle.toml's [association] table (strings only). */
+function associationToml(a) {
+  const line = (k, v) => (v ? `${k} = ${JSON.stringify(v)}\n` : "");
+  let text = `[association]\n${line("name", a.name)}${line("page", a.page)}${line("answer_times", a.answerTimes)}`;
+  for (const c of a.contacts ?? []) text += `[[association.contacts]]\n${line("name", c.name)}${line("details", c.details)}${line("phone", c.phone)}${line("sms", c.sms)}${line("url", c.url)}`;
+  return text;
+}
+
+/** The association of the tests that configure one (cercle.toml's [association]). */
+export const ASSOCIATION = {
+  name: "Entraide Rhône",
+  page: "https://entraide.example/aide",
+  answerTimes: "Nous répondons en général sous 48 h, du lundi au vendredi.",
+  contacts: [{ name: "Permanence téléphonique", details: "Du lundi au vendredi, 18 h - 22 h", phone: "+33 4 00 00 00 00", sms: "+33 6 00 00 00 00" }],
+};
+
 /**
  * Starts the server. registration: "invite-code" or "open"; codes: registration codes to create
  * first (with cercle-admin, on the data folder before the server starts); testClock: the server's
- * clock can be moved forward with `admin("clock", "advance", HOURS)`.
+ * clock can be moved forward with `admin("clock", "advance", HOURS)`; association: cercle.toml's
+ * [association] (see ASSOCIATION), given with --config.
  */
-export async function startServer({ registration = "invite-code", codes = 0, web = DIST, testClock = false } = {}) {
+export async function startServer({ registration = "invite-code", codes = 0, web = DIST, testClock = false, association } = {}) {
   const bin = serverBinary();
   const data = mkdtempSync(join(tmpdir(), "cercle-web-test-"));
   const made = [];
@@ -67,6 +84,11 @@ export async function startServer({ registration = "invite-code", codes = 0, web
   }
   const args = ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"];
   if (testClock) args.push("--test-clock", "true");
+  const config = association ? `${data}.toml` : undefined;
+  if (config) {
+    writeFileSync(config, associationToml(association));
+    args.unshift("--config", config);
+  }
   const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -101,6 +123,7 @@ export async function startServer({ registration = "invite-code", codes = 0, web
         await within(10_000, "cercle-server to stop", new Promise((r) => child.once("exit", r))).catch(() => child.kill("SIGKILL"));
       }
       rmSync(data, { recursive: true, force: true });
+      if (config) rmSync(config, { force: true });
     },
   };
 }

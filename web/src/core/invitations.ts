@@ -1,19 +1,32 @@
 // Invitations to groups addressed to this account (from the relay at each connection, and live),
 // accepting one (remembered on this device: a professional joins only a group accepted here), and
-// objecting to a professional's invitation to a group this device is in. Part of the Messenger.
+// declining one (DeclineInvitation: the group is told; kept here too, and sent at the next
+// connection when the relay cannot be reached), and objecting to a professional's invitation to a
+// group this device is in. Part of the Messenger.
 import { fromBinary } from "@bufbuild/protobuf";
 import { fromHex, toHex } from "./bytes";
 import type { Context } from "./context";
 import type { AcceptedInvitation, PendingInvitation } from "./model";
-import { InvitationSchema, InviteeType, SignedInvitationSchema } from "./proto";
+import { ErrorCode, InvitationSchema, InviteeType, SignedInvitationSchema } from "./proto";
 import { put } from "./store";
-import type { Wire } from "./wire";
+import { ConnectionLost, RelayError, type Wire } from "./wire";
+
+/** What became of "Ne pas accepter": the relay told the group, will tell it once connected, or cannot. */
+export type Declined = "told" | "later" | "notTold";
+
+/** A decline still to be sent (conversation id and nonce, hex). */
+interface DeclineToSend {
+  conversation: string;
+  id: string;
+}
 
 export class Invitations {
   private readonly pending = new Map<string, PendingInvitation>();
-  /** Put aside on this device ("Ne pas accepter"): the relay has no way to decline (nonces, hex). */
+  /** Declined here ("Ne pas accepter"): never shown again on this device (nonces, hex). */
   private ignored = new Set<string>();
   private accepted: AcceptedInvitation[] = [];
+  /** Declined while the relay could not be reached: sent at the next connection. */
+  private toSend: DeclineToSend[] = [];
 
   constructor(private readonly ctx: Context) {}
 
@@ -21,9 +34,11 @@ export class Invitations {
   async restore(): Promise<void> {
     this.ignored = new Set((await this.ctx.store.get<string[]>("kv", "ignoredInvitations")) ?? []);
     this.accepted = (await this.ctx.store.get<AcceptedInvitation[]>("kv", "acceptedInvitations")) ?? [];
+    this.toSend = (await this.ctx.store.get<DeclineToSend[]>("kv", "declinesToSend")) ?? [];
   }
 
   async load(wire: Wire): Promise<void> {
+    await this.sendDeclines(wire);
     const list = await wire.call({ case: "listInvitations", value: {} }, "invitations");
     this.pending.clear();
     for (const bytes of list.signedInvitations) this.learn(bytes);
@@ -71,13 +86,46 @@ export class Invitations {
   }
 
   /**
-   * Puts an invitation aside on this device: it is no longer shown here. The relay has no way to
-   * decline one, so the inviter is not told; the invitation ends at its expiry.
+   * Declines an invitation: DeclineInvitation tells the group (the inviter sees it, and the
+   * invitation can no longer be used). It leaves this device's list at once; when the relay cannot
+   * be reached, the decline is sent at the next connection.
    */
-  async ignore(id: string): Promise<void> {
+  async decline(id: string): Promise<Declined> {
+    const i = this.pending.get(id);
     this.ignored.add(id);
     await this.ctx.store.write([put("kv", "ignoredInvitations", [...this.ignored])]);
     this.ctx.changed();
+    if (!i) return "notTold";
+    const item = { conversation: i.conversation, id };
+    const wire = this.ctx.wire;
+    const sent = wire && !wire.isClosed ? await this.sendDecline(wire, item) : "later";
+    if (sent === "later") await this.keepToSend([...this.toSend, item]);
+    return sent;
+  }
+
+  private async sendDecline(wire: Wire, item: DeclineToSend): Promise<Declined> {
+    try {
+      await wire.call({ case: "declineInvitation", value: { conversationId: fromHex(item.conversation), nonce: fromHex(item.id) } }, "done");
+      return "told";
+    } catch (e) {
+      if (e instanceof ConnectionLost) return "later";
+      // UNKNOWN_OPERATION (an older relay), or the invitation ended meanwhile: nobody to tell.
+      const retry = [ErrorCode.INTERNAL, ErrorCode.RATE_LIMITED, ErrorCode.SHUTTING_DOWN];
+      return e instanceof RelayError && !retry.includes(e.code) ? "notTold" : "later";
+    }
+  }
+
+  /** Sends the declines made while the relay could not be reached. */
+  private async sendDeclines(wire: Wire): Promise<void> {
+    if (this.toSend.length === 0) return;
+    const left: DeclineToSend[] = [];
+    for (const item of this.toSend) if ((await this.sendDecline(wire, item)) === "later") left.push(item);
+    await this.keepToSend(left);
+  }
+
+  private async keepToSend(list: DeclineToSend[]): Promise<void> {
+    this.toSend = list;
+    await this.ctx.store.write([put("kv", "declinesToSend", list)]);
   }
 
   /** Invitations accepted whose group this device has not joined yet (it waits to be added). */

@@ -10,8 +10,9 @@ import { Connection } from "./connection";
 import { Context, type Listener } from "./context";
 import { Conversations } from "./conversations";
 import type { Approval, PairingSteps } from "./devices";
+import { deleteAccount, ledAlone } from "./account-deletion";
 import { Inbox } from "./inbox";
-import { Invitations } from "./invitations";
+import { Invitations, type Declined } from "./invitations";
 import { Joining } from "./joining";
 import type { AcceptedInvitation, Account, ChatMessage, ConnState, GroupView, MessengerOptions, PendingInvitation, PersonView, Role, SafetyView, Thread } from "./model";
 import { Outbox } from "./outbox";
@@ -22,6 +23,8 @@ import { put } from "./store";
 import type { Wire } from "./wire";
 
 export * from "./model";
+export type { Declined } from "./invitations";
+export { LastFacilitator } from "./account-deletion";
 
 const PRUNE_EVERY_MS = 60_000;
 
@@ -227,9 +230,9 @@ export class Messenger {
     return this.invites.accept(id);
   }
 
-  /** Puts an invitation aside on this device (the relay cannot decline one: the inviter is not told). */
-  ignoreInvitation(id: string): Promise<void> {
-    return this.invites.ignore(id);
+  /** Declines an invitation: the group is told (at the next connection when offline); gone from this device. */
+  declineInvitation(id: string): Promise<Declined> {
+    return this.invites.decline(id);
   }
 
   /** Invitations accepted whose group has not added this device yet. */
@@ -334,8 +337,9 @@ export class Messenger {
 
   // ---- contact links ------------------------------------------------------------------------------
 
-  createContactLink(label: string, expiresInHours: number): Promise<ContactLinkInfo> {
-    return this.convs.createContactLink(label, expiresInHours);
+  /** A new contact link; `presentation` (at most 500 bytes) is shown to whoever opens it. */
+  createContactLink(label: string, expiresInHours: number, presentation = ""): Promise<ContactLinkInfo> {
+    return this.ctx.requireWire().call({ case: "createContactLink", value: { label, expiresInHours, presentation } }, "contactLink");
   }
 
   listContactLinks(): Promise<ContactLinkInfo[]> {
@@ -388,6 +392,20 @@ export class Messenger {
    */
   exportBackup(passphrase: string): Promise<string> {
     return this.own.exportBackup(passphrase);
+  }
+
+  /** Groups this account alone leads while others are in them: it cannot leave them, nor delete itself. */
+  groupsLedAlone(): Thread[] {
+    return ledAlone(this.threads(), (peer) => this.groupView(peer));
+  }
+
+  /**
+   * Deletes the account (`handle` must be its own): leaves each group first (LastFacilitator, and
+   * nothing done, where it is the only facilitator), then DeleteAccount, then forgets this device.
+   */
+  async deleteAccount(handle: string): Promise<void> {
+    await deleteAccount(this.ctx, handle, { threads: () => this.threads(), groupView: (p) => this.groupView(p), leave: (p) => this.leaveGroup(p) });
+    await this.forget();
   }
 
   /** Forgets everything stored on this device. */

@@ -1,8 +1,10 @@
-// "Mon compte": the pseudonym, the warning about clearing browser data, and the backup form.
+// "Mon compte": the pseudonym, the warning about clearing browser data, the backup form, and
+// deleting the account (account-deletion.ts).
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
 import { backupForm } from "./backup";
-import type { Screen } from "./common";
+import { deletionSection } from "./account-deletion";
+import type { Screen, Shell } from "./common";
 import { h } from "./dom";
 
 /** Exactly what erasing this browser's data loses (what IndexedDB keeps: the device's keys, the
@@ -23,8 +25,8 @@ export class AccountScreen implements Screen {
   el: HTMLElement;
   title = t("accountTitle");
 
-  constructor(m: Messenger) {
+  constructor(shell: Shell, m: Messenger) {
     const pro = m.professional ? h("p", { class: "notice pro-account" }, t("accountPro")) : null;
-    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), pro, lost(), backupForm(m));
+    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), pro, lost(), backupForm(m), deletionSection(shell, m));
   }
 }

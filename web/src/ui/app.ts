@@ -6,7 +6,7 @@ import { lang, setLang, t } from "../i18n";
 import { formatTime, type Screen, type Shell } from "./common";
 import { h, replace } from "./dom";
 import { noticeText } from "./notices";
-import { isExiting, pushEntry, replaceEntry, safetyBar } from "./safety";
+import { isExiting, learnAssociation, pushEntry, replaceEntry, safetyBar } from "./safety";
 import { safetyPrefs } from "./safety-prefs";
 import { VisitorScreen } from "./visitor";
 
@@ -49,6 +49,7 @@ export class App implements Shell {
   private lastConnState = "";
   private wasPaused = false;
   private shownPro = false;  // Whether the menu was drawn for a professional.
+  private badge = 0;  // The count last put on the app's icon.
 
   constructor(
     private readonly m: Messenger,
@@ -72,6 +73,7 @@ export class App implements Shell {
     window.addEventListener("focus", returned);
     window.addEventListener("blur", returned);
     this.m.onState(() => {
+      learnAssociation(this.m.hello?.association);  // Each hello says it again (contacts for the crisis card).
       // The relay says at each sign-in whether the account is a professional's: the menu follows.
       if (this.m.account && this.shownPro !== this.m.professional) this.renderShell();
       this.updateConn();
@@ -244,6 +246,20 @@ export class App implements Shell {
     const n = this.m.account && !safetyPrefs()?.paused() ? this.m.threads().reduce((sum, th) => sum + th.unread, 0) : 0;
     const title = !away ? `${this.screen.title} – ${t("appName")}` : n > 0 ? `(${n}) ${t("appName")}` : t("appName");
     if (document.title !== title) document.title = title;
+    this.updateBadge(n);
+  }
+
+  /**
+   * The unread count on the app's icon, where the page is installed and the browser has the
+   * Badging API; cleared at 0, and during a pause (n is 0 then). Only a number: nothing that names.
+   */
+  private updateBadge(n: number): void {
+    if (n === this.badge) return;
+    const nav = navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+    if (!nav.setAppBadge) return;
+    this.badge = n;
+    const done = n > 0 ? nav.setAppBadge(n) : (nav.clearAppBadge?.() ?? nav.setAppBadge(0));
+    void done.catch(() => {});  // Not installed, or not allowed: the title still says it.
   }
 
   /**
@@ -305,7 +321,7 @@ export class App implements Shell {
     if (hash === "#/groupes/nouveau" && role === "helper" && !this.m.professional) return new (await import("./group-create")).GroupCreateScreen(this, this.m);
     const admin = /^#\/ga\/([0-9a-f]+)$/.exec(hash);
     if (admin) return new (await import("./group-admin")).GroupAdminScreen(this.m, admin[1]);
-    if (hash === "#/account") return new (await import("./account")).AccountScreen(this.m);
+    if (hash === "#/account") return new (await import("./account")).AccountScreen(this, this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();
     const threads = this.m.threads();

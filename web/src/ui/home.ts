@@ -4,7 +4,7 @@ import type { Messenger } from "../core/messenger";
 import { RegistrationPolicy } from "../core/proto";
 import { t } from "../i18n";
 import { restoreForm } from "./backup";
-import { busy, errorText, handleInput, isCodeError, type Screen, type Shell } from "./common";
+import { busy, errorText, handleInput, isCodeError, takeFlash, type Screen, type Shell } from "./common";
 import { checkHandle } from "./handle-check";
 import { field, h } from "./dom";
 
@@ -17,7 +17,10 @@ export class HomeScreen implements Screen {
     private readonly m: Messenger,
   ) {
     const status = h("p", { class: "notice" }, t("loading"));
-    this.el = h("section", {}, h("h1", {}, t("homeTitle")), h("p", {}, t("homeIntro")), status);
+    // What the screen before says once (an account just deleted on this device).
+    const flash = takeFlash();
+    const said = flash ? h("p", { class: "notice", role: "status" }, flash) : null;
+    this.el = h("section", {}, h("h1", {}, t("homeTitle")), said, h("p", {}, t("homeIntro")), status);
     void this.load(status);
   }
 

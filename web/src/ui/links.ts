@@ -1,9 +1,13 @@
-// A helper's contact links: create one (name, duration), copy its address, revoke it.
+// A helper's contact links: create one (name, a few words shown to whoever opens it, duration),
+// copy its address, revoke it.
 import type { Messenger } from "../core/messenger";
 import type { ContactLinkInfo } from "../core/proto";
 import { lang, t } from "../i18n";
 import { busy, errorText, type Screen } from "./common";
 import { field, h, replace } from "./dom";
+
+/** CreateContactLink.presentation's limit, in bytes (the relay refuses more). */
+const PRESENTATION_MAX_BYTES = 500;
 
 export class LinksScreen implements Screen {
   el: HTMLElement;
@@ -24,15 +28,26 @@ export class LinksScreen implements Screen {
       h("option", { value: "720" }, t("durationMonth")),
     );
     const durationField = field({ label: t("durationLabel"), control: duration });
+    // No maxlength: a text over the limit is said to be too long, never cut without a word.
+    const about = h("textarea", { name: "presentation", rows: 4 });
+    const aboutField = field({ label: t("linkPresentationLabel"), hint: t("linkPresentationHint"), control: about });
     const button = h("button", { type: "submit" }, t("createLink"));
-    const form = h("form", { novalidate: true, "aria-labelledby": "create-title" }, h("h2", { id: "create-title" }, t("linksCreateTitle")), labelField.wrap, durationField.wrap, button);
+    const form = h("form", { novalidate: true, "aria-labelledby": "create-title" }, h("h2", { id: "create-title" }, t("linksCreateTitle")), labelField.wrap, aboutField.wrap, durationField.wrap, button);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       void busy(button, async () => {
         labelField.error(null);
+        aboutField.error(null);
+        const presentation = about.value.trim();
+        if (new TextEncoder().encode(presentation).length > PRESENTATION_MAX_BYTES) {
+          aboutField.error(t("linkPresentationTooLong"));
+          about.focus();
+          return;
+        }
         try {
-          await this.m.createContactLink(label.value.trim(), Number(duration.value));
+          await this.m.createContactLink(label.value.trim(), Number(duration.value), presentation);
           label.value = "";
+          about.value = "";
           this.message.textContent = t("linkCreated");
           await this.load();
         } catch (err) {
@@ -131,6 +146,7 @@ export class LinksScreen implements Screen {
       "li",
       { class: active ? "link" : "link inactive" },
       h("h3", {}, name),
+      link.presentation ? h("p", { class: "muted" }, t("linkPresentationShown", { text: link.presentation })) : null,
       active ? [f.wrap, actions] : null,
       h("p", {}, state),
       h("p", { class: "muted" }, t("linkRegistrations", { n: link.registrations })),

@@ -67,13 +67,17 @@ export class ListScreen implements Screen {
     );
   }
 
-  /** "Ne pas accepter": the relay cannot decline, so the invitation is put aside on this device only. */
+  /**
+   * "Ne pas accepter": DeclineInvitation tells the group; when the relay cannot be reached it is
+   * sent at the next connection, and an older relay that cannot decline leaves it put aside here.
+   */
   private ignoreButton(inviter: string, id: string): HTMLButtonElement {
     const ignore = h("button", { type: "button", class: "secondary", "aria-label": t("invitationIgnoreFrom", { name: inviter }) }, t("invitationIgnore"));
     ignore.addEventListener("click", () =>
       busy(ignore, async () => {
-        await this.m.ignoreInvitation(id);
-        this.invitationStatus.textContent = t("invitationIgnored", { name: inviter });
+        const done = await this.m.declineInvitation(id);
+        const key = done === "told" ? "invitationDeclined" : done === "later" ? "invitationDeclinedLater" : "invitationIgnored";
+        this.invitationStatus.textContent = t(key, { name: inviter });
         this.invitationStatus.focus();
       }),
     );

@@ -185,13 +185,37 @@ export interface AssociationContact {
 }
 
 /**
- * The association's own contacts. They will come from the server's configuration with the hello
- * (issue 13); until the relay sends them the list is empty and the card shows no such section.
+ * The association's own contacts, from the relay's hello (HelloResult.association, the instance's
+ * cercle.toml); empty until a hello said some, and then the card shows no such section.
  */
 let associationContacts: readonly AssociationContact[] = [];
 
 export function setAssociationContacts(list: readonly AssociationContact[]): void {
   associationContacts = list;
+}
+
+/** What the page shows of the association hosting the instance (only an https page is kept). */
+export interface AssociationInfo {
+  name: string;
+  page?: string;
+  answerTimes: string;
+}
+
+let association: AssociationInfo | undefined;
+
+/**
+ * Keeps what a hello said of the association (HelloResult.association): its contacts for the
+ * crisis card, its name, page and usual answer times for the contact and broken-link pages. A
+ * relay could show false contacts; France's numbers are built into the page and stay first.
+ */
+export function learnAssociation(a: (AssociationInfo & { contacts: readonly AssociationContact[] }) | undefined): void {
+  if (!a) return;
+  association = { name: a.name, page: a.page?.startsWith("https://") ? a.page : undefined, answerTimes: a.answerTimes };
+  setAssociationContacts(a.contacts.filter((c) => c.name).map((c) => ({ name: c.name, details: c.details || undefined, phone: c.phone || undefined, sms: c.sms || undefined, url: c.url || undefined })));
+}
+
+export function associationInfo(): AssociationInfo | undefined {
+  return association;
 }
 
 /** France's numbers, in the order of the issue. `what` says in plain words when to use it. */

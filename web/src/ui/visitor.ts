@@ -1,22 +1,52 @@
-// The contact link page (/c/<token>): what a visitor sees first. It says whose link it is, asks for
-// a pseudonym (and a code when the relay wants one), registers and opens the conversation. In the
-// first load with the shell; the conversation screen is fetched while the visitor types.
+// The contact link page (/c/<token>): what a visitor sees first. It says whose link it is, what the
+// helper wrote about themselves, who hosts the service and when to expect an answer, that it is not
+// an emergency service (with the help numbers), then asks for a pseudonym (and a code when the relay
+// wants one), registers and opens the conversation. In the first load with the shell; the
+// conversation screen is fetched while the visitor types.
 import type { Messenger } from "../core/messenger";
-import { RegistrationPolicy } from "../core/proto";
+import { RegistrationPolicy, type ContactLinkInfo } from "../core/proto";
 import { RelayError } from "../core/wire";
 import { t } from "../i18n";
 import { browserWarning, busy, errorText, handleInput, isCodeError, peerRoute, type Screen, type Shell } from "./common";
 import { checkHandle } from "./handle-check";
 import { field, h, replace } from "./dom";
-import { openCrisisCard } from "./safety";
+import { associationInfo, learnAssociation, openCrisisCard } from "./safety";
 
 /**
- * The association's own page, when the instance names one: `<meta name="cercle-association-page"
- * content="https://…">` in index.html (the relay does not send it yet). Only an https address.
+ * The association's own page: the relay's hello names it (HelloResult.association.page, the
+ * instance's cercle.toml); else `<meta name="cercle-association-page" content="https://…">` in
+ * index.html. Only an https address.
  */
 function associationPage(): string | undefined {
-  const url = document.querySelector<HTMLMetaElement>('meta[name="cercle-association-page"]')?.content ?? "";
+  const url = associationInfo()?.page ?? document.querySelector<HTMLMetaElement>('meta[name="cercle-association-page"]')?.content ?? "";
   return url.startsWith("https://") ? url : undefined;
+}
+
+function helpButton(): HTMLButtonElement {
+  const help = h("button", { type: "button", class: "secondary", "aria-haspopup": "dialog" }, t("linkHelpButton"));
+  help.addEventListener("click", () => openCrisisCard(help));
+  return help;
+}
+
+/** Who hosts the service and when an answer comes; not an emergency service, and the numbers that are. */
+function whenAnswered(owner: string): HTMLElement {
+  const a = associationInfo();
+  return h(
+    "section",
+    { "aria-labelledby": "when-answer" },
+    h("h2", { id: "when-answer" }, t("linkWhenTitle")),
+    a?.name ? h("p", {}, t("linkHostedBy", { association: a.name })) : null,
+    h("p", {}, a?.answerTimes || t("linkNoAnswerTimes", { name: owner })),
+    h("p", { class: "notice" }, t("linkNotEmergency")),
+    h("p", {}, t("linkHelpNow")),
+    h("p", {}, helpButton()),
+  );
+}
+
+/** A few words the helper wrote for whoever opens the link (ContactLinkInfo.presentation). */
+function presentation(owner: string, text: string): HTMLElement | null {
+  if (!text.trim()) return null;
+  return h("section", { "aria-labelledby": "presentation" }, h("h2", { id: "presentation" }, t("linkPresentationTitle", { name: owner })), h("p", { class: "presentation" }, text));
 }
 
 /**
@@ -25,8 +55,7 @@ function associationPage(): string | undefined {
  * association's, when known), and the help numbers now.
  */
 function whatNow(): HTMLElement {
-  const help = h("button", { type: "button", class: "secondary", "aria-haspopup": "dialog" }, t("linkHelpButton"));
-  help.addEventListener("click", () => openCrisisCard(help));
+  const help = helpButton();
   const page = associationPage();
   return h(
     "section",
@@ -62,18 +91,18 @@ export class VisitorScreen implements Screen {
   }
 
   private async load(): Promise<void> {
-    let owner: string;
+    let info: ContactLinkInfo;
     let needsCode = false;
     try {
       if (this.m.account) return await this.reopen();
       const hello = await this.m.connectAnonymous();
-      const info = await this.m.resolveContactLink(this.token);
-      owner = info.owner!.handle;
+      learnAssociation(hello.association);
+      info = await this.m.resolveContactLink(this.token);
       needsCode = hello.registration === RegistrationPolicy.INVITE_CODE && !hello.contactLinkRegistration;
     } catch (e) {
       return this.showBroken(e instanceof RelayError);
     }
-    this.showForm(owner, needsCode);
+    this.showForm(info.owner!.handle, info.presentation, needsCode);
     this.prefetch();
   }
 
@@ -137,7 +166,7 @@ export class VisitorScreen implements Screen {
     h1.focus();
   }
 
-  private showForm(owner: string, needsCode: boolean): void {
+  private showForm(owner: string, about: string, needsCode: boolean): void {
     const h1 = this.setTitle(t("linkTitle", { name: owner }));
     const handle = handleInput();
     const handleField = field({ label: t("linkHandleLabel"), hint: t("linkHandleHint", { name: owner }), control: handle });
@@ -170,8 +199,9 @@ export class VisitorScreen implements Screen {
         await this.open(owner);
       });
     });
-    const intro = [h("p", {}, t("linkIntro", { name: owner })), h("p", {}, t("linkPrivacy", { name: owner })), h("p", {}, t("linkNoEmail"))];
-    replace(this.el, h1, intro, form, browserWarning());
+    const intro = h("p", {}, t("linkIntro", { name: owner }));
+    const privacy = [h("p", {}, t("linkPrivacy", { name: owner })), h("p", {}, t("linkNoEmail"))];
+    replace(this.el, h1, intro, presentation(owner, about), whenAnswered(owner), privacy, form, browserWarning());
     h1.focus();
   }
 
