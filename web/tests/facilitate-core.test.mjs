@@ -63,7 +63,10 @@ after(async () => {
 
 test("a facilitator creates a named group with its rules; members read the name, description and rules", async () => {
   const fac = f.fac(camille);
-  await assert.rejects(fac.createGroup({ name: "x".repeat(81) }), f.ProfileTooLong);
+  // A name must take 1 to 80 bytes (as the C++ SDK's): nothing is created otherwise.
+  await assert.rejects(fac.createGroup({ name: "é".repeat(41) }), f.ProfileRefused);
+  await assert.rejects(fac.createGroup({ name: "" }), f.ProfileRefused);
+  assert.deepEqual(f.groupIds(camille), []);
   id = await fac.createGroup(
     { name: "Les Lucioles", description: "Un groupe pour parler du sommeil.", charter: "Ce qui se dit ici reste ici.", retentionDays: 30, relatives: true, objectionHours: 0 },
     ["sam"],
@@ -106,6 +109,11 @@ test("a professional invited to accompany a member is added once they accept; a 
   await fac.revoke(id, other);
   await eventually("camille sees the withdrawal", () => view(camille).invitations[other]?.revoked);
   await refusedLocally(() => fac.addInvited(id, other), Refusal.INVITATION_REVOKED);
+  // An invitee who says no (DeclineInvitation): the invitation can no longer be used.
+  const third = await fac.invite(id, "lou");
+  await f.wireOf(lou).call({ case: "declineInvitation", value: { conversationId: Buffer.from(id, "hex"), nonce: Buffer.from(third, "hex") } }, "done");
+  await eventually("camille sees the decline", () => view(camille).invitations[third]?.declined);
+  await refusedLocally(() => fac.addInvited(id, third), Refusal.INVITATION_DECLINED);
 });
 
 test("the facilitator role is given and taken back; the last facilitator cannot give it up", async () => {

@@ -197,12 +197,12 @@ export class Facilitator {
 
   /** Creates a named groupe de parole: its first commit sets the rules (this account facilitates) and adds `members`. */
   async createGroup(g: NewGroup, members: string[] = []): Promise<string> {
-    // Checked before the relay hears of the group: a name too long creates nothing.
+    // Checked before the relay hears of the group: a name that does not fit creates nothing.
     profiles.checkLengths(g.name, g.description ?? "");
     const policy = create(GroupPolicySchema);
     applyChoice(policy, g);
     const id = await this.createWithPolicy(policy, members);
-    if (g.name || g.description) await this.setProfile(id, g.name, g.description ?? "");
+    await this.setProfile(id, g.name, g.description ?? "");
     return id;
   }
 
@@ -233,7 +233,8 @@ export class Facilitator {
   async setProfile(id: string, name: string, description: string): Promise<void> {
     const meta = this.meta(id);
     const version = (meta.profile?.version ?? 0) + 1;
-    const signed = await profiles.signProfile(this.ctx.account!.mlsKey, this.ctx.account!.handle, { conversationId: fromHex(id), name, description, version });
+    const fields = { conversationId: fromHex(id), name, description, version };
+    const signed = await profiles.signProfile(this.ctx.account!.mlsKey, this.ctx.account!.handle, fields, meta.profile);
     meta.profile = profiles.stored(signed);
     await this.ctx.store.write([put("convs", id, meta)]);
     this.ctx.changed();

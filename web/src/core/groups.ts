@@ -268,6 +268,7 @@ function groupBefore(ctx: CommitContext, before: mls.GroupStateHandle): Group {
     members: mls.leaves(before).map(asMember),
     usedInvitations: nonces((i) => i.used),
     revokedInvitations: nonces((i) => i.revoked),
+    declinedInvitations: nonces((i) => i.declined),
   };
 }
 

@@ -26,11 +26,11 @@ export interface StoredProfile {
   signed: Uint8Array;
 }
 
-/** A name or description over its limit (in UTF-8 bytes, as the C++ SDK counts them). */
-export class ProfileTooLong extends Error {
+/** An empty name, or a name or description over its limit (in UTF-8 bytes, as the C++ SDK counts them). */
+export class ProfileRefused extends Error {
   constructor(readonly field: "name" | "description") {
-    super(`the group's ${field} is too long`);
-    this.name = "ProfileTooLong";
+    super(`a group's name takes 1 to ${MAX_NAME_BYTES} bytes and its description at most ${MAX_DESCRIPTION_BYTES} (${field})`);
+    this.name = "ProfileRefused";
   }
 }
 
@@ -60,10 +60,17 @@ export function openEnvelope(plaintext: Uint8Array): SignedGroupProfile | undefi
   }
 }
 
-/** Throws ProfileTooLong when a name or description is over its limit. */
+/** Whether a name and description fit: the name 1 to 80 bytes, the description at most 1000 (client_profile.cpp fits()). */
+export function fits(name: string, description: string): boolean {
+  const n = utf8(name).length;
+  return n > 0 && n <= MAX_NAME_BYTES && utf8(description).length <= MAX_DESCRIPTION_BYTES;
+}
+
+/** Throws ProfileRefused when a name or description does not fit. */
 export function checkLengths(name: string, description: string): void {
-  if (utf8(name).length > MAX_NAME_BYTES) throw new ProfileTooLong("name");
-  if (utf8(description).length > MAX_DESCRIPTION_BYTES) throw new ProfileTooLong("description");
+  const n = utf8(name).length;
+  if (n === 0 || n > MAX_NAME_BYTES) throw new ProfileRefused("name");
+  if (utf8(description).length > MAX_DESCRIPTION_BYTES) throw new ProfileRefused("description");
 }
 
 /** Signs a profile of the group with this device's leaf key. */
@@ -71,15 +78,18 @@ export async function signProfile(
   key: KeyHandle,
   signer: string,
   fields: { conversationId: Uint8Array; name: string; description: string; version: number },
+  keep?: StoredProfile,
 ): Promise<SignedGroupProfile> {
   checkLengths(fields.name, fields.description);
-  const profile = create(GroupProfileSchema, { ...fields, version: BigInt(fields.version) });
+  // A rename keeps what else the profile held (the séance schedule), as the C++ SDK does.
+  const before = keep ? fromBinary(GroupProfileSchema, signedOf(keep).profile) : undefined;
+  const profile = create(GroupProfileSchema, { schedule: before?.schedule ?? [], timeZone: before?.timeZone ?? "", ...fields, version: BigInt(fields.version) });
   const bytes = toBinary(GroupProfileSchema, profile);
   return create(SignedGroupProfileSchema, { profile: bytes, signature: await sign(key, profileTranscript(bytes)), signer });
 }
 
 /** Why a received profile is not taken (tests read it). */
-export type ProfileRefusal = "unreadable" | "otherGroup" | "notFacilitator" | "signature" | "tooLong" | "old";
+export type ProfileRefusal = "unreadable" | "otherGroup" | "notFacilitator" | "signature" | "old";
 
 /**
  * Checks a received profile against the group as this device holds it: its signer is a FACILITATOR
@@ -98,6 +108,7 @@ export async function checkProfile(
   } catch {
     return { refusal: "unreadable" };
   }
+  if (!fits(profile.name, profile.description)) return { refusal: "unreadable" };
   if (!equalBytes(profile.conversationId, conversationId)) return { refusal: "otherGroup" };
   const rules = groups.rulesOf(state);
   if (!rules || roleOf(rules, signed.signer) !== Role.FACILITATOR) return { refusal: "notFacilitator" };
@@ -106,7 +117,6 @@ export async function checkProfile(
   let valid = false;
   for (const k of keys) valid ||= await verify(k, transcript, signed.signature).catch(() => false);
   if (!valid) return { refusal: "signature" };
-  if (utf8(profile.name).length > MAX_NAME_BYTES || utf8(profile.description).length > MAX_DESCRIPTION_BYTES) return { refusal: "tooLong" };
   if (held && profile.version <= BigInt(held.version)) return { refusal: "old" };
   return { profile };
 }

@@ -28,7 +28,7 @@ import { inside, keyPackagesOf } from "./inside";
 
 export * from "./malicious";
 export { PolicyRefused } from "../core/facilitate";
-export { ProfileTooLong } from "../core/profile";
+export { ProfileRefused } from "../core/profile";
 export { rulesOf } from "./inside";
 
 export type PolicyInit = MessageInitShape<typeof GroupPolicySchema>;

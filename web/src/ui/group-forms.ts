@@ -77,7 +77,7 @@ export function actionError(e: unknown, name = ""): string {
   if (refused?.name === "PolicyRefused" && refused.refusal !== undefined) {
     return ft("refused", { reason: t(`refusal_${refusalKey(refused.refusal)}` as Key, { name: refused.who ?? name }) });
   }
-  if ((e as Error)?.name === "ProfileTooLong") return ft("nameTooLong");
+  if ((e as Error)?.name === "ProfileRefused") return ft("nameTooLong");
   if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND && name) return ft("createNotFound", { name });
   return errorText(e);
 }
