@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor } from "./support.mjs";
+import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench } from "./support.mjs";
 
 let browser;
 const SHOTS = process.env.CERCLE_SCREENSHOTS;
@@ -123,6 +123,13 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await alex.page.locator(".warning-inline").first().waitFor();
   await eventually("sam no longer lists alex", async () => (await sam.page.locator("ul.members > li > .person", { hasText: "alex" }).count()) === 0);
   await expectAccessible(page, "gérer le groupe, après", { names: true });
+  // The same screen in English.
+  await toEnglish(page);
+  await page.getByRole("heading", { level: 1, name: "Manage the group Les Lucioles" }).waitFor();
+  await page.getByRole("button", { name: "Lift alex's ban" }).waitFor();
+  await expectAccessible(page, "manage the group (English)", { names: true });
+  await toFrench(page);
+  await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor();
   for (const p of [camille, sam, alex, pro]) assert.deepEqual(p.problems.filter((x) => !/WebSocket|net::ERR/.test(x)), []);
 });
 
