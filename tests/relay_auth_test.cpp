@@ -1,6 +1,8 @@
 // Registration, challenge-response authentication, replay and forgery, against the real server.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "testing/server_process.h"
 #include "testing/ws_client.h"
 
@@ -39,6 +41,45 @@ TEST_F(RelayAuthTest, HelloAnnouncesVersionLimitsAndAChallenge) {
   auto r2 = other->hello();
   ASSERT_TRUE(r2 && r2->has_hello());
   EXPECT_NE(r2->hello().challenge(), r->hello().challenge());
+}
+
+TEST_F(RelayAuthTest, HelloCarriesTheConfiguredAssociationAndNothingWithoutOne) {
+  const std::string config = dir_.path() + "/cercle.toml";
+  std::ofstream(config) << "[association]\nname = \"Entraide Rhône\"\n"
+                           "page = \"https://entraide.example/aide\"\n"
+                           "answer_times = \"Sous 48 h.\"\n"
+                           "[[association.contacts]]\nname = \"Permanence\"\n"
+                           "details = \"18 h - 22 h\"\nphone = \"+33 4 00 00 00 00\"\n"
+                           "sms = \"3114\"\nurl = \"https://entraide.example/p\"\n";
+  start({"--registration", "open", "--config", config});
+  auto r = connect()->hello();
+  ASSERT_TRUE(r && r->has_hello());
+  ASSERT_TRUE(r->hello().has_association());
+  const auto& a = r->hello().association();
+  EXPECT_EQ(a.name(), "Entraide Rhône");
+  EXPECT_EQ(a.page(), "https://entraide.example/aide");
+  EXPECT_EQ(a.answer_times(), "Sous 48 h.");
+  ASSERT_EQ(a.contacts_size(), 1);
+  EXPECT_EQ(a.contacts(0).name(), "Permanence");
+  EXPECT_EQ(a.contacts(0).details(), "18 h - 22 h");
+  EXPECT_EQ(a.contacts(0).phone(), "+33 4 00 00 00 00");
+  EXPECT_EQ(a.contacts(0).sms(), "3114");
+  EXPECT_EQ(a.contacts(0).url(), "https://entraide.example/p");
+
+  // A config that names none sends none (clients then show only the national numbers).
+  server_.reset();
+  start({"--registration", "open"});
+  auto plain = connect()->hello();
+  ASSERT_TRUE(plain && plain->has_hello());
+  EXPECT_FALSE(plain->hello().has_association());
+
+  // A bad [association] stops start-up, naming the key.
+  server_.reset();
+  std::ofstream(config) << "[association]\nname = \"A\"\npage = \"http://entraide.example\"\n";
+  std::string error;
+  EXPECT_FALSE(ServerProcess::start(dir_.path() + "/data",
+                                    {"--registration", "open", "--config", config}, &error));
+  EXPECT_NE(error.find("association.page"), std::string::npos) << error;
 }
 
 TEST_F(RelayAuthTest, OpenRegistrationThenAuthenticationOnANewConnection) {

@@ -165,6 +165,20 @@ void Session::on_hello(uint64_t id, const v1::Hello& hello) {
   r->set_registration(static_cast<v1::RegistrationPolicy>(config.registration));
   r->set_challenge(new_challenge());
   r->set_contact_link_registration(config.contact_link_registration);
+  if (const auto& a = config.association; !a.name.empty()) {
+    auto* out = r->mutable_association();
+    out->set_name(a.name);
+    out->set_page(a.page);
+    out->set_answer_times(a.answer_times);
+    for (const auto& c : a.contacts) {
+      auto* contact = out->add_contacts();
+      contact->set_name(c.name);
+      contact->set_details(c.details);
+      contact->set_phone(c.phone);
+      contact->set_sms(c.sms);
+      contact->set_url(c.url);
+    }
+  }
   auto* limits = r->mutable_limits();
   limits->set_max_frame_bytes(hub_.limits().max_frame_bytes);
   limits->set_max_payload_bytes(config.max_payload_bytes);

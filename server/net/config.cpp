@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <utility>
 
 namespace cercle::net {
 
@@ -131,15 +132,14 @@ Status read_addresses(const toml::table& t, std::string_view path, std::vector<s
 
 Status read_strings(const toml::table& t, ServerConfig& c, std::string& listen,
                     std::string& registration) {
-  for (Status s : {read_string(t, "server.listen", listen),
-                   read_string(t, "server.data", c.data_dir),
-                   read_string(t, "server.web", c.web_dir),
-                   read_string(t, "server.admin_socket", c.admin_socket),
-                   read_string(t, "tls.certificate", c.tls_certificate),
-                   read_string(t, "tls.key", c.tls_key),
-                   read_string(t, "server.instance_name", c.domain.instance_name),
-                   read_string(t, "server.registration", registration),
-                   read_string(t, "log.level", c.log_level)}) {
+  for (Status s :
+       {read_string(t, "server.listen", listen), read_string(t, "server.data", c.data_dir),
+        read_string(t, "server.web", c.web_dir),
+        read_string(t, "server.admin_socket", c.admin_socket),
+        read_string(t, "tls.certificate", c.tls_certificate), read_string(t, "tls.key", c.tls_key),
+        read_string(t, "server.instance_name", c.domain.instance_name),
+        read_string(t, "server.registration", registration),
+        read_string(t, "log.level", c.log_level)}) {
     if (!s) return s;
   }
   return Ok{};
@@ -174,6 +174,94 @@ Status read_limits(const toml::table& t, ServerConfig& c) {
   return Ok{};
 }
 
+// [association]: sent to every connection before authentication, so it is kept small.
+constexpr size_t kMaxAssociationContacts = 8;
+constexpr size_t kMaxAssociationBytes = 2048;
+
+bool is_https(std::string_view url) {
+  return url.size() > 8 && url.substr(0, 8) == "https://" &&
+         url.find_first_of(" \t\r\n\"<>") == std::string_view::npos;
+}
+
+// A number a client turns into tel: or sms: — digits, spaces and a leading +, nothing else.
+bool is_phone(std::string_view v) {
+  if (v.empty()) return true;
+  bool digit = false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] >= '0' && v[i] <= '9') {
+      digit = true;
+    } else if (v[i] != ' ' && !(v[i] == '+' && i == 0)) {
+      return false;
+    }
+  }
+  return digit;
+}
+
+Status read_contact(const toml::table& t, size_t index, domain::AssociationContact& out) {
+  const std::string at = "association.contacts[" + std::to_string(index) + "]";
+  for (auto [key, field] :
+       {std::pair{"name", &out.name}, std::pair{"details", &out.details},
+        std::pair{"phone", &out.phone}, std::pair{"sms", &out.sms}, std::pair{"url", &out.url}}) {
+    if (auto s = read_string(t, key, *field); !s) return bad(at + "." + s.error().message);
+  }
+  if (out.name.empty()) return bad(at + ".name is required");
+  if (out.phone.empty() && out.sms.empty() && out.url.empty()) {
+    return bad(at + " needs a phone, an sms or a url");
+  }
+  if (!is_phone(out.phone) || !is_phone(out.sms)) {
+    return bad(at + ": phone and sms are digits and spaces, with an optional leading +");
+  }
+  if (!out.url.empty() && !is_https(out.url)) return bad(at + ".url must be an https:// address");
+  return Ok{};
+}
+
+Status read_contacts(const toml::table& t, domain::Association& a) {
+  auto node = t.at_path("association.contacts");
+  if (!node) return Ok{};
+  const auto* list = node.as_array();
+  if (!list || !list->is_array_of_tables()) {
+    return bad("association.contacts must be [[association.contacts]] tables");
+  }
+  if (list->size() > kMaxAssociationContacts) {
+    return bad("association.contacts: at most " + std::to_string(kMaxAssociationContacts));
+  }
+  a.contacts.assign(list->size(), {});
+  for (size_t i = 0; i < list->size(); ++i) {
+    if (auto s = read_contact(*list->get(i)->as_table(), i, a.contacts[i]); !s) return s;
+  }
+  return Ok{};
+}
+
+size_t association_bytes(const domain::Association& a) {
+  size_t n = a.name.size() + a.page.size() + a.answer_times.size();
+  for (const auto& c : a.contacts) {
+    n += c.name.size() + c.details.size() + c.phone.size() + c.sms.size() + c.url.size();
+  }
+  return n;
+}
+
+Status read_association(const toml::table& t, domain::Association& a) {
+  if (!t.at_path("association")) return Ok{};
+  if (!t.at_path("association").as_table()) return bad("association must be a table");
+  domain::Association read;
+  for (Status s :
+       {read_string(t, "association.name", read.name),
+        read_string(t, "association.page", read.page),
+        read_string(t, "association.answer_times", read.answer_times), read_contacts(t, read)}) {
+    if (!s) return s;
+  }
+  if (read.name.empty()) return bad("association.name is required in [association]");
+  if (!read.page.empty() && !is_https(read.page)) {
+    return bad("association.page must be an https:// address");
+  }
+  if (association_bytes(read) > kMaxAssociationBytes) {
+    return bad("[association] is over " + std::to_string(kMaxAssociationBytes) +
+               " bytes in all: every connection receives it");
+  }
+  a = std::move(read);
+  return Ok{};
+}
+
 // Limits that only make sense together.
 Status check_consistent(const ServerConfig& c) {
   if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
@@ -198,7 +286,7 @@ Status read_all(const toml::table& t, ServerConfig& c) {
         read_connection_limits(t, c), read_bool(t, "server.metrics_public", c.metrics_public),
         read_addresses(t, "server.trusted_proxies", c.trusted_proxies),
         read_bool(t, "server.contact_link_registration", c.domain.contact_link_registration),
-        read_bool(t, "storage.sync", c.sync)}) {
+        read_bool(t, "storage.sync", c.sync), read_association(t, c.domain.association)}) {
     if (!s) return s;
   }
   if (!listen.empty()) {

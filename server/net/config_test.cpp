@@ -117,5 +117,86 @@ TEST(Config, ErrorsNameTheKeyAndTheRule) {
   EXPECT_FALSE(apply_flags({"--bogus", "1"}, c).ok());
 }
 
+constexpr char kAssociation[] =
+    "[association]\nname = \"Entraide Rhône\"\npage = \"https://entraide.example/aide\"\n"
+    "answer_times = \"Sous 48 h, du lundi au vendredi.\"\n"
+    "[[association.contacts]]\nname = \"Permanence\"\ndetails = \"Le soir, 18 h - 22 h\"\n"
+    "phone = \"+33 4 00 00 00 00\"\nsms = \"06 00 00 00 00\"\n"
+    "[[association.contacts]]\nname = \"Forum\"\nurl = \"https://entraide.example/forum\"\n";
+
+// Loads `text` into a fresh config; returns the error message, empty when it loaded.
+std::string load_error(const std::string& text, ServerConfig& c) {
+  const auto path = write_temp(text);
+  auto s = load_config_file(path, c);
+  std::remove(path.c_str());
+  return s ? std::string() : s.error().message;
+}
+
+TEST(Config, TheAssociationIsRead) {
+  ServerConfig c;
+  ASSERT_EQ(load_error(kAssociation, c), "");
+  const auto& a = c.domain.association;
+  EXPECT_EQ(a.name, "Entraide Rhône");
+  EXPECT_EQ(a.page, "https://entraide.example/aide");
+  EXPECT_EQ(a.answer_times, "Sous 48 h, du lundi au vendredi.");
+  ASSERT_EQ(a.contacts.size(), 2u);
+  EXPECT_EQ(a.contacts[0].name, "Permanence");
+  EXPECT_EQ(a.contacts[0].details, "Le soir, 18 h - 22 h");
+  EXPECT_EQ(a.contacts[0].phone, "+33 4 00 00 00 00");
+  EXPECT_EQ(a.contacts[0].sms, "06 00 00 00 00");
+  EXPECT_EQ(a.contacts[0].url, "");
+  EXPECT_EQ(a.contacts[1].url, "https://entraide.example/forum");
+
+  ServerConfig none;
+  ASSERT_EQ(load_error("[server]\ninstance_name = \"x\"\n", none), "");
+  EXPECT_EQ(none.domain.association.name, "");
+  EXPECT_TRUE(none.domain.association.contacts.empty());
+}
+
+TEST(Config, EachBadAssociationIsRefusedByName) {
+  const std::string contact = "[[association.contacts]]\nname = \"P\"\nphone = \"3114\"\n";
+  const struct {
+    std::string text;
+    std::string says;
+  } cases[] = {
+      {"[association]\npage = \"https://a.example\"\n", "association.name is required"},
+      {"[association]\nname = \"A\"\npage = \"http://a.example\"\n", "association.page"},
+      {"[association]\nname = \"A\"\npage = \"javascript:alert(1)\"\n", "association.page"},
+      {"[association]\nname = 3\n", "association.name must be a string"},
+      {"[association]\nname = \"A\"\ncontacts = \"x\"\n", "association.contacts must be"},
+      {"[association]\nname = \"A\"\n[[association.contacts]]\nphone = \"3114\"\n",
+       "association.contacts[0].name is required"},
+      {"[association]\nname = \"A\"\n[[association.contacts]]\nname = \"P\"\n",
+       "needs a phone, an sms or a url"},
+      {"[association]\nname = \"A\"\n[[association.contacts]]\nname = \"P\"\nphone = \"31a4\"\n",
+       "phone and sms are digits"},
+      {"[association]\nname = \"A\"\n[[association.contacts]]\nname = \"P\"\nsms = \"+\"\n",
+       "phone and sms are digits"},
+      {"[association]\nname = \"A\"\n[[association.contacts]]\nname = \"P\"\nurl = \"http://x\"\n",
+       "association.contacts[0].url must be an https://"},
+      {"[association]\nname = \"A\"\n" +
+           [&] {
+             std::string s;
+             for (int i = 0; i < 9; ++i) s += contact;
+             return s;
+           }(),
+       "at most 8"},
+      {"[association]\nname = \"A\"\nanswer_times = \"" + std::string(2048, 'x') + "\"\n",
+       "over 2048 bytes"},
+  };
+  for (const auto& c : cases) {
+    ServerConfig config;
+    const std::string error = load_error(c.text, config);
+    EXPECT_NE(error.find(c.says), std::string::npos) << c.text << "\n -> " << error;
+    EXPECT_EQ(config.domain.association.name, "") << c.text;  // Nothing half read.
+  }
+  // The bounds themselves are allowed.
+  ServerConfig eight;
+  std::string text = "[association]\nname = \"A\"\n";
+  for (int i = 0; i < 8; ++i) text += contact;
+  ASSERT_EQ(load_error(text, eight), "");
+  EXPECT_EQ(eight.domain.association.contacts.size(), 8u);
+}
+
 }  // namespace
 }  // namespace cercle::net
