@@ -187,6 +187,13 @@ test("a profile signed by a plain member, or an older version, is ignored; a ren
 });
 
 test("a member's request to leave is committed by the duties; a peer asking to join an open group is admitted", async () => {
+  // Removing someone whose own request to leave waits: one Remove of their leaf, not two.
+  f.setDuties(camille, false);
+  await alex.leaveGroup(groupKey(id));
+  await eventually("camille holds alex's request", async () => (await f.leaving(camille, id)).length === 1);
+  await f.fac(camille).remove(id, "alex");
+  await eventually("alex removed", () => view(alex).left);
+  f.setDuties(camille, true);
   await sam.leaveGroup(groupKey(id));
   await eventually("sam removed by camille's duties", () => view(sam).left, 20_000);
   const open = await f.fac(camille).createGroup({ name: "Ouvert", open: true }, []);

@@ -319,7 +319,10 @@ export class Facilitator {
     let seq = await this.change(id, async (state) => {
       const gone = await this.leavesOf(id, state, handle);
       if (gone.leaves.length === 0) throw new Error(`${handle} is not in the group`);
-      return { opts: { removeLeaves: gone.leaves }, devices: { remove: gone.devices } };
+      // Their own request to leave, if pending, is not taken as well (one Remove per leaf).
+      const allowed = groups.allowedPending(state);
+      const keepPending = (p: mls.ProposalWithSender) => allowed(p) && !(p.proposal.proposalType === "remove" && gone.leaves.includes(p.proposal.remove.removed));
+      return { opts: { removeLeaves: gone.leaves, keepPending }, devices: { remove: gone.devices } };
     });
     const rules = await this.policy(id);
     if (rules && (rules.muted.includes(handle) || rules.roles.some((r) => r.handle === handle))) {
@@ -409,7 +412,14 @@ export class Facilitator {
     const signed = create(SignedInvitationSchema, { invitation: bytes, signature: await sign(this.ctx.account!.mlsKey, invitationTranscript(bytes)) });
     await this.ctx.requireWire().call({ case: "createInvitation", value: { signedInvitation: toBinary(SignedInvitationSchema, signed) } }, "done");
     const nonce = toHex(invitation.nonce);
-    (meta.invitations ??= {})[nonce] = { invitee: name, inviter: invitation.inviter, professional: !!opts.professional, accompanying: invitation.accompanying, signed: toBinary(SignedInvitationSchema, signed) };
+    (meta.invitations ??= {})[nonce] = {
+      invitee: name,
+      inviter: invitation.inviter,
+      professional: !!opts.professional,
+      accompanying: invitation.accompanying,
+      signed: toBinary(SignedInvitationSchema, signed),
+      expiresAtMs: Number(invitation.expiresAtMs),
+    };
     await this.ctx.store.write([put("convs", id, meta)]);
     this.ctx.changed();
     return nonce;

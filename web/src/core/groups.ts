@@ -46,6 +46,7 @@ export interface TrackedInvitation {
   revoked?: boolean;
   declined?: boolean;   // The invitee said no (GroupEvent.declined): never used.
   signed?: Uint8Array;  // The encoded SignedInvitation (verified): the inviter's client adds with it.
+  expiresAtMs?: number;  // When it can no longer be used (the inviter's clock).
   objected?: boolean;
   used?: boolean;
 }
@@ -400,6 +401,7 @@ async function readInvitation(
   t.professional = claimed.inviteeType === InviteeType.INVITEE_PROFESSIONAL;
   t.accompanying = claimed.accompanying;
   t.signed = toBinary(SignedInvitationSchema, signed);
+  t.expiresAtMs = Number(claimed.expiresAtMs);
   return {
     notice: { type: "invited", by: t.inviter, invitee: t.invitee, professional: t.professional, accompanying: t.accompanying, id: toHex(claimed.nonce) },
   };
@@ -432,32 +434,27 @@ export async function readEvent(
   const rules = rulesOf(state);
   const facilitator = (handle: string) => !!rules && roleOf(rules, handle) === Role.FACILITATOR;
   const tracked = (nonce: Uint8Array) => (invitations[toHex(nonce)] ??= { invitee: "", inviter: "", professional: false, accompanying: "" });
-  const about = (t: TrackedInvitation) => ({ invitee: t.invitee || undefined, professional: t.professional });
+  const mark = (nonce: Uint8Array, set: (t: TrackedInvitation) => void, type: "accepted" | "revoked" | "objected"): EventOutcome => {
+    const t = tracked(nonce);
+    set(t);
+    return { notice: { type, invitee: t.invitee || undefined, professional: t.professional } };
+  };
   switch (e.kind.case) {
     case "invited":
       return readInvitation(e.kind.value, state, conversationId, facilitator, tracked);
-    case "accepted": {
-      const t = tracked(e.kind.value);
-      t.accepted = true;
-      t.acceptedMs ??= timeMs;
-      return { notice: { type: "accepted", ...about(t) } };
-    }
-    case "revoked": {
+    case "accepted":
+      return mark(e.kind.value, (t) => {
+        t.accepted = true;
+        t.acceptedMs ??= timeMs;
+      }, "accepted");
+    case "revoked":
       if (!facilitator(e.by)) return { notice: { type: "ignored", what: "revocation" } };
-      const t = tracked(e.kind.value);
-      t.revoked = true;
-      return { notice: { type: "revoked", ...about(t) } };
-    }
-    case "objected": {
-      const t = tracked(e.kind.value);
-      t.objected = true;
-      return { notice: { type: "objected", ...about(t) } };
-    }
-    case "declined": {
-      const t = tracked(e.kind.value);
-      t.declined = true;  // Shown by the inviter's screens (facilitate.ts); no line in the thread yet.
+      return mark(e.kind.value, (t) => void (t.revoked = true), "revoked");
+    case "objected":
+      return mark(e.kind.value, (t) => void (t.objected = true), "objected");
+    case "declined":
+      tracked(e.kind.value).declined = true;  // Shown on the inviter's admin screen; no line in the thread yet.
       return {};
-    }
     case "joinRequest":
       if (!rules || rules.joinRule !== JoinRule.OPEN_TO_PEERS) return {};
       return { notice: { type: "joinRequest", who: e.kind.value } };

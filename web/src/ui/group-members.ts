@@ -105,6 +105,7 @@ function invitationLine(t: GroupView["invitations"][string]): string {
   if (t.revoked) return ft("invRevoked", { name });
   if (t.declined) return ft("invDeclined", { name });
   if (t.objected) return ft("invObjected", { name });
+  if (t.expiresAtMs !== undefined && t.expiresAtMs <= Date.now()) return ft("invExpired", { name });
   if (t.accepted) return ft(t.professional ? "invAcceptedPro" : "invAccepted", { name });
   return ft("invWaiting", { name });
 }
@@ -121,7 +122,7 @@ export function invitationsSection(a: AdminContext, view: GroupView): HTMLElemen
           "ul",
           { class: "plain-list" },
           list.map(([nonce, t]) => {
-            const open = !t.used && !t.revoked && !t.declined;
+            const open = !t.used && !t.revoked && !t.declined && !(t.expiresAtMs !== undefined && t.expiresAtMs <= Date.now());
             const name = t.invitee;
             return h(
               "li",
