@@ -87,6 +87,15 @@ class RelayContactLinksTest : public RelayFixture {
     ASSERT_NO_FATAL_FAILURE(join(helper_, *conv_id, welcome->payload()));
   }
 
+  // Registers `handle` with a new code from the command line.
+  void register_through_code(const std::string& handle, TestDevice* d) {
+    int status = -1;
+    std::string code = run_admin(data_dir(), {"code", "create"}, &status);
+    ASSERT_EQ(status, 0);
+    code.pop_back();  // Newline.
+    ASSERT_NO_FATAL_FAILURE(register_device(handle, d, code));
+  }
+
   std::string code_;
   TestDevice helper_;
 };
@@ -203,6 +212,81 @@ TEST_F(RelayContactLinksTest, AnInstanceCanTurnLinkRegistrationOff) {
   DeviceKey key;
   EXPECT_EQ(error_of(register_through(*visitor, key, "Dominique", link->contact_link().token())),
             v1::REGISTRATION_CODE_REQUIRED);
+}
+
+TEST_F(RelayContactLinksTest, ThePresentationIsShownToVisitorsAndBounded) {
+  const std::string words = "Je suis pair-aidant depuis 2019. Je réponds le soir.";
+  v1::ClientFrame f;
+  f.mutable_create_contact_link()->set_label("site");
+  f.mutable_create_contact_link()->set_presentation(words);
+  auto link = helper_.ws->call(f);
+  ASSERT_TRUE(link && link->has_contact_link()) << (link ? link->error().message() : "timeout");
+  EXPECT_EQ(link->contact_link().presentation(), words);
+  const std::string token = link->contact_link().token();
+
+  f.mutable_create_contact_link()->set_presentation(std::string(501, 'x'));
+  EXPECT_EQ(error_of(helper_.ws->call(f)), v1::INVALID_ARGUMENT);
+
+  // Kept across a restart: the visitor's page and the owner's list both show it.
+  ASSERT_EQ(server_->terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(restart_server());
+  ASSERT_NO_FATAL_FAILURE(reconnect(&helper_));
+  auto visitor = connect();
+  ASSERT_TRUE(visitor->hello());
+  auto who = visitor->call(resolve(token));
+  ASSERT_TRUE(who && who->has_contact_link()) << (who ? who->error().message() : "timeout");
+  EXPECT_EQ(who->contact_link().presentation(), words);
+  v1::ClientFrame list;
+  list.mutable_list_contact_links();
+  auto links = helper_.ws->call(list);
+  ASSERT_TRUE(links && links->has_contact_links());
+  ASSERT_EQ(links->contact_links().links_size(), 1);  // The refused one was not made.
+  EXPECT_EQ(links->contact_links().links(0).presentation(), words);
+}
+
+TEST_F(RelayContactLinksTest, AProfessionalCannotMakeAContactLink) {
+  TestDevice doctor;
+  ASSERT_NO_FATAL_FAILURE(register_through_code("dr_martin", &doctor));
+  int status = -1;
+  run_admin(data_dir(), {"account", "set-type", "dr_martin", "professional"}, &status);
+  ASSERT_EQ(status, 0);
+  v1::ClientFrame f;
+  f.mutable_create_contact_link()->set_label("cabinet");
+  EXPECT_EQ(error_of(doctor.ws->call(f)), v1::FORBIDDEN);
+  v1::ClientFrame list;
+  list.mutable_list_contact_links();
+  auto links = doctor.ws->call(list);
+  ASSERT_TRUE(links && links->has_contact_links());
+  EXPECT_EQ(links->contact_links().links_size(), 0);
+}
+
+TEST_F(RelayContactLinksTest, AnAccountMadeProfessionalLosesItsLinks) {
+  auto link = create_link();
+  ASSERT_TRUE(link && link->has_contact_link());
+  const std::string token = link->contact_link().token();
+  auto visitor = connect();
+  ASSERT_TRUE(visitor->hello());
+  ASSERT_TRUE(visitor->call(resolve(token))->has_contact_link());
+
+  int status = -1;
+  run_admin(data_dir(), {"account", "set-type", "Aidant-Paul", "professional"}, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(error_of(visitor->call(resolve(token))), v1::NOT_FOUND);
+  DeviceKey key;
+  EXPECT_EQ(error_of(register_through(*visitor, key, "Dominique", token)),
+            v1::REGISTRATION_CODE_INVALID);
+  v1::ClientFrame list;
+  list.mutable_list_contact_links();
+  auto links = helper_.ws->call(list);
+  ASSERT_TRUE(links && links->has_contact_links());
+  ASSERT_EQ(links->contact_links().links_size(), 1);
+  EXPECT_TRUE(links->contact_links().links(0).revoked());
+
+  // Made a peer again, the account may make new links; the ended one stays ended.
+  run_admin(data_dir(), {"account", "set-type", "Aidant-Paul", "peer"}, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(error_of(visitor->call(resolve(token))), v1::NOT_FOUND);
+  EXPECT_TRUE(create_link()->has_contact_link());
 }
 
 }  // namespace

@@ -118,6 +118,7 @@ void Admin::group_command(const std::string& command, const json::object& reques
     }
     out["groups"] = groups.erase_expired();
     out["contact_links_forgotten"] = domain_.contact_links().forget_ended();
+    out["accounts_purged"] = domain_.purge_deleted_accounts();
     return done(std::move(out));
   }
   done(admin_error("unknown command: " + command));
@@ -162,6 +163,15 @@ void Admin::account_command(const std::string& command, const json::object& requ
           if (suspend && on_suspended_) on_suspended_(*r);
           done(ok());
         });
+  }
+  if (command == "account-delete") {
+    return domain_.delete_account(0, handle,
+                                  [this, done = std::move(done)](Result<std::vector<DeviceId>> r) {
+                                    if (!r) return done(admin_error(r.error().message));
+                                    if (on_suspended_)
+                                      on_suspended_(*r);  // Closes its devices' connections.
+                                    done(ok());
+                                  });
   }
   done(admin_error("unknown command: " + command));
 }

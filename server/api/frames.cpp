@@ -116,6 +116,7 @@ void fill_contact_link(const domain::ContactLinkView& in, v1::ContactLinkInfo& o
   out.set_expires_at_ms(in.expires_ms);
   out.set_revoked(in.revoked);
   out.set_registrations(in.registrations);
+  out.set_presentation(in.presentation);
   if (in.owner) fill_account(*in.owner, *out.mutable_owner());
 }
 

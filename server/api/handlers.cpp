@@ -33,6 +33,8 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kCreateRegistrationCode:
     case Rc::kSetAccountType:
       return on_admin_request(id, frame);
+    case Rc::kDeleteAccount:
+      return on_delete_account(id, frame.delete_account());
     case Rc::kCreateContactLink:
     case Rc::kListContactLinks:
     case Rc::kRevokeContactLink:
@@ -266,7 +268,10 @@ void Session::on_contact_link_request(uint64_t id, const v1::ClientFrame& frame)
     const auto& req = frame.create_contact_link();
     const int64_t expires_ms = int64_t{req.expires_in_hours()} * 3'600'000;
     return run_async<domain::ContactLinkView>(
-        id, [&](auto done) { links.create(device_, req.label(), expires_ms, std::move(done)); },
+        id,
+        [&](auto done) {
+          links.create(device_, req.label(), expires_ms, req.presentation(), std::move(done));
+        },
         [](const domain::ContactLinkView& v, v1::Response& r) {
           fill_contact_link(v, *r.mutable_contact_link());
         });
@@ -293,6 +298,30 @@ void Session::on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink&
   response.set_request_id(id);
   fill_contact_link(*link, *response.mutable_contact_link());
   respond(response);
+}
+
+void Session::on_delete_account(uint64_t id, const v1::DeleteAccount& request) {
+  ++inflight_;
+  hub_.domain().delete_account(
+      device_, request.handle(),
+      [this, hub = &hub_, life = connection_.life(), id](Result<std::vector<DeviceId>> result) {
+        const auto alive = life.lock();
+        if (alive && phase_ != Phase::kClosed) {
+          const bool was_full = !wants_input();
+          --inflight_;
+          if (!result) {
+            fail(id, result.error());
+          } else {
+            v1::Response response;
+            response.set_request_id(id);
+            response.mutable_done();
+            respond(response);
+          }
+          if (was_full && wants_input()) connection_.resume_input();
+        }
+        // Every connection of its devices closes, this one once its answer is written.
+        if (result) hub->disconnect(*result);
+      });
 }
 
 void Session::on_admin_request(uint64_t id, const v1::ClientFrame& frame) {

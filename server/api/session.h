@@ -95,6 +95,7 @@ class Session {
   void on_send(uint64_t id, const v1::Send& request);
   void on_fetch_log(uint64_t id, const v1::FetchLog& request);
   void on_admin_request(uint64_t id, const v1::ClientFrame& frame);
+  void on_delete_account(uint64_t id, const v1::DeleteAccount& request);
   void on_contact_link_request(uint64_t id, const v1::ClientFrame& frame);
   void on_resolve_contact_link(uint64_t id, const v1::ResolveContactLink& request);
   void on_group_request(uint64_t id, const v1::ClientFrame& frame);

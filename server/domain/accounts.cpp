@@ -74,4 +74,31 @@ void Accounts::add_device(DeviceState device) {
   devices_.emplace(id, std::move(device));
 }
 
+std::string Accounts::deleted_handle_hash(const std::string& handle_key) {
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<uint8_t*>(out.data()),
+                     reinterpret_cast<const uint8_t*>(handle_key.data()), handle_key.size());
+  return out;
+}
+
+void Accounts::mark_deleted(AccountState account, const std::string& handle_key) {
+  auto it = handle_keys_.find(handle_key);
+  if (it != handle_keys_.end() && it->second == account.id) handle_keys_.erase(it);
+  deleted_handles_.insert(deleted_handle_hash(handle_key));
+  put_account(std::move(account));
+}
+
+void Accounts::remove_account(AccountId id) {
+  auto it = accounts_.find(id);
+  if (it == accounts_.end()) return;
+  for (DeviceId d : it->second.devices) {
+    auto device = devices_.find(d);
+    if (device == devices_.end()) continue;
+    auto key = device_keys_.find(device->second.public_key);
+    if (key != device_keys_.end() && key->second == d) device_keys_.erase(key);
+    devices_.erase(device);
+  }
+  accounts_.erase(it);
+}
+
 }  // namespace cercle::domain

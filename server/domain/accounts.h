@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cercle/policy/device_chain.h"
@@ -37,6 +38,9 @@ struct AccountState {
   // (it cannot add devices). A new link is checked against `chain_view`.
   std::vector<std::string> chain = {};
   policy::ChainView chain_view = {};
+  // Set once the account is deleted: it cannot sign in or be found, and its handle is never given
+  // again; its devices stay known while they are members of conversations (account_deletion.cpp).
+  int64_t deleted_ms = 0;
 };
 
 // A device as Identity knows it. Its key packages and MLS key are KeyPackages', the conversations
@@ -60,9 +64,13 @@ class Accounts {
   const DeviceState* device_by_key(const PublicKey& key) const;
   // The account of a device, or null.
   const AccountState* account_of(DeviceId device) const;
+  // Whether a live or a deleted account has (or had) this handle key.
   bool handle_taken(const std::string& handle_key) const {
-    return handle_keys_.contains(handle_key);
+    return handle_keys_.contains(handle_key) ||
+           deleted_handles_.contains(deleted_handle_hash(handle_key));
   }
+  // What is kept of a deleted account's handle: SHA-256 of its key, so that no name is kept.
+  static std::string deleted_handle_hash(const std::string& handle_key);
   bool device_key_taken(const PublicKey& key) const { return device_keys_.contains(key); }
   const AccountMap& accounts() const { return accounts_; }
   const DeviceMap& devices() const { return devices_; }
@@ -78,12 +86,20 @@ class Accounts {
   void put_account(AccountState account);
   // A new device, whose account exists; it joins the account's device list if not there yet.
   void add_device(DeviceState device);
+  // The account (with deleted_ms set) is deleted: no longer found by its handle, which stays
+  // taken.
+  void mark_deleted(AccountState account, const std::string& handle_key);
+  // A deleted account's last trace in memory goes, with its devices; its handle stays taken.
+  void remove_account(AccountId id);
+  // A handle deleted earlier (its hash, deleted_handle_hash).
+  void add_deleted_handle(std::string hash) { deleted_handles_.insert(std::move(hash)); }
 
  private:
   AccountMap accounts_;
   std::unordered_map<std::string, AccountId> handle_keys_;  // Handle key -> account.
   DeviceMap devices_;
   std::unordered_map<PublicKey, DeviceId, PublicKeyHash> device_keys_;
+  std::unordered_set<std::string> deleted_handles_;  // deleted_handle_hash of each.
 };
 
 }  // namespace cercle::domain

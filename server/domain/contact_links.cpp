@@ -5,11 +5,35 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <google/protobuf/unknown_field_set.h>
+
 namespace cercle::domain {
 
 namespace {
 
 constexpr size_t kMaxLabelBytes = 64;
+constexpr size_t kMaxPresentationBytes = 500;
+// ContactLinkRecord has no presentation field yet: it is kept as the record's unknown field 7,
+// which is exactly how a `string presentation = 7;` field would be stored, so that adding the
+// field to records.proto later reads these records as they are.
+constexpr int kPresentationField = 7;
+
+void set_presentation(storage::ContactLinkRecord& r, const std::string& presentation) {
+  if (presentation.empty()) return;
+  r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(kPresentationField, presentation);
+}
+
+std::string presentation_of(const storage::ContactLinkRecord& r) {
+  const auto& fields = r.GetReflection()->GetUnknownFields(r);
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const auto& f = fields.field(i);
+    if (f.number() == kPresentationField &&
+        f.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+      return f.length_delimited();
+    }
+  }
+  return {};
+}
 constexpr int64_t kHourMs = 3'600'000;
 
 // 128 random bits, base64url without padding: 22 characters that survive any URL.
@@ -25,22 +49,27 @@ std::string new_token() {
 
 ContactLinkView ContactLinks::view(const std::string& token, const ContactLinkState& link) const {
   return ContactLinkView{token,        link.label,         link.created_ms, link.expires_ms,
-                         link.revoked, link.registrations, std::nullopt};
+                         link.revoked, link.registrations, std::nullopt,    link.presentation};
+}
+
+bool ContactLinks::works(const ContactLinkState& link, int64_t now_ms) const {
+  const AccountState* owner = identity_.account(link.owner);
+  return link.usable(now_ms) && owner && owner->type == AccountType::kPeer;
 }
 
 Status ContactLinks::load() {
   Status bad = Ok{};
-  auto scanned = ctx_.store.scan_contact_links([&](std::string_view token,
-                                                   const storage::ContactLinkRecord& r) {
-    if (!identity_.account(r.owner_account())) {
-      if (bad) bad = make_error(Errc::kInternal, "a stored contact link's owner is no account");
-      return;
-    }
-    links_[std::string(token)] =
-        ContactLinkState{r.owner_account(), r.label(), r.created_ms(), r.expires_ms(), r.revoked(),
-                         r.registrations(), {}};
-    last_created_ms_ = std::max(last_created_ms_, r.created_ms());
-  });
+  auto scanned = ctx_.store.scan_contact_links(
+      [&](std::string_view token, const storage::ContactLinkRecord& r) {
+        if (!identity_.account(r.owner_account())) {
+          if (bad) bad = make_error(Errc::kInternal, "a stored contact link's owner is no account");
+          return;
+        }
+        links_[std::string(token)] = ContactLinkState{
+            r.owner_account(), r.label(), r.created_ms(),    r.expires_ms(), r.revoked(),
+            r.registrations(), {},        presentation_of(r)};
+        last_created_ms_ = std::max(last_created_ms_, r.created_ms());
+      });
   if (!scanned) return scanned;
   return bad;
 }
@@ -53,6 +82,7 @@ void ContactLinks::put(Change& change, const std::string& token, ContactLinkStat
   r.set_expires_ms(link.expires_ms);
   r.set_revoked(link.revoked);
   r.set_registrations(link.registrations);
+  set_presentation(r, link.presentation);
   change.batch().put_contact_link(token, r);
   change.on_commit([this, token, link = std::move(link)]() mutable {
     links_.insert_or_assign(token, std::move(link));
@@ -65,11 +95,20 @@ void ContactLinks::erase(Change& change, const std::string& token) {
 }
 
 void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
-                          Done<ContactLinkView> done) {
+                          std::string_view presentation, Done<ContactLinkView> done) {
   const DeviceState* device = identity_.device(actor);
-  if (!device) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  const AccountState* account = device ? identity_.account(device->account) : nullptr;
+  if (!account || account->deleted_ms != 0) {
+    return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  }
+  if (account->type != AccountType::kPeer) {
+    return done(make_error(Errc::kForbidden, "contact links are for peer helpers"));
+  }
   if (label.size() > kMaxLabelBytes) {
     return done(make_error(Errc::kInvalidArgument, "the label is over 64 bytes"));
+  }
+  if (presentation.size() > kMaxPresentationBytes) {
+    return done(make_error(Errc::kInvalidArgument, "the presentation is over 500 bytes"));
   }
   if (expires_in_ms < 0) return done(make_error(Errc::kInvalidArgument, "bad expiry"));
   const int64_t now = ctx_.clock.now_ms();
@@ -94,7 +133,8 @@ void ContactLinks::create(DeviceId actor, std::string_view label, int64_t expire
                         expires_in_ms ? now + expires_in_ms : 0,
                         false,
                         0,
-                        {}};
+                        {},
+                        std::string(presentation)};
   ContactLinkView v = view(token, link);
   put(change, token, std::move(link));
   std::move(change).commit(ctx_.committer, [v = std::move(v), done](const Status& s) mutable {
@@ -167,11 +207,10 @@ size_t ContactLinks::forget_ended() {
 
 Result<ContactLinkView> ContactLinks::resolve(std::string_view token) const {
   auto it = links_.find(std::string(token));
-  if (it == links_.end() || !it->second.usable(ctx_.clock.now_ms())) {
+  if (it == links_.end() || !works(it->second, ctx_.clock.now_ms())) {
     return make_error(Errc::kNotFound, "this contact link does not exist or no longer works");
   }
   const AccountState* owner = identity_.account(it->second.owner);
-  if (!owner) return make_error(Errc::kNotFound, "this contact link no longer works");
   ContactLinkView v = view(it->first, it->second);
   v.label.clear();  // The label is the owner's note, not for visitors.
   v.owner = identity_.view(*owner);
@@ -185,7 +224,7 @@ Status ContactLinks::check_registration(std::string_view token) const {
   }
   const int64_t now = ctx_.clock.now_ms();
   auto it = links_.find(std::string(token));
-  if (it == links_.end() || !it->second.usable(now)) {
+  if (it == links_.end() || !works(it->second, now)) {
     return make_error(Errc::kRegistrationCodeInvalid, "this contact link does not work any more");
   }
   const auto& recent = it->second.recent_registrations;
@@ -198,6 +237,22 @@ Status ContactLinks::check_registration(std::string_view token) const {
     return e;
   }
   return Ok{};
+}
+
+void ContactLinks::end_links_of(Change& change, AccountId account) {
+  const int64_t now = ctx_.clock.now_ms();
+  for (const auto& [token, link] : links_) {
+    if (link.owner != account || !link.usable(now)) continue;
+    ContactLinkState ended = link;
+    ended.revoked = true;
+    put(change, token, std::move(ended));
+  }
+}
+
+void ContactLinks::erase_links_of(Change& change, AccountId account) {
+  for (const auto& [token, link] : links_) {
+    if (link.owner == account) erase(change, token);
+  }
 }
 
 void ContactLinks::record_registration(std::string_view token, Change& change) {

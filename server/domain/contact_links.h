@@ -28,6 +28,7 @@ struct ContactLinkState {
   bool revoked = false;
   uint32_t registrations = 0;
   std::vector<int64_t> recent_registrations;  // Times within the last hour, for the rate limit.
+  std::string presentation;                   // Shown to visitors: a few words by the owner.
 
   bool usable(int64_t now_ms) const { return !revoked && (expires_ms == 0 || now_ms < expires_ms); }
 };
@@ -47,10 +48,16 @@ class ContactLinks {
   // Links kept, ended ones included.
   size_t size() const { return links_.size(); }
 
-  // Creates a link owned by the actor's account. expires_in_ms 0: never.
-  // Errors: kInvalidArgument (label over 64 bytes), kLimitReached (too many active links).
+  // Creates a link owned by the actor's account. expires_in_ms 0: never. Links are for peer
+  // helpers: a professional meets people only through groups that invite them.
+  // Errors: kInvalidArgument (label over 64 bytes, presentation over 500), kLimitReached (too many
+  // active links), kForbidden (a professional account).
   void create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
-              Done<ContactLinkView> done);
+              std::string_view presentation, Done<ContactLinkView> done);
+  void create(DeviceId actor, std::string_view label, int64_t expires_in_ms,
+              Done<ContactLinkView> done) {
+    create(actor, label, expires_in_ms, {}, std::move(done));
+  }
   // The actor's account's links, newest first.
   std::vector<ContactLinkView> list(DeviceId actor) const;
   // Errors: kNotFound (unknown, or not the actor's).
@@ -58,8 +65,15 @@ class ContactLinks {
   // Forgets, for every account, the ended links beyond its newest kEndedKept, and deletes their
   // records. Returns how many. Run at start-up and periodically (links also end by expiring).
   size_t forget_ended();
-  // The link with its owner. Errors: kNotFound (unknown, expired or revoked: not told apart).
+  // The link with its owner. Errors: kNotFound (unknown, expired or revoked, or its owner is now a
+  // professional: not told apart).
   Result<ContactLinkView> resolve(std::string_view token) const;
+
+  // Ends every link of `account` (revoked, kept as ended links are), as part of `change`: its
+  // owner became a professional.
+  void end_links_of(Change& change, AccountId account);
+  // Forgets every link of `account`, in memory and on disk, as part of `change`: it was deleted.
+  void erase_links_of(Change& change, AccountId account);
 
   // Whether a visitor may register through this link now. Errors: kRegistrationCodeRequired
   // (the instance does not allow it), kRegistrationCodeInvalid (unusable link), kRateLimited.
@@ -69,6 +83,8 @@ class ContactLinks {
 
  private:
   ContactLinkView view(const std::string& token, const ContactLinkState& link) const;
+  // Whether the link works now: not ended, and its owner still a peer helper.
+  bool works(const ContactLinkState& link, int64_t now_ms) const;
   // Stages `link` under `token`: its record and its place in memory.
   void put(Change& change, const std::string& token, ContactLinkState link);
   // Stages forgetting `token`, in memory and on disk.

@@ -97,5 +97,56 @@ TEST_F(ContactLinksTest, ForgottenEndedLinksAreDeletedFromTheDisk) {
   EXPECT_EQ(listed(), kept);
 }
 
+TEST_F(ContactLinksTest, AProfessionalHasNoLinksAndMakesNone) {
+  const std::string kept = create(0);
+  const std::string revoked = create(0);
+  ASSERT_TRUE(revoke(revoked).ok());
+  ASSERT_TRUE(domain_->contact_links().resolve(kept).ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "aidant", AccountType::kProfessional, cb);
+              }).ok());
+
+  // The change that made it a professional ended its working link, on disk too.
+  for (bool after_restart : {false, true}) {
+    if (after_restart) restart();
+    EXPECT_EQ(domain_->contact_links().resolve(kept).error().code, Errc::kNotFound);
+    EXPECT_EQ(domain_->contact_links().check_registration(kept).error().code,
+              Errc::kRegistrationCodeInvalid);
+    const auto links = domain_->contact_links().list(helper_.info.device_id);
+    ASSERT_EQ(links.size(), 2u);
+    EXPECT_TRUE(links[0].revoked && links[1].revoked);
+  }
+  auto refused = await<ContactLinkView>(
+      [&](auto cb) { domain_->contact_links().create(helper_.info.device_id, "", 0, cb); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kForbidden);
+  EXPECT_EQ(on_disk().size(), 2u);
+}
+
+TEST_F(ContactLinksTest, ThePresentationIsKeptWithTheLinkAndBounded) {
+  const std::string words = "Bonjour, je suis Paul. J'ai traversé une dépression, je vous écoute.";
+  auto link = await<ContactLinkView>([&](auto cb) {
+    domain_->contact_links().create(helper_.info.device_id, "site", 0, words, cb);
+  });
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->presentation, words);
+  restart();
+  auto resolved = domain_->contact_links().resolve(link->token);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->presentation, words);
+  EXPECT_EQ(domain_->contact_links().list(helper_.info.device_id).at(0).presentation, words);
+
+  auto at_limit = await<ContactLinkView>([&](auto cb) {
+    domain_->contact_links().create(helper_.info.device_id, "", 0, std::string(500, 'x'), cb);
+  });
+  EXPECT_TRUE(at_limit.ok());
+  auto over = await<ContactLinkView>([&](auto cb) {
+    domain_->contact_links().create(helper_.info.device_id, "", 0, std::string(501, 'x'), cb);
+  });
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(on_disk().size(), 2u);
+}
+
 }  // namespace
 }  // namespace cercle::domain

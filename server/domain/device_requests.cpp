@@ -43,6 +43,14 @@ void DeviceRequests::expire() {
   }
 }
 
+void DeviceRequests::forget_account(AccountId account) {
+  auto acc = by_account_.find(account);
+  if (acc == by_account_.end()) return;
+  // Their by_age_ entries stay until they expire, and then find nothing.
+  for (const auto& id : acc->second) requests_.erase(id);
+  by_account_.erase(acc);
+}
+
 bool DeviceRequests::is_device_of(DeviceId actor, AccountId account) const {
   const DeviceState* device = actor ? accounts_.device(actor) : nullptr;
   return device && device->account == account;

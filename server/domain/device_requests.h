@@ -74,6 +74,8 @@ class DeviceRequests {
   // `device` was just added with `key`: the account's pending requests for that key learn its id.
   void approved(const PublicKey& key, DeviceId device);
 
+  // Drops every pending request to join `account` (it was deleted).
+  void forget_account(AccountId account);
   size_t pending() const { return requests_.size(); }
 
  private:

@@ -6,6 +6,10 @@
 // runs there. The Store, GroupCommitter, Clock and Outbox outlive it.
 #pragma once
 
+#include <functional>
+#include <string_view>
+#include <vector>
+
 #include "server/domain/contact_links.h"
 #include "server/domain/conversations.h"
 #include "server/domain/device_requests.h"
@@ -53,6 +57,26 @@ class Domain {
   const Conversations& conversations() const { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
   Groups& groups() { return groups_; }
+  template <class T>
+  using Done = std::function<void(Result<T>)>;
+
+  // Deletes an account (account_deletion.cpp), in two phases. At once, in one change: it can no
+  // longer sign in (kAuthFailed) or be found (lookup, key packages, invitations: kNotFound), its
+  // key packages, contact links, pending device requests and the sealed reports held for its
+  // devices go, and its handle is never given again. `done` gets its devices, whose connections
+  // the caller closes. Then, once none of its devices is a member of any conversation (the others
+  // commit their removal), purge_deleted_accounts() deletes its last records but its handle's
+  // hash. `handle` must be the account's own, as a confirmation. actor 0: the server machine's
+  // command line, which deletes the account of `handle`. Errors: kInvalidArgument (not the
+  // actor's handle: nothing is deleted), kNotFound (actor 0, no such account),
+  // kNotAuthenticated.
+  void delete_account(DeviceId actor, std::string_view handle, Done<std::vector<DeviceId>> done);
+  // Phase 2 for every deleted account whose devices left every conversation; returns how many
+  // were purged. Run at start-up and periodically, with ContactLinks::forget_ended.
+  size_t purge_deleted_accounts();
+  // Accounts deleted since start-up, for the server's metrics.
+  uint64_t accounts_deleted() const { return accounts_deleted_; }
+
   // Counts for the instance admin.
   InstanceStats stats() const;
   // Sizes for the server's metrics, cheap enough for every scrape.
@@ -67,6 +91,14 @@ class Domain {
   Conversations conversations_;
   ContactLinks contact_links_;
   Groups groups_;
+  uint64_t accounts_deleted_ = 0;
+
+  // The account `actor` may delete with `handle` (errors as delete_account).
+  Result<const AccountState*> deletable(DeviceId actor, std::string_view handle) const;
+  // Phase 2 for one deleted account, if its devices are members of nothing any more.
+  bool purge_if_done(AccountId id);
+  // Erases the reports sealed to these devices: nobody can open them any more.
+  void drop_sealed_reports(const std::vector<DeviceId>& devices);
 };
 
 }  // namespace cercle::domain

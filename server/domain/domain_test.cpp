@@ -218,5 +218,43 @@ TEST_F(DomainTest, ContactLinksLetVisitorsRegisterWithoutACodeUntilRevoked) {
   EXPECT_EQ(links[0].registrations, 1u);
 }
 
+// Deletion is two-phase (account_deletion.cpp): the account stays as records while its device is a
+// member of a group, and start-up accepts it so; once removed, only its handle's hash is kept.
+TEST_F(DomainTest, ADeletedAccountIsKeptWhileInAGroupThenOnlyItsHandleRemains) {
+  Device a, b, again;
+  ASSERT_TRUE(register_device(a, "alice").ok());
+  ASSERT_TRUE(register_device(b, "bob").ok());
+  const ConvId conv = create_group(a).id;
+  ASSERT_TRUE(commit(a, conv, 0, {&b}).ok());
+  auto remove = [&](DeviceId actor, std::string handle) {
+    return await<std::vector<DeviceId>>(
+        [&](auto cb) { domain_->delete_account(actor, handle, cb); });
+  };
+  EXPECT_EQ(remove(b.info.device_id, "alice").error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(remove(0, "nobody").error().code, Errc::kNotFound);
+  auto deleted = remove(b.info.device_id, "Bob");
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(*deleted, std::vector<DeviceId>{b.info.device_id});
+  EXPECT_EQ(domain_->accounts_deleted(), 1u);
+
+  for (bool restarted : {false, true}) {
+    if (restarted) restart();  // Loads the phase-1 account.
+    const std::string t = transcript("after");
+    EXPECT_EQ(domain_->identity().authenticate(b.public_key(), b.sign(t), t).error().code,
+              Errc::kAuthFailed);
+    EXPECT_EQ(domain_->identity().lookup("bob").error().code, Errc::kNotFound);
+    EXPECT_EQ(register_device(again, "bob").error().code, Errc::kHandleTaken);
+    EXPECT_EQ(domain_->purge_deleted_accounts(), 0u);  // Still a member.
+    EXPECT_NE(domain_->identity().device(b.info.device_id), nullptr);
+  }
+  ASSERT_TRUE(commit(a, conv, 1, {}, {&b}).ok());  // The group goes on, and removes bob's leaf.
+  EXPECT_EQ(domain_->purge_deleted_accounts(), 1u);
+  restart();
+  EXPECT_EQ(domain_->identity().accounts().accounts().size(), 1u);
+  EXPECT_EQ(domain_->identity().accounts().devices().size(), 1u);
+  EXPECT_EQ(register_device(again, "BOB").error().code, Errc::kHandleTaken);
+  EXPECT_EQ(domain_->stats().accounts, 1u);
+}
+
 }  // namespace
 }  // namespace cercle::domain

@@ -233,7 +233,10 @@ Result<AuthInfo> Identity::authenticate(std::string_view public_key, std::string
     return make_error(Errc::kAuthFailed, "unknown device or bad signature");
   }
   const AccountState* account = accounts_.account(device->account);
-  if (account && account->suspended) {
+  if (!account || account->deleted_ms != 0) {
+    return make_error(Errc::kAuthFailed, "unknown device or bad signature");
+  }
+  if (account->suspended) {
     return make_error(Errc::kForbidden, "this account is suspended by the instance's admins");
   }
   return auth_info(*device);
@@ -243,7 +246,9 @@ void Identity::add_device(DeviceId actor, std::string_view public_key, const v1:
                           Done<DeviceId> done) {
   const DeviceState* owner = accounts_.device(actor);
   const AccountState* account = owner ? accounts_.account(owner->account) : nullptr;
-  if (!account) return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  if (!account || account->deleted_ms != 0) {
+    return done(make_error(Errc::kNotAuthenticated, "unknown device"));
+  }
   PublicKey key;
   if (!parse_key(public_key, key)) {
     return done(make_error(Errc::kInvalidArgument, "device_public_key must be 32 bytes"));
@@ -325,6 +330,10 @@ void Identity::set_account_type(DeviceId actor, std::string_view handle_in, Acco
   // The account's key packages declare its old type, and members read the type from the leaf:
   // they go, and its devices publish new ones when they next sign in.
   if (changed) key_packages_->forget_devices(change, account->devices);
+  // Contact links are for peer helpers: a professional's end with the change that makes it one.
+  if (changed && type == AccountType::kProfessional && links_) {
+    links_->end_links_of(change, account->id);
+  }
   std::move(change).commit(ctx_.committer, [done](const Status& s) { done(s); });
 }
 
@@ -369,6 +378,7 @@ void Identity::revoke_registration_code(std::string_view code, Done<Ok> done) {
 std::vector<AccountSummary> Identity::list_accounts() const {
   std::vector<AccountSummary> out;
   for (const auto& [id, a] : accounts_.accounts()) {
+    if (a.deleted_ms != 0) continue;  // Gone for everyone, the admins included.
     out.push_back({a.handle, a.type, a.admin, a.suspended, a.devices.size(), a.created_ms});
   }
   std::sort(out.begin(), out.end(),

@@ -116,6 +116,13 @@ class Identity {
   // Every account, by handle.
   std::vector<AccountSummary> list_accounts() const;
 
+  // Account deletion, in two phases (account_deletion.cpp, Domain::delete_account). Phase 1:
+  // stages marking `account` deleted (its chain and admin flag gone; it can no longer sign in or
+  // be found by its handle, which stays taken). Phase 2: stages removing its account and device
+  // records, keeping only its handle's hash (storage::DeletedHandleRecord).
+  void mark_deleted(Change& change, const AccountState& account);
+  void purge(Change& change, const AccountState& account);
+
   AuthInfo auth_info(const DeviceState& device) const;
   AccountView view(const AccountState& account) const;
 

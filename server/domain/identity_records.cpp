@@ -35,6 +35,11 @@ Status load_chain(const storage::AccountRecord& r, AccountState& a) {
 Status Identity::load() {
   if (auto s = load_accounts(); !s) return s;
   if (auto s = load_devices(); !s) return s;
+  auto deleted = ctx_.store.scan_deleted_handles(
+      [&](std::string_view hash, const storage::DeletedHandleRecord&) {
+        accounts_.add_deleted_handle(std::string(hash));
+      });
+  if (!deleted) return deleted;
   return codes_.load();
 }
 
@@ -46,6 +51,13 @@ Status Identity::load_accounts() {
       AccountState a{r.id(),    r.handle(),    static_cast<AccountType>(r.type()),
                      r.admin(), r.suspended(), r.created_ms(),
                      {}};
+      if (r.deleted_ms() != 0) {
+        // Deleted, its devices still in conversations (account_deletion.cpp): its chain is gone.
+        a.deleted_ms = r.deleted_ms();
+        a.admin = false;
+        accounts_.add_account(a, handle->key);
+        return accounts_.mark_deleted(std::move(a), handle->key);
+      }
       if (auto s = load_chain(r, a); !s) return report(std::move(s));
       accounts_.add_account(std::move(a), handle->key);
     });
@@ -74,6 +86,7 @@ void Identity::write_account(const AccountState& account, storage::WriteBatch& b
   r.set_suspended(account.suspended);
   r.set_created_ms(account.created_ms);
   for (const auto& link : account.chain) r.add_chain(link);
+  r.set_deleted_ms(account.deleted_ms);
   batch.put_account(r);
 }
 

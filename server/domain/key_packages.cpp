@@ -327,4 +327,16 @@ void KeyPackages::forget_devices(Change& change, const std::vector<DeviceId>& de
   }
 }
 
+void KeyPackages::forget_mls_keys(Change& change, const std::vector<DeviceId>& devices) {
+  forget_devices(change, devices);
+  for (const auto& [key, owner] : mls_keys_) {
+    if (std::find(devices.begin(), devices.end(), owner) == devices.end()) continue;
+    change.batch().delete_mls_key(key);
+    change.on_commit([this, k = key] { mls_keys_.erase(k); });
+  }
+  change.on_commit([this, devices] {
+    for (DeviceId id : devices) devices_.erase(id);
+  });
+}
+
 }  // namespace cercle::domain

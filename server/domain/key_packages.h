@@ -94,6 +94,9 @@ class KeyPackages {
   // Forgets every package of these devices, and their refs (their account's type changed: the
   // packages declare the old one).
   void forget_devices(Change& change, const std::vector<DeviceId>& devices);
+  // Forgets these devices altogether, their MLS keys included (their deleted account's last
+  // records go: account_deletion.cpp).
+  void forget_mls_keys(Change& change, const std::vector<DeviceId>& devices);
 
  private:
   Status load_packages();

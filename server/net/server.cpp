@@ -57,6 +57,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
   s->hub_.bind(*s->domain_);
   if (auto loaded = s->domain_->load(); !loaded) return std::move(loaded).error();
   s->domain_->contact_links().forget_ended();
+  s->domain_->purge_deleted_accounts();
 
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(s->config_.listen_host, ec);
@@ -202,6 +203,8 @@ std::string Server::metrics_text() {
         static_cast<double>(hub.catchup_deliveries));
   write(out, "cercle_rate_limited_total", "counter", "Requests refused by a rate limit.",
         static_cast<double>(hub.rate_limited));
+  write(out, "cercle_accounts_deleted_total", "counter", "Accounts deleted since start-up.",
+        static_cast<double>(domain_->accounts_deleted()));
   write_connection_limits(out);
   hub.delivery_lag.write(out, "cercle_delivery_lag_seconds",
                          "From a message's acceptance to its fan-out, durable write included.");
@@ -267,6 +270,7 @@ void Server::schedule_sweep() {
       sweeps_ = 0;
       domain_->groups().erase_expired();
       domain_->contact_links().forget_ended();
+      domain_->purge_deleted_accounts();
     }
     schedule_sweep();
   });

@@ -106,10 +106,12 @@ Status Store::init_meta() {
 // their state without trusting one member's word for it). Bumping the version keeps an older
 // server, which would not open the new family, from starting on the folder.
 static Status migrate_1_to_2(Store&, rocksdb::WriteBatch&) { return Ok{}; }
+// 2 -> 3: the deleted_handles family (created empty at open): no account was deleted before.
+static Status migrate_2_to_3(Store&, rocksdb::WriteBatch&) { return Ok{}; }
 
 Status Store::migrate(uint32_t from) {
   using Migration = Status (*)(Store&, rocksdb::WriteBatch&);
-  static constexpr Migration kMigrations[] = {migrate_1_to_2};
+  static constexpr Migration kMigrations[] = {migrate_1_to_2, migrate_2_to_3};
   for (uint32_t v = from; v < kSchemaVersion; ++v) {
     rocksdb::WriteBatch batch;
     if (auto s = kMigrations[v - 1](*this, batch); !s) return s;

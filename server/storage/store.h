@@ -19,6 +19,8 @@
 //   sealed_reports device_id(8) id(8)             -> SealedReportRecord: for a facilitator device
 //   public_groups  conv_id(16)                    -> PublicGroupRecord: the MLS group's public
 //   state
+//   deleted_handles sha256(handle key)(32)         -> DeletedHandleRecord: a deleted account's
+//   handle
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -51,7 +53,7 @@ namespace cercle::storage {
 
 // Version of the records and key layout. Start-up runs the migrations from the folder's version to
 // this one (store_migrations.cpp) and refuses a folder written by a newer version.
-inline constexpr uint32_t kSchemaVersion = 2;
+inline constexpr uint32_t kSchemaVersion = 3;
 
 struct StoreOptions {
   std::string path;
@@ -94,6 +96,11 @@ class WriteBatch {
   void put_sealed_report(DeviceId device, uint64_t id, const SealedReportRecord& r);
   void delete_sealed_report(DeviceId device, uint64_t id);
   void put_public_group(const ConvId& conv, const PublicGroupRecord& r);
+  // A deleted account's last records go; only its handle's hash stays taken.
+  void delete_account(AccountId id);
+  void delete_device(DeviceId id);
+  void delete_mls_key(std::string_view signature_key);
+  void put_deleted_handle(std::string_view handle_hash, const DeletedHandleRecord& r);
   // Erases one log entry (its ciphertext), or every entry with from <= seq < to.
   void delete_log(const ConvId& conv, uint64_t seq);
   void delete_log_range(const ConvId& conv, uint64_t from, uint64_t to);
@@ -154,6 +161,8 @@ class Store {
   Status scan_used_key_packages(const std::function<void(uint64_t digest)>& visit) const;
   Status scan_contact_links(
       const std::function<void(std::string_view, const ContactLinkRecord&)>& visit) const;
+  Status scan_deleted_handles(
+      const std::function<void(std::string_view, const DeletedHandleRecord&)>& visit) const;
 
   // Returns the highest sequence number in the conversation's log, 0 when empty.
   Result<uint64_t> last_log_seq(const ConvId& conv) const;

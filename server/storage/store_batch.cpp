@@ -59,6 +59,18 @@ void WriteBatch::delete_contact_link(std::string_view token) {
 void WriteBatch::put_used_key_package(uint64_t digest) {
   batch_->Put((*cfs_)[kUsedPackages], slice(keys::u64(digest)), rocksdb::Slice());
 }
+void WriteBatch::delete_account(AccountId id) {
+  batch_->Delete((*cfs_)[kAccounts], slice(keys::u64(id)));
+}
+void WriteBatch::delete_device(DeviceId id) {
+  batch_->Delete((*cfs_)[kDevices], slice(keys::u64(id)));
+}
+void WriteBatch::delete_mls_key(std::string_view signature_key) {
+  batch_->Delete((*cfs_)[kMlsKeys], slice(signature_key));
+}
+void WriteBatch::put_deleted_handle(std::string_view handle_hash, const DeletedHandleRecord& r) {
+  put(kDeletedHandles, handle_hash, r);
+}
 void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
   batch_->Put((*cfs_)[kMlsKeys], slice(signature_key), slice(keys::u64(device)));
 }

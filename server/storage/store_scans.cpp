@@ -181,4 +181,13 @@ Status Store::scan_contact_links(
   });
 }
 
+Status Store::scan_deleted_handles(
+    const std::function<void(std::string_view, const DeletedHandleRecord&)>& visit) const {
+  return scan<DeletedHandleRecord>(*db_, cfs_[kDeletedHandles],
+                                   [&](std::string_view k, const auto& r) {
+                                     visit(k, r);
+                                     return true;
+                                   });
+}
+
 }  // namespace cercle::storage

@@ -56,7 +56,7 @@ void add_code(CLI::App& app, Request& out) {
 }
 
 void add_account(CLI::App& app, Request& out) {
-  auto* account = group(app, "account", "accounts: list, type, admin flag, suspension");
+  auto* account = group(app, "account", "accounts: list, type, admin flag, suspension, deletion");
   leaf(*account, out, "list", "every account: handle, type, flags", [](const Words&) {
     return json::object{{"command", "account-list"}};
   });
@@ -90,6 +90,13 @@ void add_account(CLI::App& app, Request& out) {
              });
     add_handle(cmd, s->handle);
   }
+  auto [del, d] = leaf(*account, out, "delete",
+                       "delete an account for good: it cannot sign in or be found, its handle is "
+                       "never given again, its last records go once it left every conversation",
+                       [](const Words& w) {
+                         return json::object{{"command", "account-delete"}, {"handle", w.handle}};
+                       });
+  add_handle(del, d->handle);
 }
 
 void add_reports(CLI::App& app, Request& out) {
