@@ -84,7 +84,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
 
   // A professional invited to accompany sam accepts the charter; the facilitator's page adds them.
   await page.getByLabel("Pseudonyme", { exact: true }).nth(1).fill("dr.web");
-  await page.getByLabel("C'est un professionnel (soignant, travailleur social…)").check();
+  await page.getByLabel("C'est une personne professionnelle (soin, travail social…)").check();
   await page.getByLabel("Il accompagne (si vous voulez)").selectOption("sam");
   await page.getByRole("button", { name: "Inviter", exact: true }).click();
   await status(page).getByText("L'invitation est envoyée à dr.web.").waitFor();
@@ -93,7 +93,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await pro.page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).click();
   await openGroup(pro.page, "Les Lucioles");
   await sam.page.locator("ul.members > li > .person", { hasText: "dr.web" }).waitFor({ state: "attached", timeout: 30_000 });
-  await page.locator(".admin-lists li.member.pro", { hasText: "dr.web" }).getByText("professionnel", { exact: false }).waitFor();
+  await page.locator(".admin-lists li.member.pro", { hasText: "dr.web" }).getByText("personne professionnelle", { exact: false }).waitFor();
 
   // Sam is stopped from writing: sam's page says so in place of the box.
   await confirm(page, "Empêcher sam d'écrire");
@@ -119,14 +119,14 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor();
   await confirm(page, "Exclure alex");
   await status(page).getByText("alex est exclu du groupe.").waitFor({ timeout: 30_000 });
-  await page.locator(".admin-lists").getByRole("button", { name: "Lever l'exclusion de alex" }).waitFor();
+  await page.locator(".admin-lists").getByRole("button", { name: "Annuler l'exclusion de alex" }).waitFor();
   await alex.page.locator(".warning-inline").first().waitFor();
   await eventually("sam no longer lists alex", async () => (await sam.page.locator("ul.members > li > .person", { hasText: "alex" }).count()) === 0);
   await expectAccessible(page, "gérer le groupe, après", { names: true });
   // The same screen in English.
   await toEnglish(page);
   await page.getByRole("heading", { level: 1, name: "Manage the group Les Lucioles" }).waitFor();
-  await page.getByRole("button", { name: "Lift alex's ban" }).waitFor();
+  await page.getByRole("button", { name: "Cancel alex's ban" }).waitFor();
   await expectAccessible(page, "manage the group (English)", { names: true });
   await toFrench(page);
   await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor();
