@@ -2,9 +2,12 @@
 // invitation, whatever the join rule; expired, revoked or used invitations fail; an objection keeps
 // a professional out; banned accounts never come back), who may change the group (facilitators),
 // and what every member sees (roles, professionals marked). Moderation, retention, reports and the
-// instance admin: groups_moderation_test.cpp.
+// instance admin: groups_moderation_test.cpp. RawGroupsTest: what the relay alone refuses, over the
+// raw protocol.
 #include <gtest/gtest.h>
 
+#include "cercle/policy/policy.h"
+#include "testing/relay_fixture.h"
 #include "tests/groups_fixture.h"
 
 namespace cercle::testing {
@@ -194,6 +197,106 @@ TEST_F(GroupsTest, OnlyFacilitatorsChangeTheGroupAndBannedMembersNeverReturn) {
   rules.open_to_peers = true;
   ASSERT_TRUE(users_["camille"]->set_rules(conv, rules).ok());
   EXPECT_EQ(server_code(users_["sam"]->request_join(conv)), v1::FORBIDDEN);
+}
+
+// The relay alone, over the raw protocol (an honest client would not even try what is refused
+// here): alice facilitates, dr_martin is a professional she invites.
+class RawGroupsTest : public RelayFixture {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(start_server());
+    ASSERT_NO_FATAL_FAILURE(register_device("alice", &alice_));
+    ASSERT_NO_FATAL_FAILURE(register_device("dr_martin", &pro_));
+    int status = -1;
+    run_admin(data_dir(), {"account", "set-type", "dr_martin", "professional"}, &status);
+    ASSERT_EQ(status, 0);
+    ASSERT_NO_FATAL_FAILURE(create_group(alice_, &conv_));
+    auto first = alice_.mls->commit(conv_, {}, {}, facilitating_policy(std::nullopt, "alice", {}));
+    auto r = alice_.ws->call(commit_frame(conv_, 0, first));
+    ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+    alice_.mls->adopt(conv_);
+  }
+
+  // Alice's invitation of dr_martin, recorded by the relay.
+  void invite(v1::SignedInvitation* out) {
+    v1::GroupPolicy rules;
+    ASSERT_TRUE(rules.ParseFromString(alice_.mls->policy(conv_).value_or("")));
+    v1::Invitation i;
+    i.set_conversation_id(conv_);
+    i.set_inviter("alice");
+    i.set_invitee("dr_martin");
+    i.set_invitee_type(v1::INVITEE_PROFESSIONAL);
+    i.set_charter(rules.charter());
+    i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch() + 1h)
+                            .count());
+    std::string nonce(16, '\0');
+    randombytes_buf(nonce.data(), nonce.size());
+    i.set_nonce(nonce);
+    *out = policy::sign_invitation(i, alice_.key.sk);
+    v1::ClientFrame f;
+    f.mutable_create_invitation()->set_signed_invitation(out->SerializeAsString());
+    auto r = alice_.ws->call(f);
+    ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+  }
+
+  // DeclineInvitation (else AcceptInvitation) of `nonce` from dr_martin: the answer.
+  std::optional<v1::Response> answer(bool decline, const std::string& nonce) {
+    v1::ClientFrame f;
+    f.mutable_decline_invitation()->set_conversation_id(conv_);
+    f.mutable_decline_invitation()->set_nonce(nonce);
+    if (!decline) {
+      f.mutable_accept_invitation()->set_conversation_id(conv_);
+      f.mutable_accept_invitation()->set_nonce(nonce);
+    }
+    return pro_.ws->call(f);
+  }
+
+  TestDevice alice_, pro_;
+  std::string conv_;
+};
+
+// The invitee says no after accepting: the group sees it (GroupEvent declined, by the invitee),
+// the invitation leaves the invitee's list, accepting it again fails, and alice's commit adding
+// dr_martin with it is refused in the words of the policy (POLICY_REFUSAL_INVITATION_DECLINED).
+TEST_F(RawGroupsTest, ADeclinedInvitationCannotBeUsed) {
+  v1::SignedInvitation invitation;
+  ASSERT_NO_FATAL_FAILURE(invite(&invitation));
+  v1::Invitation i;
+  ASSERT_TRUE(i.ParseFromString(invitation.invitation()));
+  auto r = answer(false, i.nonce());
+  ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+  for (int twice = 0; twice < 2; ++twice) {
+    r = answer(true, i.nonce());
+    ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+  }
+  r = answer(false, i.nonce());
+  ASSERT_TRUE(r && r->has_error());
+  EXPECT_EQ(r->error().code(), v1::INVALID_ARGUMENT);
+  v1::ClientFrame list;
+  list.mutable_list_invitations();
+  r = pro_.ws->call(list);
+  ASSERT_TRUE(r && r->has_invitations());
+  EXPECT_EQ(r->invitations().signed_invitations_size(), 0);
+  std::vector<v1::Delivery> log;
+  ASSERT_NO_FATAL_FAILURE(fetch_all(alice_, conv_, &log));
+  v1::GroupEvent event;
+  ASSERT_TRUE(log.back().kind() == v1::EVENT && event.ParseFromString(log.back().payload()));
+  EXPECT_EQ(event.declined(), i.nonce());
+  EXPECT_EQ(event.by(), "dr_martin");
+
+  const std::string kp = pro_.mls->key_package(/*professional=*/true);
+  v1::ClientFrame upload;
+  upload.mutable_upload_key_packages()->add_key_packages()->set_data(kp);
+  ASSERT_TRUE(pro_.ws->call(upload)->has_upload_key_packages());
+  v1::CommitData data;
+  *data.add_invitations() = invitation;
+  auto c = alice_.mls->commit(conv_, {kp}, {}, std::nullopt, data.SerializeAsString());
+  r = alice_.ws->call(commit_frame(conv_, 1, c, {pro_.device_id}));
+  alice_.mls->discard(conv_);
+  ASSERT_TRUE(r && r->has_error());
+  EXPECT_EQ(r->error().code(), v1::FORBIDDEN);
+  EXPECT_EQ(r->error().message(), "the invitee declined this invitation");
 }
 
 }  // namespace

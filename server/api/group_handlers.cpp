@@ -22,6 +22,10 @@ std::string_view conversation_id_of(const v1::ClientFrame& frame) {
       return frame.accept_invitation().conversation_id();
     case Rc::kObjectToInvitation:
       return frame.object_to_invitation().conversation_id();
+    case Rc::kDeclineInvitation:
+      return frame.decline_invitation().conversation_id();
+    case Rc::kPublishGroup:
+      return frame.publish_group().conversation_id();
     case Rc::kRequestJoin:
       return frame.request_join().conversation_id();
     case Rc::kDeleteEntry:
@@ -50,6 +54,8 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kRevokeInvitation:
     case Rc::kAcceptInvitation:
     case Rc::kObjectToInvitation:
+    case Rc::kDeclineInvitation:
+    case Rc::kPublishGroup:
     case Rc::kRequestJoin:
     case Rc::kDeleteEntry:
       return on_group_conversation_request(id, frame);
@@ -83,6 +89,15 @@ void Session::on_group_conversation_request(uint64_t id, const v1::ClientFrame& 
         groups.object_to_invitation(device_, conv, frame.object_to_invitation().nonce(),
                                     std::move(done));
       });
+    case Rc::kDeclineInvitation:
+      return call([&](auto done) {
+        groups.decline_invitation(device_, conv, frame.decline_invitation().nonce(),
+                                  std::move(done));
+      });
+    case Rc::kPublishGroup:
+      return call([&](auto done) {
+        groups.publish_group(device_, conv, frame.publish_group().listing(), std::move(done));
+      });
     case Rc::kRequestJoin:
       return call([&](auto done) { groups.request_join(device_, conv, std::move(done)); });
     case Rc::kDeleteEntry:
@@ -109,6 +124,8 @@ void Session::on_group_list_request(uint64_t id, const v1::ClientFrame& frame) {
     out->set_conversation_id(g.id.str());
     out->set_charter(g.charter);
     out->set_members(g.members);
+    out->set_public_name(g.public_name);
+    out->set_public_description(g.public_description);
   }
   respond(response);
 }

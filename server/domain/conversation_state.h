@@ -57,6 +57,7 @@ struct InvitationState {
   bool objected = false;
   bool used = false;
   bool revoked = false;
+  bool declined = false;  // The invitee said no: it can no longer be used.
 };
 
 // What a conversation's record (storage::ConversationRecord) holds. Copied by the changes that
@@ -73,6 +74,10 @@ struct ConvHeader {
   std::set<std::string> revoked_invitations;
   std::set<AccountId> join_requests;
   uint64_t erased_upto = 0;  // Entries up to here were erased for the group's retention.
+  // GROUP open to peers: the encoded SignedPublicListing a facilitator published (PublishGroup),
+  // checked when it was; empty when the group is not listed by name. A commit that closes the
+  // group drops it.
+  std::string listing;
 };
 
 struct ConvState : ConvHeader {

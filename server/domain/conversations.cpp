@@ -87,6 +87,8 @@ std::vector<std::pair<std::string, InvitationState>> Conversations::apply_rules(
     const handshake::MembershipChange& change, ConvHeader& header) const {
   std::vector<std::pair<std::string, InvitationState>> used;
   if (rules.policy) header.policy = rules.policy;
+  // What a facilitator published is about a group open to peers: closed, it is no longer listed.
+  if (header.policy && header.policy->join_rule() != v1::OPEN_TO_PEERS) header.listing.clear();
   for (const auto& nonce : rules.used_nonces) {
     header.used_invitations.insert(nonce);
     auto it = conv.invitations.find(nonce);

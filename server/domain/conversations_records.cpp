@@ -20,6 +20,7 @@ void Conversations::write_invitation(const ConvId& conv, const std::string& nonc
   r.set_objected(i.objected);
   r.set_used(i.used);
   r.set_revoked(i.revoked);
+  r.set_declined(i.declined);
   batch.put_invitation(conv, nonce, r);
 }
 
@@ -48,6 +49,7 @@ void Conversations::write_conversation(const ConvHeader& conv, storage::WriteBat
   for (const auto& n : conv.revoked_invitations) r.add_revoked_invitations(n);
   for (AccountId a : conv.join_requests) r.add_join_requests(a);
   r.set_erased_upto(conv.erased_upto);
+  r.set_listing(conv.listing);
   batch.put_conversation(conv.id, r);
 }
 
@@ -88,6 +90,7 @@ Status Conversations::load_conversations() {
       c.revoked_invitations.insert(r.revoked_invitations().begin(), r.revoked_invitations().end());
       c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
       c.erased_upto = r.erased_upto();
+      c.listing = r.listing();
       conversations_.emplace(id, std::move(c));
     });
   });
@@ -153,6 +156,7 @@ Status Conversations::load_invitations() {
           i.objected = r.objected();
           i.used = r.used();
           i.revoked = r.revoked();
+          i.declined = r.declined();
           c->invitations.emplace(std::string(nonce), std::move(i));
         });
   });

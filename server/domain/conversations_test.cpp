@@ -1,4 +1,6 @@
-#include "server/domain/domain_fixture.h"
+// Conversations on the domain alone: commits, members, reading, restarts; and the public listing of
+// groups open to peers (what a facilitator publishes, what a closing commit drops).
+#include "server/domain/groups_fixture.h"
 
 namespace cercle::domain {
 namespace {
@@ -292,6 +294,104 @@ TEST_F(DomainTest, ACommitOnlyAddsKeyPackagesTheRelayAcceptedOnce) {
   ASSERT_TRUE(submit(third, last).ok());
   ConvView fourth = create_group(a);
   EXPECT_TRUE(submit(fourth, last).ok());
+}
+
+// The public listing: GroupsTest's real roles (alice alone facilitates).
+class ListingTest : public GroupsTest {
+ protected:
+  // Alice's commit opening `conv` to peers, or closing it again.
+  void set_open(Device& alice, const ConvView& conv, bool open) {
+    v1::GroupPolicy rules;
+    ASSERT_TRUE(rules.ParseFromString(*alice.mls->policy(conv.id.str())));
+    rules.set_join_rule(open ? v1::OPEN_TO_PEERS : v1::INVITE_ONLY);
+    auto r = submit(alice, conv, rules.SerializeAsString(), {}, {});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+
+  // The name `viewer` reads for `conv` in ListOpenGroups; nullopt when it is not listed.
+  std::optional<std::string> listed_name(const Device& viewer, const ConvView& conv) {
+    for (const auto& g : domain_->groups().open_groups(viewer.info.device_id)) {
+      if (g.id == conv.id) return g.public_name + "|" + g.public_description;
+    }
+    return std::nullopt;
+  }
+
+  // The last entry of `conv`, read by `reader`, as a group event.
+  v1::GroupEvent last_event(const Device& reader, const ConvView& conv) {
+    const uint64_t last = domain_->conversations().durable_seq(conv.id);
+    auto log = domain_->conversations().read(reader.info.device_id, conv.id, last - 1, 1, 1 << 20);
+    v1::GroupEvent event;
+    EXPECT_TRUE(log.ok() && log->size() == 1u &&
+                log->front().record.kind() == static_cast<int>(EntryKind::kEvent) &&
+                event.ParseFromString(log->front().record.payload()));
+    return event;
+  }
+
+  Errc code(const Status& s) { return s ? Errc{} : s.error().code; }
+};
+
+TEST_F(ListingTest, OnlyAFacilitatorPublishesASignedListingOfAGroupOpenToPeers) {
+  Device alice, bob, noa;
+  for (auto [d, name] : {std::pair{&alice, "alice"}, {&bob, "bob"}, {&noa, "noa"}}) {
+    ASSERT_TRUE(register_device(*d, name).ok());
+  }
+  ConvView conv = group(alice, {&bob});
+  const auto good = listing(alice, conv, std::string(80, 'n'), std::string(1000, 'd'));
+  EXPECT_EQ(code(publish(alice, conv, good)), Errc::kInvalidArgument);  // Invitation only.
+  ASSERT_NO_FATAL_FAILURE(set_open(alice, conv, true));
+  EXPECT_EQ(code(publish(bob, conv, listing(bob, conv, "Deuil", ""))), Errc::kForbidden);
+  auto in_bobs_name = good;
+  in_bobs_name.set_signer("bob");
+  EXPECT_EQ(code(publish(alice, conv, in_bobs_name)), Errc::kForbidden);
+  auto signed_by_bob = listing(bob, conv, "Deuil", "");
+  signed_by_bob.set_signer("alice");
+  EXPECT_EQ(code(publish(alice, conv, signed_by_bob)), Errc::kInvalidArgument);
+  EXPECT_EQ(code(publish(alice, conv, listing(alice, conv, std::string(81, 'n'), ""))),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(code(publish(alice, conv, listing(alice, conv, "Deuil", std::string(1001, 'd')))),
+            Errc::kInvalidArgument);
+  ConvView other = conv;
+  other.id = create_group(alice).id;
+  EXPECT_EQ(code(publish(alice, conv, listing(alice, other, "Deuil", ""))), Errc::kInvalidArgument);
+  EXPECT_EQ(listed_name(noa, conv), "|");  // Listed with its charter, unnamed.
+
+  ASSERT_TRUE(publish(alice, conv, good).ok());
+  const std::string shown = std::string(80, 'n') + "|" + std::string(1000, 'd');
+  EXPECT_EQ(listed_name(noa, conv), shown);
+  const v1::GroupEvent event = last_event(bob, conv);
+  EXPECT_EQ(event.published().SerializeAsString(), good.SerializeAsString());
+  EXPECT_EQ(event.by(), "alice");
+  restart();
+  EXPECT_EQ(listed_name(noa, conv), shown);
+}
+
+TEST_F(ListingTest, AListingIsWithdrawnOrDroppedWhenTheGroupCloses) {
+  Device alice, bob, noa, pro;
+  for (auto [d, name] :
+       {std::pair{&alice, "alice"}, {&bob, "bob"}, {&noa, "noa"}, {&pro, "dr_martin"}}) {
+    ASSERT_TRUE(register_device(*d, name).ok());
+  }
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
+              }).ok());
+  ConvView conv = group(alice, {&bob});
+  ASSERT_NO_FATAL_FAILURE(set_open(alice, conv, true));
+  ASSERT_TRUE(publish(alice, conv, listing(alice, conv, "Deuil", "Le jeudi")).ok());
+  EXPECT_EQ(listed_name(noa, conv), "Deuil|Le jeudi");
+  EXPECT_TRUE(domain_->groups().open_groups(pro.info.device_id).empty());
+  ASSERT_TRUE(publish(alice, conv, v1::SignedPublicListing{}).ok());  // Withdrawn.
+  const v1::GroupEvent withdrawn = last_event(bob, conv);
+  EXPECT_TRUE(withdrawn.has_published() && withdrawn.published().listing().empty());
+  EXPECT_EQ(listed_name(noa, conv), "|");
+
+  ASSERT_TRUE(publish(alice, conv, listing(alice, conv, "Deuil", "Le jeudi")).ok());
+  ASSERT_NO_FATAL_FAILURE(set_open(alice, conv, false));
+  EXPECT_EQ(listed_name(noa, conv), std::nullopt);
+  EXPECT_TRUE(conversation(conv.id).listing.empty());
+  restart();
+  ASSERT_NO_FATAL_FAILURE(set_open(alice, conv, true));  // Opened again: listed, unnamed.
+  EXPECT_EQ(listed_name(noa, conv), "|");
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 #include "server/domain/group_rules.h"
 
+#include <sodium.h>
+
 #include "cercle/policy/policy.h"
 
 namespace cercle::domain::group_rules {
 
 namespace {
+
+constexpr std::string_view kListingLabel = "cercle-listing-v1";
 
 Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
 
@@ -59,6 +63,7 @@ Status check_recorded(const Directory& dir, const ConvState& conv, const v1::Gro
     const DeviceState* d = dir.identity.device(change.adds[k].first);
     if (!d || d->account != i.invitee) return refused("the invitation is for another account");
     if (i.revoked) return refused("the invitation was revoked");
+    if (i.declined) return refused("the invitee declined this invitation");
     if (i.accepted_ms == 0) return refused("the invitee has not accepted the charter yet");
     if (i.invitation.invitee_type() == v1::INVITEE_PROFESSIONAL && rules.objection_hours() > 0) {
       if (i.objected) return refused("a member objected to this invitation");
@@ -71,6 +76,20 @@ Status check_recorded(const Directory& dir, const ConvState& conv, const v1::Gro
 }
 
 }  // namespace
+
+bool listing_signed_with(const v1::SignedPublicListing& listing, std::string_view public_key) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES ||
+      listing.signature().size() != crypto_sign_BYTES) {
+    return false;
+  }
+  std::string transcript(kListingLabel);
+  transcript.push_back('\0');
+  transcript.append(listing.listing());
+  return crypto_sign_verify_detached(
+             reinterpret_cast<const unsigned char*>(listing.signature().data()),
+             reinterpret_cast<const unsigned char*>(transcript.data()), transcript.size(),
+             reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
+}
 
 std::string leaf_key(const Directory& dir, DeviceId device) {
   const DeviceState* d = dir.identity.device(device);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/policy.pb.h"
@@ -35,6 +36,10 @@ struct Accepted {
 // Errors: kForbidden.
 [[nodiscard]] Status check_send(const Directory& dir, const ConvState& conv, DeviceId actor,
                                 EntryKind kind, const CachedProposal* proposal);
+
+// Whether `listing` (a SignedPublicListing) is signed with `public_key` over
+// "cercle-listing-v1" || 0x00 || listing, as invitations are over their own label.
+bool listing_signed_with(const v1::SignedPublicListing& listing, std::string_view public_key);
 
 // The key a device's MLS leaf signs with: the one its key packages declared, else the device key
 // itself (our clients use it for both; a device that never published a package still leads the

@@ -16,12 +16,14 @@ constexpr size_t kMaxInvitationRecords = 1000;
 constexpr int64_t kMaxInvitationMs =
     30LL * 24 * 3600 * 1000;  // An invitation lasts a month at most.
 constexpr size_t kNonceBytes = 16;
+constexpr size_t kMaxPublicName = 80;           // Bytes.
+constexpr size_t kMaxPublicDescription = 1000;  // Bytes.
 
 Error refused(std::string why) { return make_error(Errc::kForbidden, std::move(why)); }
 Error invalid(std::string why) { return make_error(Errc::kInvalidArgument, std::move(why)); }
 
 bool pending(const InvitationState& i, int64_t now_ms) {
-  return !i.used && !i.revoked && now_ms < i.invitation.expires_at_ms();
+  return !i.used && !i.revoked && !i.declined && now_ms < i.invitation.expires_at_ms();
 }
 
 bool has_active_device(const ConvState& conv, const AccountState& account) {
@@ -214,6 +216,7 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
   const DeviceState* device = identity_.device(actor);
   if (!device || device->account != (*i)->invitee)
     return done(refused("this invitation is for someone else"));
+  if ((*i)->declined) return done(invalid("this invitation was declined"));
   const int64_t now = ctx_.clock.now_ms();
   if (!pending(**i, now)) return done(invalid("this invitation was revoked, used or has expired"));
   if ((*i)->accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
@@ -222,6 +225,28 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
   v1::GroupEvent event;
   event.set_accepted(nonce);
   record_invitation(conv, actor, nonce, std::move(accepted), std::move(event), std::move(done));
+}
+
+void Groups::decline_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
+                                Done<Ok> done) {
+  auto found = group_of(actor, conv_id, false);
+  if (!found) return done(std::move(found).error());
+  const ConvState& conv = *found->conv;
+  auto i = invitation(conv, nonce);
+  if (!i) return done(std::move(i).error());
+  const DeviceState* device = identity_.device(actor);
+  if (!device || device->account != (*i)->invitee)
+    return done(refused("this invitation is for someone else"));
+  if ((*i)->declined) return done(Ok{});  // Declined already, from another device.
+  // Accepted but not used yet is still pending: the invitee may change their mind until then.
+  if (!pending(**i, ctx_.clock.now_ms())) {
+    return done(invalid("this invitation was revoked, used or has expired"));
+  }
+  InvitationState declined = **i;
+  declined.declined = true;
+  v1::GroupEvent event;
+  event.set_declined(nonce);
+  record_invitation(conv, actor, nonce, std::move(declined), std::move(event), std::move(done));
 }
 
 void Groups::object_to_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
@@ -317,9 +342,70 @@ std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {
       const DeviceState* d = identity_.device(device);
       if (m.active() && d) accounts.insert(d->account);
     }
-    out.push_back({id, conv->policy->charter(), static_cast<uint32_t>(accounts.size())});
+    OpenGroupView view{id, conv->policy->charter(), static_cast<uint32_t>(accounts.size())};
+    v1::SignedPublicListing signed_listing;
+    v1::PublicListing listing;
+    // Checked when it was published; an unreadable record just shows no name.
+    if (!conv->listing.empty() && signed_listing.ParseFromString(conv->listing) &&
+        listing.ParseFromString(signed_listing.listing())) {
+      view.public_name = listing.name();
+      view.public_description = listing.description();
+    }
+    out.push_back(std::move(view));
   }
   return out;
+}
+
+Status Groups::check_listing(const Found& found, DeviceId actor,
+                             const v1::SignedPublicListing& signed_listing) const {
+  if (!open_to_peers(*found.conv)) {
+    return invalid("only a group open to peers is listed: open it first");
+  }
+  if (signed_listing.signer() != found.handle) {
+    return refused("a facilitator publishes the listing in their own name");
+  }
+  // Members check it with the signer's leaf key, as they check invitations.
+  const std::string key = group_rules::leaf_key(directory(), actor);
+  if (key.empty() || !group_rules::listing_signed_with(signed_listing, key)) {
+    return invalid("the listing is not signed by this device's key");
+  }
+  v1::PublicListing listing;
+  if (!listing.ParseFromString(signed_listing.listing())) {
+    return invalid("the listing is unreadable");
+  }
+  if (listing.conversation_id() != found.conv->id.str()) {
+    return invalid("the listing names another group");
+  }
+  if (listing.name().size() > kMaxPublicName ||
+      listing.description().size() > kMaxPublicDescription) {
+    return invalid("a public name has at most 80 bytes, a description at most 1000");
+  }
+  return Ok{};
+}
+
+void Groups::publish_group(DeviceId actor, const ConvId& conv_id, const std::string& bytes,
+                           Done<Ok> done) {
+  auto found = group_of(actor, conv_id, true);
+  if (!found) return done(std::move(found).error());
+  const ConvState& conv = *found->conv;
+  if (policy::role_of(*conv.policy, found->handle) != v1::FACILITATOR) {
+    return done(refused("only a facilitator publishes the group's listing"));
+  }
+  v1::SignedPublicListing signed_listing;
+  if (!signed_listing.ParseFromString(bytes)) return done(invalid("the listing is unreadable"));
+  const bool withdrawn = signed_listing.listing().empty();
+  if (withdrawn) {
+    // Nothing public to take back; the group saw nothing, so it is told nothing.
+    if (conv.listing.empty()) return done(Ok{});
+    signed_listing.Clear();
+  } else if (auto s = check_listing(*found, actor, signed_listing); !s) {
+    return done(std::move(s).error());
+  }
+  Conversations::GroupChange edit{conv, {}, {}};
+  edit.header.listing = withdrawn ? std::string() : bytes;
+  v1::GroupEvent event;
+  *event.mutable_published() = std::move(signed_listing);
+  record(ctx_.change(), std::move(edit), actor, std::move(event), std::move(done));
 }
 
 void Groups::request_join(DeviceId actor, const ConvId& conv_id, Done<Ok> done) {

@@ -55,6 +55,12 @@ class Groups {
   // kInvalidArgument (revoked, used or expired).
   void accept_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
                          Done<Ok> done);
+  // The invitee says no (also after accepting, until the invitation is used): it leaves the
+  // invitee's list, no commit may use it, and the group sees GroupEvent declined. Declining twice
+  // changes nothing. Errors: kForbidden (not the invitee), kNotFound, kInvalidArgument (revoked,
+  // used or expired).
+  void decline_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
+                          Done<Ok> done);
   // A member objects to a professional's pending invitation. Errors: kForbidden, kNotFound,
   // kInvalidArgument.
   void object_to_invitation(DeviceId actor, const ConvId& conv, const std::string& nonce,
@@ -64,6 +70,13 @@ class Groups {
 
   // Groups open to peers that the actor (a peer) may ask to join.
   std::vector<OpenGroupView> open_groups(DeviceId actor);
+  // A facilitator publishes the group's name and description to every peer of the instance (an
+  // encoded SignedPublicListing, signed with the facilitator device's leaf key), or withdraws them
+  // (an empty listing); the group sees GroupEvent published. Errors: kForbidden (not a facilitator;
+  // signed in another's name), kInvalidArgument (not open to peers, unreadable, too long, another
+  // group's, bad signature).
+  void publish_group(DeviceId actor, const ConvId& conv, const std::string& signed_listing,
+                     Done<Ok> done);
   // A commit of `conv` is durable: it may have opened the group to peers. Whoever owns the Outbox
   // calls it for every published commit (the api Hub does), or open_groups() misses the group.
   void on_commit(const ConvId& conv);
@@ -107,6 +120,9 @@ class Groups {
   // The group and the actor's handle, if the actor is an active member (or `member` is false).
   Result<Found> group_of(DeviceId actor, const ConvId& conv, bool member) const;
   Result<const InvitationState*> invitation(const ConvState& conv, const std::string& nonce) const;
+  // The listing `signed_listing` may be published in `found`'s group by `actor`.
+  Status check_listing(const Found& found, DeviceId actor,
+                       const v1::SignedPublicListing& signed_listing) const;
   Status check_new_invitation(const ConvState& conv, const Found& found, DeviceId actor,
                               const v1::SignedInvitation& signed_invitation,
                               const v1::Invitation& invitation, AccountId& invitee) const;

@@ -2,119 +2,9 @@
 // before a commit may use one; what a reader is told where entries were erased.
 #include "cercle/mls/key_package.h"
 #include "cercle/policy/extensions.h"
-#include "cercle/policy/policy.h"
-#include "server/domain/domain_fixture.h"
+#include "server/domain/groups_fixture.h"
 
 namespace cercle::domain {
-namespace {
-
-class GroupsTest : public DomainTest {
- protected:
-  void SetUp() override {
-    DomainTest::SetUp();
-    everyone_facilitates_ = false;  // Real roles: alice alone facilitates.
-  }
-
-  // A group alice creates and facilitates (its first commit sets the rules), with `members`.
-  ConvView group(Device& alice, std::vector<Device*> members,
-                 const std::string& charter = "Bienveillance") {
-    ConvView conv = create_group(alice);
-    v1::GroupPolicy rules = policy::initial_policy(alice.info.handle);
-    rules.set_charter(charter);
-    EXPECT_TRUE(submit(alice, conv, rules.SerializeAsString(), {}, members).ok());
-    return conv;
-  }
-
-  // Alice's commit adding `add` (with `data` as authenticated data) and maybe new rules.
-  Result<CommitOk> submit(Device& by, const ConvView& conv, std::optional<std::string> rules,
-                          const std::string& data, std::vector<Device*> add,
-                          std::vector<Device*> remove = {}) {
-    const std::string g = conv.id.str();
-    std::vector<std::string> kps;
-    for (Device* d : add) kps.push_back(upload_key_package(*d));
-    std::vector<uint32_t> leaves;
-    for (Device* d : remove) leaves.push_back(by.mls->leaf_of(g, d->info.handle));
-    auto built = by.mls->commit(g, kps, leaves, rules, data);
-    const uint64_t epoch = by.mls->epoch(g);
-    auto r = await<CommitOk>([&](auto cb) {
-      domain_->conversations().commit(
-          by.info.device_id, commit_args(conv.id, epoch, built, ids(add), ids(remove)), cb);
-    });
-    if (!r) {
-      by.mls->discard(g);
-      return r;
-    }
-    by.mls->adopt(g);
-    for (Device* d : add) EXPECT_TRUE(d->mls->join(g, built.welcome));
-    for (Device* d : devices_) {
-      const bool added = std::find(add.begin(), add.end(), d) != add.end();
-      if (!added && d != &by && d->mls->in_group(g)) d->mls->process(g, built.message);
-    }
-    return r;
-  }
-
-  v1::Invitation invitation(const ConvView& conv, const Device& inviter, const Device& invitee,
-                            v1::InviteeType type, const std::string& charter = "Bienveillance") {
-    v1::Invitation i;
-    i.set_conversation_id(conv.id.str());
-    i.set_inviter(inviter.info.handle);
-    i.set_invitee(invitee.info.handle);
-    i.set_invitee_type(type);
-    i.set_expires_at_ms(clock_.now_ms() + 3'600'000);
-    std::string nonce(16, '\0');
-    randombytes_buf(nonce.data(), nonce.size());
-    i.set_nonce(nonce);
-    i.set_charter(charter);
-    return i;
-  }
-
-  Status create(const Device& by, const v1::SignedInvitation& s) {
-    return await<Ok>([&](auto cb) {
-      domain_->groups().create_invitation(by.info.device_id, s.SerializeAsString(), cb);
-    });
-  }
-
-  Status accept(const Device& by, const ConvView& conv, const v1::Invitation& i) {
-    return await<Ok>([&](auto cb) {
-      domain_->groups().accept_invitation(by.info.device_id, conv.id, i.nonce(), cb);
-    });
-  }
-
-  // Alice's commit adding the professional `pro` (a package saying so) with `data`.
-  Result<CommitOk> add_professional(Device& alice, const ConvView& conv, Device& pro,
-                                    const std::string& data) {
-    const std::string g = conv.id.str();
-    const std::string kp = pro.mls->key_package(true);
-    if (auto up = upload(pro, {{kp, false}}); !up) return std::move(up).error();
-    auto built = alice.mls->commit(g, {kp}, {}, std::nullopt, data);
-    auto r = await<CommitOk>([&](auto cb) {
-      domain_->conversations().commit(
-          alice.info.device_id,
-          commit_args(conv.id, alice.mls->epoch(g), built, {pro.info.device_id}), cb);
-    });
-    if (!r) {
-      alice.mls->discard(g);
-      return r;
-    }
-    alice.mls->adopt(g);
-    EXPECT_TRUE(pro.mls->join(g, built.welcome));
-    for (Device* d : devices_) {
-      if (d != &alice && d != &pro && d->mls->in_group(g)) {
-        EXPECT_TRUE(d->mls->process(g, built.message));
-      }
-    }
-    return r;
-  }
-
-  void expect_bad_invitations_refused(const ConvView& conv, Device& alice, Device& bob, Device& pro,
-                                      const v1::Invitation& good);
-
-  static std::string data_with(const v1::SignedInvitation& s) {
-    v1::CommitData data;
-    *data.add_invitations() = s;
-    return data.SerializeAsString();
-  }
-};
 
 // Refused: an invitation by a member who is not a facilitator (bob); `good` signed by another key;
 // the wrong account type; another charter than the group's.
@@ -139,6 +29,8 @@ void GroupsTest::expect_bad_invitations_refused(const ConvView& conv, Device& al
           .code,
       Errc::kInvalidArgument);
 }
+
+namespace {
 
 TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnlyOnceWithOne) {
   Device alice, bob, pro;
@@ -182,6 +74,82 @@ TEST_F(GroupsTest, TheRelayRecordsOnlyValidInvitationsAndAProfessionalEntersOnly
   EXPECT_EQ(reused.error().code, Errc::kForbidden);
   EXPECT_NE(reused.error().message.find("already used"), std::string::npos)
       << reused.error().message;
+}
+
+// The invitee alone declines, until the invitation is used (also after accepting it); the group
+// sees it; the invitation leaves the invitee's list and no commit may use it, after a restart too.
+TEST_F(GroupsTest, AnInviteeDeclinesAndNoCommitMayUseTheInvitation) {
+  Device alice, bob, pro;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(bob, "bob").ok());
+  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
+              }).ok());
+  ConvView conv = group(alice, {&bob});
+  const auto declined = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  const auto signed_declined = policy::sign_invitation(declined, alice.sk);
+  ASSERT_TRUE(create(alice, signed_declined).ok());
+  EXPECT_EQ(decline(bob, conv, declined).error().code, Errc::kForbidden);
+  EXPECT_EQ(decline(alice, conv, declined).error().code, Errc::kForbidden);
+  v1::Invitation unknown = declined;
+  unknown.set_nonce(std::string(16, 'n'));
+  EXPECT_EQ(decline(pro, conv, unknown).error().code, Errc::kNotFound);
+
+  ASSERT_TRUE(accept(pro, conv, declined).ok());  // Then a change of mind.
+  ASSERT_TRUE(decline(pro, conv, declined).ok());
+  const uint64_t seen = domain_->conversations().durable_seq(conv.id);
+  auto log = domain_->conversations().read(bob.info.device_id, conv.id, seen - 1, 1, 1 << 20);
+  ASSERT_TRUE(log.ok() && log->size() == 1u);
+  v1::GroupEvent event;
+  ASSERT_EQ(log->front().record.kind(), static_cast<int>(EntryKind::kEvent));
+  ASSERT_TRUE(event.ParseFromString(log->front().record.payload()));
+  EXPECT_EQ(event.declined(), declined.nonce());
+  EXPECT_EQ(event.by(), "dr_martin");
+  ASSERT_TRUE(decline(pro, conv, declined).ok());  // Twice: nothing more.
+  EXPECT_EQ(domain_->conversations().durable_seq(conv.id), seen);
+  EXPECT_TRUE(domain_->groups().invitations_for(pro.info.device_id).empty());
+
+  restart();
+  EXPECT_EQ(accept(pro, conv, declined).error().code, Errc::kInvalidArgument);
+  EXPECT_TRUE(domain_->groups().invitations_for(pro.info.device_id).empty());
+  auto used = add_professional(alice, conv, pro, data_with(signed_declined));
+  ASSERT_FALSE(used.ok());
+  EXPECT_EQ(used.error().code, Errc::kForbidden);
+  EXPECT_EQ(used.error().message, "the invitee declined this invitation");
+}
+
+// Used, revoked or expired: there is nothing left to decline.
+TEST_F(GroupsTest, NothingIsLeftToDeclineOnceUsedRevokedOrExpired) {
+  Device alice, pro;
+  ASSERT_TRUE(register_device(alice, "alice").ok());
+  ASSERT_TRUE(register_device(pro, "dr_martin").ok());
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->identity().set_account_type(0, "dr_martin", AccountType::kProfessional,
+                                                     cb);
+              }).ok());
+  ConvView conv = group(alice, {});
+  const auto fresh = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  const auto revoked = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  for (const auto* i : {&fresh, &revoked}) {
+    ASSERT_TRUE(create(alice, policy::sign_invitation(*i, alice.sk)).ok());
+  }
+  ASSERT_TRUE(await<Ok>([&](auto cb) {
+                domain_->groups().revoke_invitation(alice.info.device_id, conv.id, revoked.nonce(),
+                                                    cb);
+              }).ok());
+  EXPECT_EQ(decline(pro, conv, revoked).error().code, Errc::kInvalidArgument);
+  ASSERT_TRUE(accept(pro, conv, fresh).ok());
+  auto added =
+      add_professional(alice, conv, pro, data_with(policy::sign_invitation(fresh, alice.sk)));
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(decline(pro, conv, fresh).error().code, Errc::kInvalidArgument);
+  ASSERT_TRUE(submit(alice, conv, std::nullopt, {}, {}, {&pro}).ok());
+  const auto expiring = invitation(conv, alice, pro, v1::INVITEE_PROFESSIONAL);
+  ASSERT_TRUE(create(alice, policy::sign_invitation(expiring, alice.sk)).ok());
+  clock_.advance_ms(2 * 3'600'000LL);
+  EXPECT_EQ(decline(pro, conv, expiring).error().code, Errc::kInvalidArgument);
 }
 
 TEST_F(GroupsTest, AnInvitationSignedAgainWithAnotherInvitationsNonceIsRefused) {

@@ -223,6 +223,9 @@ struct OpenGroupView {
   ConvId id;
   std::string charter;
   uint32_t members = 0;  // Accounts.
+  // What a facilitator published (Groups::publish_group); empty when the group is not named.
+  std::string public_name;
+  std::string public_description;
 };
 
 struct SealedReportView {

@@ -329,6 +329,22 @@ class Seeds {
              }});
   }
 
+  // Alice's public listing of the group (PublishGroup), signed with her key.
+  std::string signed_listing() const {
+    v1::PublicListing l;
+    l.set_conversation_id(group);
+    l.set_name("Deuil");
+    v1::SignedPublicListing s;
+    s.set_listing(l.SerializeAsString());
+    s.set_signer("alice");
+    const std::string t = std::string("cercle-listing-v1") + '\0' + s.listing();
+    s.mutable_signature()->resize(crypto_sign_BYTES);
+    crypto_sign_detached(reinterpret_cast<unsigned char*>(s.mutable_signature()->data()), nullptr,
+                         reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                         alice.sk.data());
+    return s.SerializeAsString();
+  }
+
   void commits() {
     // Commits and messages, as alice: they reach the observer (bob).
     add_carol = alice.mls->commit(group, {w.carol_packages[0]});
@@ -354,8 +370,14 @@ class Seeds {
     rules.set_retention_days(1);
     new_rules = alice.mls->commit(group, {}, {}, rules.SerializeAsString());
     alice.mls->discard(group);
-    session(Start::kAlice, {commit_frame(group, epoch, new_rules, {}, {}),
-                            [](auto& f) { f.mutable_list_open_groups(); }});
+    session(Start::kAlice,
+            {commit_frame(group, epoch, new_rules, {}, {}),
+             [&](auto& f) {
+               f.mutable_publish_group()->set_conversation_id(group);
+               f.mutable_publish_group()->set_listing(signed_listing());
+             },
+             [](auto& f) { f.mutable_list_open_groups(); },
+             [&](auto& f) { f.mutable_publish_group()->set_conversation_id(group); }});
     no_rules = alice.mls->commit_without_extensions(group);
     alice.mls->discard(group);
     session(Start::kAlice, {commit_frame(group, epoch, no_rules, {}, {})});
@@ -385,6 +407,10 @@ class Seeds {
     session(Start::kPro, {[&](auto& f) {
                             f.mutable_accept_invitation()->set_conversation_id(group);
                             f.mutable_accept_invitation()->set_nonce(pro_invitation.nonce());
+                          },
+                          [&](auto& f) {
+                            f.mutable_decline_invitation()->set_conversation_id(group);
+                            f.mutable_decline_invitation()->set_nonce(pro_invitation.nonce());
                           },
                           [](auto& f) { f.mutable_list_invitations(); },
                           [&](auto& f) { f.mutable_request_join()->set_conversation_id(group); }});
