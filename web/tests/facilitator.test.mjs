@@ -123,6 +123,13 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await alex.page.locator(".warning-inline").first().waitFor();
   await eventually("sam no longer lists alex", async () => (await sam.page.locator("ul.members > li > .person", { hasText: "alex" }).count()) === 0);
   await expectAccessible(page, "gérer le groupe, après", { names: true });
+  // The rules changed on the admin screen: a member reads them in the group's rules.
+  await page.getByLabel("Garder les messages").selectOption("7");
+  await page.getByLabel("Les pairs peuvent aussi demander à entrer").check();
+  await page.getByRole("button", { name: "Enregistrer les règles" }).click();
+  await status(page).getByText("Les règles sont enregistrées. Les membres les voient.").waitFor({ timeout: 30_000 });
+  await sam.page.getByText("Les messages sont effacés après 7 jours, aussi sur cet appareil.").waitFor({ state: "attached" });
+  await sam.page.getByText("Les pairs de l'association peuvent demander à rejoindre ce groupe.", { exact: false }).waitFor({ state: "attached" });
   // The same screen in English.
   await toEnglish(page);
   await page.getByRole("heading", { level: 1, name: "Manage the group Les Lucioles" }).waitFor();
