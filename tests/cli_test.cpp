@@ -199,5 +199,41 @@ TEST_F(CliTest, TheCGroupExampleSetsRulesAndMutesAMember) {
   EXPECT_EQ(cli("bob", "send " + conv + " 'je peux parler ?'").status, 5);
 }
 
+// A group's name and description, set at creation and changed later, reach a member (and only
+// members: the relay never reads them, tests/client_profile_test.cpp scans its data folder).
+TEST_F(CliTest, GroupCreateWithNameAndDescription) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  CliRun created =
+      cli("alice", "group create --name 'Les Hirondelles' --description 'Le deuil, le mardi soir'");
+  ASSERT_EQ(created.status, 0) << created.out;
+  const std::string conv = field(created.out, "conversation");
+  ASSERT_EQ(conv.size(), 32u) << created.out;
+  ASSERT_EQ(cli("alice", "group add " + conv + " bob").status, 0);
+  CliRun listed = cli("bob", "conversations");
+  ASSERT_EQ(listed.status, 0) << listed.out;
+  EXPECT_EQ(field(listed.out, "name"), "Les Hirondelles") << listed.out;
+  CliRun shown = cli("bob", "group policy " + conv);
+  ASSERT_EQ(shown.status, 0) << shown.out;
+  EXPECT_EQ(field(shown.out, "description"), "Le deuil, le mardi soir") << shown.out;
+
+  ASSERT_EQ(cli("alice", "group rename " + conv + " --name 'Hirondelles du soir'").status, 0);
+  listed = cli("bob", "conversations");
+  EXPECT_EQ(field(listed.out, "name"), "Hirondelles du soir") << listed.out;
+  // Only a facilitator names the group (refused: exit 5), and a name has at most 80 bytes (exit 1);
+  // nothing is sent either way.
+  CliRun refused = cli("bob", "group rename " + conv + " --name 'Le groupe de Bob'");
+  EXPECT_EQ(refused.status, 5);
+  EXPECT_NE(refused.out.find("only a facilitator names the group"), std::string::npos)
+      << refused.out;
+  CliRun too_long = cli("alice", "group rename " + conv + " --name " + std::string(81, 'a'));
+  EXPECT_EQ(too_long.status, 1);
+  EXPECT_NE(too_long.out.find("a group's name takes 1 to 80 bytes"), std::string::npos)
+      << too_long.out;
+  EXPECT_EQ(cli("alice", "group create --description 'sans nom'").status, 2);
+  listed = cli("bob", "conversations");
+  EXPECT_EQ(field(listed.out, "name"), "Hirondelles du soir") << listed.out;
+}
+
 }  // namespace
 }  // namespace cercle::testing

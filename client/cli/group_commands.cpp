@@ -29,13 +29,16 @@ std::string joined(const std::vector<std::string>& v) {
   return out.empty() ? "personne" : out;
 }
 
-void print_rules(const client::GroupRules& r, bool as_json) {
+// The group's rules, and its name and description when this device knows them.
+void print_rules(const client::GroupRules& r, const client::GroupProfile& p, bool as_json) {
   if (as_json) {
     json::array facilitators, banned, muted;
     for (const auto& h : r.facilitators) facilitators.push_back(json::string(h));
     for (const auto& h : r.banned) banned.push_back(json::string(h));
     for (const auto& h : r.muted) muted.push_back(json::string(h));
-    std::cout << json::serialize(json::object{{"open_to_peers", r.open_to_peers},
+    std::cout << json::serialize(json::object{{"name", p.name},
+                                              {"description", p.description},
+                                              {"open_to_peers", r.open_to_peers},
                                               {"relatives_admitted", r.relatives_admitted},
                                               {"retention_days", r.retention_days},
                                               {"charter", r.charter},
@@ -46,6 +49,8 @@ void print_rules(const client::GroupRules& r, bool as_json) {
               << std::endl;
     return;
   }
+  if (!p.name.empty()) std::cout << "nom : " << p.name << "\n";
+  if (!p.description.empty()) std::cout << "description : " << p.description << "\n";
   std::cout << "entrée : " << (r.open_to_peers ? "ouverte aux pairs" : "sur invitation") << "\n"
             << "proches : " << (r.relatives_admitted ? "admis" : "non admis") << "\n"
             << "conservation : "
@@ -87,7 +92,8 @@ void add_policy(CLI::App& group, Context& ctx) {
     if (open->count() + relatives->count() + retention->count() + charter->count() +
             hours->count() ==
         0) {
-      print_rules(*rules, ctx.json);
+      const auto profile = c.group_profile(p->conv);
+      print_rules(*rules, profile ? *profile : client::GroupProfile{}, ctx.json);
       return 0;
     }
     const auto yes = [](const std::string& v) { return v == "yes" || v == "oui"; };
@@ -150,14 +156,44 @@ void add_on_group(CLI::App& group, Context& ctx, const std::string& name,
   on_run(cmd, ctx, Account::kNeeded, [w, fn](Client& c) { return fn(c, *w); });
 }
 
-void add_membership(CLI::App& group, Context& ctx) {
+// The words of `group create [--name NAME [--description TEXT]]` and `group rename GROUP --name
+// NAME ...`: the name and description only the group's members read (sent encrypted, signed by a
+// facilitator).
+struct Naming {
+  std::string conv, name, description;
+};
+
+void add_create(CLI::App& group, Context& ctx) {
+  auto n = std::make_shared<Naming>();
   auto* create = group.add_subcommand("create", "create a group; prints its id");
-  on_run(create, ctx, Account::kNeeded, [&ctx](Client& c) {
-    auto id = c.create_group();
+  auto* name =
+      create->add_option("--name", n->name, "the group's name (80 bytes at most), for its members");
+  create
+      ->add_option("--description", n->description,
+                   "what the group is about (1000 bytes at most), for its members")
+      ->type_name("TEXT")
+      ->needs(name);
+  on_run(create, ctx, Account::kNeeded, [n, &ctx](Client& c) {
+    auto id = c.create_group(n->name, n->description);
     if (!id) return fail(id.error());
     print_id(*id, ctx.json);
     return 0;
   });
+}
+
+void add_rename(CLI::App& group, Context& ctx) {
+  auto r = std::make_shared<Naming>();
+  auto* rename = group.add_subcommand("rename", "change the group's name and description");
+  add_conv(rename, r->conv);
+  rename->add_option("--name", r->name, "the group's new name (80 bytes at most)")->required();
+  rename->add_option("--description", r->description, "its description (1000 bytes at most)")
+      ->type_name("TEXT");
+  on_run(rename, ctx, Account::kNeeded,
+         [r](Client& c) { return done(c.set_group_profile(r->conv, r->name, r->description)); });
+}
+
+void add_membership(CLI::App& group, Context& ctx) {
+  add_create(group, ctx);
   add_on_member(group, ctx, "add", "add someone to a group",
                 [](Client& c, const Words& w) { return done(c.add_member(w.conv, w.handle)); });
   add_on_member(group, ctx, "remove", "remove someone from a group",
@@ -168,6 +204,7 @@ void add_membership(CLI::App& group, Context& ctx) {
   on_run(open, ctx, Account::kNeeded, [&ctx](Client& c) { return open_groups(c, ctx.json); });
   add_on_group(group, ctx, "join", "ask to join a group open to peers",
                [](Client& c, const Words& w) { return done(c.request_join(w.conv)); });
+  add_rename(group, ctx);
 }
 
 void add_role(CLI::App& group, Context& ctx) {

@@ -1,5 +1,5 @@
-// `cercle group invite|revoke|invitations|accept|object`: invitations to a groupe de parole,
-// with the charter the invitee accepts and the members' objection to a professional.
+// `cercle group invite|revoke|invitations|accept|decline|object`: invitations to a groupe de
+// parole, with the charter the invitee accepts and the members' objection to a professional.
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -63,11 +63,12 @@ void add_invite(CLI::App& group, Context& ctx) {
   });
 }
 
-int accept(Client& c, const std::string& id) {
+// Accepts (or, `decline`, declines) the pending invitation `id`.
+int answer(Client& c, const std::string& id, bool decline) {
   auto list = c.invitations();
   if (!list) return fail(list.error());
   for (const auto& i : *list) {
-    if (i.id == id) return done(c.accept_invitation(i));
+    if (i.id == id) return done(decline ? c.decline_invitation(i) : c.accept_invitation(i));
   }
   return fail(client::make_error(client::Errc::kNotFound,
                                  "no pending invitation with this id (see cercle group "
@@ -102,11 +103,16 @@ void add_invitation_commands(CLI::App& group, Context& ctx) {
     for (const auto& i : *invitations) print_invitation(i, ctx.json);
     return 0;
   });
-  auto id = std::make_shared<std::string>();
-  auto* cmd = group.add_subcommand("accept", "accept an invitation's charter (and join)");
-  cmd->add_option("INVITATION", *id, "an invitation's id, as `cercle group invitations` lists it")
-      ->required();
-  on_run(cmd, ctx, Account::kNeeded, [id](Client& c) { return accept(c, *id); });
+  for (const bool decline : {false, true}) {
+    auto id = std::make_shared<std::string>();
+    auto* cmd = decline
+                    ? group.add_subcommand("decline", "decline an invitation (the group is told)")
+                    : group.add_subcommand("accept", "accept an invitation's charter (and join)");
+    cmd->add_option("INVITATION", *id, "an invitation's id, as `cercle group invitations` lists it")
+        ->required();
+    on_run(cmd, ctx, Account::kNeeded,
+           [id, decline](Client& c) { return answer(c, *id, decline); });
+  }
   add_on_invitation(
       group, ctx, "object", "object to a professional's invitation",
       [](Client& c, const Words& w) { return c.object_to_invitation(w.conv, w.invitation); });

@@ -25,12 +25,14 @@ void print_conversations(Client& c, bool as_json) {
       for (const auto& m : conv.members) members.push_back(json::string(m));
       std::cout << json::serialize(json::object{{"conversation", conv.id},
                                                 {"direct", conv.direct},
+                                                {"name", conv.name},
                                                 {"epoch", conv.epoch},
                                                 {"members", members},
                                                 {"left", conv.left}})
                 << std::endl;
     } else {
       std::cout << conv.id << (conv.direct ? " direct" : " groupe");
+      if (!conv.name.empty()) std::cout << " « " << conv.name << " »";
       for (const auto& m : conv.members) std::cout << " " << m;
       std::cout << (conv.left ? " (quittée)" : "") << std::endl;
     }

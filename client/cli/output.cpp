@@ -132,6 +132,12 @@ void print_event(const Event& e, bool as_json) {
     case Event::Kind::kAdminAnswer:
       text = "réponse de l'administration : " + e.detail;
       break;
+    case Event::Kind::kGroupProfile:
+      text = e.by + " a nommé le groupe « " + e.detail + " »";
+      break;
+    case Event::Kind::kInvitationDeclined:
+      text = i.invitee + " a refusé l'invitation";
+      break;
     case Event::Kind::kJoined:
       text = "vous avez rejoint le groupe";
       break;

@@ -100,6 +100,7 @@ Status Client::Impl::load() {
       c.invitations[inv.nonce()] = i;
     }
     c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
+    c.profile = r.profile();
     convs.emplace(c.id, std::move(c));
   }
   return Ok{};
@@ -303,7 +304,8 @@ std::vector<ConversationSummary> Client::conversations() const {
   for (const auto& [id, c] : impl_->convs) {
     if (!c.state && !c.left) continue;  // Only a Welcome we refused: we are not in it.
     ConversationSummary s{
-        to_hex(id), c.kind == v1::DIRECT, c.state ? c.state->epoch() : 0, {}, c.left};
+        to_hex(id), c.kind == v1::DIRECT, profile_name(c), c.state ? c.state->epoch() : 0, {},
+        c.left};
     if (c.state) {
       for (const auto& m : c.state->members())
         s.members.push_back(to_string(m.credential.identity));

@@ -94,9 +94,20 @@ struct Report {
   std::string reason;
 };
 
+// What only a group's members read about it (the relay never sees it): set by a facilitator,
+// signed with their leaf key, sent to the group encrypted; each client keeps the newest it
+// accepted.
+struct GroupProfile {
+  std::string name;         // At most 80 bytes.
+  std::string description;  // At most 1000 bytes.
+  uint64_t version = 0;     // Grows with each change.
+  std::string signer;       // The facilitator who set it.
+};
+
 struct ConversationSummary {
   std::string id;
   bool direct = false;
+  std::string name;  // A group's name, once this device has its profile (else empty).
   uint64_t epoch = 0;
   std::vector<std::string> members;  // Handles, from MLS.
   bool left = false;
@@ -121,6 +132,11 @@ struct Event {
     // Someone already in the conversation (`by`, maybe this account) has a device more: `detail`
     // is its fingerprint; `verify_again` when the user had verified `by` (client_verify.cpp).
     kDeviceAdded,
+    // The group's name or description changed (a facilitator's signed profile): `detail` is the
+    // new name, `by` the facilitator who signed it.
+    kGroupProfile,
+    // `invitation`'s invitee declined it (the relay says so: the invitee has no leaf to sign with).
+    kInvitationDeclined,
   };
   Kind kind = Kind::kMessage;
   std::string conversation;
@@ -193,8 +209,9 @@ class Client {
 
   // Starts an encrypted one-to-one conversation with the account `handle`; returns its id.
   Result<std::string> start_direct(std::string_view handle);
-  // Creates a group with this device alone; returns its id.
-  Result<std::string> create_group();
+  // Creates a group with this device alone; returns its id. With a `name`, sets the group's
+  // profile as set_group_profile() does (errors as there; the group exists even then).
+  Result<std::string> create_group(std::string_view name = {}, std::string_view description = {});
   // Adds every device of `handle` that has a KeyPackage. Errors: kNotFound, kServer, kProtocol.
   Status add_member(const std::string& conversation, std::string_view handle);
   // Removes every leaf whose credential is `handle`. Errors: kNotFound, kServer.
@@ -208,6 +225,15 @@ class Client {
   // or mutes, which have their own calls). Errors: kRefused, kServer (FORBIDDEN: not a
   // facilitator).
   Status set_rules(const std::string& conversation, const GroupRules& rules);
+  // Names the group (facilitators): a new profile, one version above the one held, signed with this
+  // device's leaf key and sent encrypted to the members; whoever adds someone later hands it on.
+  // Errors: kInvalidArgument (empty name, name over 80 bytes, description over 1000), kRefused
+  // (not a facilitator here), kNotFound, kServer, kNetwork.
+  Status set_group_profile(const std::string& conversation, std::string_view name,
+                           std::string_view description = {});
+  // The newest profile this device accepted. Errors: kNotFound (no such conversation, or no
+  // profile known yet: a group never named, or a newcomer whose adder has not sent it yet).
+  Result<GroupProfile> group_profile(const std::string& conversation) const;
   // Gives (kFacilitator) or takes back (kMember) the facilitator role.
   Status set_role(const std::string& conversation, std::string_view handle, Role role);
   // Removes every device of `handle` and bans the account from the group; unban() lifts it.
@@ -227,6 +253,9 @@ class Client {
   Result<std::vector<Invitation>> invitations();
   // Accepts the invitation's charter: the inviter's client may now add this account.
   Status accept_invitation(const Invitation& invitation);
+  // Declines the invitation: the group is told, and nobody can use it any more.
+  // Errors: kServer (FORBIDDEN: not this account's; INVALID_ARGUMENT: no longer pending), kNetwork.
+  Status decline_invitation(const Invitation& invitation);
   // Objects to a professional's invitation (groups with an objection delay).
   Status object_to_invitation(const std::string& conversation, const std::string& invitation_id);
 
@@ -245,7 +274,8 @@ class Client {
                                     std::string_view reason);
   // Asks to leave (a self-removal proposal that another member's client commits).
   Status leave(const std::string& conversation);
-  // Encrypts and sends; returns the message's sequence number.
+  // Encrypts and sends; returns the message's sequence number. Errors: kInvalidArgument (a text
+  // starting with U+0000, which marks typed content), kRefused, kServer, kNetwork.
   Result<uint64_t> send_text(const std::string& conversation, std::string_view text);
 
   // Waits up to `timeout` for incoming entries, processes them in order, and returns what

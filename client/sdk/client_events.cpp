@@ -110,6 +110,13 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.kind = Event::Kind::kInvitationRevoked;
       out.invitation = invitation_seen(conv, e.revoked());
       break;
+    case v1::GroupEvent::kDeclined:
+      // Only the relay attests it (the invitee has no leaf to sign with): a lying relay can only
+      // keep an invitation from being used, which it could already do by refusing the commit.
+      conv.invitations[e.declined()].set_declined(true);
+      out.kind = Event::Kind::kInvitationDeclined;
+      out.invitation = invitation_seen(conv, e.declined());
+      break;
     case v1::GroupEvent::kObjected:
       conv.invitations[e.objected()].set_objected(true);
       out.kind = Event::Kind::kObjection;
@@ -213,7 +220,7 @@ void Client::Impl::act_on_requests(Conv& conv) {
   for (const auto& [nonce, t] : conv.invitations) {
     v1::SignedInvitation s;
     const auto i = tracked(t, &s);
-    if (!i || i->inviter() != me || !t.accepted() || t.used() || t.revoked() ||
+    if (!i || i->inviter() != me || !t.accepted() || t.used() || t.revoked() || t.declined() ||
         conv.tried.contains(nonce) || i->expires_at_ms() <= now ||
         is_member(*conv.state, i->invitee())) {
       continue;

@@ -133,8 +133,11 @@ Result<Conv*> Client::Impl::open_conversation(const v1::ClientFrame& create) {
   return &stored;
 }
 
-Result<std::string> Client::create_group() {
+Result<std::string> Client::create_group(std::string_view name, std::string_view description) {
   auto& impl = *impl_;
+  if (!name.empty()) {
+    if (auto s = check_profile_words(name, description); !s) return std::move(s).error();
+  }
   if (auto s = impl.require_connection(); !s) return std::move(s).error();
   v1::ClientFrame f;
   f.mutable_create_conversation()->set_kind(v1::GROUP);
@@ -150,6 +153,10 @@ Result<std::string> Client::create_group() {
     return state.commit(options);
   });
   if (!first) return std::move(first).error();
+  if (!name.empty()) {
+    if (auto named = set_group_profile(to_hex(stored.id), name, description); !named)
+      return std::move(named).error();
+  }
   return to_hex(stored.id);
 }
 
@@ -229,7 +236,9 @@ Status Client::Impl::add_with(Conv& conv, std::string_view handle,
     }
     return state.commit(options);
   });
-  if (done && invitation) conv.invitations[i.nonce()].set_used(true);
+  if (!done) return done;
+  if (invitation) conv.invitations[i.nonce()].set_used(true);
+  hand_on_profile(conv);  // The newcomer reads the group's name only from a member.
   return done;
 }
 
@@ -245,8 +254,9 @@ Status Client::add_member(const std::string& conversation, std::string_view hand
   for (const auto& [nonce, t] : conv.invitations) {
     v1::SignedInvitation s;
     v1::Invitation i;
-    if (t.accepted() && !t.used() && !t.revoked() && s.ParseFromString(t.signed_invitation()) &&
-        i.ParseFromString(s.invitation()) && i.invitee() == handle) {
+    if (t.accepted() && !t.used() && !t.revoked() && !t.declined() &&
+        s.ParseFromString(t.signed_invitation()) && i.ParseFromString(s.invitation()) &&
+        i.invitee() == handle) {
       invitation = std::move(s);
     }
   }

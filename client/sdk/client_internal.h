@@ -51,9 +51,16 @@ struct Conv {
   std::map<std::string, local::TrackedInvitation> invitations;  // Groups, by nonce.
   std::set<std::string> join_requests;  // Open groups: handles that asked to join.
   std::set<std::string> tried;  // Invitations and join requests this session tried to add once.
+  std::string profile;  // The newest group profile accepted (an encoded v1::SignedGroupProfile).
 };
 
 Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
+// Whether a group's name and description fit (1 to 80 bytes, at most 1000): kInvalidArgument if
+// not.
+Status check_profile_words(std::string_view name, std::string_view description);
+// The group's name from the profile this device holds; empty when it holds none
+// (client_profile.cpp).
+std::string profile_name(const Conv& conv);
 
 // The account type a member's leaf declares (client_rules.cpp).
 policy::Kind member_kind(const mls::State& state, uint32_t leaf);
@@ -101,6 +108,9 @@ struct Client::Impl {
   void adopt_proposal(Conv& conv, mls::ProcessOutput out);
   bool moved_on_without_us(Conv& conv, const v1::Delivery& d);
   void apply_application(Conv& conv, const v1::Delivery& d);
+  // Encrypts `plaintext` for the group and sends it (retrying on a newer epoch); returns the
+  // relay's answer. The entry is marked as our own, so it is not read back.
+  Result<v1::SendResult> send_application(Conv& conv, const mls::Bytes& plaintext);
   // Checks that whoever added us to a group was allowed to; returns the refusal or "".
   std::string check_welcome(const mls::State& joined) const;
   // Checks an incoming commit against the group's rules; returns the refusal or "".
@@ -161,6 +171,13 @@ struct Client::Impl {
   std::shared_ptr<NewDevice> new_device;
   // AddDevice of an approved request, its link signed on the chain as read now (retried once).
   Status add_approved_device(const v1::DeviceRequestInfo& info);
+
+  // client_profile.cpp
+  // Typed content (0x00 || AppContent), already decrypted: a group profile is kept if a
+  // facilitator of the group signed it and it is newer than the one held; other kinds are ignored.
+  void apply_app_content(Conv& conv, const mls::Bytes& plaintext);
+  // Sends the profile held (if any) to the group: after an Add, so that the newcomer learns it.
+  void hand_on_profile(Conv& conv);
 
   // client_moderation.cpp
   std::optional<Report> open_report(const v1::ReportReceived& r) const;

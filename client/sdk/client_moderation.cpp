@@ -121,6 +121,14 @@ Status Client::accept_invitation(const Invitation& invitation) {
                             });
 }
 
+Status Client::decline_invitation(const Invitation& invitation) {
+  return invitation_request(*impl_, invitation.conversation, invitation.id,
+                            [](v1::ClientFrame& f, auto& c, auto& n) {
+                              f.mutable_decline_invitation()->set_conversation_id(c);
+                              f.mutable_decline_invitation()->set_nonce(n);
+                            });
+}
+
 Status Client::object_to_invitation(const std::string& conversation,
                                     const std::string& invitation_id) {
   return invitation_request(*impl_, conversation, invitation_id,

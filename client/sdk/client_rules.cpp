@@ -201,6 +201,7 @@ policy::Verdict commit_verdict(const Conv& conv, const mls::State& before,
   for (const auto& [nonce, i] : conv.invitations) {
     if (i.used()) g.used_invitations.insert(nonce);
     if (i.revoked()) g.revoked_invitations.insert(nonce);
+    if (i.declined()) g.declined_invitations.insert(nonce);
   }
   policy::Change c;
   c.committer_leaf = out.sender;

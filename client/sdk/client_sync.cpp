@@ -30,6 +30,7 @@ Status Client::Impl::save(Conv& conv) {
   r.set_broken(conv.broken);
   for (const auto& [nonce, i] : conv.invitations) *r.add_invitations() = i;
   for (const auto& h : conv.join_requests) r.add_join_requests(h);
+  r.set_profile(conv.profile);
   if (auto s = store->put("conv/" + to_hex(conv.id), r.SerializeAsString()); !s) return s;
   conv.dirty = false;
   return Ok{};
@@ -327,6 +328,9 @@ void Client::Impl::apply_application(Conv& conv, const v1::Delivery& d) {
     return warn(conv, "a message could not be decrypted");
   }
   conv.state = std::move(out->state);
+  if (!out->application_data.empty() && out->application_data.front() == 0) {
+    return apply_app_content(conv, out->application_data);
+  }
   Message m{to_hex(conv.id),
             d.seq(),
             sender_name(conv, out->sender),
@@ -418,49 +422,57 @@ Status Client::Impl::wait_for_epoch(Conv& conv, uint64_t epoch) {
   return Ok{};
 }
 
+Result<v1::SendResult> Client::Impl::send_application(Conv& conv, const mls::Bytes& plaintext) {
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    if (!conv.state || conv.left || conv.broken) {
+      return make_error(Errc::kRefused, "this conversation cannot be written to any more");
+    }
+    auto sealed = conv.state->encrypt(plaintext);
+    if (!sealed) return make_error(Errc::kProtocol, sealed.error().message);
+    // The ratchet moved: save before sending, so that a crash never reuses a key.
+    conv.state = std::move(sealed->second);
+    if (auto s = save(conv); !s) return std::move(s).error();
+    v1::ClientFrame f;
+    f.mutable_send()->set_conversation_id(conv.id);
+    f.mutable_send()->set_epoch(conv.state->epoch());
+    f.mutable_send()->set_payload(to_string(sealed->first));
+    auto r = conn->call(f);
+    if (r) {
+      saw_server_time(r->send().server_time_ms());
+      if (r->send().seq() > conv.last_seq) conv.own_seqs.insert(r->send().seq());
+      return r->send();
+    }
+    if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
+    if (auto s = wait_for_epoch(conv, r.error().current_epoch); !s) return std::move(s).error();
+  }
+  return make_error(Errc::kServer, "the group kept changing; try again");
+}
+
 Result<uint64_t> Client::send_text(const std::string& conversation, std::string_view text) {
   auto& impl = *impl_;
+  // A first byte 0x00 marks typed content (0x00 || AppContent): text never starts with it.
+  if (!text.empty() && text.front() == '\0') {
+    return make_error(Errc::kInvalidArgument, "a message cannot start with the character U+0000");
+  }
   if (auto s = impl.require_connection(); !s) return std::move(s).error();
   auto found = impl.find(conversation);
   if (!found) return std::move(found).error();
   Conv& conv = **found;
   if (auto s = impl.process_incoming(); !s) return std::move(s).error();
-  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    if (!conv.state || conv.left || conv.broken) {
-      return make_error(Errc::kRefused, "this conversation cannot be written to any more");
-    }
-    auto sealed = conv.state->encrypt(to_bytes(text));
-    if (!sealed) return make_error(Errc::kProtocol, sealed.error().message);
-    // The ratchet moved: save before sending, so that a crash never reuses a key.
-    conv.state = std::move(sealed->second);
-    if (auto s = impl.save(conv); !s) return std::move(s).error();
-    v1::ClientFrame f;
-    f.mutable_send()->set_conversation_id(conv.id);
-    f.mutable_send()->set_epoch(conv.state->epoch());
-    f.mutable_send()->set_payload(to_string(sealed->first));
-    auto r = impl.conn->call(f);
-    if (r) {
-      const uint64_t seq = r->send().seq();
-      impl.saw_server_time(r->send().server_time_ms());
-      local::HistoryEntry e;
-      e.set_seq(seq);
-      e.set_sender(impl.identity->handle());
-      e.set_time_ms(r->send().server_time_ms());
-      e.set_text(std::string(text));
-      e.set_own(true);
-      if (auto s = impl.store->append("history/" + to_hex(conv.id), e.SerializeAsString()); !s) {
-        return std::move(s).error();
-      }
-      if (seq > conv.last_seq) conv.own_seqs.insert(seq);
-      impl.drain(conv);
-      if (auto s = impl.save(conv); !s) return std::move(s).error();
-      return seq;
-    }
-    if (r.error().server_code != v1::STALE_EPOCH) return std::move(r).error();
-    if (auto s = impl.wait_for_epoch(conv, r.error().current_epoch); !s)
-      return std::move(s).error();
+  auto sent = impl.send_application(conv, to_bytes(text));
+  if (!sent) return std::move(sent).error();
+  local::HistoryEntry e;
+  e.set_seq(sent->seq());
+  e.set_sender(impl.identity->handle());
+  e.set_time_ms(sent->server_time_ms());
+  e.set_text(std::string(text));
+  e.set_own(true);
+  if (auto s = impl.store->append(history_log(conv), e.SerializeAsString()); !s) {
+    return std::move(s).error();
   }
-  return make_error(Errc::kServer, "the group kept changing; try again");
+  impl.drain(conv);
+  if (auto s = impl.save(conv); !s) return std::move(s).error();
+  return sent->seq();
 }
 
 Result<std::vector<Event>> Client::poll(std::chrono::milliseconds timeout) {

@@ -1,0 +1,164 @@
+// Client: a group's name and description, which only its members read (issue 13). A facilitator
+// signs the profile with its leaf key and sends it as typed application content (0x00 ||
+// AppContent), so the relay stores only ciphertext; any member may hand it on to a newcomer, who
+// checks the signature against the signer's leaf in its own ratchet tree. Each client keeps the
+// newest profile it accepted in its local store, so erasing the carrying message loses nothing.
+#include <sodium.h>
+
+#include "client/sdk/client_internal.h"
+
+namespace cercle::client {
+
+namespace {
+
+constexpr std::string_view kProfileLabel = "cercle-profile-v1";
+constexpr size_t kMaxNameBytes = 80;
+constexpr size_t kMaxDescriptionBytes = 1000;
+
+// What the facilitator signs: the label, a zero byte, the encoded profile (as invitations).
+std::string transcript(std::string_view encoded_profile) {
+  std::string out(kProfileLabel);
+  out.push_back('\0');
+  out.append(encoded_profile);
+  return out;
+}
+
+bool verifies(const v1::SignedGroupProfile& s, std::string_view public_key) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || s.signature().size() != crypto_sign_BYTES)
+    return false;
+  const std::string t = transcript(s.profile());
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(s.signature().data()),
+                                     reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                                     reinterpret_cast<const unsigned char*>(public_key.data())) ==
+         0;
+}
+
+// The profile inside an encoded SignedGroupProfile this device already accepted (or made).
+std::optional<v1::GroupProfile> held(const Conv& conv, v1::SignedGroupProfile* s = nullptr) {
+  v1::SignedGroupProfile signed_profile;
+  v1::GroupProfile p;
+  if (conv.profile.empty() || !signed_profile.ParseFromString(conv.profile) ||
+      !p.ParseFromString(signed_profile.profile())) {
+    return std::nullopt;
+  }
+  if (s) *s = std::move(signed_profile);
+  return p;
+}
+
+bool fits(const v1::GroupProfile& p) {
+  return !p.name().empty() && p.name().size() <= kMaxNameBytes &&
+         p.description().size() <= kMaxDescriptionBytes;
+}
+
+// Why `s` may not be this group's profile ("" when it may): its signer must facilitate the group
+// under the rules of the epoch it arrived in, and the signature must verify with one of the
+// signer's leaf keys in this client's own tree (never a key the relay could hand out).
+std::string refusal(const Conv& conv, const v1::SignedGroupProfile& s, v1::GroupProfile& out) {
+  if (!out.ParseFromString(s.profile()) || !fits(out))
+    return "a group name that could not be read was ignored";
+  if (out.conversation_id() != conv.id) return "a group name meant for another group was ignored";
+  const auto rules = group_policy(*conv.state);
+  if (!rules || policy::role_of(*rules, s.signer()) != v1::FACILITATOR)
+    return "a group name not set by one of its facilitators was ignored";
+  for (const auto& m : conv.state->members()) {
+    if (to_string(m.credential.identity) == s.signer() && verifies(s, to_string(m.signature_key)))
+      return {};
+  }
+  return "a group name whose signature does not hold was ignored";
+}
+
+std::string app_content(const v1::SignedGroupProfile& s) {
+  v1::AppContent content;
+  *content.mutable_profile() = s;
+  return std::string(1, '\0') + content.SerializeAsString();
+}
+
+}  // namespace
+
+Status check_profile_words(std::string_view name, std::string_view description) {
+  if (name.empty() || name.size() > kMaxNameBytes || description.size() > kMaxDescriptionBytes) {
+    return make_error(Errc::kInvalidArgument,
+                      "a group's name takes 1 to 80 bytes and its description at most 1000");
+  }
+  return Ok{};
+}
+
+std::string profile_name(const Conv& conv) {
+  const auto p = held(conv);
+  return p ? p->name() : std::string();
+}
+
+void Client::Impl::apply_app_content(Conv& conv, const mls::Bytes& plaintext) {
+  v1::AppContent content;
+  if (!content.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)))
+    return warn(conv, "a message could not be read");
+  if (!content.has_profile()) return;  // A kind this version does not know: ignored.
+  const v1::SignedGroupProfile& s = content.profile();
+  v1::GroupProfile p;
+  if (auto why = refusal(conv, s, p); !why.empty()) return warn(conv, why);
+  const auto current = held(conv);
+  // The same or an older profile: handed on after an Add, or replayed. Nothing new.
+  if (current && p.version() <= current->version()) return;
+  conv.profile = s.SerializeAsString();
+  conv.dirty = true;
+  Event e;
+  e.kind = Event::Kind::kGroupProfile;
+  e.conversation = to_hex(conv.id);
+  e.detail = p.name();
+  e.by = s.signer();
+  events.push_back(std::move(e));
+}
+
+void Client::Impl::hand_on_profile(Conv& conv) {
+  v1::SignedGroupProfile s;
+  if (!held(conv, &s)) return;
+  if (auto sent = send_application(conv, to_bytes(app_content(s))); !sent) {
+    warn(conv, "the group's name could not be sent to its new member: " + sent.error().message);
+  }
+}
+
+Status Client::set_group_profile(const std::string& conversation, std::string_view name,
+                                 std::string_view description) {
+  auto& impl = *impl_;
+  if (auto s = check_profile_words(name, description); !s) return s;
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  Conv& conv = **found;
+  if (auto s = impl.process_incoming(); !s) return s;
+  const auto rules = conv.state ? group_policy(*conv.state) : std::nullopt;
+  if (!rules) return make_error(Errc::kNotFound, "this conversation has no group rules");
+  if (policy::role_of(*rules, impl.identity->handle()) != v1::FACILITATOR)
+    return make_error(Errc::kRefused, "only a facilitator names the group");
+  v1::GroupProfile p = held(conv).value_or(v1::GroupProfile{});  // Keeps the séance schedule.
+  p.set_conversation_id(conv.id);
+  p.set_name(std::string(name));
+  p.set_description(std::string(description));
+  p.set_version(p.version() + 1);
+  v1::SignedGroupProfile s;
+  s.set_profile(p.SerializeAsString());
+  s.set_signer(impl.identity->handle());
+  const std::string t = transcript(s.profile());
+  std::string signature(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(
+      reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+      reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+      reinterpret_cast<const unsigned char*>(impl.identity->device_secret_key().data()));
+  s.set_signature(signature);
+  auto sent = impl.send_application(conv, to_bytes(app_content(s)));
+  if (!sent) return std::move(sent).error();
+  conv.profile = s.SerializeAsString();  // Our own entry is not read back: kept now.
+  impl.drain(conv);
+  return impl.save(conv);
+}
+
+Result<GroupProfile> Client::group_profile(const std::string& conversation) const {
+  const Conv* conv = impl_->lookup(conversation);
+  if (!conv) return make_error(Errc::kNotFound, "no such conversation on this device");
+  v1::SignedGroupProfile s;
+  const auto p = held(*conv, &s);
+  if (!p) return make_error(Errc::kNotFound, "this device does not know the group's name yet");
+  return GroupProfile{p->name(), p->description(), p->version(), s.signer()};
+}
+
+}  // namespace cercle::client
