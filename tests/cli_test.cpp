@@ -235,5 +235,23 @@ TEST_F(CliTest, GroupCreateWithNameAndDescription) {
   EXPECT_EQ(field(listed.out, "name"), "Hirondelles du soir") << listed.out;
 }
 
+// `group decline`: the invitation leaves the invitee's list and the group is told.
+TEST_F(CliTest, GroupDeclineTellsTheGroup) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  const std::string conv = field(cli("alice", "group create").out, "conversation");
+  ASSERT_EQ(conv.size(), 32u);
+  CliRun invited = cli("alice", "group invite " + conv + " bob");
+  ASSERT_EQ(invited.status, 0) << invited.out;
+  const std::string id = field(invited.out, "invitation");
+  ASSERT_FALSE(id.empty()) << invited.out;
+  CliRun declined = cli("bob", "group decline " + id);
+  ASSERT_EQ(declined.status, 0) << declined.out;
+  EXPECT_EQ(cli("bob", "group invitations").out, "");
+  EXPECT_EQ(cli("bob", "group decline " + id).status, 6);  // No longer pending.
+  CliRun told = cli("alice", "listen --timeout 1");
+  EXPECT_NE(told.out.find("bob a refusé l'invitation"), std::string::npos) << told.out;
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -1,7 +1,8 @@
 // Moderation of a groupe de parole with the real server and SDK clients: a muted member's messages
 // are refused, deletion for everyone and the retention period (the messages checked gone from the
 // data folder's files), reports to the facilitators only and to the admins, and an instance admin
-// who has no power inside a group. Who joins and who changes the group: groups_test.cpp.
+// who has no power inside a group; an invitee who declines. Who joins and who changes the group:
+// groups_test.cpp.
 #include <gtest/gtest.h>
 
 #include "tests/groups_fixture.h"
@@ -156,6 +157,55 @@ TEST_F(GroupsTest, AnInstanceAdminHasNoPowerInsideAGroup) {
   EXPECT_TRUE(ws->nothing_before_round_trip())
       << "the admin's device was sent an entry of the group";
   EXPECT_TRUE(until([&] { return sees("camille", conv, "entre nous"); }));
+}
+
+// An invitee who says no (before accepting, or after: a change of mind) is shown to the group, the
+// invitation leaves their list and cannot be accepted again, and the inviter's client never uses it
+// on its own, even once the objection delay has passed.
+TEST_F(GroupsTest, ADeclinedInvitationIsShownToTheGroupAndNeverUsed) {
+  user("camille");
+  user("sam");
+  user("lou");
+  user("dr_martin", /*professional=*/true);
+  const std::string conv = group("camille", {"sam"});
+  client::GroupRules rules = *users_["camille"]->rules(conv);
+  rules.objection_hours = 24;
+  ASSERT_TRUE(users_["camille"]->set_rules(conv, rules).ok());
+  auto lou = users_["camille"]->invite(conv, "lou");
+  auto martin = users_["camille"]->invite(conv, "dr_martin");
+  ASSERT_TRUE(lou.ok() && martin.ok());
+  ASSERT_TRUE(users_["lou"]->decline_invitation(*lou).ok());
+  ASSERT_TRUE(users_["dr_martin"]->accept_invitation(*martin).ok());
+  ASSERT_TRUE(users_["dr_martin"]->decline_invitation(*martin).ok());
+  const auto declined = [&](const std::string& name, const std::string& invitee) {
+    for (const auto& e : seen_[name]) {
+      if (e.kind == Event::Kind::kInvitationDeclined && e.invitation.invitee == invitee &&
+          e.conversation == conv) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const std::string name : {"camille", "sam"}) {
+    EXPECT_TRUE(until([&] { return declined(name, "lou") && declined(name, "dr_martin"); }))
+        << name;
+  }
+  EXPECT_TRUE(users_["lou"]->invitations()->empty());
+  EXPECT_TRUE(users_["dr_martin"]->invitations()->empty());
+  EXPECT_EQ(server_code(users_["lou"]->accept_invitation(*lou)), v1::INVALID_ARGUMENT);
+
+  // A day later dr_martin's acceptance would let camille's client add them: it does not.
+  int status = -1;
+  run_admin(data(), {"clock", "advance", "25"}, &status);
+  ASSERT_EQ(status, 0);
+  const uint64_t epoch = *users_["camille"]->epoch(conv);
+  seen_.clear();
+  ASSERT_TRUE(users_["sam"]->send_text(conv, "un jour plus tard").ok());
+  ASSERT_TRUE(until([&] { return sees("camille", conv, "un jour plus tard"); }));
+  ASSERT_NO_FATAL_FAILURE(settled("camille"));
+  EXPECT_FALSE(has_event("camille", Event::Kind::kWarning));
+  EXPECT_EQ(*users_["camille"]->epoch(conv), epoch);
+  EXPECT_FALSE(member_of("dr_martin", conv));
 }
 
 }  // namespace
