@@ -98,7 +98,9 @@ test("adding by pseudonym hands the newcomer the name; a banned peer and a profe
 
 test("a professional invited to accompany a member is added once they accept; a revoked invitation cannot be used", async () => {
   const fac = f.fac(camille);
-  const nonce = await fac.invite(id, "dr.martin", { professional: true, accompanying: "sam" });
+  // Not said to be a professional: the account's type makes the invitation a professional's.
+  const nonce = await fac.invite(id, "dr.martin", { accompanying: "sam" });
+  assert.equal(view(camille).invitations[nonce].professional, true);
   await eventually("dr.martin has the invitation", () => drMartin.invitations().length === 1);
   assert.deepEqual([drMartin.invitations()[0].charter, drMartin.invitations()[0].accompanying], ["Ce qui se dit ici reste ici.", "sam"]);
   await drMartin.acceptInvitation(drMartin.invitations()[0].id);

@@ -17,6 +17,7 @@ import { groupKey, PeerUnreachable, type ConvMeta } from "./model";
 import { invitationTranscript, type Refusal } from "./policy";
 import * as profiles from "./profile";
 import {
+  AccountType,
   CommitDataSchema,
   ConversationKind,
   DeliveryKind,
@@ -397,12 +398,16 @@ export class Facilitator {
   async invite(id: string, invitee: string, opts: { professional?: boolean; accompanying?: string; expiresInMs?: number } = {}): Promise<string> {
     const meta = this.meta(id);
     const rules = groups.rulesOf(await this.ctx.group(id));
-    const name = (await this.ctx.requireWire().call({ case: "lookupAccount", value: { handle: invitee } }, "account")).handle;
+    const account = await this.ctx.requireWire().call({ case: "lookupAccount", value: { handle: invitee } }, "account");
+    const name = account.handle;
+    // A professional account is invited as one even when the facilitator did not say so: invited
+    // as a peer, it could accept but never be added (PROFESSIONAL_INVITED_AS_PEER).
+    const professional = !!opts.professional || account.type === AccountType.PROFESSIONAL;
     const invitation = create(InvitationSchema, {
       conversationId: fromHex(id),
       inviter: this.ctx.account!.handle,
       invitee: name,
-      inviteeType: opts.professional ? InviteeType.INVITEE_PROFESSIONAL : InviteeType.INVITEE_PEER,
+      inviteeType: professional ? InviteeType.INVITEE_PROFESSIONAL : InviteeType.INVITEE_PEER,
       accompanying: opts.accompanying ?? "",
       expiresAtMs: BigInt(Math.round(this.ctx.serverNow()) + (opts.expiresInMs ?? 7 * 86_400_000)),
       nonce: fromHex(randomHex(16)),
@@ -415,7 +420,7 @@ export class Facilitator {
     (meta.invitations ??= {})[nonce] = {
       invitee: name,
       inviter: invitation.inviter,
-      professional: !!opts.professional,
+      professional,
       accompanying: invitation.accompanying,
       signed: toBinary(SignedInvitationSchema, signed),
       expiresAtMs: Number(invitation.expiresAtMs),
