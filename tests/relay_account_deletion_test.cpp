@@ -113,6 +113,10 @@ TEST_F(RelayAccountDeletionTest, ADeletedAccountIsGoneAtOnceAndItsHandleStaysTak
   EXPECT_EQ(error_of(alice.ws->call(lookup_frame("bob"))), v1::NOT_FOUND);
   EXPECT_EQ(error_of(alice.ws->call(fetch_frame("bob"))), v1::NOT_FOUND);
   EXPECT_EQ(error_of(alice.ws->call(resolve_frame(token))), v1::NOT_FOUND);
+  v1::ClientFrame direct;
+  direct.mutable_create_conversation()->set_kind(v1::DIRECT);
+  direct.mutable_create_conversation()->set_peer_handle("bob");
+  EXPECT_EQ(error_of(alice.ws->call(direct)), v1::NOT_FOUND);
   expect_count("key_packages", 0);
   expect_count("contact_links", 0);
   ASSERT_NO_FATAL_FAILURE(expect_registration("bob", v1::HANDLE_TAKEN));
