@@ -235,6 +235,29 @@ TEST_F(CliTest, GroupCreateWithNameAndDescription) {
   EXPECT_EQ(field(listed.out, "name"), "Hirondelles du soir") << listed.out;
 }
 
+// `group publish`: an open group's public name, seen by every peer in `group open`, and withdrawn.
+TEST_F(CliTest, GroupPublishListsAnOpenGroupUntilWithdrawn) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  ASSERT_EQ(cli("carol", "register carol").status, 0);
+  const std::string conv =
+      field(cli("alice", "group create --name 'Entre nous'").out, "conversation");
+  ASSERT_EQ(conv.size(), 32u);
+  EXPECT_EQ(cli("alice", "group publish " + conv + " --name 'Le mardi'").status, 5);  // Not open.
+  ASSERT_EQ(cli("alice", "group policy " + conv + " --open yes").status, 0);
+  CliRun published =
+      cli("alice", "group publish " + conv + " --name 'Le mardi' --description 'Entre pairs'");
+  ASSERT_EQ(published.status, 0) << published.out;
+  CliRun open = cli("carol", "group open");
+  EXPECT_EQ(field(open.out, "public_name"), "Le mardi") << open.out;
+  EXPECT_EQ(field(open.out, "public_description"), "Entre pairs") << open.out;
+  EXPECT_EQ(open.out.find("Entre nous"), std::string::npos) << open.out;  // The members' name.
+  EXPECT_EQ(cli("alice", "group publish " + conv + " --withdraw --name x").status, 2);
+  ASSERT_EQ(cli("alice", "group publish " + conv + " --withdraw").status, 0);
+  open = cli("carol", "group open");
+  EXPECT_NE(open.out.find(conv), std::string::npos) << open.out;
+  EXPECT_EQ(field(open.out, "public_name"), "") << open.out;
+}
+
 // `group decline`: the invitation leaves the invitee's list and the group is told.
 TEST_F(CliTest, GroupDeclineTellsTheGroup) {
   ASSERT_EQ(cli("alice", "register alice").status, 0);

@@ -245,6 +245,47 @@ TEST_F(ClientProfileTest, AnOlderProfileVersionIsIgnored) {
   }
 }
 
+// An open group's public listing (what the association and every peer read, unlike the profile):
+// only a facilitator publishes it, only for a group open to peers; the members are shown what was
+// made public, checked against the facilitator's leaf key, and its withdrawal.
+TEST_F(ClientProfileTest, AFacilitatorPublishesAndWithdrawsTheListing) {
+  user("alice");
+  user("bob");
+  user("carol");
+  const std::string conv = group("alice", {"bob"});
+  const std::string kPublic = "Groupe du mardi";
+  EXPECT_EQ(server_code(users_["alice"]->publish_group(conv, kPublic)), v1::INVALID_ARGUMENT);
+  auto rules = users_["alice"]->rules(conv);
+  ASSERT_TRUE(rules.ok());
+  rules->open_to_peers = true;
+  ASSERT_TRUE(users_["alice"]->set_rules(conv, *rules).ok());
+  ASSERT_TRUE(until([&] { return same_epoch(conv, {"alice", "bob"}); }));
+  EXPECT_EQ(server_code(users_["bob"]->publish_group(conv, "Le groupe de Bob")), v1::FORBIDDEN);
+  ASSERT_TRUE(users_["alice"]->publish_group(conv, kPublic, "Ouvert aux pairs, le mardi").ok());
+  const auto listed = [&]() -> client::OpenGroup {
+    auto groups = users_["carol"]->open_groups();
+    EXPECT_TRUE(groups.ok());
+    for (const auto& g : groups.ok() ? *groups : std::vector<client::OpenGroup>{}) {
+      if (g.conversation == conv) return g;
+    }
+    return {};
+  };
+  EXPECT_EQ(listed().public_name, kPublic);
+  EXPECT_EQ(listed().public_description, "Ouvert aux pairs, le mardi");
+  const auto shown = [&](const std::string& detail) {
+    for (const auto& e : seen_["bob"]) {
+      if (e.kind == Event::Kind::kListingPublished && e.detail == detail && e.by == "alice")
+        return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(until([&] { return shown(kPublic); }));
+  ASSERT_TRUE(users_["alice"]->withdraw_listing(conv).ok());
+  EXPECT_EQ(listed().conversation, conv);  // Still open to peers, without a name.
+  EXPECT_EQ(listed().public_name, "");
+  ASSERT_TRUE(until([&] { return shown(""); }));
+}
+
 // Typed content is marked by a first byte 0x00: a text may not start with it, and the group's
 // messages stay text.
 TEST_F(ClientProfileTest, TextStartingWithU0000IsRefusedAndWordsAreChecked) {

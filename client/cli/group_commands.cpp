@@ -125,11 +125,15 @@ int open_groups(Client& c, bool as_json) {
     if (as_json) {
       std::cout << json::serialize(json::object{{"conversation", g.conversation},
                                                 {"charter", g.charter},
-                                                {"members", g.members}})
+                                                {"members", g.members},
+                                                {"public_name", g.public_name},
+                                                {"public_description", g.public_description}})
                 << std::endl;
     } else {
-      std::cout << g.conversation << " " << g.members << " membres, charte : " << g.charter
-                << std::endl;
+      std::cout << g.conversation
+                << (g.public_name.empty() ? ""
+                                          : " « " + g.public_name + " » : " + g.public_description)
+                << " " << g.members << " membres, charte : " << g.charter << std::endl;
     }
   }
   return 0;
@@ -192,6 +196,34 @@ void add_rename(CLI::App& group, Context& ctx) {
          [r](Client& c) { return done(c.set_group_profile(r->conv, r->name, r->description)); });
 }
 
+// `group publish GROUP --name NAME [--description TEXT]` or `--withdraw`: the public listing of an
+// open group, which the hosting association and every peer of the instance read.
+void add_publish(CLI::App& group, Context& ctx) {
+  struct Publish {
+    std::string conv, name, description;
+    bool withdraw = false;
+  };
+  auto p = std::make_shared<Publish>();
+  auto* cmd = group.add_subcommand(
+      "publish",
+      "list an open group on the instance: its public name and description are read by the "
+      "association hosting the server and by every peer");
+  add_conv(cmd, p->conv);
+  auto* name = cmd->add_option("--name", p->name, "the public name (80 bytes at most)");
+  cmd->add_option("--description", p->description, "the public description (1000 bytes at most)")
+      ->type_name("TEXT")
+      ->needs(name);
+  cmd->add_flag("--withdraw", p->withdraw, "take the listing back")->excludes(name);
+  on_run(cmd, ctx, Account::kNeeded, [p](Client& c) {
+    if (p->withdraw) return done(c.withdraw_listing(p->conv));
+    if (p->name.empty()) {
+      return fail(client::make_error(client::Errc::kInvalidArgument,
+                                     "give the public name (--name NAME), or --withdraw"));
+    }
+    return done(c.publish_group(p->conv, p->name, p->description));
+  });
+}
+
 void add_membership(CLI::App& group, Context& ctx) {
   add_create(group, ctx);
   add_on_member(group, ctx, "add", "add someone to a group",
@@ -205,6 +237,7 @@ void add_membership(CLI::App& group, Context& ctx) {
   add_on_group(group, ctx, "join", "ask to join a group open to peers",
                [](Client& c, const Words& w) { return done(c.request_join(w.conv)); });
   add_rename(group, ctx);
+  add_publish(group, ctx);
 }
 
 void add_role(CLI::App& group, Context& ctx) {

@@ -138,6 +138,11 @@ void print_event(const Event& e, bool as_json) {
     case Event::Kind::kInvitationDeclined:
       text = i.invitee + " a refusé l'invitation";
       break;
+    case Event::Kind::kListingPublished:
+      text = e.detail.empty() ? e.by + " a retiré le groupe de la liste publique"
+                              : e.by + " a publié le groupe sous le nom « " + e.detail +
+                                    " » (l'association et tous les pairs le voient)";
+      break;
     case Event::Kind::kJoined:
       text = "vous avez rejoint le groupe";
       break;

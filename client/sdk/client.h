@@ -83,6 +83,8 @@ struct OpenGroup {
   std::string conversation;
   std::string charter;
   uint32_t members = 0;
+  std::string public_name;  // What a facilitator published (publish_group); empty: unnamed.
+  std::string public_description;
 };
 
 // A report a member sent to this facilitator (sealed to this device; the server could not read it).
@@ -137,6 +139,9 @@ struct Event {
     kGroupProfile,
     // `invitation`'s invitee declined it (the relay says so: the invitee has no leaf to sign with).
     kInvitationDeclined,
+    // A facilitator (`by`) published the group's public listing under the name `detail` (checked:
+    // signed with their leaf key); an empty `detail`: the listing was withdrawn.
+    kListingPublished,
   };
   Kind kind = Kind::kMessage;
   std::string conversation;
@@ -262,6 +267,14 @@ class Client {
   // Groups open to peers, and asking to join one (a member's client then adds this account).
   Result<std::vector<OpenGroup>> open_groups();
   Status request_join(const std::string& conversation);
+  // Lists an open group on the instance under a public name and description (facilitators). The
+  // hosting association and every peer of the instance read them: say so to the user first.
+  // Errors: kInvalidArgument (empty name, over 80 bytes, description over 1000), kServer
+  // (FORBIDDEN: not a facilitator; INVALID_ARGUMENT: the group is not open to peers).
+  Status publish_group(const std::string& conversation, std::string_view name,
+                       std::string_view description = {});
+  // Takes the public listing back. Errors: kServer (FORBIDDEN: not a facilitator).
+  Status withdraw_listing(const std::string& conversation);
 
   // Deletes message `seq` for everyone (facilitators): the server erases it, clients hide it.
   Status delete_message(const std::string& conversation, uint64_t seq);

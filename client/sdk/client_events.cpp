@@ -117,6 +117,11 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.kind = Event::Kind::kInvitationDeclined;
       out.invitation = invitation_seen(conv, e.declined());
       break;
+    case v1::GroupEvent::kPublished:
+      if (auto why = listing_refusal(conv, e.published(), out.detail); !why.empty())
+        return warn(conv, why);
+      out.kind = Event::Kind::kListingPublished;
+      break;
     case v1::GroupEvent::kObjected:
       conv.invitations[e.objected()].set_objected(true);
       out.kind = Event::Kind::kObjection;

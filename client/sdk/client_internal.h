@@ -58,6 +58,10 @@ Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
 // Whether a group's name and description fit (1 to 80 bytes, at most 1000): kInvalidArgument if
 // not.
 Status check_profile_words(std::string_view name, std::string_view description);
+// Why a listing shown to the group (GroupEvent.published) cannot be believed ("" when it can): a
+// facilitator of the group must have signed it with a leaf key of this client's tree. `name` gets
+// its public name (empty: withdrawn, which the relay alone attests).
+std::string listing_refusal(const Conv& conv, const v1::SignedPublicListing& s, std::string& name);
 // The group's name from the profile this device holds; empty when it holds none
 // (client_profile.cpp).
 std::string profile_name(const Conv& conv);

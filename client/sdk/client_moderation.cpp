@@ -164,7 +164,8 @@ Result<std::vector<OpenGroup>> Client::open_groups() {
   if (!r) return std::move(r).error();
   std::vector<OpenGroup> out;
   for (const auto& g : r->open_groups().groups()) {
-    out.push_back({to_hex(g.conversation_id()), g.charter(), g.members()});
+    out.push_back({to_hex(g.conversation_id()), g.charter(), g.members(), g.public_name(),
+                   g.public_description()});
   }
   return out;
 }

@@ -12,25 +12,51 @@ namespace cercle::client {
 namespace {
 
 constexpr std::string_view kProfileLabel = "cercle-profile-v1";
+constexpr std::string_view kListingLabel = "cercle-listing-v1";
 constexpr size_t kMaxNameBytes = 80;
 constexpr size_t kMaxDescriptionBytes = 1000;
 
-// What the facilitator signs: the label, a zero byte, the encoded profile (as invitations).
-std::string transcript(std::string_view encoded_profile) {
-  std::string out(kProfileLabel);
+// What a leaf key signs: a label, a zero byte, the encoded content (as invitations).
+std::string transcript(std::string_view label, std::string_view encoded) {
+  std::string out(label);
   out.push_back('\0');
-  out.append(encoded_profile);
+  out.append(encoded);
   return out;
 }
 
-bool verifies(const v1::SignedGroupProfile& s, std::string_view public_key) {
-  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || s.signature().size() != crypto_sign_BYTES)
+std::string sign(std::string_view label, std::string_view encoded, const std::string& secret_key) {
+  const std::string t = transcript(label, encoded);
+  std::string signature(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                       reinterpret_cast<const unsigned char*>(secret_key.data()));
+  return signature;
+}
+
+bool verifies(std::string_view label, std::string_view encoded, std::string_view signature,
+              std::string_view public_key) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES)
     return false;
-  const std::string t = transcript(s.profile());
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(s.signature().data()),
+  const std::string t = transcript(label, encoded);
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
                                      reinterpret_cast<const unsigned char*>(t.data()), t.size(),
                                      reinterpret_cast<const unsigned char*>(public_key.data())) ==
          0;
+}
+
+// Whether `signer` facilitates the group (its rules now) and one of its leaves in this client's
+// own tree verifies `signature` (never a key the relay could hand out).
+bool signed_by_a_facilitator(const Conv& conv, const std::string& signer, std::string_view label,
+                             std::string_view encoded, std::string_view signature) {
+  const auto rules = group_policy(*conv.state);
+  if (!rules || policy::role_of(*rules, signer) != v1::FACILITATOR) return false;
+  for (const auto& m : conv.state->members()) {
+    if (to_string(m.credential.identity) == signer &&
+        verifies(label, encoded, signature, to_string(m.signature_key))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // The profile inside an encoded SignedGroupProfile this device already accepted (or made).
@@ -52,7 +78,7 @@ bool fits(const v1::GroupProfile& p) {
 
 // Why `s` may not be this group's profile ("" when it may): its signer must facilitate the group
 // under the rules of the epoch it arrived in, and the signature must verify with one of the
-// signer's leaf keys in this client's own tree (never a key the relay could hand out).
+// signer's leaf keys in this client's own tree.
 std::string refusal(const Conv& conv, const v1::SignedGroupProfile& s, v1::GroupProfile& out) {
   if (!out.ParseFromString(s.profile()) || !fits(out))
     return "a group name that could not be read was ignored";
@@ -60,11 +86,9 @@ std::string refusal(const Conv& conv, const v1::SignedGroupProfile& s, v1::Group
   const auto rules = group_policy(*conv.state);
   if (!rules || policy::role_of(*rules, s.signer()) != v1::FACILITATOR)
     return "a group name not set by one of its facilitators was ignored";
-  for (const auto& m : conv.state->members()) {
-    if (to_string(m.credential.identity) == s.signer() && verifies(s, to_string(m.signature_key)))
-      return {};
-  }
-  return "a group name whose signature does not hold was ignored";
+  if (!signed_by_a_facilitator(conv, s.signer(), kProfileLabel, s.profile(), s.signature()))
+    return "a group name whose signature does not hold was ignored";
+  return {};
 }
 
 std::string app_content(const v1::SignedGroupProfile& s) {
@@ -81,6 +105,19 @@ Status check_profile_words(std::string_view name, std::string_view description) 
                       "a group's name takes 1 to 80 bytes and its description at most 1000");
   }
   return Ok{};
+}
+
+std::string listing_refusal(const Conv& conv, const v1::SignedPublicListing& s, std::string& name) {
+  name.clear();
+  if (s.listing().empty()) return {};  // Withdrawn: nothing is public any more.
+  v1::PublicListing listing;
+  if (!conv.state || !listing.ParseFromString(s.listing()) ||
+      listing.conversation_id() != conv.id ||
+      !signed_by_a_facilitator(conv, s.signer(), kListingLabel, s.listing(), s.signature())) {
+    return "a public listing not signed by one of the group's facilitators was ignored";
+  }
+  name = listing.name();
+  return {};
 }
 
 std::string profile_name(const Conv& conv) {
@@ -138,13 +175,7 @@ Status Client::set_group_profile(const std::string& conversation, std::string_vi
   v1::SignedGroupProfile s;
   s.set_profile(p.SerializeAsString());
   s.set_signer(impl.identity->handle());
-  const std::string t = transcript(s.profile());
-  std::string signature(crypto_sign_BYTES, '\0');
-  crypto_sign_detached(
-      reinterpret_cast<unsigned char*>(signature.data()), nullptr,
-      reinterpret_cast<const unsigned char*>(t.data()), t.size(),
-      reinterpret_cast<const unsigned char*>(impl.identity->device_secret_key().data()));
-  s.set_signature(signature);
+  s.set_signature(sign(kProfileLabel, s.profile(), impl.identity->device_secret_key()));
   auto sent = impl.send_application(conv, to_bytes(app_content(s)));
   if (!sent) return std::move(sent).error();
   conv.profile = s.SerializeAsString();  // Our own entry is not read back: kept now.
@@ -159,6 +190,41 @@ Result<GroupProfile> Client::group_profile(const std::string& conversation) cons
   const auto p = held(*conv, &s);
   if (!p) return make_error(Errc::kNotFound, "this device does not know the group's name yet");
   return GroupProfile{p->name(), p->description(), p->version(), s.signer()};
+}
+
+// PublishGroup with `signed_listing` (empty: withdrawn); the relay checks the signer's role and
+// key, and shows the listing to the group.
+static Status publish(Client::Impl& impl, const std::string& conversation,
+                      const v1::SignedPublicListing& signed_listing) {
+  if (auto s = impl.require_connection(); !s) return s;
+  auto found = impl.find(conversation);
+  if (!found) return std::move(found).error();
+  v1::ClientFrame f;
+  f.mutable_publish_group()->set_conversation_id((*found)->id);
+  f.mutable_publish_group()->set_listing(signed_listing.SerializeAsString());
+  auto r = impl.conn->call(f);
+  if (!r) return std::move(r).error();
+  return impl.process_incoming();
+}
+
+Status Client::publish_group(const std::string& conversation, std::string_view name,
+                             std::string_view description) {
+  if (auto s = check_profile_words(name, description); !s) return s;
+  auto found = impl_->find(conversation);
+  if (!found) return std::move(found).error();
+  v1::PublicListing listing;
+  listing.set_conversation_id((*found)->id);
+  listing.set_name(std::string(name));
+  listing.set_description(std::string(description));
+  v1::SignedPublicListing s;
+  s.set_listing(listing.SerializeAsString());
+  s.set_signer(impl_->identity->handle());
+  s.set_signature(sign(kListingLabel, s.listing(), impl_->identity->device_secret_key()));
+  return publish(*impl_, conversation, s);
+}
+
+Status Client::withdraw_listing(const std::string& conversation) {
+  return publish(*impl_, conversation, v1::SignedPublicListing{});
 }
 
 }  // namespace cercle::client
