@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "cercle/policy/policy.h"
+#include "cercle/policy/seance.h"
 #include "testing/relay_fixture.h"
 #include "tests/groups_fixture.h"
 
@@ -297,6 +298,35 @@ TEST_F(RawGroupsTest, ADeclinedInvitationCannotBeUsed) {
   ASSERT_TRUE(r && r->has_error());
   EXPECT_EQ(r->error().code(), v1::FORBIDDEN);
   EXPECT_EQ(r->error().message(), "the invitee declined this invitation");
+}
+
+// Séance events over the wire: recorded once; the same event again is SEANCE_CONFLICT (its
+// `previous` is no longer the last event's hash); one in another's name is FORBIDDEN.
+TEST_F(RawGroupsTest, ASeanceEventIsRecordedOnceAndOnlyInItsAuthorsName) {
+  v1::GroupPolicy rules;
+  ASSERT_TRUE(rules.ParseFromString(alice_.mls->policy(conv_).value_or("")));
+  rules.mutable_seances()->set_write_only_in_seance(true);
+  auto c = alice_.mls->commit(conv_, {}, {}, rules.SerializeAsString());
+  auto r = alice_.ws->call(commit_frame(conv_, 1, c));
+  ASSERT_TRUE(r && r->has_commit()) << (r ? r->error().message() : "timeout");
+  alice_.mls->adopt(conv_);
+  auto post = [&](const std::string& author) {
+    v1::SeanceEvent e;
+    e.set_conversation_id(conv_);
+    e.set_seance_id(std::string(16, 's'));
+    e.set_author(author);
+    e.mutable_opened()->set_charter_hash(policy::seance::charter_hash(rules.charter()));
+    v1::ClientFrame f;
+    f.mutable_post_seance_event()->set_conversation_id(conv_);
+    f.mutable_post_seance_event()->set_signed_event(
+        policy::seance::sign(e, alice_.key.sk).SerializeAsString());
+    auto answer = alice_.ws->call(f);
+    EXPECT_TRUE(answer) << "timeout";
+    return answer && answer->has_error() ? answer->error().code() : v1::ERROR_CODE_UNSPECIFIED;
+  };
+  EXPECT_EQ(post("dr_martin"), v1::FORBIDDEN);
+  EXPECT_EQ(post("alice"), v1::ERROR_CODE_UNSPECIFIED);
+  EXPECT_EQ(post("alice"), v1::SEANCE_CONFLICT);
 }
 
 }  // namespace

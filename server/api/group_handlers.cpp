@@ -1,5 +1,5 @@
-// Session's handlers for the requests of groupes de parole: invitations, open groups, deleting a
-// message for everyone, reports.
+// Session's handlers for the requests of groupes de parole: invitations, open groups and their public
+// listing, séance events, deleting a message for everyone, reports.
 #include <string_view>
 
 #include "server/api/frames.h"
@@ -26,6 +26,8 @@ std::string_view conversation_id_of(const v1::ClientFrame& frame) {
       return frame.decline_invitation().conversation_id();
     case Rc::kPublishGroup:
       return frame.publish_group().conversation_id();
+    case Rc::kPostSeanceEvent:
+      return frame.post_seance_event().conversation_id();
     case Rc::kRequestJoin:
       return frame.request_join().conversation_id();
     case Rc::kDeleteEntry:
@@ -56,6 +58,7 @@ void Session::on_group_request(uint64_t id, const v1::ClientFrame& frame) {
     case Rc::kObjectToInvitation:
     case Rc::kDeclineInvitation:
     case Rc::kPublishGroup:
+    case Rc::kPostSeanceEvent:
     case Rc::kRequestJoin:
     case Rc::kDeleteEntry:
       return on_group_conversation_request(id, frame);
@@ -97,6 +100,11 @@ void Session::on_group_conversation_request(uint64_t id, const v1::ClientFrame& 
     case Rc::kPublishGroup:
       return call([&](auto done) {
         groups.publish_group(device_, conv, frame.publish_group().listing(), std::move(done));
+      });
+    case Rc::kPostSeanceEvent:
+      return call([&](auto done) {
+        groups.post_seance_event(device_, conv, frame.post_seance_event().signed_event(),
+                                 std::move(done));
       });
     case Rc::kRequestJoin:
       return call([&](auto done) { groups.request_join(device_, conv, std::move(done)); });

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "cercle/policy/seance.h"
 #include "proto/policy.pb.h"
 #include "server/common/ids.h"
 #include "server/domain/mls_checks.h"
@@ -60,6 +61,13 @@ struct InvitationState {
   bool declined = false;  // The invitee said no: it can no longer be used.
 };
 
+// The application entries from_seq..to_seq of a closed séance, to erase at due_ms.
+struct PendingErasure {
+  uint64_t from_seq = 0;
+  uint64_t to_seq = 0;
+  int64_t due_ms = 0;
+};
+
 // What a conversation's record (storage::ConversationRecord) holds. Copied by the changes that
 // write the record (the commit, Groups' changes), and applied to the conversation when they commit.
 struct ConvHeader {
@@ -78,6 +86,11 @@ struct ConvHeader {
   // checked when it was; empty when the group is not listed by name. A commit that closes the
   // group drops it.
   std::string listing;
+  // GROUP: what its séance events add up to (lib/policy seance.h), and the séances whose messages
+  // are to be erased (SeanceRules.erase_after), oldest first.
+  policy::seance::SeanceState seance;
+  int64_t seance_opened_ms = 0;
+  std::vector<PendingErasure> erasures;
 };
 
 struct ConvState : ConvHeader {

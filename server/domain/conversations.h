@@ -144,6 +144,8 @@ class Conversations {
   static void write_invitation(const ConvId& conv, const std::string& nonce,
                                const InvitationState& i, storage::WriteBatch& batch);
   static storage::MemberRecord member_record(const MemberState& m);
+  static void write_seance(const ConvHeader& conv, storage::ConversationRecord& r);
+  static void read_seance(const storage::ConversationRecord& r, ConvHeader& conv);
 
   static std::vector<storage::LogEntry> with_erasures(std::vector<storage::LogEntry> entries,
                                                       uint64_t after, uint64_t upto);

@@ -50,7 +50,41 @@ void Conversations::write_conversation(const ConvHeader& conv, storage::WriteBat
   for (AccountId a : conv.join_requests) r.add_join_requests(a);
   r.set_erased_upto(conv.erased_upto);
   r.set_listing(conv.listing);
+  write_seance(conv, r);
   batch.put_conversation(conv.id, r);
+}
+
+void Conversations::write_seance(const ConvHeader& conv, storage::ConversationRecord& r) {
+  const auto& s = conv.seance;
+  if (!s.head.empty()) {
+    auto* out = r.mutable_seance();
+    out->set_head(s.head);
+    out->set_open_id(s.open_id);
+    out->set_open_seq(s.open_seq);
+    out->set_floor(s.floor);
+    for (const auto& h : s.hands) out->add_hands(h);
+    for (const auto& h : s.confirmed) out->add_confirmed(h);
+    out->set_opened_ms(conv.seance_opened_ms);
+  }
+  for (const auto& e : conv.erasures) {
+    auto* out = r.add_erasures();
+    out->set_from_seq(e.from_seq);
+    out->set_to_seq(e.to_seq);
+    out->set_due_ms(e.due_ms);
+  }
+}
+
+void Conversations::read_seance(const storage::ConversationRecord& r, ConvHeader& conv) {
+  const auto& s = r.seance();
+  conv.seance.head = s.head();
+  conv.seance.open_id = s.open_id();
+  conv.seance.open_seq = s.open_seq();
+  conv.seance.floor = s.floor();
+  conv.seance.hands.insert(s.hands().begin(), s.hands().end());
+  conv.seance.confirmed.insert(s.confirmed().begin(), s.confirmed().end());
+  conv.seance_opened_ms = s.opened_ms();
+  for (const auto& e : r.erasures())
+    conv.erasures.push_back({e.from_seq(), e.to_seq(), e.due_ms()});
 }
 
 void Conversations::stage_group(Change& change, GroupChange edit) {
@@ -91,6 +125,7 @@ Status Conversations::load_conversations() {
       c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
       c.erased_upto = r.erased_upto();
       c.listing = r.listing();
+      read_seance(r, c);
       conversations_.emplace(id, std::move(c));
     });
   });

@@ -24,11 +24,10 @@ policy::Group group_of(const Directory& dir, const ConvState& conv) {
   g.policy = conv.policy;
   g.used_invitations = conv.used_invitations;
   g.revoked_invitations = conv.revoked_invitations;
-  for (const auto& [device, m] : conv.members) {
-    if (!m.active()) continue;
-    g.members.push_back(
-        {handle_of(dir, device), m.leaf, kind_of(dir, device), leaf_key(dir, device)});
+  for (const auto& [nonce, i] : conv.invitations) {
+    if (i.declined) g.declined_invitations.insert(nonce);
   }
+  g.members = members(dir, conv);
   return g;
 }
 
@@ -76,6 +75,15 @@ Status check_recorded(const Directory& dir, const ConvState& conv, const v1::Gro
 }
 
 }  // namespace
+
+std::vector<policy::Member> members(const Directory& dir, const ConvState& conv) {
+  std::vector<policy::Member> out;
+  for (const auto& [device, m] : conv.members) {
+    if (!m.active()) continue;
+    out.push_back({handle_of(dir, device), m.leaf, kind_of(dir, device), leaf_key(dir, device)});
+  }
+  return out;
+}
 
 bool listing_signed_with(const v1::SignedPublicListing& listing, std::string_view public_key) {
   if (public_key.size() != crypto_sign_PUBLICKEYBYTES ||
@@ -165,6 +173,10 @@ Status check_send(const Directory& dir, const ConvState& conv, DeviceId actor, E
   const std::string handle = handle_of(dir, actor);
   if (kind == EntryKind::kApplication) {
     if (policy::is_muted(*conv.policy, handle)) return refused("you are muted in this group");
+    if (!conv.policy->has_seances()) return Ok{};  // Most groups: no member list to build.
+    const policy::seance::Facts facts{conv.id.str(), conv.policy, members(dir, conv), 0};
+    const auto gate = policy::seance::may_write(conv.seance, facts, handle);
+    if (gate != policy::seance::Gate::kAllowed) return refused(policy::seance::describe(gate));
     return Ok{};
   }
   if (!proposal || is_facilitator(dir, conv, actor)) return Ok{};

@@ -29,7 +29,9 @@ struct Accepted {
                                             const handshake::MembershipChange& change,
                                             int64_t now_ms);
 
-// Checks a message or proposal in a GROUP conversation: a muted member's messages are refused;
+// Checks a message or proposal in a GROUP conversation: a muted member's messages are refused, and
+// those the group's séance rules hold back (policy::seance::may_write: outside a séance, the floor
+// given to another, the charter not confirmed in this séance; facilitators are never held back);
 // a member who is not a facilitator proposes only what the rules could let a commit do: an
 // Update of its own leaf, its own removal (leaving), in a group open to peers the Add of a peer who
 // asked to join. (What nobody may propose, in any conversation, is handshake.h's.)
@@ -40,6 +42,9 @@ struct Accepted {
 // Whether `listing` (a SignedPublicListing) is signed with `public_key` over
 // "cercle-listing-v1" || 0x00 || listing, as invitations are over their own label.
 bool listing_signed_with(const v1::SignedPublicListing& listing, std::string_view public_key);
+
+// The active members as lib/policy sees them: handle, leaf, kind and leaf signature key.
+std::vector<policy::Member> members(const Directory& dir, const ConvState& conv);
 
 // The key a device's MLS leaf signs with: the one its key packages declared, else the device key
 // itself (our clients use it for both; a device that never published a package still leads the

@@ -89,6 +89,16 @@ class Groups {
   // Errors: kForbidden, kNotFound, kInvalidArgument (not a message).
   void delete_entry(DeviceId actor, const ConvId& conv, uint64_t seq, Done<Ok> done);
 
+  // A member posts a séance event (an encoded SignedSeanceEvent, signed with the device's leaf
+  // key, authored in the account's own name): applied to the group's séance state by lib/policy's
+  // state machine with the relay's members, then recorded as GroupEvent seance. Closing a séance
+  // of a group whose rules say erase_after schedules the erasure of its messages (erase_expired).
+  // Errors: kSeanceConflict (another event came first: `previous` is not the last one's hash),
+  // kForbidden (another's name or key, a member's event that only facilitators post),
+  // kInvalidArgument (unreadable, no séance rules, not in this séance, ...), kNotFound.
+  void post_seance_event(DeviceId actor, const ConvId& conv, const std::string& signed_event,
+                         Done<Ok> done);
+
   // Reports sealed by the reporter's client, one per facilitator device: kept for each device
   // until it acknowledges it. Errors: kForbidden (not a member; a target is not a facilitator's
   // device), kInvalidArgument (none, too many, too large).
@@ -108,8 +118,9 @@ class Groups {
   // Answers the account has not received yet; they are marked received.
   std::vector<std::pair<uint64_t, std::string>> take_answers(DeviceId device);
 
-  // Erases, in every group with a retention period, the log entries older than it. Returns how many
-  // groups had entries erased. The disk space is reclaimed by a background compaction.
+  // Erases, in every group with a retention period, the log entries older than it, and the messages
+  // of closed séances whose erasure is due (seances.cpp). Returns how many groups had entries
+  // erased. The disk space is reclaimed by a background compaction.
   size_t erase_expired();
 
  private:
@@ -141,6 +152,11 @@ class Groups {
   // `change`); returns how many remain.
   size_t forget_expired(const ConvState& conv, Conversations::GroupChange& edit, Change& change);
   size_t erase_expired(const ConvState& conv, int64_t cutoff_ms);
+  // Erases the application entries of `conv`'s séances whose erasure is due; returns whether it
+  // changed anything (then the group's retention waits for the next run: one change at a time).
+  bool erase_seances(const ConvState& conv, int64_t now_ms);
+  // The séance state an event posted now builds on: the last one staged, else the group's.
+  const policy::seance::SeanceState& seance_of(const ConvState& conv) const;
   // Builds both indexes from the conversations, on first use (they are loaded after construction).
   void index_all();
   static bool open_to_peers(const ConvState& conv);
@@ -159,6 +175,10 @@ class Groups {
   std::unordered_set<ConvId, ConvIdHash> open_;  // Groups open to peers, and maybe a few no longer.
   // Invitee account -> (group, nonce) of the invitations made for it, pending or not.
   std::unordered_map<AccountId, std::vector<std::pair<ConvId, std::string>>> invitations_by_;
+  // Séance states accepted but not durable yet, with how many events are in flight: the next event
+  // of the group is checked against them, so that two events naming the same `previous` never both
+  // pass.
+  std::unordered_map<ConvId, std::pair<policy::seance::SeanceState, int>, ConvIdHash> staged_;
 };
 
 }  // namespace cercle::domain

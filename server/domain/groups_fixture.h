@@ -1,12 +1,16 @@
 // GroupsTest: the fixture of the domain's tests of groupes de parole (groups_test.cpp: invitations,
-// erasure, bounds; conversations_test.cpp: the public listing). Real roles: alice alone
-// facilitates the groups she makes. Helpers for commits with rules and data, invitations, their
-// answers and listings, each signed with the device's own key (its MLS leaf key). One thread.
+// erasure, bounds, séances with SeanceTest below; conversations_test.cpp: the public listing). Real
+// roles: alice alone facilitates the groups she makes. Helpers for commits with rules and data,
+// invitations, their answers and listings, each signed with the device's own key (its MLS leaf
+// key). One thread.
 #pragma once
 
 #include <sodium.h>
 
+#include <map>
+
 #include "cercle/policy/policy.h"
+#include "cercle/policy/seance.h"
 #include "server/domain/domain_fixture.h"
 
 namespace cercle::domain {
@@ -143,6 +147,64 @@ class GroupsTest : public DomainTest {
     *data.add_invitations() = s;
     return data.SerializeAsString();
   }
+};
+
+// Séances: GroupsTest's roles, and a group whose rules hold messages back outside séances, while
+// the floor is another's and until the charter is confirmed, and erase a séance's messages.
+class SeanceTest : public GroupsTest {
+ protected:
+  // Registers alice and bob; alice's group with bob in it and séance rules.
+  ConvView seance_group(Device& alice, Device& bob) {
+    EXPECT_TRUE(register_device(alice, "alice").ok() && register_device(bob, "bob").ok());
+    ConvView conv = group(alice, {&bob});
+    v1::GroupPolicy rules;
+    EXPECT_TRUE(rules.ParseFromString(*alice.mls->policy(conv.id.str())));
+    auto* s = rules.mutable_seances();
+    s->set_write_only_in_seance(true);
+    s->set_turn_taking(true);
+    s->set_erase_after(true);
+    s->set_erase_delay_minutes(10);
+    EXPECT_TRUE(submit(alice, conv, rules.SerializeAsString(), {}, {}).ok());
+    return conv;
+  }
+
+  // `by`'s event `e` after the last one accepted, in `author`'s name (else by's), signed with
+  // `signer`'s key (else by's).
+  Status post(const Device& by, const ConvView& conv, v1::SeanceEvent e,
+              const Device* signer = nullptr, const std::string& author = "") {
+    e.set_conversation_id(conv.id.str());
+    e.set_author(author.empty() ? by.info.handle : author);
+    e.set_previous(head_);
+    e.set_seance_id(std::string(16, 's'));
+    last_ = policy::seance::sign(e, (signer ? signer : &by)->sk);
+    return post_signed(by, conv, last_);
+  }
+  Status post_signed(const Device& by, const ConvView& conv, const v1::SignedSeanceEvent& s) {
+    auto r = await<Ok>([&](auto cb) {
+      domain_->groups().post_seance_event(by.info.device_id, conv.id, s.SerializeAsString(), cb);
+    });
+    if (r) head_ = policy::seance::seance_hash(s);
+    return r;
+  }
+  static v1::SeanceEvent opened() {
+    v1::SeanceEvent e;
+    e.mutable_opened()->set_charter_hash(policy::seance::charter_hash("Bienveillance"));
+    return e;
+  }
+  static v1::SeanceEvent confirmed() {
+    v1::SeanceEvent e;
+    e.set_charter_confirmed(policy::seance::charter_hash("Bienveillance"));
+    return e;
+  }
+  // `d` writes in `conv`: Errc{} when accepted.
+  Errc says(Device& d, const ConvView& conv, const std::string& text, uint64_t* seq = nullptr) {
+    auto r = send(d, conv.id, d.mls->epoch(conv.id.str()), message(d, conv.id, text));
+    if (r && seq) *seq = r->seq;
+    return r ? Errc{} : r.error().code;
+  }
+
+  std::string head_;
+  v1::SignedSeanceEvent last_;
 };
 
 }  // namespace cercle::domain

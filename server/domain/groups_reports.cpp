@@ -209,6 +209,10 @@ size_t Groups::erase_expired() {
   const int64_t now = ctx_.clock.now_ms();
   size_t erased = 0;
   for (const auto& [id, conv] : conversations_.all()) {
+    if (!conv.erasures.empty() && erase_seances(conv, now)) {
+      ++erased;
+      continue;
+    }
     if (conv.kind != ConvKind::kGroup || !conv.policy || conv.policy->retention_days() == 0)
       continue;
     erased += erase_expired(conv, now - int64_t{conv.policy->retention_days()} * kDayMs) > 0;

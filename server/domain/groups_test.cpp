@@ -429,5 +429,72 @@ TEST_F(GroupsTest, AKeyPackageMustSupportTheGroupRulesExtension) {
   EXPECT_TRUE(upload(bob, {{honest, false}}).ok());
 }
 
+TEST_F(SeanceTest, TheRelayChecksEachSeanceEventAndHoldsMessagesBack) {
+  Device alice, bob;
+  ConvView conv = seance_group(alice, bob);
+  EXPECT_EQ(says(bob, conv, "avant"), Errc::kForbidden);  // No séance open.
+  EXPECT_EQ(says(alice, conv, "jeudi 18 h"), Errc{});     // Facilitators are never held back.
+  EXPECT_EQ(post(bob, conv, opened()).error().code, Errc::kForbidden);  // Facilitators open.
+  EXPECT_EQ(post(alice, conv, opened(), &bob).error().code, Errc::kForbidden);  // Bob's key.
+  EXPECT_EQ(post(bob, conv, confirmed(), nullptr, "alice").error().code, Errc::kForbidden);
+  ASSERT_TRUE(post(alice, conv, opened()).ok());
+  EXPECT_EQ(post_signed(alice, conv, last_).error().code, Errc::kSeanceConflict);  // Replayed.
+  EXPECT_EQ(says(bob, conv, "bonjour"), Errc::kForbidden);  // The charter first.
+  ASSERT_TRUE(post(bob, conv, confirmed()).ok());
+  EXPECT_EQ(says(bob, conv, "bonjour"), Errc{});
+  v1::SeanceEvent floor;
+  floor.set_floor_given("alice");
+  ASSERT_TRUE(post(alice, conv, floor).ok());
+  EXPECT_EQ(says(bob, conv, "moi"), Errc::kForbidden);
+
+  restart();  // The state is the record's.
+  EXPECT_EQ(says(bob, conv, "moi"), Errc::kForbidden);
+  v1::SeanceEvent back;
+  back.mutable_floor_back();
+  ASSERT_TRUE(post(alice, conv, back).ok());
+  EXPECT_EQ(says(bob, conv, "moi"), Errc{});
+  auto direct = await<ConvView>([&](auto cb) {
+    domain_->conversations().create(alice.info.device_id, ConvKind::kDirect, "bob", cb);
+  });
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(post(alice, *direct, opened()).error().code, Errc::kInvalidArgument);
+}
+
+TEST_F(SeanceTest, AClosedSeancesMessagesAreErasedWhenDueAndTheRestStays) {
+  Device alice, bob;
+  ConvView conv = seance_group(alice, bob);
+  ASSERT_TRUE(post(alice, conv, opened()).ok());
+  ASSERT_TRUE(post(bob, conv, confirmed()).ok());
+  uint64_t first = 0, second = 0;
+  ASSERT_TRUE(says(bob, conv, "un") == Errc{} && says(bob, conv, "deux", &first) == Errc{});
+  auto commit = submit(alice, conv, std::nullopt, {}, {});  // In the window: it stays.
+  ASSERT_TRUE(commit.ok()) << commit.error().message;
+  ASSERT_EQ(says(bob, conv, "trois", &second), Errc{});
+  v1::SeanceEvent closed;
+  closed.mutable_closed();
+  ASSERT_TRUE(post(alice, conv, closed).ok());
+  ASSERT_EQ(says(alice, conv, "après"), Errc{});  // After the séance: kept.
+  pump_until([&] { return domain_->conversations().durable_seq(conv.id) > second + 1; });
+
+  restart();  // The erasure is scheduled in the record.
+  clock_.advance_ms(5 * 60'000);
+  EXPECT_EQ(domain_->groups().erase_expired(), 0u);
+  clock_.advance_ms(6 * 60'000);
+  EXPECT_EQ(domain_->groups().erase_expired(), 1u);
+  uint64_t later = 0;  // Written after the erasure: once durable, so is the erasure.
+  ASSERT_EQ(says(alice, conv, "plus tard", &later), Errc{});
+  pump_until([&] { return domain_->conversations().durable_seq(conv.id) >= later; });
+  auto log = domain_->conversations().read(bob.info.device_id, conv.id, 0, 100, 1 << 20);
+  ASSERT_TRUE(log.ok());
+  std::map<uint64_t, int> kinds;
+  for (const auto& e : *log) kinds[e.seq] = e.record.kind();
+  EXPECT_EQ(kinds[first], static_cast<int>(EntryKind::kErased));
+  EXPECT_EQ(kinds[second], static_cast<int>(EntryKind::kErased));
+  EXPECT_EQ(kinds[commit->seq], static_cast<int>(EntryKind::kCommit));
+  EXPECT_EQ(kinds[second + 1], static_cast<int>(EntryKind::kEvent));        // closed.
+  EXPECT_EQ(kinds[second + 2], static_cast<int>(EntryKind::kApplication));  // après.
+  EXPECT_EQ(kinds[first - 2], static_cast<int>(EntryKind::kEvent));         // confirmed.
+}
+
 }  // namespace
 }  // namespace cercle::domain

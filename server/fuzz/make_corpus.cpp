@@ -377,7 +377,8 @@ class Seeds {
                f.mutable_publish_group()->set_listing(signed_listing());
              },
              [](auto& f) { f.mutable_list_open_groups(); },
-             [&](auto& f) { f.mutable_publish_group()->set_conversation_id(group); }});
+             [&](auto& f) { f.mutable_publish_group()->set_conversation_id(group); },
+             [&](auto& f) { f.mutable_post_seance_event()->set_conversation_id(group); }});
     no_rules = alice.mls->commit_without_extensions(group);
     alice.mls->discard(group);
     session(Start::kAlice, {commit_frame(group, epoch, no_rules, {}, {})});
