@@ -44,6 +44,7 @@ struct TamperingRelay::Impl {
   bool sends = false;  // Armed for a Send rather than a Commit.
   std::vector<Injection> injections;
   Rewrite rewrite;
+  DeliveryRewrite delivery_rewrite;
 
   void accept();
   // Passes `response` through the test's rewrite, if any; returns whether it did.
@@ -51,6 +52,13 @@ struct TamperingRelay::Impl {
     std::lock_guard lock(mu);
     if (!rewrite) return false;
     rewrite(response);
+    return true;
+  }
+  // Passes each delivery of `frame` through the test's delivery rewrite, if any.
+  bool rewrite_deliveries(v1::ServerFrame& frame) {
+    std::lock_guard lock(mu);
+    if (!delivery_rewrite || !frame.has_deliveries()) return false;
+    for (auto& d : *frame.mutable_deliveries()->mutable_deliveries()) delivery_rewrite(d);
     return true;
   }
   std::shared_ptr<DeviceView> view_of(const v1::AuthResult& auth);
@@ -120,8 +128,9 @@ struct TamperingRelay::Impl::Link : std::enable_shared_from_this<Link> {
         rewriter.attach(relay.view_of(frame.response().auth()));
       }
       const bool lied = frame.has_response() && relay.rewrite_response(*frame.mutable_response());
+      const bool forged = relay.rewrite_deliveries(frame);
       const bool shifted = rewriter.to_client(frame);
-      if (lied || shifted) bytes = frame.SerializeAsString();
+      if (lied || forged || shifted) bytes = frame.SerializeAsString();
     }
     send_down(std::move(bytes));
   }
@@ -341,6 +350,11 @@ std::vector<TamperingRelay::Injection> TamperingRelay::injections() const {
 void TamperingRelay::set_rewrite(Rewrite rewrite) {
   std::lock_guard lock(impl_->mu);
   impl_->rewrite = std::move(rewrite);
+}
+
+void TamperingRelay::set_delivery_rewrite(DeliveryRewrite rewrite) {
+  std::lock_guard lock(impl_->mu);
+  impl_->delivery_rewrite = std::move(rewrite);
 }
 
 }  // namespace cercle::testing

@@ -54,6 +54,10 @@ class TamperingRelay {
   // relay's io thread) before the client sees it; an empty function stops rewriting.
   using Rewrite = std::function<void(v1::Response&)>;
   void set_rewrite(Rewrite rewrite);
+  // A server lying in what it delivers live: every Delivery from now on goes through `rewrite` (on
+  // the relay's io thread) before the client sees it; an empty function stops rewriting.
+  using DeliveryRewrite = std::function<void(v1::Delivery&)>;
+  void set_delivery_rewrite(DeliveryRewrite rewrite);
 
   struct Impl;
 

@@ -22,6 +22,7 @@
 #include "cercle/policy/extensions.h"
 #include "client/sdk/client.h"
 #include "proto/cercle.pb.h"
+#include "proto/policy.pb.h"
 #include "testing/client_view.h"
 #include "testing/server_process.h"
 #include "testing/tamper_proxy.h"
@@ -258,6 +259,40 @@ TEST_F(ClientAttackTest, AProposalWithASpoiledMembershipTagIsDroppedAndTheGroupG
   ASSERT_NO_FATAL_FAILURE(expect_refused(*alice_, before, detail));
   ASSERT_NO_FATAL_FAILURE(expect_refused(*bob_, before, detail));
   ASSERT_NO_FATAL_FAILURE(expect_group_goes_on("toujours là"));
+}
+
+// The relay shows the group a public listing its facilitator never signed (it changed the name in
+// the one alice published): every member's client checks the signature with alice's leaf key and
+// shows nothing.
+TEST_F(ClientAttackTest, AListingNoFacilitatorSignedIsShownToNobody) {
+  ASSERT_NO_FATAL_FAILURE(make_group());
+  auto rules = alice_->rules(conv_);
+  ASSERT_TRUE(rules.ok());
+  rules->open_to_peers = true;
+  ASSERT_TRUE(alice_->set_rules(conv_, *rules).ok());
+  relay_->set_delivery_rewrite([](v1::Delivery& d) {
+    v1::GroupEvent e;
+    if (d.kind() != v1::EVENT || !e.ParseFromString(d.payload()) || !e.has_published()) return;
+    v1::PublicListing listing;
+    if (!listing.ParseFromString(e.published().listing())) return;
+    listing.set_name("Groupe piégé");
+    e.mutable_published()->set_listing(listing.SerializeAsString());
+    d.set_payload(e.SerializeAsString());
+  });
+  ASSERT_TRUE(alice_->publish_group(conv_, "Le mardi").ok());
+  std::vector<Event> events;
+  const auto warned = [&] {
+    return std::any_of(events.begin(), events.end(),
+                       [](const Event& e) { return e.kind == Event::Kind::kWarning; });
+  };
+  ASSERT_TRUE(poll_until(*bob_, warned, &events)) << "bob said nothing";
+  for (const auto& e : events) {
+    EXPECT_NE(e.kind, Event::Kind::kListingPublished) << e.detail;
+    if (e.kind == Event::Kind::kWarning) {
+      EXPECT_EQ(e.detail,
+                "a public listing not signed by one of the group's facilitators was ignored");
+    }
+  }
 }
 
 TEST_F(ClientAttackTest, TheRelayChecksSignaturesInGroupsSdkClientsCreate) {

@@ -48,6 +48,12 @@ cercle_event_kind c_kind(Event::Kind k) {
       return CERCLE_EVENT_REPORT;
     case Event::Kind::kAdminAnswer:
       return CERCLE_EVENT_ADMIN_ANSWER;
+    case Event::Kind::kGroupProfile:
+      return CERCLE_EVENT_GROUP_PROFILE;
+    case Event::Kind::kInvitationDeclined:
+      return CERCLE_EVENT_INVITATION_DECLINED;
+    case Event::Kind::kListingPublished:
+      return CERCLE_EVENT_LISTING_PUBLISHED;
     default:
       return CERCLE_EVENT_WARNING;
   }

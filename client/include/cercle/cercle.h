@@ -164,7 +164,10 @@ typedef enum {
   CERCLE_EVENT_JOIN_REQUEST = 10,    /* by: who asks. */
   CERCLE_EVENT_MESSAGE_DELETED = 11, /* seq: hide it. */
   CERCLE_EVENT_REPORT = 12,      /* For a facilitator: by (reporter), seq, text, detail (reason). */
-  CERCLE_EVENT_ADMIN_ANSWER = 13 /* detail: the admins' answer to a report. */
+  CERCLE_EVENT_ADMIN_ANSWER = 13, /* detail: the admins' answer to a report. */
+  CERCLE_EVENT_GROUP_PROFILE = 14, /* detail: the group's new name (members only); by: who set it. */
+  CERCLE_EVENT_INVITATION_DECLINED = 15, /* invitee: who declined. */
+  CERCLE_EVENT_LISTING_PUBLISHED = 16    /* detail: the public name (empty: withdrawn); by. */
 } cercle_event_kind;
 
 typedef struct {
