@@ -99,69 +99,71 @@ std::string member_marks(const client::Member& m) {
   return out;
 }
 
-void print_event(const Event& e, bool as_json) {
+namespace {
+
+// What an event about an invitation says, in plain French ("" for another kind of event).
+std::string invitation_text(const Event& e) {
   const auto& i = e.invitation;
-  std::string text;
   switch (e.kind) {
     case Event::Kind::kInvited:
-      text = i.inviter + " a invité " + (i.professional ? "le ou la professionnel·le " : "") +
+      return i.inviter + " a invité " + (i.professional ? "le ou la professionnel·le " : "") +
              i.invitee + (i.accompanying.empty() ? "" : ", pour accompagner " + i.accompanying);
-      break;
     case Event::Kind::kInvitation:
-      text = "vous êtes invité·e par " + i.inviter + " (invitation " + i.id + ")";
-      break;
+      return "vous êtes invité·e par " + i.inviter + " (invitation " + i.id + ")";
     case Event::Kind::kInvitationAccepted:
-      text = i.invitee + " a accepté la charte";
-      break;
+      return i.invitee + " a accepté la charte";
     case Event::Kind::kInvitationRevoked:
-      text = e.by + " a retiré l'invitation de " + i.invitee;
-      break;
+      return e.by + " a retiré l'invitation de " + i.invitee;
     case Event::Kind::kObjection:
-      text = e.by + " s'oppose à l'invitation de " + i.invitee;
-      break;
-    case Event::Kind::kJoinRequest:
-      text = e.by + " demande à rejoindre le groupe";
-      break;
-    case Event::Kind::kMessageDeleted:
-      text = "le message #" + std::to_string(e.seq) + " a été supprimé par " + e.by;
-      break;
-    case Event::Kind::kReport:
-      text = "signalement de " + e.report.reporter + " sur le message #" +
-             std::to_string(e.report.seq) + " (« " + e.report.text + " ») : " + e.report.reason;
-      break;
-    case Event::Kind::kAdminAnswer:
-      text = "réponse de l'administration : " + e.detail;
-      break;
-    case Event::Kind::kGroupProfile:
-      text = e.by + " a nommé le groupe « " + e.detail + " »";
-      break;
+      return e.by + " s'oppose à l'invitation de " + i.invitee;
     case Event::Kind::kInvitationDeclined:
-      text = i.invitee + " a refusé l'invitation";
-      break;
+      return i.invitee + " a refusé l'invitation";
+    default:
+      return {};
+  }
+}
+
+// What any event says ("" for one the command line does not show).
+std::string event_text(const Event& e) {
+  if (auto text = invitation_text(e); !text.empty()) return text;
+  switch (e.kind) {
+    case Event::Kind::kJoinRequest:
+      return e.by + " demande à rejoindre le groupe";
+    case Event::Kind::kMessageDeleted:
+      return "le message #" + std::to_string(e.seq) + " a été supprimé par " + e.by;
+    case Event::Kind::kReport:
+      return "signalement de " + e.report.reporter + " sur le message #" +
+             std::to_string(e.report.seq) + " (« " + e.report.text + " ») : " + e.report.reason;
+    case Event::Kind::kAdminAnswer:
+      return "réponse de l'administration : " + e.detail;
+    case Event::Kind::kGroupProfile:
+      return e.by + " a nommé le groupe « " + e.detail + " »";
     case Event::Kind::kListingPublished:
-      text = e.detail.empty() ? e.by + " a retiré le groupe de la liste publique"
+      return e.detail.empty() ? e.by + " a retiré le groupe de la liste publique"
                               : e.by + " a publié le groupe sous le nom « " + e.detail +
                                     " » (l'association et tous les pairs le voient)";
-      break;
     case Event::Kind::kJoined:
-      text = "vous avez rejoint le groupe";
-      break;
+      return "vous avez rejoint le groupe";
     case Event::Kind::kLeft:
-      text = "vous ne faites plus partie du groupe";
-      break;
+      return "vous ne faites plus partie du groupe";
     case Event::Kind::kMembersChanged:
-      text = "les membres ont changé";
-      break;
+      return "les membres ont changé";
     case Event::Kind::kDeviceAdded:
-      text = e.by + " a un nouvel appareil (" + e.detail + ")" +
+      return e.by + " a un nouvel appareil (" + e.detail + ")" +
              (e.verify_again ? " : " + e.by + " est à vérifier de nouveau (cercle verify)" : "") +
              (e.unapproved ? " ; ATTENTION : aucun appareil de " + e.by +
                                  " ne l'a approuvé (a device its owner never approved)"
                            : "");
-      break;
     default:
-      return;
+      return {};
   }
+}
+
+}  // namespace
+
+void print_event(const Event& e, bool as_json) {
+  const std::string text = event_text(e);
+  if (text.empty()) return;
   if (as_json) {
     std::cout << json::serialize(json::object{{"conversation", e.conversation}, {"event", text}})
               << std::endl;

@@ -57,6 +57,36 @@ Invitation invitation_seen(const Conv& conv, const std::string& nonce) {
   return unknown;
 }
 
+// What the invitee or a member said of an invitation the group saw (accepted, declined, objected):
+// marks the tracked invitation and says it in `out`. False for any other event. Only the relay
+// attests these (an invitee has no leaf to sign with): a lying relay could only keep an invitation
+// from being used, as it could by refusing the commit, or delay a professional by an objection.
+bool invitation_answered(Conv& conv, const v1::GroupEvent& e, int64_t time_ms, Event& out) {
+  std::string nonce;
+  switch (e.kind_case()) {
+    case v1::GroupEvent::kAccepted:
+      nonce = e.accepted();
+      conv.invitations[nonce].set_accepted(true);
+      conv.invitations[nonce].set_accepted_ms(time_ms);
+      out.kind = Event::Kind::kInvitationAccepted;
+      break;
+    case v1::GroupEvent::kDeclined:
+      nonce = e.declined();
+      conv.invitations[nonce].set_declined(true);
+      out.kind = Event::Kind::kInvitationDeclined;
+      break;
+    case v1::GroupEvent::kObjected:
+      nonce = e.objected();
+      conv.invitations[nonce].set_objected(true);
+      out.kind = Event::Kind::kObjection;
+      break;
+    default:
+      return false;
+  }
+  out.invitation = invitation_seen(conv, nonce);
+  return true;
+}
+
 }  // namespace
 
 int64_t Client::Impl::server_now_ms() const {
@@ -86,6 +116,10 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
   out.conversation = to_hex(conv.id);
   out.by = e.by();
   out.seq = d.seq();
+  if (invitation_answered(conv, e, d.server_time_ms(), out)) {
+    conv.dirty = true;
+    return events.push_back(std::move(out));
+  }
   switch (e.kind_case()) {
     case v1::GroupEvent::kInvited: {
       v1::Invitation i;
@@ -97,12 +131,6 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.invitation = invitation_view(i);
       break;
     }
-    case v1::GroupEvent::kAccepted:
-      conv.invitations[e.accepted()].set_accepted(true);
-      conv.invitations[e.accepted()].set_accepted_ms(d.server_time_ms());
-      out.kind = Event::Kind::kInvitationAccepted;
-      out.invitation = invitation_seen(conv, e.accepted());
-      break;
     case v1::GroupEvent::kRevoked:
       if (!facilitator(e.by()))
         return warn(conv, "a revocation not made by a facilitator was ignored");
@@ -110,22 +138,10 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
       out.kind = Event::Kind::kInvitationRevoked;
       out.invitation = invitation_seen(conv, e.revoked());
       break;
-    case v1::GroupEvent::kDeclined:
-      // Only the relay attests it (the invitee has no leaf to sign with): a lying relay can only
-      // keep an invitation from being used, which it could already do by refusing the commit.
-      conv.invitations[e.declined()].set_declined(true);
-      out.kind = Event::Kind::kInvitationDeclined;
-      out.invitation = invitation_seen(conv, e.declined());
-      break;
     case v1::GroupEvent::kPublished:
       if (auto why = listing_refusal(conv, e.published(), out.detail); !why.empty())
         return warn(conv, why);
       out.kind = Event::Kind::kListingPublished;
-      break;
-    case v1::GroupEvent::kObjected:
-      conv.invitations[e.objected()].set_objected(true);
-      out.kind = Event::Kind::kObjection;
-      out.invitation = invitation_seen(conv, e.objected());
       break;
     case v1::GroupEvent::kJoinRequest:
       if (!rules || rules->join_rule() != v1::OPEN_TO_PEERS) return;
