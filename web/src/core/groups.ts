@@ -32,6 +32,7 @@ import {
   SignedInvitationSchema,
   type SignedInvitation,
   type GroupEvent,
+  type SignedSeanceEvent,
   type GroupPolicy,
 } from "./proto";
 
@@ -73,6 +74,8 @@ export interface RulesView {
   open: boolean;
   relatives: boolean;
   mutedMe: boolean;
+  /** Séance rules, if the group has them (seance-view.ts gates the composer with them). */
+  seances?: { writeOnlyInSeance: boolean; turnTaking: boolean; eraseAfter: boolean; eraseDelayMinutes: number };
 }
 
 /** Something that happened in the group, shown in the conversation (words in i18n.ts). */
@@ -150,6 +153,7 @@ export function describe(state: mls.GroupStateHandle, me: string): { roster: Ros
       open: rules.joinRule === JoinRule.OPEN_TO_PEERS,
       relatives: rules.relativesAdmitted,
       mutedMe: isMuted(rules, me),
+      seances: rules.seances && (({ writeOnlyInSeance, turnTaking, eraseAfter, eraseDelayMinutes }) => ({ writeOnlyInSeance, turnTaking, eraseAfter, eraseDelayMinutes }))(rules.seances),
     },
   };
 }
@@ -411,6 +415,8 @@ export interface EventOutcome {
   notice?: GroupNotice;
   /** A facilitator deleted this entry for everyone. */
   deletedSeq?: number;
+  /** A séance event, to be checked by seances.ts against this device's own state. */
+  seance?: SignedSeanceEvent;
 }
 
 /**
@@ -458,6 +464,8 @@ export async function readEvent(
     case "joinRequest":
       if (!rules || rules.joinRule !== JoinRule.OPEN_TO_PEERS) return {};
       return { notice: { type: "joinRequest", who: e.kind.value } };
+    case "seance":
+      return { seance: e.kind.value };
     case "deletedSeq":
       if (!facilitator(e.by)) return { notice: { type: "ignored", what: "deletion" } };
       return { notice: { type: "deleted" }, deletedSeq: Number(e.kind.value) };

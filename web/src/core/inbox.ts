@@ -128,6 +128,10 @@ export class Inbox {
         if (m.conv === meta.id && m.seq === target && !m.event) ops.push(del("messages", m.key));
       }
     }
+    if (out.seance && !(await (await import("./seances")).applyDelivered(meta, out.seance, state, Number(d.seq), Number(d.serverTimeMs)))) {
+      // Refused by this device's own check (forged, replayed, out of order): the state stays.
+      out.notice = { type: "ignored", what: "event" };
+    }
     if (out.notice) this.ctx.note(meta, Number(d.seq), Number(d.serverTimeMs), out.notice, ops);
   }
 

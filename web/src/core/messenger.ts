@@ -14,6 +14,7 @@ import { deleteAccount, ledAlone } from "./account-deletion";
 import { Inbox } from "./inbox";
 import { Invitations, type Declined } from "./invitations";
 import { Joining } from "./joining";
+import { seanceView, type SeanceView } from "./seance-view";
 import type { AcceptedInvitation, Account, ChatMessage, ConnState, GroupView, MessengerOptions, PendingInvitation, PersonView, Role, SafetyView, Thread } from "./model";
 import { Outbox } from "./outbox";
 import * as people from "./people";
@@ -24,6 +25,7 @@ import type { Wire } from "./wire";
 
 export * from "./model";
 export type { Declined } from "./invitations";
+export type { SeanceView } from "./seance-view";
 export { LastFacilitator } from "./account-deletion";
 
 const PRUNE_EVERY_MS = 60_000;
@@ -283,6 +285,17 @@ export class Messenger {
   /** Reports a received group message to the group's facilitators (sealed to their devices). */
   async reportMessage(peer: string, key: string, reason: string): Promise<void> {
     return (await import("./member")).reportMessage(this.ctx, peer, key, reason);
+  }
+
+  /** Séance actions (seances.ts, loaded on demand). */
+  async seances(): Promise<import("./seances").Seances> {
+    return new (await import("./seances")).Seances(this.ctx, this.roster);
+  }
+
+  /** A group's séance as this device accepted it, and whether this account may write now. */
+  seanceView(peer: string): SeanceView | undefined {
+    const meta = this.ctx.convs.get(peer.slice(1));
+    return meta && this.ctx.account ? seanceView(meta, this.ctx.account.handle) : undefined;
   }
 
   /** A facilitator's tools for groups (facilitate.ts, loaded on demand: never in a visitor's first load). */

@@ -4,6 +4,7 @@ import { randomHex } from "./bytes";
 import type { GroupNotice, RosterEntry, RulesView, TrackedInvitation } from "./groups";
 import type { Fail } from "./policy";
 import type { StoredProfile } from "./profile";
+import type { StoredSeance } from "./seance-view";
 import { AccountType } from "./proto";
 import type { KeyHandle } from "./signer";
 import type { Store } from "./store";
@@ -60,6 +61,8 @@ export interface ConvMeta {
   profile?: StoredProfile;
   /** Group: peers who asked to join (an open group), until they are members. */
   joinRequests?: string[];
+  /** Group: the séance state built from the signed séance events this device accepted (seances.ts). */
+  seance?: StoredSeance;
 }
 
 /** One person of a conversation: their devices (from the MLS leaves) and whether they were verified. */

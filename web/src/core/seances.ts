@@ -1,0 +1,148 @@
+// Séances in the client (loaded on demand): each séance event the relay delivers is checked by
+// seance.ts `apply` with this device's own facts (the leaves of its ratchet tree, the rules in
+// force, the delivery's seq); a refused one is ignored (the caller warns) and the state stays. The
+// actions of facilitators (rules, open, close, the floor) and members (a hand, the charter) sign an
+// event with this device's leaf key and post it; on SEANCE_CONFLICT (another event came first) they
+// wait for it to arrive and sign once more. Runs on the page's (or node's) single thread.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { fromHex, toHex } from "./bytes";
+import type { Context } from "./context";
+import * as groups from "./groups";
+import * as mls from "./mls";
+import type { ConvMeta } from "./model";
+import {
+  ErrorCode,
+  SeanceClosedSchema,
+  SeanceEventSchema,
+  SeanceFloorBackSchema,
+  SeanceHandSchema,
+  SeanceOpenedSchema,
+  SeanceRulesSchema,
+  SignedSeanceEventSchema,
+  type SeanceEvent,
+  type SignedSeanceEvent,
+} from "./proto";
+import type { Roster } from "./roster";
+import * as s from "./seance";
+import type { StoredSeance } from "./seance-view";
+import { RelayError } from "./wire";
+
+const APPLIED_WAIT_MS = 10_000;
+
+export function load(stored: StoredSeance | undefined): s.SeanceState {
+  if (!stored) return s.emptyState();
+  return { ...stored, hands: new Set(stored.hands), confirmed: new Set(stored.confirmed) };
+}
+
+function save(state: s.SeanceState, openedMs: number): StoredSeance {
+  return { ...state, hands: [...state.hands], confirmed: [...state.confirmed], openedMs };
+}
+
+/** The group as this device holds it, for the event that takes `seq`. */
+export function factsOf(state: mls.GroupStateHandle, conversationId: Uint8Array, seq: number): s.Facts {
+  const members = mls.leaves(state).map((l) => ({ handle: l.handle, leaf: l.leaf, kind: l.professional ? ("professional" as const) : ("peer" as const), signatureKey: l.signatureKey }));
+  return { conversationId, policy: groups.rulesOf(state), members, seq };
+}
+
+/** Applies a delivered séance event to `meta.seance`; false: refused, nothing changed. */
+export async function applyDelivered(meta: ConvMeta, signed: SignedSeanceEvent, state: mls.GroupStateHandle, seq: number, timeMs: number): Promise<boolean> {
+  const out = await s.apply(load(meta.seance), signed, factsOf(state, fromHex(meta.id), seq));
+  if (!out.state) return false;
+  const opened = out.state.openId !== "" && out.state.openId !== meta.seance?.openId;
+  meta.seance = save(out.state, opened ? timeMs : out.state.openId ? (meta.seance?.openedMs ?? timeMs) : 0);
+  return true;
+}
+
+export type SeanceAction =
+  | { case: "opened"; plannedMinutes?: number }
+  | { case: "closed" }
+  | { case: "floorGiven"; handle: string }
+  | { case: "floorBack" }
+  | { case: "handRaised" }
+  | { case: "handLowered"; handle?: string }
+  | { case: "charterConfirmed" };
+
+/** One device's séance actions in its groups. */
+export class Seances {
+  constructor(
+    private readonly ctx: Context,
+    private readonly roster: Roster,
+  ) {}
+
+  private meta(id: string): ConvMeta {
+    const meta = this.ctx.convs.get(id);
+    if (!meta?.ready || meta.left || !meta.group) throw new Error("not in this group");
+    return meta;
+  }
+
+  /** Signs and posts one action; once more after a SEANCE_CONFLICT. Resolves once this device applied it. */
+  async act(id: string, action: SeanceAction): Promise<void> {
+    const head = this.meta(id).seance?.head ?? "";
+    try {
+      await this.postOnce(id, action);
+    } catch (e) {
+      if (!(e instanceof RelayError && e.code === ErrorCode.SEANCE_CONFLICT)) throw e;
+      // Another event came first: read it (it is delivered), then sign anew on top of it.
+      await this.until(id, (m) => (m.seance?.head ?? "") !== head);
+      await this.postOnce(id, action);
+    }
+  }
+
+  private async postOnce(id: string, action: SeanceAction): Promise<void> {
+    const signed = await this.sign(id, action);
+    await this.ctx.requireWire().call({ case: "postSeanceEvent", value: { conversationId: fromHex(id), signedEvent: toBinary(SignedSeanceEventSchema, signed) } }, "done");
+    const mine = toHex(s.seanceHash(signed));
+    await this.until(id, (m) => m.seance?.head === mine);
+  }
+
+  private async sign(id: string, action: SeanceAction): Promise<SignedSeanceEvent> {
+    const meta = this.meta(id);
+    const state = await this.ctx.group(id);
+    const current = load(meta.seance);
+    const me = this.ctx.account!.handle;
+    const event: SeanceEvent = create(SeanceEventSchema, {
+      conversationId: fromHex(id),
+      seanceId: action.case === "opened" ? crypto.getRandomValues(new Uint8Array(s.SEANCE_ID_BYTES)) : fromHex(current.openId),
+      previous: fromHex(current.head),
+      author: me,
+      timeMs: BigInt(Date.now()),
+      kind: kindOf(action, me, groups.rulesOf(state)?.charter ?? ""),
+    });
+    return s.signSeanceEvent(this.ctx.account!.mlsKey, event);
+  }
+
+  private async until(id: string, done: (m: ConvMeta) => boolean): Promise<void> {
+    const end = Date.now() + APPLIED_WAIT_MS;
+    while (Date.now() < end) {
+      const meta = this.ctx.convs.get(id);
+      if (meta && done(meta)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the séance event did not come back in time");
+  }
+
+  /** A facilitator sets the group's séance rules (a commit); `undefined` removes them. */
+  async setRules(id: string, rules: { writeOnlyInSeance: boolean; turnTaking: boolean; eraseAfter: boolean; eraseDelayMinutes: number } | undefined): Promise<number> {
+    const fac = new (await import("./facilitate")).Facilitator(this.ctx, this.roster);
+    return fac.editRules(id, (p) => void (p.seances = rules && create(SeanceRulesSchema, rules)));
+  }
+}
+
+function kindOf(action: SeanceAction, me: string, charter: string): SeanceEvent["kind"] {
+  switch (action.case) {
+    case "opened":
+      return { case: "opened", value: create(SeanceOpenedSchema, { charterHash: s.charterHash(charter), plannedMinutes: action.plannedMinutes ?? 0 }) };
+    case "closed":
+      return { case: "closed", value: create(SeanceClosedSchema) };
+    case "floorGiven":
+      return { case: "floorGiven", value: action.handle };
+    case "floorBack":
+      return { case: "floorBack", value: create(SeanceFloorBackSchema) };
+    case "handRaised":
+      return { case: "handRaised", value: create(SeanceHandSchema) };
+    case "handLowered":
+      return { case: "handLowered", value: action.handle ?? me };
+    case "charterConfirmed":
+      return { case: "charterConfirmed", value: s.charterHash(charter) };
+  }
+}
