@@ -275,17 +275,31 @@ export class ConversationScreen implements Screen {
         "p",
         { class: "meta" },
         h("span", { class: "who" }, msg.mine ? t("you") : msg.sender || t("someone")),
-        // A professional is always marked as such, beside each of their messages (in words).
-        msg.professional ? [" ", h("span", { class: "tag pro" }, t("proTag"))] : null,
+        this.roleWords(msg),
+        h("span", { class: "sr-only" }, ", "),
         " ",
         time,
         status ? [" ", h("span", { class: `status ${msg.status}` }, status)] : null,
+        h("span", { class: "sr-only" }, " : "),
       ),
       this.text(msg),
       msg.mine && msg.status === "failed" ? this.failed(msg) : null,
       this.reportable(msg),
       this.deletable(msg),
     );
+  }
+
+  /**
+   * The sender's role, so that a message reads in one go "who, role, time: text": a professional
+   * is always marked in words beside each of their messages; a facilitator's role, shown in the
+   * member list, is said to screen readers only.
+   */
+  private roleWords(msg: ChatMessage): Array<HTMLElement | string> {
+    const row = this.m.groupView(this.peer)?.roster.find((r) => (msg.mine ? r.self : r.handle === msg.sender));
+    const out: Array<HTMLElement | string> = [];
+    if (msg.professional) out.push(h("span", { class: "sr-only" }, ","), " ", h("span", { class: "tag pro" }, t("proTag")));
+    if (row?.role === "facilitator") out.push(h("span", { class: "sr-only" }, `, ${t("roleFacilitator")}`));
+    return out;
   }
 
   /** A group message from someone else: "Signaler", or that it was reported. */
