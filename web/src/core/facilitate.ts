@@ -23,6 +23,7 @@ import {
   DeliveryKind,
   ErrorCode,
   GroupPolicySchema,
+  SeanceRulesSchema,
   InvitationSchema,
   InviteeType,
   JoinRule,
@@ -56,6 +57,8 @@ export interface RulesChoice {
   open?: boolean;        // Open to peers (they may ask to join) or by invitation only.
   relatives?: boolean;   // Relatives and caregivers admitted.
   objectionHours?: number;
+  /** Séance rules; null: the group has none (it never meets in séances). */
+  seances?: { writeOnlyInSeance: boolean; turnTaking: boolean; eraseAfter: boolean; eraseDelayMinutes: number } | null;
 }
 
 export interface NewGroup extends RulesChoice {
@@ -76,6 +79,7 @@ export function applyChoice(p: GroupPolicy, choice: RulesChoice): void {
   if (choice.open !== undefined) p.joinRule = choice.open ? JoinRule.OPEN_TO_PEERS : JoinRule.INVITE_ONLY;
   if (choice.relatives !== undefined) p.relativesAdmitted = choice.relatives;
   if (choice.objectionHours !== undefined) p.objectionHours = Math.max(0, Math.floor(choice.objectionHours));
+  if (choice.seances !== undefined) p.seances = choice.seances ? create(SeanceRulesSchema, choice.seances) : undefined;
 }
 
 export class Facilitator {

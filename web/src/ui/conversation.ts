@@ -75,6 +75,8 @@ export class ConversationScreen implements Screen {
   private count = 0;  // Messages kept here (said before erasing them).
   private readonly form: HTMLFormElement;
   private readonly closed = h("p", { class: "warning-inline closed", hidden: true });  // Why the box is closed.
+  private readonly seanceSlot = h("div", { class: "seance-slot" });  // The séance bar (seance-bar.ts), above the box.
+  private bar?: import("./seance-bar").SeanceBar;
   private readonly heading: HTMLElement;
   private groupShown = "";
   private peopleSeen = false;
@@ -104,6 +106,7 @@ export class ConversationScreen implements Screen {
       this.empty,
       this.list,
       group ? this.status : null,
+      group ? this.seanceSlot : null,
       h("div", { role: "status" }, this.closed),  // Said when the box closes or opens again.
       form,
       this.actions(group),
@@ -190,7 +193,7 @@ export class ConversationScreen implements Screen {
     const people = view ? [] : this.m.people(this.peer);
     const shown = JSON.stringify({ view, people });
     this.renderTitle();
-    if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : null);
+    if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : this.seanceGate());
     if (this.leave) this.leave.hidden = !view || view.left || view.leaving;
     if (shown === this.groupShown) return;
     // Disclosures the user opened stay open when the list is redrawn.
@@ -246,6 +249,18 @@ export class ConversationScreen implements Screen {
     if (title === this.title) return;
     this.title = title;
     this.heading.textContent = title;
+  }
+
+  /** The séance bar, loaded for a group with séance rules; its reason to close the box (null: none). */
+  private seanceGate(): string | null {
+    if (!this.m.seanceView(this.peer)) return null;
+    if (this.bar) return this.bar.render();
+    void import("./seance-bar").then(({ SeanceBar }) => {
+      this.bar ??= new SeanceBar(this.m, this.peer);
+      this.seanceSlot.append(this.bar.el);
+      this.update();
+    });
+    return null;
   }
 
   /** A member who may not write is told before typing: the box gives way to the reason. */

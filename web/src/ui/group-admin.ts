@@ -59,7 +59,7 @@ export class GroupAdminScreen implements Screen {
   }
 
   private rulesForm(p: GroupPolicy): HTMLElement {
-    const fields = rulesFields({ charter: p.charter, open: p.joinRule === JoinRule.OPEN_TO_PEERS, relatives: p.relativesAdmitted, retentionDays: p.retentionDays, objectionHours: p.objectionHours });
+    const fields = rulesFields({ charter: p.charter, open: p.joinRule === JoinRule.OPEN_TO_PEERS, relatives: p.relativesAdmitted, retentionDays: p.retentionDays, objectionHours: p.objectionHours, seances: p.seances ?? null });
     const button = h("button", { type: "submit" }, ft("rulesSave"));
     const form = h("form", { novalidate: true, "aria-labelledby": "admin-rules" }, h("h2", { id: "admin-rules" }, ft("rulesTitle")), fields.el, button);
     form.addEventListener("submit", (e) => {

@@ -16,7 +16,7 @@ export class GroupCreateScreen implements Screen {
     private readonly m: Messenger,
   ) {
     const profile = profileFields();
-    const rules = rulesFields({ charter: ft("charterDefault"), open: false, relatives: false, retentionDays: 0, objectionHours: 0 });
+    const rules = rulesFields({ charter: ft("charterDefault"), open: false, relatives: false, retentionDays: 0, objectionHours: 0, seances: null });
     const members = h("input", { name: "members", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
     const membersField = field({ label: ft("membersLabel"), hint: ft("membersHint"), control: members });
     const status = h("p", { class: "notice", role: "status" });

@@ -1,6 +1,7 @@
 // The parts the facilitator's screens share (group-create.ts, group-admin.ts): the name and
 // description fields, the rules fields, and refusals in words. Loaded with those screens only.
 import type { RulesChoice } from "../core/facilitate";
+import { st } from "../i18n-seance";
 import { refusalKey } from "../core/policy";
 import { ErrorCode } from "../core/proto";
 import { RelayError } from "../core/wire";
@@ -62,12 +63,35 @@ export function rulesFields(current: Required<RulesChoice>) {
     field({ label: ft("keepLabel"), hint: ft("keepHint"), control: keep }).wrap,
     field({ label: ft("delayLabel"), hint: ft("delayHint"), control: delay }).wrap,
   ];
+  const seances = seanceFields(current.seances);
+  el.push(seances.el);
   return {
     el,
     read(): Required<RulesChoice> {
       const open = fieldset.querySelector<HTMLInputElement>("input:checked")?.value === "open";
-      return { charter: charter.value.trim(), open, relatives: relatives.checked, retentionDays: Number(keep.value), objectionHours: Number(delay.value) };
+      return { charter: charter.value.trim(), open, relatives: relatives.checked, retentionDays: Number(keep.value), objectionHours: Number(delay.value), seances: seances.read() };
     },
+  };
+}
+
+/** Séance rules: whether the group meets in séances, and what a séance asks of its members. */
+function seanceFields(current: Required<RulesChoice>["seances"]) {
+  const box = (name: string, checked: boolean, text: string) => {
+    const input = h("input", { type: "checkbox", name, checked });
+    return { input, el: h("p", {}, h("label", { class: "choice" }, input, " ", text)) };
+  };
+  const on = box("seances", !!current, st("rulesOn"));
+  const only = box("seanceOnly", !!current?.writeOnlyInSeance, st("rulesOnly"));
+  const turns = box("seanceTurns", !!current?.turnTaking, st("rulesTurns"));
+  const erase = box("seanceErase", !!current?.eraseAfter, st("rulesErase"));
+  const minutes = h("input", { type: "number", name: "seanceDelay", min: 0, max: 10080, inputmode: "numeric", value: String(current?.eraseDelayMinutes ?? 0) });
+  const el = h("fieldset", {}, h("legend", {}, st("rulesTitle")), on.el, only.el, turns.el, erase.el, field({ label: st("rulesDelay"), control: minutes }).wrap);
+  return {
+    el,
+    read: () =>
+      on.input.checked
+        ? { writeOnlyInSeance: only.input.checked, turnTaking: turns.input.checked, eraseAfter: erase.input.checked, eraseDelayMinutes: Math.max(0, Math.floor(Number(minutes.value) || 0)) }
+        : null,
   };
 }
 
