@@ -185,6 +185,12 @@ TEST_F(ClientProfileTest, ANewcomerReadsTheNameFromTheAdder) {
   users_.erase("carol");
   user("carol");
   EXPECT_TRUE(named("carol", *conv, kName));
+  // alice back: her client admits the next peer who asks on its own (act_on_requests), and hands
+  // the profile on the same way.
+  user("alice");
+  user("dave");
+  ASSERT_TRUE(users_["dave"]->request_join(*conv).ok());
+  ASSERT_TRUE(until([&] { return member_of("dave", *conv) && named("dave", *conv, kName); }));
 }
 
 TEST_F(ClientProfileTest, AProfileFromAPlainMemberIsIgnored) {
