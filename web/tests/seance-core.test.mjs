@@ -147,3 +147,25 @@ test("a séance through the real relay: charter, hand, floor, gates, a conflict,
   assert.equal(view(camille).gate, "allowed", "facilitators are exempt");
   assert.deepEqual(f.convsOf(alex).get(id).seance.confirmed, [], "closing clears the confirmations");
 });
+
+test("erase_after: each device deletes its own copies of a closed séance's messages at due time", async () => {
+  await (await camille.seances()).setRules(id, { writeOnlyInSeance: true, turnTaking: true, eraseAfter: true, eraseDelayMinutes: 0 });
+  await eventually("alex reads the new rules", () => f.convsOf(alex).get(id).rules?.seances?.eraseAfter === true);
+  await act(camille, { case: "opened" });
+  await eventually("alex sees it open", () => view(alex).open);
+  await act(alex, { case: "charterConfirmed" });
+  await alex.sendText(groupKey(id), "À effacer après la séance.");
+  await eventually("camille reads it", async () => (await texts(camille)).includes("À effacer après la séance."));
+  await act(camille, { case: "closed" });
+  await eventually("alex sees it closed", () => !view(alex).open);
+  await camille.sendText(groupKey(id), "Après la séance.");
+  await eventually("alex reads the later message", async () => (await texts(alex)).includes("Après la séance."));
+  assert.equal(f.convsOf(alex).get(id).seance.erasures.length, 1);
+  for (const m of [alex, camille]) {
+    await m.prune();
+    const left = await texts(m);
+    assert.ok(!left.includes("À effacer après la séance."), "the séance's message is gone");
+    assert.ok(left.includes("Après la séance.") && left.includes("Je prends la parole."), "messages outside the window stay");
+    assert.deepEqual(f.convsOf(m).get(id).seance.erasures, []);
+  }
+});

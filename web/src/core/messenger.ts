@@ -14,7 +14,7 @@ import { deleteAccount, ledAlone } from "./account-deletion";
 import { Inbox } from "./inbox";
 import { Invitations, type Declined } from "./invitations";
 import { Joining } from "./joining";
-import { seanceView, type SeanceView } from "./seance-view";
+import { erasureWaits, seanceView, type SeanceView } from "./seance-view";
 import type { AcceptedInvitation, Account, ChatMessage, ConnState, GroupView, MessengerOptions, PendingInvitation, PersonView, Role, SafetyView, Thread } from "./model";
 import { Outbox } from "./outbox";
 import * as people from "./people";
@@ -250,8 +250,10 @@ export class Messenger {
   // ---- conversations ------------------------------------------------------------------------------
 
   /** Deletes this device's copies of group messages older than their group's retention. */
-  prune(): Promise<void> {
-    return this.convs.prune();
+  async prune(): Promise<void> {
+    await this.convs.prune();
+    // A closed séance under erase_after (seances.ts, loaded only when one waits).
+    if (erasureWaits(this.ctx.convs.values())) await (await import("./seances")).eraseDue(this.ctx);
   }
 
   threads(): Thread[] {

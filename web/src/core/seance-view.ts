@@ -12,6 +12,14 @@ export interface StoredSeance {
   hands: string[];
   confirmed: string[];
   openedMs: number;
+  /** Séances closed under `erase_after`: this device deletes its copies of [from, to] at dueMs (relay time). */
+  erasures?: { from: number; to: number; dueMs: number }[];
+}
+
+/** Whether some group waits to erase a closed séance's messages (seances.ts eraseDue does it). */
+export function erasureWaits(metas: Iterable<ConvMeta>): boolean {
+  for (const m of metas) if (m.seance?.erasures?.length) return true;
+  return false;
 }
 
 export type SeanceGate = "allowed" | "outsideSeance" | "floorElsewhere" | "charterUnconfirmed";

@@ -9,7 +9,8 @@ import { fromHex, toHex } from "./bytes";
 import type { Context } from "./context";
 import * as groups from "./groups";
 import * as mls from "./mls";
-import type { ConvMeta } from "./model";
+import type { ChatMessage, ConvMeta } from "./model";
+import { del, put, type Op } from "./store";
 import {
   ErrorCode,
   SeanceClosedSchema,
@@ -46,11 +47,38 @@ export function factsOf(state: mls.GroupStateHandle, conversationId: Uint8Array,
 
 /** Applies a delivered séance event to `meta.seance`; false: refused, nothing changed. */
 export async function applyDelivered(meta: ConvMeta, signed: SignedSeanceEvent, state: mls.GroupStateHandle, seq: number, timeMs: number): Promise<boolean> {
-  const out = await s.apply(load(meta.seance), signed, factsOf(state, fromHex(meta.id), seq));
+  const facts = factsOf(state, fromHex(meta.id), seq);
+  const before = load(meta.seance);
+  const out = await s.apply(before, signed, facts);
   if (!out.state) return false;
   const opened = out.state.openId !== "" && out.state.openId !== meta.seance?.openId;
-  meta.seance = save(out.state, opened ? timeMs : out.state.openId ? (meta.seance?.openedMs ?? timeMs) : 0);
+  const erasures = meta.seance?.erasures ?? [];
+  const rules = facts.policy?.seances;
+  if (s.isOpen(before) && !s.isOpen(out.state) && rules?.eraseAfter) {
+    // Nothing kept: the séance's messages (between its opening and its closing) go at due time.
+    erasures.push({ from: before.openSeq + 1, to: seq - 1, dueMs: timeMs + rules.eraseDelayMinutes * 60_000 });
+  }
+  meta.seance = { ...save(out.state, opened ? timeMs : out.state.openId ? (meta.seance?.openedMs ?? timeMs) : 0), erasures };
   return true;
+}
+
+/** Deletes this device's copies of closed séances' messages whose time came (by the relay's clock). */
+export async function eraseDue(ctx: Context): Promise<void> {
+  const now = ctx.serverNow();
+  const ops: Op[] = [];
+  for (const meta of ctx.convs.values()) {
+    const due = (meta.seance?.erasures ?? []).filter((e) => e.dueMs <= now);
+    if (!due.length) continue;
+    for (const m of await ctx.store.list<ChatMessage>("messages", meta.peer + "\u0000")) {
+      // Application messages only: the group's events stay (as the relay keeps them).
+      if (m.conv === meta.id && !m.event && m.seq > 0 && due.some((e) => m.seq >= e.from && m.seq <= e.to)) ops.push(del("messages", m.key));
+    }
+    meta.seance!.erasures = meta.seance!.erasures!.filter((e) => !due.includes(e));
+    ops.push(put("convs", meta.id, meta));
+  }
+  if (!ops.length) return;
+  await ctx.exclusive(() => ctx.store.write(ops));
+  ctx.changed();
 }
 
 export type SeanceAction =
