@@ -37,8 +37,9 @@ async function focusableNodes(cdp) {
 /**
  * Every focusable element whose node in Chromium's accessibility tree has a vague role (generic,
  * none, text) or no name, as `{ role, name, element }` with the start of the element's HTML.
- * Elements Chromium leaves out of the tree (hidden, in a closed disclosure) are not controls a
- * person meets, and are skipped.
+ * Elements Chromium leaves out of the tree (hidden, in a closed disclosure, behind a modal dialog)
+ * are not controls a person meets, and are skipped; one hidden only from screen readers
+ * (aria-hidden) while the keyboard reaches it is reported.
  */
 export async function controlsWithoutNameOrRole(page) {
   return withCdp(page, async (cdp) => {
@@ -51,6 +52,9 @@ export async function controlsWithoutNameOrRole(page) {
     const found = [];
     for (const id of backendIds) {
       const ax = byBackend.get(id);
+      // aria-hidden on a control the keyboard reaches: the reader is taken to something it cannot say.
+      const hiddenFromReaders = ax?.ignored && ax.ignoredReasons?.some((r) => /^ariaHidden/.test(r.name));
+      if (hiddenFromReaders) found.push({ role: "(aria-hidden)", name: "", element: await describe(cdp, id) });
       if (!ax || ax.ignored) continue;
       const role = String(ax.role?.value ?? "");
       const name = String(ax.name?.value ?? "").trim();

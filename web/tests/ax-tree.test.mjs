@@ -4,7 +4,8 @@
 // the helper's list, links, account, devices, safety, the crisis card, verify, a group, the
 // facilitator's create and admin screens) every control reached with Tab has a role and a name;
 // a group message's node reads "who, role, time: text" in that order. The check itself is shown
-// to fail on a page with an unnamed button and a focusable div without a role.
+// to fail on a page with an unnamed button, a focusable div without a role and a button under
+// aria-hidden.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { controlsWithoutNameOrRole, expectNamedControls, spokenText } from "./ax-tree.mjs";
@@ -46,14 +47,16 @@ async function checkBoth(page, screen, wait) {
 
 const heading = (page, name) => page.getByRole("heading", { level: 1, name }).waitFor();
 
-test("the check names a button without a name and a focusable div without a role, and skips hidden ones", async (t) => {
+test("the check names a button without a name, a focusable div without a role and a control hidden from readers, and skips hidden ones", async (t) => {
   const { page } = await personFor(t, browser, PHONE);
   await page.setContent(
     '<main><button id="empty"></button><div tabindex="0" class="fake">Envoyer</div><button>OK</button>' +
-      '<button hidden></button><details><summary>Plus</summary><button></button></details><a href="#x">Lien</a></main>',
+      '<button hidden></button><details><summary>Plus</summary><button></button></details><a href="#x">Lien</a>' +
+      '<div aria-hidden="true"><button class="ghost">Caché</button></div></main>',
   );
   const found = await controlsWithoutNameOrRole(page);
-  assert.deepEqual(found.map((f) => [f.role, f.name]), [["button", ""], ["generic", ""]]);
+  assert.deepEqual(found.map((f) => [f.role, f.name]), [["button", ""], ["generic", ""], ["(aria-hidden)", ""]]);
+  assert.match(found[2].element, /^<button class="ghost">Caché<\/button>/);
   assert.match(found[0].element, /^<button id="empty"><\/button>/);
   assert.match(found[1].element, /^<div tabindex="0" class="fake">Envoyer<\/div>/);
   await assert.rejects(expectNamedControls(page, "test page"), (err) => /<button id="empty">/.test(err.message) && /<div tabindex="0" class="fake">/.test(err.message));
@@ -61,6 +64,7 @@ test("the check names a button without a name and a focusable div without a role
   await page.evaluate(() => {
     document.querySelector("#empty").setAttribute("aria-label", "Fermer");
     document.querySelector(".fake").setAttribute("role", "button");
+    document.querySelector(".ghost").remove();
   });
   assert.deepEqual(await controlsWithoutNameOrRole(page), []);
 });
