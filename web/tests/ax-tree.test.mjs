@@ -1,8 +1,9 @@
 // What Chromium gives a screen reader (issue 13, item 5), read through the DevTools protocol at
 // 360 px, in French and English: on every screen reachable without special setup and on the main
 // screens of each role (home, the contact link page and a broken one, the visitor's conversation,
-// the helper's list, links, account, devices, safety, the crisis card, verify, a group, the
-// facilitator's create and admin screens) every control reached with Tab has a role and a name;
+// the helper's list, links and the question before stopping one, account and the two steps of
+// deleting it, devices, pairing, safety, the crisis card, verify, invitations, a group and its
+// report dialog, the facilitator's create and admin screens) every control reached with Tab has a role and a name;
 // a group message's node reads "who, role, time: text" in that order. The check itself is shown
 // to fail on a page with an unnamed button, a focusable div without a role and a button under
 // aria-hidden.
@@ -82,10 +83,22 @@ test("a visitor's and a helper's screens: every control has a role and a name, i
   await hp.getByRole("button", { name: "Créer le lien" }).click();
   const address = await hp.locator("input.url").first().inputValue();
   await checkBoth(hp, "liens de contact");
+  await hp.getByRole("button", { name: "Arrêter ce lien : « site »" }).click();
+  await hp.getByRole("button", { name: "Non, garder ce lien" }).waitFor();
+  await expectNamedControls(hp, "arrêter un lien (question)");
+  await hp.getByRole("button", { name: "Non, garder ce lien" }).click();
   for (const [name, hash] of [["Mon compte", "#/account"], ["Mes appareils", "#/devices"], ["Sécurité", "#/safety"]]) {
     await hp.goto(`${server.url}/${hash}`);
     await checkBoth(hp, name, () => hp.locator("main h1").first().waitFor());
   }
+  await hp.goto(`${server.url}/#/account`);
+  await hp.getByRole("button", { name: "Supprimer mon compte" }).click();
+  await hp.getByRole("button", { name: "Continuer" }).waitFor();
+  await expectNamedControls(hp, "supprimer le compte, étape 1");
+  await hp.getByRole("button", { name: "Continuer" }).click();
+  await hp.getByRole("button", { name: "Non, garder mon compte" }).waitFor();
+  await expectNamedControls(hp, "supprimer le compte, étape 2");
+  await hp.getByRole("button", { name: "Non, garder mon compte" }).click();
   await hp.goto(`${server.url}/#/groupes/nouveau`);
   await checkBoth(hp, "créer un groupe", () => heading(hp, "Créer un groupe de parole"));
 
