@@ -2,7 +2,8 @@
 // facilitator creates a group that meets in séances (one person at a time, messages only during a
 // séance); a member's box says the séance is not open; at the opening each member reads the charter
 // and confirms it before writing; sam raises a hand and is given the floor, alex's box says the floor
-// is sam's while sam writes; the séance closes and the boxes say so again; axe on the séance bar.
+// is sam's while sam writes; the séance closes and the boxes say so again; the opening is said to sam
+// in a polite region, and not to alex, who is in a safety-kit pause; axe on the séance bar.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor } from "./support.mjs";
@@ -31,6 +32,7 @@ async function openGroup(page, name) {
 
 const closedBox = (page) => page.locator("p.warning-inline.closed");
 const bar = (page) => page.locator("section.seance-bar");
+const polite = (page) => page.locator("section.seance-bar [aria-live=polite]");
 const button = (page, name) => bar(page).getByRole("button", { name, exact: true });
 
 test("a séance: opened, the charter confirmed before writing, a hand, the floor, closed", async (t) => {
@@ -57,8 +59,18 @@ test("a séance: opened, the charter confirmed before writing, a hand, the floor
     assert.equal(await p.getByRole("textbox", { name: /Votre message/ }).count(), 0);
   }
 
+  // Alex takes a pause (the safety kit): nothing of the séance is announced to alex.
+  await alex.page.getByRole("link", { name: "Sécurité" }).click();
+  await alex.page.getByLabel("1 jour").check();
+  await alex.page.getByRole("button", { name: "Commencer la pause" }).click();
+  await alex.page.locator("header .pause-banner").getByText(/^Pause en cours/).waitFor();
+  await openGroup(alex.page, "Les Lucioles");
+  await closedBox(alex.page).getByText("La séance n'est pas ouverte. Vous pourrez écrire quand elle commence.").waitFor();
+
   await button(page, "Ouvrir la séance").click();
   await bar(page).getByText(/^Séance ouverte depuis \d{1,2} h \d\d\./).waitFor();
+  await polite(sam.page).filter({ hasText: "La séance commence." }).waitFor({ state: "attached" });
+  await bar(alex.page).getByText(/^Séance ouverte depuis/).waitFor();
   // Each member reads the charter and confirms it before writing.
   await bar(sam.page).getByRole("heading", { name: "La charte du groupe" }).waitFor();
   await closedBox(sam.page).getByText("Confirmez la charte ci-dessus pour écrire.").waitFor();
@@ -67,6 +79,8 @@ test("a séance: opened, the charter confirmed before writing, a hand, the floor
   await closedBox(sam.page).waitFor({ state: "hidden" });
   await button(alex.page, "J'ai lu la charte, je la respecte").click();
   await closedBox(alex.page).waitFor({ state: "hidden" });
+  // A round trip after the opening (alex's confirmation), and still nothing was said to alex.
+  assert.equal(await polite(alex.page).textContent(), "", "nothing said during a pause");
 
   await button(sam.page, "Lever la main").click();
   await bar(page).getByText("Mains levées : sam.").waitFor();
