@@ -155,8 +155,6 @@ class Groups {
   // Erases the application entries of `conv`'s séances whose erasure is due; returns whether it
   // changed anything (then the group's retention waits for the next run: one change at a time).
   bool erase_seances(const ConvState& conv, int64_t now_ms);
-  // The séance state an event posted now builds on: the last one staged, else the group's.
-  const policy::seance::SeanceState& seance_of(const ConvState& conv) const;
   // Builds both indexes from the conversations, on first use (they are loaded after construction).
   void index_all();
   static bool open_to_peers(const ConvState& conv);
@@ -175,10 +173,6 @@ class Groups {
   std::unordered_set<ConvId, ConvIdHash> open_;  // Groups open to peers, and maybe a few no longer.
   // Invitee account -> (group, nonce) of the invitations made for it, pending or not.
   std::unordered_map<AccountId, std::vector<std::pair<ConvId, std::string>>> invitations_by_;
-  // Séance states accepted but not durable yet, with how many events are in flight: the next event
-  // of the group is checked against them, so that two events naming the same `previous` never both
-  // pass.
-  std::unordered_map<ConvId, std::pair<policy::seance::SeanceState, int>, ConvIdHash> staged_;
 };
 
 }  // namespace cercle::domain

@@ -41,11 +41,6 @@ bool signed_with(const v1::SignedSeanceEvent& s, std::string_view key) {
 
 }  // namespace
 
-const seance::SeanceState& Groups::seance_of(const ConvState& conv) const {
-  auto it = staged_.find(conv.id);
-  return it == staged_.end() ? conv.seance : it->second.first;
-}
-
 void Groups::post_seance_event(DeviceId actor, const ConvId& conv_id, const std::string& bytes,
                                Done<Ok> done) {
   auto found = group_of(actor, conv_id, true);
@@ -68,7 +63,9 @@ void Groups::post_seance_event(DeviceId actor, const ConvId& conv_id, const std:
   const uint64_t seq = conv.last_seq + 1;  // What append_event gives it.
   const seance::Facts facts{conv.id.str(), conv.policy, group_rules::members(directory(), conv),
                             seq};
-  const seance::SeanceState& before = seance_of(conv);
+  // A Change updates memory when it is submitted (change.h): the next event is checked against
+  // this one's state, durable or not, so two naming the same `previous` never both pass.
+  const seance::SeanceState& before = conv.seance;
   auto after = seance::apply(before, signed_event, facts);
   if (!after) return done(seance_refused(after.error()));
   Conversations::GroupChange edit{conv, {}, {}};
@@ -79,18 +76,10 @@ void Groups::post_seance_event(DeviceId actor, const ConvId& conv_id, const std:
     edit.header.erasures.push_back(
         {before.open_seq + 1, seq - 1, now + int64_t{rules.erase_delay_minutes()} * 60'000});
   }
-  edit.header.seance = *after;
-  auto& staged = staged_[conv.id];
-  staged.first = std::move(*after);
-  ++staged.second;
+  edit.header.seance = std::move(*after);
   v1::GroupEvent group_event;
   *group_event.mutable_seance() = std::move(signed_event);
-  record(ctx_.change(), std::move(edit), actor, std::move(group_event),
-         [this, id = conv.id, done = std::move(done)](Result<Ok> r) {
-           auto it = staged_.find(id);
-           if (it != staged_.end() && --it->second.second == 0) staged_.erase(it);
-           done(std::move(r));
-         });
+  record(ctx_.change(), std::move(edit), actor, std::move(group_event), std::move(done));
 }
 
 bool Groups::erase_seances(const ConvState& conv, int64_t now_ms) {
