@@ -5,35 +5,12 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include <google/protobuf/unknown_field_set.h>
-
 namespace cercle::domain {
 
 namespace {
 
 constexpr size_t kMaxLabelBytes = 64;
 constexpr size_t kMaxPresentationBytes = 500;
-// ContactLinkRecord has no presentation field yet: it is kept as the record's unknown field 7,
-// which is exactly how a `string presentation = 7;` field would be stored, so that adding the
-// field to records.proto later reads these records as they are.
-constexpr int kPresentationField = 7;
-
-void set_presentation(storage::ContactLinkRecord& r, const std::string& presentation) {
-  if (presentation.empty()) return;
-  r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(kPresentationField, presentation);
-}
-
-std::string presentation_of(const storage::ContactLinkRecord& r) {
-  const auto& fields = r.GetReflection()->GetUnknownFields(r);
-  for (int i = 0; i < fields.field_count(); ++i) {
-    const auto& f = fields.field(i);
-    if (f.number() == kPresentationField &&
-        f.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
-      return f.length_delimited();
-    }
-  }
-  return {};
-}
 constexpr int64_t kHourMs = 3'600'000;
 
 // 128 random bits, base64url without padding: 22 characters that survive any URL.
@@ -67,7 +44,7 @@ Status ContactLinks::load() {
         }
         links_[std::string(token)] = ContactLinkState{
             r.owner_account(), r.label(), r.created_ms(),    r.expires_ms(), r.revoked(),
-            r.registrations(), {},        presentation_of(r)};
+            r.registrations(), {},        r.presentation()};
         last_created_ms_ = std::max(last_created_ms_, r.created_ms());
       });
   if (!scanned) return scanned;
@@ -82,7 +59,7 @@ void ContactLinks::put(Change& change, const std::string& token, ContactLinkStat
   r.set_expires_ms(link.expires_ms);
   r.set_revoked(link.revoked);
   r.set_registrations(link.registrations);
-  set_presentation(r, link.presentation);
+  r.set_presentation(link.presentation);
   change.batch().put_contact_link(token, r);
   change.on_commit([this, token, link = std::move(link)]() mutable {
     links_.insert_or_assign(token, std::move(link));
