@@ -90,6 +90,7 @@ test("a séance: opened, the charter confirmed before writing, a hand, the floor
   await closedBox(alex.page).getByText("La parole est à sam. Levez la main pour parler.").waitFor();
   await bar(alex.page).locator("p.seance-state", { hasText: "La parole est à sam." }).waitFor();
   await expectAccessible(alex.page, "la barre de séance (la parole à sam)");
+  await expectAccessible(page, "la barre de séance, vue par l'animatrice");
 
   await sam.page.locator("form.composer textarea").fill("Je prends la parole.");
   await sam.page.locator("form.composer").getByRole("button", { name: "Envoyer" }).click();

@@ -100,7 +100,7 @@ export class ConversationScreen implements Screen {
       { class: "conversation" },
       this.heading,
       h("p", { class: "muted" }, t("convEncrypted")),
-      isHelper ? h("p", {}, h("a", { href: "#/" }, t("convBack"))) : h("p", { class: "warning-inline" }, t("browserWarning")),
+      isHelper ? h("p", {}, h("a", { href: "#/", class: "back" }, t("convBack"))) : h("p", { class: "warning-inline" }, t("browserWarning")),
       this.groupBox,
       h("h2", { class: "sr-only" }, t("convMessages")),
       this.empty,
