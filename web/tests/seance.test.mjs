@@ -4,7 +4,9 @@
 // and confirms it before writing; sam raises a hand and is given the floor, alex's box says the floor
 // is sam's while sam writes; the séance closes and the boxes say so again; the opening is said to sam
 // in a polite region, and not to alex, who is in a safety-kit pause; axe on the séance bar.
+// CERCLE_SCREENSHOTS=<dir> keeps screenshots of the séance bar (docs/animer-un-groupe.md uses them).
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor } from "./support.mjs";
 
@@ -28,6 +30,12 @@ async function openGroup(page, name) {
   await page.getByRole("link", { name: "Conversations", exact: true }).click();
   await page.getByRole("link", { name }).first().click();
   await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+const SHOTS = process.env.CERCLE_SCREENSHOTS;
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
 const closedBox = (page) => page.locator("p.warning-inline.closed");
@@ -75,6 +83,7 @@ test("a séance: opened, the charter confirmed before writing, a hand, the floor
   await bar(sam.page).getByRole("heading", { name: "La charte du groupe" }).waitFor();
   await closedBox(sam.page).getByText("Confirmez la charte ci-dessus pour écrire.").waitFor();
   await expectAccessible(sam.page, "la barre de séance (charte)");
+  await shot(sam.page, "seance-charte");
   await button(sam.page, "J'ai lu la charte, je la respecte").click();
   await closedBox(sam.page).waitFor({ state: "hidden" });
   await button(alex.page, "J'ai lu la charte, je la respecte").click();
@@ -91,6 +100,7 @@ test("a séance: opened, the charter confirmed before writing, a hand, the floor
   await bar(alex.page).locator("p.seance-state", { hasText: "La parole est à sam." }).waitFor();
   await expectAccessible(alex.page, "la barre de séance (la parole à sam)");
   await expectAccessible(page, "la barre de séance, vue par l'animatrice");
+  await shot(page, "seance-animation");
 
   await sam.page.locator("form.composer textarea").fill("Je prends la parole.");
   await sam.page.locator("form.composer").getByRole("button", { name: "Envoyer" }).click();
