@@ -101,6 +101,7 @@ Status Client::Impl::load() {
     }
     c.join_requests.insert(r.join_requests().begin(), r.join_requests().end());
     c.profile = r.profile();
+    c.seance = r.seance();
     convs.emplace(c.id, std::move(c));
   }
   return Ok{};

@@ -66,6 +66,23 @@ struct GroupRules {
   std::vector<std::string> facilitators;
   std::vector<std::string> banned;
   std::vector<std::string> muted;
+  // Séances (meetings): nullopt, the group has none. Facilitators are never constrained.
+  struct Seances {
+    bool write_only_in_seance = false;  // Messages only while a séance is open.
+    bool turn_taking = false;           // While the floor is given, only its holder writes.
+    bool erase_after = false;           // A séance's messages are erased...
+    uint32_t erase_delay_minutes = 0;   // ...this long after it closes.
+  };
+  std::optional<Seances> seances;
+};
+
+// The group's séance as this device applied its signed events (each checked with its own keys).
+struct Seance {
+  bool open = false;
+  int64_t since_ms = 0;                // The server's time of the opening (open only).
+  std::string floor;                   // Who holds the floor; empty: nobody (everyone may write).
+  std::vector<std::string> hands;      // Raised hands.
+  std::vector<std::string> confirmed;  // Who confirmed the charter in this séance.
 };
 
 struct Invitation {
@@ -142,6 +159,11 @@ struct Event {
     // A facilitator (`by`) published the group's public listing under the name `detail` (checked:
     // signed with their leaf key); an empty `detail`: the listing was withdrawn.
     kListingPublished,
+    // A séance event checked and applied: `detail` says which ("opened", "closed", "floor_given",
+    // "floor_back", "hand_raised", "hand_lowered", "charter_confirmed"), `by` its author, `seq` its
+    // log seq; for floor_given and hand_lowered, `message.sender` is whom it names. seance() gives
+    // the state now.
+    kSeance,
   };
   Kind kind = Kind::kMessage;
   std::string conversation;
@@ -226,7 +248,8 @@ class Client {
   // The group's rules. Errors: kNotFound (also: a conversation without rules, such as a direct
   // one).
   Result<GroupRules> rules(const std::string& conversation) const;
-  // Changes the join rule, relatives, retention, charter and objection delay (not the roles, bans
+  // Changes the join rule, relatives, retention, charter, objection delay and séance rules (not the
+  // roles, bans
   // or mutes, which have their own calls). Errors: kRefused, kServer (FORBIDDEN: not a
   // facilitator).
   Status set_rules(const std::string& conversation, const GroupRules& rules);
@@ -239,6 +262,22 @@ class Client {
   // The newest profile this device accepted. Errors: kNotFound (no such conversation, or no
   // profile known yet: a group never named, or a newcomer whose adder has not sent it yet).
   Result<GroupProfile> group_profile(const std::string& conversation) const;
+  // Séances (client_seances.cpp). Each signs an event with this device's leaf key and posts it;
+  // after SEANCE_CONFLICT (another came first) it waits for that one and signs once more; it
+  // returns once this device applied its own event. Facilitators open, close and give or take back
+  // the floor; any member raises or lowers their hand and confirms the charter in force (needed
+  // before writing in a séance). Errors: kNotFound (no such group, or no rules), kServer
+  // (FORBIDDEN: the relay refused it; SEANCE_CONFLICT twice), kNetwork (not applied in time).
+  Status open_seance(const std::string& conversation, uint32_t planned_minutes = 0);
+  Status close_seance(const std::string& conversation);
+  Status give_floor(const std::string& conversation, std::string_view handle);
+  Status take_floor_back(const std::string& conversation);
+  Status raise_hand(const std::string& conversation);
+  // Lowers `handle`'s hand (empty: one's own; another's: facilitators).
+  Status lower_hand(const std::string& conversation, std::string_view handle = {});
+  Status confirm_charter(const std::string& conversation);
+  // Errors: kNotFound.
+  Result<Seance> seance(const std::string& conversation) const;
   // Gives (kFacilitator) or takes back (kMember) the facilitator role.
   Status set_role(const std::string& conversation, std::string_view handle, Role role);
   // Removes every device of `handle` and bans the account from the group; unban() lifts it.

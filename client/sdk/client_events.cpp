@@ -108,6 +108,7 @@ void Client::Impl::apply_event(Conv& conv, const v1::Delivery& d) {
   v1::GroupEvent e;
   if (!conv.state || !e.ParseFromString(d.payload()))
     return warn(conv, "a group event could not be read");
+  if (e.has_seance()) return apply_seance(conv, e, d);
   const auto rules = group_policy(*conv.state);
   auto facilitator = [&](const std::string& h) {
     return rules && policy::role_of(*rules, h) == v1::FACILITATOR;

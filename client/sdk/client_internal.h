@@ -52,6 +52,7 @@ struct Conv {
   std::set<std::string> join_requests;  // Open groups: handles that asked to join.
   std::set<std::string> tried;  // Invitations and join requests this session tried to add once.
   std::string profile;  // The newest group profile accepted (an encoded v1::SignedGroupProfile).
+  local::SeanceRecord seance;  // The séance state this device applied (client_seances.cpp).
 };
 
 Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
@@ -182,6 +183,11 @@ struct Client::Impl {
   void apply_app_content(Conv& conv, const mls::Bytes& plaintext);
   // Sends the profile held (if any) to the group: after an Add, so that the newcomer learns it.
   void hand_on_profile(Conv& conv);
+
+  // client_seances.cpp
+  // A séance event the relay delivered (GroupEvent.seance): checked with this device's own facts
+  // (its tree's leaf keys, the rules in force, the delivery's seq); refused: a kWarning, no change.
+  void apply_seance(Conv& conv, const v1::GroupEvent& e, const v1::Delivery& d);
 
   // client_moderation.cpp
   std::optional<Report> open_report(const v1::ReportReceived& r) const;

@@ -298,6 +298,11 @@ Result<GroupRules> Client::rules(const std::string& conversation) const {
   }
   r.banned.assign(p->banned().begin(), p->banned().end());
   r.muted.assign(p->muted().begin(), p->muted().end());
+  if (p->has_seances()) {
+    const auto& s = p->seances();
+    r.seances = GroupRules::Seances{s.write_only_in_seance(), s.turn_taking(), s.erase_after(),
+                                    s.erase_delay_minutes()};
+  }
   return r;
 }
 
@@ -335,6 +340,15 @@ Status Client::set_rules(const std::string& conversation, const GroupRules& rule
     p.set_retention_days(rules.retention_days);
     p.set_charter(rules.charter);
     p.set_objection_hours(rules.objection_hours);
+    if (!rules.seances) {
+      p.clear_seances();
+      return Ok{};
+    }
+    auto& s = *p.mutable_seances();
+    s.set_write_only_in_seance(rules.seances->write_only_in_seance);
+    s.set_turn_taking(rules.seances->turn_taking);
+    s.set_erase_after(rules.seances->erase_after);
+    s.set_erase_delay_minutes(rules.seances->erase_delay_minutes);
     return Ok{};
   });
 }

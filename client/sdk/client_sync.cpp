@@ -31,6 +31,7 @@ Status Client::Impl::save(Conv& conv) {
   for (const auto& [nonce, i] : conv.invitations) *r.add_invitations() = i;
   for (const auto& h : conv.join_requests) r.add_join_requests(h);
   r.set_profile(conv.profile);
+  *r.mutable_seance() = conv.seance;
   if (auto s = store->put("conv/" + to_hex(conv.id), r.SerializeAsString()); !s) return s;
   conv.dirty = false;
   return Ok{};
