@@ -7,11 +7,10 @@
 
 #include <array>
 #include <boost/json.hpp>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "case_json.h"
 #include "case_keys.h"
 #include "cercle/policy/policy.h"
 
@@ -19,30 +18,14 @@ namespace cercle::policy {
 namespace {
 
 namespace json = boost::json;
+using cases::list;
+using cases::text;
 
 using Keys = CaseKeys;
-
-json::object load_cases() {
-  std::ifstream in(std::string(CERCLE_SOURCE_DIR) + "/lib/policy/policy_cases.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str()).as_object();
-}
-
-std::string text(const json::object& o, std::string_view key, std::string fallback = {}) {
-  const auto* v = o.if_contains(key);
-  return v ? std::string(v->as_string()) : fallback;
-}
 
 // Milliseconds are written as decimal strings where they pass 2^53 (JavaScript's exact integers).
 int64_t millis(const json::value& v) {
   return v.is_string() ? std::stoll(std::string(v.as_string())) : v.to_number<int64_t>();
-}
-
-const json::array& list(const json::object& o, std::string_view key) {
-  static const json::array kEmpty;
-  const auto* v = o.if_contains(key);
-  return v ? v->as_array() : kEmpty;
 }
 
 v1::GroupPolicy policy_from(const json::value& v) {
@@ -131,7 +114,7 @@ Change change_from(const json::object& commit, const std::string& conversation, 
 }
 
 TEST(PolicyCases, EveryCaseGetsItsExactAnswer) {
-  const json::object file = load_cases();
+  const json::object file = cases::load("policy_cases.json");
   const auto& cases = file.at("cases").as_array();
   ASSERT_GE(cases.size(), 40u);
   Keys keys;
@@ -162,7 +145,7 @@ Member leaf_from(const json::object& o, Keys& keys) {
 }
 
 TEST(PolicyCases, EveryLeafChangeGetsItsExactAnswer) {
-  const json::object file = load_cases();
+  const json::object file = cases::load("policy_cases.json");
   Keys keys;
   for (const auto& v : file.at("leaf_changes").as_array()) {
     const auto& c = v.as_object();
@@ -180,7 +163,7 @@ TEST(PolicyCases, EveryLeafChangeGetsItsExactAnswer) {
 // what a client reads from MLS messages before these checks (client_rules.cpp, groups.ts), except
 // INVITATION_DECLINED, numbered later.
 TEST(PolicyCases, EveryRefusalOfTheSharedChecksHasACase) {
-  const json::object file = load_cases();
+  const json::object file = cases::load("policy_cases.json");
   std::set<std::string> expected;
   for (const char* section : {"cases", "leaf_changes"}) {
     for (const auto& v : file.at(section).as_array())

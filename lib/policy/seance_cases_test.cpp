@@ -6,10 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "case_json.h"
 #include "case_keys.h"
 #include "cercle/policy/seance.h"
 
@@ -17,24 +16,8 @@ namespace cercle::policy::seance {
 namespace {
 
 namespace json = boost::json;
-
-json::object load_cases() {
-  std::ifstream in(std::string(CERCLE_SOURCE_DIR) + "/lib/policy/seance_cases.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str()).as_object();
-}
-
-std::string text(const json::object& o, std::string_view key, std::string fallback = {}) {
-  const auto* v = o.if_contains(key);
-  return v ? std::string(v->as_string()) : fallback;
-}
-
-const json::array& list(const json::object& o, std::string_view key) {
-  static const json::array kEmpty;
-  const auto* v = o.if_contains(key);
-  return v ? v->as_array() : kEmpty;
-}
+using cases::list;
+using cases::text;
 
 std::set<std::string> handles(const json::array& a) {
   std::set<std::string> out;
@@ -167,7 +150,7 @@ std::set<std::string> run_case(const json::object& file, const json::object& c, 
 }
 
 TEST(SeanceCases, EveryEventAndEveryGateGetsItsExactAnswer) {
-  const json::object file = load_cases();
+  const json::object file = cases::load("seance_cases.json");
   const auto& cases = file.at("cases").as_array();
   ASSERT_GE(cases.size(), 40u);
   CaseKeys keys;
@@ -186,7 +169,7 @@ TEST(SeanceCases, EveryEventAndEveryGateGetsItsExactAnswer) {
 }
 
 TEST(SeanceCases, EveryGateHasACase) {
-  const json::object file = load_cases();
+  const json::object file = cases::load("seance_cases.json");
   std::set<std::string> seen;
   for (const auto& c : file.at("cases").as_array()) {
     for (const auto& w : list(c.as_object(), "writes")) seen.insert(text(w.as_object(), "expect"));

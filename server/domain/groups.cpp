@@ -58,6 +58,19 @@ Result<const InvitationState*> Groups::invitation(const ConvState& conv,
   return &it->second;
 }
 
+Result<Groups::InviteeCall> Groups::invitee_call(DeviceId actor, const ConvId& conv_id,
+                                                 const std::string& nonce) const {
+  auto found = group_of(actor, conv_id, false);
+  if (!found) return std::move(found).error();
+  auto i = invitation(*found->conv, nonce);
+  if (!i) return std::move(i).error();
+  const DeviceState* device = identity_.device(actor);
+  if (!device || device->account != (*i)->invitee) {
+    return refused("this invitation is for someone else");
+  }
+  return InviteeCall{found->conv, *i};
+}
+
 void Groups::notify_account(AccountId account_id, const v1::Event& event) {
   const AccountState* account = identity_.account(account_id);
   if (account) outbox_.notify(account->devices, event);
@@ -208,19 +221,16 @@ void Groups::revoke_invitation(DeviceId actor, const ConvId& conv_id, const std:
 
 void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
                                Done<Ok> done) {
-  auto found = group_of(actor, conv_id, false);
-  if (!found) return done(std::move(found).error());
-  const ConvState& conv = *found->conv;
-  auto i = invitation(conv, nonce);
-  if (!i) return done(std::move(i).error());
-  const DeviceState* device = identity_.device(actor);
-  if (!device || device->account != (*i)->invitee)
-    return done(refused("this invitation is for someone else"));
-  if ((*i)->declined) return done(invalid("this invitation was declined"));
+  auto call = invitee_call(actor, conv_id, nonce);
+  if (!call) return done(std::move(call).error());
+  const ConvState& conv = *call->conv;
+  const InvitationState& invited = *call->invitation;
+  if (invited.declined) return done(invalid("this invitation was declined"));
   const int64_t now = ctx_.clock.now_ms();
-  if (!pending(**i, now)) return done(invalid("this invitation was revoked, used or has expired"));
-  if ((*i)->accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
-  InvitationState accepted = **i;
+  if (!pending(invited, now))
+    return done(invalid("this invitation was revoked, used or has expired"));
+  if (invited.accepted_ms != 0) return done(Ok{});  // Accepted already, from another device.
+  InvitationState accepted = invited;
   accepted.accepted_ms = now;
   v1::GroupEvent event;
   event.set_accepted(nonce);
@@ -229,20 +239,16 @@ void Groups::accept_invitation(DeviceId actor, const ConvId& conv_id, const std:
 
 void Groups::decline_invitation(DeviceId actor, const ConvId& conv_id, const std::string& nonce,
                                 Done<Ok> done) {
-  auto found = group_of(actor, conv_id, false);
-  if (!found) return done(std::move(found).error());
-  const ConvState& conv = *found->conv;
-  auto i = invitation(conv, nonce);
-  if (!i) return done(std::move(i).error());
-  const DeviceState* device = identity_.device(actor);
-  if (!device || device->account != (*i)->invitee)
-    return done(refused("this invitation is for someone else"));
-  if ((*i)->declined) return done(Ok{});  // Declined already, from another device.
+  auto call = invitee_call(actor, conv_id, nonce);
+  if (!call) return done(std::move(call).error());
+  const ConvState& conv = *call->conv;
+  const InvitationState& invited = *call->invitation;
+  if (invited.declined) return done(Ok{});  // Declined already, from another device.
   // Accepted but not used yet is still pending: the invitee may change their mind until then.
-  if (!pending(**i, ctx_.clock.now_ms())) {
+  if (!pending(invited, ctx_.clock.now_ms())) {
     return done(invalid("this invitation was revoked, used or has expired"));
   }
-  InvitationState declined = **i;
+  InvitationState declined = invited;
   declined.declined = true;
   v1::GroupEvent event;
   event.set_declined(nonce);

@@ -131,6 +131,14 @@ class Groups {
   // The group and the actor's handle, if the actor is an active member (or `member` is false).
   Result<Found> group_of(DeviceId actor, const ConvId& conv, bool member) const;
   Result<const InvitationState*> invitation(const ConvState& conv, const std::string& nonce) const;
+  struct InviteeCall {
+    const ConvState* conv = nullptr;
+    const InvitationState* invitation = nullptr;
+  };
+  // The group and the invitation that its invitee (`actor`'s account) answers. Error: kForbidden
+  // for anyone else, as group_of and invitation otherwise.
+  Result<InviteeCall> invitee_call(DeviceId actor, const ConvId& conv_id,
+                                   const std::string& nonce) const;
   // The listing `signed_listing` may be published in `found`'s group by `actor`.
   Status check_listing(const Found& found, DeviceId actor,
                        const v1::SignedPublicListing& signed_listing) const;
