@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { controlsWithoutNameOrRole, expectNamedControls, spokenText } from "./ax-tree.mjs";
-import { launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench } from "./support.mjs";
+import { eventually, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench } from "./support.mjs";
 
 let browser;
 
@@ -193,8 +193,14 @@ test("a group: the facilitator's screens and a member's page name every control;
 
 /** The message's node: a list item whose text reads the sender, the role, the time and the text, in that order. */
 async function expectReadInOneGo(page, selector, [who, role, text]) {
-  const time = await page.locator(`${selector} time`).first().textContent();
-  const spoken = await spokenText(page, selector);
+  // After a language switch the page draws the messages again: read the time and the spoken text
+  // of one drawing (the same time before and after the accessibility tree was read).
+  const timeNow = () => page.locator(`${selector} time`).first().textContent();
+  const { time, spoken } = await eventually("the message drawn once in the page's language", async () => {
+    const before = await timeNow();
+    const read = await spokenText(page, selector);
+    return before === (await timeNow()) && read.text.includes(role) ? { time: before, spoken: read } : null;
+  });
   assert.equal(spoken.role, "listitem");
   const at = [who, role, time, text].map((part) => spoken.text.indexOf(part));
   assert.ok(at.every((i) => i >= 0), `"${spoken.text}" holds ${JSON.stringify([who, role, time, text])}`);
