@@ -276,5 +276,44 @@ TEST_F(CliTest, GroupDeclineTellsTheGroup) {
   EXPECT_NE(told.out.find("bob a refusé l'invitation"), std::string::npos) << told.out;
 }
 
+// `group seance|charter|hand|floor`: a whole séance from the command line; the relay's refusals
+// (exit 5) say why in its own words.
+TEST_F(CliTest, GroupSeanceFromTheCommandLine) {
+  ASSERT_EQ(cli("alice", "register alice").status, 0);
+  ASSERT_EQ(cli("bob", "register bob").status, 0);
+  const std::string conv = field(cli("alice", "group create").out, "conversation");
+  ASSERT_EQ(conv.size(), 32u);
+  ASSERT_EQ(cli("alice", "group add " + conv + " bob").status, 0);
+  ASSERT_EQ(cli("alice", "group policy " + conv + " --charter 'On se respecte.'").status, 0);
+  CliRun ruled = cli("alice", "group seance rules " + conv + " --write-only --turns");
+  ASSERT_EQ(ruled.status, 0) << ruled.out;
+  CliRun outside = cli("bob", "send " + conv + " bonjour");
+  EXPECT_EQ(outside.status, 5);
+  EXPECT_NE(outside.out.find("the group writes only during a séance"), std::string::npos)
+      << outside.out;
+  ASSERT_EQ(cli("alice", "group seance open " + conv + " --minutes 90").status, 0);
+  CliRun unconfirmed = cli("bob", "send " + conv + " bonjour");
+  EXPECT_EQ(unconfirmed.status, 5);
+  EXPECT_NE(unconfirmed.out.find("confirm the group's charter first"), std::string::npos)
+      << unconfirmed.out;
+  ASSERT_EQ(cli("bob", "group charter confirm " + conv).status, 0);
+  ASSERT_EQ(cli("bob", "group hand " + conv).status, 0);
+  CliRun shown = cli("alice", "group seance show " + conv);
+  ASSERT_EQ(shown.status, 0) << shown.out;
+  EXPECT_NE(shown.out.find("\"open\":true"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("\"hands\":[\"bob\"]"), std::string::npos) << shown.out;
+  EXPECT_EQ(cli("bob", "group floor " + conv + " bob").status, 5);  // Facilitators only.
+  ASSERT_EQ(cli("alice", "group floor " + conv + " bob").status, 0);
+  EXPECT_EQ(field(cli("bob", "group seance show " + conv).out, "floor"), "bob");
+  ASSERT_EQ(cli("bob", "send " + conv + " bonjour").status, 0);
+  ASSERT_EQ(cli("alice", "group floor " + conv + " --back").status, 0);
+  ASSERT_EQ(cli("alice", "group seance close " + conv).status, 0);
+  CliRun told = cli("bob", "listen --timeout 1");
+  EXPECT_NE(told.out.find("la parole est libre (alice)"), std::string::npos) << told.out;
+  EXPECT_NE(told.out.find("alice a clos la séance"), std::string::npos) << told.out;
+  shown = cli("bob", "group seance show " + conv);
+  EXPECT_NE(shown.out.find("\"open\":false"), std::string::npos) << shown.out;
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -54,6 +54,8 @@ cercle_event_kind c_kind(Event::Kind k) {
       return CERCLE_EVENT_INVITATION_DECLINED;
     case Event::Kind::kListingPublished:
       return CERCLE_EVENT_LISTING_PUBLISHED;
+    case Event::Kind::kSeance:
+      return CERCLE_EVENT_SEANCE;
     default:
       return CERCLE_EVENT_WARNING;
   }

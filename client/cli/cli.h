@@ -52,6 +52,9 @@ void add_message_commands(CLI::App& app, Context& ctx);
 // (invitation_commands.cpp).
 void add_group_commands(CLI::App& group, Context& ctx);
 void add_invitation_commands(CLI::App& group, Context& ctx);
+// `group seance|hand|floor|charter` (seance_commands.cpp), and what a séance event says.
+void add_seance_commands(CLI::App& group, Context& ctx);
+std::string seance_text(const client::Event& e);
 // `group members` and `verify` (verify_commands.cpp): devices and safety numbers.
 void add_verify_commands(CLI::App& app, CLI::App& group, Context& ctx);
 // `device ...` and `devices` (device_commands.cpp).

@@ -77,6 +77,7 @@ void build(CLI::App& app, Globals& g, Context& ctx) {
   group->require_subcommand(1);
   add_group_commands(*group, ctx);
   add_invitation_commands(*group, ctx);
+  add_seance_commands(*group, ctx);
   add_verify_commands(app, *group, ctx);
   add_device_commands(app, ctx);
   app.footer(kFooter);  // Last: subcommands would copy it.

@@ -142,6 +142,8 @@ std::string event_text(const Event& e) {
       return e.detail.empty() ? e.by + " a retiré le groupe de la liste publique"
                               : e.by + " a publié le groupe sous le nom « " + e.detail +
                                     " » (l'association et tous les pairs le voient)";
+    case Event::Kind::kSeance:
+      return seance_text(e);
     case Event::Kind::kJoined:
       return "vous avez rejoint le groupe";
     case Event::Kind::kLeft:

@@ -167,7 +167,10 @@ typedef enum {
   CERCLE_EVENT_ADMIN_ANSWER = 13, /* detail: the admins' answer to a report. */
   CERCLE_EVENT_GROUP_PROFILE = 14, /* detail: the group's new name (members only); by: who set it. */
   CERCLE_EVENT_INVITATION_DECLINED = 15, /* invitee: who declined. */
-  CERCLE_EVENT_LISTING_PUBLISHED = 16    /* detail: the public name (empty: withdrawn); by. */
+  CERCLE_EVENT_LISTING_PUBLISHED = 16,   /* detail: the public name (empty: withdrawn); by. */
+  /* A séance event, checked: detail is "opened", "closed", "floor_given", "floor_back",
+     "hand_raised", "hand_lowered" or "charter_confirmed"; by: its author; seq. */
+  CERCLE_EVENT_SEANCE = 17
 } cercle_event_kind;
 
 typedef struct {
