@@ -166,5 +166,34 @@ TEST_F(ClientSeanceTest, AForgedSeanceEventIsIgnoredWithAWarning) {
   users_.clear();  // Before the relay they talk through.
 }
 
+// The séances a facilitator plans travel in the signed group profile: members read them, a plain
+// member cannot plan, and renaming the group keeps them.
+TEST_F(ClientSeanceTest, ThePlannedSeancesReachTheMembers) {
+  user("alice");
+  user("bob");
+  auto conv = users_["alice"]->create_group("Le mardi soir");
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(users_["alice"]->add_member(*conv, "bob").ok());
+  const std::vector<client::SeanceSlot> slots{{1'800'000'000'000, 90, true},
+                                              {1'800'600'000'000, 60, false}};
+  ASSERT_TRUE(users_["alice"]->set_seance_schedule(*conv, slots, "Europe/Paris").ok());
+  const auto planned = [&](const std::string& name) {
+    auto p = users_[name]->group_profile(*conv);
+    return p.ok() && p->schedule.size() == 2 && p->schedule[0].weekly &&
+           p->schedule[0].start_ms == 1'800'000'000'000 && p->schedule[1].duration_minutes == 60 &&
+           p->time_zone == "Europe/Paris";
+  };
+  ASSERT_TRUE(until([&] { return planned("bob"); }));
+  auto refused = users_["bob"]->set_seance_schedule(*conv, {}, "Europe/Paris");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, client::Errc::kRefused);
+  ASSERT_TRUE(users_["alice"]->set_group_profile(*conv, "Le mardi").ok());
+  ASSERT_TRUE(until([&] {
+    auto p = users_["bob"]->group_profile(*conv);
+    return p.ok() && p->name == "Le mardi";
+  }));
+  EXPECT_TRUE(planned("bob"));
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -116,11 +116,20 @@ struct Report {
 // What only a group's members read about it (the relay never sees it): set by a facilitator,
 // signed with their leaf key, sent to the group encrypted; each client keeps the newest it
 // accepted.
+// A planned séance (GroupProfile.schedule).
+struct SeanceSlot {
+  int64_t start_ms = 0;
+  uint32_t duration_minutes = 0;
+  bool weekly = false;  // Again every week at the same hour in the profile's time zone.
+};
+
 struct GroupProfile {
-  std::string name;         // At most 80 bytes.
-  std::string description;  // At most 1000 bytes.
-  uint64_t version = 0;     // Grows with each change.
-  std::string signer;       // The facilitator who set it.
+  std::string name;                  // At most 80 bytes.
+  std::string description;           // At most 1000 bytes.
+  uint64_t version = 0;              // Grows with each change.
+  std::string signer;                // The facilitator who set it.
+  std::vector<SeanceSlot> schedule;  // The séances planned (members only read it).
+  std::string time_zone;             // IANA zone of the schedule ("Europe/Paris").
 };
 
 struct ConversationSummary {
@@ -259,6 +268,10 @@ class Client {
   // (not a facilitator here), kNotFound, kServer, kNetwork.
   Status set_group_profile(const std::string& conversation, std::string_view name,
                            std::string_view description = {});
+  // Plans the group's séances (facilitators): a new profile with this schedule, signed and sent as
+  // set_group_profile() does. Errors: as there; kInvalidArgument (the group has no name yet).
+  Status set_seance_schedule(const std::string& conversation, const std::vector<SeanceSlot>& slots,
+                             std::string_view time_zone);
   // The newest profile this device accepted. Errors: kNotFound (no such conversation, or no
   // profile known yet: a group never named, or a newcomer whose adder has not sent it yet).
   Result<GroupProfile> group_profile(const std::string& conversation) const;

@@ -5,6 +5,8 @@
 // newest profile it accepted in its local store, so erasing the carrying message loses nothing.
 #include <sodium.h>
 
+#include <functional>
+
 #include "client/sdk/client_internal.h"
 
 namespace cercle::client {
@@ -154,10 +156,10 @@ void Client::Impl::hand_on_profile(Conv& conv) {
   }
 }
 
-Status Client::set_group_profile(const std::string& conversation, std::string_view name,
-                                 std::string_view description) {
-  auto& impl = *impl_;
-  if (auto s = check_profile_words(name, description); !s) return s;
+// Changes the profile held with `edit` (one version above it), signs it with this device's leaf key
+// and sends it to the group (facilitators).
+static Status change_profile(Client::Impl& impl, const std::string& conversation,
+                             const std::function<Status(v1::GroupProfile&)>& edit) {
   if (auto s = impl.require_connection(); !s) return s;
   auto found = impl.find(conversation);
   if (!found) return std::move(found).error();
@@ -167,10 +169,9 @@ Status Client::set_group_profile(const std::string& conversation, std::string_vi
   if (!rules) return make_error(Errc::kNotFound, "this conversation has no group rules");
   if (policy::role_of(*rules, impl.identity->handle()) != v1::FACILITATOR)
     return make_error(Errc::kRefused, "only a facilitator names the group");
-  v1::GroupProfile p = held(conv).value_or(v1::GroupProfile{});  // Keeps the séance schedule.
+  v1::GroupProfile p = held(conv).value_or(v1::GroupProfile{});  // Keeps what is not changed.
+  if (auto s = edit(p); !s) return s;
   p.set_conversation_id(conv.id);
-  p.set_name(std::string(name));
-  p.set_description(std::string(description));
   p.set_version(p.version() + 1);
   v1::SignedGroupProfile s;
   s.set_profile(p.SerializeAsString());
@@ -183,13 +184,45 @@ Status Client::set_group_profile(const std::string& conversation, std::string_vi
   return impl.save(conv);
 }
 
+Status Client::set_group_profile(const std::string& conversation, std::string_view name,
+                                 std::string_view description) {
+  if (auto s = check_profile_words(name, description); !s) return s;
+  return change_profile(*impl_, conversation, [&](v1::GroupProfile& p) -> Status {
+    p.set_name(std::string(name));
+    p.set_description(std::string(description));
+    return Ok{};
+  });
+}
+
+Status Client::set_seance_schedule(const std::string& conversation,
+                                   const std::vector<SeanceSlot>& slots,
+                                   std::string_view time_zone) {
+  return change_profile(*impl_, conversation, [&](v1::GroupProfile& p) -> Status {
+    if (p.name().empty())
+      return make_error(Errc::kInvalidArgument, "name the group before planning its séances");
+    p.clear_schedule();
+    for (const auto& slot : slots) {
+      auto* out = p.add_schedule();
+      out->set_start_ms(slot.start_ms);
+      out->set_duration_minutes(slot.duration_minutes);
+      out->set_weekly(slot.weekly);
+    }
+    p.set_time_zone(std::string(time_zone));
+    return Ok{};
+  });
+}
+
 Result<GroupProfile> Client::group_profile(const std::string& conversation) const {
   const Conv* conv = impl_->lookup(conversation);
   if (!conv) return make_error(Errc::kNotFound, "no such conversation on this device");
   v1::SignedGroupProfile s;
   const auto p = held(*conv, &s);
   if (!p) return make_error(Errc::kNotFound, "this device does not know the group's name yet");
-  return GroupProfile{p->name(), p->description(), p->version(), s.signer()};
+  GroupProfile out{p->name(), p->description(), p->version(), s.signer(), {}, p->time_zone()};
+  for (const auto& slot : p->schedule()) {
+    out.schedule.push_back(SeanceSlot{slot.start_ms(), slot.duration_minutes(), slot.weekly()});
+  }
+  return out;
 }
 
 // PublishGroup with `signed_listing` (empty: withdrawn); the relay checks the signer's role and
