@@ -311,6 +311,17 @@ TEST_F(CliTest, GroupSeanceFromTheCommandLine) {
   CliRun told = cli("bob", "listen --timeout 1");
   EXPECT_NE(told.out.find("la parole est libre (alice)"), std::string::npos) << told.out;
   EXPECT_NE(told.out.find("alice a clos la séance"), std::string::npos) << told.out;
+  // The planned séance travels in the signed profile (the group needs a name first).
+  EXPECT_EQ(cli("alice", "group seance schedule " + conv + " --at 2026-12-08T18:30+01:00").status,
+            1);  // No --minutes.
+  ASSERT_EQ(cli("alice", "group rename " + conv + " --name 'Le mardi'").status, 0);
+  CliRun planned = cli("alice", "group seance schedule " + conv +
+                                    " --at 2026-12-08T18:30+01:00 --minutes 90 --weekly");
+  ASSERT_EQ(planned.status, 0) << planned.out;
+  shown = cli("bob", "group seance show " + conv);
+  EXPECT_NE(shown.out.find("{\"start_ms\":1796751000000,\"minutes\":90,\"weekly\":true}"),
+            std::string::npos)
+      << shown.out;
   shown = cli("bob", "group seance show " + conv);
   EXPECT_NE(shown.out.find("\"open\":false"), std::string::npos) << shown.out;
 }

@@ -1,6 +1,9 @@
 // `cercle group seance|hand|floor|charter ...`: a groupe de parole's séances (its meetings). Each
 // action is an event signed with this device's key that every member's client checks
 // (client/sdk/client_seances.cpp); the relay holds back the messages the séance rules forbid.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -18,11 +21,48 @@ using client::Client;
 namespace json = boost::json;
 
 struct SeanceWords {
-  std::string action, conv, handle;
+  std::string action, conv, handle, at, zone = "Europe/Paris";
   bool lower = false, back = false, write_only = false, turns = false, off = false;
+  bool weekly = false;
   uint32_t minutes = 0;
   std::optional<uint32_t> erase_after;
 };
+
+// "2026-12-08T18:30+01:00" (or ...Z) as milliseconds since the epoch; nullopt if it is not that.
+std::optional<int64_t> parse_time(const std::string& at) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, used = 0;
+  if (std::sscanf(at.c_str(), "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) != 5)
+    return std::nullopt;
+  const std::string rest = at.substr(used);
+  int offset_minutes = 0;
+  if (rest != "Z") {
+    int oh = 0, om = 0;
+    if (rest.size() != 6 || (rest[0] != '+' && rest[0] != '-') ||
+        std::sscanf(rest.c_str() + 1, "%2d:%2d", &oh, &om) != 2)
+      return std::nullopt;
+    offset_minutes = (rest[0] == '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  using namespace std::chrono;
+  const year_month_day day{year{y}, month{static_cast<unsigned>(mo)},
+                           std::chrono::day{static_cast<unsigned>(d)}};
+  if (!day.ok() || h > 23 || mi > 59) return std::nullopt;
+  const auto t = sys_days{day} + hours{h} + minutes{mi} - minutes{offset_minutes};
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+// `seance schedule`: the group's planned séance (one slot; --off: none), in its signed profile.
+int set_schedule(Client& c, const SeanceWords& w) {
+  std::vector<client::SeanceSlot> slots;
+  if (!w.off) {
+    const auto start = parse_time(w.at);
+    if (!start || w.minutes == 0)
+      return fail(
+          client::make_error(client::Errc::kInvalidArgument,
+                             "give --at 2026-12-08T18:30+01:00 and --minutes N (or --off)"));
+    slots.push_back(client::SeanceSlot{*start, w.minutes, w.weekly});
+  }
+  return done(c.set_seance_schedule(w.conv, slots, w.zone));
+}
 
 // `seance rules`: sets the group's séance rules to exactly the flags given (--off: none).
 int set_seance_rules(Client& c, const SeanceWords& w) {
@@ -42,20 +82,38 @@ std::string listed(const std::vector<std::string>& v) {
   return out.empty() ? "personne" : out;
 }
 
+std::vector<client::SeanceSlot> planned(Client& c, const std::string& conv) {
+  auto p = c.group_profile(conv);
+  return p ? p->schedule : std::vector<client::SeanceSlot>{};
+}
+
 int show(Client& c, const std::string& conv, bool as_json) {
   auto s = c.seance(conv);
   if (!s) return fail(s.error());
   if (as_json) {
-    json::array hands, confirmed;
+    json::array hands, confirmed, schedule;
     for (const auto& h : s->hands) hands.push_back(json::string(h));
     for (const auto& h : s->confirmed) confirmed.push_back(json::string(h));
+    for (const auto& slot : planned(c, conv)) {
+      schedule.push_back(json::object{{"start_ms", slot.start_ms},
+                                      {"minutes", slot.duration_minutes},
+                                      {"weekly", slot.weekly}});
+    }
     std::cout << json::serialize(json::object{{"open", s->open},
                                               {"since_ms", s->since_ms},
                                               {"floor", s->floor},
                                               {"hands", hands},
-                                              {"confirmed", confirmed}})
+                                              {"confirmed", confirmed},
+                                              {"schedule", schedule}})
               << std::endl;
     return 0;
+  }
+  for (const auto& slot : planned(c, conv)) {
+    const std::time_t t = slot.start_ms / 1000;
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+    std::cout << "séance prévue : " << when << ", " << slot.duration_minutes << " min"
+              << (slot.weekly ? ", chaque semaine" : "") << "\n";
   }
   if (!s->open) {
     std::cout << "pas de séance en cours" << std::endl;
@@ -68,26 +126,31 @@ int show(Client& c, const std::string& conv, bool as_json) {
   return 0;
 }
 
-// `group seance open|close|show GROUP [--minutes N]`.
+// `group seance open|close|show|rules|schedule GROUP ...`.
 void add_seance(CLI::App& group, Context& ctx) {
   auto w = std::make_shared<SeanceWords>();
   auto* cmd = group.add_subcommand(
       "seance", "open, close or show the group's séance; set its rules (facilitators)");
-  cmd->add_option("ACTION", w->action, "open, close, show or rules")
+  cmd->add_option("ACTION", w->action, "open, close, show, rules or schedule")
       ->required()
-      ->check(CLI::IsMember({"open", "close", "show", "rules"}));
+      ->check(CLI::IsMember({"open", "close", "show", "rules", "schedule"}));
   add_conv(cmd, w->conv);
-  cmd->add_option("--minutes", w->minutes, "open: how long it is planned to last")->type_name("N");
+  cmd->add_option("--minutes", w->minutes, "open, schedule: how long it is planned to last")
+      ->type_name("N");
+  cmd->add_option("--at", w->at, "schedule: when, as 2026-12-08T18:30+01:00")->type_name("TIME");
+  cmd->add_flag("--weekly", w->weekly, "schedule: every week at that hour");
+  cmd->add_option("--zone", w->zone, "schedule: the group's time zone (default Europe/Paris)");
   cmd->add_flag("--write-only", w->write_only, "rules: messages only during a séance");
   cmd->add_flag("--turns", w->turns, "rules: while the floor is given, only its holder writes");
   cmd->add_option("--erase-after", w->erase_after,
                   "rules: erase a séance's messages MINUTES after it closes")
       ->type_name("MINUTES");
-  cmd->add_flag("--off", w->off, "rules: the group has no séances");
+  cmd->add_flag("--off", w->off, "rules, schedule: the group has none");
   on_run(cmd, ctx, Account::kNeeded, [w, &ctx](Client& c) {
     if (w->action == "open") return done(c.open_seance(w->conv, w->minutes));
     if (w->action == "close") return done(c.close_seance(w->conv));
     if (w->action == "rules") return set_seance_rules(c, *w);
+    if (w->action == "schedule") return set_schedule(c, *w);
     return show(c, w->conv, ctx.json);
   });
 }
