@@ -195,5 +195,39 @@ TEST_F(ClientSeanceTest, ThePlannedSeancesReachTheMembers) {
   EXPECT_TRUE(planned("bob"));
 }
 
+// A group whose séances are erased after closing (here at once): each member's device deletes its
+// copies of the séance's messages; what came before and after stays.
+TEST_F(ClientSeanceTest, AClosedSeancesMessagesLeaveTheMembersDevices) {
+  user("alice");
+  user("bob");
+  const std::string conv = group("alice", {"bob"});
+  auto rules = users_["alice"]->rules(conv);
+  ASSERT_TRUE(rules.ok());
+  rules->seances = client::GroupRules::Seances{false, false, true, 0};
+  ASSERT_TRUE(users_["alice"]->set_rules(conv, *rules).ok());
+  ASSERT_TRUE(until([&] {
+    auto r = users_["bob"]->rules(conv);
+    return r.ok() && r->seances && r->seances->erase_after;
+  }));
+  ASSERT_TRUE(users_["bob"]->send_text(conv, "Avant la séance.").ok());
+  ASSERT_TRUE(users_["alice"]->open_seance(conv).ok());
+  ASSERT_TRUE(users_["bob"]->send_text(conv, "Ce qui se dit ici reste ici.").ok());
+  ASSERT_TRUE(users_["alice"]->send_text(conv, "Merci Bob.").ok());
+  ASSERT_TRUE(until([&] { return sees("bob", conv, "Merci Bob."); }));
+  ASSERT_TRUE(users_["alice"]->close_seance(conv).ok());
+  ASSERT_TRUE(users_["bob"]->send_text(conv, "Après la séance.").ok());
+  ASSERT_TRUE(until([&] {
+    return !sees("bob", conv, "Merci Bob.") && !sees("alice", conv, "Ce qui se dit ici reste ici.");
+  }));
+  for (const auto& n : {"alice", "bob"}) {
+    EXPECT_FALSE(sees(n, conv, "Ce qui se dit ici reste ici.")) << n;
+    EXPECT_FALSE(sees(n, conv, "Merci Bob.")) << n;
+  }
+  ASSERT_TRUE(until([&] { return sees("alice", conv, "Après la séance."); }));
+  EXPECT_TRUE(sees("alice", conv, "Avant la séance."));
+  EXPECT_TRUE(sees("bob", conv, "Avant la séance."));
+  EXPECT_TRUE(sees("bob", conv, "Après la séance."));
+}
+
 }  // namespace
 }  // namespace cercle::testing

@@ -188,6 +188,9 @@ struct Client::Impl {
   // A séance event the relay delivered (GroupEvent.seance): checked with this device's own facts
   // (its tree's leaf keys, the rules in force, the delivery's seq); refused: a kWarning, no change.
   void apply_seance(Conv& conv, const v1::GroupEvent& e, const v1::Delivery& d);
+  // Deletes this device's copies of closed séances' messages whose erasure is due (by the
+  // server's clock), as the relay does with its own.
+  void erase_due_seances(Conv& conv);
 
   // client_moderation.cpp
   std::optional<Report> open_report(const v1::ReportReceived& r) const;

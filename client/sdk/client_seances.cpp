@@ -5,6 +5,7 @@
 // this device's leaf key and post it, once more after SEANCE_CONFLICT (as web/src/core/seances.ts).
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -90,7 +91,17 @@ void Client::Impl::apply_seance(Conv& conv, const v1::GroupEvent& e, const v1::D
   v1::SeanceEvent event;
   (void)event.ParseFromString(e.seance().event());  // apply() read it already.
   const bool opened = event.has_opened();
+  auto erasures = std::move(*conv.seance.mutable_erasures());
+  const auto rules = group_policy(*conv.state);
+  const uint64_t open_seq = conv.seance.open_seq();
+  if (event.has_closed() && rules && rules->seances().erase_after() && open_seq + 1 < d.seq()) {
+    auto* x = erasures.Add();  // Nothing kept: the séance's messages go at due time.
+    x->set_from_seq(open_seq + 1);
+    x->set_to_seq(d.seq() - 1);
+    x->set_due_ms(d.server_time_ms() + int64_t{rules->seances().erase_delay_minutes()} * 60'000);
+  }
   conv.seance = record_of(*after, opened ? d.server_time_ms() : conv.seance.opened_ms());
+  *conv.seance.mutable_erasures() = std::move(erasures);
   conv.dirty = true;
   Event out;
   out.kind = Event::Kind::kSeance;
@@ -99,6 +110,29 @@ void Client::Impl::apply_seance(Conv& conv, const v1::GroupEvent& e, const v1::D
   out.seq = d.seq();
   out.detail = kind_word(event, out.message.sender);
   events.push_back(std::move(out));
+}
+
+void Client::Impl::erase_due_seances(Conv& conv) {
+  if (conv.seance.erasures().empty()) return;
+  const int64_t now = server_now_ms();
+  auto* erasures = conv.seance.mutable_erasures();
+  const auto due = [&](const local::SeanceErasure& x) { return x.due_ms() <= now; };
+  if (std::none_of(erasures->begin(), erasures->end(), due)) return;
+  const std::string name = "history/" + to_hex(conv.id);
+  auto records = store->read_log(name);
+  if (!records) return;  // Tried again on the next pass.
+  std::vector<std::string> kept;
+  for (auto& raw : *records) {
+    local::HistoryEntry h;
+    const bool erased = h.ParseFromString(raw) &&
+                        std::any_of(erasures->begin(), erasures->end(), [&](const auto& x) {
+                          return due(x) && h.seq() >= x.from_seq() && h.seq() <= x.to_seq();
+                        });
+    if (!erased) kept.push_back(std::move(raw));
+  }
+  if (kept.size() != records->size() && !store->rewrite_log(name, kept)) return;
+  erasures->erase(std::remove_if(erasures->begin(), erasures->end(), due), erasures->end());
+  conv.dirty = true;
 }
 
 namespace {

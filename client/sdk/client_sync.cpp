@@ -382,6 +382,7 @@ Status Client::Impl::process_incoming() {
   server_events.swap(conn->events());
   for (const auto& e : server_events) on_server_event(e);
   learn_kinds();
+  for (auto& [id, conv] : convs) erase_due_seances(conv);
   if (auto s = save_dirty(); !s) return s;
   for (auto& [id, conv] : convs) commit_pending_self_removals(conv);
   for (auto& [id, conv] : convs) act_on_requests(conv);
