@@ -128,7 +128,11 @@ test("a visitor's and a helper's screens: every control has a role and a name, i
   await hp.locator("ol.messages li.msg").first().waitFor();
   await openAll(hp);
   await checkBoth(hp, "conversation de l'aidant", () => openAll(hp));
-  await hp.getByRole("link", { name: "Vérifier camille", exact: true }).click();
+  // The page may still be drawing itself again in French (its disclosures closed): open them until
+  // the link shows.
+  const verify = hp.getByRole("link", { name: "Vérifier camille", exact: true });
+  await eventually("the verify link shown", async () => (await openAll(hp), verify.isVisible()));
+  await verify.click();
   await checkBoth(hp, "vérifier", () => heading(hp, "Vérifier camille"));
 });
 
