@@ -9,6 +9,8 @@ export { ErrorCode } from "./core/proto";
 export { authTranscript } from "./core/proto";
 export * as policy from "./core/policy";
 export * as seance from "./core/seance";
+export * as seanceSchedule from "./core/seance-schedule";
+export * as seanceWhen from "./ui/seance-when";
 export * as proto from "./core/proto";
 export * as facilitator from "./testing/facilitator";
 export { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";

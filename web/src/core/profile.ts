@@ -10,7 +10,7 @@ import { concat, equalBytes, utf8 } from "./bytes";
 import * as groups from "./groups";
 import * as mls from "./mls";
 import { roleOf } from "./policy";
-import { AppContentSchema, GroupProfileSchema, Role, SignedGroupProfileSchema, type GroupProfile, type SignedGroupProfile } from "./proto";
+import { AppContentSchema, GroupProfileSchema, Role, SeanceSlotSchema, SignedGroupProfileSchema, type GroupProfile, type SignedGroupProfile } from "./proto";
 import { sign, verify, type KeyHandle } from "./signer";
 
 export const PROFILE_LABEL = "cercle-profile-v1";
@@ -22,6 +22,9 @@ export interface StoredProfile {
   name: string;
   description: string;
   version: number;
+  /** The planned séances (seance-schedule.ts) and the zone weekly ones keep their hour in; absent in records kept before. */
+  schedule?: { startMs: number; minutes: number; weekly: boolean }[];
+  timeZone?: string;
   /** The encoded SignedGroupProfile, as received or made (sent again after an Add). */
   signed: Uint8Array;
 }
@@ -79,11 +82,16 @@ export async function signProfile(
   signer: string,
   fields: { conversationId: Uint8Array; name: string; description: string; version: number },
   keep?: StoredProfile,
+  plan?: { schedule: { startMs: number; minutes: number; weekly: boolean }[]; timeZone: string },
 ): Promise<SignedGroupProfile> {
   checkLengths(fields.name, fields.description);
   // A rename keeps what else the profile held (the séance schedule), as the C++ SDK does.
   const before = keep ? fromBinary(GroupProfileSchema, signedOf(keep).profile) : undefined;
-  const profile = create(GroupProfileSchema, { schedule: before?.schedule ?? [], timeZone: before?.timeZone ?? "", ...fields, version: BigInt(fields.version) });
+  const schedule = plan
+    ? plan.schedule.map((s) => create(SeanceSlotSchema, { startMs: BigInt(s.startMs), durationMinutes: s.minutes, weekly: s.weekly }))
+    : (before?.schedule ?? []);
+  const timeZone = plan ? plan.timeZone : (before?.timeZone ?? "");
+  const profile = create(GroupProfileSchema, { schedule, timeZone, ...fields, version: BigInt(fields.version) });
   const bytes = toBinary(GroupProfileSchema, profile);
   return create(SignedGroupProfileSchema, { profile: bytes, signature: await sign(key, profileTranscript(bytes)), signer });
 }
@@ -123,7 +131,8 @@ export async function checkProfile(
 
 /** What this device keeps of an accepted (or its own) profile. */
 export function stored(signed: SignedGroupProfile, profile: GroupProfile = fromBinary(GroupProfileSchema, signed.profile)): StoredProfile {
-  return { name: profile.name, description: profile.description, version: Number(profile.version), signed: toBinary(SignedGroupProfileSchema, signed) };
+  const schedule = profile.schedule.map((s) => ({ startMs: Number(s.startMs), minutes: s.durationMinutes, weekly: s.weekly }));
+  return { name: profile.name, description: profile.description, version: Number(profile.version), schedule, timeZone: profile.timeZone, signed: toBinary(SignedGroupProfileSchema, signed) };
 }
 
 /** The signed profile kept on this device, decoded. */

@@ -35,24 +35,32 @@ export interface SeanceView {
   charter: string;
   facilitator: boolean;  // This account leads the group.
   gate: SeanceGate;      // Whether this account may write now, and why not.
+  planned: { startMs: number; minutes: number; weekly: boolean }[];  // The schedule of the group's profile.
+  zone: string;          // The IANA zone weekly séances keep their hour in ("": none given).
 }
 
-/** The séance of a group as this device sees it; undefined for a conversation without séance rules. */
+/**
+ * The séance of a group as this device sees it; undefined for a conversation with neither séance
+ * rules nor planned séances (`rules` false: séances are planned, but none can be opened).
+ */
 export function seanceView(meta: ConvMeta, me: string): SeanceView | undefined {
   const rules = meta.rules?.seances;
-  if (!meta.group || !rules) return undefined;
+  const planned = meta.profile?.schedule ?? [];
+  if (!meta.group || (!rules && !planned.length)) return undefined;
   const s = meta.seance;
   const members = new Set((meta.roster ?? []).map((r) => r.handle));
   const facilitator = (meta.roster ?? []).some((r) => r.handle === me && r.role === "facilitator");
-  const open = !!s?.openId;
+  const open = !!rules && !!s?.openId;
   const floor = s?.floor && members.has(s.floor) ? s.floor : "";
   const confirmed = !!s?.confirmed.includes(me);
   const charter = meta.rules?.charter ?? "";
   let gate: SeanceGate = "allowed";
   if (facilitator) gate = "allowed";
+  else if (!rules) gate = "allowed";
   else if (rules.writeOnlyInSeance && !open) gate = "outsideSeance";
   else if (rules.turnTaking && floor !== "" && floor !== me) gate = "floorElsewhere";
   else if (open && charter !== "" && !confirmed) gate = "charterUnconfirmed";
   const hands = (s?.hands ?? []).filter((h) => members.has(h));
-  return { rules: true, open, openedMs: s?.openedMs ?? 0, floor, hands, confirmed, charter, facilitator, gate };
+  const zone = meta.profile?.timeZone ?? "";
+  return { rules: !!rules, open, openedMs: s?.openedMs ?? 0, floor, hands, confirmed, charter, facilitator, gate, planned, zone };
 }

@@ -13,6 +13,7 @@ import type { ChatMessage, ConvMeta } from "./model";
 import { del, put, type Op } from "./store";
 import {
   ErrorCode,
+  Role,
   SeanceClosedSchema,
   SeanceEventSchema,
   SeanceFloorBackSchema,
@@ -23,12 +24,22 @@ import {
   type SeanceEvent,
   type SignedSeanceEvent,
 } from "./proto";
+import { roleOf } from "./policy";
 import type { Roster } from "./roster";
+import type { Slot } from "./seance-schedule";
 import * as s from "./seance";
 import type { StoredSeance } from "./seance-view";
 import { RelayError } from "./wire";
 
 const APPLIED_WAIT_MS = 10_000;
+
+/** Planning refused before anything is sent: the group has no name yet, or this account does not lead it. */
+export class ScheduleRefused extends Error {
+  constructor(readonly why: "unnamed" | "notFacilitator") {
+    super(why === "unnamed" ? "name the group before planning its séances" : "only a facilitator plans the group's séances");
+    this.name = "ScheduleRefused";
+  }
+}
 
 export function load(stored: StoredSeance | undefined): s.SeanceState {
   if (!stored) return s.emptyState();
@@ -147,6 +158,32 @@ export class Seances {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error("the séance event did not come back in time");
+  }
+
+  /** The group's planned séances and their zone (the profile's; empty before any). */
+  schedule(id: string): { slots: Slot[]; zone: string } {
+    const p = this.meta(id).profile;
+    return { slots: p?.schedule ?? [], zone: p?.timeZone ?? "" };
+  }
+
+  /**
+   * A facilitator plans the group's séances: a new signed profile (the name and description kept,
+   * one version up) sent to the members, as the C++ SDK's set_seance_schedule does. A group with no
+   * name yet is refused (ScheduleRefused), as there; so is a member who does not lead it.
+   */
+  async setSchedule(id: string, slots: Slot[], zone: string): Promise<void> {
+    const meta = this.meta(id);
+    const me = this.ctx.account!.handle;
+    const rules = groups.rulesOf(await this.ctx.group(id));
+    if (!rules || roleOf(rules, me) !== Role.FACILITATOR) throw new ScheduleRefused("notFacilitator");
+    if (!meta.profile) throw new ScheduleRefused("unnamed");
+    const profiles = await import("./profile");
+    const fields = { conversationId: fromHex(id), name: meta.profile.name, description: meta.profile.description, version: meta.profile.version + 1 };
+    const signed = await profiles.signProfile(this.ctx.account!.mlsKey, me, fields, meta.profile, { schedule: slots, timeZone: zone });
+    meta.profile = profiles.stored(signed);
+    await this.ctx.store.write([put("convs", id, meta)]);
+    this.ctx.changed();
+    await new (await import("./facilitate")).Facilitator(this.ctx, this.roster).sendProfile(id);
   }
 
   /** A facilitator sets the group's séance rules (a commit); `undefined` removes them. */

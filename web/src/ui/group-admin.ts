@@ -8,6 +8,7 @@ import { ft } from "../i18n-facilitator";
 import { busy, type Screen } from "./common";
 import { field, h, replace } from "./dom";
 import { actionError, profileFields, rulesFields } from "./group-forms";
+import { SeancePlan } from "./seance-plan";
 import { bannedSection, invitationsSection, membersSection, requestsSection, type AdminContext } from "./group-members";
 
 export class GroupAdminScreen implements Screen {
@@ -17,6 +18,7 @@ export class GroupAdminScreen implements Screen {
   private readonly lists = h("div", { class: "admin-lists" });
   private readonly status = h("p", { class: "notice", role: "status", tabindex: "-1" });
   private f?: Facilitator;
+  private plan?: SeancePlan;
   private shown = "";
 
   constructor(
@@ -42,7 +44,8 @@ export class GroupAdminScreen implements Screen {
     this.f = await this.m.facilitator();
     const policy = (await this.f.policy(this.id))!;
     const view = this.m.groupView(this.peer)!;
-    this.el.append(this.status, this.profileForm(view.name ?? "", view.description ?? ""), this.rulesForm(policy), this.addForm(), this.inviteForm(), this.lists);
+    this.plan = new SeancePlan(await this.m.seances(), this.id, (text) => this.say(text));
+    this.el.append(this.status, this.profileForm(view.name ?? "", view.description ?? ""), this.rulesForm(policy), this.plan.el, this.addForm(), this.inviteForm(), this.lists);
     await this.render();
   }
 
@@ -132,6 +135,7 @@ export class GroupAdminScreen implements Screen {
   }
 
   update(): void {
+    this.plan?.update();
     if (this.f) void this.render();
   }
 

@@ -1,14 +1,18 @@
 // The séance bar of a group (loaded with a group that has séance rules): the séance in words (open
 // since when, whose floor, raised hands), the buttons of this person's role, and, at each opening,
 // the charter to confirm before writing. Changes are said in a polite live region (never during a
-// safety-kit pause); "La parole est à vous" once in an alert. Gives the composer its reason to close.
+// safety-kit pause); "La parole est à vous" once in an alert. While no séance is open, the planned
+// ones are told on this person's own clocks (seance-when.ts); a group whose séances are planned
+// but that has no séance rules shows only those. Gives the composer its reason to close.
 import type { Messenger, SeanceView } from "../core/messenger";
 import type { SeanceAction } from "../core/seances";
 import { lang } from "../i18n";
 import { st } from "../i18n-seance";
+import { localZone } from "../core/seance-schedule";
 import { busy, errorText } from "./common";
 import { h, replace } from "./dom";
 import { safetyPrefs } from "./safety-prefs";
+import { scheduleLines } from "./seance-when";
 
 /** "18 h 02" in French, the page language's usual form otherwise. */
 function clock(ms: number): string {
@@ -46,12 +50,16 @@ export class SeanceBar {
   render(): string | null {
     const v = this.m.seanceView(this.peer);
     if (!v) return null;
-    const shown = JSON.stringify(v);
+    // Planned séances are told while none is open (on this device's clocks and in its language).
+    const planned = v.open ? [] : scheduleLines(v.planned, v.zone, { zone: localZone(), lang: lang(), nowMs: Date.now() });
+    const shown = JSON.stringify({ v, planned });
     if (shown !== this.shown) {
       this.shown = shown;
       this.announce(this.last, v);
       this.last = v;
-      replace(this.box, stateWords(v, this.me()), this.charter(v), this.buttons(v));
+      const plan = planned.length ? h("div", { class: "seance-plan" }, h("h3", {}, st("planTitle")), planned.map((line) => h("p", {}, line))) : null;
+      if (v.rules) replace(this.box, stateWords(v, this.me()), plan, this.charter(v), this.buttons(v));
+      else replace(this.box, plan ?? h("p", { class: "seance-state" }, st("planNone")));
     }
     if (v.gate === "outsideSeance") return st("gateOutside");
     if (v.gate === "floorElsewhere") return st("gateFloor", { name: v.floor });
@@ -63,24 +71,30 @@ export class SeanceBar {
     return this.m.account?.handle ?? "";
   }
 
+  // What changed, said once: the opening and the closing to everyone; the floor given to this
+  // person in an alert, taken back from them, or given to someone else; new raised hands to the
+  // facilitators only (they give the floor).
   private announce(before: SeanceView | undefined, v: SeanceView): void {
     if (!before || safetyPrefs()?.paused()) return;
     const me = this.me();
-    if (v.floor === me && before.floor !== me) {
-      this.alert.textContent = st("floorMine");
-      return;
-    }
+    if (v.floor === me && before.floor !== me) return this.say(this.alert, st("floorMine"));
     let text = "";
     if (v.open && !before.open) text = st("sayOpened");
     else if (!v.open && before.open) text = st("sayClosed");
+    else if (before.floor === me && v.floor !== me) text = st("sayFloorBackMine");
     else if (v.floor !== before.floor && v.floor !== "") text = st("sayFloor", { name: v.floor });
-    else {
-      const raised = v.hands.find((x) => !before.hands.includes(x) && x !== me);
-      if (raised) text = st("sayHand", { name: raised });
+    else if (v.floor !== before.floor) text = st("sayFloorFree");
+    else if (v.facilitator) {
+      const raised = v.hands.filter((x) => !before.hands.includes(x) && x !== me);
+      if (raised.length) text = st(raised.length === 1 ? "sayHand" : "sayHands", { name: raised[0], names: raised.join(", ") });
     }
-    if (!text) return;
-    this.live.textContent = "";
-    setTimeout(() => (this.live.textContent = text), 50);
+    if (text) this.say(this.live, text);
+  }
+
+  // Emptied first, then filled: the same words said twice are said again.
+  private say(region: HTMLElement, text: string): void {
+    region.textContent = "";
+    setTimeout(() => (region.textContent = text), 50);
   }
 
   private charter(v: SeanceView): HTMLElement | null {
