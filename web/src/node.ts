@@ -18,3 +18,4 @@ export { sign, generateKey } from "./core/signer";
 export * as verify from "./core/verify";
 export * as deviceChain from "./core/device-chain";
 export * as devices from "./core/devices";
+export * as reports from "./testing/reports";

@@ -78,6 +78,7 @@ export class AccountSide {
       role,
       createdMs: Date.now(),
       type: auth.type,
+      reportKey: crypto.getRandomValues(new Uint8Array(32)),
     };
   }
 

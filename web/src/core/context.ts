@@ -6,6 +6,7 @@ import * as mls from "./mls";
 import { accountKind, messageKey, type Account, type ChatMessage, type ConnState, type ConvMeta } from "./model";
 import type { GroupNotice } from "./groups";
 import type { HelloResult } from "./proto";
+import type { ReportNews } from "./reports";
 import { put, type Op, type Store } from "./store";
 import * as verify from "./verify";
 import type { VerifiedRecord } from "./verify";
@@ -37,7 +38,7 @@ export class Context {
   readonly restored = new Set<string>();
   /** Restored peers whose conversations are still to be opened (at the next connection). */
   restoredPeers: string[] = [];
-  readonly listeners = { state: new Set<Listener>(), change: new Set<Listener>(), incoming: new Set<(m: ChatMessage) => void>() };
+  readonly listeners = { state: new Set<Listener>(), change: new Set<Listener>(), incoming: new Set<(m: ChatMessage) => void>(), report: new Set<(news: ReportNews) => void>() };
   private queue: Promise<unknown> = Promise.resolve();
   /** Relay's clock minus this device's (from the times the relay stamps), once one was seen. */
   private serverOffset = -Infinity;
@@ -51,6 +52,11 @@ export class Context {
   /** Reads what the store holds: the account, conversations, restored peers and verifications. */
   async load(): Promise<void> {
     const account = await this.store.get<Account>("kv", "account");
+    if (account && !account.reportKey) {
+      // A record from before report keys: this device makes its own now (in its next leaves).
+      account.reportKey = crypto.getRandomValues(new Uint8Array(32));
+      await this.store.write([put("kv", "account", account)]);
+    }
     if (account) this.useAccount(account);
     for (const c of await this.store.list<ConvMeta>("convs")) {
       // Records written before ranges: single handled seqs.
@@ -79,6 +85,7 @@ export class Context {
       ref: mls.registerSigningKey(account.mlsKeyId, account.mlsKey),
       publicKey: account.mlsKey.publicKey,
       kind: accountKind(account.type),
+      reportKey: account.reportKey,
     };
   }
 

@@ -1,14 +1,11 @@
 // What a plain member of a groupe de parole does besides writing: asking to leave (a Remove
 // proposal of its own leaf, sent as a PROPOSAL; a facilitator's client commits it, as with the C++
-// SDK's leave) and reporting a message to the group's facilitators (sealed to each facilitator
-// device, seal.ts: the relay learns only that a report exists, from whom, about which group).
-// Part of the Messenger; single-threaded.
+// SDK's leave). Reporting a message is in reports.ts. Part of the Messenger; single-threaded.
 import { fromHex } from "./bytes";
 import type { Context } from "./context";
 import * as mls from "./mls";
-import { NoFacilitator, NotInGroup, type ChatMessage, type ConvMeta } from "./model";
+import { NotInGroup, type ConvMeta } from "./model";
 import { DeliveryKind, ErrorCode } from "./proto";
-import { encodeReport, sealTo } from "./seal";
 import { put } from "./store";
 import { markHandled } from "./watermark";
 import { RelayError } from "./wire";
@@ -67,37 +64,4 @@ export async function renewLeaving(ctx: Context): Promise<void> {
     if (Number(mls.epochOf(await ctx.group(meta.id))) === meta.leavingEpoch) continue;
     await leaveGroup(ctx, meta.peer).catch(() => {});  // Tried again after the next change.
   }
-}
-
-/** The group's facilitator devices (other than this one) with the leaf key each is sealed to. */
-async function facilitatorKeys(ctx: Context, meta: ConvMeta): Promise<{ deviceId: bigint; key: Uint8Array }[]> {
-  const facilitators = new Set((meta.roster ?? []).filter((r) => r.role === "facilitator").map((r) => r.handle));
-  const info = await ctx.requireWire().call({ case: "getConversation", value: { conversationId: fromHex(meta.id) } }, "conversation");
-  // The keys come from the group's ratchet tree; the relay only says which device sits at which leaf.
-  const leaves = mls.leaves(await ctx.group(meta.id));
-  const out: { deviceId: bigint; key: Uint8Array }[] = [];
-  for (const m of info.members) {
-    if (!facilitators.has(m.handle) || m.deviceId === ctx.account!.deviceId) continue;
-    const leaf = leaves.find((l) => l.leaf === m.leaf && l.handle === m.handle);
-    if (leaf?.signatureKey.length === 32) out.push({ deviceId: m.deviceId, key: leaf.signatureKey });
-  }
-  return out;
-}
-
-/**
- * Reports a received message of a group to its facilitators, with the reason the person gave (may
- * be empty): the text this device shows, sealed to each facilitator device. Kept as reported.
- */
-export async function reportMessage(ctx: Context, peer: string, key: string, reason: string): Promise<void> {
-  const meta = groupMeta(ctx, peer);
-  const msg = await ctx.store.get<ChatMessage>("messages", key);
-  if (!msg || msg.mine || msg.event || !msg.seq || msg.conv !== meta.id) throw new Error("not a message to report");
-  const targets = await facilitatorKeys(ctx, meta);
-  if (targets.length === 0) throw new NoFacilitator("no facilitator to report to");
-  const plain = encodeReport({ conversationId: fromHex(meta.id), seq: msg.seq, text: msg.text, reason, reporter: ctx.account!.handle });
-  const reports = targets.map((f) => ({ deviceId: f.deviceId, sealed: sealTo(f.key, plain) }));
-  await ctx.requireWire().call({ case: "reportToFacilitators", value: { conversationId: fromHex(meta.id), reports } }, "done");
-  msg.reported = true;
-  await ctx.store.write([put("messages", msg.key, msg)]);
-  ctx.changed();
 }

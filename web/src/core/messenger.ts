@@ -41,6 +41,7 @@ export class Messenger {
   private readonly outbox: Outbox;
   private pruneTimer?: ReturnType<typeof setInterval>;
   private renewing = false;  // A request to leave is being made again.
+  private reportsHeld = false;  // A report came: reports.ts is loaded and may hold some back.
 
   private constructor(opts: MessengerOptions) {
     const ctx = (this.ctx = new Context(opts.store, opts.now ?? Date.now));
@@ -186,13 +187,25 @@ export class Messenger {
   private onPush(wire: Wire, frame: ServerFrame): void {
     if (frame.kind.case === "deliveries") {
       const batch = frame.kind.value.deliveries;
-      void this.ctx.exclusive(() => this.inbox.handleBatch(wire, batch)).then(() => this.renewLeaving());
+      void this.ctx.exclusive(() => this.inbox.handleBatch(wire, batch)).then(() => this.renewLeaving()).then(() => this.retryReports());
     } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "keyPackagesLow") {
       void this.own.refillKeyPackages(wire).catch(() => {});
     } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "invitationReceived") {
       this.invites.learn(frame.kind.value.kind.value.signedInvitation);
       this.ctx.changed();
+    } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "reportReceived") {
+      const r = frame.kind.value.kind.value;
+      this.reportsHeld = true;  // From now on, reports held back are tried again after each batch.
+      void this.reports().then((x) => x.receive(r)).catch(() => {});
+    } else if (frame.kind.case === "event" && frame.kind.value.kind.case === "adminAnswer") {
+      const a = frame.kind.value.kind.value;
+      void this.reports().then((x) => x.answered(a.reportId, a.text)).catch(() => {});
     }
+  }
+
+  /** Reports held back until this device caught up with their group are checked again (reports.ts). */
+  private async retryReports(): Promise<void> {
+    if (this.reportsHeld) await (await this.reports()).retry();
   }
 
   /** A request to leave a group that an epoch change dropped is made again (member.ts). */
@@ -286,7 +299,28 @@ export class Messenger {
 
   /** Reports a received group message to the group's facilitators (sealed to their devices). */
   async reportMessage(peer: string, key: string, reason: string): Promise<void> {
-    return (await import("./member")).reportMessage(this.ctx, peer, key, reason);
+    return (await import("./reports")).reportMessage(this.ctx, peer, key, reason);
+  }
+
+  /** Reports a received group message to the instance's admins (its text revealed to them); returns the report's number. */
+  async reportToAdmins(peer: string, key: string, reason: string): Promise<string> {
+    return (await import("./reports")).reportToAdmins(this.ctx, peer, key, reason);
+  }
+
+  /** The reports this facilitator device keeps (reports.ts, loaded on demand). */
+  async reports(): Promise<import("./reports").Reports> {
+    return new (await import("./reports")).Reports(this.ctx);
+  }
+
+  /** How many reports this device keeps open for a group (a facilitator's). */
+  openReports(peer: string): number {
+    return this.ctx.convs.get(peer.slice(1))?.reportsOpen ?? 0;
+  }
+
+  /** A report was kept on this device, or the admins answered one of this account's. */
+  onReport(fn: (news: import("./reports").ReportNews) => void): () => void {
+    this.ctx.listeners.report.add(fn);
+    return () => this.ctx.listeners.report.delete(fn);
   }
 
   /** Séance actions (seances.ts, loaded on demand). */

@@ -1,10 +1,11 @@
 // The members of an MLS group as this client reads them (mls.ts re-exports all of it): each leaf's
-// handle (basic credentials only), signature key and account type (leaf extension 0xF0A1), this
+// handle (basic credentials only), signature key, account type (leaf extension 0xF0A1) and report
+// key (0xF0A2), this
 // device's leaf, the group's rules bytes (context extension 0xF0A0), and what a proposal does for
 // the rules check (policy.ts). Pure functions over ts-mls states.
 import type { ClientState, LeafNode, Proposal } from "ts-mls";
 import { fromUtf8 } from "./bytes";
-import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindOfExtension, type ProposalFacts } from "./policy";
+import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, REPORT_KEY_EXTENSION, kindOfExtension, type ProposalFacts } from "./policy";
 
 /** A member's leaf: who it is and what it declares. */
 export interface Leaf {
@@ -13,18 +14,22 @@ export interface Leaf {
   basic: boolean;
   signatureKey: Uint8Array;
   professional: boolean;
+  /** The device's report key (0xF0A2): undefined when the leaf has none, null when it is not 32 bytes. */
+  reportKey?: Uint8Array | null;
 }
 
 /** A leaf node as the rules see it (a credential that is not basic names nobody: handle ""). */
 export function memberOf(leaf: LeafNode, index: number): Leaf {
   const ext = leaf.extensions.find((e) => e.extensionType === ACCOUNT_TYPE_EXTENSION);
   const basic = leaf.credential.credentialType === "basic";
+  const report = leaf.extensions.find((e) => e.extensionType === REPORT_KEY_EXTENSION)?.extensionData;
   return {
     leaf: index,
     handle: leaf.credential.credentialType === "basic" ? fromUtf8(leaf.credential.identity) : "",
     basic,
     signatureKey: leaf.signaturePublicKey,
     professional: kindOfExtension(ext?.extensionData) === "professional",
+    reportKey: report === undefined ? undefined : report.length === 32 ? report : null,
   };
 }
 

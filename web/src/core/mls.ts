@@ -12,7 +12,10 @@
 // Groupes de parole: every leaf carries the extension 0xF0A1 (one byte, the account type: 1 peer,
 // 2 professional), and a group's rules are its group context extension 0xF0A0 (an encoded
 // cercle.v1.GroupPolicy). Key packages list both in their capabilities, so that this client can be
-// added to groups that have them. How the members read from a state (mls-leaves.ts) is re-exported here.
+// added to groups that have them. Every leaf also carries the device's report key, 0xF0A2 (an
+// X25519 public key, listed in the capabilities too): members seal reports to it (reports.ts), as
+// a WebCrypto Ed25519 key cannot be converted to open them. ts-mls copies a leaf's extensions and
+// capabilities into the new leaf of each UpdatePath, so both stay in every leaf this device makes. How the members read from a state (mls-leaves.ts) is re-exported here.
 import {
   bytesToBase64,
   createApplicationMessage,
@@ -49,7 +52,7 @@ import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from "./bytes";
 import { genesisOf, type Genesis } from "./genesis";
 import { handleAt, leafOf, type Leaf } from "./mls-leaves";
-import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, kindExtension, type Fail, type Kind } from "./policy";
+import { ACCOUNT_TYPE_EXTENSION, POLICY_EXTENSION, REPORT_KEY_EXTENSION, kindExtension, type Fail, type Kind } from "./policy";
 import { PolicyRefusal } from "./proto";
 import { sign, verify, webCryptoEd25519, type KeyHandle } from "./signer";
 
@@ -101,6 +104,7 @@ export interface SigningIdentity {
   ref: Uint8Array;        // From registerSigningKey.
   publicKey: Uint8Array;  // Ed25519 public key.
   kind: Kind;             // The account type the relay gave at sign-in: declared in every leaf.
+  reportKey?: Uint8Array; // The device's report key (X25519 private key): its public key in every leaf.
 }
 
 export interface StoredKeyPackage {
@@ -114,6 +118,12 @@ export async function newKeyPackage(id: SigningIdentity, lastResort = false): Pr
   const cs = await suite();
   const capabilities = defaultCapabilities();
   capabilities.extensions = [...capabilities.extensions, POLICY_EXTENSION, ACCOUNT_TYPE_EXTENSION];
+  const extensions = [{ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension(id.kind) }];
+  if (id.reportKey) {
+    capabilities.extensions.push(REPORT_KEY_EXTENSION);
+    const { reportPublicKey } = await import("./seal");
+    extensions.push({ extensionType: REPORT_KEY_EXTENSION, extensionData: reportPublicKey(id.reportKey) });
+  }
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     { credentialType: "basic", identity: utf8(id.handle) },
     capabilities,
@@ -121,7 +131,7 @@ export async function newKeyPackage(id: SigningIdentity, lastResort = false): Pr
     [],
     { signKey: id.ref, publicKey: id.publicKey },
     cs,
-    [{ extensionType: ACCOUNT_TYPE_EXTENSION, extensionData: kindExtension(id.kind) }],
+    extensions,
   );
   const encoded = encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: publicPackage });
   const ref = toHex(await makeKeyPackageRef(publicPackage, cs.hash));

@@ -25,6 +25,11 @@ export interface Account {
   createdMs: number;
   /** The account type the relay gave at the last sign-in (AccountType; absent in old records: a peer). */
   type?: number;
+  /**
+   * This device's report key: an X25519 private key (32 random bytes) that reports are sealed to;
+   * its public key is in every leaf this device makes (0xF0A2). Added at load to older records.
+   */
+  reportKey?: Uint8Array;
 }
 
 export interface ConvMeta {
@@ -63,6 +68,8 @@ export interface ConvMeta {
   joinRequests?: string[];
   /** Group: the séance state built from the signed séance events this device accepted (seances.ts). */
   seance?: StoredSeance;
+  /** Group, on a facilitator's device: reports opened and kept here, not yet closed (reports.ts). */
+  reportsOpen?: number;
 }
 
 /** One person of a conversation: their devices (from the MLS leaves) and whether they were verified. */
@@ -103,6 +110,8 @@ export interface ChatMessage {
    * (no such person, a group this device is no longer in or cannot follow). */
   failCode?: number;
   reported?: boolean;      // This device's user reported it to the group's facilitators.
+  adminReport?: string;    // Reported to the instance's admins: the report's number (decimal).
+  adminAnswer?: string;    // The admins' answer to that report.
 }
 
 export interface Thread {

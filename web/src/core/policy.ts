@@ -16,6 +16,8 @@ import { verify } from "./signer";
 export const POLICY_EXTENSION = 0xf0a0;
 /** MLS leaf extension: one byte, the account type (1 peer, 2 professional; absent: a peer). */
 export const ACCOUNT_TYPE_EXTENSION = 0xf0a1;
+/** MLS leaf extension: the device's report key, an X25519 public key (32 bytes) reports are sealed to. */
+export const REPORT_KEY_EXTENSION = 0xf0a2;
 export const INVITATION_LABEL = "cercle-invitation-v1";
 
 export type Kind = "peer" | "professional";
