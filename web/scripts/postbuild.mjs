@@ -1,7 +1,9 @@
-// After vite build: writes a .gz twin of every text file (cercle-server serves it with
-// Content-Encoding: gzip) and prints the first-load size against the budget.
+// After vite build: stamps the build's version and first-load files into the service worker (a new
+// build is a new worker: it waits, src/ui/update.ts), writes a .gz twin of every text file
+// (cercle-server serves it with Content-Encoding: gzip) and prints the first-load size against the budget.
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { BUDGET_BYTES, TOTAL_BUDGET_BYTES, everything, firstLoad } from "./size.mjs";
@@ -15,6 +17,27 @@ function walk(dir) {
   });
 }
 
+/** The version: a hash of every file built but the worker itself, so any change makes a new one. */
+function version() {
+  const hash = createHash("sha256");
+  for (const p of walk(dist).sort()) {
+    const name = relative(dist, p).split("\\").join("/");
+    if (name === "sw.js" || name.endsWith(".gz")) continue;
+    hash.update(`${name}\0`).update(readFileSync(p)).update("\0");
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+function stampWorker() {
+  const file = join(dist, "sw.js");
+  const shell = firstLoad(dist).files.map((f) => `/${f.file}`).filter((f) => f.startsWith("/assets/"));
+  const source = readFileSync(file, "utf8");
+  const stamped = source.replace(/^const VERSION = "dev";$/m, `const VERSION = "${version()}";`).replace(/^const SHELL = \[\];/m, `const SHELL = ${JSON.stringify(shell)};`);
+  if (!stamped.includes(`const SHELL = ${JSON.stringify(shell)};`) || stamped.includes('const VERSION = "dev";')) throw new Error("sw.js: VERSION or SHELL not found");
+  writeFileSync(file, stamped);
+}
+
+stampWorker();
 for (const p of walk(dist)) {
   if (!/\.(html|js|css|svg|json|txt|webmanifest)$/.test(p)) continue;
   const raw = readFileSync(p);

@@ -6,6 +6,7 @@ import { App } from "./ui/app";
 import { h, replace } from "./ui/dom";
 import { continueExit, listenForEscape, safetyBar, trackHistory } from "./ui/safety";
 import { SafetyPrefs, setSafetyPrefs } from "./ui/safety-prefs";
+import { watchForUpdates } from "./ui/update";
 
 /** A page without the shell still has the safety bar (quick exit, crisis card). */
 function alone(root: HTMLElement, title: string, text: string): void {
@@ -41,7 +42,10 @@ function keepFilesForOffline(): void {
   const assets = (entries: PerformanceEntryList) => entries.map((e) => e.name).filter((n) => new URL(n).pathname.startsWith("/assets/"));
   navigator.serviceWorker
     .register("/sw.js")
-    .then(() => navigator.serviceWorker.ready)
+    .then((reg) => {
+      watchForUpdates(reg);  // A new build's worker waits until the person chooses to update (ui/update.ts).
+      return navigator.serviceWorker.ready;
+    })
     .then((reg) => {
       const send = (entries: PerformanceEntryList) => {
         const cache = assets(entries);

@@ -1,6 +1,7 @@
 // Issue 14 point 5, after a reload: with the relay down (it also serves the page's files), the
 // page opens again from what its service worker (public/sw.js) kept, and the history kept in
-// IndexedDB is read; in Debian's Chromium at 360 px against the real relay, stopped midway.
+// IndexedDB is read, and the page says in words that it is offline and that messages will leave
+// later; in Debian's Chromium at 360 px against the real relay, stopped midway.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
@@ -20,7 +21,9 @@ after(async () => {
 function allKept(page) {
   return page.evaluate(async () => {
     if (!navigator.serviceWorker.controller) return false;
-    const cache = await caches.open("cercle-files-v1");
+    const name = (await caches.keys()).find((k) => k.startsWith("cercle-files-"));  // One a build (sw.js).
+    if (!name) return false;
+    const cache = await caches.open(name);
     const kept = new Set((await cache.keys()).map((r) => new URL(r.url).pathname));
     const loaded = performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).filter((p) => p.startsWith("/assets/"));
     return kept.has("/") && loaded.length > 0 && loaded.every((p) => kept.has(p));
@@ -46,6 +49,9 @@ test("with the relay down, a reload opens the page from what it kept, and the hi
   await page.reload();
   await page.getByRole("heading", { level: 1, name: "Conversations" }).waitFor();
   await page.locator(".conn-text", { hasText: /^Le service Cercle ne répond pas\./ }).waitFor({ timeout: 20_000 });
+  // Said in words, in the polite live region too (issue 15): offline, what can be read, what happens to messages.
+  const offline = "Le service Cercle ne répond pas. Nouvel essai… Vous pouvez lire les messages gardés ici. Vos messages partiront quand la connexion revient.";
+  await page.locator('#main > [role="status"]', { hasText: exactly(offline) }).waitFor({ state: "attached" });
   await page.getByRole("link", { name: /^bob/ }).click();
   await page.getByRole("heading", { level: 1, name: "Conversation avec bob" }).waitFor();
   await page.locator("ol.messages li.msg .text", { hasText: exactly(words[2]) }).waitFor();

@@ -3,11 +3,13 @@
 // screen is fetched (dynamic import) when its address is first opened.
 import { groupKey, type ChatMessage, type Messenger } from "../core/messenger";
 import { lang, setLang, t } from "../i18n";
+import { at } from "../i18n-app";
 import { formatTime, type Screen, type Shell } from "./common";
 import { h, replace } from "./dom";
 import { noticeText } from "./notices";
 import { isExiting, learnAssociation, pushEntry, replaceEntry, safetyBar } from "./safety";
 import { safetyPrefs } from "./safety-prefs";
+import { updateBox } from "./update";
 import { VisitorScreen } from "./visitor";
 
 /** Shown when a screen's code cannot be fetched (offline since the page was loaded). */
@@ -147,7 +149,7 @@ export class App implements Shell {
     this.connBox = account ? h("div", { role: "region", "aria-label": t("connLabel") }, line) : undefined;
     replace(this.header, h("div", { class: "bar" }, h("p", { class: "brand" }, t("appName")), this.languageButton()), nav, this.connBox, this.pauseBox);
     replace(this.root, skip, this.pinned, this.header, this.main);
-    replace(this.pinned, safetyBar());
+    replace(this.pinned, safetyBar(), updateBox());
     this.updateConn();
     this.updatePause();
     this.markCurrent();
@@ -210,14 +212,14 @@ export class App implements Shell {
     if (this.connText.textContent !== text) this.connText.textContent = text;
     this.connDot.className = `dot ${s === "online" ? "online" : shown === "connecting" ? "" : "offline"}`;
     this.connRead.hidden = shown === "online" || shown === "connecting";
-    this.connRead.textContent = t("connReadHere");
+    this.connRead.textContent = `${t("connReadHere")} ${at("willSend")}`;  // The outbox sends them then.
     this.retryButton.hidden = s !== "offline";  // Also without internet: the device may be wrong about it.
     this.placeConn(shown);
     if (shown !== this.lastConnState && s !== "stopped") {
       this.lastConnState = shown;
       // Announced once per change, without the countdown.
       const said: string | undefined = ({ online: t("connOnline"), noInternet: t("connNoInternet"), offline: t("connOfflineNow"), connecting: t("connConnecting") } as Record<string, string>)[shown];
-      if (said) this.connLive.textContent = shown === "online" || shown === "connecting" ? said : `${said} ${t("connReadHere")}`;
+      if (said) this.connLive.textContent = shown === "online" || shown === "connecting" ? said : `${said} ${this.connRead.textContent}`;
     }
   }
 
