@@ -187,6 +187,8 @@ export const en: Record<Key, string> = {
   evInvitedProFor: "{by} invited {name}, a professional, who accompanies {who}.",
   evAccepted: "{name} accepted the invitation.",
   evAcceptedUnknown: "An invitation was accepted.",
+  evDeclined: "{name} said no to the invitation.",
+  evDeclinedUnknown: "Someone said no to the invitation.",
   evRevoked: "The invitation of {name} was withdrawn.",
   evRevokedUnknown: "An invitation was withdrawn.",
   evObjected: "A member objects to the invitation of {name}.",

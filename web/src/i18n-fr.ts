@@ -187,6 +187,8 @@ export const fr = {
   evInvitedProFor: "{by} a invité {name}, une personne professionnelle, qui accompagne {who}.",
   evAccepted: "{name} a accepté l'invitation.",
   evAcceptedUnknown: "Une invitation a été acceptée.",
+  evDeclined: "{name} a dit non à l'invitation.",
+  evDeclinedUnknown: "Une personne a dit non à l'invitation.",
   evRevoked: "L'invitation de {name} a été retirée.",
   evRevokedUnknown: "Une invitation a été retirée.",
   evObjected: "Un membre s'oppose à l'invitation de {name}.",

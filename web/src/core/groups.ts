@@ -81,7 +81,7 @@ export interface RulesView {
 /** Something that happened in the group, shown in the conversation (words in i18n.ts). */
 export type GroupNotice =
   | { type: "invited"; by: string; invitee: string; professional: boolean; accompanying: string; id?: string }
-  | { type: "accepted" | "revoked" | "objected"; invitee?: string; professional?: boolean }
+  | { type: "accepted" | "revoked" | "objected" | "declined"; invitee?: string; professional?: boolean }
   | { type: "joinRequest"; who: string }
   | { type: "deleted" }
   | { type: "joined"; who: string; professional: boolean }
@@ -440,7 +440,7 @@ export async function readEvent(
   const rules = rulesOf(state);
   const facilitator = (handle: string) => !!rules && roleOf(rules, handle) === Role.FACILITATOR;
   const tracked = (nonce: Uint8Array) => (invitations[toHex(nonce)] ??= { invitee: "", inviter: "", professional: false, accompanying: "" });
-  const mark = (nonce: Uint8Array, set: (t: TrackedInvitation) => void, type: "accepted" | "revoked" | "objected"): EventOutcome => {
+  const mark = (nonce: Uint8Array, set: (t: TrackedInvitation) => void, type: "accepted" | "revoked" | "objected" | "declined"): EventOutcome => {
     const t = tracked(nonce);
     set(t);
     return { notice: { type, invitee: t.invitee || undefined, professional: t.professional } };
@@ -459,8 +459,8 @@ export async function readEvent(
     case "objected":
       return mark(e.kind.value, (t) => void (t.objected = true), "objected");
     case "declined":
-      tracked(e.kind.value).declined = true;  // Shown on the inviter's admin screen; no line in the thread yet.
-      return {};
+      // The relay attests that the invitee said no (DeclineInvitation): a short line, no reason asked.
+      return mark(e.kind.value, (t) => void (t.declined = true), "declined");
     case "joinRequest":
       if (!rules || rules.joinRule !== JoinRule.OPEN_TO_PEERS) return {};
       return { notice: { type: "joinRequest", who: e.kind.value } };

@@ -31,6 +31,8 @@ export function noticeText(n: GroupNotice): string {
       return n.invitee ? t("evRevoked", { name: n.invitee }) : t("evRevokedUnknown");
     case "objected":
       return n.invitee ? t("evObjected", { name: n.invitee }) : t("evObjectedUnknown");
+    case "declined":
+      return n.invitee ? t("evDeclined", { name: n.invitee }) : t("evDeclinedUnknown");
     case "joinRequest":
       return t("evJoinRequest", { name: n.who });
     case "deleted":
