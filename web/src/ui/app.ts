@@ -6,7 +6,7 @@ import { lang, setLang, t } from "../i18n";
 import { at } from "../i18n-app";
 import { formatTime, type Screen, type Shell } from "./common";
 import { h, replace } from "./dom";
-import { noticeText } from "./notices";
+import { noticeText, threadTitle } from "./notices";
 import { isExiting, learnAssociation, pushEntry, replaceEntry, safetyBar } from "./safety";
 import { safetyPrefs } from "./safety-prefs";
 import { updateBox } from "./update";
@@ -87,6 +87,7 @@ export class App implements Shell {
       this.updateTitle();
     });
     this.m.onIncoming((msg) => this.announce(msg));
+    this.m.onReport((news) => void this.announceReport(news.kind, news.peer));
     safetyPrefs()?.onChange(() => this.pauseChanged());
     setInterval(() => {
       this.updateConn();
@@ -100,6 +101,17 @@ export class App implements Shell {
     // system notification; one added later must ask safetyPrefs().paused() first, as here.)
     if (safetyPrefs()?.paused()) return;
     this.say(announcement(msg));
+  }
+
+  /**
+   * A report kept on this device, or the admins' answer to one: said politely, naming only the
+   * group (never who, nor what). Not during a pause. The words come with the reports' texts.
+   */
+  private async announceReport(kind: "received" | "answered", peer: string): Promise<void> {
+    if (safetyPrefs()?.paused()) return;
+    const { rt } = await import("../i18n-reports");
+    const thread = this.m.threads().find((th) => th.peer === peer);
+    this.say(kind === "answered" ? rt("answered") : rt("announce", { group: thread ? threadTitle(thread) : t("groupTitle") }));
   }
 
   private say(text: string): void {
@@ -323,6 +335,8 @@ export class App implements Shell {
     if (hash === "#/groupes/nouveau" && role === "helper" && !this.m.professional) return new (await import("./group-create")).GroupCreateScreen(this, this.m);
     const admin = /^#\/ga\/([0-9a-f]+)$/.exec(hash);
     if (admin) return new (await import("./group-admin")).GroupAdminScreen(this.m, admin[1]);
+    const reports = /^#\/gr\/([0-9a-f]+)$/.exec(hash);
+    if (reports) return new (await import("./report-inbox")).ReportInboxScreen(this.m, reports[1]);
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this, this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();

@@ -8,6 +8,7 @@ import { busy, errorText, formatTime, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 import { descriptionSection, peopleSection, rosterSection, rulesSection, stateNotices } from "./group";
 import { ft } from "../i18n-facilitator";
+import { reportCount, rt } from "../i18n-reports";
 import { noticeText, threadTitle } from "./notices";
 import { safetyPrefs } from "./safety-prefs";
 import { confirmed, eraseControl, leaveControl, openReport } from "./thread-actions";
@@ -191,7 +192,7 @@ export class ConversationScreen implements Screen {
   private renderGroup(): void {
     const view = this.m.groupView(this.peer);
     const people = view ? [] : this.m.people(this.peer);
-    const shown = JSON.stringify({ view, people });
+    const shown = JSON.stringify({ view, people, reports: this.m.openReports(this.peer) });
     this.renderTitle();
     if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : this.seanceGate());
     if (this.leave) this.leave.hidden = !view || view.left || view.leaving;
@@ -199,7 +200,7 @@ export class ConversationScreen implements Screen {
     // Disclosures the user opened stay open when the list is redrawn.
     const open = new Set([...this.groupBox.querySelectorAll("details")].filter((d) => d.open).map((d) => d.dataset.key ?? "rules"));
     this.groupShown = shown;
-    if (view) replace(this.groupBox, descriptionSection(view), stateNotices(view), this.manageLink(view), rosterSection(view, this.peer), rulesSection(view));
+    if (view) replace(this.groupBox, descriptionSection(view), stateNotices(view), this.manageLink(view), this.reportsLink(view), rosterSection(view, this.peer), rulesSection(view));
     else replace(this.groupBox, peopleSection(people, this.peer));
     for (const d of this.groupBox.querySelectorAll("details")) d.open = open.has(d.dataset.key ?? "rules");
     // On a wide screen the member list starts open; on a phone it is folded so that the messages
@@ -215,6 +216,12 @@ export class ConversationScreen implements Screen {
   private manageLink(view: NonNullable<ReturnType<Messenger["groupView"]>>): HTMLElement | null {
     if (view.left || !view.roster.some((r) => r.self && r.role === "facilitator")) return null;
     return h("p", {}, h("a", { href: `#/ga/${this.peer.slice(1)}`, class: "button-link" }, ft("manageLink")));
+  }
+
+  /** The report inbox and how many reports wait there, for the group's facilitators. */
+  private reportsLink(view: NonNullable<ReturnType<Messenger["groupView"]>>): HTMLElement | null {
+    if (view.left || !view.roster.some((r) => r.self && r.role === "facilitator")) return null;
+    return h("p", {}, h("a", { href: `#/gr/${this.peer.slice(1)}`, class: "button-link" }, reportCount(this.m.openReports(this.peer))));
   }
 
   /** "Supprimer pour tout le monde", for the group's facilitators, after one question. */
@@ -321,6 +328,7 @@ export class ConversationScreen implements Screen {
   private reportable(msg: ChatMessage): HTMLElement | null {
     const view = this.m.groupView(this.peer);
     if (!view || msg.mine || !msg.seq || msg.status !== "received") return null;
+    if (msg.adminReport) return h("div", {}, h("p", { class: "muted" }, rt("adminDone")), msg.adminAnswer ? h("p", { class: "notice" }, rt("adminAnswer", { text: msg.adminAnswer })) : null);
     if (msg.reported) return h("p", { class: "muted" }, t("reportDone"));
     const facilitators = view.roster.filter((r) => r.role === "facilitator" && !r.self).map((r) => r.handle);
     if (view.left || facilitators.length === 0) return null;

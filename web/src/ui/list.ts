@@ -2,6 +2,7 @@
 // waiting for an answer, and the form that starts a conversation with a pseudonym.
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
+import { reportCount } from "../i18n-reports";
 import { busy, errorText, formatTime, peerRoute, takeFlash, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 import { threadTitle } from "./notices";
@@ -158,6 +159,8 @@ export class ListScreen implements Screen {
               { href: peerRoute(th.peer), class: count ? "thread unread" : "thread" },
               h("span", { class: "peer" }, threadTitle(th)),
               unread ? h("span", { class: count ? "badge" : "muted" }, unread) : null,
+              // A facilitator's reports to read (not during a pause, like the unread count).
+              !paused && this.m.openReports(th.peer) > 0 ? h("span", { class: "badge" }, reportCount(this.m.openReports(th.peer))) : null,
               th.lastTime ? h("time", { datetime: new Date(th.lastTime).toISOString() }, formatTime(th.lastTime)) : null,
             ),
           );

@@ -1,9 +1,10 @@
 // What a person does with a conversation besides writing: erase it from this device (a shared
-// phone), leave a groupe de parole, report a group message to the facilitators. Each action that
+// phone), leave a groupe de parole, report a group message to the facilitators or the admins. Each action that
 // cannot be undone asks first, in words that say exactly what happens. Part of the conversation
 // screen (lazy).
 import { NoFacilitator, type ChatMessage, type Messenger } from "../core/messenger";
 import { t } from "../i18n";
+import { rt } from "../i18n-reports";
 import { busy, errorText, setFlash } from "./common";
 import { field, h } from "./dom";
 
@@ -100,15 +101,18 @@ export function leaveControl(m: Messenger, peer: string, status: HTMLElement): H
 
 /**
  * The report form, in a modal card over the conversation (the list under it is redrawn at each new
- * message; a form inside it would lose what is typed): who will read it, an optional reason.
+ * message; a form inside it would lose what is typed): who will read it, an optional reason. A
+ * second choice sends it to the association's admins instead, after a screen that says plainly that
+ * this one message's text will be shown to them.
  */
 export function openReport(m: Messenger, peer: string, msg: ChatMessage, facilitators: string[], opener: HTMLElement, done: (text: string) => void): void {
   const reason = h("textarea", { name: "reason", rows: 3 });
   const f = field({ label: t("reportReason"), control: reason });
   const send = h("button", { type: "submit", class: "danger" }, t("reportSend"));
   const cancel = h("button", { type: "button", class: "secondary" }, t("reportCancel"));
+  const toAdmins = h("button", { type: "button", class: "secondary" }, rt("adminChoice"));
   const title = h("h2", { id: "report-title", tabindex: "-1" }, t("reportButtonLabel", { name: msg.sender || t("someone") }));
-  const form = h("form", { novalidate: true }, h("blockquote", {}, msg.text), h("p", {}, t("reportWho", { names: facilitators.join(", ") })), f.wrap, h("div", { class: "actions" }, send, cancel));
+  const form = h("form", { novalidate: true }, h("blockquote", {}, msg.text), h("p", {}, t("reportWho", { names: facilitators.join(", ") })), f.wrap, h("div", { class: "actions" }, send, cancel), h("p", {}, toAdmins));
   const dialog = h("dialog", { class: "crisis report", "aria-labelledby": "report-title" }, title, form);
   cancel.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
@@ -127,7 +131,54 @@ export function openReport(m: Messenger, peer: string, msg: ChatMessage, facilit
       }
     });
   });
+  toAdmins.addEventListener("click", () => {
+    form.hidden = true;
+    const ask = adminConfirmation(m, msg, {
+      yes: async () => {
+        await m.reportToAdmins(peer, msg.key, reason.value.trim());
+        dialog.close();
+        done(rt("adminDone"));
+      },
+      no: () => {
+        ask.remove();
+        form.hidden = false;
+        toAdmins.focus();
+      },
+    });
+    dialog.append(ask);
+    ask.querySelector<HTMLElement>("h3")!.focus();
+  });
   document.body.append(dialog);
   dialog.showModal();
   title.focus();
+}
+
+/** "Montrer ce message à l'association ?": what they will read (this one message), and who they will know reports. */
+function adminConfirmation(m: Messenger, msg: ChatMessage, on: { yes: () => Promise<void>; no: () => void }): HTMLElement {
+  const who = m.hello?.association?.name || rt("adminAssociation");
+  const yes = h("button", { type: "button", class: "danger" }, rt("adminYes"));
+  const no = h("button", { type: "button", class: "secondary" }, rt("adminNo"));
+  const error = h("p", { class: "error", role: "alert" });
+  yes.addEventListener("click", () =>
+    busy(yes, async () => {
+      try {
+        await on.yes();
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    }),
+  );
+  no.addEventListener("click", on.no);
+  return h(
+    "div",
+    { class: "confirm", role: "group", "aria-labelledby": "report-admin-title" },
+    h("h3", { id: "report-admin-title", tabindex: "-1" }, rt("adminAskTitle")),
+    h("p", {}, rt("adminAsk1", { who })),
+    h("blockquote", {}, msg.text),
+    h("p", {}, rt("adminAsk2")),
+    h("p", {}, rt("adminAsk3")),
+    h("p", {}, rt("adminAsk4")),
+    error,
+    h("div", { class: "actions" }, yes, no),
+  );
 }
