@@ -7,8 +7,10 @@
 // Reports a member forges (signed by another key, naming another reporter) are never shown. A member
 // reports a message to the association's admins after a confirmation screen; cercle-admin lists it
 // and the admins' answer shows beside the message. axe-core (light and dark, French and English, at
-// 360 px) on the inbox and the confirmation.
+// 360 px) on the inbox and the confirmation. CERCLE_SCREENSHOTS=<dir> keeps the guide's picture of
+// the inbox (docs/images/reports-inbox.png).
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, reports as r } from "../build-node/core.mjs";
 import { eventually, expectAccessible, launchBrowser, newPerson, PHONE, registerInPage, startServer } from "./support.mjs";
@@ -29,6 +31,12 @@ const announcer = (page) => page.locator('main > div[aria-live="polite"]');
 const status = (page) => page.locator(".report-inbox p.notice[role=status]");
 const items = (page) => page.locator("li.report-item");
 const nodeTexts = async (m) => (await f.groupMessages(m, id)).filter((x) => !x.event).map((x) => x.text);
+
+/** With CERCLE_SCREENSHOTS=<dir>, keeps a picture of the page (the guide's are made so). */
+async function shot(page, name) {
+  const dir = process.env.CERCLE_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
 
 /** Presses Tab until the focused element's accessible text is `name` (bounded), then Enter. */
 async function tabAndPress(page, name) {
@@ -95,6 +103,7 @@ test("a member's report reaches the web facilitator's inbox, live and after a re
   assert.equal(await item.locator(".report-context li.reported .text").textContent(), "Le message déplacé");
   await item.locator(".report-context li.reported").getByText("Message signalé").waitFor();
   await expectAccessible(page, "boîte des signalements", { names: true });
+  await shot(page, "reports-inbox");
   await page.getByRole("button", { name: "English" }).click();
   await page.getByRole("heading", { level: 1, name: "Reports – Les Lucioles" }).waitFor();
   await items(page).first().getByText("Their reason: Ce n'est pas gentil.").waitFor();
