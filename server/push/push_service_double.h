@@ -1,6 +1,7 @@
-// A push service for tests, on 127.0.0.1 (port 0): plain HTTP/1.1 with Beast, one request per
-// connection, on its own thread. It records what it receives and answers as the test's script
-// says; a held request gets no answer until the double ends. Thread-safe.
+// A push service for tests, on 127.0.0.1 (port 0): HTTP/1.1 with Beast, plain or over TLS with a
+// self-signed certificate made for it, one request per connection, on its own thread. It records
+// what it receives and answers as the test's script says; a held request gets no answer until the
+// double ends. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,10 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace cercle::push::testing {
 
@@ -32,13 +37,18 @@ class PushServiceDouble {
   using Script = std::function<Answer(const Received&, size_t n)>;
 
   PushServiceDouble();
+  // Serves TLS with a new self-signed certificate for the DNS name `certified_name` only.
+  explicit PushServiceDouble(const std::string& certified_name);
   ~PushServiceDouble();
   PushServiceDouble(const PushServiceDouble&) = delete;
   PushServiceDouble& operator=(const PushServiceDouble&) = delete;
 
   uint16_t port() const;
-  std::string origin() const;                            // "http://127.0.0.1:<port>"
-  std::string endpoint(const std::string& token) const;  // origin + "/push/" + token
+  // "http://127.0.0.1:<port>", or with TLS "https://<host>:<port>".
+  std::string origin(const std::string& host = "127.0.0.1") const;
+  std::string endpoint(const std::string& token, const std::string& host = "127.0.0.1") const;
+  // A client context that trusts this double's certificate (TLS only).
+  std::shared_ptr<boost::asio::ssl::context> trusting_context() const;
   void script(Script script);
   // Waits (bounded) until `count` requests have arrived.
   bool wait_for(size_t count, std::chrono::milliseconds timeout);

@@ -300,5 +300,35 @@ TEST_F(SenderTest, SendRefusesWhatCannotGoAndEverythingAfterStop) {
   EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
 }
 
+TEST_F(SenderTest, OverHttpsThePushServicesCertificateIsVerified) {
+  PushServiceDouble service("localhost");
+  options_.tls = service.trusting_context();
+  const Device device(service.endpoint("t", "localhost"));
+  start();
+  ASSERT_TRUE(sender_->send(push_for(device, "c", "over tls")).ok());
+  ASSERT_TRUE(service.wait_for(1, kWait));
+  EXPECT_EQ(open(device, service.received().at(0)), "over tls");
+  expect_vapid(service.received().at(0), "https://localhost:" + std::to_string(service.port()));
+  EXPECT_TRUE(eventually([&] { return sender_->stats().sent == 1; }));
+}
+
+TEST_F(SenderTest, AnUntrustedOrMisnamedCertificateGetsNothing) {
+  PushServiceDouble service("localhost");
+  options_.limits.max_attempts = 1;
+  const Device by_name(service.endpoint("t", "localhost"));
+  const Device by_address(service.endpoint("t", "127.0.0.1"));
+  // The system's CAs do not know the double's certificate.
+  start();
+  ASSERT_TRUE(sender_->send(push_for(by_name, "c", "x")).ok());
+  ASSERT_TRUE(eventually([&] { return sender_->stats().failed == 1; }));
+  sender_.reset();
+  // Trusted, but it names "localhost", not 127.0.0.1.
+  options_.tls = service.trusting_context();
+  start();
+  ASSERT_TRUE(sender_->send(push_for(by_address, "c", "x")).ok());
+  ASSERT_TRUE(eventually([&] { return sender_->stats().failed == 1; }));
+  EXPECT_TRUE(service.received().empty());
+}
+
 }  // namespace
 }  // namespace cercle::push
