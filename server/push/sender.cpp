@@ -44,14 +44,14 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
   using Done = std::function<void(const std::shared_ptr<Attempt>&, Reply)>;
   Attempt(Strand strand, std::shared_ptr<ssl::context> tls, Endpoint endpoint, Request request,
-          const SenderOptions& options, Done done)
+          SenderOptions options, Done done)
       : tls_(std::move(tls)),
         resolver_(strand),
         stream_(strand, *tls_),
         deadline_(strand),
         endpoint_(std::move(endpoint)),
         request_(std::move(request)),
-        options_(options),
+        options_(std::move(options)),
         done_(std::move(done)) {}
 
   void run() {
@@ -152,7 +152,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   asio::steady_timer deadline_;
   Endpoint endpoint_;
   Request request_;
-  const SenderOptions& options_;  // The sender's, which outlives its attempts.
+  const SenderOptions options_;  // A copy: an attempt may outlive its sender.
   http::response_parser<http::string_body> parser_;
   beast::flat_buffer buffer_;
   Done done_;
@@ -236,9 +236,12 @@ void Sender::Impl::start(PushQueue::Entry entry) {
   }
   auto attempt =
       std::make_shared<Attempt>(strand, tls, std::move(*endpoint), std::move(*request), options,
-                                [self = shared_from_this(), entry = std::move(entry)](
+                                // Weak: the sender holds its attempts, not the reverse.
+                                [weak = weak_from_this(), entry = std::move(entry)](
                                     const std::shared_ptr<Attempt>& a, Reply reply) mutable {
-                                  self->on_reply(a, std::move(entry), reply);
+                                  if (auto self = weak.lock()) {
+                                    self->on_reply(a, std::move(entry), reply);
+                                  }
                                 });
   attempts.insert(attempt);
   attempt->run();
