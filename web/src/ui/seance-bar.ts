@@ -32,6 +32,7 @@ function stateWords(v: SeanceView, me: string): HTMLElement[] {
 
 export class SeanceBar {
   readonly el = h("section", { class: "seance-bar", "aria-labelledby": "seance-title" });
+  private readonly heading = h("h2", { id: "seance-title", tabindex: "-1" }, st("title"));
   private readonly box = h("div");
   private readonly live = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true" });
   private readonly alert = h("div", { class: "sr-only", role: "alert" });
@@ -43,7 +44,7 @@ export class SeanceBar {
     private readonly m: Messenger,
     private readonly peer: string,
   ) {
-    this.el.append(h("h2", { id: "seance-title" }, st("title")), this.box, this.status, this.live, this.alert);
+    this.el.append(this.heading, this.box, this.status, this.live, this.alert);
   }
 
   /** Redraws when the séance changed; returns why the composer is closed, or null. */
@@ -130,6 +131,9 @@ export class SeanceBar {
         try {
           this.status.textContent = "";
           await (await this.m.seances()).act(this.peer.slice(1), action);
+          // The bar is drawn anew: a keyboard user goes on from its title, not from the page's top.
+          this.render();
+          if (!b.isConnected) this.heading.focus();
         } catch (err) {
           this.status.textContent = errorText(err);
         }
