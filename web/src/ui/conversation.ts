@@ -194,7 +194,9 @@ export class ConversationScreen implements Screen {
     const people = view ? [] : this.m.people(this.peer);
     const shown = JSON.stringify({ view, people, reports: this.m.openReports(this.peer) });
     this.renderTitle();
-    if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : this.seanceGate());
+    // The séance bar follows the séance for everyone, a muted member too (their box stays closed).
+    const gate = view ? this.seanceGate() : null;
+    if (view) this.closeComposer(view.left ? t("composeLeft2") : view.rules?.mutedMe ? t("composeMuted") : gate);
     if (this.leave) this.leave.hidden = !view || view.left || view.leaving;
     if (shown === this.groupShown) return;
     // Disclosures the user opened stay open when the list is redrawn.
