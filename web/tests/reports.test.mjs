@@ -139,6 +139,12 @@ test("reports a member forges (another key's signature, another reporter named) 
 
 test("keyboard only, one step each: delete for everyone, close, stop the author writing, ban; the others see each effect", async () => {
   const page = camille.page;
+  // From the group's page to the inbox with the keyboard.
+  await page.goto(`${server.url}/#/g/${id}`);
+  await page.getByRole("heading", { level: 1, name: "Les Lucioles" }).waitFor();
+  await tabAndPress(page, "3 signalements à lire");
+  await page.getByRole("heading", { level: 1, name: "Signalements – Les Lucioles" }).waitFor();
+  await items(page).nth(2).waitFor();
   // Delete the reported message (sam's first report).
   await tabAndPress(page, "Supprimer pour tout le monde le message de alex");
   await status(page).getByText("Le message est supprimé pour tout le monde. Le signalement est fermé.").waitFor();
