@@ -1,6 +1,7 @@
 // The group admin screen (#/ga/<id>), for the group's facilitators: its name and description, its
-// rules, adding a peer, inviting a peer or a professional, then the lists (members, invitations,
-// requests to come in, banned people; group-members.ts). Loaded on demand, with its texts.
+// rules, planning séances (seance-plan.ts), adding a peer, inviting a peer or a professional (one
+// submit helper for both), then the lists (members, invitations, requests to come in, banned
+// people; group-members.ts). Loaded on demand, with its texts.
 import type { Facilitator } from "../core/facilitate";
 import { groupKey, type Messenger } from "../core/messenger";
 import { JoinRule, type GroupPolicy } from "../core/proto";
@@ -77,22 +78,7 @@ export class GroupAdminScreen implements Screen {
     const f = field({ label: ft("addLabel"), hint: ft("addHint"), control: input });
     const button = h("button", { type: "submit" }, ft("addButton"));
     const form = h("form", { novalidate: true, "aria-labelledby": "admin-add" }, h("h2", { id: "admin-add" }, ft("addTitle")), f.wrap, button);
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      const name = input.value.trim();
-      if (!name) return input.focus();
-      void busy(button, async () => {
-        f.error(null);
-        try {
-          await this.f!.add(this.id, name);
-          input.value = "";
-          this.say(ft("addDone", { name }));
-        } catch (err) {
-          f.error(actionError(err, name));
-          input.focus();
-        }
-      });
-    });
+    this.onHandle(form, input, f, button, (name) => this.f!.add(this.id, name), "addDone");
     return form;
   }
 
@@ -106,6 +92,15 @@ export class GroupAdminScreen implements Screen {
     const button = h("button", { type: "submit" }, ft("inviteButton"));
     const proLine = [h("p", {}, h("label", { class: "choice" }, pro, " ", ft("inviteProLabel"))), h("p", { class: "hint", id: "invite-pro-hint" }, ft("inviteProHint"))];
     const form = h("form", { novalidate: true, "aria-labelledby": "admin-invite" }, h("h2", { id: "admin-invite" }, ft("inviteTitle")), h("p", {}, ft("inviteIntro")), f.wrap, proLine, forField.wrap, button);
+    this.onHandle(form, input, f, button, (name) => this.f!.invite(this.id, name, { professional: pro.checked, accompanying: pro.checked ? accompanying.value : "" }), "inviteDone");
+    return form;
+  }
+
+  /**
+   * A form that names one person (add, invite): an empty name puts the focus back; the action's
+   * refusal is said at the field, its success in the screen's status, and the field is emptied.
+   */
+  private onHandle(form: HTMLFormElement, input: HTMLInputElement, f: ReturnType<typeof field>, button: HTMLButtonElement, work: (name: string) => Promise<unknown>, done: "addDone" | "inviteDone"): void {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const name = input.value.trim();
@@ -113,16 +108,15 @@ export class GroupAdminScreen implements Screen {
       void busy(button, async () => {
         f.error(null);
         try {
-          await this.f!.invite(this.id, name, { professional: pro.checked, accompanying: pro.checked ? accompanying.value : "" });
+          await work(name);
           input.value = "";
-          this.say(ft("inviteDone", { name }));
+          this.say(ft(done, { name }));
         } catch (err) {
           f.error(actionError(err, name));
           input.focus();
         }
       });
     });
-    return form;
   }
 
   private async act(work: () => Promise<unknown>, done: string): Promise<void> {
