@@ -78,6 +78,17 @@ bool is_p256(EVP_PKEY* key) {
          std::string_view(name, len) == kCurve;
 }
 
+// Makes `key` export its point uncompressed (a PEM may say otherwise); false if it cannot.
+bool uncompressed(EVP_PKEY* key) {
+  unsigned char point[kPointSize];
+  size_t len = 0;
+  return EVP_PKEY_set_utf8_string_param(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                        "uncompressed") == 1 &&
+         EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) ==
+             1 &&
+         len == kPointSize && point[0] == 0x04;
+}
+
 // Never prompts for a passphrase: an encrypted PEM is refused.
 int no_passphrase(char*, int, int, void*) { return -1; }
 
@@ -137,7 +148,7 @@ Result<P256Key> P256Key::from_pem(std::string_view pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return openssl_error("out of memory");
   Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
-  if (!key || !is_p256(key.get())) {
+  if (!key || !is_p256(key.get()) || !uncompressed(key.get())) {
     return make_error(Errc::kInvalidArgument, "not a PEM P-256 private key");
   }
   return P256Key(std::move(key), true);

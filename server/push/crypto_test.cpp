@@ -1,5 +1,8 @@
 // The content coding against the RFCs' own examples, then what a device does with a push.
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "server/push/base64url.h"
 #include "server/push/crypto.h"
@@ -123,6 +126,21 @@ TEST(P256, PrivateScalarsOutOfRangeAreRefused) {
   EXPECT_FALSE(P256Key::from_private(std::string(32, '\0')).ok());
   EXPECT_FALSE(P256Key::from_private(std::string(32, '\xff')).ok());  // Above the order.
   EXPECT_FALSE(P256Key::from_private(std::string(31, '\x01')).ok());
+}
+
+TEST(P256, APemWhosePointIsCompressedStillGivesTheUncompressedPoint) {
+  auto key = P256Key::generate();
+  ASSERT_TRUE(key.ok());
+  ASSERT_EQ(EVP_PKEY_set_utf8_string_param(key->get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           "compressed"),
+            1);
+  auto pem = key->to_pem();
+  ASSERT_TRUE(pem.ok());
+  auto again = P256Key::from_pem(*pem);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->public_point(), key->public_point());
+  EXPECT_FALSE(
+      P256Key::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").ok());
 }
 
 TEST(Es256, SignaturesAreRawAndVerifyOnlyForTheirMessageAndKey) {
