@@ -60,9 +60,9 @@ const fr = {
   planBadHour: "Choisissez une heure.",
   planPast: "Ce moment est déjà passé. Choisissez un autre jour.",
   planUnnamed: "Donnez d'abord un nom au groupe.",
-  planMinutes: "{n} min",
-  planHours: "{h} h",
-  planHoursMinutes: "{h} h {m}",
+  planMinutes: "{n}\u00a0min",
+  planHours: "{h}\u00a0h",
+  planHoursMinutes: "{h}\u00a0h\u00a0{m}",
 };
 
 export type SKey = keyof typeof fr;
@@ -125,9 +125,9 @@ const en: Record<SKey, string> = {
   planBadHour: "Choose a time.",
   planPast: "This time has passed. Choose another day.",
   planUnnamed: "Give the group a name first.",
-  planMinutes: "{n} min",
-  planHours: "{h} h",
-  planHoursMinutes: "{h} h {m} min",
+  planMinutes: "{n}\u00a0min",
+  planHours: "{h}\u00a0h",
+  planHoursMinutes: "{h}\u00a0h\u00a0{m}\u00a0min",
 };
 
 export function st(key: SKey, vars: Record<string, string | number> = {}, language = lang()): string {

@@ -4,13 +4,16 @@
 // bar's polite region, give sam the floor, take it back, close the séance, remove the planned one.
 // Sam (pointer allowed) lives in Martinique: the planned séance shows at sam's hour; sam hears the
 // floor given in an alert and taken back in the polite region. Every focus is visible; axe-core at
-// each step, light and dark.
+// each step, light and dark. CERCLE_SCREENSHOTS=<dir> keeps two pictures for the facilitators'
+// guide: the planning form with the séance planned, and the bar as sam reads it.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { seanceSchedule, seanceWhen } from "../build-node/core.mjs";
 import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor } from "./support.mjs";
 
 let browser;
+const SHOTS = process.env.CERCLE_SCREENSHOTS;
 
 before(async () => {
   browser = await launchBrowser();
@@ -107,17 +110,20 @@ test("a facilitator plans, opens, leads and closes a séance with the keyboard a
   await page.locator(".group-admin p.notice[role=status]", { hasText: "La séance est prévue." }).waitFor({ timeout: 20_000 });
   const slot = seanceSchedule.slotFrom("Europe/Paris", day, "18:30", 90, true);
   const inParis = seanceWhen.slotWords(slot, "Europe/Paris", { zone: "Europe/Paris", lang: "fr", nowMs: Date.now() });
-  assert.match(inParis, /^Chaque \p{L}+ à 18 h 30, pendant 1 h 30\.$/u);
+  assert.match(inParis, /^Chaque \p{L}+ à 18\u00a0h\u00a030, pendant 1\u00a0h\u00a030\.$/u);
   await page.locator(".seance-planned li", { hasText: inParis }).getByRole("button", { name: `Retirer : ${inParis}` }).waitFor();
   await expectAccessible(page, "gérer le groupe : séance prévue");
+  if (SHOTS) await page.locator("form[aria-labelledby=admin-plan]").evaluate((f) => f.parentElement.scrollIntoView());
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, "seance-prevoir.png") });
 
   // Sam, in Martinique, reads it at sam's own hour.
   await sam.page.goto(`${server.url}/#/g/${id}`);
   await eventually("the group reaches sam", async () => (await bar(sam.page).count()) > 0 || (await sam.page.reload(), false), 30_000);
   const samLines = seanceWhen.scheduleLines([slot], "Europe/Paris", { zone: "America/Martinique", lang: "fr", nowMs: Date.now() });
-  assert.match(samLines[1], /^Chaque \p{L}+ à 1[23] h 30, pendant 1 h 30\.$/u);
+  assert.match(samLines[1], /^Chaque \p{L}+ à 1[23]\u00a0h\u00a030, pendant 1\u00a0h\u00a030\.$/u);
   await eventually("sam reads the planned séance", async () => JSON.stringify(await bar(sam.page).locator(".seance-plan p").allTextContents()) === JSON.stringify(samLines), 20_000);
   await expectAccessible(sam.page, "la séance prévue, vue de Martinique");
+  if (SHOTS) await bar(sam.page).screenshot({ path: join(SHOTS, "seance-prevue-membre.png") });
 
   // Back to the group; the séance is opened.
   await press(page, "a", "Retour aux messages du groupe");

@@ -16,6 +16,9 @@ const weekly = { startMs: TUESDAY, minutes: 90, weekly: true };
 const DEC_1 = Date.UTC(2026, 11, 1, 9, 0);
 const APRIL_1 = Date.UTC(2027, 3, 1, 9, 0);  // Paris is on summer time (UTC+2) since 28 March.
 const reader = (zone, nowMs, lang = "fr") => ({ zone, nowMs, lang });
+// Hours and lengths hold no-break spaces ("18 h 30" is never cut); compared here with plain ones.
+const plain = (text) => text.replace(/\u00a0/g, " ");
+const lines = (...args) => w.scheduleLines(...args).map(plain);
 
 test("a weekly séance keeps 18:30 in Paris all year, across both changes of time", () => {
   const starts = sc.slotOccurrences(weekly, 0, PARIS, TUESDAY, 53).map((o) => o.startMs);
@@ -42,25 +45,26 @@ test("the next séances: the earliest first, a running one included, one-off sé
 });
 
 test("in French, in Paris: the next séance and the weekly one in plain words", () => {
-  assert.deepEqual(w.scheduleLines([weekly], PARIS, reader(PARIS, DEC_1)), [
+  assert.deepEqual(lines([weekly], PARIS, reader(PARIS, DEC_1)), [
     "Prochaine séance : mardi 8 décembre à 18 h 30, pendant 1 h 30.",
     "Chaque mardi à 18 h 30, pendant 1 h 30.",
   ]);
   const once = { startMs: Date.UTC(2027, 0, 12, 17, 0), minutes: 120, weekly: false };
-  assert.deepEqual(w.scheduleLines([once], PARIS, reader(PARIS, DEC_1)), ["Prochaine séance : mardi 12 janvier 2027 à 18 h, pendant 2 h."]);
-  assert.deepEqual(w.scheduleLines([once], PARIS, reader(PARIS, once.startMs + HOUR)), ["Une séance est prévue en ce moment, jusqu'à 20 h."]);
-  assert.deepEqual(w.scheduleLines([once], PARIS, reader(PARIS, once.startMs + 2 * HOUR)), []);
-  assert.equal(w.durationWords(45, "fr"), "45 min");
+  assert.deepEqual(lines([once], PARIS, reader(PARIS, DEC_1)), ["Prochaine séance : mardi 12 janvier 2027 à 18 h, pendant 2 h."]);
+  assert.deepEqual(lines([once], PARIS, reader(PARIS, once.startMs + HOUR)), ["Une séance est prévue en ce moment, jusqu'à 20 h."]);
+  assert.deepEqual(lines([once], PARIS, reader(PARIS, once.startMs + 2 * HOUR)), []);
+  assert.equal(w.durationWords(45, "fr"), "45\u00a0min");
+  assert.equal(w.durationWords(90, "fr"), "1\u00a0h\u00a030");
 });
 
 test("a member in Martinique reads 13 h 30 in winter and 12 h 30 once Paris is on summer time", () => {
   const zone = "America/Martinique";
-  assert.deepEqual(w.scheduleLines([weekly], PARIS, reader(zone, DEC_1)), [
+  assert.deepEqual(lines([weekly], PARIS, reader(zone, DEC_1)), [
     "Prochaine séance : mardi 8 décembre à 13 h 30, pendant 1 h 30.",
     "Chaque mardi à 13 h 30, pendant 1 h 30.",
     "Les heures sont celles de chez vous.",
   ]);
-  assert.deepEqual(w.scheduleLines([weekly], PARIS, reader(zone, APRIL_1)).slice(0, 2), [
+  assert.deepEqual(lines([weekly], PARIS, reader(zone, APRIL_1)).slice(0, 2), [
     "Prochaine séance : mardi 6 avril à 12 h 30, pendant 1 h 30.",
     "Chaque mardi à 12 h 30, pendant 1 h 30.",
   ]);
@@ -68,15 +72,15 @@ test("a member in Martinique reads 13 h 30 in winter and 12 h 30 once Paris is o
 
 test("a member in Nouméa reads Wednesday morning, an hour earlier in the northern summer", () => {
   const zone = "Pacific/Noumea";
-  assert.deepEqual(w.scheduleLines([weekly], PARIS, reader(zone, DEC_1)).slice(0, 2), [
+  assert.deepEqual(lines([weekly], PARIS, reader(zone, DEC_1)).slice(0, 2), [
     "Prochaine séance : mercredi 9 décembre à 4 h 30, pendant 1 h 30.",
     "Chaque mercredi à 4 h 30, pendant 1 h 30.",
   ]);
-  assert.equal(w.scheduleLines([weekly], PARIS, reader(zone, APRIL_1))[1], "Chaque mercredi à 3 h 30, pendant 1 h 30.");
+  assert.equal(lines([weekly], PARIS, reader(zone, APRIL_1))[1], "Chaque mercredi à 3 h 30, pendant 1 h 30.");
 });
 
 test("in English", () => {
-  assert.deepEqual(w.scheduleLines([weekly], PARIS, reader(PARIS, DEC_1, "en")), [
+  assert.deepEqual(lines([weekly], PARIS, reader(PARIS, DEC_1, "en")), [
     "Next session: Tuesday 8 December at 6:30 PM, for 1 h 30 min.",
     "Every Tuesday at 6:30 PM, for 1 h 30 min.",
   ]);

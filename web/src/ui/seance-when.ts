@@ -15,11 +15,11 @@ export interface Reader {
 
 const locale = (l: Lang) => (l === "en" ? "en-GB" : "fr-FR");
 
-/** "18 h 30" ("18 h" on the hour) in French; "6:30 PM" in English. */
+/** "18 h 30" ("18 h" on the hour) in French; "6:30 PM" in English; never cut at the end of a line. */
 export function hourWords(ms: number, r: Reader): string {
-  if (r.lang === "en") return new Date(ms).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit", timeZone: r.zone });
+  if (r.lang === "en") return new Date(ms).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit", timeZone: r.zone }).replace(/\s/g, "\u00a0");
   const w = wallTime(r.zone, ms);
-  return w.minute ? `${w.hour} h ${String(w.minute).padStart(2, "0")}` : `${w.hour} h`;
+  return w.minute ? `${w.hour}\u00a0h\u00a0${String(w.minute).padStart(2, "0")}` : `${w.hour}\u00a0h`;
 }
 
 /** "mardi 8 décembre" ("… 2027" when not this year). */
@@ -28,7 +28,7 @@ export function dayWords(ms: number, r: Reader): string {
   return new Intl.DateTimeFormat(locale(r.lang), { weekday: "long", day: "numeric", month: "long", year: year ? "numeric" : undefined, timeZone: r.zone }).format(new Date(ms));
 }
 
-/** "1 h 30", "2 h", "45 min". */
+/** "1 h 30", "2 h", "45 min" (no-break spaces). */
 export function durationWords(minutes: number, l: Lang): string {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
