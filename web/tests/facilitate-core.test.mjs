@@ -7,11 +7,9 @@
 // facilitator, kept in the conversation's record (erasing the thread keeps it), handed to a
 // newcomer by the adder; one signed by a plain member, or an older version, is ignored.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
-import { eventually, startServer } from "./support.mjs";
+import { eventually, folderHolds, startServer } from "./support.mjs";
 
 const Refusal = proto.PolicyRefusal;
 let server;
@@ -212,18 +210,7 @@ test("a member's request to leave is committed by the duties; a peer asking to j
   await eventually("sam admitted by the duties", () => view(sam, open)?.name === "Ouvert", 20_000);
 });
 
-/** Whether any file under `dir` holds `text` (UTF-8) byte for byte (the relay's RocksDB does not compress). */
-function holds(dir, text) {
-  const needle = Buffer.from(text, "utf8");
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const st = statSync(path);
-    if (st.isDirectory() ? holds(path, text) : st.isFile() && readFileSync(path).includes(needle)) return true;
-  }
-  return false;
-}
-
 test("the group's name and description are nowhere in the relay's data folder; its charter (rules the relay reads) is", async () => {
-  assert.equal(holds(server.data, "Ce qui se dit ici reste ici."), true, "the scan finds what the relay keeps in clear");
-  for (const secret of ["Les Lucioles", "Un groupe pour parler du sommeil.", "Piraté"]) assert.equal(holds(server.data, secret), false, secret);
+  assert.equal(folderHolds(server.data, "Ce qui se dit ici reste ici."), true, "the scan finds what the relay keeps in clear");
+  for (const secret of ["Les Lucioles", "Un groupe pour parler du sommeil.", "Piraté"]) assert.equal(folderHolds(server.data, secret), false, secret);
 });

@@ -7,47 +7,11 @@
 // (light and dark, reflow at 360 px, every control named) on each new screen; create and add with
 // the keyboard only. CERCLE_SCREENSHOTS=<dir> keeps screenshots of the new screens.
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { eventually, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench } from "./support.mjs";
+import { test } from "node:test";
+import { adminStatus, bubble, chromiumForFile, confirm, eventually, expectAccessible, openGroup, serverFor, shot, signedUpFor, toEnglish, toFrench } from "./support.mjs";
 
-let browser;
-const SHOTS = process.env.CERCLE_SCREENSHOTS;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function person(t, server, handle, code) {
-  const p = await personFor(t, browser, PHONE);
-  await registerInPage(p.page, server.url, handle, code);
-  return p;
-}
-
-/** A message's text in the list (not the live region that announced it). */
-const bubble = (page, text) => page.locator("ol.messages p.text", { hasText: text });
-const status = (page) => page.locator(".group-admin p.notice[role=status]");
-
-/** Answers "Oui" to the question a destructive button asks. */
-async function confirm(page, button) {
-  await page.getByRole("button", { name: button }).click();
-  await page.getByRole("group", { name: button }).getByRole("button", { name: "Oui" }).click();
-}
-
-/** Opens the group from the conversation list by its name. */
-async function openGroup(page, name) {
-  await page.getByRole("link", { name: "Conversations", exact: true }).click();
-  await page.getByRole("link", { name }).first().click();
-  await page.getByRole("heading", { level: 1, name }).waitFor();
-}
+const browser = chromiumForFile();
+const person = (t, server, handle, code) => signedUpFor(t, browser(), server, handle, code);
 
 test("a facilitator creates a named group, adds, invites a professional, mutes, deletes and bans from the browser", async (t) => {
   const server = await serverFor(t, { registration: "invite-code", codes: 4 });
@@ -72,7 +36,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
 
   await page.getByRole("textbox", { name: "Pseudonyme" }).first().fill("alex");
   await page.getByRole("button", { name: "Ajouter", exact: true }).click();
-  await status(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
+  await adminStatus(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
   await expectAccessible(page, "gérer le groupe", { names: true });
   await shot(page, "facilitator-admin");
 
@@ -87,7 +51,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await page.getByLabel("C'est une personne professionnelle (soin, travail social…)").check();
   await page.getByLabel("Il accompagne (si vous voulez)").selectOption("sam");
   await page.getByRole("button", { name: "Inviter", exact: true }).click();
-  await status(page).getByText("L'invitation est envoyée à dr.web.").waitFor();
+  await adminStatus(page).getByText("L'invitation est envoyée à dr.web.").waitFor();
   await pro.page.getByRole("link", { name: "Invitations (1)" }).click();
   await pro.page.getByText("Ce qui se dit ici reste ici. On écoute sans juger. Chacun parle de soi.").waitFor();
   await pro.page.getByRole("button", { name: "J'accepte la charte du groupe de camille" }).click();
@@ -97,7 +61,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
 
   // Sam is stopped from writing: sam's page says so in place of the box.
   await confirm(page, "Empêcher sam d'écrire");
-  await status(page).getByText("sam ne peut plus écrire.").waitFor();
+  await adminStatus(page).getByText("sam ne peut plus écrire.").waitFor();
   await sam.page.getByText("Vous ne pouvez pas écrire dans ce groupe pour l'instant.", { exact: false }).waitFor();
   assert.equal(await sam.page.getByLabel("Votre message").isVisible(), false);
 
@@ -118,7 +82,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await page.getByRole("link", { name: "Gérer le groupe" }).click();
   await page.getByRole("heading", { level: 1, name: "Gérer le groupe Les Lucioles" }).waitFor();
   await confirm(page, "Exclure alex");
-  await status(page).getByText("alex est exclu du groupe.").waitFor({ timeout: 30_000 });
+  await adminStatus(page).getByText("alex est exclu du groupe.").waitFor({ timeout: 30_000 });
   await page.locator(".admin-lists").getByRole("button", { name: "Annuler l'exclusion de alex" }).waitFor();
   await alex.page.locator(".warning-inline").first().waitFor();
   await eventually("sam no longer lists alex", async () => (await sam.page.locator("ul.members > li > .person", { hasText: "alex" }).count()) === 0);
@@ -127,7 +91,7 @@ test("a facilitator creates a named group, adds, invites a professional, mutes, 
   await page.getByLabel("Garder les messages").selectOption("7");
   await page.getByLabel("Les pairs peuvent aussi demander à entrer").check();
   await page.getByRole("button", { name: "Enregistrer les règles" }).click();
-  await status(page).getByText("Les règles sont enregistrées. Les membres les voient.").waitFor({ timeout: 30_000 });
+  await adminStatus(page).getByText("Les règles sont enregistrées. Les membres les voient.").waitFor({ timeout: 30_000 });
   await sam.page.getByText("Les messages sont effacés après 7 jours, aussi sur cet appareil.").waitFor({ state: "attached" });
   await sam.page.getByText("Les pairs de l'association peuvent demander à rejoindre ce groupe.", { exact: false }).waitFor({ state: "attached" });
   // The same screen in English.
@@ -184,7 +148,7 @@ test("creating a group and adding a peer with the keyboard only", async (t) => {
   await tabTo(page, "input", "Pseudonyme");
   await page.keyboard.type("alex");
   await page.keyboard.press("Enter");
-  await status(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
+  await adminStatus(page).getByText("alex est dans le groupe.").waitFor({ timeout: 30_000 });
   await page.locator(".admin-lists li.member", { hasText: "alex" }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.pointer ?? "none"), "none", "no pointer event happened");
 });

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor, storedGroupTexts } from "./support.mjs";
 
 let browser;
 const CHARTER = "Ce qui se dit ici reste ici.";
@@ -24,24 +24,6 @@ const eventTexts = (page) => page.locator("ol.messages li.msg.event .text").allT
 const ev = (page, text) => page.locator("ol.messages li.msg.event p.text", { hasText: exactly(text) });
 const rulesButton = (page) => page.locator("summary", { hasText: "Règles du groupe" });
 const live = (page) => page.locator("main [aria-live=polite]").textContent();
-
-/** What the page keeps in IndexedDB for the group (texts and event kinds). */
-function stored(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open("cercle", 1);
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const all = open.result.transaction("messages").objectStore("messages").getAll();
-          all.onsuccess = () => {
-            resolve(all.result.filter((m) => m.peer.startsWith("#")).map((m) => (m.event ? `event:${m.event.type}` : m.text)));
-            open.result.close();
-          };
-        };
-      }),
-  );
-}
 
 before(async () => {
   browser = await launchBrowser();
@@ -178,14 +160,14 @@ test("a withdrawn invitation and a message deleted by the facilitator are shown;
   await ev(page, "L'invitation de intrus a été retirée.").waitFor();
   await alex.sendText(groupKey(id), "Un message que l'animation va supprimer.");
   await bubble(page, "Un message que l'animation va supprimer.").waitFor();
-  assert.ok((await stored(page)).includes("Un message que l'animation va supprimer."));
+  assert.ok((await storedGroupTexts(page)).includes("Un message que l'animation va supprimer."));
   const target = await eventually("camille has it", async () =>
     (await f.groupMessages(camille, id)).find((m) => m.text === "Un message que l'animation va supprimer." && m.seq > 0),
   );
   await f.deleteEntry(camille, id, target.seq);
   await ev(page, "Un message a été supprimé par l'animation.").waitFor();
   await bubble(page, "Un message que l'animation va supprimer.").waitFor({ state: "detached" });
-  await eventually("gone from IndexedDB", async () => !(await stored(page)).includes("Un message que l'animation va supprimer."));
+  await eventually("gone from IndexedDB", async () => !(await storedGroupTexts(page)).includes("Un message que l'animation va supprimer."));
   await eventually("announced", async () => (await live(page)) === "Dans le groupe : Un message a été supprimé par l'animation.");
   await expectAccessible(page, "groupe après une suppression", { dark: false, reflow: false });
 });
@@ -381,6 +363,6 @@ test("the group's retention deletes the copies older than it, on the page and in
   await bubble(page, "Un jour plus tard.").waitFor();
   await eventually("older messages gone from the page", async () => JSON.stringify(await shownTexts(page)) === JSON.stringify(["Un jour plus tard."]));
   assert.deepEqual(await eventTexts(page), []);
-  await eventually("and from IndexedDB", async () => JSON.stringify(await stored(page)) === JSON.stringify(["Un jour plus tard."]));
+  await eventually("and from IndexedDB", async () => JSON.stringify(await storedGroupTexts(page)) === JSON.stringify(["Un jour plus tard."]));
   await expectAccessible(page, "groupe après la durée de conservation", { dark: false, reflow: false });
 });

@@ -13,25 +13,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { create, facilitator as f, groupKey, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { startRelayDouble } from "./relay-double.mjs";
-import { ASSOCIATION, eventually, exactly, expectAccessible, launchBrowser, personFor, PHONE, registerInPage, serverFor, toEnglish, toFrench, WEB } from "./support.mjs";
+import { ASSOCIATION, chromiumForFile, eventually, exactly, expectAccessible, personFor, PHONE, registerInPage, serverFor, shot, toEnglish, toFrench, WEB } from "./support.mjs";
 
-let browser;
-const SHOTS = process.env.CERCLE_SCREENSHOTS;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const browser = chromiumForFile();
 
 const connText = (page) => page.locator(".conn-text");
 /** A number as the page writes it in French (3 600 with a narrow no-break space). */
@@ -72,7 +59,7 @@ function back(page) {
 /** A helper on the web page (open registration) and bob, a node client, who writes to them. */
 async function helperAndBob(t) {
   const server = await serverFor(t, { registration: "open" });
-  const helper = await personFor(t, browser, PHONE);
+  const helper = await personFor(t, browser(), PHONE);
   await registerInPage(helper.page, server.url, "aidante");
   const bob = await core(t, server, "bob");
   // The page publishes its key packages just after it is connected: bounded retries until it has.
@@ -138,7 +125,7 @@ async function visitorWithHelper(t, contextOpts = {}) {
   const server = await serverFor(t, { registration: "open" });
   const aidante = await core(t, server, "aidante");
   const link = await aidante.createContactLink("site", 0);
-  const visitor = await personFor(t, browser, { ...PHONE, ...contextOpts });
+  const visitor = await personFor(t, browser(), { ...PHONE, ...contextOpts });
   const { page } = visitor;
   await page.goto(`${server.url}/c/${encodeURIComponent(link.token)}`);
   await page.getByLabel("Choisissez un pseudonyme").fill("camille");
@@ -240,7 +227,7 @@ async function groupAt360(t) {
   const server = await serverFor(t, { registration: "open" });
   const double = await startRelayDouble(server);
   t.after(() => double.stop());
-  const web = await personFor(t, browser, PHONE);
+  const web = await personFor(t, browser(), PHONE);
   await registerInPage(web.page, double.url, "sam");
   const camille = await core(t, server, "camille");
   const alex = await core(t, server, "alex");
@@ -323,7 +310,7 @@ test("pseudonym errors name the problem in plain words and suggest one that work
   const server = await serverFor(t, { registration: "open", association: ASSOCIATION });
   const aidante = await core(t, server, "aidante");
   const link = await aidante.createContactLink("site", 0, "Je suis pair-aidante depuis 5 ans. Je réponds le soir.");
-  const { page } = await personFor(t, browser, PHONE);
+  const { page } = await personFor(t, browser(), PHONE);
   await page.goto(`${server.url}/c/${encodeURIComponent(link.token)}`);
   await page.getByRole("heading", { level: 1, name: "Écrire à aidante" }).waitFor();
   await shot(page, "page-de-contact-360");
@@ -360,7 +347,7 @@ test("pseudonym errors name the problem in plain words and suggest one that work
   await page.getByRole("button", { name: "Commencer" }).click();
   await page.getByRole("heading", { level: 1, name: "Conversation avec aidante" }).waitFor();
   // The home page uses the same check.
-  const home = await personFor(t, browser, PHONE);
+  const home = await personFor(t, browser(), PHONE);
   await home.page.goto(`${server.url}/`);
   await home.page.getByLabel("Pseudonyme").fill("Léa 🌱");
   await home.page.getByRole("button", { name: "Créer mon compte" }).click();
@@ -397,7 +384,7 @@ test("wording: no point médian or jargon; the phone has no keyboard hint; a lin
   await page.getByRole("heading", { level: 2, name: "If this browser's data is erased" }).waitFor();
   await expectAccessible(page, "my account (what is lost, English)");
   // A helper on a computer: the keyboard hint, and a link stopped only after a question (keyboard only).
-  const helper = await personFor(t, browser, PHONE);
+  const helper = await personFor(t, browser(), PHONE);
   await registerInPage(helper.page, server.url, "pair.aidant");
   const hp = helper.page;
   // On a computer the keyboard shortcut is said, in words.

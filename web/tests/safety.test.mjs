@@ -11,11 +11,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { firstLoad, everything } from "../scripts/size.mjs";
 import { MemoryStore, Messenger } from "../build-node/core.mjs";
-import { DIST, eventually, expectAccessible, launchBrowser, pageProblems, personFor, PHONE, serverFor } from "./support.mjs";
+import { assertLeft, BEFORE, DIST, eventually, expectAccessible, launchBrowser, NEUTRAL, pageProblems, personFor, PHONE, routeExitPages, serverFor } from "./support.mjs";
 
 let browser;
-const NEUTRAL = "https://meteofrance.com/";  // The default quick exit target (src/ui/safety.ts).
-const BEFORE = "https://association.example/";  // What the tab showed before Cercle.
 
 before(async () => {
   browser = await launchBrowser();
@@ -29,8 +27,7 @@ after(async () => {
  * what its live region says (window.__said) and whether a pointer was used. */
 async function person(t) {
   const p = await personFor(t, browser, PHONE);
-  await p.context.route(`${NEUTRAL}**`, (r) => r.fulfill({ contentType: "text/html; charset=utf-8", body: "<title>Météo</title><h1>Météo</h1>" }));
-  await p.context.route(`${BEFORE}**`, (r) => r.fulfill({ contentType: "text/html; charset=utf-8", body: "<title>Association</title><h1>Association</h1>" }));
+  await routeExitPages(p.context);
   await p.page.addInitScript(() => {
     window.__said = [];
     new MutationObserver(() => {
@@ -69,17 +66,6 @@ async function corePeer(t, server, handle) {
   await m.register(handle, { role: "helper" });
   assert.ok(await m.waitOnline(10_000));
   return m;
-}
-
-/** After the quick exit: the neutral page, nothing added to the tab, Back leads before Cercle. */
-async function assertLeft(page, lengthBefore) {
-  await page.waitForURL(NEUTRAL);
-  assert.equal(await page.title(), "Météo");
-  assert.equal(await page.evaluate(() => history.length), lengthBefore, "the exit adds no history entry");
-  await page.goBack();
-  assert.equal(page.url(), BEFORE, "Back from the neutral page goes to the page before Cercle");
-  await page.goBack();
-  assert.equal(page.url(), "about:blank", "and behind it only the new tab's blank page");
 }
 
 test("a visitor from a contact link leaves with the button, after a reload too, and Back does not return to Cercle", async (t) => {

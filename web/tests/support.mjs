@@ -2,16 +2,18 @@
 // web/dist; Debian's Chromium through playwright-core; axe-core scans. Every wait is bounded.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const require = createRequire(import.meta.url);
 export const WEB = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const DIST = join(WEB, "dist");
+// CERCLE_DIST: a copy of web/dist to serve (on a machine where others rebuild web/dist during a run).
+export const DIST = process.env.CERCLE_DIST ?? join(WEB, "dist");
 export const CHROMIUM = process.env.CERCLE_CHROMIUM ?? "/usr/bin/chromium";
 
 export function serverBinary() {
@@ -138,6 +140,46 @@ export async function launchBrowser() {
   });
 }
 
+/**
+ * One Chromium for the tests of a file: launched before the first, closed after the last. Call it
+ * at the top of the file; the function it returns gives that Chromium (inside a test).
+ */
+export function chromiumForFile() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser;
+}
+
+/** With CERCLE_SCREENSHOTS=<dir>, keeps the whole page as <dir>/<name>.png (the guide's pictures). */
+export async function shot(page, name) {
+  const dir = process.env.CERCLE_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Whether any file under `dir` holds `needle` (a string, as UTF-8, or bytes) byte for byte: the
+ * relay's RocksDB does not compress. A file the relay deletes during the scan (a compaction) is
+ * passed over.
+ */
+export function folderHolds(dir, needle) {
+  const bytes = typeof needle === "string" ? Buffer.from(needle, "utf8") : Buffer.from(needle);
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    try {
+      const st = statSync(path);
+      if (st.isDirectory() ? folderHolds(path, bytes) : st.isFile() && readFileSync(path).includes(bytes)) return true;
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
+  }
+  return false;
+}
+
 /** A server for one test only: stopped when the test ends (tests share nothing, run alone or in any order). */
 export async function serverFor(t, opts) {
   const server = await startServer(opts);
@@ -164,6 +206,77 @@ export async function registerInPage(page, url, handle, code) {
   if (code) await page.getByLabel("Code d'inscription").fill(code);
   await page.getByRole("button", { name: "Créer mon compte" }).click();
   await page.locator(".conn-text", { hasText: "Connecté." }).waitFor();
+}
+
+/** A person for one test only (personFor) with an account made on the home page (registerInPage). */
+export async function signedUpFor(t, browser, server, handle, code, opts = PHONE) {
+  const person = await personFor(t, browser, opts);
+  await registerInPage(person.page, server.url, handle, code);
+  return person;
+}
+
+/** Opens a group from the conversation list by its name; resolves once its page shows. */
+export async function openGroup(page, name) {
+  await page.getByRole("link", { name: "Conversations", exact: true }).click();
+  await page.getByRole("link", { name }).first().click();
+  await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+/** A message's text in the list (not the live region that announced it). */
+export const bubble = (page, text) => page.locator("ol.messages p.text", { hasText: text });
+/** What the facilitator's screen ("Gérer le groupe") says of its last action. */
+export const adminStatus = (page) => page.locator(".group-admin p.notice[role=status]");
+
+/** Clicks a button that asks first, and answers "Oui" to its question. */
+export async function confirm(page, button) {
+  await page.getByRole("button", { name: button }).click();
+  await page.getByRole("group", { name: button }).getByRole("button", { name: "Oui" }).click();
+}
+
+/** The records of one store of the page's IndexedDB ("cercle"); with `prefix`, only the keys that start with it. */
+export function storedRecords(page, store, prefix) {
+  return page.evaluate(
+    ([store, prefix]) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("cercle", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const range = prefix === undefined ? undefined : IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+          const all = open.result.transaction(store).objectStore(store).getAll(range);
+          all.onsuccess = () => {
+            resolve(all.result);
+            open.result.close();
+          };
+        };
+      }),
+    [store, prefix],
+  );
+}
+
+/** What the page keeps in IndexedDB for its groups: each message's text, or "event:<type>" for a group event. */
+export async function storedGroupTexts(page) {
+  const all = await storedRecords(page, "messages");
+  return all.filter((m) => m.peer.startsWith("#")).map((m) => (m.event ? `event:${m.event.type}` : m.text));
+}
+
+export const NEUTRAL = "https://meteofrance.com/";  // The default quick exit target (src/ui/safety.ts).
+export const BEFORE = "https://association.example/";  // What a tab showed before Cercle.
+
+/** The quick exit's neutral page and a page before Cercle, answered by playwright: nothing leaves the machine. */
+export async function routeExitPages(context) {
+  await context.route(`${NEUTRAL}**`, (r) => r.fulfill({ contentType: "text/html; charset=utf-8", body: "<title>Météo</title><h1>Météo</h1>" }));
+  await context.route(`${BEFORE}**`, (r) => r.fulfill({ contentType: "text/html; charset=utf-8", body: "<title>Association</title><h1>Association</h1>" }));
+}
+
+/** After the quick exit: the neutral page, nothing added to the tab, Back leads before Cercle. */
+export async function assertLeft(page, lengthBefore) {
+  await page.waitForURL(NEUTRAL);
+  assert.equal(await page.title(), "Météo");
+  assert.equal(await page.evaluate(() => history.length), lengthBefore, "the exit adds no history entry");
+  await page.goBack();
+  assert.equal(page.url(), BEFORE, "Back from the neutral page goes to the page before Cercle");
+  await page.goBack();
+  assert.equal(page.url(), "about:blank", "and behind it only the new tab's blank page");
 }
 
 /** A new browser context (a separate person: own storage); records CSP violations and page errors. */

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor } from "./support.mjs";
+import { eventually, exactly, expectAccessible, horizontalOverflow, launchBrowser, personFor, registerInPage, serverFor, storedRecords } from "./support.mjs";
 
 let browser;
 const PASSPHRASE = "une phrase secrète assez longue";
@@ -26,21 +26,9 @@ const member = (page, handle) => page.locator("ul.members > li", { has: page.loc
 const live = (page) => page.locator("main [aria-live=polite]").textContent();
 
 /** The verification records the page keeps in IndexedDB. */
-function storedVerifications(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open("cercle", 1);
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const all = open.result.transaction("kv").objectStore("kv").getAll(IDBKeyRange.bound("verified/", "verified/\uffff"));
-          all.onsuccess = () => {
-            resolve(all.result.map((v) => ({ handle: v.handle, number: v.number, theirKeys: v.theirKeys.length, ownKeys: v.ownKeys.length })));
-            open.result.close();
-          };
-        };
-      }),
-  );
+async function storedVerifications(page) {
+  const all = await storedRecords(page, "kv", "verified/");
+  return all.map((v) => ({ handle: v.handle, number: v.number, theirKeys: v.theirKeys.length, ownKeys: v.ownKeys.length }));
 }
 
 /** Tabs until the focused element is `locator`'s (at most `max` presses). */
