@@ -4,6 +4,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "server/common/metrics.h"
+
 namespace cercle::push {
 
 std::string_view urgency_text(Urgency urgency) {
@@ -18,6 +20,24 @@ std::string_view urgency_text(Urgency urgency) {
       break;
   }
   return "normal";
+}
+
+void write_metrics(std::string& out, const QueueStats& s) {
+  using metrics::write;
+  const auto n = [](uint64_t v) { return static_cast<double>(v); };
+  write(out, "cercle_push_queued", "gauge", "Pushes waiting to go.", n(s.queued));
+  write(out, "cercle_push_in_flight", "gauge", "Requests to push services under way.",
+        n(s.in_flight));
+  write(out, "cercle_push_sent_total", "counter", "Pushes a push service accepted.", n(s.sent));
+  write(out, "cercle_push_dropped_total", "counter", "Pushes dropped from a full queue.",
+        n(s.dropped));
+  write(out, "cercle_push_coalesced_total", "counter",
+        "Pushes replaced by a newer one for the same device and conversation.", n(s.coalesced));
+  write(out, "cercle_push_retried_total", "counter", "Attempts retried.", n(s.retried));
+  write(out, "cercle_push_gone_total", "counter", "Subscriptions found gone.", n(s.gone));
+  write(out, "cercle_push_failed_total", "counter", "Pushes refused or given up.", n(s.failed));
+  write(out, "cercle_push_expired_total", "counter", "Pushes whose TTL passed in the queue.",
+        n(s.expired));
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,

@@ -51,6 +51,9 @@ struct QueueStats {
   uint64_t expired = 0;  // Its TTL passed before it could go.
 };
 
+// Appends the counters and gauges as Prometheus text (cercle_push_*): counts only.
+void write_metrics(std::string& out, const QueueStats& stats);
+
 // Retry-After (RFC 9110 section 10.2.3): delta-seconds or an HTTP-date, as a wait from `now`.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::chrono::system_clock::time_point now);

@@ -150,6 +150,18 @@ TEST(RetryAfter, SecondsOrAnHttpDate) {
   EXPECT_FALSE(parse_retry_after("", now));
 }
 
+TEST(PushQueue, ItsCountersReadAsPrometheusText) {
+  QueueStats s;
+  s.sent = 7;
+  s.dropped = 2;
+  std::string out;
+  write_metrics(out, s);
+  EXPECT_NE(out.find("# TYPE cercle_push_sent_total counter\ncercle_push_sent_total 7\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("\ncercle_push_dropped_total 2\n"), std::string::npos);
+  EXPECT_NE(out.find("\ncercle_push_queued 0\n"), std::string::npos);
+}
+
 TEST(PushQueue, UrgencyNamesAreRfc8030s) {
   EXPECT_EQ(urgency_text(Urgency::kVeryLow), "very-low");
   EXPECT_EQ(urgency_text(Urgency::kLow), "low");
