@@ -42,6 +42,10 @@ test("the next séances: the earliest first, a running one included, one-off sé
   assert.equal(sc.nextOccurrences([weekly, once], PARIS, TUESDAY + 80 * 60_000, 1)[0].startMs, TUESDAY);
   assert.equal(sc.nextOccurrences([weekly], PARIS, TUESDAY + 90 * 60_000, 1)[0].startMs, TUESDAY + WEEK);
   assert.deepEqual(sc.nextOccurrences([once], PARIS, once.startMs + HOUR, 1), []);
+  // The words change when the next séance starts, then when it ends.
+  assert.equal(sc.nextChange([weekly, once], PARIS, DEC_1), TUESDAY);
+  assert.equal(sc.nextChange([weekly], PARIS, TUESDAY + 60_000), TUESDAY + 90 * 60_000);
+  assert.equal(sc.nextChange([once], PARIS, once.startMs + HOUR), undefined);
 });
 
 test("in French, in Paris: the next séance and the weekly one in plain words", () => {

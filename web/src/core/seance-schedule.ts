@@ -112,6 +112,13 @@ export function nextOccurrences(slots: Slot[], zone: string, nowMs: number, coun
   return all.sort((a, b) => a.startMs - b.startMs || a.slot - b.slot).slice(0, count);
 }
 
+/** When the words of the next séance change: it starts, or it ends (undefined: nothing planned). */
+export function nextChange(slots: Slot[], zone: string, nowMs: number): number | undefined {
+  const [next] = nextOccurrences(slots, zone, nowMs, 1);
+  if (!next) return undefined;
+  return next.startMs > nowMs ? next.startMs : next.startMs + next.minutes * 60_000;
+}
+
 /**
  * A slot from what a facilitator typed: a date "2026-12-08" and an hour "18:30" read on the clocks
  * of `zone`, a length in minutes (1 .. 24 h). Undefined when one of them is not that.

@@ -8,7 +8,7 @@ import type { Messenger, SeanceView } from "../core/messenger";
 import type { SeanceAction } from "../core/seances";
 import { lang } from "../i18n";
 import { st } from "../i18n-seance";
-import { localZone } from "../core/seance-schedule";
+import { localZone, nextChange } from "../core/seance-schedule";
 import { busy, errorText } from "./common";
 import { h, replace } from "./dom";
 import { safetyPrefs } from "./safety-prefs";
@@ -39,6 +39,7 @@ export class SeanceBar {
   private readonly status = h("p", { class: "notice", role: "status" });
   private shown = "";
   private last?: SeanceView;
+  private timer?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly m: Messenger,
@@ -52,7 +53,9 @@ export class SeanceBar {
     const v = this.m.seanceView(this.peer);
     if (!v) return null;
     // Planned séances are told while none is open (on this device's clocks and in its language).
-    const planned = v.open ? [] : scheduleLines(v.planned, v.zone, { zone: localZone(), lang: lang(), nowMs: Date.now() });
+    const now = Date.now();
+    const planned = v.open ? [] : scheduleLines(v.planned, v.zone, { zone: localZone(), lang: lang(), nowMs: now });
+    this.redrawWhenDue(v.open ? undefined : nextChange(v.planned, v.zone, now), now);
     const shown = JSON.stringify({ v, planned });
     if (shown !== this.shown) {
       this.shown = shown;
@@ -66,6 +69,14 @@ export class SeanceBar {
     if (v.gate === "floorElsewhere") return st("gateFloor", { name: v.floor });
     if (v.gate === "charterUnconfirmed") return st("gateCharter");
     return null;
+  }
+
+  // "Prochaine séance" becomes "en ce moment" when it starts, and the one after when it ends, even
+  // with nothing else happening on the page (at most an hour apart; none once the bar is gone).
+  private redrawWhenDue(at: number | undefined, now: number): void {
+    clearTimeout(this.timer);
+    if (at === undefined) return;
+    this.timer = setTimeout(() => void (this.el.isConnected && this.render()), Math.min(at - now + 1000, 3_600_000));
   }
 
   private me(): string {
