@@ -10,10 +10,9 @@
 // 360 px) on the inbox and the confirmation. CERCLE_SCREENSHOTS=<dir> keeps the guide's picture of
 // the inbox (docs/images/reports-inbox.png).
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { facilitator as f, groupKey, MemoryStore, Messenger, reports as r } from "../build-node/core.mjs";
-import { eventually, expectAccessible, launchBrowser, newPerson, PHONE, registerInPage, startServer } from "./support.mjs";
+import { eventually, expectAccessible, launchBrowser, newPerson, PHONE, registerInPage, shot, startServer } from "./support.mjs";
 
 let server, browser, camille, sam, alex, lou, id;
 const nodes = [];
@@ -31,12 +30,6 @@ const announcer = (page) => page.locator('main > div[aria-live="polite"]');
 const status = (page) => page.locator(".report-inbox p.notice[role=status]");
 const items = (page) => page.locator("li.report-item");
 const nodeTexts = async (m) => (await f.groupMessages(m, id)).filter((x) => !x.event).map((x) => x.text);
-
-/** With CERCLE_SCREENSHOTS=<dir>, keeps a picture of the page (the guide's are made so). */
-async function shot(page, name) {
-  const dir = process.env.CERCLE_SCREENSHOTS;
-  if (dir) await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-}
 
 /** Presses Tab until the focused element's accessible text is `name` (bounded), then Enter. */
 async function tabAndPress(page, name) {
