@@ -220,7 +220,7 @@ TEST_F(SenderTest, AnUnansweredRequestTimesOutAndIsRetriedThenGivenUp) {
 }
 
 TEST_F(SenderTest, AFullQueueDropsTheOldestWaitingPushes) {
-  options_.io_timeout = 300ms;
+  options_.io_timeout = 1500ms;  // Long enough for the four sends to queue behind d0.
   options_.limits.max_attempts = 1;
   options_.limits.max_queued = 2;
   options_.limits.max_in_flight_per_origin = 1;
