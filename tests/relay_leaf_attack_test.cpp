@@ -2,7 +2,8 @@
 // field of an Update or UpdatePath leaf (credential, account type, keys, capabilities, source,
 // lifetime, extensions, signature), and a professional's mark. Each refusal is asserted by its
 // exact code; afterwards the relay's group is as it was (epoch, members) and goes on (see
-// relay_attack_fixture.h). Proposal types and handshake paths: relay_attack_test.cpp.
+// relay_attack_fixture.h). A report key of the wrong size, in a key package or a leaf. Proposal
+// types and handshake paths: relay_attack_test.cpp.
 #include <gtest/gtest.h>
 
 #include "cercle/policy/extensions.h"
@@ -87,6 +88,60 @@ TEST_F(RelayAttackTest, EveryFieldOfAnUpdateLeaf) {
                    l.extensions = {account_type(1)};
                  })),
             v1::ERROR_CODE_UNSPECIFIED);
+  ASSERT_NO_FATAL_FAILURE(expect_goes_on());
+}
+
+// A report key (0xF0A2) is an X25519 public key members seal reports to: the relay refuses a key
+// package or an Update leaf whose report key is not 32 bytes, in these words, and takes one of 32.
+TEST_F(RelayAttackTest, AReportKeyOfAnotherSizeIsRefused) {
+  const std::string words = "the report key extension (0xF0A2) must be 32 bytes";
+  auto report_key = [](size_t size) {
+    return mls::Extension{policy::kReportKeyExtensionType, mls::Bytes(size, 7)};
+  };
+  auto upload = [&](size_t size) {
+    mls::KeyPackageOptions o;
+    o.extension_types = policy::leaf_extension_types();
+    o.leaf_extensions = {report_key(size)};
+    auto bundle =
+        mls::create_key_package(mls::Credential(bytes(bob_.handle)), bob_.mls->signer(), o);
+    EXPECT_TRUE(bundle.ok());
+    v1::ClientFrame f;
+    f.mutable_upload_key_packages()->add_key_packages()->set_data(
+        std::string(bundle->key_package.begin(), bundle->key_package.end()));
+    return bob_.ws->call(f);
+  };
+  for (size_t size : {0, 31, 33}) {
+    auto r = upload(size);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error().code(), v1::INVALID_ARGUMENT) << size;
+    EXPECT_EQ(r->error().message(), words) << size;
+  }
+  auto taken = upload(32);
+  ASSERT_TRUE(taken && taken->has_upload_key_packages()) << taken->error().message();
+
+  auto update_with = [&](size_t size) {
+    v1::ClientFrame f = send_frame(
+        conv_, epoch_, update([&](auto& l) {
+          l.capabilities.extensions.push_back(mls::Uint16{policy::kReportKeyExtensionType});
+          l.extensions = {report_key(size)};
+        }));
+    f.mutable_send()->set_kind(v1::PROPOSAL);
+    auto r = bob_.ws->call(f);
+    bob_.mls->discard(conv_);
+    return r;
+  };
+  for (size_t size : {0, 31, 64}) {
+    auto r = update_with(size);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error().code(), v1::INVALID_ARGUMENT) << size;
+    EXPECT_EQ(r->error().message(), words) << size;
+  }
+  EXPECT_EQ(
+      send(bob_, update([&](auto& l) {
+             l.capabilities.extensions.push_back(mls::Uint16{policy::kReportKeyExtensionType});
+             l.extensions = {report_key(32)};
+           })),
+      v1::ERROR_CODE_UNSPECIFIED);
   ASSERT_NO_FATAL_FAILURE(expect_goes_on());
 }
 

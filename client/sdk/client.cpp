@@ -127,8 +127,20 @@ mls::Credential Client::Impl::credential() const {
 std::vector<mls::Extension> Client::Impl::leaf_extensions() const {
   const auto kind = identity->account_type() == v1::PROFESSIONAL ? policy::Kind::kProfessional
                                                                  : policy::Kind::kPeer;
-  return {
+  std::vector<mls::Extension> out{
       mls::Extension{policy::kAccountTypeExtensionType, to_bytes(policy::kind_extension(kind))}};
+  if (auto key = report_public_key(); !key.empty())
+    out.push_back(mls::Extension{policy::kReportKeyExtensionType, to_bytes(key)});
+  return out;
+}
+
+std::string Client::Impl::report_public_key() const {
+  const auto& sk = identity->report_secret_key();
+  if (sk.size() != crypto_box_SECRETKEYBYTES) return {};
+  std::string pk(crypto_box_PUBLICKEYBYTES, '\0');
+  crypto_scalarmult_base(reinterpret_cast<unsigned char*>(pk.data()),
+                         reinterpret_cast<const unsigned char*>(sk.data()));
+  return pk;
 }
 
 Status Client::Impl::require_connection() const {
@@ -251,6 +263,7 @@ Status Client::register_account(std::string_view handle, std::string_view code,
   impl.identity.emplace();
   impl.identity->set_device_secret_key(sk);
   sodium_memzero(sk.data(), sk.size());
+  impl.identity->set_report_secret_key(new_report_secret_key());
   impl.identity->set_handle(r->auth().handle());
   impl.identity->set_account_id(r->auth().account_id());
   impl.identity->set_device_id(r->auth().device_id());

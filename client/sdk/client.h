@@ -113,6 +113,12 @@ struct Report {
   std::string reason;
 };
 
+// The kWarning detail of a report that reached this facilitator but is never shown: it did not open
+// with this device's keys, or no leaf of the member it names signed it (a relay sealing a report of
+// its own in a member's name), or it was altered. The relay is told to forget it all the same.
+inline constexpr std::string_view kReportDropped =
+    "a report was ignored: it is not signed by the member it names";
+
 // What only a group's members read about it (the relay never sees it): set by a facilitator,
 // signed with their leaf key, sent to the group encrypted; each client keeps the newest it
 // accepted.
@@ -330,8 +336,10 @@ class Client {
 
   // Deletes message `seq` for everyone (facilitators): the server erases it, clients hide it.
   Status delete_message(const std::string& conversation, uint64_t seq);
-  // Reports message `seq` to the group's facilitators, sealed to their devices: the server learns
-  // only that a report exists. Errors: kNotFound (no such message here, or no facilitator).
+  // Reports message `seq` to the group's facilitators, sealed to their devices (to each device's
+  // report key, or its device key when its leaf has none) and signed with this device's leaf key:
+  // the server learns only that a report exists, and cannot make one in this member's name. Errors:
+  // kNotFound (no such message here, or no facilitator).
   Status report(const std::string& conversation, uint64_t seq, std::string_view reason);
   // Reports message `seq` to the instance's admins, revealing its text to them. Call only with the
   // reporter's explicit consent to that. Returns the report's id.

@@ -186,6 +186,13 @@ void Client::Impl::on_server_event(const v1::Event& e) {
       out.conversation = report->conversation;
       out.report = std::move(*report);
       events.push_back(std::move(out));
+    } else {
+      // Never shown: sealed to another key, altered, or not signed by the member it names.
+      Event out;
+      out.kind = Event::Kind::kWarning;
+      out.conversation = to_hex(r.conversation_id());
+      out.detail = std::string(kReportDropped);
+      events.push_back(std::move(out));
     }
     // Shown (or unreadable: it never will be): the relay may forget it.
     v1::ClientFrame ack;

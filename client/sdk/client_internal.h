@@ -56,6 +56,19 @@ struct Conv {
 };
 
 Invitation invitation_view(const v1::Invitation& i);  // client_moderation.cpp
+// What a device's leaf key (its Ed25519 device key) signs for the group's members: `label`, a zero
+// byte, then `encoded` (group profiles, listings, reports; client_profile.cpp).
+std::string sign_with_leaf_key(std::string_view label, std::string_view encoded,
+                               const std::string& secret_key);
+bool verifies_leaf_signature(std::string_view label, std::string_view encoded,
+                             std::string_view signature, std::string_view public_key);
+// Whether one of `signer`'s leaves in this client's own tree verifies `signature` (never a key
+// the relay could hand out).
+bool signed_by_member(const Conv& conv, std::string_view signer, std::string_view label,
+                      std::string_view encoded, std::string_view signature);
+// A new report key (client_moderation.cpp): the X25519 secret key whose public key this device's
+// leaves carry (policy::kReportKeyExtensionType), to open the reports sealed to it.
+std::string new_report_secret_key();
 // Whether a group's name and description fit (1 to 80 bytes, at most 1000): kInvalidArgument if
 // not.
 Status check_profile_words(std::string_view name, std::string_view description);
@@ -96,7 +109,11 @@ struct Client::Impl {
   mls::Credential credential() const;
   // The extensions of every leaf this device makes (KeyPackages and the groups it creates): the
   // account's type, so that members see who is a professional and the relay can check it.
+  // Also its report key's public half (0xF0A2), when the store has one (stores made before report
+  // keys have none: their reports come sealed to the device key).
   std::vector<mls::Extension> leaf_extensions() const;
+  // The X25519 public key of this device's report key; empty when it has none.
+  std::string report_public_key() const;
   Status require_connection() const;
   Result<Conv*> find(const std::string& hex_id);
   const Conv* lookup(const std::string& hex_id) const;

@@ -2,8 +2,12 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "cercle/mls/messages.h"
+#include "cercle/policy/extensions.h"
 #include "client/sdk/client_internal.h"
+#include "proto/policy.pb.h"
 
 namespace cercle::client {
 
@@ -27,6 +31,87 @@ Result<std::string> message_text(LocalStore& store, const Conv& conv, uint64_t s
     if (e.ParseFromString(raw) && e.seq() == seq) return e.text();
   }
   return make_error(Errc::kNotFound, "no such message on this device");
+}
+
+constexpr std::string_view kReportLabel = "cercle-report-v1";
+
+// What the reporter seals: an encoded v1::SignedReportContent, its content an encoded
+// local::ReportContent signed with the reporter's leaf key over "cercle-report-v1" || 0x00 ||
+// content.
+std::string signed_report(const Client::Impl& impl, const Conv& conv, uint64_t seq,
+                          const std::string& text, std::string_view reason) {
+  local::ReportContent content;
+  content.set_conversation_id(conv.id);
+  content.set_seq(seq);
+  content.set_text(text);
+  content.set_reason(std::string(reason));
+  content.set_reporter(impl.identity->handle());
+  v1::SignedReportContent s;
+  s.set_content(content.SerializeAsString());
+  s.set_signature(
+      sign_with_leaf_key(kReportLabel, s.content(), impl.identity->device_secret_key()));
+  return s.SerializeAsString();
+}
+
+// The X25519 key a report to this leaf is sealed to: its report key (0xF0A2), else the X25519 form
+// of its Ed25519 signature key; nullopt for a report key of another size (the relay refuses such
+// leaves; a client that meets one seals nothing to it).
+std::optional<std::string> report_key_of(const mls::LeafNode& leaf) {
+  if (const auto* e = mls::find_extension(leaf.extensions, policy::kReportKeyExtensionType)) {
+    if (e->extension_data.size() != policy::kReportKeyBytes) return std::nullopt;
+    return to_string(e->extension_data);
+  }
+  std::string x25519(crypto_box_PUBLICKEYBYTES, '\0');
+  if (leaf.signature_key.size() != crypto_sign_PUBLICKEYBYTES ||
+      crypto_sign_ed25519_pk_to_curve25519(reinterpret_cast<unsigned char*>(x25519.data()),
+                                           leaf.signature_key.data()) != 0) {
+    return std::nullopt;
+  }
+  return x25519;
+}
+
+bool seal_open(std::string_view sealed, const unsigned char* pk, const unsigned char* sk,
+               std::string& plain) {
+  if (sealed.size() < crypto_box_SEALBYTES) return false;
+  plain.assign(sealed.size() - crypto_box_SEALBYTES, '\0');
+  return crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
+                              reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+                              pk, sk) == 0;
+}
+
+// Opens with the device's report key if its own leaf in this group carries it, else with the X25519
+// form of its device key (a leaf made before it had a report key); then with the other one, in case
+// the reporter's tree was at another epoch.
+std::optional<std::string> unseal_report(const local::Identity& id, const mls::State& state,
+                                         std::string_view sealed) {
+  std::string plain;
+  const auto& ed = id.device_secret_key();
+  unsigned char x_sk[crypto_box_SECRETKEYBYTES], x_pk[crypto_box_PUBLICKEYBYTES];
+  const bool has_ed = ed.size() == crypto_sign_SECRETKEYBYTES &&
+                      crypto_sign_ed25519_sk_to_curve25519(
+                          x_sk, reinterpret_cast<const unsigned char*>(ed.data())) == 0 &&
+                      crypto_sign_ed25519_pk_to_curve25519(
+                          x_pk, reinterpret_cast<const unsigned char*>(ed.data()) + 32) == 0;
+  const auto& rk = id.report_secret_key();
+  unsigned char r_pk[crypto_box_PUBLICKEYBYTES];
+  const bool has_report =
+      rk.size() == crypto_box_SECRETKEYBYTES &&
+      crypto_scalarmult_base(r_pk, reinterpret_cast<const unsigned char*>(rk.data())) == 0;
+  const mls::LeafNode* own = state.tree().leaf(state.own_leaf());
+  const auto* published =
+      own ? mls::find_extension(own->extensions, policy::kReportKeyExtensionType) : nullptr;
+  const bool report_first = has_report && published &&
+                            to_string(published->extension_data) ==
+                                std::string(reinterpret_cast<const char*>(r_pk), sizeof r_pk);
+  auto with_report = [&] {
+    return has_report &&
+           seal_open(sealed, r_pk, reinterpret_cast<const unsigned char*>(rk.data()), plain);
+  };
+  auto with_ed = [&] { return has_ed && seal_open(sealed, x_pk, x_sk, plain); };
+  const bool opened = report_first ? (with_report() || with_ed()) : (with_ed() || with_report());
+  sodium_memzero(x_sk, sizeof x_sk);
+  if (!opened) return std::nullopt;
+  return plain;
 }
 
 }  // namespace
@@ -195,9 +280,11 @@ Status Client::delete_message(const std::string& conversation, uint64_t seq) {
   return impl.process_incoming();
 }
 
-// The report travels sealed (crypto_box_seal) to each facilitator device, with the X25519 key
-// derived from the device's Ed25519 key, which is also its MLS leaf's signature key: the reporter's
-// client takes the keys from the group's ratchet tree, not from the server.
+// The report travels sealed (crypto_box_seal) to each facilitator device, with the report key its
+// leaf carries (0xF0A2), or for a leaf without one the X25519 form of its Ed25519 signature key:
+// the reporter's client takes the keys from the group's ratchet tree, not from the server. Inside,
+// the reporter's leaf key signs the content, so that a relay cannot seal a report in a member's
+// name.
 Status Client::report(const std::string& conversation, uint64_t seq, std::string_view reason) {
   auto& impl = *impl_;
   if (auto s = impl.require_connection(); !s) return s;
@@ -208,13 +295,7 @@ Status Client::report(const std::string& conversation, uint64_t seq, std::string
   if (!rules) return make_error(Errc::kNotFound, "this conversation has no group rules");
   auto text = message_text(*impl.store, conv, seq);
   if (!text) return std::move(text).error();
-  local::ReportContent content;
-  content.set_conversation_id(conv.id);
-  content.set_seq(seq);
-  content.set_text(*text);
-  content.set_reason(std::string(reason));
-  content.set_reporter(impl.identity->handle());
-  const std::string plain = content.SerializeAsString();
+  const std::string plain = signed_report(impl, conv, seq, *text, reason);
   v1::ClientFrame get;
   get.mutable_get_conversation()->set_conversation_id(conv.id);
   auto info = impl.conn->call(get);
@@ -226,21 +307,17 @@ Status Client::report(const std::string& conversation, uint64_t seq, std::string
     if (policy::role_of(*rules, m.handle()) != v1::FACILITATOR ||
         m.device_id() == impl.identity->device_id())
       continue;
-    for (const auto& leaf : conv.state->members()) {
-      if (leaf.leaf_index != m.leaf() || to_string(leaf.credential.identity) != m.handle())
-        continue;
-      unsigned char x25519[crypto_box_PUBLICKEYBYTES];
-      if (leaf.signature_key.size() != crypto_sign_PUBLICKEYBYTES ||
-          crypto_sign_ed25519_pk_to_curve25519(x25519, leaf.signature_key.data()) != 0) {
-        continue;
-      }
-      std::string sealed(plain.size() + crypto_box_SEALBYTES, '\0');
-      crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
-                      reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), x25519);
-      auto* out = req->add_reports();
-      out->set_device_id(m.device_id());
-      out->set_sealed(std::move(sealed));
-    }
+    const mls::LeafNode* leaf = conv.state->tree().leaf(m.leaf());
+    if (!leaf || to_string(leaf->credential.identity) != m.handle()) continue;
+    const auto key = report_key_of(*leaf);
+    if (!key) continue;
+    std::string sealed(plain.size() + crypto_box_SEALBYTES, '\0');
+    crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                    reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                    reinterpret_cast<const unsigned char*>(key->data()));
+    auto* out = req->add_reports();
+    out->set_device_id(m.device_id());
+    out->set_sealed(std::move(sealed));
   }
   if (req->reports_size() == 0)
     return make_error(Errc::kNotFound, "this group has no other facilitator to report to");
@@ -268,29 +345,31 @@ Result<uint64_t> Client::report_to_admins(const std::string& conversation, uint6
   return r->report().report_id();
 }
 
-// Opens a report sealed to this device; nullopt when it does not open.
+std::string new_report_secret_key() {
+  std::string pk(crypto_box_PUBLICKEYBYTES, '\0');
+  std::string sk(crypto_box_SECRETKEYBYTES, '\0');
+  crypto_box_keypair(reinterpret_cast<unsigned char*>(pk.data()),
+                     reinterpret_cast<unsigned char*>(sk.data()));
+  return sk;
+}
+
+// Opens a report sealed to this device and signed by its reporter; nullopt when it does not open,
+// is not about this conversation and reporter, or no leaf of the reporter in this device's own
+// tree signed it (a relay sealing a report of its own in a member's name).
 std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) const {
-  const auto& sk = identity->device_secret_key();
-  unsigned char x_sk[crypto_box_SECRETKEYBYTES], x_pk[crypto_box_PUBLICKEYBYTES];
-  if (sk.size() != crypto_sign_SECRETKEYBYTES || r.sealed().size() < crypto_box_SEALBYTES ||
-      crypto_sign_ed25519_sk_to_curve25519(
-          x_sk, reinterpret_cast<const unsigned char*>(sk.data())) != 0 ||
-      crypto_sign_ed25519_pk_to_curve25519(
-          x_pk, reinterpret_cast<const unsigned char*>(sk.data()) + 32) != 0) {
-    return std::nullopt;
-  }
-  std::string plain(r.sealed().size() - crypto_box_SEALBYTES, '\0');
-  const bool opened =
-      crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()),
-                           reinterpret_cast<const unsigned char*>(r.sealed().data()),
-                           r.sealed().size(), x_pk, x_sk) == 0;
-  sodium_memzero(x_sk, sizeof x_sk);
+  const auto it = convs.find(r.conversation_id());
+  if (it == convs.end() || !it->second.state) return std::nullopt;
+  const Conv& conv = it->second;
+  auto plain = unseal_report(*identity, *conv.state, r.sealed());
+  v1::SignedReportContent signed_content;
   local::ReportContent content;
-  // The relay names the account that sent the report, the sealed content the one that sealed it:
-  // a member cannot report in another's name, nor the relay pin a member's report on someone else
-  // (a sealed box is anonymous, so the relay could still seal a report of its own).
-  if (!opened || !content.ParseFromString(plain) ||
-      content.conversation_id() != r.conversation_id() || content.reporter() != r.reporter()) {
+  // The relay names the account that sent the report, the sealed content the one that signed it:
+  // a member cannot report in another's name, nor the relay pin a member's report on someone else.
+  if (!plain || !signed_content.ParseFromString(*plain) ||
+      !content.ParseFromString(signed_content.content()) ||
+      content.conversation_id() != r.conversation_id() || content.reporter() != r.reporter() ||
+      !signed_by_member(conv, r.reporter(), kReportLabel, signed_content.content(),
+                        signed_content.signature())) {
     return std::nullopt;
   }
   return Report{to_hex(content.conversation_id()), r.reporter(), content.seq(), content.text(),

@@ -124,6 +124,7 @@ Status Client::await_approval(std::chrono::milliseconds wait) {
   if (!info) return std::move(info).error();
   impl.identity.emplace();
   impl.identity->set_device_secret_key(device->secret_key);
+  impl.identity->set_report_secret_key(new_report_secret_key());
   impl.identity->set_handle(device->handle);
   impl.identity->set_device_id(info->device_id());
   impl.identity->set_instance_id(impl.conn->hello().instance_id());

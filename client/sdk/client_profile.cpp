@@ -18,47 +18,13 @@ constexpr std::string_view kListingLabel = "cercle-listing-v1";
 constexpr size_t kMaxNameBytes = 80;
 constexpr size_t kMaxDescriptionBytes = 1000;
 
-// What a leaf key signs: a label, a zero byte, the encoded content (as invitations).
-std::string transcript(std::string_view label, std::string_view encoded) {
-  std::string out(label);
-  out.push_back('\0');
-  out.append(encoded);
-  return out;
-}
-
-std::string sign(std::string_view label, std::string_view encoded, const std::string& secret_key) {
-  const std::string t = transcript(label, encoded);
-  std::string signature(crypto_sign_BYTES, '\0');
-  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
-                       reinterpret_cast<const unsigned char*>(t.data()), t.size(),
-                       reinterpret_cast<const unsigned char*>(secret_key.data()));
-  return signature;
-}
-
-bool verifies(std::string_view label, std::string_view encoded, std::string_view signature,
-              std::string_view public_key) {
-  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES)
-    return false;
-  const std::string t = transcript(label, encoded);
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
-                                     reinterpret_cast<const unsigned char*>(t.data()), t.size(),
-                                     reinterpret_cast<const unsigned char*>(public_key.data())) ==
-         0;
-}
-
 // Whether `signer` facilitates the group (its rules now) and one of its leaves in this client's
 // own tree verifies `signature` (never a key the relay could hand out).
 bool signed_by_a_facilitator(const Conv& conv, const std::string& signer, std::string_view label,
                              std::string_view encoded, std::string_view signature) {
   const auto rules = group_policy(*conv.state);
-  if (!rules || policy::role_of(*rules, signer) != v1::FACILITATOR) return false;
-  for (const auto& m : conv.state->members()) {
-    if (to_string(m.credential.identity) == signer &&
-        verifies(label, encoded, signature, to_string(m.signature_key))) {
-      return true;
-    }
-  }
-  return false;
+  return rules && policy::role_of(*rules, signer) == v1::FACILITATOR &&
+         signed_by_member(conv, signer, label, encoded, signature);
 }
 
 // The profile inside an encoded SignedGroupProfile this device already accepted (or made).
@@ -99,7 +65,47 @@ std::string app_content(const v1::SignedGroupProfile& s) {
   return std::string(1, '\0') + content.SerializeAsString();
 }
 
+// What a leaf key signs: a label, a zero byte, the encoded content (as invitations).
+std::string leaf_transcript(std::string_view label, std::string_view encoded) {
+  std::string out(label);
+  out.push_back('\0');
+  out.append(encoded);
+  return out;
+}
+
 }  // namespace
+
+std::string sign_with_leaf_key(std::string_view label, std::string_view encoded,
+                               const std::string& secret_key) {
+  const std::string t = leaf_transcript(label, encoded);
+  std::string signature(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                       reinterpret_cast<const unsigned char*>(secret_key.data()));
+  return signature;
+}
+
+bool verifies_leaf_signature(std::string_view label, std::string_view encoded,
+                             std::string_view signature, std::string_view public_key) {
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES)
+    return false;
+  const std::string t = leaf_transcript(label, encoded);
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
+                                     reinterpret_cast<const unsigned char*>(t.data()), t.size(),
+                                     reinterpret_cast<const unsigned char*>(public_key.data())) ==
+         0;
+}
+
+bool signed_by_member(const Conv& conv, std::string_view signer, std::string_view label,
+                      std::string_view encoded, std::string_view signature) {
+  for (const auto& m : conv.state->members()) {
+    if (to_string(m.credential.identity) == signer &&
+        verifies_leaf_signature(label, encoded, signature, to_string(m.signature_key))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Status check_profile_words(std::string_view name, std::string_view description) {
   if (name.empty() || name.size() > kMaxNameBytes || description.size() > kMaxDescriptionBytes) {
@@ -176,7 +182,8 @@ static Status change_profile(Client::Impl& impl, const std::string& conversation
   v1::SignedGroupProfile s;
   s.set_profile(p.SerializeAsString());
   s.set_signer(impl.identity->handle());
-  s.set_signature(sign(kProfileLabel, s.profile(), impl.identity->device_secret_key()));
+  s.set_signature(
+      sign_with_leaf_key(kProfileLabel, s.profile(), impl.identity->device_secret_key()));
   auto sent = impl.send_application(conv, to_bytes(app_content(s)));
   if (!sent) return std::move(sent).error();
   conv.profile = s.SerializeAsString();  // Our own entry is not read back: kept now.
@@ -252,7 +259,8 @@ Status Client::publish_group(const std::string& conversation, std::string_view n
   v1::SignedPublicListing s;
   s.set_listing(listing.SerializeAsString());
   s.set_signer(impl_->identity->handle());
-  s.set_signature(sign(kListingLabel, s.listing(), impl_->identity->device_secret_key()));
+  s.set_signature(
+      sign_with_leaf_key(kListingLabel, s.listing(), impl_->identity->device_secret_key()));
   return publish(*impl_, conversation, s);
 }
 

@@ -32,6 +32,15 @@ bool lists_roles(const mls::Capabilities& caps) {
                    mls::Uint16{policy::kRolesExtensionType}) != caps.extensions.end();
 }
 
+// A report key (0xF0A2) is an X25519 public key members seal reports to: one of another size would
+// leave the device without the reports meant for it.
+bool bad_report_key(const std::vector<mls::Extension>& extensions) {
+  const auto* e = mls::find_extension(extensions, policy::kReportKeyExtensionType);
+  return e && e->extension_data.size() != policy::kReportKeyBytes;
+}
+
+constexpr std::string_view kBadReportKey = "the report key extension (0xF0A2) must be 32 bytes";
+
 std::string_view source_name(mls::LeafNodeSource s) {
   switch (s) {
     case mls::LeafNodeSource::kKeyPackage:
@@ -47,7 +56,8 @@ std::string_view source_name(mls::LeafNodeSource s) {
 // Checks a leaf an Update or an UpdatePath puts at `leaf_index` of `group_id`: its source (so no
 // lifetime, which only key_package leaves carry), a basic credential, what validate_leaf_node
 // checks (suite, capabilities listing its credential and extensions, no duplicated extension, key
-// size, its signature over the group id and leaf index), and 0xF0A0 in its capabilities.
+// size, its signature over the group id and leaf index), 0xF0A0 in its capabilities, and a report
+// key (0xF0A2), if any, of 32 bytes.
 Result<LeafFacts> leaf_facts(const mls::LeafNode& leaf, mls::LeafNodeSource expected,
                              std::string_view group_id, uint32_t leaf_index) {
   if (leaf.source != expected) {
@@ -63,6 +73,7 @@ Result<LeafFacts> leaf_facts(const mls::LeafNode& leaf, mls::LeafNodeSource expe
   if (!lists_roles(leaf.capabilities)) {
     return invalid("the leaf's capabilities must list the group rules extension (0xF0A0)");
   }
+  if (bad_report_key(leaf.extensions)) return invalid(std::string(kBadReportKey));
   LeafFacts f{str(leaf.credential.identity), str(leaf.signature_key), str(leaf.encryption_key),
               std::nullopt};
   if (const auto* t = mls::find_extension(leaf.extensions, policy::kAccountTypeExtensionType)) {
@@ -81,6 +92,7 @@ Result<KeyPackageFacts> facts_of(const mls::KeyPackage& kp, uint64_t now_s, uint
   if (!lists_roles(kp.leaf_node.capabilities)) {
     return invalid("the key package's capabilities must list the group rules extension (0xF0A0)");
   }
+  if (bad_report_key(kp.leaf_node.extensions)) return invalid(std::string(kBadReportKey));
   KeyPackageFacts facts{str(mls::key_package_ref(kp)), str(kp.leaf_node.signature_key),
                         str(kp.leaf_node.credential.identity)};
   facts.encryption_key = str(kp.leaf_node.encryption_key);

@@ -40,7 +40,8 @@ struct KeyPackageFacts {
 // Decodes and validates a KeyPackage (MLSMessage-wrapped or bare): suite 3, its signatures, the
 // lifetime (with `skew_s` of tolerance) at `now_s`, a basic credential, capabilities that list the
 // group rules extension 0xF0A0 (every group carries it: a member who does not support it could
-// never see the rules change, and clients refuse to add it). Errors: kInvalidArgument saying why.
+// never see the rules change, and clients refuse to add it), and a report key extension 0xF0A2, if
+// any, of 32 bytes. Errors: kInvalidArgument saying why.
 [[nodiscard]] Result<KeyPackageFacts> key_package(std::string_view bytes, uint64_t now_s,
                                                   uint64_t skew_s);
 
