@@ -117,7 +117,7 @@ struct Report {
 // with this device's keys, or no leaf of the member it names signed it (a relay sealing a report of
 // its own in a member's name), or it was altered. The relay is told to forget it all the same.
 inline constexpr std::string_view kReportDropped =
-    "a report was ignored: it is not signed by the member it names";
+    "a report was ignored: it could not be checked as coming from the member it names";
 
 // What only a group's members read about it (the relay never sees it): set by a facilitator,
 // signed with their leaf key, sent to the group encrypted; each client keeps the newest it

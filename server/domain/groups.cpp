@@ -328,6 +328,22 @@ std::vector<std::string> Groups::invitations_for(DeviceId actor) {
   return out;
 }
 
+void Groups::forget_account(Change& change, AccountId account) {
+  const int64_t now = ctx_.clock.now_ms();
+  for (const auto& [id, conv] : conversations_.all()) {
+    Conversations::GroupChange edit{conv, {}, {}};
+    bool changed = edit.header.join_requests.erase(account) > 0;
+    for (const auto& [nonce, i] : conv.invitations) {
+      if (i.invitee != account || !pending(i, now)) continue;
+      edit.forget.push_back(nonce);
+      edit.header.revoked_invitations.erase(nonce);
+      changed = true;
+    }
+    if (changed) conversations_.stage_group(change, std::move(edit));
+  }
+  change.on_commit([this, account] { invitations_by_.erase(account); });
+}
+
 // ---- Open groups -------------------------------------------------------------------------------
 
 std::vector<OpenGroupView> Groups::open_groups(DeviceId actor) {

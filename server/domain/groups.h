@@ -68,6 +68,11 @@ class Groups {
   // The encoded SignedInvitations addressed to the actor's account that are still pending.
   std::vector<std::string> invitations_for(DeviceId actor);
 
+  // A deleted account (account_deletion.cpp): its pending invitations (it was the invitee) and its
+  // join requests are forgotten in every group, staged in `change`. No group event: the account
+  // can no longer sign in, and its members' clients fail to add it (it has no key package).
+  void forget_account(Change& change, AccountId account);
+
   // Groups open to peers that the actor (a peer) may ask to join.
   std::vector<OpenGroupView> open_groups(DeviceId actor);
   // A facilitator publishes the group's name and description to every peer of the instance (an
