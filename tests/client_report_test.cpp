@@ -2,7 +2,8 @@
 // report is sealed to the facilitator device's report key (its leaves' extension 0xF0A2) and
 // signed inside by the reporter's leaf key; a report that the member it names did not sign (what a
 // relay could seal in a member's name) or whose content was altered is never shown, and the relay
-// forgets it all the same; a facilitator device from before report keys still opens its reports.
+// forgets it all the same; one from a member the facilitator's device does not know yet waits for
+// the log; a facilitator device from before report keys still opens its reports.
 #include <gtest/gtest.h>
 
 #include <sodium.h>
@@ -196,6 +197,31 @@ TEST_F(ClientReportTest, AReportNotSignedByTheMemberItNamesIsDropped) {
   ASSERT_TRUE(until([&] { return count("camille", Event::Kind::kReport, "encore") == 1; }));
   EXPECT_EQ(count("camille", Event::Kind::kWarning, dropped), 2);
   EXPECT_EQ(count("camille", Event::Kind::kReport, "signé"), 1);
+}
+
+// camille is offline while alex adds nina, behind a long stretch of messages, and nina reports one:
+// the relay hands camille's device the report before the log that adds nina. Her client keeps it
+// until its tree shows nina's leaf, then checks it and shows it.
+TEST_F(ClientReportTest, AReportFromAMemberNotYetInTheTreeWaitsForTheLog) {
+  user("camille");
+  user("alex");
+  user("sam");
+  user("nina");
+  const std::string conv = group("camille", {"alex", "sam"});
+  ASSERT_TRUE(users_["camille"]->set_role(conv, "alex", Role::kFacilitator).ok());
+  ASSERT_TRUE(until([&] { return same_epoch(conv, {"camille", "alex", "sam"}); }));
+  users_.erase("camille");
+  const std::string filler(150 * 1024, 'x');
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(users_["sam"]->send_text(conv, filler).ok()) << i;
+  ASSERT_TRUE(users_["alex"]->add_member(conv, "nina").ok());
+  auto seq = users_["sam"]->send_text(conv, "un message déplacé");
+  ASSERT_TRUE(seq.ok());
+  ASSERT_TRUE(until([&] { return sees("nina", conv, "un message déplacé"); }));
+  ASSERT_TRUE(users_["nina"]->report(conv, *seq, "propos blessants").ok());
+  user("camille");
+  EXPECT_TRUE(
+      until([&] { return count("camille", Event::Kind::kReport, "un message déplacé") == 1; }));
+  EXPECT_EQ(count("camille", Event::Kind::kWarning, std::string(client::kReportDropped)), 0);
 }
 
 // alex's store was made before report keys: the device publishes none, members seal its reports to

@@ -179,25 +179,7 @@ void Client::Impl::on_server_event(const v1::Event& e) {
     out.conversation = out.invitation.conversation;
     events.push_back(std::move(out));
   } else if (e.has_report_received()) {
-    const auto& r = e.report_received();
-    if (auto report = open_report(r)) {
-      Event out;
-      out.kind = Event::Kind::kReport;
-      out.conversation = report->conversation;
-      out.report = std::move(*report);
-      events.push_back(std::move(out));
-    } else {
-      // Never shown: sealed to another key, altered, or not signed by the member it names.
-      Event out;
-      out.kind = Event::Kind::kWarning;
-      out.conversation = to_hex(r.conversation_id());
-      out.detail = std::string(kReportDropped);
-      events.push_back(std::move(out));
-    }
-    // Shown (or unreadable: it never will be): the relay may forget it.
-    v1::ClientFrame ack;
-    ack.mutable_ack_report()->set_report_id(r.report_id());
-    (void)conn->call(ack);
+    handle_report(e.report_received());
   } else if (e.has_admin_answer()) {
     Event out;
     out.kind = Event::Kind::kAdminAnswer;

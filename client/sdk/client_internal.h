@@ -211,6 +211,14 @@ struct Client::Impl {
 
   // client_moderation.cpp
   std::optional<Report> open_report(const v1::ReportReceived& r) const;
+  // A report sealed to this device: shown if it opens and its reporter signed it, else a kWarning
+  // (kReportDropped); acknowledged either way. One whose reporter has no leaf in this device's tree
+  // yet waits in `waiting_reports`, unacknowledged: the relay pushes reports before the log that
+  // may add the reporter. process_incoming tries them again after each pass; left to the relay
+  // when the client closes, they come again at the next connection.
+  void handle_report(const v1::ReportReceived& r);
+  void retry_waiting_reports();
+  std::vector<v1::ReportReceived> waiting_reports;
 
   // client_rules.cpp
   // Checks a processed commit against the rules in force before it; returns the refusal or "".

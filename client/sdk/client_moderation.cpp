@@ -376,4 +376,40 @@ std::optional<Report> Client::Impl::open_report(const v1::ReportReceived& r) con
                 content.reason()};
 }
 
+void Client::Impl::handle_report(const v1::ReportReceived& r) {
+  const auto it = convs.find(r.conversation_id());
+  std::vector<mls::Member> members;
+  if (it != convs.end() && it->second.state) members = it->second.state->members();
+  const bool known = std::any_of(members.begin(), members.end(), [&](const mls::Member& m) {
+    return to_string(m.credential.identity) == r.reporter();
+  });
+  if (!known) {
+    const bool held = std::any_of(waiting_reports.begin(), waiting_reports.end(),
+                                  [&](const auto& w) { return w.report_id() == r.report_id(); });
+    if (!held) waiting_reports.push_back(r);
+    return;
+  }
+  Event out;
+  out.conversation = to_hex(r.conversation_id());
+  if (auto report = open_report(r)) {
+    out.kind = Event::Kind::kReport;
+    out.report = std::move(*report);
+  } else {
+    // Never shown: sealed to another key, altered, or not signed by the member it names.
+    out.kind = Event::Kind::kWarning;
+    out.detail = std::string(kReportDropped);
+  }
+  events.push_back(std::move(out));
+  // Shown (or refused: it never will be): the relay may forget it.
+  v1::ClientFrame ack;
+  ack.mutable_ack_report()->set_report_id(r.report_id());
+  (void)conn->call(ack);
+}
+
+void Client::Impl::retry_waiting_reports() {
+  std::vector<v1::ReportReceived> waiting;
+  waiting.swap(waiting_reports);
+  for (const auto& r : waiting) handle_report(r);
+}
+
 }  // namespace cercle::client

@@ -381,6 +381,7 @@ Status Client::Impl::process_incoming() {
   std::deque<v1::Event> server_events;
   server_events.swap(conn->events());
   for (const auto& e : server_events) on_server_event(e);
+  retry_waiting_reports();
   learn_kinds();
   for (auto& [id, conv] : convs) erase_due_seances(conv);
   if (auto s = save_dirty(); !s) return s;
