@@ -6,51 +6,15 @@
 // member reads the name from the profile the adder hands on. Each CLI command is a child process
 // with a time limit.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import { facilitator as f, groupKey, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { WEB, eventually, serverFor } from "./support.mjs";
-
-function cliBinary() {
-  const candidates = [process.env.CERCLE_CLI, join(WEB, "../build/bin/cercle"), join(WEB, "../build-web/bin/cercle")];
-  const found = candidates.find((p) => p && existsSync(p));
-  if (!found) throw new Error("cercle (the CLI) not found: build the cmake target `cercle`, or set CERCLE_CLI");
-  return found;
-}
-
-/** A CLI user with its own data folder; `ok` runs `cercle --json ARGS` (bounded) and returns its JSON lines. */
-function cliUser(t, server, name) {
-  const dir = mkdtempSync(join(tmpdir(), `cercle-cli-profile-${name}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { ...process.env, CERCLE_PASSPHRASE: `phrase de test de ${name}` };
-  return {
-    ok(args, timeoutMs = 30_000) {
-      const argv = ["--server", server.ws, "--data", dir, "--json", ...args];
-      return new Promise((resolve, reject) => {
-        execFile(cliBinary(), argv, { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-          if (err) return reject(new Error(`cercle ${args.join(" ")}: ${err.killed ? "killed" : `exit ${err.code}`}: ${stderr.trim()}`));
-          resolve(stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)));
-        });
-      });
-    },
-  };
-}
-
-async function webUser(t, server, handle, code) {
-  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-profile", keyPackageStock: 3 });
-  t.after(() => m.stop());
-  await m.register(handle, { code });
-  assert.ok(await m.waitOnline(10_000));
-  return m;
-}
+import { facilitator as f, groupKey } from "../build-node/core.mjs";
+import { cliUser, webUser } from "./cli-support.mjs";
+import { eventually, serverFor } from "./support.mjs";
 
 test("a web facilitator names and renames a group: the CLI member reads both", async (t) => {
   const server = await serverFor(t, { registration: "invite-code", codes: 2 });
-  const anim = await webUser(t, server, "web.anim", server.codes[0]);
-  const member = cliUser(t, server, "membre");
+  const anim = await webUser(t, server, "web.anim", server.codes[0], "cercle-test-profile");
+  const member = cliUser(t, server, "membre", "cli-profile");
   await member.ok(["register", "cli.membre", "--code", server.codes[1]]);
   const id = await eventually("the group is created", () => f.fac(anim).createGroup({ name: "Les Lucioles", description: "Parler du sommeil." }, ["cli.membre"]).catch(() => null), 30_000);
   const [rules] = await member.ok(["group", "policy", id]);
@@ -62,9 +26,9 @@ test("a web facilitator names and renames a group: the CLI member reads both", a
 
 test("a CLI facilitator names a group and adds a web member: the web member reads the name", async (t) => {
   const server = await serverFor(t, { registration: "invite-code", codes: 2 });
-  const anim = cliUser(t, server, "anim");
+  const anim = cliUser(t, server, "anim", "cli-profile");
   await anim.ok(["register", "cli.anim", "--code", server.codes[0]]);
-  const web = await webUser(t, server, "web.membre", server.codes[1]);
+  const web = await webUser(t, server, "web.membre", server.codes[1], "cercle-test-profile");
   const [{ conversation }] = await anim.ok(["group", "create", "--name", "Le Phare", "--description", "Un groupe du jeudi."]);
   await anim.ok(["group", "add", conversation, "web.membre"]);
   await eventually("the web member reads the name", () => web.groupView(groupKey(conversation))?.name === "Le Phare", 20_000);

@@ -5,54 +5,18 @@
 // the CLI member reads each; a CLI facilitator plans one: the web member reads the same slot and
 // zone, and its words on a Martinique clock. Each CLI command is a child process with a time limit.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import { facilitator as f, groupKey, MemoryStore, Messenger, seanceWhen } from "../build-node/core.mjs";
-import { WEB, eventually, serverFor } from "./support.mjs";
+import { facilitator as f, groupKey, seanceWhen } from "../build-node/core.mjs";
+import { cliUser, webUser } from "./cli-support.mjs";
+import { eventually, serverFor } from "./support.mjs";
 
 // Tuesday 8 December 2026, 18:30 in Paris.
 const START_MS = Date.UTC(2026, 11, 8, 17, 30);
 
-function cliBinary() {
-  const candidates = [process.env.CERCLE_CLI, join(WEB, "../build/bin/cercle"), join(WEB, "../build-web/bin/cercle")];
-  const found = candidates.find((p) => p && existsSync(p));
-  if (!found) throw new Error("cercle (the CLI) not found: build the cmake target `cercle`, or set CERCLE_CLI");
-  return found;
-}
-
-/** A CLI user with its own data folder; `ok` runs `cercle --json ARGS` (bounded) and returns its JSON lines. */
-function cliUser(t, server, name) {
-  const dir = mkdtempSync(join(tmpdir(), `cercle-cli-schedule-${name}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { ...process.env, CERCLE_PASSPHRASE: `phrase de test de ${name}` };
-  return {
-    ok(args, timeoutMs = 30_000) {
-      const argv = ["--server", server.ws, "--data", dir, "--json", ...args];
-      return new Promise((resolve, reject) => {
-        execFile(cliBinary(), argv, { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-          if (err) return reject(new Error(`cercle ${args.join(" ")}: ${err.killed ? "killed" : `exit ${err.code}`}: ${stderr.trim()}`));
-          resolve(stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)));
-        });
-      });
-    },
-  };
-}
-
-async function webUser(t, server, handle, code) {
-  const m = await Messenger.load({ url: server.ws, store: new MemoryStore(), clientName: "cercle-test-schedule", keyPackageStock: 3 });
-  t.after(() => m.stop());
-  await m.register(handle, { code });
-  assert.ok(await m.waitOnline(10_000));
-  return m;
-}
-
 test("a web facilitator plans a weekly séance and removes it: the CLI member reads both", async (t) => {
   const server = await serverFor(t, { registration: "invite-code", codes: 2 });
-  const anim = await webUser(t, server, "web.anim", server.codes[0]);
-  const member = cliUser(t, server, "membre");
+  const anim = await webUser(t, server, "web.anim", server.codes[0], "cercle-test-schedule");
+  const member = cliUser(t, server, "membre", "cli-schedule");
   await member.ok(["register", "cli.membre", "--code", server.codes[1]]);
   const id = await eventually("the group is created", () => f.fac(anim).createGroup({ name: "Le mardi", description: "" }, ["cli.membre"]).catch(() => null), 30_000);
   const seances = await anim.seances();
@@ -69,9 +33,9 @@ test("a web facilitator plans a weekly séance and removes it: the CLI member re
 
 test("a CLI facilitator plans a weekly séance: the web member reads it on its own clocks", async (t) => {
   const server = await serverFor(t, { registration: "invite-code", codes: 2 });
-  const anim = cliUser(t, server, "anim");
+  const anim = cliUser(t, server, "anim", "cli-schedule");
   await anim.ok(["register", "cli.anim", "--code", server.codes[0]]);
-  const web = await webUser(t, server, "web.membre", server.codes[1]);
+  const web = await webUser(t, server, "web.membre", server.codes[1], "cercle-test-schedule");
   const [{ conversation }] = await anim.ok(["group", "create", "--name", "Le Phare"]);
   await anim.ok(["group", "add", conversation, "web.membre"]);
   await anim.ok(["group", "seance", "schedule", conversation, "--at", "2026-12-08T18:30+01:00", "--minutes", "90", "--weekly", "--zone", "Europe/Paris"]);

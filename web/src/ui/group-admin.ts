@@ -3,12 +3,12 @@
 // submit helper for both), then the lists (members, invitations, requests to come in, banned
 // people; group-members.ts). Loaded on demand, with its texts.
 import type { Facilitator } from "../core/facilitate";
-import { groupKey, type Messenger } from "../core/messenger";
+import { type Messenger } from "../core/messenger";
 import { JoinRule, type GroupPolicy } from "../core/proto";
 import { ft } from "../i18n-facilitator";
 import { busy, type Screen } from "./common";
 import { field, h, replace } from "./dom";
-import { actionError, profileFields, rulesFields } from "./group-forms";
+import { actionError, facilitatorFrame, profileFields, rulesFields } from "./group-forms";
 import { SeancePlan } from "./seance-plan";
 import { bannedSection, invitationsSection, membersSection, requestsSection, type AdminContext } from "./group-members";
 
@@ -26,14 +26,17 @@ export class GroupAdminScreen implements Screen {
     private readonly m: Messenger,
     private readonly id: string,
   ) {
-    this.peer = groupKey(id);
-    const view = m.groupView(this.peer);
-    this.title = view?.name ? ft("adminTitle", { name: view.name }) : ft("adminTitlePlain");
-    const back = h("p", {}, h("a", { href: `#/g/${id}` }, ft("adminBack")));
-    this.el = h("section", { class: "group-admin" }, h("h1", {}, this.title), back);
-    if (!view) this.el.append(h("p", { class: "notice" }, ft("adminMissing")));
-    else if (!view.roster.some((r) => r.self && r.role === "facilitator")) this.el.append(h("p", { class: "notice" }, ft("adminNotFacilitator")));
-    else void this.init();
+    const frame = facilitatorFrame(m, id, "group-admin", {
+      title: (name) => ft("adminTitle", { name }),
+      plainTitle: ft("adminTitlePlain"),
+      back: ft("adminBack"),
+      missing: ft("adminMissing"),
+      notFacilitator: ft("adminNotFacilitator"),
+    });
+    this.peer = frame.peer;
+    this.title = frame.title;
+    this.el = frame.el;
+    if (frame.ready) void this.init();
   }
 
   private say(text: string): void {

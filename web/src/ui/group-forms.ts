@@ -7,6 +7,7 @@ import { ErrorCode } from "../core/proto";
 import { RelayError } from "../core/wire";
 import { t, type Key } from "../i18n";
 import { ft } from "../i18n-facilitator";
+import { groupKey, type Messenger } from "../core/messenger";
 import { errorText } from "./common";
 import { field, h, uid } from "./dom";
 
@@ -104,4 +105,28 @@ export function actionError(e: unknown, name = ""): string {
   if ((e as Error)?.name === "ProfileRefused") return ft("nameTooLong");
   if (e instanceof RelayError && e.code === ErrorCode.NOT_FOUND && name) return ft("createNotFound", { name });
   return errorText(e);
+}
+
+/** The words a facilitator's screen of a group starts with (its title, the way back, why it cannot be shown). */
+export interface FrameWords {
+  title: (name: string) => string;
+  plainTitle: string;
+  back: string;
+  missing: string;
+  notFacilitator: string;
+}
+
+/**
+ * The frame shared by the facilitators' screens of a group (management, report inbox): a title, the
+ * link back to the group, and a notice instead of the tools when the group is not here or this
+ * account does not facilitate it. Returns whether the tools may be shown.
+ */
+export function facilitatorFrame(m: Messenger, id: string, cls: string, w: FrameWords): { peer: string; title: string; el: HTMLElement; ready: boolean } {
+  const peer = groupKey(id);
+  const view = m.groupView(peer);
+  const title = view?.name ? w.title(view.name) : w.plainTitle;
+  const el = h("section", { class: cls }, h("h1", {}, title), h("p", {}, h("a", { href: `#/g/${id}` }, w.back)));
+  const facilitates = !!view?.roster.some((r) => r.self && r.role === "facilitator");
+  if (!facilitates) el.append(h("p", { class: "notice" }, view ? w.notFacilitator : w.missing));
+  return { peer, title, el, ready: facilitates };
 }

@@ -5,14 +5,14 @@
 // with the admin screen's words), or close the report. Each says what happened in the status
 // region, and closes the report once it worked. Loaded on demand, with its texts.
 import type { Facilitator } from "../core/facilitate";
-import { groupKey, type ChatMessage, type Messenger } from "../core/messenger";
+import { type ChatMessage, type Messenger } from "../core/messenger";
 import type { Reports, StoredReport } from "../core/reports";
 import { t } from "../i18n";
 import { ft } from "../i18n-facilitator";
 import { rt } from "../i18n-reports";
 import { busy, formatTime, type Screen } from "./common";
 import { h, replace } from "./dom";
-import { actionError } from "./group-forms";
+import { actionError, facilitatorFrame } from "./group-forms";
 
 type Context = Awaited<ReturnType<Reports["context"]>>;
 
@@ -30,14 +30,17 @@ export class ReportInboxScreen implements Screen {
     private readonly m: Messenger,
     private readonly id: string,
   ) {
-    this.peer = groupKey(id);
-    const view = m.groupView(this.peer);
-    this.title = view?.name ? rt("inboxTitle", { name: view.name }) : rt("inboxTitlePlain");
-    const back = h("p", {}, h("a", { href: `#/g/${id}` }, rt("inboxBack")));
-    this.el = h("section", { class: "report-inbox" }, h("h1", {}, this.title), back);
-    if (!view) this.el.append(h("p", { class: "notice" }, rt("inboxMissing")));
-    else if (!view.roster.some((r) => r.self && r.role === "facilitator")) this.el.append(h("p", { class: "notice" }, rt("inboxNotFacilitator")));
-    else {
+    const frame = facilitatorFrame(m, id, "report-inbox", {
+      title: (name) => rt("inboxTitle", { name }),
+      plainTitle: rt("inboxTitlePlain"),
+      back: rt("inboxBack"),
+      missing: rt("inboxMissing"),
+      notFacilitator: rt("inboxNotFacilitator"),
+    });
+    this.peer = frame.peer;
+    this.title = frame.title;
+    this.el = frame.el;
+    if (frame.ready) {
       this.el.append(h("p", {}, rt("inboxIntro")), h("p", {}, rt("inboxHow")), this.status, this.list);
       void this.init();
     }
