@@ -34,6 +34,8 @@ export class Connection {
   private anon?: Anonymous;
   private running = false;
   private wake?: () => void;
+  /** Set when reconnectNow() comes during an attempt: the next pause is skipped and the backoff starts again. */
+  private wakeAsked = false;
 
   constructor(
     private readonly ctx: Context,
@@ -118,7 +120,10 @@ export class Connection {
 
   /** Skips the wait before the next attempt (the device is back online). */
   reconnectNow(): void {
-    this.wake?.();
+    // The device may come back online while an attempt started offline is still failing: without this,
+    // that attempt's pause could be the longest backoff, and someone back online would wait for nothing.
+    if (this.wake) this.wake();
+    else this.wakeAsked = true;
   }
 
   /** Waits until the state is online (or the timeout passes). */
@@ -138,6 +143,7 @@ export class Connection {
         this.ctx.wire = wire;
         this.ctx.setState("online");
         backoff = 1000;
+        this.wakeAsked = false;
         void this.hooks.afterOnline(wire);
         await wire.closed;
       } catch (e) {
@@ -146,6 +152,11 @@ export class Connection {
       }
       this.ctx.wire = undefined;
       if (!this.running) break;
+      if (this.wakeAsked) {
+        this.wakeAsked = false;
+        backoff = 1000;
+        continue;
+      }
       await this.pause(backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
