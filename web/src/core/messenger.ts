@@ -334,6 +334,11 @@ export class Messenger {
     return meta && this.ctx.account ? seanceView(meta, this.ctx.account.handle) : undefined;
   }
 
+  /** Web Push: this device's subscription with the relay and its notification choices (push.ts, loaded on demand). */
+  async push(): Promise<import("./push").Push> {
+    return new (await import("./push")).Push(this.ctx);
+  }
+
   /** A facilitator's tools for groups (facilitate.ts, loaded on demand: never in a visitor's first load). */
   async facilitator(): Promise<import("./facilitate").Facilitator> {
     return new (await import("./facilitate")).Facilitator(this.ctx, this.roster);

@@ -2,6 +2,7 @@
 // deleting the account (account-deletion.ts).
 import type { Messenger } from "../core/messenger";
 import { t } from "../i18n";
+import { pt } from "../i18n-push";
 import { backupForm } from "./backup";
 import { deletionSection } from "./account-deletion";
 import type { Screen, Shell } from "./common";
@@ -21,12 +22,17 @@ function lost(): HTMLElement {
   );
 }
 
+/** The way to this device's notification choices (ui/notifications.ts). */
+function notifications(): HTMLElement {
+  return h("p", {}, h("a", { href: "#/notifications" }, pt("accountLink")));
+}
+
 export class AccountScreen implements Screen {
   el: HTMLElement;
   title = t("accountTitle");
 
   constructor(shell: Shell, m: Messenger) {
     const pro = m.professional ? h("p", { class: "notice pro-account" }, t("accountPro")) : null;
-    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), pro, lost(), backupForm(m), deletionSection(shell, m));
+    this.el = h("section", {}, h("h1", {}, t("accountTitle")), h("p", {}, t("accountHandle", { name: m.account!.handle })), pro, notifications(), lost(), backupForm(m), deletionSection(shell, m));
   }
 }

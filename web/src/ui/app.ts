@@ -87,6 +87,7 @@ export class App implements Shell {
       this.updateTitle();
     });
     this.m.onIncoming((msg) => this.announce(msg));
+    this.followNotifications();
     this.m.onReport((news) => void this.announceReport(news.kind, news.peer));
     safetyPrefs()?.onChange(() => this.pauseChanged());
     setInterval(() => {
@@ -96,9 +97,29 @@ export class App implements Shell {
     this.route();
   }
 
+  /**
+   * Notifications (ui/notifications.ts, loaded only where the browser already allowed them): after
+   * each sign-in the relay gets this device's subscription again; a click on a notification
+   * (public/sw.js) opens its conversation here.
+   */
+  private followNotifications(): void {
+    let online = false;
+    this.m.onState(() => {
+      const now = this.m.state === "online";
+      if (now && !online && globalThis.Notification?.permission === "granted") void import("./notifications").then((n) => n.refreshPush(this.m)).catch(() => {});
+      online = now;
+    });
+    const sw = navigator.serviceWorker;
+    sw?.addEventListener("message", (e: MessageEvent) => {
+      const to: unknown = e.data?.open;
+      if (typeof to === "string" && /^#\/((t\/[^/]+)|(g\/[0-9a-f]+))?$/.test(to)) this.navigate(to);
+    });
+    sw?.startMessages();
+  }
+
   private announce(msg: ChatMessage): void {
-    // During a pause nothing is announced: that is what a pause is for. (The web client shows no
-    // system notification; one added later must ask safetyPrefs().paused() first, as here.)
+    // During a pause nothing is announced: that is what a pause is for. (System notifications
+    // come from public/sw.js, which reads the pause too: only the neutral words then, silently.)
     if (safetyPrefs()?.paused()) return;
     this.say(announcement(msg));
   }
@@ -340,6 +361,7 @@ export class App implements Shell {
     if (hash === "#/account") return new (await import("./account")).AccountScreen(this, this.m);
     if (hash === "#/devices") return new (await import("./devices")).DevicesScreen(this.m);
     if (hash === "#/safety") return new (await import("./safety-screen")).SafetyScreen();
+    if (hash === "#/notifications") return new (await import("./notifications")).NotificationsScreen(this.m);
     const threads = this.m.threads();
     if (hash !== "#/invitations" && role === "visitor" && threads.length === 1 && this.m.invitations().length === 0) {
       return new (await import("./conversation")).ConversationScreen(this, this.m, threads[0].peer);
