@@ -39,7 +39,9 @@ export class Messenger {
   private readonly inbox: Inbox;
   private readonly convs: Conversations;
   private readonly outbox: Outbox;
-  private pruneTimer?: ReturnType<typeof setInterval>;
+  private pruneTimer?: ReturnType<typeof setTimeout>;
+  private prunedAt = 0;
+  private hidden = false;  // The page is hidden (setHidden): periodic work waits at least the idle ping.
   private renewing = false;  // A request to leave is being made again.
   private reportsHeld = false;  // A report came: reports.ts is loaded and may hold some back.
 
@@ -48,12 +50,9 @@ export class Messenger {
     this.conn = new Connection(ctx, opts.url, opts.clientName ?? "cercle-web/0.1", {
       onPush: (wire, frame) => this.onPush(wire, frame),
       afterOnline: (wire) => this.afterOnline(wire),
-      onStart: () => {
-        void this.prune();
-        this.pruneTimer ??= setInterval(() => void this.prune(), PRUNE_EVERY_MS);
-      },
+      onStart: () => this.prunePeriodically(),
       onStop: () => {
-        clearInterval(this.pruneTimer);
+        clearTimeout(this.pruneTimer);
         this.pruneTimer = undefined;
       },
     });
@@ -61,7 +60,7 @@ export class Messenger {
     this.invites = new Invitations(ctx);
     this.roster = new Roster(ctx);
     this.convs = new Conversations(ctx, () => this.outbox.flush());
-    this.outbox = new Outbox(ctx, (peer) => this.convs.start(peer));
+    this.outbox = new Outbox(ctx, (peer) => this.convs.start(peer), (ms) => this.stretched(ms));
     this.inbox = new Inbox(ctx, new Joining(ctx, this.invites, this.roster), this.roster, () => this.prune());
   }
 
@@ -167,6 +166,36 @@ export class Messenger {
 
   stop(): void {
     this.conn.stop();
+  }
+
+  /**
+   * The page was hidden or shown again (visibilitychange; node never calls it). While hidden,
+   * periodic work (pruning, retrying a send the relay did not take) waits at least as long as the
+   * relay's idle ping, so a hidden page wakes no more often than its connection does; the relay
+   * pushes deliveries and events, so nothing is polled. Back in view, what waited is done at once.
+   */
+  setHidden(hidden: boolean): void {
+    if (hidden === this.hidden) return;
+    this.hidden = hidden;
+    if (hidden) return;
+    if (this.pruneTimer !== undefined) this.prunePeriodically();
+    this.outbox.wake();
+  }
+
+  /** A periodic wait of `ms`, stretched while the page is hidden to the relay's ping (half its idle timeout). */
+  private stretched(ms: number): number {
+    if (!this.hidden) return ms;
+    return Math.max(ms, (this.ctx.hello?.limits?.idleTimeoutS || 60) * 500);
+  }
+
+  /** Prunes (unless it did less than a period ago), then again after a period. */
+  private prunePeriodically(): void {
+    clearTimeout(this.pruneTimer);
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS - 1000) {
+      this.prunedAt = Date.now();
+      void this.prune();
+    }
+    this.pruneTimer = setTimeout(() => this.prunePeriodically(), this.stretched(PRUNE_EVERY_MS));
   }
 
   /** Drops the connection now (the device went offline); the loop reconnects later. */

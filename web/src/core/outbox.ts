@@ -11,6 +11,9 @@ import { put } from "./store";
 import { markHandled } from "./watermark";
 import { RelayError, type Wire } from "./wire";
 
+/** A send that failed while online is tried again after this long (stretched while the page is hidden). */
+const RETRY_MS = 3000;
+
 export class Outbox {
   private flushing = false;
   private flushAgain = false;
@@ -20,6 +23,8 @@ export class Outbox {
     private readonly ctx: Context,
     /** Opens a direct conversation with a peer (conversations.ts). */
     private readonly startConversation: (peer: string) => Promise<string>,
+    /** How long a wait of `ms` lasts now (messenger.ts: never shorter than the idle ping while the page is hidden). */
+    private readonly wait: (ms: number) => number = (ms) => ms,
   ) {}
 
   /** Queues a message to `peer`; it is sent now if online, else at the next connection. */
@@ -68,11 +73,19 @@ export class Outbox {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           void this.flush();
-        }, 3000);
+        }, this.wait(RETRY_MS));
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** The page is in view again: a retry that was waiting is done now. */
+  wake(): void {
+    if (!this.retryTimer) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.flush();
   }
 
   private online(): boolean {

@@ -52,6 +52,8 @@ export class App implements Shell {
   private wasPaused = false;
   private shownPro = false;  // Whether the menu was drawn for a professional.
   private badge = 0;  // The count last put on the app's icon.
+  private countdown?: ReturnType<typeof setInterval>;  // Redraws "next try in n s" while it is in view.
+  private pauseTimer?: ReturnType<typeof setTimeout>;  // At the pause's end.
 
   constructor(
     private readonly m: Messenger,
@@ -71,6 +73,7 @@ export class App implements Shell {
       this.screen?.update?.();
       this.updateTitle();
     };
+    document.addEventListener("visibilitychange", () => this.visibilityChanged());
     document.addEventListener("visibilitychange", returned);
     window.addEventListener("focus", returned);
     window.addEventListener("blur", returned);
@@ -90,10 +93,6 @@ export class App implements Shell {
     this.followNotifications();
     this.m.onReport((news) => void this.announceReport(news.kind, news.peer));
     safetyPrefs()?.onChange(() => this.pauseChanged());
-    setInterval(() => {
-      this.updateConn();
-      if (this.wasPaused !== !!safetyPrefs()?.paused()) this.pauseChanged();  // A pause came to its end.
-    }, 1000);
     this.route();
   }
 
@@ -115,6 +114,17 @@ export class App implements Shell {
       if (typeof to === "string" && /^#\/((t\/[^/]+)|(g\/[0-9a-f]+))?$/.test(to)) this.navigate(to);
     });
     sw?.startMessages();
+  }
+
+  /**
+   * Hidden, the page keeps no timer that fires more often than the relay's idle ping (issue 15,
+   * battery): the connection's own pings keep it alive, the relay pushes what comes, and the core
+   * stretches its periodic work. Back in view, what a timer would have changed is drawn at once.
+   */
+  private visibilityChanged(): void {
+    this.m.setHidden(document.visibilityState === "hidden");
+    this.updateConn();  // The countdown stopped while hidden.
+    if (this.wasPaused !== !!safetyPrefs()?.paused()) this.pauseChanged();  // The phone may have slept through its end.
   }
 
   private announce(msg: ChatMessage): void {
@@ -212,11 +222,34 @@ export class App implements Shell {
     const end = prefs?.pauseEnd();
     this.wasPaused = end !== undefined;
     this.pauseBox.hidden = !this.m.account || end === undefined;
+    this.followPauseEnd();
     if (this.pauseBox.hidden) return replace(this.pauseBox);
     const stop = h("button", { type: "button", class: "secondary" }, t("pauseEnd"));
     stop.addEventListener("click", () => void prefs!.endPause().then(() => this.say(t("pauseEnded"))));
     const when = end === null ? t("pauseOn") : t("pauseOnUntil", { time: formatTime(end!) });
     replace(this.pauseBox, h("p", {}, h("strong", {}, when), " ", t("pauseWhat")), stop);
+  }
+
+  /**
+   * One timer at the pause's end (at most a day ahead, then again), even while hidden: the tab's
+   * title gets its count back then. None for a pause until stopped.
+   */
+  private followPauseEnd(): void {
+    clearTimeout(this.pauseTimer);
+    const end = safetyPrefs()?.pauseEnd();
+    if (typeof end !== "number") return;
+    const ended = () => (this.wasPaused !== !!safetyPrefs()?.paused() ? this.pauseChanged() : this.followPauseEnd());
+    this.pauseTimer = setTimeout(ended, Math.min(Math.max(end - Date.now(), 0) + 250, 86_400_000));
+  }
+
+  /** "Next try in n s" changes each second: a timer redraws it only while it is shown and the page is in view. */
+  private followCountdown(shown: boolean): void {
+    const needed = shown && document.visibilityState !== "hidden";
+    if (needed && this.countdown === undefined) this.countdown = setInterval(() => this.updateConn(), 1000);
+    if (!needed && this.countdown !== undefined) {
+      clearInterval(this.countdown);
+      this.countdown = undefined;
+    }
   }
 
   private pauseChanged(): void {
@@ -235,6 +268,7 @@ export class App implements Shell {
     // (the network is there, the relay does not answer): the person can act on the first only.
     const noInternet = navigator.onLine === false;
     const shown = s === "online" ? "online" : noInternet ? "noInternet" : s;
+    this.followCountdown(shown === "offline");
     let text = t("connConnecting");
     if (shown === "online") text = t("connOnline");
     else if (shown === "noInternet") text = t("connNoInternet");

@@ -10,6 +10,8 @@ import { lang, t } from "../i18n";
 import { busy, errorText, type Screen, type Shell } from "./common";
 import { field, h, replace } from "./dom";
 
+// The relay pushes no event when a device asks to join: the list is asked for every few seconds,
+// only while the screen is in view (never while the page is hidden; back in view, at once).
 const REQUESTS_POLL_MS = 3000;
 
 /** What went wrong while pairing; `asked`: the relay had taken the new device's request. */
@@ -119,6 +121,7 @@ export class DevicesScreen implements Screen {
   private approving = false;
   private timer?: ReturnType<typeof setInterval>;
   private abort?: AbortController;
+  private readonly visibility = () => this.poll();
 
   constructor(private readonly m: Messenger) {
     this.el = h(
@@ -134,16 +137,24 @@ export class DevicesScreen implements Screen {
       h("h2", {}, t("devicesHowTitle")),
       h("p", {}, t("devicesHow")),
     );
-    this.timer = setInterval(() => void this.refreshRequests(), REQUESTS_POLL_MS);
+    this.poll();
+    document.addEventListener("visibilitychange", this.visibility);
+  }
+
+  // Back in view, the shell calls update() (which asks at once); this only starts or stops the timer.
+  private poll(): void {
+    clearInterval(this.timer);
+    this.timer = document.visibilityState === "hidden" ? undefined : setInterval(() => void this.refreshRequests(), REQUESTS_POLL_MS);
   }
 
   update(): void {
-    if (this.m.state !== "online") return;
+    if (this.m.state !== "online" || document.visibilityState === "hidden") return;
     if (!this.deviceList.hasChildNodes()) void this.refreshDevices();
     void this.refreshRequests();
   }
 
   destroy(): void {
+    document.removeEventListener("visibilitychange", this.visibility);
     clearInterval(this.timer);
     this.abort?.abort(new Error("left the screen"));
   }

@@ -73,10 +73,11 @@ export class SeanceBar {
 
   // "Prochaine séance" becomes "en ce moment" when it starts, and the one after when it ends, even
   // with nothing else happening on the page (at most an hour apart; none once the bar is gone).
+  // None while the page is hidden: back in view, the conversation's update() draws the bar again.
   private redrawWhenDue(at: number | undefined, now: number): void {
     clearTimeout(this.timer);
-    if (at === undefined) return;
-    this.timer = setTimeout(() => void (this.el.isConnected && this.render()), Math.min(at - now + 1000, 3_600_000));
+    if (at === undefined || document.visibilityState === "hidden") return;
+    this.timer = setTimeout(() => void (this.el.isConnected && document.visibilityState !== "hidden" && this.render()), Math.min(at - now + 1000, 3_600_000));
   }
 
   private me(): string {
