@@ -2,8 +2,10 @@
 // a device that acknowledged its conversations and went away gets, when it comes back, exactly the
 // entries written meanwhile, not the history; coming back a second time, nothing old at all. Every
 // frame is counted on the device's own WebSocket (a wrapper around node's WebSocket that decodes
-// each frame): deliveries received per connection, requests sent (no FetchLog, acks).
+// each frame): deliveries received per connection, requests sent (no FetchLog, acks). And a page
+// back in view (Messenger.setHidden(false)) tries a lost connection at once, not after its backoff.
 import assert from "node:assert/strict";
+import net from "node:net";
 import { test } from "node:test";
 import { facilitator as f, fromBinary, MemoryStore, Messenger, proto } from "../build-node/core.mjs";
 import { eventually, serverFor } from "./support.mjs";
@@ -128,4 +130,48 @@ test("after a reconnection the relay sends only what the device has not acknowle
   assert.deepEqual(second.deliveries, marker2.map((seq) => ({ conv: withChloe, seq })), "no delivery but the new one");
   // Each text once.
   assert.equal((await texts(ana, "bastien")).filter((x) => x === "Pendant ton absence, 1").length, 1);
+});
+
+/** A TCP door in front of the relay: open, each connection goes through; shut, each is closed at once. */
+async function door(t, port) {
+  const d = { shut: false, open: new Set() };
+  const srv = net.createServer((c) => {
+    c.on("error", () => {});
+    if (d.shut) return c.destroy();
+    d.open.add(c);
+    const up = net.connect(port, "127.0.0.1");
+    up.on("error", () => c.destroy());
+    c.on("close", () => (d.open.delete(c), up.destroy()));
+    up.on("close", () => c.destroy());
+    c.pipe(up).pipe(c);
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    for (const c of d.open) c.destroy();
+    return new Promise((r) => srv.close(r));
+  });
+  d.url = `ws://127.0.0.1:${srv.address().port}/ws`;
+  d.close = () => {
+    d.shut = true;
+    for (const c of d.open) c.destroy();
+  };
+  return d;
+}
+
+test("back in view, a connection lost while hidden is tried again at once, not at the end of its backoff", async (t) => {
+  const server = await serverFor(t, { registration: "open" });
+  const d = await door(t, Number(new URL(server.url).port));
+  const m = await Messenger.load({ url: d.url, store: new MemoryStore(), clientName: "cercle-test-battery" });
+  t.after(() => m.stop());
+  await m.register("dora");
+  assert.ok(await m.waitOnline(10_000));
+  m.setHidden(true);
+  // The relay cannot be reached: the loop backs off (1, 2, 4 s…) until the next try is far enough.
+  d.close();
+  await eventually("a try seconds away", () => m.state === "offline" && m.retryAt - Date.now() > 2500, 30_000);
+  d.shut = false;
+  const due = m.retryAt;
+  m.setHidden(false);
+  assert.ok(await m.waitOnline(10_000));
+  assert.ok(Date.now() < due, `online ${due - Date.now()} ms before the try the backoff had planned`);
 });

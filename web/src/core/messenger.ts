@@ -172,7 +172,8 @@ export class Messenger {
    * The page was hidden or shown again (visibilitychange; node never calls it). While hidden,
    * periodic work (pruning, retrying a send the relay did not take) waits at least as long as the
    * relay's idle ping, so a hidden page wakes no more often than its connection does; the relay
-   * pushes deliveries and events, so nothing is polled. Back in view, what waited is done at once.
+   * pushes deliveries and events, so nothing is polled. Back in view, what waited is done at once,
+   * and a connection lost meanwhile is tried again now rather than after its backoff (up to 30 s).
    */
   setHidden(hidden: boolean): void {
     if (hidden === this.hidden) return;
@@ -180,6 +181,7 @@ export class Messenger {
     if (hidden) return;
     if (this.pruneTimer !== undefined) this.prunePeriodically();
     this.outbox.wake();
+    if (this.ctx.state === "offline") this.conn.reconnectNow();
   }
 
   /** A periodic wait of `ms`, stretched while the page is hidden to the relay's ping (half its idle timeout). */

@@ -74,6 +74,7 @@ export class App implements Shell {
       this.updateTitle();
     };
     document.addEventListener("visibilitychange", () => this.visibilityChanged());
+    this.m.setHidden(document.visibilityState === "hidden");  // Opened in a tab behind another.
     document.addEventListener("visibilitychange", returned);
     window.addEventListener("focus", returned);
     window.addEventListener("blur", returned);
