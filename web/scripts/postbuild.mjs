@@ -1,8 +1,9 @@
-// After vite build: stamps the build's version and first-load files into the service worker (a new
+// After vite build: gives public/early.js a hashed name under assets/ (vite leaves a classic script
+// as it is), stamps the build's version and first-load files into the service worker (a new
 // build is a new worker: it waits, src/ui/update.ts), writes a .gz twin of every text file
 // (cercle-server serves it with Content-Encoding: gzip) and prints the first-load size against the budget.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
@@ -37,6 +38,22 @@ function stampWorker() {
   writeFileSync(file, stamped);
 }
 
+/**
+ * dist/early.js to dist/assets/early-<hash>.js, and index.html names it so: the relay serves
+ * everything under /assets/ as never changing, and the service worker keeps the first load's
+ * /assets/ files for offline starts.
+ */
+function hashEarlyScript() {
+  const from = join(dist, "early.js");
+  const name = `assets/early-${createHash("sha256").update(readFileSync(from)).digest("hex").slice(0, 8)}.js`;
+  const page = join(dist, "index.html");
+  const html = readFileSync(page, "utf8");
+  if (!html.includes('<script src="/early.js"></script>')) throw new Error("index.html: early.js not found");
+  renameSync(from, join(dist, name));
+  writeFileSync(page, html.replace('<script src="/early.js"></script>', `<script src="/${name}"></script>`));
+}
+
+hashEarlyScript();
 stampWorker();
 for (const p of walk(dist)) {
   if (!/\.(html|js|css|svg|json|txt|webmanifest)$/.test(p)) continue;

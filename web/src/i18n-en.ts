@@ -54,6 +54,8 @@ export const en: Record<Key, string> = {
   linkNoEmail: "No e-mail or phone number needed.",
   linkHandleLabel: "Choose a pseudonym",
   linkHandleHint: "{name} will see this name. You can make one up. 3 to 32 letters or digits. No spaces. To join two words, put - or . or _ between them.",
+  linkMessageLabel: "Your first message",
+  linkMessageHint: "You can write it now or later. {name} will read it.",
   linkStart: "Start",
   linkWorking: "Creating the conversation…",
   linkBadTitle: "This link does not work",

@@ -54,6 +54,8 @@ export const fr = {
   linkNoEmail: "Pas besoin d'e-mail ni de numéro de téléphone.",
   linkHandleLabel: "Choisissez un pseudonyme",
   linkHandleHint: "{name} verra ce nom. Vous pouvez inventer un nom. De 3 à 32 lettres ou chiffres. Pas d'espace. Pour séparer deux mots, mettez - ou . ou _ entre eux.",
+  linkMessageLabel: "Votre premier message",
+  linkMessageHint: "Vous pouvez l'écrire maintenant ou plus tard. {name} le lira.",
   linkStart: "Commencer",
   linkWorking: "Création de la conversation…",
   linkBadTitle: "Ce lien ne marche pas",

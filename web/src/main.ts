@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   keepFilesForOffline();
   await savedLanguage();
   const root = document.getElementById("app")!;
-  replace(root, safetyBar(), h("p", { class: "boot" }, t("loading")));  // Within reach while the rest loads.
+  // The safety bar within reach while the rest loads; no "Chargement…" above a contact form already there (public/early.js).
+  const early = document.getElementById("early");
+  replace(root, safetyBar(), early && !early.hidden ? null : h("p", { class: "boot" }, t("loading")));
   // One tab at a time holds this device's keys and connection: two would race on the MLS state.
   if (!navigator.locks) return boot(root);
   await navigator.locks.request("cercle-device", { ifAvailable: true }, async (lock) => {

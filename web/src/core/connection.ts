@@ -32,6 +32,7 @@ interface Anonymous {
 
 export class Connection {
   private anon?: Anonymous;
+  private opening?: Promise<{ wire: Wire; hello: Promise<HelloResult> }>;
   private running = false;
   private wake?: () => void;
   /** Set when reconnectNow() comes during an attempt: the next pause is skipped and the backoff starts again. */
@@ -47,11 +48,37 @@ export class Connection {
   /** Opens (or reuses) a connection that has said hello but is not authenticated. */
   async connectAnonymous(): Promise<HelloResult> {
     if (this.anon && !this.anon.wire.isClosed && this.ctx.hello) return this.ctx.hello;
-    const wire = await Wire.open(this.url);
-    wire.onPush = (f) => this.hooks.onPush(wire, f);
-    this.ctx.hello = await this.sayHello(wire);
-    this.anon = { wire, fresh: true };
-    return this.ctx.hello;
+    return (await this.openAnonymous()).hello;
+  }
+
+  /**
+   * The anonymous connection being opened, its hello sent and maybe not answered yet: a request
+   * sent meanwhile (resolving a contact link) goes in the same round trip, since the relay answers
+   * a connection's requests in order. Shared by the callers that come while it opens.
+   */
+  private openAnonymous(): Promise<{ wire: Wire; hello: Promise<HelloResult> }> {
+    if (this.opening) return this.opening;
+    const opening = (this.opening = (async () => {
+      const wire = await Wire.open(this.url);
+      wire.onPush = (f) => this.hooks.onPush(wire, f);
+      const hello = this.sayHello(wire).then(
+        (h) => {
+          this.ctx.hello = h;
+          this.anon = { wire, fresh: true };
+          return h;
+        },
+        (e: unknown) => {
+          wire.close();
+          throw e;
+        },
+      );
+      return { wire, hello };
+    })());
+    const done = () => {
+      if (this.opening === opening) this.opening = undefined;
+    };
+    opening.then((o) => o.hello).then(done, done);
+    return opening;
   }
 
   /** The anonymous connection (opened by connectAnonymous). */
@@ -88,12 +115,12 @@ export class Connection {
     this.anon = undefined;
   }
 
+  /** On the signed-in connection, else the anonymous one (right behind its hello while it opens). */
   async resolveContactLink(token: string) {
-    if (this.ctx.wire && !this.ctx.wire.isClosed) {
-      return this.ctx.wire.call({ case: "resolveContactLink", value: { token } }, "contactLink");
-    }
-    await this.connectAnonymous();
-    return this.anonymous().call({ case: "resolveContactLink", value: { token } }, "contactLink");
+    const request = { case: "resolveContactLink", value: { token } } as const;
+    if (this.ctx.wire && !this.ctx.wire.isClosed) return this.ctx.wire.call(request, "contactLink");
+    if (this.anon && !this.anon.wire.isClosed && this.ctx.hello) return this.anon.wire.call(request, "contactLink");
+    return (await this.openAnonymous()).wire.call(request, "contactLink");
   }
 
   /** Connects (with `first`, a connection already signed in, if given) and reconnects until stop(). */

@@ -8,7 +8,7 @@ import * as devices from "./devices";
 import * as mls from "./mls";
 import { PeerUnreachable, type ChatMessage, type ConvMeta, type GroupView, type Thread } from "./model";
 import { verificationWith } from "./people";
-import { ConversationKind, type ContactLinkInfo, type FetchedKeyPackage, type FetchKeyPackagesResult } from "./proto";
+import { ConversationKind, type AccountInfo, type ContactLinkInfo, type FetchedKeyPackage, type FetchKeyPackagesResult } from "./proto";
 import { del, put, type Op } from "./store";
 import * as verify from "./verify";
 import { markHandled } from "./watermark";
@@ -156,6 +156,8 @@ export class Conversations {
 
   private async open(peerInput: string): Promise<string> {
     const wire = this.ctx.requireWire();
+    // This account's devices are asked for in the same round trip as the peer's packages.
+    const ownAccount = wire.call({ case: "lookupAccount", value: { handle: this.ctx.account!.handle } }, "account").catch(() => undefined);
     const fetched = await wire.call({ case: "fetchKeyPackages", value: { handle: peerInput } }, "fetchKeyPackages");
     const peer = fetched.account!.handle;
     if (this.ctx.activeConv(peer)) return peer;
@@ -163,7 +165,7 @@ export class Conversations {
     if (usable.length === 0) throw new PeerUnreachable("no key package");
     // Only devices the account's signed chain lists, and a chain that extends what this device saw.
     await devices.checkDevicesToAdd(this.ctx.store, fetched.account!, usable.map(leafKeyOf));
-    const mine = await this.ownOtherDevices(wire);
+    const mine = await this.ownOtherDevices(wire, await ownAccount);
     const info = await wire.call({ case: "createConversation", value: { kind: ConversationKind.DIRECT, peerHandle: peer } }, "conversation");
     await this.create(wire, info.conversationId, peer, [...usable, ...mine]);
     this.ctx.changed();
@@ -198,11 +200,10 @@ export class Conversations {
   }
 
   /** A key package of each of this account's other devices (they join the conversation too). */
-  private async ownOtherDevices(wire: Wire): Promise<FetchedKeyPackage[]> {
+  private async ownOtherDevices(wire: Wire, account: AccountInfo | undefined): Promise<FetchedKeyPackage[]> {
     const me = this.ctx.account!;
     try {
-      const account = await wire.call({ case: "lookupAccount", value: { handle: me.handle } }, "account");
-      if (!account.devices.some((d) => d.deviceId !== me.deviceId)) return [];
+      if (!account?.devices.some((d) => d.deviceId !== me.deviceId)) return [];
       const own = await wire.call({ case: "fetchKeyPackages", value: { handle: me.handle } }, "fetchKeyPackages");
       const usable = usablePackages(own, me.handle).filter((k) => k.deviceId !== me.deviceId);
       // Own devices too join only as the chain lists them (else none is added).

@@ -43,6 +43,22 @@ interface Pending {
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
+/**
+ * The socket public/assets/early.js opened on a contact link's page while the code was on its way
+ * (two round trips fewer once it arrives): taken by the first connection to the same address, once;
+ * one already closing is dropped. The relay says nothing before the client's hello, so no frame
+ * was missed while nobody listened.
+ */
+function earlySocket(url: string): WebSocket | undefined {
+  const early = (globalThis as { cercleEarly?: { socket?: WebSocket | null } }).cercleEarly;
+  const ws = early?.socket;
+  if (!early || !ws) return undefined;
+  early.socket = null;
+  if (ws.url === url && ws.readyState <= WebSocket.OPEN) return ws;
+  ws.close();
+  return undefined;
+}
+
 export class Wire {
   private nextId = 1n;
   private readonly pending = new Map<bigint, Pending>();
@@ -62,9 +78,10 @@ export class Wire {
   /** Opens a WebSocket; rejects with ConnectionLost if it is not open within timeoutMs. */
   static open(url: string, timeoutMs = 10_000): Promise<Wire> {
     return new Promise((resolve, reject) => {
-      let ws: WebSocket;
+      let ws = earlySocket(url);
+      if (ws?.readyState === WebSocket.OPEN) return resolve(new Wire(ws));
       try {
-        ws = new WebSocket(url);
+        ws ??= new WebSocket(url);
       } catch {
         reject(new ConnectionLost("cannot open the connection"));
         return;

@@ -1,9 +1,11 @@
 // The contact link page (/c/<token>): what a visitor sees first. It says whose link it is, what the
 // helper wrote about themselves, who hosts the service and when to expect an answer, that it is not
-// an emergency service (with the help numbers), then asks for a pseudonym (and a code when the relay
-// wants one), registers and opens the conversation. In the first load with the shell; the
-// conversation screen is fetched while the visitor types.
+// an emergency service (with the help numbers), then asks for a pseudonym and a first message (and
+// a code when the relay wants one), registers, opens the conversation and sends the message. In the
+// first load with the shell; the conversation screen is fetched while the visitor types. On a slow
+// phone the form is there before this code (index.html, public/early.js): this code takes it over.
 import type { Messenger } from "../core/messenger";
+import { suite } from "../core/mls";
 import { RegistrationPolicy, type ContactLinkInfo } from "../core/proto";
 import { RelayError } from "../core/wire";
 import { t } from "../i18n";
@@ -69,9 +71,46 @@ function whatNow(): HTMLElement {
   );
 }
 
+/** The contact form index.html wrote, which public/early.js showed before this code arrived. */
+interface EarlyForm {
+  box: HTMLElement;
+  handle: HTMLInputElement;
+  message: HTMLTextAreaElement;
+}
+
+function earlyForm(): EarlyForm | undefined {
+  const box = document.getElementById("early");
+  const handle = document.getElementById("early-handle");
+  const message = document.getElementById("early-message");
+  if (!box || box.hidden || !(handle instanceof HTMLInputElement) || !(message instanceof HTMLTextAreaElement)) return undefined;
+  return { box, handle, message };
+}
+
+/** Whether "Commencer" was pressed on the early form (public/early.js held it for this code). */
+function earlySubmitted(): boolean {
+  return !!(globalThis as { cercleEarly?: { submitted?: boolean } }).cercleEarly?.submitted;
+}
+
+/**
+ * Runs `move` (which takes `fields` out of the page and puts them back elsewhere) and gives the
+ * focus and the caret back to the field that had them: the person may be typing in it.
+ * Returns whether one had it.
+ */
+function keepingFocus(fields: (HTMLInputElement | HTMLTextAreaElement)[], move: () => void): boolean {
+  const active = fields.find((f) => f === document.activeElement);
+  const [start, end] = [active?.selectionStart ?? null, active?.selectionEnd ?? null];
+  move();
+  if (!active) return false;
+  active.focus();
+  if (start !== null && end !== null) active.setSelectionRange(start, end);
+  return true;
+}
+
 export class VisitorScreen implements Screen {
   el: HTMLElement;
   title = t("linkLoading");
+  /** Until the link is resolved, the early form stays where it is (below the shell), typed in. */
+  private early = earlyForm();
 
   constructor(
     private readonly shell: Shell,
@@ -79,8 +118,14 @@ export class VisitorScreen implements Screen {
     private readonly token: string,
     private readonly prefetch: () => void,
   ) {
-    this.el = h("section", {}, h("h1", {}, t("linkLoading")));
+    // No heading while the early form shows: the shell would move the focus to it, out of the field.
+    this.el = h("section", {}, this.early ? null : h("h1", {}, t("linkLoading")));
     void this.load();
+  }
+
+  private dropEarly(): void {
+    this.early?.box.remove();
+    this.early = undefined;
   }
 
   private setTitle(text: string): HTMLElement {
@@ -94,16 +139,25 @@ export class VisitorScreen implements Screen {
     let info: ContactLinkInfo;
     let needsCode = false;
     try {
-      if (this.m.account) return await this.reopen();
-      const hello = await this.m.connectAnonymous();
+      if (this.m.account) {
+        this.dropEarly();
+        return await this.reopen();
+      }
+      // What the conversation needs is fetched now, while the person types, not one chunk after
+      // another once it opens (ts-mls loads its cipher suite's code on first use).
+      this.prefetch();
+      void suite().catch(() => {});
+      void import("../core/seal").catch(() => {});
+      // One round trip: the relay answers the hello, then the link (connection.ts).
+      const [hello, found] = await Promise.all([this.m.connectAnonymous(), this.m.resolveContactLink(this.token)]);
       learnAssociation(hello.association);
-      info = await this.m.resolveContactLink(this.token);
+      info = found;
       needsCode = hello.registration === RegistrationPolicy.INVITE_CODE && !hello.contactLinkRegistration;
     } catch (e) {
+      this.dropEarly();
       return this.showBroken(e instanceof RelayError);
     }
     this.showForm(info.owner!.handle, info.presentation, needsCode);
-    this.prefetch();
   }
 
   private showBroken(bad: boolean): void {
@@ -166,15 +220,23 @@ export class VisitorScreen implements Screen {
     h1.focus();
   }
 
+  /**
+   * The form, with the early one's fields (and what was typed in them) when it showed. A first
+   * message typed here goes as soon as the conversation is open.
+   */
   private showForm(owner: string, about: string, needsCode: boolean): void {
     const h1 = this.setTitle(t("linkTitle", { name: owner }));
-    const handle = handleInput();
+    const early = this.early;
+    const handle = early?.handle ?? handleInput();
     const handleField = field({ label: t("linkHandleLabel"), hint: t("linkHandleHint", { name: owner }), control: handle });
+    const message = early?.message ?? h("textarea", { name: "message", rows: 3 });
+    const messageField = field({ label: t("linkMessageLabel"), hint: t("linkMessageHint", { name: owner }), control: message });
     const code = h("input", { name: "code", autocomplete: "off", required: true });
     const codeField = field({ label: t("codeLabel"), hint: t("codeHint"), control: code });
     const button = h("button", { type: "submit" }, t("linkStart"));
     const progress = h("p", { class: "notice", role: "status" });
-    const form = h("form", { novalidate: true }, handleField.wrap, needsCode ? [h("p", {}, t("linkNeedsCode")), codeField.wrap] : null, button, progress);
+    const codeFields = needsCode ? [h("p", {}, t("linkNeedsCode")), codeField.wrap] : null;
+    const form = h("form", { novalidate: true }, handleField.wrap, messageField.wrap, codeFields, button, progress);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       void busy(button, async () => {
@@ -196,13 +258,20 @@ export class VisitorScreen implements Screen {
         }
         progress.textContent = t("linkWorking");
         await this.m.rememberLink(this.token, owner).catch(() => {});
+        // Into the outbox: it opens the conversation (the same opening as open()'s) and sends it.
+        const first = message.value.trim();
+        if (first) await this.m.sendText(owner, first).catch(() => {});
         await this.open(owner);
       });
     });
     const intro = h("p", {}, t("linkIntro", { name: owner }));
     const privacy = [h("p", {}, t("linkPrivacy", { name: owner })), h("p", {}, t("linkNoEmail"))];
-    replace(this.el, h1, intro, presentation(owner, about), whenAnswered(owner), privacy, form, browserWarning());
-    h1.focus();
+    const typing = keepingFocus([handle, message], () => {
+      this.dropEarly();
+      replace(this.el, h1, intro, presentation(owner, about), whenAnswered(owner), privacy, form, browserWarning());
+    });
+    if (!typing) h1.focus();
+    if (early && earlySubmitted()) form.requestSubmit();
   }
 
   /** Opens the conversation with the link's owner once registered. */
