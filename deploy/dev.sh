@@ -66,28 +66,35 @@ use_recent_node() {
   node_recent || { echo "Node.js $node_version did not install" >&2; exit 1; }
 }
 
+# build [cmake options...] [-- targets...]: configures build/ and builds (everything by default).
 build() {
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build build -j"$jobs"
+  local options=() targets=()
+  while (($#)) && [[ $1 != -- ]]; do options+=("$1"); shift; done
+  (($#)) && shift
+  targets=("$@")
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}"
+  cmake --build build -j"$jobs" ${targets[@]:+--target "${targets[@]}"}
 }
 
 case "${1:-}" in
   build)
     install_missing
     use_recent_node
-    build
+    build -DCERCLE_BENCH=ON
     ;;
   serve)
     install_missing
     use_recent_node
-    build
+    # Only what serving needs: the relay, its admin tool and the web client.
+    build -- cercle-server cercle-admin cercle_web
     mkdir -p data
     exec build/bin/cercle-server --data ./data --web ./web/dist --listen 127.0.0.1:8080 "${@:2}"
     ;;
   test)
     install_missing
     use_recent_node
-    build
+    # Every test, not the benchmarks (measured with `deploy/dev.sh build`, see bench/README.md).
+    build -DCERCLE_BENCH=OFF
     ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
     ;;
   *)
