@@ -148,11 +148,15 @@ export class VisitorScreen implements Screen {
       this.prefetch();
       void suite().catch(() => {});
       void import("../core/seal").catch(() => {});
-      // One round trip: the relay answers the hello, then the link (connection.ts).
-      const [hello, found] = await Promise.all([this.m.connectAnonymous(), this.m.resolveContactLink(this.token)]);
-      learnAssociation(hello.association);
-      info = found;
-      needsCode = hello.registration === RegistrationPolicy.INVITE_CODE && !hello.contactLinkRegistration;
+      // One round trip: the relay answers the hello, then the link (connection.ts). The hello
+      // first: a broken link's page names the association's page it gives.
+      const hello = this.m.connectAnonymous();
+      const found = this.m.resolveContactLink(this.token);
+      found.catch(() => {});  // Awaited below, once the hello is in.
+      const said = await hello;
+      learnAssociation(said.association);
+      info = await found;
+      needsCode = said.registration === RegistrationPolicy.INVITE_CODE && !said.contactLinkRegistration;
     } catch (e) {
       this.dropEarly();
       return this.showBroken(e instanceof RelayError);
