@@ -20,8 +20,8 @@ test("first load is within the 128 KiB gzip budget", () => {
 test("the screens a contact link's visitor does not need at first are not in the first load", () => {
   built();
   const first = firstLoad(DIST).files.map((f) => f.file);
-  const lazy = everything(DIST).files.filter((f) => /\/(devices|backup|home|links|list|verify|account|conversation|i18n-en)-[\w-]+\.js$/.test(f.file));
-  assert.equal(lazy.length, 9, `lazy chunks: ${lazy.map((f) => f.file).join(", ")}`);
+  const lazy = everything(DIST).files.filter((f) => /\/(devices|backup|home|links|list|verify|account|conversation|i18n-en|notifications|i18n-push|push)-[\w-]+\.js$/.test(f.file));
+  assert.equal(lazy.length, 12, `lazy chunks: ${lazy.map((f) => f.file).join(", ")}`);
   for (const f of lazy) assert.ok(!first.includes(f.file), `${f.file} is in the first load`);
 });
 

@@ -79,6 +79,8 @@ export class NotificationsScreen implements Screen {
   private async load(): Promise<void> {
     this.push = await this.m.push();
     this.choices = await this.push.choices();
+    // The notifications' words follow the page's language (the worker has no page to ask).
+    if (this.choices.lang !== lang()) await this.save({ ...this.choices }, false);
     if (!browserCanPush()) return this.unavailable("noBrowser");
     if (!this.m.hello) return this.unavailable("offline");  // Not connected since the page opened: the instance's key is unknown.
     if (this.push.publicKey.length === 0 && !this.choices.on) return this.unavailable("noInstance");
@@ -114,10 +116,10 @@ export class NotificationsScreen implements Screen {
     replace(this.whatBox, h("fieldset", {}, legend, box("showSender"), box("showGroup"), risk), h("p", {}, pt("pause")));
   }
 
-  private async save(next: PushChoices): Promise<void> {
+  private async save(next: PushChoices, said = true): Promise<void> {
     this.choices = { ...next, lang: lang() };
     await this.push!.saveChoices(this.choices);
-    this.say(pt("saved"));
+    if (said) this.say(pt("saved"));
   }
 
   private say(text: string): void {
