@@ -92,18 +92,19 @@ function earlySubmitted(): boolean {
 }
 
 /**
- * Runs `move` (which takes `fields` out of the page and puts them back elsewhere) and gives the
- * focus and the caret back to the field that had them: the person may be typing in it.
- * Returns whether one had it.
+ * Notes which of `fields` has the focus and where its caret is, before they are moved elsewhere in
+ * the page (which drops the focus): the person may be typing in it. The function returned gives
+ * them back, and says whether one had them.
  */
-function keepingFocus(fields: (HTMLInputElement | HTMLTextAreaElement)[], move: () => void): boolean {
-  const active = fields.find((f) => f === document.activeElement);
+function focusKeeper(fields: (HTMLInputElement | HTMLTextAreaElement | undefined)[]): () => boolean {
+  const active = fields.find((f) => f && f === document.activeElement);
   const [start, end] = [active?.selectionStart ?? null, active?.selectionEnd ?? null];
-  move();
-  if (!active) return false;
-  active.focus();
-  if (start !== null && end !== null) active.setSelectionRange(start, end);
-  return true;
+  return () => {
+    if (!active) return false;
+    active.focus();
+    if (start !== null && end !== null) active.setSelectionRange(start, end);
+    return true;
+  };
 }
 
 export class VisitorScreen implements Screen {
@@ -231,6 +232,7 @@ export class VisitorScreen implements Screen {
   private showForm(owner: string, about: string, needsCode: boolean): void {
     const h1 = this.setTitle(t("linkTitle", { name: owner }));
     const early = this.early;
+    const giveFocusBack = focusKeeper([early?.handle, early?.message]);
     const handle = early?.handle ?? handleInput();
     const handleField = field({ label: t("linkHandleLabel"), hint: t("linkHandleHint", { name: owner }), control: handle });
     const message = early?.message ?? h("textarea", { name: "message", rows: 3 });
@@ -270,11 +272,9 @@ export class VisitorScreen implements Screen {
     });
     const intro = h("p", {}, t("linkIntro", { name: owner }));
     const privacy = [h("p", {}, t("linkPrivacy", { name: owner })), h("p", {}, t("linkNoEmail"))];
-    const typing = keepingFocus([handle, message], () => {
-      this.dropEarly();
-      replace(this.el, h1, intro, presentation(owner, about), whenAnswered(owner), privacy, form, browserWarning());
-    });
-    if (!typing) h1.focus();
+    this.dropEarly();
+    replace(this.el, h1, intro, presentation(owner, about), whenAnswered(owner), privacy, form, browserWarning());
+    if (!giveFocusBack()) h1.focus();
     if (early && earlySubmitted()) form.requestSubmit();
   }
 
