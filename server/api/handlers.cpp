@@ -35,6 +35,9 @@ void Session::on_request(uint64_t id, const v1::ClientFrame& frame) {
       return on_admin_request(id, frame);
     case Rc::kDeleteAccount:
       return on_delete_account(id, frame.delete_account());
+    case Rc::kRegisterPushSubscription:
+    case Rc::kUnregisterPushSubscription:
+      return on_push_request(id, frame);
     case Rc::kCreateContactLink:
     case Rc::kListContactLinks:
     case Rc::kRevokeContactLink:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "proto/policy.pb.h"
 #include "server/api/frames.h"
 #include "server/api/session.h"
 
@@ -20,10 +21,28 @@ const char* refusal(Limited what) {
       return "too many contact link changes: wait";
     case Limited::kConversation:
       return "too many new conversations: wait";
+    case Limited::kPushSubscription:
+      return "too many push subscription changes: wait";
     case Limited::kMessage:
       break;
   }
   return "too many messages: slow down";
+}
+
+// What a log entry is worth pushing as: a message or a séance opening. Nothing else (commits,
+// proposals, other group events) wakes a phone.
+std::optional<PushKind> push_kind_of(const storage::LogRecord& record) {
+  if (record.kind() == static_cast<int>(domain::EntryKind::kApplication)) {
+    return PushKind::kMessage;
+  }
+  if (record.kind() != static_cast<int>(domain::EntryKind::kEvent)) return std::nullopt;
+  v1::GroupEvent event;
+  v1::SeanceEvent seance;
+  if (!event.ParseFromString(record.payload()) || !event.has_seance() ||
+      !seance.ParseFromString(event.seance().event()) || !seance.has_opened()) {
+    return std::nullopt;
+  }
+  return PushKind::kSeance;
 }
 
 }  // namespace
@@ -38,6 +57,8 @@ RateLimiter* Hub::account_limiter(Limited what) {
       return &contact_link_changes_;
     case Limited::kConversation:
       return &conversations_;
+    case Limited::kPushSubscription:
+      return &push_subscriptions_;
     default:
       return nullptr;
   }
@@ -89,9 +110,14 @@ void Hub::publish(const ConvId& conv, uint64_t seq, const storage::LogRecord& re
   stats_.delivery_lag.observe(static_cast<double>(clock_.now_ms() - record.time_ms()) / 1000.0);
   // Encoded at most twice (commit and welcome form), whatever the number of recipients.
   SharedFrame as_entry, as_welcome;
+  // Devices with no connection get a push instead, if the entry is worth one.
+  const std::optional<PushKind> push_kind = push_relay_ ? push_kind_of(record) : std::nullopt;
   for (DeviceId device : recipients) {
     auto [first, last] = sessions_of(device);
-    if (first == last) continue;
+    if (first == last) {
+      if (push_kind) push_relay_->offline(device, *push_kind, &conv);
+      continue;
+    }
     const bool welcome = record.added_devices_size() > 0 && is_welcome_for(record, device);
     SharedFrame& frame = welcome ? as_welcome : as_entry;
     if (!frame) frame = delivery_frame(conv, seq, record, welcome);
@@ -117,7 +143,12 @@ size_t Hub::notify(std::span<const DeviceId> devices, const v1::Event& event) {
   size_t reached = 0;
   for (DeviceId device : devices) {
     auto [first, last] = sessions_of(device);
-    if (first == last) continue;
+    if (first == last) {
+      if (push_relay_ && event.has_invitation_received()) {
+        push_relay_->offline(device, PushKind::kInvitation, nullptr);
+      }
+      continue;
+    }
     if (!bytes) {
       v1::ServerFrame frame;
       *frame.mutable_event() = event;

@@ -12,8 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/api/rate_limiter.h"
 #include "cercle/base/clock.h"
+#include "server/api/push_relay.h"
+#include "server/api/rate_limiter.h"
 #include "server/common/metrics.h"
 #include "server/domain/domain.h"
 #include "server/domain/outbox.h"
@@ -49,6 +50,8 @@ struct RateLimits {
   Rate key_package_fetches_per_account{1.0, 60};           // 60 a minute.
   Rate contact_link_changes_per_account{30.0 / 3600, 30};  // Creations and revocations.
   Rate conversations_per_account{60.0 / 3600, 60};         // 60 an hour.
+  // Each is a synced write and names a push service the relay will call.
+  Rate push_subscriptions_per_account{30.0 / 3600, 30};  // 30 an hour.
 };
 
 struct HubStats {
@@ -69,6 +72,7 @@ enum class Limited {
   kKeyPackageFetch,
   kContactLinkChange,
   kConversation,
+  kPushSubscription,
 };
 
 class Hub final : public domain::Outbox {
@@ -85,7 +89,9 @@ class Hub final : public domain::Outbox {
         contact_link_changes_(rates.contact_link_changes_per_account.per_second,
                               rates.contact_link_changes_per_account.burst),
         conversations_(rates.conversations_per_account.per_second,
-                       rates.conversations_per_account.burst) {}
+                       rates.conversations_per_account.burst),
+        push_subscriptions_(rates.push_subscriptions_per_account.per_second,
+                            rates.push_subscriptions_per_account.burst) {}
 
   // Takes a token for a request from `ip` (and `account`, for messages). Returns the Error to
   // answer when a limit is reached (kRateLimited, with the time to wait), or nullopt.
@@ -95,6 +101,13 @@ class Hub final : public domain::Outbox {
   void bind(domain::Domain& domain) { domain_ = &domain; }
   domain::Domain& domain() { return *domain_; }
   const ApiLimits& limits() const { return limits_; }
+  // Web Push: the settings sessions announce and check, and what pushes to devices with no
+  // connection (null: push is off). Call before any session; `relay` outlives the Hub's use.
+  void set_push(PushSettings settings, PushRelay* relay) {
+    push_settings_ = std::move(settings);
+    push_relay_ = relay;
+  }
+  const PushSettings& push() const { return push_settings_; }
 
   // Registers an authenticated session for live deliveries; it must detach before it is destroyed.
   void attach(DeviceId device, Session* session);
@@ -128,7 +141,10 @@ class Hub final : public domain::Outbox {
   RateLimiter key_package_fetches_;
   RateLimiter contact_link_changes_;
   RateLimiter conversations_;
+  RateLimiter push_subscriptions_;
   domain::Domain* domain_ = nullptr;
+  PushSettings push_settings_;
+  PushRelay* push_relay_ = nullptr;
   // Sorted by device: 16 bytes a connected session, found by binary search.
   using Online = std::vector<std::pair<DeviceId, Session*>>;
   std::pair<Online::iterator, Online::iterator> sessions_of(DeviceId device);

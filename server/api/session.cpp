@@ -165,6 +165,7 @@ void Session::on_hello(uint64_t id, const v1::Hello& hello) {
   r->set_registration(static_cast<v1::RegistrationPolicy>(config.registration));
   r->set_challenge(new_challenge());
   r->set_contact_link_registration(config.contact_link_registration);
+  r->set_push_public_key(hub_.push().public_key);
   if (const auto& a = config.association; !a.name.empty()) {
     auto* out = r->mutable_association();
     out->set_name(a.name);

@@ -105,6 +105,8 @@ class Session {
   // RequestDevice, ListDeviceRequests, PostPairingNonce, GetDeviceRequest (device_handlers.cpp).
   void on_device_request(uint64_t id, const v1::ClientFrame& frame);
   void on_new_device_request(uint64_t id, const v1::RequestDevice& request);
+  // RegisterPushSubscription, UnregisterPushSubscription (push_handlers.cpp).
+  void on_push_request(uint64_t id, const v1::ClientFrame& frame);
   void push_waiting();
 
   std::string new_challenge();

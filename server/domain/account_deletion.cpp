@@ -66,6 +66,7 @@ void Domain::delete_account(DeviceId actor, std::string_view handle,
   key_packages_.forget_devices(change, devices);
   contact_links_.erase_links_of(change, id);
   groups_.forget_account(change, id);
+  push_subscriptions_.forget_devices(change, devices);
   identity_.mark_deleted(change, account);  // Last: its update replaces `account`.
   change.on_commit([this, id] { device_requests_.forget_account(id); });
   std::move(change).commit(ctx_.committer, [this, id, devices, done](const Status& s) {

@@ -8,6 +8,7 @@ Status Domain::load() {
   if (auto s = key_packages_.load(); !s) return s;
   if (auto s = conversations_.load(); !s) return s;
   if (auto s = groups_.load(); !s) return s;
+  if (auto s = push_subscriptions_.load(); !s) return s;
   return contact_links_.load();  // After the accounts: each link names its owner.
 }
 

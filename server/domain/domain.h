@@ -17,6 +17,7 @@
 #include "server/domain/identity.h"
 #include "server/domain/key_packages.h"
 #include "server/domain/outbox.h"
+#include "server/domain/push_subscriptions.h"
 
 namespace cercle::domain {
 
@@ -36,7 +37,8 @@ class Domain {
         key_packages_(ctx_, identity_, std::move(low_stock)),
         conversations_(ctx_, identity_, key_packages_, outbox),
         contact_links_(ctx_, identity_),
-        groups_(ctx_, identity_, conversations_, outbox) {
+        groups_(ctx_, identity_, conversations_, outbox),
+        push_subscriptions_(ctx_, identity_) {
     identity_.set_contact_links(&contact_links_);
     identity_.set_key_packages(&key_packages_);
     identity_.set_device_requests(&device_requests_);
@@ -57,18 +59,20 @@ class Domain {
   const Conversations& conversations() const { return conversations_; }
   ContactLinks& contact_links() { return contact_links_; }
   Groups& groups() { return groups_; }
+  PushSubscriptions& push_subscriptions() { return push_subscriptions_; }
+  const PushSubscriptions& push_subscriptions() const { return push_subscriptions_; }
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
   // Deletes an account (account_deletion.cpp), in two phases. At once, in one change: it can no
   // longer sign in (kAuthFailed) or be found (lookup, key packages, invitations: kNotFound), its
-  // key packages, contact links, pending device requests and the sealed reports held for its
-  // devices go, and its handle is never given again. `done` gets its devices, whose connections
-  // the caller closes. Then, once none of its devices is a member of any conversation (the others
-  // commit their removal), purge_deleted_accounts() deletes its last records but its handle's
-  // hash. `handle` must be the account's own, as a confirmation. actor 0: the server machine's
-  // command line, which deletes the account of `handle`. Errors: kInvalidArgument (not the
-  // actor's handle: nothing is deleted), kNotFound (actor 0, no such account),
+  // key packages, contact links, push subscriptions, pending device requests and the sealed reports
+  // held for its devices go, and its handle is never given again. `done` gets its devices, whose
+  // connections the caller closes. Then, once none of its devices is a member of any conversation
+  // (the others commit their removal), purge_deleted_accounts() deletes its last records but its
+  // handle's hash. `handle` must be the account's own, as a confirmation. actor 0: the server
+  // machine's command line, which deletes the account of `handle`. Errors: kInvalidArgument (not
+  // the actor's handle: nothing is deleted), kNotFound (actor 0, no such account),
   // kNotAuthenticated.
   void delete_account(DeviceId actor, std::string_view handle, Done<std::vector<DeviceId>> done);
   // Phase 2 for every deleted account whose devices left every conversation; returns how many
@@ -91,6 +95,7 @@ class Domain {
   Conversations conversations_;
   ContactLinks contact_links_;
   Groups groups_;
+  PushSubscriptions push_subscriptions_;
   uint64_t accounts_deleted_ = 0;
 
   // The account `actor` may delete with `handle` (errors as delete_account).

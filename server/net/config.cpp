@@ -7,6 +7,8 @@
 #include <charconv>
 #include <utility>
 
+#include "server/push/vapid.h"
+
 namespace cercle::net {
 
 namespace {
@@ -87,7 +89,9 @@ Status read_rates(const toml::table& t, api::RateLimits& r) {
         read_rate(t, "rate_limits.contact_link_changes_per_account_per_hour", 3600,
                   r.contact_link_changes_per_account),
         read_rate(t, "rate_limits.conversations_per_account_per_hour", 3600,
-                  r.conversations_per_account)}) {
+                  r.conversations_per_account),
+        read_rate(t, "rate_limits.push_subscriptions_per_account_per_hour", 3600,
+                  r.push_subscriptions_per_account)}) {
     if (!s) return s;
   }
   return Ok{};
@@ -262,6 +266,20 @@ Status read_association(const toml::table& t, domain::Association& a) {
   return Ok{};
 }
 
+Status read_push(const toml::table& t, PushConfig& p) {
+  for (Status s :
+       {read_bool(t, "push.enabled", p.enabled), read_string(t, "push.subject", p.subject),
+        read_bool(t, "push.allow_insecure_endpoints_for_tests",
+                  p.allow_insecure_endpoints_for_tests)}) {
+    if (!s) return s;
+  }
+  if (!p.subject.empty() && !push::valid_subject(p.subject)) {
+    return bad(
+        "push.subject must be a mailto: or https: address, e.g. \"mailto:admin@example.org\"");
+  }
+  return Ok{};
+}
+
 // Limits that only make sense together.
 Status check_consistent(const ServerConfig& c) {
   if (c.domain.max_payload_bytes + 1024 > c.api.max_frame_bytes) {
@@ -286,7 +304,8 @@ Status read_all(const toml::table& t, ServerConfig& c) {
         read_connection_limits(t, c), read_bool(t, "server.metrics_public", c.metrics_public),
         read_addresses(t, "server.trusted_proxies", c.trusted_proxies),
         read_bool(t, "server.contact_link_registration", c.domain.contact_link_registration),
-        read_bool(t, "storage.sync", c.sync), read_association(t, c.domain.association)}) {
+        read_bool(t, "storage.sync", c.sync), read_association(t, c.domain.association),
+        read_push(t, c.push)}) {
     if (!s) return s;
   }
   if (!listen.empty()) {

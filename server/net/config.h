@@ -13,6 +13,17 @@
 
 namespace cercle::net {
 
+// [push]: Web Push to devices with no connection (docs/self-hosting.md).
+struct PushConfig {
+  bool enabled = true;
+  // The contact push services may write to (VAPID): "mailto:..." or "https://...". Empty: the
+  // association's page; with neither, push stays off (the server says so at start).
+  std::string subject;
+  // Tests only: endpoints on plain http and private addresses (a push-service double on
+  // 127.0.0.1). On a real instance it would let anyone make the relay call its own network.
+  bool allow_insecure_endpoints_for_tests = false;
+};
+
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -50,6 +61,7 @@ struct ServerConfig {
   domain::Config domain;
   api::ApiLimits api;
   api::RateLimits rates;
+  PushConfig push;
 };
 
 // Reads a TOML file into `config` (keys absent from the file keep their value). Errors:

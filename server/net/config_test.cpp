@@ -47,10 +47,34 @@ TEST(Config, TheDocumentedExampleParsesToTheDefaults) {
   EXPECT_EQ(parsed.partial_frames_bytes, defaults.partial_frames_bytes);
   for (auto rate : {&api::RateLimits::key_package_fetches_per_account,
                     &api::RateLimits::contact_link_changes_per_account,
-                    &api::RateLimits::conversations_per_account}) {
+                    &api::RateLimits::conversations_per_account,
+                    &api::RateLimits::push_subscriptions_per_account}) {
     EXPECT_DOUBLE_EQ((parsed.rates.*rate).per_second, (defaults.rates.*rate).per_second);
     EXPECT_DOUBLE_EQ((parsed.rates.*rate).burst, (defaults.rates.*rate).burst);
   }
+  EXPECT_EQ(parsed.push.enabled, defaults.push.enabled);
+  EXPECT_EQ(parsed.push.subject, defaults.push.subject);
+  EXPECT_EQ(parsed.push.allow_insecure_endpoints_for_tests,
+            defaults.push.allow_insecure_endpoints_for_tests);
+}
+
+TEST(Config, PushIsReadAndABadContactRefused) {
+  ServerConfig c;
+  ASSERT_TRUE(c.push.enabled);
+  auto s =
+      load_config_file(write_temp("[push]\nenabled = false\nsubject = \"mailto:ops@asso.example\"\n"
+                                  "allow_insecure_endpoints_for_tests = true\n"),
+                       c);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_FALSE(c.push.enabled);
+  EXPECT_EQ(c.push.subject, "mailto:ops@asso.example");
+  EXPECT_TRUE(c.push.allow_insecure_endpoints_for_tests);
+  const auto path = write_temp("[push]\nsubject = \"ops@asso.example\"\n");
+  s = load_config_file(path, c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, path +
+                                   ": push.subject must be a mailto: or https: address, e.g. "
+                                   "\"mailto:admin@example.org\"");
 }
 
 TEST(Config, ConnectionLimitsAndNewRatesAreRead) {

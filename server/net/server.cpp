@@ -34,6 +34,7 @@ Server::Server(ServerConfig config)
       shutdown_timer_(ioc_) {}
 
 Server::~Server() {
+  stop_push();                         // Its gone reports post to the io_context.
   if (committer_) committer_->stop();  // Nothing may post to the io_context once it is gone.
 }
 
@@ -92,6 +93,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config) {
   auto admin_socket = AdminSocket::open(s->ioc_, socket_path, *s->admin_, *s->store_);
   if (!admin_socket) return std::move(admin_socket).error();
   s->admin_socket_ = std::move(*admin_socket);
+  if (auto pushing = s->start_push(); !pushing) return std::move(pushing).error();
   return s;
 }
 
@@ -206,6 +208,7 @@ std::string Server::metrics_text() {
   write(out, "cercle_accounts_deleted_total", "counter", "Accounts deleted since start-up.",
         static_cast<double>(domain_->accounts_deleted()));
   write_connection_limits(out);
+  if (push_sender_) push::write_metrics(out, push_sender_->stats());
   hub.delivery_lag.write(out, "cercle_delivery_lag_seconds",
                          "From a message's acceptance to its fan-out, durable write included.");
   const auto storage = committer_->stats();
@@ -298,6 +301,7 @@ void Server::shutdown() {
   flush_timer_.cancel();
   accept_timer_.cancel();
   hub_.begin_shutdown();
+  if (push_sender_) push_sender_->stop();  // Waiting pushes are dropped: nothing is kept.
   // Close handshakes are bounded by wait_for_connections, not by the sweep.
   sweep_timer_.cancel();
   domain_->conversations().flush_cursors();

@@ -14,14 +14,18 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <thread>
 
+#include "cercle/base/clock.h"
 #include "server/api/admin.h"
 #include "server/api/hub.h"
-#include "cercle/base/clock.h"
+#include "server/api/push_relay.h"
 #include "server/domain/domain.h"
 #include "server/net/admin_socket.h"
 #include "server/net/config.h"
 #include "server/net/net_context.h"
+#include "server/push/sender.h"
 #include "server/storage/group_commit.h"
 #include "server/storage/store.h"
 
@@ -56,6 +60,10 @@ class Server {
   void wait_for_connections(int ticks_left);
   std::string metrics_text();
   void wait_for_reload();
+  // Web Push (server_push.cpp): the VAPID key from the data folder, the sender on its own thread,
+  // the hub told. Push stays off when [push] says so or no contact is configured.
+  Status start_push();
+  void stop_push();
 
   ServerConfig config_;
   std::unique_ptr<storage::Store> store_;
@@ -78,6 +86,14 @@ class Server {
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer shutdown_timer_;
   std::unique_ptr<AdminSocket> admin_socket_;
+  // Web Push runs on its own thread: encrypting, signing and TLS with push services never take
+  // the relay's. Its gone reports come back to ioc_.
+  boost::asio::io_context push_ioc_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      push_work_;
+  std::unique_ptr<push::Sender> push_sender_;
+  std::unique_ptr<api::PushRelay> push_relay_;
+  std::thread push_thread_;
   uint16_t port_ = 0;
   std::atomic<int> exit_code_{0};
   bool shutting_down_ = false;

@@ -108,10 +108,12 @@ Status Store::init_meta() {
 static Status migrate_1_to_2(Store&, rocksdb::WriteBatch&) { return Ok{}; }
 // 2 -> 3: the deleted_handles family (created empty at open): no account was deleted before.
 static Status migrate_2_to_3(Store&, rocksdb::WriteBatch&) { return Ok{}; }
+// 3 -> 4: the push_subscriptions family (created empty at open): no device had subscribed.
+static Status migrate_3_to_4(Store&, rocksdb::WriteBatch&) { return Ok{}; }
 
 Status Store::migrate(uint32_t from) {
   using Migration = Status (*)(Store&, rocksdb::WriteBatch&);
-  static constexpr Migration kMigrations[] = {migrate_1_to_2, migrate_2_to_3};
+  static constexpr Migration kMigrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
   for (uint32_t v = from; v < kSchemaVersion; ++v) {
     rocksdb::WriteBatch batch;
     if (auto s = kMigrations[v - 1](*this, batch); !s) return s;

@@ -21,6 +21,8 @@
 //   state
 //   deleted_handles sha256(handle key)(32)         -> DeletedHandleRecord: a deleted account's
 //   handle
+//   push_subscriptions device_id(8)               -> PushSubscriptionRecord: its Web Push
+//   subscription
 // One conversation's log is one contiguous key range, read with a prefix scan.
 //
 // Threads: reads may run on any thread at the same time as writes. Writes go through WriteBatch and
@@ -53,7 +55,7 @@ namespace cercle::storage {
 
 // Version of the records and key layout. Start-up runs the migrations from the folder's version to
 // this one (store_migrations.cpp) and refuses a folder written by a newer version.
-inline constexpr uint32_t kSchemaVersion = 3;
+inline constexpr uint32_t kSchemaVersion = 4;
 
 struct StoreOptions {
   std::string path;
@@ -101,6 +103,8 @@ class WriteBatch {
   void delete_device(DeviceId id);
   void delete_mls_key(std::string_view signature_key);
   void put_deleted_handle(std::string_view handle_hash, const DeletedHandleRecord& r);
+  void put_push_subscription(DeviceId device, const PushSubscriptionRecord& r);
+  void delete_push_subscription(DeviceId device);
   // Erases one log entry (its ciphertext), or every entry with from <= seq < to.
   void delete_log(const ConvId& conv, uint64_t seq);
   void delete_log_range(const ConvId& conv, uint64_t from, uint64_t to);
@@ -163,6 +167,8 @@ class Store {
       const std::function<void(std::string_view, const ContactLinkRecord&)>& visit) const;
   Status scan_deleted_handles(
       const std::function<void(std::string_view, const DeletedHandleRecord&)>& visit) const;
+  Status scan_push_subscriptions(
+      const std::function<void(DeviceId, const PushSubscriptionRecord&)>& visit) const;
 
   // Returns the highest sequence number in the conversation's log, 0 when empty.
   Result<uint64_t> last_log_seq(const ConvId& conv) const;

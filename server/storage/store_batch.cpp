@@ -71,6 +71,12 @@ void WriteBatch::delete_mls_key(std::string_view signature_key) {
 void WriteBatch::put_deleted_handle(std::string_view handle_hash, const DeletedHandleRecord& r) {
   put(kDeletedHandles, handle_hash, r);
 }
+void WriteBatch::put_push_subscription(DeviceId device, const PushSubscriptionRecord& r) {
+  put(kPushSubscriptions, keys::u64(device), r);
+}
+void WriteBatch::delete_push_subscription(DeviceId device) {
+  batch_->Delete((*cfs_)[kPushSubscriptions], slice(keys::u64(device)));
+}
 void WriteBatch::put_mls_key(std::string_view signature_key, DeviceId device) {
   batch_->Put((*cfs_)[kMlsKeys], slice(signature_key), slice(keys::u64(device)));
 }

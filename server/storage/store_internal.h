@@ -33,15 +33,17 @@ enum Cf : int {
   kSealedReports,
   kPublicGroups,
   kDeletedHandles,
+  kPushSubscriptions,
   kCfCount
 };
 inline constexpr const char* kCfNames[kCfCount] = {
-    "default",        "accounts",      "devices",
-    "conversations",  "members",       "log",
-    "cursors",        "key_packages",  "reg_codes",
-    "contact_links",  "used_packages", "mls_keys",
-    "package_refs",   "invitations",   "admin_reports",
-    "sealed_reports", "public_groups", "deleted_handles"};
+    "default",           "accounts",      "devices",
+    "conversations",     "members",       "log",
+    "cursors",           "key_packages",  "reg_codes",
+    "contact_links",     "used_packages", "mls_keys",
+    "package_refs",      "invitations",   "admin_reports",
+    "sealed_reports",    "public_groups", "deleted_handles",
+    "push_subscriptions"};
 
 inline constexpr std::string_view kSchemaKey = "schema_version";
 inline constexpr std::string_view kInstanceKey = "instance_id";

@@ -190,4 +190,14 @@ Status Store::scan_deleted_handles(
                                    });
 }
 
+Status Store::scan_push_subscriptions(
+    const std::function<void(DeviceId, const PushSubscriptionRecord&)>& visit) const {
+  return scan<PushSubscriptionRecord>(*db_, cfs_[kPushSubscriptions],
+                                      [&](std::string_view k, const auto& r) {
+                                        if (k.size() != 8) return false;
+                                        visit(keys::read_u64(k), r);
+                                        return true;
+                                      });
+}
+
 }  // namespace cercle::storage
