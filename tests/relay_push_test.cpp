@@ -445,6 +445,10 @@ TEST_F(RelayPushRulesTest, WithPushOffThereIsNoKeyAndNoSubscription) {
   const auto f = register_frame("https://push.example.org/abc", b.key.public_point(), b.auth);
   ASSERT_NO_FATAL_FAILURE(
       expect_refused(alice, f, v1::FORBIDDEN, "push notifications are off on this instance"));
+  v1::ClientFrame unregister;  // Forgetting one's subscription stays possible.
+  unregister.mutable_unregister_push_subscription();
+  auto r = alice.ws->call(unregister);
+  EXPECT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
   EXPECT_FALSE(std::filesystem::exists(data_dir() + "/vapid.pem"));
 }
 

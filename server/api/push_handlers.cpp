@@ -13,13 +13,10 @@ using Rc = v1::ClientFrame::RequestCase;
 }  // namespace
 
 void Session::on_push_request(uint64_t id, const v1::ClientFrame& frame) {
-  const PushSettings& settings = hub_.push();
-  if (!settings.enabled) {
-    return fail(id, make_error(Errc::kForbidden, "push notifications are off on this instance"));
-  }
   if (auto limited = hub_.limit(Limited::kPushSubscription, peer_.key(), account_)) {
     return fail(id, *limited);
   }
+  // Forgetting a subscription is allowed with push off too: it is the person's own data.
   if (frame.request_case() == Rc::kUnregisterPushSubscription) {
     return run_async<Ok>(
         id,
@@ -27,6 +24,10 @@ void Session::on_push_request(uint64_t id, const v1::ClientFrame& frame) {
           hub_.domain().push_subscriptions().unsubscribe(device_, std::move(done));
         },
         [](Ok, v1::Response& r) { r.mutable_done(); });
+  }
+  const PushSettings& settings = hub_.push();
+  if (!settings.enabled) {
+    return fail(id, make_error(Errc::kForbidden, "push notifications are off on this instance"));
   }
   const auto& request = frame.register_push_subscription();
   // The same checks as for a browser's JSON subscription; each refusal names its field.
