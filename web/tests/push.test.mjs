@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { facilitator as f, MemoryStore, Messenger } from "../build-node/core.mjs";
-import { chromiumForFile, eventually, expectAccessible, exactly, focused, personFor, PHONE, registerInPage, serverFor, storedRecords } from "./support.mjs";
+import { ASSOCIATION, chromiumForFile, eventually, expectAccessible, exactly, focused, personFor, PHONE, registerInPage, serverFor, storedRecords } from "./support.mjs";
 
 const browser = chromiumForFile();
 
@@ -38,7 +38,7 @@ function shown(page) {
  * push and resolves with the one notification it shows (after closing any shown before).
  */
 async function danaWithConversations(t) {
-  const server = await serverFor(t, { registration: "open" });
+  const server = await serverFor(t, { registration: "open", association: ASSOCIATION });  // Its page gives push its contact: on.
   const person = await personFor(t, browser(), PHONE);
   const { page, context } = person;
   await context.grantPermissions(["notifications"], { origin: server.url });
@@ -89,6 +89,21 @@ function setChoices(page, choices) {
   );
 }
 
+/** Ticks or unticks the two names on the notifications screen (reached from "Mon compte"), as the person would. */
+async function choose(page, { sender, group }) {
+  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("link", { name: "Notifications sur cet appareil" }).click();
+  const boxes = [
+    [page.getByRole("checkbox", { name: "Montrer le pseudonyme de la personne qui écrit (conversation à deux)" }), sender],
+    [page.getByRole("checkbox", { name: "Montrer le nom du groupe" }), group],
+  ];
+  for (const [box, on] of boxes) await box.setChecked(on);
+  await eventually("the choices are kept on this device", async () => {
+    const [kept] = await storedRecords(page, "kv", "notifications");
+    return kept?.showSender === sender && kept?.showGroup === group;
+  });
+}
+
 const message = (id) => JSON.stringify({ kind: "message", conversation: base64url(id) });
 const seance = (id) => JSON.stringify({ kind: "seance", conversation: base64url(id) });
 
@@ -114,17 +129,20 @@ test("the pseudonym or the group's name only after the person chose it on this d
   const { server, page, ids, push } = await danaWithConversations(t);
   const icon = `${server.url}/icons/icon-192.png`;
   const named = (title, tag, route, silent = false) => ({ title, body: "", icon, tag, silent, route });
-  await setChoices(page, { showSender: true });
+  await choose(page, { sender: true, group: false });
   assert.deepEqual(await push(message(ids.direct)), named("Message de camille", `cercle-${ids.direct}`, "#/t/camille"));
   assert.deepEqual(await push(message(ids.group)), named("Nouveau message", `cercle-${ids.group}`, `#/g/${ids.group}`), "the group's name was not chosen");
-  await setChoices(page, { showGroup: true });
+  await choose(page, { sender: false, group: true });
   assert.deepEqual(await push(message(ids.direct)), named("Nouveau message", `cercle-${ids.direct}`, "#/t/camille"), "the pseudonym was not chosen");
   assert.deepEqual(await push(message(ids.group)), named("Nouveau message dans Les Lucioles", `cercle-${ids.group}`, `#/g/${ids.group}`));
   assert.deepEqual(await push(seance(ids.group)), named("Les Lucioles : la séance commence", `cercle-${ids.group}`, `#/g/${ids.group}`));
-  await setChoices(page, { showSender: true, showGroup: true, lang: "en" });
+  await page.getByRole("button", { name: "Read this page in English" }).click();
+  await page.getByRole("checkbox", { name: "Show the pseudonym of the person writing (one-to-one conversation)" }).check();
+  await page.getByText(exactly("Your choice is saved.")).waitFor();
   assert.deepEqual(await push(message(ids.direct)), named("Message from camille", `cercle-${ids.direct}`, "#/t/camille"));
   assert.deepEqual(await push(message(ids.group)), named("New message in Les Lucioles", `cercle-${ids.group}`, `#/g/${ids.group}`));
-  await setChoices(page, { showSender: true, showGroup: true });
+  await page.getByRole("button", { name: "Lire cette page en français" }).click();
+  await choose(page, { sender: true, group: true });
 
   // A pause (Sécurité): whatever was chosen, the neutral words, without sound.
   await page.getByRole("link", { name: "Sécurité" }).click();
@@ -164,4 +182,65 @@ test("the notifications screen, reached from 'Mon compte', says in words when th
   assert.equal(await page.locator("section.notifications button, section.notifications input").count(), 0, "no switch that does nothing");
   assert.ok(await focused(page.getByRole("heading", { level: 1, name: "Notifications" })));
   await expectAccessible(page, "notifications, instance without push", { names: true });
+});
+
+/** Tabs until the focused element is `locator`'s (at most `max` presses). */
+async function tabTo(page, locator, max = 40) {
+  const target = await locator.elementHandle();
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((el) => document.activeElement === el, target)) return;
+  }
+  assert.fail("not reached with Tab");
+}
+
+test("with push on the instance: permission asked only after the click, the names opt-in with the risk said, keyboard only, axe light and dark, English", async (t) => {
+  const server = await serverFor(t, { registration: "open", association: ASSOCIATION });  // Its page gives push its contact: on.
+  const { page, context } = await personFor(t, browser(), PHONE);
+  await registerInPage(page, server.url, "dana");
+  await tabTo(page, page.getByRole("link", { name: "Mon compte" }));
+  await page.keyboard.press("Enter");
+  await tabTo(page, page.getByRole("link", { name: "Notifications sur cet appareil" }));
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Notifications" }).waitFor();
+  await page.getByText(exactly("Les notifications sont désactivées sur cet appareil.")).waitFor();
+  await page.getByText(exactly("Le navigateur va vous demander votre accord.")).waitFor();
+  assert.equal(await page.evaluate(() => Notification.permission), "default", "nothing asked before the click");
+  await page.getByText(exactly("Une notification dit seulement « Nouveau message ». Elle ne dit pas qui écrit, ni dans quel groupe. Elle ne montre jamais le texte du message.")).waitFor();
+  await expectAccessible(page, "notifications, off", { names: true });
+
+  // The two names, each unticked, each read with the risk.
+  const sender = page.getByRole("checkbox", { name: "Montrer le pseudonyme de la personne qui écrit (conversation à deux)" });
+  const group = page.getByRole("checkbox", { name: "Montrer le nom du groupe" });
+  for (const box of [sender, group]) {
+    assert.equal(await box.isChecked(), false);
+    assert.equal(await box.evaluate((el) => document.getElementById(el.getAttribute("aria-describedby")).textContent), "Attention : quelqu'un qui voit votre écran pourra lire ce nom.");
+  }
+  await tabTo(page, group);
+  await page.keyboard.press("Space");
+  await page.locator("section.notifications p[role=status]", { hasText: exactly("Votre choix est enregistré.") }).waitFor();
+  assert.deepEqual(await storedRecords(page, "kv", "notifications"), [{ on: false, showSender: false, showGroup: true, lang: "fr" }]);
+
+  // Turned on: the browser is asked (headless Chromium declines), then, allowed, it cannot subscribe
+  // in a private profile: said in words, still off, nothing kept as on.
+  const turnOn = page.getByRole("button", { name: "Activer les notifications" });
+  await tabTo(page, turnOn);
+  await page.keyboard.press("Enter");
+  const status = page.locator("section.notifications p[role=status]");
+  await status.getByText(exactly("Ce navigateur bloque les notifications de Cercle. Pour les recevoir, autorisez-les dans les réglages du navigateur.")).waitFor();
+  await context.grantPermissions(["notifications"], { origin: server.url });
+  await turnOn.focus();
+  await page.keyboard.press("Enter");
+  await status.getByText(exactly("Les notifications n'ont pas pu être activées sur ce navigateur. Réessayez plus tard.")).waitFor();
+  await page.getByText(exactly("Les notifications sont désactivées sur cet appareil.")).waitFor();
+  assert.deepEqual(await storedRecords(page, "kv", "notifications"), [{ on: false, showSender: false, showGroup: true, lang: "fr" }]);
+  await expectAccessible(page, "notifications, after a failure", { names: true });
+
+  await page.getByRole("button", { name: "Read this page in English" }).click();
+  await page.getByRole("heading", { level: 1, name: "Notifications" }).waitFor();
+  await page.getByRole("checkbox", { name: "Show the pseudonym of the person writing (one-to-one conversation)" }).check();
+  await page.locator("section.notifications p[role=status]", { hasText: exactly("Your choice is saved.") }).waitFor();
+  assert.deepEqual(await storedRecords(page, "kv", "notifications"), [{ on: false, showSender: true, showGroup: true, lang: "en" }]);
+  await page.getByText(exactly("Careful: someone who sees your screen will be able to read this name.")).waitFor();
+  await expectAccessible(page, "notifications, English", { names: true });
 });
