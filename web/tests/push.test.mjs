@@ -91,7 +91,7 @@ function setChoices(page, choices) {
 
 /** Ticks or unticks the two names on the notifications screen (reached from "Mon compte"), as the person would. */
 async function choose(page, { sender, group }) {
-  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("link", { name: "Mon compte", exact: true }).click();
   await page.getByRole("link", { name: "Notifications sur cet appareil" }).click();
   const boxes = [
     [page.getByRole("checkbox", { name: "Montrer le pseudonyme de la personne qui écrit (conversation à deux)" }), sender],
@@ -175,7 +175,7 @@ test("the notifications screen, reached from 'Mon compte', says in words when th
   const server = await serverFor(t, { registration: "open" });
   const { page } = await personFor(t, browser(), PHONE);
   await registerInPage(page, server.url, "dana");
-  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("link", { name: "Mon compte", exact: true }).click();
   await page.getByRole("link", { name: "Notifications sur cet appareil" }).click();
   await page.getByRole("heading", { level: 1, name: "Notifications" }).waitFor();
   await page.getByText(exactly("Ce service Cercle n'envoie pas de notifications. Ouvrez Cercle pour voir vos messages.")).waitFor();
@@ -198,7 +198,7 @@ test("with push on the instance: permission asked only after the click, the name
   const server = await serverFor(t, { registration: "open", association: ASSOCIATION });  // Its page gives push its contact: on.
   const { page, context } = await personFor(t, browser(), PHONE);
   await registerInPage(page, server.url, "dana");
-  await tabTo(page, page.getByRole("link", { name: "Mon compte" }));
+  await tabTo(page, page.getByRole("link", { name: "Mon compte", exact: true }));
   await page.keyboard.press("Enter");
   await tabTo(page, page.getByRole("link", { name: "Notifications sur cet appareil" }));
   await page.keyboard.press("Enter");

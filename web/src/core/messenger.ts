@@ -1,10 +1,8 @@
-// The client: account, connection loop with backoff and catch-up, MLS direct conversations and
-// groupes de parole (rules checked before every commit is adopted, group events, retention),
-// de-duplicated deliveries, an outbox that survives reloads. Shared by the web page and node tests.
-// Messenger is the only class the page uses; it delegates to its parts, which share one Context:
-// connection.ts (socket, hello, sign-in, reconnect), account.ts (registration, pairing, backups, key
-// packages), inbox.ts and joining.ts (deliveries), roster.ts (members and devices), outbox.ts
-// (sending), conversations.ts and people.ts (threads, safety numbers), invitations.ts.
+// The client: account, reconnecting connection with catch-up, MLS direct conversations and groupes de
+// parole (rules checked before a commit is adopted, group events, retention), de-duplicated deliveries,
+// an outbox that survives reloads; shared by the page and node tests. Its parts share one Context:
+// connection.ts, account.ts, inbox.ts and joining.ts (deliveries), roster.ts, outbox.ts,
+// conversations.ts and people.ts (threads, safety numbers), invitations.ts.
 import { AccountSide } from "./account";
 import { Connection } from "./connection";
 import { Context, type Listener } from "./context";
@@ -51,10 +49,7 @@ export class Messenger {
       onPush: (wire, frame) => this.onPush(wire, frame),
       afterOnline: (wire) => this.afterOnline(wire),
       onStart: () => this.prunePeriodically(),
-      onStop: () => {
-        clearTimeout(this.pruneTimer);
-        this.pruneTimer = undefined;
-      },
+      onStop: () => void (clearTimeout(this.pruneTimer), (this.pruneTimer = undefined)),
     });
     this.own = new AccountSide(ctx, this.conn, opts.keyPackageStock);
     this.invites = new Invitations(ctx);
