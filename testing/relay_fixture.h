@@ -9,7 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cercle/policy/policy.h"
 #include "testing/device_links.h"
 #include "testing/mls_member.h"
 #include "testing/server_process.h"
@@ -323,5 +327,33 @@ class RelayFixture : public ::testing::Test {
   std::vector<TestDevice*> devices_;
   std::map<std::string, int> numbered_;  // Sent message -> its index (numbered()).
 };
+
+// `inviter` invites `invitee` to `conv` as a professional, as a facilitator's client does (the
+// group's charter, an hour to answer, a fresh nonce), and the relay records it. The signed
+// invitation goes to `out` when given. Use inside ASSERT_NO_FATAL_FAILURE(...).
+inline void invite_professional(TestDevice& inviter, const std::string& conv,
+                                const std::string& invitee, v1::SignedInvitation* out = nullptr) {
+  v1::GroupPolicy rules;
+  ASSERT_TRUE(rules.ParseFromString(inviter.mls->policy(conv).value_or("")));
+  v1::Invitation i;
+  i.set_conversation_id(conv);
+  i.set_inviter(inviter.handle);
+  i.set_invitee(invitee);
+  i.set_invitee_type(v1::INVITEE_PROFESSIONAL);
+  i.set_charter(rules.charter());
+  i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch() +
+                          std::chrono::hours(1))
+                          .count());
+  std::string nonce(16, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  i.set_nonce(nonce);
+  const v1::SignedInvitation signed_invitation = policy::sign_invitation(i, inviter.key.sk);
+  if (out) *out = signed_invitation;
+  v1::ClientFrame f;
+  f.mutable_create_invitation()->set_signed_invitation(signed_invitation.SerializeAsString());
+  auto r = inviter.ws->call(f);
+  ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+}
 
 }  // namespace cercle::testing

@@ -219,27 +219,7 @@ class RawGroupsTest : public RelayFixture {
   }
 
   // Alice's invitation of dr_martin, recorded by the relay.
-  void invite(v1::SignedInvitation* out) {
-    v1::GroupPolicy rules;
-    ASSERT_TRUE(rules.ParseFromString(alice_.mls->policy(conv_).value_or("")));
-    v1::Invitation i;
-    i.set_conversation_id(conv_);
-    i.set_inviter("alice");
-    i.set_invitee("dr_martin");
-    i.set_invitee_type(v1::INVITEE_PROFESSIONAL);
-    i.set_charter(rules.charter());
-    i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch() + 1h)
-                            .count());
-    std::string nonce(16, '\0');
-    randombytes_buf(nonce.data(), nonce.size());
-    i.set_nonce(nonce);
-    *out = policy::sign_invitation(i, alice_.key.sk);
-    v1::ClientFrame f;
-    f.mutable_create_invitation()->set_signed_invitation(out->SerializeAsString());
-    auto r = alice_.ws->call(f);
-    ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
-  }
+  void invite(v1::SignedInvitation* out) { invite_professional(alice_, conv_, "dr_martin", out); }
 
   // DeclineInvitation (else AcceptInvitation) of `nonce` from dr_martin: the answer.
   std::optional<v1::Response> answer(bool decline, const std::string& nonce) {

@@ -297,25 +297,7 @@ TEST_F(RelayPushTest, AnInvitationIsPushedToTheInviteesOfflineDevice) {
   ASSERT_NO_FATAL_FAILURE(subscribe(pro, p));
   ASSERT_NO_FATAL_FAILURE(go_offline(pro));
 
-  v1::GroupPolicy rules;
-  ASSERT_TRUE(rules.ParseFromString(alice.mls->policy(conv).value_or("")));
-  v1::Invitation i;
-  i.set_conversation_id(conv);
-  i.set_inviter(alice.handle);
-  i.set_invitee("dr_martin");
-  i.set_invitee_type(v1::INVITEE_PROFESSIONAL);
-  i.set_charter(rules.charter());
-  i.set_expires_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch() + 1h)
-                          .count());
-  std::string nonce(16, '\0');
-  randombytes_buf(nonce.data(), nonce.size());
-  i.set_nonce(nonce);
-  v1::ClientFrame invite;
-  invite.mutable_create_invitation()->set_signed_invitation(
-      policy::sign_invitation(i, alice.key.sk).SerializeAsString());
-  auto r = alice.ws->call(invite);
-  ASSERT_TRUE(r && r->has_done()) << (r ? r->error().message() : "timeout");
+  ASSERT_NO_FATAL_FAILURE(invite_professional(alice, conv, "dr_martin"));
   const auto invited = nth(1);
   EXPECT_EQ(invited.target, target(pro));
   EXPECT_EQ(open(p, invited), "{\"kind\":\"invitation\"}");  // Not even the group.
