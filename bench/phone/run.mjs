@@ -22,13 +22,12 @@
 // node bench/phone/run.mjs [--runs 5] [--group-runs 3] [--members 50] [--messages 500]
 //                          [--only visitor|group] [--json]
 // Needs web/dist (npm run build) and web/build-node (npm run build:node); CERCLE_SERVER as the tests.
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startThrottleProxy } from "./throttle-proxy.mjs";
-import { DIST, eventually, launchBrowser, serverBinary, within } from "../../web/tests/support.mjs";
+import { DIST, eventually, launchBrowser, startServer, within } from "../../web/tests/support.mjs";
 import { groupKey, MemoryStore, Messenger, facilitator as f } from "../../web/build-node/core.mjs";
 
 const { values: opt } = parseArgs({
@@ -59,42 +58,11 @@ const log = (...a) => opt.json || console.error(...a);
  * The relay on 127.0.0.1 port 0, open registration, serving `web`; every connection comes from
  * 127.0.0.1, so the per-address limits are lifted (as cercle-bench does), else they would be measured.
  */
-async function startRelay(web) {
-  const data = mkdtempSync(join(tmpdir(), "cercle-phone-"));
-  const config = join(data, "..", `${data.split("/").pop()}.toml`);
-  writeFileSync(
-    config,
+function startRelay(web) {
+  const toml =
     "[rate_limits]\nregistrations_per_ip_per_hour = 0\nauth_attempts_per_ip_per_minute = 0\nmessages_per_ip_per_second = 0\n" +
-      "messages_per_account_per_second = 0\nkey_package_fetches_per_account_per_minute = 0\n[limits]\nmax_connections_per_address = 1000000\n",
-  );
-  const args = ["--config", config, "--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", "open", "--log-level", "warn"];
-  const child = spawn(serverBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const port = await within(
-    20_000,
-    "cercle-server to listen",
-    new Promise((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (d) => {
-        const m = /listening on [\d.]+:(\d+)/.exec((out += d));
-        if (m) resolve(Number(m[1]));
-      });
-      child.on("exit", (code) => reject(new Error(`cercle-server exited with ${code}: ${stderr}`)));
-    }),
-  );
-  return {
-    url: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}/ws`,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await within(10_000, "cercle-server to stop", new Promise((r) => child.once("exit", r))).catch(() => child.kill("SIGKILL"));
-      }
-      rmSync(data, { recursive: true, force: true });
-      rmSync(config, { force: true });
-    },
-  };
+    "messages_per_account_per_second = 0\nkey_package_fetches_per_account_per_minute = 0\n[limits]\nmax_connections_per_address = 1000000\n";
+  return startServer({ registration: "open", web, toml });
 }
 
 /** Injected before the page's own scripts: marks (performance.now()) the first frame showing each state. */

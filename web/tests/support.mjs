@@ -75,9 +75,9 @@ export const ASSOCIATION = {
  * Starts the server. registration: "invite-code" or "open"; codes: registration codes to create
  * first (with cercle-admin, on the data folder before the server starts); testClock: the server's
  * clock can be moved forward with `admin("clock", "advance", HOURS)`; association: cercle.toml's
- * [association] (see ASSOCIATION), given with --config.
+ * [association] (see ASSOCIATION), given with --config; toml: more of cercle.toml, appended.
  */
-export async function startServer({ registration = "invite-code", codes = 0, web = DIST, testClock = false, association } = {}) {
+export async function startServer({ registration = "invite-code", codes = 0, web = DIST, testClock = false, association, toml = "" } = {}) {
   const bin = serverBinary();
   const data = mkdtempSync(join(tmpdir(), "cercle-web-test-"));
   const made = [];
@@ -86,9 +86,9 @@ export async function startServer({ registration = "invite-code", codes = 0, web
   }
   const args = ["--listen", "127.0.0.1:0", "--data", data, "--web", web, "--registration", registration, "--log-level", "warn"];
   if (testClock) args.push("--test-clock", "true");
-  const config = association ? `${data}.toml` : undefined;
+  const config = association || toml ? `${data}.toml` : undefined;
   if (config) {
-    writeFileSync(config, associationToml(association));
+    writeFileSync(config, (association ? associationToml(association) : "") + toml);
     args.unshift("--config", config);
   }
   const child = spawn(bin, args, {
